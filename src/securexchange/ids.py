@@ -1,0 +1,48 @@
+"""Identifiers: artifact ids (safe to log) and record ids (personal data, never logged).
+
+The two have disjoint shapes so that the log can refuse a record id by its form:
+artifact ids are ``<kind>-`` plus 26 lower-case base32 characters; record ids are ``R-``
+plus 20 upper-case base32 characters (100 bits).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import secrets
+from enum import StrEnum
+
+
+class ArtifactKind(StrEnum):
+    PACKAGE = "pkg"
+    RETURN = "ret"
+    KEYRING = "kr"
+    NOTICE = "ntc"
+    WORKBOOK = "wb"
+    CHECKPOINT = "ckp"
+    QUALITY = "qr"
+
+
+ARTIFACT_ID_RE = re.compile(r"^(pkg|ret|kr|ntc|wb|ckp|qr)-[a-z2-7]{26}$")
+RECORD_ID_RE = re.compile(r"^R-[A-Z2-7]{20}$")
+
+
+def new_artifact_id(kind: ArtifactKind) -> str:
+    """A fresh random artifact id of the given kind (130 random bits)."""
+    chars = base64.b32encode(secrets.token_bytes(20)).decode("ascii")[:26].lower()
+    return f"{kind.value}-{chars}"
+
+
+def is_artifact_id(value: str) -> bool:
+    return bool(ARTIFACT_ID_RE.fullmatch(value))
+
+
+def is_record_id(value: str) -> bool:
+    return bool(RECORD_ID_RE.fullmatch(value))
+
+
+def record_id_from_digest(digest: bytes) -> str:
+    """A record id from (at least 13 bytes of) a keyed digest: 100 bits, base32."""
+    if len(digest) < 13:
+        raise ValueError("a record id needs at least 100 bits")
+    return "R-" + base64.b32encode(digest[:15]).decode("ascii")[:20]

@@ -1,0 +1,165 @@
+"""Strict JSON: what every manifest, card, keyring and log line is parsed with.
+
+Rejected: invalid UTF-8, a byte-order mark, duplicate keys, NaN/Infinity, floats,
+excessive nesting, and (through :class:`Fields`) any field the model does not know.
+Written: sorted keys, UTF-8, two-space indent, a final newline; so the same object
+always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from securexchange.errors import Malformed
+
+JsonValue = Any
+T = TypeVar("T")
+
+MAX_DEPTH = 32
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise Malformed("duplicate key in JSON")
+        result[key] = value
+    return result
+
+
+def _no_constant(_name: str) -> Any:
+    raise Malformed("NaN or Infinity in JSON")
+
+
+def _no_float(_text: str) -> Any:
+    raise Malformed("a fractional number in JSON")
+
+
+def _depth(value: Any, level: int = 0) -> None:
+    if level > MAX_DEPTH:
+        raise Malformed("JSON nested too deeply")
+    if isinstance(value, dict):
+        for item in value.values():
+            _depth(item, level + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _depth(item, level + 1)
+
+
+def loads(data: bytes, *, what: str, max_bytes: int = 1 << 20) -> JsonValue:
+    """Parse ``data`` strictly; ``what`` names the document in the error message."""
+    if len(data) > max_bytes:
+        raise Malformed(f"{what} is larger than {max_bytes} bytes")
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise Malformed(f"{what} starts with a byte-order mark")
+    try:
+        text = data.decode("utf-8", errors="strict")
+        value = json.loads(
+            text,
+            object_pairs_hook=_no_duplicates,
+            parse_constant=_no_constant,
+            parse_float=_no_float,
+        )
+    except Malformed as exc:
+        raise Malformed(f"{what}: {exc.message}") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise Malformed(f"{what} is not valid JSON") from None
+    _depth(value)
+    return value
+
+
+def dumps(value: JsonValue) -> bytes:
+    """Deterministic bytes for ``value``."""
+    return (
+        json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2, allow_nan=False) + "\n"
+    ).encode("utf-8")
+
+
+def dumps_line(value: JsonValue) -> bytes:
+    """Deterministic single-line bytes for ``value`` (log lines), without newline."""
+    return json.dumps(
+        value, sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+class Fields:
+    """Takes typed fields out of a JSON object and refuses whatever is left over.
+
+    ``with Fields(obj, "manifest") as f: x = f.text("id")`` raises :class:`Malformed`
+    for a missing field, a field of the wrong type, or an unknown field.
+    """
+
+    def __init__(self, value: JsonValue, what: str) -> None:
+        if not isinstance(value, dict):
+            raise Malformed(f"{what} is not a JSON object")
+        self._left: dict[str, Any] = dict(value)
+        self._what = what
+
+    def __enter__(self) -> Fields:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.done()
+
+    def done(self) -> None:
+        if self._left:
+            raise Malformed(f"{self._what} has an unknown field")
+
+    def _take(self, key: str, kind: type[T] | tuple[type, ...], optional: bool) -> Any:
+        if key not in self._left:
+            if optional:
+                return None
+            raise Malformed(f"{self._what} lacks the field '{key}'")
+        value = self._left.pop(key)
+        if value is None and optional:
+            return None
+        # bool is an int in Python; never accept one for the other.
+        if isinstance(value, bool) and kind is not bool:
+            raise Malformed(f"{self._what}: field '{key}' has the wrong type")
+        if not isinstance(value, kind):
+            raise Malformed(f"{self._what}: field '{key}' has the wrong type")
+        return value
+
+    def text(self, key: str) -> str:
+        value: str = self._take(key, str, False)
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value: str | None = self._take(key, str, True)
+        return value
+
+    def integer(self, key: str) -> int:
+        value: int = self._take(key, int, False)
+        return value
+
+    def opt_integer(self, key: str) -> int | None:
+        value: int | None = self._take(key, int, True)
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value: bool = self._take(key, bool, False)
+        return value
+
+    def array(self, key: str) -> list[Any]:
+        value: list[Any] = self._take(key, list, False)
+        return value
+
+    def object(self, key: str) -> dict[str, Any]:
+        value: dict[str, Any] = self._take(key, dict, False)
+        return value
+
+    def opt_object(self, key: str) -> dict[str, Any] | None:
+        value: dict[str, Any] | None = self._take(key, dict, True)
+        return value
+
+    def each(self, key: str, parse: Callable[[JsonValue], T]) -> list[T]:
+        return [parse(item) for item in self.array(key)]
+
+
+def require_keys(value: Mapping[str, Any], what: str, keys: set[str]) -> None:
+    """Refuse an object whose key set is not exactly ``keys``."""
+    if set(value) != keys:
+        raise Malformed(f"{what} has missing or unknown fields")
