@@ -1,0 +1,79 @@
+"""Atomic file writes: the one helper everything that writes a file uses.
+
+A write goes to a temporary file in the target's directory, is flushed and fsynced,
+renamed over the target, and the directory is fsynced, so a crash leaves either the old
+file or the new one, never a torn one. Temporary names start with ``.sx-tmp-`` so a
+later run can recognise and remove leftovers of a killed process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+TEMP_PREFIX = ".sx-tmp-"
+
+
+def fsync_dir(directory: Path) -> None:
+    """Make a rename or unlink in ``directory`` durable (no-op where unsupported)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - Windows cannot open directories
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse fsync on directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool = False) -> None:
+    """Write ``data`` to ``path`` atomically with permissions ``mode``.
+
+    With ``exclusive`` the write fails (FileExistsError) when ``path`` exists already,
+    so two writers can never replace each other's file silently.
+    """
+    directory = path.parent
+    temp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        if exclusive:
+            # link() fails if the target exists, unlike rename().
+            os.link(temp, path)
+            os.unlink(temp)
+        else:
+            os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    fsync_dir(directory)
+
+
+def remove_temp_leftovers(directory: Path) -> int:
+    """Remove temporary files a killed writer left in ``directory``; returns the count."""
+    removed = 0
+    if not directory.is_dir():
+        return 0
+    for entry in directory.iterdir():
+        if entry.name.startswith(TEMP_PREFIX) and entry.is_file():
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+                removed += 1
+    if removed:
+        fsync_dir(directory)
+    return removed
+
+
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` (and parents) readable by the owner only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(path, 0o700)

@@ -1,0 +1,259 @@
+"""A home: the directory that holds one party's keys, state database and log.
+
+Where it is: ``--home``, else ``SECUREXCHANGE_HOME``, else the platform's user data
+directory (platformdirs; the only user of it). Layout::
+
+    HOME/home.json      kind (agency | municipality), demo flag, creation time
+    HOME/keys/          private key files (0600), public cards
+    HOME/state.sqlite3  the state database (settings, clock mark, log head, ...)
+    HOME/log.jsonl      the hash-chained log
+    HOME/workbooks/     workbooks ``municipality open`` wrote (registered)
+    HOME/.lock          one lock per home
+
+Every command that touches a home runs inside :func:`open_home`, which takes the lock
+(waiting briefly, then refusing with SX-LOCKED), reads the clock, and records a refusal
+in the log when the command fails with a user-facing error.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+
+from filelock import BaseFileLock, FileLock, Timeout
+
+from securexchange import statedb, strictjson
+from securexchange.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
+from securexchange.clock import (
+    OVERRIDE_ENV,
+    ClockReading,
+    format_instant,
+    parse_instant,
+    read_clock,
+)
+from securexchange.errors import (
+    AlreadyExists,
+    Locked,
+    Malformed,
+    NotFound,
+    SxError,
+    WrongHome,
+)
+from securexchange.eventlog import Action, EventLog, Outcome
+
+HOME_ENV = "SECUREXCHANGE_HOME"
+LOCK_TIMEOUT_SECONDS = 5.0
+HOME_FORMAT = "securexchange-home/1"
+
+
+class HomeKind(StrEnum):
+    AGENCY = "agency"
+    MUNICIPALITY = "municipality"
+
+
+@dataclass(frozen=True)
+class HomePaths:
+    root: Path
+
+    @property
+    def marker(self) -> Path:
+        return self.root / "home.json"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def state_db(self) -> Path:
+        return self.root / "state.sqlite3"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.jsonl"
+
+    @property
+    def workbooks(self) -> Path:
+        return self.root / "workbooks"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".lock"
+
+
+@dataclass(frozen=True)
+class HomeInfo:
+    kind: HomeKind
+    demo: bool
+    created_at: str
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": HOME_FORMAT,
+            "kind": self.kind.value,
+            "demo": self.demo,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> HomeInfo:
+        with strictjson.Fields(value, "home.json") as f:
+            if f.text("format") != HOME_FORMAT:
+                raise Malformed("home.json has an unknown format")
+            try:
+                kind = HomeKind(f.text("kind"))
+            except ValueError:
+                raise Malformed("home.json names an unknown kind of home") from None
+            return cls(kind=kind, demo=f.boolean("demo"), created_at=f.text("created_at"))
+
+
+def resolve_home(explicit: Path | None, env: Mapping[str, str]) -> Path:
+    """The home directory for this invocation."""
+    if explicit is not None:
+        return explicit
+    from_env = env.get(HOME_ENV)
+    if from_env:
+        return Path(from_env)
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("securexchange", appauthor=False))
+
+
+def read_info(paths: HomePaths) -> HomeInfo:
+    try:
+        raw = paths.marker.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(
+            f"no securexchange home at {paths.root}",
+            hint="create one with 'securexchange agency init' or 'securexchange municipality init'",
+        ) from None
+    return HomeInfo.from_json(strictjson.loads(raw, what="home.json", max_bytes=4096))
+
+
+@dataclass
+class Home:
+    """An open, locked home for the duration of one command."""
+
+    paths: HomePaths
+    info: HomeInfo
+    db: sqlite3.Connection
+    clock: ClockReading
+    log: EventLog
+
+    @property
+    def now(self) -> datetime:
+        return self.clock.now
+
+    @property
+    def demo(self) -> bool:
+        return self.info.demo
+
+    def record(
+        self,
+        action: Action,
+        *,
+        actor: str | None = None,
+        artifacts: tuple[str, ...] | list[str] = (),
+        counts: Mapping[str, int] | None = None,
+    ) -> None:
+        """Log a successful action (ids and counts only)."""
+        self.log.record(action, now=self.now, actor=actor, artifacts=artifacts, counts=counts)
+
+
+def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
+    lock = FileLock(str(paths.lock), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise Locked(f"another securexchange command is using the home {paths.root}") from None
+    return lock
+
+
+def _read_mark(conn: sqlite3.Connection) -> datetime | None:
+    value = statedb.get_setting(conn, "clock_mark")
+    return None if value is None else parse_instant(value)
+
+
+def create_home(
+    root: Path,
+    kind: HomeKind,
+    *,
+    demo: bool,
+    env: Mapping[str, str],
+    system_now: datetime | None = None,
+) -> None:
+    """Make a new, empty home. Refuses a directory that already holds one."""
+    paths = HomePaths(root)
+    if paths.marker.exists():
+        raise AlreadyExists(f"{root} already holds a securexchange home")
+    if env.get(OVERRIDE_ENV) and not demo:
+        # Refuse before creating anything, as any other real home would.
+        read_clock(system=datetime.now(UTC), mark=None, override=env[OVERRIDE_ENV], demo=False)
+    make_private_dir(root)
+    make_private_dir(paths.keys)
+    make_private_dir(paths.workbooks)
+    now = system_now or datetime.now(UTC)
+    info = HomeInfo(kind=kind, demo=demo, created_at=format_instant(now))
+    conn = statedb.connect(paths.state_db)
+    try:
+        statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
+    finally:
+        conn.close()
+    os.chmod(paths.state_db, 0o600)
+    atomic_write(paths.marker, strictjson.dumps(info.to_json()), mode=0o600, exclusive=True)
+
+
+@contextmanager
+def open_home(
+    root: Path,
+    *,
+    env: Mapping[str, str],
+    expect: HomeKind | None = None,
+    system_now: datetime | None = None,
+    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+) -> Iterator[Home]:
+    """Lock and open the home at ``root`` for one command.
+
+    Raises NotFound for a missing home, WrongHome for the other kind, Locked when
+    another command holds it, ClockOverride for ``SECUREXCHANGE_NOW`` in a real home.
+    A user-facing error raised inside the block is recorded as one refusal entry.
+    """
+    paths = HomePaths(root)
+    info = read_info(paths)
+    if expect is not None and info.kind is not expect:
+        raise WrongHome(
+            f"{root} is a {info.kind.value} home; this command needs a {expect.value} home"
+        )
+    lock = _acquire_lock(paths, lock_timeout)
+    conn: sqlite3.Connection | None = None
+    try:
+        conn = statedb.connect(paths.state_db)
+        statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
+        remove_temp_leftovers(paths.root)
+        remove_temp_leftovers(paths.keys)
+        clock = read_clock(
+            system=system_now or datetime.now(UTC),
+            mark=_read_mark(conn),
+            override=env.get(OVERRIDE_ENV),
+            demo=info.demo,
+        )
+        # Store the mark before anything else: time never goes back for this home.
+        with statedb.transaction(conn):
+            statedb.set_setting(conn, "clock_mark", format_instant(clock.now))
+        home = Home(paths=paths, info=info, db=conn, clock=clock, log=EventLog(paths.log, conn))
+        try:
+            yield home
+        except SxError as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            home.log.record(Action.REFUSAL, now=clock.now, outcome=Outcome.REFUSED, error=exc.name)
+            raise
+    finally:
+        if conn is not None:
+            conn.close()
+        lock.release()
