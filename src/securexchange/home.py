@@ -25,8 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
-
-from filelock import BaseFileLock, FileLock, Timeout
+from typing import TYPE_CHECKING
 
 from securexchange import statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
@@ -47,7 +46,11 @@ from securexchange.errors import (
 )
 from securexchange.eventlog import Action, EventLog, Outcome
 
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
 HOME_ENV = "SECUREXCHANGE_HOME"
+LOCK_TIMEOUT_ENV = "SECUREXCHANGE_LOCK_TIMEOUT"
 LOCK_TIMEOUT_SECONDS = 5.0
 HOME_FORMAT = "securexchange-home/1"
 
@@ -166,12 +169,23 @@ class Home:
 
 
 def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
+    from filelock import FileLock, Timeout
+
     lock = FileLock(str(paths.lock), timeout=timeout, mode=0o600)
     try:
         lock.acquire()
     except Timeout:
         raise Locked(f"another securexchange command is using the home {paths.root}") from None
     return lock
+
+
+def _lock_timeout(explicit: float | None, env: Mapping[str, str]) -> float:
+    if explicit is not None:
+        return explicit
+    try:
+        return max(0.0, float(env.get(LOCK_TIMEOUT_ENV, LOCK_TIMEOUT_SECONDS)))
+    except ValueError:
+        return LOCK_TIMEOUT_SECONDS
 
 
 def _read_mark(conn: sqlite3.Connection) -> datetime | None:
@@ -215,7 +229,7 @@ def open_home(
     env: Mapping[str, str],
     expect: HomeKind | None = None,
     system_now: datetime | None = None,
-    lock_timeout: float = LOCK_TIMEOUT_SECONDS,
+    lock_timeout: float | None = None,
 ) -> Iterator[Home]:
     """Lock and open the home at ``root`` for one command.
 
@@ -229,7 +243,7 @@ def open_home(
         raise WrongHome(
             f"{root} is a {info.kind.value} home; this command needs a {expect.value} home"
         )
-    lock = _acquire_lock(paths, lock_timeout)
+    lock = _acquire_lock(paths, _lock_timeout(lock_timeout, env))
     conn: sqlite3.Connection | None = None
     try:
         conn = statedb.connect(paths.state_db)

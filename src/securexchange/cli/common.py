@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from securexchange.home import Home, HomeKind, open_home, resolve_home
+if TYPE_CHECKING:
+    from securexchange.home import Home, HomeKind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,6 +31,8 @@ class CliState:
 
     @property
     def home_dir(self) -> Path:
+        from securexchange.home import resolve_home
+
         return resolve_home(self.home, os.environ)
 
 
@@ -53,6 +56,8 @@ def note(message: str) -> None:
 @contextmanager
 def cli_home(state: CliState, expect: HomeKind | None = None) -> Iterator[Home]:
     """Open this invocation's home, saying so when it is a demo home."""
+    from securexchange.home import open_home
+
     with open_home(state.home_dir, env=os.environ, expect=expect) as home:
         if home.demo:
             note("note: DEMO home: keys have no passphrase; never use it for real data")

@@ -8,7 +8,6 @@ a traceback (unless ``--debug``) and never an input value.
 from __future__ import annotations
 
 import sys
-import traceback
 from pathlib import Path
 
 import click
@@ -45,6 +44,7 @@ def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
 COMMAND_MODULES = (
     ("securexchange.cli.demo", "demo"),
     ("securexchange.cli.sample", "sample"),
+    ("securexchange.cli.audit", "audit"),
 )
 
 
@@ -77,6 +77,8 @@ def main(argv: list[str] | None = None) -> None:
         cli.main(args=argv, prog_name="securexchange", standalone_mode=False)
     except SxError as error:
         if debug:
+            import traceback
+
             traceback.print_exc()
         render_error(error)
         sys.exit(int(error.exit_code))
@@ -93,6 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(int(ExitCode.USAGE))
     except Exception:
         if debug:
+            import traceback
+
             traceback.print_exc()
         render_error(InternalError("an internal error occurred"))
         sys.exit(int(ExitCode.INTERNAL))

@@ -1,0 +1,64 @@
+"""Running the real CLI in a subprocess and asserting its error contract."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment of a CLI run: no stray home or clock override from the caller."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECUREXCHANGE_HOME", "SECUREXCHANGE_NOW", "SECUREXCHANGE_PASSPHRASE_FILE"}
+    }
+    env.update(extra or {})
+    return env
+
+
+def run_cli(
+    args: Sequence[str],
+    *,
+    home: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    stdin: str | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    argv = [sys.executable, "-m", "securexchange"]
+    if home is not None:
+        argv += ["--home", str(home)]
+    argv += list(args)
+    proc = subprocess.run(
+        argv,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=cli_env(env),
+        timeout=timeout,
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def assert_single_error(result: CliResult, name: str, code: int) -> None:
+    """Exactly one ``error:`` line naming ``name``, at most one ``hint:``, exit ``code``."""
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error:")]
+    hints = [line for line in lines if line.startswith("hint:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(f"error: {name}: "), result.stderr
+    assert len(hints) <= 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.code == code, (result.code, result.stderr)

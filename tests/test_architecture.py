@@ -1,0 +1,93 @@
+"""Imports point one way: cli -> workflows -> home infrastructure -> pure core."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "securexchange"
+
+INFRA = {"home", "statedb", "atomicio", "eventlog"}
+WORKFLOW_PACKAGES = {"agency", "municipality", "audit"}
+WORKFLOW_MODULES = {"keystore", "intake", "sample", "demo", "csvread", "xlsxguard", "normalise"}
+
+
+def _layer(module: str) -> int:
+    parts = module.split(".")
+    if parts[0] != "securexchange" or len(parts) == 1:
+        return -1
+    head = parts[1]
+    if head in {"cli", "__main__"}:
+        return 3
+    if head in WORKFLOW_PACKAGES or head in WORKFLOW_MODULES:
+        return 2
+    if head in INFRA:
+        return 1
+    return 0
+
+
+def _modules() -> list[tuple[str, Path]]:
+    found = []
+    for path in sorted(SRC.rglob("*.py")):
+        rel = path.relative_to(SRC.parent).with_suffix("")
+        name = ".".join(rel.parts).removesuffix(".__init__")
+        found.append((name, path))
+    return found
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")
+                anchor = anchor[: len(anchor) - node.level + 1]
+                base = ".".join([*anchor, base]) if base else ".".join(anchor)
+            names.add(base)
+            names.update(f"{base}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_imports_point_from_cli_to_workflows_to_infrastructure_to_core() -> None:
+    wrong = []
+    for module, path in _modules():
+        mine = _layer(module)
+        for imported in _imports(path, module):
+            theirs = _layer(imported)
+            if theirs > mine:
+                wrong.append(f"{module} (layer {mine}) imports {imported} (layer {theirs})")
+    assert wrong == []
+
+
+def test_only_cli_imports_click() -> None:
+    users = [m for m, p in _modules() if "click" in _imports(p, m) and _layer(m) != 3]
+    assert users == []
+
+
+def test_only_statedb_opens_sqlite() -> None:
+    users = [m for m, p in _modules() if "sqlite3.connect" in p.read_text(encoding="utf-8")]
+    assert users in ([], ["securexchange.statedb"])
+
+
+def test_library_code_never_prints() -> None:
+    printers = []
+    for module, path in _modules():
+        if _layer(module) == 3:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "print":
+                printers.append(module)
+    assert printers == []
+
+
+def test_every_module_imports_in_a_fresh_interpreter() -> None:
+    names = [m for m, _ in _modules() if not m.endswith("__main__")]
+    code = "import importlib, sys\nfor n in sys.argv[1:]:\n    importlib.import_module(n)\n"
+    subprocess.run([sys.executable, "-c", code, *names], check=True)

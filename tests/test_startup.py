@@ -1,0 +1,53 @@
+"""``securexchange --help`` and ``--version`` stay light: no heavy library is imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from cli_helpers import cli_env, run_cli
+
+HEAVY = (
+    "openpyxl",
+    "cryptography",
+    "nacl",
+    "faker",
+    "python_calamine",
+    "phonenumbers",
+    "email_validator",
+    "lxml",
+)
+
+
+def _imported_modules(*args: str) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "securexchange", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        check=True,
+    )
+    names = set()
+    for line in proc.stderr.splitlines():
+        if line.startswith("import time:") and "|" in line:
+            names.add(line.rsplit("|", 1)[1].strip().split(".")[0])
+    return names
+
+
+def test_help_imports_no_heavy_library() -> None:
+    assert not _imported_modules("--help") & set(HEAVY)
+
+
+def test_every_group_help_imports_no_heavy_library() -> None:
+    from securexchange.cli.main import cli
+
+    for name in cli.commands:
+        assert not _imported_modules(name, "--help") & set(HEAVY), name
+
+
+def test_version_prints_the_package_version() -> None:
+    from securexchange import __version__
+
+    result = run_cli(["--version"])
+    assert result.code == 0
+    assert __version__ in result.stdout
