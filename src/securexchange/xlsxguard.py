@@ -1,0 +1,305 @@
+"""A strict look at an .xlsx archive before any spreadsheet library touches it.
+
+Spreadsheet readers (calamine, openpyxl) trust the archive: a zip bomb exhausts memory,
+a 2 GB claimed dimension makes them allocate, an XML document type declaration expands
+entities (billion laughs) or fetches files (XXE). This guard refuses all of that with
+the standard library only, reading the zip directory and bounded prefixes of members:
+
+* the archive: a real ZIP (a password-protected workbook is an OLE2 file: refused with
+  its own message), at most ``max_members`` members, unique safe names, no encryption,
+  stored or deflated members only, no macros (``vbaProject.bin``), no external links,
+  no ActiveX, no embedded objects, no data connections;
+* sizes from the central directory: per member, in total, and the compression ratio of
+  every member that is not tiny;
+* every XML member: a UTF-8 prolog that reaches its root element with no ``<!DOCTYPE``
+  (hence no ``<!ENTITY``), checked on its first bytes only;
+* every worksheet: its ``<dimension ref=...>`` (from the first bytes) against the row and
+  column caps; then one bounded streaming pass that counts ``<row`` tags, so that a
+  missing or lying dimension cannot smuggle in more rows either, and that verifies the
+  CRC, so the sizes the caps were checked against are the real ones.
+
+Nothing is written to disk. Every refusal is a :class:`HostileFile` (exit 2) whose
+message names the file and the member, never any content.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from securexchange.errors import HostileFile
+
+_OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_MAGIC = b"PK\x03\x04"
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+# Parts we never accept, by name: macros, ActiveX controls, embedded OLE objects,
+# links to other workbooks, external data connections.
+_FORBIDDEN_PARTS = re.compile(
+    r"(^|/)(vbaProject\.bin|vbaProjectSignature\.bin|vbaData\.xml|connections\.xml)$"
+    r"|(^|/)(externalLinks|activeX|embeddings|ctrlProps|queryTables)/",
+    re.IGNORECASE,
+)
+_SHEET_PART = re.compile(r"xl/worksheets/[^/]+\.xml")
+# An XML prolog: optional BOM, declaration, then comments, PIs and whitespace, then the
+# root element's start. A DOCTYPE can only occur in the prolog, so a prolog that reaches
+# the root without one proves the document has no DTD and no entity declarations.
+_PROLOG = re.compile(
+    rb"\A(?:\xef\xbb\xbf)?(?:<\?xml[^>]{0,200}\?>)?"
+    rb"(?:[ \t\r\n]+|<!--(?:[^-]|-(?!-))*-->|<\?(?!xml)[^>]{0,200}\?>)*"
+    rb"<[A-Za-z_]"
+)
+_ENCODING_DECL = re.compile(rb"\A(?:\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([^\"']*)[\"']")
+_DIMENSION = re.compile(
+    rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})([0-9]{1,10})(?::([A-Z]{1,3})([0-9]{1,10}))?\""
+)
+_SHEETDATA = re.compile(rb"<(?:\w+:)?sheetData[\s/>]")
+_ROW_TAG = re.compile(rb"<(?:\w{1,16}:)?row[\s/>]")
+_TAIL = 24
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class XlsxLimits:
+    """Caps on an .xlsx archive; all sizes in bytes."""
+
+    max_file_bytes: int = 128 << 20
+    max_members: int = 256
+    max_member_bytes: int = 256 << 20
+    max_total_bytes: int = 512 << 20
+    # Spreadsheet XML compresses 5-30x; a deflate bomb reaches ~1000x.
+    max_ratio: int = 100
+    # Members smaller than this are exempt from the ratio check (a 2 KiB run of spaces
+    # compresses 100x and harms nobody); the total cap bounds them together.
+    ratio_floor_bytes: int = 1 << 20
+    max_rows: int = 250_000
+    max_columns: int = 64
+    max_sheets: int = 32
+    # How much of each XML member is read to check its prolog and dimension.
+    prefix_bytes: int = 64 << 10
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"XlsxLimits.{name} must be a positive integer")
+
+
+@dataclass(frozen=True)
+class XlsxInfo:
+    """What the guard learnt: worksheet parts and the rows counted in each."""
+
+    sheet_rows: dict[str, int]
+
+
+def column_index(letters: str) -> int:
+    """1-based index of a column name: A=1, Z=26, AA=27."""
+    index = 0
+    for char in letters:
+        index = index * 26 + (ord(char) - ord("A") + 1)
+    return index
+
+
+def column_letters(index: int) -> str:
+    """Column name of a 1-based index: 1=A, 27=AA."""
+    letters = ""
+    while index > 0:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.ZipFile:
+    if isinstance(source, bytes):
+        data = source
+        if len(data) > limits.max_file_bytes:
+            raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
+    else:
+        path = Path(source)
+        try:
+            size = path.stat().st_size
+            if size > limits.max_file_bytes:
+                raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
+            data = path.read_bytes()
+        except OSError:
+            raise HostileFile(f"{what} cannot be read") from None
+    if data.startswith(_OLE2_MAGIC):
+        raise HostileFile(
+            f"{what} is password-protected or an old .xls file",
+            hint="save it in Excel as an .xlsx workbook without a password",
+        )
+    if not data.startswith(_ZIP_MAGIC):
+        raise HostileFile(f"{what} is not an .xlsx workbook (not a ZIP archive)")
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+        raise HostileFile(f"{what} is not a readable ZIP archive") from None
+
+
+def _check_directory(archive: zipfile.ZipFile, what: str, limits: XlsxLimits) -> None:
+    infos = archive.infolist()
+    if len(infos) > limits.max_members:
+        raise HostileFile(f"{what} has more than {limits.max_members} parts")
+    seen: set[str] = set()
+    total = 0
+    for info in infos:
+        name = info.filename
+        folded = name.casefold()
+        pure = PurePosixPath(name)
+        if (
+            not name
+            or name.startswith("/")
+            or "\\" in name
+            or "\x00" in name
+            or any(part in {"", ".", ".."} for part in name.rstrip("/").split("/"))
+            or pure.is_absolute()
+        ):
+            raise HostileFile(f"{what} has a part with an unsafe name")
+        if folded in seen:
+            raise HostileFile(f"{what} has two parts with the same name")
+        seen.add(folded)
+        if _FORBIDDEN_PARTS.search(name):
+            raise HostileFile(
+                f"{what} contains macros, external links, embedded objects or data "
+                f"connections (part {name})",
+                hint="save a copy as a plain .xlsx workbook without them",
+            )
+        if info.flag_bits & 0x1:
+            raise HostileFile(f"{what} has an encrypted part")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise HostileFile(f"{what} uses an unsupported compression method")
+        if info.file_size > limits.max_member_bytes:
+            raise HostileFile(
+                f"{what}: part {name} expands to more than {limits.max_member_bytes} bytes"
+            )
+        if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
+            info.compress_size, 1
+        ):
+            raise HostileFile(
+                f"{what}: part {name} is compressed more than {limits.max_ratio}:1 (a zip bomb)"
+            )
+        total += info.file_size
+        if total > limits.max_total_bytes:
+            raise HostileFile(f"{what} expands to more than {limits.max_total_bytes} bytes")
+    for required in ("[Content_Types].xml", "xl/workbook.xml"):
+        if required not in archive.NameToInfo:
+            raise HostileFile(f"{what} is not an .xlsx workbook (no {required})")
+
+
+def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> bytes:
+    try:
+        with archive.open(name) as stream:
+            return stream.read(size)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise HostileFile(f"{what}: part {name} cannot be read") from None
+
+
+def _check_prolog(prefix: bytes, name: str, what: str, limits: XlsxLimits) -> None:
+    if prefix.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in prefix[:4]:
+        # A byte search for DOCTYPE would not see it in UTF-16; Excel writes UTF-8.
+        raise HostileFile(f"{what}: part {name} is not UTF-8 XML")
+    declared = _ENCODING_DECL.match(prefix)
+    if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
+        raise HostileFile(f"{what}: part {name} is not UTF-8 XML")
+    if _PROLOG.match(prefix):
+        return
+    if b"<!DOCTYPE" in prefix or b"<!ENTITY" in prefix or b"<!doctype" in prefix.lower():
+        raise HostileFile(
+            f"{what}: part {name} declares a document type (entity expansion or external entities)"
+        )
+    if len(prefix) >= limits.prefix_bytes:
+        raise HostileFile(f"{what}: part {name} has an XML prolog that is too long")
+    raise HostileFile(f"{what}: part {name} is not well-formed XML")
+
+
+def _check_dimension(prefix: bytes, name: str, what: str, limits: XlsxLimits) -> None:
+    head = prefix
+    data_start = _SHEETDATA.search(head)
+    if data_start is not None:
+        # Only the part before the rows: a cell cannot pose as the dimension.
+        head = head[: data_start.start()]
+    match = _DIMENSION.search(head)
+    if match is None:
+        return  # no (readable) dimension: the row count below decides
+    last_col = (match.group(3) or match.group(1)).decode("ascii")
+    last_row = int(match.group(4) or match.group(2))
+    if last_row > limits.max_rows + 1:
+        raise HostileFile(
+            f"{what}: sheet part {name} claims more than {limits.max_rows} rows",
+            hint="split the master or raise the row limit",
+        )
+    if last_col is not None and column_index(last_col) > limits.max_columns:
+        raise HostileFile(
+            f"{what}: sheet part {name} claims more than {limits.max_columns} columns"
+        )
+
+
+def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimits) -> int:
+    """Stream a worksheet once: count its rows (with a cap) and let zipfile check CRC."""
+    rows = 0
+    carry = b""
+    try:
+        with archive.open(name) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                window = carry + chunk
+                # A tag that starts in the last _TAIL bytes may be cut by the chunk
+                # boundary: it is counted in the next window, which starts at `cut`.
+                cut = max(len(window) - _TAIL, 0)
+                rows += sum(1 for m in _ROW_TAG.finditer(window) if m.start() < cut)
+                carry = window[cut:]
+                if rows > limits.max_rows + 1:
+                    raise HostileFile(
+                        f"{what}: sheet part {name} has more than {limits.max_rows} rows",
+                        hint="split the master or raise the row limit",
+                    )
+            rows += len(_ROW_TAG.findall(carry))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+        raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
+    if rows > limits.max_rows + 1:
+        raise HostileFile(
+            f"{what}: sheet part {name} has more than {limits.max_rows} rows",
+            hint="split the master or raise the row limit",
+        )
+    return rows
+
+
+def _check_content_types(archive: zipfile.ZipFile, what: str, limits: XlsxLimits) -> None:
+    head = _read_prefix(archive, "[Content_Types].xml", limits.prefix_bytes, what)
+    if b"macroEnabled" in head or b"vbaProject" in head:
+        raise HostileFile(
+            f"{what} is a macro-enabled workbook",
+            hint="save a copy as a plain .xlsx workbook without macros",
+        )
+
+
+def inspect_xlsx(
+    source: Path | str | bytes, limits: XlsxLimits, *, what: str | None = None
+) -> XlsxInfo:
+    """Check an .xlsx archive as described in the module docstring; HostileFile if not."""
+    label = what or (Path(source).name if not isinstance(source, bytes) else "the workbook")
+    with _open(source, label, limits) as archive:
+        _check_directory(archive, label, limits)
+        _check_content_types(archive, label, limits)
+        sheets = [i.filename for i in archive.infolist() if _SHEET_PART.fullmatch(i.filename)]
+        if not sheets:
+            raise HostileFile(f"{label} has no worksheet")
+        if len(sheets) > limits.max_sheets:
+            raise HostileFile(f"{label} has more than {limits.max_sheets} worksheets")
+        for info in archive.infolist():
+            if info.filename.lower().endswith(_XML_SUFFIXES):
+                prefix = _read_prefix(archive, info.filename, limits.prefix_bytes, label)
+                _check_prolog(prefix, info.filename, label, limits)
+                if info.filename in sheets:
+                    _check_dimension(prefix, info.filename, label, limits)
+        counts = {name: _count_rows(archive, name, label, limits) for name in sheets}
+    return XlsxInfo(sheet_rows=counts)
+
+
+def check_xlsx(source: Path | str | bytes, limits: XlsxLimits) -> None:
+    """Refuse a hostile or oversized .xlsx with :class:`HostileFile`; return if it is safe
+    for calamine or openpyxl to open."""
+    inspect_xlsx(source, limits)
