@@ -265,7 +265,7 @@ QUALITY_FIELDS: tuple[str, ...] = SHARED_HEADERS
 
 # C0/C1 controls and the Unicode line/paragraph separators; none belongs in a cell and
 # some (CR, TAB) start CSV/formula injection.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 # Text that a spreadsheet could take for a formula (OWASP CSV injection). No name,
 # address or municipality starts with one of these, so such a value is refused at intake
 # rather than neutralised silently; the workbook writer also stores text as text.
@@ -274,7 +274,7 @@ _POSTCODE = re.compile(r"[1-9][0-9]{3}")
 _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A deliberately loose shape check: intake does the real check with email-validator.
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
-_CLIENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/]*(?:-[A-Za-z0-9._/]+)*")
+CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/]*(?:-[A-Za-z0-9._/]+)*")
 _NIS = re.compile(r"[1-9][0-9]{4}")
 
 
@@ -286,7 +286,7 @@ def text_problem(value: str, spec: FieldSpec) -> str | None:
         return "is empty" if spec.required else None
     if len(value) > spec.max_length:
         return f"is longer than {spec.max_length} characters"
-    if _CONTROL.search(value):
+    if CONTROL_CHARACTERS.search(value):
         return "contains a control character"
     if value.startswith(FORMULA_START):
         return "starts like a formula"
@@ -419,7 +419,7 @@ class MasterRow:
     def __post_init__(self) -> None:
         if not isinstance(self.client_id, str) or len(self.client_id) > KLANT_ID.max_length:
             raise FieldError(KLANT_ID.header, "is not a client id")
-        if not _CLIENT_ID.fullmatch(self.client_id):
+        if not CLIENT_ID_PATTERN.fullmatch(self.client_id):
             raise FieldError(KLANT_ID.header, "is not a client id")
         if not isinstance(self.nis, str) or not _NIS.fullmatch(self.nis):
             raise FieldError(NIS_CODE.header, "is not a 5-digit NIS code")

@@ -1,0 +1,503 @@
+"""Master intake: the agency's .xlsx or .csv export -> validated, normalised rows.
+
+The master is refused as a whole unless every column is one of the canonical headers
+of :mod:`securexchange.schema` (or mapped onto one, or explicitly dropped) and every
+value satisfies its field's rule (promise P1). All problems are collected, each with
+sheet, row and column and a reason, never the value, into one
+:class:`MasterProblems` (an ``SX-INVALID-MASTER``, exit 2); nothing is written. With
+``skip_invalid`` the valid rows are kept and the problems returned for a report; problems
+with the columns themselves are never skipped.
+
+An .xlsx passes :mod:`securexchange.xlsxguard` before python-calamine reads it, from the
+same bytes (so the file cannot change between check and read). Only the first worksheet
+is read.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from securexchange import normalise, schema, strictjson
+from securexchange.csvread import CsvLimits
+from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
+from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
+from securexchange.xlsxguard import XlsxLimits, column_letters
+
+
+@dataclass(frozen=True)
+class MasterLimits:
+    """Caps on a master file: the archive checks, the CSV caps, and the row count."""
+
+    xlsx: XlsxLimits = field(default_factory=XlsxLimits)
+    csv: CsvLimits = field(default_factory=CsvLimits)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.xlsx, XlsxLimits) or not isinstance(self.csv, CsvLimits):
+            raise TypeError("MasterLimits needs XlsxLimits and CsvLimits")
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a master, located but never quoted."""
+
+    sheet: str
+    row: int  # as the spreadsheet shows it: the header is row 1
+    column: str  # column letter(s); "" when the whole row is concerned
+    reason: str
+    header: str | None = None  # the canonical header, when the column is known
+
+    def __post_init__(self) -> None:
+        if self.row < 1 or not self.reason:
+            raise ValueError("a problem has a row and a reason")
+
+    def __str__(self) -> str:
+        where = f"sheet '{self.sheet}', row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+            if self.header:
+                where += f" ({self.header})"
+        return f"{where}: {self.reason}"
+
+
+def format_problems(problems: Sequence[Problem]) -> str:
+    """A plain-text table of problems: sheet, row, column, header, reason."""
+    head = ("sheet", "row", "column", "field", "problem")
+    lines = [head] + [
+        (p.sheet, str(p.row), p.column or "-", p.header or "-", p.reason) for p in problems
+    ]
+    widths = [max(len(line[i]) for line in lines) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line[:4])) + "  " + line[4]
+        for line in lines
+    )
+
+
+class MasterProblems(InvalidMaster):
+    """An invalid master, with every problem found (``.problems``, in file order)."""
+
+    def __init__(self, what: str, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(sorted(problems))
+        rows = len({(p.sheet, p.row) for p in self.problems})
+        count = len(self.problems)
+        first = self.problems[0] if self.problems else None
+        message = (
+            f"{what}: {count} problem{'s' if count != 1 else ''} in "
+            f"{rows} row{'s' if rows != 1 else ''}" + (f"; first: {first}" if first else "")
+        )
+        super().__init__(
+            message,
+            hint="each problem names sheet, row and column; fix the master, or map or "
+            "drop unknown columns",
+        )
+
+    def table(self) -> str:
+        return format_problems(self.problems)
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    rows: tuple[MasterRow, ...]
+    problems: tuple[Problem, ...]  # empty unless skip_invalid was used
+    source: str  # the file name
+    sheet: str
+    dialect: str  # "xlsx", or the CSV encoding and delimiter
+
+
+# --- reading raw cells ------------------------------------------------------------------
+
+
+@dataclass
+class _Raw:
+    sheet: str
+    dialect: str
+    first_column: int  # 1-based index of the first column read
+    rows: Iterator[tuple[int, Sequence[object]]]  # (row number, cells)
+
+
+def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
+    from securexchange.xlsxguard import inspect_xlsx
+
+    what = path.name
+    try:
+        if path.stat().st_size > limits.xlsx.max_file_bytes:
+            raise HostileFile(f"{what} is larger than {limits.xlsx.max_file_bytes} bytes")
+        data = path.read_bytes()
+    except OSError:
+        raise InvalidMaster(f"{what} cannot be read") from None
+    inspect_xlsx(data, limits.xlsx, what=what)
+
+    import python_calamine
+
+    try:
+        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = book.sheet_names
+        if not names:
+            raise InvalidMaster(f"{what} has no worksheet")
+        sheet = book.get_sheet_by_index(0)
+        start = sheet.start
+        cells = sheet.iter_rows()
+    except InvalidMaster:
+        raise
+    except Exception:  # calamine's errors quote XML; report the place only
+        raise InvalidMaster(f"{what} cannot be read as a workbook") from None
+    first_row = (start[0] + 1) if start else 1
+    first_col = (start[1] + 1) if start else 1
+
+    def numbered() -> Iterator[tuple[int, Sequence[object]]]:
+        for offset, row in enumerate(cells):
+            yield first_row + offset, row
+
+    return _Raw(sheet=str(names[0]), dialect="xlsx", first_column=first_col, rows=numbered())
+
+
+def _read_csv(path: Path, limits: MasterLimits) -> _Raw:
+    from securexchange import csvread
+
+    source = csvread.decode(path, limits.csv)
+    label = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows-1252"}
+    delimiter = {";": "';'", ",": "','", "\t": "TAB"}[source.delimiter]
+    return _Raw(
+        sheet=path.name,
+        dialect=f"csv {label[source.encoding]} {delimiter}",
+        first_column=1,
+        rows=csvread.rows(source, path.name, limits.csv),
+    )
+
+
+# --- cells to values --------------------------------------------------------------------
+
+
+def _text(cell: object) -> str:
+    """The text of a cell. Integral numbers lose their '.0' (Excel stores 2000 as 2000.0)."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        raise ValueError("is a true/false value, expected text")
+    if isinstance(cell, float):
+        if cell.is_integer():
+            return str(int(cell))
+        raise ValueError("is a number, expected text")
+    if isinstance(cell, int):
+        return str(cell)
+    if cell is None:
+        return ""
+    if isinstance(cell, (date, datetime, time, timedelta)):
+        raise ValueError("is a date or time, expected text")
+    raise ValueError("has an unexpected type")
+
+
+def _clean(cell: object, spec: FieldSpec) -> str:
+    """Trimmed text with inner runs of spaces collapsed; control characters refused."""
+    raw = _text(cell)
+    if schema.CONTROL_CHARACTERS.search(raw):
+        raise ValueError("contains a line break or control character")
+    text = " ".join(raw.split())
+    problem = schema.text_problem(text, spec)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
+
+def _free_text(spec: FieldSpec) -> Callable[[object], object]:
+    def convert(cell: object) -> object:
+        return _clean(cell, spec)
+
+    return convert
+
+
+def _optional(spec: FieldSpec, normalise_: Callable[[str], str]) -> Callable[[object], object]:
+    def convert(cell: object) -> object:
+        text = _clean(cell, schema.FieldSpec(spec.key, spec.header, False, 1000))
+        if not text:
+            if spec.required:
+                raise ValueError("is empty")
+            return ""
+        result = normalise_(text)
+        if len(result) > spec.max_length:
+            raise ValueError(f"is longer than {spec.max_length} characters")
+        return result
+
+    return convert
+
+
+def _enum(spec: FieldSpec) -> Callable[[object], object]:
+    vocabulary = spec.vocabulary
+    assert vocabulary is not None
+
+    def convert(cell: object) -> object:
+        text = _text(cell)
+        label = vocabulary.canonical(text)
+        if label is None:
+            if not text.strip():
+                raise ValueError("is empty")
+            raise ValueError(f"has a value outside the list of {vocabulary.name}")
+        return label
+
+    return convert
+
+
+def _interests(cell: object) -> object:
+    try:
+        return schema.parse_interests(_text(cell))
+    except FieldError as exc:
+        raise ValueError(exc.reason) from None
+
+
+def _client_id(cell: object) -> object:
+    text = _clean(cell, schema.KLANT_ID)
+    if not schema.CLIENT_ID_PATTERN.fullmatch(text):
+        raise ValueError("is not a client id (letters, digits, '.', '_', '/', '-')")
+    return text
+
+
+def _certificate(cell: object) -> object:
+    if cell is None or (isinstance(cell, str) and not cell.strip()):
+        return None
+    if isinstance(cell, str):
+        cell = cell.strip()
+    return normalise.certificate_date(cell)
+
+
+_CONVERTERS: Mapping[str, Callable[[object], object]] = {
+    schema.KLANT_ID.header: _client_id,
+    schema.NAAM.header: _free_text(schema.NAAM),
+    schema.VOORNAAM.header: _free_text(schema.VOORNAAM),
+    schema.ADRES.header: _free_text(schema.ADRES),
+    schema.POSTCODE.header: _optional(schema.POSTCODE, normalise.postcode),
+    schema.GEMEENTE.header: _free_text(schema.GEMEENTE),
+    schema.NIS_CODE.header: _optional(schema.NIS_CODE, normalise.nis_code),
+    schema.TELEFOON.header: _optional(schema.TELEFOON, normalise.phone),
+    schema.EMAIL.header: _optional(schema.EMAIL, normalise.email),
+    schema.CONTACTTAAL.header: _enum(schema.CONTACTTAAL),
+    schema.NIVEAU_NEDERLANDS.header: _enum(schema.NIVEAU_NEDERLANDS),
+    schema.STATUS_MO.header: _enum(schema.STATUS_MO),
+    schema.INTERESSES.header: _interests,
+    schema.DATUM_ATTEST.header: _certificate,
+}
+
+
+# --- headers ----------------------------------------------------------------------------
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def load_mapping(path: Path) -> dict[str, str]:
+    """A header mapping file: strict JSON ``{"Header in the file": "Canonical header"}``."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        raise UsageError(f"mapping file {path.name} cannot be read") from None
+    try:
+        value = strictjson.loads(data, what=f"mapping file {path.name}", max_bytes=64 << 10)
+    except Malformed as exc:
+        raise UsageError(exc.message) from None
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise UsageError(f"mapping file {path.name} is not an object of header names")
+    return dict(value)
+
+
+def _plan_columns(
+    header: Sequence[object],
+    *,
+    sheet: str,
+    header_number: int,
+    first_column: int,
+    mapping: Mapping[str, str],
+    drop_columns: Collection[str],
+) -> tuple[list[tuple[int, str]], list[Problem]]:
+    """(cell index, canonical header) of the columns to read, and header problems."""
+    canonical = {_fold(h): h for h in schema.MASTER_HEADERS}
+    for target in mapping.values():
+        if target not in schema.MASTER_HEADERS:
+            raise UsageError(
+                "the header mapping names a target that is not a canonical header",
+                hint="targets: " + ", ".join(schema.MASTER_HEADERS),
+            )
+    mapped = {_fold(k): v for k, v in mapping.items()}
+    dropped = {_fold(name) for name in drop_columns}
+    plan: list[tuple[int, str]] = []
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for index, cell in enumerate(header):
+        letter = column_letters(first_column + index)
+        text = cell if isinstance(cell, str) else ""
+        key = _fold(text)
+        if not key:
+            if cell not in ("", None):
+                problems.append(Problem(sheet, header_number, letter, "the header is not text"))
+            else:
+                plan.append((index, ""))  # no header: its cells must all be empty
+            continue
+        if key in dropped:
+            continue
+        found = mapped.get(key) or canonical.get(key)
+        if found is None:
+            # The header text is not quoted: a master without a header row would put a
+            # person's data here.
+            problems.append(
+                Problem(
+                    sheet,
+                    header_number,
+                    letter,
+                    "unknown column: not an art. 3 field; map it to a canonical header or drop it",
+                )
+            )
+            continue
+        if found in seen:
+            problems.append(
+                Problem(sheet, header_number, letter, f"repeats the column {seen[found]}", found)
+            )
+            continue
+        seen[found] = letter
+        plan.append((index, found))
+    for required in schema.MASTER_HEADERS:
+        if required not in seen:
+            problems.append(
+                Problem(sheet, header_number, "", f"the column {required} is missing", required)
+            )
+    return plan, problems
+
+
+# --- the intake -------------------------------------------------------------------------
+
+
+def _is_empty(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def read_master(
+    path: Path,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    drop_columns: Collection[str] = (),
+    skip_invalid: bool = False,
+    limits: MasterLimits | None = None,
+) -> IntakeResult:
+    """Read and validate a master; :class:`MasterProblems` lists every problem."""
+    limits = limits or MasterLimits()
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        raw = _read_xlsx(path, limits)
+    elif suffix == ".csv":
+        raw = _read_csv(path, limits)
+    elif suffix in {".xlsm", ".xls", ".xlsb", ".ods"}:
+        raise InvalidMaster(
+            f"{path.name}: only .xlsx and .csv masters are read",
+            hint="save the master in Excel as an .xlsx workbook or as CSV",
+        )
+    else:
+        raise UsageError(f"{path.name}: a master is an .xlsx or .csv file")
+
+    what = path.name
+    sheet = raw.sheet
+    header_row = next(raw.rows, None)
+    if header_row is None:
+        raise MasterProblems(what, [Problem(sheet, 1, "", "the sheet is empty")])
+    header_number, header = header_row
+    plan, problems = _plan_columns(
+        header,
+        sheet=sheet,
+        header_number=header_number,
+        first_column=raw.first_column,
+        mapping=mapping or {},
+        drop_columns=drop_columns,
+    )
+    if problems:
+        raise MasterProblems(what, problems)
+
+    letters = {target: column_letters(raw.first_column + index) for index, target in plan}
+    converters = [
+        (index, target, _CONVERTERS[target] if target else None) for index, target in plan
+    ]
+    record_keys = {spec.header: spec.key for spec in schema.MASTER_FIELDS}
+    width = len(header)
+    rows: list[tuple[int, MasterRow]] = []
+    for number, cells in raw.rows:
+        if all(_is_empty(cell) for cell in cells):
+            continue  # blank rows between or after the data
+        row_problems: list[Problem] = []
+        if len(cells) > width and any(not _is_empty(c) for c in cells[width:]):
+            row_problems.append(
+                Problem(
+                    sheet,
+                    number,
+                    column_letters(raw.first_column + width),
+                    "a value right of the last column",
+                )
+            )
+        values: dict[str, object] = {}
+        for index, target, convert in converters:
+            cell = cells[index] if index < len(cells) else None
+            if convert is None:
+                if not _is_empty(cell):
+                    row_problems.append(
+                        Problem(
+                            sheet,
+                            number,
+                            column_letters(raw.first_column + index),
+                            "a value in a column without a header",
+                        )
+                    )
+                continue
+            try:
+                values[record_keys[target]] = convert(cell)
+            except ValueError as exc:
+                # Our converters' reasons only: the libraries' messages were replaced.
+                reason = exc.reason if isinstance(exc, FieldError) else str(exc)
+                row_problems.append(Problem(sheet, number, letters[target], reason, target))
+        if row_problems:
+            problems.extend(row_problems)
+            continue
+        try:
+            record = Record(**{spec.key: values[spec.key] for spec in schema.SHARED_FIELDS})  # type: ignore[arg-type]
+            master_row = MasterRow(
+                client_id=values["client_id"],  # type: ignore[arg-type]
+                nis=values["nis"],  # type: ignore[arg-type]
+                certificate_date=values["certificate_date"],  # type: ignore[arg-type]
+                record=record,
+            )
+        except FieldError as exc:
+            column = letters.get(exc.header, "")
+            header_name = exc.header if exc.header in letters else None
+            problems.append(Problem(sheet, number, column, exc.reason, header_name))
+            continue
+        rows.append((number, master_row))
+
+    # The client id is what record ids are derived from: two rows with one id would
+    # give two records the same id. Neither row can be trusted over the other.
+    by_id: dict[str, list[int]] = {}
+    for number, master_row in rows:
+        by_id.setdefault(master_row.client_id, []).append(number)
+    repeated = {cid: numbers for cid, numbers in by_id.items() if len(numbers) > 1}
+    if repeated:
+        for numbers in repeated.values():
+            for number in numbers:
+                others = ", ".join(str(n) for n in numbers if n != number)
+                problems.append(
+                    Problem(
+                        sheet,
+                        number,
+                        letters[schema.KLANT_ID.header],
+                        f"the same Klant-ID as row {others}",
+                        schema.KLANT_ID.header,
+                    )
+                )
+        rows = [(n, r) for n, r in rows if r.client_id not in repeated]
+
+    if problems and not skip_invalid:
+        raise MasterProblems(what, problems)
+    return IntakeResult(
+        rows=tuple(r for _, r in rows),
+        problems=tuple(sorted(problems)),
+        source=what,
+        sheet=sheet,
+        dialect=raw.dialect,
+    )
