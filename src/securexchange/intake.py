@@ -190,12 +190,15 @@ def _text(cell: object) -> str:
     raise ValueError("has an unexpected type")
 
 
-def _clean(cell: object, spec: FieldSpec) -> str:
-    """Trimmed text with inner runs of spaces collapsed; control characters refused."""
+def _clean(cell: object, spec: FieldSpec | None) -> str:
+    """Trimmed text with inner runs of spaces collapsed; control characters refused;
+    with ``spec``, also the free-text rules (length, formula-like start)."""
     raw = _text(cell)
     if schema.CONTROL_CHARACTERS.search(raw):
         raise ValueError("contains a line break or control character")
     text = " ".join(raw.split())
+    if spec is None:
+        return text
     problem = schema.text_problem(text, spec)
     if problem is not None:
         raise ValueError(problem)
@@ -211,7 +214,9 @@ def _free_text(spec: FieldSpec) -> Callable[[object], object]:
 
 def _optional(spec: FieldSpec, normalise_: Callable[[str], str]) -> Callable[[object], object]:
     def convert(cell: object) -> object:
-        text = _clean(cell, schema.FieldSpec(spec.key, spec.header, False, 1000))
+        text = _clean(cell, None)
+        if len(text) > 1000:
+            raise ValueError("is longer than 1000 characters")
         if not text:
             if spec.required:
                 raise ValueError("is empty")
