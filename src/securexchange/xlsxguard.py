@@ -192,7 +192,7 @@ def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> b
         with archive.open(name) as stream:
             return stream.read(size)
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-        raise HostileFile(f"{what}: part {name} cannot be read") from None
+        raise HostileFile(f"{what}: part {name} is damaged or cannot be read") from None
 
 
 def _check_prolog(prefix: bytes, name: str, what: str, limits: XlsxLimits) -> None:
