@@ -233,23 +233,37 @@ def _enum(spec: FieldSpec) -> Callable[[object], object]:
     vocabulary = spec.vocabulary
     assert vocabulary is not None
 
+    seen: dict[object, str] = {}  # few distinct values: remember each verdict
+
     def convert(cell: object) -> object:
+        if cell in seen:
+            return seen[cell]
         text = _text(cell)
         label = vocabulary.canonical(text)
         if label is None:
             if not text.strip():
                 raise ValueError("is empty")
             raise ValueError(f"has a value outside the list of {vocabulary.name}")
+        if len(seen) < 4096:
+            seen[cell] = label
         return label
 
     return convert
 
 
+_interests_seen: dict[object, tuple[str, ...]] = {}
+
+
 def _interests(cell: object) -> object:
+    if cell in _interests_seen:
+        return _interests_seen[cell]
     try:
-        return schema.parse_interests(_text(cell))
+        result = schema.parse_interests(_text(cell))
     except FieldError as exc:
         raise ValueError(exc.reason) from None
+    if len(_interests_seen) < 1 << 14:  # 4096 combinations and their spellings
+        _interests_seen[cell] = result
+    return result
 
 
 def _client_id(cell: object) -> object:

@@ -314,6 +314,17 @@ def parse_interests(text: str) -> tuple[str, ...]:
     return tuple(v for v in INTERESTS.values if v in chosen)
 
 
+_INTEREST_ORDER = {label: i for i, label in enumerate(INTERESTS.values)}
+
+
+def _canonical_interests(values: tuple[str, ...]) -> bool:
+    """Labels from the list, strictly in protocol order, "geen" alone."""
+    positions = [_INTEREST_ORDER.get(v, -1) if isinstance(v, str) else -1 for v in values]
+    if -1 in positions or positions != sorted(set(positions)):
+        return False
+    return NO_INTEREST not in values or len(values) == 1
+
+
 def format_interests(values: Iterable[str]) -> str:
     """The cell text of a tuple of interests."""
     return MULTI_JOINER.join(values)
@@ -368,7 +379,7 @@ class Record:
             _check_enum(getattr(self, spec.key), spec)
         if not isinstance(self.interesses, tuple) or not self.interesses:
             raise FieldError(INTERESSES.header, "is empty")
-        if parse_interests(format_interests(self.interesses)) != self.interesses:
+        if not _canonical_interests(self.interesses):
             raise FieldError(INTERESSES.header, "is not in canonical form")
 
     def cells(self) -> tuple[str, ...]:

@@ -1,0 +1,125 @@
+"""Records benchmarks: master intake against a bare python-calamine read.
+
+Run: ``python benchmarks/records.py [--rows N] [--runs R] [--only NAME]`` (default
+100,000 rows, 3 runs, medians). Each benchmark builds its own synthetic input with
+``securexchange.sample`` (not timed), measures a baseline and our code in the same run,
+and prints a table and the ratio against its target. Add a benchmark by writing a
+function ``(rows, runs) -> list[Line]`` and naming it in ``BENCHMARKS``.
+
+* ``intake``: ``read_master`` (guard + calamine + validation + normalisation) of a
+  synthetic .xlsx master against iterating all rows of the same file with calamine.
+  Target: at most 5x the bare read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Line:
+    benchmark: str
+    operation: str
+    rows: int
+    seconds: float
+    baseline: bool = False
+    target_ratio: float | None = None
+
+
+def _median(runs: int, action: Callable[[], object]) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples)
+
+
+def bench_intake(rows: int, runs: int) -> list[Line]:
+    import python_calamine
+
+    from securexchange import normalise
+    from securexchange.intake import read_master
+    from securexchange.sample import generate_master, xlsx_bytes
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "master.xlsx"
+        path.write_bytes(xlsx_bytes(generate_master(rows, municipalities=40, seed=1)))
+
+        def bare() -> int:
+            book = python_calamine.CalamineWorkbook.from_path(str(path))
+            return sum(1 for _ in book.get_sheet_by_index(0).iter_rows())
+
+        def ours() -> int:
+            normalise.clear_caches()  # cold: every phone number and address checked anew
+            return len(read_master(path).rows)
+
+        assert ours() == rows  # also warms caches of the file system, not of values
+        bare_s = _median(runs, bare)
+        ours_s = _median(runs, ours)
+    return [
+        Line("intake", "python-calamine iter_rows (baseline)", rows, bare_s, baseline=True),
+        Line("intake", "read_master (guard+validate+normalise)", rows, ours_s, target_ratio=5),
+    ]
+
+
+BENCHMARKS: dict[str, Callable[[int, int], list[Line]]] = {"intake": bench_intake}
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPU, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--only", choices=sorted(BENCHMARKS), default=None)
+    args = parser.parse_args()
+    print(f"machine: {machine()}")
+    print(f"command: python benchmarks/records.py {' '.join(sys.argv[1:])}".rstrip())
+    print()
+    print(
+        f"| {'benchmark':<8} | {'operation':<42} | {'rows':>8} | {'s':>7} | {'rows/s':>9} | ratio |"
+    )
+    print(f"|{'-' * 10}|{'-' * 44}|{'-' * 10}:|{'-' * 8}:|{'-' * 10}:|------:|")
+    failed = False
+    for name, bench in BENCHMARKS.items():
+        if args.only and name != args.only:
+            continue
+        lines = bench(args.rows, args.runs)
+        base = next(line for line in lines if line.baseline)
+        for line in lines:
+            ratio = line.seconds / base.seconds
+            verdict = ""
+            if line.target_ratio is not None:
+                ok = ratio <= line.target_ratio
+                failed |= not ok
+                verdict = f" (target <= {line.target_ratio:g}x: {'ok' if ok else 'MISSED'})"
+            print(
+                f"| {line.benchmark:<8} | {line.operation:<42} | {line.rows:>8} | "
+                f"{line.seconds:>7.2f} | {line.rows / line.seconds:>9,.0f} | "
+                f"{ratio:>4.2f}x |{verdict}"
+            )
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
