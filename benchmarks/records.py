@@ -96,10 +96,8 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"command: python benchmarks/records.py {' '.join(sys.argv[1:])}".rstrip())
     print()
-    print(
-        f"| {'benchmark':<8} | {'operation':<42} | {'rows':>8} | {'s':>7} | {'rows/s':>9} | ratio |"
-    )
-    print(f"|{'-' * 10}|{'-' * 44}|{'-' * 10}:|{'-' * 8}:|{'-' * 10}:|------:|")
+    print("| benchmark | operation | rows | seconds | rows/s | ratio | target |")
+    print("|---|---|---:|---:|---:|---:|---|")
     failed = False
     for name, bench in BENCHMARKS.items():
         if args.only and name != args.only:
@@ -108,15 +106,15 @@ def main() -> None:
         base = next(line for line in lines if line.baseline)
         for line in lines:
             ratio = line.seconds / base.seconds
-            verdict = ""
+            verdict = "baseline" if line.baseline else ""
             if line.target_ratio is not None:
                 ok = ratio <= line.target_ratio
                 failed |= not ok
-                verdict = f" (target <= {line.target_ratio:g}x: {'ok' if ok else 'MISSED'})"
+                verdict = f"<= {line.target_ratio:g}x: {'ok' if ok else 'MISSED'}"
             print(
-                f"| {line.benchmark:<8} | {line.operation:<42} | {line.rows:>8} | "
-                f"{line.seconds:>7.2f} | {line.rows / line.seconds:>9,.0f} | "
-                f"{ratio:>4.2f}x |{verdict}"
+                f"| {line.benchmark} | {line.operation} | {line.rows:,} | "
+                f"{line.seconds:.2f} | {line.rows / line.seconds:,.0f} | {ratio:.2f}x | "
+                f"{verdict} |"
             )
     sys.exit(1 if failed else 0)
 
