@@ -64,7 +64,7 @@ def problems_of(path: Path, **kwargs: object) -> tuple[Problem, ...]:
 
 def expected_rows(rows: list[tuple[str | date, ...]]) -> list[dict[str, object]]:
     """What intake must make of sample rows, computed with the libraries directly."""
-    out = []
+    out: list[dict[str, object]] = []
     for row in rows[1:]:
         cells = dict(zip(H, row, strict=True))
         phone = str(cells["Telefoon"])
