@@ -321,6 +321,27 @@ def test_skip_invalid_keeps_valid_rows_and_reports_the_others(tmp_path: Path) ->
     assert [(p.row, p.header) for p in result.problems] == [(3, "Status MO")]
 
 
+def test_reading_stops_after_max_problems_and_says_so(tmp_path: Path) -> None:
+    from securexchange.intake import MAX_PROBLEMS
+
+    path = master(tmp_path, [GOOD | {"Status MO": "?", "Klant-ID": f"K{i}"} for i in range(1500)])
+    with pytest.raises(MasterProblems) as caught:
+        read_master(path)
+    assert caught.value.stopped
+    assert len(caught.value.problems) == MAX_PROBLEMS
+    assert "reading stopped" in caught.value.message
+    result = read_master(path, skip_invalid=True)
+    assert (len(result.problems), result.problems_omitted) == (MAX_PROBLEMS, 500)
+
+
+def test_many_rows_with_one_client_id_give_bounded_problems(tmp_path: Path) -> None:
+    path = master(tmp_path, [GOOD] * 1200)
+    with pytest.raises(MasterProblems) as caught:
+        read_master(path)
+    assert caught.value.stopped
+    assert caught.value.problems[0].reason == "the same Klant-ID as row 3, 4, 5 and 1196 more"
+
+
 def test_header_problems_are_never_skipped(tmp_path: Path) -> None:
     path = master(tmp_path, [GOOD | {"Extra": "x"}])
     with pytest.raises(MasterProblems):

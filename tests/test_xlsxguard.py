@@ -333,6 +333,9 @@ def _hostile_fixture(kind: str) -> bytes:
         return build_xlsx(sheet_xml([["a"]], dimension="A1:N2000000000"))
     if kind == "zip-bomb":
         return build_xlsx(master_sheet(), extra={"xl/worksheets/sheet2.xml": bytes(200 << 20)})
+    if kind == "every-row-wrong":
+        bad = ["=x"] * len(schema.MASTER_HEADERS)
+        return build_xlsx(sheet_xml([list(schema.MASTER_HEADERS)] + [bad] * 100_000))
     raise AssertionError(kind)
 
 
@@ -345,13 +348,20 @@ def _hostile_fixture(kind: str) -> bytes:
         "million-rows-no-dimension",
         "2gb-dimension",
         "zip-bomb",
+        "every-row-wrong",
+        "csv-million-rows",
     ],
 )
 def test_hostile_master_is_refused_with_exit_2_within_5s_and_256mib(
     kind: str, tmp_path: Path
 ) -> None:
-    path = tmp_path / f"{kind}.xlsx"
-    path.write_bytes(_hostile_fixture(kind))
+    if kind == "csv-million-rows":
+        path = tmp_path / "million.csv"
+        line = "K1,Haddad,Omar,,,,11002,,,Arabisch,A2,lopend,buddy,\n"
+        path.write_text(",".join(schema.MASTER_HEADERS) + "\n" + line * 1_000_000)
+    else:
+        path = tmp_path / f"{kind}.xlsx"
+        path.write_bytes(_hostile_fixture(kind))
     result = run_limited(READ.format(path=str(path)), timeout=5, mem=256 << 20)
     assert result.returncode == 2, result.stderr[-2000:]
     name = result.stdout.split()[0]

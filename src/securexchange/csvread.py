@@ -73,6 +73,13 @@ def decode(path: Path, limits: CsvLimits) -> CsvText:
         raise InvalidMaster(f"{what} is neither UTF-8 nor Windows-1252 text") from None
     if "\x00" in text:
         raise InvalidMaster(f"{what} contains NUL bytes: not a text file")
+    # Count lines before parsing anything: a value with a line break is refused anyway,
+    # so an acceptable file has one record a line, and a million-row file fails here.
+    if text.count("\n") > limits.max_rows + 1:
+        raise HostileFile(
+            f"{what} has more than {limits.max_rows} rows",
+            hint="split the master or raise the row limit",
+        )
     first_line = text.split("\n", 1)[0]
     delimiter = max(_DELIMITERS, key=first_line.count)
     return CsvText(text=text, encoding=encoding, delimiter=delimiter)

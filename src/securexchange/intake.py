@@ -27,6 +27,10 @@ from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageErr
 from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
 from securexchange.xlsxguard import XlsxLimits, column_letters
 
+# Problems kept before reading stops (or, with skip_invalid, before they are only
+# counted): enough to fix a master, and a bound on memory for a hostile one.
+MAX_PROBLEMS = 1000
+
 
 @dataclass(frozen=True)
 class MasterLimits:
@@ -79,14 +83,18 @@ def format_problems(problems: Sequence[Problem]) -> str:
 class MasterProblems(InvalidMaster):
     """An invalid master, with every problem found (``.problems``, in file order)."""
 
-    def __init__(self, what: str, problems: Sequence[Problem]) -> None:
+    def __init__(self, what: str, problems: Sequence[Problem], *, stopped: bool = False) -> None:
         self.problems: tuple[Problem, ...] = tuple(sorted(problems))
+        self.stopped = stopped
         rows = len({(p.sheet, p.row) for p in self.problems})
         count = len(self.problems)
         first = self.problems[0] if self.problems else None
+        more = "+" if stopped else ""
         message = (
-            f"{what}: {count} problem{'s' if count != 1 else ''} in "
-            f"{rows} row{'s' if rows != 1 else ''}" + (f"; first: {first}" if first else "")
+            f"{what}: {count}{more} problem{'s' if count != 1 else ''} in "
+            f"{rows}{more} row{'s' if rows != 1 else ''}"
+            + (" (reading stopped)" if stopped else "")
+            + (f"; first: {first}" if first else "")
         )
         super().__init__(
             message,
@@ -102,6 +110,7 @@ class MasterProblems(InvalidMaster):
 class IntakeResult:
     rows: tuple[MasterRow, ...]
     problems: tuple[Problem, ...]  # empty unless skip_invalid was used
+    problems_omitted: int  # beyond MAX_PROBLEMS: counted, not kept
     source: str  # the file name
     sheet: str
     dialect: str  # "xlsx", or the CSV encoding and delimiter
@@ -437,6 +446,7 @@ def read_master(
         (index, target, _CONVERTERS[target] if target else None) for index, target in plan
     ]
     record_keys = {spec.header: spec.key for spec in schema.MASTER_FIELDS}
+    omitted = 0
     width = len(header)
     rows: list[tuple[int, MasterRow]] = []
     for number, cells in raw.rows:
@@ -473,7 +483,14 @@ def read_master(
                 reason = exc.reason if isinstance(exc, FieldError) else str(exc)
                 row_problems.append(Problem(sheet, number, letters[target], reason, target))
         if row_problems:
-            problems.extend(row_problems)
+            if len(problems) + len(row_problems) > MAX_PROBLEMS:
+                if not skip_invalid:
+                    # Bounded memory: a million bad rows must not become 14 million
+                    # problem objects. What was found is enough to act on.
+                    raise MasterProblems(what, problems[:MAX_PROBLEMS], stopped=True)
+                omitted += len(row_problems)
+            else:
+                problems.extend(row_problems)
             continue
         try:
             record = Record(**{spec.key: values[spec.key] for spec in schema.SHARED_FIELDS})  # type: ignore[arg-type]
@@ -499,23 +516,30 @@ def read_master(
     if repeated:
         for numbers in repeated.values():
             for number in numbers:
-                others = ", ".join(str(n) for n in numbers if n != number)
+                if len(problems) >= MAX_PROBLEMS:
+                    omitted += 1
+                    continue
+                others = [n for n in numbers if n != number]
+                listed = ", ".join(str(n) for n in others[:3])
+                if len(others) > 3:
+                    listed += f" and {len(others) - 3} more"
                 problems.append(
                     Problem(
                         sheet,
                         number,
                         letters[schema.KLANT_ID.header],
-                        f"the same Klant-ID as row {others}",
+                        f"the same Klant-ID as row {listed}",
                         schema.KLANT_ID.header,
                     )
                 )
         rows = [(n, r) for n, r in rows if r.client_id not in repeated]
 
     if problems and not skip_invalid:
-        raise MasterProblems(what, problems)
+        raise MasterProblems(what, problems, stopped=omitted > 0)
     return IntakeResult(
         rows=tuple(r for _, r in rows),
         problems=tuple(sorted(problems)),
+        problems_omitted=omitted,
         source=what,
         sheet=sheet,
         dialect=raw.dialect,

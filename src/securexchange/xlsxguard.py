@@ -57,6 +57,7 @@ _DIMENSION = re.compile(
 )
 _SHEETDATA = re.compile(rb"<(?:\w+:)?sheetData[\s/>]")
 _ROW_TAG = re.compile(rb"<(?:\w{1,16}:)?row[\s/>]")
+_CELL_TAG = re.compile(rb"<(?:\w{1,16}:)?c[\s/>]")
 _TAIL = 24
 _CHUNK = 1 << 20
 
@@ -67,8 +68,11 @@ class XlsxLimits:
 
     max_file_bytes: int = 128 << 20
     max_members: int = 256
-    max_member_bytes: int = 256 << 20
-    max_total_bytes: int = 512 << 20
+    # calamine holds a whole sheet in memory: these caps, with max_cells, keep any
+    # accepted workbook within the 256 MiB a refusal may use (a 100,000-row master
+    # written by openpyxl is an 80 MB sheet of 1.4 million cells).
+    max_member_bytes: int = 128 << 20
+    max_total_bytes: int = 192 << 20
     # Spreadsheet XML compresses 5-30x; a deflate bomb reaches ~1000x.
     max_ratio: int = 100
     # Members smaller than this are exempt from the ratio check (a 2 KiB run of spaces
@@ -76,6 +80,7 @@ class XlsxLimits:
     ratio_floor_bytes: int = 1 << 20
     max_rows: int = 250_000
     max_columns: int = 64
+    max_cells: int = 1_500_000
     max_sheets: int = 32
     # How much of each XML member is read to check its prolog and dimension.
     prefix_bytes: int = 64 << 10
@@ -229,7 +234,15 @@ def _check_dimension(prefix: bytes, name: str, what: str, limits: XlsxLimits) ->
             f"{what}: sheet part {name} claims more than {limits.max_rows} rows",
             hint="split the master or raise the row limit",
         )
-    if last_col is not None and column_index(last_col) > limits.max_columns:
+    first_row = int(match.group(2))
+    first_col = column_index(match.group(1).decode("ascii"))
+    cells = max(last_row - first_row + 1, 1) * max(column_index(last_col) - first_col + 1, 1)
+    if cells > limits.max_cells:
+        raise HostileFile(
+            f"{what}: sheet part {name} claims more than {limits.max_cells} cells",
+            hint="split the master or raise the cell limit",
+        )
+    if column_index(last_col) > limits.max_columns:
         raise HostileFile(
             f"{what}: sheet part {name} claims more than {limits.max_columns} columns"
         )
@@ -238,6 +251,7 @@ def _check_dimension(prefix: bytes, name: str, what: str, limits: XlsxLimits) ->
 def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimits) -> int:
     """Stream a worksheet once: count its rows (with a cap) and let zipfile check CRC."""
     rows = 0
+    cells = 0
     carry = b""
     try:
         with archive.open(name) as stream:
@@ -248,13 +262,20 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                 window = carry + chunk
                 # A tag that starts in the last _TAIL bytes may be cut by the chunk
                 # boundary: it is counted in the next window, which starts at `cut`.
+                # (Matches from `cut` on are subtracted; both counts run in C.)
                 cut = max(len(window) - _TAIL, 0)
-                rows += sum(1 for m in _ROW_TAG.finditer(window) if m.start() < cut)
+                rows += len(_ROW_TAG.findall(window)) - len(_ROW_TAG.findall(window, cut))
+                cells += len(_CELL_TAG.findall(window)) - len(_CELL_TAG.findall(window, cut))
                 carry = window[cut:]
                 if rows > limits.max_rows + 1:
                     raise HostileFile(
                         f"{what}: sheet part {name} has more than {limits.max_rows} rows",
                         hint="split the master or raise the row limit",
+                    )
+                if cells > limits.max_cells:
+                    raise HostileFile(
+                        f"{what}: sheet part {name} has more than {limits.max_cells} cells",
+                        hint="split the master or raise the cell limit",
                     )
             rows += len(_ROW_TAG.findall(carry))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
