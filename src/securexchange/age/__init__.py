@@ -1,0 +1,261 @@
+"""age v1 (https://age-encryption.org/v1), byte-compatible with the reference ``age``.
+
+X25519 and scrypt recipients, the ChaCha20-Poly1305 STREAM payload and ASCII armor, on
+``cryptography``'s primitives. The header format (:mod:`.format`) holds no crypto; each
+recipient type is its own module; this module only wires them.
+
+Decryption reads armored or binary files alike (a file whose first visible byte is ``-``
+is judged as armor). Failures raise the typed errors in :mod:`.errors`, whose messages
+never contain key material, plaintext or header bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable, Sequence
+from typing import BinaryIO
+
+from securexchange.age import armor as _armor
+from securexchange.age import format as _format
+from securexchange.age import stream as _stream
+from securexchange.age.errors import (
+    AgeArmorError,
+    AgeHeaderError,
+    AgeHmacError,
+    AgeKeyError,
+    AgeNoMatchError,
+    AgePayloadError,
+    AgeSizeError,
+)
+from securexchange.age.format import MAX_HEADER_SIZE, MAX_STANZAS, Header, Stanza
+from securexchange.age.primitives import (
+    FILE_KEY_SIZE,
+    header_mac,
+    macs_equal,
+    payload_key,
+)
+from securexchange.age.scrypt import ScryptIdentity, ScryptRecipient
+from securexchange.age.x25519 import X25519Identity, X25519Recipient
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "MAX_HEADER_SIZE",
+    "MAX_STANZAS",
+    "AgeArmorError",
+    "AgeHeaderError",
+    "AgeHmacError",
+    "AgeKeyError",
+    "AgeNoMatchError",
+    "AgePayloadError",
+    "AgeSizeError",
+    "Header",
+    "Identity",
+    "Recipient",
+    "ScryptIdentity",
+    "ScryptRecipient",
+    "Stanza",
+    "X25519Identity",
+    "X25519Recipient",
+    "decrypt",
+    "decrypt_stream",
+    "encrypt",
+    "encrypt_stream",
+    "parse_header",
+]
+
+Recipient = X25519Recipient | ScryptRecipient
+Identity = X25519Identity | ScryptIdentity
+
+DEFAULT_MAX_SIZE = 256 << 20
+_PEEK = 2048  # enough to see past the whitespace armor may start with
+_HEADER_BLOCK = 4096
+
+
+# --- encryption -----------------------------------------------------------------------
+
+
+def _header_for(recipients: Sequence[Recipient]) -> tuple[bytes, bytes]:
+    """A fresh file key and the header wrapping it to every recipient."""
+    if not recipients:
+        raise ValueError("at least one recipient is required")
+    if len(recipients) > MAX_STANZAS:
+        raise ValueError(f"at most {MAX_STANZAS} recipients (what our own reader accepts)")
+    if any(isinstance(r, ScryptRecipient) for r in recipients) and len(recipients) != 1:
+        # A passphrase-encrypted file must be authenticated by the passphrase alone;
+        # another recipient could otherwise forge a file that opens with it.
+        raise ValueError("a passphrase recipient must be the only recipient")
+    file_key = os.urandom(FILE_KEY_SIZE)
+    stanzas = [r.wrap(file_key) for r in recipients]
+    without_mac = _format.encode_without_mac(stanzas)
+    header = Header(tuple(stanzas), header_mac(file_key, without_mac))
+    return file_key, header.encode()
+
+
+def encrypt_stream(
+    src: BinaryIO, dst: BinaryIO, recipients: Sequence[Recipient], *, armor: bool = False
+) -> None:
+    """Encrypt ``src`` to ``dst`` chunk by chunk, in memory independent of the size."""
+    file_key, header = _header_for(recipients)
+    nonce = os.urandom(_stream.NONCE_SIZE)
+    writer: _armor.ArmorWriter | None = None
+    write: Callable[[bytes | memoryview], object] = dst.write
+    if armor:
+        writer = _armor.ArmorWriter(dst.write)
+        write = writer
+    write(header + nonce)
+    _stream.encrypt(payload_key(file_key, nonce), _as_readable(src), write)
+    if writer is not None:
+        writer.close()
+
+
+def encrypt(plaintext: bytes, recipients: Sequence[Recipient], *, armor: bool = False) -> bytes:
+    """Encrypt ``plaintext`` to the recipients; binary age, or armored when asked."""
+    out = io.BytesIO()
+    encrypt_stream(io.BytesIO(plaintext), out, recipients, armor=armor)
+    return out.getvalue()
+
+
+# --- decryption -----------------------------------------------------------------------
+
+
+class _Prefixed:
+    """A byte source that first yields ``prefix`` (bytes already read), then ``src``."""
+
+    def __init__(self, prefix: bytes, src: _stream.Readable) -> None:
+        self._prefix = memoryview(prefix)
+        self._src = src
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        if self._prefix:
+            n = min(len(buffer), len(self._prefix))
+            buffer[:n] = self._prefix[:n]
+            self._prefix = self._prefix[n:]
+            return n
+        return self._src.readinto(buffer) or 0
+
+
+class _ReadAdapter:
+    """``readinto`` for a file object that only has ``read``."""
+
+    def __init__(self, src: BinaryIO) -> None:
+        self._src = src
+
+    def readinto(self, buffer: memoryview, /) -> int:
+        data = self._src.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _as_readable(src: BinaryIO) -> _stream.Readable:
+    if hasattr(src, "readinto"):
+        return src
+    return _ReadAdapter(src)
+
+
+def _open_source(src: _stream.Readable) -> _stream.Readable:
+    """Peek at the start and return a binary view of the file, dearmored if needed."""
+    head = bytearray(_PEEK)
+    n = _stream.read_full(src, memoryview(head))
+    prefix = bytes(head[:n])
+    if _armor.starts_armored(prefix):
+        return _armor.ArmorReader(src, prefix)
+    return _Prefixed(prefix, src)
+
+
+def _read_header(src: _stream.Readable) -> tuple[Header, bytes]:
+    """Read just enough for the header (capped); return it and the bytes after it."""
+    buf = bytearray()
+    block = memoryview(bytearray(_HEADER_BLOCK))
+    while len(buf) < MAX_HEADER_SIZE:
+        searched = len(buf)
+        n = src.readinto(block)
+        if not n:
+            break
+        buf += block[:n]
+        if _format.find_end(buf, searched) is not None:
+            break
+    header = _format.parse(buf)
+    return header, bytes(buf[header.length :])
+
+
+def _file_key(header: Header, identities: Sequence[Identity]) -> bytes:
+    """Unwrap the file key with the first identity that matches, then check the MAC."""
+    if header.count("scrypt") and len(header.stanzas) != 1:
+        raise AgeHeaderError("a passphrase (scrypt) stanza must be the only stanza")
+    for identity in identities:
+        file_key = identity.unwrap(header.stanzas)
+        if file_key is not None:
+            break
+    else:
+        raise AgeNoMatchError(
+            f"none of the {len(identities)} identities matches any of the "
+            f"{len(header.stanzas)} recipient stanzas"
+        )
+    expected = header_mac(file_key, _format.encode_without_mac(header.stanzas))
+    if not macs_equal(expected, header.mac):
+        raise AgeHmacError("the header MAC does not verify (the header was changed)")
+    return file_key
+
+
+def _read_nonce(src: _stream.Readable) -> bytes:
+    nonce = bytearray(_stream.NONCE_SIZE)
+    if _stream.read_full(src, memoryview(nonce)) != _stream.NONCE_SIZE:
+        raise AgeHeaderError("the file ends before the payload nonce")
+    return bytes(nonce)
+
+
+def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity]) -> None:
+    """Decrypt ``src`` to ``dst`` chunk by chunk, in memory independent of the size.
+
+    Each 64 KiB chunk is written to ``dst`` as soon as it authenticated. A truncated or
+    tampered file therefore raises only after the chunks before the damage were
+    written: a caller that must not act on partial plaintext uses :func:`decrypt`, or
+    discards ``dst`` on error.
+    """
+    source = _open_source(_as_readable(src))
+    header, rest = _read_header(source)
+    file_key = _file_key(header, identities)
+    payload = _Prefixed(rest, source)
+    nonce = _read_nonce(payload)
+    _stream.decrypt(payload_key(file_key, nonce), payload, dst.write)
+
+
+def decrypt(
+    ciphertext: bytes, identities: Sequence[Identity], *, max_size: int = DEFAULT_MAX_SIZE
+) -> bytes:
+    """Decrypt a whole file in memory, all or nothing.
+
+    The plaintext is returned only after the final chunk authenticated; a payload larger
+    than ``max_size`` bytes is refused (AgeSizeError) before it is decrypted when the
+    file is binary, and as soon as the limit is passed when it is armored.
+    """
+    data = memoryview(ciphertext)
+    if not _armor.starts_armored(data[:_PEEK]):
+        header = _format.parse(data)
+        file_key = _file_key(header, identities)
+        nonce = bytes(data[header.length : header.length + _stream.NONCE_SIZE])
+        if len(nonce) != _stream.NONCE_SIZE:
+            raise AgeHeaderError("the file ends before the payload nonce")
+        payload = data[header.length + _stream.NONCE_SIZE :]
+        return _stream.decrypt_buffer(payload_key(file_key, nonce), payload, max_size)
+    out = io.BytesIO()
+    source = _armor.ArmorReader(io.BytesIO(ciphertext))
+    header, rest = _read_header(source)
+    file_key = _file_key(header, identities)
+    reader = _Prefixed(rest, source)
+    nonce = _read_nonce(reader)
+    _stream.decrypt(payload_key(file_key, nonce), reader, out.write, max_size)
+    return out.getvalue()
+
+
+def parse_header(data: bytes) -> Header:
+    """The header of an age file (binary or armored), without any key or crypto.
+
+    ``Header.stanzas`` lists each recipient stanza (type, args, body) so an auditor can,
+    for example, count the ``X25519`` recipients; ``Header.length`` is the header's size
+    in the binary encoding. Only the header is read (at most 64 KiB).
+    """
+    source = _open_source(io.BytesIO(data))
+    header, _ = _read_header(source)
+    return header

@@ -1,0 +1,169 @@
+"""The age payload: STREAM over ChaCha20-Poly1305 in 64 KiB chunks.
+
+Chunk ``i`` is sealed with the nonce ``i`` (11 bytes, big-endian) followed by one byte,
+1 for the final chunk and 0 otherwise, so chunks can be neither reordered, dropped nor
+the stream truncated or extended without a tag failing. The final chunk may be short or
+full, but empty only when the whole payload is empty.
+
+The decryptor follows the reference implementation's order exactly, because the test
+vectors pin down how much plaintext is released before a failure: a full chunk is first
+tried as a middle chunk and only then as the final one, and trailing bytes after a final
+chunk are an error raised after that chunk was released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+from securexchange.age.errors import AgePayloadError, AgeSizeError
+from securexchange.age.primitives import TAG_SIZE
+
+CHUNK_SIZE = 64 * 1024
+ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
+NONCE_SIZE = 16  # the per-file nonce that salts the payload key
+_COUNTER_LIMIT = 1 << 88
+
+
+class Readable(Protocol):
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+Write = Callable[[memoryview], object]
+
+
+def read_full(src: Readable, view: memoryview) -> int:
+    """Fill ``view`` unless the source ends first; return how many bytes were read."""
+    total = 0
+    size = len(view)
+    while total < size:
+        n = src.readinto(view[total:])
+        if not n:
+            break
+        total += n
+    return total
+
+
+def _nonce(counter: int, last: bool) -> bytes:
+    if counter >= _COUNTER_LIMIT:  # 2**88 chunks: unreachable in practice
+        raise AgePayloadError("the payload has too many chunks")
+    return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
+
+
+def encrypt(key: bytes, src: Readable, write: Write) -> None:
+    """Encrypt everything ``src`` yields, one chunk ahead so the final chunk is known."""
+    aead = ChaCha20Poly1305(key)
+    current = memoryview(bytearray(CHUNK_SIZE))
+    ahead = memoryview(bytearray(CHUNK_SIZE))
+    out = memoryview(bytearray(ENCRYPTED_CHUNK_SIZE))
+    n = read_full(src, current)
+    counter = 0
+    while True:
+        n_ahead = read_full(src, ahead) if n == CHUNK_SIZE else 0
+        last = n_ahead == 0
+        aead.encrypt_into(_nonce(counter, last), current[:n], None, out[: n + TAG_SIZE])
+        write(out[: n + TAG_SIZE])
+        if last:
+            return
+        counter += 1
+        current, ahead, n = ahead, current, n_ahead
+
+
+class _ChunkOpener:
+    """Opens chunks in order; shared by the streaming and the in-memory decryptor."""
+
+    def __init__(self, key: bytes) -> None:
+        self._aead = ChaCha20Poly1305(key)
+        self._counter = 0
+
+    def open(self, chunk: memoryview, out: memoryview, short: bool) -> bool:
+        """Decrypt ``chunk`` into ``out[:len(chunk) - 16]``; return whether it was final.
+
+        ``short`` says the source ended inside this chunk, so it must be the final one.
+        """
+        n = len(chunk)
+        if n < TAG_SIZE:
+            raise AgePayloadError("the payload is truncated (a chunk is shorter than its tag)")
+        if short and self._counter and n == TAG_SIZE:
+            raise AgePayloadError("the final payload chunk is empty")
+        target = out[: n - TAG_SIZE]
+        last = short
+        try:
+            self._aead.decrypt_into(_nonce(self._counter, last), chunk, None, target)
+        except InvalidTag:
+            if last:
+                raise AgePayloadError(
+                    "a payload chunk does not authenticate (corrupted or tampered)"
+                ) from None
+            # A full chunk may still be the final one.
+            last = True
+            try:
+                self._aead.decrypt_into(_nonce(self._counter, last), chunk, None, target)
+            except InvalidTag:
+                raise AgePayloadError(
+                    "a payload chunk does not authenticate (corrupted, truncated or tampered)"
+                ) from None
+        self._counter += 1
+        return last
+
+
+def _check_cap(total: int, max_size: int | None) -> None:
+    if max_size is not None and total > max_size:
+        raise AgeSizeError(f"the payload is larger than the {max_size}-byte limit")
+
+
+def decrypt(key: bytes, src: Readable, write: Write, max_size: int | None = None) -> int:
+    """Decrypt a payload from ``src``, passing each authenticated chunk to ``write``.
+
+    Memory is two chunk buffers whatever the payload size. A failure is raised after the
+    chunks before it were written: callers needing all-or-nothing must buffer.
+    """
+    opener = _ChunkOpener(key)
+    buf = memoryview(bytearray(ENCRYPTED_CHUNK_SIZE))
+    out = memoryview(bytearray(CHUNK_SIZE))
+    total = 0
+    while True:
+        n = read_full(src, buf)
+        if n == 0:
+            raise AgePayloadError("the payload is truncated (no final chunk)")
+        last = opener.open(buf[:n], out, short=n < ENCRYPTED_CHUNK_SIZE)
+        total += n - TAG_SIZE
+        _check_cap(total, max_size)
+        write(out[: n - TAG_SIZE])
+        if last:
+            if read_full(src, buf[:1]):
+                raise AgePayloadError("data follows the final payload chunk")
+            return total
+
+
+def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None) -> bytes:
+    """Decrypt a whole payload held in memory; return the plaintext only if all of it
+    authenticated."""
+    size = len(payload)
+    if 0 < size % ENCRYPTED_CHUNK_SIZE < TAG_SIZE:
+        # Whichever chunk is damaged, a stream that ends inside a tag cannot be valid;
+        # refusing it here also keeps the plaintext buffer below exactly sized.
+        raise AgePayloadError("the payload is truncated (a chunk is shorter than its tag)")
+    chunks = max(1, -(-size // ENCRYPTED_CHUNK_SIZE))
+    # The cap is checked on the ciphertext size first so a huge file is refused at once.
+    _check_cap(size - chunks * TAG_SIZE, max_size)
+    opener = _ChunkOpener(key)
+    plaintext = bytearray(max(0, size - chunks * TAG_SIZE))
+    out = memoryview(plaintext)
+    pos = 0
+    written = 0
+    while True:
+        chunk = payload[pos : pos + ENCRYPTED_CHUNK_SIZE]
+        if not chunk:
+            raise AgePayloadError("the payload is truncated (no final chunk)")
+        n = len(chunk)
+        pos += n
+        last = opener.open(chunk, out[written:], short=n < ENCRYPTED_CHUNK_SIZE)
+        written += n - TAG_SIZE
+        if last:
+            if pos != size:
+                raise AgePayloadError("data follows the final payload chunk")
+            return bytes(plaintext)
