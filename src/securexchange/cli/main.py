@@ -45,6 +45,9 @@ COMMAND_MODULES = (
     ("securexchange.cli.demo", "demo"),
     ("securexchange.cli.sample", "sample"),
     ("securexchange.cli.audit", "audit"),
+    ("securexchange.cli.agency", "agency"),
+    ("securexchange.cli.municipality", "municipality"),
+    ("securexchange.cli.keys", "keys"),
 )
 
 

@@ -1,0 +1,162 @@
+"""The public key card: what a person sends the agency (and the agency's root key card).
+
+A card file is one strict-JSON object with two fields::
+
+    {"card": "<the card document, exact UTF-8 JSON text>",
+     "signature": "<armored SSHSIG over exactly those bytes, card namespace>"}
+
+The card document (strict JSON, written with :func:`strictjson.dumps`) holds the owner's
+name, role and organisation, the signing key (an OpenSSH ``ssh-ed25519`` line), its
+fingerprint, and the live subkeys (current and next), each with the signing key's
+certification. The signature is made by the card's own signing key: a card proves that
+whoever holds that key made it; *who* that is, the reader checks by comparing the
+fingerprint out of band (a phone call), which :func:`verify_card_fingerprint` does.
+
+Pure: bytes in, bytes out; time passed in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from securexchange import sshsig, strictjson
+from securexchange.clock import format_instant, parse_instant
+from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
+from securexchange.fingerprint import Fingerprint, parse_display
+from securexchange.keys import Identity, Owner, PublicIdentity, Subkey
+
+CARD_FORMAT = "securexchange-card/1"
+MAX_CARD_BYTES = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Card:
+    """A verified card."""
+
+    identity: PublicIdentity
+    created_at: datetime
+    demo: bool
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return self.identity.fingerprint
+
+    @property
+    def owner(self) -> Owner:
+        return self.identity.owner
+
+
+def parse_time(value: str, what: str) -> datetime:
+    """A ``YYYY-MM-DDTHH:MM:SSZ`` instant from a document; Malformed otherwise."""
+    try:
+        moment = parse_instant(value)
+    except UsageError:
+        raise Malformed(f"{what} holds a time that is not ISO 8601") from None
+    if format_instant(moment) != value:
+        raise Malformed(f"{what} holds a time not in the form YYYY-MM-DDTHH:MM:SSZ")
+    return moment
+
+
+def subkey_to_json(subkey: Subkey) -> dict[str, object]:
+    return {
+        "recipient": subkey.recipient,
+        "valid_from": format_instant(subkey.valid_from),
+        "valid_until": format_instant(subkey.valid_until),
+        "certification": subkey.certification,
+    }
+
+
+def subkey_from_json(value: object, what: str) -> Subkey:
+    with strictjson.Fields(value, what) as f:
+        recipient = f.text("recipient")
+        valid_from = parse_time(f.text("valid_from"), what)
+        valid_until = parse_time(f.text("valid_until"), what)
+        certification = f.text("certification")
+    try:
+        return Subkey(recipient, valid_from, valid_until, certification)
+    except ValueError:
+        raise Malformed(f"{what} is not a valid subkey") from None
+
+
+def identity_to_json(identity: PublicIdentity) -> dict[str, object]:
+    """The fields every document uses for a public identity."""
+    return {
+        "name": identity.owner.name,
+        "role": identity.owner.role,
+        "organisation": identity.owner.organisation,
+        "signing_key": sshsig.ssh_public_key_line(identity.signing_key),
+        "fingerprint": identity.fingerprint.display,
+        "subkeys": [subkey_to_json(s) for s in identity.subkeys],
+    }
+
+
+def identity_from_fields(f: strictjson.Fields, what: str) -> PublicIdentity:
+    """Take a public identity's fields out of ``f`` (see :func:`identity_to_json`).
+
+    Checks the stated fingerprint against the signing key (Malformed) but not the
+    subkey certifications (the caller does, with :meth:`PublicIdentity.verify_subkeys`).
+    """
+    name, role, organisation = f.text("name"), f.text("role"), f.text("organisation")
+    signing_key = sshsig.parse_ssh_public_key_line(f.text("signing_key"))
+    stated = f.text("fingerprint")
+    subkeys = tuple(
+        subkey_from_json(item, f"{what} subkey {i}") for i, item in enumerate(f.array("subkeys"), 1)
+    )
+    try:
+        identity = PublicIdentity(Owner(name, role, organisation), signing_key, subkeys)
+    except ValueError:
+        raise Malformed(f"{what} is not a valid identity") from None
+    if stated != identity.fingerprint.display:
+        raise Malformed(f"{what} states a fingerprint that is not its signing key's")
+    return identity
+
+
+def make_card(identity: Identity, *, now: datetime) -> bytes:
+    """The card file of ``identity`` at ``now`` (live subkeys only), self-signed."""
+    public = identity.public.with_live_subkeys(now)
+    body = {
+        "format": CARD_FORMAT,
+        "created_at": format_instant(now),
+        "demo": identity.demo,
+        **identity_to_json(public),
+    }
+    text = strictjson.dumps(body)
+    signature = identity.sign(text, sshsig.NAMESPACE_CARD)
+    return strictjson.dumps({"card": text.decode("utf-8"), "signature": signature})
+
+
+def read_card(data: bytes) -> Card:
+    """Parse and verify a card file: strict JSON, the self-signature, every subkey's
+    certification. Raises Malformed or BadSignature; never echoes the content.
+    """
+    envelope = strictjson.loads(data, what="the key card", max_bytes=MAX_CARD_BYTES)
+    with strictjson.Fields(envelope, "the key card") as f:
+        text = f.text("card").encode("utf-8")
+        signature = f.text("signature")
+    body = strictjson.loads(text, what="the key card", max_bytes=MAX_CARD_BYTES)
+    with strictjson.Fields(body, "the key card") as f:
+        if f.text("format") != CARD_FORMAT:
+            raise Malformed("the key card has an unknown format")
+        created_at = parse_time(f.text("created_at"), "the key card")
+        demo = f.boolean("demo")
+        identity = identity_from_fields(f, "the key card")
+    try:
+        sshsig.verify(signature, text, sshsig.NAMESPACE_CARD, identity.signing_key)
+    except (BadSignature, Malformed):
+        raise BadSignature("the key card's self-signature does not verify") from None
+    identity.verify_subkeys()
+    return Card(identity=identity, created_at=created_at, demo=demo)
+
+
+def verify_card_fingerprint(card: Card, typed: str) -> None:
+    """Raise FingerprintMismatch unless ``typed`` (read out of band) is the card's.
+
+    A ``typed`` value that is not a fingerprint at all is a UsageError.
+    """
+    wanted = parse_display(typed)
+    if not card.fingerprint.matches(wanted):
+        raise FingerprintMismatch(
+            "the key card's fingerprint differs from the one given",
+            hint="do not use this card; ask its owner to read out the fingerprint again",
+        )

@@ -1,0 +1,274 @@
+"""``securexchange keys ...``: show, export, rotate and re-protect this home's keys.
+
+In a municipal home the key is the staff member's identity. In an agency home the root
+key is the one that identifies the agency (``show --json``'s ``fingerprint``, the card
+municipalities pin); ``--export-key`` selects the export key instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from securexchange.cli.common import CliState, cli_home, echo_json, json_option, note, pass_state
+from securexchange.cli.keyopts import passphrase_option, root_key_options
+
+if TYPE_CHECKING:
+    from securexchange.card import Card
+    from securexchange.home import Home
+    from securexchange.keystore import KeySource, KeyUse
+
+
+def _source(
+    home: Home,
+    use: KeyUse,
+    passphrase_file: Path | None,
+    root_key: Path | None = None,
+    root_passphrase_file: Path | None = None,
+) -> KeySource:
+    from securexchange.cli.agency import root_source
+    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.keystore import KeySource, KeyUse, key_path, work_factor_of
+
+    if use is KeyUse.ROOT:
+        return root_source(home, root_key, root_passphrase_file, passphrase_file)
+    what = "the agency export key" if use is KeyUse.EXPORT else "your key"
+    return KeySource(
+        path=key_path(home, use),
+        passphrase=key_passphrase(passphrase_file, what=what, demo=home.demo),
+        work_factor=work_factor_of(home, os.environ),
+    )
+
+
+def _signing_use(home: Home, export_key: bool) -> KeyUse:
+    """The key a command works on: the home's main key, or the agency's export key."""
+    from securexchange.keystore import KeyUse, main_use
+
+    if export_key:
+        if main_use(home) is not KeyUse.ROOT:
+            from securexchange.errors import UsageError
+
+            raise UsageError("--export-key is for agency homes")
+        return KeyUse.EXPORT
+    return main_use(home)
+
+
+def _encryption_use(home: Home) -> KeyUse:
+    """The key with subkeys: the staff identity, or the agency's export key."""
+    from securexchange.keystore import KeyUse, main_use
+
+    use = main_use(home)
+    return KeyUse.EXPORT if use is KeyUse.ROOT else use
+
+
+def _card_json(use: str, card: Card, now: Any) -> dict[str, object]:
+    from securexchange.clock import format_instant
+
+    current = card.identity.subkey_at(now)
+    subkeys = []
+    for s in sorted(card.identity.subkeys, key=lambda s: s.valid_from):
+        if s.valid_until <= now:
+            status = "expired"
+        elif s is current:
+            status = "current"
+        elif s.valid_from > now:
+            status = "next"
+        else:
+            status = "valid"
+        subkeys.append(
+            {
+                "recipient": s.recipient,
+                "valid_from": format_instant(s.valid_from),
+                "valid_until": format_instant(s.valid_until),
+                "status": status,
+            }
+        )
+    return {
+        "use": use,
+        "fingerprint": card.fingerprint.display,
+        "name": card.owner.name,
+        "role": card.owner.role,
+        "organisation": card.owner.organisation,
+        "card_created_at": format_instant(card.created_at),
+        "subkeys": subkeys,
+    }
+
+
+@click.group()
+def keys() -> None:
+    """This home's keys: show, export, rotate, change the passphrase."""
+
+
+@keys.command("show")
+@json_option
+@pass_state
+def show(state: CliState, as_json: bool) -> None:
+    """Show fingerprints, roles, and subkeys with their validity (no passphrase needed)."""
+    from securexchange.keystore import home_card, home_uses, pinned_agency_card
+
+    with cli_home(state) as home:
+        entries = [_card_json(u.value, home_card(home, u), home.now) for u in home_uses(home)]
+        pinned = pinned_agency_card(home)
+        kind = home.info.kind.value
+        demo = home.demo
+    result: dict[str, object] = {
+        "kind": kind,
+        "demo": demo,
+        "fingerprint": entries[0]["fingerprint"],
+        "keys": entries,
+    }
+    if pinned is not None:
+        result["agency_root_fingerprint"] = pinned.fingerprint.display
+    if as_json:
+        echo_json(result)
+        return
+    for entry in entries:
+        click.echo(f"{entry['use']} key  {entry['fingerprint']}")
+        click.echo(f"  owner         {entry['name']} ({entry['role']}, {entry['organisation']})")
+        subkeys: list[dict[str, str]] = entry["subkeys"]  # type: ignore[assignment]
+        for s in subkeys:
+            click.echo(f"  subkey {s['status']:<8} {s['valid_from']} .. {s['valid_until']}")
+    if pinned is not None:
+        click.echo(f"agency root key (pinned)  {pinned.fingerprint.display}")
+
+
+@keys.command("export")
+@click.option("--card", "what", flag_value="card", help="The public key card (send it on).")
+@click.option("--ssh", "what", flag_value="ssh", help="The signing key as an OpenSSH line.")
+@click.option(
+    "--age", "what", flag_value="age", help="The current subkey as an age identity (secret!)."
+)
+@click.option("--public", is_flag=True, help="Public material only (with --ssh or --card).")
+@click.option("--export-key", is_flag=True, help="In an agency home: the export key, not the root.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE"
+)
+@passphrase_option
+@pass_state
+def export(
+    state: CliState,
+    *,
+    what: str | None,
+    public: bool,
+    export_key: bool,
+    out: Path | None,
+    passphrase_file: Path | None,
+) -> None:
+    """Export a key: --card (to FILE or stdout), --public --ssh, or --age.
+
+    \b
+    Examples:
+      securexchange keys export --card --out my.card.json
+      securexchange keys export --public --ssh >> allowed_keys
+      securexchange keys export --age > emergency.key   # escapes shredding!
+    """
+    from securexchange.atomicio import atomic_write
+    from securexchange.errors import UsageError
+    from securexchange.keystore import export_age_identity, export_card, export_ssh_line
+
+    if what is None:
+        raise UsageError("say what to export: --card, --ssh or --age")
+    if what == "age" and public:
+        raise UsageError("--age exports a secret key; it cannot be --public")
+    with cli_home(state) as home:
+        if what == "card":
+            data = export_card(home, _signing_use(home, export_key))
+        elif what == "ssh":
+            data = (export_ssh_line(home, _signing_use(home, export_key)) + "\n").encode("ascii")
+        else:
+            if export_key:
+                raise UsageError("--age always exports the key that has subkeys")
+            use = _encryption_use(home)
+            secret = export_age_identity(home, _source(home, use, passphrase_file))
+            data = (secret + "\n").encode("ascii")
+            note(
+                "warning: an exported copy of a subkey escapes shredding: it opens every "
+                "package made for that subkey until you destroy the copy yourself"
+            )
+    if out is None:
+        click.echo(data.decode("utf-8"), nl=False)
+    else:
+        atomic_write(out, data, mode=0o600 if what == "age" else 0o644)
+        note(f"wrote {out}")
+
+
+@keys.command("rotate")
+@passphrase_option
+@root_key_options
+@pass_state
+def rotate(
+    state: CliState,
+    *,
+    passphrase_file: Path | None,
+    root_key: Path | None,
+    root_passphrase_file: Path | None,
+) -> None:
+    """Add the next encryption subkey ahead of time (and a current one if missing).
+
+    In a municipal home this rewrites your card: send it to the agency, which re-adds it
+    with 'agency recipient add'. In an agency home it rotates the export key's subkeys
+    and signs a new keyring version with the root key.
+    """
+    from securexchange.agency.registry import rotate_export_key
+    from securexchange.keystore import KeyUse, card_path, main_use, rotate_identity
+
+    with cli_home(state) as home:
+        if main_use(home) is KeyUse.ROOT:
+            added, version = rotate_export_key(
+                home,
+                _source(home, KeyUse.EXPORT, passphrase_file),
+                _source(home, KeyUse.ROOT, passphrase_file, root_key, root_passphrase_file),
+            )
+            where = None
+        else:
+            added = rotate_identity(home, _source(home, KeyUse.IDENTITY, passphrase_file))
+            version = None
+            where = card_path(home, KeyUse.IDENTITY)
+    if added == 0:
+        note("the current and next subkeys exist already; nothing to rotate")
+        return
+    note(f"added {added} subkey(s)")
+    if version is not None:
+        note(f"keyring version {version}: publish it with 'agency keyring publish'")
+    if where is not None:
+        note(f"your new card: {where}; send it to the agency")
+
+
+@keys.command("passwd")
+@click.option("--root", "root_key_flag", is_flag=True, help="In an agency home: the root key.")
+@click.option(
+    "--new-passphrase-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="Read the new passphrase from FILE's first line.",
+)
+@passphrase_option
+@root_key_options
+@pass_state
+def passwd(
+    state: CliState,
+    *,
+    root_key_flag: bool,
+    new_passphrase_file: Path | None,
+    passphrase_file: Path | None,
+    root_key: Path | None,
+    root_passphrase_file: Path | None,
+) -> None:
+    """Change the passphrase of a key file (the keys stay the same)."""
+    from securexchange.cli.keyopts import Passphrase
+    from securexchange.errors import UsageError
+    from securexchange.keystore import KeyUse, change_passphrase, main_use
+
+    with cli_home(state) as home:
+        agency = main_use(home) is KeyUse.ROOT
+        if root_key_flag and not agency:
+            raise UsageError("--root is for agency homes")
+        use = (KeyUse.ROOT if root_key_flag else KeyUse.EXPORT) if agency else KeyUse.IDENTITY
+        source = _source(home, use, passphrase_file, root_key, root_passphrase_file)
+        new = Passphrase((new_passphrase_file,), what="the new passphrase", new=True)
+        identity = change_passphrase(home, source, new)
+    note(f"passphrase changed for {identity.fingerprint.display}")

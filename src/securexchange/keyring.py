@@ -1,0 +1,435 @@
+"""The keyring: the agency's root-signed, versioned list of who may read what.
+
+It names every municipality with an agreement (NIS code, name, stable party id,
+protocol id, protocol period, retention months, the function profiles allowed in), the
+people each municipality authorised (art. 4, 6: named people whose function needs it),
+and the agency's own public keys: the root key, which signs the keyring, and the export
+key, which signs packages and notices and is certified by the root.
+
+The document is strict JSON (see docs/formats.md, "Keyring"); its signature is an SSHSIG
+by the root key in the keyring namespace over the exact bytes. A municipality receives a
+*view*: the same version with the agency's keys and its own entry only. Every change
+increments the version; :func:`verify_keyring` refuses a version below the one held
+(:class:`Rollback`) and anything not signed by the pinned root key
+(:class:`BadSignature`, including a keyring signed by the export key).
+
+Pure: no I/O; time and ids passed in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from securexchange import sshsig, strictjson
+from securexchange.card import identity_from_fields, identity_to_json, parse_time
+from securexchange.clock import format_instant
+from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
+from securexchange.fingerprint import Fingerprint
+from securexchange.ids import is_artifact_id
+from securexchange.keys import (
+    ORGANISATION_AGENCY,
+    ROLE_EXPORT,
+    Identity,
+    PublicIdentity,
+    check_name,
+)
+
+KEYRING_FORMAT = "securexchange-keyring/1"
+SCOPE_FULL = "full"
+MAX_KEYRING_BYTES = 4 << 20
+MAX_RETENTION_MONTHS = 24
+
+PARTY_ID_RE = re.compile(r"^party-[a-z2-7]{26}$")
+PROTOCOL_ID_RE = re.compile(r"^protocol-[a-z2-7]{26}$")
+_NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
+_EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
+
+# Which namespaces each kind of key may sign in (allowed_signers).
+ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING,)
+EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE)
+STAFF_NAMESPACES = (sshsig.NAMESPACE_RETURN, sshsig.NAMESPACE_LOG)
+
+
+def export_certification_message(root_key: bytes, export_key: bytes, valid_from: datetime) -> bytes:
+    """The exact bytes the root key signs (keyring namespace) to certify the export key."""
+    return (
+        f"{_EXPORT_CERT_TAG}\n"
+        f"root {Fingerprint.of_public_key(root_key).digest.hex()}\n"
+        f"export {Fingerprint.of_public_key(export_key).digest.hex()}\n"
+        f"valid-from {format_instant(valid_from)}\n"
+    ).encode("ascii")
+
+
+def certify_export_key(root: Identity, export_key: bytes, valid_from: datetime) -> str:
+    return root.sign(
+        export_certification_message(root.signing_key, export_key, valid_from),
+        sshsig.NAMESPACE_KEYRING,
+    )
+
+
+def _parse_date(value: str, what: str) -> date:
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise Malformed(f"{what} holds a date that is not YYYY-MM-DD") from None
+    if day.isoformat() != value:
+        raise Malformed(f"{what} holds a date that is not YYYY-MM-DD")
+    return day
+
+
+@dataclass(frozen=True)
+class AgencyKeys:
+    """The agency's public keys as the keyring lists them."""
+
+    name: str
+    root_key: bytes
+    export: PublicIdentity
+    export_certification: str
+    export_certified_from: datetime
+
+    def __post_init__(self) -> None:
+        if len(self.root_key) != sshsig.PUBLIC_KEY_SIZE:
+            raise ValueError("the root key is 32 bytes")
+        if self.export.owner.organisation != ORGANISATION_AGENCY:
+            raise ValueError("the export key belongs to the agency")
+        if self.export.owner.role != ROLE_EXPORT:
+            raise ValueError("the export key has the export role")
+        if self.export.signing_key == self.root_key:
+            raise ValueError("the root and export keys are different keys")
+
+    @property
+    def root_fingerprint(self) -> Fingerprint:
+        return Fingerprint.of_public_key(self.root_key)
+
+    def verify(self) -> None:
+        """Raise BadSignature unless the root certified the export key and the export
+        key certified its subkeys."""
+        message = export_certification_message(
+            self.root_key, self.export.signing_key, self.export_certified_from
+        )
+        try:
+            sshsig.verify(
+                self.export_certification, message, sshsig.NAMESPACE_KEYRING, self.root_key
+            )
+        except (BadSignature, Malformed):
+            raise BadSignature(
+                "the root key's certification of the export key does not verify"
+            ) from None
+        self.export.verify_subkeys()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "root": {
+                "signing_key": sshsig.ssh_public_key_line(self.root_key),
+                "fingerprint": self.root_fingerprint.display,
+            },
+            "export": {
+                **identity_to_json(self.export),
+                "certification": self.export_certification,
+                "certified_from": format_instant(self.export_certified_from),
+            },
+        }
+
+    @classmethod
+    def from_json(cls, value: object) -> AgencyKeys:
+        with strictjson.Fields(value, "the keyring's agency") as f:
+            name = f.text("name")
+            with strictjson.Fields(f.object("root"), "the keyring's root key") as r:
+                root_key = sshsig.parse_ssh_public_key_line(r.text("signing_key"))
+                if r.text("fingerprint") != Fingerprint.of_public_key(root_key).display:
+                    raise Malformed("the keyring states a root fingerprint that is not its key's")
+            with strictjson.Fields(f.object("export"), "the keyring's export key") as e:
+                certification = e.text("certification")
+                certified_from = parse_time(e.text("certified_from"), "the keyring's export key")
+                export = identity_from_fields(e, "the keyring's export key")
+        try:
+            return cls(name, root_key, export, certification, certified_from)
+        except ValueError:
+            raise Malformed("the keyring's agency keys are not valid") from None
+
+
+@dataclass(frozen=True)
+class MunicipalityEntry:
+    """One municipality with an agreement, and the people it authorised."""
+
+    nis: str
+    name: str
+    party_id: str
+    protocol_id: str
+    protocol_from: date
+    protocol_until: date  # inclusive: the last day data may be shared
+    retention_months: int
+    profiles: tuple[str, ...]  # empty: any role
+    terminated_on: date | None = None
+    recipients: tuple[PublicIdentity, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not _NIS_RE.fullmatch(self.nis):
+            raise ValueError("a NIS code has 5 digits")
+        check_name(self.name)
+        if not PARTY_ID_RE.fullmatch(self.party_id):
+            raise ValueError("bad party id")
+        if not PROTOCOL_ID_RE.fullmatch(self.protocol_id):
+            raise ValueError("bad protocol id")
+        if self.protocol_from > self.protocol_until:
+            raise ValueError("a protocol ends after it starts")
+        if not 1 <= self.retention_months <= MAX_RETENTION_MONTHS:
+            raise ValueError("retention months out of range")
+        if list(self.profiles) != sorted(set(self.profiles)):
+            raise ValueError("profiles are sorted and unique")
+        prints = [r.fingerprint.digest for r in self.recipients]
+        if prints != sorted(set(prints)):
+            raise ValueError("recipients are sorted by fingerprint and unique")
+        for recipient in self.recipients:
+            if recipient.owner.organisation != self.nis:
+                raise ValueError("a recipient belongs to the municipality")
+
+    def active_on(self, day: date) -> bool:
+        """Whether the protocol allows sharing on ``day`` (start and end inclusive)."""
+        if self.terminated_on is not None and day >= self.terminated_on:
+            return False
+        return self.protocol_from <= day <= self.protocol_until
+
+    def allows_role(self, role: str) -> bool:
+        return not self.profiles or role in self.profiles
+
+    def recipient(self, fingerprint: Fingerprint) -> PublicIdentity | None:
+        for item in self.recipients:
+            if item.fingerprint == fingerprint:
+                return item
+        return None
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "nis": self.nis,
+            "name": self.name,
+            "party_id": self.party_id,
+            "protocol_id": self.protocol_id,
+            "protocol_from": self.protocol_from.isoformat(),
+            "protocol_until": self.protocol_until.isoformat(),
+            "retention_months": self.retention_months,
+            "profiles": list(self.profiles),
+            "terminated_on": None if self.terminated_on is None else self.terminated_on.isoformat(),
+            "recipients": [identity_to_json(r) for r in self.recipients],
+        }
+
+    @classmethod
+    def from_json(cls, value: object, number: int) -> MunicipalityEntry:
+        what = f"the keyring's municipality {number}"
+        with strictjson.Fields(value, what) as f:
+            terminated = f.opt_text("terminated_on")
+            profiles = f.array("profiles")
+            if not all(isinstance(p, str) for p in profiles):
+                raise Malformed(f"{what} lists a profile that is not text")
+            recipients = []
+            for i, item in enumerate(f.array("recipients"), 1):
+                with strictjson.Fields(item, f"{what} recipient {i}") as r:
+                    recipients.append(identity_from_fields(r, f"{what} recipient {i}"))
+            try:
+                return cls(
+                    nis=f.text("nis"),
+                    name=f.text("name"),
+                    party_id=f.text("party_id"),
+                    protocol_id=f.text("protocol_id"),
+                    protocol_from=_parse_date(f.text("protocol_from"), what),
+                    protocol_until=_parse_date(f.text("protocol_until"), what),
+                    retention_months=f.integer("retention_months"),
+                    profiles=tuple(profiles),
+                    terminated_on=None if terminated is None else _parse_date(terminated, what),
+                    recipients=tuple(recipients),
+                )
+            except Exception as exc:
+                if isinstance(exc, Malformed):
+                    raise
+                if isinstance(exc, ValueError):
+                    raise Malformed(f"{what} is not a valid entry") from None
+                raise
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """One version of the keyring (the full one, or a municipality's view)."""
+
+    id: str
+    version: int
+    issued_at: datetime
+    scope: str  # SCOPE_FULL or the party id of the municipality this view is for
+    demo: bool
+    agency: AgencyKeys
+    municipalities: tuple[MunicipalityEntry, ...]
+
+    def __post_init__(self) -> None:
+        if not is_artifact_id(self.id) or not self.id.startswith("kr-"):
+            raise ValueError("a keyring id is a 'kr-' artifact id")
+        if self.version < 1:
+            raise ValueError("keyring versions start at 1")
+        if self.issued_at.tzinfo is None:
+            raise ValueError("issued_at is aware UTC time")
+        nis = [m.nis for m in self.municipalities]
+        if nis != sorted(set(nis)):
+            raise ValueError("municipalities are sorted by NIS code and unique")
+        if len({m.party_id for m in self.municipalities}) != len(self.municipalities):
+            raise ValueError("a party id is listed twice")
+        if self.scope != SCOPE_FULL:
+            if not PARTY_ID_RE.fullmatch(self.scope):
+                raise ValueError("a view's scope is a party id")
+            if [m.party_id for m in self.municipalities] != [self.scope]:
+                raise ValueError("a view holds exactly its own municipality")
+
+    @property
+    def is_view(self) -> bool:
+        return self.scope != SCOPE_FULL
+
+    def municipality(self, nis: str) -> MunicipalityEntry | None:
+        for item in self.municipalities:
+            if item.nis == nis:
+                return item
+        return None
+
+    def by_party(self, party_id: str) -> MunicipalityEntry | None:
+        for item in self.municipalities:
+            if item.party_id == party_id:
+                return item
+        return None
+
+    def view(self, party_id: str, *, view_id: str) -> Keyring:
+        """The same version with the agency's keys and one municipality only."""
+        entry = self.by_party(party_id)
+        if entry is None:
+            raise InternalError("a view for a municipality the keyring does not hold")
+        return replace(self, id=view_id, scope=party_id, municipalities=(entry,))
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "format": KEYRING_FORMAT,
+            "id": self.id,
+            "version": self.version,
+            "issued_at": format_instant(self.issued_at),
+            "scope": self.scope,
+            "demo": self.demo,
+            "agency": self.agency.to_json(),
+            "municipalities": [m.to_json() for m in self.municipalities],
+        }
+
+    def to_bytes(self) -> bytes:
+        return strictjson.dumps(self.to_json())
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Keyring:
+        """Parse (no signature check: use :func:`open_keyring` for untrusted bytes)."""
+        value = strictjson.loads(data, what="the keyring", max_bytes=MAX_KEYRING_BYTES)
+        with strictjson.Fields(value, "the keyring") as f:
+            if f.text("format") != KEYRING_FORMAT:
+                raise Malformed("the keyring has an unknown format")
+            municipalities = tuple(
+                MunicipalityEntry.from_json(item, i)
+                for i, item in enumerate(f.array("municipalities"), 1)
+            )
+            fields = {
+                "id": f.text("id"),
+                "version": f.integer("version"),
+                "issued_at": parse_time(f.text("issued_at"), "the keyring"),
+                "scope": f.text("scope"),
+                "demo": f.boolean("demo"),
+                "agency": AgencyKeys.from_json(f.object("agency")),
+            }
+        try:
+            return cls(municipalities=municipalities, **fields)  # type: ignore[arg-type]
+        except ValueError:
+            raise Malformed("the keyring is not valid") from None
+
+
+def sign_keyring(keyring: Keyring, root: Identity) -> tuple[bytes, str]:
+    """The keyring's bytes and the root key's signature over them."""
+    if root.signing_key != keyring.agency.root_key:
+        raise InternalError("the keyring is signed by the root key it names")
+    data = keyring.to_bytes()
+    return data, root.sign(data, sshsig.NAMESPACE_KEYRING)
+
+
+def open_keyring(
+    data: bytes, signature: str | bytes, pinned_root_key: bytes, *, min_version: int
+) -> Keyring:
+    """Verify and parse a keyring; see :func:`verify_keyring` for what is refused."""
+    try:
+        sshsig.verify(signature, data, sshsig.NAMESPACE_KEYRING, pinned_root_key)
+    except (BadSignature, Malformed):
+        raise BadSignature(
+            "the keyring is not signed by the agency's root key",
+            hint="get the keyring again from the agency; report a forged one (art. 6)",
+        ) from None
+    keyring = Keyring.from_bytes(data)
+    if keyring.agency.root_key != pinned_root_key:
+        raise BadSignature("the keyring names another root key than the pinned one")
+    keyring.agency.verify()
+    for entry in keyring.municipalities:
+        for recipient in entry.recipients:
+            recipient.verify_subkeys()
+    if keyring.version < min_version:
+        raise Rollback(
+            "the keyring is older than the one already accepted",
+            hint="a newer keyring was imported before; use the latest one from the agency",
+        )
+    return keyring
+
+
+def verify_keyring(
+    data: bytes, signature: str | bytes, pinned_root_key: bytes, *, min_version: int
+) -> None:
+    """Raise unless ``data`` is a keyring signed by ``pinned_root_key`` (BadSignature;
+    a keyring signed by the export key or any other key is refused too), well formed
+    (Malformed), with valid certifications (BadSignature), and of version at least
+    ``min_version`` (Rollback)."""
+    open_keyring(data, signature, pinned_root_key, min_version=min_version)
+
+
+def _principal(fingerprint: Fingerprint) -> str:
+    return fingerprint.display
+
+
+def allowed_signers(keyring: Keyring) -> str:
+    """An OpenSSH ``allowed_signers`` file for ``ssh-keygen -Y verify``.
+
+    Principals are fingerprints (display form); comments name the role and NIS code,
+    never a person. Root: keyring namespace; export: package and notice namespaces
+    (valid from its certification); staff: return and log namespaces, valid from the
+    protocol's start to the day after its end (or its termination).
+    """
+    agency = keyring.agency
+    lines = [
+        f"# securexchange allowed signers, keyring version {keyring.version}",
+        "# agency root key",
+        sshsig.allowed_signers_line(
+            _principal(agency.root_fingerprint), agency.root_key, namespaces=ROOT_NAMESPACES
+        ),
+        "# agency export key",
+        sshsig.allowed_signers_line(
+            _principal(agency.export.fingerprint),
+            agency.export.signing_key,
+            namespaces=EXPORT_NAMESPACES,
+            valid_after=agency.export_certified_from,
+        ),
+    ]
+    for entry in keyring.municipalities:
+        start = datetime.combine(
+            entry.protocol_from, datetime.min.time(), agency.export_certified_from.tzinfo
+        )
+        last = entry.protocol_until
+        if entry.terminated_on is not None:
+            last = min(last, entry.terminated_on - timedelta(days=1))
+        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), start.tzinfo)
+        for recipient in entry.recipients:
+            lines.append(f"# {entry.nis} {recipient.owner.role}")
+            lines.append(
+                sshsig.allowed_signers_line(
+                    _principal(recipient.fingerprint),
+                    recipient.signing_key,
+                    namespaces=STAFF_NAMESPACES,
+                    valid_after=start,
+                    valid_before=end if end > start else None,
+                )
+            )
+    return "\n".join(lines) + "\n"

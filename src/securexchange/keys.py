@@ -1,0 +1,348 @@
+"""Identities: a long-term Ed25519 signing key and short-lived X25519 encryption subkeys.
+
+Every person (and each of the agency's two keys) has one *signing key* (Ed25519, the
+fingerprint is computed from it) and zero or more *subkeys* (age X25519 identities).
+Each subkey is valid for one period (by default one calendar quarter, UTC) and is
+*certified* by the signing key: an SSHSIG signature in the card namespace over a short
+text that names the signer's fingerprint, the subkey's age recipient and its validity.
+The agency encrypts to the subkey valid at export time; a municipal client destroys a
+subkey once its validity has ended and no live data needs it, which makes every copy of
+old packages undecryptable.
+
+Rotation adds the *next* subkey ahead of time, so the card a person sends to the agency
+lists the current subkey and the next one, and packages made across the quarter
+boundary can be read.
+
+This module is pure: no files, no prompts, time passed in. Secrets (the signing seed and
+the subkeys' age identities) are never part of a ``repr``, an exception or a log.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+
+from securexchange import sshsig
+from securexchange.clock import format_instant, utc
+from securexchange.errors import BadSignature, InternalError, Malformed, UsageError
+from securexchange.fingerprint import Fingerprint
+
+ORGANISATION_AGENCY = "agency"
+ROLE_ROOT = "agency-root"
+ROLE_EXPORT = "agency-export"
+AGENCY_ROLES = frozenset({ROLE_ROOT, ROLE_EXPORT})
+
+PERIOD_MONTHS = 3  # one subkey per calendar quarter
+MAX_NAME = 200
+MAX_ROLE = 64
+MAX_SUBKEYS = 16
+
+_NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
+_CERT_TAG = "securexchange-subkey-certification/1"
+
+
+# --- metadata ---------------------------------------------------------------------------
+
+
+def _printable(value: str, limit: int) -> bool:
+    return 0 < len(value) <= limit and value.isprintable() and value == value.strip()
+
+
+def normalise_role(value: str) -> str:
+    """A role (function profile) as stored: trimmed, lower case, no commas.
+
+    Raises UsageError (the value is never echoed).
+    """
+    role = " ".join(value.split()).lower()
+    if not _printable(role, MAX_ROLE) or "," in role:
+        raise UsageError("a role is 1-64 printable characters without commas")
+    return role
+
+
+def check_name(value: str) -> str:
+    """A person's or organisation's display name, trimmed. Raises UsageError."""
+    name = " ".join(value.split())
+    if not _printable(name, MAX_NAME):
+        raise UsageError("a name is 1-200 printable characters")
+    return name
+
+
+def check_nis(nis: str) -> str:
+    """A NIS code of a current Flemish or Brussels municipality; UsageError otherwise."""
+    from securexchange import municipalities
+
+    code = nis.strip()
+    if not municipalities.is_known(code):
+        raise UsageError(
+            "the NIS code is not that of a current Flemish or Brussels municipality",
+            hint="NIS codes have 5 digits; the 2025 mergers changed some of them",
+        )
+    return code
+
+
+def is_organisation(value: str) -> bool:
+    return value == ORGANISATION_AGENCY or bool(_NIS_RE.fullmatch(value))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a key belongs to: a name, a role (function profile) and an organisation.
+
+    ``organisation`` is ``"agency"`` or a municipality's 5-digit NIS code.
+    """
+
+    name: str
+    role: str
+    organisation: str
+
+    def __post_init__(self) -> None:
+        if not _printable(self.name, MAX_NAME):
+            raise ValueError("an owner's name is 1-200 printable characters")
+        if (
+            not _printable(self.role, MAX_ROLE)
+            or "," in self.role
+            or self.role != self.role.lower()
+        ):
+            raise ValueError("a role is 1-64 printable lower-case characters without commas")
+        if not is_organisation(self.organisation):
+            raise ValueError("an organisation is 'agency' or a NIS code")
+
+    @property
+    def is_agency(self) -> bool:
+        return self.organisation == ORGANISATION_AGENCY
+
+
+# --- periods ----------------------------------------------------------------------------
+
+
+def period_start(moment: datetime) -> datetime:
+    """The first instant (UTC) of the calendar quarter holding ``moment``."""
+    moment = utc(moment)
+    month = ((moment.month - 1) // PERIOD_MONTHS) * PERIOD_MONTHS + 1
+    return datetime(moment.year, month, 1, tzinfo=UTC)
+
+
+def period_end(moment: datetime) -> datetime:
+    """The first instant (UTC) of the quarter after the one holding ``moment``."""
+    start = period_start(moment)
+    month = start.month + PERIOD_MONTHS
+    year = start.year + (month - 1) // 12
+    return datetime(year, (month - 1) % 12 + 1, 1, tzinfo=UTC)
+
+
+# --- subkeys ----------------------------------------------------------------------------
+
+
+def certification_message(
+    signing_key: bytes, recipient: str, valid_from: datetime, valid_until: datetime
+) -> bytes:
+    """The exact bytes a signing key signs (card namespace) to certify a subkey."""
+    fingerprint = Fingerprint.of_public_key(signing_key)
+    return (
+        f"{_CERT_TAG}\n"
+        f"signer {fingerprint.digest.hex()}\n"
+        f"recipient {recipient}\n"
+        f"valid-from {format_instant(valid_from)}\n"
+        f"valid-until {format_instant(valid_until)}\n"
+    ).encode("ascii")
+
+
+@dataclass(frozen=True)
+class Subkey:
+    """The public part of an encryption subkey and its certification."""
+
+    recipient: str  # "age1..."
+    valid_from: datetime
+    valid_until: datetime  # exclusive
+    certification: str  # armored SSHSIG by the owner's signing key, card namespace
+
+    def __post_init__(self) -> None:
+        if not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", self.recipient):
+            raise ValueError("a subkey recipient is an age X25519 recipient")
+        if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
+            raise ValueError("subkey validity is in aware UTC time")
+        if self.valid_from >= self.valid_until:
+            raise ValueError("a subkey's validity must not be empty")
+        if not self.certification:
+            raise ValueError("a subkey needs its certification")
+
+    def valid_at(self, moment: datetime) -> bool:
+        return self.valid_from <= utc(moment) < self.valid_until
+
+    def verify(self, signing_key: bytes) -> None:
+        """Raise BadSignature unless ``signing_key`` certified this subkey."""
+        message = certification_message(
+            signing_key, self.recipient, self.valid_from, self.valid_until
+        )
+        try:
+            sshsig.verify(self.certification, message, sshsig.NAMESPACE_CARD, signing_key)
+        except (BadSignature, Malformed):
+            raise BadSignature("a subkey's certification does not verify") from None
+
+
+@dataclass(frozen=True)
+class SecretSubkey:
+    """A subkey with its private age identity (``AGE-SECRET-KEY-1...``)."""
+
+    identity: str = field(repr=False)
+    public: Subkey
+
+    def __post_init__(self) -> None:
+        if not self.identity.startswith("AGE-SECRET-KEY-1"):
+            raise ValueError("a secret subkey is an age X25519 identity")
+
+
+# --- identities -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PublicIdentity:
+    """What others know of an identity: owner, signing key, certified subkeys."""
+
+    owner: Owner
+    signing_key: bytes
+    subkeys: tuple[Subkey, ...]
+
+    def __post_init__(self) -> None:
+        if len(self.signing_key) != sshsig.PUBLIC_KEY_SIZE:
+            raise ValueError("a signing key is 32 bytes")
+        if len(self.subkeys) > MAX_SUBKEYS:
+            raise ValueError("too many subkeys")
+        if len({s.recipient for s in self.subkeys}) != len(self.subkeys):
+            raise ValueError("a subkey is listed twice")
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.of_public_key(self.signing_key)
+
+    def verify_subkeys(self) -> None:
+        """Raise BadSignature unless every subkey is certified by the signing key."""
+        for subkey in self.subkeys:
+            subkey.verify(self.signing_key)
+
+    def subkey_at(self, moment: datetime) -> Subkey | None:
+        """The subkey valid at ``moment`` (the latest-starting one if several are)."""
+        valid = [s for s in self.subkeys if s.valid_at(moment)]
+        return max(valid, key=lambda s: s.valid_from) if valid else None
+
+    def live_subkeys(self, now: datetime) -> tuple[Subkey, ...]:
+        """Subkeys whose validity has not ended (current and future), oldest first."""
+        return tuple(
+            sorted((s for s in self.subkeys if s.valid_until > utc(now)), key=_subkey_order)
+        )
+
+    def with_live_subkeys(self, now: datetime) -> PublicIdentity:
+        return replace(self, subkeys=self.live_subkeys(now))
+
+
+def _subkey_order(subkey: Subkey) -> tuple[datetime, datetime, str]:
+    return (subkey.valid_from, subkey.valid_until, subkey.recipient)
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A private identity: the signing seed, the secret subkeys and the owner."""
+
+    owner: Owner
+    seed: bytes = field(repr=False)
+    created_at: datetime
+    subkeys: tuple[SecretSubkey, ...] = ()
+    demo: bool = False
+
+    def __post_init__(self) -> None:
+        if len(self.seed) != sshsig.SEED_SIZE:
+            raise ValueError("a signing seed is 32 bytes")
+        if self.created_at.tzinfo is None:
+            raise ValueError("created_at is aware UTC time")
+        if len(self.subkeys) > MAX_SUBKEYS:
+            raise ValueError("too many subkeys")
+        if len({s.public.recipient for s in self.subkeys}) != len(self.subkeys):
+            raise ValueError("a subkey is listed twice")
+
+    @property
+    def signing_key(self) -> bytes:
+        return sshsig.public_key_from_seed(self.seed)
+
+    @property
+    def fingerprint(self) -> Fingerprint:
+        return Fingerprint.of_public_key(self.signing_key)
+
+    @property
+    def public(self) -> PublicIdentity:
+        return PublicIdentity(
+            owner=self.owner,
+            signing_key=self.signing_key,
+            subkeys=tuple(sorted((s.public for s in self.subkeys), key=_subkey_order)),
+        )
+
+    def sign(self, message: bytes, namespace: str) -> str:
+        """An armored SSHSIG signature of ``message`` in ``namespace``."""
+        return sshsig.sign(self.seed, message, namespace)
+
+    def secret_subkey_at(self, moment: datetime) -> SecretSubkey | None:
+        valid = [s for s in self.subkeys if s.public.valid_at(moment)]
+        return max(valid, key=lambda s: s.public.valid_from) if valid else None
+
+    def add_subkey(self, valid_from: datetime, valid_until: datetime) -> Identity:
+        """A copy with one new subkey for ``[valid_from, valid_until)``, certified."""
+        from securexchange import age
+
+        secret = age.X25519Identity.generate()
+        recipient = secret.recipient.to_string()
+        valid_from, valid_until = utc(valid_from), utc(valid_until)
+        certification = self.sign(
+            certification_message(self.signing_key, recipient, valid_from, valid_until),
+            sshsig.NAMESPACE_CARD,
+        )
+        subkey = SecretSubkey(
+            identity=secret.to_string(),
+            public=Subkey(recipient, valid_from, valid_until, certification),
+        )
+        return replace(self, subkeys=(*self.subkeys, subkey))
+
+    def rotated(self, now: datetime) -> tuple[Identity, int]:
+        """Make sure a current and a next subkey exist; returns the copy and how many
+        subkeys were added (0 when both exist already).
+
+        The current subkey runs from ``now`` to the end of the quarter; the next one
+        from there to the end of the following quarter.
+        """
+        now = utc(now)
+        result = self
+        added = 0
+        current = result.secret_subkey_at(now)
+        if current is None:
+            result = result.add_subkey(now, period_end(now))
+            added += 1
+            current = result.secret_subkey_at(now)
+            if current is None:  # pragma: no cover - add_subkey just made it
+                raise InternalError("no current subkey after adding one")
+        boundary = current.public.valid_until
+        if not any(s.public.valid_from >= boundary for s in result.subkeys):
+            result = result.add_subkey(boundary, period_end(boundary))
+            added += 1
+        return result, added
+
+    def without_subkeys(self, recipients: Iterable[str]) -> Identity:
+        """A copy without the given subkeys (destruction happens when it is stored)."""
+        gone = set(recipients)
+        return replace(
+            self, subkeys=tuple(s for s in self.subkeys if s.public.recipient not in gone)
+        )
+
+    def with_owner(self, owner: Owner) -> Identity:
+        return replace(self, owner=owner)
+
+
+def generate_identity(
+    owner: Owner, *, now: datetime, subkeys: bool = True, demo: bool = False
+) -> Identity:
+    """A fresh identity; with ``subkeys``, one subkey valid from now to the quarter's end."""
+    identity = Identity(
+        owner=owner, seed=sshsig.generate_signing_seed(), created_at=utc(now), demo=demo
+    )
+    if subkeys:
+        identity = identity.add_subkey(utc(now), period_end(now))
+    return identity

@@ -1,0 +1,399 @@
+"""Private key files: identities encrypted at rest in ``HOME/keys/``.
+
+A key file is an age file (armored, ``-----BEGIN AGE ENCRYPTED FILE-----``) encrypted to
+one scrypt recipient, i.e. to a passphrase, so that in an emergency ``age -d FILE`` with
+the passphrase opens it without this program. The plaintext is a strict-JSON document
+(docs/formats.md, "Private key files") holding the signing seed, the subkeys' age
+identities and their certifications, and the owner. Files are written atomically with
+mode 0600 in a 0700 directory; a key file that group or others could read is refused
+with :class:`KeyPermissions` before it is read (on Windows, where POSIX modes mean
+nothing, the home's place in the user profile and its ACL protect it: see
+docs/threat-model.md).
+
+Scrypt work factor: 18 (age's default) for real homes. Demo homes use a fixed, public
+passphrase (:data:`DEMO_PASSPHRASE`) and work factor 10: their keys are not secret, and
+every command says so. ``SECUREXCHANGE_SCRYPT_WORK_FACTOR`` may raise the factor
+anywhere, and lower it only in demo homes; tests pass ``work_factor`` directly.
+
+Passphrases are bytes handed in by the caller (the CLI asks for them); they are never
+logged, echoed or kept beyond the call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from securexchange import age, sshsig, strictjson
+from securexchange.atomicio import atomic_write
+from securexchange.card import Card, make_card, parse_time, read_card
+from securexchange.clock import format_instant
+from securexchange.errors import (
+    AlreadyExists,
+    BadPassphrase,
+    BadSignature,
+    KeyPermissions,
+    Malformed,
+    NotFound,
+    NotRecipient,
+    UsageError,
+)
+from securexchange.eventlog import Action
+from securexchange.home import Home, HomeKind
+from securexchange.keys import Identity, Owner, SecretSubkey, Subkey
+
+KEY_FORMAT = "securexchange-private-key/1"
+MAX_KEY_FILE_BYTES = 256 * 1024
+
+WORK_FACTOR = 18
+DEMO_WORK_FACTOR = 10
+MIN_WORK_FACTOR = 1
+MAX_WORK_FACTOR = 22  # what we accept when opening: age's limit
+WORK_FACTOR_ENV = "SECUREXCHANGE_SCRYPT_WORK_FACTOR"
+
+#: The passphrase of every key file in a demo home. Public on purpose: a demo home's
+#: keys protect nothing, and the program says so on every command.
+DEMO_PASSPHRASE = b"securexchange-demo"
+
+# File names inside HOME/keys/.
+ROOT_KEY = "root.key"
+EXPORT_KEY = "export.key"
+IDENTITY_KEY = "identity.key"
+ROOT_CARD = "root.card.json"
+EXPORT_CARD = "export.card.json"
+IDENTITY_CARD = "identity.card.json"
+PINNED_AGENCY_CARD = "agency-root.card.json"
+
+
+# --- the plaintext document ---------------------------------------------------------
+
+
+def encode_identity(identity: Identity) -> bytes:
+    """The strict-JSON plaintext of a key file. Holds secrets: never log it."""
+    return strictjson.dumps(
+        {
+            "format": KEY_FORMAT,
+            "name": identity.owner.name,
+            "role": identity.owner.role,
+            "organisation": identity.owner.organisation,
+            "created_at": format_instant(identity.created_at),
+            "demo": identity.demo,
+            "signing_seed": base64.b64encode(identity.seed).decode("ascii"),
+            "subkeys": [
+                {
+                    "identity": s.identity,
+                    "recipient": s.public.recipient,
+                    "valid_from": format_instant(s.public.valid_from),
+                    "valid_until": format_instant(s.public.valid_until),
+                    "certification": s.public.certification,
+                }
+                for s in sorted(identity.subkeys, key=lambda s: s.public.valid_from)
+            ],
+        }
+    )
+
+
+def _decode_subkey(value: object, number: int) -> SecretSubkey:
+    what = f"the key file's subkey {number}"
+    with strictjson.Fields(value, what) as f:
+        secret = f.text("identity")
+        recipient = f.text("recipient")
+        valid_from = parse_time(f.text("valid_from"), what)
+        valid_until = parse_time(f.text("valid_until"), what)
+        certification = f.text("certification")
+    try:
+        parsed = age.X25519Identity.from_string(secret)
+    except Exception:
+        raise Malformed(f"{what} does not hold an age identity") from None
+    if parsed.recipient.to_string() != recipient:
+        raise Malformed(f"{what} does not match its recipient")
+    try:
+        return SecretSubkey(secret, Subkey(recipient, valid_from, valid_until, certification))
+    except ValueError:
+        raise Malformed(f"{what} is not a valid subkey") from None
+
+
+def decode_identity(data: bytes) -> Identity:
+    """Parse a key file's plaintext; checks every subkey's certification."""
+    value = strictjson.loads(data, what="the key file", max_bytes=MAX_KEY_FILE_BYTES)
+    with strictjson.Fields(value, "the key file") as f:
+        if f.text("format") != KEY_FORMAT:
+            raise Malformed("the key file has an unknown format")
+        try:
+            seed = base64.b64decode(f.text("signing_seed").encode("ascii"), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise Malformed("the key file's signing seed is not base64") from None
+        subkeys = tuple(_decode_subkey(item, i) for i, item in enumerate(f.array("subkeys"), 1))
+        try:
+            identity = Identity(
+                owner=Owner(f.text("name"), f.text("role"), f.text("organisation")),
+                seed=seed,
+                created_at=parse_time(f.text("created_at"), "the key file"),
+                subkeys=subkeys,
+                demo=f.boolean("demo"),
+            )
+        except ValueError:
+            raise Malformed("the key file does not hold a valid identity") from None
+    try:
+        identity.public.verify_subkeys()
+    except BadSignature:
+        raise Malformed("the key file holds a subkey its signing key did not certify") from None
+    return identity
+
+
+# --- sealing ------------------------------------------------------------------------
+
+
+def work_factor_for(*, demo: bool, env: Mapping[str, str]) -> int:
+    """The scrypt work factor for new key files in this home (see the module doc)."""
+    default = DEMO_WORK_FACTOR if demo else WORK_FACTOR
+    raw = env.get(WORK_FACTOR_ENV)
+    if not raw:
+        return default
+    try:
+        factor = int(raw)
+    except ValueError:
+        raise UsageError(f"{WORK_FACTOR_ENV} is not a whole number") from None
+    if not MIN_WORK_FACTOR <= factor <= MAX_WORK_FACTOR:
+        raise UsageError(f"{WORK_FACTOR_ENV} must be between 1 and 22")
+    if factor < WORK_FACTOR and not demo:
+        raise UsageError(
+            f"{WORK_FACTOR_ENV} below {WORK_FACTOR} is honoured only in demo homes",
+            hint=f"unset {WORK_FACTOR_ENV}",
+        )
+    return factor
+
+
+def _check_passphrase(passphrase: bytes) -> None:
+    if not passphrase:
+        raise UsageError("the passphrase is empty")
+
+
+def seal(identity: Identity, passphrase: bytes, *, work_factor: int = WORK_FACTOR) -> bytes:
+    """An armored age file of the identity, encrypted to ``passphrase`` (scrypt)."""
+    _check_passphrase(passphrase)
+    if not MIN_WORK_FACTOR <= work_factor <= MAX_WORK_FACTOR:
+        raise UsageError("the scrypt work factor must be between 1 and 22")
+    recipient = age.ScryptRecipient(passphrase, work_factor=work_factor)
+    return age.encrypt(encode_identity(identity), [recipient], armor=True)
+
+
+def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Identity:
+    """The identity in an age-sealed key file. BadPassphrase for a wrong passphrase."""
+    _check_passphrase(passphrase)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise Malformed(f"{what} is too large to be a key file")
+    try:
+        plaintext = age.decrypt(
+            data,
+            [age.ScryptIdentity(passphrase, max_work_factor=MAX_WORK_FACTOR)],
+            max_size=MAX_KEY_FILE_BYTES,
+        )
+    except NotRecipient:
+        raise BadPassphrase(
+            f"the passphrase does not open {what}",
+            hint="check the passphrase (and --passphrase-file); nothing was changed",
+        ) from None
+    except Malformed:
+        raise Malformed(f"{what} is not an age-encrypted key file") from None
+    return decode_identity(plaintext)
+
+
+# --- files --------------------------------------------------------------------------
+
+
+def check_permissions(path: Path) -> None:
+    """Raise KeyPermissions when group or others may access ``path`` (POSIX only)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise NotFound(f"no key file at {path}") from None
+    if os.name == "nt":  # pragma: no cover - POSIX modes mean nothing on Windows
+        return
+    if mode & 0o077:
+        raise KeyPermissions(
+            f"the key file {path} may be read by other users",
+            hint=f"make it private with: chmod 600 {path}",
+        )
+
+
+def write_key_file(
+    path: Path,
+    identity: Identity,
+    passphrase: bytes,
+    *,
+    work_factor: int = WORK_FACTOR,
+    exclusive: bool = False,
+) -> None:
+    """Seal ``identity`` into ``path`` (atomically, mode 0600)."""
+    data = seal(identity, passphrase, work_factor=work_factor)
+    try:
+        atomic_write(path, data, mode=0o600, exclusive=exclusive)
+    except FileExistsError:
+        raise AlreadyExists(f"a key file exists already at {path}") from None
+
+
+def read_key_file(path: Path, passphrase: bytes) -> Identity:
+    """Open the key file at ``path``: permissions first, then the passphrase."""
+    check_permissions(path)
+    with open(path, "rb") as handle:
+        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    return unseal(data, passphrase, what=f"the key file {path.name}")
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where a private key is and how to get its passphrase, opened only when needed.
+
+    ``passphrase`` is called at most once per :meth:`unlock`, after every check that
+    needs no key has passed, so a refused request never asks for a passphrase.
+    """
+
+    path: Path
+    passphrase: Callable[[], bytes]
+    work_factor: int = WORK_FACTOR
+
+    def unlock(self) -> Identity:
+        check_permissions(self.path)
+        return read_key_file(self.path, self.passphrase())
+
+    def store(self, identity: Identity, passphrase: bytes | None = None) -> None:
+        """Write ``identity`` back (with ``passphrase``, or the same one again)."""
+        write_key_file(
+            self.path,
+            identity,
+            passphrase if passphrase is not None else self.passphrase(),
+            work_factor=self.work_factor,
+        )
+
+
+# --- a home's keys (the ``keys`` commands) --------------------------------------------
+
+
+class KeyUse(StrEnum):
+    """Which of a home's keys: a municipal staff identity, or the agency's two keys."""
+
+    IDENTITY = "identity"
+    ROOT = "root"
+    EXPORT = "export"
+
+
+_KEY_FILES = {KeyUse.IDENTITY: IDENTITY_KEY, KeyUse.ROOT: ROOT_KEY, KeyUse.EXPORT: EXPORT_KEY}
+_CARD_FILES = {KeyUse.IDENTITY: IDENTITY_CARD, KeyUse.ROOT: ROOT_CARD, KeyUse.EXPORT: EXPORT_CARD}
+
+
+def home_uses(home: Home) -> tuple[KeyUse, ...]:
+    """The keys a home holds, the one whose fingerprint identifies the home first."""
+    if home.info.kind is HomeKind.AGENCY:
+        return (KeyUse.ROOT, KeyUse.EXPORT)
+    return (KeyUse.IDENTITY,)
+
+
+def main_use(home: Home) -> KeyUse:
+    return home_uses(home)[0]
+
+
+def check_use(home: Home, use: KeyUse) -> None:
+    if use not in home_uses(home):
+        raise UsageError(f"a {home.info.kind.value} home has no {use.value} key")
+
+
+def key_path(home: Home, use: KeyUse, explicit: Path | None = None) -> Path:
+    """The private key file; ``explicit`` (``--root-key``) only for the root key."""
+    check_use(home, use)
+    if explicit is not None and use is KeyUse.ROOT:
+        return explicit
+    return home.paths.keys / _KEY_FILES[use]
+
+
+def card_path(home: Home, use: KeyUse) -> Path:
+    check_use(home, use)
+    return home.paths.keys / _CARD_FILES[use]
+
+
+def work_factor_of(home: Home, env: Mapping[str, str]) -> int:
+    return work_factor_for(demo=home.demo, env=env)
+
+
+def home_card(home: Home, use: KeyUse) -> Card:
+    """The verified public card of one of this home's keys."""
+    path = card_path(home, use)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise NotFound(f"no key card at {path}") from None
+    return read_card(data)
+
+
+def pinned_agency_card(home: Home) -> Card | None:
+    """The agency root card a municipal home pinned at ``init`` (None elsewhere)."""
+    path = home.paths.keys / PINNED_AGENCY_CARD
+    if home.info.kind is not HomeKind.MUNICIPALITY or not path.exists():
+        return None
+    return read_card(path.read_bytes())
+
+
+def rotate_identity(home: Home, source: KeySource) -> int:
+    """Add the next (and if missing the current) subkey of a municipal identity,
+    rewrite its card; returns how many subkeys were added (0: nothing to do)."""
+    check_use(home, KeyUse.IDENTITY)
+    identity = source.unlock()
+    rotated, added = identity.rotated(home.now)
+    if added == 0:
+        return 0
+    source.store(rotated)
+    atomic_write(card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644)
+    home.record(
+        Action.KEY_ROTATE, actor=rotated.fingerprint.display, counts={"subkeys_added": added}
+    )
+    return added
+
+
+def change_passphrase(
+    home: Home, source: KeySource, new_passphrase: Callable[[], bytes]
+) -> Identity:
+    """Re-seal a key file under a new passphrase (same keys); the old one is checked
+    before the new one is asked for."""
+    if home.demo:
+        raise UsageError("keys in a demo home have no passphrase to change")
+    identity = source.unlock()
+    new = new_passphrase()
+    _check_passphrase(new)
+    source.store(identity, new)
+    home.record(Action.KEY_PASSWD, actor=identity.fingerprint.display)
+    return identity
+
+
+def export_card(home: Home, use: KeyUse) -> bytes:
+    """The card file of one of this home's keys, verified, as it should be sent."""
+    card = home_card(home, use)
+    data = card_path(home, use).read_bytes()
+    home.record(Action.KEY_EXPORT, actor=card.fingerprint.display, counts={"cards": 1})
+    return data
+
+
+def export_ssh_line(home: Home, use: KeyUse) -> str:
+    card = home_card(home, use)
+    home.record(Action.KEY_EXPORT, actor=card.fingerprint.display, counts={"ssh_keys": 1})
+    return sshsig.ssh_public_key_line(card.identity.signing_key, f"securexchange-{use.value}")
+
+
+def export_age_identity(home: Home, source: KeySource) -> str:
+    """The current subkey as an age identity (``AGE-SECRET-KEY-1...``).
+
+    A secret: the caller prints it on stdout only, and warns that an exported copy is
+    out of reach of shredding (it still opens every package made for that subkey).
+    """
+    identity = source.unlock()
+    subkey = identity.secret_subkey_at(home.now)
+    if subkey is None:
+        raise NotFound(
+            "this key has no subkey valid now", hint="run 'securexchange keys rotate' first"
+        )
+    home.record(Action.KEY_EXPORT, actor=identity.fingerprint.display, counts={"age_identities": 1})
+    return subkey.identity

@@ -1,0 +1,196 @@
+"""A municipal home's keys and trust: ``municipality init`` and keyring import.
+
+``init`` pins the agency's root key from the card the agency handed out (its
+fingerprint is shown so staff can check it with the agency by phone), creates the staff
+member's identity and writes the card they send to the agency. From then on the only
+keyring this home accepts is one signed by that root key, for this municipality, and
+never older than the one it holds (:class:`Rollback`); the same version with other
+content is equivocation.
+
+Tables and settings::
+
+    settings            municipality_nis, agency_root_key (ssh-ed25519 line),
+                        keyring_version, keyring_sha256
+    municipal_keyrings  version -> id, sha256, document, signature, imported_at
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from securexchange import sshsig, statedb
+from securexchange.atomicio import atomic_write
+from securexchange.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange.clock import format_instant
+from securexchange.errors import Equivocation, NotAuthorised, NotFound, WrongMunicipality
+from securexchange.eventlog import Action
+from securexchange.fingerprint import Fingerprint
+from securexchange.home import Home, HomeKind, create_home, open_home
+from securexchange.keyring import Keyring, open_keyring
+from securexchange.keys import (
+    ORGANISATION_AGENCY,
+    ROLE_ROOT,
+    Owner,
+    check_name,
+    check_nis,
+    generate_identity,
+    normalise_role,
+)
+from securexchange.keystore import (
+    IDENTITY_CARD,
+    IDENTITY_KEY,
+    PINNED_AGENCY_CARD,
+    write_key_file,
+)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS municipal_keyrings (
+    version     INTEGER PRIMARY KEY,
+    id          TEXT NOT NULL UNIQUE,
+    sha256      TEXT NOT NULL,
+    document    BLOB NOT NULL,
+    signature   TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+"""
+
+
+def read_agency_card(data: bytes) -> Card:
+    """A verified card of an agency root key; NotAuthorised for any other card."""
+    card = read_card(data)
+    if card.owner.organisation != ORGANISATION_AGENCY or card.owner.role != ROLE_ROOT:
+        raise NotAuthorised(
+            "the card is not the agency's root key card",
+            hint="ask the agency for the card written by 'keys export --card' in its home",
+        )
+    return card
+
+
+@dataclass(frozen=True)
+class MunicipalInit:
+    fingerprint: Fingerprint
+    agency_fingerprint: Fingerprint
+    card: Path
+
+
+def init_municipality(
+    root_dir: Path,
+    *,
+    env: Mapping[str, str],
+    nis: str,
+    name: str,
+    role: str,
+    agency_card: bytes,
+    passphrase: bytes,
+    demo: bool,
+    work_factor: int,
+    agency_fingerprint: str | None = None,
+) -> MunicipalInit:
+    """Create a municipal home: pin the agency root key, make the identity and card."""
+    nis = check_nis(nis)
+    owner = Owner(check_name(name), normalise_role(role), nis)
+    pinned = read_agency_card(agency_card)
+    if agency_fingerprint is not None:
+        verify_card_fingerprint(pinned, agency_fingerprint)
+    if pinned.demo and not demo:
+        raise NotAuthorised(
+            "the agency key card was made in a demo home",
+            hint="a real home pins only a real agency's root key",
+        )
+    create_home(root_dir, HomeKind.MUNICIPALITY, demo=demo, env=env)
+    with open_home(root_dir, env=env, expect=HomeKind.MUNICIPALITY) as home:
+        statedb.ensure_schema(home.db, SCHEMA)
+        identity = generate_identity(owner, now=home.now, demo=demo)
+        write_key_file(
+            home.paths.keys / IDENTITY_KEY,
+            identity,
+            passphrase,
+            work_factor=work_factor,
+            exclusive=True,
+        )
+        card_path = home.paths.keys / IDENTITY_CARD
+        atomic_write(card_path, make_card(identity, now=home.now), mode=0o644)
+        atomic_write(home.paths.keys / PINNED_AGENCY_CARD, agency_card, mode=0o644)
+        with statedb.transaction(home.db):
+            statedb.set_setting(home.db, "municipality_nis", nis)
+            statedb.set_setting(
+                home.db, "agency_root_key", sshsig.ssh_public_key_line(pinned.identity.signing_key)
+            )
+            home.record(Action.INIT, actor=identity.fingerprint.display, counts={"keys": 1})
+        return MunicipalInit(identity.fingerprint, pinned.fingerprint, card_path)
+
+
+def pinned_root_key(home: Home) -> bytes:
+    line = statedb.get_setting(home.db, "agency_root_key")
+    if line is None:
+        raise NotFound("this home has no pinned agency key", hint="run 'municipality init'")
+    return sshsig.parse_ssh_public_key_line(line)
+
+
+def home_nis(home: Home) -> str:
+    nis = statedb.get_setting(home.db, "municipality_nis")
+    if nis is None:
+        raise NotFound("this home has no municipality", hint="run 'municipality init'")
+    return nis
+
+
+def held_keyring_version(home: Home) -> int:
+    value = statedb.get_setting(home.db, "keyring_version")
+    return 0 if value is None else int(value)
+
+
+@dataclass(frozen=True)
+class KeyringImport:
+    keyring: Keyring
+    changed: bool
+
+
+def import_keyring(home: Home, data: bytes, signature: str | bytes) -> KeyringImport:
+    """Verify and keep a keyring view for this municipality.
+
+    Refuses: a signature not by the pinned root key (BadSignature), a version below the
+    one held (Rollback), the held version with other content (Equivocation), a keyring
+    that is not this municipality's view (WrongMunicipality). The same file again is
+    harmless (``changed`` is False).
+    """
+    statedb.ensure_schema(home.db, SCHEMA)
+    held = held_keyring_version(home)
+    keyring = open_keyring(data, signature, pinned_root_key(home), min_version=held)
+    nis = home_nis(home)
+    if not keyring.is_view or keyring.municipalities[0].nis != nis:
+        raise WrongMunicipality("the keyring is not addressed to this municipality")
+    digest = hashlib.sha256(data).hexdigest()
+    if keyring.version == held:
+        if statedb.get_setting(home.db, "keyring_sha256") == digest:
+            return KeyringImport(keyring, changed=False)
+        raise Equivocation("a keyring of the same version with other content was accepted before")
+    sig_text = signature if isinstance(signature, str) else signature.decode("ascii")
+    with statedb.transaction(home.db):
+        home.db.execute(
+            "INSERT INTO municipal_keyrings (version, id, sha256, document, signature, "
+            "imported_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (keyring.version, keyring.id, digest, data, sig_text, format_instant(home.now)),
+        )
+        statedb.set_setting(home.db, "keyring_version", str(keyring.version))
+        statedb.set_setting(home.db, "keyring_sha256", digest)
+        home.record(
+            Action.KEYRING_IMPORT,
+            artifacts=[keyring.id],
+            counts={
+                "version": keyring.version,
+                "recipients": len(keyring.municipalities[0].recipients),
+            },
+        )
+    return KeyringImport(keyring, changed=True)
+
+
+def held_keyring(home: Home) -> Keyring | None:
+    """The newest accepted keyring view (already verified at import), if any."""
+    statedb.ensure_schema(home.db, SCHEMA)
+    row = home.db.execute(
+        "SELECT document FROM municipal_keyrings ORDER BY version DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else Keyring.from_bytes(bytes(row[0]))
