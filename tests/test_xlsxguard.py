@@ -215,8 +215,19 @@ def test_a_claimed_dimension_beyond_the_column_cap_is_refused() -> None:
         check_xlsx(build_xlsx(sheet_xml([["a"]], dimension="A1:ZZ10")), XlsxLimits())
 
 
+def test_a_single_cell_far_away_is_refused_because_readers_allocate_up_to_it() -> None:
+    body = '<row r="1"><c r="A1"><v>1</v></c></row><row r="2"><c r="AZ2"><v>1</v></c></row>'
+    sheet = (SHEET_HEAD + f"<sheetData>{body}</sheetData></worksheet>").encode()
+    with pytest.raises(HostileFile, match="beyond row"):
+        check_xlsx(build_xlsx(sheet), XlsxLimits())
+    check_xlsx(build_xlsx(sheet), XlsxLimits(max_columns=52))
+
+
 def test_rows_beyond_the_cap_are_counted_even_when_the_dimension_lies() -> None:
-    sheet = sheet_xml([["a"]] * 30, dimension="A1:A2")
+    # Rows without an r attribute: no reference is far, only counting finds them.
+    body = "<row><c><v>1</v></c></row>" * 30
+    sheet = SHEET_HEAD + f'<dimension ref="A1:A2"/><sheetData>{body}</sheetData></worksheet>'
+    sheet = sheet.encode()
     with pytest.raises(HostileFile, match="more than 20 rows"):
         check_xlsx(build_xlsx(sheet), XlsxLimits(max_rows=20))
     check_xlsx(build_xlsx(sheet), XlsxLimits(max_rows=40))
@@ -333,6 +344,11 @@ def _hostile_fixture(kind: str) -> bytes:
         return build_xlsx(sheet_xml([["a"]], dimension="A1:N2000000000"))
     if kind == "zip-bomb":
         return build_xlsx(master_sheet(), extra={"xl/worksheets/sheet2.xml": bytes(200 << 20)})
+    if kind in ("far-cell", "far-row"):
+        ref, row = ("XFD1000000", 1000000) if kind == "far-cell" else ("BL200000", 200000)
+        far = f'<row r="{row}"><c r="{ref}" t="inlineStr"><is><t>b</t></is></c></row>'
+        body = '<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>' + far
+        return build_xlsx((SHEET_HEAD + f"<sheetData>{body}</sheetData></worksheet>").encode())
     if kind == "every-row-wrong":
         bad = ["=x"] * len(schema.MASTER_HEADERS)
         return build_xlsx(sheet_xml([list(schema.MASTER_HEADERS)] + [bad] * 100_000))
@@ -350,6 +366,8 @@ def _hostile_fixture(kind: str) -> bytes:
         "zip-bomb",
         "every-row-wrong",
         "csv-million-rows",
+        "far-cell",
+        "far-row",
     ],
 )
 def test_hostile_master_is_refused_with_exit_2_within_5s_and_256mib(

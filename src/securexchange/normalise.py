@@ -114,8 +114,8 @@ def email_fast(text: str) -> str | None:
     if match is None or len(text) > 254:
         return None
     domain = match.group(1).lower()
-    if len(domain) > 253:
-        return None
+    if len(domain) > 253 or "--" in domain:
+        return None  # "--" may be an IDNA label ("xn--"): the library decides
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
     for special in SPECIAL_USE_DOMAIN_NAMES:
