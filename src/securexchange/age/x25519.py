@@ -79,6 +79,9 @@ class X25519Recipient:
     def __str__(self) -> str:
         return self.to_string()
 
+    def __repr__(self) -> str:
+        return f"X25519Recipient({self.to_string()!r})"
+
 
 @dataclass(frozen=True, eq=False)
 class X25519Identity:
