@@ -28,7 +28,7 @@ _DELIMITERS = (";", ",", "\t")
 @dataclass(frozen=True)
 class CsvLimits:
     max_file_bytes: int = 128 << 20
-    max_rows: int = 250_000
+    max_rows: int = 120_000
     max_columns: int = 64
     max_field_chars: int = 4096
 
