@@ -1,0 +1,125 @@
+"""Identities: the signing key, quarterly subkeys certified by it, rotation."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from securexchange.errors import BadSignature, UsageError
+from securexchange.fingerprint import Fingerprint
+from securexchange.keys import (
+    Owner,
+    check_nis,
+    generate_identity,
+    normalise_role,
+    period_end,
+    period_start,
+)
+
+NOW = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
+OWNER = Owner("An Peeters", "integratiebeambte", "11002")
+
+
+def test_periods_are_calendar_quarters_in_utc() -> None:
+    assert period_start(NOW) == datetime(2026, 1, 1, tzinfo=UTC)
+    assert period_end(NOW) == datetime(2026, 4, 1, tzinfo=UTC)
+    assert period_end(datetime(2026, 11, 30, tzinfo=UTC)) == datetime(2027, 1, 1, tzinfo=UTC)
+    assert period_end(datetime(2026, 4, 1, tzinfo=UTC)) == datetime(2026, 7, 1, tzinfo=UTC)
+
+
+def test_new_identity_has_one_certified_subkey_until_the_quarter_ends() -> None:
+    identity = generate_identity(OWNER, now=NOW)
+    public = identity.public
+    assert public.fingerprint == Fingerprint.of_public_key(identity.signing_key)
+    (subkey,) = public.subkeys
+    assert (subkey.valid_from, subkey.valid_until) == (NOW, datetime(2026, 4, 1, tzinfo=UTC))
+    public.verify_subkeys()
+    assert public.subkey_at(NOW) == subkey
+    assert public.subkey_at(datetime(2026, 4, 1, tzinfo=UTC)) is None
+
+
+def test_rotation_adds_the_next_quarter_signed_by_the_same_signing_key() -> None:
+    identity = generate_identity(OWNER, now=NOW)
+    rotated, added = identity.rotated(NOW)
+    assert added == 1
+    assert rotated.signing_key == identity.signing_key
+    current, following = rotated.public.subkeys
+    assert following.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
+    assert following.valid_until == datetime(2026, 7, 1, tzinfo=UTC)
+    following.verify(identity.signing_key)
+    assert rotated.public.subkey_at(datetime(2026, 5, 1, tzinfo=UTC)) == following
+
+
+def test_rotating_twice_adds_nothing_the_second_time() -> None:
+    rotated, _ = generate_identity(OWNER, now=NOW).rotated(NOW)
+    again, added = rotated.rotated(NOW)
+    assert added == 0 and again == rotated
+
+
+def test_rotation_after_every_subkey_expired_makes_a_current_one_and_a_next_one() -> None:
+    identity = generate_identity(OWNER, now=NOW)
+    later = datetime(2026, 8, 15, tzinfo=UTC)
+    rotated, added = identity.rotated(later)
+    assert added == 2
+    assert rotated.public.subkey_at(later) is not None
+    assert len(rotated.public.live_subkeys(later)) == 2
+
+
+def test_a_subkey_certified_by_another_signing_key_does_not_verify() -> None:
+    mine = generate_identity(OWNER, now=NOW)
+    theirs = generate_identity(OWNER, now=NOW)
+    (subkey,) = mine.public.subkeys
+    with pytest.raises(BadSignature):
+        subkey.verify(theirs.signing_key)
+
+
+def test_a_subkey_whose_validity_was_stretched_no_longer_verifies() -> None:
+    identity = generate_identity(OWNER, now=NOW)
+    (subkey,) = identity.public.subkeys
+    stretched = replace(subkey, valid_until=datetime(2030, 1, 1, tzinfo=UTC))
+    with pytest.raises(BadSignature):
+        stretched.verify(identity.signing_key)
+
+
+def test_secrets_never_appear_in_repr() -> None:
+    identity = generate_identity(OWNER, now=NOW)
+    text = repr(identity)
+    assert identity.seed.hex() not in text
+    assert repr(identity.seed) not in text
+    assert identity.subkeys[0].identity not in text
+    assert "AGE-SECRET-KEY" not in text
+
+
+def test_destroyed_subkeys_are_gone_from_the_identity() -> None:
+    rotated, _ = generate_identity(OWNER, now=NOW).rotated(NOW)
+    first = rotated.subkeys[0].public.recipient
+    kept = rotated.without_subkeys([first])
+    assert [s.public.recipient for s in kept.subkeys] == [rotated.subkeys[1].public.recipient]
+
+
+def test_roles_are_normalised_and_bad_ones_refused_without_echo() -> None:
+    assert normalise_role("  Integratie  Beambte ") == "integratie beambte"
+    with pytest.raises(UsageError) as caught:
+        normalise_role("a,b")
+    assert "a,b" not in str(caught.value)
+    with pytest.raises(UsageError):
+        normalise_role("")
+
+
+def test_nis_codes_outside_the_official_list_are_refused() -> None:
+    assert check_nis("11002") == "11002"
+    with pytest.raises(UsageError):
+        check_nis("99999")
+    with pytest.raises(UsageError):
+        check_nis("1100")
+
+
+def test_owner_metadata_is_validated() -> None:
+    with pytest.raises(ValueError):
+        Owner("An", "integratiebeambte", "not-a-nis")
+    with pytest.raises(ValueError):
+        Owner("", "integratiebeambte", "11002")
+    with pytest.raises(ValueError):
+        Owner("An", "Upper", "11002")
