@@ -104,3 +104,61 @@ def test_cli_audit_log_verify_reports_an_edited_log_with_exit_1(tmp_path: Path) 
     _rewrite(home, "edit")
     result = run_cli(["audit", "log", "--verify"], home=home)
     assert_single_error(result, "SX-LOG-BROKEN", 1)
+
+
+def _signed_home(tmp_path: Path) -> tuple[Path, bytes, str]:
+    from securexchange import sshsig
+    from securexchange.fingerprint import Fingerprint
+
+    home = _home_with_entries(tmp_path, 3)
+    seed = sshsig.generate_signing_seed()
+    actor = Fingerprint.of_public_key(sshsig.public_key_from_seed(seed)).display
+    with open_home(home, env={}) as opened:
+        opened.note_signer(seed, actor)
+    return home, seed, actor
+
+
+def _verify_signed(home: Path, seed: bytes, actor: str) -> list[str]:
+    from securexchange import sshsig
+    from securexchange.audit.logcheck import checkpoint_verifier
+
+    keys = {actor: sshsig.public_key_from_seed(seed)}
+    with open_home(home, env={}) as opened:
+        return [p.what for p in opened.log.verify(checkpoint_verifier(keys)).problems]
+
+
+def test_a_command_with_a_key_unlocked_ends_with_a_verifying_checkpoint(tmp_path: Path) -> None:
+    home, seed, actor = _signed_home(tmp_path)
+    last = json.loads((home / "log.jsonl").read_bytes().splitlines()[-1])
+    assert last["action"] == "checkpoint" and last["actor"] == actor
+    assert last["counts"] == {"entries": 3}
+    assert _verify_signed(home, seed, actor) == []
+
+
+def test_a_checkpoint_signed_by_another_key_is_reported(tmp_path: Path) -> None:
+    from securexchange import sshsig
+
+    home, _seed, actor = _signed_home(tmp_path)
+    assert _verify_signed(home, sshsig.generate_signing_seed(), actor)
+
+
+def test_cutting_the_log_before_the_checkpoint_is_detected_even_with_a_rewritten_head(
+    tmp_path: Path,
+) -> None:
+    from securexchange.statedb import connect, set_setting
+
+    home, seed, actor = _signed_home(tmp_path)
+    path = home / "log.jsonl"
+    lines = path.read_bytes().splitlines(keepends=True)[:2]
+    path.write_bytes(b"".join(lines))
+    conn = connect(home / "state.sqlite3")
+    set_setting(conn, "log_head_count", "2")
+    set_setting(conn, "log_head_hash", json.loads(lines[-1])["hash"])
+    conn.close()
+    assert any("truncated" in what for what in _verify_signed(home, seed, actor))
+
+
+def test_checkpoints_cannot_be_written_as_plain_entries(tmp_path: Path) -> None:
+    home = _home_with_entries(tmp_path, 0)
+    with open_home(home, env={}) as opened, pytest.raises(LogValueRefused):
+        opened.log.record(Action.CHECKPOINT, now=T0)

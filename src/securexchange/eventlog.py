@@ -16,7 +16,7 @@ import hashlib
 import os
 import re
 import sqlite3
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -80,9 +80,11 @@ class LogEntry:
     artifacts: tuple[str, ...]
     counts: Mapping[str, int] = field(default_factory=dict)
     prev: str = GENESIS
+    signature: str | None = None
 
     def to_json(self) -> dict[str, object]:
         return {
+            "signature": self.signature,
             "seq": self.seq,
             "time": self.time,
             "action": self.action.value,
@@ -154,8 +156,19 @@ def parse_entry(raw: bytes, number: int) -> tuple[LogEntry, str]:
             artifacts=tuple(str(a) for a in f.array("artifacts")),
             counts={str(k): int(v) for k, v in counts.items()},
             prev=f.text("prev"),
+            signature=f.opt_text("signature"),
         )
     return entry, claimed
+
+
+def checkpoint_message(count: int, head_hash: str) -> bytes:
+    """What a checkpoint signs: the number of entries before it and the last one's hash."""
+    return f"securexchange-log-checkpoint/v1\n{count}\n{head_hash}\n".encode("ascii")
+
+
+# Verifies one checkpoint: (actor fingerprint, message, armored signature) -> valid?
+# Returns None when the actor's public key is not known to the verifier.
+CheckpointVerifier = Callable[[str, bytes, str], bool | None]
 
 
 @dataclass(frozen=True)
@@ -174,8 +187,19 @@ class LogVerification:
         return not self.problems
 
 
-def verify_log(data: bytes, head: LogHead | None) -> LogVerification:
-    """Check the chain of ``data`` and, when known, that it reaches ``head``. Pure."""
+def verify_log(
+    data: bytes,
+    head: LogHead | None,
+    *,
+    checkpoint: LogHead | None = None,
+    verify_checkpoint: CheckpointVerifier | None = None,
+) -> LogVerification:
+    """Check the chain of ``data`` and that it reaches ``head``. Pure.
+
+    ``checkpoint`` is the last signed checkpoint the state database recorded (its entry
+    number and hash): the log must still contain it. ``verify_checkpoint`` checks the
+    signature of every checkpoint entry against the actor's public key.
+    """
     entries: list[LogEntry] = []
     problems: list[LogProblem] = []
     prev = GENESIS
@@ -198,20 +222,39 @@ def verify_log(data: bytes, head: LogHead | None) -> LogVerification:
             problems.append(LogProblem(number, "entries were removed, added or reordered"))
         if entry.prev != prev:
             problems.append(LogProblem(number, "the chain is broken (previous hash differs)"))
+        if entry.action is Action.CHECKPOINT:
+            problems.extend(_checkpoint_problems(entry, number, verify_checkpoint))
+        elif entry.signature is not None:
+            problems.append(LogProblem(number, "a signature on an entry that is no checkpoint"))
         prev = claimed
         entries.append(entry)
-    if head is not None:
-        if len(lines) < head.count:
+    for mark, what in ((checkpoint, "signed checkpoint"), (head, "head")):
+        if mark is None or mark.count == 0:
+            continue
+        if len(lines) < mark.count:
             problems.append(
-                LogProblem(len(lines), f"the log was truncated: {head.count} entries expected")
+                LogProblem(len(lines), f"the log was truncated: {mark.count} entries expected")
             )
-        elif head.count > 0:
-            at = entries[head.count - 1] if head.count - 1 < len(entries) else None
-            if at is None or at.hash != head.hash:
-                problems.append(
-                    LogProblem(head.count, "the entry the state database recorded as head differs")
-                )
+            continue
+        matching = [e for e in entries if e.seq == mark.count]
+        if not matching or matching[0].hash != mark.hash:
+            problems.append(LogProblem(mark.count, f"the entry recorded as {what} differs"))
     return LogVerification(tuple(entries), tuple(problems))
+
+
+def _checkpoint_problems(
+    entry: LogEntry, number: int, verify: CheckpointVerifier | None
+) -> list[LogProblem]:
+    if entry.signature is None or entry.actor is None:
+        return [LogProblem(number, "a checkpoint without signature or signer")]
+    if verify is None:
+        return []
+    valid = verify(entry.actor, checkpoint_message(entry.seq - 1, entry.prev), entry.signature)
+    if valid is None:
+        return [LogProblem(number, "the checkpoint's signer is not a key of this home")]
+    if not valid:
+        return [LogProblem(number, "the checkpoint's signature does not verify")]
+    return []
 
 
 class EventLog:
@@ -228,6 +271,36 @@ class EventLog:
             return LogHead(0, GENESIS)
         return LogHead(int(count), digest)
 
+    def last_checkpoint(self) -> LogHead | None:
+        count = get_setting(self._conn, "log_checkpoint_count")
+        digest = get_setting(self._conn, "log_checkpoint_hash")
+        if count is None or digest is None:
+            return None
+        return LogHead(int(count), digest)
+
+    def checkpoint(self, *, now: datetime, actor: str, sign: Callable[[bytes], str]) -> LogEntry:
+        """Append a checkpoint signed by ``sign`` (an SSHSIG signer, log namespace).
+
+        It seals every entry before it, including those of key-less commands such as a
+        scheduled ``shred``. Its number and hash are kept in the state database too, so a
+        log cut back to before it is detected even when the head was rewritten.
+        """
+        head = self.head()
+        signature = sign(checkpoint_message(head.count, head.hash))
+        entry = self._append(
+            Action.CHECKPOINT,
+            now=now,
+            outcome=Outcome.OK,
+            error=None,
+            actor=actor,
+            artifacts=(),
+            counts={"entries": head.count},
+            signature=signature,
+        )
+        set_setting(self._conn, "log_checkpoint_count", str(entry.seq))
+        set_setting(self._conn, "log_checkpoint_hash", entry.hash)
+        return entry
+
     def record(
         self,
         action: Action,
@@ -240,6 +313,31 @@ class EventLog:
         counts: Mapping[str, int] | None = None,
     ) -> LogEntry:
         """Append one entry. Only ids, counts, a fingerprint and an error name pass."""
+        if action is Action.CHECKPOINT:
+            raise LogValueRefused("checkpoints are written with EventLog.checkpoint")
+        return self._append(
+            action,
+            now=now,
+            outcome=outcome,
+            error=error,
+            actor=actor,
+            artifacts=artifacts,
+            counts=counts,
+            signature=None,
+        )
+
+    def _append(
+        self,
+        action: Action,
+        *,
+        now: datetime,
+        outcome: Outcome,
+        error: str | None,
+        actor: str | None,
+        artifacts: Sequence[str],
+        counts: Mapping[str, int] | None,
+        signature: str | None,
+    ) -> LogEntry:
         counts = dict(counts or {})
         _check_values(actor, artifacts, counts, error)
         head = self.head()
@@ -253,6 +351,7 @@ class EventLog:
             artifacts=tuple(artifacts),
             counts=counts,
             prev=head.hash,
+            signature=signature,
         )
         line = entry.line()
         fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -267,9 +366,14 @@ class EventLog:
         set_setting(self._conn, "log_head_hash", entry.hash)
         return entry
 
-    def verify(self) -> LogVerification:
+    def verify(self, verify_checkpoint: CheckpointVerifier | None = None) -> LogVerification:
         data = self._path.read_bytes() if self._path.exists() else b""
-        return verify_log(data, self.head())
+        return verify_log(
+            data,
+            self.head(),
+            checkpoint=self.last_checkpoint(),
+            verify_checkpoint=verify_checkpoint,
+        )
 
     def require_intact(self) -> LogVerification:
         result = self.verify()

@@ -147,6 +147,29 @@ class Home:
     db: sqlite3.Connection
     clock: ClockReading
     log: EventLog
+    _signer: tuple[bytes, str] | None = None
+
+    def note_signer(self, seed: bytes, actor: str) -> None:
+        """Remember an unlocked signing key: the command ends with a signed checkpoint.
+
+        Workflows call this when they unlock a key; the seed stays in memory only and
+        is used once, to sign the log checkpoint when the command succeeds.
+        """
+        self._signer = (seed, actor)
+
+    def write_checkpoint(self) -> None:
+        """Seal the log with the noted key (no-op when no key was unlocked)."""
+        if self._signer is None:
+            return
+        from securexchange import sshsig
+
+        seed, actor = self._signer
+        self._signer = None
+        self.log.checkpoint(
+            now=self.now,
+            actor=actor,
+            sign=lambda message: sshsig.sign(seed, message, sshsig.NAMESPACE_LOG),
+        )
 
     @property
     def now(self) -> datetime:
@@ -262,6 +285,7 @@ def open_home(
         home = Home(paths=paths, info=info, db=conn, clock=clock, log=EventLog(paths.log, conn))
         try:
             yield home
+            home.write_checkpoint()
         except SxError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")

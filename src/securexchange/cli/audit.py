@@ -20,10 +20,11 @@ def audit() -> None:
 @pass_state
 def log_command(state: CliState, check: bool, as_json: bool) -> None:
     """Print this home's log (ids and counts only) and optionally verify it."""
+    from securexchange.audit.logcheck import verify_home_log
     from securexchange.errors import LogBroken
 
     with cli_home(state) as home:
-        result = home.log.verify()
+        result = verify_home_log(home)
         if as_json:
             echo_json(
                 {
