@@ -420,6 +420,12 @@ def test_sizes_are_capped_from_the_directory_before_any_data_is_read() -> None:
     assert refused(loose_zip(hostile), "size limit").name == "SX-MALFORMED"
 
 
+def test_a_per_member_cap_applies_to_that_member_only() -> None:
+    data = zipstrict.write(MEMBERS)
+    assert zipstrict.read(data, ORDER, member_limits={"manifest.json": 100}) == MEMBERS
+    assert refused(data, "size limit", member_limits={"manifest.json": 10}).name == "SX-MALFORMED"
+
+
 def test_member_sizes_within_the_caps_but_beyond_the_file_are_refused() -> None:
     hostile = entries()
     hostile[0].central.update(csize=5000, usize=5000)

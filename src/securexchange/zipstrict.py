@@ -26,7 +26,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from securexchange.errors import Malformed, Tampered
@@ -268,7 +268,12 @@ def _read_end(data: bytes, limits: ContainerLimits) -> _EndRecord:
 
 
 def _read_directory(
-    data: bytes, end: _EndRecord, allowed: Sequence[str], *, limits: ContainerLimits
+    data: bytes,
+    end: _EndRecord,
+    allowed: Sequence[str],
+    *,
+    limits: ContainerLimits,
+    member_limits: Mapping[str, int],
 ) -> list[_Entry]:
     order = list(allowed)
     entries: list[_Entry] = []
@@ -316,7 +321,7 @@ def _read_directory(
             raise Malformed("the container's members are not in their fixed order")
         last_index = index
         # Sizes are capped here, from the directory, before any data is read.
-        if size > limits.max_member_size:
+        if size > min(limits.max_member_size, member_limits.get(name, size)):
             raise Malformed("a container member is larger than the size limit")
         total_size += size
         if total_size > limits.max_total_size:
@@ -357,16 +362,23 @@ def _read_member(data: bytes, entry: _Entry) -> bytes:
 
 
 def read(
-    data: bytes, allowed: Sequence[str], *, limits: ContainerLimits = DEFAULT_LIMITS
+    data: bytes,
+    allowed: Sequence[str],
+    *,
+    limits: ContainerLimits = DEFAULT_LIMITS,
+    member_limits: Mapping[str, int] | None = None,
 ) -> tuple[Member, ...]:
     """The members of a strict container, in order.
 
     ``allowed`` is the whitelist in its fixed order: each member must be one of these,
     at most once, in this order (callers then check that the set is exactly the one
-    they need). Raises :class:`Malformed` for anything but the one shape we write and
-    :class:`Tampered` for a checksum mismatch.
+    they need). ``member_limits`` caps named members below ``limits.max_member_size``
+    (a manifest is small; a payload need not be). Raises :class:`Malformed` for
+    anything but the one shape we write and :class:`Tampered` for a checksum mismatch.
     """
     if not isinstance(data, bytes):
         raise TypeError("a container is bytes")
-    entries = _read_directory(data, _read_end(data, limits), allowed, limits=limits)
+    entries = _read_directory(
+        data, _read_end(data, limits), allowed, limits=limits, member_limits=member_limits or {}
+    )
     return tuple(Member(e.name, _read_member(data, e)) for e in entries)

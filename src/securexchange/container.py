@@ -1,0 +1,326 @@
+"""The one signed container: sealing, and opening with every check in a fixed order.
+
+A container is a strict ZIP (:mod:`securexchange.zipstrict`) holding ``manifest.json``,
+``manifest.sig`` (the SSHSIG over the exact manifest bytes, in the namespace of the
+manifest's type), ``payload.age`` for packages and returns, and ``keyring.json`` +
+``keyring.sig`` in a package. The manifest commits to the size and SHA-256 of every
+other member, so the one signature covers every byte.
+
+Opening runs, in this order, and returns nothing unless all passed:
+
+1. the ZIP structure, and exactly the member set of the manifest's type;
+2. the signature, with the key a **trust policy** (passed in) vouches for;
+3. size and SHA-256 of ``payload.age`` and the attachments against the manifest;
+4. (key holders only) decryption in memory, all or nothing, with a size cap;
+5. the binding fields inside the payload against the manifest.
+
+:func:`open_without_decryption` stops after step 3 (and checks that ``payload.age`` is
+an age file with X25519 recipients only): that is what an auditor without keys does.
+Freshness, rollback, addressee and authorisation rules are the workflows' business, on
+the :class:`VerifiedArtifact` this returns.
+
+No file I/O: callers read files (after checking the size against ``ContainerLimits``)
+and write the sealed bytes atomically (``securexchange.home``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import warnings
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Protocol
+
+from securexchange import age, sshsig, zipstrict
+from securexchange.errors import Malformed, NotAuthorised, Tampered
+from securexchange.fingerprint import Fingerprint
+from securexchange.manifest import (
+    DEFAULT_BODIES,
+    KEYRING,
+    KEYRING_SIGNATURE,
+    MANIFEST,
+    MAX_MANIFEST_SIZE,
+    MEMBER_ORDER,
+    PAYLOAD,
+    SIGNATURE,
+    ArtifactType,
+    Body,
+    BodyRegistry,
+    Manifest,
+    MemberDigest,
+)
+from securexchange.payload import Binding, unwrap_payload, wrap_payload
+from securexchange.zipstrict import DEFAULT_LIMITS, ContainerLimits
+
+ALL_TYPES: frozenset[ArtifactType] = frozenset(ArtifactType)
+AGE_MAGIC = b"age-encryption.org/v1\n"
+# Small members are capped from the ZIP directory, before their bytes are copied out.
+MEMBER_LIMITS: Mapping[str, int] = MappingProxyType(
+    {
+        MANIFEST: MAX_MANIFEST_SIZE,
+        SIGNATURE: sshsig.MAX_ARMORED_SIZE,
+        KEYRING: 1 << 20,
+        KEYRING_SIGNATURE: sshsig.MAX_ARMORED_SIZE,
+    }
+)
+
+
+# --- trust ------------------------------------------------------------------------------
+
+
+class TrustPolicy(Protocol):
+    """Decides which public key may have signed an artifact.
+
+    ``signer_key`` gets the parsed (not yet verified) manifest and the key embedded in
+    ``manifest.sig``. The embedded key is a hint for lookup only: anyone can put any key
+    there. Return the trusted 32-byte Ed25519 public key for ``manifest.signer`` and
+    ``manifest.artifact_type``, or raise :class:`NotAuthorised`. The container then
+    checks that the returned key has the manifest's ``signer`` fingerprint and that the
+    signature verifies with it. No I/O: a keyring-backed policy is built beforehand.
+    """
+
+    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class PinnedSigner:
+    """Trust exactly one key (for example the agency key an auditor was given)."""
+
+    public_key: bytes
+    types: frozenset[ArtifactType] = ALL_TYPES
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.public_key, bytes) or len(self.public_key) != 32:
+            raise ValueError("an Ed25519 public key is 32 bytes")
+
+    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
+        if manifest.artifact_type not in self.types:
+            raise NotAuthorised("the pinned key is not trusted for this kind of artifact")
+        return self.public_key
+
+
+class UnsafeTrustWarning(UserWarning):
+    """A signature was checked against the key it carries, which proves nothing about who."""
+
+
+@dataclass(frozen=True)
+class UnsafeNoTrust:
+    """Accept whichever key signed. Proves integrity, never authorship. Warns every time.
+
+    For an auditor who has no trusted key yet and wants to see whether a file is intact;
+    never for importing anything.
+    """
+
+    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
+        warnings.warn(
+            "the signature was checked against the key it carries; it proves the file "
+            "is intact, not who made it",
+            UnsafeTrustWarning,
+            stacklevel=3,
+        )
+        return embedded_key
+
+
+# --- the result -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VerifiedArtifact:
+    """An artifact that passed every check that was run on it."""
+
+    manifest: Manifest
+    manifest_bytes: bytes
+    signer_key: bytes
+    members: Mapping[str, bytes]  # every member's exact bytes, read-only
+    container_sha256: str  # of the whole container, for equivocation checks
+    content: bytes | None = None  # the decrypted content, only from open_artifact
+
+    @property
+    def decrypted(self) -> bool:
+        return self.content is not None
+
+
+# --- sealing ----------------------------------------------------------------------------
+
+
+def _digest(data: bytes) -> MemberDigest:
+    return MemberDigest(len(data), hashlib.sha256(data).hexdigest())
+
+
+def seal(
+    *,
+    artifact_type: ArtifactType,
+    artifact_id: str,
+    created_at: datetime,
+    municipality: str,
+    body: Body,
+    signing_seed: bytes,
+    content: bytes | None = None,
+    recipients: Sequence[age.Recipient] = (),
+    attachments: Mapping[str, bytes] | None = None,
+) -> bytes:
+    """The container bytes for one artifact, signed with ``signing_seed``.
+
+    Packages and returns need ``content`` and at least one recipient: the content is
+    framed with its binding fields and encrypted with age. Keyrings and notices take
+    neither. ``attachments`` are exactly the type's extra members (a package's
+    ``keyring.json`` and ``keyring.sig``). Raises ``ValueError`` for a call that does
+    not fit the type; writes nothing.
+    """
+    attachments = dict(attachments or {})
+    if set(attachments) != set(artifact_type.attachment_names):
+        raise ValueError("attachments do not match the artifact type")
+    signer = Fingerprint.of_public_key(sshsig.public_key_from_seed(signing_seed)).display
+    payload_age: bytes | None = None
+    if artifact_type.has_payload:
+        if content is None or not recipients:
+            raise ValueError("packages and returns need content and recipients")
+        binding = Binding(artifact_id, artifact_type, municipality, signer)
+        payload_age = age.encrypt(wrap_payload(binding, content), recipients)
+    elif content is not None or recipients:
+        raise ValueError("keyrings and notices carry no payload")
+    manifest = Manifest(
+        artifact_type=artifact_type,
+        artifact_id=artifact_id,
+        created_at=created_at,
+        municipality=municipality,
+        signer=signer,
+        body=body,
+        payload=None if payload_age is None else _digest(payload_age),
+        attachments=tuple(
+            (name, _digest(attachments[name])) for name in artifact_type.attachment_names
+        ),
+    )
+    manifest_bytes = manifest.to_json_bytes()
+    signature = sshsig.sign(signing_seed, manifest_bytes, artifact_type.namespace)
+    data = {MANIFEST: manifest_bytes, SIGNATURE: signature.encode("ascii"), **attachments}
+    if payload_age is not None:
+        data[PAYLOAD] = payload_age
+    return zipstrict.write([zipstrict.Member(n, data[n]) for n in artifact_type.members])
+
+
+# --- opening ----------------------------------------------------------------------------
+
+
+def _verified_structure_and_signature(
+    data: bytes,
+    *,
+    trust: TrustPolicy,
+    bodies: BodyRegistry,
+    limits: ContainerLimits,
+    accept: Collection[ArtifactType],
+) -> VerifiedArtifact:
+    """Steps 1-3: structure, signature, member digests."""
+    # (1) structure. The manifest is parsed (strictly, size-capped) before the signature
+    # is checked because its type says which members and namespace apply.
+    members = {
+        m.name: m.data
+        for m in zipstrict.read(data, MEMBER_ORDER, limits=limits, member_limits=MEMBER_LIMITS)
+    }
+    if MANIFEST not in members or SIGNATURE not in members:
+        raise Malformed("the container has no manifest or no signature")
+    manifest_bytes = members[MANIFEST]
+    manifest = Manifest.from_json_bytes(manifest_bytes, bodies=bodies)
+    if tuple(members) != manifest.artifact_type.members:
+        raise Malformed("the container's members do not match its artifact type")
+    if manifest.artifact_type not in accept:
+        raise Malformed("the container is not an artifact of the expected kind")
+
+    # (2) signature, with the key the caller's policy trusts for this signer and type.
+    signature = members[SIGNATURE]
+    embedded = sshsig.signer_public_key(signature)
+    key = trust.signer_key(manifest, embedded)
+    expected = Fingerprint.of_public_key(key).display
+    if not hmac.compare_digest(expected.encode("ascii"), manifest.signer.encode("ascii")):
+        raise NotAuthorised("the manifest names a signer other than the trusted key")
+    sshsig.verify(signature, manifest_bytes, manifest.artifact_type.namespace, key)
+
+    # (3) every other member against the digests the signed manifest commits to.
+    committed = list(manifest.attachments)
+    if manifest.payload is not None:
+        committed.append((PAYLOAD, manifest.payload))
+    for name, digest in committed:
+        actual = _digest(members[name])
+        if actual.size != digest.size:
+            raise Tampered(f"{name} does not have the size the manifest states")
+        if not hmac.compare_digest(actual.sha256, digest.sha256):
+            raise Tampered(f"{name} does not have the SHA-256 the manifest states")
+    if PAYLOAD in members:
+        # Binary age with X25519 recipients only (no armor, no passphrase stanza can be
+        # in an artifact); checked without any key, so auditors see it too.
+        if not members[PAYLOAD].startswith(AGE_MAGIC):
+            raise Malformed("payload.age is not a binary age file")
+        header = age.parse_header(members[PAYLOAD])
+        if not header.stanzas or any(s.type != "X25519" for s in header.stanzas):
+            raise Malformed("payload.age is not encrypted to X25519 recipients only")
+
+    return VerifiedArtifact(
+        manifest=manifest,
+        manifest_bytes=manifest_bytes,
+        signer_key=key,
+        members=MappingProxyType(members),
+        container_sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def open_without_decryption(
+    data: bytes,
+    *,
+    trust: TrustPolicy,
+    bodies: BodyRegistry = DEFAULT_BODIES,
+    limits: ContainerLimits = DEFAULT_LIMITS,
+    accept: Collection[ArtifactType] = ALL_TYPES,
+) -> VerifiedArtifact:
+    """Verify structure, signature and digests without any decryption key (auditors).
+
+    Raises :class:`Malformed`, :class:`BadSignature`, :class:`NotAuthorised` or
+    :class:`Tampered`; the result's ``content`` is None.
+    """
+    return _verified_structure_and_signature(
+        data, trust=trust, bodies=bodies, limits=limits, accept=accept
+    )
+
+
+def open_artifact(
+    data: bytes,
+    *,
+    trust: TrustPolicy,
+    identities: Sequence[age.Identity],
+    bodies: BodyRegistry = DEFAULT_BODIES,
+    limits: ContainerLimits = DEFAULT_LIMITS,
+    accept: Collection[ArtifactType] = ALL_TYPES,
+) -> VerifiedArtifact:
+    """Verify everything and decrypt the payload in memory (key holders).
+
+    For packages and returns the result carries the content; keyrings and notices have
+    none and need no identity. Raises what :func:`open_without_decryption` raises, and
+    :class:`NotRecipient` (none of ``identities`` opens the payload), :class:`Tampered`
+    (the payload fails authentication, or its binding fields differ from the manifest)
+    or :class:`Malformed` (the payload is not framed).
+    """
+    verified = _verified_structure_and_signature(
+        data, trust=trust, bodies=bodies, limits=limits, accept=accept
+    )
+    manifest = verified.manifest
+    if not manifest.artifact_type.has_payload:
+        return verified
+    # (4) all or nothing: age.decrypt returns only after every chunk authenticated.
+    plaintext = age.decrypt(verified.members[PAYLOAD], identities, max_size=limits.max_member_size)
+    # (5) what the payload says about itself must be what the signed manifest says.
+    binding, content = unwrap_payload(plaintext)
+    expected = Binding(
+        manifest.artifact_id, manifest.artifact_type, manifest.municipality, manifest.signer
+    )
+    if binding != expected:
+        raise Tampered("the payload belongs to another artifact than its manifest")
+    return VerifiedArtifact(
+        manifest=manifest,
+        manifest_bytes=verified.manifest_bytes,
+        signer_key=verified.signer_key,
+        members=verified.members,
+        container_sha256=verified.container_sha256,
+        content=content,
+    )

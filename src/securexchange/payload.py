@@ -1,0 +1,90 @@
+"""Payload framing: the binding fields repeated inside the encrypted payload.
+
+age has no associated data, so nothing in ``payload.age`` itself says which artifact it
+belongs to. We therefore put the facts that matter in front of the content, inside the
+encryption, and compare them with the signed manifest after decryption:
+
+    magic   b"SXPAYLOAD1\\n"        11 bytes
+    length  uint32, big-endian      length of the binding JSON, at most 4096
+    binding strict JSON, one line   {"id", "municipality", "signer", "type"}
+    content the rest                the workbook, the return, ...
+
+A payload taken from another artifact, or encrypted by someone for another
+municipality, then fails with :class:`Tampered` even where its own age layer is intact.
+Pure bytes in, bytes out.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+from securexchange import strictjson
+from securexchange.errors import Malformed
+from securexchange.fingerprint import is_display
+from securexchange.ids import is_artifact_id
+from securexchange.manifest import ArtifactType, is_nis_code
+
+MAGIC = b"SXPAYLOAD1\n"
+MAX_BINDING_SIZE = 4096
+_LENGTH = struct.Struct(">I")
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What the encrypted payload says about itself; must equal the signed manifest."""
+
+    artifact_id: str
+    artifact_type: ArtifactType
+    municipality: str  # NIS code
+    signer: str  # fingerprint, display form
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.artifact_id, str) or not is_artifact_id(self.artifact_id):
+            raise ValueError("id is not an artifact id")
+        if not isinstance(self.artifact_type, ArtifactType):
+            raise ValueError("type is not an artifact type")
+        if not is_nis_code(self.municipality):
+            raise ValueError("municipality is not a 5-digit NIS code")
+        if not isinstance(self.signer, str) or not is_display(self.signer):
+            raise ValueError("signer is not a fingerprint")
+
+    def to_json_bytes(self) -> bytes:
+        return strictjson.dumps_line(
+            {
+                "id": self.artifact_id,
+                "type": self.artifact_type.value,
+                "municipality": self.municipality,
+                "signer": self.signer,
+            }
+        )
+
+
+def wrap_payload(binding: Binding, content: bytes) -> bytes:
+    """The plaintext that goes into ``payload.age``: framing, binding, then content."""
+    encoded = binding.to_json_bytes()
+    return MAGIC + _LENGTH.pack(len(encoded)) + encoded + content
+
+
+def unwrap_payload(plaintext: bytes) -> tuple[Binding, bytes]:
+    """The binding and the content of a decrypted payload; :class:`Malformed` if unframed."""
+    header = len(MAGIC) + _LENGTH.size
+    if len(plaintext) < header or not plaintext.startswith(MAGIC):
+        raise Malformed("the payload does not start with the securexchange framing")
+    (length,) = _LENGTH.unpack_from(plaintext, len(MAGIC))
+    if length > MAX_BINDING_SIZE or header + length > len(plaintext):
+        raise Malformed("the payload's binding has an impossible length")
+    encoded = plaintext[header : header + length]
+    value = strictjson.loads(encoded, what="the payload binding", max_bytes=MAX_BINDING_SIZE)
+    with strictjson.Fields(value, "the payload binding") as f:
+        artifact_id = f.text("id")
+        type_text = f.text("type")
+        municipality = f.text("municipality")
+        signer = f.text("signer")
+    try:
+        binding = Binding(artifact_id, ArtifactType(type_text), municipality, signer)
+    except ValueError:
+        raise Malformed("the payload binding has an invalid field") from None
+    if binding.to_json_bytes() != encoded:
+        raise Malformed("the payload binding is not in canonical form")
+    return binding, plaintext[header + length :]
