@@ -62,7 +62,7 @@ MEMBER_LIMITS: Mapping[str, int] = MappingProxyType(
     {
         MANIFEST: MAX_MANIFEST_SIZE,
         SIGNATURE: sshsig.MAX_ARMORED_SIZE,
-        KEYRING: 1 << 20,
+        KEYRING: 4 << 20,  # as keyring.MAX_KEYRING_BYTES
         KEYRING_SIGNATURE: sshsig.MAX_ARMORED_SIZE,
     }
 )
