@@ -15,11 +15,13 @@ import warnings
 import zipfile
 import zlib
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hostile import run_limited
 from securexchange import age, sshsig, strictjson, zipstrict
@@ -122,6 +124,9 @@ def make(
     )
 
 
+PACKAGE_SAMPLE_CONTENT = b"sample"
+
+
 def members_of(data: bytes) -> dict[str, bytes]:
     return {m.name: m.data for m in zipstrict.read(data, MEMBER_ORDER)}
 
@@ -160,6 +165,9 @@ def refusal(data: bytes, **kwargs: Any) -> SxError:
 def manifest_json(data: bytes) -> dict[str, Any]:
     value: dict[str, Any] = strictjson.loads(members_of(data)[MANIFEST], what="test")
     return value
+
+
+PACKAGE_SAMPLE = make(content=PACKAGE_SAMPLE_CONTENT)
 
 
 # --- round trips --------------------------------------------------------------------------
@@ -619,6 +627,35 @@ def test_the_body_registry_refuses_a_second_parser_and_reports_a_missing_one() -
     )
     result = open_artifact(notice, trust=TRUST, identities=[], bodies=registry)
     assert result.manifest.body == Placeholder()
+
+
+def test_sealing_takes_the_clock_reading_as_whole_utc_seconds() -> None:
+    moment = datetime(2026, 11, 1, 10, 30, 0, 123456, tzinfo=timezone(timedelta(hours=1)))
+    data = seal(
+        artifact_type=ArtifactType.NOTICE,
+        artifact_id=new_artifact_id(ArtifactKind.NOTICE),
+        created_at=moment,
+        municipality=NIS,
+        body=NoteBody("x", 1),
+        signing_seed=SEED,
+    )
+    assert opened(data).manifest.created_at == CREATED
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_any_mutation_of_a_container_is_refused_with_an_error_of_the_tree(
+    data: st.DataObject,
+) -> None:
+    original = PACKAGE_SAMPLE
+    start = data.draw(st.integers(0, len(original)))
+    end = data.draw(st.integers(start, min(len(original), start + 64)))
+    insert = data.draw(st.binary(max_size=64))
+    mutated = original[:start] + insert + original[end:]
+    if mutated == original:
+        return
+    with pytest.raises(SxError):
+        opened(mutated)
 
 
 def test_sealing_refuses_calls_that_do_not_fit_the_type() -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from securexchange import sshsig
 from securexchange.errors import BadSignature, Malformed
@@ -168,6 +170,26 @@ def test_an_unsupported_version_is_malformed() -> None:
     blob[9] = 2
     with pytest.raises(Malformed, match="version"):
         sshsig.verify(_armor(bytes(blob)), MESSAGE, NS, sshsig.public_key_from_seed(SEED))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_any_splice_into_a_signature_is_refused_with_an_error_of_the_tree(
+    data: st.DataObject,
+) -> None:
+    armored = sshsig.sign(SEED, MESSAGE, NS).encode()
+    start = data.draw(st.integers(0, len(armored)))
+    end = data.draw(st.integers(start, len(armored)))
+    mutated = armored[:start] + data.draw(st.binary(max_size=80)) + armored[end:]
+    if mutated == armored:
+        return
+    with pytest.raises((BadSignature, Malformed)):
+        sshsig.verify(mutated, MESSAGE, NS, sshsig.public_key_from_seed(SEED))
+    try:
+        key = sshsig.signer_public_key(mutated)
+    except (BadSignature, Malformed):
+        return
+    assert len(key) == 32  # only a changed signature value still parses
 
 
 def test_a_namespace_is_required_to_sign_and_verify() -> None:

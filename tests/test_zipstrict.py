@@ -203,6 +203,27 @@ def test_any_members_round_trip_through_our_reader_and_zipfile(members: tuple[Me
         assert [archive.read(m.name) for m in members] == [m.data for m in members]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400))
+def test_random_bytes_only_ever_raise_errors_of_the_tree(data: bytes) -> None:
+    with pytest.raises(SxError):
+        zipstrict.read(data, ORDER)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_any_splice_into_a_container_is_refused_or_changes_nothing(data: st.DataObject) -> None:
+    original = zipstrict.write(MEMBERS)
+    start = data.draw(st.integers(0, len(original)))
+    end = data.draw(st.integers(start, min(len(original), start + 40)))
+    mutated = original[:start] + data.draw(st.binary(max_size=40)) + original[end:]
+    if mutated == original:
+        assert zipstrict.read(mutated, ORDER) == MEMBERS
+        return
+    with pytest.raises(SxError):
+        zipstrict.read(mutated, ORDER)
+
+
 # --- every byte -------------------------------------------------------------------------
 
 

@@ -30,7 +30,7 @@ import hmac
 import warnings
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
 
@@ -182,10 +182,13 @@ def seal(
         payload_age = age.encrypt(wrap_payload(binding, content), recipients)
     elif content is not None or recipients:
         raise ValueError("keyrings and notices carry no payload")
+    if created_at.tzinfo is None:
+        raise ValueError("created_at must be timezone-aware")
     manifest = Manifest(
         artifact_type=artifact_type,
         artifact_id=artifact_id,
-        created_at=created_at,
+        # Manifests carry whole seconds in UTC; the clock's reading has microseconds.
+        created_at=created_at.astimezone(UTC).replace(microsecond=0),
         municipality=municipality,
         signer=signer,
         body=body,
