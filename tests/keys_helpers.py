@@ -86,7 +86,7 @@ def make_staff(
         name=name,
         role=role,
         agency_card=(agency / "keys" / "root.card.json").read_bytes(),
-        passphrase=STAFF_PASS if not demo else b"securexchange-demo",
+        passphrase=lambda: STAFF_PASS if not demo else b"securexchange-demo",
         demo=demo,
         work_factor=FAST,
     )

@@ -10,10 +10,12 @@ with :class:`KeyPermissions` before it is read (on Windows, where POSIX modes me
 nothing, the home's place in the user profile and its ACL protect it: see
 docs/threat-model.md).
 
-Scrypt work factor: 18 (age's default) for real homes. Demo homes use a fixed, public
-passphrase (:data:`DEMO_PASSPHRASE`) and work factor 10: their keys are not secret, and
-every command says so. ``SECUREXCHANGE_SCRYPT_WORK_FACTOR`` may raise the factor
-anywhere, and lower it only in demo homes; tests pass ``work_factor`` directly.
+Scrypt work factor: 18 (age's default) for new keys in real homes. Demo homes use a
+fixed, public passphrase (:data:`DEMO_PASSPHRASE`) and work factor 10: their keys are
+not secret, and every command says so. ``SECUREXCHANGE_SCRYPT_WORK_FACTOR`` may raise
+the factor anywhere, and lower it only in demo homes; tests pass ``work_factor`` to the
+library directly. Re-sealing a file (rotation, passphrase change) keeps the factor it
+was made with unless the variable is set.
 
 Passphrases are bytes handed in by the caller (the CLI asks for them); they are never
 logged, echoed or kept beyond the call.
@@ -246,29 +248,50 @@ def read_key_file(path: Path, passphrase: bytes) -> Identity:
     return unseal(data, passphrase, what=f"the key file {path.name}")
 
 
+def sealed_work_factor(data: bytes) -> int | None:
+    """The scrypt work factor a sealed key file was made with (None if unreadable)."""
+    try:
+        stanzas = age.parse_header(data).stanzas
+    except Exception:
+        return None
+    if len(stanzas) != 1 or stanzas[0].type != "scrypt" or len(stanzas[0].args) != 2:
+        return None
+    try:
+        return int(stanzas[0].args[1])
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class KeySource:
     """Where a private key is and how to get its passphrase, opened only when needed.
 
-    ``passphrase`` is called at most once per :meth:`unlock`, after every check that
-    needs no key has passed, so a refused request never asks for a passphrase.
+    ``passphrase`` is called when first needed, after every check that needs no key has
+    passed, so a refused request never asks for a passphrase (the CLI's callable asks
+    at most once). ``work_factor`` is for re-sealing: None keeps the factor the file was
+    made with (chosen when the key was created: 18 in real homes).
     """
 
     path: Path
     passphrase: Callable[[], bytes]
-    work_factor: int = WORK_FACTOR
+    work_factor: int | None = None
 
     def unlock(self) -> Identity:
-        check_permissions(self.path)
         return read_key_file(self.path, self.passphrase())
 
     def store(self, identity: Identity, passphrase: bytes | None = None) -> None:
         """Write ``identity`` back (with ``passphrase``, or the same one again)."""
+        factor = self.work_factor
+        if factor is None:
+            try:
+                factor = sealed_work_factor(self.path.read_bytes())
+            except FileNotFoundError:
+                factor = None
         write_key_file(
             self.path,
             identity,
             passphrase if passphrase is not None else self.passphrase(),
-            work_factor=self.work_factor,
+            work_factor=factor if factor is not None else WORK_FACTOR,
         )
 
 
@@ -316,7 +339,11 @@ def card_path(home: Home, use: KeyUse) -> Path:
     return home.paths.keys / _CARD_FILES[use]
 
 
-def work_factor_of(home: Home, env: Mapping[str, str]) -> int:
+def rewrite_work_factor(home: Home, env: Mapping[str, str]) -> int | None:
+    """The work factor for re-sealing a home's key file: the environment's, if set
+    (validated as for new keys), else None (keep the file's own)."""
+    if not env.get(WORK_FACTOR_ENV):
+        return None
     return work_factor_for(demo=home.demo, env=env)
 
 

@@ -24,7 +24,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from securexchange.card import Card, make_card, read_card, verify_card_fingerpri
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
+    Future,
     InternalError,
     NotAuthorised,
     NotFound,
@@ -76,6 +77,7 @@ from securexchange.keystore import (
 )
 
 DEFAULT_RETENTION_MONTHS = 6
+FUTURE_TOLERANCE = timedelta(days=1)
 MAX_RETENTION_MONTHS = 24
 
 SCHEMA = """
@@ -385,9 +387,10 @@ def add_recipient(
     Refuses, in this order: a malformed card (Malformed), a bad self-signature or subkey
     certification (BadSignature), a fingerprint that is not the card's
     (FingerprintMismatch), an unknown municipality (NotFound), a card of another
-    organisation (WrongMunicipality), a demo card in a real home or a role outside the
-    municipality's profiles (NotAuthorised), a municipality without an active protocol
-    (ProtocolInactive), and an older card of a known person (Rollback). A newer card of
+    organisation (WrongMunicipality), a demo card in a real home (NotAuthorised), a card
+    dated more than a day ahead (Future), a municipality without an active protocol
+    (ProtocolInactive), a role outside the municipality's profiles (NotAuthorised), and
+    an older card of a known person (Rollback). A newer card of
     a known person (after a rotation) updates their subkeys. Returns the card, what
     changed and the new keyring version (None when nothing changed).
     """
@@ -400,6 +403,8 @@ def add_recipient(
         raise WrongMunicipality("the key card belongs to another organisation than that NIS code")
     if card.demo and not home.demo:
         raise NotAuthorised("the key card was made in a demo home")
+    if card.created_at > home.now + FUTURE_TOLERANCE:
+        raise Future("the key card is dated more than a day after this home's clock")
     if not entry.active_on(home.now.date()):
         raise ProtocolInactive(
             "the municipality has no active data-sharing protocol",

@@ -71,12 +71,12 @@ def root_source(
 ) -> KeySource:
     """The agency's root key, opened only when a change is about to be signed."""
     from securexchange.cli.keyopts import root_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, work_factor_of
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
     return KeySource(
         path=key_path(home, KeyUse.ROOT, root_key),
         passphrase=root_passphrase(root_passphrase_file, passphrase_file, demo=home.demo),
-        work_factor=work_factor_of(home, os.environ),
+        work_factor=rewrite_work_factor(home, os.environ),
     )
 
 

@@ -31,7 +31,7 @@ def _source(
 ) -> KeySource:
     from securexchange.cli.agency import root_source
     from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, work_factor_of
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
     if use is KeyUse.ROOT:
         return root_source(home, root_key, root_passphrase_file, passphrase_file)
@@ -39,7 +39,7 @@ def _source(
     return KeySource(
         path=key_path(home, use),
         passphrase=key_passphrase(passphrase_file, what=what, demo=home.demo),
-        work_factor=work_factor_of(home, os.environ),
+        work_factor=rewrite_work_factor(home, os.environ),
     )
 
 

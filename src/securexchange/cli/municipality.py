@@ -74,7 +74,7 @@ def init_command(
     note(f"agency root key fingerprint: {pinned.fingerprint.display}")
     note("check it with the agency by phone before you send them your card")
     work_factor = work_factor_for(demo=demo, env=os.environ)
-    passphrase = key_passphrase(passphrase_file, what="your new key", demo=demo, new=True)()
+    passphrase = key_passphrase(passphrase_file, what="your new key", demo=demo, new=True)
     result = init_municipality(
         state.home_dir,
         env=os.environ,

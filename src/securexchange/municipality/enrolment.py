@@ -17,7 +17,7 @@ Tables and settings::
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +25,13 @@ from securexchange import sshsig, statedb
 from securexchange.atomicio import atomic_write
 from securexchange.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.clock import format_instant
-from securexchange.errors import Equivocation, NotAuthorised, NotFound, WrongMunicipality
+from securexchange.errors import (
+    AlreadyExists,
+    Equivocation,
+    NotAuthorised,
+    NotFound,
+    WrongMunicipality,
+)
 from securexchange.eventlog import Action
 from securexchange.fingerprint import Fingerprint
 from securexchange.home import Home, HomeKind, create_home, open_home
@@ -84,12 +90,15 @@ def init_municipality(
     name: str,
     role: str,
     agency_card: bytes,
-    passphrase: bytes,
+    passphrase: Callable[[], bytes],
     demo: bool,
     work_factor: int,
     agency_fingerprint: str | None = None,
 ) -> MunicipalInit:
-    """Create a municipal home: pin the agency root key, make the identity and card."""
+    """Create a municipal home: pin the agency root key, make the identity and card.
+
+    ``passphrase`` is asked for only after the agency card and the fingerprint passed.
+    """
     nis = check_nis(nis)
     owner = Owner(check_name(name), normalise_role(role), nis)
     pinned = read_agency_card(agency_card)
@@ -100,6 +109,9 @@ def init_municipality(
             "the agency key card was made in a demo home",
             hint="a real home pins only a real agency's root key",
         )
+    if (root_dir / "home.json").exists():
+        raise AlreadyExists(f"{root_dir} already holds a securexchange home")
+    secret = passphrase()
     create_home(root_dir, HomeKind.MUNICIPALITY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.MUNICIPALITY) as home:
         statedb.ensure_schema(home.db, SCHEMA)
@@ -107,7 +119,7 @@ def init_municipality(
         write_key_file(
             home.paths.keys / IDENTITY_KEY,
             identity,
-            passphrase,
+            secret,
             work_factor=work_factor,
             exclusive=True,
         )
