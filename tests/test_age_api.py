@@ -202,7 +202,7 @@ class ZeroSource:
 def test_streaming_memory_does_not_grow_with_the_payload(tmp_path: object) -> None:
     identity = X25519Identity.generate()
     path = os.path.join(str(tmp_path), "big.age")
-    size = 24 << 20
+    size = 48 << 20
     with open(path, "wb") as fout:
         tracemalloc.start()
         age.encrypt_stream(ZeroSource(size), fout, [identity.recipient])  # type: ignore[arg-type]
@@ -213,8 +213,9 @@ def test_streaming_memory_does_not_grow_with_the_payload(tmp_path: object) -> No
         age.decrypt_stream(fin, NullSink(), [identity])  # type: ignore[arg-type]
         _, decrypt_peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-    assert encrypt_peak < 1 << 20
-    assert decrypt_peak < 1 << 20
+    # A few 1 MiB blocks, whatever the payload size.
+    assert encrypt_peak < 8 << 20
+    assert decrypt_peak < 8 << 20
 
 
 def test_armored_stream_round_trip() -> None:

@@ -25,6 +25,8 @@ from securexchange.age.primitives import TAG_SIZE
 CHUNK_SIZE = 64 * 1024
 ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 NONCE_SIZE = 16  # the per-file nonce that salts the payload key
+# Chunks are read and written 16 at a time (1 MiB): fewer system calls, same semantics.
+BLOCK_CHUNKS = 16
 _COUNTER_LIMIT = 1 << 88
 
 
@@ -54,21 +56,30 @@ def _nonce(counter: int, last: bool) -> bytes:
 
 
 def encrypt(key: bytes, src: Readable, write: Write) -> None:
-    """Encrypt everything ``src`` yields, one chunk ahead so the final chunk is known."""
+    """Encrypt everything ``src`` yields, one block ahead so the final chunk is known."""
     aead = ChaCha20Poly1305(key)
-    current = memoryview(bytearray(CHUNK_SIZE))
-    ahead = memoryview(bytearray(CHUNK_SIZE))
-    out = memoryview(bytearray(ENCRYPTED_CHUNK_SIZE))
+    current = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
+    ahead = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
+    out = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
     n = read_full(src, current)
     counter = 0
     while True:
-        n_ahead = read_full(src, ahead) if n == CHUNK_SIZE else 0
-        last = n_ahead == 0
-        aead.encrypt_into(_nonce(counter, last), current[:n], None, out[: n + TAG_SIZE])
-        write(out[: n + TAG_SIZE])
-        if last:
+        n_ahead = read_full(src, ahead) if n == len(current) else 0
+        pos = 0
+        filled = 0
+        while True:
+            size = min(CHUNK_SIZE, n - pos)
+            last = pos + size == n and n_ahead == 0
+            sealed = out[filled : filled + size + TAG_SIZE]
+            aead.encrypt_into(_nonce(counter, last), current[pos : pos + size], None, sealed)
+            counter += 1
+            pos += size
+            filled += size + TAG_SIZE
+            if pos >= n:
+                break
+        write(out[:filled])
+        if n_ahead == 0:
             return
-        counter += 1
         current, ahead, n = ahead, current, n_ahead
 
 
@@ -116,27 +127,39 @@ def _check_cap(total: int, max_size: int | None) -> None:
 
 
 def decrypt(key: bytes, src: Readable, write: Write, max_size: int | None = None) -> int:
-    """Decrypt a payload from ``src``, passing each authenticated chunk to ``write``.
+    """Decrypt a payload from ``src``, passing authenticated plaintext to ``write``.
 
-    Memory is two chunk buffers whatever the payload size. A failure is raised after the
-    chunks before it were written: callers needing all-or-nothing must buffer.
+    Memory is a few 1 MiB blocks whatever the payload size. On a failure, the plaintext
+    of every chunk that authenticated before it is written first and then the error is
+    raised: callers needing all-or-nothing must buffer (or use ``decrypt_buffer``).
     """
     opener = _ChunkOpener(key)
-    buf = memoryview(bytearray(ENCRYPTED_CHUNK_SIZE))
-    out = memoryview(bytearray(CHUNK_SIZE))
+    block = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
+    out = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
     total = 0
     while True:
-        n = read_full(src, buf)
+        n = read_full(src, block)
         if n == 0:
             raise AgePayloadError("the payload is truncated (no final chunk)")
-        last = opener.open(buf[:n], out, short=n < ENCRYPTED_CHUNK_SIZE)
-        total += n - TAG_SIZE
-        _check_cap(total, max_size)
-        write(out[: n - TAG_SIZE])
-        if last:
-            if read_full(src, buf[:1]):
-                raise AgePayloadError("data follows the final payload chunk")
-            return total
+        data = block[:n]
+        pos = 0
+        filled = 0
+        try:
+            while pos < n:
+                chunk = data[pos : pos + ENCRYPTED_CHUNK_SIZE]
+                pos += len(chunk)
+                last = opener.open(chunk, out[filled:], short=len(chunk) < ENCRYPTED_CHUNK_SIZE)
+                total += len(chunk) - TAG_SIZE
+                _check_cap(total, max_size)
+                filled += len(chunk) - TAG_SIZE
+                if last:
+                    if pos < n or read_full(src, block[:1]):
+                        raise AgePayloadError("data follows the final payload chunk")
+                    return total
+        finally:
+            # Released chunk by chunk in effect: what authenticated goes out even when
+            # a later chunk fails, exactly as a chunk-at-a-time reader would release it.
+            write(out[:filled])
 
 
 def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None) -> bytes:
