@@ -370,6 +370,7 @@ def rotate_identity(home: Home, source: KeySource) -> int:
     rewrite its card; returns how many subkeys were added (0: nothing to do)."""
     check_use(home, KeyUse.IDENTITY)
     identity = source.unlock()
+    home.note_signer(identity.seed, identity.fingerprint.display)
     rotated, added = identity.rotated(home.now)
     if added == 0:
         return 0
@@ -389,6 +390,7 @@ def change_passphrase(
     if home.demo:
         raise UsageError("keys in a demo home have no passphrase to change")
     identity = source.unlock()
+    home.note_signer(identity.seed, identity.fingerprint.display)
     new = new_passphrase()
     _check_passphrase(new)
     source.store(identity, new)
@@ -417,6 +419,7 @@ def export_age_identity(home: Home, source: KeySource) -> str:
     out of reach of shredding (it still opens every package made for that subkey).
     """
     identity = source.unlock()
+    home.note_signer(identity.seed, identity.fingerprint.display)
     subkey = identity.secret_subkey_at(home.now)
     if subkey is None:
         raise NotFound(

@@ -228,6 +228,8 @@ def init_agency(
                 artifacts=[keyring_id],
                 counts={"version": version, "municipalities": 0, "recipients": 0},
             )
+        # The log is sealed with the export key; the root key signs keyrings only.
+        home.note_signer(export.seed, export.fingerprint.display)
         return AgencyInit(root.fingerprint, export.fingerprint, root_path, root_card, version)
 
 
@@ -658,6 +660,7 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
     identity = export.unlock()
     if identity.signing_key != keys.export.signing_key:
         raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
+    home.note_signer(identity.seed, identity.fingerprint.display)
     rotated, added = identity.rotated(home.now)
     if added == 0:
         return 0, None

@@ -132,6 +132,7 @@ def init_municipality(
                 home.db, "agency_root_key", sshsig.ssh_public_key_line(pinned.identity.signing_key)
             )
             home.record(Action.INIT, actor=identity.fingerprint.display, counts={"keys": 1})
+        home.note_signer(identity.seed, identity.fingerprint.display)
         return MunicipalInit(identity.fingerprint, pinned.fingerprint, card_path)
 
 
