@@ -119,7 +119,7 @@ class UnsafeNoTrust:
             "the signature was checked against the key it carries; it proves the file "
             "is intact, not who made it",
             UnsafeTrustWarning,
-            stacklevel=3,
+            stacklevel=4,  # points at the caller of open_artifact / open_without_decryption
         )
         return embedded_key
 
