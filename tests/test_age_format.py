@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import os
 import zlib
@@ -103,6 +104,21 @@ def test_header_longer_than_the_cap_is_refused() -> None:
 def test_base64_must_be_canonical_and_unpadded(text: bytes) -> None:
     with pytest.raises(ValueError):
         format.decode_b64(text)
+
+
+def test_the_header_format_module_imports_no_cryptography() -> None:
+    tree = ast.parse(Path(format.__file__).read_text())
+    imported = {
+        alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    } | {
+        (node.module or "").split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
+    assert not imported & {"cryptography", "hashlib", "hmac", "nacl", "secrets"}
 
 
 # --- armor ----------------------------------------------------------------------------
