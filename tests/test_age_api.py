@@ -228,3 +228,25 @@ def test_armored_stream_round_trip() -> None:
     age.decrypt_stream(io.BytesIO(out.getvalue()), plain, [identity])
     assert plain.getvalue() == data
     assert age.parse_header(out.getvalue()).count("X25519") == 1
+
+
+class ShortWriter:
+    """A destination that accepts at most 1000 bytes per call, like a pipe may."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    def write(self, data: bytes | memoryview) -> int:
+        taken = bytes(data[:1000])
+        self.data += taken
+        return len(taken)
+
+
+def test_short_writes_to_the_destination_are_completed() -> None:
+    identity = X25519Identity.generate()
+    data = os.urandom(150_000)
+    encrypted = ShortWriter()
+    age.encrypt_stream(io.BytesIO(data), encrypted, [identity.recipient], armor=True)  # type: ignore[arg-type]
+    plain = ShortWriter()
+    age.decrypt_stream(io.BytesIO(bytes(encrypted.data)), plain, [identity])  # type: ignore[arg-type]
+    assert plain.data == data

@@ -99,9 +99,9 @@ def encrypt_stream(
     file_key, header = _header_for(recipients)
     nonce = os.urandom(_stream.NONCE_SIZE)
     writer: _armor.ArmorWriter | None = None
-    write: Callable[[bytes | memoryview], object] = dst.write
+    write = _write_all(dst)
     if armor:
-        writer = _armor.ArmorWriter(dst.write)
+        writer = _armor.ArmorWriter(write)
         write = writer
     write(header + nonce)
     _stream.encrypt(payload_key(file_key, nonce), _as_readable(src), write)
@@ -145,6 +145,21 @@ class _ReadAdapter:
         data = self._src.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
+
+
+def _write_all(dst: BinaryIO) -> Callable[[bytes | memoryview], object]:
+    """``dst.write`` that finishes short writes (an unbuffered file or a pipe may take
+    fewer bytes than offered; a buffered file never does)."""
+
+    def write(data: bytes | memoryview) -> None:
+        view = memoryview(data)
+        while view:
+            n = dst.write(view)
+            if n is None:
+                raise BlockingIOError("the destination is non-blocking and not ready")
+            view = view[n:]
+
+    return write
 
 
 def _as_readable(src: BinaryIO) -> _stream.Readable:
@@ -211,14 +226,15 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity])
     Each 64 KiB chunk is written to ``dst`` as soon as it authenticated. A truncated or
     tampered file therefore raises only after the chunks before the damage were
     written: a caller that must not act on partial plaintext uses :func:`decrypt`, or
-    discards ``dst`` on error.
+    discards ``dst`` on error. ``dst.write`` receives views of an internal buffer that
+    are reused afterwards: it must copy what it keeps (files and BytesIO do).
     """
     source = _open_source(_as_readable(src))
     header, rest = _read_header(source)
     file_key = _file_key(header, identities)
     payload = _Prefixed(rest, source)
     nonce = _read_nonce(payload)
-    _stream.decrypt(payload_key(file_key, nonce), payload, dst.write)
+    _stream.decrypt(payload_key(file_key, nonce), payload, _write_all(dst))
 
 
 def decrypt(
