@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import sshsig, strictjson
 from securexchange.card import identity_from_fields, identity_to_json, parse_time
@@ -414,13 +414,13 @@ def allowed_signers(keyring: Keyring) -> str:
         ),
     ]
     for entry in keyring.municipalities:
-        start = datetime.combine(
-            entry.protocol_from, datetime.min.time(), agency.export_certified_from.tzinfo
-        )
+        start = datetime.combine(entry.protocol_from, time(), UTC)
         last = entry.protocol_until
         if entry.terminated_on is not None:
             last = min(last, entry.terminated_on - timedelta(days=1))
-        end = datetime.combine(last + timedelta(days=1), datetime.min.time(), start.tzinfo)
+        end = datetime.combine(last + timedelta(days=1), time(), UTC)
+        if end <= start:
+            continue  # terminated before it began: nobody may sign for it
         for recipient in entry.recipients:
             lines.append(f"# {entry.nis} {recipient.owner.role}")
             lines.append(
@@ -429,7 +429,7 @@ def allowed_signers(keyring: Keyring) -> str:
                     recipient.signing_key,
                     namespaces=STAFF_NAMESPACES,
                     valid_after=start,
-                    valid_before=end if end > start else None,
+                    valid_before=end,
                 )
             )
     return "\n".join(lines) + "\n"
