@@ -1,0 +1,364 @@
+"""The agency's status ledger: every accepted return, applied in order of receipt.
+
+Tables (SQLite, the agency home's state database)::
+
+    ledger_deltas    one row per accepted return: delta id, party id, signer
+                     fingerprint, per-signer sequence number, SHA-256 of the canonical
+                     return document, created/received time, receipt number, counts
+    ledger_status    (party id, record id) -> current activity status, who set it
+                     (signer), when (changed_at, received_at), from which delta
+    ledger_history   every status entry ever applied: record, new status, its base,
+                     the ledger's status before it, conflict flag, signer, times, delta
+    quality_reports  every data-quality report (art. 7): qr- id, record, field, problem,
+                     reported/received time, due date (two weeks), outcome once resolved
+
+A record the ledger has no row for has the initial status
+(:data:`schema.INITIAL_ACTIVITY_STATUS`). A status entry whose base differs from the
+ledger's current status is applied and flagged as a conflict, unless it sets the
+status the ledger holds already (nothing to reconcile then). Record ids are personal
+data: they live here and in the export's record table, never in the log.
+
+Everything here runs inside the caller's transaction (:func:`statedb.transaction`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from securexchange import statedb
+from securexchange.clock import format_instant
+from securexchange.errors import InternalError
+from securexchange.home import Home
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.returns import QualityEntry, StatusEntry
+from securexchange.schema import INITIAL_ACTIVITY_STATUS
+
+# Art. 7: the agency acts "binnen 2 weken" of the municipality's finding.
+QUALITY_DEADLINE = timedelta(days=14)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledger_deltas (
+    delta_id        TEXT PRIMARY KEY,
+    party_id        TEXT NOT NULL,
+    signer          TEXT NOT NULL,
+    sequence        INTEGER NOT NULL,
+    content_sha256  TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    received_at     TEXT NOT NULL,
+    receipt         INTEGER NOT NULL UNIQUE,
+    statuses        INTEGER NOT NULL,
+    quality_reports INTEGER NOT NULL,
+    conflicts       INTEGER NOT NULL,
+    UNIQUE (signer, sequence)
+);
+CREATE TABLE IF NOT EXISTS ledger_status (
+    party_id    TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    signer      TEXT NOT NULL,
+    changed_at  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
+    PRIMARY KEY (party_id, record_id)
+);
+CREATE TABLE IF NOT EXISTS ledger_history (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    party_id    TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    base        TEXT NOT NULL,
+    previous    TEXT NOT NULL,
+    conflict    INTEGER NOT NULL,
+    signer      TEXT NOT NULL,
+    changed_at  TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id)
+);
+CREATE INDEX IF NOT EXISTS ledger_history_record ON ledger_history (party_id, record_id);
+CREATE TABLE IF NOT EXISTS quality_reports (
+    report_id   TEXT PRIMARY KEY,
+    party_id    TEXT NOT NULL,
+    record_id   TEXT NOT NULL,
+    field       TEXT NOT NULL,
+    problem     TEXT NOT NULL,
+    signer      TEXT NOT NULL,
+    reported_at TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    due_on      TEXT NOT NULL,
+    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
+    outcome     TEXT,
+    resolved_at TEXT,
+    resolved_by TEXT
+);
+CREATE INDEX IF NOT EXISTS quality_reports_record ON quality_reports (party_id, record_id);
+"""
+
+# Every ledger table, for tests that compare the ledger before and after a refusal.
+TABLES = ("ledger_deltas", "ledger_status", "ledger_history", "quality_reports")
+
+
+def ensure_schema(home: Home) -> None:
+    statedb.ensure_schema(home.db, SCHEMA)
+
+
+# --- deltas and sequence numbers --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeltaRow:
+    delta_id: str
+    party_id: str
+    signer: str
+    sequence: int
+    content_sha256: str
+
+
+def delta_by_id(home: Home, delta_id: str) -> DeltaRow | None:
+    row = home.db.execute(
+        "SELECT delta_id, party_id, signer, sequence, content_sha256 FROM ledger_deltas "
+        "WHERE delta_id = ?",
+        (delta_id,),
+    ).fetchone()
+    return None if row is None else DeltaRow(*row)
+
+
+def delta_by_sequence(home: Home, signer: str, sequence: int) -> DeltaRow | None:
+    row = home.db.execute(
+        "SELECT delta_id, party_id, signer, sequence, content_sha256 FROM ledger_deltas "
+        "WHERE signer = ? AND sequence = ?",
+        (signer, sequence),
+    ).fetchone()
+    return None if row is None else DeltaRow(*row)
+
+
+def missing_sequences(home: Home, signer: str) -> list[int]:
+    """The sequence numbers of ``signer`` below its highest one that never arrived."""
+    seen = {
+        int(r[0])
+        for r in home.db.execute("SELECT sequence FROM ledger_deltas WHERE signer = ?", (signer,))
+    }
+    if not seen:
+        return []
+    return [n for n in range(1, max(seen)) if n not in seen]
+
+
+# --- applying ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Applied:
+    statuses: int
+    quality_reports: int
+    conflicts: int
+    report_ids: tuple[str, ...]
+
+
+def current_status(home: Home, party_id: str, record_id: str) -> str:
+    row = home.db.execute(
+        "SELECT status FROM ledger_status WHERE party_id = ? AND record_id = ?",
+        (party_id, record_id),
+    ).fetchone()
+    return INITIAL_ACTIVITY_STATUS if row is None else str(row[0])
+
+
+def due_on(reported_at: datetime, received_at: datetime) -> date:
+    """Two weeks after the finding; a report dated after its arrival counts from arrival."""
+    return (min(reported_at, received_at) + QUALITY_DEADLINE).date()
+
+
+def apply_delta(
+    home: Home,
+    *,
+    delta_id: str,
+    party_id: str,
+    signer: str,
+    sequence: int,
+    content_sha256: str,
+    created_at: datetime,
+    statuses: Iterable[StatusEntry],
+    quality_reports: Iterable[QualityEntry],
+) -> Applied:
+    """Record one verified, validated return and apply its entries, in entry order.
+
+    Must run inside a transaction (the caller's); raises InternalError otherwise.
+    """
+    if not home.db.in_transaction:
+        raise InternalError("a return is applied inside a transaction")
+    received = format_instant(home.now)
+    (receipt,) = home.db.execute(
+        "SELECT COALESCE(MAX(receipt), 0) + 1 FROM ledger_deltas"
+    ).fetchone()
+    status_list = list(statuses)
+    quality_list = list(quality_reports)
+    home.db.execute(
+        "INSERT INTO ledger_deltas (delta_id, party_id, signer, sequence, content_sha256, "
+        "created_at, received_at, receipt, statuses, quality_reports, conflicts) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
+        (
+            delta_id,
+            party_id,
+            signer,
+            sequence,
+            content_sha256,
+            format_instant(created_at),
+            received,
+            int(receipt),
+            len(status_list),
+            len(quality_list),
+        ),
+    )
+    conflicts = 0
+    for entry in status_list:
+        previous = current_status(home, party_id, entry.record)
+        conflict = previous not in (entry.base, entry.status)
+        conflicts += conflict
+        changed = format_instant(entry.changed_at)
+        home.db.execute(
+            "INSERT INTO ledger_history (party_id, record_id, status, base, previous, conflict, "
+            "signer, changed_at, received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                party_id,
+                entry.record,
+                entry.status,
+                entry.base,
+                previous,
+                int(conflict),
+                signer,
+                changed,
+                received,
+                delta_id,
+            ),
+        )
+        home.db.execute(
+            "INSERT INTO ledger_status (party_id, record_id, status, signer, changed_at, "
+            "received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(party_id, record_id) DO UPDATE SET status = excluded.status, "
+            "signer = excluded.signer, changed_at = excluded.changed_at, "
+            "received_at = excluded.received_at, delta_id = excluded.delta_id",
+            (party_id, entry.record, entry.status, signer, changed, received, delta_id),
+        )
+    report_ids = []
+    for quality in quality_list:
+        report_id = new_artifact_id(ArtifactKind.QUALITY)
+        report_ids.append(report_id)
+        home.db.execute(
+            "INSERT INTO quality_reports (report_id, party_id, record_id, field, problem, "
+            "signer, reported_at, received_at, due_on, delta_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                report_id,
+                party_id,
+                quality.record,
+                quality.field,
+                quality.problem,
+                signer,
+                format_instant(quality.reported_at),
+                received,
+                due_on(quality.reported_at, home.now).isoformat(),
+                delta_id,
+            ),
+        )
+    home.db.execute(
+        "UPDATE ledger_deltas SET conflicts = ? WHERE delta_id = ?", (conflicts, delta_id)
+    )
+    return Applied(len(status_list), len(quality_list), conflicts, tuple(report_ids))
+
+
+# --- reading ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    party_id: str
+    record_id: str
+    status: str
+    signer: str
+    changed_at: str
+    received_at: str
+    delta_id: str
+
+
+def statuses(home: Home) -> list[StatusRow]:
+    ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT party_id, record_id, status, signer, changed_at, received_at, delta_id "
+        "FROM ledger_status ORDER BY party_id, record_id"
+    ).fetchall()
+    return [StatusRow(*(str(v) for v in row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class HistoryRow:
+    party_id: str
+    record_id: str
+    status: str
+    base: str
+    previous: str
+    conflict: bool
+    signer: str
+    changed_at: str
+    received_at: str
+    delta_id: str
+
+
+def history(home: Home) -> list[HistoryRow]:
+    """Every applied status entry, in order of receipt."""
+    ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT party_id, record_id, status, base, previous, conflict, signer, changed_at, "
+        "received_at, delta_id FROM ledger_history ORDER BY id"
+    ).fetchall()
+    return [
+        HistoryRow(
+            str(r[0]), str(r[1]), str(r[2]), str(r[3]), str(r[4]), bool(r[5]), *map(str, r[6:])
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class QualityRow:
+    report_id: str
+    party_id: str
+    record_id: str
+    field: str
+    problem: str
+    signer: str
+    reported_at: str
+    received_at: str
+    due_on: date
+    delta_id: str
+    outcome: str | None
+    resolved_at: str | None
+
+    def overdue(self, today: date) -> bool:
+        return self.outcome is None and today > self.due_on
+
+
+def quality_reports(home: Home, *, open_only: bool = False) -> list[QualityRow]:
+    ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT report_id, party_id, record_id, field, problem, signer, reported_at, "
+        "received_at, due_on, delta_id, outcome, resolved_at FROM quality_reports "
+        "WHERE outcome IS NULL OR ? = 0 ORDER BY due_on, received_at, report_id",
+        (int(open_only),),
+    ).fetchall()
+    return [
+        QualityRow(
+            report_id=str(r[0]),
+            party_id=str(r[1]),
+            record_id=str(r[2]),
+            field=str(r[3]),
+            problem=str(r[4]),
+            signer=str(r[5]),
+            reported_at=str(r[6]),
+            received_at=str(r[7]),
+            due_on=date.fromisoformat(str(r[8])),
+            delta_id=str(r[9]),
+            outcome=None if r[10] is None else str(r[10]),
+            resolved_at=None if r[11] is None else str(r[11]),
+        )
+        for r in rows
+    ]
