@@ -225,12 +225,21 @@ def test_a_single_cell_far_away_is_refused_because_readers_allocate_up_to_it() -
 
 def test_rows_beyond_the_cap_are_counted_even_when_the_dimension_lies() -> None:
     # Rows without an r attribute: no reference is far, only counting finds them.
-    body = "<row><c><v>1</v></c></row>" * 30
+    body = '<row><c r="A1"><v>1</v></c></row>' * 30
     sheet = SHEET_HEAD + f'<dimension ref="A1:A2"/><sheetData>{body}</sheetData></worksheet>'
     sheet = sheet.encode()
     with pytest.raises(HostileFile, match="more than 20 rows"):
         check_xlsx(build_xlsx(sheet), XlsxLimits(max_rows=20))
     check_xlsx(build_xlsx(sheet), XlsxLimits(max_rows=40))
+
+
+def test_cells_without_a_reference_are_refused_because_they_widen_the_grid() -> None:
+    # Each unreferenced cell lands right of the previous one: one long row of them
+    # would make the reader allocate rows x that width, whatever the column cap says.
+    body = '<row r="1">' + "<c><v>1</v></c>" * 40 + "</row>"
+    sheet = (SHEET_HEAD + f"<sheetData>{body}</sheetData></worksheet>").encode()
+    with pytest.raises(HostileFile, match="without a cell reference"):
+        check_xlsx(build_xlsx(sheet), XlsxLimits())
 
 
 def test_a_zip_bomb_member_is_refused_from_the_directory_alone() -> None:

@@ -62,6 +62,9 @@ _ROW_TAG_PREFIXED = re.compile(rb"<\w{1,16}:row[\s/>]")
 # The unprefixed forms, counted with bytes.count (C speed: the guard reads 80 MB sheets).
 _ROW_TAGS = tuple(b"<row" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
 _CELL_TAGS = tuple(b"<c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
+# A cell whose reference comes first, as every spreadsheet writer puts it.
+_REFERENCED_CELL = (b'<c r="',)
+_REFERENCED_CELL_PREFIXED = re.compile(rb'<\w{1,16}:c r="')
 _TAIL = 24
 _CHUNK = 1 << 20
 
@@ -296,6 +299,7 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
     """Stream a worksheet once: count its rows (with a cap) and let zipfile check CRC."""
     rows = 0
     cells = 0
+    referenced = 0
     carry = b""
     far = _far_reference(limits.max_rows, limits.max_columns)
     try:
@@ -310,6 +314,7 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                 cut = max(len(window) - _TAIL, 0)
                 rows += _count(window, _ROW_TAGS, _ROW_TAG_PREFIXED, cut)
                 cells += _count(window, _CELL_TAGS, _CELL_TAG_PREFIXED, cut)
+                referenced += _count(window, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, cut)
                 carry = window[cut:]
                 # calamine sizes its grid by the furthest reference, not by the count:
                 # one cell at XFD1000000 would make it allocate 16 billion cells.
@@ -330,12 +335,21 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                         hint="split the master or raise the cell limit",
                     )
             rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
+            cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
+            referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
     if rows > limits.max_rows + 1:
         raise HostileFile(
             f"{what}: sheet part {name} has more than {limits.max_rows} rows",
             hint="split the master or raise the row limit",
+        )
+    if referenced < cells:
+        # A cell without its own reference is placed after the previous one, so a long
+        # run of them would widen the grid the reader allocates past every cap.
+        raise HostileFile(
+            f"{what}: sheet part {name} has cells without a cell reference",
+            hint="save the file again with Excel or LibreOffice",
         )
     return rows
 

@@ -12,12 +12,19 @@ from securexchange.card import read_card
 from securexchange.errors import SxError
 from securexchange.eventlog import CheckpointVerifier, LogVerification
 from securexchange.home import Home
+from securexchange.keystore import PINNED_AGENCY_CARD
+
+# A municipal home keeps the agency's root card it pinned; that key never signs the
+# municipality's own log, so it must not vouch for a checkpoint there.
+_NOT_A_SIGNER_OF_THIS_LOG = frozenset({PINNED_AGENCY_CARD})
 
 
 def home_signing_keys(home: Home) -> dict[str, bytes]:
     """Fingerprint display -> Ed25519 public key, for every card in the home."""
     keys: dict[str, bytes] = {}
     for path in sorted(home.paths.keys.glob("*.card.json")):
+        if path.name in _NOT_A_SIGNER_OF_THIS_LOG:
+            continue
         try:
             card = read_card(path.read_bytes())
         except (SxError, OSError):
