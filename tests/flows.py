@@ -1,0 +1,108 @@
+"""Shared setup for the export and package tests: homes, recipients, masters, keys.
+
+Homes are real (not demo) with scrypt work factor 2 (``keys_helpers.FAST``), so a key
+file opens in milliseconds; the passphrases are the fixed test ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from keys_helpers import (
+    EXPORT_PASS,
+    FAR_FUTURE,
+    FAST,
+    ROOT_PASS,
+    STAFF_PASS,
+    make_agency,
+    make_staff,
+    root_key_source,
+)
+from securexchange import age
+from securexchange.agency.registry import add_municipality, add_recipient, remove_recipient
+from securexchange.home import HomeKind, open_home
+from securexchange.keys import Identity
+from securexchange.keystore import KeySource, read_key_file
+
+__all__ = [
+    "EXPORT_PASS",
+    "ROOT_PASS",
+    "STAFF_PASS",
+    "Staff",
+    "add_staff",
+    "export_source",
+    "make_agency",
+    "register",
+    "remove_staff",
+    "staff_identities",
+]
+
+
+@dataclass(frozen=True)
+class Staff:
+    home: Path
+    nis: str
+    fingerprint: str
+
+    @property
+    def card(self) -> Path:
+        return self.home / "keys" / "identity.card.json"
+
+    def identity(self) -> Identity:
+        return read_key_file(self.home / "keys" / "identity.key", STAFF_PASS)
+
+
+def export_source(agency: Path) -> KeySource:
+    return KeySource(agency / "keys" / "export.key", lambda: EXPORT_PASS, work_factor=FAST)
+
+
+def register(
+    agency: Path,
+    nis: str,
+    name: str = "Gemeente",
+    *,
+    protocol_from: date | None = None,
+    protocol_until: date = FAR_FUTURE,
+    retention_months: int = 6,
+) -> str:
+    """Add a municipality with a protocol; returns its party id."""
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        entry, _ = add_municipality(
+            home,
+            root_key_source(agency),
+            nis=nis,
+            name=name,
+            protocol_until=protocol_until,
+            protocol_from=protocol_from,
+            retention_months=retention_months,
+        )
+    return entry.party_id
+
+
+def add_staff(agency: Path, root: Path, nis: str, name: str = "An Peeters") -> Staff:
+    """A municipal staff home for ``nis`` whose card the agency registered."""
+    made = make_staff(root, agency, nis=nis, name=name)
+    staff = Staff(root, nis, made.fingerprint.display)
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        add_recipient(
+            home,
+            root_key_source(agency),
+            nis=nis,
+            fingerprint=staff.fingerprint,
+            card_data=staff.card.read_bytes(),
+        )
+    return staff
+
+
+def remove_staff(agency: Path, staff: Staff) -> None:
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        remove_recipient(
+            home, root_key_source(agency), nis=staff.nis, fingerprint=staff.fingerprint
+        )
+
+
+def staff_identities(staff: Staff) -> list[age.X25519Identity]:
+    """The staff member's age identities (every subkey), as a key holder opens with."""
+    return [age.X25519Identity.from_string(s.identity) for s in staff.identity().subkeys]
