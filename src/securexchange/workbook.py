@@ -1,0 +1,584 @@
+"""The municipal workbook (brief §5): the Excel file municipal staff open and edit.
+
+One data sheet ("Inburgeraars") with a banner, the Dutch headers and one row per record;
+one visible, protected sheet ("Keuzelijsten") with the two drop-down lists. Only the
+cells of "Status activiteit" and "Melding gegevenskwaliteit" are unlocked.
+
+Sheet protection here is a user-interface guard, not a security boundary: it has no
+password, and even a password would not help, because anyone can remove sheet
+protection from an .xlsx in seconds. It stops staff from typing in the wrong column by
+accident; what the workbook may change is enforced when it is read back
+(:mod:`securexchange.workbook_read`), which takes only the two editable columns and
+reports every other changed cell.
+
+This module is the only openpyxl user on the write side. openpyxl is imported inside
+:func:`write_workbook`, so that importing the constants and dataclasses (the reader and
+the return channel need them) costs nothing.
+
+Plaintext never touches the disk here (brief §3): openpyxl's write-only mode streams
+each worksheet into a ``NamedTemporaryFile`` in ``$TMPDIR`` and zips it from there. We
+hand each worksheet an in-memory buffer instead (``WorksheetWriter(ws, out=BytesIO())``
+before the first row) and assemble the archive in memory, so there is no temporary
+file to leak even when the process is killed mid-write. The caller writes the returned
+bytes atomically where the workbook belongs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, cast
+
+from securexchange import schema
+from securexchange.errors import InternalError
+from securexchange.ids import is_artifact_id, is_record_id
+from securexchange.schema import (
+    ACTIVITY_STATUSES,
+    HEADER_ACTIVITY,
+    HEADER_OUTCOME,
+    HEADER_QUALITY,
+    HEADER_RECORD_ID,
+    HEADER_RETENTION,
+    QUALITY_FIELDS,
+    QUALITY_OUTCOMES,
+    QUALITY_PROBLEMS,
+    SCHEMA_VERSION,
+    SHARED_HEADERS,
+    Record,
+)
+
+if TYPE_CHECKING:
+    from openpyxl.workbook.workbook import Workbook
+
+# A write-only worksheet. The openpyxl stubs declare only the attributes of its class
+# body, not those its ``_setup`` adds (column_dimensions, merged_cells, protection, ...),
+# nor the ``_writer`` we replace; so the sheet is typed loosely where it is configured.
+_Sheet = Any
+
+# --- the layout, shared with the reader --------------------------------------------------
+
+DATA_SHEET = "Inburgeraars"
+LISTS_SHEET = "Keuzelijsten"
+SHEETS: tuple[str, ...] = (DATA_SHEET, LISTS_SHEET)
+
+HEADERS: tuple[str, ...] = (
+    HEADER_RECORD_ID,
+    *SHARED_HEADERS,
+    HEADER_RETENTION,
+    HEADER_ACTIVITY,
+    HEADER_QUALITY,
+    HEADER_OUTCOME,
+)
+EDITABLE_HEADERS: tuple[str, ...] = (HEADER_ACTIVITY, HEADER_QUALITY)
+
+# Rows 1-2: the banner; row 3: the headers; records from row 4 (1-based, as Excel counts).
+BANNER_ROWS = 2
+HEADER_ROW = BANNER_ROWS + 1
+FIRST_DATA_ROW = HEADER_ROW + 1
+
+# On "Keuzelijsten": row 1 banner, row 2 headers, values from row 3; one column a list.
+LISTS_HEADER_ROW = 2
+LISTS_FIRST_ROW = 3
+
+# Custom document properties (docProps/custom.xml). Custom rather than core properties:
+# core properties have fixed meanings (title, keywords) that Explorer, SharePoint and
+# search indexers display and index. The record ids themselves are not listed there:
+# Excel caps a custom text property at 255 characters, and pseudonymous ids are personal
+# data that an indexer should not copy. The sorted ids are committed to by a SHA-256
+# digest instead, next to their count; the ids are in column A.
+PROP_PACKAGE = "securexchange.package-id"
+PROP_SCHEMA = "securexchange.schema-version"
+PROP_NIS = "securexchange.municipality-nis"
+PROP_DESTROY_BY = "securexchange.destroy-by"
+PROP_DEMO = "securexchange.demo"
+PROP_RECORD_COUNT = "securexchange.record-count"
+PROP_RECORDS_DIGEST = "securexchange.records-sha256"
+
+_DUTCH_MONTHS = (
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
+)
+_NIS = re.compile(r"[1-9][0-9]{4}")
+
+# Readable widths (characters) per column, in HEADERS order.
+_WIDTHS: tuple[float, ...] = (
+    26,  # record-id
+    20,  # Naam
+    18,  # Voornaam
+    32,  # Adres
+    10,  # Postcode
+    18,  # Gemeente
+    16,  # Telefoon
+    30,  # E-mail
+    14,  # Contacttaal
+    12,  # Niveau Nederlands
+    14,  # Status MO
+    40,  # Interesses en noden
+    13,  # Bewaren tot
+    24,  # Status activiteit
+    32,  # Melding gegevenskwaliteit
+    20,  # Afhandeling melding
+)
+if len(_WIDTHS) != len(HEADERS):  # the two lists must never drift
+    raise RuntimeError("workbook widths and headers disagree")
+
+_EDITABLE_FILL = "FFF2CC"  # light yellow: "you may type here"
+_HEADER_FILL = "D9D9D9"
+_BANNER_FILL = "C00000"
+_BANNER_SUB_FILL = "F8CBAD"
+_DEMO_TAB = "FF0000"
+
+
+def dutch_date(day: date) -> str:
+    """A date as Flemish staff read it: "1 maart 2027"."""
+    return f"{day.day} {_DUTCH_MONTHS[day.month - 1]} {day.year}"
+
+
+# --- the data ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QualityReport:
+    """An art. 7 data-quality report: one shared field and one of the six problems."""
+
+    field: str
+    problem: str
+
+    def __post_init__(self) -> None:
+        if self.field not in QUALITY_FIELDS:
+            raise ValueError("a quality report names a field that is not an art. 3 field")
+        if self.problem not in QUALITY_PROBLEMS:
+            raise ValueError("a quality report names a problem outside the art. 7 list")
+
+    @property
+    def label(self) -> str:
+        """The drop-down text, e.g. "Telefoon: foutief"."""
+        return f"{self.field}: {self.problem}"
+
+
+# Every report staff can pick, in field order then problem order (the drop-down list).
+QUALITY_REPORTS: tuple[QualityReport, ...] = tuple(
+    QualityReport(f, p) for f in QUALITY_FIELDS for p in QUALITY_PROBLEMS
+)
+
+
+@dataclass(frozen=True)
+class WorkbookRow:
+    """One record as the workbook shows it.
+
+    ``retention`` is the record's deadline ("Bewaren tot"); ``status`` its current
+    activity status; ``quality`` the open data-quality report, if any; ``outcome`` the
+    agency's answer to an earlier report ("Afhandeling melding"), if any.
+    """
+
+    record_id: str
+    record: Record
+    retention: date
+    status: str
+    quality: QualityReport | None = None
+    outcome: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.record_id, str) or not is_record_id(self.record_id):
+            raise ValueError("a workbook row needs a record id")
+        if not isinstance(self.record, Record):
+            raise ValueError("a workbook row needs a record")
+        if type(self.retention) is not date:
+            raise ValueError("a workbook row needs a retention date")
+        if self.status not in ACTIVITY_STATUSES:
+            raise ValueError("an activity status outside its list")
+        if self.quality is not None and not isinstance(self.quality, QualityReport):
+            raise ValueError("a quality report must be a QualityReport")
+        if self.outcome is not None and self.outcome not in QUALITY_OUTCOMES:
+            raise ValueError("a quality outcome outside its list")
+
+    def cells(self) -> tuple[str, ...]:
+        """The row's cell texts in :data:`HEADERS` order ("" for an empty cell)."""
+        return (
+            self.record_id,
+            *self.record.cells(),
+            self.retention.isoformat(),
+            self.status,
+            self.quality.label if self.quality is not None else "",
+            self.outcome or "",
+        )
+
+
+@dataclass(frozen=True)
+class WorkbookMeta:
+    """What the workbook says about itself (banner and document properties)."""
+
+    package_id: str
+    nis: str
+    municipality: str
+    destroy_by: date
+    demo: bool
+    schema_version: str = SCHEMA_VERSION
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.package_id, str) or not (
+            is_artifact_id(self.package_id) and self.package_id.startswith("pkg-")
+        ):
+            raise ValueError("workbook metadata needs a package id")
+        if not isinstance(self.nis, str) or not _NIS.fullmatch(self.nis):
+            raise ValueError("workbook metadata needs a 5-digit NIS code")
+        if not isinstance(self.municipality, str) or schema.text_problem(
+            self.municipality, schema.GEMEENTE
+        ):
+            raise ValueError("workbook metadata needs a clean municipality name")
+        if type(self.destroy_by) is not date:
+            raise ValueError("workbook metadata needs a destroy-by date")
+        if not isinstance(self.demo, bool):
+            raise ValueError("the demo flag is a bool")
+        if not isinstance(self.schema_version, str) or not self.schema_version:
+            raise ValueError("workbook metadata needs a schema version")
+
+
+def records_digest(record_ids: Sequence[str]) -> str:
+    """SHA-256 (hex) of the sorted record ids, one per line: the property's value."""
+    joined = "\n".join(sorted(record_ids)).encode("ascii")
+    return hashlib.sha256(joined).hexdigest()
+
+
+def banner_lines(meta: WorkbookMeta) -> tuple[str, str]:
+    """The two banner lines of the data sheet (Dutch)."""
+    demo = "DEMO – fictieve gegevens – " if meta.demo else ""
+    first = (
+        f"{demo}VERTROUWELIJK: dit bestand bevat persoonsgegevens van inburgeraars "
+        "(protocol met het Agentschap Integratie en Inburgering). Niet kopiëren, niet "
+        "doorsturen, niet bewaren in een gedeelde of gesynchroniseerde map."
+    )
+    second = (
+        f"Vernietig dit bestand uiterlijk op {dutch_date(meta.destroy_by)}. "
+        f"Alleen '{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' kunnen gewijzigd worden. "
+        f"{meta.municipality} ({meta.nis}), pakket {meta.package_id}."
+    )
+    return first, second
+
+
+def lists_banner(meta: WorkbookMeta) -> str:
+    demo = "DEMO – fictieve gegevens – " if meta.demo else ""
+    return (
+        f"{demo}Keuzelijsten voor '{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' op het blad "
+        f"'{DATA_SHEET}'. Niet wijzigen."
+    )
+
+
+def validation_formula(column: str, count: int) -> str:
+    """The list reference of a drop-down: a column range on "Keuzelijsten"."""
+    last = LISTS_FIRST_ROW + count - 1
+    return f"{LISTS_SHEET}!${column}${LISTS_FIRST_ROW}:${column}${last}"
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
+    """The .xlsx bytes of the municipal workbook for ``rows``; nothing is written to disk.
+
+    Raises ValueError for duplicate record ids; :class:`InternalError` if a value
+    cannot be stored in a workbook (the vault should never hold one).
+    """
+    from openpyxl import Workbook
+    from openpyxl.workbook.protection import WorkbookProtection
+
+    if not isinstance(meta, WorkbookMeta):
+        raise TypeError("meta must be a WorkbookMeta")
+    ids = [row.record_id for row in rows]
+    if len(set(ids)) != len(ids):
+        raise ValueError("the workbook rows have a duplicate record id")
+
+    wb = Workbook(write_only=True)
+    _set_properties(wb, meta, ids)
+    # Structure protection keeps sheets from being added, removed, renamed or hidden by
+    # accident (the reader refuses all of that anyway); no password, as for the sheets.
+    wb.security = WorkbookProtection(lockStructure=True)
+
+    data = wb.create_sheet(DATA_SHEET)
+    lists = wb.create_sheet(LISTS_SHEET)
+    _write_data_sheet(data, rows, meta)
+    _write_lists_sheet(lists, meta)
+    return _save(wb)
+
+
+def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> None:
+    from openpyxl.packaging.custom import BoolProperty, IntProperty, StringProperty
+
+    props = wb.properties
+    props.creator = "securexchange"
+    props.lastModifiedBy = "securexchange"
+    props.title = f"Inburgeraars {meta.municipality}" + (" (DEMO)" if meta.demo else "")
+    custom = cast(Any, wb).custom_doc_props  # not in the stubs (openpyxl 3.1 has it)
+    custom.append(StringProperty(name=PROP_PACKAGE, value=meta.package_id))
+    custom.append(StringProperty(name=PROP_SCHEMA, value=meta.schema_version))
+    custom.append(StringProperty(name=PROP_NIS, value=meta.nis))
+    custom.append(StringProperty(name=PROP_DESTROY_BY, value=meta.destroy_by.isoformat()))
+    custom.append(BoolProperty(name=PROP_DEMO, value=meta.demo))
+    custom.append(IntProperty(name=PROP_RECORD_COUNT, value=len(ids)))
+    custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=records_digest(ids)))
+
+
+def _attach_memory_writer(ws: _Sheet) -> None:
+    """Make a write-only worksheet stream into memory instead of a $TMPDIR file.
+
+    ``WriteOnlyWorksheet._get_writer`` creates ``WorksheetWriter(ws)`` (which makes a
+    NamedTemporaryFile) only when ``ws._writer`` is None; setting it first, per sheet,
+    changes no global state, so concurrent writers in one process cannot race. It must
+    run after the sheet's views and column widths are set: ``write_top`` emits them.
+    """
+    from openpyxl.worksheet._writer import WorksheetWriter
+
+    writer = WorksheetWriter(ws, out=io.BytesIO())
+    writer.write_top()
+    ws._writer = writer
+
+
+def _styles() -> dict[str, Any]:
+    from openpyxl.styles import Alignment, Font, PatternFill, Protection
+
+    return {
+        "banner_font": Font(bold=True, color="FFFFFF", size=12),
+        "banner_fill": PatternFill("solid", fgColor=_BANNER_FILL),
+        "banner_sub_font": Font(bold=True, size=11),
+        "banner_sub_fill": PatternFill("solid", fgColor=_BANNER_SUB_FILL),
+        "wrap": Alignment(wrap_text=True, vertical="center"),
+        "header_font": Font(bold=True),
+        "header_fill": PatternFill("solid", fgColor=_HEADER_FILL),
+        "editable_fill": PatternFill("solid", fgColor=_EDITABLE_FILL),
+        "unlocked": Protection(locked=False),
+    }
+
+
+def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> None:
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+    from openpyxl.utils.exceptions import IllegalCharacterError
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    style = _styles()
+    last_col = get_column_letter(len(HEADERS))
+    last_row = HEADER_ROW + len(rows)
+    status_col = get_column_letter(HEADERS.index(HEADER_ACTIVITY) + 1)
+    quality_col = get_column_letter(HEADERS.index(HEADER_QUALITY) + 1)
+
+    # Everything that write-only mode emits before <sheetData> must be set first.
+    for index, width in enumerate(_WIDTHS, 1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+    for banner_row in range(1, BANNER_ROWS + 1):
+        ws.row_dimensions[banner_row].height = 32
+    ws.row_dimensions[HEADER_ROW].height = 30
+    ws.freeze_panes = f"B{FIRST_DATA_ROW}"  # banner, headers and record-id stay in view
+    if meta.demo:
+        ws.sheet_properties.tabColor = _DEMO_TAB
+    _print_setup(ws, meta)
+    _attach_memory_writer(ws)
+
+    # The banner: two merged rows above the headers.
+    first, second = banner_lines(meta)
+    for row_index, (text, font, fill) in enumerate(
+        (
+            (first, style["banner_font"], style["banner_fill"]),
+            (second, style["banner_sub_font"], style["banner_sub_fill"]),
+        ),
+        1,
+    ):
+        cell = WriteOnlyCell(ws, text)
+        cell.data_type = "s"
+        cell.font = font
+        cell.fill = fill
+        cell.alignment = style["wrap"]
+        ws.append([cell])
+        ws.merged_cells.add(f"A{row_index}:{last_col}{row_index}")
+
+    header_cells = []
+    for header in HEADERS:
+        cell = WriteOnlyCell(ws, header)
+        cell.font = style["header_font"]
+        cell.fill = style["header_fill"]
+        cell.alignment = style["wrap"]
+        header_cells.append(cell)
+    ws.append(header_cells)
+
+    # One styled template; every editable cell shares its style array. Assigning
+    # cell.protection/cell.fill per cell would look the style up twice a cell.
+    template = WriteOnlyCell(ws)
+    template.protection = style["unlocked"]
+    template.fill = style["editable_fill"]
+    editable_style = cast(Any, template)._style
+
+    for number, row in enumerate(rows):
+        status = WriteOnlyCell(ws, row.status)
+        cast(Any, status)._style = editable_style
+        quality = WriteOnlyCell(ws, row.quality.label if row.quality is not None else None)
+        cast(Any, quality)._style = editable_style
+        values: list[object] = [row.record_id]
+        values.extend(_text(ws, value) for value in row.record.cells())
+        values.append(row.retention.isoformat())
+        values.append(status)
+        values.append(quality)
+        values.append(row.outcome)
+        try:
+            ws.append(values)
+        except IllegalCharacterError:
+            # openpyxl's message quotes the value; ours names the row only.
+            raise InternalError(
+                f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
+                "character a workbook cannot store"
+            ) from None
+
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
+    if rows:
+        status_list = DataValidation(
+            type="list",
+            formula1=validation_formula("A", len(ACTIVITY_STATUSES.values)),
+            allow_blank=False,
+            showErrorMessage=True,
+            errorStyle="stop",
+            errorTitle=HEADER_ACTIVITY,
+            error="Kies een status uit de lijst.",
+            showInputMessage=True,
+            promptTitle=HEADER_ACTIVITY,
+            prompt="Kies de status van de activiteit.",
+        )
+        status_list.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
+        quality_list = DataValidation(
+            type="list",
+            formula1=validation_formula("B", len(QUALITY_REPORTS)),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop",
+            errorTitle=HEADER_QUALITY,
+            error="Kies een melding uit de lijst, of laat de cel leeg.",
+            showInputMessage=True,
+            promptTitle=HEADER_QUALITY,
+            prompt="Welk gegeven is fout, onvolledig, verouderd...? (art. 7 protocol)",
+        )
+        quality_list.add(f"{quality_col}{FIRST_DATA_ROW}:{quality_col}{last_row}")
+        ws.data_validations.append(status_list)
+        ws.data_validations.append(quality_list)
+    _protect(ws)
+
+
+def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
+    from openpyxl.cell import WriteOnlyCell
+
+    style = _styles()
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 40
+    ws.row_dimensions[1].height = 32
+    if meta.demo:
+        ws.sheet_properties.tabColor = _DEMO_TAB
+    _print_setup(ws, meta)
+    _attach_memory_writer(ws)
+
+    banner = WriteOnlyCell(ws, lists_banner(meta))
+    banner.font = style["banner_font"]
+    banner.fill = style["banner_fill"]
+    banner.alignment = style["wrap"]
+    ws.append([banner])
+    ws.merged_cells.add("A1:B1")
+    headers = []
+    for header in EDITABLE_HEADERS:
+        cell = WriteOnlyCell(ws, header)
+        cell.font = style["header_font"]
+        cell.fill = style["header_fill"]
+        headers.append(cell)
+    ws.append(headers)
+    statuses = ACTIVITY_STATUSES.values
+    reports = [report.label for report in QUALITY_REPORTS]
+    for index in range(max(len(statuses), len(reports))):
+        ws.append(
+            [
+                statuses[index] if index < len(statuses) else None,
+                reports[index] if index < len(reports) else None,
+            ]
+        )
+    _protect(ws)
+
+
+def _print_setup(ws: _Sheet, meta: WorkbookMeta) -> None:
+    """Printed pages carry the warning too, and "DEMO" in a demo package."""
+    notice = f"Persoonsgegevens – vernietigen uiterlijk op {dutch_date(meta.destroy_by)}"
+    header = ws.oddHeader.center
+    header.text = "DEMO" if meta.demo else "VERTROUWELIJK"
+    header.size = 14
+    header.font = "Calibri,Bold"
+    ws.oddFooter.center.text = notice
+    ws.print_title_rows = f"1:{HEADER_ROW}" if ws.title == DATA_SHEET else "1:2"
+
+
+def _protect(ws: _Sheet) -> None:
+    """Sheet protection without a password (a UI guard; see the module docstring).
+
+    Filtering, sorting and resizing stay allowed, so staff can work with the list.
+    """
+    protection = ws.protection
+    protection.sheet = True
+    protection.autoFilter = False
+    protection.sort = False
+    protection.formatColumns = False
+    protection.formatRows = False
+
+
+def _text(ws: _Sheet, value: str) -> object:
+    """A cell value that is stored as text whatever it starts with.
+
+    openpyxl turns any str starting with "=" into a formula; such a value gets an
+    explicit string cell. Other formula starters (+ - @ tab CR) are already written as
+    inline strings, which Excel never evaluates. Empty text becomes an absent cell.
+    """
+    if not value:
+        return None
+    if value[0] == "=":
+        from openpyxl.cell import WriteOnlyCell
+
+        cell = WriteOnlyCell(ws, value)
+        cell.data_type = "s"
+        return cell
+    return value
+
+
+def _save(wb: Workbook) -> bytes:
+    """Assemble the archive in memory (openpyxl's save() zips sheets from temp files)."""
+    import datetime
+
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.writer.excel import ExcelWriter
+
+    class _MemoryExcelWriter(ExcelWriter):
+        """ExcelWriter whose write-only worksheets live in memory, not in $TMPDIR."""
+
+        def write_worksheet(self, ws: Any) -> None:
+            writer = ws._writer
+            if writer is None or not isinstance(writer.out, io.BytesIO):
+                # Fail closed: a sheet that would be streamed through a temp file.
+                raise InternalError("a worksheet is not being written to memory")
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            if not ws.closed:
+                ws.close()
+            ws._rels = writer._rels
+            cast(Any, self)._archive.writestr(ws.path[1:], writer.read())
+            self.manifest.append(ws)
+
+    wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        _MemoryExcelWriter(wb, archive).write_data()
+    return buffer.getvalue()
