@@ -410,3 +410,88 @@ def keyring_publish(state: CliState, out: Path) -> None:
     for path in result.files:
         click.echo(str(path))
     note(f"keyring version {result.version}: {len(result.files)} files in {out}")
+
+
+# --- agency import-return / report / quality ----------------------------------------
+
+
+def returns_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
+    """The agency's export key (its subkeys decrypt returns), opened when needed."""
+    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+
+    return KeySource(
+        path=key_path(home, KeyUse.EXPORT),
+        passphrase=key_passphrase(passphrase_file, what="the agency export key", demo=home.demo),
+        work_factor=rewrite_work_factor(home, os.environ),
+    )
+
+
+@agency.command("import-return")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@json_option
+@passphrase_option
+@pass_state
+def import_return_command(
+    state: CliState, *, files: tuple[Path, ...], as_json: bool, passphrase_file: Path | None
+) -> None:
+    """Verify returns from municipalities and apply them to the status ledger.
+
+    Every file must pass every check before any is applied: a signer authorised in
+    the current keyring, status changes and data-quality reports only, records that
+    were sent to that municipality. The same return again changes nothing.
+
+    \b
+    Example:
+      securexchange agency import-return ret-*.sxr
+    """
+    from securexchange.agency.returns import import_returns, read_return_file
+
+    data = [(path.name, read_return_file(path)) for path in files]
+    with _agency_home(state) as home:
+        result = import_returns(home, returns_key_source(home, passphrase_file), data)
+    for signer, missing in result.gaps.items():
+        note(
+            f"warning: returns of {signer} are missing (sequence numbers "
+            f"{', '.join(str(n) for n in missing)}); they may still arrive"
+        )
+    if as_json:
+        echo_json(
+            {
+                "returns": [
+                    {
+                        "file": r.file,
+                        "delta": r.delta_id,
+                        "nis": r.nis,
+                        "signer": r.signer,
+                        "sequence": r.sequence,
+                        "applied": r.applied,
+                        "statuses": r.statuses,
+                        "quality_reports": r.quality_reports,
+                        "conflicts": r.conflicts,
+                        "reports": list(r.report_ids),
+                    }
+                    for r in result.results
+                ],
+                "gaps": {signer: missing for signer, missing in result.gaps.items()},
+            }
+        )
+    else:
+        print_table(
+            ["DELTA", "NIS", "SEQ", "APPLIED", "STATUSES", "QUALITY", "CONFLICTS"],
+            [
+                [
+                    r.delta_id,
+                    r.nis,
+                    str(r.sequence),
+                    "yes" if r.applied else "no (seen before)",
+                    str(r.statuses),
+                    str(r.quality_reports),
+                    str(r.conflicts),
+                ]
+                for r in result.results
+            ],
+        )
+    conflicts = sum(r.conflicts for r in result.results)
+    if conflicts:
+        note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")

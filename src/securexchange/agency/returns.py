@@ -1,0 +1,315 @@
+"""``agency import-return``: verify returns and apply them to the status ledger.
+
+Every file passes, in this order, before anything is applied (promise P6):
+
+1. the container: strict ZIP, a return manifest, its signature by a key that the
+   agency's *current* keyring lists as a recipient of the manifest's municipality (a
+   removed person cannot backdate their way in: SX-NOT-AUTHORISED), the payload digest;
+2. the body: the municipality's party id, not dated more than a day ahead
+   (SX-FUTURE), a demo return only in a demo home (SX-NOT-AUTHORISED);
+3. decryption with the export key's subkeys, the binding frame, then the return
+   document: strict JSON with status entries and quality reports from the closed
+   vocabularies only (SX-MALFORMED), its repeated fields equal to the manifest's
+   (SX-TAMPERED);
+4. every record id was sent to that municipality in its latest package or the one
+   before (SX-UNKNOWN-RECORD);
+5. the signer's sequence number: the same delta again is a no-op; the same number or
+   delta id with other content is SX-EQUIVOCATION.
+
+Then every file is applied in order of the command line, in one transaction: a single
+refusal leaves the ledger as it was (and the home's log gains one refusal entry).
+Gaps in a signer's sequence numbers are reported, not refused: a return can get lost
+on its way and arrive later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from securexchange import age, statedb
+from securexchange.agency import ledger
+from securexchange.agency.registry import agency_keys, current_keyring, ensure_schema
+from securexchange.container import VerifiedArtifact, open_artifact, open_without_decryption
+from securexchange.errors import (
+    Equivocation,
+    Future,
+    Malformed,
+    NotAuthorised,
+    UnknownRecord,
+)
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.keyring import Keyring, MunicipalityEntry
+from securexchange.keys import Identity
+from securexchange.keystore import KeySource
+from securexchange.manifest import ArtifactType, Manifest
+from securexchange.returns import ReturnBody, ReturnDocument, check_binding
+
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_RETURN_BYTES = 64 << 20
+
+# Which record ids a municipality may return: those sent in its latest package or the
+# one before. Given the agency home and the municipality's party id.
+SentRecords = Callable[[Home, str], frozenset[str]]
+
+
+@dataclass(frozen=True)
+class KeyringSigners:
+    """Trust policy: a return is signed by a current recipient of its municipality."""
+
+    keyring: Keyring
+
+    def entry(self, manifest: Manifest) -> MunicipalityEntry:
+        entry = self.keyring.municipality(manifest.municipality)
+        if entry is None:
+            raise NotAuthorised("the return comes from a municipality without an agreement")
+        return entry
+
+    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
+        if manifest.artifact_type is not ArtifactType.RETURN:
+            raise Malformed("the container is not a return")
+        entry = self.entry(manifest)
+        person = next(
+            (r for r in entry.recipients if r.fingerprint.display == manifest.signer), None
+        )
+        if person is None:
+            raise NotAuthorised(
+                "the return's signer is not an authorised person of that municipality "
+                "in the current keyring"
+            )
+        return person.signing_key
+
+
+def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
+    """Record ids of the municipality's latest package and the one before (the export's
+    record table)."""
+    import importlib
+
+    # The export's module (agency/packages.py) owns the record table; imported by name
+    # so this module does not depend on its load order.
+    packages = importlib.import_module("securexchange.agency.packages")
+    return frozenset(str(r) for r in packages.recent_record_ids(home, party_id, packages=2))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """A return that passed steps 1-2 (no key needed yet)."""
+
+    name: str
+    data: bytes
+    verified: VerifiedArtifact
+    entry: MunicipalityEntry
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """A return that passed every check, waiting to be applied."""
+
+    name: str
+    manifest: Manifest
+    body: ReturnBody
+    entry: MunicipalityEntry
+    document: ReturnDocument
+
+
+@dataclass(frozen=True)
+class ReturnResult:
+    """What happened to one file."""
+
+    file: str
+    delta_id: str
+    nis: str
+    signer: str
+    sequence: int
+    applied: bool  # False: the same delta was imported before (a no-op)
+    statuses: int = 0
+    quality_reports: int = 0
+    conflicts: int = 0
+    report_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReturns:
+    results: tuple[ReturnResult, ...]
+    gaps: dict[str, list[int]] = field(default_factory=dict)  # signer -> missing numbers
+
+
+def _check_container(home: Home, name: str, data: bytes, keyring: Keyring) -> _Checked:
+    trust = KeyringSigners(keyring)
+    verified = open_without_decryption(data, trust=trust, accept={ArtifactType.RETURN})
+    manifest = verified.manifest
+    body = manifest.body
+    if not isinstance(body, ReturnBody):  # pragma: no cover - the registry guarantees it
+        raise Malformed(f"{name} is not a return")
+    entry = trust.entry(manifest)
+    if body.party_id != entry.party_id:
+        raise Malformed(f"{name}: the return's party id is not its municipality's")
+    if body.keyring_version > keyring.version:
+        raise Malformed(f"{name} claims a keyring version the agency never issued")
+    if body.demo and not home.demo:
+        raise NotAuthorised(f"{name} was made in a demo home")
+    if manifest.created_at > home.now + FUTURE_TOLERANCE:
+        raise Future(f"{name} is dated more than a day after this home's clock")
+    return _Checked(name, data, verified, entry)
+
+
+def _unlock_export(home: Home, export: KeySource) -> Identity:
+    identity = export.unlock()
+    if identity.signing_key != agency_keys(home).export.signing_key:
+        raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
+    home.note_signer(identity.seed, identity.fingerprint.display)
+    return identity
+
+
+def _decrypt(checked: _Checked, identities: Sequence[age.Identity], keyring: Keyring) -> _Ready:
+    verified = open_artifact(
+        checked.data,
+        trust=KeyringSigners(keyring),
+        identities=identities,
+        accept={ArtifactType.RETURN},
+    )
+    if verified.content is None:  # pragma: no cover - returns always have a payload
+        raise Malformed(f"{checked.name} has no content")
+    document = ReturnDocument.from_bytes(verified.content)
+    check_binding(document, verified.manifest)
+    body = verified.manifest.body
+    if not isinstance(body, ReturnBody):  # pragma: no cover
+        raise Malformed(f"{checked.name} is not a return")
+    return _Ready(checked.name, verified.manifest, body, checked.entry, document)
+
+
+def _check_records(ready: _Ready, sent: frozenset[str]) -> None:
+    for entry in ready.document.entries:
+        if entry.record not in sent:
+            raise UnknownRecord(
+                f"{ready.name} names a record that was not sent to that municipality in its "
+                "latest package or the one before",
+                hint="nothing was applied; ask the municipality to import the latest package",
+            )
+
+
+def _replay(home: Home, ready: _Ready) -> bool:
+    """True when this exact delta was applied before; Equivocation for a clash."""
+    doc = ready.document
+    by_id = ledger.delta_by_id(home, doc.delta_id)
+    by_seq = ledger.delta_by_sequence(home, doc.signer, doc.sequence)
+    for row in (by_id, by_seq):
+        if row is None:
+            continue
+        if (
+            row.delta_id != doc.delta_id
+            or row.signer != doc.signer
+            or row.sequence != doc.sequence
+            or row.content_sha256 != doc.sha256
+        ):
+            raise Equivocation(
+                f"{ready.name} reuses a sequence number or delta id with other content",
+                hint="nothing was applied; the municipality's client sent two different "
+                "returns under one number",
+            )
+    return by_id is not None
+
+
+def import_returns(
+    home: Home,
+    export: KeySource,
+    files: Sequence[tuple[str, bytes]],
+    *,
+    sent_records: SentRecords = default_sent_records,
+) -> ImportReturns:
+    """Verify every file, then apply them all in one transaction (or none).
+
+    ``files`` are (display name, bytes) pairs in order of receipt.
+    """
+    ensure_schema(home)
+    ledger.ensure_schema(home)
+    keyring = current_keyring(home).keyring
+    checked = [_check_container(home, name, data, keyring) for name, data in files]
+    identity = _unlock_export(home, export)
+    identities = [age.X25519Identity.from_string(s.identity) for s in identity.subkeys]
+    ready = [_decrypt(c, identities, keyring) for c in checked]
+    sent_cache: dict[str, frozenset[str]] = {}
+    for item in ready:
+        party = item.entry.party_id
+        if party not in sent_cache:
+            sent_cache[party] = sent_records(home, party)
+        _check_records(item, sent_cache[party])
+
+    results: list[ReturnResult] = []
+    signers: list[str] = []
+    with statedb.transaction(home.db):
+        for item in ready:
+            doc = item.document
+            if doc.signer not in signers:
+                signers.append(doc.signer)
+            base = ReturnResult(
+                file=item.name,
+                delta_id=doc.delta_id,
+                nis=item.manifest.municipality,
+                signer=doc.signer,
+                sequence=doc.sequence,
+                applied=False,
+            )
+            if _replay(home, item):
+                results.append(base)
+                continue
+            applied = ledger.apply_delta(
+                home,
+                delta_id=doc.delta_id,
+                party_id=item.entry.party_id,
+                signer=doc.signer,
+                sequence=doc.sequence,
+                content_sha256=doc.sha256,
+                created_at=item.manifest.created_at,
+                statuses=doc.statuses,
+                quality_reports=doc.quality_reports,
+            )
+            results.append(
+                ReturnResult(
+                    file=base.file,
+                    delta_id=base.delta_id,
+                    nis=base.nis,
+                    signer=base.signer,
+                    sequence=base.sequence,
+                    applied=True,
+                    statuses=applied.statuses,
+                    quality_reports=applied.quality_reports,
+                    conflicts=applied.conflicts,
+                    report_ids=applied.report_ids,
+                )
+            )
+        gaps = {s: g for s in signers if (g := ledger.missing_sequences(home, s))}
+    # Logged after the commit: the log never names a delta the ledger does not hold.
+    for result in results:
+        home.record(
+            Action.IMPORT_RETURN,
+            actor=result.signer,
+            artifacts=[result.delta_id],
+            counts={
+                "sequence": result.sequence,
+                "applied": int(result.applied),
+                "statuses": result.statuses,
+                "quality_reports": result.quality_reports,
+                "conflicts": result.conflicts,
+            },
+        )
+    return ImportReturns(tuple(results), gaps)
+
+
+def read_return_file(path: Path) -> bytes:
+    """A return file's bytes, capped before reading."""
+    from securexchange.errors import NotFound, UsageError
+
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_RETURN_BYTES + 1)
+    except FileNotFoundError:
+        raise NotFound(f"no return file at {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a return file") from None
+    if len(data) > MAX_RETURN_BYTES:
+        raise Malformed(f"{path.name} is too large to be a return")
+    return data

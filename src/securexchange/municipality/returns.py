@@ -1,0 +1,164 @@
+"""``municipality return``: status changes and quality reports back to the agency.
+
+What a return collects: every status change and data-quality report that was not yet
+returned (from ``set-status``, ``report-quality`` and the status cells staff edited in
+registered workbooks, see :mod:`securexchange.municipality.pending`). Each status entry
+carries the status it replaced (its base), so the agency can see two people changing
+one record from the same starting point.
+
+The file is encrypted to the agency's export key subkey valid now (listed in the
+keyring view this home holds), signed by the staff member in the returns namespace,
+and numbered: each signer's returns count 1, 2, 3, ... The number is reserved (one
+transaction) before the file is written, so a crash can leave a gap (the agency
+reports it) but never two different returns under one number. The entries are marked
+as sent only after the file is complete: the atomic write first, then one transaction.
+A crash in between sends the same entries again next time; the agency applies a status
+it holds already without a conflict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from securexchange import age, statedb
+from securexchange.atomicio import atomic_write
+from securexchange.container import seal
+from securexchange.errors import NotAuthorised, NotFound, Stale, UsageError
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.keyring import Keyring
+from securexchange.keys import Identity
+from securexchange.keystore import KeySource
+from securexchange.manifest import ArtifactType
+from securexchange.municipality.enrolment import held_keyring, home_nis
+from securexchange.municipality.pending import collect as collect_pending
+from securexchange.municipality.pending import mark_sent
+from securexchange.returns import Entry, ReturnBody, make_document
+
+SEQUENCE_SETTING = "return_sequence"
+FILE_SUFFIX = ".sxr"
+
+
+def agency_recipient(keyring: Keyring, now: datetime) -> age.X25519Recipient:
+    """The agency export key's subkey valid now, as the keyring lists it."""
+    subkey = keyring.agency.export.subkey_at(now)
+    if subkey is None:
+        raise Stale(
+            "the keyring this home holds has no agency encryption key valid now",
+            hint="import the agency's latest package or keyring first",
+        )
+    return age.X25519Recipient.from_string(subkey.recipient)
+
+
+def seal_return(
+    *,
+    identity: Identity,
+    keyring: Keyring,
+    delta_id: str,
+    sequence: int,
+    entries: Sequence[Entry],
+    now: datetime,
+    demo: bool,
+) -> bytes:
+    """The container bytes of one return (pure: no file, no database)."""
+    entry = keyring.municipalities[0]
+    document = make_document(
+        delta_id=delta_id,
+        municipality=entry.nis,
+        signer=identity.fingerprint.display,
+        sequence=sequence,
+        entries=entries,
+    )
+    body = ReturnBody(
+        party_id=entry.party_id,
+        sequence=sequence,
+        statuses=len(document.statuses),
+        quality_reports=len(document.quality_reports),
+        keyring_version=keyring.version,
+        demo=demo,
+    )
+    return seal(
+        artifact_type=ArtifactType.RETURN,
+        artifact_id=delta_id,
+        created_at=now,
+        municipality=entry.nis,
+        body=body,
+        signing_seed=identity.seed,
+        content=document.to_bytes(),
+        recipients=[agency_recipient(keyring, now)],
+    )
+
+
+def _reserve_sequence(home: Home) -> int:
+    with statedb.transaction(home.db):
+        value = statedb.get_setting(home.db, SEQUENCE_SETTING)
+        sequence = (0 if value is None else int(value)) + 1
+        statedb.set_setting(home.db, SEQUENCE_SETTING, str(sequence))
+    return sequence
+
+
+@dataclass(frozen=True)
+class ReturnMade:
+    delta_id: str
+    path: Path | None  # None: nothing to return, no file written
+    sequence: int
+    statuses: int
+    quality_reports: int
+
+
+def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
+    """Write one return file with everything not yet returned, then mark it sent."""
+    nis = home_nis(home)
+    keyring = held_keyring(home)
+    if keyring is None:
+        raise NotFound(
+            "this home holds no keyring from the agency",
+            hint="import the agency's package first",
+        )
+    if not out_dir.is_dir():
+        raise NotFound(f"no directory at {out_dir}")
+    items = collect_pending(home)
+    if not items.entries:
+        return ReturnMade("", None, 0, 0, 0)
+    agency_recipient(keyring, home.now)  # refuse before asking for a passphrase
+    identity = source.unlock()
+    home.note_signer(identity.seed, identity.fingerprint.display)
+    entry = keyring.municipalities[0]
+    if entry.nis != nis:  # pragma: no cover - import_keyring guarantees it
+        raise UsageError("the keyring this home holds is another municipality's")
+    if entry.recipient(identity.fingerprint) is None:
+        raise NotAuthorised(
+            "your key is not an authorised recipient in the keyring this home holds",
+            hint="ask the agency to add your key card, then import the new keyring",
+        )
+    sequence = _reserve_sequence(home)
+    delta_id = new_artifact_id(ArtifactKind.RETURN)
+    data = seal_return(
+        identity=identity,
+        keyring=keyring,
+        delta_id=delta_id,
+        sequence=sequence,
+        entries=items.entries,
+        now=home.now,
+        demo=home.demo,
+    )
+    path = out_dir / f"{delta_id}{FILE_SUFFIX}"
+    atomic_write(path, data, mode=0o644, exclusive=True)
+    statuses = sum(1 for e in items.entries if e.kind == "status")
+    with statedb.transaction(home.db):
+        mark_sent(home, items, delta_id)
+    home.record(
+        Action.RETURN,
+        actor=identity.fingerprint.display,
+        artifacts=[delta_id],
+        counts={
+            "sequence": sequence,
+            "statuses": statuses,
+            "quality_reports": len(items.entries) - statuses,
+        },
+    )
+    return ReturnMade(delta_id, path, sequence, statuses, len(items.entries) - statuses)
