@@ -112,14 +112,20 @@ def status(record: str, new: str = "gecontacteerd", base: str = "nog niet gecont
     }
 
 
-def quality(record: str, field: str = "Adres", problem: str = "verouderd") -> Any:
+def quality(
+    record: str, field: str = "Adres", problem: str = "verouderd", at: str = "2026-01-05T10:00:00Z"
+) -> Any:
     return {
         "kind": "quality",
         "record": record,
         "field": field,
         "problem": problem,
-        "reported_at": "2026-01-05T10:00:00Z",
+        "reported_at": at,
     }
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def seal_delta(

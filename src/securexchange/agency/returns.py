@@ -91,7 +91,11 @@ def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
     # The export's module (agency/packages.py) owns the record table; imported by name
     # so this module does not depend on its load order.
     packages = importlib.import_module("securexchange.agency.packages")
-    return frozenset(str(r) for r in packages.recent_record_ids(home, party_id, packages=2))
+    packages.ensure_schema(home)
+    recent = packages.issued(home, party_id=party_id)[-2:]
+    return frozenset(
+        str(r.record_id) for p in recent for r in packages.package_records(home, p.package_id)
+    )
 
 
 @dataclass(frozen=True)

@@ -495,3 +495,117 @@ def import_return_command(
     conflicts = sum(r.conflicts for r in result.results)
     if conflicts:
         note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+
+
+@agency.command("report")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="FILE.xlsx"
+)
+@json_option
+@pass_state
+def report_command(state: CliState, *, out: Path, as_json: bool) -> None:
+    """Write the status report for trajectory counsellors (Dutch, .xlsx).
+
+    Current status per newcomer by client id, the history with who and when, the
+    conflicts, and the open data-quality reports with their two-week deadline (art. 7);
+    overdue ones are highlighted. The file holds personal data: keep it at the agency.
+
+    \b
+    Example:
+      securexchange agency report --out opvolging.xlsx
+    """
+    from securexchange.agency.report import write_report
+
+    with _agency_home(state) as home:
+        summary = write_report(home, out)
+    if as_json:
+        echo_json(
+            {
+                "file": str(summary.path),
+                "statuses": summary.statuses,
+                "history": summary.history,
+                "conflicts": summary.conflicts,
+                "open_reports": summary.open_reports,
+                "overdue": summary.overdue,
+            }
+        )
+    else:
+        click.echo(str(summary.path))
+    note(
+        f"{summary.statuses} statuses, {summary.conflicts} conflicts, "
+        f"{summary.open_reports} open quality reports ({summary.overdue} overdue)"
+    )
+
+
+@agency.group("quality")
+def quality_group() -> None:
+    """Data-quality reports from municipalities (art. 7: handled within two weeks)."""
+
+
+@quality_group.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved reports.")
+@json_option
+@pass_state
+def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> None:
+    """List open data-quality reports, earliest deadline first; overdue ones marked."""
+    from securexchange.agency.quality import list_reports
+    from securexchange.agency.registry import list_municipalities
+
+    with _agency_home(state) as home:
+        listing = list_reports(home, include_resolved=include_resolved)
+        nis = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
+    if as_json:
+        echo_json(
+            [
+                {
+                    "report": r.report_id,
+                    "nis": nis.get(r.party_id),
+                    "field": r.field,
+                    "problem": r.problem,
+                    "reported_at": r.reported_at,
+                    "received_at": r.received_at,
+                    "due_on": r.due_on.isoformat(),
+                    "overdue": r.overdue(listing.today),
+                    "outcome": r.outcome,
+                }
+                for r in listing.rows
+            ]
+        )
+        return
+    print_table(
+        ["REPORT", "NIS", "FIELD", "PROBLEM", "DUE", "STATE"],
+        [
+            [
+                r.report_id,
+                nis.get(r.party_id, "?"),
+                r.field,
+                r.problem,
+                r.due_on.isoformat(),
+                r.outcome or ("OVERDUE" if r.overdue(listing.today) else "open"),
+            ]
+            for r in listing.rows
+        ],
+    )
+    if listing.overdue:
+        note(f"warning: {len(listing.overdue)} report(s) are past their two-week deadline")
+
+
+@quality_group.command("resolve")
+@click.argument("report")
+@click.argument("outcome")
+@pass_state
+def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
+    """Record the outcome of a report: gecorrigeerd, correct-bevonden or ingetrokken.
+
+    The outcome reaches the municipality with the next package ("Afhandeling melding").
+
+    \b
+    Example:
+      securexchange agency quality resolve qr-abcd... gecorrigeerd
+    """
+    from securexchange.agency.quality import resolve
+
+    with _agency_home(state) as home:
+        row = resolve(home, report, outcome)
+    click.echo(row.report_id)
+    note("resolved; the outcome goes to the municipality with the next package")

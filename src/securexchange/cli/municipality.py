@@ -92,3 +92,43 @@ def init_command(
     note("read your fingerprint (above) to the agency when they call to check it")
     if demo:
         note("note: DEMO home: keys have no passphrase; never use it for real data")
+
+
+@municipality.command("return")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
+)
+@passphrase_option
+@pass_state
+def return_command(state: CliState, *, out: Path, passphrase_file: Path | None) -> None:
+    """Write a signed, encrypted return for the agency: status changes and quality
+    reports made since the last return, nothing else.
+
+    Prints the file's path on stdout (nothing when there is nothing to return). Send
+    the file to the agency over the usual channel.
+
+    \b
+    Example:
+      securexchange municipality return --out terug/
+    """
+    from securexchange.cli.common import cli_home
+    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.home import HomeKind
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+    from securexchange.municipality.returns import make_return
+
+    with cli_home(state, HomeKind.MUNICIPALITY) as home:
+        source = KeySource(
+            path=key_path(home, KeyUse.IDENTITY),
+            passphrase=key_passphrase(passphrase_file, what="your key", demo=home.demo),
+            work_factor=rewrite_work_factor(home, os.environ),
+        )
+        made = make_return(home, source, out)
+    if made.path is None:
+        note("nothing to return: no status change or quality report since the last return")
+        return
+    click.echo(str(made.path))
+    note(
+        f"return {made.delta_id} (number {made.sequence}): {made.statuses} status "
+        f"change(s), {made.quality_reports} quality report(s); send it to the agency"
+    )

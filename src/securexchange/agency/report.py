@@ -1,0 +1,279 @@
+"""``agency report``: the ledger in Dutch, for the agency's trajectory counsellors.
+
+Four sheets: the current status per newcomer (by client id: the agency resolves the
+pseudonymous record id through the export's record table; only it can), the full
+history, the conflicts, and the data-quality reports with their two-week deadline
+(art. 7), overdue ones highlighted.
+
+The workbook holds client ids and statuses: it is personal data of the agency's own,
+written atomically with mode 0600. This module is the only openpyxl user for the report;
+like :mod:`securexchange.workbook` it streams worksheets into memory, never into a
+temporary file in ``$TMPDIR``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from securexchange.agency import ledger
+from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
+from securexchange.atomicio import atomic_write
+from securexchange.errors import NotFound
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.workbook import _attach_memory_writer, _save, dutch_date
+
+UNKNOWN = "(onbekend)"
+_OVERDUE_FILL = "F4B183"
+_CONFLICT_FILL = "FFE699"
+_HEADER_FILL = "D9D9D9"
+
+# record id -> client id, for one municipality (party id).
+ClientIds = Callable[[Home, str], Mapping[str, str]]
+
+
+def default_client_ids(home: Home, party_id: str) -> Mapping[str, str]:
+    """The export's record table (agency/packages.py): which client each record id is."""
+    packages = importlib.import_module("securexchange.agency.packages")
+    packages.ensure_schema(home)
+    return {
+        str(r.record_id): str(r.client_id)
+        for p in packages.issued(home, party_id=party_id)
+        for r in packages.package_records(home, p.package_id)
+    }
+
+
+@dataclass(frozen=True)
+class ReportSummary:
+    path: Path
+    statuses: int
+    history: int
+    conflicts: int
+    open_reports: int
+    overdue: int
+
+
+@dataclass(frozen=True)
+class _Sheet:
+    title: str
+    headers: tuple[str, ...]
+    widths: tuple[int, ...]
+    rows: Sequence[tuple[tuple[str, ...], str | None]]  # cells, fill colour or None
+
+
+def _day(text: str) -> str:
+    return dutch_date(date.fromisoformat(text[:10])) if text else ""
+
+
+def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[_Sheet], ReportSummary]:
+    ensure_schema(home)
+    municipalities = {r.entry.party_id: r.entry for r in list_municipalities(home)}
+    people = {r.card.fingerprint.display: r.card.owner.name for r in list_recipients(home)}
+    ids: dict[str, Mapping[str, str]] = {}
+
+    def client(party: str, record: str) -> str:
+        if party not in ids:
+            ids[party] = client_ids(home, party)
+        return ids[party].get(record, UNKNOWN)
+
+    def place(party: str) -> str:
+        entry = municipalities.get(party)
+        return UNKNOWN if entry is None else f"{entry.name} ({entry.nis})"
+
+    def who(signer: str) -> str:
+        name = people.get(signer)
+        return signer if name is None else f"{name} ({signer})"
+
+    today = home.now.date()
+    history = ledger.history(home)
+    latest_conflict = {(h.party_id, h.record_id): h.conflict for h in history}
+    statuses = ledger.statuses(home)
+    status_rows = [
+        (
+            (
+                client(s.party_id, s.record_id),
+                place(s.party_id),
+                s.status,
+                _day(s.changed_at),
+                who(s.signer),
+                _day(s.received_at),
+                "ja" if latest_conflict.get((s.party_id, s.record_id)) else "nee",
+            ),
+            _CONFLICT_FILL if latest_conflict.get((s.party_id, s.record_id)) else None,
+        )
+        for s in statuses
+    ]
+    status_rows.sort(key=lambda r: (r[0][1], r[0][0]))
+
+    def history_cells(h: ledger.HistoryRow) -> tuple[str, ...]:
+        return (
+            client(h.party_id, h.record_id),
+            place(h.party_id),
+            h.status,
+            h.previous,
+            h.base,
+            "ja" if h.conflict else "nee",
+            who(h.signer),
+            _day(h.changed_at),
+            _day(h.received_at),
+            h.delta_id,
+        )
+
+    history_rows = [(history_cells(h), _CONFLICT_FILL if h.conflict else None) for h in history]
+    conflict_rows = [(history_cells(h), _CONFLICT_FILL) for h in history if h.conflict]
+    reports = ledger.quality_reports(home)
+    quality_rows = []
+    for q in reports:
+        if q.outcome is not None:
+            state = f"afgehandeld: {q.outcome}"
+        elif q.overdue(today):
+            state = "TE LAAT"
+        else:
+            state = "open"
+        quality_rows.append(
+            (
+                (
+                    q.report_id,
+                    client(q.party_id, q.record_id),
+                    place(q.party_id),
+                    q.field,
+                    q.problem,
+                    _day(q.reported_at),
+                    _day(q.received_at),
+                    dutch_date(q.due_on),
+                    state,
+                ),
+                _OVERDUE_FILL if q.overdue(today) else None,
+            )
+        )
+    history_headers = (
+        "Klant-ID",
+        "Gemeente",
+        "Status activiteit",
+        "Vorige status (agentschap)",
+        "Vorige status (gemeente)",
+        "Conflict",
+        "Gewijzigd door",
+        "Gewijzigd op",
+        "Ontvangen op",
+        "Terugzending",
+    )
+    history_widths = (18, 24, 22, 24, 24, 10, 40, 18, 18, 34)
+    sheets = [
+        _Sheet(
+            "Huidige status",
+            (
+                "Klant-ID",
+                "Gemeente",
+                "Status activiteit",
+                "Gewijzigd op",
+                "Gewijzigd door",
+                "Ontvangen op",
+                "Conflict",
+            ),
+            (18, 24, 22, 18, 40, 18, 10),
+            status_rows,
+        ),
+        _Sheet("Geschiedenis", history_headers, history_widths, history_rows),
+        _Sheet("Conflicten", history_headers, history_widths, conflict_rows),
+        _Sheet(
+            "Meldingen kwaliteit",
+            (
+                "Melding",
+                "Klant-ID",
+                "Gemeente",
+                "Veld",
+                "Probleem",
+                "Gemeld op",
+                "Ontvangen op",
+                "Af te handelen tegen",
+                "Stand",
+            ),
+            (34, 18, 24, 18, 14, 18, 18, 20, 26),
+            quality_rows,
+        ),
+    ]
+    open_reports = [q for q in reports if q.outcome is None]
+    summary = ReportSummary(
+        path=Path(),
+        statuses=len(statuses),
+        history=len(history),
+        conflicts=len(conflict_rows),
+        open_reports=len(open_reports),
+        overdue=sum(1 for q in open_reports if q.overdue(today)),
+    )
+    return sheets, summary
+
+
+def _render(sheets: Sequence[_Sheet], title: str) -> bytes:
+    """The report's .xlsx bytes (write-only openpyxl, worksheets in memory)."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    wb = Workbook(write_only=True)
+    wb.properties.title = title
+    bold = Font(bold=True)
+    header_fill = PatternFill("solid", fgColor=_HEADER_FILL)
+    for spec in sheets:
+        ws: Any = wb.create_sheet(spec.title)
+        for i, width in enumerate(spec.widths, 1):
+            ws.column_dimensions[get_column_letter(i)].width = width
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.headers))}{len(spec.rows) + 1}"
+        _attach_memory_writer(ws)
+        header = []
+        for text in spec.headers:
+            cell = WriteOnlyCell(ws, text)
+            cell.font = bold
+            cell.fill = header_fill
+            header.append(cell)
+        ws.append(header)
+        for cells, fill in spec.rows:
+            row = []
+            for text in cells:
+                # Every value is text we made or a label from a closed list; data_type
+                # "s" keeps a client id that starts with "=" from becoming a formula.
+                cell = WriteOnlyCell(ws, text)
+                cell.data_type = "s"
+                if fill is not None:
+                    cell.fill = PatternFill("solid", fgColor=fill)
+                row.append(cell)
+            ws.append(row)
+    return _save(wb)
+
+
+def write_report(
+    home: Home, out: Path, *, client_ids: ClientIds = default_client_ids
+) -> ReportSummary:
+    """Write the counsellors' report to ``out`` (an .xlsx file)."""
+    if not out.parent.is_dir():
+        raise NotFound(f"no directory at {out.parent}")
+    sheets, summary = _sheets(home, client_ids)
+    title = "Opvolging participatie- en netwerktraject"
+    if home.demo:
+        title = f"DEMO – {title}"
+    atomic_write(out, _render(sheets, title), mode=0o600)
+    home.record(
+        Action.REPORT,
+        counts={
+            "statuses": summary.statuses,
+            "conflicts": summary.conflicts,
+            "open_reports": summary.open_reports,
+            "overdue": summary.overdue,
+        },
+    )
+    return ReportSummary(
+        out,
+        summary.statuses,
+        summary.history,
+        summary.conflicts,
+        summary.open_reports,
+        summary.overdue,
+    )
