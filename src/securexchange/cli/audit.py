@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from securexchange.cli.common import CliState, cli_home, echo_json, json_option, pass_state
@@ -48,3 +50,62 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                     hint="a changed log is a security incident: report it within 48 hours (art. 6)",
                 )
             click.echo(f"log intact: {len(result.entries)} entries", err=True)
+
+
+@audit.command("verify")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True))
+@click.option(
+    "--agency-key",
+    "agency_key",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The agency's root key card (root.card.json), fingerprint checked out of band.",
+)
+@json_option
+def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> None:
+    """Verify packages, returns, keyrings and notices without any decryption key.
+
+    Needs no home. Every check of every artifact is listed; files that are not
+    artifacts are listed as skipped. Exit 1 if any check failed.
+
+    \b
+    Example:
+      securexchange audit verify exports/ returns/ keyring/ --agency-key root.card.json
+    """
+    from securexchange.audit.verify import audit_paths
+
+    report = audit_paths(list(paths), agency_key)
+    if as_json:
+        echo_json(report.to_json())
+    else:
+        rows = [
+            [
+                a.file,
+                a.kind,
+                a.artifact_id or "-",
+                a.municipality or "-",
+                "-" if a.seq is None else str(a.seq),
+                a.result,
+            ]
+            for a in report.artifacts
+        ]
+        headers = ["file", "type", "id", "municipality", "seq", "result"]
+        widths = [len(h) for h in headers]
+        for row in rows:
+            widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+        click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+        for artifact, row in zip(report.artifacts, rows, strict=True):
+            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            for finding in artifact.findings:
+                click.echo(f"    {finding.check}: {finding.error}: {finding.why}")
+        for skipped in report.skipped:
+            click.echo(f"skipped  {skipped.file}  ({skipped.reason})")
+        for text in report.notes:
+            click.echo(f"note: {text}")
+    failed = len(report.failed)
+    click.echo(
+        f"{len(report.artifacts) - failed} of {len(report.artifacts)} artifacts verified, "
+        f"{len(report.skipped)} files skipped",
+        err=True,
+    )
+    report.require_ok()
