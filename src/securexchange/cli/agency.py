@@ -609,3 +609,222 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
         row = resolve(home, report, outcome)
     click.echo(row.report_id)
     note("resolved; the outcome goes to the municipality with the next package")
+
+
+# --- agency export --------------------------------------------------------------------
+
+
+def _export_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
+    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+
+    return KeySource(
+        path=key_path(home, KeyUse.EXPORT),
+        passphrase=key_passphrase(passphrase_file, what="the agency export key", demo=home.demo),
+        work_factor=rewrite_work_factor(home, os.environ),
+    )
+
+
+@agency.command("export")
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
+)
+@click.option(
+    "--nis",
+    "nis_codes",
+    multiple=True,
+    metavar="CODE",
+    help="Export only to this municipality (repeatable; default: every registered one).",
+)
+@click.option("--dry-run", is_flag=True, help="Validate and plan; write nothing, ask no key.")
+@click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Leave out invalid rows (and report them) instead of refusing the master.",
+)
+@click.option(
+    "--drop-column",
+    "drop_columns",
+    multiple=True,
+    metavar="NAME",
+    help="A column of the master that is not exported (repeatable).",
+)
+@click.option(
+    "--mapping",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help='JSON {"header in the master": "canonical header"}.',
+)
+@click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N", hidden=True)
+@json_option
+@passphrase_option
+@pass_state
+def export_command(
+    state: CliState,
+    *,
+    master: Path,
+    out: Path,
+    nis_codes: tuple[str, ...],
+    dry_run: bool,
+    skip_invalid: bool,
+    drop_columns: tuple[str, ...],
+    mapping: Path | None,
+    jobs: int | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Export MASTER: one signed package per municipality, encrypted to its recipients.
+
+    Every municipality with an active protocol and a recipient gets a package (an empty
+    one if it has no records, so records of people who moved away are shredded there);
+    the others are listed as skipped. Prints a table (or --json) on stdout.
+
+    \b
+    Examples:
+      securexchange agency export master.xlsx --out outbox/
+      securexchange agency export master.xlsx --out outbox/ --nis 11002 --dry-run
+    """
+    import sys
+
+    from securexchange.agency.export import ExportOptions, export_master
+    from securexchange.intake import MasterProblems, load_mapping
+
+    options = ExportOptions(
+        nis=tuple(nis_codes),
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        drop_columns=tuple(drop_columns),
+        mapping=None if mapping is None else load_mapping(mapping),
+        workers=jobs,
+    )
+    bar: list[object] = []
+
+    def progress(done: int, total: int) -> None:
+        if not sys.stderr.isatty() or as_json:
+            return
+        if not bar:
+            pb = click.progressbar(length=total, label="packages", file=sys.stderr)
+            pb.__enter__()
+            bar.append(pb)
+        pb_obj = bar[0]
+        pb_obj.update(done - pb_obj.pos)  # type: ignore[attr-defined]
+        if done == total:
+            pb_obj.__exit__(None, None, None)  # type: ignore[attr-defined]
+
+    try:
+        with _agency_home(state) as home:
+            result = export_master(
+                home,
+                master,
+                out,
+                export_key=_export_key_source(home, passphrase_file),
+                options=options,
+                progress=progress,
+            )
+    except MasterProblems as problems:
+        if as_json:
+            echo_json({"problems": [_problem_json(p) for p in problems.problems]})
+        else:
+            click.echo(problems.table())
+        raise
+    _print_export(result, as_json)
+
+
+def _problem_json(problem: object) -> dict[str, object]:
+    from securexchange.intake import Problem
+
+    assert isinstance(problem, Problem)
+    return {
+        "sheet": problem.sheet,
+        "row": problem.row,
+        "column": problem.column,
+        "field": problem.header,
+        "problem": problem.reason,
+    }
+
+
+def _print_export(result: object, as_json: bool) -> None:
+    from securexchange.agency.export import ExportResult
+
+    assert isinstance(result, ExportResult)
+    if as_json:
+        echo_json(
+            {
+                "dry_run": result.dry_run,
+                "out": str(result.out_dir),
+                "packages": [
+                    {
+                        "nis": p.nis,
+                        "name": p.name,
+                        "records": p.records,
+                        "expired": p.expired,
+                        "recipients": p.recipients,
+                        "sequence": p.sequence,
+                        "id": p.package_id,
+                        "file": None if p.file is None else str(p.file),
+                    }
+                    for p in result.packages
+                ],
+                "skipped": [
+                    {"nis": s.nis, "name": s.name, "reason": s.reason.value, "rows": s.rows}
+                    for s in result.skipped
+                ],
+                "rows_read": result.rows_read,
+                "rows_outside_selection": result.rows_outside_selection,
+                "invalid_rows_skipped": [_problem_json(p) for p in result.problems],
+                "problems_omitted": result.problems_omitted,
+                "rolled_forward": [str(p) for p in result.rolled_forward],
+                "pseudonym_key": str(result.pseudonym_key),
+                "pseudonym_key_created": result.pseudonym_key_created,
+            }
+        )
+    else:
+        print_table(
+            ["NIS", "MUNICIPALITY", "RECORDS", "RECIPIENTS", "SEQ", "FILE"],
+            [
+                [
+                    p.nis,
+                    p.name,
+                    str(p.records),
+                    str(p.recipients),
+                    str(p.sequence),
+                    "(dry run)" if p.file is None else p.file.name,
+                ]
+                for p in result.packages
+            ]
+            + [
+                [s.nis, s.name, str(s.rows), "-", "-", f"skipped: {s.reason.value}"]
+                for s in result.skipped
+            ],
+        )
+    for path in result.rolled_forward:
+        note(f"published a package of an interrupted export: {path}")
+    for s in result.skipped:
+        note(f"skipped {s.nis} ({s.reason.value}); {s.rows} row(s) not exported")
+    if result.rows_outside_selection:
+        note(f"{result.rows_outside_selection} row(s) for municipalities not selected with --nis")
+    expired = sum(p.expired for p in result.packages)
+    if expired:
+        note(f"{expired} row(s) left out: their retention deadline has passed")
+    if result.problems or result.problems_omitted:
+        count = len(result.problems) + result.problems_omitted
+        note(
+            f"warning: {count} problem(s) in the master; those rows were left out (--skip-invalid)"
+        )
+        if not as_json:
+            for problem in result.problems:
+                note(f"  {problem}")
+    if result.pseudonym_key_created:
+        note(
+            f"created the pseudonym key {result.pseudonym_key}: back it up now; without it "
+            "every record gets a new id"
+        )
+    if result.dry_run:
+        note(f"dry run: {len(result.packages)} package(s) would be written; nothing was written")
+    else:
+        note(
+            f"{len(result.packages)} package(s), {result.records} record(s) in {result.out_dir}; "
+            f"back up {result.pseudonym_key} with the home"
+        )
