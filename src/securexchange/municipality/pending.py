@@ -1,18 +1,28 @@
 """What a municipal home has not yet returned to the agency.
 
 An adapter over the vault (:mod:`securexchange.municipality.vault`), which stores the
-status edits (``set-status`` and registered workbooks) and quality reports encrypted at
-rest until they are returned. The return workflow asks here for the entries and marks
-them sent here, in its own transaction, once the file is complete.
+status edits (``set-status`` and registered workbooks) and quality reports sealed to
+the staff member's current subkey until they are returned. Reading them needs the
+subkeys, so :func:`collect` takes the passphrase source.
+
+Per record, the return carries one status entry: the latest status, with as base the
+status the *first* edit not yet returned replaced, which is the status the agency last
+heard of. (Each edit's own base is the status before it, possibly one the agency never
+received.) Quality reports go one entry each, without repeats.
+
+The vault module is imported by name: it is the municipal client's, and this adapter
+must not fail to import while it is being changed.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+from securexchange.clock import utc
 from securexchange.home import Home
 from securexchange.returns import Entry, QualityEntry, StatusEntry
 
@@ -25,33 +35,53 @@ class Pending:
     handles: tuple[Any, ...] = ()
 
 
-def _vault() -> ModuleType | None:
+def _module(name: str) -> ModuleType | None:
     try:
-        return importlib.import_module("securexchange.municipality.vault")
+        return importlib.import_module(f"securexchange.municipality.{name}")
     except ModuleNotFoundError:
         return None
 
 
-def collect(home: Home) -> Pending:
-    """Status changes (the latest per record, with its base) and quality reports not
-    yet returned."""
-    vault = _vault()
-    if vault is None or not hasattr(vault, "pending_returns"):
+def _count(home: Home, vault: ModuleType) -> int:
+    return int(vault.pending_count(home)) if hasattr(vault, "pending_count") else 1
+
+
+def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
+    """Status changes and quality reports not yet returned (asks for the passphrase
+    only when there is something pending)."""
+    vault = _module("vault")
+    subkeys = _module("subkeys")
+    if vault is None or subkeys is None or _count(home, vault) == 0:
         return Pending(())
-    entries: list[Entry] = []
+    identities = subkeys.unlock(home, passphrase)
+    first_base: dict[str, str] = {}
+    latest: dict[str, Any] = {}
+    quality: dict[tuple[str, str, str], Any] = {}
     handles: list[Any] = []
-    for item in vault.pending_returns(home):
-        if item.kind == "status":
-            entries.append(StatusEntry(item.record, item.status, item.base, item.at))
+    for edit in vault.edits(home, identities):
+        if edit.returned_in is not None:
+            continue
+        handles.append(edit.handle)
+        if edit.kind == "status":
+            first_base.setdefault(edit.record, edit.base)
+            latest[edit.record] = edit
         else:
-            entries.append(QualityEntry(item.record, item.field, item.problem, item.at))
-        handles.append(item.handle)
+            quality.setdefault((edit.record, edit.field, edit.problem), edit)
+    entries: list[Entry] = []
+    for record, edit in latest.items():
+        base = first_base[record]
+        if base == edit.status:
+            continue  # changed and changed back: nothing for the agency
+        at = utc(edit.at).replace(microsecond=0)
+        entries.append(StatusEntry(record, edit.status, base, at))
+    for (record, field, problem), edit in quality.items():
+        entries.append(QualityEntry(record, field, problem, utc(edit.at).replace(microsecond=0)))
     return Pending(tuple(entries), tuple(handles))
 
 
 def mark_sent(home: Home, pending: Pending, delta_id: str) -> None:
     """Mark the entries as returned in ``delta_id`` (inside the caller's transaction)."""
-    vault = _vault()
+    vault = _module("vault")
     if vault is None or not pending.handles:
         return
     vault.mark_returned(home, pending.handles, delta_id)

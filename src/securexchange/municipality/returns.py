@@ -121,10 +121,12 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
         )
     if not out_dir.is_dir():
         raise NotFound(f"no directory at {out_dir}")
-    items = collect_pending(home)
-    if not items.entries:
-        return ReturnMade("", None, 0, 0, 0)
     agency_recipient(keyring, home.now)  # refuse before asking for a passphrase
+    items = collect_pending(home, source.passphrase)
+    if not items.entries:
+        # Nothing, or only changes that were undone (they stay pending, harmlessly: a
+        # later change of that record keeps the base the agency knows).
+        return ReturnMade("", None, 0, 0, 0)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     entry = keyring.municipalities[0]
