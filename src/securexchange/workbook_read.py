@@ -1,0 +1,518 @@
+"""Reading a municipal workbook back: the two editable columns, and nothing else.
+
+Staff type activity statuses and data-quality reports into the workbook that
+:mod:`securexchange.workbook` wrote; the return channel (promise P6) needs exactly those
+two columns per record. Everything else in the file is untrusted input:
+
+1. :func:`securexchange.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
+   caps, no DTD, no macros, no external links, no embedded objects): HostileFile.
+2. The structure we wrote, checked with the standard library and defusedxml on small
+   parts: exactly the sheets "Inburgeraars" and "Keuzelijsten", both visible worksheets;
+   the package id in the custom properties; no formula in an editable column (the data
+   sheet is scanned for ``<f>`` elements only when it contains one): InvalidWorkbook.
+3. The values, with python-calamine (fast, and it never resolves a DTD): the header row
+   is found by its exact headers (staff may have inserted rows above it), records by
+   their record id (staff may have sorted, filtered or inserted empty rows); a record id
+   that was not in the package is refused; the two editable cells are matched against
+   their closed lists; any other cell that differs from what was written is reported
+   by position only, never by value.
+
+openpyxl is not used here: calamine reports sheet visibility (``sheets_metadata``), and
+formulas are found in the sheet XML directly.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import PurePosixPath
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from securexchange.errors import HostileFile, InvalidWorkbook
+from securexchange.ids import is_artifact_id, is_record_id
+from securexchange.schema import ACTIVITY_STATUSES, HEADER_ACTIVITY, HEADER_QUALITY
+from securexchange.workbook import (
+    DATA_SHEET,
+    EDITABLE_HEADERS,
+    HEADERS,
+    PROP_PACKAGE,
+    QUALITY_REPORTS,
+    SHEETS,
+    QualityReport,
+    WorkbookRow,
+)
+from securexchange.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
+
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
+_VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
+# Any formula element, with or without a namespace prefix.
+_FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?f[\s>/]")
+_CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+# How far down the header row may have been pushed by inserted rows.
+_HEADER_SEARCH_ROWS = 100
+_MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam", ".xlsb", ".xls")
+
+_STATUS_COLUMN = HEADERS.index(HEADER_ACTIVITY)
+_QUALITY_COLUMN = HEADERS.index(HEADER_QUALITY)
+_EDITABLE_COLUMNS = frozenset(HEADERS.index(h) for h in EDITABLE_HEADERS)
+_QUALITY_BY_LABEL: Mapping[str, QualityReport] = {
+    " ".join(report.label.split()).casefold(): report for report in QUALITY_REPORTS
+}
+
+
+# --- what the caller knows, and what it gets back -------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExpectedWorkbook:
+    """What the vault says was written: the package and the rows as they were written."""
+
+    package_id: str
+    rows: tuple[WorkbookRow, ...]
+    _by_id: Mapping[str, WorkbookRow] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.package_id, str) or not is_artifact_id(self.package_id):
+            raise ValueError("an expected workbook needs a package id")
+        if not isinstance(self.rows, tuple) or not all(
+            isinstance(row, WorkbookRow) for row in self.rows
+        ):
+            raise ValueError("expected rows must be a tuple of WorkbookRow")
+        by_id = {row.record_id: row for row in self.rows}
+        if len(by_id) != len(self.rows):
+            raise ValueError("the expected rows have a duplicate record id")
+        object.__setattr__(self, "_by_id", by_id)
+
+    def row(self, record_id: str) -> WorkbookRow | None:
+        return self._by_id.get(record_id)
+
+
+@dataclass(frozen=True)
+class ChangedCell:
+    """A cell outside the editable columns whose content differs from what was written.
+
+    Position only (1-based row as Excel shows it, column letter, and its header when
+    the column is one of ours): the value is personal data and is never reported.
+    """
+
+    row: int
+    column: str
+    header: str | None
+
+
+@dataclass(frozen=True)
+class RecordEdit:
+    """The editable cells of one record as the workbook holds them."""
+
+    record_id: str
+    row: int
+    status: str
+    quality: QualityReport | None
+    status_changed: bool
+    quality_changed: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.status_changed or self.quality_changed
+
+
+@dataclass(frozen=True)
+class WorkbookEdits:
+    """What a returned workbook says: one entry per record found, in sheet order.
+
+    ``missing`` lists the package's record ids that no row holds any more (rows deleted
+    by staff: not an edit, their status stays as it was). ``changed_cells`` lists,
+    by position, cells outside the two editable columns that differ from what was
+    written, in sheet order.
+    """
+
+    package_id: str
+    records: tuple[RecordEdit, ...]
+    changed_cells: tuple[ChangedCell, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def edits(self) -> tuple[RecordEdit, ...]:
+        """The records whose status or quality report differs from what was written."""
+        return tuple(record for record in self.records if record.changed)
+
+
+def workbook_limits(record_count: int) -> XlsxLimits:
+    """Caps for a returned workbook of ``record_count`` records.
+
+    Room for 10,000 rows more than were written (inserted empty rows, notes), at most
+    32 columns and on average 20 cells a row; 64 MiB of file (a 100,000-record workbook
+    is about 6 MB).
+    """
+    rows = record_count + 10_000
+    return XlsxLimits(
+        max_file_bytes=64 << 20,
+        max_rows=rows,
+        max_cells=rows * 20,
+        max_sheets=8,  # an added sheet gets the clearer InvalidWorkbook below
+    )
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_workbook(
+    data: bytes,
+    *,
+    expected: ExpectedWorkbook,
+    name: str | None = None,
+    limits: XlsxLimits | None = None,
+) -> WorkbookEdits:
+    """The edits a returned workbook carries; HostileFile or InvalidWorkbook (exit 2).
+
+    ``name`` (the file name, for the extension check and messages) and ``limits``
+    (default :func:`workbook_limits`) are optional.
+    """
+    if not isinstance(data, bytes):
+        raise TypeError("data must be bytes")
+    if not isinstance(expected, ExpectedWorkbook):
+        raise TypeError("expected must be an ExpectedWorkbook")
+    what = PurePosixPath(name.replace("\\", "/")).name if name else "the workbook"
+    if name is not None:
+        suffix = PurePosixPath(what).suffix.lower()
+        if suffix in _MACRO_SUFFIXES:
+            raise HostileFile(
+                f"{what} is not a plain .xlsx workbook (macro-enabled or binary format)",
+                hint="save a copy as an .xlsx workbook (Excel-werkmap)",
+            )
+        if suffix != ".xlsx":
+            raise InvalidWorkbook(f"{what} is not an .xlsx workbook")
+    limits = limits if limits is not None else workbook_limits(len(expected.rows))
+    check_xlsx(data, limits)
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet_parts = _check_structure(archive, what)
+        _check_package(archive, what, expected.package_id)
+        formulas = _formula_cells(archive, sheet_parts[DATA_SHEET], what)
+    for row, column in formulas:
+        if column in _EDITABLE_COLUMNS:
+            raise InvalidWorkbook(
+                f"{what}: sheet {DATA_SHEET}, cell {column_letters(column + 1)}{row}: "
+                f"a formula in '{HEADERS[column]}'",
+                hint="type or pick the value itself; formulas are not accepted there",
+            )
+    grid = _read_grid(data, what)
+    return _interpret(grid, expected, formulas, what)
+
+
+def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
+    """A small XML part, parsed with DTDs and entities forbidden (the guard already
+    refused them; this is the second lock)."""
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, fromstring
+
+    try:
+        raw = archive.read(part)
+    except KeyError:
+        raise InvalidWorkbook(f"{what} has no part {part}") from None
+    try:
+        element: Element = fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException:
+        raise HostileFile(f"{what}: part {part} declares a document type") from None
+    except ParseError:
+        raise InvalidWorkbook(f"{what}: part {part} is not well-formed XML") from None
+    return element
+
+
+def _check_structure(archive: zipfile.ZipFile, what: str) -> dict[str, str]:
+    """Exactly our two sheets, visible worksheets, no external references.
+
+    Returns the zip part name of each sheet.
+    """
+    workbook = _parse(archive, "xl/workbook.xml", what)
+    if workbook.find(f"{{{_MAIN_NS}}}externalReferences") is not None:
+        raise HostileFile(
+            f"{what} links to other workbooks",
+            hint="save a copy without links to other files",
+        )
+    sheets = workbook.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
+    names = [sheet.get("name", "") for sheet in sheets]
+    if sorted(names) != sorted(SHEETS):
+        raise InvalidWorkbook(
+            f"{what} must hold exactly the sheets {' and '.join(SHEETS)}, "
+            f"but holds {len(names)} sheet(s)",
+            hint="remove added sheets and do not rename the sheets",
+        )
+    for sheet in sheets:
+        if sheet.get("state", "visible") != "visible":
+            raise InvalidWorkbook(
+                f"{what}: sheet {sheet.get('name')} is hidden",
+                hint="unhide the sheet (hidden sheets are not accepted)",
+            )
+
+    rels = _parse(archive, "xl/_rels/workbook.xml.rels", what)
+    targets = {
+        rel.get("Id"): rel.get("Target", "")
+        for rel in rels.findall(f"{{{_PKG_REL_NS}}}Relationship")
+        if rel.get("TargetMode", "Internal") == "Internal"
+    }
+    parts: dict[str, str] = {}
+    for sheet in sheets:
+        target = targets.get(sheet.get(f"{{{_REL_NS}}}id"))
+        if not target:
+            raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} has no part")
+        part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        if part not in archive.NameToInfo or not part.startswith("xl/worksheets/"):
+            raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} is not a worksheet")
+        parts[sheet.get("name", "")] = part
+    return parts
+
+
+def _check_package(archive: zipfile.ZipFile, what: str, package_id: str) -> None:
+    if "docProps/custom.xml" not in archive.NameToInfo:
+        raise InvalidWorkbook(
+            f"{what} has lost its package properties",
+            hint="return the workbook that securexchange wrote, not a copy into a new file",
+        )
+    custom = _parse(archive, "docProps/custom.xml", what)
+    found: list[str] = []
+    for prop in custom.findall(f"{{{_CUSTOM_NS}}}property"):
+        if prop.get("name") == PROP_PACKAGE:
+            value = prop.find(f"{{{_VT_NS}}}lpwstr")
+            found.append(value.text or "" if value is not None else "")
+    if not found:
+        raise InvalidWorkbook(
+            f"{what} has lost its package properties",
+            hint="return the workbook that securexchange wrote, not a copy into a new file",
+        )
+    if found != [package_id]:
+        raise InvalidWorkbook(
+            f"{what} belongs to another package than the one expected",
+            hint="read back the workbook of the package it was written for",
+        )
+
+
+def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[tuple[int, int]]:
+    """(row, 0-based column) of every cell with a formula in the sheet part."""
+    if not _has_formula(archive, part, what):
+        return frozenset()
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import ParseError, iterparse
+
+    cell_tag = f"{{{_MAIN_NS}}}c"
+    formula_tag = f"{{{_MAIN_NS}}}f"
+    found: set[tuple[int, int]] = set()
+    try:
+        with archive.open(part) as stream:
+            for _event, element in iterparse(stream, events=("end",), forbid_dtd=True):
+                if element.tag != cell_tag:
+                    continue
+                if element.find(formula_tag) is not None:
+                    match = _CELL_REF.fullmatch(element.get("r", ""))
+                    if match is None:
+                        raise InvalidWorkbook(
+                            f"{what}: sheet {DATA_SHEET} has a formula in a cell without "
+                            "a reference"
+                        )
+                    found.add((int(match.group(2)), column_index(match.group(1)) - 1))
+                element.clear()
+    except DefusedXmlException:
+        raise HostileFile(f"{what}: part {part} declares a document type") from None
+    except ParseError:
+        raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} is not well-formed XML") from None
+    return frozenset(found)
+
+
+def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
+    """A fast byte scan: does the part contain a formula element at all?"""
+    carry = b""
+    try:
+        with archive.open(part) as stream:
+            while chunk := stream.read(1 << 20):
+                window = carry + chunk
+                if _FORMULA_TAG.search(window):
+                    return True
+                carry = window[-24:]
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise HostileFile(f"{what}: part {part} is damaged") from None
+    return False
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The data sheet as text, with the Excel row number of each row."""
+
+    rows: tuple[tuple[int, tuple[str, ...]], ...]
+
+
+def _read_grid(data: bytes, what: str) -> _Grid:
+    from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except (CalamineError, ValueError, OSError):
+        raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
+    with book:
+        # calamine's own view of the sheets must agree with the XML we checked.
+        for meta in book.sheets_metadata:
+            if meta.visible != SheetVisibleEnum.Visible:
+                raise InvalidWorkbook(
+                    f"{what}: sheet {meta.name} is hidden",
+                    hint="unhide the sheet (hidden sheets are not accepted)",
+                )
+        if sorted(book.sheet_names) != sorted(SHEETS):
+            raise InvalidWorkbook(f"{what} must hold exactly the sheets {' and '.join(SHEETS)}")
+        try:
+            sheet = book.get_sheet_by_name(DATA_SHEET)
+            end = sheet.end
+            raw = [tuple(_text(value) for value in values) for values in sheet.iter_rows()]
+        except (CalamineError, ValueError, OSError):
+            raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read") from None
+    if end is None or not raw:
+        return _Grid(())
+    # Where the grid starts is derived from where it ends: python-calamine 0.9 yields
+    # rows from row 1 but columns from the first used column, and `start` does not say
+    # which; both run to `end`, so counting back from it is right either way.
+    first_row = end[0] + 1 - len(raw)
+    first_col = end[1] + 1 - max(len(values) for values in raw)
+    if first_row < 0 or first_col < 0:
+        raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
+    pad = ("",) * first_col
+    return _Grid(tuple((first_row + offset + 1, pad + cells) for offset, cells in enumerate(raw)))
+
+
+def _text(value: Any) -> str:
+    """A cell value as the text the writer would have written for it."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def _interpret(
+    grid: _Grid,
+    expected: ExpectedWorkbook,
+    formulas: frozenset[tuple[int, int]],
+    what: str,
+) -> WorkbookEdits:
+    header_index = _find_header(grid.rows, what)
+    width = len(HEADERS)
+    changed: list[ChangedCell] = []
+    records: list[RecordEdit] = []
+    seen: dict[str, int] = {}
+
+    for row_number, cells in grid.rows[header_index + 1 :]:
+        if not any(cells):
+            continue  # an empty (inserted or cleared) row
+        record_id = cells[0].strip() if cells else ""
+        if not record_id:
+            # A row without a record id cannot be returned; say where it is.
+            changed.extend(_positions(row_number, cells, range(len(cells))))
+            continue
+        row = expected.row(record_id) if is_record_id(record_id) else None
+        if row is None:
+            raise InvalidWorkbook(
+                f"{what}: sheet {DATA_SHEET}, row {row_number}, column A: a record id that "
+                "is not one of this package's records",
+                hint="do not type or paste record ids; return only rows that were sent",
+            )
+        if record_id in seen:
+            raise InvalidWorkbook(
+                f"{what}: sheet {DATA_SHEET}, rows {seen[record_id]} and {row_number} hold "
+                "the same record id",
+                hint="remove the copied row",
+            )
+        seen[record_id] = row_number
+        padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
+        written = row.cells()
+        differing = [
+            column
+            for column in range(width)
+            if column not in _EDITABLE_COLUMNS
+            and (padded[column] != written[column] or (row_number, column) in formulas)
+        ]
+        differing.extend(column for column in range(width, len(padded)) if padded[column])
+        changed.extend(_positions(row_number, padded, differing, force=True))
+        status = _status(padded[_STATUS_COLUMN], row_number, what)
+        quality = _quality(padded[_QUALITY_COLUMN], row_number, what)
+        records.append(
+            RecordEdit(
+                record_id=record_id,
+                row=row_number,
+                status=status,
+                quality=quality,
+                status_changed=status != row.status,
+                quality_changed=quality != row.quality,
+            )
+        )
+    missing = tuple(row.record_id for row in expected.rows if row.record_id not in seen)
+    return WorkbookEdits(
+        package_id=expected.package_id,
+        records=tuple(records),
+        changed_cells=tuple(changed),
+        missing=missing,
+    )
+
+
+def _find_header(rows: Sequence[tuple[int, tuple[str, ...]]], what: str) -> int:
+    for index, (_number, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
+        if tuple(cell.strip() for cell in cells[: len(HEADERS)]) == HEADERS:
+            return index
+    raise InvalidWorkbook(
+        f"{what}: sheet {DATA_SHEET} has no header row with the columns as written",
+        hint="do not move, rename, insert or delete columns",
+    )
+
+
+def _positions(
+    row_number: int, cells: Sequence[str], columns: Iterable[int], *, force: bool = False
+) -> Iterator[ChangedCell]:
+    for column in columns:
+        if force or cells[column]:
+            header = HEADERS[column] if column < len(HEADERS) else None
+            yield ChangedCell(row=row_number, column=column_letters(column + 1), header=header)
+
+
+def _status(text: str, row_number: int, what: str) -> str:
+    where = f"{what}: sheet {DATA_SHEET}, row {row_number}, column " + column_letters(
+        _STATUS_COLUMN + 1
+    )
+    if not text.strip():
+        raise InvalidWorkbook(
+            f"{where} ({HEADER_ACTIVITY}) is empty",
+            hint="pick a status from the drop-down list",
+        )
+    status = ACTIVITY_STATUSES.canonical(text)
+    if status is None:
+        raise InvalidWorkbook(
+            f"{where} ({HEADER_ACTIVITY}) holds a value outside the list",
+            hint="pick a status from the drop-down list",
+        )
+    return status
+
+
+def _quality(text: str, row_number: int, what: str) -> QualityReport | None:
+    if not text.strip():
+        return None
+    report = _QUALITY_BY_LABEL.get(" ".join(text.split()).casefold())
+    if report is None:
+        where = f"{what}: sheet {DATA_SHEET}, row {row_number}, column " + column_letters(
+            _QUALITY_COLUMN + 1
+        )
+        raise InvalidWorkbook(
+            f"{where} ({HEADER_QUALITY}) holds a value outside the list",
+            hint="pick a report from the drop-down list, or leave the cell empty",
+        )
+    return report
