@@ -97,6 +97,7 @@ def make_package(
         subkey = person.subkey_at(moment)
         assert subkey is not None
         recipients.append((person, subkey))
+    recipients.sort(key=lambda pair: pair[0].fingerprint.display)
     body_recipients = tuple(
         PackageRecipient(p.fingerprint.display, p.owner.role, s.recipient) for p, s in recipients
     )
@@ -146,7 +147,13 @@ def make_package(
 
 
 def make_return(
-    world: World, nis: str, sequence: int, *, staff: Staff | None = None, keyring_version: int = 0
+    world: World,
+    nis: str,
+    sequence: int,
+    *,
+    staff: Staff | None = None,
+    keyring_version: int = 0,
+    created_at: datetime | None = None,
 ) -> bytes:
     """A return signed by the staff member's real key, encrypted to the agency."""
     person = staff or world.staff[nis]
@@ -166,7 +173,7 @@ def make_return(
     return seal(
         artifact_type=ArtifactType.RETURN,
         artifact_id=delta_id,
-        created_at=now(),
+        created_at=created_at or now(),
         municipality=nis,
         body=ReturnBody(
             party_id=world.parties[nis],

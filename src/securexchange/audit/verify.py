@@ -340,7 +340,9 @@ class _KeyringIndex:
         best: tuple[Keyring, MunicipalityEntry] | None = None
         for doc in self.docs:
             entry = doc.keyring.by_party(party_id)
-            if entry is None or doc.keyring.issued_at > moment:
+            # Strictly before: times are whole seconds, and within the same second
+            # the order is unknown, so the artifact gets the benefit of the doubt.
+            if entry is None or doc.keyring.issued_at >= moment:
                 continue
             if best is None or doc.keyring.version > best[0].version:
                 best = (doc.keyring, entry)
@@ -349,7 +351,7 @@ class _KeyringIndex:
     def latest_any_at(self, moment: datetime) -> Keyring | None:
         best: Keyring | None = None
         for doc in self.docs:
-            if doc.keyring.issued_at <= moment and (
+            if doc.keyring.issued_at < moment and (
                 best is None or doc.keyring.version > best.version
             ):
                 best = doc.keyring
@@ -414,6 +416,21 @@ def _peek(data: bytes) -> tuple[Manifest, dict[str, bytes]]:
             raise
         raise Malformed("the container is of a kind this version cannot audit") from None
     return manifest, members
+
+
+def _salvage_envelope(data: bytes) -> Manifest | None:
+    """The manifest of a container whose other members fail their checks, if readable."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            info = archive.getinfo(MANIFEST)
+            if info.file_size > MEMBER_LIMITS[MANIFEST]:
+                return None
+            return Manifest.from_json_bytes(archive.read(info))
+    except (SxError, zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None
 
 
 def _fill_envelope(report: ArtifactReport, manifest: Manifest) -> None:
@@ -642,6 +659,11 @@ def _check_container(
         manifest, _ = _peek(item.data)
     except SxError as exc:
         report.fail(_from_error(exc))
+        salvaged = _salvage_envelope(item.data)
+        if salvaged is not None:
+            # Unverified: used only to say which number this failed file occupies, so
+            # that its successor is not also reported as following a gap.
+            _fill_envelope(report, salvaged)
         return report, None
     _fill_envelope(report, manifest)
     if manifest.artifact_type is ArtifactType.PACKAGE:
@@ -662,6 +684,7 @@ def _check_sequences(group: list[ArtifactReport], what: str, *, chain: bool) -> 
         present[report.seq].append(report)
         if report.verified:
             by_seq[report.seq].append(report)
+    present, by_seq = dict(present), dict(by_seq)  # no more keys made by reading
     # Duplicates: the very same artifact given twice (same id, same bytes).
     for reports in by_seq.values():
         first_by_hash: dict[str, ArtifactReport] = {}
@@ -711,7 +734,7 @@ def _check_sequences(group: list[ArtifactReport], what: str, *, chain: bool) -> 
         if chain and seq > 1 and seq - 1 in by_seq:
             predecessors = {r.artifact_id: r for r in by_seq[seq - 1]}
             hashes = {r.container_sha256 for r in by_seq[seq - 1]}
-            for report in by_seq[seq]:
+            for report in by_seq.get(seq, []):
                 if report.supersedes is None:
                     continue
                 pid, digest = report.supersedes
@@ -793,19 +816,18 @@ def _check_package_keyrings(packages: list[ArtifactReport], index: _KeyringIndex
                     f"{newest[0].version} was issued before it was made",
                 )
             )
-    ordered = sorted(packages, key=lambda r: r.seq or 0)
-    highest = 0
-    for report in ordered:
+    by_hash = {r.container_sha256: r for r in packages}
+    for report in packages:
         assert report.keyring_version is not None
-        if report.keyring_version < highest:
+        predecessor = by_hash.get(report.supersedes[1]) if report.supersedes else None
+        if predecessor is not None and report.keyring_version < (predecessor.keyring_version or 0):
             report.fail(
                 _finding(
                     CHECK_KEYRING_VERSION,
                     Rollback,
-                    "it carries an older keyring version than an earlier package",
+                    "it carries an older keyring version than the package it supersedes",
                 )
             )
-        highest = max(highest, report.keyring_version)
 
 
 # --- the whole audit --------------------------------------------------------------------
