@@ -38,6 +38,8 @@ from pathlib import Path
 
 from securexchange import age, municipalities, pseudonym, statedb, strictjson
 from securexchange.agency import packages as ledger
+from securexchange.agency.ledger import statuses_for
+from securexchange.agency.quality import outcomes_for
 from securexchange.agency.registry import agency_keys, list_municipalities, view_for
 from securexchange.atomicio import (
     atomic_write,
@@ -306,6 +308,10 @@ def _prepare(home: Home, target: _Target, key: bytes, created_at: datetime) -> _
         earlier = {
             r.client_id: r.record_id for r in ledger.package_records(home, previous.package_id)
         }
+    # What the municipality returned: the ledger's statuses and the outcomes of its
+    # data-quality reports travel back in this package (agency/ledger.py, quality.py).
+    statuses = statuses_for(home, entry.party_id)
+    outcomes = outcomes_for(home, entry.party_id)
     seen: dict[str, str] = {}
     records: list[ledger.PackageRecord] = []
     rows: list[tuple[tuple[str, str, str], WorkbookRow]] = []
@@ -330,7 +336,13 @@ def _prepare(home: Home, target: _Target, key: bytes, created_at: datetime) -> _
         rows.append(
             (
                 (row.record.naam.casefold(), row.record.voornaam.casefold(), rid),
-                WorkbookRow(rid, row.record, deadline, INITIAL_ACTIVITY_STATUS),
+                WorkbookRow(
+                    rid,
+                    row.record,
+                    deadline,
+                    statuses.get(rid, INITIAL_ACTIVITY_STATUS),
+                    outcome=outcomes.get(rid),
+                ),
             )
         )
     rows.sort(key=lambda item: item[0])

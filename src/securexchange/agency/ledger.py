@@ -289,6 +289,16 @@ def statuses(home: Home) -> list[StatusRow]:
     return [StatusRow(*(str(v) for v in row)) for row in rows]
 
 
+def statuses_for(home: Home, party_id: str) -> dict[str, str]:
+    """record id -> current status for one municipality (for the next package's
+    "Status activiteit"; records without a row have the initial status)."""
+    ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT record_id, status FROM ledger_status WHERE party_id = ?", (party_id,)
+    ).fetchall()
+    return {str(record): str(status) for record, status in rows}
+
+
 @dataclass(frozen=True)
 class HistoryRow:
     party_id: str
