@@ -7,7 +7,7 @@ file opens in milliseconds; the passphrases are the fixed test ones.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from keys_helpers import (
@@ -20,8 +20,14 @@ from keys_helpers import (
     make_staff,
     root_key_source,
 )
-from securexchange import age
-from securexchange.agency.registry import add_municipality, add_recipient, remove_recipient
+from securexchange import age, sample
+from securexchange.agency.export import ExportOptions, ExportResult, export_master
+from securexchange.agency.registry import (
+    add_municipality,
+    add_recipient,
+    agency_keys,
+    remove_recipient,
+)
 from securexchange.home import HomeKind, open_home
 from securexchange.keys import Identity
 from securexchange.keystore import KeySource, read_key_file
@@ -32,11 +38,14 @@ __all__ = [
     "STAFF_PASS",
     "Staff",
     "add_staff",
+    "export",
     "export_source",
     "make_agency",
     "register",
     "remove_staff",
+    "root_public_key",
     "staff_identities",
+    "write_master",
 ]
 
 
@@ -101,6 +110,32 @@ def remove_staff(agency: Path, staff: Staff) -> None:
         remove_recipient(
             home, root_key_source(agency), nis=staff.nis, fingerprint=staff.fingerprint
         )
+
+
+def write_master(path: Path, records: int, nis: list[str], *, seed: int = 0) -> Path:
+    """A synthetic master (securexchange.sample) with ``records`` rows over ``nis``."""
+    sample.write_master(sample.generate_master(records, nis=nis, seed=seed), path)
+    return path
+
+
+def export(
+    agency: Path,
+    master: Path,
+    out: Path,
+    *,
+    options: ExportOptions | None = None,
+    system_now: datetime | None = None,
+) -> ExportResult:
+    """``agency export`` through the library (export key unlocked with the test passphrase)."""
+    with open_home(agency, env={}, expect=HomeKind.AGENCY, system_now=system_now) as home:
+        return export_master(
+            home, master, out, export_key=export_source(agency), options=options or ExportOptions()
+        )
+
+
+def root_public_key(agency: Path) -> bytes:
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        return agency_keys(home).root_key
 
 
 def staff_identities(staff: Staff) -> list[age.X25519Identity]:

@@ -31,7 +31,7 @@ from typing import Any
 
 from securexchange import age, container, sshsig, strictjson, zipstrict
 from securexchange.clock import format_instant
-from securexchange.errors import Malformed, NotAuthorised, Rollback
+from securexchange.errors import BadSignature, Malformed, NotAuthorised, Rollback
 from securexchange.fingerprint import is_display
 from securexchange.ids import is_artifact_id
 from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_keyring
@@ -369,8 +369,13 @@ class _EmbeddedKeyringSigner:
         keyring = open_keyring(self._data, signature, self._root_key, min_version=1)
         if not keyring.is_view or keyring.municipalities[0].nis != manifest.municipality:
             raise Malformed("the package's keyring is not the view of its municipality")
+        export = keyring.agency.export
+        if export.fingerprint.display != manifest.signer:
+            # The signer field is covered by the signature: a package naming another
+            # signer is either altered or signed by a key the keyring does not certify.
+            raise BadSignature("the package is not signed by the agency's certified export key")
         self.keyring = keyring
-        return keyring.agency.export.signing_key
+        return export.signing_key
 
 
 @dataclass(frozen=True)
