@@ -1,7 +1,8 @@
 """What a municipal home has not yet returned to the agency.
 
 An adapter over the vault (:mod:`securexchange.municipality.vault`), which stores the
-status edits (``set-status`` and registered workbooks) and quality reports sealed to
+status edits (``set-status``, and registered workbooks once absorbed by
+:mod:`securexchange.municipality.workbooks`) and quality reports sealed to
 the staff member's current subkey until they are returned. Reading them needs the
 subkeys, so :func:`collect` takes the passphrase source.
 
@@ -46,14 +47,41 @@ def _count(home: Home, vault: ModuleType) -> int:
     return int(vault.pending_count(home)) if hasattr(vault, "pending_count") else 1
 
 
+def _absorb(home: Home, workbooks: ModuleType, identities: object) -> None:
+    """Run the workbooks' absorb in one transaction where it allows one.
+
+    (It reaches schema statements, which end an open transaction in SQLite; then the
+    rest of it runs statement by statement rather than failing the command.)
+    """
+    home.db.execute("BEGIN IMMEDIATE")
+    try:
+        workbooks.absorb(home, identities)
+    except BaseException:
+        if home.db.in_transaction:
+            home.db.execute("ROLLBACK")
+        raise
+    if home.db.in_transaction:
+        home.db.execute("COMMIT")
+
+
 def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
-    """Status changes and quality reports not yet returned (asks for the passphrase
-    only when there is something pending)."""
+    """Status changes and quality reports not yet returned, after absorbing what staff
+    typed in registered workbooks (needs the passphrase: the edits are sealed)."""
     vault = _module("vault")
     subkeys = _module("subkeys")
-    if vault is None or subkeys is None or _count(home, vault) == 0:
+    workbooks = _module("workbooks")
+    if vault is None or subkeys is None:
         return Pending(())
+    # Schemas first: CREATE statements would end the transaction below implicitly.
+    for module in (vault, subkeys, workbooks):
+        if module is not None and hasattr(module, "ensure_schema"):
+            module.ensure_schema(home)
     identities = subkeys.unlock(home, passphrase)
+    if workbooks is not None and hasattr(workbooks, "absorb"):
+        # What staff typed in registered workbooks becomes pending edits first.
+        _absorb(home, workbooks, identities)
+    if _count(home, vault) == 0:
+        return Pending(())
     first_base: dict[str, str] = {}
     latest: dict[str, Any] = {}
     quality: dict[tuple[str, str, str], Any] = {}
