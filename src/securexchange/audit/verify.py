@@ -64,7 +64,7 @@ from securexchange.zipstrict import DEFAULT_LIMITS
 ZIP_MAGIC = b"PK\x03\x04"
 # Names securexchange gives its containers; a file with one of these is judged as an
 # artifact even when its first bytes were damaged (so it fails instead of being skipped).
-ARTIFACT_SUFFIXES = (".zip", ".sxp", ".sxr", ".sxn", ".sxk")
+ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp")
 KEYRING_MAGIC = b'"format": "securexchange-keyring/1"'
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_total_size
 MAX_FILES = 100_000
