@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "securexchange"
 
 INFRA = {"home", "statedb", "atomicio", "eventlog"}
 WORKFLOW_PACKAGES = {"agency", "municipality", "audit"}
-WORKFLOW_MODULES = {"keystore", "intake", "sample", "demo", "csvread", "xlsxguard", "normalise"}
+WORKFLOW_MODULES = {"keystore", "intake", "sample", "demo", "csvread", "normalise"}
 
 
 def _layer(module: str) -> int:
