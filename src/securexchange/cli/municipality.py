@@ -7,12 +7,27 @@ a function. The library is imported inside each function so ``--help`` stays lig
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from securexchange.cli.common import CliState, note, pass_state
+from securexchange.cli.common import (
+    CliState,
+    cli_home,
+    echo_json,
+    json_option,
+    note,
+    pass_state,
+    print_table,
+)
 from securexchange.cli.keyopts import passphrase_option
+
+if TYPE_CHECKING:
+    from securexchange.home import Home
+    from securexchange.keystore import KeySource
 
 
 @click.group()
@@ -132,3 +147,181 @@ def return_command(state: CliState, *, out: Path, passphrase_file: Path | None) 
         f"return {made.delta_id} (number {made.sequence}): {made.statuses} status "
         f"change(s), {made.quality_reports} quality report(s); send it to the agency"
     )
+
+
+# --- the vault (issue 7): every command below shreds first, then does its own work ---
+
+
+@contextmanager
+def municipal_home(state: CliState) -> Iterator[Home]:
+    """Open the municipal home and run the shredding pass before anything else, so
+    retention is enforced by every command, also one that then fails its checks."""
+    from securexchange.home import HomeKind
+    from securexchange.municipality.retention import shred
+
+    with cli_home(state, HomeKind.MUNICIPALITY) as home:
+        report = shred(home)
+        if report.workbooks_pending:
+            note(
+                f"warning: {report.workbooks_pending} workbook(s) past their deadline could "
+                "not be removed; close them in Excel (see 'municipality status')"
+            )
+        yield home
+
+
+def _identity_source(home: Home, passphrase_file: Path | None) -> KeySource:
+    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+
+    return KeySource(
+        path=key_path(home, KeyUse.IDENTITY),
+        passphrase=key_passphrase(passphrase_file, what="your key", demo=home.demo),
+        work_factor=rewrite_work_factor(home, os.environ),
+    )
+
+
+@municipality.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@passphrase_option
+@pass_state
+def import_command(
+    state: CliState, *, files: tuple[Path, ...], passphrase_file: Path | None
+) -> None:
+    """Verify and import packages, keyrings and termination notices from the agency.
+
+    Nothing is written unless every check passes. Importing the same file again is
+    harmless.
+
+    \b
+    Example:
+      securexchange municipality import pkg-....sxp
+    """
+    from securexchange.municipality.importer import import_files
+
+    with municipal_home(state) as home:
+        done = import_files(home, list(files), _identity_source(home, passphrase_file))
+    for item in done:
+        if item.changed:
+            extra = f" ({item.records} records)" if item.kind == "package" else ""
+            note(f"imported {item.kind} {item.artifact_id}{extra}: {item.path.name}")
+        else:
+            note(f"already imported, nothing changed: {item.path.name}")
+
+
+@municipality.command("open")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    metavar="DIR",
+    help="Write the workbook here (default: HOME/workbooks/).",
+)
+@passphrase_option
+@pass_state
+def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | None) -> None:
+    """Write the current records as an Excel workbook (Inburgeraars) and register it.
+
+    Only "Status activiteit" and "Melding gegevenskwaliteit" are yours to edit; the
+    workbook is destroyed automatically at its deadline ("Bewaren tot").
+    """
+    from securexchange.municipality.opening import open_workbook
+
+    with municipal_home(state) as home:
+        opened = open_workbook(home, _identity_source(home, passphrase_file), out)
+    click.echo(str(opened.path))
+    note(f"{opened.records} records; the file holds personal data: do not copy or mail it")
+    if opened.synced_folder:
+        note(
+            "warning: the folder looks synchronised to the cloud (OneDrive, Dropbox, "
+            "SharePoint, Google Drive, iCloud); copies there escape shredding"
+        )
+
+
+@municipality.command("set-status")
+@click.argument("record")
+@click.argument("status")
+@passphrase_option
+@pass_state
+def set_status_command(
+    state: CliState, *, record: str, status: str, passphrase_file: Path | None
+) -> None:
+    """Set the activity status (Status activiteit) of one record, for scripts."""
+    from securexchange.municipality.opening import set_status
+
+    with municipal_home(state) as home:
+        changed = set_status(home, _identity_source(home, passphrase_file), record, status)
+    note("status stored; it goes back with the next return" if changed else "unchanged")
+
+
+@municipality.command("report-quality")
+@click.argument("record")
+@click.argument("field")
+@click.argument("problem")
+@passphrase_option
+@pass_state
+def report_quality_command(
+    state: CliState, *, record: str, field: str, problem: str, passphrase_file: Path | None
+) -> None:
+    """Report a data-quality problem (art. 7) in one field of one record."""
+    from securexchange.municipality.opening import report_quality
+
+    with municipal_home(state) as home:
+        report_quality(home, _identity_source(home, passphrase_file), record, field, problem)
+    note("report stored; it goes to the agency with the next return")
+
+
+@municipality.command("shred")
+@click.option("--dry-run", is_flag=True, help="Only show what would be destroyed now.")
+@pass_state
+def shred_command(state: CliState, *, dry_run: bool) -> None:
+    """Destroy everything past its deadline now (needs no passphrase: for a scheduler)."""
+    from securexchange.home import HomeKind
+    from securexchange.municipality.retention import shred
+
+    with cli_home(state, HomeKind.MUNICIPALITY) as home:
+        report = shred(home, dry_run=dry_run, log_always=not dry_run)
+    prefix = "would destroy" if dry_run else "destroyed"
+    counts = report.counts()
+    click.echo(
+        f"{prefix}: {counts['records']} records, {counts['packages']} packages, "
+        f"{counts['workbooks']} workbooks, {counts['subkeys']} subkeys"
+    )
+    if report.workbooks_pending:
+        note(f"warning: {report.workbooks_pending} workbook(s) could not be removed yet")
+
+
+@municipality.command("status")
+@json_option
+@pass_state
+def status_command(state: CliState, *, as_json: bool) -> None:
+    """Packages, records, deadlines, pending edits, workbooks and subkeys."""
+    from securexchange.municipality.status import status
+
+    with municipal_home(state) as home:
+        doc = status(home)
+    if as_json:
+        echo_json(doc)
+        return
+    print_table(
+        ["package", "seq", "state", "records", "valid until"],
+        [
+            [
+                p["id"],
+                str(p["sequence"]),
+                p["state"] + (" (stale)" if p["stale"] else ""),
+                str(p["records"]),
+                p["valid_until"],
+            ]
+            for p in doc["packages"]
+        ],
+    )
+    for d in doc["next_deadlines"]:
+        click.echo(f"deadline {d['date']}: {d['records']} records")
+    click.echo(f"pending edits: {doc['pending_edits']}")
+    for w in doc["workbooks"]:
+        problem = f" ({w['problem']})" if w["problem"] else ""
+        click.echo(f"workbook {w['id']} {w['state']}{problem}: {w['path']}")
+    for s in doc["subkeys"]:
+        when = s["destroyed_at"] or f"after {s['destroy_after']}"
+        click.echo(f"subkey {s['recipient'][:16]}... {s['state']}, destroyed {when}")
+    click.echo(f"last shred: {doc['last_shred'] or 'never'}")

@@ -1,0 +1,370 @@
+"""``municipality import FILE...``: packages, keyrings and termination notices.
+
+A package passes every check before anything is written, in this order:
+
+1. the container (strict ZIP, exact members) and the signature by the export key that
+   the package's keyring view certifies, that view signed by the root key this home
+   pinned at ``init``; every member's digest (``package.open_package``);
+2. the keyring version is not below the one held (SX-ROLLBACK);
+3. the municipality is ours (SX-WRONG-MUNICIPALITY); we are a recipient
+   (SX-NOT-RECIPIENT); not dated more than a day ahead (SX-FUTURE); its protocol was not
+   terminated (SX-PROTOCOL-INACTIVE);
+4. the sequence number is above the last one imported: the same number and hash again
+   is a harmless no-op, the same number with another hash SX-EQUIVOCATION, a lower
+   number SX-ROLLBACK;
+5. the import deadline has not passed (SX-STALE);
+6. decryption in memory with the subkey the package names, the binding fields, and the
+   workbook's rows (count and deadlines against the manifest).
+
+Then one transaction stores the package in the vault (:mod:`.vault`), shreds the
+package it supersedes (edits typed in its workbooks are absorbed first; status edits
+of records still present carry over, being kept per record), and logs the import.
+A refusal writes nothing; ``open_home`` logs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+from securexchange import age, statedb, zipstrict
+from securexchange.card import read_card
+from securexchange.clock import format_instant
+from securexchange.container import MEMBER_LIMITS, PinnedSigner, open_without_decryption
+from securexchange.errors import (
+    BadSignature,
+    Equivocation,
+    Future,
+    Malformed,
+    NotFound,
+    NotRecipient,
+    ProtocolInactive,
+    Rollback,
+    Stale,
+    SxError,
+    Tampered,
+    WrongMunicipality,
+)
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.keystore import IDENTITY_CARD, KeySource
+from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType, Manifest
+from securexchange.municipality import retention, subkeys, vault, workbooks
+from securexchange.municipality.enrolment import (
+    held_keyring,
+    held_keyring_version,
+    home_nis,
+    import_keyring,
+    pinned_root_key,
+)
+from securexchange.municipality.sheets import read_package_rows
+from securexchange.notice import NoticeBody
+from securexchange.package import DEFAULT_MAX_PAYLOAD, OpenedPackage, PackageTrust, open_package
+
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_FILE = DEFAULT_MAX_PAYLOAD + (8 << 20)
+DUTY_HINT = (
+    "do not use this file; report it to the agency within 48 hours "
+    "(protocol art. 6) and ask for a new one"
+)
+
+
+@dataclass(frozen=True)
+class Imported:
+    """What importing one file did."""
+
+    path: Path
+    kind: str  # package | keyring | notice
+    artifact_id: str
+    changed: bool
+    records: int = 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE + 1)
+    except FileNotFoundError:
+        raise NotFound(f"no file at {path}") from None
+    except IsADirectoryError:
+        raise NotFound(f"{path} is a directory, not a file") from None
+    if len(data) > MAX_FILE:
+        raise Malformed(f"{path.name} is too large to be an artifact")
+    return data
+
+
+def _with_duty(exc: SxError) -> SxError:
+    if isinstance(exc, Tampered | Stale | BadSignature):
+        exc.hint = DUTY_HINT
+    return exc
+
+
+def import_files(home: Home, paths: Sequence[Path], source: KeySource) -> list[Imported]:
+    """Import each file in turn; the first refusal stops (earlier files stay imported)."""
+    vault.ensure_schema(home)
+    done: list[Imported] = []
+    for path in paths:
+        try:
+            done.append(import_file(home, path, source))
+        except SxError as exc:
+            raise _with_duty(exc) from None
+    return done
+
+
+def _manifest_type(data: bytes, name: str) -> ArtifactType:
+    members = {
+        m.name: m.data
+        for m in zipstrict.read(data, MEMBER_ORDER, member_limits=MEMBER_LIMITS)
+        if m.name == MANIFEST
+    }
+    if MANIFEST not in members:
+        raise Malformed(f"{name} has no manifest")
+    return Manifest.from_json_bytes(members[MANIFEST]).artifact_type
+
+
+def import_file(home: Home, path: Path, source: KeySource) -> Imported:
+    data = _read(path)
+    if not data.startswith(b"PK"):
+        return _import_keyring_file(home, path, data)
+    kind = _manifest_type(data, path.name)
+    if kind is ArtifactType.PACKAGE:
+        return import_package(home, path, data, source)
+    if kind is ArtifactType.NOTICE:
+        return import_notice(home, path, data)
+    raise Malformed(f"{path.name} is not a package, keyring or notice for a municipality")
+
+
+# --- keyrings -----------------------------------------------------------------------
+
+
+def _import_keyring_file(home: Home, path: Path, data: bytes) -> Imported:
+    """A published keyring view: ``keyring-NIS.json`` with ``keyring-NIS.sig`` beside it
+    (either may be named)."""
+    json_path = path.with_suffix(".json")
+    sig_path = path.with_suffix(".sig")
+    if path.suffix not in (".json", ".sig") or not json_path.exists() or not sig_path.exists():
+        raise Malformed(f"{path.name} is neither a container nor a keyring with its .sig beside it")
+    document = data if path == json_path else _read(json_path)
+    signature = _read(sig_path)
+    try:
+        result = import_keyring(home, document, signature.decode("ascii"))
+    except UnicodeDecodeError:
+        raise Malformed(f"{sig_path.name} is not an armored signature") from None
+    return Imported(path, "keyring", result.keyring.id, result.changed)
+
+
+# --- packages -----------------------------------------------------------------------
+
+
+def _own_fingerprint(home: Home) -> str:
+    try:
+        card = read_card((home.paths.keys / IDENTITY_CARD).read_bytes())
+    except FileNotFoundError:
+        raise NotFound("this home has no key card", hint="run 'municipality init'") from None
+    return card.fingerprint.display
+
+
+def terminated(home: Home) -> dict[str, str]:
+    """protocol id -> effective day (ISO), for every termination notice held."""
+    vault.ensure_schema(home)
+    return {
+        str(r[0]): str(r[1])
+        for r in home.db.execute("SELECT protocol_id, effective FROM vault_protocols")
+    }
+
+
+def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
+    """Steps 3-5 on a verified package. Returns (our subkey, already imported)."""
+    body = opened.body
+    manifest = opened.manifest
+    if body.nis != home_nis(home) or manifest.municipality != home_nis(home):
+        raise WrongMunicipality("the package is addressed to another municipality")
+    ours = _own_fingerprint(home)
+    mine = [r for r in body.recipients if r.fingerprint == ours]
+    if not mine:
+        raise NotRecipient(
+            "the package is not encrypted to your key",
+            hint="ask the agency whether your key card is registered for this municipality",
+        )
+    if manifest.created_at > home.now + FUTURE_TOLERANCE:
+        raise Future("the package is dated more than a day in the future")
+    effective = terminated(home).get(body.protocol_id)
+    if effective is not None and (
+        manifest.created_at.date().isoformat() >= effective
+        or home.now.date().isoformat() >= effective
+    ):
+        raise ProtocolInactive(
+            "the protocol this package belongs to was terminated",
+            hint="the agency's termination notice was imported; no packages are accepted",
+        )
+    latest = vault.latest_package(home)
+    if latest is not None:
+        if body.sequence == latest.sequence:
+            if latest.sha256 == opened.container_sha256:
+                return mine[0].subkey, True
+            raise Equivocation(
+                "another package with the same sequence number was imported before",
+                hint="report this to the agency within 48 hours (protocol art. 6)",
+            )
+        if body.sequence < latest.sequence:
+            raise Rollback(
+                "the package is older than one imported before",
+                hint="import the newest package the agency sent",
+            )
+    if home.now > body.import_deadline:
+        raise Stale("the package's import deadline has passed")
+    return mine[0].subkey, False
+
+
+def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
+    from securexchange.workbook import WorkbookRow
+
+    body = opened.body
+    typed = [r for r in rows if isinstance(r, WorkbookRow)]
+    if len(typed) != body.records:
+        raise Tampered("the package's workbook does not hold the records its manifest states")
+    for row in typed:
+        if (
+            body.earliest_retention is None
+            or body.latest_retention is None
+            or not body.earliest_retention <= row.retention <= body.latest_retention
+        ):
+            raise Tampered("a record's retention deadline disagrees with the manifest")
+
+
+def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
+    root = pinned_root_key(home)
+    held = max(1, held_keyring_version(home))
+    trust = PackageTrust(root, held)
+    opened = open_package(data, trust=trust, identities=None)
+    subkey, again = check_package(home, opened)
+    if again:
+        return Imported(path, "package", opened.package_id, False, opened.body.records)
+
+    subkeys.split_out(home, source)
+    identities = subkeys.unlock(home, source.passphrase)
+    if subkey not in identities:
+        raise NotRecipient(
+            "the subkey this package is encrypted to is no longer held",
+            hint="it was destroyed after its validity ended; ask the agency for a new export",
+        )
+    opened = open_package(data, trust=trust, identities=[identities[subkey]])
+    if opened.workbook is None:  # pragma: no cover - open_package decrypts with identities
+        raise Malformed("the package has no payload")
+    rows = read_package_rows(opened.workbook)
+    _check_rows(opened, rows)
+    # The package's keyring view becomes the held keyring (same checks as a keyring file).
+    import_keyring(home, opened.keyring_data, opened.keyring_signature)
+    store_package(home, opened, rows, identities)
+    retention.shred(home, identities=identities)
+    return Imported(path, "package", opened.package_id, True, len(rows))
+
+
+def store_package(
+    home: Home,
+    opened: OpenedPackage,
+    rows: Sequence[object],
+    identities: Mapping[str, age.X25519Identity],
+) -> None:
+    from securexchange.workbook import WorkbookRow
+
+    body = opened.body
+    recipient = subkeys.current_recipient(home)
+    if recipient is None:  # pragma: no cover - split_out listed at least one
+        raise NotRecipient("this home holds no encryption subkey")
+    key = vault.new_data_key()
+    typed = [r for r in rows if isinstance(r, WorkbookRow)]
+    older = [p for p in vault.packages(home) if p.live]
+    with statedb.transaction(home.db):
+        workbooks.absorb(home, identities)
+        vault.insert_package(
+            home,
+            package=vault.PackageRow(
+                package_id=opened.package_id,
+                sequence=body.sequence,
+                sha256=opened.container_sha256,
+                protocol_id=body.protocol_id,
+                party_id=body.party_id,
+                municipality=body.municipality_name,
+                created_at=opened.manifest.created_at,
+                imported_at=home.now,
+                import_deadline=body.import_deadline,
+                valid_until=body.valid_until,
+                records=body.records,
+                demo=body.demo,
+                state=vault.LIVE,
+                shredded_at=None,
+            ),
+            data_key=key,
+            recipient=recipient,
+            rows=typed,
+        )
+        shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
+        vault.drop_returned_before(home, opened.manifest.created_at)
+        vault.rewrap(home, identities, recipient)
+        home.record(
+            Action.IMPORT,
+            artifacts=[opened.package_id],
+            counts={
+                "sequence": body.sequence,
+                "records": len(typed),
+                "superseded": len(older),
+                "records_shredded": shredded,
+            },
+        )
+
+
+# --- notices ------------------------------------------------------------------------
+
+
+def import_notice(home: Home, path: Path, data: bytes) -> Imported:
+    """A termination notice (art. 8, 12): signed by the export key of the keyring held."""
+    keyring = held_keyring(home)
+    if keyring is None:
+        raise NotFound(
+            "this home holds no keyring to check the notice against",
+            hint="import the agency's latest package or keyring first",
+        )
+    verified = open_without_decryption(
+        data,
+        trust=PinnedSigner(keyring.agency.export.signing_key, frozenset({ArtifactType.NOTICE})),
+        accept=(ArtifactType.NOTICE,),
+    )
+    body = verified.manifest.body
+    if not isinstance(body, NoticeBody):
+        raise Malformed(f"{path.name} is not a termination notice")
+    nis = home_nis(home)
+    entry = keyring.municipalities[0]
+    if body.nis != nis or verified.manifest.municipality != nis or body.party_id != entry.party_id:
+        raise WrongMunicipality("the notice is addressed to another municipality")
+    if verified.manifest.created_at > home.now + FUTURE_TOLERANCE:
+        raise Future("the notice is dated more than a day in the future")
+    notice_id = verified.manifest.artifact_id
+    row = home.db.execute(
+        "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
+        (body.protocol_id,),
+    ).fetchone()
+    effective = body.effective.isoformat()
+    if row is not None and (str(row[0]) == notice_id or str(row[1]) <= effective):
+        # The same notice again, or a later date than one held: termination never
+        # moves later.
+        return Imported(path, "notice", notice_id, False)
+    with statedb.transaction(home.db):
+        home.db.execute(
+            "INSERT INTO vault_protocols (protocol_id, notice_id, sha256, effective, "
+            "imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(protocol_id) DO UPDATE SET "
+            "notice_id = excluded.notice_id, sha256 = excluded.sha256, "
+            "effective = excluded.effective, imported_at = excluded.imported_at",
+            (
+                body.protocol_id,
+                notice_id,
+                verified.container_sha256,
+                effective,
+                format_instant(home.now),
+            ),
+        )
+        home.record(Action.TERMINATE, artifacts=[notice_id])
+    retention.shred(home)
+    return Imported(path, "notice", notice_id, True)

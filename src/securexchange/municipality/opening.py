@@ -1,0 +1,186 @@
+"""``municipality open``, ``set-status`` and ``report-quality``: the vault for people.
+
+``open`` renders the current package's records (with the staff's edits applied) into
+the municipal workbook (:func:`securexchange.workbook.write_workbook`), registers it and
+writes it, by default inside ``HOME/workbooks/``. It refuses while the system clock is
+more than 24 hours behind the highest time the home has seen (SX-CLOCK-BEHIND), and
+once the package is past its valid-until (SX-STALE) until a newer one is imported.
+
+``set-status`` and ``report-quality`` store one edit each, from the closed lists of
+:mod:`securexchange.schema`; the record must be in the current package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from securexchange import age, statedb
+from securexchange.atomicio import atomic_write, make_private_dir
+from securexchange.errors import ClockBehind, NotFound, Stale, UsageError
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
+from securexchange.keystore import KeySource
+from securexchange.municipality import subkeys, vault, workbooks
+from securexchange.municipality.enrolment import home_nis
+from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
+from securexchange.workbook import WorkbookRow
+
+
+@dataclass(frozen=True)
+class Opened:
+    workbook_id: str
+    path: Path
+    records: int
+    synced_folder: bool
+
+
+def unlock(home: Home, source: KeySource) -> dict[str, age.X25519Identity]:
+    """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked."""
+    subkeys.split_out(home, source)
+    return subkeys.unlock(home, source.passphrase)
+
+
+def _current(home: Home) -> vault.PackageRow:
+    package = vault.current_package(home)
+    if package is None:
+        raise NotFound(
+            "this home holds no package with records to show",
+            hint="import the agency's latest package with 'municipality import FILE'",
+        )
+    return package
+
+
+def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) -> Opened:
+    if home.clock.behind:
+        raise ClockBehind(
+            "the system clock is more than 24 hours behind the latest time this home has seen",
+            hint="correct the computer's date and time; shredding still runs meanwhile",
+        )
+    package = _current(home)
+    if home.now >= package.valid_until:
+        raise Stale(
+            "the package is past its valid-until date",
+            hint="import a newer package from the agency; nothing was deleted",
+        )
+    target = out_dir if out_dir is not None else home.paths.workbooks
+    if out_dir is None:
+        make_private_dir(target)
+    elif not target.is_dir():
+        raise NotFound(f"no directory at {target}")
+    identities = unlock(home, source)
+    recipient = subkeys.current_recipient(home)
+    if recipient is None:  # pragma: no cover - unlock listed at least one
+        raise NotFound("this home holds no encryption subkey")
+    with statedb.transaction(home.db):
+        workbooks.absorb(home, identities)
+    rows = vault.current_rows(home, package.package_id, identities)
+    key = vault.data_key(home, package.package_id, identities)
+    tags = [vault.record_tag(key, r.record_id) for r in rows]
+    workbook_id = new_artifact_id(ArtifactKind.WORKBOOK)
+    nis = home_nis(home)
+    day = home.now.date().isoformat()
+    path = target / f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
+    from securexchange.workbook import WorkbookMeta, write_workbook
+
+    destroy_by = min((r.retention for r in rows), default=package.valid_until.date())
+    meta = WorkbookMeta(
+        package_id=package.package_id,
+        nis=nis,
+        municipality=package.municipality,
+        destroy_by=destroy_by,
+        demo=home.demo,
+    )
+    data = write_workbook(rows, meta)
+    with statedb.transaction(home.db):
+        workbooks.register(
+            home,
+            workbook_id=workbook_id,
+            package_id=package.package_id,
+            path=path.resolve(),
+            rows=rows,
+            tags=tags,
+            recipient=recipient,
+        )
+    # Registered first: a crash now leaves a listed workbook without a file, never an
+    # unlisted file with personal data.
+    atomic_write(path, data, mode=0o600)
+    home.record(
+        Action.OPEN, artifacts=[package.package_id, workbook_id], counts={"records": len(rows)}
+    )
+    return Opened(workbook_id, path, len(rows), workbooks.looks_synced(path))
+
+
+def _find(
+    home: Home, record_id: str, identities: dict[str, age.X25519Identity]
+) -> tuple[vault.PackageRow, WorkbookRow]:
+    if not is_record_id(record_id):
+        raise UsageError("a record id looks like R- followed by 20 letters and digits")
+    package = _current(home)
+    for row in vault.current_rows(home, package.package_id, identities):
+        if row.record_id == record_id:
+            return package, row
+    raise NotFound("the current package has no record with that id")
+
+
+def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bool:
+    """Store a status edit; returns False when the record has that status already."""
+    label = ACTIVITY_STATUSES.canonical(status)
+    if label is None:
+        raise UsageError(
+            "the status is not one of the activity statuses",
+            hint="choose one of: " + ", ".join(ACTIVITY_STATUSES.values),
+        )
+    identities = unlock(home, source)
+    _package, row = _find(home, record_id.strip(), identities)
+    if row.status == label:
+        return False
+    recipient = subkeys.current_recipient(home)
+    assert recipient is not None
+    with statedb.transaction(home.db):
+        vault.add_edit(
+            home,
+            kind="status",
+            record=row.record_id,
+            recipient=recipient,
+            status=label,
+            base=row.status,
+        )
+        home.record(Action.SET_STATUS, counts={"records": 1})
+    return True
+
+
+def _pick(value: str, choices: tuple[str, ...]) -> str | None:
+    folded = {c.casefold(): c for c in choices}
+    return folded.get(" ".join(value.split()).casefold())
+
+
+def report_quality(home: Home, source: KeySource, record_id: str, field: str, problem: str) -> None:
+    """Store a data-quality report (art. 7) for one field of one record."""
+    field_label = _pick(field, QUALITY_FIELDS)
+    if field_label is None:
+        raise UsageError(
+            "the field is not one of the art. 3 fields",
+            hint="choose one of: " + ", ".join(QUALITY_FIELDS),
+        )
+    problem_label = QUALITY_PROBLEMS.canonical(problem)
+    if problem_label is None:
+        raise UsageError(
+            "the problem is not one of the art. 7 problems",
+            hint="choose one of: " + ", ".join(QUALITY_PROBLEMS.values),
+        )
+    identities = unlock(home, source)
+    _package, row = _find(home, record_id.strip(), identities)
+    recipient = subkeys.current_recipient(home)
+    assert recipient is not None
+    with statedb.transaction(home.db):
+        vault.add_edit(
+            home,
+            kind="quality",
+            record=row.record_id,
+            recipient=recipient,
+            field=field_label,
+            problem=problem_label,
+        )
+        home.record(Action.REPORT_QUALITY, counts={"reports": 1})

@@ -1,0 +1,183 @@
+"""Shredding: retention that enforces itself (protocol art. 3, 5, 8, 12).
+
+:func:`shred` runs at the start of every municipal command (before the command's own
+checks, so also when the command then fails) and as ``municipality shred`` for a
+scheduler. It needs no passphrase. In order:
+
+1. **Terminations** whose effective day has come: every package of that protocol loses
+   its data key and rows; pending edits go with them.
+2. **Records** whose retention deadline has come (``Bewaren tot`` <= today): rows deleted.
+3. **Packages** that are superseded by a newer one, or whose records are all gone: data
+   key destroyed, rows deleted. Staleness alone (past valid-until) never deletes.
+4. **Workbooks** showing a shredded record: the cells staff may have edited are
+   harvested into the vault first, then the file is overwritten and removed (a file that
+   cannot be removed, or that Excel holds open, stays listed and is retried).
+5. **Subkeys** whose validity has ended and that nothing in the vault is wrapped to:
+   their file is destroyed, so copies of old packages anywhere become undecryptable.
+
+The home's clock never goes back (:mod:`securexchange.clock`), so winding the system
+clock back neither brings data back nor delays any of this. The log gets counts only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from securexchange import age, statedb
+from securexchange.card import parse_time
+from securexchange.clock import format_instant
+from securexchange.eventlog import Action
+from securexchange.home import Home
+from securexchange.municipality import subkeys, vault, workbooks
+
+LAST_SHRED = "last_shred"
+
+
+@dataclass
+class ShredReport:
+    """What one pass did (or, with ``dry_run``, would do)."""
+
+    records: int = 0
+    packages: int = 0
+    workbooks: int = 0
+    workbooks_pending: int = 0
+    subkeys: int = 0
+    edits: int = 0
+    dry_run: bool = False
+    destroyed_subkeys: list[str] = field(default_factory=list)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.records or self.packages or self.workbooks or self.subkeys or self.edits)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "records": self.records,
+            "packages": self.packages,
+            "workbooks": self.workbooks,
+            "workbooks_pending": self.workbooks_pending,
+            "subkeys": self.subkeys,
+            "edits": self.edits,
+        }
+
+
+def last_shred(home: Home) -> datetime | None:
+    value = statedb.get_setting(home.db, LAST_SHRED)
+    return None if value is None else parse_time(value, "the last shred time")
+
+
+def _terminated_protocols(home: Home) -> set[str]:
+    today = home.now.date().isoformat()
+    return {
+        str(r[0])
+        for r in home.db.execute(
+            "SELECT protocol_id FROM vault_protocols WHERE effective <= ?", (today,)
+        )
+    }
+
+
+def _plan_packages(home: Home, terminated: set[str], today: str) -> dict[str, str]:
+    """package id -> the state it is shredded with."""
+    live = [p for p in vault.packages(home) if p.live]
+    plan: dict[str, str] = {}
+    newest = max((p.sequence for p in live), default=0)
+    for package in live:
+        if package.protocol_id in terminated:
+            plan[package.package_id] = vault.TERMINATED
+        elif package.sequence < newest:
+            plan[package.package_id] = vault.SUPERSEDED
+        else:
+            remaining = home.db.execute(
+                "SELECT COUNT(*) FROM vault_records WHERE package_id = ? AND retention > ?",
+                (package.package_id, today),
+            ).fetchone()[0]
+            if package.records > 0 and remaining == 0:
+                plan[package.package_id] = vault.EXPIRED
+    return plan
+
+
+def shred(
+    home: Home,
+    *,
+    dry_run: bool = False,
+    identities: Mapping[str, age.X25519Identity] | None = None,
+    log_always: bool = False,
+) -> ShredReport:
+    """One shredding pass (see the module doc). ``identities``: unlocked subkeys, when
+    the command has them, so edits in removed workbooks are absorbed at once."""
+    vault.ensure_schema(home)
+    report = ShredReport(dry_run=dry_run)
+    today = home.now.date().isoformat()
+    terminated = _terminated_protocols(home)
+    plan = _plan_packages(home, terminated, today)
+    db = home.db
+    if dry_run:
+        marks = ",".join("?" * len(plan))
+        query = (
+            f"SELECT COUNT(*) FROM vault_records WHERE retention <= ? OR package_id IN ({marks})"  # noqa: S608
+        )
+        report.records = int(db.execute(query, (today, *plan)).fetchone()[0])
+        report.packages = len(plan)
+        report.workbooks = len(workbooks.doomed(home))
+        report.subkeys = len(_doomed_subkeys(home, ignore_packages=set(plan)))
+        return report
+
+    with statedb.transaction(db):
+        for package_id, state in plan.items():
+            report.records += vault.shred_package(home, package_id, state)
+            report.packages += 1
+        report.records += int(
+            db.execute("DELETE FROM vault_records WHERE retention <= ?", (today,)).rowcount
+        )
+        if vault.current_package(home) is None:
+            # No live package: every record is gone (past its deadline, terminated),
+            # so the edits about them are too.
+            report.edits += int(db.execute("DELETE FROM vault_edits").rowcount)
+
+    for workbook_id, path, _state, keep in workbooks.doomed(home):
+        if workbooks.shred_workbook(
+            home, workbook_id, path, keep_edits=keep, identities=identities
+        ):
+            report.workbooks += 1
+        else:
+            report.workbooks_pending += 1
+
+    with statedb.transaction(db):
+        for recipient in _doomed_subkeys(home, ignore_packages=set()):
+            subkeys.destroy(home, recipient)
+            report.subkeys += 1
+            report.destroyed_subkeys.append(recipient)
+        statedb.set_setting(db, LAST_SHRED, format_instant(home.now))
+        if report.anything or log_always:
+            home.record(Action.SHRED, counts=report.counts())
+        if report.subkeys:
+            home.record(Action.SUBKEY_DESTROY, counts={"subkeys": report.subkeys})
+    return report
+
+
+def _doomed_subkeys(home: Home, *, ignore_packages: set[str]) -> list[str]:
+    needed = vault.needed_subkeys(home)
+    if ignore_packages:  # a dry run: the data keys of packages about to go do not count
+        marks = ",".join("?" * len(ignore_packages))
+        keep = {
+            str(r[0])
+            for r in home.db.execute(
+                f"SELECT subkey FROM vault_data_keys WHERE package_id NOT IN ({marks})",  # noqa: S608
+                tuple(ignore_packages),
+            )
+        }
+        needed = (needed - _data_key_subkeys(home)) | keep
+    found = []
+    for subkey in subkeys.listed(home):
+        if not subkey.held:
+            continue
+        missing = not (subkeys.subkey_dir(home) / subkey.file).exists()
+        if missing or (subkey.valid_until <= home.now and subkey.recipient not in needed):
+            found.append(subkey.recipient)
+    return found
+
+
+def _data_key_subkeys(home: Home) -> set[str]:
+    return {str(r[0]) for r in home.db.execute("SELECT subkey FROM vault_data_keys")}

@@ -1,0 +1,81 @@
+"""``municipality status``: what the vault holds and when it goes, without a passphrase.
+
+Everything here is public within the home: package ids, counts, dates, file paths of
+registered workbooks, subkey recipients (public keys). No record id, no personal data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from securexchange.clock import format_instant
+from securexchange.home import Home
+from securexchange.municipality import retention, subkeys, vault, workbooks
+from securexchange.municipality.importer import terminated
+
+
+def status(home: Home) -> dict[str, Any]:
+    """The vault's state as a JSON-ready document."""
+    vault.ensure_schema(home)
+    db = home.db
+    counts = dict(
+        db.execute("SELECT package_id, COUNT(*) FROM vault_records GROUP BY package_id").fetchall()
+    )
+    packages = [
+        {
+            "id": p.package_id,
+            "sequence": p.sequence,
+            "state": p.state,
+            "records": int(counts.get(p.package_id, 0)),
+            "created_at": format_instant(p.created_at),
+            "imported_at": format_instant(p.imported_at),
+            "valid_until": format_instant(p.valid_until),
+            "stale": p.live and home.now >= p.valid_until,
+            "shredded_at": None if p.shredded_at is None else format_instant(p.shredded_at),
+        }
+        for p in vault.packages(home)
+    ]
+    deadlines = [
+        {"date": str(day), "records": int(n)}
+        for day, n in db.execute(
+            "SELECT retention, COUNT(*) FROM vault_records GROUP BY retention "
+            "ORDER BY retention LIMIT 5"
+        )
+    ]
+    needed = vault.needed_subkeys(home)
+    keys = [
+        {
+            "recipient": s.recipient,
+            "valid_from": format_instant(s.valid_from),
+            "valid_until": format_instant(s.valid_until),
+            "state": "held" if s.held else "destroyed",
+            "destroyed_at": None if s.destroyed_at is None else format_instant(s.destroyed_at),
+            # Destroyed at the first shred after its validity ends, once nothing needs it.
+            "destroy_after": format_instant(s.valid_until) if s.held else None,
+            "needed": s.recipient in needed,
+        }
+        for s in subkeys.listed(home)
+    ]
+    books = [
+        {
+            "id": w.workbook_id,
+            "path": str(w.path),
+            "package": w.package_id,
+            "written_at": format_instant(w.written_at),
+            "state": w.state,
+            "problem": w.problem,
+        }
+        for w in workbooks.registered(home)
+    ]
+    last = retention.last_shred(home)
+    return {
+        "now": format_instant(home.now),
+        "clock_behind": home.clock.behind,
+        "packages": packages,
+        "next_deadlines": deadlines,
+        "pending_edits": vault.pending_count(home),
+        "workbooks": books,
+        "subkeys": keys,
+        "terminations": [{"protocol": k, "effective": v} for k, v in terminated(home).items()],
+        "last_shred": None if last is None else format_instant(last),
+    }

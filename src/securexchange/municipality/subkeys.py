@@ -1,0 +1,255 @@
+"""A municipal home's encryption subkeys, each in its own file, destroyable without a key.
+
+``keys/identity.key`` (:mod:`securexchange.keystore`) seals the signing seed and every
+subkey in one passphrase-protected file. Shredding runs without a passphrase (from a
+scheduler), yet it must be able to destroy a subkey whose validity has ended, so that
+every copy of an old package anywhere becomes undecryptable. One file cannot be
+rewritten without its passphrase; so the municipal client keeps each subkey secret in
+its own file instead::
+
+    HOME/keys/subkeys/sk-<16 hex>.key   age, scrypt-sealed to the staff passphrase,
+                                        holding one age identity (strict JSON)
+
+The first time a command unlocks ``identity.key`` (import, open, ...), its subkeys are
+*split out*: each is written to its own file (atomically, 0600, the same passphrase and
+scrypt work factor), listed in ``vault_subkeys``, and only then ``identity.key`` is
+re-sealed without them. Destroying a subkey is deleting its file (and, in the caller's
+transaction, every data key wrapped to it): no passphrase needed.
+
+Consequences, stated in docs/threat-model.md: ``keys export --age`` finds no subkey in
+``identity.key`` once they were split out, and ``keys rotate`` then certifies a fresh
+current subkey (the card lists the new ones; the split-out ones keep opening the
+packages made for them until they are destroyed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from securexchange import age, statedb, strictjson
+from securexchange.atomicio import atomic_write, fsync_dir, make_private_dir
+from securexchange.card import parse_time
+from securexchange.clock import format_instant
+from securexchange.errors import BadPassphrase, Malformed, NotRecipient
+from securexchange.home import Home
+from securexchange.keys import Identity
+from securexchange.keystore import (
+    MAX_KEY_FILE_BYTES,
+    MAX_WORK_FACTOR,
+    WORK_FACTOR,
+    KeySource,
+    check_permissions,
+    sealed_work_factor,
+)
+
+SUBKEY_FORMAT = "securexchange-subkey/1"
+SUBKEY_DIR = "subkeys"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vault_subkeys (
+    recipient    TEXT PRIMARY KEY,
+    file         TEXT NOT NULL,
+    valid_from   TEXT NOT NULL,
+    valid_until  TEXT NOT NULL,
+    state        TEXT NOT NULL,          -- held | destroyed
+    destroyed_at TEXT
+);
+"""
+
+
+@dataclass(frozen=True)
+class HeldSubkey:
+    """A subkey as the vault lists it (public facts only)."""
+
+    recipient: str
+    file: str
+    valid_from: datetime
+    valid_until: datetime
+    destroyed_at: datetime | None
+
+    @property
+    def held(self) -> bool:
+        return self.destroyed_at is None
+
+
+def subkey_dir(home: Home) -> Path:
+    return home.paths.keys / SUBKEY_DIR
+
+
+def file_name(recipient: str) -> str:
+    return "sk-" + hashlib.sha256(recipient.encode("ascii")).hexdigest()[:16] + ".key"
+
+
+def ensure_schema(home: Home) -> None:
+    # executescript commits an open transaction: never inside one (the tables exist
+    # by then: every municipal command ensures them first).
+    if home.db.in_transaction:
+        return
+    statedb.ensure_schema(home.db, SCHEMA)
+
+
+def listed(home: Home) -> list[HeldSubkey]:
+    """Every subkey the vault knows, oldest first."""
+    ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT recipient, file, valid_from, valid_until, destroyed_at FROM vault_subkeys "
+        "ORDER BY valid_from, recipient"
+    ).fetchall()
+    return [
+        HeldSubkey(
+            str(r[0]),
+            str(r[1]),
+            parse_time(str(r[2]), "vault_subkeys"),
+            parse_time(str(r[3]), "vault_subkeys"),
+            None if r[4] is None else parse_time(str(r[4]), "vault_subkeys"),
+        )
+        for r in rows
+    ]
+
+
+def current_recipient(home: Home) -> str | None:
+    """The held subkey to wrap new data to: valid now (latest-starting), else the held
+    one that ends last. None when no subkey is held."""
+    held = [s for s in listed(home) if s.held]
+    valid = [s for s in held if s.valid_from <= home.now < s.valid_until]
+    if valid:
+        return max(valid, key=lambda s: s.valid_from).recipient
+    if held:
+        return max(held, key=lambda s: s.valid_until).recipient
+    return None
+
+
+def _encode(identity: str, recipient: str, valid_from: datetime, valid_until: datetime) -> bytes:
+    return strictjson.dumps(
+        {
+            "format": SUBKEY_FORMAT,
+            "identity": identity,
+            "recipient": recipient,
+            "valid_from": format_instant(valid_from),
+            "valid_until": format_instant(valid_until),
+        }
+    )
+
+
+def _decode(data: bytes, what: str) -> age.X25519Identity:
+    value = strictjson.loads(data, what=what, max_bytes=MAX_KEY_FILE_BYTES)
+    with strictjson.Fields(value, what) as f:
+        if f.text("format") != SUBKEY_FORMAT:
+            raise Malformed(f"{what} has an unknown format")
+        secret = f.text("identity")
+        recipient = f.text("recipient")
+        f.text("valid_from")
+        f.text("valid_until")
+    try:
+        parsed = age.X25519Identity.from_string(secret)
+    except Exception:
+        raise Malformed(f"{what} does not hold an age identity") from None
+    if parsed.recipient.to_string() != recipient:
+        raise Malformed(f"{what} does not match its recipient")
+    return parsed
+
+
+def split_out(home: Home, source: KeySource) -> Identity:
+    """Unlock ``identity.key`` and move its subkeys into their own files (see above).
+
+    Returns the identity (without subkeys once split). Notes the signer for the log
+    checkpoint. Crash-safe: files first, then the table, then the re-sealed key file;
+    a rerun finishes what a killed one started.
+    """
+    ensure_schema(home)
+    identity = source.unlock()
+    home.note_signer(identity.seed, identity.fingerprint.display)
+    if not identity.subkeys:
+        return identity
+    passphrase = source.passphrase()
+    factor = source.work_factor
+    if factor is None:
+        factor = sealed_work_factor(source.path.read_bytes()) or WORK_FACTOR
+    directory = subkey_dir(home)
+    make_private_dir(directory)
+    known = {s.recipient for s in listed(home)}
+    for secret in identity.subkeys:
+        public = secret.public
+        if public.recipient in known:
+            continue  # split before (or destroyed): never written again
+        sealed = age.encrypt(
+            _encode(secret.identity, public.recipient, public.valid_from, public.valid_until),
+            [age.ScryptRecipient(passphrase, work_factor=factor)],
+            armor=True,
+        )
+        atomic_write(directory / file_name(public.recipient), sealed, mode=0o600)
+    with statedb.transaction(home.db):
+        for secret in identity.subkeys:
+            public = secret.public
+            home.db.execute(
+                "INSERT OR IGNORE INTO vault_subkeys (recipient, file, valid_from, valid_until, "
+                "state) VALUES (?, ?, ?, ?, 'held')",
+                (
+                    public.recipient,
+                    file_name(public.recipient),
+                    format_instant(public.valid_from),
+                    format_instant(public.valid_until),
+                ),
+            )
+    stripped = identity.without_subkeys(s.public.recipient for s in identity.subkeys)
+    source.store(stripped)
+    return stripped
+
+
+def unlock(
+    home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
+) -> dict[str, age.X25519Identity]:
+    """The held subkeys (all, or those of ``recipients``) as age identities."""
+    wanted = None if recipients is None else set(recipients)
+    found: dict[str, age.X25519Identity] = {}
+    for subkey in listed(home):
+        if not subkey.held or (wanted is not None and subkey.recipient not in wanted):
+            continue
+        path = subkey_dir(home) / subkey.file
+        if not path.exists():
+            continue
+        check_permissions(path)
+        data = path.read_bytes()
+        try:
+            plaintext = age.decrypt(
+                data,
+                [age.ScryptIdentity(passphrase(), max_work_factor=MAX_WORK_FACTOR)],
+                max_size=MAX_KEY_FILE_BYTES,
+            )
+        except NotRecipient:
+            raise BadPassphrase(
+                f"the passphrase does not open the subkey file {subkey.file}",
+                hint="check the passphrase (and --passphrase-file); nothing was changed",
+            ) from None
+        found[subkey.recipient] = _decode(plaintext, f"the subkey file {subkey.file}")
+    return found
+
+
+def destroy(home: Home, recipient: str) -> None:
+    """Delete a subkey's file and mark it destroyed (inside the caller's transaction).
+
+    The caller deletes every data key wrapped to it in the same transaction. The file
+    is removed first: a crash afterwards leaves a row marked held whose file is gone,
+    which :func:`unlock` skips and the next shred marks destroyed.
+    """
+    path = subkey_dir(home) / file_name(recipient)
+    with contextlib.suppress(FileNotFoundError):
+        size = path.stat().st_size
+        # Overwrite before unlinking: useful on plain disks, no guarantee on SSDs and
+        # copy-on-write filesystems (docs/threat-model.md); the scrypt seal remains.
+        with open(path, "r+b") as handle:
+            handle.write(os.urandom(size))
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
+        fsync_dir(path.parent)
+    home.db.execute(
+        "UPDATE vault_subkeys SET state = 'destroyed', destroyed_at = ? WHERE recipient = ?",
+        (format_instant(home.now), recipient),
+    )

@@ -1,0 +1,629 @@
+"""The municipal vault: records encrypted at rest in the state database.
+
+Design (docs/formats.md, "The municipal vault"):
+
+* Each imported package gets a fresh random 256-bit **data key**. Every record is one
+  row, sealed with ChaCha20-Poly1305 under that key (random 96-bit nonce, stored in
+  front of the ciphertext). The associated data is the package id and the record's
+  *tag*, so a row moved to another package or record fails to open.
+* The **tag** is HMAC-SHA256(data key, record id), truncated to 128 bits: rows are found
+  by record without keeping pseudonymous record ids in clear (they are personal data).
+  The record id itself is inside the sealed row and checked against the tag.
+* The data key is **wrapped** with age to the staff member's current encryption subkey
+  (:mod:`securexchange.municipality.subkeys`), so opening needs that subkey, i.e. the
+  passphrase; destroying the subkey (or the wrapped key) makes the rows unreadable.
+* Each row's **retention deadline** is in clear, so shredding needs no passphrase.
+* Status edits and quality reports not yet returned are sealed with age to the current
+  subkey's public key (writing needs no passphrase; reading does).
+* Registered workbooks are listed with the tags of the records they show, and the
+  editable cells as written (sealed like the edits), to find what staff changed.
+
+The database's settings (``secure_delete``, rollback journal, no WAL) are statedb's.
+Everything here runs inside the caller's transaction unless it says otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from securexchange import age, statedb, strictjson
+from securexchange.card import parse_time
+from securexchange.clock import format_instant
+from securexchange.errors import InternalError, NotRecipient, Tampered
+from securexchange.home import Home
+from securexchange.municipality import subkeys
+from securexchange.schema import SHARED_HEADERS, Record
+from securexchange.workbook import QualityReport, WorkbookRow
+
+DATA_KEY_SIZE = 32
+NONCE_SIZE = 12
+TAG_SIZE = 16
+ROW_FORMAT = "securexchange-vault-row/1"
+EDIT_FORMAT = "securexchange-vault-edit/1"
+MAX_ROW_BYTES = 64 << 10
+MAX_EXPECTED_BYTES = 64 << 20
+
+LIVE = "live"
+SUPERSEDED = "superseded"
+TERMINATED = "terminated"
+EXPIRED = "expired"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vault_packages (
+    package_id      TEXT PRIMARY KEY,
+    sequence        INTEGER NOT NULL,
+    sha256          TEXT NOT NULL,
+    protocol_id     TEXT NOT NULL,
+    party_id        TEXT NOT NULL,
+    municipality    TEXT NOT NULL,
+    created_at      TEXT NOT NULL,
+    imported_at     TEXT NOT NULL,
+    import_deadline TEXT NOT NULL,
+    valid_until     TEXT NOT NULL,
+    records         INTEGER NOT NULL,
+    demo            INTEGER NOT NULL,
+    state           TEXT NOT NULL,
+    shredded_at     TEXT
+);
+CREATE TABLE IF NOT EXISTS vault_data_keys (
+    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
+    subkey     TEXT NOT NULL,
+    wrapped    BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vault_records (
+    package_id TEXT NOT NULL REFERENCES vault_packages(package_id),
+    tag        TEXT NOT NULL,
+    retention  TEXT NOT NULL,
+    sealed     BLOB NOT NULL,
+    PRIMARY KEY (package_id, tag)
+);
+CREATE INDEX IF NOT EXISTS vault_records_retention ON vault_records(retention);
+CREATE TABLE IF NOT EXISTS vault_edits (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind        TEXT NOT NULL,
+    subkey      TEXT NOT NULL,
+    sealed      BLOB NOT NULL,
+    made_at     TEXT NOT NULL,
+    returned_in TEXT,
+    returned_at TEXT
+);
+CREATE TABLE IF NOT EXISTS vault_workbooks (
+    workbook_id TEXT PRIMARY KEY,
+    package_id  TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    written_at  TEXT NOT NULL,
+    subkey      TEXT NOT NULL,
+    expected    BLOB NOT NULL,
+    harvest     BLOB,
+    state       TEXT NOT NULL,
+    problem     TEXT
+);
+CREATE TABLE IF NOT EXISTS vault_workbook_rows (
+    workbook_id TEXT NOT NULL REFERENCES vault_workbooks(workbook_id),
+    package_id  TEXT NOT NULL,
+    tag         TEXT NOT NULL,
+    PRIMARY KEY (workbook_id, tag)
+);
+CREATE TABLE IF NOT EXISTS vault_protocols (
+    protocol_id TEXT PRIMARY KEY,
+    notice_id   TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    effective   TEXT NOT NULL,
+    imported_at TEXT NOT NULL
+);
+"""
+
+VAULT_TABLES = (
+    "vault_packages",
+    "vault_data_keys",
+    "vault_records",
+    "vault_edits",
+    "vault_workbooks",
+    "vault_workbook_rows",
+    "vault_protocols",
+    "vault_subkeys",
+)
+
+
+def ensure_schema(home: Home) -> None:
+    # executescript commits an open transaction: never inside one (the tables exist
+    # by then: every municipal command ensures them first).
+    if home.db.in_transaction:
+        return
+    statedb.ensure_schema(home.db, SCHEMA)
+    subkeys.ensure_schema(home)
+
+
+# --- crypto -----------------------------------------------------------------------------
+
+
+def new_data_key() -> bytes:
+    return os.urandom(DATA_KEY_SIZE)
+
+
+def record_tag(data_key: bytes, record_id: str) -> str:
+    mac = hmac.new(data_key, b"securexchange-record-tag/1\n" + record_id.encode(), hashlib.sha256)
+    return mac.hexdigest()[: TAG_SIZE * 2]
+
+
+def _aad(package_id: str, tag: str) -> bytes:
+    return f"securexchange-vault/1\n{package_id}\n{tag}\n".encode("ascii")
+
+
+def seal_row(data_key: bytes, package_id: str, tag: str, plaintext: bytes) -> bytes:
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    nonce = os.urandom(NONCE_SIZE)
+    return nonce + ChaCha20Poly1305(data_key).encrypt(nonce, plaintext, _aad(package_id, tag))
+
+
+def open_row(data_key: bytes, package_id: str, tag: str, sealed: bytes) -> bytes:
+    from cryptography.exceptions import InvalidTag
+    from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
+
+    try:
+        return ChaCha20Poly1305(data_key).decrypt(
+            sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], _aad(package_id, tag)
+        )
+    except InvalidTag:
+        raise Tampered("a vault row does not authenticate") from None
+
+
+def wrap(secret: bytes, recipient: str) -> bytes:
+    return age.encrypt(secret, [age.X25519Recipient.from_string(recipient)])
+
+
+def unwrap(wrapped: bytes, identities: Sequence[age.Identity], max_size: int) -> bytes:
+    return age.decrypt(wrapped, identities, max_size=max_size)
+
+
+# --- rows -------------------------------------------------------------------------------
+
+
+def encode_row(row: WorkbookRow) -> bytes:
+    return strictjson.dumps(
+        {
+            "format": ROW_FORMAT,
+            "id": row.record_id,
+            "cells": list(row.record.cells()),
+            "retention": row.retention.isoformat(),
+            "status": row.status,
+            "quality_field": "" if row.quality is None else row.quality.field,
+            "quality_problem": "" if row.quality is None else row.quality.problem,
+            "outcome": row.outcome,
+        }
+    )
+
+
+def decode_row(data: bytes) -> WorkbookRow:
+    value = strictjson.loads(data, what="a vault row", max_bytes=MAX_ROW_BYTES)
+    with strictjson.Fields(value, "a vault row") as f:
+        if f.text("format") != ROW_FORMAT:
+            raise InternalError("a vault row has an unknown format")
+        record_id = f.text("id")
+        cells = [str(c) for c in f.array("cells")]
+        retention = date.fromisoformat(f.text("retention"))
+        status = f.text("status")
+        quality_field = f.text("quality_field")
+        quality_problem = f.text("quality_problem")
+        outcome = f.opt_text("outcome")
+    return WorkbookRow(
+        record_id=record_id,
+        record=Record.from_cells(dict(zip(SHARED_HEADERS, cells, strict=True))),
+        retention=retention,
+        status=status,
+        quality=QualityReport(quality_field, quality_problem) if quality_field else None,
+        outcome=outcome,
+    )
+
+
+# --- packages ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    package_id: str
+    sequence: int
+    sha256: str
+    protocol_id: str
+    party_id: str
+    municipality: str
+    created_at: datetime
+    imported_at: datetime
+    import_deadline: datetime
+    valid_until: datetime
+    records: int
+    demo: bool
+    state: str
+    shredded_at: datetime | None
+
+    @property
+    def live(self) -> bool:
+        return self.state == LIVE
+
+
+_PACKAGE_COLUMNS = (
+    "package_id, sequence, sha256, protocol_id, party_id, municipality, created_at, "
+    "imported_at, import_deadline, valid_until, records, demo, state, shredded_at"
+)
+
+
+def _package(row: Sequence[Any]) -> PackageRow:
+    def t(v: Any) -> datetime:
+        return parse_time(str(v), "vault_packages")
+
+    return PackageRow(
+        str(row[0]),
+        int(row[1]),
+        str(row[2]),
+        str(row[3]),
+        str(row[4]),
+        str(row[5]),
+        t(row[6]),
+        t(row[7]),
+        t(row[8]),
+        t(row[9]),
+        int(row[10]),
+        bool(row[11]),
+        str(row[12]),
+        None if row[13] is None else t(row[13]),
+    )
+
+
+def packages(home: Home) -> list[PackageRow]:
+    """Every package this home imported, by sequence."""
+    ensure_schema(home)
+    rows = home.db.execute(
+        f"SELECT {_PACKAGE_COLUMNS} FROM vault_packages ORDER BY sequence"  # noqa: S608
+    ).fetchall()
+    return [_package(r) for r in rows]
+
+
+def latest_package(home: Home) -> PackageRow | None:
+    found = packages(home)
+    return found[-1] if found else None
+
+
+def current_package(home: Home) -> PackageRow | None:
+    """The newest live package (the one ``open`` shows)."""
+    live = [p for p in packages(home) if p.live]
+    return live[-1] if live else None
+
+
+def insert_package(
+    home: Home,
+    *,
+    package: PackageRow,
+    data_key: bytes,
+    recipient: str,
+    rows: Sequence[WorkbookRow],
+) -> None:
+    """Store one package: its row, its wrapped data key, one sealed row per record."""
+    db = home.db
+    db.execute(
+        f"INSERT INTO vault_packages ({_PACKAGE_COLUMNS}) "  # noqa: S608
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            package.package_id,
+            package.sequence,
+            package.sha256,
+            package.protocol_id,
+            package.party_id,
+            package.municipality,
+            format_instant(package.created_at),
+            format_instant(package.imported_at),
+            format_instant(package.import_deadline),
+            format_instant(package.valid_until),
+            package.records,
+            int(package.demo),
+            package.state,
+            None,
+        ),
+    )
+    db.execute(
+        "INSERT INTO vault_data_keys (package_id, subkey, wrapped) VALUES (?, ?, ?)",
+        (package.package_id, recipient, wrap(data_key, recipient)),
+    )
+    db.executemany(
+        "INSERT INTO vault_records (package_id, tag, retention, sealed) VALUES (?, ?, ?, ?)",
+        (
+            (
+                package.package_id,
+                tag,
+                row.retention.isoformat(),
+                seal_row(data_key, package.package_id, tag, encode_row(row)),
+            )
+            for row in rows
+            for tag in (record_tag(data_key, row.record_id),)
+        ),
+    )
+
+
+def shred_package(home: Home, package_id: str, state: str) -> int:
+    """Destroy a package's data key and rows; returns the rows deleted."""
+    db = home.db
+    count = db.execute("DELETE FROM vault_records WHERE package_id = ?", (package_id,)).rowcount
+    db.execute("DELETE FROM vault_data_keys WHERE package_id = ?", (package_id,))
+    db.execute(
+        "UPDATE vault_packages SET state = ?, shredded_at = ? WHERE package_id = ?",
+        (state, format_instant(home.now), package_id),
+    )
+    return int(count)
+
+
+def data_key(home: Home, package_id: str, identities: Mapping[str, age.X25519Identity]) -> bytes:
+    """The package's data key, unwrapped with the held subkeys. NotRecipient if none fits."""
+    row = home.db.execute(
+        "SELECT subkey, wrapped FROM vault_data_keys WHERE package_id = ?", (package_id,)
+    ).fetchone()
+    if row is None:
+        raise NotRecipient("the package's data key was destroyed")
+    identity = identities.get(str(row[0]))
+    if identity is None:
+        raise NotRecipient("the subkey the package's data key is wrapped to is not held")
+    return unwrap(bytes(row[1]), [identity], DATA_KEY_SIZE)
+
+
+def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
+    """Every remaining record of a package, decrypted, in a stable order."""
+    result: list[WorkbookRow] = []
+    for tag, sealed in home.db.execute(
+        "SELECT tag, sealed FROM vault_records WHERE package_id = ? ORDER BY rowid",
+        (package_id,),
+    ):
+        row = decode_row(open_row(key, package_id, str(tag), bytes(sealed)))
+        if record_tag(key, row.record_id) != tag:
+            raise Tampered("a vault row belongs to another record")
+        result.append(row)
+    return result
+
+
+def record_count(home: Home, package_id: str) -> int:
+    row = home.db.execute(
+        "SELECT COUNT(*) FROM vault_records WHERE package_id = ?", (package_id,)
+    ).fetchone()
+    return int(row[0])
+
+
+def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: str) -> int:
+    """Wrap every data key, edit and workbook expectation held for an older subkey to
+    ``recipient`` (so the older subkey stops being needed). Returns how many moved."""
+    moved = 0
+    db = home.db
+    for package_id, subkey, wrapped in db.execute(
+        "SELECT package_id, subkey, wrapped FROM vault_data_keys WHERE subkey != ?", (recipient,)
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        secret = unwrap(bytes(wrapped), [identity], DATA_KEY_SIZE)
+        db.execute(
+            "UPDATE vault_data_keys SET subkey = ?, wrapped = ? WHERE package_id = ?",
+            (recipient, wrap(secret, recipient), package_id),
+        )
+        moved += 1
+    for table, key in (("vault_edits", "id"), ("vault_workbooks", "workbook_id")):
+        column = "sealed" if table == "vault_edits" else "expected"
+        for ident, subkey, blob in db.execute(
+            f"SELECT {key}, subkey, {column} FROM {table} WHERE subkey != ?",  # noqa: S608
+            (recipient,),
+        ).fetchall():
+            identity = identities.get(str(subkey))
+            if identity is None:
+                continue
+            plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
+            db.execute(
+                f"UPDATE {table} SET subkey = ?, {column} = ? WHERE {key} = ?",  # noqa: S608
+                (recipient, wrap(plain, recipient), ident),
+            )
+            moved += 1
+    return moved
+
+
+def needed_subkeys(home: Home) -> set[str]:
+    """Subkeys something in the vault is still wrapped to."""
+    ensure_schema(home)
+    found: set[str] = set()
+    for table in ("vault_data_keys", "vault_edits", "vault_workbooks"):
+        found.update(
+            str(r[0])
+            for r in home.db.execute(f"SELECT DISTINCT subkey FROM {table}")  # noqa: S608
+        )
+    return found
+
+
+# --- edits ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A status change or quality report staff made, not yet superseded by a package."""
+
+    handle: int
+    kind: str  # "status" | "quality"
+    record: str
+    status: str  # kind status: the new status
+    base: str  # kind status: the status it replaced
+    field: str  # kind quality
+    problem: str  # kind quality
+    at: datetime
+    returned_in: str | None
+
+
+def add_edit(
+    home: Home,
+    *,
+    kind: str,
+    record: str,
+    recipient: str,
+    status: str = "",
+    base: str = "",
+    field: str = "",
+    problem: str = "",
+) -> None:
+    """Store one edit, sealed to ``recipient`` (no passphrase needed)."""
+    body = strictjson.dumps(
+        {
+            "format": EDIT_FORMAT,
+            "kind": kind,
+            "record": record,
+            "status": status,
+            "base": base,
+            "field": field,
+            "problem": problem,
+        }
+    )
+    home.db.execute(
+        "INSERT INTO vault_edits (kind, subkey, sealed, made_at) VALUES (?, ?, ?, ?)",
+        (kind, recipient, wrap(body, recipient), format_instant(home.now)),
+    )
+
+
+def edits(home: Home, identities: Mapping[str, age.X25519Identity]) -> list[Edit]:
+    """Every stored edit, oldest first (decrypted)."""
+    ensure_schema(home)
+    result: list[Edit] = []
+    for handle, subkey, sealed, made_at, returned_in in home.db.execute(
+        "SELECT id, subkey, sealed, made_at, returned_in FROM vault_edits ORDER BY id"
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        value = strictjson.loads(
+            unwrap(bytes(sealed), [identity], MAX_ROW_BYTES), what="a vault edit"
+        )
+        with strictjson.Fields(value, "a vault edit") as f:
+            f.text("format")
+            result.append(
+                Edit(
+                    handle=int(handle),
+                    kind=f.text("kind"),
+                    record=f.text("record"),
+                    status=f.text("status"),
+                    base=f.text("base"),
+                    field=f.text("field"),
+                    problem=f.text("problem"),
+                    at=parse_time(str(made_at), "vault_edits"),
+                    returned_in=None if returned_in is None else str(returned_in),
+                )
+            )
+    return result
+
+
+def pending_count(home: Home) -> int:
+    ensure_schema(home)
+    row = home.db.execute("SELECT COUNT(*) FROM vault_edits WHERE returned_in IS NULL").fetchone()
+    return int(row[0])
+
+
+@dataclass(frozen=True)
+class PendingItem:
+    """What the return channel needs of one edit (see municipality.pending)."""
+
+    kind: str
+    record: str
+    status: str
+    base: str
+    field: str
+    problem: str
+    at: datetime
+    handle: int
+
+
+def pending_returns(
+    home: Home, identities: Mapping[str, age.X25519Identity] | None = None
+) -> list[PendingItem]:
+    """Edits not yet returned: the latest status per record, and every quality report.
+
+    The edits are sealed to the staff subkey, so this needs the unlocked subkeys
+    (:func:`securexchange.municipality.subkeys.unlock`); without them it returns
+    nothing.
+    """
+    if not identities:
+        return []
+    latest: dict[str, Edit] = {}
+    reports: list[Edit] = []
+    for edit in edits(home, identities):
+        if edit.returned_in is not None:
+            continue
+        if edit.kind == "status":
+            latest[edit.record] = edit
+        else:
+            reports.append(edit)
+    items = [
+        PendingItem(e.kind, e.record, e.status, e.base, e.field, e.problem, e.at, e.handle)
+        for e in (*latest.values(), *reports)
+    ]
+    return sorted(items, key=lambda i: i.handle)
+
+
+def mark_returned(home: Home, handles: Iterable[Any], delta_id: str) -> None:
+    """Mark edits as returned in ``delta_id``; status edits of the same record made
+    before the returned one are covered by it too."""
+    now = format_instant(home.now)
+    home.db.executemany(
+        "UPDATE vault_edits SET returned_in = ?, returned_at = ? WHERE id = ?",
+        ((delta_id, now, int(h)) for h in handles),
+    )
+    home.db.execute(
+        "UPDATE vault_edits SET returned_in = ?, returned_at = ? "
+        "WHERE returned_in IS NULL AND kind = 'status' AND id < "
+        "(SELECT COALESCE(MAX(id), 0) FROM vault_edits WHERE returned_in = ?)",
+        (delta_id, now, delta_id),
+    )
+
+
+def drop_returned_before(home: Home, created_at: datetime) -> int:
+    """Forget edits the agency had received before it made a package (the package
+    carries their result)."""
+    cursor = home.db.execute(
+        "DELETE FROM vault_edits WHERE returned_at IS NOT NULL AND returned_at <= ?",
+        (format_instant(created_at),),
+    )
+    return int(cursor.rowcount)
+
+
+def current_rows(
+    home: Home, package_id: str, identities: Mapping[str, age.X25519Identity]
+) -> list[WorkbookRow]:
+    """A package's remaining records with the staff's edits applied."""
+    from dataclasses import replace
+
+    key = data_key(home, package_id, identities)
+    rows = read_rows(home, package_id, key)
+    status: dict[str, str] = {}
+    quality: dict[str, QualityReport] = {}
+    for edit in edits(home, identities):
+        if edit.kind == "status":
+            status[edit.record] = edit.status
+        elif edit.returned_in is None:
+            quality[edit.record] = QualityReport(edit.field, edit.problem)
+    return [
+        replace(
+            row,
+            status=status.get(row.record_id, row.status),
+            quality=quality.get(row.record_id, row.quality),
+        )
+        for row in rows
+    ]
+
+
+def table_snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
+    """Every vault table's rows (tests compare before and after a refusal)."""
+    result: dict[str, list[tuple[Any, ...]]] = {}
+    for table in VAULT_TABLES:
+        try:
+            result[table] = sorted(
+                tuple(r)
+                for r in conn.execute(f"SELECT * FROM {table}")  # noqa: S608
+            )
+        except sqlite3.OperationalError:
+            result[table] = []
+    return result

@@ -1,0 +1,327 @@
+"""Workbooks ``municipality open`` wrote: registration, harvesting edits, removal.
+
+A workbook is the one place plaintext lives outside memory, so every one is registered
+before its file is written (a crash in between leaves a registration without a file,
+never a file nobody knows). The registration lists the tags of the records it shows
+and, sealed to the staff subkey, the editable cells as written ("expected").
+
+*Absorbing* (with the unlocked subkeys) compares a workbook's editable cells with what
+was written and stores every change as a pending edit. *Harvesting* (shredding, no
+passphrase) reads the cells of a workbook that must go and keeps them sealed to the
+subkey's public key, to be absorbed by the next command that unlocks the key. Then the
+file is overwritten and removed. A file that cannot be removed, or that Excel holds open
+(its ``~$`` owner file is next to it), stays listed with its problem and is retried.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from securexchange import age, strictjson
+from securexchange.atomicio import fsync_dir
+from securexchange.card import parse_time
+from securexchange.clock import format_instant
+from securexchange.errors import SxError
+from securexchange.home import Home
+from securexchange.municipality import subkeys, vault
+from securexchange.municipality.sheets import read_edited_cells
+from securexchange.workbook import WorkbookRow
+
+OPEN = "open"
+PENDING = "pending"  # must go, could not be removed yet
+HARVESTED = "harvested"  # removed; its cells wait to be absorbed
+
+SYNC_MARKERS = ("onedrive", "dropbox", "sharepoint", "google drive", "googledrive", "icloud")
+
+
+def looks_synced(path: Path) -> bool:
+    """True when ``path`` looks like a folder a sync client copies to the cloud."""
+    text = str(path.resolve()).lower()
+    return any(marker in text for marker in SYNC_MARKERS) or "mobile documents" in text
+
+
+def owner_files(path: Path) -> list[Path]:
+    """Excel's lock ("owner") files that say someone has ``path`` open."""
+    names = {"~$" + path.name, "~$" + path.name[2:]}
+    return [path.parent / n for n in names if (path.parent / n).exists()]
+
+
+@dataclass(frozen=True)
+class Registered:
+    workbook_id: str
+    package_id: str
+    path: Path
+    written_at: datetime
+    state: str
+    problem: str | None
+
+
+def registered(home: Home) -> list[Registered]:
+    vault.ensure_schema(home)
+    return [
+        Registered(
+            str(r[0]),
+            str(r[1]),
+            Path(str(r[2])),
+            parse_time(str(r[3]), "vault_workbooks"),
+            str(r[4]),
+            None if r[5] is None else str(r[5]),
+        )
+        for r in home.db.execute(
+            "SELECT workbook_id, package_id, path, written_at, state, problem "
+            "FROM vault_workbooks ORDER BY written_at, workbook_id"
+        )
+    ]
+
+
+def _cells_doc(cells: Mapping[str, tuple[str, str]]) -> bytes:
+    return strictjson.dumps({k: [v[0], v[1]] for k, v in sorted(cells.items())})
+
+
+def _cells_from(data: bytes) -> dict[str, tuple[str, str]]:
+    value = strictjson.loads(data, what="workbook cells", max_bytes=vault.MAX_EXPECTED_BYTES)
+    if not isinstance(value, dict):
+        raise ValueError("workbook cells")
+    return {str(k): (str(v[0]), str(v[1])) for k, v in value.items()}
+
+
+def register(
+    home: Home,
+    *,
+    workbook_id: str,
+    package_id: str,
+    path: Path,
+    rows: Sequence[WorkbookRow],
+    tags: Sequence[str],
+    recipient: str,
+) -> None:
+    """List a workbook before its file is written (inside the caller's transaction)."""
+    expected = {r.record_id: (r.status, "" if r.quality is None else r.quality.label) for r in rows}
+    home.db.execute(
+        "INSERT INTO vault_workbooks (workbook_id, package_id, path, written_at, subkey, "
+        "expected, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (
+            workbook_id,
+            package_id,
+            str(path),
+            format_instant(home.now),
+            recipient,
+            vault.wrap(_cells_doc(expected), recipient),
+            OPEN,
+        ),
+    )
+    home.db.executemany(
+        "INSERT INTO vault_workbook_rows (workbook_id, package_id, tag) VALUES (?, ?, ?)",
+        ((workbook_id, package_id, tag) for tag in tags),
+    )
+
+
+def _read_cells(path: Path) -> dict[str, tuple[str, str]] | None:
+    """The editable cells of a workbook file; None when it is gone or unreadable."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        cells = read_edited_cells(data, what=path.name)
+    except SxError:
+        return None
+    return {c.record_id: (c.status, "" if c.quality is None else c.quality.label) for c in cells}
+
+
+def _diff(
+    home: Home,
+    expected: Mapping[str, tuple[str, str]],
+    now_cells: Mapping[str, tuple[str, str]],
+    recipient: str,
+) -> int:
+    """Store every changed editable cell as an edit; returns how many."""
+    made = 0
+    for record_id, (status, quality) in now_cells.items():
+        if record_id not in expected:
+            continue  # a row staff added: not a record we sent
+        old_status, old_quality = expected[record_id]
+        if status != old_status:
+            vault.add_edit(
+                home,
+                kind="status",
+                record=record_id,
+                recipient=recipient,
+                status=status,
+                base=old_status,
+            )
+            made += 1
+        if quality and quality != old_quality:
+            field, _, problem = quality.partition(": ")
+            vault.add_edit(
+                home,
+                kind="quality",
+                record=record_id,
+                recipient=recipient,
+                field=field,
+                problem=problem,
+            )
+            made += 1
+    return made
+
+
+def absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
+    """Turn what staff typed in registered workbooks into edits (keys unlocked).
+
+    Inside the caller's transaction. Returns the number of edits made.
+    """
+    recipient = subkeys.current_recipient(home)
+    if recipient is None:
+        return 0
+    made = 0
+    for workbook_id, path, subkey, expected_blob, harvest, state in home.db.execute(
+        "SELECT workbook_id, path, subkey, expected, harvest, state FROM vault_workbooks"
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        expected = _cells_from(
+            vault.unwrap(bytes(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
+        )
+        if state == HARVESTED:
+            if harvest is not None:
+                cells = _cells_from(
+                    vault.unwrap(bytes(harvest), [identity], vault.MAX_EXPECTED_BYTES)
+                )
+                made += _diff(home, expected, cells, recipient)
+            forget(home, str(workbook_id))
+            continue
+        found = _read_cells(Path(str(path)))
+        if found is None:
+            continue
+        made += _diff(home, expected, found, recipient)
+        merged = {k: found.get(k, v) for k, v in expected.items()}
+        home.db.execute(
+            "UPDATE vault_workbooks SET subkey = ?, expected = ? WHERE workbook_id = ?",
+            (recipient, vault.wrap(_cells_doc(merged), recipient), workbook_id),
+        )
+    return made
+
+
+def forget(home: Home, workbook_id: str) -> None:
+    home.db.execute("DELETE FROM vault_workbook_rows WHERE workbook_id = ?", (workbook_id,))
+    home.db.execute("DELETE FROM vault_workbooks WHERE workbook_id = ?", (workbook_id,))
+
+
+def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
+    """Workbooks that must go: (id, path, state, whether its edits still matter).
+
+    A workbook must go when a record it shows was shredded (its row is gone from the
+    vault: past its deadline, superseded, terminated). Its edits matter while its
+    package was superseded by a newer one (records may carry over) or is still live.
+    """
+    vault.ensure_schema(home)
+    rows = home.db.execute(
+        "SELECT w.workbook_id, w.path, w.state, p.state FROM vault_workbooks w "
+        "LEFT JOIN vault_packages p ON p.package_id = w.package_id "
+        "WHERE w.state IN (?, ?) AND EXISTS ("
+        "  SELECT 1 FROM vault_workbook_rows r WHERE r.workbook_id = w.workbook_id "
+        "  AND NOT EXISTS (SELECT 1 FROM vault_records v "
+        "                  WHERE v.package_id = r.package_id AND v.tag = r.tag))",
+        (OPEN, PENDING),
+    ).fetchall()
+    return [
+        (str(r[0]), Path(str(r[1])), str(r[2]), str(r[3]) in (vault.LIVE, vault.SUPERSEDED))
+        for r in rows
+    ]
+
+
+def remove_file(path: Path) -> str | None:
+    """Overwrite and delete a workbook file; returns a problem text, or None when gone.
+
+    Overwriting helps on plain disks only; on SSDs and copy-on-write filesystems the old
+    blocks may survive (docs/threat-model.md).
+    """
+    if owner_files(path):
+        return "open in Excel (an owner file ~$ is next to it); close it"
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "cannot be read"
+    try:
+        with open(path, "r+b") as handle:
+            handle.write(b"\0" * size)
+            handle.flush()
+            os.fsync(handle.fileno())
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return "cannot be removed (in use, or no permission)"
+    with contextlib.suppress(OSError):
+        fsync_dir(path.parent)
+    return None
+
+
+def shred_workbook(
+    home: Home,
+    workbook_id: str,
+    path: Path,
+    *,
+    keep_edits: bool,
+    identities: Mapping[str, age.X25519Identity] | None,
+) -> bool:
+    """Harvest and remove one workbook. Returns True when its file is gone.
+
+    Each step commits on its own: the harvest before the file is touched, so a crash
+    never loses an edit that was typed in it.
+    """
+    from securexchange import statedb
+
+    if keep_edits and identities:
+        with statedb.transaction(home.db):
+            absorb_one(home, workbook_id, path, identities)
+    elif keep_edits:
+        recipient = subkeys.current_recipient(home)
+        cells = _read_cells(path)
+        if recipient is not None and cells is not None:
+            with statedb.transaction(home.db):
+                home.db.execute(
+                    "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
+                    (vault.wrap(_cells_doc(cells), recipient), workbook_id),
+                )
+    problem = remove_file(path)
+    with statedb.transaction(home.db):
+        if problem is not None:
+            home.db.execute(
+                "UPDATE vault_workbooks SET state = ?, problem = ? WHERE workbook_id = ?",
+                (PENDING, problem, workbook_id),
+            )
+        elif keep_edits and not identities:
+            home.db.execute(
+                "UPDATE vault_workbooks SET state = ?, problem = NULL WHERE workbook_id = ?",
+                (HARVESTED, workbook_id),
+            )
+            home.db.execute("DELETE FROM vault_workbook_rows WHERE workbook_id = ?", (workbook_id,))
+        else:
+            forget(home, workbook_id)
+    return problem is None
+
+
+def absorb_one(
+    home: Home, workbook_id: str, path: Path, identities: Mapping[str, age.X25519Identity]
+) -> None:
+    row = home.db.execute(
+        "SELECT subkey, expected FROM vault_workbooks WHERE workbook_id = ?", (workbook_id,)
+    ).fetchone()
+    recipient = subkeys.current_recipient(home)
+    if row is None or recipient is None:
+        return
+    identity = identities.get(str(row[0]))
+    cells = _read_cells(path)
+    if identity is None or cells is None:
+        return
+    expected = _cells_from(vault.unwrap(bytes(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
+    _diff(home, expected, cells, recipient)

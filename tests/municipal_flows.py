@@ -1,0 +1,198 @@
+"""Setup for the municipal client's tests: a demo agency and staff home, and packages
+sealed with the agency's real export key, with every date under the test's control.
+
+Demo homes, so the CLI honours SECUREXCHANGE_NOW; keys at scrypt work factor 2. The
+packages are real containers (``package.seal_package``) around real workbooks
+(``workbook.write_workbook``): only their dates, sequence and records are chosen here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cli_helpers import CliResult, run_cli
+from keys_helpers import make_agency
+from return_flows import add_staff, demo_source, register_demo
+from securexchange import age
+from securexchange.agency.registry import view_for
+from securexchange.home import HomeKind, open_home
+from securexchange.ids import ArtifactKind, new_artifact_id, record_id_from_digest
+from securexchange.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.municipality import vault
+from securexchange.package import PackageBody, PackageRecipient, Superseded, seal_package
+from securexchange.schema import (
+    CONTACT_LANGUAGES,
+    DUTCH_LEVELS,
+    INITIAL_ACTIVITY_STATUS,
+    INTERESTS,
+    MO_STATUSES,
+    SCHEMA_VERSION,
+    Record,
+)
+from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
+
+NIS = "11002"
+OTHER_NIS = "44021"
+
+
+@dataclass(frozen=True)
+class World:
+    agency: Path
+    staff: Path
+    out: Path
+    nis: str = NIS
+
+
+def make_world(tmp: Path) -> World:
+    agency = tmp / "agency"
+    make_agency(agency, demo=True)
+    register_demo(agency, NIS, "Antwerpen")
+    staff = tmp / "staff"
+    add_staff(agency, staff, nis=NIS)
+    out = tmp / "out"
+    out.mkdir()
+    return World(agency, staff, out)
+
+
+def person(n: int, retention: date) -> WorkbookRow:
+    """A synthetic record with unmistakable name, e-mail and phone (for leak scans)."""
+    record = Record(
+        naam=f"Canaryname{n:04d}",
+        voornaam=f"Voornaam{n:04d}",
+        adres=f"Kerkstraat {n}",
+        postcode="2000",
+        gemeente="Antwerpen",
+        telefoon=f"+3247{n:07d}",
+        email=f"canary{n:04d}@example.org",
+        contacttaal=CONTACT_LANGUAGES.values[0],
+        niveau_nederlands=DUTCH_LEVELS.values[1],
+        status_mo=MO_STATUSES.values[0],
+        interesses=(INTERESTS.values[0],),
+    )
+    rid = record_id_from_digest(hashlib.sha256(f"client-{n}".encode()).digest())
+    return WorkbookRow(rid, record, retention, INITIAL_ACTIVITY_STATUS)
+
+
+@dataclass(frozen=True)
+class Made:
+    path: Path
+    data: bytes
+    package_id: str
+    sha256: str
+
+
+def make_package(
+    world: World,
+    rows: Sequence[WorkbookRow],
+    *,
+    sequence: int = 1,
+    created_at: datetime | None = None,
+    import_days: int = 30,
+    valid_days: int = 60,
+    supersedes: Made | None = None,
+    name: str | None = None,
+) -> Made:
+    """A package for the world's municipality, encrypted to its staff's current subkey."""
+    created = (created_at or datetime.now(UTC)).replace(microsecond=0)
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        view = view_for(home, world.nis)
+    keyring = view.keyring
+    entry = keyring.municipalities[0]
+    recipients = []
+    ages = []
+    for person_ in sorted(entry.recipients, key=lambda p: p.fingerprint.display):
+        subkey = person_.subkey_at(created)
+        assert subkey is not None
+        recipients.append(
+            PackageRecipient(person_.fingerprint.display, person_.owner.role, subkey.recipient)
+        )
+        ages.append(age.X25519Recipient.from_string(subkey.recipient))
+    package_id = new_artifact_id(ArtifactKind.PACKAGE)
+    retentions = [r.retention for r in rows]
+    body = PackageBody(
+        schema_version=SCHEMA_VERSION,
+        nis=world.nis,
+        municipality_name=entry.name,
+        party_id=entry.party_id,
+        protocol_id=entry.protocol_id,
+        protocol_until=entry.protocol_until,
+        sequence=sequence,
+        import_deadline=created + timedelta(days=import_days),
+        valid_until=created + timedelta(days=valid_days),
+        keyring_version=keyring.version,
+        recipients=tuple(recipients),
+        recipient_stanzas=len(recipients),
+        records=len(rows),
+        earliest_retention=min(retentions) if rows else None,
+        latest_retention=max(retentions) if rows else None,
+        supersedes=None
+        if supersedes is None
+        else Superseded(supersedes.package_id, supersedes.sha256),
+        demo=keyring.demo,
+    )
+    meta = WorkbookMeta(
+        package_id=package_id,
+        nis=world.nis,
+        municipality=entry.name,
+        destroy_by=min(retentions) if rows else created.date(),
+        demo=keyring.demo,
+    )
+    export = read_key_file(world.agency / "keys" / "export.key", DEMO_PASSPHRASE)
+    data = seal_package(
+        package_id=package_id,
+        created_at=created,
+        body=body,
+        workbook=write_workbook(rows, meta),
+        recipients=ages,
+        keyring_data=view.data,
+        keyring_signature=view.signature,
+        signing_seed=export.seed,
+    )
+    path = world.out / (name or f"{package_id}.sxp")
+    path.write_bytes(data)
+    return Made(path, data, package_id, hashlib.sha256(data).hexdigest())
+
+
+def muni(world: World, *args: str, now: str | None = None) -> CliResult:
+    env = {"SECUREXCHANGE_NOW": now} if now else {}
+    return run_cli(["municipality", *args], home=world.staff, env=env)
+
+
+def vault_tables(world: World) -> dict[str, list[tuple[Any, ...]]]:
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        return vault.table_snapshot(conn)
+    finally:
+        conn.close()
+
+
+def log_lines(world: World) -> list[str]:
+    return (world.staff / "log.jsonl").read_text().splitlines()
+
+
+def home_identities(staff: Path) -> list[age.X25519Identity]:
+    """Every age identity anything in the home holds: identity.key and subkey files."""
+    found = [
+        age.X25519Identity.from_string(s.identity)
+        for s in read_key_file(staff / "keys" / "identity.key", DEMO_PASSPHRASE).subkeys
+    ]
+    sub = staff / "keys" / "subkeys"
+    if sub.is_dir():
+        for path in sorted(sub.iterdir()):
+            plain = age.decrypt(
+                path.read_bytes(), [age.ScryptIdentity(DEMO_PASSPHRASE, max_work_factor=22)]
+            )
+            import json
+
+            found.append(age.X25519Identity.from_string(json.loads(plain)["identity"]))
+    return found
+
+
+def export_key_source_for(world: World) -> Any:
+    return demo_source(world.agency / "keys" / "export.key")
