@@ -17,19 +17,20 @@ the return channel need them) costs nothing.
 
 Plaintext never touches the disk here (brief §3): openpyxl's write-only mode streams
 each worksheet into a ``NamedTemporaryFile`` in ``$TMPDIR`` and zips it from there. We
-hand each worksheet an in-memory buffer instead (``WorksheetWriter(ws, out=BytesIO())``
-before the first row) and assemble the archive in memory, so there is no temporary
-file to leak even when the process is killed mid-write. The caller writes the returned
-bytes atomically where the workbook belongs.
+use a subclass of the write-only worksheet whose writer streams into a BytesIO
+(``WorksheetWriter(ws, out=BytesIO())``) and assemble the archive in memory, so there is
+no temporary file to leak, even when the process is killed mid-write. The caller writes
+the returned bytes atomically where the workbook belongs.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -309,8 +310,11 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
     # accident (the reader refuses all of that anyway); no password, as for the sheets.
     wb.security = WorkbookProtection(lockStructure=True)
 
-    data = wb.create_sheet(DATA_SHEET)
-    lists = wb.create_sheet(LISTS_SHEET)
+    sheet_class = _memory_sheet_class()
+    data = sheet_class(parent=wb, title=DATA_SHEET)
+    lists = sheet_class(parent=wb, title=LISTS_SHEET)
+    cast(Any, wb)._add_sheet(data)
+    cast(Any, wb)._add_sheet(lists)
     _write_data_sheet(data, rows, meta)
     _write_lists_sheet(lists, meta)
     return _save(wb)
@@ -333,19 +337,59 @@ def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> Non
     custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=records_digest(ids)))
 
 
-def _attach_memory_writer(ws: _Sheet) -> None:
-    """Make a write-only worksheet stream into memory instead of a $TMPDIR file.
+@functools.cache
+def _memory_sheet_class() -> type[Any]:
+    """openpyxl's write-only worksheet, streaming into memory and writing text as text.
 
-    ``WriteOnlyWorksheet._get_writer`` creates ``WorksheetWriter(ws)`` (which makes a
-    NamedTemporaryFile) only when ``ws._writer`` is None; setting it first, per sheet,
-    changes no global state, so concurrent writers in one process cannot race. It must
-    run after the sheet's views and column widths are set: ``write_top`` emits them.
+    Two methods of ``WriteOnlyWorksheet`` are replaced, in a subclass (no global state
+    is changed, so concurrent writers in one process cannot race):
+
+    * ``_get_writer``: openpyxl's creates ``WorksheetWriter(ws)``, which streams the
+      sheet into a NamedTemporaryFile in $TMPDIR; ours passes a BytesIO.
+    * ``_values_to_row``: openpyxl's binds each value to a cell, and turns a str that
+      starts with "=" into a formula; ours binds the same way (so openpyxl still checks
+      for characters XML cannot hold) and then marks such a cell as a string. Cell
+      objects (styled cells: banner, headers, the editable columns) pass through, as
+      in openpyxl's, without its exception round trip; empty text is an absent cell.
+
+    A row is written completely inside ``append``, so one plain cell can be reused for
+    every text value, as openpyxl itself does.
     """
+    from openpyxl.cell import Cell
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
     from openpyxl.worksheet._writer import WorksheetWriter
 
-    writer = WorksheetWriter(ws, out=io.BytesIO())
-    writer.write_top()
-    ws._writer = writer
+    class MemorySheet(WriteOnlyWorksheet):
+        def __init__(self, parent: Any, title: str) -> None:
+            super().__init__(parent, title)
+            self._plain = Cell(self, row=1, column=1)
+
+        def _get_writer(self) -> None:
+            sheet = cast(Any, self)  # the stubs type _writer as None
+            if sheet._writer is None:
+                writer = WorksheetWriter(self, out=io.BytesIO())
+                writer.write_top()
+                sheet._writer = writer
+
+        def _values_to_row(self, values: Sequence[Any], row_idx: int) -> Iterator[Any]:
+            plain = self._plain
+            for col_idx, value in enumerate(values, 1):
+                if value is None or value == "":
+                    continue
+                if type(value) is str:
+                    cell = plain
+                    cell.value = value
+                    if value[0] == "=":
+                        cell.data_type = "s"  # openpyxl made it "f": a formula
+                elif isinstance(value, Cell):
+                    cell = value
+                else:
+                    raise TypeError("a workbook cell is text or a prepared cell")
+                cell.column = col_idx
+                cell.row = row_idx
+                yield cell
+
+    return MemorySheet
 
 
 def _styles() -> dict[str, Any]:
@@ -386,7 +430,6 @@ def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMet
     if meta.demo:
         ws.sheet_properties.tabColor = _DEMO_TAB
     _print_setup(ws, meta)
-    _attach_memory_writer(ws)
 
     # The banner: two merged rows above the headers.
     first, second = banner_lines(meta)
@@ -398,7 +441,6 @@ def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMet
         1,
     ):
         cell = WriteOnlyCell(ws, text)
-        cell.data_type = "s"
         cell.font = font
         cell.fill = fill
         cell.alignment = style["wrap"]
@@ -414,26 +456,24 @@ def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMet
         header_cells.append(cell)
     ws.append(header_cells)
 
-    # One styled template; every editable cell shares its style array. Assigning
-    # cell.protection/cell.fill per cell would look the style up twice a cell.
-    template = WriteOnlyCell(ws)
-    template.protection = style["unlocked"]
-    template.fill = style["editable_fill"]
-    editable_style = cast(Any, template)._style
+    # The editable cells: two styled cells reused row after row (a row is written
+    # completely inside append), so no row pays for assigning styles.
+    status = WriteOnlyCell(ws)
+    status.protection = style["unlocked"]
+    status.fill = style["editable_fill"]
+    quality = WriteOnlyCell(ws)
+    quality.protection = style["unlocked"]
+    quality.fill = style["editable_fill"]
 
+    dates: dict[date, str] = {}
     for number, row in enumerate(rows):
-        status = WriteOnlyCell(ws, row.status)
-        cast(Any, status)._style = editable_style
-        quality = WriteOnlyCell(ws, row.quality.label if row.quality is not None else None)
-        cast(Any, quality)._style = editable_style
-        values: list[object] = [row.record_id]
-        values.extend(_text(ws, value) for value in row.record.cells())
-        values.append(row.retention.isoformat())
-        values.append(status)
-        values.append(quality)
-        values.append(row.outcome)
+        retention = dates.get(row.retention)
+        if retention is None:
+            retention = dates[row.retention] = row.retention.isoformat()
+        status.value = row.status
+        quality.value = row.quality.label if row.quality is not None else None
         try:
-            ws.append(values)
+            ws.append((row.record_id, *row.record.cells(), retention, status, quality, row.outcome))
         except IllegalCharacterError:
             # openpyxl's message quotes the value; ours names the row only.
             raise InternalError(
@@ -484,7 +524,6 @@ def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
     if meta.demo:
         ws.sheet_properties.tabColor = _DEMO_TAB
     _print_setup(ws, meta)
-    _attach_memory_writer(ws)
 
     banner = WriteOnlyCell(ws, lists_banner(meta))
     banner.font = style["banner_font"]
@@ -533,24 +572,6 @@ def _protect(ws: _Sheet) -> None:
     protection.sort = False
     protection.formatColumns = False
     protection.formatRows = False
-
-
-def _text(ws: _Sheet, value: str) -> object:
-    """A cell value that is stored as text whatever it starts with.
-
-    openpyxl turns any str starting with "=" into a formula; such a value gets an
-    explicit string cell. Other formula starters (+ - @ tab CR) are already written as
-    inline strings, which Excel never evaluates. Empty text becomes an absent cell.
-    """
-    if not value:
-        return None
-    if value[0] == "=":
-        from openpyxl.cell import WriteOnlyCell
-
-        cell = WriteOnlyCell(ws, value)
-        cell.data_type = "s"
-        return cell
-    return value
 
 
 def _save(wb: Workbook) -> bytes:
