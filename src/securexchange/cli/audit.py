@@ -22,16 +22,17 @@ def audit() -> None:
 @pass_state
 def log_command(state: CliState, check: bool, as_json: bool) -> None:
     """Print this home's log (ids and counts only) and optionally verify it."""
-    from securexchange.audit.logcheck import verify_home_log
+    from securexchange.audit.logcheck import log_findings
     from securexchange.errors import LogBroken
 
     with cli_home(state) as home:
-        result = verify_home_log(home)
+        result, findings = log_findings(home)
         if as_json:
             echo_json(
                 {
                     "entries": [entry.to_json() | {"hash": entry.hash} for entry in result.entries],
                     "problems": [{"line": p.line, "what": p.what} for p in result.problems],
+                    "findings": [f.to_json() for f in findings],
                 }
             )
         else:
@@ -41,12 +42,15 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                 parts += [entry.error or "", entry.actor or "", ",".join(entry.artifacts), counts]
                 click.echo("  ".join(p for p in parts if p))
         if check:
-            for problem in result.problems:
-                click.echo(f"log.jsonl line {problem.line}: {problem.what}", err=True)
-            if result.problems:
-                first = result.problems[0]
+            for finding in findings:
+                click.echo(
+                    f"log.jsonl line {finding.line}: {finding.issue.value}: {finding.what}",
+                    err=True,
+                )
+            if findings:
+                first = findings[0]
                 raise LogBroken(
-                    f"log.jsonl line {first.line}: {first.what}",
+                    f"log.jsonl line {first.line}: {first.issue.value}: {first.what}",
                     hint="a changed log is a security incident: report it within 48 hours (art. 6)",
                 )
             click.echo(f"log intact: {len(result.entries)} entries", err=True)
