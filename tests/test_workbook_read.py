@@ -22,6 +22,7 @@ from securexchange.workbook_read import (
     ChangedCell,
     ExpectedWorkbook,
     WorkbookEdits,
+    _has_formula,
     read_workbook,
 )
 from securexchange.xlsxguard import XlsxLimits
@@ -366,3 +367,24 @@ print("openpyxl" in sys.modules)
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_list_validations_in_an_excel_extension_are_not_cell_formulas(written: bytes) -> None:
+    # Excel saves a drop-down that points at another sheet in an extension after
+    # sheetData, as <xm:f>; that is not a formula in a cell.
+    extension = (
+        b'<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+        b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+        b'<x14:dataValidations count="1" '
+        b'xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+        b'<x14:dataValidation type="list"><x14:formula1><xm:f>Keuzelijsten!$A$3:$A$10'
+        b"</xm:f></x14:formula1><xm:sqref>N4:N11</xm:sqref></x14:dataValidation>"
+        b"</x14:dataValidations></ext></extLst></worksheet>"
+    )
+    with zipfile.ZipFile(io.BytesIO(written)) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    sheet = sheet.replace(b"</worksheet>", extension)
+    edits = read_workbook(rezip(written, {"xl/worksheets/sheet1.xml": sheet}), expected=EXPECTED)
+    assert len(edits.records) == len(ROWS) and edits.changed_cells == ()
+    with zipfile.ZipFile(io.BytesIO(rezip(written, {"xl/worksheets/sheet1.xml": sheet}))) as z:
+        assert not _has_formula(z, "xl/worksheets/sheet1.xml", "w")

@@ -55,6 +55,9 @@ _CUSTOM_NS = "http://schemas.openxmlformats.org/officeDocument/2006/custom-prope
 _VT_NS = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 # Any formula element, with or without a namespace prefix.
 _FORMULA_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]{0,15}:)?f[\s>/]")
+_SHEETDATA_END = re.compile(
+    rb"</(?:[A-Za-z_][\w.-]{0,15}:)?sheetData>|<(?:[A-Za-z_][\w.-]{0,15}:)?sheetData\s*/>"
+)
 _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 # How far down the header row may have been pushed by inserted rows.
 _HEADER_SEARCH_ROWS = 100
@@ -80,7 +83,9 @@ class ExpectedWorkbook:
     _by_id: Mapping[str, WorkbookRow] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.package_id, str) or not is_artifact_id(self.package_id):
+        if not isinstance(self.package_id, str) or not (
+            is_artifact_id(self.package_id) and self.package_id.startswith("pkg-")
+        ):
             raise ValueError("an expected workbook needs a package id")
         if not isinstance(self.rows, tuple) or not all(
             isinstance(row, WorkbookRow) for row in self.rows
@@ -218,6 +223,8 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
         raw = archive.read(part)
     except KeyError:
         raise InvalidWorkbook(f"{what} has no part {part}") from None
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        raise HostileFile(f"{what}: part {part} is damaged") from None
     try:
         element: Element = fromstring(raw, forbid_dtd=True)
     except DefusedXmlException:
@@ -304,21 +311,23 @@ def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[
 
     cell_tag = f"{{{_MAIN_NS}}}c"
     formula_tag = f"{{{_MAIN_NS}}}f"
+    row_tag = f"{{{_MAIN_NS}}}row"
     found: set[tuple[int, int]] = set()
     try:
         with archive.open(part) as stream:
             for _event, element in iterparse(stream, events=("end",), forbid_dtd=True):
-                if element.tag != cell_tag:
-                    continue
-                if element.find(formula_tag) is not None:
-                    match = _CELL_REF.fullmatch(element.get("r", ""))
-                    if match is None:
-                        raise InvalidWorkbook(
-                            f"{what}: sheet {DATA_SHEET} has a formula in a cell without "
-                            "a reference"
-                        )
-                    found.add((int(match.group(2)), column_index(match.group(1)) - 1))
-                element.clear()
+                if element.tag == cell_tag:
+                    if element.find(formula_tag) is not None:
+                        match = _CELL_REF.fullmatch(element.get("r", ""))
+                        if match is None:
+                            raise InvalidWorkbook(
+                                f"{what}: sheet {DATA_SHEET} has a formula in a cell "
+                                "without a reference"
+                            )
+                        found.add((int(match.group(2)), column_index(match.group(1)) - 1))
+                    element.clear()
+                elif element.tag == row_tag:
+                    element.clear()  # its cells are done: keeps memory flat
     except DefusedXmlException:
         raise HostileFile(f"{what}: part {part} declares a document type") from None
     except ParseError:
@@ -327,14 +336,21 @@ def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[
 
 
 def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
-    """A fast byte scan: does the part contain a formula element at all?"""
+    """A fast byte scan: does the part's sheetData contain a formula element at all?
+
+    Only up to the end of sheetData: Excel stores list validations that point at another
+    sheet in an extension after it, as ``<xm:f>``, which is not a cell formula.
+    """
     carry = b""
     try:
         with archive.open(part) as stream:
             while chunk := stream.read(1 << 20):
                 window = carry + chunk
-                if _FORMULA_TAG.search(window):
+                end = _SHEETDATA_END.search(window)
+                if _FORMULA_TAG.search(window, 0, end.start() if end else len(window)):
                     return True
+                if end is not None:
+                    return False
                 carry = window[-24:]
     except (zipfile.BadZipFile, OSError, EOFError, ValueError):
         raise HostileFile(f"{what}: part {part} is damaged") from None
