@@ -60,6 +60,21 @@ def make_world(tmp: Path) -> World:
     return World(agency, staff, out)
 
 
+def other_world(world: World, tmp: Path, *, nis: str = OTHER_NIS, name: str = "Gent") -> World:
+    """A second municipality (or, with the world's own NIS, a colleague) of one agency."""
+    if nis != world.nis:
+        register_demo(world.agency, nis, name)
+    staff = tmp / f"staff-{nis}-{name}"
+    add_staff(world.agency, staff, nis=nis, name=name)
+    return World(world.agency, staff, world.out, nis)
+
+
+def fingerprint(staff: Path) -> str:
+    from securexchange.card import read_card
+
+    return read_card((staff / "keys" / "identity.card.json").read_bytes()).fingerprint.display
+
+
 def person(n: int, retention: date) -> WorkbookRow:
     """A synthetic record with unmistakable name, e-mail and phone (for leak scans)."""
     record = Record(
@@ -97,6 +112,7 @@ def make_package(
     valid_days: int = 60,
     supersedes: Made | None = None,
     name: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> Made:
     """A package for the world's municipality, encrypted to its staff's current subkey."""
     created = (created_at or datetime.now(UTC)).replace(microsecond=0)
@@ -107,6 +123,8 @@ def make_package(
     recipients = []
     ages = []
     for person_ in sorted(entry.recipients, key=lambda p: p.fingerprint.display):
+        if only is not None and person_.fingerprint.display not in only:
+            continue
         subkey = person_.subkey_at(created)
         assert subkey is not None
         recipients.append(
