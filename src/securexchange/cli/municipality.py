@@ -227,7 +227,12 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
     from securexchange.municipality.opening import open_workbook
 
     with municipal_home(state) as home:
-        opened = open_workbook(home, _identity_source(home, passphrase_file), out)
+        opened = open_workbook(
+            home,
+            _identity_source(home, passphrase_file),
+            out,
+            override=os.environ.get("SECUREXCHANGE_NOW"),
+        )
     click.echo(str(opened.path))
     note(f"{opened.records} records; the file holds personal data: do not copy or mail it")
     if opened.synced_folder:
