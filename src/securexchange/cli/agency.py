@@ -828,3 +828,46 @@ def _print_export(result: object, as_json: bool) -> None:
             f"{len(result.packages)} package(s), {result.records} record(s) in {result.out_dir}; "
             f"back up {result.pseudonym_key} with the home"
         )
+
+
+# --- agency terminate (issue 7) ---------------------------------------------------------
+
+
+@agency.command("terminate")
+@click.option("--nis", required=True, metavar="CODE", help="The municipality's NIS code.")
+@click.option(
+    "--effective",
+    required=True,
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="DATE",
+    help="The first day the protocol no longer applies (YYYY-MM-DD).",
+)
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
+)
+@passphrase_option
+@pass_state
+def terminate_command(
+    state: CliState, *, nis: str, effective: datetime, out: Path, passphrase_file: Path | None
+) -> None:
+    """Write a signed termination notice for a municipality's protocol (art. 8, 12).
+
+    Send the file to the municipality: importing it destroys everything of that
+    protocol from DATE on (at once if DATE has passed) and refuses later packages.
+
+    \b
+    Example:
+      securexchange agency terminate --nis 11002 --effective 2027-04-01 --out outbox/
+    """
+    from securexchange.agency.terminate import terminate
+
+    with _agency_home(state) as home:
+        done = terminate(
+            home,
+            _export_key_source(home, passphrase_file),
+            nis=nis,
+            effective=effective.date(),
+            out_dir=out,
+        )
+    click.echo(str(done.path))
+    note(f"termination notice {done.notice_id} effective {done.effective.isoformat()}")
