@@ -1,0 +1,88 @@
+"""A rotated identity: new packages use the new subkey; the old one lives only as long
+as something needs it, and then every copy of the old package is undecryptable."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import run_cli
+from municipal_flows import home_identities, make_package, make_world, muni, person
+from return_flows import demo_source
+from securexchange import age
+from securexchange.agency.registry import add_recipient
+from securexchange.errors import NotRecipient
+from securexchange.home import HomeKind, open_home
+from securexchange.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.package import PackageBody
+from securexchange.zipstrict import read as read_zip
+
+LATER = date(2027, 6, 1)
+NEXT_QUARTER = "2027-01-05T10:00:00Z"
+
+
+def _payload(data: bytes) -> bytes:
+    return next(m.data for m in read_zip(data, MEMBER_ORDER) if m.name == PAYLOAD)
+
+
+def _subkey_of(data: bytes) -> str:
+    from securexchange.manifest import MANIFEST, Manifest
+
+    manifest = Manifest.from_json_bytes(
+        next(m.data for m in read_zip(data, MEMBER_ORDER) if m.name == MANIFEST)
+    )
+    assert isinstance(manifest.body, PackageBody)
+    return manifest.body.recipients[0].subkey
+
+
+def test_rotated_subkey_is_used_and_the_old_one_destroyed_once_nothing_needs_it(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    old = make_package(world, [person(1, LATER)], sequence=1)
+    assert muni(world, "import", str(old.path)).code == 0
+    old_subkey = _subkey_of(old.data)
+
+    # Next quarter: the staff member rotates and the agency registers the new card.
+    env = {"SECUREXCHANGE_NOW": NEXT_QUARTER}
+    rotated = run_cli(["keys", "rotate"], home=world.staff, env=env)
+    assert rotated.code == 0, rotated.stderr
+    card = (world.staff / "keys" / "identity.card.json").read_bytes()
+    with open_home(world.agency, env=env, expect=HomeKind.AGENCY) as home:
+        from securexchange.card import read_card
+
+        add_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=read_card(card).fingerprint.display,
+            card_data=card,
+        )
+
+    # The old subkey's validity has ended, but the live package still needs it.
+    status = json.loads(muni(world, "status", "--json", now=NEXT_QUARTER).stdout)
+    assert {s["recipient"]: s["state"] for s in status["subkeys"]} == {old_subkey: "held"}
+    age.decrypt(_payload(old.data), home_identities(world.staff))
+
+    new = make_package(
+        world,
+        [person(1, LATER)],
+        sequence=2,
+        supersedes=old,
+        created_at=datetime(2027, 1, 5, 11, tzinfo=UTC),
+    )
+    new_subkey = _subkey_of(new.data)
+    assert new_subkey != old_subkey
+    result = muni(world, "import", str(new.path), now="2027-01-05T12:00:00Z")
+    assert result.code == 0, result.stderr
+
+    status = json.loads(muni(world, "status", "--json", now=NEXT_QUARTER).stdout)
+    states = {s["recipient"]: s["state"] for s in status["subkeys"]}
+    assert states[old_subkey] == "destroyed" and states[new_subkey] == "held"
+    with pytest.raises(NotRecipient):
+        age.decrypt(_payload(old.data), home_identities(world.staff))
+    age.decrypt(_payload(new.data), home_identities(world.staff))
+    assert muni(world, "open", now=NEXT_QUARTER).code == 0
