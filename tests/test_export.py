@@ -428,6 +428,7 @@ def test_a_replaced_pseudonym_key_refuses_the_export(setup: dict[str, object]) -
     with pytest.raises(InternalError):
         flows.export(agency, master, tmp / "out")
     assert _packages(tmp / "out") == before
+    assert not any((agency / "outbox").iterdir())
     result = _export_cli(setup, master, tmp / "out")
     assert_single_error(result, "SX-INTERNAL", 3)  # type: ignore[arg-type]
 

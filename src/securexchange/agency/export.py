@@ -29,7 +29,7 @@ import base64
 import binascii
 import hashlib
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -40,7 +40,7 @@ from securexchange import age, municipalities, pseudonym, statedb, strictjson
 from securexchange.agency import packages as ledger
 from securexchange.agency.ledger import statuses_for
 from securexchange.agency.quality import outcomes_for
-from securexchange.agency.registry import agency_keys, list_municipalities, view_for
+from securexchange.agency.registry import agency_keys, list_municipalities, signed_keyrings
 from securexchange.atomicio import (
     atomic_write,
     fsync_dir,
@@ -242,6 +242,8 @@ def _plan(
     if wanted:
         outside = sum(len(rows) for nis, rows in by_nis.items() if nis not in wanted)
     now = home.now
+    # The latest keyring version's views, read once (one per municipality).
+    views = {v.keyring.scope: v for v in signed_keyrings(home) if v.keyring.is_view}
     targets: list[_Target] = []
     skipped: list[SkippedMunicipality] = []
     for nis in sorted(registered):
@@ -252,7 +254,9 @@ def _plan(
         if not entry.active_on(now.date()):
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_PROTOCOL, len(rows)))
             continue
-        view = view_for(home, nis)
+        view = views.get(entry.party_id)
+        if view is None:
+            raise InternalError("the latest keyring has no view for a registered municipality")
         signed_entry = view.keyring.municipalities[0]
         if not signed_entry.recipients:
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_RECIPIENT, len(rows)))
@@ -385,7 +389,7 @@ def _prepare(home: Home, target: _Target, key: bytes, created_at: datetime) -> _
 
 
 def _workbooks(
-    prepared: Sequence[_Prepared], demo: bool, workers: int
+    prepared: Iterable[_Prepared], demo: bool, workers: int
 ) -> Iterator[tuple[_Prepared, bytes]]:
     """Each prepared package with its workbook, in order, with bounded work in flight.
 
@@ -396,7 +400,7 @@ def _workbooks(
     def meta(p: _Prepared) -> WorkbookMeta:
         return WorkbookMeta(p.package_id, p.body.nis, p.body.municipality_name, p.destroy_by, demo)
 
-    if workers <= 1 or len(prepared) <= 1:
+    if workers <= 1:
         for p in prepared:
             yield p, write_workbook(p.workbook_rows, meta(p))
         return
@@ -415,6 +419,38 @@ def _workbooks(
             if nxt is not None:
                 pending.append((nxt, pool.submit(write_workbook, nxt.workbook_rows, meta(nxt))))
             yield p, result
+
+
+@dataclass(frozen=True)
+class _Issued:
+    """A sealed, staged package: what the transaction and the summary need (no rows)."""
+
+    package: ledger.IssuedPackage
+    records: tuple[ledger.PackageRecord, ...]
+    name: str
+    expired: int
+
+
+def _issued(p: _Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _Issued:
+    return _Issued(
+        package=ledger.IssuedPackage(
+            package_id=p.package_id,
+            party_id=p.body.party_id,
+            nis=p.body.nis,
+            sequence=p.sequence,
+            sha256=hashlib.sha256(data).hexdigest(),
+            created_at=format_instant(created_at),
+            file_name=p.file_name,
+            out_dir=str(out_dir.resolve()),
+            supersedes=None if p.supersedes is None else p.supersedes.package_id,
+            records=len(p.records),
+            recipients=len(p.body.recipients),
+            published=False,
+        ),
+        records=p.records,
+        name=p.body.municipality_name,
+        expired=p.expired,
+    )
 
 
 # --- publication ----------------------------------------------------------------------
@@ -570,75 +606,72 @@ def export_master(
     home.note_signer(identity.seed, identity.fingerprint.display)
     key, created = load_or_create_pseudonym_key(home)
 
-    prepared = [_prepare(home, t, key, created_at) for t in targets]
-    total_records = sum(len(p.records) for p in prepared)
-    workers = _worker_count(options.workers, total_records)
+    # Packages are prepared lazily, so only those in flight hold their workbook rows.
+    prepared = (_prepare(home, t, key, created_at) for t in targets)
+    workers = _worker_count(options.workers, sum(len(t.rows) for t in targets))
     box = ledger.outbox(home)
     make_private_dir(box)
-    issued: list[tuple[ledger.IssuedPackage, _Prepared]] = []
+    issued: list[_Issued] = []
     if progress is not None:
-        progress(0, len(prepared))
-    for done, (p, workbook) in enumerate(_workbooks(prepared, home.demo, workers), 1):
-        data = seal_package(
-            package_id=p.package_id,
-            created_at=created_at,
-            body=p.body,
-            workbook=workbook,
-            recipients=[age.X25519Recipient.from_string(r.subkey) for r in p.body.recipients],
-            keyring_data=p.target.keyring_data,
-            keyring_signature=p.target.keyring_signature,
-            signing_seed=identity.seed,
-        )
-        atomic_write(ledger.staged_path(home, p.package_id), data, mode=0o600)
-        issued.append(
-            (
-                ledger.IssuedPackage(
-                    package_id=p.package_id,
-                    party_id=p.body.party_id,
-                    nis=p.body.nis,
-                    sequence=p.sequence,
-                    sha256=hashlib.sha256(data).hexdigest(),
-                    created_at=format_instant(created_at),
-                    file_name=p.file_name,
-                    out_dir=str(out_dir.resolve()),
-                    supersedes=None if p.supersedes is None else p.supersedes.package_id,
-                    records=len(p.records),
-                    recipients=len(p.body.recipients),
-                    published=False,
-                ),
-                p,
+        progress(0, len(targets))
+    try:
+        for done, (p, workbook) in enumerate(_workbooks(prepared, home.demo, workers), 1):
+            data = seal_package(
+                package_id=p.package_id,
+                created_at=created_at,
+                body=p.body,
+                workbook=workbook,
+                recipients=[age.X25519Recipient.from_string(r.subkey) for r in p.body.recipients],
+                keyring_data=p.target.keyring_data,
+                keyring_signature=p.target.keyring_signature,
+                signing_seed=identity.seed,
             )
-        )
-        if progress is not None:
-            progress(done, len(prepared))
+            atomic_write(ledger.staged_path(home, p.package_id), data, mode=0o600)
+            issued.append(_issued(p, data, created_at, out_dir))
+            if progress is not None:
+                progress(done, len(targets))
+    except BaseException:
+        # Nothing was committed: what this run staged is no package and goes now (or,
+        # after a kill, at the next export's roll-forward).
+        for item in issued:
+            ledger.staged_path(home, item.package.package_id).unlink(missing_ok=True)
+        raise
+    total_records = sum(item.package.records for item in issued)
 
     # One transaction: sequence numbers, records and the log entry, or nothing.
     with statedb.transaction(home.db):
-        for item, p in issued:
-            ledger.insert(home, item, p.records)
+        for item in issued:
+            ledger.insert(home, item.package, item.records)
         home.record(
             Action.EXPORT,
             actor=identity.fingerprint.display,
-            artifacts=[item.package_id for item, _ in issued],
+            artifacts=[item.package.package_id for item in issued],
             counts={"packages": len(issued), "records": total_records, "skipped": len(skipped)},
         )
 
     placed = [
-        (item, _place(item, ledger.staged_path(home, item.package_id).read_bytes(), out_dir))
-        for item, _ in issued
+        (
+            item.package,
+            _place(
+                item.package,
+                ledger.staged_path(home, item.package.package_id).read_bytes(),
+                out_dir,
+            ),
+        )
+        for item in issued
     ]
     _mark_published(home, placed)
     summaries = []
-    for (item, p), (_, path) in zip(issued, placed, strict=True):
+    for item, (package, path) in zip(issued, placed, strict=True):
         summaries.append(
             PackageSummary(
-                nis=item.nis,
-                name=p.body.municipality_name,
-                records=item.records,
-                expired=p.expired,
-                recipients=item.recipients,
-                sequence=item.sequence,
-                package_id=item.package_id,
+                nis=package.nis,
+                name=item.name,
+                records=package.records,
+                expired=item.expired,
+                recipients=package.recipients,
+                sequence=package.sequence,
+                package_id=package.package_id,
                 file=path,
             )
         )
