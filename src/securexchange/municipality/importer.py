@@ -9,9 +9,9 @@ A package passes every check before anything is written, in this order:
 3. the municipality is ours (SX-WRONG-MUNICIPALITY); we are a recipient
    (SX-NOT-RECIPIENT); not dated more than a day ahead (SX-FUTURE); its protocol was not
    terminated (SX-PROTOCOL-INACTIVE);
-4. the sequence number is above the last one imported: the same number and hash again
-   is a harmless no-op, the same number with another hash SX-EQUIVOCATION, a lower
-   number SX-ROLLBACK;
+4. the sequence number is above the last one imported: a file imported before (same
+   hash, even if superseded since) is a harmless no-op, the same number with another
+   hash SX-EQUIVOCATION, a lower number SX-ROLLBACK;
 5. the import deadline has not passed (SX-STALE);
 6. decryption in memory with the subkey the package names, the binding fields, and the
    workbook's rows (count and deadlines against the manifest).
@@ -199,11 +199,13 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
             "the protocol this package belongs to was terminated",
             hint="the agency's termination notice was imported; no packages are accepted",
         )
+    imported = {p.sha256 for p in vault.packages(home)}
+    if opened.container_sha256 in imported:
+        # This very file was imported before (maybe since superseded): harmless.
+        return mine[0].subkey, True
     latest = vault.latest_package(home)
     if latest is not None:
         if body.sequence == latest.sequence:
-            if latest.sha256 == opened.container_sha256:
-                return mine[0].subkey, True
             raise Equivocation(
                 "another package with the same sequence number was imported before",
                 hint="report this to the agency within 48 hours (protocol art. 6)",
