@@ -30,6 +30,8 @@ from securexchange.cli.keyopts import (
 )
 
 if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
+
     from securexchange.home import Home
     from securexchange.keystore import KeySource
 
@@ -687,6 +689,7 @@ def export_command(
       securexchange agency export master.xlsx --out outbox/ --nis 11002 --dry-run
     """
     import sys
+    from contextlib import ExitStack
 
     from securexchange.agency.export import ExportOptions, export_master
     from securexchange.intake import MasterProblems, load_mapping
@@ -699,36 +702,36 @@ def export_command(
         mapping=None if mapping is None else load_mapping(mapping),
         workers=jobs,
     )
-    bar: list[object] = []
+    show_bar = sys.stderr.isatty() and not as_json
+    with ExitStack() as stack:
+        bars: list[ProgressBar[int]] = []
 
-    def progress(done: int, total: int) -> None:
-        if not sys.stderr.isatty() or as_json:
-            return
-        if not bar:
-            pb = click.progressbar(length=total, label="packages", file=sys.stderr)
-            pb.__enter__()
-            bar.append(pb)
-        pb_obj = bar[0]
-        pb_obj.update(done - pb_obj.pos)  # type: ignore[attr-defined]
-        if done == total:
-            pb_obj.__exit__(None, None, None)  # type: ignore[attr-defined]
+        def progress(done: int, total: int) -> None:
+            if not show_bar or total == 0:
+                return
+            if not bars:
+                bar: ProgressBar[int] = click.progressbar(
+                    length=total, label="packages", file=sys.stderr
+                )
+                bars.append(stack.enter_context(bar))
+            bars[0].update(done - bars[0].pos)
 
-    try:
-        with _agency_home(state) as home:
-            result = export_master(
-                home,
-                master,
-                out,
-                export_key=_export_key_source(home, passphrase_file),
-                options=options,
-                progress=progress,
-            )
-    except MasterProblems as problems:
-        if as_json:
-            echo_json({"problems": [_problem_json(p) for p in problems.problems]})
-        else:
-            click.echo(problems.table())
-        raise
+        try:
+            with _agency_home(state) as home:
+                result = export_master(
+                    home,
+                    master,
+                    out,
+                    export_key=_export_key_source(home, passphrase_file),
+                    options=options,
+                    progress=progress,
+                )
+        except MasterProblems as problems:
+            if as_json:
+                echo_json({"problems": [_problem_json(p) for p in problems.problems]})
+            else:
+                click.echo(problems.table())
+            raise
     _print_export(result, as_json)
 
 

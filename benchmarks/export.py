@@ -1,0 +1,315 @@
+"""Export benchmark: `agency export` end to end against bare openpyxl workbooks.
+
+Run: ``python benchmarks/export.py [--records N] [--municipalities M] [--runs R]
+[--workers W]`` (default 100,000 records over 300 municipalities, 1 run), or
+``--small`` for a CI smoke run (3,000 records over 30 municipalities).
+
+Setup (not timed): a synthetic master (``securexchange.sample``, .xlsx), an agency home
+(demo, so no passphrase) with every municipality of the master registered and one
+recipient each. The registry is filled through its tables and signed as one keyring
+version, because 600 one-by-one keyring changes would take longer than the benchmark.
+
+Timed, each in a fresh child process (so the setup's memory does not count):
+
+* ``bare``: openpyxl write-only workbooks, one per municipality, the same rows and the
+  16 workbook columns as plain values, saved to memory (the baseline);
+* ``ours``: ``export_master`` from the master file to the signed, encrypted packages on
+  disk: intake and validation, record ids, retention, the styled and protected
+  workbooks (in worker processes), age, SSHSIG, staging, the transaction, publication.
+
+Targets: ours <= 1.5x bare; peak RSS of our main process <= 300 MiB and not growing with
+the number of municipalities (RSS is sampled after each package: the last sample should
+be close to the first). Prints a table and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_RATIO = 1.5
+TARGET_RSS_MIB = 300
+
+
+def _rss_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _peak_mib(who: int) -> float:
+    return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+# --- setup (parent, not timed) ------------------------------------------------------
+
+
+def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Path, list[str]]:
+    from datetime import date
+
+    from securexchange import statedb
+    from securexchange.agency.registry import (
+        _MUNICIPALITY_COLUMNS,
+        _change,
+        _unlock_root,
+        ensure_schema,
+        init_agency,
+        new_party_id,
+        new_protocol_id,
+    )
+    from securexchange.card import make_card
+    from securexchange.clock import format_instant
+    from securexchange.home import HomeKind, open_home
+    from securexchange.keys import Owner, generate_identity
+    from securexchange.keystore import DEMO_PASSPHRASE, KeySource
+    from securexchange.sample import generate_master, write_master
+
+    master = directory / "master.xlsx"
+    rows = generate_master(records, municipalities=municipalities, seed=1)
+    write_master(rows, master)
+    nis_column = rows[0].index("NIS-code")
+    codes = sorted({str(row[nis_column]) for row in rows[1:]})
+    agency = directory / "agency"
+    init_agency(
+        agency,
+        env={},
+        name="AgII",
+        demo=True,
+        root_passphrase=DEMO_PASSPHRASE,
+        export_passphrase=DEMO_PASSPHRASE,
+        work_factor=10,
+    )
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        ensure_schema(home)
+        now = home.now
+        root = _unlock_root(home, KeySource(agency / "keys" / "root.key", lambda: DEMO_PASSPHRASE))
+        with statedb.transaction(home.db):
+            for nis in codes:
+                party = new_party_id()
+                home.db.execute(
+                    f"INSERT INTO agency_municipalities ({_MUNICIPALITY_COLUMNS}, added_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        party,
+                        nis,
+                        f"Gemeente {nis}",
+                        new_protocol_id(),
+                        now.date().isoformat(),
+                        date(2099, 12, 31).isoformat(),
+                        6,
+                        "[]",
+                        None,
+                        format_instant(now),
+                    ),
+                )
+                staff = generate_identity(
+                    Owner("Staff", "integratiebeambte", nis), now=now, demo=True
+                )
+                card = make_card(staff, now=now)
+                home.db.execute(
+                    "INSERT INTO agency_recipients (party_id, fingerprint, card, "
+                    "card_created_at, added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        party,
+                        staff.fingerprint.digest.hex(),
+                        card,
+                        format_instant(now),
+                        format_instant(now),
+                        format_instant(now),
+                    ),
+                )
+            _change(home, root, municipalities_added=len(codes), recipients_added=len(codes))
+    return master, agency, codes
+
+
+# --- children (timed) -----------------------------------------------------------------
+
+
+def child_bare(master: Path) -> dict[str, object]:
+    from securexchange.intake import read_master
+
+    rows = read_master(master).rows  # the same rows; reading is not part of the baseline
+    groups: dict[str, list[list[str]]] = {}
+    for row in rows:
+        r = row.record
+        groups.setdefault(row.nis, []).append(
+            [
+                "R-" + row.client_id,
+                r.naam,
+                r.voornaam,
+                r.adres,
+                r.postcode,
+                r.gemeente,
+                r.telefoon,
+                r.email,
+                r.contacttaal,
+                r.niveau_nederlands,
+                r.status_mo,
+                "; ".join(r.interesses),
+                "2027-01-01",
+                "nog niet gecontacteerd",
+                "",
+                "",
+            ]
+        )
+    from openpyxl import Workbook
+
+    start = time.perf_counter()
+    first_rss = None
+    for values in groups.values():
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet("Inburgeraars")
+        ws.append(["record-id", *(f"col{i}" for i in range(15))])
+        for value in values:
+            ws.append(value)
+        out = io.BytesIO()
+        wb.save(out)
+        if first_rss is None:
+            first_rss = _rss_mib()
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "workbooks": len(groups),
+        "rss_first": first_rss,
+        "rss_last": _rss_mib(),
+        "peak_self": _peak_mib(resource.RUSAGE_SELF),
+        "peak_children": 0.0,
+    }
+
+
+def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> dict[str, object]:
+    from securexchange.agency.export import ExportOptions, export_master
+    from securexchange.home import HomeKind, open_home
+    from securexchange.keystore import DEMO_PASSPHRASE, KeySource
+
+    samples: list[float] = []
+
+    def progress(done: int, total: int) -> None:
+        if done:
+            samples.append(_rss_mib())
+
+    start = time.perf_counter()
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        result = export_master(
+            home,
+            master,
+            out,
+            export_key=KeySource(agency / "keys" / "export.key", lambda: DEMO_PASSPHRASE),
+            options=ExportOptions(workers=workers),
+            progress=progress,
+        )
+    seconds = time.perf_counter() - start
+    return {
+        "seconds": seconds,
+        "workbooks": len(result.packages),
+        "records": result.records,
+        "rss_first": samples[0] if samples else None,
+        "rss_last": samples[-1] if samples else None,
+        "peak_self": _peak_mib(resource.RUSAGE_SELF),
+        "peak_children": _peak_mib(resource.RUSAGE_CHILDREN),
+    }
+
+
+def run_child(*args: str) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    value: dict[str, object] = json.loads(proc.stdout.splitlines()[-1])
+    return value
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} CPU, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "bare":
+            value = child_bare(Path(rest[0]))
+        else:
+            workers = None if rest[3] == "auto" else int(rest[3])
+            value = child_ours(Path(rest[0]), Path(rest[1]), Path(rest[2]), workers)
+        print(json.dumps(value))
+        return
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--municipalities", type=int, default=300)
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--workers", default="auto", help="worker processes, or 'auto'")
+    parser.add_argument("--small", action="store_true", help="CI smoke: 3,000 over 30")
+    args = parser.parse_args()
+    if args.small:
+        args.records, args.municipalities = 3000, 30
+    print(f"machine: {machine()}")
+    print(f"command: python benchmarks/export.py {' '.join(sys.argv[1:])}".rstrip())
+    with tempfile.TemporaryDirectory() as directory:
+        start = time.perf_counter()
+        master, agency, codes = setup(Path(directory), args.records, args.municipalities)
+        print(f"setup: {len(codes)} municipalities, {time.perf_counter() - start:.1f} s")
+        print()
+        print(
+            "| run | operation | workbooks | seconds | records/s | ratio | peak RSS main | "
+            "peak RSS worker | RSS after first / last workbook |"
+        )
+        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        failed = False
+        for run in range(1, args.runs + 1):
+            bare = run_child("bare", str(master))
+            out = Path(directory) / f"out{run}"
+            ours = run_child("ours", str(master), str(agency), str(out), args.workers)
+            ratio = float(ours["seconds"]) / float(bare["seconds"])  # type: ignore[arg-type]
+            for name, value, shown in (
+                ("bare openpyxl write-only (baseline)", bare, "1.00x"),
+                ("agency export end to end", ours, f"{ratio:.2f}x"),
+            ):
+                seconds = float(value["seconds"])  # type: ignore[arg-type]
+                print(
+                    f"| {run} | {name} | {value['workbooks']} | {seconds:.2f} | "
+                    f"{args.records / seconds:,.0f} | {shown} | "
+                    f"{float(value['peak_self']):.0f} MiB | "  # type: ignore[arg-type]
+                    f"{float(value['peak_children']):.0f} MiB | "  # type: ignore[arg-type]
+                    f"{float(value['rss_first'] or 0):.0f} / "  # type: ignore[arg-type]
+                    f"{float(value['rss_last'] or 0):.0f} MiB |"  # type: ignore[arg-type]
+                )
+            peak = float(ours["peak_self"])  # type: ignore[arg-type]
+            ok_ratio = ratio <= TARGET_RATIO
+            ok_rss = peak <= TARGET_RSS_MIB
+            failed |= not (ok_ratio and ok_rss)
+            print()
+            print(
+                f"run {run}: ratio {ratio:.2f}x (target <= {TARGET_RATIO}x: "
+                f"{'ok' if ok_ratio else 'MISSED'}); peak RSS {peak:.0f} MiB "
+                f"(target <= {TARGET_RSS_MIB} MiB: {'ok' if ok_rss else 'MISSED'})"
+            )
+    sys.exit(1 if failed and not args.small else 0)
+
+
+if __name__ == "__main__":
+    main()
