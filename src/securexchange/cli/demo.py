@@ -37,7 +37,6 @@ def demo(directory: Path | None) -> None:
     import time
 
     from securexchange.demo import STEP_NAMES, TOTAL_STEPS, run_demo, summary_rows
-    from securexchange.errors import SxError
 
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="securexchange-demo-"))
@@ -48,7 +47,9 @@ def demo(directory: Path | None) -> None:
         for step in run_demo(directory):
             steps.append(step)
             click.echo(step.line(TOTAL_STEPS))
-    except SxError:
+    except Exception:  # show how far it got, then the error as usual
+        if not steps:
+            raise
         click.echo("")
         rows = summary_rows(steps)
         if len(steps) < TOTAL_STEPS:
