@@ -166,15 +166,6 @@ def _own_fingerprint(home: Home) -> str:
     return card.fingerprint.display
 
 
-def terminated(home: Home) -> dict[str, str]:
-    """protocol id -> effective day (ISO), for every termination notice held."""
-    vault.ensure_schema(home)
-    return {
-        str(r[0]): str(r[1])
-        for r in home.db.execute("SELECT protocol_id, effective FROM vault_protocols")
-    }
-
-
 def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     """Steps 3-5 on a verified package. Returns (our subkey, already imported)."""
     body = opened.body
@@ -190,7 +181,7 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         )
     if manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future("the package is dated more than a day in the future")
-    effective = terminated(home).get(body.protocol_id)
+    effective = vault.terminated(home).get(body.protocol_id)
     if effective is not None and (
         manifest.created_at.date().isoformat() >= effective
         or home.now.date().isoformat() >= effective

@@ -90,8 +90,12 @@ def open_workbook(
     with statedb.transaction(home.db):
         workbooks.absorb(home, identities)
     rows = vault.current_rows(home, package.package_id, identities)
-    key = vault.data_key(home, package.package_id, identities)
-    tags = [vault.record_tag(key, r.record_id) for r in rows]
+    tags = [
+        str(r[0])
+        for r in home.db.execute(
+            "SELECT tag FROM vault_records WHERE package_id = ?", (package.package_id,)
+        )
+    ]
     workbook_id = new_artifact_id(ArtifactKind.WORKBOOK)
     nis = home_nis(home)
     day = home.now.date().isoformat()

@@ -24,13 +24,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from securexchange import age, statedb
-from securexchange.card import parse_time
+from securexchange import statedb
 from securexchange.clock import format_instant
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault, workbooks
+
+if TYPE_CHECKING:
+    from securexchange import age
 
 LAST_SHRED = "last_shred"
 
@@ -65,7 +68,7 @@ class ShredReport:
 
 def last_shred(home: Home) -> datetime | None:
     value = statedb.get_setting(home.db, LAST_SHRED)
-    return None if value is None else parse_time(value, "the last shred time")
+    return None if value is None else subkeys.when(value)
 
 
 def _terminated_protocols(home: Home) -> set[str]:

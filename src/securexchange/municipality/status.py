@@ -11,7 +11,6 @@ from typing import Any
 from securexchange.clock import format_instant
 from securexchange.home import Home
 from securexchange.municipality import retention, subkeys, vault, workbooks
-from securexchange.municipality.importer import terminated
 
 
 def status(home: Home) -> dict[str, Any]:
@@ -76,6 +75,8 @@ def status(home: Home) -> dict[str, Any]:
         "pending_edits": vault.pending_count(home),
         "workbooks": books,
         "subkeys": keys,
-        "terminations": [{"protocol": k, "effective": v} for k, v in terminated(home).items()],
+        "terminations": [
+            {"protocol": k, "effective": v} for k, v in vault.terminated(home).items()
+        ],
         "last_shred": None if last is None else format_instant(last),
     }

@@ -31,22 +31,22 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from securexchange import age, statedb, strictjson
+from securexchange import statedb, strictjson
 from securexchange.atomicio import atomic_write, fsync_dir, make_private_dir
-from securexchange.card import parse_time
-from securexchange.clock import format_instant
-from securexchange.errors import BadPassphrase, Malformed, NotRecipient
+from securexchange.clock import format_instant, parse_instant
+from securexchange.errors import BadPassphrase, InternalError, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
-from securexchange.keys import Identity
-from securexchange.keystore import (
-    MAX_KEY_FILE_BYTES,
-    MAX_WORK_FACTOR,
-    WORK_FACTOR,
-    KeySource,
-    check_permissions,
-    sealed_work_factor,
-)
+
+if TYPE_CHECKING:
+    from securexchange import age
+    from securexchange.keys import Identity
+    from securexchange.keystore import KeySource
+
+# As keystore's (not imported here: shredding and status need no key machinery).
+MAX_KEY_FILE_BYTES = 256 * 1024
+MAX_WORK_FACTOR = 22
 
 SUBKEY_FORMAT = "securexchange-subkey/1"
 SUBKEY_DIR = "subkeys"
@@ -78,6 +78,14 @@ class HeldSubkey:
         return self.destroyed_at is None
 
 
+def when(text: str) -> datetime:
+    """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``)."""
+    try:
+        return parse_instant(text)
+    except UsageError:
+        raise InternalError("the vault holds a time it did not write") from None
+
+
 def subkey_dir(home: Home) -> Path:
     return home.paths.keys / SUBKEY_DIR
 
@@ -89,9 +97,10 @@ def file_name(recipient: str) -> str:
 def ensure_schema(home: Home) -> None:
     # executescript commits an open transaction: never inside one (the tables exist
     # by then: every municipal command ensures them first).
-    if home.db.in_transaction:
+    if home.db.in_transaction or getattr(home, "_sx_subkey_schema", False):
         return
     statedb.ensure_schema(home.db, SCHEMA)
+    object.__setattr__(home, "_sx_subkey_schema", True)
 
 
 def listed(home: Home) -> list[HeldSubkey]:
@@ -105,9 +114,9 @@ def listed(home: Home) -> list[HeldSubkey]:
         HeldSubkey(
             str(r[0]),
             str(r[1]),
-            parse_time(str(r[2]), "vault_subkeys"),
-            parse_time(str(r[3]), "vault_subkeys"),
-            None if r[4] is None else parse_time(str(r[4]), "vault_subkeys"),
+            when(str(r[2])),
+            when(str(r[3])),
+            None if r[4] is None else when(str(r[4])),
         )
         for r in rows
     ]
@@ -138,6 +147,8 @@ def _encode(identity: str, recipient: str, valid_from: datetime, valid_until: da
 
 
 def _decode(data: bytes, what: str) -> age.X25519Identity:
+    from securexchange import age
+
     value = strictjson.loads(data, what=what, max_bytes=MAX_KEY_FILE_BYTES)
     with strictjson.Fields(value, what) as f:
         if f.text("format") != SUBKEY_FORMAT:
@@ -162,6 +173,9 @@ def split_out(home: Home, source: KeySource) -> Identity:
     checkpoint. Crash-safe: files first, then the table, then the re-sealed key file;
     a rerun finishes what a killed one started.
     """
+    from securexchange import age
+    from securexchange.keystore import WORK_FACTOR, sealed_work_factor
+
     ensure_schema(home)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
@@ -206,6 +220,9 @@ def unlock(
     home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
 ) -> dict[str, age.X25519Identity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
+    from securexchange import age
+    from securexchange.keystore import check_permissions
+
     wanted = None if recipients is None else set(recipients)
     found: dict[str, age.X25519Identity] = {}
     for subkey in listed(home):

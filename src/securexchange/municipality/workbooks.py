@@ -21,16 +21,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from securexchange import age, strictjson
+from securexchange import strictjson
 from securexchange.atomicio import fsync_dir
-from securexchange.card import parse_time
 from securexchange.clock import format_instant
 from securexchange.errors import SxError
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault
-from securexchange.municipality.sheets import read_edited_cells
-from securexchange.workbook import WorkbookRow
+from securexchange.municipality.subkeys import when
+
+if TYPE_CHECKING:
+    from securexchange import age
+    from securexchange.workbook import WorkbookRow
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -68,7 +71,7 @@ def registered(home: Home) -> list[Registered]:
             str(r[0]),
             str(r[1]),
             Path(str(r[2])),
-            parse_time(str(r[3]), "vault_workbooks"),
+            when(str(r[3])),
             str(r[4]),
             None if r[5] is None else str(r[5]),
         )
@@ -123,6 +126,8 @@ def register(
 
 def _read_cells(path: Path) -> dict[str, tuple[str, str]] | None:
     """The editable cells of a workbook file; None when it is gone or unreadable."""
+    from securexchange.municipality.sheets import read_edited_cells
+
     try:
         data = path.read_bytes()
     except OSError:

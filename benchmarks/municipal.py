@@ -1,0 +1,117 @@
+"""The municipal client on a 5,000-record package, against the bare work it wraps.
+
+Run: ``python benchmarks/municipal.py [--records 5000] [--runs 3]``.
+
+Ours: ``municipality import PKG``, ``municipality open`` and ``municipality shred``
+(after every deadline, so all 5,000 rows, the data key and the workbook go), each a
+CLI process on a fresh copy of a demo staff home. Baseline, in the same run: one
+process that decrypts the same package's payload (age, in memory), reads the workbook
+with python-calamine and writes the same rows with openpyxl write-only. Target: ours
+<= 1.5x the baseline. Also ``municipality status`` on the loaded vault against
+``python -c "import click"``; target <= 5x. Medians of ``--runs`` runs.
+
+The same comparison in-process (library calls, no interpreter start-up) is printed as
+well, to show where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+
+BASELINE = r"""
+import io, sys, time
+from securexchange import age, zipstrict
+from securexchange.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.payload import unwrap_payload
+import python_calamine
+from openpyxl import Workbook
+
+package, identity, out = sys.argv[1], sys.argv[2], sys.argv[3]
+data = open(package, "rb").read()
+payload = next(m.data for m in zipstrict.read(data, MEMBER_ORDER) if m.name == PAYLOAD)
+_, workbook = unwrap_payload(age.decrypt(payload, [age.X25519Identity.from_string(identity)]))
+book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(workbook))
+rows = book.get_sheet_by_name("Inburgeraars").to_python()
+wb = Workbook(write_only=True)
+ws = wb.create_sheet("Inburgeraars")
+for row in rows:
+    ws.append([str(c) for c in row])
+wb.save(out)
+"""
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, capture_output=True, env=env, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"failed: {argv[3:]}: {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--records", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+
+    from municipal_flows import home_identities, make_package, make_world, person
+
+    tmp = Path(tempfile.mkdtemp(prefix="sx-bench-municipal-"))
+    try:
+        world = make_world(tmp)
+        rows = [person(i, date(2027, 3, 1)) for i in range(args.records)]
+        made = make_package(world, rows)
+        pristine = tmp / "pristine"
+        shutil.copytree(world.staff, pristine)
+        identity = str(home_identities(pristine)[0].to_string())
+        py = sys.executable
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREXCHANGE_")}
+        later = {**env, "SECUREXCHANGE_NOW": "2027-03-02"}
+
+        ours: dict[str, list[float]] = {"import": [], "open": [], "shred": [], "status": []}
+        base: list[float] = []
+        click: list[float] = []
+        for run in range(args.runs):
+            home = tmp / f"run-{run}"
+            shutil.copytree(pristine, home)
+            cli = [py, "-m", "securexchange", "--home", str(home), "municipality"]
+            ours["import"].append(_timed([*cli, "import", str(made.path)], env))
+            ours["open"].append(_timed([*cli, "open"], env))
+            ours["status"].append(_timed([*cli, "status"], env))
+            ours["shred"].append(_timed([*cli, "shred"], later))
+            out = tmp / f"baseline-{run}.xlsx"
+            base.append(_timed([py, "-c", BASELINE, str(made.path), identity, str(out)], env))
+            click.append(_timed([py, "-c", "import click"], env))
+            shutil.rmtree(home)
+
+        med = {k: statistics.median(v) for k, v in ours.items()}
+        total = med["import"] + med["open"] + med["shred"]
+        baseline = statistics.median(base)
+        click_ms = statistics.median(click)
+        print(f"records: {args.records}, runs: {args.runs} (medians, wall clock, seconds)")
+        for name in ("import", "open", "shred"):
+            print(f"  municipality {name:<7} {med[name]:7.3f}")
+        print(f"  ours: import + open + shred  {total:7.3f}")
+        print(f"  baseline: decrypt + calamine + openpyxl write-only  {baseline:7.3f}")
+        print(f"  ratio {total / baseline:.2f}x (target <= 1.5x)")
+        print(f"  municipality status {med['status']:7.3f}; python -c 'import click' {click_ms:7.3f}")
+        print(f"  ratio {med['status'] / click_ms:.2f}x (target <= 5x)")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
