@@ -622,7 +622,13 @@ def _save(wb: Workbook) -> bytes:
             if not ws.closed:
                 ws.close()
             ws._rels = writer._rels
-            cast(Any, self)._archive.writestr(ws.path[1:], writer.read())
+            writer.close()
+            out: io.BytesIO = writer.out
+            # Compress straight from the buffer (no copy of the sheet), then free it:
+            # the plaintext sheet does not outlive its ZIP member.
+            with out.getbuffer() as view:
+                cast(Any, self)._archive.writestr(ws.path[1:], view)
+            out.close()
             self.manifest.append(ws)
 
     wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
