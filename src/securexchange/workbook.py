@@ -33,7 +33,7 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from securexchange import schema
 from securexchange.errors import InternalError
@@ -310,14 +310,27 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
     # accident (the reader refuses all of that anyway); no password, as for the sheets.
     wb.security = WorkbookProtection(lockStructure=True)
 
-    sheet_class = _memory_sheet_class()
-    data = sheet_class(parent=wb, title=DATA_SHEET)
-    lists = sheet_class(parent=wb, title=LISTS_SHEET)
-    cast(Any, wb)._add_sheet(data)
-    cast(Any, wb)._add_sheet(lists)
-    _write_data_sheet(data, rows, meta)
-    _write_lists_sheet(lists, meta)
-    return _save(wb)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        sheet_class = _memory_sheet_class()
+        # Sheets are numbered in workbook order, as openpyxl's ExcelWriter names them.
+        data = sheet_class(wb, DATA_SHEET, archive, "xl/worksheets/sheet1.xml")
+        lists = sheet_class(wb, LISTS_SHEET, archive, "xl/worksheets/sheet2.xml")
+        cast(Any, wb)._add_sheet(data)
+        cast(Any, wb)._add_sheet(lists)
+        try:
+            # One ZIP member can be open for writing at a time: each sheet is finished
+            # before the next starts, and before openpyxl writes the other parts.
+            _write_data_sheet(data, rows, meta)
+            data.finish()
+            _write_lists_sheet(lists, meta)
+            lists.finish()
+        except BaseException:
+            data.abandon()
+            lists.abandon()
+            raise
+        _write_other_parts(wb, archive)
+    return buffer.getvalue()
 
 
 def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> None:
@@ -345,7 +358,9 @@ def _memory_sheet_class() -> type[Any]:
     is changed, so concurrent writers in one process cannot race):
 
     * ``_get_writer``: openpyxl's creates ``WorksheetWriter(ws)``, which streams the
-      sheet into a NamedTemporaryFile in $TMPDIR; ours passes a BytesIO.
+      sheet into a NamedTemporaryFile in $TMPDIR and copies it into the archive when
+      the workbook is saved; ours streams it straight into its (deflated) member of
+      the in-memory archive, so no uncompressed copy of the sheet is held either.
     * ``_values_to_row``: openpyxl's binds each value through ``Cell.value``, which
       turns a str that starts with "=" into a formula. Ours stores every str as a
       string cell (``data_type = "s"``, written as an inline string), whatever it
@@ -364,16 +379,37 @@ def _memory_sheet_class() -> type[Any]:
     from openpyxl.worksheet._writer import WorksheetWriter
 
     class MemorySheet(WriteOnlyWorksheet):
-        def __init__(self, parent: Any, title: str) -> None:
+        def __init__(self, parent: Any, title: str, archive: zipfile.ZipFile, part: str) -> None:
             super().__init__(parent, title)
             self._plain = Cell(self, row=1, column=1)
+            self._archive = archive
+            self.part = part
+            self._member: IO[bytes] | None = None
 
         def _get_writer(self) -> None:
             sheet = cast(Any, self)  # the stubs type _writer as None
             if sheet._writer is None:
-                writer = WorksheetWriter(self, out=io.BytesIO())
+                self._member = self._archive.open(self.part, "w")
+                writer = WorksheetWriter(self, out=self._member)
                 writer.write_top()
                 sheet._writer = writer
+
+        def finish(self) -> None:
+            """Close the sheet's XML and its ZIP member."""
+            self._get_writer()
+            if not self.closed:
+                self.close()
+            if self._member is not None:
+                self._member.close()
+
+        def abandon(self) -> None:
+            """After an error: close the member so the archive can be discarded."""
+            if self._member is not None:
+                self._member.close()
+
+        def stored(self) -> bool:
+            """The sheet is complete in its ZIP member (never in a file)."""
+            return bool(self.closed) and self._member is not None and self._member.closed
 
         def _values_to_row(self, values: Sequence[Any], row_idx: int) -> Iterator[Any]:
             plain = self._plain
@@ -601,38 +637,28 @@ def _set_text(cell: Any, text: str | None) -> None:
     cell.data_type = "s"
 
 
-def _save(wb: Workbook) -> bytes:
-    """Assemble the archive in memory (openpyxl's save() zips sheets from temp files)."""
+def _write_other_parts(wb: Workbook, archive: zipfile.ZipFile) -> None:
+    """Everything but the sheets' XML, with openpyxl's ExcelWriter.
+
+    Its ``save`` would zip each sheet from the temporary file it was streamed into; here
+    each sheet is already complete in its member, so only its relationships and its
+    entry in [Content_Types].xml are left to write.
+    """
     import datetime
 
     from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
     from openpyxl.writer.excel import ExcelWriter
 
-    class _MemoryExcelWriter(ExcelWriter):
-        """ExcelWriter whose write-only worksheets live in memory, not in $TMPDIR."""
-
+    class StoredSheetsWriter(ExcelWriter):
         def write_worksheet(self, ws: Any) -> None:
-            writer = ws._writer
-            if writer is None or not isinstance(writer.out, io.BytesIO):
-                # Fail closed: a sheet that would be streamed through a temp file.
-                raise InternalError("a worksheet is not being written to memory")
+            if not ws.stored() or ws.path[1:] != ws.part:
+                # Fail closed: a sheet that was not streamed into its own member.
+                raise InternalError("a worksheet was not written into the workbook archive")
             ws._drawing = SpreadsheetDrawing()
             ws._drawing.charts = ws._charts
             ws._drawing.images = ws._images
-            if not ws.closed:
-                ws.close()
-            ws._rels = writer._rels
-            writer.close()
-            out: io.BytesIO = writer.out
-            # Compress straight from the buffer (no copy of the sheet), then free it:
-            # the plaintext sheet does not outlive its ZIP member.
-            with out.getbuffer() as view:
-                cast(Any, self)._archive.writestr(ws.path[1:], view)
-            out.close()
+            ws._rels = ws._writer._rels
             self.manifest.append(ws)
 
     wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        _MemoryExcelWriter(wb, archive).write_data()
-    return buffer.getvalue()
+    StoredSheetsWriter(wb, archive).write_data()
