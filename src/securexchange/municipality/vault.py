@@ -544,47 +544,6 @@ def pending_count(home: Home) -> int:
     return int(row[0])
 
 
-@dataclass(frozen=True)
-class PendingItem:
-    """What the return channel needs of one edit (see municipality.pending)."""
-
-    kind: str
-    record: str
-    status: str
-    base: str
-    field: str
-    problem: str
-    at: datetime
-    handle: int
-
-
-def pending_returns(
-    home: Home, identities: Mapping[str, age.X25519Identity] | None = None
-) -> list[PendingItem]:
-    """Edits not yet returned: the latest status per record, and every quality report.
-
-    The edits are sealed to the staff subkey, so this needs the unlocked subkeys
-    (:func:`securexchange.municipality.subkeys.unlock`); without them it returns
-    nothing.
-    """
-    if not identities:
-        return []
-    latest: dict[str, Edit] = {}
-    reports: list[Edit] = []
-    for edit in edits(home, identities):
-        if edit.returned_in is not None:
-            continue
-        if edit.kind == "status":
-            latest[edit.record] = edit
-        else:
-            reports.append(edit)
-    items = [
-        PendingItem(e.kind, e.record, e.status, e.base, e.field, e.problem, e.at, e.handle)
-        for e in (*latest.values(), *reports)
-    ]
-    return sorted(items, key=lambda i: i.handle)
-
-
 def mark_returned(home: Home, handles: Iterable[Any], delta_id: str) -> None:
     """Mark edits as returned in ``delta_id``; status edits of the same record made
     before the returned one are covered by it too."""
