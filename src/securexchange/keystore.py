@@ -421,9 +421,20 @@ def export_age_identity(home: Home, source: KeySource) -> str:
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     subkey = identity.secret_subkey_at(home.now)
-    if subkey is None:
-        raise NotFound(
-            "this key has no subkey valid now", hint="run 'securexchange keys rotate' first"
-        )
+    secret = subkey.identity if subkey is not None else _split_out_subkey(home, source)
     home.record(Action.KEY_EXPORT, actor=identity.fingerprint.display, counts={"age_identities": 1})
-    return subkey.identity
+    return secret
+
+
+def _split_out_subkey(home: Home, source: KeySource) -> str:
+    """The current subkey a municipal home moved into its own file (municipality/subkeys)."""
+    if home.info.kind is HomeKind.MUNICIPALITY:
+        from securexchange.municipality import subkeys
+
+        current = subkeys.current_recipient(home)
+        held = subkeys.listed(home)
+        if current is not None and any(
+            s.recipient == current and s.valid_from <= home.now < s.valid_until for s in held
+        ):
+            return subkeys.unlock(home, source.passphrase, [current])[current].to_string()
+    raise NotFound("this key has no subkey valid now", hint="run 'securexchange keys rotate' first")

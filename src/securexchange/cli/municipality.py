@@ -126,19 +126,12 @@ def return_command(state: CliState, *, out: Path, passphrase_file: Path | None) 
     Example:
       securexchange municipality return --out terug/
     """
-    from securexchange.cli.common import cli_home
-    from securexchange.cli.keyopts import key_passphrase
-    from securexchange.home import HomeKind
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
     from securexchange.municipality.returns import make_return
 
-    with cli_home(state, HomeKind.MUNICIPALITY) as home:
-        source = KeySource(
-            path=key_path(home, KeyUse.IDENTITY),
-            passphrase=key_passphrase(passphrase_file, what="your key", demo=home.demo),
-            work_factor=rewrite_work_factor(home, os.environ),
-        )
-        made = make_return(home, source, out)
+    # Shred first, as every municipal command does: status edits of shredded records
+    # were harvested into the vault by then and still travel.
+    with municipal_home(state) as home:
+        made = make_return(home, _identity_source(home, passphrase_file), out)
     if made.path is None:
         note("nothing to return: no status change or quality report since the last return")
         return
