@@ -17,10 +17,10 @@ the return channel need them) costs nothing.
 
 Plaintext never touches the disk here (brief §3): openpyxl's write-only mode streams
 each worksheet into a ``NamedTemporaryFile`` in ``$TMPDIR`` and zips it from there. We
-use a subclass of the write-only worksheet whose writer streams into a BytesIO
-(``WorksheetWriter(ws, out=BytesIO())``) and assemble the archive in memory, so there is
-no temporary file to leak, even when the process is killed mid-write. The caller writes
-the returned bytes atomically where the workbook belongs.
+use a subclass of the write-only worksheet whose writer streams into its own deflated
+member of a ZIP archive built in memory (``WorksheetWriter(ws, out=member)``), so there
+is no temporary file to leak, even when the process is killed mid-write. The caller
+writes the returned bytes atomically where the workbook belongs.
 """
 
 from __future__ import annotations
@@ -300,6 +300,8 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
 
     if not isinstance(meta, WorkbookMeta):
         raise TypeError("meta must be a WorkbookMeta")
+    if not all(isinstance(row, WorkbookRow) for row in rows):
+        raise TypeError("rows must be WorkbookRow values")
     ids = [row.record_id for row in rows]
     if len(set(ids)) != len(ids):
         raise ValueError("the workbook rows have a duplicate record id")
