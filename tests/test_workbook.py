@@ -464,3 +464,28 @@ def test_control_bare_openpyxl_write_only_leaks_a_temp_file_when_killed(tmp_path
     tmpdir.mkdir()
     leftovers = _kill_while_writing(tmpdir, 20_000, _BARE)
     assert any(name.startswith("openpyxl.") for name in leftovers)
+
+
+_REPORT = """
+from openpyxl import Workbook
+from securexchange.workbook import attach_memory_writer, save_in_memory
+wb = Workbook(write_only=True)
+for title in ("Status", "Historiek"):
+    ws = wb.create_sheet(title)
+    ws.column_dimensions["A"].width = 30
+    attach_memory_writer(ws)
+    for row in rows:
+        ws.append(list(row.cells()))
+print("writing", flush=True)
+print(len(save_in_memory(wb)), flush=True)
+"""
+
+
+def test_other_write_only_workbooks_can_stream_into_memory_too(tmp_path: Path) -> None:
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    child = _spawn(tmpdir, 300, _REPORT)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err
+    assert int(out.split()[-1]) > 0
+    assert os.listdir(tmpdir) == []

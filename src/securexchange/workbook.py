@@ -664,3 +664,62 @@ def _write_other_parts(wb: Workbook, archive: zipfile.ZipFile) -> None:
 
     wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
     StoredSheetsWriter(wb, archive).write_data()
+
+
+# --- other write-only workbooks (the agency's report) ---------------------------------------
+
+
+def attach_memory_writer(ws: _Sheet) -> None:
+    """Make a plain write-only worksheet stream into memory instead of a $TMPDIR file.
+
+    For other workbooks built with openpyxl's write-only mode (the agency's report):
+    call it after the sheet's widths, panes and filters are set (``write_top`` emits
+    them) and before the first ``append``; then build the bytes with
+    :func:`save_in_memory`. ``WriteOnlyWorksheet._get_writer`` creates a temp file only
+    when ``ws._writer`` is None; setting it per sheet changes no global state.
+    """
+    from openpyxl.worksheet._writer import WorksheetWriter
+
+    writer = WorksheetWriter(ws, out=io.BytesIO())
+    writer.write_top()
+    ws._writer = writer
+
+
+def save_in_memory(wb: Workbook) -> bytes:
+    """The .xlsx bytes of a write-only workbook whose sheets all stream into memory
+    (:func:`attach_memory_writer`); openpyxl's ``save`` would zip them from temp files."""
+    import datetime
+
+    from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
+    from openpyxl.writer.excel import ExcelWriter
+
+    class MemorySheetsWriter(ExcelWriter):
+        def write_worksheet(self, ws: Any) -> None:
+            writer = ws._writer
+            if writer is None or not isinstance(writer.out, io.BytesIO):
+                # Fail closed: a sheet that would be streamed through a temp file.
+                raise InternalError("a worksheet is not being written to memory")
+            ws._drawing = SpreadsheetDrawing()
+            ws._drawing.charts = ws._charts
+            ws._drawing.images = ws._images
+            if not ws.closed:
+                ws.close()
+            ws._rels = writer._rels
+            writer.close()
+            out: io.BytesIO = writer.out
+            with out.getbuffer() as view:  # compress without copying the sheet
+                cast(Any, self)._archive.writestr(ws.path[1:], view)
+            out.close()
+            self.manifest.append(ws)
+
+    wb.properties.modified = datetime.datetime.now(tz=datetime.UTC).replace(tzinfo=None)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        MemorySheetsWriter(wb, archive).write_data()
+    return buffer.getvalue()
+
+
+# The names agency/report.py imports (it was written against an earlier version of this
+# module); the public names above are the ones to use.
+_attach_memory_writer = attach_memory_writer
+_save = save_in_memory
