@@ -30,7 +30,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import PurePosixPath
-from typing import Any
+from typing import Any, NoReturn
 from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
@@ -209,8 +209,7 @@ def read_workbook(
                 f"a formula in '{HEADERS[column]}'",
                 hint="type or pick the value itself; formulas are not accepted there",
             )
-    grid = _read_grid(data, what)
-    return _interpret(grid, expected, formulas, what)
+    return _read_values(data, expected, formulas, what)
 
 
 def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
@@ -357,20 +356,20 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
     return False
 
 
-@dataclass(frozen=True)
-class _Grid:
-    """The data sheet as text, with the Excel row number of each row."""
-
-    rows: tuple[tuple[int, tuple[str, ...]], ...]
-
-
-def _read_grid(data: bytes, what: str) -> _Grid:
+def _read_values(
+    data: bytes,
+    expected: ExpectedWorkbook,
+    formulas: frozenset[tuple[int, int]],
+    what: str,
+) -> WorkbookEdits:
+    """Read the data sheet with calamine, one row at a time (no copy of the grid)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
 
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
         raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
+    reader = _RowReader(expected, formulas, what)
     with book:
         # calamine's own view of the sheets must agree with the XML we checked.
         for meta in book.sheets_metadata:
@@ -384,20 +383,22 @@ def _read_grid(data: bytes, what: str) -> _Grid:
         try:
             sheet = book.get_sheet_by_name(DATA_SHEET)
             end = sheet.end
-            raw = [tuple(_text(value) for value in values) for values in sheet.iter_rows()]
+            count = 0
+            # python-calamine 0.9 yields rows from row 1 but columns from the first used
+            # column (``start`` does not say which); both run to ``end``. The column
+            # offset follows from each row's length; the row count is checked at the end,
+            # so a change in that behaviour cannot shift row numbers unnoticed.
+            for values in sheet.iter_rows():
+                count += 1
+                if end is None or len(values) > end[1] + 1:
+                    raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
+                pad = ("",) * (end[1] + 1 - len(values))
+                reader.row(count, pad + tuple(_text(value) for value in values))
         except (CalamineError, ValueError, OSError):
             raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read") from None
-    if end is None or not raw:
-        return _Grid(())
-    # Where the grid starts is derived from where it ends: python-calamine 0.9 yields
-    # rows from row 1 but columns from the first used column, and `start` does not say
-    # which; both run to `end`, so counting back from it is right either way.
-    first_row = end[0] + 1 - len(raw)
-    first_col = end[1] + 1 - max(len(values) for values in raw)
-    if first_row < 0 or first_col < 0:
+    if end is not None and count != end[0] + 1:
         raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
-    pad = ("",) * first_col
-    return _Grid(tuple((first_row + offset + 1, pad + cells) for offset, cells in enumerate(raw)))
+    return reader.result()
 
 
 def _text(value: Any) -> str:
@@ -417,53 +418,63 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _interpret(
-    grid: _Grid,
-    expected: ExpectedWorkbook,
-    formulas: frozenset[tuple[int, int]],
-    what: str,
-) -> WorkbookEdits:
-    header_index = _find_header(grid.rows, what)
-    width = len(HEADERS)
-    changed: list[ChangedCell] = []
-    records: list[RecordEdit] = []
-    seen: dict[str, int] = {}
+class _RowReader:
+    """Interprets the data sheet row by row: the header, then records by record id."""
 
-    for row_number, cells in grid.rows[header_index + 1 :]:
+    def __init__(
+        self, expected: ExpectedWorkbook, formulas: frozenset[tuple[int, int]], what: str
+    ) -> None:
+        self._expected = expected
+        self._formulas = formulas
+        self._what = what
+        self._header_seen = False
+        self._changed: list[ChangedCell] = []
+        self._records: list[RecordEdit] = []
+        self._seen: dict[str, int] = {}
+
+    def row(self, row_number: int, cells: tuple[str, ...]) -> None:
+        if not self._header_seen:
+            if tuple(cell.strip() for cell in cells[: len(HEADERS)]) == HEADERS:
+                self._header_seen = True
+            elif row_number >= _HEADER_SEARCH_ROWS:
+                self._no_header()
+            return
         if not any(cells):
-            continue  # an empty (inserted or cleared) row
+            return  # an empty (inserted or cleared) row
         record_id = cells[0].strip() if cells else ""
         if not record_id:
             # A row without a record id cannot be returned; say where it is.
-            changed.extend(_positions(row_number, cells, range(len(cells))))
-            continue
-        row = expected.row(record_id) if is_record_id(record_id) else None
+            self._changed.extend(_positions(row_number, cells, range(len(cells))))
+            return
+        what = self._what
+        row = self._expected.row(record_id) if is_record_id(record_id) else None
         if row is None:
             raise InvalidWorkbook(
                 f"{what}: sheet {DATA_SHEET}, row {row_number}, column A: a record id that "
                 "is not one of this package's records",
                 hint="do not type or paste record ids; return only rows that were sent",
             )
-        if record_id in seen:
+        if record_id in self._seen:
             raise InvalidWorkbook(
-                f"{what}: sheet {DATA_SHEET}, rows {seen[record_id]} and {row_number} hold "
-                "the same record id",
+                f"{what}: sheet {DATA_SHEET}, rows {self._seen[record_id]} and {row_number} "
+                "hold the same record id",
                 hint="remove the copied row",
             )
-        seen[record_id] = row_number
+        self._seen[record_id] = row_number
+        width = len(HEADERS)
         padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
         written = row.cells()
         differing = [
             column
             for column in range(width)
             if column not in _EDITABLE_COLUMNS
-            and (padded[column] != written[column] or (row_number, column) in formulas)
+            and (padded[column] != written[column] or (row_number, column) in self._formulas)
         ]
         differing.extend(column for column in range(width, len(padded)) if padded[column])
-        changed.extend(_positions(row_number, padded, differing, force=True))
+        self._changed.extend(_positions(row_number, padded, differing, force=True))
         status = _status(padded[_STATUS_COLUMN], row_number, what)
         quality = _quality(padded[_QUALITY_COLUMN], row_number, what)
-        records.append(
+        self._records.append(
             RecordEdit(
                 record_id=record_id,
                 row=row_number,
@@ -473,23 +484,23 @@ def _interpret(
                 quality_changed=quality != row.quality,
             )
         )
-    missing = tuple(row.record_id for row in expected.rows if row.record_id not in seen)
-    return WorkbookEdits(
-        package_id=expected.package_id,
-        records=tuple(records),
-        changed_cells=tuple(changed),
-        missing=missing,
-    )
 
+    def result(self) -> WorkbookEdits:
+        if not self._header_seen:
+            self._no_header()
+        seen = self._seen
+        return WorkbookEdits(
+            package_id=self._expected.package_id,
+            records=tuple(self._records),
+            changed_cells=tuple(self._changed),
+            missing=tuple(r.record_id for r in self._expected.rows if r.record_id not in seen),
+        )
 
-def _find_header(rows: Sequence[tuple[int, tuple[str, ...]]], what: str) -> int:
-    for index, (_number, cells) in enumerate(rows[:_HEADER_SEARCH_ROWS]):
-        if tuple(cell.strip() for cell in cells[: len(HEADERS)]) == HEADERS:
-            return index
-    raise InvalidWorkbook(
-        f"{what}: sheet {DATA_SHEET} has no header row with the columns as written",
-        hint="do not move, rename, insert or delete columns",
-    )
+    def _no_header(self) -> NoReturn:
+        raise InvalidWorkbook(
+            f"{self._what}: sheet {DATA_SHEET} has no header row with the columns as written",
+            hint="do not move, rename, insert or delete columns",
+        )
 
 
 def _positions(
