@@ -30,6 +30,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,6 +53,15 @@ def _rss_mib() -> float:
 
 def _peak_mib(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / 1024  # kilobytes on Linux
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (workers)."""
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    return total
 
 
 # --- setup (parent, not timed) ------------------------------------------------------
@@ -168,6 +178,7 @@ def child_bare(master: Path) -> dict[str, object]:
     from openpyxl import Workbook
 
     start = time.perf_counter()
+    cpu_start = _cpu_seconds()
     first_rss = None
     for values in groups.values():
         wb = Workbook(write_only=True)
@@ -182,6 +193,7 @@ def child_bare(master: Path) -> dict[str, object]:
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "cpu": _cpu_seconds() - cpu_start,
         "workbooks": len(groups),
         "rss_first": first_rss,
         "rss_last": _rss_mib(),
@@ -202,6 +214,7 @@ def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> di
             samples.append(_rss_mib())
 
     start = time.perf_counter()
+    cpu_start = _cpu_seconds()
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
         result = export_master(
             home,
@@ -214,6 +227,7 @@ def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> di
     seconds = time.perf_counter() - start
     return {
         "seconds": seconds,
+        "cpu": _cpu_seconds() - cpu_start,
         "workbooks": len(result.packages),
         "records": result.records,
         "rss_first": samples[0] if samples else None,
@@ -275,39 +289,48 @@ def main() -> None:
         print(f"setup: {len(codes)} municipalities, {time.perf_counter() - start:.1f} s")
         print()
         print(
-            "| run | operation | workbooks | seconds | records/s | ratio | peak RSS main | "
-            "peak RSS worker | RSS after first / last workbook |"
+            "| run | load | operation | workbooks | seconds | records/s | ratio | CPU s | "
+            "CPU ratio | peak RSS main | peak RSS worker | RSS after first / last workbook |"
         )
-        print("|---|---|---:|---:|---:|---:|---:|---:|---|")
+        print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         failed = False
+        ratios: list[float] = []
+        peaks: list[float] = []
         for run in range(1, args.runs + 1):
+            load = os.getloadavg()[0]
             bare = run_child("bare", str(master))
             out = Path(directory) / f"out{run}"
             ours = run_child("ours", str(master), str(agency), str(out), args.workers)
             ratio = float(ours["seconds"]) / float(bare["seconds"])  # type: ignore[arg-type]
-            for name, value, shown in (
-                ("bare openpyxl write-only (baseline)", bare, "1.00x"),
-                ("agency export end to end", ours, f"{ratio:.2f}x"),
+            cpu_ratio = float(ours["cpu"]) / float(bare["cpu"])  # type: ignore[arg-type]
+            for name, value, shown, cpu_shown in (
+                ("bare openpyxl write-only (baseline)", bare, "1.00x", "1.00x"),
+                ("agency export end to end", ours, f"{ratio:.2f}x", f"{cpu_ratio:.2f}x"),
             ):
                 seconds = float(value["seconds"])  # type: ignore[arg-type]
                 print(
-                    f"| {run} | {name} | {value['workbooks']} | {seconds:.2f} | "
+                    f"| {run} | {load:.1f} | {name} | {value['workbooks']} | {seconds:.2f} | "
                     f"{args.records / seconds:,.0f} | {shown} | "
+                    f"{float(value['cpu']):.1f} | {cpu_shown} | "  # type: ignore[arg-type]
                     f"{float(value['peak_self']):.0f} MiB | "  # type: ignore[arg-type]
                     f"{float(value['peak_children']):.0f} MiB | "  # type: ignore[arg-type]
                     f"{float(value['rss_first'] or 0):.0f} / "  # type: ignore[arg-type]
                     f"{float(value['rss_last'] or 0):.0f} MiB |"  # type: ignore[arg-type]
                 )
-            peak = float(ours["peak_self"])  # type: ignore[arg-type]
-            ok_ratio = ratio <= TARGET_RATIO
-            ok_rss = peak <= TARGET_RSS_MIB
-            failed |= not (ok_ratio and ok_rss)
-            print()
-            print(
-                f"run {run}: ratio {ratio:.2f}x (target <= {TARGET_RATIO}x: "
-                f"{'ok' if ok_ratio else 'MISSED'}); peak RSS {peak:.0f} MiB "
-                f"(target <= {TARGET_RSS_MIB} MiB: {'ok' if ok_rss else 'MISSED'})"
-            )
+            ratios.append(ratio)
+            peaks.append(float(ours["peak_self"]))  # type: ignore[arg-type]
+        # Other work on the machine moves single runs a lot: judge the median.
+        ratio = statistics.median(ratios)
+        peak = max(peaks)
+        ok_ratio = ratio <= TARGET_RATIO
+        ok_rss = peak <= TARGET_RSS_MIB
+        failed = not (ok_ratio and ok_rss)
+        print()
+        print(
+            f"median ratio {ratio:.2f}x over {len(ratios)} run(s) (target <= {TARGET_RATIO}x: "
+            f"{'ok' if ok_ratio else 'MISSED'}); peak RSS {peak:.0f} MiB "
+            f"(target <= {TARGET_RSS_MIB} MiB: {'ok' if ok_rss else 'MISSED'})"
+        )
     sys.exit(1 if failed and not args.small else 0)
 
 

@@ -521,3 +521,31 @@ def _unzip(path: Path, member: str) -> bytes:
     return subprocess.run(
         ["unzip", "-p", str(path), member], capture_output=True, check=True
     ).stdout
+
+
+def _csv_with_extra_and_renamed_column(path: Path) -> Path:
+    sample.write_master(sample.generate_master(10, nis=[A], seed=4), path)
+    lines = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    lines[0][lines[0].index("Telefoon")] = "GSM"
+    for i, line in enumerate(lines):
+        line.append("Opmerking" if i == 0 else "vrije tekst")
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle).writerows(lines)
+    return path
+
+
+def test_an_unknown_column_is_refused_unless_dropped_and_mapped_headers_are_read(
+    setup: dict[str, object],
+) -> None:
+    tmp = setup["tmp"]
+    assert isinstance(tmp, Path)
+    master = _csv_with_extra_and_renamed_column(tmp / "m.csv")
+    refused = _export_cli(setup, master, tmp / "out")
+    assert_single_error(refused, "SX-INVALID-MASTER", 2)  # type: ignore[arg-type]
+    mapping = tmp / "mapping.json"
+    mapping.write_text(json.dumps({"GSM": "Telefoon"}))
+    result = _export_cli(
+        setup, master, tmp / "out", "--drop-column", "Opmerking", "--mapping", str(mapping)
+    )
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    assert len(_packages(tmp / "out", A)) == 1
