@@ -549,3 +549,19 @@ def test_an_unknown_column_is_refused_unless_dropped_and_mapped_headers_are_read
     )
     assert result.code == 0, result.stderr  # type: ignore[attr-defined]
     assert len(_packages(tmp / "out", A)) == 1
+
+
+def test_a_municipality_whose_recipients_have_no_current_subkey_is_skipped(
+    tmp_path: Path,
+) -> None:
+    from securexchange.keys import period_end
+
+    agency = tmp_path / "agency"
+    flows.make_agency(agency)
+    flows.register(agency, A, "Antwerpen")
+    flows.add_staff(agency, tmp_path / "a", A)
+    master = flows.write_master(tmp_path / "m.xlsx", 5, [A])
+    after_quarter = period_end(datetime.now(UTC)) + timedelta(days=1)
+    result = flows.export(agency, master, tmp_path / "out", system_now=after_quarter)
+    assert result.packages == ()
+    assert [(s.nis, s.reason) for s in result.skipped] == [(A, SkipReason.NO_CURRENT_SUBKEY)]

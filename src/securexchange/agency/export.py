@@ -113,6 +113,7 @@ class PackageSummary:
     sequence: int
     package_id: str | None  # None in a dry run
     file: Path | None  # None in a dry run
+    without_subkey: int = 0  # recipients left out: no subkey valid now (ask them to rotate)
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,7 @@ class _Target:
     keyring_version: int
     recipients: tuple[PackageRecipient, ...]
     rows: tuple[MasterRow, ...]
+    without_subkey: int
 
 
 def _name(nis: str) -> str:
@@ -275,6 +277,7 @@ def _plan(
                 keyring_version=view.keyring.version,
                 recipients=recipients,
                 rows=rows,
+                without_subkey=len(signed_entry.recipients) - len(recipients),
             )
         )
     if not wanted:
@@ -429,6 +432,7 @@ class _Issued:
     records: tuple[ledger.PackageRecord, ...]
     name: str
     expired: int
+    without_subkey: int
 
 
 def _issued(p: _Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _Issued:
@@ -450,6 +454,7 @@ def _issued(p: _Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _
         records=p.records,
         name=p.body.municipality_name,
         expired=p.expired,
+        without_subkey=p.target.without_subkey,
     )
 
 
@@ -595,6 +600,7 @@ def export_master(
                     sequence=1 if last is None else last.sequence + 1,
                     package_id=None,
                     file=None,
+                    without_subkey=t.without_subkey,
                 )
             )
         return result(summaries, False)
@@ -673,6 +679,7 @@ def export_master(
                 sequence=package.sequence,
                 package_id=package.package_id,
                 file=path,
+                without_subkey=item.without_subkey,
             )
         )
     return result(summaries, created)

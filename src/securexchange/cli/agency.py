@@ -767,6 +767,7 @@ def _print_export(result: object, as_json: bool) -> None:
                         "sequence": p.sequence,
                         "id": p.package_id,
                         "file": None if p.file is None else str(p.file),
+                        "recipients_without_subkey": p.without_subkey,
                     }
                     for p in result.packages
                 ],
@@ -806,6 +807,12 @@ def _print_export(result: object, as_json: bool) -> None:
         note(f"published a package of an interrupted export: {path}")
     for s in result.skipped:
         note(f"skipped {s.nis} ({s.reason.value}); {s.rows} row(s) not exported")
+    for p in result.packages:
+        if p.without_subkey:
+            note(
+                f"warning: {p.without_subkey} recipient(s) of {p.nis} have no subkey valid now "
+                "and cannot read this package; they run 'keys rotate' and send their new card"
+            )
     if result.rows_outside_selection:
         note(f"{result.rows_outside_selection} row(s) for municipalities not selected with --nis")
     expired = sum(p.expired for p in result.packages)
