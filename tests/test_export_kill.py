@@ -188,6 +188,7 @@ def _points(total: int) -> list[int]:
     return sorted({1 + int(i * step) for i in range(MAX_POINTS)} | {total})
 
 
+@pytest.mark.slow
 def test_sigkill_at_every_file_system_event_leaves_complete_packages_and_a_rerun_succeeds(
     pristine: Pristine, tmp_path: Path
 ) -> None:

@@ -147,9 +147,14 @@ def test_municipality_b_key_cannot_open_municipality_a_package(world: World) -> 
         )
 
 
-def test_every_97th_byte_flipped_is_refused_with_a_tamper_error(world: World) -> None:
+def test_every_97th_byte_and_every_manifest_byte_flipped_in_place_is_refused(
+    world: World,
+) -> None:
+    manifest = _members(world.a1)[MANIFEST]
+    start = world.a1.index(manifest)
+    offsets = set(range(0, len(world.a1), 97)) | set(range(start, start + len(manifest)))
     names = set()
-    for offset in range(0, len(world.a1), 97):
+    for offset in sorted(offsets):
         damaged = bytearray(world.a1)
         damaged[offset] ^= 0x01
         names.add(_refused(bytes(damaged), world))
