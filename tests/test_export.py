@@ -565,3 +565,19 @@ def test_a_municipality_whose_recipients_have_no_current_subkey_is_skipped(
     result = flows.export(agency, master, tmp_path / "out", system_now=after_quarter)
     assert result.packages == ()
     assert [(s.nis, s.reason) for s in result.skipped] == [(A, SkipReason.NO_CURRENT_SUBKEY)]
+
+
+def test_import_deadline_and_valid_until_never_pass_the_protocols_last_day(
+    tmp_path: Path,
+) -> None:
+    agency = tmp_path / "agency"
+    flows.make_agency(agency)
+    today = datetime.now(UTC).date()
+    flows.register(agency, A, "Antwerpen", protocol_until=today + timedelta(days=5))
+    flows.add_staff(agency, tmp_path / "a", A)
+    master = flows.write_master(tmp_path / "m.xlsx", 5, [A])
+    (summary,) = flows.export(agency, master, tmp_path / "out").packages
+    body = _open(summary.file, agency).body  # type: ignore[arg-type, attr-defined]
+    over = datetime.combine(today + timedelta(days=6), datetime.min.time(), UTC)
+    assert body.import_deadline == body.valid_until == over
+    assert body.latest_retention is None or body.latest_retention <= today + timedelta(days=5)

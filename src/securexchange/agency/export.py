@@ -32,7 +32,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -354,6 +354,10 @@ def _prepare(home: Home, target: _Target, key: bytes, created_at: datetime) -> _
         )
     rows.sort(key=lambda item: item[0])
     import_deadline, valid_until = default_deadlines(created_at)
+    # Nothing is imported or opened under a protocol after its last day (art. 5).
+    protocol_over = datetime.combine(end + timedelta(days=1), time(), UTC)
+    import_deadline = min(import_deadline, protocol_over)
+    valid_until = min(valid_until, protocol_over)
     deadlines = [r.retention for r in records]
     sequence = 1 if previous is None else previous.sequence + 1
     supersedes = None if previous is None else Superseded(previous.package_id, previous.sha256)
