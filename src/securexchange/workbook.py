@@ -717,9 +717,3 @@ def save_in_memory(wb: Workbook) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         MemorySheetsWriter(wb, archive).write_data()
     return buffer.getvalue()
-
-
-# The names agency/report.py imports (it was written against an earlier version of this
-# module); the public names above are the ones to use.
-_attach_memory_writer = attach_memory_writer
-_save = save_in_memory

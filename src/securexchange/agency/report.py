@@ -13,7 +13,6 @@ temporary file in ``$TMPDIR``.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -26,7 +25,7 @@ from securexchange.atomicio import atomic_write
 from securexchange.errors import NotFound
 from securexchange.eventlog import Action
 from securexchange.home import Home
-from securexchange.workbook import _attach_memory_writer, _save, dutch_date
+from securexchange.workbook import attach_memory_writer, dutch_date, save_in_memory
 
 UNKNOWN = "(onbekend)"
 _OVERDUE_FILL = "F4B183"
@@ -39,7 +38,8 @@ ClientIds = Callable[[Home, str], Mapping[str, str]]
 
 def default_client_ids(home: Home, party_id: str) -> Mapping[str, str]:
     """The export's record table (agency/packages.py): which client each record id is."""
-    packages = importlib.import_module("securexchange.agency.packages")
+    from securexchange.agency import packages
+
     packages.ensure_schema(home)
     return {
         str(r.record_id): str(r.client_id)
@@ -227,7 +227,7 @@ def _render(sheets: Sequence[_Sheet], title: str) -> bytes:
             ws.column_dimensions[get_column_letter(i)].width = width
         ws.freeze_panes = "A2"
         ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.headers))}{len(spec.rows) + 1}"
-        _attach_memory_writer(ws)
+        attach_memory_writer(ws)
         header = []
         for text in spec.headers:
             cell = WriteOnlyCell(ws, text)
@@ -246,7 +246,7 @@ def _render(sheets: Sequence[_Sheet], title: str) -> bytes:
                     cell.fill = PatternFill("solid", fgColor=fill)
                 row.append(cell)
             ws.append(row)
-    return _save(wb)
+    return save_in_memory(wb)
 
 
 def write_report(
