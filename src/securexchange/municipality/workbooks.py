@@ -124,8 +124,14 @@ def register(
     )
 
 
-def _read_cells(path: Path) -> dict[str, tuple[str, str]] | None:
-    """The editable cells of a workbook file; None when it is gone or unreadable."""
+def _read_cells(path: Path, *, strict: bool = False) -> dict[str, tuple[str, str]] | None:
+    """The editable cells of a workbook file; None when it is gone.
+
+    An unreadable workbook (a value outside the lists, a damaged file) is None too,
+    unless ``strict``: then its error (naming file, row and column) reaches the staff
+    member, who can correct the cell, instead of the edits being dropped unseen.
+    Shredding is never strict: retention does not wait for a workbook to be fixed.
+    """
     from securexchange.municipality.sheets import read_edited_cells
 
     try:
@@ -134,7 +140,12 @@ def _read_cells(path: Path) -> dict[str, tuple[str, str]] | None:
         return None
     try:
         cells = read_edited_cells(data, what=path.name)
-    except SxError:
+    except SxError as error:
+        if strict:
+            error.hint = (
+                "correct that cell in Excel (choose from the list) and run the command again"
+            )
+            raise
         return None
     return {c.record_id: (c.status, "" if c.quality is None else c.quality.label) for c in cells}
 
@@ -201,7 +212,7 @@ def absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
                 made += _diff(home, expected, cells, recipient)
             forget(home, str(workbook_id))
             continue
-        found = _read_cells(Path(str(path)))
+        found = _read_cells(Path(str(path)), strict=True)
         if found is None:
             continue
         made += _diff(home, expected, found, recipient)
