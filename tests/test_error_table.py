@@ -53,3 +53,34 @@ def test_every_documented_error_is_provoked_by_some_cli_test() -> None:
             provoked.update(re.findall(r"\"(SX-[A-Z-]+)\"", source))
     missing = set(_documented()) - provoked
     assert missing == NOT_YET_PROVOKED
+
+
+def _command_paths() -> list[str]:
+    import click
+
+    from securexchange.cli.main import cli
+
+    paths: list[str] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+        else:
+            paths.append(" ".join(path))
+
+    walk(cli, ["securexchange"])
+    return paths
+
+
+def test_every_command_is_documented_in_the_cli_reference() -> None:
+    text = (REPO / "docs" / "cli.md").read_text(encoding="utf-8")
+    # A heading names one command, or two joined by " / " (the second without the
+    # "securexchange" prefix); either way its words follow "securexchange " or "/ ".
+    headings = " ".join(re.findall(r"^#{3,4} (.*)$", text, re.MULTILINE))
+    missing = []
+    for path in _command_paths():
+        words = path.removeprefix("securexchange ")
+        if not re.search(rf"(`securexchange |/ `?){re.escape(words)}( |`)", headings):
+            missing.append(path)
+    assert missing == []
