@@ -62,9 +62,13 @@ def _command_paths() -> list[str]:
 
     paths: list[str] = []
 
+    ctx = click.Context(cli)
+
     def walk(command: click.Command, path: list[str]) -> None:
         if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
                 walk(sub, [*path, name])
         else:
             paths.append(" ".join(path))

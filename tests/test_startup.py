@@ -38,10 +38,24 @@ def test_help_imports_no_heavy_library() -> None:
     assert not _imported_modules("--help") & set(HEAVY)
 
 
+def test_top_level_help_imports_no_command_module() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "securexchange", "--help"],
+        capture_output=True,
+        text=True,
+        env=cli_env(),
+        check=True,
+    )
+    assert "securexchange.cli.agency" not in proc.stderr
+    assert "agency" in proc.stdout and "municipality" in proc.stdout
+
+
 def test_every_group_help_imports_no_heavy_library() -> None:
+    import click
+
     from securexchange.cli.main import cli
 
-    for name in cli.commands:
+    for name in cli.list_commands(click.Context(cli)):
         assert not _imported_modules(name, "--help") & set(HEAVY), name
 
 

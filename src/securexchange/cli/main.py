@@ -16,8 +16,43 @@ from securexchange import __version__
 from securexchange.cli.common import CliState
 from securexchange.errors import ExitCode, InternalError, SxError, UsageError
 
+# Each command group lives in its own module, imported only when that command runs (or
+# its own help is asked for): ``securexchange --help`` lists them from this table, so it
+# costs little more than importing click (benchmarks/startup.py).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "agency": ("securexchange.cli.agency", "The agency: keys, municipalities, recipients, export."),
+    "municipality": (
+        "securexchange.cli.municipality",
+        "The municipal client: import, open, return.",
+    ),
+    "audit": ("securexchange.cli.audit", "Verify artifacts and logs without any decryption key."),
+    "keys": ("securexchange.cli.keys", "This home's keys: show, export, rotate, passphrase."),
+    "sample": ("securexchange.cli.sample", "Write realistic synthetic master data."),
+    "demo": ("securexchange.cli.demo", "Run the whole story on synthetic data."),
+}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in COMMANDS and cmd_name not in self.commands:
+            import importlib
+
+            module = importlib.import_module(COMMANDS[cmd_name][0])
+            self.add_command(getattr(module, cmd_name))
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx) if name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
@@ -37,34 +72,6 @@ def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
       audit ...         verification without any decryption key
     """
     ctx.obj = CliState(home=home, debug=debug)
-
-
-# Each command group lives in its own module; they import the library lazily so that
-# ``--help`` stays fast.
-COMMAND_MODULES = (
-    ("securexchange.cli.demo", "demo"),
-    ("securexchange.cli.sample", "sample"),
-    ("securexchange.cli.audit", "audit"),
-    ("securexchange.cli.agency", "agency"),
-    ("securexchange.cli.municipality", "municipality"),
-    ("securexchange.cli.keys", "keys"),
-)
-
-
-def _register() -> None:
-    import importlib
-
-    for module_name, attribute in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:  # a command group that has not landed yet
-            if exc.name != module_name:
-                raise
-            continue
-        cli.add_command(getattr(module, attribute))
-
-
-_register()
 
 
 def render_error(error: SxError) -> None:
