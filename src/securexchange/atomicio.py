@@ -1,4 +1,4 @@
-"""Atomic file writes: the one helper everything that writes a file uses.
+"""Atomic file writes, and capped reads of files named on the command line.
 
 A write goes to a temporary file in the target's directory, is flushed and fsynced,
 renamed over the target, and the directory is fsynced, so a crash leaves either the old
@@ -12,6 +12,8 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
+
+from securexchange.errors import Malformed, NotFound, SxError, UsageError
 
 TEMP_PREFIX = ".sx-tmp-"
 
@@ -77,3 +79,23 @@ def make_private_dir(path: Path) -> None:
     """Create ``path`` (and parents) readable by the owner only."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     os.chmod(path, 0o700)
+
+
+def read_capped(
+    path: Path, *, limit: int, what: str, too_large: type[SxError] = Malformed
+) -> bytes:
+    """The bytes of a file named on the command line, refusing more than ``limit``.
+
+    At most ``limit + 1`` bytes are ever read, so a huge or endless file (a FIFO,
+    /dev/zero) costs nothing. ``what`` names the file in messages; its content never.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise NotFound(f"no {what} at {path}") from None
+    except IsADirectoryError:
+        raise UsageError(f"{path} is a directory, not a {what}") from None
+    if len(data) > limit:
+        raise too_large(f"{path.name} is too large to be a {what}")
+    return data

@@ -32,6 +32,7 @@ from pathlib import Path
 from securexchange import age, statedb
 from securexchange.agency import ledger
 from securexchange.agency.registry import agency_keys, current_keyring, ensure_schema
+from securexchange.atomicio import read_capped
 from securexchange.container import VerifiedArtifact, open_artifact, open_without_decryption
 from securexchange.errors import (
     Equivocation,
@@ -305,15 +306,4 @@ def import_returns(
 
 def read_return_file(path: Path) -> bytes:
     """A return file's bytes, capped before reading."""
-    from securexchange.errors import NotFound, UsageError
-
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_RETURN_BYTES + 1)
-    except FileNotFoundError:
-        raise NotFound(f"no return file at {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a return file") from None
-    if len(data) > MAX_RETURN_BYTES:
-        raise Malformed(f"{path.name} is too large to be a return")
-    return data
+    return read_capped(path, limit=MAX_RETURN_BYTES, what="return file")

@@ -51,18 +51,9 @@ def _split(value: str | None) -> list[str] | None:
 
 def read_input(path: Path, *, limit: int, what: str) -> bytes:
     """The bytes of a file named on the command line, capped before reading."""
-    from securexchange.errors import Malformed, NotFound, UsageError
+    from securexchange.atomicio import read_capped
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except FileNotFoundError:
-        raise NotFound(f"no {what} at {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a {what}") from None
-    if len(data) > limit:
-        raise Malformed(f"{path} is too large to be a {what}")
-    return data
+    return read_capped(path, limit=limit, what=what)
 
 
 def root_source(
@@ -417,18 +408,6 @@ def keyring_publish(state: CliState, out: Path) -> None:
 # --- agency import-return / report / quality ----------------------------------------
 
 
-def returns_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
-    """The agency's export key (its subkeys decrypt returns), opened when needed."""
-    from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
-
-    return KeySource(
-        path=key_path(home, KeyUse.EXPORT),
-        passphrase=key_passphrase(passphrase_file, what="the agency export key", demo=home.demo),
-        work_factor=rewrite_work_factor(home, os.environ),
-    )
-
-
 @agency.command("import-return")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @json_option
@@ -451,7 +430,7 @@ def import_return_command(
 
     data = [(path.name, read_return_file(path)) for path in files]
     with _agency_home(state) as home:
-        result = import_returns(home, returns_key_source(home, passphrase_file), data)
+        result = import_returns(home, _export_key_source(home, passphrase_file), data)
     for signer, missing in result.gaps.items():
         note(
             f"warning: returns of {signer} are missing (sequence numbers "
@@ -617,14 +596,11 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
 
 
 def _export_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
-    from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+    """The agency's export key: it signs packages and notices, its subkeys open returns."""
+    from securexchange.cli.keyopts import key_source
+    from securexchange.keystore import KeyUse
 
-    return KeySource(
-        path=key_path(home, KeyUse.EXPORT),
-        passphrase=key_passphrase(passphrase_file, what="the agency export key", demo=home.demo),
-        work_factor=rewrite_work_factor(home, os.environ),
-    )
+    return key_source(home, KeyUse.EXPORT, passphrase_file, what="the agency export key")
 
 
 @agency.command("export")

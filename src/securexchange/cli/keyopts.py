@@ -20,11 +20,15 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from securexchange.errors import NotFound, UsageError
+from securexchange.errors import UsageError
+
+if TYPE_CHECKING:
+    from securexchange.home import Home
+    from securexchange.keystore import KeySource, KeyUse
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -69,15 +73,11 @@ def root_key_options(func: F) -> F:
 
 def read_passphrase_file(path: Path) -> bytes:
     """The first line of ``path``. Never echoes its content."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_PASSPHRASE_FILE + 1)
-    except FileNotFoundError:
-        raise NotFound(f"no passphrase file at {path}") from None
-    except IsADirectoryError:
-        raise UsageError(f"the passphrase file {path} is a directory") from None
-    if len(data) > MAX_PASSPHRASE_FILE:
-        raise UsageError(f"the passphrase file {path} is too large")
+    from securexchange.atomicio import read_capped
+
+    data = read_capped(
+        path, limit=MAX_PASSPHRASE_FILE, what="passphrase file", too_large=UsageError
+    )
     line = data.split(b"\n", 1)[0].removesuffix(b"\r")
     if not line:
         raise UsageError(f"the first line of the passphrase file {path} is empty")
@@ -152,4 +152,15 @@ def root_passphrase(
         what="the agency root key",
         new=new,
         demo=demo,
+    )
+
+
+def key_source(home: Home, use: KeyUse, passphrase_file: Path | None, *, what: str) -> KeySource:
+    """A private key of this home, unlocked only when a workflow needs it."""
+    from securexchange.keystore import KeySource, key_path, rewrite_work_factor
+
+    return KeySource(
+        path=key_path(home, use),
+        passphrase=key_passphrase(passphrase_file, what=what, demo=home.demo),
+        work_factor=rewrite_work_factor(home, os.environ),
     )

@@ -163,14 +163,10 @@ def municipal_home(state: CliState) -> Iterator[Home]:
 
 
 def _identity_source(home: Home, passphrase_file: Path | None) -> KeySource:
-    from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+    from securexchange.cli.keyopts import key_source
+    from securexchange.keystore import KeyUse
 
-    return KeySource(
-        path=key_path(home, KeyUse.IDENTITY),
-        passphrase=key_passphrase(passphrase_file, what="your key", demo=home.demo),
-        work_factor=rewrite_work_factor(home, os.environ),
-    )
+    return key_source(home, KeyUse.IDENTITY, passphrase_file, what="your key")
 
 
 @municipality.command("import")

@@ -30,6 +30,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from securexchange import age, statedb, zipstrict
+from securexchange.atomicio import read_capped
 from securexchange.card import read_card
 from securexchange.clock import format_instant
 from securexchange.container import MEMBER_LIMITS, PinnedSigner, open_without_decryption
@@ -83,16 +84,7 @@ class Imported:
 
 
 def _read(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(MAX_FILE + 1)
-    except FileNotFoundError:
-        raise NotFound(f"no file at {path}") from None
-    except IsADirectoryError:
-        raise NotFound(f"{path} is a directory, not a file") from None
-    if len(data) > MAX_FILE:
-        raise Malformed(f"{path.name} is too large to be an artifact")
-    return data
+    return read_capped(path, limit=MAX_FILE, what="file")
 
 
 def _with_duty(exc: SxError) -> SxError:
