@@ -337,25 +337,25 @@ class _KeyringIndex:
         self, party_id: str, moment: datetime
     ) -> tuple[Keyring, MunicipalityEntry] | None:
         """The newest version holding the municipality issued at or before ``moment``."""
-        best: tuple[Keyring, MunicipalityEntry] | None = None
-        for doc in self.docs:
-            entry = doc.keyring.by_party(party_id)
-            # Strictly before: times are whole seconds, and within the same second
-            # the order is unknown, so the artifact gets the benefit of the doubt.
-            if entry is None or doc.keyring.issued_at >= moment:
-                continue
-            if best is None or doc.keyring.version > best[0].version:
-                best = (doc.keyring, entry)
-        return best
+        docs = [d for d in self._issued_by(moment) if d.keyring.by_party(party_id) is not None]
+        if not docs:
+            return None
+        newest = max(docs, key=lambda d: d.keyring.version)
+        entry = newest.keyring.by_party(party_id)
+        assert entry is not None
+        return newest.keyring, entry
 
     def latest_any_at(self, moment: datetime) -> Keyring | None:
-        best: Keyring | None = None
-        for doc in self.docs:
-            if doc.keyring.issued_at < moment and (
-                best is None or doc.keyring.version > best.version
-            ):
-                best = doc.keyring
-        return best
+        docs = self._issued_by(moment)
+        return max(docs, key=lambda d: d.keyring.version).keyring if docs else None
+
+    def _issued_by(self, moment: datetime) -> list[_KeyringDoc]:
+        """The documents in force at ``moment``: issued strictly before it, since times
+        are whole seconds and within one second the order is unknown (the artifact gets
+        the benefit of the doubt against a same-second change); only when none was
+        issued before, those issued in that same second."""
+        before = [d for d in self.docs if d.keyring.issued_at < moment]
+        return before or [d for d in self.docs if d.keyring.issued_at == moment]
 
 
 def _check_keyring_document(

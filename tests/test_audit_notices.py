@@ -1,0 +1,70 @@
+"""Termination notices under ``audit verify``: a genuine one passes, a changed one fails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from cli_helpers import CliResult, run_cli
+
+NIS = "11002"
+
+
+def _ok(result: CliResult) -> CliResult:
+    assert result.code == 0, result.stderr
+    return result
+
+
+def _agency_with_notice(tmp: Path) -> tuple[Path, Path]:
+    agency = tmp / "agency"
+    _ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
+    _ok(
+        run_cli(
+            [
+                "agency",
+                "municipality",
+                "add",
+                "--nis",
+                NIS,
+                "--name",
+                "Antwerpen",
+                "--protocol-until",
+                "2030-12-31",
+            ],
+            home=agency,
+        )
+    )
+    out = tmp / "artifacts"
+    _ok(run_cli(["agency", "keyring", "publish", "--out", str(out)], home=agency))
+    _ok(
+        run_cli(
+            ["agency", "terminate", "--nis", NIS, "--effective", "2027-01-01", "--out", str(out)],
+            home=agency,
+        )
+    )
+    return agency, out
+
+
+def _verify(agency: Path, out: Path) -> CliResult:
+    card = agency / "keys" / "root.card.json"
+    return run_cli(["audit", "verify", str(out), "--agency-key", str(card), "--json"])
+
+
+def test_a_genuine_termination_notice_passes_the_audit(tmp_path: Path) -> None:
+    agency, out = _agency_with_notice(tmp_path)
+    result = _ok(_verify(agency, out))
+    report = json.loads(result.stdout)
+    assert "notice" in json.dumps(report)
+
+
+def test_a_termination_notice_with_a_changed_byte_fails_the_audit(tmp_path: Path) -> None:
+    agency, out = _agency_with_notice(tmp_path)
+    (notice,) = sorted(out.glob("*.sxn"))
+    data = bytearray(notice.read_bytes())
+    data[len(data) // 3] ^= 0x01
+    notice.write_bytes(bytes(data))
+    result = _verify(agency, out)
+    assert result.code == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1
+    assert errors[0].split(":")[1].strip() in {"SX-MALFORMED", "SX-TAMPERED", "SX-BAD-SIGNATURE"}
