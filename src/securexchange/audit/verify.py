@@ -353,9 +353,13 @@ class _KeyringIndex:
         """The documents in force at ``moment``: issued strictly before it, since times
         are whole seconds and within one second the order is unknown (the artifact gets
         the benefit of the doubt against a same-second change); only when none was
-        issued before, those issued in that same second."""
+        issued before, the oldest version issued in that same second (the artifact may
+        have been made before every later change of that second)."""
         before = [d for d in self.docs if d.keyring.issued_at < moment]
-        return before or [d for d in self.docs if d.keyring.issued_at == moment]
+        if before:
+            return before
+        same = [d for d in self.docs if d.keyring.issued_at == moment]
+        return [min(same, key=lambda d: d.keyring.version)] if same else []
 
 
 def _check_keyring_document(
