@@ -22,8 +22,10 @@ from securexchange.workbook_read import (
     ChangedCell,
     ExpectedWorkbook,
     WorkbookEdits,
+    WrittenCells,
     _has_formula,
     read_workbook,
+    read_workbook_cells,
 )
 from securexchange.xlsxguard import XlsxLimits
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id
@@ -388,3 +390,87 @@ def test_list_validations_in_an_excel_extension_are_not_cell_formulas(written: b
     assert len(edits.records) == len(ROWS) and edits.changed_cells == ()
     with zipfile.ZipFile(io.BytesIO(rezip(written, {"xl/worksheets/sheet1.xml": sheet}))) as z:
         assert not _has_formula(z, "xl/worksheets/sheet1.xml", "w")
+
+
+# --- the entry point for callers that know only the editable cells as written ---------------
+
+WRITTEN = {row.record_id: WrittenCells(row.status, row.quality) for row in ROWS}
+
+
+def read_cells(data: bytes, written: Any = WRITTEN, **kwargs: Any) -> WorkbookEdits:
+    return read_workbook_cells(data, package_id=PACKAGE_ID, written=written, **kwargs)
+
+
+def test_cells_only_reads_the_same_edits_as_the_full_reader(written: bytes) -> None:
+    def change(book: Any) -> None:
+        sheet = book["Inburgeraars"]
+        sheet["N4"] = "gestart"
+        sheet["O5"] = "Telefoon: foutief"
+        sheet.delete_rows(6)
+
+    data = edit(written, change)
+    full, cells = read_workbook(data, expected=EXPECTED), read_cells(data)
+    assert cells.records == full.records and cells.missing == full.missing
+    assert [r.record_id for r in cells.edits] == [ROWS[0].record_id, ROWS[1].record_id]
+    assert cells.missing == (ROWS[2].record_id,)
+
+
+def test_cells_only_keeps_every_refusal(written: bytes) -> None:
+    def stranger(book: Any) -> None:
+        book["Inburgeraars"]["A6"] = record_id(999)
+
+    def formula(book: Any) -> None:
+        book["Inburgeraars"]["N7"] = '="afgerond"'
+
+    def off_list(book: Any) -> None:
+        book["Inburgeraars"]["O5"] = SECRET
+
+    for change, where in ((stranger, "row 6"), (formula, "N7"), (off_list, "row 5, column O")):
+        with pytest.raises(InvalidWorkbook) as caught:
+            read_cells(edit(written, change), name="w.xlsx")
+        assert where in str(caught.value) and SECRET not in str(caught.value)
+    other = write_workbook(ROWS, make_meta(package_id="pkg-" + "b" * 26))
+    with pytest.raises(InvalidWorkbook, match="another package"):
+        read_cells(other)
+    with pytest.raises(HostileFile):
+        read_cells(written, name="w.xlsm")
+
+
+def test_cells_only_reports_what_needs_no_comparison_by_position(written: bytes) -> None:
+    def change(book: Any) -> None:
+        sheet = book["Inburgeraars"]
+        sheet["B5"] = SECRET  # not comparable without the cells as written
+        sheet["M6"] = "=TODAY()"
+        sheet["Q4"] = SECRET
+        sheet["B20"] = SECRET
+
+    edits = read_cells(edit(written, change))
+    assert set(edits.changed_cells) == {
+        ChangedCell(row=6, column="M", header="Bewaren tot"),
+        ChangedCell(row=4, column="Q", header=None),
+        ChangedCell(row=20, column="B", header="Naam"),
+    }
+    assert SECRET not in repr(edits)
+
+
+def test_cells_only_without_record_ids_reads_any_well_formed_id_once(written: bytes) -> None:
+    def change(book: Any) -> None:
+        sheet = book["Inburgeraars"]
+        sheet["A6"] = record_id(999)
+        sheet["N6"] = "gestart"
+
+    edits = read_cells(edit(written, change), written=None, record_count=len(ROWS))
+    assert record_id(999) in by_id(edits) and by_id(edits)[record_id(999)].status == "gestart"
+    assert edits.edits == () and edits.missing == ()
+
+    def copied(book: Any) -> None:
+        sheet = book["Inburgeraars"]
+        sheet["A30"] = sheet["A4"].value
+        sheet["N30"] = "gestart"
+
+    with pytest.raises(InvalidWorkbook, match="rows 4 and 30"):
+        read_cells(edit(written, copied), written=None, record_count=len(ROWS))
+    with pytest.raises(ValueError, match="record_count"):
+        read_cells(written, written=None)
+    with pytest.raises(ValueError, match="WrittenCells"):
+        read_cells(written, written={ROWS[0].record_id: ("gestart", "")})

@@ -17,6 +17,14 @@ two columns per record. Everything else in the file is untrusted input:
    their closed lists; any other cell that differs from what was written is reported
    by position only, never by value.
 
+Two entry points share every check: :func:`read_workbook` takes the rows as written
+(:class:`ExpectedWorkbook`); :func:`read_workbook_cells` takes only the package id and,
+per record id, the two editable cells as written (:class:`WrittenCells`), which is what
+the municipal vault keeps without decrypting its records. Without the other cells as
+written it cannot compare them, so its ``changed_cells`` are only what needs no
+comparison: formulas outside the editable columns, cells right of the table and rows
+without a record id.
+
 openpyxl is not used here: calamine reports sheet visibility (``sheets_metadata``), and
 formulas are found in the sheet XML directly.
 """
@@ -98,6 +106,37 @@ class ExpectedWorkbook:
 
     def row(self, record_id: str) -> WorkbookRow | None:
         return self._by_id.get(record_id)
+
+
+@dataclass(frozen=True)
+class WrittenCells:
+    """The two editable cells of one record as they were written."""
+
+    status: str
+    quality: QualityReport | None = None
+
+    def __post_init__(self) -> None:
+        if self.status not in ACTIVITY_STATUSES:
+            raise ValueError("a written status must be one of the list")
+        if self.quality is not None and not isinstance(self.quality, QualityReport):
+            raise ValueError("a written quality report must be a QualityReport")
+
+
+@dataclass(frozen=True)
+class _Written:
+    """What the reader compares one record's row with; ``cells`` None when only the
+    editable cells are known."""
+
+    status: str
+    quality: QualityReport | None
+    cells: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class _Expectation:
+    package_id: str
+    lookup: Mapping[str, _Written] | None  # None: the record ids are not known
+    record_count: int
 
 
 @dataclass(frozen=True)
@@ -185,6 +224,59 @@ def read_workbook(
         raise TypeError("data must be bytes")
     if not isinstance(expected, ExpectedWorkbook):
         raise TypeError("expected must be an ExpectedWorkbook")
+    lookup = {
+        row.record_id: _Written(row.status, row.quality, row.cells()) for row in expected.rows
+    }
+    return _read(data, _Expectation(expected.package_id, lookup, len(expected.rows)), name, limits)
+
+
+def read_workbook_cells(
+    data: bytes,
+    *,
+    package_id: str,
+    written: Mapping[str, WrittenCells] | None,
+    record_count: int | None = None,
+    name: str | None = None,
+    limits: XlsxLimits | None = None,
+) -> WorkbookEdits:
+    """:func:`read_workbook` for a caller that knows only the editable cells as written.
+
+    ``written`` maps each record id the workbook was written with to its two editable
+    cells; every check of :func:`read_workbook` applies (the guard, the structure, the
+    package id, no formula in an editable column, the header, known record ids once
+    each, the closed lists). Cells outside the editable columns of a record's row are
+    not compared (nothing to compare with): ``changed_cells`` holds formulas outside the
+    editable columns, cells right of the table and rows without a record id.
+
+    ``written`` None means the record ids are not known either (a caller without the
+    key that seals them): any well-formed record id is accepted once, nothing counts as
+    changed and ``missing`` is empty; ``record_count`` (the number of records written)
+    then sets the default limits.
+    """
+    if not isinstance(data, bytes):
+        raise TypeError("data must be bytes")
+    if not isinstance(package_id, str) or not (
+        is_artifact_id(package_id) and package_id.startswith("pkg-")
+    ):
+        raise ValueError("an expected workbook needs a package id")
+    lookup: dict[str, _Written] | None = None
+    if written is not None:
+        lookup = {}
+        for record_id, cells in written.items():
+            if not is_record_id(record_id) or not isinstance(cells, WrittenCells):
+                raise ValueError("written cells must map record ids to WrittenCells")
+            lookup[record_id] = _Written(cells.status, cells.quality, None)
+        count = len(lookup) if record_count is None else record_count
+    elif record_count is None:
+        raise ValueError("without the written cells, record_count is needed")
+    else:
+        count = record_count
+    return _read(data, _Expectation(package_id, lookup, count), name, limits)
+
+
+def _read(
+    data: bytes, expected: _Expectation, name: str | None, limits: XlsxLimits | None
+) -> WorkbookEdits:
     what = PurePosixPath(name.replace("\\", "/")).name if name else "the workbook"
     if name is not None:
         suffix = PurePosixPath(what).suffix.lower()
@@ -195,7 +287,7 @@ def read_workbook(
             )
         if suffix != ".xlsx":
             raise InvalidWorkbook(f"{what} is not an .xlsx workbook")
-    limits = limits if limits is not None else workbook_limits(len(expected.rows))
+    limits = limits if limits is not None else workbook_limits(expected.record_count)
     check_xlsx(data, limits)
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -358,7 +450,7 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
 
 def _read_values(
     data: bytes,
-    expected: ExpectedWorkbook,
+    expected: _Expectation,
     formulas: frozenset[tuple[int, int]],
     what: str,
 ) -> WorkbookEdits:
@@ -418,11 +510,15 @@ def _text(value: Any) -> str:
     return str(value)
 
 
+# The stand-in for a record whose written cells are not known (``written`` None).
+_UNKNOWN = _Written(status="", quality=None, cells=None)
+
+
 class _RowReader:
     """Interprets the data sheet row by row: the header, then records by record id."""
 
     def __init__(
-        self, expected: ExpectedWorkbook, formulas: frozenset[tuple[int, int]], what: str
+        self, expected: _Expectation, formulas: frozenset[tuple[int, int]], what: str
     ) -> None:
         self._expected = expected
         self._formulas = formulas
@@ -447,7 +543,10 @@ class _RowReader:
             self._changed.extend(_positions(row_number, cells, range(len(cells))))
             return
         what = self._what
-        row = self._expected.row(record_id) if is_record_id(record_id) else None
+        lookup = self._expected.lookup
+        row: _Written | None = None
+        if is_record_id(record_id):
+            row = _UNKNOWN if lookup is None else lookup.get(record_id)
         if row is None:
             raise InvalidWorkbook(
                 f"{what}: sheet {DATA_SHEET}, row {row_number}, column A: a record id that "
@@ -463,12 +562,15 @@ class _RowReader:
         self._seen[record_id] = row_number
         width = len(HEADERS)
         padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
-        written = row.cells()
+        written = row.cells
         differing = [
             column
             for column in range(width)
             if column not in _EDITABLE_COLUMNS
-            and (padded[column] != written[column] or (row_number, column) in self._formulas)
+            and (
+                (row_number, column) in self._formulas
+                or (written is not None and padded[column] != written[column])
+            )
         ]
         differing.extend(column for column in range(width, len(padded)) if padded[column])
         self._changed.extend(_positions(row_number, padded, differing, force=True))
@@ -480,8 +582,8 @@ class _RowReader:
                 row=row_number,
                 status=status,
                 quality=quality,
-                status_changed=status != row.status,
-                quality_changed=quality != row.quality,
+                status_changed=row is not _UNKNOWN and status != row.status,
+                quality_changed=row is not _UNKNOWN and quality != row.quality,
             )
         )
 
@@ -493,7 +595,7 @@ class _RowReader:
             package_id=self._expected.package_id,
             records=tuple(self._records),
             changed_cells=tuple(self._changed),
-            missing=tuple(r.record_id for r in self._expected.rows if r.record_id not in seen),
+            missing=tuple(r for r in self._expected.lookup or () if r not in seen),
         )
 
     def _no_header(self) -> NoReturn:

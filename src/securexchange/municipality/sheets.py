@@ -1,11 +1,14 @@
-"""Reading municipal workbooks back: a package's rows, and the cells staff may edit.
+"""Reading the workbook inside an imported package back into rows.
 
-Two inputs, two levels of trust. The workbook inside a package was written by the
-agency and authenticated (signature, digest, AEAD) before it gets here; it is still
-parsed strictly (headers, record ids, every value through :class:`schema.Record`),
-and a mismatch is :class:`Malformed`. A workbook that ``municipality open`` wrote and
-staff edited in Excel is hostile input: it passes :mod:`securexchange.xlsxguard` first,
-and only the two editable columns are taken, each value from its closed list.
+The workbook inside a package was written by the agency and authenticated (signature,
+digest, AEAD) before it gets here; it is still parsed strictly (headers, record ids,
+every value through :class:`schema.Record`), and a mismatch is :class:`Malformed`.
+
+A workbook that ``municipality open`` wrote and staff edited in Excel is another
+matter (hostile input, only two editable columns): :mod:`securexchange.workbook_read`
+reads it, called from :mod:`securexchange.municipality.workbooks`. The two readers do
+different jobs: this one turns every cell into records, the other compares a returned
+workbook with the rows that were written.
 
 python-calamine reads (it is fast and writes no temporary files); messages name the
 sheet, row and column, never a value.
@@ -14,14 +17,12 @@ sheet, row and column, never a value.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from securexchange.errors import HostileFile, InvalidWorkbook, Malformed
+from securexchange.errors import Malformed
 from securexchange.ids import is_record_id
 from securexchange.schema import (
-    ACTIVITY_STATUSES,
     HEADER_ACTIVITY,
     HEADER_OUTCOME,
     HEADER_QUALITY,
@@ -32,7 +33,6 @@ from securexchange.schema import (
     Record,
 )
 from securexchange.workbook import DATA_SHEET, HEADER_ROW, HEADERS, QualityReport, WorkbookRow
-from securexchange.xlsxguard import XlsxLimits, inspect_xlsx
 
 _COLUMN = {header: index for index, header in enumerate(HEADERS)}
 
@@ -101,50 +101,4 @@ def read_package_rows(data: bytes) -> list[WorkbookRow]:
             )
         except (ValueError, FieldError):
             raise Malformed(f"sheet {DATA_SHEET}, row {number}: not a valid record") from None
-    return result
-
-
-@dataclass(frozen=True)
-class EditedCells:
-    """The editable cells of one row of a staff workbook."""
-
-    record_id: str
-    status: str
-    quality: QualityReport | None
-
-
-def read_edited_cells(data: bytes, *, what: str) -> list[EditedCells]:
-    """The editable columns of a workbook staff had open. Raises InvalidWorkbook or
-    HostileFile; values outside the closed lists are refused by row and column."""
-    inspect_xlsx(data, XlsxLimits(), what=what)
-    try:
-        rows = _rows(data)
-    except HostileFile:
-        raise
-    except Exception:
-        raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
-    if len(rows) < HEADER_ROW or tuple(_text(c) for c in rows[HEADER_ROW - 1]) != HEADERS:
-        raise InvalidWorkbook(f"{what}, sheet {DATA_SHEET}: the header row was changed")
-    result: list[EditedCells] = []
-    for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
-        cells = [_text(c).strip() for c in raw] + [""] * (len(HEADERS) - len(raw))
-        record_id = cells[_COLUMN[HEADER_RECORD_ID]]
-        if not record_id:
-            continue
-        if not is_record_id(record_id):
-            raise InvalidWorkbook(f"{what}, sheet {DATA_SHEET}, row {number}: not a record id")
-        status = ACTIVITY_STATUSES.canonical(cells[_COLUMN[HEADER_ACTIVITY]])
-        if status is None:
-            raise InvalidWorkbook(
-                f"{what}, sheet {DATA_SHEET}, row {number}, column {HEADER_ACTIVITY}: "
-                "not a value from the list"
-            )
-        try:
-            quality = parse_quality(cells[_COLUMN[HEADER_QUALITY]])
-        except ValueError:
-            raise InvalidWorkbook(
-                f"{what}, sheet {DATA_SHEET}, row {number}, column {HEADER_QUALITY}: "
-                "not a value from the list"
-            ) from None
-        result.append(EditedCells(record_id, status, quality))
     return result

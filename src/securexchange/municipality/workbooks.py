@@ -26,14 +26,16 @@ from typing import TYPE_CHECKING
 from securexchange import strictjson
 from securexchange.atomicio import fsync_dir
 from securexchange.clock import format_instant
-from securexchange.errors import SxError
+from securexchange.errors import NotRecipient, SxError
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault
 from securexchange.municipality.subkeys import when
+from securexchange.workbook import QualityReport
 
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.workbook import WorkbookRow
+    from securexchange.workbook_read import ChangedCell
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -104,7 +106,7 @@ def register(
     recipient: str,
 ) -> None:
     """List a workbook before its file is written (inside the caller's transaction)."""
-    expected = {r.record_id: (r.status, "" if r.quality is None else r.quality.label) for r in rows}
+    expected = {r.record_id: (r.status, _label(r.quality)) for r in rows}
     home.db.execute(
         "INSERT INTO vault_workbooks (workbook_id, package_id, path, written_at, subkey, "
         "expected, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -124,30 +126,135 @@ def register(
     )
 
 
-def _read_cells(path: Path, *, strict: bool = False) -> dict[str, tuple[str, str]] | None:
-    """The editable cells of a workbook file; None when it is gone.
+def _label(quality: QualityReport | None) -> str:
+    return "" if quality is None else quality.label
 
-    An unreadable workbook (a value outside the lists, a damaged file) is None too,
-    unless ``strict``: then its error (naming file, row and column) reaches the staff
-    member, who can correct the cell, instead of the edits being dropped unseen.
-    Shredding is never strict: retention does not wait for a workbook to be fixed.
+
+def _report(label: str) -> QualityReport | None:
+    if not label:
+        return None
+    field, _, problem = label.partition(": ")
+    return QualityReport(field, problem)
+
+
+def _written_rows(
+    home: Home,
+    package_id: str,
+    expected: Mapping[str, tuple[str, str]],
+    identities: Mapping[str, age.X25519Identity],
+) -> tuple[WorkbookRow, ...] | None:
+    """The rows as ``open`` wrote them: the vault's records (decrypted) with the editable
+    cells as written; None when the package's data key or one of the records is gone."""
+    from dataclasses import replace
+
+    try:
+        key = vault.data_key(home, package_id, identities)
+    except NotRecipient:
+        return None
+    by_id = {row.record_id: row for row in vault.read_rows(home, package_id, key)}
+    if any(record_id not in by_id for record_id in expected):
+        return None
+    return tuple(
+        replace(by_id[record_id], status=status, quality=_report(quality))
+        for record_id, (status, quality) in expected.items()
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    cells: dict[str, tuple[str, str]]
+    changed: tuple[ChangedCell, ...]
+
+
+def _read_cells(
+    home: Home,
+    workbook_id: str,
+    path: Path,
+    *,
+    expected: Mapping[str, tuple[str, str]] | None = None,
+    identities: Mapping[str, age.X25519Identity] | None = None,
+    strict: bool = False,
+) -> _Read | None:
+    """The editable cells of a workbook file (:mod:`securexchange.workbook_read`); None
+    when it is gone.
+
+    ``expected`` (the editable cells as written, unsealed) lets the reader refuse record
+    ids that were not written; with ``identities`` too, the rows as written are rebuilt
+    from the vault so that changed cells outside the editable columns are found. Without
+    either (shredding without a passphrase) any well-formed record id is read, and
+    absorbing later keeps only the ones that were written.
+
+    An unreadable workbook (a value outside the lists, a damaged file, another
+    package's workbook) is None too, unless ``strict``: then its error (naming file,
+    row and column) reaches the staff member, who can correct the cell, instead of the
+    edits being dropped unseen. Shredding is never strict: retention does not wait for a
+    workbook to be fixed.
     """
-    from securexchange.municipality.sheets import read_edited_cells
+    from securexchange.workbook_read import (
+        ExpectedWorkbook,
+        WrittenCells,
+        read_workbook,
+        read_workbook_cells,
+    )
 
+    found = home.db.execute(
+        "SELECT w.package_id, (SELECT COUNT(*) FROM vault_workbook_rows r "
+        "WHERE r.workbook_id = w.workbook_id) FROM vault_workbooks w WHERE w.workbook_id = ?",
+        (workbook_id,),
+    ).fetchone()
+    if found is None:
+        return None
+    package_id = str(found[0])
     try:
         data = path.read_bytes()
     except OSError:
         return None
+    rows = None
+    if expected is not None and identities is not None:
+        try:
+            rows = _written_rows(home, package_id, expected, identities)
+        except SxError:
+            if strict:
+                raise  # a damaged vault is not a cell staff can correct
     try:
-        cells = read_edited_cells(data, what=path.name)
+        if rows is not None:
+            edits = read_workbook(data, expected=ExpectedWorkbook(package_id, rows), name=path.name)
+        else:
+            written = (
+                None
+                if expected is None
+                else {k: WrittenCells(v[0], _report(v[1])) for k, v in expected.items()}
+            )
+            edits = read_workbook_cells(
+                data,
+                package_id=package_id,
+                written=written,
+                record_count=max(int(found[1]), len(expected or ())),
+                name=path.name,
+            )
     except SxError as error:
         if strict:
-            error.hint = (
-                "correct that cell in Excel (choose from the list) and run the command again"
-            )
+            if error.hint is None:
+                error.hint = (
+                    "correct that cell in Excel (choose from the list) and run the command again"
+                )
             raise
         return None
-    return {c.record_id: (c.status, "" if c.quality is None else c.quality.label) for c in cells}
+    return _Read(
+        {r.record_id: (r.status, _label(r.quality)) for r in edits.records}, edits.changed_cells
+    )
+
+
+def _changed_problem(changed: Sequence[ChangedCell]) -> str | None:
+    """The warning ``status`` lists for a workbook with changed cells (positions only)."""
+    if not changed:
+        return None
+    shown = ", ".join(f"{c.column}{c.row}" for c in changed[:10])
+    more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
+    return (
+        f"{len(changed)} cell(s) outside the two editable columns differ from what was "
+        f"written ({shown}{more}); only the editable columns are read"
+    )
 
 
 def _diff(
@@ -212,15 +319,27 @@ def absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
                 made += _diff(home, expected, cells, recipient)
             forget(home, str(workbook_id))
             continue
-        found = _read_cells(Path(str(path)), strict=True)
-        if found is None:
+        read = _read_cells(
+            home,
+            str(workbook_id),
+            Path(str(path)),
+            expected=expected,
+            identities=identities,
+            strict=True,
+        )
+        if read is None:
             continue
-        made += _diff(home, expected, found, recipient)
-        merged = {k: found.get(k, v) for k, v in expected.items()}
+        made += _diff(home, expected, read.cells, recipient)
+        merged = {k: read.cells.get(k, v) for k, v in expected.items()}
         home.db.execute(
             "UPDATE vault_workbooks SET subkey = ?, expected = ? WHERE workbook_id = ?",
             (recipient, vault.wrap(_cells_doc(merged), recipient), workbook_id),
         )
+        if state == OPEN:  # a pending workbook's problem says why it is still there
+            home.db.execute(
+                "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
+                (_changed_problem(read.changed), workbook_id),
+            )
     return made
 
 
@@ -301,12 +420,12 @@ def shred_workbook(
             absorb_one(home, workbook_id, path, identities)
     elif keep_edits:
         recipient = subkeys.current_recipient(home)
-        cells = _read_cells(path)
-        if recipient is not None and cells is not None:
+        read = _read_cells(home, workbook_id, path)
+        if recipient is not None and read is not None:
             with statedb.transaction(home.db):
                 home.db.execute(
                     "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
-                    (vault.wrap(_cells_doc(cells), recipient), workbook_id),
+                    (vault.wrap(_cells_doc(read.cells), recipient), workbook_id),
                 )
     problem = remove_file(path)
     with statedb.transaction(home.db):
@@ -336,8 +455,9 @@ def absorb_one(
     if row is None or recipient is None:
         return
     identity = identities.get(str(row[0]))
-    cells = _read_cells(path)
-    if identity is None or cells is None:
+    if identity is None:
         return
     expected = _cells_from(vault.unwrap(bytes(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
-    _diff(home, expected, cells, recipient)
+    read = _read_cells(home, workbook_id, path, expected=expected, identities=identities)
+    if read is not None:
+        _diff(home, expected, read.cells, recipient)
