@@ -123,3 +123,49 @@ def test_owner_metadata_is_validated() -> None:
         Owner("", "integratiebeambte", "11002")
     with pytest.raises(ValueError):
         Owner("An", "Upper", "11002")
+
+
+def test_split_out_subkeys_keep_their_public_record_and_rotation_adds_only_the_next() -> None:
+    from securexchange.card import make_card, read_card
+    from securexchange.keystore import decode_identity, encode_identity
+
+    identity = generate_identity(OWNER, now=NOW)
+    current = identity.subkeys[0].public
+    split = identity.split([current.recipient])
+    assert split.subkeys == () and split.split_subkeys == (current,)
+    assert split.public.subkeys == (current,)
+    assert split.secret_subkey_at(NOW) is None  # the secret lives elsewhere
+
+    rotated, added = split.rotated(NOW)
+    assert added == 1
+    assert rotated.split_subkeys == (current,) and len(rotated.subkeys) == 1
+    following = rotated.subkeys[0].public
+    assert following.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
+    assert rotated.rotated(NOW)[1] == 0
+    card = read_card(make_card(rotated, now=NOW))
+    assert card.identity.subkeys == (current, following)
+    assert card.fingerprint == identity.fingerprint
+
+    # The key file keeps the public record with a null identity, and reads back.
+    plain = encode_identity(rotated)
+    assert plain.count(b'"identity": null') == 1
+    assert identity.subkeys[0].identity.encode() not in plain
+    assert decode_identity(plain) == rotated
+
+    # Expired records go; destroyed ones go from both lists.
+    assert rotated.without_expired_split(current.valid_until).split_subkeys == ()
+    assert rotated.without_expired_split(NOW) == rotated
+    assert rotated.without_subkeys([current.recipient]).public.subkeys == (following,)
+
+
+def test_a_split_out_record_certified_by_another_key_is_refused_in_the_key_file() -> None:
+    from securexchange.errors import Malformed
+    from securexchange.keystore import decode_identity, encode_identity
+
+    identity = generate_identity(OWNER, now=NOW)
+    other = generate_identity(OWNER, now=NOW)
+    forged = replace(identity.split([]), split_subkeys=(other.subkeys[0].public,))
+    with pytest.raises(Malformed):
+        decode_identity(encode_identity(forged))
+    with pytest.raises(ValueError, match="twice"):
+        replace(identity, split_subkeys=(identity.subkeys[0].public,))

@@ -86,3 +86,72 @@ def test_rotated_subkey_is_used_and_the_old_one_destroyed_once_nothing_needs_it(
         age.decrypt(_payload(old.data), home_identities(world.staff))
     age.decrypt(_payload(new.data), home_identities(world.staff))
     assert muni(world, "open", now=NEXT_QUARTER).code == 0
+
+
+def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_current_one(
+    tmp_path: Path,
+) -> None:
+    from securexchange.card import read_card
+    from securexchange.keystore import DEMO_PASSPHRASE, read_key_file
+    from securexchange.municipality.subkeys import file_name
+
+    world = make_world(tmp_path)
+    first = make_package(world, [person(1, LATER)], sequence=1)
+    assert muni(world, "import", str(first.path)).code == 0  # splits the subkey out
+    current = _subkey_of(first.data)
+    key_file = world.staff / "keys" / "identity.key"
+    before = read_key_file(key_file, DEMO_PASSPHRASE)
+    assert before.subkeys == () and [s.recipient for s in before.split_subkeys] == [current]
+
+    rotated = run_cli(["keys", "rotate"], home=world.staff)
+    assert rotated.code == 0, rotated.stderr
+    card_data = (world.staff / "keys" / "identity.card.json").read_bytes()
+    card = read_card(card_data)  # verifies every certification
+    listed, following = card.identity.subkeys
+    assert listed == before.split_subkeys[0]  # the current one, with its certification
+    assert following.valid_from == listed.valid_until
+    assert card.fingerprint == before.fingerprint
+    assert run_cli(["keys", "rotate"], home=world.staff).code == 0
+    assert (world.staff / "keys" / "identity.card.json").read_bytes() == card_data
+
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        add_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=card.fingerprint.display,
+            card_data=card_data,
+        )
+    # Until the quarter ends, the agency keeps encrypting to the current subkey.
+    second = make_package(world, [person(1, LATER)], sequence=2, supersedes=first)
+    assert _subkey_of(second.data) == current
+    assert muni(world, "import", str(second.path)).code == 0  # splits the next one out
+    assert read_key_file(key_file, DEMO_PASSPHRASE).subkeys == ()
+    status = json.loads(muni(world, "status", "--json").stdout)
+    assert {s["recipient"]: s["state"] for s in status["subkeys"]} == {
+        current: "held",
+        following.recipient: "held",
+    }
+
+    # Next quarter: packages go to the next subkey, and the current one's file is
+    # destroyed by shredding once nothing needs it.
+    third = make_package(
+        world,
+        [person(1, LATER)],
+        sequence=3,
+        supersedes=second,
+        created_at=datetime(2027, 1, 5, 11, tzinfo=UTC),
+    )
+    assert _subkey_of(third.data) == following.recipient
+    result = muni(world, "import", str(third.path), now="2027-01-05T12:00:00Z")
+    assert result.code == 0, result.stderr
+    status = json.loads(muni(world, "status", "--json", now=NEXT_QUARTER).stdout)
+    states = {s["recipient"]: s["state"] for s in status["subkeys"]}
+    assert states == {current: "destroyed", following.recipient: "held"}
+    assert not (world.staff / "keys" / "subkeys" / file_name(current)).exists()
+    with pytest.raises(NotRecipient):
+        age.decrypt(_payload(second.data), home_identities(world.staff))
+    age.decrypt(_payload(third.data), home_identities(world.staff))
+    # identity.key dropped the expired record when it was next re-sealed.
+    after = read_key_file(key_file, DEMO_PASSPHRASE)
+    assert [s.recipient for s in after.split_subkeys] == [following.recipient]

@@ -13,6 +13,11 @@ Rotation adds the *next* subkey ahead of time, so the card a person sends to the
 lists the current subkey and the next one, and packages made across the quarter
 boundary can be read.
 
+A municipal client moves each subkey's *secret* into a file of its own (so shredding can
+destroy it without the passphrase); the identity keeps the subkey's public record
+(recipient, validity, certification) in ``split_subkeys``, so rotation and the card
+still see it.
+
 This module is pure: no files, no prompts, time passed in. Secrets (the signing seed and
 the subkeys' age identities) are never part of a ``repr``, an exception or a log.
 """
@@ -250,15 +255,19 @@ class Identity:
     created_at: datetime
     subkeys: tuple[SecretSubkey, ...] = ()
     demo: bool = False
+    # Subkeys whose secret was moved into its own file (a municipal home): public only.
+    split_subkeys: tuple[Subkey, ...] = ()
 
     def __post_init__(self) -> None:
         if len(self.seed) != sshsig.SEED_SIZE:
             raise ValueError("a signing seed is 32 bytes")
         if self.created_at.tzinfo is None:
             raise ValueError("created_at is aware UTC time")
-        if len(self.subkeys) > MAX_SUBKEYS:
+        recipients = [s.public.recipient for s in self.subkeys]
+        recipients += [s.recipient for s in self.split_subkeys]
+        if len(recipients) > MAX_SUBKEYS:
             raise ValueError("too many subkeys")
-        if len({s.public.recipient for s in self.subkeys}) != len(self.subkeys):
+        if len(set(recipients)) != len(recipients):
             raise ValueError("a subkey is listed twice")
 
     @property
@@ -274,7 +283,9 @@ class Identity:
         return PublicIdentity(
             owner=self.owner,
             signing_key=self.signing_key,
-            subkeys=tuple(sorted((s.public for s in self.subkeys), key=_subkey_order)),
+            subkeys=tuple(
+                sorted((*(s.public for s in self.subkeys), *self.split_subkeys), key=_subkey_order)
+            ),
         )
 
     def sign(self, message: bytes, namespace: str) -> str:
@@ -306,30 +317,60 @@ class Identity:
         """Make sure a current and a next subkey exist; returns the copy and how many
         subkeys were added (0 when both exist already).
 
-        The current subkey runs from ``now`` to the end of the quarter; the next one
-        from there to the end of the following quarter.
+        Split-out subkeys count: their secrets are held elsewhere, their public records
+        are here. The current subkey runs from ``now`` to the end of the quarter; the
+        next one from there to the end of the following quarter.
         """
         now = utc(now)
         result = self
         added = 0
-        current = result.secret_subkey_at(now)
+        current = result.public.subkey_at(now)
         if current is None:
             result = result.add_subkey(now, period_end(now))
             added += 1
-            current = result.secret_subkey_at(now)
+            current = result.public.subkey_at(now)
             if current is None:  # pragma: no cover - add_subkey just made it
                 raise InternalError("no current subkey after adding one")
-        boundary = current.public.valid_until
-        if not any(s.public.valid_from >= boundary for s in result.subkeys):
+        boundary = current.valid_until
+        if not any(s.valid_from >= boundary for s in result.public.subkeys):
             result = result.add_subkey(boundary, period_end(boundary))
             added += 1
         return result, added
 
     def without_subkeys(self, recipients: Iterable[str]) -> Identity:
-        """A copy without the given subkeys (destruction happens when it is stored)."""
+        """A copy without the given subkeys, secret and public record (destruction
+        happens when it is stored)."""
         gone = set(recipients)
         return replace(
-            self, subkeys=tuple(s for s in self.subkeys if s.public.recipient not in gone)
+            self,
+            subkeys=tuple(s for s in self.subkeys if s.public.recipient not in gone),
+            split_subkeys=tuple(s for s in self.split_subkeys if s.recipient not in gone),
+        )
+
+    def split(self, recipients: Iterable[str]) -> Identity:
+        """A copy in which the given subkeys keep only their public record (their
+        secrets were moved elsewhere; they leave the key file when it is stored)."""
+        moved = set(recipients)
+        return replace(
+            self,
+            subkeys=tuple(s for s in self.subkeys if s.public.recipient not in moved),
+            split_subkeys=tuple(
+                sorted(
+                    (
+                        *self.split_subkeys,
+                        *(s.public for s in self.subkeys if s.public.recipient in moved),
+                    ),
+                    key=_subkey_order,
+                )
+            ),
+        )
+
+    def without_expired_split(self, now: datetime) -> Identity:
+        """A copy without the public records of split-out subkeys whose validity has
+        ended (their secrets are destroyed, or soon will be; no card lists them)."""
+        return replace(
+            self,
+            split_subkeys=tuple(s for s in self.split_subkeys if s.valid_until > utc(now)),
         )
 
     def with_owner(self, owner: Owner) -> Identity:

@@ -95,19 +95,36 @@ def encode_identity(identity: Identity) -> bytes:
                     "certification": s.public.certification,
                 }
                 for s in sorted(identity.subkeys, key=lambda s: s.public.valid_from)
+            ]
+            + [
+                {
+                    "identity": None,  # the secret lives in keys/subkeys/ (municipal home)
+                    "recipient": s.recipient,
+                    "valid_from": format_instant(s.valid_from),
+                    "valid_until": format_instant(s.valid_until),
+                    "certification": s.certification,
+                }
+                for s in identity.split_subkeys
             ],
         }
     )
 
 
-def _decode_subkey(value: object, number: int) -> SecretSubkey:
+def _decode_subkey(value: object, number: int) -> SecretSubkey | Subkey:
+    """A subkey with its secret, or (``identity`` null) the public record of a subkey
+    whose secret was split out into its own file."""
     what = f"the key file's subkey {number}"
     with strictjson.Fields(value, what) as f:
-        secret = f.text("identity")
+        secret = f.opt_text("identity")
         recipient = f.text("recipient")
         valid_from = parse_time(f.text("valid_from"), what)
         valid_until = parse_time(f.text("valid_until"), what)
         certification = f.text("certification")
+    if secret is None:
+        try:
+            return Subkey(recipient, valid_from, valid_until, certification)
+        except ValueError:
+            raise Malformed(f"{what} is not a valid subkey") from None
     try:
         parsed = age.X25519Identity.from_string(secret)
     except Exception:
@@ -130,14 +147,15 @@ def decode_identity(data: bytes) -> Identity:
             seed = base64.b64decode(f.text("signing_seed").encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
             raise Malformed("the key file's signing seed is not base64") from None
-        subkeys = tuple(_decode_subkey(item, i) for i, item in enumerate(f.array("subkeys"), 1))
+        entries = [_decode_subkey(item, i) for i, item in enumerate(f.array("subkeys"), 1)]
         try:
             identity = Identity(
                 owner=Owner(f.text("name"), f.text("role"), f.text("organisation")),
                 seed=seed,
                 created_at=parse_time(f.text("created_at"), "the key file"),
-                subkeys=subkeys,
+                subkeys=tuple(e for e in entries if isinstance(e, SecretSubkey)),
                 demo=f.boolean("demo"),
+                split_subkeys=tuple(e for e in entries if isinstance(e, Subkey)),
             )
         except ValueError:
             raise Malformed("the key file does not hold a valid identity") from None
@@ -367,7 +385,12 @@ def pinned_agency_card(home: Home) -> Card | None:
 
 def rotate_identity(home: Home, source: KeySource) -> int:
     """Add the next (and if missing the current) subkey of a municipal identity,
-    rewrite its card; returns how many subkeys were added (0: nothing to do)."""
+    rewrite its card; returns how many subkeys were added (0: nothing to do).
+
+    Subkeys split out into their own files (municipal homes) count by their public
+    records in the key file: rotation adds only the periods that are missing, and the
+    card keeps listing the current split-out subkey. A new subkey is split out by the
+    next command that unlocks the key."""
     check_use(home, KeyUse.IDENTITY)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)

@@ -16,10 +16,11 @@ scrypt work factor), listed in ``vault_subkeys``, and only then ``identity.key``
 re-sealed without them. Destroying a subkey is deleting its file (and, in the caller's
 transaction, every data key wrapped to it): no passphrase needed.
 
-Consequences, stated in docs/threat-model.md: ``keys export --age`` finds no subkey in
-``identity.key`` once they were split out, and ``keys rotate`` then certifies a fresh
-current subkey (the card lists the new ones; the split-out ones keep opening the
-packages made for them until they are destroyed).
+Only the secrets move: ``identity.key`` keeps each split-out subkey's public record
+(recipient, validity, certification; ``identity`` null in the file), so ``keys rotate``
+adds only the missing periods and the card keeps listing the current subkey. Records
+whose validity has ended are dropped the next time ``identity.key`` is re-sealed here.
+``keys export --age`` reads the current subkey from its file.
 """
 
 from __future__ import annotations
@@ -169,7 +170,8 @@ def _decode(data: bytes, what: str) -> age.X25519Identity:
 def split_out(home: Home, source: KeySource) -> Identity:
     """Unlock ``identity.key`` and move its subkeys into their own files (see above).
 
-    Returns the identity (without subkeys once split). Notes the signer for the log
+    Returns the identity (its subkeys public records only once split; expired records
+    dropped). Notes the signer for the log
     checkpoint. Crash-safe: files first, then the table, then the re-sealed key file;
     a rerun finishes what a killed one started.
     """
@@ -180,7 +182,10 @@ def split_out(home: Home, source: KeySource) -> Identity:
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     if not identity.subkeys:
-        return identity
+        pruned = identity.without_expired_split(home.now)
+        if pruned != identity:
+            source.store(pruned)
+        return pruned
     passphrase = source.passphrase()
     factor = source.work_factor
     if factor is None:
@@ -211,7 +216,8 @@ def split_out(home: Home, source: KeySource) -> Identity:
                     format_instant(public.valid_until),
                 ),
             )
-    stripped = identity.without_subkeys(s.public.recipient for s in identity.subkeys)
+    stripped = identity.split(s.public.recipient for s in identity.subkeys)
+    stripped = stripped.without_expired_split(home.now)
     source.store(stripped)
     return stripped
 
