@@ -232,13 +232,15 @@ def municipality_list(state: CliState, as_json: bool) -> None:
         )
         return
     print_table(
-        ["NIS", "NAME", "FROM", "UNTIL", "ACTIVE", "RECIPIENTS", "PROFILES"],
+        ["NIS", "NAME", "FROM", "UNTIL", "TERMINATED", "ACTIVE", "RECIPIENTS", "PROFILES"],
         [
             [
                 r.entry.nis,
                 r.entry.name,
                 r.entry.protocol_from.isoformat(),
                 r.entry.protocol_until.isoformat(),
+                # A notice may take effect later: the protocol is still active until then.
+                "-" if r.entry.terminated_on is None else r.entry.terminated_on.isoformat(),
                 "yes" if r.active else "no",
                 str(r.recipients),
                 ",".join(r.entry.profiles) or "(any)",
