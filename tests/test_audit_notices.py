@@ -68,3 +68,11 @@ def test_a_termination_notice_with_a_changed_byte_fails_the_audit(tmp_path: Path
     errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1
     assert errors[0].split(":")[1].strip() in {"SX-MALFORMED", "SX-TAMPERED", "SX-BAD-SIGNATURE"}
+
+
+def test_audit_verify_names_the_root_key_it_trusts(tmp_path: Path) -> None:
+    agency, out = _agency_with_notice(tmp_path)
+    shown = json.loads(_ok(run_cli(["keys", "show", "--json"], home=agency)).stdout)
+    report = _ok(_verify(agency, out))
+    assert json.loads(report.stdout)["trusted_root"] == shown["fingerprint"]
+    assert shown["fingerprint"] in report.stderr

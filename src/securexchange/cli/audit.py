@@ -76,11 +76,23 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
     Example:
       securexchange audit verify exports/ returns/ keyring/ --agency-key root.card.json
     """
-    from securexchange.audit.verify import audit_paths
+    from securexchange.atomicio import read_capped
+    from securexchange.audit.verify import audit_paths, root_key_from_card
+    from securexchange.fingerprint import Fingerprint
 
     report = audit_paths(list(paths), agency_key)
+    # Everything above rests on this one key: show it, so the auditor can compare it
+    # with the fingerprint the agency gave them out of band.
+    trusted = Fingerprint.of_public_key(
+        root_key_from_card(read_capped(agency_key, limit=64 * 1024, what="key card"))
+    ).display
+    click.echo(
+        f"trusting the agency root key {trusted} (from {agency_key.name}); compare it with "
+        "the fingerprint the agency gave you",
+        err=True,
+    )
     if as_json:
-        echo_json(report.to_json())
+        echo_json(report.to_json() | {"trusted_root": trusted})
     else:
         rows = [
             [
