@@ -19,6 +19,7 @@ quote the input and must never reach a user.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 
@@ -92,20 +93,7 @@ def _remember(cache_: dict[str, str | None], key: str, value: str | None) -> Non
 
 def phone(text: str) -> str:
     """The E.164 form of a phone number typed in Belgium; ValueError if invalid."""
-    if text in _phone_cache:
-        cached = _phone_cache[text]
-        if cached is None:
-            raise ValueError("is not a valid phone number")
-        return cached
-    result = phone_fast(text)
-    if result is None:
-        try:
-            result = phone_library(text)
-        except ValueError:
-            _remember(_phone_cache, text, None)
-            raise
-    _remember(_phone_cache, text, result)
-    return result
+    return _normalised(_phone_cache, text, phone_fast, phone_library, "is not a valid phone number")
 
 
 def email_fast(text: str) -> str | None:
@@ -137,19 +125,33 @@ def email_library(text: str) -> str:
 
 def email(text: str) -> str:
     """A checked, normalised e-mail address; ValueError if invalid."""
-    if text in _email_cache:
-        cached = _email_cache[text]
+    return _normalised(
+        _email_cache, text, email_fast, email_library, "is not a valid e-mail address"
+    )
+
+
+def _normalised(
+    cache_: dict[str, str | None],
+    text: str,
+    fast: Callable[[str], str | None],
+    library: Callable[[str], str],
+    invalid: str,
+) -> str:
+    """``text`` normalised by the fast path, else by the library, remembering both
+    verdicts (an invalid value is remembered as None and raises ``invalid`` again)."""
+    if text in cache_:
+        cached = cache_[text]
         if cached is None:
-            raise ValueError("is not a valid e-mail address")
+            raise ValueError(invalid)
         return cached
-    result = email_fast(text)
+    result = fast(text)
     if result is None:
         try:
-            result = email_library(text)
+            result = library(text)
         except ValueError:
-            _remember(_email_cache, text, None)
+            _remember(cache_, text, None)
             raise
-    _remember(_email_cache, text, result)
+    _remember(cache_, text, result)
     return result
 
 
