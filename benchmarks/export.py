@@ -28,7 +28,6 @@ import argparse
 import io
 import json
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -36,6 +35,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine_info import machine
 
 TARGET_RATIO = 1.5
 TARGET_RSS_MIB = 300
@@ -248,18 +249,6 @@ def run_child(*args: str) -> dict[str, object]:
         raise SystemExit(proc.stderr)
     value: dict[str, object] = json.loads(proc.stdout.splitlines()[-1])
     return value
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPU, Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:

@@ -14,8 +14,6 @@ function ``(rows, runs) -> list[Line]`` and naming it in ``BENCHMARKS``.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -23,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from machine_info import machine
 
 
 @dataclass(frozen=True)
@@ -73,18 +73,6 @@ def bench_intake(rows: int, runs: int) -> list[Line]:
 
 
 BENCHMARKS: dict[str, Callable[[int, int], list[Line]]] = {"intake": bench_intake}
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPU, Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:

@@ -21,16 +21,14 @@ from __future__ import annotations
 import argparse
 import gc
 import io
-import os
-import platform
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 
+from machine_info import machine
 from securexchange import schema
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
@@ -94,18 +92,6 @@ def _timed(action: Callable[[], object]) -> tuple[float, float]:
     wall, cpu = time.perf_counter(), time.process_time()
     action()
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} CPU, Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> None:
