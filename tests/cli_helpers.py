@@ -62,3 +62,30 @@ def assert_single_error(result: CliResult, name: str, code: int) -> None:
     assert len(hints) <= 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.code == code, (result.code, result.stderr)
+
+
+def expect_ok(result: CliResult) -> CliResult:
+    """``result``, after asserting the command succeeded (stderr shown when not)."""
+    assert result.code == 0, result.stderr
+    return result
+
+
+def init_demo_agency(agency: Path, nis: str, name: str, *, until: str = "2030-12-31") -> None:
+    """A demo agency home with one registered municipality, through the CLI."""
+    expect_ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
+    expect_ok(
+        run_cli(
+            [
+                "agency",
+                "municipality",
+                "add",
+                "--nis",
+                nis,
+                "--name",
+                name,
+                "--protocol-until",
+                until,
+            ],
+            home=agency,
+        )
+    )

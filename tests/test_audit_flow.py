@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import CliResult, run_cli
+from cli_helpers import CliResult, expect_ok, run_cli
 from securexchange.intake import read_master
 
 NIS_CODES = ("11002", "44021", "71016")
@@ -29,13 +29,8 @@ class Story:
     refusal: CliResult
 
 
-def _ok(result: CliResult) -> CliResult:
-    assert result.code == 0, result.stderr
-    return result
-
-
 def _fingerprint(home: Path) -> str:
-    shown = _ok(run_cli(["keys", "show", "--json"], home=home))
+    shown = expect_ok(run_cli(["keys", "show", "--json"], home=home))
     return str(json.loads(shown.stdout)["fingerprint"])
 
 
@@ -43,11 +38,11 @@ def _fingerprint(home: Path) -> str:
 def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     tmp = tmp_path_factory.mktemp("story")
     agency = tmp / "agency"
-    _ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
+    expect_ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
     card = agency / "keys" / "root.card.json"
     staff: dict[str, Path] = {}
     for nis in NIS_CODES:
-        _ok(
+        expect_ok(
             run_cli(
                 [
                     "agency",
@@ -64,7 +59,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
             )
         )
         home = tmp / f"staff-{nis}"
-        _ok(
+        expect_ok(
             run_cli(
                 [
                     "municipality",
@@ -82,7 +77,7 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
                 home=home,
             )
         )
-        _ok(
+        expect_ok(
             run_cli(
                 [
                     "agency",
@@ -99,23 +94,29 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
         )
         staff[nis] = home
     master = tmp / "master.xlsx"
-    _ok(run_cli(["sample", "--records", "30", "--nis", ",".join(NIS_CODES), "--out", str(master)]))
+    expect_ok(
+        run_cli(["sample", "--records", "30", "--nis", ",".join(NIS_CODES), "--out", str(master)])
+    )
     exports = tmp / "exports"
-    _ok(run_cli(["agency", "export", str(master), "--out", str(exports)], home=agency))
+    expect_ok(run_cli(["agency", "export", str(master), "--out", str(exports)], home=agency))
     published = tmp / "published"
-    _ok(run_cli(["agency", "keyring", "publish", "--out", str(published)], home=agency))
+    expect_ok(run_cli(["agency", "keyring", "publish", "--out", str(published)], home=agency))
     returns = tmp / "returns"
     returns.mkdir()
     for nis, home in staff.items():
         (package,) = sorted(exports.glob(f"{nis}-*.sxpkg"))
-        _ok(run_cli(["municipality", "import", str(package)], home=home))
+        expect_ok(run_cli(["municipality", "import", str(package)], home=home))
         (tmp / f"open-{nis}").mkdir()
-        _ok(run_cli(["municipality", "open", "--out", str(tmp / f"open-{nis}")], home=home))
-        status = json.loads(_ok(run_cli(["municipality", "status", "--json"], home=home)).stdout)
+        expect_ok(run_cli(["municipality", "open", "--out", str(tmp / f"open-{nis}")], home=home))
+        status = json.loads(
+            expect_ok(run_cli(["municipality", "status", "--json"], home=home)).stdout
+        )
         record = _first_record(status, tmp / f"open-{nis}")
-        _ok(run_cli(["municipality", "set-status", record, "gecontacteerd"], home=home))
-        _ok(run_cli(["municipality", "return", "--out", str(returns)], home=home))
-    _ok(run_cli(["agency", "import-return", *map(str, sorted(returns.glob("*")))], home=agency))
+        expect_ok(run_cli(["municipality", "set-status", record, "gecontacteerd"], home=home))
+        expect_ok(run_cli(["municipality", "return", "--out", str(returns)], home=home))
+    expect_ok(
+        run_cli(["agency", "import-return", *map(str, sorted(returns.glob("*")))], home=agency)
+    )
     # A tampered package is refused (and logged); then time passes and data is shredded.
     (package,) = sorted(exports.glob(f"{NIS_CODES[0]}-*.sxpkg"))
     data = bytearray(package.read_bytes())
@@ -124,7 +125,9 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Story:
     tampered.write_bytes(bytes(data))
     refusal = run_cli(["municipality", "import", str(tampered)], home=staff[NIS_CODES[0]])
     for home in staff.values():
-        _ok(run_cli(["municipality", "shred"], home=home, env={"SECUREXCHANGE_NOW": FAR_FUTURE}))
+        expect_ok(
+            run_cli(["municipality", "shred"], home=home, env={"SECUREXCHANGE_NOW": FAR_FUTURE})
+        )
     return Story(agency, staff, exports, returns, published, master, refusal)
 
 

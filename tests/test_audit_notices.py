@@ -5,38 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import CliResult, run_cli
+from cli_helpers import CliResult, expect_ok, init_demo_agency, run_cli
 
 NIS = "11002"
 
 
-def _ok(result: CliResult) -> CliResult:
-    assert result.code == 0, result.stderr
-    return result
-
-
 def _agency_with_notice(tmp: Path) -> tuple[Path, Path]:
     agency = tmp / "agency"
-    _ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
-    _ok(
-        run_cli(
-            [
-                "agency",
-                "municipality",
-                "add",
-                "--nis",
-                NIS,
-                "--name",
-                "Antwerpen",
-                "--protocol-until",
-                "2030-12-31",
-            ],
-            home=agency,
-        )
-    )
+    init_demo_agency(agency, NIS, "Antwerpen")
     out = tmp / "artifacts"
-    _ok(run_cli(["agency", "keyring", "publish", "--out", str(out)], home=agency))
-    _ok(
+    expect_ok(run_cli(["agency", "keyring", "publish", "--out", str(out)], home=agency))
+    expect_ok(
         run_cli(
             ["agency", "terminate", "--nis", NIS, "--effective", "2027-01-01", "--out", str(out)],
             home=agency,
@@ -52,7 +31,7 @@ def _verify(agency: Path, out: Path) -> CliResult:
 
 def test_a_genuine_termination_notice_passes_the_audit(tmp_path: Path) -> None:
     agency, out = _agency_with_notice(tmp_path)
-    result = _ok(_verify(agency, out))
+    result = expect_ok(_verify(agency, out))
     report = json.loads(result.stdout)
     assert "notice" in json.dumps(report)
 
@@ -72,7 +51,7 @@ def test_a_termination_notice_with_a_changed_byte_fails_the_audit(tmp_path: Path
 
 def test_audit_verify_names_the_root_key_it_trusts(tmp_path: Path) -> None:
     agency, out = _agency_with_notice(tmp_path)
-    shown = json.loads(_ok(run_cli(["keys", "show", "--json"], home=agency)).stdout)
-    report = _ok(_verify(agency, out))
+    shown = json.loads(expect_ok(run_cli(["keys", "show", "--json"], home=agency)).stdout)
+    report = expect_ok(_verify(agency, out))
     assert json.loads(report.stdout)["trusted_root"] == shown["fingerprint"]
     assert shown["fingerprint"] in report.stderr

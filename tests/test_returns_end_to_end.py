@@ -10,21 +10,16 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cli_helpers import CliResult, run_cli
+from cli_helpers import expect_ok, init_demo_agency, run_cli
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
 from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
 NIS = "11002"
 
 
-def _ok(result: CliResult) -> CliResult:
-    assert result.code == 0, result.stderr
-    return result
-
-
 def _staff(tmp: Path, agency: Path, name: str) -> tuple[Path, str]:
     home = tmp / name
-    _ok(
+    expect_ok(
         run_cli(
             [
                 "municipality",
@@ -42,10 +37,10 @@ def _staff(tmp: Path, agency: Path, name: str) -> tuple[Path, str]:
             home=home,
         )
     )
-    fingerprint = json.loads(_ok(run_cli(["keys", "show", "--json"], home=home)).stdout)[
+    fingerprint = json.loads(expect_ok(run_cli(["keys", "show", "--json"], home=home)).stdout)[
         "fingerprint"
     ]
-    _ok(
+    expect_ok(
         run_cli(
             [
                 "agency",
@@ -79,32 +74,18 @@ def _ledger(agency: Path) -> list[tuple[object, ...]]:
 @pytest.fixture
 def world(tmp_path: Path) -> dict[str, object]:
     agency = tmp_path / "agency"
-    _ok(run_cli(["agency", "init", "--name", "Agentschap", "--demo"], home=agency))
-    _ok(
-        run_cli(
-            [
-                "agency",
-                "municipality",
-                "add",
-                "--nis",
-                NIS,
-                "--name",
-                "Antwerpen",
-                "--protocol-until",
-                "2030-12-31",
-            ],
-            home=agency,
-        )
-    )
+    init_demo_agency(agency, NIS, "Antwerpen")
     an, an_fp = _staff(tmp_path, agency, "An")
     bart, bart_fp = _staff(tmp_path, agency, "Bart")
     master = tmp_path / "master.xlsx"
-    _ok(run_cli(["sample", "--records", "8", "--nis", NIS, "--seed", "4", "--out", str(master)]))
+    expect_ok(
+        run_cli(["sample", "--records", "8", "--nis", NIS, "--seed", "4", "--out", str(master)])
+    )
     exports = tmp_path / "exports"
-    _ok(run_cli(["agency", "export", str(master), "--out", str(exports)], home=agency))
+    expect_ok(run_cli(["agency", "export", str(master), "--out", str(exports)], home=agency))
     (package,) = sorted(exports.glob("*.sxpkg"))
     for home in (an, bart):
-        _ok(run_cli(["municipality", "import", str(package)], home=home))
+        expect_ok(run_cli(["municipality", "import", str(package)], home=home))
     returns = tmp_path / "returns"
     returns.mkdir()
     return {
@@ -132,15 +113,17 @@ def test_a_status_typed_in_the_workbook_reaches_the_agency_report_with_who_and_w
     world: dict[str, object],
 ) -> None:
     agency, an, returns, tmp = (Path(str(world[k])) for k in ("agency", "an", "returns", "tmp"))
-    workbook = Path(_ok(run_cli(["municipality", "open"], home=an)).stdout.strip())
+    workbook = Path(expect_ok(run_cli(["municipality", "open"], home=an)).stdout.strip())
     _type_status_in_first_row(workbook, "gecontacteerd")
     delta = Path(
-        _ok(run_cli(["municipality", "return", "--out", str(returns)], home=an)).stdout.strip()
+        expect_ok(
+            run_cli(["municipality", "return", "--out", str(returns)], home=an)
+        ).stdout.strip()
     )
-    _ok(run_cli(["agency", "import-return", str(delta)], home=agency))
+    expect_ok(run_cli(["agency", "import-return", str(delta)], home=agency))
 
     report = tmp / "opvolging.xlsx"
-    _ok(run_cli(["agency", "report", "--out", str(report)], home=agency))
+    expect_ok(run_cli(["agency", "report", "--out", str(report)], home=agency))
     current = _sheet_rows(report, "Huidige status")
     assert [row[2] for row in current if row[2] == "gecontacteerd"] == ["gecontacteerd"]
     changed = next(row for row in current if row[2] == "gecontacteerd")
@@ -159,17 +142,19 @@ def test_two_staff_changing_one_record_from_the_same_base_give_one_conflict(
     agency, an, bart, returns, tmp = (
         Path(str(world[k])) for k in ("agency", "an", "bart", "returns", "tmp")
     )
-    workbook = Path(_ok(run_cli(["municipality", "open"], home=an)).stdout.strip())
+    workbook = Path(expect_ok(run_cli(["municipality", "open"], home=an)).stdout.strip())
     record = _type_status_in_first_row(workbook, "gecontacteerd")
-    _ok(run_cli(["municipality", "set-status", record, "toegeleid"], home=bart))
+    expect_ok(run_cli(["municipality", "set-status", record, "toegeleid"], home=bart))
     deltas = [
-        _ok(run_cli(["municipality", "return", "--out", str(returns)], home=home)).stdout.strip()
+        expect_ok(
+            run_cli(["municipality", "return", "--out", str(returns)], home=home)
+        ).stdout.strip()
         for home in (an, bart)
     ]
-    _ok(run_cli(["agency", "import-return", *deltas], home=agency))
+    expect_ok(run_cli(["agency", "import-return", *deltas], home=agency))
     report = tmp / "opvolging.xlsx"
     summary = json.loads(
-        _ok(run_cli(["agency", "report", "--out", str(report), "--json"], home=agency)).stdout
+        expect_ok(run_cli(["agency", "report", "--out", str(report), "--json"], home=agency)).stdout
     )
     assert summary["conflicts"] == 1
     assert len(_sheet_rows(report, "Conflicten")) == 1
