@@ -9,7 +9,7 @@ always gives the same bytes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from securexchange.errors import Malformed
@@ -157,9 +157,3 @@ class Fields:
 
     def each(self, key: str, parse: Callable[[JsonValue], T]) -> list[T]:
         return [parse(item) for item in self.array(key)]
-
-
-def require_keys(value: Mapping[str, Any], what: str, keys: set[str]) -> None:
-    """Refuse an object whose key set is not exactly ``keys``."""
-    if set(value) != keys:
-        raise Malformed(f"{what} has missing or unknown fields")
