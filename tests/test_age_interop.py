@@ -22,7 +22,9 @@ from securexchange.age import ScryptIdentity, ScryptRecipient, X25519Identity
 
 pytestmark = pytest.mark.interop
 
-SIZES = [0, 1, 65535, 65536, 65537, 5 << 20]
+# Chunk boundaries, and the 1 MiB read-ahead block's: a payload of exactly one or two
+# blocks ends on an empty read, one a byte over ends on a short block.
+SIZES = [0, 1, 65535, 65536, 65537, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, 5 << 20]
 
 
 def plaintext(size: int) -> bytes:

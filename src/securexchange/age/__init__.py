@@ -35,6 +35,7 @@ from securexchange.age.primitives import (
     macs_equal,
     payload_key,
 )
+from securexchange.age.readahead import Readable, read_full
 from securexchange.age.scrypt import ScryptIdentity, ScryptRecipient
 from securexchange.age.x25519 import X25519Identity, X25519Recipient
 
@@ -122,7 +123,7 @@ def encrypt(plaintext: bytes, recipients: Sequence[Recipient], *, armor: bool = 
 class _Prefixed:
     """A byte source that first yields ``prefix`` (bytes already read), then ``src``."""
 
-    def __init__(self, prefix: bytes, src: _stream.Readable) -> None:
+    def __init__(self, prefix: bytes, src: Readable) -> None:
         self._prefix = memoryview(prefix)
         self._src = src
 
@@ -162,23 +163,23 @@ def _write_all(dst: BinaryIO) -> Callable[[bytes | memoryview], object]:
     return write
 
 
-def _as_readable(src: BinaryIO) -> _stream.Readable:
+def _as_readable(src: BinaryIO) -> Readable:
     if hasattr(src, "readinto"):
         return src
     return _ReadAdapter(src)
 
 
-def _open_source(src: _stream.Readable) -> _stream.Readable:
+def _open_source(src: Readable) -> Readable:
     """Peek at the start and return a binary view of the file, dearmored if needed."""
     head = bytearray(_PEEK)
-    n = _stream.read_full(src, memoryview(head))
+    n = read_full(src, memoryview(head))
     prefix = bytes(head[:n])
     if _armor.starts_armored(prefix):
         return _armor.ArmorReader(src, prefix)
     return _Prefixed(prefix, src)
 
 
-def _read_header(src: _stream.Readable) -> tuple[Header, bytes]:
+def _read_header(src: Readable) -> tuple[Header, bytes]:
     """Read just enough for the header (capped); return it and the bytes after it."""
     buf = bytearray()
     block = memoryview(bytearray(_HEADER_BLOCK))
@@ -213,9 +214,9 @@ def _file_key(header: Header, identities: Sequence[Identity]) -> bytes:
     return file_key
 
 
-def _read_nonce(src: _stream.Readable) -> bytes:
+def _read_nonce(src: Readable) -> bytes:
     nonce = bytearray(_stream.NONCE_SIZE)
-    if _stream.read_full(src, memoryview(nonce)) != _stream.NONCE_SIZE:
+    if read_full(src, memoryview(nonce)) != _stream.NONCE_SIZE:
         raise AgeHeaderError("the file ends before the payload nonce")
     return bytes(nonce)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 
 from securexchange.age.errors import AgeArmorError
-from securexchange.age.stream import Readable
+from securexchange.age.readahead import Readable
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"

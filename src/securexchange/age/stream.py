@@ -14,39 +14,25 @@ chunk are an error raised after that chunk was released.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from securexchange.age.errors import AgePayloadError, AgeSizeError
 from securexchange.age.primitives import TAG_SIZE
+from securexchange.age.readahead import Readable, ReadAhead, read_full
 
 CHUNK_SIZE = 64 * 1024
 ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
 NONCE_SIZE = 16  # the per-file nonce that salts the payload key
 # Chunks are read and written 16 at a time (1 MiB): fewer system calls, same semantics.
 BLOCK_CHUNKS = 16
+BLOCK_SIZE = BLOCK_CHUNKS * CHUNK_SIZE
 _COUNTER_LIMIT = 1 << 88
-
-
-class Readable(Protocol):
-    def readinto(self, buffer: memoryview, /) -> int | None: ...
+_NOTHING = memoryview(b"")
 
 
 Write = Callable[[memoryview], object]
-
-
-def read_full(src: Readable, view: memoryview) -> int:
-    """Fill ``view`` unless the source ends first; return how many bytes were read."""
-    total = 0
-    size = len(view)
-    while total < size:
-        n = src.readinto(view[total:])
-        if not n:
-            break
-        total += n
-    return total
 
 
 def _nonce(counter: int, last: bool) -> bytes:
@@ -55,32 +41,53 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def encrypt(key: bytes, src: Readable, write: Write) -> None:
-    """Encrypt everything ``src`` yields, one block ahead so the final chunk is known."""
-    aead = ChaCha20Poly1305(key)
-    current = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
-    ahead = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
-    out = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
-    n = read_full(src, current)
-    counter = 0
+def _seal_block(
+    aead: ChaCha20Poly1305, block: memoryview, counter: int, last: bool, out: memoryview
+) -> int:
+    """Seal ``block`` chunk by chunk into ``out``; return the sealed length.
+
+    An empty block is sealed as one empty chunk: it only occurs as the whole payload.
+    """
+    n = len(block)
+    pos = 0
+    filled = 0
     while True:
-        n_ahead = read_full(src, ahead) if n == len(current) else 0
-        pos = 0
-        filled = 0
-        while True:
-            size = min(CHUNK_SIZE, n - pos)
-            last = pos + size == n and n_ahead == 0
-            sealed = out[filled : filled + size + TAG_SIZE]
-            aead.encrypt_into(_nonce(counter, last), current[pos : pos + size], None, sealed)
-            counter += 1
-            pos += size
-            filled += size + TAG_SIZE
-            if pos >= n:
-                break
-        write(out[:filled])
-        if n_ahead == 0:
-            return
-        current, ahead, n = ahead, current, n_ahead
+        size = min(CHUNK_SIZE, n - pos)
+        final = last and pos + size == n
+        sealed = out[filled : filled + size + TAG_SIZE]
+        aead.encrypt_into(_nonce(counter, final), block[pos : pos + size], None, sealed)
+        counter += 1
+        pos += size
+        filled += size + TAG_SIZE
+        if pos >= n:
+            return filled
+
+
+def encrypt(key: bytes, src: Readable, write: Write) -> None:
+    """Encrypt everything ``src`` yields.
+
+    A payload longer than one block is read one block ahead on a second thread (see
+    ``readahead``): the block after the current one tells whether the current one holds
+    the final chunk, and reading overlaps sealing.
+    """
+    aead = ChaCha20Poly1305(key)
+    out = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
+    current = memoryview(bytearray(BLOCK_SIZE))
+    n = read_full(src, current)
+    if n < BLOCK_SIZE:  # all of it is in hand: no thread for a small payload
+        write(out[: _seal_block(aead, current[:n], 0, True, out)])
+        return
+    counter = 0
+    with ReadAhead(src, BLOCK_SIZE) as blocks:
+        for ahead in blocks:
+            last = len(ahead) == 0
+            write(out[: _seal_block(aead, current, counter, last, out)])
+            if last:
+                return
+            counter += BLOCK_CHUNKS
+            current = ahead
+        # The reader ended on a short, non-empty block: it holds the final chunk.
+        write(out[: _seal_block(aead, current, counter, True, out)])
 
 
 class _ChunkOpener:
@@ -129,37 +136,40 @@ def _check_cap(total: int, max_size: int | None) -> None:
 def decrypt(key: bytes, src: Readable, write: Write, max_size: int | None = None) -> int:
     """Decrypt a payload from ``src``, passing authenticated plaintext to ``write``.
 
-    Memory is a few 1 MiB blocks whatever the payload size. On a failure, the plaintext
-    of every chunk that authenticated before it is written first and then the error is
-    raised: callers needing all-or-nothing must buffer (or use ``decrypt_buffer``).
+    Memory is a few 1 MiB blocks whatever the payload size; blocks are read ahead on a
+    second thread, as for encryption. On a failure, the plaintext of every chunk that
+    authenticated before it is written first and then the error is raised: callers
+    needing all-or-nothing must buffer (or use ``decrypt_buffer``).
     """
     opener = _ChunkOpener(key)
-    block = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
     out = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
     total = 0
-    while True:
-        n = read_full(src, block)
-        if n == 0:
-            raise AgePayloadError("the payload is truncated (no final chunk)")
-        data = block[:n]
-        pos = 0
-        filled = 0
-        try:
-            while pos < n:
-                chunk = data[pos : pos + ENCRYPTED_CHUNK_SIZE]
-                pos += len(chunk)
-                last = opener.open(chunk, out[filled:], short=len(chunk) < ENCRYPTED_CHUNK_SIZE)
-                total += len(chunk) - TAG_SIZE
-                _check_cap(total, max_size)
-                filled += len(chunk) - TAG_SIZE
-                if last:
-                    if pos < n or read_full(src, block[:1]):
-                        raise AgePayloadError("data follows the final payload chunk")
-                    return total
-        finally:
-            # Released chunk by chunk in effect: what authenticated goes out even when
-            # a later chunk fails, exactly as a chunk-at-a-time reader would release it.
-            write(out[:filled])
+    with ReadAhead(src, BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE) as reader:
+        blocks = iter(reader)
+        for data in blocks:
+            n = len(data)
+            if n == 0:
+                break
+            pos = 0
+            filled = 0
+            try:
+                while pos < n:
+                    chunk = data[pos : pos + ENCRYPTED_CHUNK_SIZE]
+                    pos += len(chunk)
+                    short = len(chunk) < ENCRYPTED_CHUNK_SIZE
+                    last = opener.open(chunk, out[filled:], short=short)
+                    total += len(chunk) - TAG_SIZE
+                    _check_cap(total, max_size)
+                    filled += len(chunk) - TAG_SIZE
+                    if last:
+                        if pos < n or len(next(blocks, _NOTHING)):
+                            raise AgePayloadError("data follows the final payload chunk")
+                        return total
+            finally:
+                # Released chunk by chunk in effect: what authenticated goes out even
+                # when a later chunk fails, as a chunk-at-a-time reader would release it.
+                write(out[:filled])
+    raise AgePayloadError("the payload is truncated (no final chunk)")
 
 
 def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None) -> bytes:
