@@ -54,6 +54,7 @@ class Vocabulary:
     name: str
     values: tuple[str, ...]
     _index: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _labels: frozenset[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.values:
@@ -67,15 +68,18 @@ class Vocabulary:
                 raise ValueError(f"vocabulary {self.name} has a label with the separator")
             index[key] = value
         object.__setattr__(self, "_index", index)
+        object.__setattr__(self, "_labels", frozenset(self.values))
 
     def __contains__(self, value: object) -> bool:
-        return isinstance(value, str) and value in self._index.values()
+        return isinstance(value, str) and value in self._labels
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.values)
 
     def canonical(self, text: str) -> str | None:
         """The canonical label a typed value stands for, or None when it is not one."""
+        if text in self._labels:  # already canonical, as in every package workbook
+            return text
         return self._index.get(_fold(text))
 
 

@@ -33,9 +33,9 @@ import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import IO, TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
-from securexchange import schema
+from securexchange import schema, sheetxml
 from securexchange.errors import InternalError
 from securexchange.ids import is_artifact_id, is_record_id
 from securexchange.schema import (
@@ -316,23 +316,47 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         sheet_class = _memory_sheet_class()
         # Sheets are numbered in workbook order, as openpyxl's ExcelWriter names them.
-        data = sheet_class(wb, DATA_SHEET, archive, "xl/worksheets/sheet1.xml")
-        lists = sheet_class(wb, LISTS_SHEET, archive, "xl/worksheets/sheet2.xml")
+        data = sheet_class(wb, DATA_SHEET, "xl/worksheets/sheet1.xml")
+        lists = sheet_class(wb, LISTS_SHEET, "xl/worksheets/sheet2.xml")
         cast(Any, wb)._add_sheet(data)
         cast(Any, wb)._add_sheet(lists)
-        try:
-            # One ZIP member can be open for writing at a time: each sheet is finished
-            # before the next starts, and before openpyxl writes the other parts.
-            _write_data_sheet(data, rows, meta)
-            data.finish()
-            _write_lists_sheet(lists, meta)
-            lists.finish()
-        except BaseException:
-            data.abandon()
-            lists.abandon()
-            raise
+        # openpyxl writes everything but the records' rows (a few KB); the rows are
+        # written as text (sheetxml) straight into the sheet's deflated member.
+        styles = _write_data_sheet(data, rows, meta)
+        data.finish()
+        _write_lists_sheet(lists, meta)
+        lists.finish()
+        data.store(archive, _record_rows(rows, styles))
+        lists.store(archive, None)
         _write_other_parts(wb, archive)
     return buffer.getvalue()
+
+
+def _record_rows(rows: Sequence[WorkbookRow], styles: Sequence[int | None]) -> Iterator[bytes]:
+    """The records' ``<row>`` elements, every text checked first (never quoted)."""
+
+    def texts() -> Iterator[tuple[str, ...]]:
+        dates: dict[date, str] = {}
+        for number, row in enumerate(rows):
+            retention = dates.get(row.retention)
+            if retention is None:
+                retention = dates[row.retention] = row.retention.isoformat()
+            cells = (
+                row.record_id,
+                *row.record.cells(),
+                retention,
+                row.status,
+                row.quality.label if row.quality is not None else "",
+                row.outcome or "",
+            )
+            if not all(_storable(text) for text in cells):
+                raise InternalError(
+                    f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
+                    "character a workbook cannot store"
+                )
+            yield cells
+
+    return sheetxml.rows_xml(FIRST_DATA_ROW, texts(), styles)
 
 
 def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> None:
@@ -361,17 +385,17 @@ def _memory_sheet_class() -> type[Any]:
 
     * ``_get_writer``: openpyxl's creates ``WorksheetWriter(ws)``, which streams the
       sheet into a NamedTemporaryFile in $TMPDIR and copies it into the archive when
-      the workbook is saved; ours streams it straight into its (deflated) member of
-      the in-memory archive, so no uncompressed copy of the sheet is held either.
+      the workbook is saved; ours streams it into memory. Only the sheet's frame goes
+      there (views, widths, banner, headers, protection, filters, drop-downs: a few
+      KB); :meth:`store` writes it into its deflated member of the in-memory archive
+      with the records' rows, written as text by :mod:`securexchange.sheetxml`,
+      spliced in before ``</sheetData>``. No uncompressed copy of the rows is held.
     * ``_values_to_row``: openpyxl's binds each value through ``Cell.value``, which
       turns a str that starts with "=" into a formula. Ours stores every str as a
       string cell (``data_type = "s"``, written as an inline string), whatever it
       starts with, after refusing characters XML 1.0 cannot hold (a superset of
-      openpyxl's own check). Cell objects (styled cells: banner, headers, the editable
-      columns) pass through as in openpyxl's, without its exception round trip; empty
-      text is an absent cell. Binding directly is also what keeps the writer within
-      its performance budget: ``Cell.value`` costs about a quarter of openpyxl's time
-      per cell.
+      openpyxl's own check). Cell objects (styled cells: banner, headers) pass through
+      as in openpyxl's, without its exception round trip; empty text is an absent cell.
 
     A row is written completely inside ``append``, so one plain cell can be reused for
     every text value, as openpyxl itself does.
@@ -381,37 +405,46 @@ def _memory_sheet_class() -> type[Any]:
     from openpyxl.worksheet._writer import WorksheetWriter
 
     class MemorySheet(WriteOnlyWorksheet):
-        def __init__(self, parent: Any, title: str, archive: zipfile.ZipFile, part: str) -> None:
+        def __init__(self, parent: Any, title: str, part: str) -> None:
             super().__init__(parent, title)
             self._plain = Cell(self, row=1, column=1)
-            self._archive = archive
             self.part = part
-            self._member: IO[bytes] | None = None
+            self._frame = io.BytesIO()
+            self._stored = False
 
         def _get_writer(self) -> None:
             sheet = cast(Any, self)  # the stubs type _writer as None
             if sheet._writer is None:
-                self._member = self._archive.open(self.part, "w")
-                writer = WorksheetWriter(self, out=self._member)
+                writer = WorksheetWriter(self, out=self._frame)
                 writer.write_top()
                 sheet._writer = writer
 
         def finish(self) -> None:
-            """Close the sheet's XML and its ZIP member."""
+            """Close the sheet's XML (its frame, without the records' rows)."""
             self._get_writer()
             if not self.closed:
                 self.close()
-            if self._member is not None:
-                self._member.close()
 
-        def abandon(self) -> None:
-            """After an error: close the member so the archive can be discarded."""
-            if self._member is not None:
-                self._member.close()
+        def store(self, archive: zipfile.ZipFile, rows: Iterator[bytes] | None) -> None:
+            """Write the sheet into its member, ``rows`` spliced in before
+            ``</sheetData>``."""
+            frame = self._frame.getvalue()
+            head, end, tail = frame.partition(b"</sheetData>")
+            if not end or end in tail:
+                # Cell text is escaped, so the tag occurs once: fail closed otherwise.
+                raise InternalError("a worksheet frame has no single end of its rows")
+            with archive.open(self.part, "w") as member:
+                member.write(head)
+                for chunk in rows or ():
+                    member.write(chunk)
+                member.write(end)
+                member.write(tail)
+            self._frame = io.BytesIO()
+            self._stored = True
 
         def stored(self) -> bool:
             """The sheet is complete in its ZIP member (never in a file)."""
-            return bool(self.closed) and self._member is not None and self._member.closed
+            return bool(self.closed) and self._stored
 
         def _values_to_row(self, values: Sequence[Any], row_idx: int) -> Iterator[Any]:
             plain = self._plain
@@ -448,7 +481,10 @@ def _styles() -> dict[str, Any]:
     }
 
 
-def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> None:
+def _write_data_sheet(
+    ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta
+) -> tuple[int | None, ...]:
+    """The data sheet's frame; returns the cell style of each column for the rows."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -495,30 +531,15 @@ def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMet
         header_cells.append(cell)
     ws.append(header_cells)
 
-    # The editable cells: two styled cells reused row after row (a row is written
-    # completely inside append), so no row pays for assigning styles.
-    status = WriteOnlyCell(ws)
-    status.protection = style["unlocked"]
-    status.fill = style["editable_fill"]
-    quality = WriteOnlyCell(ws)
-    quality.protection = style["unlocked"]
-    quality.fill = style["editable_fill"]
-
-    dates: dict[date, str] = {}
-    for number, row in enumerate(rows):
-        retention = dates.get(row.retention)
-        if retention is None:
-            retention = dates[row.retention] = row.retention.isoformat()
-        _set_text(status, row.status)
-        _set_text(quality, row.quality.label if row.quality is not None else None)
-        try:
-            ws.append((row.record_id, *row.record.cells(), retention, status, quality, row.outcome))
-        except UnstorableText:
-            # openpyxl's message quotes the value; ours names the row only.
-            raise InternalError(
-                f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
-                "character a workbook cannot store"
-            ) from None
+    # The records' rows are written as text (see ``store``); the editable columns'
+    # cells carry one style, registered here so openpyxl writes it into styles.xml.
+    styles: list[int | None] = [None] * len(HEADERS)
+    if rows:
+        editable = WriteOnlyCell(ws)
+        editable.protection = style["unlocked"]
+        editable.fill = style["editable_fill"]
+        for header in EDITABLE_HEADERS:
+            styles[HEADERS.index(header)] = editable.style_id
 
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
     if rows:
@@ -551,6 +572,7 @@ def _write_data_sheet(ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMet
         ws.data_validations.append(status_list)
         ws.data_validations.append(quality_list)
     _protect(ws)
+    return tuple(styles)
 
 
 def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
@@ -623,6 +645,10 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 _MAX_CELL_TEXT = 32_767  # Excel's limit per cell
 
 
+def _storable(text: str) -> bool:
+    return len(text) <= _MAX_CELL_TEXT and _UNSTORABLE.search(text) is None
+
+
 def _set_text(cell: Any, text: str | None) -> None:
     """Bind ``text`` to an openpyxl cell as a string cell, never as a formula.
 
@@ -633,7 +659,7 @@ def _set_text(cell: Any, text: str | None) -> None:
         cell._value = None
         cell.data_type = "n"  # openpyxl's type of an empty cell
         return
-    if len(text) > _MAX_CELL_TEXT or _UNSTORABLE.search(text) is not None:
+    if not _storable(text):
         raise UnstorableText("a value holds a character a workbook cannot store")
     cell._value = text
     cell.data_type = "s"
