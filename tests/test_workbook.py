@@ -455,7 +455,8 @@ def test_a_normal_write_leaves_nothing_in_tmpdir(tmp_path: Path) -> None:
 def test_killing_the_writer_mid_write_leaves_nothing_in_tmpdir(tmp_path: Path) -> None:
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir()
-    assert _kill_while_writing(tmpdir, 20_000, _OURS) == []
+    # Enough rows that the writer (about 40,000 rows a second) is mid-write when killed.
+    assert _kill_while_writing(tmpdir, 100_000, _OURS) == []
 
 
 def test_control_bare_openpyxl_write_only_leaks_a_temp_file_when_killed(tmp_path: Path) -> None:

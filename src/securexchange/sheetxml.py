@@ -23,25 +23,6 @@ _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 _NEEDS_ESCAPE = frozenset("&<>\r")
 
 
-def escape_text(text: str) -> str:
-    """``text`` as XML character data."""
-    if _NEEDS_ESCAPE.isdisjoint(text):
-        return text
-    return text.translate(_ESCAPES)
-
-
-def text_cell(ref: str, text: str, style: int | None = None) -> str:
-    """One inline-string cell; an empty ``text`` gives a styled empty cell (``style``
-    required), as openpyxl keeps an empty cell that carries a style."""
-    styled = "" if style is None else f' s="{style}"'
-    if not text:
-        if style is None:
-            raise ValueError("an empty cell is written only for its style")
-        return f'<c r="{ref}"{styled} t="n"></c>'
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{escape_text(text)}</t></is></c>'
-
-
 def rows_xml(
     first_row: int,
     rows: Iterable[Sequence[str]],
@@ -54,17 +35,31 @@ def rows_xml(
     text is no cell at all). Yields UTF-8 in batches of ``batch`` rows, so a large
     sheet is never held as one string.
     """
-    letters = [column_letters(index) for index in range(1, len(styles) + 1)]
-    columns = tuple(zip(letters, styles, strict=True))
+    # Per column, the text around the row number and the value, formatted once.
+    heads = [f'<c r="{column_letters(index)}' for index in range(1, len(styles) + 1)]
+    styled = ["" if style is None else f' s="{style}"' for style in styles]
+    texts = [f'"{attribute} t="inlineStr"><is><t' for attribute in styled]
+    # openpyxl keeps an empty cell that carries a style, and drops one that does not.
+    empties = [
+        None if style is None else f'"{attribute} t="n"></c>'
+        for style, attribute in zip(styles, styled, strict=True)
+    ]
+    columns = tuple(zip(heads, texts, empties, strict=True))
+    width = len(columns)
     parts: list[str] = []
     number = first_row
     for cells in rows:
-        if len(cells) != len(columns):
+        if len(cells) != width:
             raise ValueError("a row has a different number of cells than the sheet")
-        parts.append(f'<row r="{number}">')
-        for (letter, style), text in zip(columns, cells, strict=True):
-            if text or style is not None:
-                parts.append(text_cell(f"{letter}{number}", text, style))
+        row = str(number)
+        parts.append(f'<row r="{row}">')
+        for (head, text_head, empty), text in zip(columns, cells, strict=True):
+            if text:
+                space = ' xml:space="preserve"' if text != text.strip() else ""
+                data = text if _NEEDS_ESCAPE.isdisjoint(text) else text.translate(_ESCAPES)
+                parts.append(f"{head}{row}{text_head}{space}>{data}</t></is></c>")
+            elif empty is not None:
+                parts.append(f"{head}{row}{empty}")
         parts.append("</row>")
         number += 1
         if number % batch == 0:

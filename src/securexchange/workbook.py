@@ -349,7 +349,7 @@ def _record_rows(rows: Sequence[WorkbookRow], styles: Sequence[int | None]) -> I
                 row.quality.label if row.quality is not None else "",
                 row.outcome or "",
             )
-            if not all(_storable(text) for text in cells):
+            if not _storable("".join(cells)) or max(map(len, cells)) > _MAX_CELL_TEXT:
                 raise InternalError(
                     f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
                     "character a workbook cannot store"

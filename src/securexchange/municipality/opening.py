@@ -12,12 +12,8 @@ once the package is past its valid-until (SX-STALE) until a newer one is importe
 
 from __future__ import annotations
 
-import os
-import pickle
-import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
 from securexchange import age, statedb
 from securexchange.atomicio import atomic_write, make_private_dir
@@ -30,7 +26,7 @@ from securexchange.keystore import KeySource
 from securexchange.municipality import subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
-from securexchange.workbook import WorkbookMeta, WorkbookRow
+from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
 
 
 @dataclass(frozen=True)
@@ -87,21 +83,10 @@ def open_workbook(
         make_private_dir(target)
     elif not target.is_dir():
         raise NotFound(f"no directory at {target}")
-    # Forked before anything is unlocked, so the worker never holds a key.
-    writer = _WorkbookWriter()
-    try:
-        return _open(home, source, package, target, writer)
-    finally:
-        writer.close()
+    return _open(home, source, package, target)
 
 
-def _open(
-    home: Home,
-    source: KeySource,
-    package: vault.PackageRow,
-    target: Path,
-    writer: _WorkbookWriter,
-) -> Opened:
+def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path) -> Opened:
     identities = unlock(home, source)
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - unlock listed at least one
@@ -127,7 +112,6 @@ def _open(
         destroy_by=destroy_by,
         demo=home.demo,
     )
-    writer.send(rows, meta)
     with statedb.transaction(home.db):
         workbooks.register(
             home,
@@ -140,7 +124,7 @@ def _open(
         )
         # Inside the transaction: a workbook that cannot be written is not registered
         # (as when it was written before registering).
-        data = writer.result(rows, meta)
+        data = write_workbook(rows, meta)
     # Registered first: a crash now leaves a listed workbook without a file, never an
     # unlisted file with personal data.
     atomic_write(path, data, mode=0o600)
@@ -148,94 +132,6 @@ def _open(
         Action.OPEN, artifacts=[package.package_id, workbook_id], counts={"records": len(rows)}
     )
     return Opened(workbook_id, path, len(rows), workbooks.looks_synced(path))
-
-
-class _WorkbookWriter:
-    """``write_workbook`` in a forked worker process, on the second core.
-
-    The worker is forked before the subkeys are unlocked and gets only the rows and the
-    workbook's metadata down a pipe (the plaintext the workbook shows anyway); it sends
-    back only the bytes, never touches the state database or any file, and leaves with
-    ``os._exit`` (no clean-up handlers, no inherited buffers flushed). Meanwhile it
-    imports openpyxl, while this process unlocks and decrypts the rows; this process
-    then registers the workbook while the worker writes it (~0.1 s of 0.9 s for 5,000
-    rows). Without fork (Windows), with other threads running, or if the worker fails
-    in any way, the workbook is written here, so errors are the in-process ones.
-    """
-
-    def __init__(self) -> None:
-        self._pid = 0
-        self._job: int | None = None  # parent -> worker: pickled (rows, meta)
-        self._out: int | None = None  # worker -> parent: b"\x01" + the workbook's bytes
-        if not hasattr(os, "fork") or threading.active_count() > 1:
-            return
-        job_r, job_w = os.pipe()
-        out_r, out_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the worker (coverage does not follow os._exit)
-            os.close(job_w)
-            os.close(out_r)
-            _work(job_r, out_w)
-        os.close(job_r)
-        os.close(out_w)
-        self._pid, self._job, self._out = pid, job_w, out_r
-
-    def send(self, rows: list[WorkbookRow], meta: WorkbookMeta) -> None:
-        if self._job is None:
-            return
-        job, self._job = self._job, None
-        try:
-            with open(job, "wb") as pipe:
-                pipe.write(pickle.dumps((rows, meta), protocol=pickle.HIGHEST_PROTOCOL))
-        except OSError:  # the worker is gone: result() writes here
-            pass
-
-    def result(self, rows: list[WorkbookRow], meta: WorkbookMeta) -> bytes:
-        data = b""
-        if self._out is not None:
-            out, self._out = self._out, None
-            with open(out, "rb") as pipe:
-                data = pipe.read()
-        if self._reap() and data[:1] == b"\x01":
-            return data[1:]
-        from securexchange.workbook import write_workbook
-
-        return write_workbook(rows, meta)
-
-    def close(self) -> None:
-        """Close the pipes (a worker still waiting for rows sees EOF) and reap it."""
-        for fd in (self._job, self._out):
-            if fd is not None:
-                os.close(fd)
-        self._job = self._out = None
-        self._reap()
-
-    def _reap(self) -> bool:
-        if not self._pid:
-            return False
-        pid, self._pid = self._pid, 0
-        _, status = os.waitpid(pid, 0)
-        return os.waitstatus_to_exitcode(status) == 0
-
-
-def _work(job_fd: int, out_fd: int) -> NoReturn:  # pragma: no cover - runs in the worker
-    code = 1
-    try:
-        import openpyxl.writer.excel  # noqa: F401 - the import is what overlaps
-
-        from securexchange.workbook import write_workbook
-
-        with open(job_fd, "rb") as pipe:
-            rows, meta = pickle.loads(pipe.read())  # noqa: S301 - our own process's rows
-        data = write_workbook(rows, meta)
-        with open(out_fd, "wb") as pipe:
-            pipe.write(b"\x01")
-            pipe.write(data)
-        code = 0
-    except BaseException:  # noqa: S110 - the parent writes the workbook itself
-        pass
-    finally:
-        os._exit(code)
 
 
 def _find(

@@ -79,7 +79,8 @@ def read_package_rows(data: bytes) -> list[WorkbookRow]:
     result: list[WorkbookRow] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
-        cells = [_text(c) for c in raw] + [""] * (len(HEADERS) - len(raw))
+        cells = [c if type(c) is str else _text(c) for c in raw]
+        cells += [""] * (len(HEADERS) - len(raw))
         if not any(cells):
             continue
         try:
