@@ -30,6 +30,7 @@ from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
 from securexchange.home import Home, HomeKind, open_home
 from securexchange.keystore import DEMO_PASSPHRASE, DEMO_WORK_FACTOR, KeySource, KeyUse, key_path
+from securexchange.wording import counted
 
 AGENCY_NAME = "Agentschap Integratie en Inburgering (DEMO)"
 RECORDS = 30
@@ -275,7 +276,7 @@ class _Story:
     def export(self) -> str:
         packages, records = self._export(self.exports)
         _check(records > 0, "the export holds no records")
-        return f"{packages} signed, encrypted packages, {records} records"
+        return f"{counted(packages, 'signed, encrypted package')}, {counted(records, 'record')}"
 
     def _import_all(self, directory: Path, staff: list[_Staff]) -> int:
         from securexchange.municipality.importer import import_files
@@ -292,7 +293,8 @@ class _Story:
     def imports(self) -> str:
         records = self._import_all(self.exports, self.staff)
         return (
-            f"{len(self.staff)} staff homes verified and imported their package ({records} records)"
+            f"{len(self.staff)} staff homes verified and imported their package"
+            f" ({counted(records, 'record')})"
         )
 
     def open(self) -> str:
@@ -328,7 +330,7 @@ class _Story:
         book.close()
         _check(typed == 2, "the workbook has fewer than two records")
         self.where = path
-        return f"{staff.label} typed '{STATUS_TYPED}' for {typed} records in {path.name}"
+        return f"{staff.label} typed '{STATUS_TYPED}' for {counted(typed, 'record')} in {path.name}"
 
     def _first_record(self, staff: _Staff) -> str:
         import openpyxl
@@ -378,7 +380,10 @@ class _Story:
             files += 1
         _check(statuses == 2 + len(self.staff) - 2, "not every status edit was returned")
         _check(reports == 1, "the quality report was not returned")
-        return f"{files} signed, encrypted returns: {statuses} statuses, {reports} quality report"
+        return (
+            f"{counted(files, 'signed, encrypted return')}: "
+            f"{counted(statuses, 'status', 'statuses')}, {counted(reports, 'quality report')}"
+        )
 
     def agency_import(self) -> str:
         from securexchange.agency.returns import import_returns
@@ -389,7 +394,10 @@ class _Story:
         applied = [r for r in result.results if r.applied]
         _check(len(applied) == len(files), "a return was not applied")
         statuses = sum(r.statuses for r in applied)
-        return f"{len(applied)} returns verified and applied ({statuses} statuses in the ledger)"
+        return (
+            f"{counted(len(applied), 'return')} verified and applied "
+            f"({counted(statuses, 'status', 'statuses')} in the ledger)"
+        )
 
     def agency_report(self) -> str:
         from securexchange.agency.report import write_report
@@ -398,7 +406,10 @@ class _Story:
             summary = write_report(home, self.report)
         _check(self.report.is_file() and summary.statuses > 0, "the report holds no status")
         _check(summary.open_reports == 1, "the quality report is not in the report")
-        return f"DEMO report for counsellors: {summary.statuses} statuses, 1 open quality report"
+        return (
+            "DEMO report for counsellors: "
+            f"{counted(summary.statuses, 'status', 'statuses')}, 1 open quality report"
+        )
 
     def quality_resolved(self) -> str:
         from securexchange.agency.quality import list_reports, resolve
@@ -509,8 +520,9 @@ class _Story:
         left = [w for w in self.workbooks.values() if w.exists()]
         _check(left == [], "a workbook survived its deadline")
         return (
-            f"clock at {self.future}: {records} records, {workbooks} workbooks shredded, "
-            f"{subkeys} subkeys destroyed (old copies of packages are now undecryptable)"
+            f"clock at {self.future}: {counted(records, 'record')}, "
+            f"{counted(workbooks, 'workbook')} shredded, {counted(subkeys, 'subkey')} "
+            "destroyed (old copies of packages are now undecryptable)"
         )
 
     def logs(self) -> str:
@@ -528,7 +540,10 @@ class _Story:
             text = log.read_text(encoding="utf-8")
             _check(re.search(r"R-[A-Z2-7]{20}", text) is None, f"a record id in {log}")
             _check(not any(v in text for v in personal), f"personal data in {log}")
-        return f"{len(homes)} logs, {entries} entries: chains intact, no personal data"
+        return (
+            f"{len(homes)} logs, {counted(entries, 'entry', 'entries')}: "
+            "chains intact, no personal data"
+        )
 
 
 def _personal_values(rows: sample.Rows) -> set[str]:

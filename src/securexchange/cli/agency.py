@@ -28,6 +28,7 @@ from securexchange.cli.keyopts import (
     passphrase_option,
     root_key_options,
 )
+from securexchange.wording import counted
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -404,7 +405,7 @@ def keyring_publish(state: CliState, out: Path) -> None:
         result = publish_keyring(home, out)
     for path in result.files:
         click.echo(str(path))
-    note(f"keyring version {result.version}: {len(result.files)} files in {out}")
+    note(f"keyring version {result.version}: {counted(len(result.files), 'file')} in {out}")
 
 
 # --- agency import-return / report / quality ----------------------------------------
@@ -515,8 +516,9 @@ def report_command(state: CliState, *, out: Path, as_json: bool) -> None:
     else:
         click.echo(str(summary.path))
     note(
-        f"{summary.statuses} statuses, {summary.conflicts} conflicts, "
-        f"{summary.open_reports} open quality reports ({summary.overdue} overdue)"
+        f"{counted(summary.statuses, 'status', 'statuses')}, "
+        f"{counted(summary.conflicts, 'conflict')}, "
+        f"{counted(summary.open_reports, 'open quality report')} ({summary.overdue} overdue)"
     )
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from securexchange.cli.common import CliState, cli_home, echo_json, json_option, pass_state
+from securexchange.wording import counted
 
 
 @click.group()
@@ -53,7 +54,7 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                     f"log.jsonl line {first.line}: {first.issue.value}: {first.what}",
                     hint="a changed log is a security incident: report it within 48 hours (art. 6)",
                 )
-            click.echo(f"log intact: {len(result.entries)} entries", err=True)
+            click.echo(f"log intact: {counted(len(result.entries), 'entry', 'entries')}", err=True)
 
 
 @audit.command("verify")
@@ -121,7 +122,7 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
     failed = len(report.failed)
     click.echo(
         f"{len(report.artifacts) - failed} of {len(report.artifacts)} artifacts verified, "
-        f"{len(report.skipped)} files skipped",
+        f"{counted(len(report.skipped), 'file')} skipped",
         err=True,
     )
     report.require_ok()

@@ -24,6 +24,7 @@ from securexchange.cli.common import (
     print_table,
 )
 from securexchange.cli.keyopts import passphrase_option
+from securexchange.wording import counted
 
 if TYPE_CHECKING:
     from securexchange.home import Home
@@ -191,7 +192,7 @@ def import_command(
         done = import_files(home, list(files), _identity_source(home, passphrase_file))
     for item in done:
         if item.changed:
-            extra = f" ({item.records} records)" if item.kind == "package" else ""
+            extra = f" ({counted(item.records, 'record')})" if item.kind == "package" else ""
             note(f"imported {item.kind} {item.artifact_id}{extra}: {item.path.name}")
         else:
             note(f"already imported, nothing changed: {item.path.name}")
@@ -223,7 +224,9 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
             override=os.environ.get("SECUREXCHANGE_NOW"),
         )
     click.echo(str(opened.path))
-    note(f"{opened.records} records; the file holds personal data: do not copy or mail it")
+    note(
+        f"{counted(opened.records, 'record')}; the file holds personal data: do not copy or mail it"
+    )
     if opened.synced_folder:
         note(
             "warning: the folder looks synchronised to the cloud (OneDrive, Dropbox, "
@@ -277,8 +280,9 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     prefix = "would destroy" if dry_run else "destroyed"
     counts = report.counts()
     click.echo(
-        f"{prefix}: {counts['records']} records, {counts['packages']} packages, "
-        f"{counts['workbooks']} workbooks, {counts['subkeys']} subkeys"
+        f"{prefix}: {counted(counts['records'], 'record')}, "
+        f"{counted(counts['packages'], 'package')}, "
+        f"{counted(counts['workbooks'], 'workbook')}, {counted(counts['subkeys'], 'subkey')}"
     )
     if report.workbooks_pending:
         note(f"warning: {report.workbooks_pending} workbook(s) could not be removed yet")
@@ -310,7 +314,7 @@ def status_command(state: CliState, *, as_json: bool) -> None:
         ],
     )
     for d in doc["next_deadlines"]:
-        click.echo(f"deadline {d['date']}: {d['records']} records")
+        click.echo(f"deadline {d['date']}: {counted(d['records'], 'record')}")
     click.echo(f"pending edits: {doc['pending_edits']}")
     for w in doc["workbooks"]:
         problem = f" ({w['problem']})" if w["problem"] else ""
