@@ -426,3 +426,15 @@ def test_the_email_fast_path_agrees_with_email_validator(text: str) -> None:
     fast = normalise.email_fast(text)
     if fast is not None:
         assert fast == normalise.email_library(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["jan@foo.test", "jan@a.b.local", "jan@localhost", "jan@x.onion", "jan@host.invalid"]
+)
+def test_the_email_fast_path_leaves_special_use_domains_to_the_library(text: str) -> None:
+    assert normalise.email_fast(text) is None
+
+
+@pytest.mark.parametrize("text", ["jan@attest.be", "jan@local-bakery.be", "jan@test.example.be"])
+def test_the_email_fast_path_matches_special_use_names_by_whole_labels(text: str) -> None:
+    assert normalise.email_fast(text) == text

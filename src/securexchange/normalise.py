@@ -23,6 +23,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from functools import cache
 
+from securexchange import municipalities
+
 _PHONE_SEPARATORS = re.compile(r"[ .()/\-\u00a0]")
 _DIGITS = re.compile(r"\+?[0-9]+")
 _POSTCODE = re.compile(r"[1-9][0-9]{3}")
@@ -104,12 +106,18 @@ def email_fast(text: str) -> str | None:
     domain = match.group(1).lower()
     if len(domain) > 253 or "--" in domain:
         return None  # "--" may be an IDNA label ("xn--"): the library decides
+    specials = _special_use_domains()
+    labels = domain.split(".")
+    if any(".".join(labels[i:]) in specials for i in range(len(labels))):
+        return None  # a special-use domain or one under it: the library gives its verdict
+    return text[: match.start(1)] + domain
+
+
+@cache
+def _special_use_domains() -> frozenset[str]:
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
 
-    for special in SPECIAL_USE_DOMAIN_NAMES:
-        if domain == special or domain.endswith("." + special):
-            return None  # let the library give its verdict
-    return text[: match.start(1)] + domain
+    return frozenset(SPECIAL_USE_DOMAIN_NAMES)
 
 
 def email_library(text: str) -> str:
@@ -164,8 +172,6 @@ def postcode(text: str) -> str:
 
 def nis_code(text: str) -> str:
     """A NIS code of a current Flemish or Brussels municipality."""
-    from securexchange import municipalities
-
     if not _NIS.fullmatch(text):
         raise ValueError("is not a 5-digit NIS code")
     if not municipalities.is_known(text):
