@@ -23,8 +23,10 @@ from keys_helpers import (
 )
 from securexchange import sshsig, strictjson
 from securexchange.card import make_card, read_card
+from securexchange.home import HomeKind, open_home
 from securexchange.keyring import open_keyring
 from securexchange.keystore import read_key_file
+from securexchange.municipality import subkeys
 
 
 @pytest.fixture
@@ -430,21 +432,20 @@ def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
     assert [len(r["subkeys"]) for r in listed] == [2]
 
     # A card whose subkey certification does not verify (self-signature fine) is refused.
+    # (The key file holds the subkeys' public records only: rotation split them out.)
     identity = read_key_file(staff_home / "keys" / "identity.key", STAFF_PASS)
+    assert identity.subkeys == () and len(identity.split_subkeys) == 2
     from dataclasses import replace
 
     from securexchange.keys import generate_identity
 
     stranger = generate_identity(identity.owner, now=identity.created_at)
-    bad = replace(
-        identity.subkeys[1],
-        public=replace(
-            identity.subkeys[1].public, certification=stranger.subkeys[0].public.certification
-        ),
-    )
+    bad = replace(identity.split_subkeys[1], certification=stranger.subkeys[0].public.certification)
     forged = tmp_path / "forged.card.json"
     forged.write_bytes(
-        make_card(replace(identity, subkeys=(identity.subkeys[0], bad)), now=card.created_at)
+        make_card(
+            replace(identity, split_subkeys=(identity.split_subkeys[0], bad)), now=card.created_at
+        )
     )
     assert_single_error(_recipient_add(agency, forged, fp, root_pass), "SX-BAD-SIGNATURE", 1)
 
@@ -577,7 +578,11 @@ def test_no_private_key_material_reaches_logs_outputs_or_argv(
     for identity in identities:
         secrets += [identity.seed.hex().encode(), base64.b64encode(identity.seed)]
         secrets += [s.identity.encode() for s in identity.subkeys]
-    assert len(identities[0].subkeys) == 2
+    # The staff member's subkeys live in their own files: rotation split them out.
+    with open_home(staff_home, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        staff_subkeys = subkeys.unlock(home, lambda: STAFF_PASS)
+    assert len(staff_subkeys) == 2
+    secrets += [key.to_string().encode() for key in staff_subkeys.values()]
 
     haystacks = [out.encode() for out in outputs]
     for home in (agency, staff_home):

@@ -389,8 +389,8 @@ def rotate_identity(home: Home, source: KeySource) -> int:
 
     Subkeys split out into their own files (municipal homes) count by their public
     records in the key file: rotation adds only the periods that are missing, and the
-    card keeps listing the current split-out subkey. A new subkey is split out by the
-    next command that unlocks the key."""
+    card keeps listing the current split-out subkey. ``keys rotate`` splits a new
+    subkey out at once (:func:`securexchange.municipality.subkeys.rotate`)."""
     check_use(home, KeyUse.IDENTITY)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)

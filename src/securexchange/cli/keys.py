@@ -213,7 +213,8 @@ def rotate(
     and signs a new keyring version with the root key.
     """
     from securexchange.agency.registry import rotate_export_key
-    from securexchange.keystore import KeyUse, card_path, main_use, rotate_identity
+    from securexchange.keystore import KeyUse, card_path, main_use
+    from securexchange.municipality.subkeys import rotate as rotate_identity
 
     with cli_home(state) as home:
         if main_use(home) is KeyUse.ROOT:

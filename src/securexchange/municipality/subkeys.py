@@ -167,6 +167,22 @@ def _decode(data: bytes, what: str) -> age.X25519Identity:
     return parsed
 
 
+def rotate(home: Home, source: KeySource) -> int:
+    """``keys rotate`` in a municipal home: add the missing subkeys and split them out
+    at once; returns how many were added.
+
+    Split at once so that no subkey secret waits in ``identity.key`` for the next
+    command that unlocks the key: until split out, shredding (which has no passphrase)
+    could not destroy it.
+    """
+    from securexchange.keystore import rotate_identity
+
+    added = rotate_identity(home, source)
+    if added:
+        split_out(home, source)
+    return added
+
+
 def split_out(home: Home, source: KeySource) -> Identity:
     """Unlock ``identity.key`` and move its subkeys into their own files (see above).
 
