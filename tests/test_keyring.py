@@ -207,6 +207,11 @@ def test_allowed_signers_let_ssh_keygen_verify_by_hand(
     root_fp = keyring.agency.root_fingerprint.display
     export_fp = keyring.agency.export.fingerprint.display
     assert verify(root_fp, sshsig.NAMESPACE_KEYRING, tmp_path / "keyring.sig") == 0
-    # The export key is not trusted for keyrings, only for packages and notices.
+    # The export key is not trusted for keyrings, only for packages, notices and the
+    # agency log's checkpoints.
     (tmp_path / "by-export.sig").write_text(export.sign(data, sshsig.NAMESPACE_KEYRING))
     assert verify(export_fp, sshsig.NAMESPACE_KEYRING, tmp_path / "by-export.sig") != 0
+    (tmp_path / "checkpoint.sig").write_text(export.sign(data, sshsig.NAMESPACE_LOG))
+    assert verify(export_fp, sshsig.NAMESPACE_LOG, tmp_path / "checkpoint.sig") == 0
+    (tmp_path / "as-return.sig").write_text(export.sign(data, sshsig.NAMESPACE_RETURN))
+    assert verify(export_fp, sshsig.NAMESPACE_RETURN, tmp_path / "as-return.sig") != 0

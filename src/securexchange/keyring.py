@@ -48,7 +48,9 @@ _EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
 
 # Which namespaces each kind of key may sign in (allowed_signers).
 ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING,)
-EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE)
+# The export key also signs the agency log's checkpoints (it is the agency home's key
+# for everyday commands), so those can be checked by hand too.
+EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE, sshsig.NAMESPACE_LOG)
 STAFF_NAMESPACES = (sshsig.NAMESPACE_RETURN, sshsig.NAMESPACE_LOG)
 
 
@@ -394,8 +396,8 @@ def allowed_signers(keyring: Keyring) -> str:
     """An OpenSSH ``allowed_signers`` file for ``ssh-keygen -Y verify``.
 
     Principals are fingerprints (display form); comments name the role and NIS code,
-    never a person. Root: keyring namespace; export: package and notice namespaces
-    (valid from its certification); staff: return and log namespaces, valid from the
+    never a person. Root: keyring namespace; export: package, notice and log
+    namespaces (valid from its certification); staff: return and log namespaces, valid from the
     protocol's start to the day after its end (or its termination).
     """
     agency = keyring.agency
