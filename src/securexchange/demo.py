@@ -261,9 +261,14 @@ class _Story:
         with self._agency() as home:
             published = publish_keyring(home, self.published)
         _check((self.published / "allowed_signers").is_file(), "no allowed_signers published")
-        return f"keyring version {published.version}: {len(published.files)} files"
+        # Every registration and every authorised card was one root-signed version.
+        return (
+            f"version {published.version} (one per change so far), "
+            f"{counted(len(published.files), 'file')} incl. allowed_signers"
+        )
 
-    def _export(self, out: Path) -> tuple[int, int]:
+    def _export(self, out: Path) -> tuple[int, int, int]:
+        """Packages written, records in them, and rows left out as past their deadline."""
         from securexchange.agency.export import export_master
 
         with self._agency() as home:
@@ -271,12 +276,16 @@ class _Story:
         files = [p.file for p in result.packages if p.file is not None]
         _check(len(files) == len(MUNICIPALITIES), "not every municipality got a package")
         _check(all(f.is_file() for f in files), "a package file is missing")
-        return len(files), result.records
+        return len(files), result.records, sum(p.expired for p in result.packages)
 
     def export(self) -> str:
-        packages, records = self._export(self.exports)
+        packages, records, expired = self._export(self.exports)
         _check(records > 0, "the export holds no records")
-        return f"{counted(packages, 'signed, encrypted package')}, {counted(records, 'record')}"
+        _check(records + expired == RECORDS, "a master row is neither exported nor accounted for")
+        return (
+            f"{counted(packages, 'signed, encrypted package')}, {counted(records, 'record')}"
+            f" ({expired} of the {RECORDS} rows are past their retention deadline: left out)"
+        )
 
     def _import_all(self, directory: Path, staff: list[_Staff]) -> int:
         from securexchange.municipality.importer import import_files
@@ -294,7 +303,8 @@ class _Story:
         records = self._import_all(self.exports, self.staff)
         return (
             f"{len(self.staff)} staff homes verified and imported their package"
-            f" ({counted(records, 'record')})"
+            f" ({counted(records, 'record')} in all: both "
+            f"{MUNICIPALITIES[0].name} homes hold {MUNICIPALITIES[0].name}'s)"
         )
 
     def open(self) -> str:
@@ -429,7 +439,7 @@ class _Story:
         from securexchange.schema import HEADER_OUTCOME
         from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
-        packages, _records = self._export(self.exports_again)
+        packages, _records, _expired = self._export(self.exports_again)
         staff = self.staff[1]
         self._import_all(self.exports_again, self._of(staff.municipality.nis))
         with self._municipal(staff) as home:
