@@ -356,11 +356,14 @@ def test_edits_made_in_libreoffice_are_read_as_exactly_those_edits(
     result = read_workbook(data, expected=EXPECTED, name="returned.xlsx")
     assert result.changed_cells == ()
     assert result.missing == ()
-    assert [(e.record_id, e.status, e.quality, e.status_changed, e.quality_changed)
-            for e in result.edits] == [
+    edits = [
+        (e.record_id, e.status, e.quality, e.status_changed, e.quality_changed)
+        for e in result.edits
+    ]
+    assert edits == [
         (ROWS[status_row].record_id, new_status, ROWS[status_row].quality, True, False),
         (ROWS[quality_row].record_id, ROWS[quality_row].status, report, False, True),
-    ]  # fmt: skip
+    ]
     unchanged = [r for r in result.records if not r.changed]
     assert len(unchanged) == len(ROWS) - 2
 
