@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import os
 import threading
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from securexchange import age
 from securexchange.age.primitives import TAG_SIZE
-from securexchange.age.readahead import ReadAhead
+from securexchange.age.readahead import ReadAhead, never_blocks
 from securexchange.age.stream import BLOCK_SIZE, CHUNK_SIZE, ENCRYPTED_CHUNK_SIZE
 
 
@@ -48,19 +52,21 @@ class _Failing(io.RawIOBase):
         return n
 
 
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
 @pytest.mark.parametrize("size", [0, 1, 999, 1000, 1001, 2000, 4321])
-def test_blocks_come_in_order_and_end_short_or_empty(size: int) -> None:
+def test_blocks_come_in_order_and_end_short_or_empty(size: int, threaded: bool) -> None:
     data = bytes(i % 251 for i in range(size))
-    with ReadAhead(_Trickle(data, 7), 1000) as blocks:
+    with ReadAhead(_Trickle(data, 7), 1000, threaded=threaded) as blocks:
         seen = [bytes(b) for b in blocks]
     assert b"".join(seen) == data
     assert all(len(b) == 1000 for b in seen[:-1])
     assert len(seen[-1]) < 1000  # the consumer learns the end from a short or empty block
 
 
-def test_a_held_block_stays_intact_while_the_next_is_read() -> None:
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
+def test_a_held_block_stays_intact_while_the_next_is_read(threaded: bool) -> None:
     data = bytes(range(256)) * 40
-    with ReadAhead(io.BytesIO(data), 256) as blocks:
+    with ReadAhead(io.BytesIO(data), 256, threaded=threaded) as blocks:
         previous: memoryview | None = None
         copies: list[bytes] = []
         for block in blocks:
@@ -71,11 +77,12 @@ def test_a_held_block_stays_intact_while_the_next_is_read() -> None:
     assert b"".join(copies) == data
 
 
-def test_a_read_error_reaches_the_consumer_after_the_blocks_before_it() -> None:
+@pytest.mark.parametrize("threaded", [True, False], ids=["thread", "inline"])
+def test_a_read_error_reaches_the_consumer_after_the_blocks_before_it(threaded: bool) -> None:
     got = 0
     with (
         pytest.raises(OSError, match="Input/output error"),
-        ReadAhead(_Failing(2500), 1000) as blocks,
+        ReadAhead(_Failing(2500), 1000, threaded=threaded) as blocks,
     ):
         for block in blocks:
             got += len(block)
@@ -84,7 +91,7 @@ def test_a_read_error_reaches_the_consumer_after_the_blocks_before_it() -> None:
 
 def test_leaving_early_stops_the_reader_thread() -> None:
     before = {t.ident for t in threading.enumerate()}
-    with ReadAhead(io.BytesIO(bytes(100_000)), 1000) as blocks:
+    with ReadAhead(io.BytesIO(bytes(100_000)), 1000, threaded=True) as blocks:
         next(iter(blocks))
     alive = [t for t in threading.enumerate() if t.ident not in before]
     assert alive == []
@@ -92,7 +99,7 @@ def test_leaving_early_stops_the_reader_thread() -> None:
 
 def test_a_short_depth_is_refused() -> None:
     with pytest.raises(ValueError):
-        ReadAhead(io.BytesIO(b""), 1000, depth=2)
+        ReadAhead(io.BytesIO(b""), 1000, threaded=True, depth=2)
 
 
 @pytest.mark.parametrize(
@@ -121,3 +128,87 @@ def test_a_failing_source_fails_encryption_without_a_final_chunk() -> None:
         age.encrypt_stream(_Failing(3 * BLOCK_SIZE + 5), out, [identity.recipient])  # type: ignore[arg-type]
     with pytest.raises(age.AgePayloadError):
         age.decrypt(out.getvalue(), [identity])
+
+
+def _readers() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "age-readahead"]
+
+
+class _SlowFile(io.FileIO):
+    """A regular file whose reads take a moment, so a leftover reader would be caught
+    still reading."""
+
+    def readinto(self, buffer: Any) -> int | None:  # type: ignore[override]
+        time.sleep(0.002)
+        return super().readinto(buffer)
+
+
+def test_a_failed_encryption_leaves_no_reader_behind_and_a_retry_gets_every_byte(
+    tmp_path: Path,
+) -> None:
+    plaintext = os.urandom(12 * BLOCK_SIZE)
+    path = tmp_path / "plain"
+    path.write_bytes(plaintext)
+    identity = age.X25519Identity.generate()
+
+    class FailingSink(io.BytesIO):
+        calls = 0
+
+        def write(self, data: Any) -> int:
+            self.calls += 1
+            if self.calls == 4:
+                raise OSError(28, "No space left on device")
+            return super().write(data)
+
+    with _SlowFile(path, "r") as src:
+        with pytest.raises(OSError, match="No space left"):
+            age.encrypt_stream(src, FailingSink(), [identity.recipient])  # type: ignore[arg-type]
+        assert _readers() == []  # joined before the error reached us
+        position = src.tell()
+        time.sleep(0.05)
+        assert src.tell() == position  # nothing reads the caller's file any more
+        src.seek(0)
+        out = io.BytesIO()
+        age.encrypt_stream(src, out, [identity.recipient])  # type: ignore[arg-type]
+    assert age.decrypt(out.getvalue(), [identity]) == plaintext
+
+
+def test_only_sources_that_cannot_block_get_a_reader_thread(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    read_end, write_end = os.pipe()
+    try:
+        with open(path, "rb") as regular, open(read_end, "rb", closefd=False) as pipe:
+            assert never_blocks(io.BytesIO(b"x")) and never_blocks(regular)
+            assert not never_blocks(pipe)
+            assert not never_blocks(_Trickle(b"x", 1))  # no fileno: unknown, inline
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+
+
+def test_a_tampered_stream_from_a_pipe_fails_without_a_thread_left_in_the_pipe() -> None:
+    identity = age.X25519Identity.generate()
+    ciphertext = bytearray(age.encrypt(os.urandom(3 * BLOCK_SIZE), [identity.recipient]))
+    ciphertext[-(2 * BLOCK_SIZE)] ^= 1
+    read_end, write_end = os.pipe()
+    writer = threading.Thread(target=_feed_then_stall, args=(write_end, bytes(ciphertext)))
+    writer.start()
+    try:
+        with open(read_end, "rb") as src, pytest.raises(age.AgePayloadError):
+            age.decrypt_stream(src, io.BytesIO(), [identity])  # type: ignore[arg-type]
+        assert _readers() == []
+    finally:
+        writer.join()
+
+
+def _feed_then_stall(fd: int, data: bytes) -> None:
+    """Write ``data`` into a pipe, then keep it open a moment without writing more (a
+    stalled producer): a reader thread would sit in readinto holding the file's lock."""
+    with open(fd, "wb") as pipe:
+        try:
+            pipe.write(data)
+            pipe.flush()
+            time.sleep(0.5)
+        except BrokenPipeError:
+            pass

@@ -35,7 +35,7 @@ from securexchange.age.primitives import (
     macs_equal,
     payload_key,
 )
-from securexchange.age.readahead import Readable, read_full
+from securexchange.age.readahead import Readable, never_blocks, read_full
 from securexchange.age.scrypt import ScryptIdentity, ScryptRecipient
 from securexchange.age.x25519 import X25519Identity, X25519Recipient
 
@@ -105,7 +105,9 @@ def encrypt_stream(
         writer = _armor.ArmorWriter(write)
         write = writer
     write(header + nonce)
-    _stream.encrypt(payload_key(file_key, nonce), _as_readable(src), write)
+    _stream.encrypt(
+        payload_key(file_key, nonce), _as_readable(src), write, read_ahead=never_blocks(src)
+    )
     if writer is not None:
         writer.close()
 
@@ -235,7 +237,10 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity])
     file_key = _file_key(header, identities)
     payload = _Prefixed(rest, source)
     nonce = _read_nonce(payload)
-    _stream.decrypt(payload_key(file_key, nonce), payload, _write_all(dst))
+    # The wrappers only read ``src``; whether a reader thread is safe depends on it.
+    _stream.decrypt(
+        payload_key(file_key, nonce), payload, _write_all(dst), read_ahead=never_blocks(src)
+    )
 
 
 def decrypt(

@@ -63,12 +63,13 @@ def _seal_block(
             return filled
 
 
-def encrypt(key: bytes, src: Readable, write: Write) -> None:
+def encrypt(key: bytes, src: Readable, write: Write, *, read_ahead: bool = False) -> None:
     """Encrypt everything ``src`` yields.
 
-    A payload longer than one block is read one block ahead on a second thread (see
-    ``readahead``): the block after the current one tells whether the current one holds
-    the final chunk, and reading overlaps sealing.
+    A payload longer than one block is read one block ahead: the block after the
+    current one tells whether the current one holds the final chunk. With
+    ``read_ahead`` (only for a source that cannot block: ``readahead.never_blocks``) it
+    is read on a second thread, so reading overlaps sealing.
     """
     aead = ChaCha20Poly1305(key)
     out = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
@@ -78,7 +79,7 @@ def encrypt(key: bytes, src: Readable, write: Write) -> None:
         write(out[: _seal_block(aead, current[:n], 0, True, out)])
         return
     counter = 0
-    with ReadAhead(src, BLOCK_SIZE) as blocks:
+    with ReadAhead(src, BLOCK_SIZE, threaded=read_ahead) as blocks:
         for ahead in blocks:
             last = len(ahead) == 0
             write(out[: _seal_block(aead, current, counter, last, out)])
@@ -133,18 +134,25 @@ def _check_cap(total: int, max_size: int | None) -> None:
         raise AgeSizeError(f"the payload is larger than the {max_size}-byte limit")
 
 
-def decrypt(key: bytes, src: Readable, write: Write, max_size: int | None = None) -> int:
+def decrypt(
+    key: bytes,
+    src: Readable,
+    write: Write,
+    max_size: int | None = None,
+    *,
+    read_ahead: bool = False,
+) -> int:
     """Decrypt a payload from ``src``, passing authenticated plaintext to ``write``.
 
-    Memory is a few 1 MiB blocks whatever the payload size; blocks are read ahead on a
-    second thread, as for encryption. On a failure, the plaintext of every chunk that
+    Memory is a few 1 MiB blocks whatever the payload size; with ``read_ahead`` they
+    are read on a second thread, as for encryption. On a failure, the plaintext of every chunk that
     authenticated before it is written first and then the error is raised: callers
     needing all-or-nothing must buffer (or use ``decrypt_buffer``).
     """
     opener = _ChunkOpener(key)
     out = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
     total = 0
-    with ReadAhead(src, BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE) as reader:
+    with ReadAhead(src, BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE, threaded=read_ahead) as reader:
         blocks = iter(reader)
         for data in blocks:
             n = len(data)
