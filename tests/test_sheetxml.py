@@ -111,3 +111,11 @@ def test_batches_hold_every_row_once_in_order() -> None:
 def test_a_row_of_the_wrong_width_is_refused() -> None:
     with pytest.raises(ValueError):
         list(sheetxml.rows_xml(1, [["a", "b"]], [None]))
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\x0b", "\ufffe", "\ud800"])
+def test_a_character_xml_cannot_hold_is_refused_without_quoting_the_row(bad: str) -> None:
+    secret = f"Haddad{bad}Omar"
+    with pytest.raises(ValueError) as info:
+        list(sheetxml.rows_xml(4, [[secret]], [None]))
+    assert "Haddad" not in str(info.value) and "Omar" not in str(info.value)

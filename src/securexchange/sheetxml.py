@@ -8,11 +8,13 @@ strings, ``xml:space="preserve"`` when a text has surrounding white space, a sty
 empty cell kept for its style, an unstyled empty cell left out), and
 ``tests/test_sheetxml.py`` holds it to that against openpyxl itself.
 
-Pure: text in, UTF-8 bytes out; which characters a cell may hold is the caller's check.
+Pure: text in, UTF-8 bytes out. Which characters a cell may hold is the caller's check
+(it names the row); a text XML cannot hold still stops here, without quoting it.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 from securexchange.xlsxguard import column_letters
@@ -21,6 +23,17 @@ from securexchange.xlsxguard import column_letters
 # and CR as a character reference, because an XML parser turns a literal CR into LF.
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _NEEDS_ESCAPE = frozenset("&<>\r")
+# What XML 1.0 cannot hold at all. The caller refuses such texts first (naming the row);
+# this is the last guard, so that no malformed XML is written and no encoding error
+# carries a batch of plaintext in its message.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def _encoded(parts: list[str]) -> bytes:
+    text = "".join(parts)
+    if _NOT_XML.search(text) is not None:
+        raise ValueError("a cell holds a character XML cannot hold")
+    return text.encode("utf-8")
 
 
 def rows_xml(
@@ -63,7 +76,7 @@ def rows_xml(
         parts.append("</row>")
         number += 1
         if number % batch == 0:
-            yield "".join(parts).encode("utf-8")
+            yield _encoded(parts)
             parts.clear()
     if parts:
-        yield "".join(parts).encode("utf-8")
+        yield _encoded(parts)

@@ -17,9 +17,11 @@ the return channel need them) costs nothing.
 
 Plaintext never touches the disk here (brief §3): openpyxl's write-only mode streams
 each worksheet into a ``NamedTemporaryFile`` in ``$TMPDIR`` and zips it from there. We
-use a subclass of the write-only worksheet whose writer streams into its own deflated
-member of a ZIP archive built in memory (``WorksheetWriter(ws, out=member)``), so there
-is no temporary file to leak, even when the process is killed mid-write. The caller
+use a subclass of the write-only worksheet whose writer streams each sheet's frame
+(everything but the record rows) into memory; the frame is then written into its
+deflated member of a ZIP archive built in memory, with the record rows (written as text
+by :mod:`securexchange.sheetxml`) spliced in, so there is no temporary file to leak,
+even when the process is killed mid-write. The caller
 writes the returned bytes atomically where the workbook belongs.
 """
 
@@ -349,7 +351,12 @@ def _record_rows(rows: Sequence[WorkbookRow], styles: Sequence[int | None]) -> I
                 row.quality.label if row.quality is not None else "",
                 row.outcome or "",
             )
-            if not _storable("".join(cells)) or max(map(len, cells)) > _MAX_CELL_TEXT:
+            # One search over the row finds a bad character in any cell; the length
+            # limit is per cell.
+            if (
+                _UNSTORABLE.search("".join(cells)) is not None
+                or max(map(len, cells)) > _MAX_CELL_TEXT
+            ):
                 raise InternalError(
                     f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
                     "character a workbook cannot store"
