@@ -178,8 +178,9 @@ def rotate(home: Home, source: KeySource) -> int:
     from securexchange.keystore import rotate_identity
 
     added = rotate_identity(home, source)
-    if added:
-        split_out(home, source)
+    # Every time, not only when something was added: a rotation whose split was cut
+    # short is finished by the next ``keys rotate`` (split_out is idempotent).
+    split_out(home, source)
     return added
 
 
