@@ -47,7 +47,8 @@ _NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
 _EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
 
 # Which namespaces each kind of key may sign in (allowed_signers).
-ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING,)
+# The root key signs the log checkpoint of a command that unlocked it (keys passwd).
+ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING, sshsig.NAMESPACE_LOG)
 # The export key also signs the agency log's checkpoints (it is the agency home's key
 # for everyday commands), so those can be checked by hand too.
 EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE, sshsig.NAMESPACE_LOG)
@@ -396,7 +397,7 @@ def allowed_signers(keyring: Keyring) -> str:
     """An OpenSSH ``allowed_signers`` file for ``ssh-keygen -Y verify``.
 
     Principals are fingerprints (display form); comments name the role and NIS code,
-    never a person. Root: keyring namespace; export: package, notice and log
+    never a person. Root: keyring and log namespaces; export: package, notice and log
     namespaces (valid from its certification); staff: return and log namespaces, valid from the
     protocol's start to the day after its end (or its termination).
     """
