@@ -23,15 +23,16 @@ from securexchange.xlsxguard import column_letters
 # and CR as a character reference, because an XML parser turns a literal CR into LF.
 _ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
 _NEEDS_ESCAPE = frozenset("&<>\r")
-# What XML 1.0 cannot hold at all. The caller refuses such texts first (naming the row);
-# this is the last guard, so that no malformed XML is written and no encoding error
-# carries a batch of plaintext in its message.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# What XML 1.0 cannot hold at all: C0 controls other than tab, LF and CR, U+FFFE/U+FFFF
+# and lone surrogates (lxml would refuse them with a message that quotes the value).
+# The caller refuses such texts first, naming the row; this is the last guard, so that
+# no malformed XML is written and no encoding error carries a batch of plaintext.
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _encoded(parts: list[str]) -> bytes:
     text = "".join(parts)
-    if _NOT_XML.search(text) is not None:
+    if NOT_XML.search(text) is not None:
         raise ValueError("a cell holds a character XML cannot hold")
     return text.encode("utf-8")
 

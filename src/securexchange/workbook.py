@@ -646,9 +646,8 @@ class UnstorableText(ValueError):
     """A value holds a character that an .xlsx file cannot store (never quoted)."""
 
 
-# XML 1.0 allows neither C0 controls other than tab, LF and CR, nor U+FFFE/U+FFFF, nor
-# lone surrogates; lxml would refuse them with a message that quotes the value.
-_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+# What XML 1.0 cannot hold (one pattern with the row writer's own last guard).
+_UNSTORABLE = sheetxml.NOT_XML
 _MAX_CELL_TEXT = 32_767  # Excel's limit per cell
 
 
