@@ -311,10 +311,6 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
 # --- headers ----------------------------------------------------------------------------
 
 
-def _fold(text: str) -> str:
-    return " ".join(text.split()).casefold()
-
-
 def load_mapping(path: Path) -> dict[str, str]:
     """A header mapping file: strict JSON ``{"Header in the file": "Canonical header"}``."""
     try:
@@ -342,22 +338,22 @@ def _plan_columns(
     drop_columns: Collection[str],
 ) -> tuple[list[tuple[int, str]], list[Problem]]:
     """(cell index, canonical header) of the columns to read, and header problems."""
-    canonical = {_fold(h): h for h in schema.MASTER_HEADERS}
+    canonical = {schema.fold(h): h for h in schema.MASTER_HEADERS}
     for target in mapping.values():
         if target not in schema.MASTER_HEADERS:
             raise UsageError(
                 "the header mapping names a target that is not a canonical header",
                 hint="targets: " + ", ".join(schema.MASTER_HEADERS),
             )
-    mapped = {_fold(k): v for k, v in mapping.items()}
-    dropped = {_fold(name) for name in drop_columns}
+    mapped = {schema.fold(k): v for k, v in mapping.items()}
+    dropped = {schema.fold(name) for name in drop_columns}
     plan: list[tuple[int, str]] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for index, cell in enumerate(header):
         letter = column_letters(first_column + index)
         text = cell if isinstance(cell, str) else ""
-        key = _fold(text)
+        key = schema.fold(text)
         if not key:
             if cell not in ("", None):
                 problems.append(Problem(sheet, header_number, letter, "the header is not text"))

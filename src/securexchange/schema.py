@@ -42,7 +42,7 @@ class FieldError(ValueError):
         self.reason = reason
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """The matching key of a typed label: case-folded, whitespace collapsed."""
     return " ".join(text.split()).casefold()
 
@@ -61,7 +61,7 @@ class Vocabulary:
             raise ValueError(f"vocabulary {self.name} is empty")
         index: dict[str, str] = {}
         for value in self.values:
-            key = _fold(value)
+            key = fold(value)
             if key in index or value != " ".join(value.split()):
                 raise ValueError(f"vocabulary {self.name} has a duplicate or unclean label")
             if MULTI_SEPARATOR in value:
@@ -80,7 +80,7 @@ class Vocabulary:
         """The canonical label a typed value stands for, or None when it is not one."""
         if text in self._labels:  # already canonical, as in every package workbook
             return text
-        return self._index.get(_fold(text))
+        return self._index.get(fold(text))
 
 
 # --- the closed lists -------------------------------------------------------------------

@@ -43,7 +43,7 @@ from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
 from securexchange.ids import is_artifact_id, is_record_id
-from securexchange.schema import ACTIVITY_STATUSES, HEADER_ACTIVITY, HEADER_QUALITY
+from securexchange.schema import ACTIVITY_STATUSES, HEADER_ACTIVITY, HEADER_QUALITY, fold
 from securexchange.workbook import (
     DATA_SHEET,
     EDITABLE_HEADERS,
@@ -75,7 +75,7 @@ _STATUS_COLUMN = HEADERS.index(HEADER_ACTIVITY)
 _QUALITY_COLUMN = HEADERS.index(HEADER_QUALITY)
 _EDITABLE_COLUMNS = frozenset(HEADERS.index(h) for h in EDITABLE_HEADERS)
 _QUALITY_BY_LABEL: Mapping[str, QualityReport] = {
-    " ".join(report.label.split()).casefold(): report for report in QUALITY_REPORTS
+    fold(report.label): report for report in QUALITY_REPORTS
 }
 
 
@@ -635,7 +635,7 @@ def _status(text: str, row_number: int, what: str) -> str:
 def _quality(text: str, row_number: int, what: str) -> QualityReport | None:
     if not text.strip():
         return None
-    report = _QUALITY_BY_LABEL.get(" ".join(text.split()).casefold())
+    report = _QUALITY_BY_LABEL.get(fold(text))
     if report is None:
         where = f"{what}: sheet {DATA_SHEET}, row {row_number}, column " + column_letters(
             _QUALITY_COLUMN + 1

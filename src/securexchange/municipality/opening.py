@@ -25,7 +25,7 @@ from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keystore import KeySource
 from securexchange.municipality import subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
-from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
+from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
 from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
 
 
@@ -174,8 +174,8 @@ def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bo
 
 
 def _pick(value: str, choices: tuple[str, ...]) -> str | None:
-    folded = {c.casefold(): c for c in choices}
-    return folded.get(" ".join(value.split()).casefold())
+    folded = {fold(c): c for c in choices}
+    return folded.get(fold(value))
 
 
 def report_quality(home: Home, source: KeySource, record_id: str, field: str, problem: str) -> None:
