@@ -438,3 +438,11 @@ def test_the_email_fast_path_leaves_special_use_domains_to_the_library(text: str
 @pytest.mark.parametrize("text", ["jan@attest.be", "jan@local-bakery.be", "jan@test.example.be"])
 def test_the_email_fast_path_matches_special_use_names_by_whole_labels(text: str) -> None:
     assert normalise.email_fast(text) == text
+
+
+@pytest.mark.parametrize("text", ["WWW@0.AA", "Postmaster@gent.be", "ABUSE@example.be"])
+def test_the_email_fast_path_leaves_case_insensitive_mailboxes_to_the_library(
+    text: str,
+) -> None:
+    assert normalise.email_fast(text) is None
+    assert normalise.email(text) == normalise.email_library(text)

@@ -106,18 +106,22 @@ def email_fast(text: str) -> str | None:
     domain = match.group(1).lower()
     if len(domain) > 253 or "--" in domain:
         return None  # "--" may be an IDNA label ("xn--"): the library decides
-    specials = _special_use_domains()
+    specials, mailboxes = _library_lists()
     labels = domain.split(".")
     if any(".".join(labels[i:]) in specials for i in range(len(labels))):
         return None  # a special-use domain or one under it: the library gives its verdict
+    if text[: match.start(1) - 1].lower() in mailboxes:
+        return None  # "WWW@", "Postmaster@": the library lowercases these local parts
     return text[: match.start(1)] + domain
 
 
 @cache
-def _special_use_domains() -> frozenset[str]:
+def _library_lists() -> tuple[frozenset[str], frozenset[str]]:
+    """email-validator's special-use domains and case-insensitive mailbox names."""
     from email_validator import SPECIAL_USE_DOMAIN_NAMES
+    from email_validator.rfc_constants import CASE_INSENSITIVE_MAILBOX_NAMES
 
-    return frozenset(SPECIAL_USE_DOMAIN_NAMES)
+    return frozenset(SPECIAL_USE_DOMAIN_NAMES), frozenset(CASE_INSENSITIVE_MAILBOX_NAMES)
 
 
 def email_library(text: str) -> str:
