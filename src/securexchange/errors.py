@@ -188,6 +188,12 @@ class HostileFile(UsageError):
     name = "SX-HOSTILE-FILE"
 
 
+class WeakPassphrase(UsageError):
+    """A new key passphrase is too short or too easy to guess (NIST SP 800-63B)."""
+
+    name = "SX-WEAK-PASSPHRASE"
+
+
 class Locked(UsageError):
     """Another securexchange command holds this home's lock."""
 
