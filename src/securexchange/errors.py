@@ -129,6 +129,14 @@ class KeyPermissions(ArtifactError):
     name = "SX-KEY-PERMISSIONS"
 
 
+class NoRecipient(SxError):
+    """An export left a municipality with an active protocol without a package: none of
+    its recipients holds a key valid now."""
+
+    name = "SX-NO-RECIPIENT"
+    exit_code = ExitCode.ARTIFACT
+
+
 class ProtocolInactive(ArtifactError):
     """The data-sharing protocol is not active (not started, ended or terminated)."""
 
