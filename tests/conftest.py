@@ -1,4 +1,9 @@
-"""Shared test fixtures: where ../shared lives, and the real interop binaries."""
+"""Shared test fixtures: where the age test vectors live, and the real interop binaries.
+
+Tests read nothing outside the repository: the vectors are committed under
+tests/vectors/age (0BSD/CC0, see SOURCE.md there), and .ci/run runs the suite in a copy
+of the checkout with no sibling folders.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("SECUREXCHANGE_SHARED", REPO.parent / "shared"))
+AGE_VECTORS = REPO / "tests" / "vectors" / "age"
 
 
 def require_binary(name: str) -> str:
@@ -23,10 +28,10 @@ def require_binary(name: str) -> str:
 
 
 @pytest.fixture
-def shared_dir() -> Path:
-    if not SHARED.is_dir():
-        pytest.fail(f"../shared not found at {SHARED}")
-    return SHARED
+def age_vectors() -> Path:
+    if not AGE_VECTORS.is_dir():
+        pytest.fail(f"age test vectors missing at {AGE_VECTORS}")
+    return AGE_VECTORS
 
 
 @pytest.fixture

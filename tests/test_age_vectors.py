@@ -1,4 +1,4 @@
-"""Every age test vector in ../shared/testdata/age gives exactly the expected outcome.
+"""Every age test vector in tests/vectors/age gives exactly the expected outcome.
 
 The folder is walked, not listed: a vector added there is tested without touching this
 file. Post-quantum (ML-KEM hybrid) vectors are skipped by name, since we implement
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED
+from conftest import AGE_VECTORS
 from securexchange import age
 from securexchange.age import (
     AgeArmorError,
@@ -28,7 +28,7 @@ from securexchange.age import (
     X25519Identity,
 )
 
-VECTOR_DIR = SHARED / "testdata" / "age"
+VECTOR_DIR = AGE_VECTORS
 KNOWN_KEYS = {"expect", "payload", "file key", "identity", "passphrase", "armored",
               "compressed", "comment"}  # fmt: skip
 OUTCOMES = {
@@ -149,8 +149,8 @@ def check_vector(v: Vector) -> None:
 
 
 @pytest.mark.parametrize("name", vector_names())
-def test_vector_gives_expected_outcome_and_released_plaintext(name: str, shared_dir: Path) -> None:
-    v = load(shared_dir / "testdata" / "age" / name)
+def test_vector_gives_expected_outcome_and_released_plaintext(name: str, age_vectors: Path) -> None:
+    v = load(age_vectors / name)
     if v.unknown_keys:
         pytest.skip(f"{name}: unknown vector key(s) {sorted(v.unknown_keys)}")
     if v.post_quantum:
@@ -158,10 +158,10 @@ def test_vector_gives_expected_outcome_and_released_plaintext(name: str, shared_
     check_vector(v)
 
 
-def test_every_classic_vector_ran_and_there_are_over_100(shared_dir: Path) -> None:
+def test_every_classic_vector_ran_and_there_are_over_100(age_vectors: Path) -> None:
     classic = []
     for name in vector_names():
-        v = load(shared_dir / "testdata" / "age" / name)
+        v = load(age_vectors / name)
         if not v.unknown_keys and not v.post_quantum:
             classic.append(v)
     for v in classic:

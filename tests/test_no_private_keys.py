@@ -17,10 +17,14 @@ MARKERS = (
 # age identities) hold the marker text only, never a key. Test fixtures with generated
 # keys would go under tests/fixtures/; we generate keys at test time instead.
 ALLOWED_PREFIXES = ("tests/fixtures/",)
-# Published test-vector keys (the age project's testkit identity, in
-# ../shared/testdata/age/): public by design, never used for real data.
+# Published test-vector keys (the age project's testkit identities, committed in
+# tests/vectors/age/): public by design, never used for real data. Post-quantum ones
+# first, since the classic marker is a prefix of theirs.
 PUBLIC_TEST_VECTOR_KEYS = (
+    b"AGE-SECRET-KEY-PQ-1HZLGZUPT4ETPKDEV8HSGFDCYZ4E522W0A7PU2LHT8EH9W6YLNC3SW78XKG",
+    b"AGE-SECRET-KEY-PQ-143WN7DCXU4G8R5AXQSSYD9AEPYDNT3HXSLWSPK36CDU6E8M59SSS8XZSCQ",
     b"AGE-SECRET-KEY-1EGTZVFFV20835NWYV6270LXYVK2VKNX2MMDKWYKLMGR48UAWX40Q2P2LM0",
+    b"AGE-SECRET-KEY-143WN7DCXU4G8R5AXQSSYD9AEPYDNT3HXSLWSPK36CDU6E8M59SSSAGZ3KG",
 )
 
 
