@@ -18,11 +18,13 @@ import click
 from securexchange.cli.common import (
     CliState,
     cli_home,
+    echo,
     echo_json,
     json_option,
     note,
     pass_state,
     print_table,
+    shown,
 )
 from securexchange.cli.keyopts import (
     passphrase_option,
@@ -131,10 +133,10 @@ def init_command(
         work_factor=work_factor,
         root_key=root_key,
     )
-    click.echo(result.root_fingerprint.display)
+    echo(result.root_fingerprint.display)
     note(f"agency root key fingerprint: {result.root_fingerprint.display}")
-    note(f"root key card (send it to each municipality): {result.root_card}")
-    note(f"root key file: {result.root_key}; keep it offline and use --root-key FILE")
+    note(f"root key card (send it to each municipality): {shown(result.root_card)}")
+    note(f"root key file: {shown(result.root_key)}; keep it offline and use --root-key FILE")
     if demo:
         note("note: DEMO home: keys have no passphrase; never use it for real data")
 
@@ -197,7 +199,7 @@ def municipality_add(
             retention_months=retention_months,
             profiles=_split(profiles),
         )
-    click.echo(entry.party_id)
+    echo(entry.party_id)
     note(f"municipality {entry.nis} added; keyring version {version}")
 
 
@@ -299,7 +301,7 @@ def recipient_add(
             card_data=data,
         )
         live = result.identity.live_subkeys(home.now)
-    click.echo(result.fingerprint.display)
+    echo(result.fingerprint.display)
     if change is RecipientChange.UNCHANGED:
         note("this card is registered already; nothing changed")
     else:
@@ -404,8 +406,8 @@ def keyring_publish(state: CliState, out: Path) -> None:
     with _agency_home(state) as home:
         result = publish_keyring(home, out)
     for path in result.files:
-        click.echo(str(path))
-    note(f"keyring version {result.version}: {counted(len(result.files), 'file')} in {out}")
+        echo(shown(path))
+    note(f"keyring version {result.version}: {counted(len(result.files), 'file')} in {shown(out)}")
 
 
 # --- agency import-return / report / quality ----------------------------------------
@@ -514,7 +516,7 @@ def report_command(state: CliState, *, out: Path, as_json: bool) -> None:
             }
         )
     else:
-        click.echo(str(summary.path))
+        echo(shown(summary.path))
     note(
         f"{counted(summary.statuses, 'status', 'statuses')}, "
         f"{counted(summary.conflicts, 'conflict')}, "
@@ -592,7 +594,7 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
 
     with _agency_home(state) as home:
         row = resolve(home, report, outcome)
-    click.echo(row.report_id)
+    echo(row.report_id)
     note("resolved; the outcome goes to the municipality with the next package")
 
 
@@ -727,7 +729,7 @@ def export_command(
             if as_json:
                 echo_json({"problems": [_problem_json(p) for p in problems.problems]})
             else:
-                click.echo(problems.table())
+                echo(problems.table())
             raise
     _print_export(result, as_json)
     if not allow_missing:
@@ -803,15 +805,15 @@ def _print_export(result: object, as_json: bool) -> None:
             ],
         )
     for path in result.rolled_forward:
-        note(f"published a package of an interrupted export: {path}")
+        note(f"published a package of an interrupted export: {shown(path)}")
     for s in result.skipped:
         if s.reason.missing:
             note(
-                f"warning: {s.nis} ({s.name}) got no package: {s.reason.value}; "
+                f"warning: {shown(s.nis)} ({shown(s.name)}) got no package: {s.reason.value}; "
                 f"{s.rows} row(s) not exported"
             )
         else:
-            note(f"skipped {s.nis} ({s.reason.value}); {s.rows} row(s) not exported")
+            note(f"skipped {shown(s.nis)} ({s.reason.value}); {s.rows} row(s) not exported")
     for p in result.packages:
         if p.without_subkey:
             note(
@@ -830,18 +832,19 @@ def _print_export(result: object, as_json: bool) -> None:
         )
         if not as_json:
             for problem in result.problems:
-                note(f"  {problem}")
+                note(f"  {shown(problem)}")
     if result.pseudonym_key_created:
         note(
-            f"created the pseudonym key {result.pseudonym_key}: back it up now; without it "
+            f"created the pseudonym key {shown(result.pseudonym_key)}: back it up now; without it "
             "every record gets a new id"
         )
     if result.dry_run:
         note(f"dry run: {len(result.packages)} package(s) would be written; nothing was written")
     else:
         note(
-            f"{len(result.packages)} package(s), {result.records} record(s) in {result.out_dir}; "
-            f"back up {result.pseudonym_key} with the home"
+            f"{len(result.packages)} package(s), {result.records} record(s) in "
+            f"{shown(result.out_dir)}; "
+            f"back up {shown(result.pseudonym_key)} with the home"
         )
 
 
@@ -884,5 +887,5 @@ def terminate_command(
             effective=effective.date(),
             out_dir=out,
         )
-    click.echo(str(done.path))
+    echo(shown(done.path))
     note(f"termination notice {done.notice_id} effective {done.effective.isoformat()}")

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import click
 
-from securexchange.cli.common import CliState, cli_home, echo_json, json_option, pass_state
+from securexchange.cli.common import (
+    CliState,
+    cli_home,
+    echo,
+    echo_json,
+    json_option,
+    pass_state,
+    shown,
+)
 from securexchange.wording import counted
 
 
@@ -41,11 +49,11 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                 counts = " ".join(f"{k}={v}" for k, v in sorted(entry.counts.items()))
                 parts = [str(entry.seq), entry.time, entry.action.value, entry.outcome.value]
                 parts += [entry.error or "", entry.actor or "", ",".join(entry.artifacts), counts]
-                click.echo("  ".join(p for p in parts if p))
+                echo("  ".join(shown(p) for p in parts if p))
         if check:
             for finding in findings:
-                click.echo(
-                    f"log.jsonl line {finding.line}: {finding.issue.value}: {finding.what}",
+                echo(
+                    f"log.jsonl line {finding.line}: {finding.issue.value}: {shown(finding.what)}",
                     err=True,
                 )
             if findings:
@@ -54,7 +62,7 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                     f"log.jsonl line {first.line}: {first.issue.value}: {first.what}",
                     hint="a changed log is a security incident: report it within 48 hours (art. 6)",
                 )
-            click.echo(f"log intact: {counted(len(result.entries), 'entry', 'entries')}", err=True)
+            echo(f"log intact: {counted(len(result.entries), 'entry', 'entries')}", err=True)
 
 
 @audit.command("verify")
@@ -87,22 +95,24 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
     trusted = Fingerprint.of_public_key(
         root_key_from_card(read_capped(agency_key, limit=64 * 1024, what="key card"))
     ).display
-    click.echo(
-        f"trusting the agency root key {trusted} (from {agency_key.name}); compare it with "
+    echo(
+        f"trusting the agency root key {trusted} (from {shown(agency_key.name)}); compare it with "
         "the fingerprint the agency gave you",
         err=True,
     )
     if as_json:
         echo_json(report.to_json() | {"trusted_root": trusted})
     else:
+        # File names and the ids read from an artifact are the attacker's choice: a
+        # newline in a name would otherwise forge a "verified" line of its own.
         rows = [
             [
-                a.file,
-                a.kind,
-                a.artifact_id or "-",
-                a.municipality or "-",
+                shown(a.file),
+                shown(a.kind),
+                shown(a.artifact_id or "-"),
+                shown(a.municipality or "-"),
                 "-" if a.seq is None else str(a.seq),
-                a.result,
+                shown(a.result),
             ]
             for a in report.artifacts
         ]
@@ -110,17 +120,17 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
         widths = [len(h) for h in headers]
         for row in rows:
             widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-        click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+        echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
         for artifact, row in zip(report.artifacts, rows, strict=True):
-            click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+            echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
             for finding in artifact.findings:
-                click.echo(f"    {finding.check}: {finding.error}: {finding.why}")
+                echo(f"    {finding.check}: {finding.error}: {shown(finding.why)}")
         for skipped in report.skipped:
-            click.echo(f"skipped  {skipped.file}  ({skipped.reason})")
+            echo(f"skipped  {shown(skipped.file)}  ({shown(skipped.reason)})")
         for text in report.notes:
-            click.echo(f"note: {text}")
+            echo(f"note: {shown(text)}")
     failed = len(report.failed)
-    click.echo(
+    echo(
         f"{len(report.artifacts) - failed} of {len(report.artifacts)} artifacts verified, "
         f"{counted(len(report.skipped), 'file')} skipped",
         err=True,

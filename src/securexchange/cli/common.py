@@ -44,13 +44,38 @@ def json_option(func: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
 
 
+def shown(value: object) -> str:
+    """A name or value as it may be printed: one line, control and bidi characters escaped.
+
+    Every value that comes from outside (a file name, a card's fields, an id read from
+    an artifact) goes through this before it is put into a line of output.
+    """
+    from securexchange.printable import escape
+
+    return escape(str(value))
+
+
+def echo(message: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print a line (or lines) the CLI composed; the only way the CLI writes text.
+
+    The values in ``message`` went through :func:`shown`; this is the last guard, so a
+    value that was missed can still carry no control, bidi or line-separator character
+    other than the message's own line breaks.
+    """
+    from securexchange.printable import neutralise
+
+    click.echo(neutralise(message, keep_newlines=True), err=err, nl=nl)
+
+
 def echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True))
+    from securexchange.printable import escape_json
+
+    click.echo(escape_json(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True)))
 
 
 def note(message: str) -> None:
     """A notice for people: stderr, so stdout stays data only."""
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 @contextmanager
@@ -71,11 +96,12 @@ def cli_home(state: CliState, expect: HomeKind | None = None) -> Iterator[Home]:
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
     """A plain, aligned text table on stdout."""
+    rows = [[shown(cell) for cell in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, cell in enumerate(row):
             widths[i] = max(widths[i], len(cell))
     line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers))
-    click.echo(line.rstrip())
+    echo(line.rstrip())
     for row in rows:
-        click.echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+        echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())

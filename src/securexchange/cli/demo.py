@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from securexchange.cli.common import print_table
+from securexchange.cli.common import echo, print_table, shown
 
 
 @click.command()
@@ -40,26 +40,26 @@ def demo(directory: Path | None) -> None:
 
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="securexchange-demo-"))
-    click.echo(f"securexchange demo in {directory} (synthetic data, DEMO homes)")
+    echo(f"securexchange demo in {shown(directory)} (synthetic data, DEMO homes)")
     started = time.monotonic()
     steps = []
     try:
         for step in run_demo(directory):
             steps.append(step)
-            click.echo(step.line(TOTAL_STEPS))
+            echo(step.line(TOTAL_STEPS))
     except Exception:  # show how far it got, then the error as usual
         if not steps:
             raise
-        click.echo("")
+        echo("")
         rows = summary_rows(steps)
         if len(steps) < TOTAL_STEPS:
             rows.append([str(len(steps) + 1), STEP_NAMES[len(steps)], "FAILED", ""])
         print_table(["STEP", "NAME", "RESULT", "WHERE"], rows)
         raise
-    click.echo("")
+    echo("")
     print_table(["STEP", "NAME", "RESULT", "WHERE"], summary_rows(steps))
-    click.echo("")
-    click.echo(
+    echo("")
+    echo(
         f"all {len(steps)} steps ok in {time.monotonic() - started:.1f} s; "
-        f"everything is kept in {directory}"
+        f"everything is kept in {shown(directory)}"
     )

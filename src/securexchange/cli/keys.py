@@ -13,7 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from securexchange.cli.common import CliState, cli_home, echo_json, json_option, note, pass_state
+from securexchange.cli.common import (
+    CliState,
+    cli_home,
+    echo,
+    echo_json,
+    json_option,
+    note,
+    pass_state,
+    shown,
+)
 from securexchange.cli.keyopts import passphrase_option, root_key_options
 
 if TYPE_CHECKING:
@@ -126,13 +135,14 @@ def show(state: CliState, as_json: bool) -> None:
         echo_json(result)
         return
     for entry in entries:
-        click.echo(f"{entry['use']} key  {entry['fingerprint']}")
-        click.echo(f"  owner         {entry['name']} ({entry['role']}, {entry['organisation']})")
+        echo(f"{entry['use']} key  {entry['fingerprint']}")
+        owner = f"{shown(entry['name'])} ({shown(entry['role'])}, {shown(entry['organisation'])})"
+        echo(f"  owner         {owner}")
         subkeys: list[dict[str, str]] = entry["subkeys"]  # type: ignore[assignment]
         for s in subkeys:
-            click.echo(f"  subkey {s['status']:<8} {s['valid_from']} .. {s['valid_until']}")
+            echo(f"  subkey {s['status']:<8} {s['valid_from']} .. {s['valid_until']}")
     if pinned is not None:
-        click.echo(f"agency root key (pinned)  {pinned.fingerprint.display}")
+        echo(f"agency root key (pinned)  {pinned.fingerprint.display}")
 
 
 @keys.command("export")
@@ -189,10 +199,10 @@ def export(
                 "package made for that subkey until you destroy the copy yourself"
             )
     if out is None:
-        click.echo(data.decode("utf-8"), nl=False)
+        click.echo(data.decode("utf-8"), nl=False)  # the card file itself, byte for byte
     else:
         atomic_write(out, data, mode=0o600 if what == "age" else 0o644)
-        note(f"wrote {out}")
+        note(f"wrote {shown(out)}")
 
 
 @keys.command("rotate")
@@ -235,7 +245,7 @@ def rotate(
     if version is not None:
         note(f"keyring version {version}: publish it with 'agency keyring publish'")
     if where is not None:
-        note(f"your new card: {where}; send it to the agency")
+        note(f"your new card: {shown(where)}; send it to the agency")
 
 
 @keys.command("passwd")

@@ -75,9 +75,12 @@ def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
 
 
 def render_error(error: SxError) -> None:
-    click.echo(f"error: {error.name}: {error.message}", err=True)
+    from securexchange.printable import neutralise
+
+    # One line each, whatever a message quotes (click's usage errors quote argv).
+    click.echo(f"error: {error.name}: {neutralise(error.message)}", err=True)
     if error.hint:
-        click.echo(f"hint: {error.hint}", err=True)
+        click.echo(f"hint: {neutralise(error.hint)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,11 +17,13 @@ import click
 from securexchange.cli.common import (
     CliState,
     cli_home,
+    echo,
     echo_json,
     json_option,
     note,
     pass_state,
     print_table,
+    shown,
 )
 from securexchange.cli.keyopts import passphrase_option
 from securexchange.wording import counted
@@ -103,8 +105,8 @@ def init_command(
         demo=demo,
         work_factor=work_factor,
     )
-    click.echo(result.fingerprint.display)
-    note(f"your key card (send it to the agency): {result.card}")
+    echo(result.fingerprint.display)
+    note(f"your key card (send it to the agency): {shown(result.card)}")
     note("read your fingerprint (above) to the agency when they call to check it")
     if demo:
         note("note: DEMO home: keys have no passphrase; never use it for real data")
@@ -136,7 +138,7 @@ def return_command(state: CliState, *, out: Path, passphrase_file: Path | None) 
     if made.path is None:
         note("nothing to return: no status change or quality report since the last return")
         return
-    click.echo(str(made.path))
+    echo(shown(made.path))
     note(
         f"return {made.delta_id} (number {made.sequence}): {made.statuses} status "
         f"change(s), {made.quality_reports} quality report(s); send it to the agency"
@@ -193,9 +195,9 @@ def import_command(
     for item in done:
         if item.changed:
             extra = f" ({counted(item.records, 'record')})" if item.kind == "package" else ""
-            note(f"imported {item.kind} {item.artifact_id}{extra}: {item.path.name}")
+            note(f"imported {item.kind} {shown(item.artifact_id)}{extra}: {shown(item.path.name)}")
         else:
-            note(f"already imported, nothing changed: {item.path.name}")
+            note(f"already imported, nothing changed: {shown(item.path.name)}")
 
 
 @municipality.command("open")
@@ -223,7 +225,7 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
             out,
             override=os.environ.get("SECUREXCHANGE_NOW"),
         )
-    click.echo(str(opened.path))
+    echo(shown(opened.path))
     note(
         f"{counted(opened.records, 'record')}; the file holds personal data: do not copy or mail it"
     )
@@ -279,7 +281,7 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
         report = shred(home, dry_run=dry_run, log_always=not dry_run)
     prefix = "would destroy" if dry_run else "destroyed"
     counts = report.counts()
-    click.echo(
+    echo(
         f"{prefix}: {counted(counts['records'], 'record')}, "
         f"{counted(counts['packages'], 'package')}, "
         f"{counted(counts['workbooks'], 'workbook')}, {counted(counts['subkeys'], 'subkey')}"
@@ -314,12 +316,12 @@ def status_command(state: CliState, *, as_json: bool) -> None:
         ],
     )
     for d in doc["next_deadlines"]:
-        click.echo(f"deadline {d['date']}: {counted(d['records'], 'record')}")
-    click.echo(f"pending edits: {doc['pending_edits']}")
+        echo(f"deadline {d['date']}: {counted(d['records'], 'record')}")
+    echo(f"pending edits: {doc['pending_edits']}")
     for w in doc["workbooks"]:
         problem = f" ({w['problem']})" if w["problem"] else ""
-        click.echo(f"workbook {w['id']} {w['state']}{problem}: {w['path']}")
+        echo(f"workbook {w['id']} {w['state']}{problem}: {shown(w['path'])}")
     for s in doc["subkeys"]:
         when = s["destroyed_at"] or f"after {s['destroy_after']}"
-        click.echo(f"subkey {s['recipient'][:16]}... {s['state']}, destroyed {when}")
-    click.echo(f"last shred: {doc['last_shred'] or 'never'}")
+        echo(f"subkey {s['recipient'][:16]}... {s['state']}, destroyed {when}")
+    echo(f"last shred: {doc['last_shred'] or 'never'}")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from securexchange.cli.common import note
+from securexchange.cli.common import note, shown
 from securexchange.errors import UsageError
 
 
@@ -62,4 +62,4 @@ def sample(
         records, nis=nis, municipalities=municipalities, seed=seed, hostile=hostile
     )
     write_master(rows, out, excel_be=csv_dialect == "excel-be")
-    note(f"wrote {records} synthetic records to {out}" + (" (hostile)" if hostile else ""))
+    note(f"wrote {records} synthetic records to {shown(out)}" + (" (hostile)" if hostile else ""))
