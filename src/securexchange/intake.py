@@ -9,8 +9,9 @@ sheet, row and column and a reason, never the value, into one
 with the columns themselves are never skipped.
 
 An .xlsx passes :mod:`securexchange.xlsxguard` before python-calamine reads it, from the
-same bytes (so the file cannot change between check and read). Only the first worksheet
-is read.
+same bytes (so the file cannot change between check and read). Only the one visible
+sheet with data is read; a hidden sheet with data, or a second visible one, refuses the
+master (``SX-INVALID-MASTER``): what is exported is what the agency sees in Excel.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from securexchange import normalise, schema, strictjson
 from securexchange.csvread import CsvLimits
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
+from securexchange.printable import escape
 from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
 from securexchange.xlsxguard import XlsxLimits, column_letters
+
+if TYPE_CHECKING:
+    import python_calamine
 
 # Problems kept before reading stops (or, with skip_invalid, before they are only
 # counted): enough to fix a master, and a bound on memory for a hostile one.
@@ -59,7 +65,7 @@ class Problem:
             raise ValueError("a problem has a row and a reason")
 
     def __str__(self) -> str:
-        where = f"sheet '{self.sheet}', row {self.row}"
+        where = f"sheet '{escape(self.sheet)}', row {self.row}"
         if self.column:
             where += f", column {self.column}"
             if self.header:
@@ -71,7 +77,7 @@ def format_problems(problems: Sequence[Problem]) -> str:
     """A plain-text table of problems: sheet, row, column, header, reason."""
     head = ("sheet", "row", "column", "field", "problem")
     lines = [head] + [
-        (p.sheet, str(p.row), p.column or "-", p.header or "-", p.reason) for p in problems
+        (escape(p.sheet), str(p.row), p.column or "-", p.header or "-", p.reason) for p in problems
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(4)]
     return "\n".join(
@@ -143,10 +149,9 @@ def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
 
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = book.sheet_names
-        if not names:
-            raise InvalidMaster(f"{what} has no worksheet")
-        sheet = book.get_sheet_by_index(0)
+        index = _data_sheet(book, what)
+        sheet = book.get_sheet_by_index(index)
+        name = str(sheet.name)
         start = sheet.start
         cells = sheet.iter_rows()
     except InvalidMaster:
@@ -160,7 +165,54 @@ def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
         for offset, row in enumerate(cells):
             yield first_row + offset, row
 
-    return _Raw(sheet=str(names[0]), dialect="xlsx", first_column=first_col, rows=numbered())
+    return _Raw(sheet=name, dialect="xlsx", first_column=first_col, rows=numbered())
+
+
+def _holds_data(sheet: python_calamine.CalamineSheet) -> bool:
+    """True when any cell of ``sheet`` has a value (formatting alone is not data)."""
+    if sheet.start is None:
+        return False
+    return any(cell not in ("", None) for row in sheet.iter_rows() for cell in row)
+
+
+def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> int:
+    """The index of the one sheet that is exported: the only visible sheet with data.
+
+    What is exported must be what the agency sees in Excel. A hidden (or "very hidden")
+    sheet is invisible there, yet it used to be the one read when it came first: a
+    master with a hidden sheet holding data is refused, whatever its place. Two
+    visible sheets with data are refused too: which one is meant is a guess.
+    """
+    from python_calamine import SheetVisibleEnum
+
+    metadata = book.sheets_metadata
+    if not metadata:
+        raise InvalidMaster(f"{what} has no worksheet")
+    with_data: list[int] = []
+    visible: list[int] = []
+    for index, meta in enumerate(metadata):
+        shown = meta.visible == SheetVisibleEnum.Visible
+        if shown:
+            visible.append(index)
+        if not _holds_data(book.get_sheet_by_index(index)):
+            continue
+        if not shown:
+            raise InvalidMaster(
+                f"{what}: sheet {index + 1} is hidden and holds data; only what Excel shows "
+                "may be exported",
+                hint="unhide the sheet and delete it (or move its data to the master sheet)",
+            )
+        with_data.append(index)
+    if len(with_data) > 1:
+        raise InvalidMaster(
+            f"{what}: {len(with_data)} visible sheets hold data; the master must have one",
+            hint="keep the master on one sheet and delete the others",
+        )
+    if with_data:
+        return with_data[0]
+    if not visible:
+        raise InvalidMaster(f"{what} has no visible worksheet")
+    return visible[0]  # an empty master: its own error (no header row) follows
 
 
 def _read_csv(path: Path, limits: MasterLimits) -> _Raw:

@@ -832,7 +832,7 @@ def _print_export(result: object, as_json: bool) -> None:
         )
         if not as_json:
             for problem in result.problems:
-                note(f"  {shown(problem)}")
+                note(f"  {problem}")  # Problem escapes its sheet name itself
     if result.pseudonym_key_created:
         note(
             f"created the pseudonym key {shown(result.pseudonym_key)}: back it up now; without it "
