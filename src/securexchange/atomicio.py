@@ -99,3 +99,45 @@ def read_capped(
     if len(data) > limit:
         raise too_large(f"{path.name} is too large to be a {what}")
     return data
+
+
+PRIVATE_DIR_MODE = 0o700  # an output directory that will hold personal data or secrets
+PUBLIC_DIR_MODE = 0o755  # one for files meant to be published (keyrings, notices)
+
+
+def refuse_non_directory(path: Path) -> None:
+    """Refuse an output directory that exists as something else (before any work)."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{path} exists and is not a directory")
+
+
+def output_dir(path: Path, *, private: bool) -> None:
+    """The ``--out`` rule of every command: use ``path`` if it is a directory, else
+    create it (with missing parents, as ``mkdir -p`` does).
+
+    A directory this creates gets mode 0700 when ``private`` (it will hold personal
+    data, encrypted or not, or secrets), else 0755, set explicitly so the umask cannot
+    widen it. An existing directory keeps its mode: it is the user's choice. Commands
+    call it as late as they can (just before the first write) and
+    :func:`refuse_non_directory` early, so a refused command leaves no directory behind.
+    """
+    refuse_non_directory(path)
+    if path.is_dir():
+        return
+    mode = PRIVATE_DIR_MODE if private else PUBLIC_DIR_MODE
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=mode)
+    except FileExistsError:
+        # Created meanwhile, or a dangling symlink: use it only if it is a directory now.
+        if not path.is_dir():
+            raise UsageError(f"{path} exists and is not a directory") from None
+        return
+    except NotADirectoryError:
+        raise UsageError(f"a parent of {path} is not a directory") from None
+    except PermissionError:
+        raise UsageError(f"{path} cannot be created: permission denied") from None
+    except OSError as exc:
+        raise UsageError(f"{path} cannot be created ({exc.strerror})") from None
+    os.chmod(path, mode)
+    fsync_dir(path.parent)

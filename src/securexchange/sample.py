@@ -434,7 +434,7 @@ def csv_bytes(rows: Rows, *, excel_be: bool = False) -> bytes:
 
 def write_master(rows: Rows, out: Path, *, excel_be: bool = False) -> None:
     """Write ``rows`` to ``out`` (.xlsx or .csv) atomically."""
-    from securexchange.atomicio import atomic_write
+    from securexchange.atomicio import atomic_write, output_dir
 
     suffix = out.suffix.lower()
     if suffix == ".xlsx":
@@ -443,6 +443,5 @@ def write_master(rows: Rows, out: Path, *, excel_be: bool = False) -> None:
         data = csv_bytes(rows, excel_be=excel_be)
     else:
         raise UsageError("the output must end in .xlsx or .csv")
-    if not out.parent.is_dir():
-        raise UsageError("the output directory does not exist")
+    output_dir(out.parent, private=False)  # synthetic data, no person
     atomic_write(out, data, mode=0o644)

@@ -45,6 +45,7 @@ from securexchange.atomicio import (
     atomic_write,
     fsync_dir,
     make_private_dir,
+    output_dir,
     remove_temp_leftovers,
 )
 from securexchange.clock import format_instant
@@ -54,7 +55,6 @@ from securexchange.errors import (
     NoRecipient,
     NotAuthorised,
     NotFound,
-    UsageError,
 )
 from securexchange.eventlog import Action
 from securexchange.home import Home
@@ -516,7 +516,7 @@ def _roll_forward(home: Home, out_dir: Path) -> list[Path]:
             raise InternalError("a committed package's staged file was changed")
         recorded = Path(item.out_dir)
         destination = recorded if recorded.is_dir() else out_dir
-        destination.mkdir(parents=True, exist_ok=True)
+        output_dir(destination, private=True)
         placed.append((item, _place(item, data, destination)))
     _mark_published(home, placed)
     if box.is_dir():
@@ -564,9 +564,8 @@ def export_master(
     selection = tuple(sorted({check_nis(n) for n in options.nis}))
     rolled: list[Path] = []
     if not options.dry_run:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        if not out_dir.is_dir():
-            raise UsageError("the output path is not a directory")
+        # Encrypted, but personal data all the same: 0700 when created.
+        output_dir(out_dir, private=True)
         remove_temp_leftovers(out_dir)
         rolled = _roll_forward(home, out_dir)
     if not master.is_file():

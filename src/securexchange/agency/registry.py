@@ -29,7 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import statedb, strictjson
-from securexchange.atomicio import atomic_write
+from securexchange.atomicio import atomic_write, output_dir
 from securexchange.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.clock import format_instant
 from securexchange.errors import (
@@ -625,7 +625,7 @@ def publish_keyring(home: Home, out_dir: Path) -> Published:
     ``allowed_signers`` and the root key card. Needs no private key."""
     documents = signed_keyrings(home)
     full = documents[0].keyring
-    out_dir.mkdir(parents=True, exist_ok=True)
+    output_dir(out_dir, private=False)  # public keys, for publication
     files: list[Path] = []
 
     def put(name: str, data: bytes) -> None:

@@ -21,8 +21,7 @@ from typing import Any
 
 from securexchange.agency import ledger
 from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
-from securexchange.atomicio import atomic_write
-from securexchange.errors import NotFound
+from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.workbook import attach_memory_writer, dutch_date, save_in_memory
@@ -253,13 +252,14 @@ def write_report(
     home: Home, out: Path, *, client_ids: ClientIds = default_client_ids
 ) -> ReportSummary:
     """Write the counsellors' report to ``out`` (an .xlsx file)."""
-    if not out.parent.is_dir():
-        raise NotFound(f"no directory at {out.parent}")
+    refuse_non_directory(out.parent)
     sheets, summary = _sheets(home, client_ids)
     title = "Opvolging participatie- en netwerktraject"
     if home.demo:
         title = f"DEMO – {title}"
-    atomic_write(out, _render(sheets, title), mode=0o600)
+    rendered = _render(sheets, title)
+    output_dir(out.parent, private=True)  # statuses per client id: personal data
+    atomic_write(out, rendered, mode=0o600)
     home.record(
         Action.REPORT,
         counts={

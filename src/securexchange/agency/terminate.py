@@ -20,9 +20,9 @@ from pathlib import Path
 
 from securexchange import statedb
 from securexchange.agency.registry import _municipality, agency_keys
-from securexchange.atomicio import atomic_write
+from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.container import seal
-from securexchange.errors import NotAuthorised, NotFound
+from securexchange.errors import NotAuthorised
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
@@ -46,8 +46,7 @@ def terminate(
 ) -> Terminated:
     """Write the termination notice for ``nis``'s protocol, effective ``effective``."""
     entry = _municipality(home, nis.strip())
-    if not out_dir.is_dir():
-        raise NotFound(f"no directory at {out_dir}")
+    refuse_non_directory(out_dir)  # a missing one is created, just before the write
     keys = agency_keys(home)
     identity = export_key.unlock()
     if identity.signing_key != keys.export.signing_key:
@@ -69,6 +68,7 @@ def terminate(
         body=body,
         signing_seed=identity.seed,
     )
+    output_dir(out_dir, private=False)  # a notice names a protocol, no person
     path = out_dir / f"{notice_id}{FILE_SUFFIX}"
     atomic_write(path, data, mode=0o644, exclusive=True)
     with statedb.transaction(home.db):

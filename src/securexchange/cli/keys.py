@@ -175,7 +175,7 @@ def export(
       securexchange keys export --public --ssh >> allowed_keys
       securexchange keys export --age > emergency.key   # escapes shredding!
     """
-    from securexchange.atomicio import atomic_write
+    from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
     from securexchange.errors import UsageError
     from securexchange.keystore import export_age_identity, export_card, export_ssh_line
 
@@ -183,6 +183,8 @@ def export(
         raise UsageError("say what to export: --card, --ssh or --age")
     if what == "age" and public:
         raise UsageError("--age exports a secret key; it cannot be --public")
+    if out is not None:
+        refuse_non_directory(out.parent)
     with cli_home(state) as home:
         if what == "card":
             data = export_card(home, _signing_use(home, export_key))
@@ -201,6 +203,7 @@ def export(
     if out is None:
         click.echo(data.decode("utf-8"), nl=False)  # the card file itself, byte for byte
     else:
+        output_dir(out.parent, private=what == "age")  # a secret key: 0700 when created
         atomic_write(out, data, mode=0o600 if what == "age" else 0o644)
         note(f"wrote {shown(out)}")
 

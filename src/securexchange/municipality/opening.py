@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from securexchange import age, statedb
-from securexchange.atomicio import atomic_write, make_private_dir
+from securexchange.atomicio import atomic_write, make_private_dir, output_dir
 from securexchange.clock import BEHIND_TOLERANCE, parse_instant
 from securexchange.errors import ClockBehind, NotFound, Stale, UsageError
 from securexchange.eventlog import Action
@@ -81,8 +81,8 @@ def open_workbook(
     target = out_dir if out_dir is not None else home.paths.workbooks
     if out_dir is None:
         make_private_dir(target)
-    elif not target.is_dir():
-        raise NotFound(f"no directory at {target}")
+    else:
+        output_dir(target, private=True)  # a plaintext workbook: 0700 when created
     return _open(home, source, package, target)
 
 

@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 
 from securexchange import age, statedb
-from securexchange.atomicio import atomic_write
+from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.container import seal
 from securexchange.errors import NotAuthorised, NotFound, Stale, UsageError
 from securexchange.eventlog import Action
@@ -119,8 +119,7 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
             "this home holds no keyring from the agency",
             hint="import the agency's package first",
         )
-    if not out_dir.is_dir():
-        raise NotFound(f"no directory at {out_dir}")
+    refuse_non_directory(out_dir)  # a missing one is created, just before the write
     agency_recipient(keyring, home.now)  # refuse before asking for a passphrase
     items = collect_pending(home, source.passphrase)
     if not items.entries:
@@ -137,6 +136,7 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
             "your key is not an authorised recipient in the keyring this home holds",
             hint="ask the agency to add your key card, then import the new keyring",
         )
+    output_dir(out_dir, private=True)  # before a sequence number is used up
     sequence = _reserve_sequence(home)
     delta_id = new_artifact_id(ArtifactKind.RETURN)
     data = seal_return(
