@@ -115,3 +115,15 @@ def test_a_control_character_in_a_path_argument_cannot_forge_an_error_line(
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and not errors[0].startswith("error: SX-OK"), result.stderr
     assert _raw_unsafe(result.stderr) == []
+
+
+def test_cli_modules_write_text_only_through_the_escaping_echo() -> None:
+    """A new ``click.echo`` with a raw value would bring the forged lines back."""
+    cli = Path(__file__).resolve().parents[1] / "src" / "securexchange" / "cli"
+    allowed = {
+        "common.py": 2,  # echo and echo_json themselves
+        "main.py": 4,  # error/hint lines (neutralised) and the fixed "interrupted" line
+        "keys.py": 1,  # the card file itself, byte for byte
+    }
+    counts = {p.name: p.read_text(encoding="utf-8").count("click.echo(") for p in cli.glob("*.py")}
+    assert {name: n for name, n in counts.items() if n} == allowed

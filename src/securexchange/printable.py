@@ -83,8 +83,8 @@ def escape_json(document: str) -> str:
     allows the ``\\u`` form anywhere in a string, and unsafe characters occur only in
     strings). Characters beyond the BMP become a surrogate pair, as JSON requires.
     """
-    if document.isprintable() or not any(is_unsafe(c) and c != "\n" for c in document):
-        return document
+    if document.replace("\n", "").isprintable():
+        return document  # the common case: only the layout's own line breaks
     out = []
     for char in document:
         if char == "\n" or not is_unsafe(char):
