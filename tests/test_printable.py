@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cli_helpers import run_cli
 from keys_helpers import make_agency
@@ -59,6 +61,26 @@ def test_escaped_values_stay_distinct_and_visible_text_is_untouched() -> None:
     assert escape(visible) == visible
     assert neutralise(visible + "\\") == visible + "\\"
     assert neutralise("one\ntwo\u202e", keep_newlines=True) == "one\ntwo\\u202e"
+
+
+@given(st.text(), st.text())
+def test_escape_leaves_no_unsafe_character_and_keeps_distinct_values_distinct(
+    a: str, b: str
+) -> None:
+    assert not any(is_unsafe(c) for c in escape(a))
+    assert (escape(a) == escape(b)) == (a == b)
+    assert not any(is_unsafe(c) and c != "\n" for c in neutralise(a, keep_newlines=True))
+
+
+@given(
+    st.recursive(
+        st.text() | st.integers(), lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
+    )
+)
+def test_escaped_json_of_any_value_decodes_to_that_value(value: object) -> None:
+    document = escape_json(json.dumps(value, ensure_ascii=False, indent=2))
+    assert _raw_unsafe(document) == []
+    assert json.loads(document) == value
 
 
 def test_escaped_json_decodes_to_the_same_value_and_holds_no_unsafe_character() -> None:
