@@ -149,3 +149,12 @@ def test_cli_modules_write_text_only_through_the_escaping_echo() -> None:
     }
     counts = {p.name: p.read_text(encoding="utf-8").count("click.echo(") for p in cli.glob("*.py")}
     assert {name: n for name, n in counts.items() if n} == allowed
+
+
+def test_a_newline_in_the_demo_directory_cannot_split_the_demo_report(tmp_path: Path) -> None:
+    directory = tmp_path / "demo\nall 99 steps ok"
+    result = run_cli(["demo", "--dir", str(directory)], timeout=300)
+    assert result.code == 0, result.stderr
+    assert not any(line.startswith("all 99 steps ok") for line in result.stdout.splitlines())
+    assert _raw_unsafe(result.stdout + result.stderr) == []
+    assert escape(str(directory)) in result.stdout

@@ -30,6 +30,7 @@ from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
 from securexchange.home import Home, HomeKind, open_home
 from securexchange.keystore import DEMO_PASSPHRASE, DEMO_WORK_FACTOR, KeySource, KeyUse, key_path
+from securexchange.printable import escape
 from securexchange.wording import counted
 
 AGENCY_NAME = "Agentschap Integratie en Inburgering (DEMO)"
@@ -56,7 +57,8 @@ class Step:
 
     def line(self, total: int) -> str:
         width = len(str(total))
-        place = f" -> {self.where}" if self.where is not None else ""
+        # The directory is the caller's choice: shown as printable.escape shows any name.
+        place = f" -> {escape(str(self.where))}" if self.where is not None else ""
         return f"[{self.number:>{width}}/{total}] {self.name}: {self.detail}{place}"
 
 
