@@ -34,6 +34,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -314,7 +315,7 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
         raw = archive.read(part)
     except KeyError:
         raise InvalidWorkbook(f"{what} has no part {part}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
         raise HostileFile(f"{what}: part {part} is damaged") from None
     try:
         element: Element = fromstring(raw, forbid_dtd=True)
@@ -423,6 +424,8 @@ def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[
         raise HostileFile(f"{what}: part {part} declares a document type") from None
     except ParseError:
         raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} is not well-formed XML") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
+        raise HostileFile(f"{what}: part {part} is damaged") from None
     return frozenset(found)
 
 
@@ -443,7 +446,7 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
                 if end is not None:
                     return False
                 carry = window[-24:]
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError):
         raise HostileFile(f"{what}: part {part} is damaged") from None
     return False
 

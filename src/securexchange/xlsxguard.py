@@ -27,6 +27,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -65,6 +66,9 @@ _CELL_TAGS = tuple(b"<c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"
 # A cell whose reference comes first, as every spreadsheet writer puts it.
 _REFERENCED_CELL = (b'<c r="',)
 _REFERENCED_CELL_PREFIXED = re.compile(rb'<\w{1,16}:c r="')
+# What reading a damaged member raises: zipfile's own errors, and zlib.error from a
+# corrupt deflate stream (which zipfile lets through: no subclass of any of the others).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
 _TAIL = 24
 _CHUNK = 1 << 20
 
@@ -205,7 +209,7 @@ def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> b
     try:
         with archive.open(name) as stream:
             return stream.read(size)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except _DAMAGED:
         raise HostileFile(f"{what}: part {name} is damaged or cannot be read") from None
 
 
@@ -337,7 +341,7 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
             rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
             cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
             referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except _DAMAGED:
         raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
     if rows > limits.max_rows + 1:
         raise HostileFile(

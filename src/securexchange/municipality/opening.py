@@ -92,7 +92,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     if recipient is None:  # pragma: no cover - unlock listed at least one
         raise NotFound("this home holds no encryption subkey")
     with statedb.transaction(home.db):
-        workbooks.absorb(home, identities)
+        workbooks.absorb(home, identities, skip_damaged=True)
     rows = vault.current_rows(home, package.package_id, identities)
     tags = [
         str(r[0])
