@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -66,9 +67,21 @@ _CELL_TAGS = tuple(b"<c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"
 # A cell whose reference comes first, as every spreadsheet writer puts it.
 _REFERENCED_CELL = (b'<c r="',)
 _REFERENCED_CELL_PREFIXED = re.compile(rb'<\w{1,16}:c r="')
-# What reading a damaged member raises: zipfile's own errors, and zlib.error from a
-# corrupt deflate stream (which zipfile lets through: no subclass of any of the others).
-_DAMAGED = (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError, NotImplementedError)
+# What zipfile raises on a damaged archive or member: its own errors, zlib.error from a
+# corrupt deflate stream, NotImplementedError for an unknown version or method,
+# RuntimeError for an encrypted member, struct.error for a cut header. None of these is
+# a subclass of another, so each is named.
+DAMAGED_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 _TAIL = 24
 _CHUNK = 1 << 20
 
@@ -151,7 +164,7 @@ def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.
         raise HostileFile(f"{what} is not an .xlsx workbook (not a ZIP archive)")
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what} is not a readable ZIP archive") from None
 
 
@@ -209,7 +222,7 @@ def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> b
     try:
         with archive.open(name) as stream:
             return stream.read(size)
-    except _DAMAGED:
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {name} is damaged or cannot be read") from None
 
 
@@ -341,7 +354,7 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
             rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
             cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
             referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
-    except _DAMAGED:
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
     if rows > limits.max_rows + 1:
         raise HostileFile(

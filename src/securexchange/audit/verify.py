@@ -434,7 +434,8 @@ def _salvage_envelope(data: bytes) -> Manifest | None:
     """The manifest of a container whose other members fail their checks, if readable."""
     import io
     import zipfile
-    import zlib
+
+    from securexchange.xlsxguard import DAMAGED_ZIP
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -442,7 +443,7 @@ def _salvage_envelope(data: bytes) -> Manifest | None:
             if info.file_size > MEMBER_LIMITS[MANIFEST]:
                 return None
             return Manifest.from_json_bytes(archive.read(info))
-    except (SxError, zipfile.BadZipFile, zlib.error, KeyError, OSError, ValueError):
+    except (SxError, KeyError, *DAMAGED_ZIP):
         return None
 
 
