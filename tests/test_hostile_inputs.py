@@ -231,3 +231,23 @@ def test_a_lone_surrogate_in_an_unsigned_manifest_is_malformed_for_import_and_au
     assert "SX-INTERNAL" not in result.stderr and "Traceback" not in result.stderr
     assert "1 of 2 artifacts verified" in result.stderr
     assert os.path.exists(bad)
+
+
+def test_the_spreadsheet_guard_given_a_fifo_or_dev_zero_refuses_at_once(tmp_path: Path) -> None:
+    from hostile import run_limited
+
+    fifo = tmp_path / "master.xlsx"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/zero")):
+        child = run_limited(
+            f"""
+            from securexchange.errors import HostileFile
+            from securexchange.xlsxguard import XlsxLimits, check_xlsx
+            try:
+                check_xlsx({str(path)!r}, XlsxLimits())
+            except HostileFile as exc:
+                print(exc.name)
+            """,
+            timeout=20,
+        )
+        assert child.stdout.strip() == "SX-HOSTILE-FILE", child.stderr

@@ -25,7 +25,9 @@ message names the file and the member, never any content.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
 import struct
 import zipfile
 import zlib
@@ -141,20 +143,36 @@ def column_letters(index: int) -> str:
     return letters
 
 
+def _read_regular(path: Path, what: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file; never waits on a FIFO or reads a device."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        raise HostileFile(f"{what} cannot be read") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise HostileFile(f"{what} is not a regular file")
+        if info.st_size > limit:
+            raise HostileFile(f"{what} is larger than {limit} bytes")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        raise HostileFile(f"{what} cannot be read") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise HostileFile(f"{what} is larger than {limit} bytes")
+    return data
+
+
 def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.ZipFile:
     if isinstance(source, bytes):
         data = source
         if len(data) > limits.max_file_bytes:
             raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
     else:
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
-            data = path.read_bytes()
-        except OSError:
-            raise HostileFile(f"{what} cannot be read") from None
+        data = _read_regular(Path(source), what, limits.max_file_bytes)
     if data.startswith(_OLE2_MAGIC):
         raise HostileFile(
             f"{what} is password-protected or an old .xls file",
