@@ -251,3 +251,16 @@ def test_the_spreadsheet_guard_given_a_fifo_or_dev_zero_refuses_at_once(tmp_path
             timeout=20,
         )
         assert child.stdout.strip() == "SX-HOSTILE-FILE", child.stderr
+
+
+def test_an_open_out_folder_whose_name_is_not_utf8_is_a_usage_error_not_exit_3(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    folder = os.fsdecode(bytes(tmp_path) + b"/dir\xff")
+    os.mkdir(folder)
+    assert_single_error(muni(world, "open", "--out", folder), "SX-USAGE", 2)
+    opened = muni(world, "open")
+    assert opened.code == 0, opened.stderr

@@ -83,6 +83,15 @@ def open_workbook(
         make_private_dir(target)
     elif not target.is_dir():
         raise NotFound(f"no directory at {target}")
+    try:
+        # The workbook's path is kept (as text) to find and shred it later; a folder
+        # name that is not valid UTF-8 (bytes the OS allows) cannot be kept.
+        str(target.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the --out folder's path is not valid text (UTF-8)",
+            hint="choose a folder whose name has only ordinary characters",
+        ) from None
     return _open(home, source, package, target)
 
 
