@@ -145,6 +145,7 @@ class Corpus:
     records: int
     package_id: str
     master: bytes
+    csv_master: bytes
     root_key: bytes
     scratch: Path
 
@@ -152,7 +153,7 @@ class Corpus:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     from securexchange.audit.verify import root_key_from_card
-    from securexchange.sample import generate_master, xlsx_bytes
+    from securexchange.sample import csv_bytes, generate_master, xlsx_bytes
     from securexchange.workbook import WorkbookMeta, write_workbook
 
     base = tmp_path_factory.mktemp("fuzz")
@@ -198,6 +199,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
         records=len(rows),
         package_id=made.package_id,
         master=xlsx_bytes(generate_master(20, nis=[world.nis])),
+        csv_master=csv_bytes(generate_master(20, nis=[world.nis], hostile=True), excel_be=True),
         root_key=root_key_from_card(root_card),
         scratch=scratch,
     )
@@ -315,6 +317,13 @@ def test_mutated_masters_give_only_named_errors(corpus: Corpus) -> None:
         read_master(path)
 
     assert _fuzz("master", corpus.master, target) > 0
+    csv_path = corpus.scratch / "master.csv"
+
+    def csv_target(data: bytes) -> None:
+        csv_path.write_bytes(data)
+        read_master(csv_path)
+
+    assert _fuzz("csv-master", corpus.csv_master, csv_target) > 0
 
 
 def test_mutated_files_through_the_cli_give_only_named_errors(
