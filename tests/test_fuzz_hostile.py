@@ -246,7 +246,7 @@ def _fuzz(name: str, seed_input: bytes, target: Callable[[bytes], object]) -> in
         _expect_error_tree(lambda: target(data), f"{name} seed {seed}")  # noqa: B023
         runs += 1
     if "SECUREXCHANGE_FUZZ_SECONDS" in os.environ:  # a long run by hand: say how long
-        print(f"fuzz {name}: {runs} runs, seed {SEED}", file=sys.stderr)  # noqa: T201
+        print(f"fuzz {name}: {runs} runs, seed {SEED}", file=sys.stderr)
     return runs
 
 
