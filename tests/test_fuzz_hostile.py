@@ -102,8 +102,34 @@ def _json_mutation(rng: random.Random, text: bytes) -> bytes:
     return text[:start] + rng.choice(_JSON_SNIPPETS) + text[end:]
 
 
+def _container_member_mutation(rng: random.Random, data: bytes) -> bytes | None:
+    """For a securexchange container: one member mutated, rebuilt by zipstrict itself, so
+    the damage gets past the strict ZIP layer to the manifest and signature checks."""
+    from securexchange import zipstrict
+    from securexchange.manifest import MEMBER_ORDER
+
+    try:
+        members = list(zipstrict.read(data, MEMBER_ORDER))
+    except SxError:
+        return None
+    i = rng.randrange(len(members))
+    content = members[i].data
+    looks_json = content[:1] in (b"{", b"[")
+    changed = (_json_mutation if looks_json and rng.random() < 0.7 else _bytes_mutation)(
+        rng, content
+    )
+    members[i] = zipstrict.Member(members[i].name, changed)
+    try:
+        return zipstrict.write(members)
+    except (ValueError, SxError):
+        return None
+
+
 def _zip_member_mutation(rng: random.Random, data: bytes) -> bytes:
     """Mutate one member's content and rebuild the archive (valid CRCs, same order)."""
+    rebuilt = _container_member_mutation(rng, data)
+    if rebuilt is not None:
+        return rebuilt
     try:
         source = zipfile.ZipFile(io.BytesIO(data))
         infos = source.infolist()
