@@ -272,7 +272,7 @@ def _fuzz(name: str, seed_input: bytes, target: Callable[[bytes], object]) -> in
         _expect_error_tree(lambda: target(data), f"{name} seed {seed}")  # noqa: B023
         runs += 1
     if "SECUREXCHANGE_FUZZ_SECONDS" in os.environ:  # a long run by hand: say how long
-        print(f"fuzz {name}: {runs} runs, seed {SEED}", file=sys.stderr)
+        print(f"fuzz {name}: {runs} runs, seed {SEED}", file=sys.__stderr__)
     return runs
 
 
