@@ -9,7 +9,10 @@ anything else ends in exactly one ``error: SX-...`` line with exit 1 or 2, withi
 few seconds (a FIFO without a writer must not block the open).
 
 The CLI runs in-process (``cli.main.main``) so the ~250 cells take seconds; a watchdog
-alarm turns a hang into a failure instead of a stuck test run.
+alarm turns a hang into a failure instead of a stuck test run. In-process, every
+module the demo imported stays loaded, so a command that depends on what it imports
+lazily (the return body parser was never loaded by ``municipality import``) is also
+run as a real subprocess below.
 """
 
 from __future__ import annotations
