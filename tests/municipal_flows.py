@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -113,8 +113,12 @@ def make_package(
     supersedes: Made | None = None,
     name: str | None = None,
     only: Sequence[str] | None = None,
+    workbook: Callable[[bytes], bytes] | None = None,
 ) -> Made:
-    """A package for the world's municipality, encrypted to its staff's current subkey."""
+    """A package for the world's municipality, encrypted to its staff's current subkey.
+
+    ``workbook`` rewrites the workbook bytes before sealing (a stolen export key signs
+    whatever it is given)."""
     created = (created_at or datetime.now(UTC)).replace(microsecond=0)
     with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
         view = view_for(home, world.nis)
@@ -166,7 +170,7 @@ def make_package(
         package_id=package_id,
         created_at=created,
         body=body,
-        workbook=write_workbook(rows, meta),
+        workbook=(workbook or (lambda data: data))(write_workbook(rows, meta)),
         recipients=ages,
         keyring_data=view.data,
         keyring_signature=view.signature,

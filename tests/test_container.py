@@ -436,7 +436,7 @@ def test_unsafe_no_trust_still_refuses_a_signer_field_that_names_another_key() -
 
 def test_an_unexpected_artifact_type_is_refused() -> None:
     error = refusal(make(ArtifactType.RETURN), accept={ArtifactType.PACKAGE})
-    assert error.name == "SX-MALFORMED"
+    assert error.name == "SX-WRONG-KIND"
 
 
 # --- payload and binding ------------------------------------------------------------------

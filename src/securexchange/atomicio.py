@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from securexchange.errors import Malformed, NotFound, SxError, UsageError
@@ -86,16 +87,42 @@ def read_capped(
 ) -> bytes:
     """The bytes of a file named on the command line, refusing more than ``limit``.
 
-    At most ``limit + 1`` bytes are ever read, so a huge or endless file (a FIFO,
-    /dev/zero) costs nothing. ``what`` names the file in messages; its content never.
+    At most ``limit + 1`` bytes are ever read, so a huge or endless file (/dev/zero)
+    costs nothing. Only a regular file is read: the open does not wait for a FIFO's
+    writer (O_NONBLOCK) and anything but a regular file (FIFO, socket, device,
+    directory) is refused before a byte is read, so no input can make a command hang.
+    ``what`` names the file in messages; its content never.
     """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
+        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise NotFound(f"no {what} at {path}") from None
     except IsADirectoryError:
         raise UsageError(f"{path} is a directory, not a {what}") from None
+    except OSError as exc:
+        raise UsageError(f"the {what} {path} cannot be read ({_reason(exc)})") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise UsageError(f"{path} is a directory, not a {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise UsageError(f"{path} is not a regular file, so not a {what}")
+        if info.st_size > limit:
+            raise too_large(f"{path.name} is too large to be a {what}")
+        chunks: list[bytes] = []
+        left = limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise UsageError(f"the {what} {path} cannot be read ({_reason(exc)})") from None
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:
         raise too_large(f"{path.name} is too large to be a {what}")
     return data
@@ -141,3 +168,8 @@ def output_dir(path: Path, *, private: bool) -> None:
         raise UsageError(f"{path} cannot be created ({exc.strerror})") from None
     os.chmod(path, mode)
     fsync_dir(path.parent)
+
+
+def _reason(exc: OSError) -> str:
+    """The system's words for an OS error, without the path it may quote."""
+    return os.strerror(exc.errno) if exc.errno is not None else "input/output error"

@@ -35,7 +35,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from securexchange import age, sshsig, zipstrict
-from securexchange.errors import Malformed, NotAuthorised, Tampered
+from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
 from securexchange.manifest import (
     DEFAULT_BODIES,
@@ -226,11 +226,11 @@ def _verified_structure_and_signature(
     if MANIFEST not in members or SIGNATURE not in members:
         raise Malformed("the container has no manifest or no signature")
     manifest_bytes = members[MANIFEST]
-    manifest = Manifest.from_json_bytes(manifest_bytes, bodies=bodies)
+    manifest = Manifest.from_json_bytes(manifest_bytes, bodies=bodies, accept=accept)
     if tuple(members) != manifest.artifact_type.members:
         raise Malformed("the container's members do not match its artifact type")
     if manifest.artifact_type not in accept:
-        raise Malformed("the container is not an artifact of the expected kind")
+        raise WrongKind("the container is not an artifact of the expected kind")
 
     # (2) signature, with the key the caller's policy trusts for this signer and type.
     signature = members[SIGNATURE]

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from securexchange.atomicio import read_capped
 from securexchange.errors import HostileFile, InvalidMaster
 
 _DELIMITERS = (";", ",", "\t")
@@ -50,12 +51,7 @@ class CsvText:
 def decode(path: Path, limits: CsvLimits) -> CsvText:
     """Read, size-check and decode a CSV file, and detect its delimiter."""
     what = path.name
-    try:
-        if path.stat().st_size > limits.max_file_bytes:
-            raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
-        data = path.read_bytes()
-    except OSError:
-        raise InvalidMaster(f"{what} cannot be read") from None
+    data = read_capped(path, limit=limits.max_file_bytes, what="master", too_large=HostileFile)
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise InvalidMaster(f"{what} is UTF-16; save it as UTF-8 or as Excel's CSV")
     if data.startswith(b"\xef\xbb\xbf"):

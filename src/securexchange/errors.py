@@ -57,6 +57,12 @@ class Malformed(ArtifactError):
     name = "SX-MALFORMED"
 
 
+class WrongKind(Malformed):
+    """The file is a well-formed artifact, but not of a kind this command takes."""
+
+    name = "SX-WRONG-KIND"
+
+
 class Tampered(ArtifactError):
     """A hash, MAC or authentication tag does not match: the bytes were changed."""
 

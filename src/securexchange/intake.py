@@ -137,12 +137,9 @@ def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
     from securexchange.xlsxguard import inspect_xlsx
 
     what = path.name
-    try:
-        if path.stat().st_size > limits.xlsx.max_file_bytes:
-            raise HostileFile(f"{what} is larger than {limits.xlsx.max_file_bytes} bytes")
-        data = path.read_bytes()
-    except OSError:
-        raise InvalidMaster(f"{what} cannot be read") from None
+    from securexchange.atomicio import read_capped
+
+    data = read_capped(path, limit=limits.xlsx.max_file_bytes, what="master", too_large=HostileFile)
     inspect_xlsx(data, limits.xlsx, what=what)
 
     import python_calamine
@@ -365,10 +362,9 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
 
 def load_mapping(path: Path) -> dict[str, str]:
     """A header mapping file: strict JSON ``{"Header in the file": "Canonical header"}``."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        raise UsageError(f"mapping file {path.name} cannot be read") from None
+    from securexchange.atomicio import read_capped
+
+    data = read_capped(path, limit=64 << 10, what="mapping file", too_large=UsageError)
     try:
         value = strictjson.loads(data, what=f"mapping file {path.name}", max_bytes=64 << 10)
     except Malformed as exc:

@@ -32,7 +32,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import age, sshsig, strictjson
-from securexchange.atomicio import atomic_write
+from securexchange.atomicio import atomic_write, read_capped
 from securexchange.card import Card, make_card, parse_time, read_card
 from securexchange.clock import format_instant
 from securexchange.errors import (
@@ -262,8 +262,8 @@ def write_key_file(
 def read_key_file(path: Path, passphrase: bytes) -> Identity:
     """Open the key file at ``path``: permissions first, then the passphrase."""
     check_permissions(path)
-    with open(path, "rb") as handle:
-        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    # Capped and regular files only: --root-key names a file on removable media.
+    data = read_capped(path, limit=MAX_KEY_FILE_BYTES, what="key file")
     return unseal(data, passphrase, what=f"the key file {path.name}")
 
 

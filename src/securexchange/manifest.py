@@ -14,7 +14,7 @@ Pure: no crypto beyond naming the signature namespace, no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -22,7 +22,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from securexchange import sshsig, strictjson
 from securexchange.clock import format_instant
-from securexchange.errors import InternalError, Malformed
+from securexchange.errors import InternalError, Malformed, WrongKind
 from securexchange.fingerprint import is_display
 from securexchange.ids import ArtifactKind, is_artifact_id
 
@@ -288,8 +288,19 @@ class Manifest:
         return strictjson.dumps(self.to_json())
 
     @classmethod
-    def from_json_bytes(cls, data: bytes, *, bodies: BodyRegistry = DEFAULT_BODIES) -> Manifest:
-        """Parse ``manifest.json`` strictly; :class:`Malformed` for anything else."""
+    def from_json_bytes(
+        cls,
+        data: bytes,
+        *,
+        bodies: BodyRegistry = DEFAULT_BODIES,
+        accept: Collection[ArtifactType] | None = None,
+    ) -> Manifest:
+        """Parse ``manifest.json`` strictly; :class:`Malformed` for anything else.
+
+        With ``accept``, an artifact of another type is :class:`WrongKind` as soon as
+        its type is read: a command is handed any file, and the body parsers of the
+        kinds it does not take may not even be loaded.
+        """
         value = strictjson.loads(data, what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
         with strictjson.Fields(value, "manifest.json") as f:
             fmt = f.text("format")
@@ -300,6 +311,10 @@ class Manifest:
                 artifact_type = ArtifactType(type_text)
             except ValueError:
                 raise Malformed("manifest.json has an unknown artifact type") from None
+            if accept is not None and artifact_type not in accept:
+                raise WrongKind(
+                    f"the file is a {artifact_type.value}, which this command does not take"
+                )
             artifact_id = f.text("id")
             created_at = parse_instant(f.text("created_at"), "manifest.json: created_at")
             municipality = f.text("municipality")

@@ -1,7 +1,9 @@
 """Strict JSON: what every manifest, card, keyring and log line is parsed with.
 
 Rejected: invalid UTF-8, a byte-order mark, duplicate keys, NaN/Infinity, floats,
-excessive nesting, and (through :class:`Fields`) any field the model does not know.
+excessive nesting, a lone surrogate escape (``"\\ud800"``: valid JSON, but not
+Unicode text, so it would fail later wherever the string is encoded or printed), and
+(through :class:`Fields`) any field the model does not know.
 Written: sorted keys, UTF-8, two-space indent, a final newline; so the same object
 always gives the same bytes.
 """
@@ -9,6 +11,7 @@ always gives the same bytes.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,6 +21,8 @@ JsonValue = Any
 T = TypeVar("T")
 
 MAX_DEPTH = 32
+# json decodes a \\uXXXX pair into one code point, so any surrogate left is a lone one.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -37,11 +42,19 @@ def _no_float(_text: str) -> Any:
     raise Malformed("a fractional number in JSON")
 
 
+def _text(value: str) -> None:
+    if _SURROGATE.search(value):
+        raise Malformed("a lone surrogate escape in a JSON string")
+
+
 def _depth(value: Any, level: int = 0) -> None:
     if level > MAX_DEPTH:
         raise Malformed("JSON nested too deeply")
-    if isinstance(value, dict):
-        for item in value.values():
+    if isinstance(value, str):
+        _text(value)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _text(key)
             _depth(item, level + 1)
     elif isinstance(value, list):
         for item in value:
@@ -66,7 +79,10 @@ def loads(data: bytes, *, what: str, max_bytes: int = 1 << 20) -> JsonValue:
         raise Malformed(f"{what}: {exc.message}") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise Malformed(f"{what} is not valid JSON") from None
-    _depth(value)
+    try:
+        _depth(value)
+    except Malformed as exc:
+        raise Malformed(f"{what}: {exc.message}") from None
     return value
 
 

@@ -54,7 +54,13 @@ from securexchange.workbook import (
     QualityReport,
     WorkbookRow,
 )
-from securexchange.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
+from securexchange.xlsxguard import (
+    DAMAGED_ZIP,
+    XlsxLimits,
+    check_xlsx,
+    column_index,
+    column_letters,
+)
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -314,7 +320,7 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
         raw = archive.read(part)
     except KeyError:
         raise InvalidWorkbook(f"{what} has no part {part}") from None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {part} is damaged") from None
     try:
         element: Element = fromstring(raw, forbid_dtd=True)
@@ -423,6 +429,8 @@ def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[
         raise HostileFile(f"{what}: part {part} declares a document type") from None
     except ParseError:
         raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} is not well-formed XML") from None
+    except DAMAGED_ZIP:
+        raise HostileFile(f"{what}: part {part} is damaged") from None
     return frozenset(found)
 
 
@@ -443,7 +451,7 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
                 if end is not None:
                     return False
                 carry = window[-24:]
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {part} is damaged") from None
     return False
 

@@ -25,8 +25,12 @@ message names the file and the member, never any content.
 from __future__ import annotations
 
 import io
+import os
 import re
+import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path, PurePosixPath
@@ -65,6 +69,21 @@ _CELL_TAGS = tuple(b"<c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"
 # A cell whose reference comes first, as every spreadsheet writer puts it.
 _REFERENCED_CELL = (b'<c r="',)
 _REFERENCED_CELL_PREFIXED = re.compile(rb'<\w{1,16}:c r="')
+# What zipfile raises on a damaged archive or member: its own errors, zlib.error from a
+# corrupt deflate stream, NotImplementedError for an unknown version or method,
+# RuntimeError for an encrypted member, struct.error for a cut header. None of these is
+# a subclass of another, so each is named.
+DAMAGED_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    struct.error,
+    OSError,
+    EOFError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 _TAIL = 24
 _CHUNK = 1 << 20
 
@@ -124,20 +143,36 @@ def column_letters(index: int) -> str:
     return letters
 
 
+def _read_regular(path: Path, what: str, limit: int) -> bytes:
+    """At most ``limit`` bytes of a regular file; never waits on a FIFO or reads a device."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        raise HostileFile(f"{what} cannot be read") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise HostileFile(f"{what} is not a regular file")
+        if info.st_size > limit:
+            raise HostileFile(f"{what} is larger than {limit} bytes")
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError:
+        raise HostileFile(f"{what} cannot be read") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:
+        raise HostileFile(f"{what} is larger than {limit} bytes")
+    return data
+
+
 def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.ZipFile:
     if isinstance(source, bytes):
         data = source
         if len(data) > limits.max_file_bytes:
             raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
     else:
-        path = Path(source)
-        try:
-            size = path.stat().st_size
-            if size > limits.max_file_bytes:
-                raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
-            data = path.read_bytes()
-        except OSError:
-            raise HostileFile(f"{what} cannot be read") from None
+        data = _read_regular(Path(source), what, limits.max_file_bytes)
     if data.startswith(_OLE2_MAGIC):
         raise HostileFile(
             f"{what} is password-protected or an old .xls file",
@@ -147,7 +182,7 @@ def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.
         raise HostileFile(f"{what} is not an .xlsx workbook (not a ZIP archive)")
     try:
         return zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what} is not a readable ZIP archive") from None
 
 
@@ -205,7 +240,7 @@ def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> b
     try:
         with archive.open(name) as stream:
             return stream.read(size)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {name} is damaged or cannot be read") from None
 
 
@@ -337,7 +372,7 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
             rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
             cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
             referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
+    except DAMAGED_ZIP:
         raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
     if rows > limits.max_rows + 1:
         raise HostileFile(

@@ -38,7 +38,8 @@ from datetime import datetime
 from pathlib import Path
 
 from securexchange import age, zipstrict
-from securexchange.card import read_card
+from securexchange.atomicio import read_capped
+from securexchange.card import MAX_CARD_BYTES, read_card
 from securexchange.container import MEMBER_LIMITS, open_without_decryption
 from securexchange.errors import (
     ArtifactError,
@@ -68,6 +69,11 @@ ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp")
 KEYRING_MAGIC = b'"format": "securexchange-keyring/1"'
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_total_size
 MAX_FILES = 100_000
+
+
+class _TooLarge(ArtifactError):
+    """A file too large to be any artifact (reported as such, not raised to the user)."""
+
 
 ANONYMOUS_STANZAS_NOTE = (
     "X25519 recipient stanzas are anonymous: the check proves how many keys a payload is "
@@ -258,14 +264,16 @@ def collect(paths: Sequence[Path]) -> list[InputFile]:
             seen.add(resolved)
             if len(files) >= MAX_FILES:
                 break
+            # Capped, and only regular files: /dev/zero or a FIFO named on the command
+            # line must not stall the audit of a whole directory.
             try:
-                size = path.stat().st_size
-                if size > MAX_FILE_BYTES:
-                    files.append(InputFile(str(path), None, "the file is larger than any artifact"))
-                    continue
-                files.append(InputFile(str(path), path.read_bytes()))
-            except OSError:
+                data = read_capped(path, limit=MAX_FILE_BYTES, what="file", too_large=_TooLarge)
+            except _TooLarge:
+                files.append(InputFile(str(path), None, "the file is larger than any artifact"))
+            except SxError:
                 files.append(InputFile(str(path), None, "the file cannot be read"))
+            else:
+                files.append(InputFile(str(path), data))
     return files
 
 
@@ -427,13 +435,15 @@ def _salvage_envelope(data: bytes) -> Manifest | None:
     import io
     import zipfile
 
+    from securexchange.xlsxguard import DAMAGED_ZIP
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             info = archive.getinfo(MANIFEST)
             if info.file_size > MEMBER_LIMITS[MANIFEST]:
                 return None
             return Manifest.from_json_bytes(archive.read(info))
-    except (SxError, zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except (SxError, KeyError, *DAMAGED_ZIP):
         return None
 
 
@@ -911,11 +921,6 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
 
 def audit_paths(paths: Sequence[Path], agency_card: Path) -> AuditReport:
     """Read ``agency_card`` and every file under ``paths``, and verify them."""
-    try:
-        card_data = agency_card.read_bytes()
-    except OSError:
-        from securexchange.errors import NotFound
-
-        raise NotFound(f"the agency key card {agency_card.name} cannot be read") from None
+    card_data = read_capped(agency_card, limit=MAX_CARD_BYTES, what="agency key card")
     root_key = root_key_from_card(card_data)
     return verify_artifacts(collect(paths), root_key)

@@ -136,3 +136,15 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
         err=True,
     )
     report.require_ok()
+    # A directory may hold anything; a file named on the command line was meant to be
+    # checked, so one that is no artifact at all is an error, not a quiet skip.
+    named = {str(path) for path in paths if not path.is_dir()}
+    for skipped in report.skipped:
+        if skipped.file in named:
+            from securexchange.errors import WrongKind
+
+            raise WrongKind(
+                f"{Path(skipped.file).name} is not an artifact audit verify can check "
+                f"({skipped.reason})",
+                hint="give packages, returns, notices and keyrings (with their .sig beside them)",
+            )

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from securexchange import age, statedb, zipstrict
+from securexchange import age, statedb, strictjson, zipstrict
 from securexchange.atomicio import read_capped
 from securexchange.card import read_card
 from securexchange.clock import format_instant
@@ -46,12 +46,13 @@ from securexchange.errors import (
     Stale,
     SxError,
     Tampered,
+    WrongKind,
     WrongMunicipality,
 )
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.keystore import IDENTITY_CARD, KeySource
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType, Manifest
+from securexchange.manifest import MANIFEST, MAX_MANIFEST_SIZE, MEMBER_ORDER, ArtifactType
 from securexchange.municipality import retention, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import (
     held_keyring,
@@ -106,6 +107,8 @@ def import_files(home: Home, paths: Sequence[Path], source: KeySource) -> list[I
 
 
 def _manifest_type(data: bytes, name: str) -> ArtifactType:
+    """The type an unsigned manifest claims, and nothing else of it: which verification
+    applies. Every other field is read only by that verification, after the signature."""
     members = {
         m.name: m.data
         for m in zipstrict.read(data, MEMBER_ORDER, member_limits=MEMBER_LIMITS)
@@ -113,7 +116,17 @@ def _manifest_type(data: bytes, name: str) -> ArtifactType:
     }
     if MANIFEST not in members:
         raise Malformed(f"{name} has no manifest")
-    return Manifest.from_json_bytes(members[MANIFEST]).artifact_type
+    value = strictjson.loads(members[MANIFEST], what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
+    claimed = value.get("type") if isinstance(value, dict) else None
+    try:
+        kind = ArtifactType(str(claimed))
+    except ValueError:
+        raise Malformed(f"{name}: manifest.json has no known artifact type") from None
+    if kind not in (ArtifactType.PACKAGE, ArtifactType.NOTICE):
+        raise WrongKind(
+            f"{name} is a {kind.value}, not a package, keyring or notice for a municipality"
+        )
+    return kind
 
 
 def import_file(home: Home, path: Path, source: KeySource) -> Imported:
@@ -125,7 +138,7 @@ def import_file(home: Home, path: Path, source: KeySource) -> Imported:
         return import_package(home, path, data, source)
     if kind is ArtifactType.NOTICE:
         return import_notice(home, path, data)
-    raise Malformed(f"{path.name} is not a package, keyring or notice for a municipality")
+    raise WrongKind(f"{path.name} is not a package, keyring or notice for a municipality")
 
 
 # --- keyrings -----------------------------------------------------------------------
@@ -238,7 +251,7 @@ def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Im
     opened = open_package(data, trust=trust, identities=[identities[subkey]])
     if opened.workbook is None:  # pragma: no cover - open_package decrypts with identities
         raise Malformed("the package has no payload")
-    rows = read_package_rows(opened.workbook)
+    rows = read_package_rows(opened.workbook, records=opened.body.records)
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_keyring(home, opened.keyring_data, opened.keyring_signature)
@@ -263,7 +276,7 @@ def store_package(
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
     older = [p for p in vault.packages(home) if p.live]
     with statedb.transaction(home.db):
-        workbooks.absorb(home, identities)
+        workbooks.absorb(home, identities, skip_damaged=True)
         vault.insert_package(
             home,
             package=vault.PackageRow(

@@ -83,6 +83,15 @@ def open_workbook(
         make_private_dir(target)
     else:
         output_dir(target, private=True)  # a plaintext workbook: 0700 when created
+    try:
+        # The workbook's path is kept (as text) to find and shred it later; a folder
+        # name that is not valid UTF-8 (bytes the OS allows) cannot be kept.
+        str(target.resolve()).encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(
+            "the --out folder's path is not valid text (UTF-8)",
+            hint="choose a folder whose name has only ordinary characters",
+        ) from None
     return _open(home, source, package, target)
 
 
@@ -92,7 +101,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     if recipient is None:  # pragma: no cover - unlock listed at least one
         raise NotFound("this home holds no encryption subkey")
     with statedb.transaction(home.db):
-        workbooks.absorb(home, identities)
+        workbooks.absorb(home, identities, skip_damaged=True)
     rows = vault.current_rows(home, package.package_id, identities)
     tags = [
         str(r[0])

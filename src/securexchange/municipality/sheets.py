@@ -1,8 +1,11 @@
 """Reading the workbook inside an imported package back into rows.
 
 The workbook inside a package was written by the agency and authenticated (signature,
-digest, AEAD) before it gets here; it is still parsed strictly (headers, record ids,
+digest, AEAD) before it gets here; it is still guarded and parsed strictly (headers, record ids,
 every value through :class:`schema.Record`), and a mismatch is :class:`Malformed`.
+
+It goes through the spreadsheet guard (:mod:`securexchange.xlsxguard`) first, like
+every spreadsheet: a signature says who wrote it, not that it is safe to parse.
 
 A workbook that ``municipality open`` wrote and staff edited in Excel is another
 matter (hostile input, only two editable columns): :mod:`securexchange.workbook_read`
@@ -33,6 +36,8 @@ from securexchange.schema import (
     Record,
 )
 from securexchange.workbook import DATA_SHEET, HEADER_ROW, HEADERS, QualityReport, WorkbookRow
+from securexchange.workbook_read import workbook_limits
+from securexchange.xlsxguard import check_xlsx
 
 _COLUMN = {header: index for index, header in enumerate(HEADERS)}
 
@@ -68,8 +73,14 @@ def parse_quality(label: str) -> QualityReport | None:
     return QualityReport(field, problem)
 
 
-def read_package_rows(data: bytes) -> list[WorkbookRow]:
-    """Every row of an authenticated package workbook. Raises Malformed."""
+def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
+    """Every row of an authenticated package workbook of ``records`` records (as its
+    signed manifest says). Raises Malformed, or HostileFile from the spreadsheet guard.
+    """
+    # A valid signature proves who made the workbook, not that it is safe to parse: a
+    # stolen export key must not reach calamine's native code with a far cell reference
+    # or a zip bomb while the decrypted records are in memory. Guarded like any other.
+    check_xlsx(data, workbook_limits(records))
     try:
         rows = _rows(data)
     except Exception:

@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange import strictjson
-from securexchange.atomicio import fsync_dir
+from securexchange.atomicio import fsync_dir, read_capped
 from securexchange.clock import format_instant
-from securexchange.errors import NotRecipient, SxError
+from securexchange.errors import HostileFile, NotRecipient, SxError
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault
 from securexchange.municipality.subkeys import when
@@ -40,6 +40,12 @@ if TYPE_CHECKING:
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
 HARVESTED = "harvested"  # removed; its cells wait to be absorbed
+# The workbook reader's own cap on a file (workbook_read.workbook_limits).
+MAX_WORKBOOK_BYTES = 64 << 20
+DAMAGED_PROBLEM = (
+    "the file is damaged or was refused by the spreadsheet guard; its edits cannot be "
+    "read (open the package again for a new workbook)"
+)
 
 SYNC_MARKERS = ("onedrive", "dropbox", "sharepoint", "google drive", "googledrive", "icloud")
 
@@ -176,6 +182,7 @@ def _read_cells(
     expected: Mapping[str, tuple[str, str]] | None = None,
     identities: Mapping[str, age.X25519Identity] | None = None,
     strict: bool = False,
+    skip_damaged: bool = False,
 ) -> _Read | None:
     """The editable cells of a workbook file (:mod:`securexchange.workbook_read`); None
     when it is gone.
@@ -190,7 +197,9 @@ def _read_cells(
     package's workbook) is None too, unless ``strict``: then its error (naming file,
     row and column) reaches the staff member, who can correct the cell, instead of the
     edits being dropped unseen. Shredding is never strict: retention does not wait for a
-    workbook to be fixed.
+    workbook to be fixed. With ``skip_damaged`` a damaged or hostile file
+    (:class:`HostileFile`: no cell to correct) is None even when ``strict``, and its
+    problem is recorded for ``status``: importing and opening never wait for it either.
     """
     from securexchange.workbook_read import (
         ExpectedWorkbook,
@@ -208,9 +217,17 @@ def _read_cells(
         return None
     package_id = str(found[0])
     try:
-        data = path.read_bytes()
-    except OSError:
+        # Capped, and never a FIFO or device planted at the path: that would hang
+        # every command (each one shreds first) instead of being skipped.
+        data = read_capped(path, limit=MAX_WORKBOOK_BYTES, what="workbook", too_large=HostileFile)
+    except HostileFile:
+        if skip_damaged:
+            _note_damaged(home, workbook_id)
+        elif strict:
+            raise
         return None
+    except SxError:
+        return None  # as before: a workbook that cannot be read is not there
     rows = None
     if expected is not None and identities is not None:
         try:
@@ -235,6 +252,9 @@ def _read_cells(
                 name=path.name,
             )
     except SxError as error:
+        if skip_damaged and isinstance(error, HostileFile):
+            _note_damaged(home, workbook_id)
+            return None
         if strict:
             if error.hint is None:
                 error.hint = (
@@ -244,6 +264,13 @@ def _read_cells(
         return None
     return _Read(
         {r.record_id: (r.status, _label(r.quality)) for r in edits.records}, edits.changed_cells
+    )
+
+
+def _note_damaged(home: Home, workbook_id: str) -> None:
+    home.db.execute(
+        "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
+        (DAMAGED_PROBLEM, workbook_id),
     )
 
 
@@ -295,10 +322,14 @@ def _diff(
     return made
 
 
-def absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
+def absorb(
+    home: Home, identities: Mapping[str, age.X25519Identity], *, skip_damaged: bool = False
+) -> int:
     """Turn what staff typed in registered workbooks into edits (keys unlocked).
 
-    Inside the caller's transaction. Returns the number of edits made.
+    Inside the caller's transaction. Returns the number of edits made. A cell staff can
+    correct stops the command; a damaged or hostile file does too, unless
+    ``skip_damaged`` (import, open): then it is skipped and listed by ``status``.
     """
     recipient = subkeys.current_recipient(home)
     if recipient is None:
@@ -328,6 +359,7 @@ def absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
             expected=expected,
             identities=identities,
             strict=True,
+            skip_damaged=skip_damaged,
         )
         if read is None:
             continue
