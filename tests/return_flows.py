@@ -139,12 +139,14 @@ def seal_delta(
     body: dict[str, Any] | None = None,
     municipality: str | None = None,
     created_at: datetime | None = None,
+    extra_recipients: Sequence[Any] = (),
 ) -> tuple[str, bytes]:
     """A return sealed with the staff member's real key, as hostile as asked.
 
     ``entries`` are raw JSON objects (anything may be put in them); ``document``
     overrides fields of the payload document, ``content`` replaces its bytes, ``body``
-    overrides manifest body fields. Counts in the body follow the entries' kinds.
+    overrides manifest body fields. Counts in the body follow the entries' kinds;
+    ``extra_recipients`` (anything with ``wrap(file_key)``) are added after the agency.
     """
     identity = staff_identity(staff)
     keyring = staff_keyring(staff)
@@ -179,7 +181,7 @@ def seal_delta(
         body=ReturnBody(**fields),
         signing_seed=identity.seed,
         content=content if content is not None else strictjson.dumps(doc),
-        recipients=[agency_recipient(keyring, now)],
+        recipients=[agency_recipient(keyring, now), *extra_recipients],
     )
     return delta_id, data
 

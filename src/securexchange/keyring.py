@@ -19,6 +19,7 @@ Pure: no I/O; time and ids passed in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -387,6 +388,21 @@ def verify_keyring(
     (Malformed), with valid certifications (BadSignature), and of version at least
     ``min_version`` (Rollback)."""
     open_keyring(data, signature, pinned_root_key, min_version=min_version)
+
+
+def version_in_force(issued: Sequence[tuple[int, datetime]], moment: datetime) -> int | None:
+    """Of (version, issued_at) pairs, the version in force at ``moment``.
+
+    The newest issued strictly before it: times are whole seconds and within one second
+    the order is unknown, so an artifact gets the benefit of the doubt against a
+    same-second change; only when none was issued before, the oldest of that same
+    second (the artifact may predate every later change of that second).
+    """
+    before = [v for v, at in issued if at < moment]
+    if before:
+        return max(before)
+    same = [v for v, at in issued if at == moment]
+    return min(same) if same else None
 
 
 def _principal(fingerprint: Fingerprint) -> str:

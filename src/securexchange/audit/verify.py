@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 
-from securexchange import age, zipstrict
+from securexchange import zipstrict
 from securexchange.card import read_card
 from securexchange.container import MEMBER_LIMITS, open_without_decryption
 from securexchange.errors import (
@@ -55,10 +56,10 @@ from securexchange.errors import (
 )
 from securexchange.keyring import Keyring, MunicipalityEntry, open_keyring
 from securexchange.keys import ROLE_ROOT
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, PAYLOAD, ArtifactType, Manifest
+from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType, Manifest
 from securexchange.notice import NoticeBody
 from securexchange.package import PackageBody, PackageTrust, open_package
-from securexchange.returns import ReturnBody
+from securexchange.returns import ReturnBody, ReturnTrust, open_return
 from securexchange.zipstrict import DEFAULT_LIMITS
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -327,6 +328,18 @@ class _KeyringIndex:
                 return doc.keyring, entry
         return None
 
+    # KnownKeyrings (securexchange.returns), for open_return.
+    def version(self, party_id: str, version: int) -> Keyring | None:
+        found = self.entry(party_id, version)
+        return None if found is None else found[0]
+
+    def in_force(self, party_id: str, moment: datetime) -> Keyring | None:
+        found = self.latest_at(party_id, moment)
+        return None if found is None else found[0]
+
+    def newest_version(self) -> int:
+        return max((d.keyring.version for d in self.docs), default=0)
+
     def any_version(self, version: int) -> Keyring | None:
         for doc in self.docs:
             if doc.keyring.version == version:
@@ -504,99 +517,25 @@ def _check_package(
 
 
 def _check_return(
-    report: ArtifactReport,
-    data: bytes,
-    manifest: Manifest,
-    index: _KeyringIndex,
+    report: ArtifactReport, data: bytes, index: _KeyringIndex, terminations: Mapping[str, date]
 ) -> None:
-    body = manifest.body
-    assert isinstance(body, ReturnBody)
-    named = index.entry(body.party_id, body.keyring_version)
-    if named is None:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION,
-                NotAuthorised,
-                f"keyring version {body.keyring_version} that the return names is not among "
-                "the inputs (give the published keyring of that version)",
-            )
-        )
-        return
-    _, entry = named
-    if entry.nis != manifest.municipality:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION, NotAuthorised, "the return's municipality is not its party's"
-            )
-        )
-        return
-    person = next((r for r in entry.recipients if r.fingerprint.display == manifest.signer), None)
-    if person is None:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION,
-                NotAuthorised,
-                "the signer is not an authorised recipient in keyring version "
-                f"{body.keyring_version}",
-            )
-        )
-        return
-
-    class _Signer:
-        def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-            assert person is not None
-            return person.signing_key
-
+    """The agency's own verification (:func:`open_return`), with what the auditor knows:
+    the keyrings and notices among the inputs, and no moment of receipt."""
+    trust = ReturnTrust(keyrings=index, terminations=MappingProxyType(dict(terminations)))
     try:
-        verified = open_without_decryption(data, trust=_Signer(), accept=(ArtifactType.RETURN,))
+        opened = open_return(data, trust=trust, identities=None)
     except SxError as exc:
         report.fail(_from_error(exc))
         return
     report.verified = True
-    report.container_sha256 = verified.container_sha256
-    created = manifest.created_at
-    current = index.latest_at(body.party_id, created)
-    if current is not None and current[0].version > body.keyring_version:
-        keyring, now_entry = current
-        if all(r.fingerprint.display != manifest.signer for r in now_entry.recipients):
-            report.fail(
-                _finding(
-                    CHECK_AUTHORISATION,
-                    NotAuthorised,
-                    f"keyring version {keyring.version}, issued before the return was made, "
-                    "no longer authorises its signer",
-                )
-            )
-        entry = now_entry
-    if not entry.allows_role(person.owner.role):
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION, NotAuthorised, "the signer's role is not an allowed profile"
-            )
-        )
-    if not entry.active_on(created.date()):
-        report.fail(
-            _finding(
-                CHECK_PROTOCOL,
-                ProtocolInactive,
-                "the protocol was not active when the return was made",
-            )
-        )
-    stanzas = age.parse_header(verified.members[PAYLOAD]).stanzas
-    if len(stanzas) != 1:
-        report.fail(
-            _finding(
-                CHECK_RECIPIENTS,
-                NotAuthorised,
-                "a return is encrypted to the agency alone, but payload.age has "
-                f"{len(stanzas)} recipient stanzas",
-            )
-        )
+    report.container_sha256 = opened.container_sha256
 
 
 def _check_notice(
     report: ArtifactReport, data: bytes, manifest: Manifest, index: _KeyringIndex
 ) -> None:
+    """A notice signed by the export key of the keyring in force when it was made, for
+    a municipality and protocol that keyring lists."""
     body = manifest.body
     assert isinstance(body, NoticeBody)
     keyring = index.latest_any_at(manifest.created_at)
@@ -878,13 +817,23 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
                 )
         else:
             skipped.append(Skipped(item.name, "not a securexchange artifact"))
-    # Returns and notices need the keyrings of every package and document first.
+    # Returns and notices need the keyrings of every package and document first, and
+    # returns the verified notices: a notice is authoritative before any keyring
+    # version records the termination (as it is for the agency's import).
+    terminations: dict[str, date] = {}
+    for report, item, manifest in pending:
+        assert item.data is not None
+        body = manifest.body
+        if isinstance(body, NoticeBody):
+            _check_notice(report, item.data, manifest, index)
+            if report.ok and report.verified:
+                known = terminations.get(body.protocol_id)
+                if known is None or body.effective < known:
+                    terminations[body.protocol_id] = body.effective
     for report, item, manifest in pending:
         assert item.data is not None
         if manifest.artifact_type is ArtifactType.RETURN:
-            _check_return(report, item.data, manifest, index)
-        else:
-            _check_notice(report, item.data, manifest, index)
+            _check_return(report, item.data, index, terminations)
 
     # A file that failed its own checks still occupies its sequence number (it is
     # flagged already); only verified ones take part in the content comparisons.
