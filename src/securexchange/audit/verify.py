@@ -49,7 +49,6 @@ from securexchange.errors import (
     NotAuthorised,
     ProtocolInactive,
     Rollback,
-    Stale,
     SxError,
     Tampered,
     all_error_classes,
@@ -66,7 +65,8 @@ ZIP_MAGIC = b"PK\x03\x04"
 # Names securexchange gives its containers; a file with one of these is judged as an
 # artifact even when its first bytes were damaged (so it fails instead of being skipped).
 ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp")
-KEYRING_MAGIC = b'"format": "securexchange-keyring/1"'
+# Any keyring format: a newer one is then refused with its own message, not skipped.
+KEYRING_MAGIC = b'"format": "securexchange-keyring/'
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_total_size
 MAX_FILES = 100_000
 
@@ -144,6 +144,7 @@ class ArtifactReport:
     signer: str | None = None
     keyring_version: int | None = None
     supersedes: tuple[str, str] | None = None
+    protocol_id: str | None = None
     verified: bool = False
 
     @property
@@ -472,48 +473,28 @@ def _fill_envelope(report: ArtifactReport, manifest: Manifest) -> None:
 
 
 def _check_package(
-    report: ArtifactReport, data: bytes, root_key: bytes, index: _KeyringIndex
+    report: ArtifactReport,
+    data: bytes,
+    root_key: bytes,
+    index: _KeyringIndex,
+    terminations: Mapping[str, date] | None = None,
 ) -> None:
+    """The municipal import's own verification (:func:`open_package`) without a key.
+
+    Run once before the notices are known (the package's keyring view joins the index),
+    and again with the verified notices for a package whose protocol one terminates.
+    """
+    trust = PackageTrust(root_key, terminations=tuple((terminations or {}).items()))
     try:
-        opened = open_package(data, trust=PackageTrust(root_key), identities=None)
+        opened = open_package(data, trust=trust, identities=None)
     except SxError as exc:
+        report.verified = False
         report.fail(_from_error(exc))
         return
     report.verified = True
     report.container_sha256 = opened.container_sha256
+    report.protocol_id = opened.body.protocol_id
     index.add(opened.keyring, opened.keyring_data, None)
-    body, manifest = opened.body, opened.manifest
-    created = manifest.created_at
-    entry = opened.keyring.municipalities[0]
-    if not entry.active_on(created.date()):
-        report.fail(
-            _finding(
-                CHECK_PROTOCOL,
-                ProtocolInactive,
-                "the municipality's protocol was not active when the package was made",
-            )
-        )
-    if body.import_deadline <= created or body.valid_until <= created:
-        report.fail(
-            _finding(CHECK_DEADLINES, Malformed, "a deadline is not after the package's creation")
-        )
-    if body.latest_retention is not None and body.earliest_retention is not None:
-        if body.latest_retention > entry.protocol_until:
-            report.fail(
-                _finding(
-                    CHECK_RETENTION,
-                    ProtocolInactive,
-                    "a retention deadline is after the protocol's end",
-                )
-            )
-        if body.earliest_retention <= created.date():
-            report.fail(
-                _finding(
-                    CHECK_RETENTION,
-                    Stale,
-                    "the package holds a record whose retention deadline had passed",
-                )
-            )
 
 
 def _check_return(
@@ -783,6 +764,7 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
     reports: list[ArtifactReport] = []
     skipped: list[Skipped] = []
     pending: list[tuple[ArtifactReport, InputFile, Manifest]] = []
+    packages_seen: list[tuple[ArtifactReport, InputFile]] = []
     consumed: set[str] = set()
     for item in files:
         if item.name.endswith(".json") and item.data is not None and _is_keyring_document(item):
@@ -806,6 +788,8 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
         elif _is_container(item):
             report, manifest = _check_container(item, root_key, index)
             reports.append(report)
+            if manifest is not None and manifest.artifact_type is ArtifactType.PACKAGE:
+                packages_seen.append((report, item))
             if manifest is not None and manifest.artifact_type in (
                 ArtifactType.RETURN,
                 ArtifactType.NOTICE,
@@ -834,6 +818,10 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
         assert item.data is not None
         if manifest.artifact_type is ArtifactType.RETURN:
             _check_return(report, item.data, index, terminations)
+    for report, item in packages_seen:
+        if report.verified and report.protocol_id in terminations:
+            assert item.data is not None
+            _check_package(report, item.data, root_key, index, terminations)
 
     # A file that failed its own checks still occupies its sequence number (it is
     # flagged already); only verified ones take part in the content comparisons.

@@ -8,7 +8,8 @@ A package passes every check before anything is written, in this order:
 2. the keyring version is not below the one held (SX-ROLLBACK);
 3. the municipality is ours (SX-WRONG-MUNICIPALITY); we are a recipient
    (SX-NOT-RECIPIENT); not dated more than a day ahead (SX-FUTURE); its protocol was not
-   terminated (SX-PROTOCOL-INACTIVE);
+   terminated by now (SX-PROTOCOL-INACTIVE; one made on or after the termination day,
+   or while the protocol was not active, was refused in step 1 as audit does);
 4. the sequence number is above the last one imported: a file imported before (same
    hash, even if superseded since) is a harmless no-op, the same number with another
    hash SX-EQUIVOCATION, a lower number SX-ROLLBACK;
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from securexchange import age, statedb, zipstrict
@@ -173,11 +174,10 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         )
     if manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future("the package is dated more than a day in the future")
+    # open_package refused a package made on or after the termination; this home's
+    # clock decides whether the termination has come since.
     effective = vault.terminated(home).get(body.protocol_id)
-    if effective is not None and (
-        manifest.created_at.date().isoformat() >= effective
-        or home.now.date().isoformat() >= effective
-    ):
+    if effective is not None and home.now.date().isoformat() >= effective:
         raise ProtocolInactive(
             "the protocol this package belongs to was terminated",
             hint="the agency's termination notice was imported; no packages are accepted",
@@ -222,7 +222,8 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
 def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
     root = pinned_root_key(home)
     held = max(1, held_keyring_version(home))
-    trust = PackageTrust(root, held)
+    ended = tuple((p, date.fromisoformat(d)) for p, d in vault.terminated(home).items())
+    trust = PackageTrust(root, held, terminations=ended)
     opened = open_package(data, trust=trust, identities=None)
     subkey, again = check_package(home, opened)
     if again:
