@@ -185,3 +185,22 @@ def test_a_return_received_within_7_days_of_termination_is_applied(
     today = datetime.now(UTC).replace(microsecond=0)
     _terminate(channel, today.date() + timedelta(days=1), tmp_path)
     assert _agency_verdict(channel, data, at=today + timedelta(days=6)) is None
+
+
+def test_terminate_needs_no_root_key_and_the_next_root_signed_version_records_it(
+    channel: Channel, tmp_path: Path
+) -> None:
+    from return_flows import add_staff
+    from securexchange.agency.registry import view_for
+
+    effective = datetime.now(UTC).date() + timedelta(days=30)
+    with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
+        before = view_for(home, NIS).keyring
+    _terminate(channel, effective, tmp_path)  # the export key only: no new version yet
+    with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
+        assert view_for(home, NIS).keyring.version == before.version
+    add_staff(channel.agency, tmp_path / "other", name="Bert Claes")  # a root-signed change
+    with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
+        after = view_for(home, NIS).keyring
+    assert after.version > before.version
+    assert after.municipalities[0].terminated_on == effective
