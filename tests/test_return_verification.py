@@ -204,3 +204,33 @@ def test_terminate_needs_no_root_key_and_the_next_root_signed_version_records_it
         after = view_for(home, NIS).keyring
     assert after.version > before.version
     assert after.municipalities[0].terminated_on == effective
+
+
+def test_a_return_received_more_than_7_days_after_its_protocol_ended_is_refused(
+    tmp_path: Path,
+) -> None:
+    from keys_helpers import make_agency
+    from return_flows import add_staff, demo_source
+    from securexchange.agency.registry import add_municipality
+
+    agency, staff = tmp_path / "agency", tmp_path / "staff"
+    make_agency(agency, demo=True)
+    today = datetime.now(UTC).replace(microsecond=0)
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        add_municipality(
+            home,
+            demo_source(agency / "keys" / "root.key"),
+            nis=NIS,
+            name="Antwerpen",
+            protocol_until=today.date(),  # today is its last day
+        )
+    add_staff(agency, staff)
+    time.sleep(1.1)
+    _, data = seal_delta(staff, [status(R1)])
+    # Like a termination on the day after the last: 7 days of grace, then refused (a
+    # copy of the home for each moment: a home's clock never goes back).
+    shutil.copytree(agency, tmp_path / "agency-late")
+    early = Channel(agency, staff, "")
+    late = Channel(tmp_path / "agency-late", staff, "")
+    assert _agency_verdict(early, data, at=today + timedelta(days=5)) is None
+    assert _agency_verdict(late, data, at=today + timedelta(days=9)) == "SX-PROTOCOL-INACTIVE"

@@ -457,12 +457,15 @@ class _ReturnSigner:
         return next(r.signing_key for r in people if r.fingerprint.display == manifest.signer)
 
 
-def _terminated_on(entries: Sequence[MunicipalityEntry], trust: ReturnTrust) -> date | None:
-    days = [e.terminated_on for e in entries if e.terminated_on is not None]
+def _ended_on(entries: Sequence[MunicipalityEntry], trust: ReturnTrust) -> date:
+    """The first day the protocol no longer applies: the day after its last, or an
+    earlier termination (by a keyring or a notice), whichever comes first."""
+    days = [e.protocol_until + timedelta(days=1) for e in entries]
+    days += [e.terminated_on for e in entries if e.terminated_on is not None]
     days += [
         trust.terminations[e.protocol_id] for e in entries if e.protocol_id in trust.terminations
     ]
-    return min(days) if days else None
+    return min(days)
 
 
 def _check_active(
@@ -471,16 +474,13 @@ def _check_active(
     made = manifest.created_at.date()
     if not all(e.active_on(made) for e in entries):
         raise ProtocolInactive("the protocol was not active when the return was made")
-    ended = _terminated_on(entries, trust)
-    if ended is None:
-        return
+    ended = _ended_on(entries, trust)
     if made >= ended:
         raise ProtocolInactive("the return was made on or after its protocol's termination")
     received = trust.received_at
     if received is not None and received >= datetime.combine(ended, time(), UTC) + RECEIPT_GRACE:
-        raise ProtocolInactive(
-            "the return arrived more than 7 days after its protocol's termination"
-        )
+        # A natural end is treated as a termination on the day after the last.
+        raise ProtocolInactive("the return arrived more than 7 days after its protocol ended")
 
 
 def open_return(
