@@ -470,11 +470,15 @@ def allowed_signers(keyring: Keyring) -> str:
     ]
     for entry in keyring.municipalities:
         start = datetime.combine(entry.protocol_from, time(), UTC)
-        last = entry.protocol_until
+        # The first day nobody may sign any more; none for a protocol that runs to the
+        # end of the calendar (date.max has no day after it: no valid-before then).
+        first_after = (
+            None if entry.protocol_until >= date.max else (entry.protocol_until + timedelta(days=1))
+        )
         if entry.terminated_on is not None:
-            last = min(last, entry.terminated_on - timedelta(days=1))
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
-        if end <= start:
+            first_after = min(first_after or date.max, entry.terminated_on)
+        end = None if first_after is None else datetime.combine(first_after, time(), UTC)
+        if end is not None and end <= start:
             continue  # terminated before it began: nobody may sign for it
         for recipient in entry.recipients:
             lines.append(f"# {entry.nis} {recipient.owner.role}")

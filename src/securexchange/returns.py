@@ -457,15 +457,16 @@ class _ReturnSigner:
         return next(r.signing_key for r in people if r.fingerprint.display == manifest.signer)
 
 
-def _ended_on(entries: Sequence[MunicipalityEntry], trust: ReturnTrust) -> date:
+def _ended_on(entries: Sequence[MunicipalityEntry], trust: ReturnTrust) -> date | None:
     """The first day the protocol no longer applies: the day after its last, or an
     earlier termination (by a keyring or a notice), whichever comes first."""
-    days = [e.protocol_until + timedelta(days=1) for e in entries]
+    # date.max has no day after it: such a protocol never ends by itself.
+    days = [e.protocol_until + timedelta(days=1) for e in entries if e.protocol_until < date.max]
     days += [e.terminated_on for e in entries if e.terminated_on is not None]
     days += [
         trust.terminations[e.protocol_id] for e in entries if e.protocol_id in trust.terminations
     ]
-    return min(days)
+    return min(days) if days else None
 
 
 def _check_active(
@@ -475,10 +476,13 @@ def _check_active(
     if not all(e.active_on(made) for e in entries):
         raise ProtocolInactive("the protocol was not active when the return was made")
     ended = _ended_on(entries, trust)
+    if ended is None:
+        return
     if made >= ended:
         raise ProtocolInactive("the return was made on or after its protocol's termination")
     received = trust.received_at
-    if received is not None and received >= datetime.combine(ended, time(), UTC) + RECEIPT_GRACE:
+    # (Subtracting from the receipt: a far effective day has no 7 days after it.)
+    if received is not None and received - RECEIPT_GRACE >= datetime.combine(ended, time(), UTC):
         # A natural end is treated as a termination on the day after the last.
         raise ProtocolInactive("the return arrived more than 7 days after its protocol ended")
 
