@@ -1,0 +1,139 @@
+"""A seeded mutator feeds damaged returns and packages to the one verification of each
+kind (``open_return``, ``open_package``) and to ``audit verify``: nothing but the error
+tree comes out (``verify_artifacts`` reports and never raises).
+
+Bounded for the suite; ``SX_FUZZ_RUNS=5000`` runs it longer by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from audit_flows import World, make_package, make_return, make_world
+from securexchange import zipstrict
+from securexchange.agency.registry import signed_keyrings
+from securexchange.agency.returns import return_trust
+from securexchange.audit.verify import InputFile, verify_artifacts
+from securexchange.container import MEMBER_LIMITS
+from securexchange.errors import SxError
+from securexchange.home import HomeKind, open_home
+from securexchange.manifest import MANIFEST, MEMBER_ORDER
+from securexchange.package import PackageTrust, open_package
+from securexchange.returns import open_return
+
+RUNS = int(os.environ.get("SX_FUZZ_RUNS", "120"))
+NIS = "11002"
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    return make_world(tmp_path_factory.mktemp("fuzz"), (NIS,))
+
+
+def _json_mutation(rng: random.Random, value: object) -> object:
+    """One change somewhere in a JSON value: another type, an extreme number, a lone
+    surrogate, a dropped or added key."""
+    if isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        choice = rng.randrange(4)
+        copy = dict(value)
+        if choice == 0:
+            del copy[key]
+        elif choice == 1:
+            copy["extra"] = 1
+        else:
+            copy[key] = _json_mutation(rng, value[key])
+        return copy
+    if isinstance(value, list) and value:
+        i = rng.randrange(len(value))
+        return [*value[:i], _json_mutation(rng, value[i]), *value[i + 1 :]]
+    if rng.randrange(2):  # a near value, still well formed: reaches the signature
+        if isinstance(value, bool):
+            return not value
+        if isinstance(value, int):
+            return value + rng.choice((-1, 1, 1000))
+        if isinstance(value, str) and value.endswith("Z"):
+            return value.replace("20", "21", 1)
+    return rng.choice(
+        [
+            None,
+            True,
+            0,
+            -1,
+            2**53,
+            2**64,
+            1.5,
+            "",
+            "\ud800",
+            "9999-12-31T23:59:59Z",
+            "0001-01-01T00:00:00Z",
+            "x" * 300,
+            [],
+            {},
+        ]
+    )
+
+
+def _mutate(rng: random.Random, data: bytes) -> bytes:
+    choice = rng.randrange(5)
+    if choice == 0:
+        at = rng.randrange(len(data))
+        return data[:at] + bytes([data[at] ^ (1 << rng.randrange(8))]) + data[at + 1 :]
+    if choice == 1:
+        return data[: rng.randrange(len(data))]
+    if choice == 2:
+        at = rng.randrange(len(data))
+        return data[:at] + rng.randbytes(rng.randrange(1, 64)) + data[at:]
+    # The manifest changed and re-zipped, its signature kept: reaches every check that
+    # runs on the parsed, not yet verified manifest.
+    members = zipstrict.read(data, MEMBER_ORDER, member_limits=MEMBER_LIMITS)
+    out = []
+    for m in members:
+        body = m.data
+        if m.name == MANIFEST:
+            value = _json_mutation(rng, json.loads(body))
+            text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+            body = text.encode("utf-8", "surrogatepass")  # canonical, lone surrogates kept
+        out.append(zipstrict.Member(m.name, body))
+    return zipstrict.write(out)
+
+
+def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_path: Path) -> None:
+    package = make_package(world, NIS)
+    ret = make_return(world, NIS, 1)
+    agency = tmp_path / "agency"
+    shutil.copytree(world.agency, agency)
+    rng = random.Random(14)
+    reached: set[str] = set()
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        trust = return_trust(home)  # reads the home's keyrings while it is open
+        full = signed_keyrings(home)[0]
+        root = full.keyring.agency.root_key
+        keyring_files = [
+            InputFile("keyring-full.json", full.data),
+            InputFile("keyring-full.sig", full.signature.encode()),
+        ]
+        for _ in range(RUNS):
+            bad_return = _mutate(rng, ret)
+            bad_package = _mutate(rng, package)
+            try:
+                open_return(bad_return, trust=trust, identities=None)
+            except SxError as exc:
+                reached.add(exc.name)
+            try:
+                open_package(bad_package, trust=PackageTrust(root), identities=None)
+            except SxError as exc:
+                reached.add(exc.name)
+            report = verify_artifacts(
+                [*keyring_files, InputFile("p.sxp", bad_package), InputFile("r.sxr", bad_return)],
+                root,
+            )
+            assert {a.kind for a in report.artifacts} >= {"keyring"}
+    # The mutations reach past the ZIP layer: signatures and authorisation are judged.
+    assert {"SX-MALFORMED", "SX-BAD-SIGNATURE"} <= reached, reached
