@@ -378,12 +378,15 @@ class ReturnTrust:
     the protocol no longer applies, from verified termination notices (a keyring's own
     ``terminated_on`` counts too; the earliest day wins); ``received_at``: when the
     verifier received the return (the agency: now), or None for an auditor, who cannot
-    know it and judges the newest version in force when the return was made instead.
+    know it and judges the newest version in force when the return was made instead;
+    ``every_version``: the keyrings are every version ever issued (the agency's own), so
+    a version above the newest was never issued rather than not given.
     """
 
     keyrings: KnownKeyrings
     terminations: Mapping[str, date] = field(default_factory=lambda: MappingProxyType({}))
     received_at: datetime | None = None
+    every_version: bool = False
 
 
 @dataclass(frozen=True)
@@ -435,7 +438,7 @@ class _ReturnSigner:
         keyrings = self._trust.keyrings
         named = keyrings.version(body.party_id, body.keyring_version)
         if named is None:
-            if body.keyring_version > keyrings.newest_version():
+            if self._trust.every_version and body.keyring_version > keyrings.newest_version():
                 raise Malformed("the return claims a keyring version that was never issued")
             raise NotAuthorised(
                 f"keyring version {body.keyring_version} that the return names is not known "

@@ -111,6 +111,7 @@ def return_trust(home: Home) -> ReturnTrust:
         keyrings=StoredKeyrings(home),
         terminations=MappingProxyType({str(p): date.fromisoformat(str(d)) for p, d in rows}),
         received_at=home.now,
+        every_version=True,
     )
 
 
