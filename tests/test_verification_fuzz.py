@@ -137,3 +137,26 @@ def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_p
             assert {a.kind for a in report.artifacts} >= {"keyring"}
     # The mutations reach past the ZIP layer: signatures and authorisation are judged.
     assert {"SX-MALFORMED", "SX-BAD-SIGNATURE"} <= reached, reached
+
+
+def test_a_container_claiming_an_unknown_zip_version_does_not_abort_the_audit(
+    world: World,
+) -> None:
+    # Found by the mutator above: zipfile's NotImplementedError escaped the salvage of
+    # a failed container's manifest, and the whole directory's audit ended in exit 3.
+    data = bytearray(make_return(world, NIS, 1))
+    central = data.rfind(b"PK\x01\x02")
+    while central != -1:
+        data[central + 6 : central + 8] = (138).to_bytes(2, "little")  # "version 13.8"
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        full = signed_keyrings(home)[0]
+    report = verify_artifacts(
+        [
+            InputFile("keyring-full.json", full.data),
+            InputFile("keyring-full.sig", full.signature.encode()),
+            InputFile("odd.sxr", bytes(data)),
+        ],
+        full.keyring.agency.root_key,
+    )
+    assert {a.file: a.ok for a in report.artifacts} == {"keyring-full.json": True, "odd.sxr": False}

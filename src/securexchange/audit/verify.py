@@ -447,7 +447,11 @@ def _salvage_envelope(data: bytes) -> Manifest | None:
             if info.file_size > MEMBER_LIMITS[MANIFEST]:
                 return None
             return Manifest.from_json_bytes(archive.read(info))
-    except (SxError, zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except Exception:
+        # Best effort on a container that already failed (and is reported as failed):
+        # zipfile raises whatever a damaged archive provokes (NotImplementedError for an
+        # unknown ZIP version, RuntimeError, zlib.error, EOFError, ...), and no such
+        # file may abort the audit of the others.
         return None
 
 
