@@ -54,3 +54,27 @@ def test_the_workbook_banner_names_the_termination_day_as_the_destroy_by_date(
     )
     assert f"uiterlijk op {dutch_date(ENDS)}." in banner
     assert dutch_date(LATER) not in banner
+
+
+def test_a_lost_notice_does_not_keep_the_data_once_a_keyring_records_the_termination(
+    tmp_path: Path,
+) -> None:
+    from cli_helpers import run_cli
+
+    world = make_world(tmp_path)
+    first = make_package(world, [person(1, LATER)], sequence=1)
+    assert muni(world, "import", str(first.path)).code == 0
+    _terminate(world, TODAY.isoformat())  # the notice never reaches the municipality
+    # Any root-signed change makes the next version, which records the termination.
+    add = ["agency", "municipality", "add", "--nis", "44021", "--name", "Gent"]
+    assert run_cli([*add, "--protocol-until", "2030-12-31"], home=world.agency).code == 0
+    published = tmp_path / "published"
+    assert (
+        run_cli(["agency", "keyring", "publish", "--out", str(published)], home=world.agency).code
+        == 0
+    )
+    result = muni(world, "import", str(published / f"keyring-{world.nis}.json"))
+    assert result.code == 0, result.stderr
+    status = _status(world)
+    assert status["packages"][0]["state"] == "terminated"  # type: ignore[index]
+    assert status["packages"][0]["records"] == 0  # type: ignore[index]

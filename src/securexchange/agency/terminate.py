@@ -22,7 +22,7 @@ from securexchange import statedb
 from securexchange.agency.registry import _municipality, agency_keys
 from securexchange.atomicio import atomic_write
 from securexchange.container import seal
-from securexchange.errors import NotAuthorised, NotFound, UsageError
+from securexchange.errors import NotAuthorised, NotFound
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
@@ -46,12 +46,6 @@ def terminate(
 ) -> Terminated:
     """Write the termination notice for ``nis``'s protocol, effective ``effective``."""
     entry = _municipality(home, nis.strip())
-    if effective < entry.protocol_from:
-        # audit verify fails such a notice: the agency does not sign what it would fail.
-        raise UsageError(
-            "the termination takes effect before the protocol began",
-            hint=f"give a day on or after {entry.protocol_from.isoformat()}",
-        )
     if not out_dir.is_dir():
         raise NotFound(f"no directory at {out_dir}")
     keys = agency_keys(home)

@@ -569,12 +569,8 @@ def _check_notice(
                 "the notice names another municipality or protocol than the keyring",
             )
         )
-    if body.effective < entry.protocol_from:
-        report.fail(
-            _finding(
-                CHECK_DEADLINES, Malformed, "the notice takes effect before the protocol began"
-            )
-        )
+    # A notice taking effect before the protocol began cancels it: nothing may be
+    # shared under it (as allowed_signers says); the agency signs such notices.
 
 
 def _check_container(
