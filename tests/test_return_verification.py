@@ -133,6 +133,13 @@ def test_a_return_with_a_malformed_second_stanza_is_refused_by_agency_and_audit(
     assert _both(channel, data) == ("SX-NOT-AUTHORISED", {"SX-NOT-AUTHORISED"})
 
 
+def test_a_return_whose_only_stanza_is_malformed_is_refused_by_agency_and_audit(
+    channel: Channel,
+) -> None:
+    _, data = seal_delta(channel.staff, [status(R1)], only_recipients=[_MalformedX25519()])
+    assert _both(channel, data) == ("SX-MALFORMED", {"SX-MALFORMED"})
+
+
 def test_a_return_naming_a_keyring_version_that_did_not_yet_authorise_its_signer_is_refused(
     channel: Channel,
 ) -> None:
