@@ -130,7 +130,7 @@ def test_a_return_with_a_malformed_second_stanza_is_refused_by_agency_and_audit(
     channel: Channel,
 ) -> None:
     _, data = seal_delta(channel.staff, [status(R1)], extra_recipients=[_MalformedX25519()])
-    assert _both(channel, data) == ("SX-NOT-AUTHORISED", {"SX-NOT-AUTHORISED"})
+    assert _both(channel, data) == ("SX-MALFORMED", {"SX-MALFORMED"})
 
 
 def test_a_return_whose_only_stanza_is_malformed_is_refused_by_agency_and_audit(

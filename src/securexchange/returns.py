@@ -35,7 +35,6 @@ from types import MappingProxyType
 from typing import Any, Protocol, Self
 
 from securexchange import age, container, strictjson
-from securexchange.age.format import Stanza, decode_b64
 from securexchange.clock import format_instant
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
 from securexchange.fingerprint import is_display
@@ -491,18 +490,6 @@ def _check_active(
         raise ProtocolInactive("the return arrived more than 7 days after its protocol ended")
 
 
-def _check_x25519_form(stanza: Stanza) -> None:
-    """What can be known of an X25519 stanza without its key: one argument, a 32-byte
-    share in canonical base64, a body of a wrapped 16-byte key (so an auditor refuses
-    what the agency's decryption would)."""
-    try:
-        share = decode_b64(stanza.args[0].encode("ascii")) if len(stanza.args) == 1 else b""
-    except ValueError:
-        share = b""
-    if stanza.type != "X25519" or len(share) != 32 or len(stanza.body) != 32:
-        raise Malformed("payload.age's recipient stanza is not a well-formed X25519 stanza")
-
-
 def open_return(
     data: bytes,
     *,
@@ -536,7 +523,6 @@ def open_return(
             "a return is encrypted to the agency alone, but payload.age has "
             f"{len(stanzas)} recipient stanzas"
         )
-    _check_x25519_form(stanzas[0])
     document = None
     if identities is not None:
         decrypted = container.open_artifact(
