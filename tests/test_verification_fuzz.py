@@ -11,21 +11,24 @@ import json
 import os
 import random
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from audit_flows import World, make_package, make_return, make_world
-from securexchange import zipstrict
+from audit_flows import World, make_package, make_return, make_world, view
+from flows import export_source, staff_identities
+from securexchange import age, zipstrict
 from securexchange.agency.registry import signed_keyrings
 from securexchange.agency.returns import return_trust
 from securexchange.audit.verify import InputFile, verify_artifacts
-from securexchange.container import MEMBER_LIMITS
+from securexchange.container import MEMBER_LIMITS, seal
 from securexchange.errors import SxError
 from securexchange.home import HomeKind, open_home
-from securexchange.manifest import MANIFEST, MEMBER_ORDER
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType
 from securexchange.package import PackageTrust, open_package
-from securexchange.returns import open_return
+from securexchange.returns import ReturnBody, open_return
 
 RUNS = int(os.environ.get("SX_FUZZ_RUNS", "120"))
 NIS = "11002"
@@ -104,6 +107,56 @@ def _mutate(rng: random.Random, data: bytes) -> bytes:
     return zipstrict.write(out)
 
 
+R1 = "R-AAAAAAAAAAAAAAAAAAAA"
+
+
+def _document(delta_id: str, signer: str) -> dict[str, object]:
+    return {
+        "delta": delta_id,
+        "entries": [
+            {
+                "base": "nog niet gecontacteerd",
+                "changed_at": "2026-01-05T10:00:00Z",
+                "kind": "status",
+                "record": R1,
+                "status": "gecontacteerd",
+            },
+            {
+                "field": "Adres",
+                "kind": "quality",
+                "problem": "verouderd",
+                "record": R1,
+                "reported_at": "2026-01-05T10:00:00Z",
+            },
+        ],
+        "format": "securexchange-return/1",
+        "municipality": NIS,
+        "signer": signer,
+        "sequence": 1,
+    }
+
+
+def _signed_hostile_return(world: World, rng: random.Random) -> bytes:
+    """A return whose encrypted document is mutated and then properly signed and
+    encrypted by the real staff key: what a malicious signer can send."""
+    identity = world.staff[NIS].identity()
+    keyring, _, _ = view(world, NIS)
+    subkey = keyring.agency.export.live_subkeys(keyring.issued_at)[0]
+    delta_id = new_artifact_id(ArtifactKind.RETURN)
+    value = _json_mutation(rng, _document(delta_id, identity.fingerprint.display))
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False, indent=2) + "\n"
+    return seal(
+        artifact_type=ArtifactType.RETURN,
+        artifact_id=delta_id,
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        municipality=NIS,
+        body=ReturnBody(world.parties[NIS], 1, 1, 1, keyring.version, False),
+        signing_seed=identity.seed,
+        content=text.encode("utf-8", "surrogatepass"),
+        recipients=[age.X25519Recipient.from_string(subkey.recipient)],
+    )
+
+
 def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_path: Path) -> None:
     package = make_package(world, NIS)
     ret = make_return(world, NIS, 1)
@@ -111,6 +164,12 @@ def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_p
     shutil.copytree(world.agency, agency)
     rng = random.Random(int(os.environ.get("SX_FUZZ_SEED", "14")))
     reached: set[str] = set()
+    # Key holders too: the agency opens returns, the staff member packages.
+    agency_ids = [
+        age.X25519Identity.from_string(s.identity)
+        for s in export_source(world.agency).unlock().subkeys
+    ]
+    staff_ids = staff_identities(world.staff[NIS])
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
         trust = return_trust(home)  # reads the home's keyrings while it is open
         full = signed_keyrings(home)[0]
@@ -122,14 +181,23 @@ def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_p
         for _ in range(RUNS):
             bad_return = _mutate(rng, ret)
             bad_package = _mutate(rng, package)
-            try:
-                open_return(bad_return, trust=trust, identities=None)
-            except SxError as exc:
-                reached.add(exc.name)
-            try:
-                open_package(bad_package, trust=PackageTrust(root), identities=None)
-            except SxError as exc:
-                reached.add(exc.name)
+            for identities in (None, agency_ids):
+                try:
+                    open_return(bad_return, trust=trust, identities=identities)
+                except SxError as exc:
+                    reached.add(exc.name)
+            for holder in (None, staff_ids):
+                try:
+                    open_package(bad_package, trust=PackageTrust(root), identities=holder)
+                except SxError as exc:
+                    reached.add(exc.name)
+            if rng.randrange(8) == 0:
+                hostile = _signed_hostile_return(world, rng)
+                try:
+                    open_return(hostile, trust=trust, identities=agency_ids)
+                    reached.add("ok")
+                except SxError as exc:
+                    reached.add(exc.name)
             report = verify_artifacts(
                 [*keyring_files, InputFile("p.sxp", bad_package), InputFile("r.sxr", bad_return)],
                 root,
