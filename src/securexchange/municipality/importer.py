@@ -219,7 +219,10 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         raise Future("the package is dated more than a day in the future")
     # open_package refused a package made on or after the termination; this home's
     # clock decides whether the termination has come since.
-    effective = vault.terminated(home).get(body.protocol_id)
+    days = [vault.terminated(home).get(body.protocol_id)]
+    ended = opened.keyring.municipalities[0].terminated_on  # the view's own word
+    days.append(None if ended is None else ended.isoformat())
+    effective = min((d for d in days if d is not None), default=None)
     if effective is not None and home.now.date().isoformat() >= effective:
         raise ProtocolInactive(
             "the protocol this package belongs to was terminated",
