@@ -83,6 +83,7 @@ def make_package(
     created_at: datetime | None = None,
     records: int = 3,
     workbook: bytes = b"a workbook",
+    earliest_retention: date | None = None,
 ) -> bytes:
     """A package for ``nis`` sealed with the real export key; appended to the world's
     sequence unless ``sequence`` is given."""
@@ -109,7 +110,7 @@ def make_package(
         root = keyring.agency.root_key
         prev = open_package(previous, trust=PackageTrust(root), identities=None)
         superseded = Superseded(prev.package_id, hashlib.sha256(previous).hexdigest())
-    earliest = (moment + timedelta(days=40)).date().replace(day=1)
+    earliest = earliest_retention or (moment + timedelta(days=40)).date().replace(day=1)
     latest = min(entry.protocol_until, date(moment.year + 1, 1, 1))
     body = PackageBody(
         schema_version="2026.1",

@@ -139,12 +139,16 @@ def seal_delta(
     body: dict[str, Any] | None = None,
     municipality: str | None = None,
     created_at: datetime | None = None,
+    extra_recipients: Sequence[Any] = (),
+    only_recipients: Sequence[Any] | None = None,
 ) -> tuple[str, bytes]:
     """A return sealed with the staff member's real key, as hostile as asked.
 
     ``entries`` are raw JSON objects (anything may be put in them); ``document``
     overrides fields of the payload document, ``content`` replaces its bytes, ``body``
-    overrides manifest body fields. Counts in the body follow the entries' kinds.
+    overrides manifest body fields. Counts in the body follow the entries' kinds;
+    ``extra_recipients`` (anything with ``wrap(file_key)``) are added after the agency;
+    ``only_recipients`` replace every recipient, the agency included.
     """
     identity = staff_identity(staff)
     keyring = staff_keyring(staff)
@@ -179,7 +183,9 @@ def seal_delta(
         body=ReturnBody(**fields),
         signing_seed=identity.seed,
         content=content if content is not None else strictjson.dumps(doc),
-        recipients=[agency_recipient(keyring, now)],
+        recipients=list(only_recipients)
+        if only_recipients is not None
+        else [agency_recipient(keyring, now), *extra_recipients],
     )
     return delta_id, data
 

@@ -35,6 +35,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from securexchange import age, sshsig, zipstrict
+from securexchange.age.format import decode_b64
 from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
 from securexchange.manifest import (
@@ -259,6 +260,11 @@ def _verified_structure_and_signature(
         header = age.parse_header(members[PAYLOAD])
         if not header.stanzas or any(s.type != "X25519" for s in header.stanzas):
             raise Malformed("payload.age is not encrypted to X25519 recipients only")
+        # Each stanza well formed, as far as it can be told without its key: a reader
+        # stops at its own stanza, so a malformed one after it would pass a key holder
+        # and fail another; judged here, every verifier sees the same.
+        if not all(_well_formed_x25519(s) for s in header.stanzas):
+            raise Malformed("payload.age has a recipient stanza that is not well formed")
 
     return VerifiedArtifact(
         manifest=manifest,
@@ -267,6 +273,16 @@ def _verified_structure_and_signature(
         members=MappingProxyType(members),
         container_sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+def _well_formed_x25519(stanza: age.Stanza) -> bool:
+    """One argument, a 32-byte share in canonical base64, a wrapped 16-byte key."""
+    if stanza.type != "X25519" or len(stanza.args) != 1 or len(stanza.body) != 32:
+        return False
+    try:
+        return len(decode_b64(stanza.args[0].encode("ascii"))) == 32
+    except ValueError:
+        return False
 
 
 def open_without_decryption(

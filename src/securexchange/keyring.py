@@ -19,6 +19,7 @@ Pure: no I/O; time and ids passed in.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -36,7 +37,15 @@ from securexchange.keys import (
     check_name,
 )
 
-KEYRING_FORMAT = "securexchange-keyring/1"
+# The keyring's format is one integer, in the `format` string (docs/formats.md, "Keyring
+# format versions"): a writer uses the lowest number that expresses the document (so a
+# keyring without newer features stays readable by older clients), a reader refuses a
+# number above the one it knows with a message that says to update. Each later feature
+# (pre-issued subkeys, post-quantum subkeys, notices in the keyring) takes the next one.
+KEYRING_FORMAT_NAME = "securexchange-keyring"
+KEYRING_FORMAT_VERSION = 1  # the newest format this version of securexchange reads
+KEYRING_FORMAT = f"{KEYRING_FORMAT_NAME}/1"
+_FORMAT_RE = re.compile(r"^securexchange-keyring/([1-9][0-9]{0,5})$")
 SCOPE_FULL = "full"
 MAX_KEYRING_BYTES = 4 << 20
 MAX_RETENTION_MONTHS = 24
@@ -305,9 +314,15 @@ class Keyring:
             raise InternalError("a view for a municipality the keyring does not hold")
         return replace(self, id=view_id, scope=party_id, municipalities=(entry,))
 
+    @property
+    def format_version(self) -> int:
+        """The lowest keyring format that expresses this document (1 until a later
+        feature is used: each such feature raises it here)."""
+        return 1
+
     def to_json(self) -> dict[str, object]:
         return {
-            "format": KEYRING_FORMAT,
+            "format": f"{KEYRING_FORMAT_NAME}/{self.format_version}",
             "id": self.id,
             "version": self.version,
             "issued_at": format_instant(self.issued_at),
@@ -325,8 +340,7 @@ class Keyring:
         """Parse (no signature check: use :func:`open_keyring` for untrusted bytes)."""
         value = strictjson.loads(data, what="the keyring", max_bytes=MAX_KEYRING_BYTES)
         with strictjson.Fields(value, "the keyring") as f:
-            if f.text("format") != KEYRING_FORMAT:
-                raise Malformed("the keyring has an unknown format")
+            declared = parse_format(f.text("format"))
             municipalities = tuple(
                 MunicipalityEntry.from_json(item, i)
                 for i, item in enumerate(f.array("municipalities"), 1)
@@ -340,9 +354,32 @@ class Keyring:
                 "agency": AgencyKeys.from_json(f.object("agency")),
             }
         try:
-            return cls(municipalities=municipalities, **fields)  # type: ignore[arg-type]
+            keyring = cls(municipalities=municipalities, **fields)  # type: ignore[arg-type]
         except ValueError:
             raise Malformed("the keyring is not valid") from None
+        if declared != keyring.format_version:
+            # One encoding per content: a document states exactly the format it needs.
+            raise Malformed("the keyring states another format than its content needs")
+        return keyring
+
+
+def parse_format(text: str) -> int:
+    """The format number of a keyring's ``format`` string.
+
+    Malformed for anything that is not a keyring format, and for a number this version
+    does not read yet (a newer agency wrote it: the hint says to update).
+    """
+    match = _FORMAT_RE.fullmatch(text)
+    if match is None:
+        raise Malformed("the keyring has an unknown format")
+    number = int(match.group(1))
+    if number > KEYRING_FORMAT_VERSION:
+        raise Malformed(
+            f"the keyring is in format {number}, newer than this version of securexchange "
+            f"reads (format {KEYRING_FORMAT_VERSION})",
+            hint="update securexchange to the version the agency uses, then import again",
+        )
+    return number
 
 
 def sign_keyring(keyring: Keyring, root: Identity) -> tuple[bytes, str]:
@@ -389,6 +426,21 @@ def verify_keyring(
     open_keyring(data, signature, pinned_root_key, min_version=min_version)
 
 
+def version_in_force(issued: Sequence[tuple[int, datetime]], moment: datetime) -> int | None:
+    """Of (version, issued_at) pairs, the version in force at ``moment``.
+
+    The newest issued strictly before it: times are whole seconds and within one second
+    the order is unknown, so an artifact gets the benefit of the doubt against a
+    same-second change; only when none was issued before, the oldest of that same
+    second (the artifact may predate every later change of that second).
+    """
+    before = [v for v, at in issued if at < moment]
+    if before:
+        return max(before)
+    same = [v for v, at in issued if at == moment]
+    return min(same) if same else None
+
+
 def _principal(fingerprint: Fingerprint) -> str:
     return fingerprint.display
 
@@ -418,11 +470,15 @@ def allowed_signers(keyring: Keyring) -> str:
     ]
     for entry in keyring.municipalities:
         start = datetime.combine(entry.protocol_from, time(), UTC)
-        last = entry.protocol_until
+        # The first day nobody may sign any more; none for a protocol that runs to the
+        # end of the calendar (date.max has no day after it: no valid-before then).
+        first_after = (
+            None if entry.protocol_until >= date.max else (entry.protocol_until + timedelta(days=1))
+        )
         if entry.terminated_on is not None:
-            last = min(last, entry.terminated_on - timedelta(days=1))
-        end = datetime.combine(last + timedelta(days=1), time(), UTC)
-        if end <= start:
+            first_after = min(first_after or date.max, entry.terminated_on)
+        end = None if first_after is None else datetime.combine(first_after, time(), UTC)
+        if end is not None and end <= start:
             continue  # terminated before it began: nobody may sign for it
         for recipient in entry.recipients:
             lines.append(f"# {entry.nis} {recipient.owner.role}")

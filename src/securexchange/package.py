@@ -31,7 +31,14 @@ from typing import Any
 
 from securexchange import age, container, sshsig, strictjson, zipstrict
 from securexchange.clock import format_instant
-from securexchange.errors import BadSignature, Malformed, NotAuthorised, Rollback
+from securexchange.errors import (
+    BadSignature,
+    Malformed,
+    NotAuthorised,
+    ProtocolInactive,
+    Rollback,
+    Stale,
+)
 from securexchange.fingerprint import is_display
 from securexchange.ids import is_artifact_id
 from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_keyring
@@ -334,12 +341,19 @@ class PackageTrust:
 
     root_key: bytes
     min_keyring_version: int = 1
+    # (protocol id, first day it no longer applies) from verified termination notices:
+    # a notice is authoritative before any keyring version records it.
+    terminations: tuple[tuple[str, date], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.root_key, bytes) or len(self.root_key) != sshsig.PUBLIC_KEY_SIZE:
             raise ValueError("the root key is a 32-byte Ed25519 public key")
         if self.min_keyring_version < 1:
             raise ValueError("keyring versions start at 1")
+
+    def terminated_on(self, protocol_id: str) -> date | None:
+        days = [day for protocol, day in self.terminations if protocol == protocol_id]
+        return min(days) if days else None
 
     @classmethod
     def from_keyring(cls, keyring: Keyring) -> PackageTrust:
@@ -418,6 +432,25 @@ def _check_against_keyring(manifest: Manifest, body: PackageBody, keyring: Keyri
             raise NotAuthorised("the package is encrypted to a subkey its keyring does not list")
 
 
+def _check_dates(
+    manifest: Manifest, body: PackageBody, keyring: Keyring, trust: PackageTrust
+) -> None:
+    """The protocol was active the day the package was made (and not terminated, by the
+    keyring or a notice); its deadlines come after it; no record was already due."""
+    entry = keyring.municipalities[0]
+    made = manifest.created_at.date()
+    ended = trust.terminated_on(body.protocol_id)
+    if not entry.active_on(made) or (ended is not None and made >= ended):
+        raise ProtocolInactive(
+            "the municipality's protocol was not active when the package was made",
+            hint="the protocol was terminated or had not begun; no packages are accepted",
+        )
+    if body.import_deadline <= manifest.created_at or body.valid_until <= manifest.created_at:
+        raise Malformed("a deadline of the package is not after its creation")
+    if body.earliest_retention is not None and body.earliest_retention <= made:
+        raise Stale("the package holds a record whose retention deadline had passed")
+
+
 def open_package(
     data: bytes,
     *,
@@ -432,11 +465,14 @@ def open_package(
     signature by the export key that keyring certifies (BadSignature/NotAuthorised);
     every member digest (Tampered); the payload is age to X25519 recipients with as many
     stanzas as the body states (Malformed); the body agrees with the keyring
-    (Malformed) and lists only its recipients and subkeys (NotAuthorised); the keyring
-    is not older than ``trust.min_keyring_version`` (Rollback); for a key holder the
-    decryption (NotRecipient/Tampered) and the binding fields (Tampered). Returns
-    nothing unless every check passed. Freshness, sequence and addressee rules are the
-    importer's.
+    (Malformed) and lists only its recipients and subkeys (NotAuthorised); the protocol
+    was active on the day it was made, by its keyring and ``trust.terminations``
+    (ProtocolInactive), its deadlines are after that day (Malformed) and no record was
+    due then (Stale); the keyring is not older than ``trust.min_keyring_version``
+    (Rollback); for a key holder the decryption (NotRecipient/Tampered) and the binding
+    fields (Tampered). Returns nothing unless every check passed. The municipal import
+    and ``audit verify`` both call this, so they judge a package alike; freshness
+    against a clock, sequence and addressee rules are the importer's.
     """
     if max_payload < 1:
         raise ValueError("max_payload is positive")
@@ -469,6 +505,7 @@ def open_package(
     if len(stanzas) != body.recipient_stanzas:
         raise Malformed("payload.age has another number of recipients than the manifest")
     _check_against_keyring(verified.manifest, body, keyring)
+    _check_dates(verified.manifest, body, keyring, trust)
     if keyring.version < trust.min_keyring_version:
         raise Rollback(
             "the package carries a keyring older than the one already accepted",

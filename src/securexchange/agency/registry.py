@@ -79,6 +79,7 @@ from securexchange.passphrase_policy import check_new_passphrase
 
 DEFAULT_RETENTION_MONTHS = 6
 FUTURE_TOLERANCE = timedelta(days=1)
+LATEST_PROTOCOL_END = date(9000, 12, 31)
 MAX_RETENTION_MONTHS = 24
 
 SCHEMA = """
@@ -309,6 +310,9 @@ def add_municipality(
         raise UsageError("the protocol ends before it starts")
     if protocol_until < home.now.date():
         raise UsageError("the protocol has ended already")
+    if protocol_until > LATEST_PROTOCOL_END:
+        # Every verifier computes "the day after the last": the calendar must have one.
+        raise UsageError(f"a protocol ends by {LATEST_PROTOCOL_END.isoformat()} at the latest")
     if not 1 <= retention_months <= MAX_RETENTION_MONTHS:
         raise UsageError(f"retention months must be between 1 and {MAX_RETENTION_MONTHS}")
     exists = home.db.execute("SELECT 1 FROM agency_municipalities WHERE nis = ?", (nis,)).fetchone()

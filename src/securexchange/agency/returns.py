@@ -2,11 +2,15 @@
 
 Every file passes, in this order, before anything is applied (promise P6):
 
-1. the container: strict ZIP, a return manifest, its signature by a key that the
-   agency's *current* keyring lists as a recipient of the manifest's municipality (a
-   removed person cannot backdate their way in: SX-NOT-AUTHORISED), the payload digest;
-2. the body: the municipality's party id, not dated more than a day ahead
-   (SX-FUTURE), a demo return only in a demo home (SX-NOT-AUTHORISED);
+1. :func:`securexchange.returns.open_return`, the same verification ``audit verify``
+   runs: strict ZIP, a return manifest, its signature by a person authorised for the
+   manifest's municipality in the keyring version the return names *and* in the
+   agency's current version (a removed person cannot backdate their way in:
+   SX-NOT-AUTHORISED), the payload digest, the protocol active when it was made and
+   not terminated then or more than 7 days before receipt (SX-PROTOCOL-INACTIVE), and
+   exactly one recipient stanza (SX-NOT-AUTHORISED: nobody else may read a return);
+2. the body: not dated more than a day ahead (SX-FUTURE), a demo return only in a demo
+   home (SX-NOT-AUTHORISED);
 3. decryption with the export key's subkeys, the binding frame, then the return
    document: strict JSON with status entries and quality reports from the closed
    vocabularies only (SX-MALFORMED), its repeated fields equal to the manifest's
@@ -26,14 +30,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from types import MappingProxyType
 
 from securexchange import age, statedb
 from securexchange.agency import ledger
-from securexchange.agency.registry import agency_keys, current_keyring, ensure_schema
+from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.atomicio import read_capped
-from securexchange.container import VerifiedArtifact, open_artifact, open_without_decryption
+from securexchange.card import parse_time
 from securexchange.errors import (
     Equivocation,
     Future,
@@ -43,11 +48,17 @@ from securexchange.errors import (
 )
 from securexchange.eventlog import Action
 from securexchange.home import Home
-from securexchange.keyring import Keyring, MunicipalityEntry
+from securexchange.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
 from securexchange.keys import Identity
 from securexchange.keystore import KeySource
-from securexchange.manifest import ArtifactType, Manifest
-from securexchange.returns import ReturnBody, ReturnDocument, check_binding
+from securexchange.manifest import Manifest
+from securexchange.returns import (
+    OpenedReturn,
+    ReturnBody,
+    ReturnDocument,
+    ReturnTrust,
+    open_return,
+)
 
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_RETURN_BYTES = 64 << 20
@@ -57,31 +68,51 @@ MAX_RETURN_BYTES = 64 << 20
 SentRecords = Callable[[Home, str], frozenset[str]]
 
 
-@dataclass(frozen=True)
-class KeyringSigners:
-    """Trust policy: a return is signed by a current recipient of its municipality."""
+class StoredKeyrings:
+    """The agency's own signed keyring versions, as :func:`open_return` asks for them
+    (read from the registry on demand: an import needs two or three of them)."""
 
-    keyring: Keyring
+    def __init__(self, home: Home) -> None:
+        self._home = home
+        rows = home.db.execute(
+            "SELECT version, issued_at FROM agency_keyrings WHERE scope = ?", (SCOPE_FULL,)
+        ).fetchall()
+        self._issued = [(int(v), parse_time(str(at), "a stored keyring")) for v, at in rows]
+        self._cache: dict[int, Keyring] = {}
 
-    def entry(self, manifest: Manifest) -> MunicipalityEntry:
-        entry = self.keyring.municipality(manifest.municipality)
-        if entry is None:
-            raise NotAuthorised("the return comes from a municipality without an agreement")
-        return entry
+    def _load(self, version: int) -> Keyring | None:
+        if version not in self._cache:
+            if version not in {v for v, _ in self._issued}:
+                return None
+            self._cache[version] = signed_keyrings(self._home, version)[0].keyring
+        return self._cache[version]
 
-    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-        if manifest.artifact_type is not ArtifactType.RETURN:
-            raise Malformed("the container is not a return")
-        entry = self.entry(manifest)
-        person = next(
-            (r for r in entry.recipients if r.fingerprint.display == manifest.signer), None
-        )
-        if person is None:
-            raise NotAuthorised(
-                "the return's signer is not an authorised person of that municipality "
-                "in the current keyring"
-            )
-        return person.signing_key
+    def version(self, party_id: str, version: int) -> Keyring | None:
+        keyring = self._load(version)
+        return keyring if keyring is not None and keyring.by_party(party_id) else None
+
+    def in_force(self, party_id: str, moment: datetime) -> Keyring | None:
+        found = version_in_force(self._issued, moment)
+        return None if found is None else self.version(party_id, found)
+
+    def newest_version(self) -> int:
+        return max((v for v, _ in self._issued), default=0)
+
+
+def return_trust(home: Home) -> ReturnTrust:
+    """What this agency verifies returns against: every keyring version it issued, the
+    terminations it signed (a notice takes effect before any keyring records it), and
+    its clock as the moment of receipt."""
+    rows = home.db.execute(
+        "SELECT protocol_id, terminated_on FROM agency_municipalities "
+        "WHERE terminated_on IS NOT NULL"
+    ).fetchall()
+    return ReturnTrust(
+        keyrings=StoredKeyrings(home),
+        terminations=MappingProxyType({str(p): date.fromisoformat(str(d)) for p, d in rows}),
+        received_at=home.now,
+        every_version=True,
+    )
 
 
 def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
@@ -105,8 +136,7 @@ class _Checked:
 
     name: str
     data: bytes
-    verified: VerifiedArtifact
-    entry: MunicipalityEntry
+    opened: OpenedReturn
 
 
 @dataclass(frozen=True)
@@ -142,23 +172,13 @@ class ImportReturns:
     gaps: dict[str, list[int]] = field(default_factory=dict)  # signer -> missing numbers
 
 
-def _check_container(home: Home, name: str, data: bytes, keyring: Keyring) -> _Checked:
-    trust = KeyringSigners(keyring)
-    verified = open_without_decryption(data, trust=trust, accept={ArtifactType.RETURN})
-    manifest = verified.manifest
-    body = manifest.body
-    if not isinstance(body, ReturnBody):  # pragma: no cover - the registry guarantees it
-        raise Malformed(f"{name} is not a return")
-    entry = trust.entry(manifest)
-    if body.party_id != entry.party_id:
-        raise Malformed(f"{name}: the return's party id is not its municipality's")
-    if body.keyring_version > keyring.version:
-        raise Malformed(f"{name} claims a keyring version the agency never issued")
-    if body.demo and not home.demo:
+def _check_container(home: Home, name: str, data: bytes, trust: ReturnTrust) -> _Checked:
+    opened = open_return(data, trust=trust, identities=None)
+    if opened.body.demo and not home.demo:
         raise NotAuthorised(f"{name} was made in a demo home")
-    if manifest.created_at > home.now + FUTURE_TOLERANCE:
+    if opened.manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future(f"{name} is dated more than a day after this home's clock")
-    return _Checked(name, data, verified, entry)
+    return _Checked(name, data, opened)
 
 
 def _unlock_export(home: Home, export: KeySource) -> Identity:
@@ -169,21 +189,11 @@ def _unlock_export(home: Home, export: KeySource) -> Identity:
     return identity
 
 
-def _decrypt(checked: _Checked, identities: Sequence[age.Identity], keyring: Keyring) -> _Ready:
-    verified = open_artifact(
-        checked.data,
-        trust=KeyringSigners(keyring),
-        identities=identities,
-        accept={ArtifactType.RETURN},
-    )
-    if verified.content is None:  # pragma: no cover - returns always have a payload
+def _decrypt(checked: _Checked, identities: Sequence[age.Identity], trust: ReturnTrust) -> _Ready:
+    opened = open_return(checked.data, trust=trust, identities=identities)
+    if opened.document is None:  # pragma: no cover - open_return decrypts with identities
         raise Malformed(f"{checked.name} has no content")
-    document = ReturnDocument.from_bytes(verified.content)
-    check_binding(document, verified.manifest)
-    body = verified.manifest.body
-    if not isinstance(body, ReturnBody):  # pragma: no cover
-        raise Malformed(f"{checked.name} is not a return")
-    return _Ready(checked.name, verified.manifest, body, checked.entry, document)
+    return _Ready(checked.name, opened.manifest, opened.body, opened.entry, opened.document)
 
 
 def _check_records(ready: _Ready, sent: frozenset[str]) -> None:
@@ -231,11 +241,11 @@ def import_returns(
     """
     ensure_schema(home)
     ledger.ensure_schema(home)
-    keyring = current_keyring(home).keyring
-    checked = [_check_container(home, name, data, keyring) for name, data in files]
+    trust = return_trust(home)
+    checked = [_check_container(home, name, data, trust) for name, data in files]
     identity = _unlock_export(home, export)
     identities = [age.X25519Identity.from_string(s.identity) for s in identity.subkeys]
-    ready = [_decrypt(c, identities, keyring) for c in checked]
+    ready = [_decrypt(c, identities, trust) for c in checked]
     sent_cache: dict[str, frozenset[str]] = {}
     for item in ready:
         party = item.entry.party_id

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from types import MappingProxyType
 
-from securexchange import age, zipstrict
+from securexchange import zipstrict
 from securexchange.atomicio import read_capped
 from securexchange.card import MAX_CARD_BYTES, read_card
 from securexchange.container import MEMBER_LIMITS, open_without_decryption
@@ -49,24 +50,24 @@ from securexchange.errors import (
     NotAuthorised,
     ProtocolInactive,
     Rollback,
-    Stale,
     SxError,
     Tampered,
     all_error_classes,
 )
 from securexchange.keyring import Keyring, MunicipalityEntry, open_keyring
 from securexchange.keys import ROLE_ROOT
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, PAYLOAD, ArtifactType, Manifest
+from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType, Manifest
 from securexchange.notice import NoticeBody
 from securexchange.package import PackageBody, PackageTrust, open_package
-from securexchange.returns import ReturnBody
+from securexchange.returns import ReturnBody, ReturnTrust, open_return
 from securexchange.zipstrict import DEFAULT_LIMITS
 
 ZIP_MAGIC = b"PK\x03\x04"
 # Names securexchange gives its containers; a file with one of these is judged as an
 # artifact even when its first bytes were damaged (so it fails instead of being skipped).
 ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp")
-KEYRING_MAGIC = b'"format": "securexchange-keyring/1"'
+# Any keyring format: a newer one is then refused with its own message, not skipped.
+KEYRING_MAGIC = b'"format": "securexchange-keyring/'
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_total_size
 MAX_FILES = 100_000
 
@@ -149,6 +150,7 @@ class ArtifactReport:
     signer: str | None = None
     keyring_version: int | None = None
     supersedes: tuple[str, str] | None = None
+    protocol_id: str | None = None
     verified: bool = False
 
     @property
@@ -335,6 +337,18 @@ class _KeyringIndex:
                 return doc.keyring, entry
         return None
 
+    # KnownKeyrings (securexchange.returns), for open_return.
+    def version(self, party_id: str, version: int) -> Keyring | None:
+        found = self.entry(party_id, version)
+        return None if found is None else found[0]
+
+    def in_force(self, party_id: str, moment: datetime) -> Keyring | None:
+        found = self.latest_at(party_id, moment)
+        return None if found is None else found[0]
+
+    def newest_version(self) -> int:
+        return max((d.keyring.version for d in self.docs), default=0)
+
     def any_version(self, version: int) -> Keyring | None:
         for doc in self.docs:
             if doc.keyring.version == version:
@@ -469,144 +483,50 @@ def _fill_envelope(report: ArtifactReport, manifest: Manifest) -> None:
 
 
 def _check_package(
-    report: ArtifactReport, data: bytes, root_key: bytes, index: _KeyringIndex
+    report: ArtifactReport,
+    data: bytes,
+    root_key: bytes,
+    index: _KeyringIndex,
+    terminations: Mapping[str, date] | None = None,
 ) -> None:
+    """The municipal import's own verification (:func:`open_package`) without a key.
+
+    Run once before the notices are known (the package's keyring view joins the index),
+    and again with the verified notices for a package whose protocol one terminates.
+    """
+    trust = PackageTrust(root_key, terminations=tuple((terminations or {}).items()))
     try:
-        opened = open_package(data, trust=PackageTrust(root_key), identities=None)
+        opened = open_package(data, trust=trust, identities=None)
+    except SxError as exc:
+        report.verified = False
+        report.fail(_from_error(exc))
+        return
+    report.verified = True
+    report.container_sha256 = opened.container_sha256
+    report.protocol_id = opened.body.protocol_id
+    index.add(opened.keyring, opened.keyring_data, None)
+
+
+def _check_return(
+    report: ArtifactReport, data: bytes, index: _KeyringIndex, terminations: Mapping[str, date]
+) -> None:
+    """The agency's own verification (:func:`open_return`), with what the auditor knows:
+    the keyrings and notices among the inputs, and no moment of receipt."""
+    trust = ReturnTrust(keyrings=index, terminations=MappingProxyType(dict(terminations)))
+    try:
+        opened = open_return(data, trust=trust, identities=None)
     except SxError as exc:
         report.fail(_from_error(exc))
         return
     report.verified = True
     report.container_sha256 = opened.container_sha256
-    index.add(opened.keyring, opened.keyring_data, None)
-    body, manifest = opened.body, opened.manifest
-    created = manifest.created_at
-    entry = opened.keyring.municipalities[0]
-    if not entry.active_on(created.date()):
-        report.fail(
-            _finding(
-                CHECK_PROTOCOL,
-                ProtocolInactive,
-                "the municipality's protocol was not active when the package was made",
-            )
-        )
-    if body.import_deadline <= created or body.valid_until <= created:
-        report.fail(
-            _finding(CHECK_DEADLINES, Malformed, "a deadline is not after the package's creation")
-        )
-    if body.latest_retention is not None and body.earliest_retention is not None:
-        if body.latest_retention > entry.protocol_until:
-            report.fail(
-                _finding(
-                    CHECK_RETENTION,
-                    ProtocolInactive,
-                    "a retention deadline is after the protocol's end",
-                )
-            )
-        if body.earliest_retention <= created.date():
-            report.fail(
-                _finding(
-                    CHECK_RETENTION,
-                    Stale,
-                    "the package holds a record whose retention deadline had passed",
-                )
-            )
-
-
-def _check_return(
-    report: ArtifactReport,
-    data: bytes,
-    manifest: Manifest,
-    index: _KeyringIndex,
-) -> None:
-    body = manifest.body
-    assert isinstance(body, ReturnBody)
-    named = index.entry(body.party_id, body.keyring_version)
-    if named is None:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION,
-                NotAuthorised,
-                f"keyring version {body.keyring_version} that the return names is not among "
-                "the inputs (give the published keyring of that version)",
-            )
-        )
-        return
-    _, entry = named
-    if entry.nis != manifest.municipality:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION, NotAuthorised, "the return's municipality is not its party's"
-            )
-        )
-        return
-    person = next((r for r in entry.recipients if r.fingerprint.display == manifest.signer), None)
-    if person is None:
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION,
-                NotAuthorised,
-                "the signer is not an authorised recipient in keyring version "
-                f"{body.keyring_version}",
-            )
-        )
-        return
-
-    class _Signer:
-        def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-            assert person is not None
-            return person.signing_key
-
-    try:
-        verified = open_without_decryption(data, trust=_Signer(), accept=(ArtifactType.RETURN,))
-    except SxError as exc:
-        report.fail(_from_error(exc))
-        return
-    report.verified = True
-    report.container_sha256 = verified.container_sha256
-    created = manifest.created_at
-    current = index.latest_at(body.party_id, created)
-    if current is not None and current[0].version > body.keyring_version:
-        keyring, now_entry = current
-        if all(r.fingerprint.display != manifest.signer for r in now_entry.recipients):
-            report.fail(
-                _finding(
-                    CHECK_AUTHORISATION,
-                    NotAuthorised,
-                    f"keyring version {keyring.version}, issued before the return was made, "
-                    "no longer authorises its signer",
-                )
-            )
-        entry = now_entry
-    if not entry.allows_role(person.owner.role):
-        report.fail(
-            _finding(
-                CHECK_AUTHORISATION, NotAuthorised, "the signer's role is not an allowed profile"
-            )
-        )
-    if not entry.active_on(created.date()):
-        report.fail(
-            _finding(
-                CHECK_PROTOCOL,
-                ProtocolInactive,
-                "the protocol was not active when the return was made",
-            )
-        )
-    stanzas = age.parse_header(verified.members[PAYLOAD]).stanzas
-    if len(stanzas) != 1:
-        report.fail(
-            _finding(
-                CHECK_RECIPIENTS,
-                NotAuthorised,
-                "a return is encrypted to the agency alone, but payload.age has "
-                f"{len(stanzas)} recipient stanzas",
-            )
-        )
 
 
 def _check_notice(
     report: ArtifactReport, data: bytes, manifest: Manifest, index: _KeyringIndex
 ) -> None:
+    """A notice signed by the export key of the keyring in force when it was made, for
+    a municipality and protocol that keyring lists."""
     body = manifest.body
     assert isinstance(body, NoticeBody)
     keyring = index.latest_any_at(manifest.created_at)
@@ -655,12 +575,8 @@ def _check_notice(
                 "the notice names another municipality or protocol than the keyring",
             )
         )
-    if body.effective < entry.protocol_from:
-        report.fail(
-            _finding(
-                CHECK_DEADLINES, Malformed, "the notice takes effect before the protocol began"
-            )
-        )
+    # A notice taking effect before the protocol began cancels it: nothing may be
+    # shared under it (as allowed_signers says); the agency signs such notices.
 
 
 def _check_container(
@@ -854,6 +770,7 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
     reports: list[ArtifactReport] = []
     skipped: list[Skipped] = []
     pending: list[tuple[ArtifactReport, InputFile, Manifest]] = []
+    packages_seen: list[tuple[ArtifactReport, InputFile]] = []
     consumed: set[str] = set()
     for item in files:
         if item.name.endswith(".json") and item.data is not None and _is_keyring_document(item):
@@ -877,6 +794,8 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
         elif _is_container(item):
             report, manifest = _check_container(item, root_key, index)
             reports.append(report)
+            if manifest is not None and manifest.artifact_type is ArtifactType.PACKAGE:
+                packages_seen.append((report, item))
             if manifest is not None and manifest.artifact_type in (
                 ArtifactType.RETURN,
                 ArtifactType.NOTICE,
@@ -888,13 +807,27 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
                 )
         else:
             skipped.append(Skipped(item.name, "not a securexchange artifact"))
-    # Returns and notices need the keyrings of every package and document first.
+    # Returns and notices need the keyrings of every package and document first, and
+    # returns the verified notices: a notice is authoritative before any keyring
+    # version records the termination (as it is for the agency's import).
+    terminations: dict[str, date] = {}
+    for report, item, manifest in pending:
+        assert item.data is not None
+        body = manifest.body
+        if isinstance(body, NoticeBody):
+            _check_notice(report, item.data, manifest, index)
+            if report.ok and report.verified:
+                known = terminations.get(body.protocol_id)
+                if known is None or body.effective < known:
+                    terminations[body.protocol_id] = body.effective
     for report, item, manifest in pending:
         assert item.data is not None
         if manifest.artifact_type is ArtifactType.RETURN:
-            _check_return(report, item.data, manifest, index)
-        else:
-            _check_notice(report, item.data, manifest, index)
+            _check_return(report, item.data, index, terminations)
+    for report, item in packages_seen:
+        if report.verified and report.protocol_id in terminations:
+            assert item.data is not None
+            _check_package(report, item.data, root_key, index, terminations)
 
     # A file that failed its own checks still occupies its sequence number (it is
     # flagged already); only verified ones take part in the content comparisons.

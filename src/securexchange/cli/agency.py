@@ -872,6 +872,9 @@ def terminate_command(
 
     Send the file to the municipality: importing it destroys everything of that
     protocol from DATE on (at once if DATE has passed) and refuses later packages.
+    It takes effect at once for this agency's import-return (returns made from DATE on,
+    or received 7 days after it, are refused) and for auditors given the notice; the
+    next keyring version signed with the root key records the termination too.
 
     \b
     Example:
@@ -889,3 +892,4 @@ def terminate_command(
         )
     echo(shown(done.path))
     note(f"termination notice {done.notice_id} effective {done.effective.isoformat()}")
+    note("the next root-signed keyring version records it; give auditors the notice too")

@@ -8,7 +8,8 @@ A package passes every check before anything is written, in this order:
 2. the keyring version is not below the one held (SX-ROLLBACK);
 3. the municipality is ours (SX-WRONG-MUNICIPALITY); we are a recipient
    (SX-NOT-RECIPIENT); not dated more than a day ahead (SX-FUTURE); its protocol was not
-   terminated (SX-PROTOCOL-INACTIVE);
+   terminated by now (SX-PROTOCOL-INACTIVE; one made on or after the termination day,
+   or while the protocol was not active, was refused in step 1 as audit does);
 4. the sequence number is above the last one imported: a file imported before (same
    hash, even if superseded since) is a harmless no-op, the same number with another
    hash SX-EQUIVOCATION, a lower number SX-ROLLBACK;
@@ -24,9 +25,10 @@ A refusal writes nothing; ``open_home`` logs it.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from securexchange import age, statedb, strictjson, zipstrict
@@ -51,6 +53,7 @@ from securexchange.errors import (
 )
 from securexchange.eventlog import Action
 from securexchange.home import Home
+from securexchange.keyring import Keyring
 from securexchange.keystore import IDENTITY_CARD, KeySource
 from securexchange.manifest import MANIFEST, MAX_MANIFEST_SIZE, MEMBER_ORDER, ArtifactType
 from securexchange.municipality import retention, subkeys, vault, workbooks
@@ -157,7 +160,48 @@ def _import_keyring_file(home: Home, path: Path, data: bytes) -> Imported:
         result = import_keyring(home, document, signature.decode("ascii"))
     except UnicodeDecodeError:
         raise Malformed(f"{sig_path.name} is not an armored signature") from None
+    if _keyring_termination(home, result.keyring, hashlib.sha256(document).hexdigest()):
+        retention.shred(home)
     return Imported(path, "keyring", result.keyring.id, result.changed)
+
+
+def _keyring_termination(home: Home, keyring: Keyring, sha256: str) -> bool:
+    """A root-signed view that says ``terminated_on`` ends the protocol as a notice
+    does: the notice may never arrive, and the keyring is the agency's word too."""
+    entry = keyring.municipalities[0]
+    if entry.terminated_on is None:
+        return False
+    return record_termination(
+        home,
+        protocol_id=entry.protocol_id,
+        source_id=keyring.id,
+        sha256=sha256,
+        effective=entry.terminated_on,
+    )
+
+
+def record_termination(
+    home: Home, *, protocol_id: str, source_id: str, sha256: str, effective: date
+) -> bool:
+    """Keep a protocol's termination (from a notice or a keyring); False when one held
+    already takes effect on that day or earlier: termination never moves later."""
+    vault.ensure_schema(home)
+    row = home.db.execute(
+        "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
+        (protocol_id,),
+    ).fetchone()
+    if row is not None and (str(row[0]) == source_id or str(row[1]) <= effective.isoformat()):
+        return False
+    with statedb.transaction(home.db):
+        home.db.execute(
+            "INSERT INTO vault_protocols (protocol_id, notice_id, sha256, effective, "
+            "imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(protocol_id) DO UPDATE SET "
+            "notice_id = excluded.notice_id, sha256 = excluded.sha256, "
+            "effective = excluded.effective, imported_at = excluded.imported_at",
+            (protocol_id, source_id, sha256, effective.isoformat(), format_instant(home.now)),
+        )
+        home.record(Action.TERMINATE, artifacts=[source_id])
+    return True
 
 
 # --- packages -----------------------------------------------------------------------
@@ -186,11 +230,13 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         )
     if manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future("the package is dated more than a day in the future")
-    effective = vault.terminated(home).get(body.protocol_id)
-    if effective is not None and (
-        manifest.created_at.date().isoformat() >= effective
-        or home.now.date().isoformat() >= effective
-    ):
+    # open_package refused a package made on or after the termination; this home's
+    # clock decides whether the termination has come since.
+    days = [vault.terminated(home).get(body.protocol_id)]
+    ended = opened.keyring.municipalities[0].terminated_on  # the view's own word
+    days.append(None if ended is None else ended.isoformat())
+    effective = min((d for d in days if d is not None), default=None)
+    if effective is not None and home.now.date().isoformat() >= effective:
         raise ProtocolInactive(
             "the protocol this package belongs to was terminated",
             hint="the agency's termination notice was imported; no packages are accepted",
@@ -235,7 +281,8 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
 def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
     root = pinned_root_key(home)
     held = max(1, held_keyring_version(home))
-    trust = PackageTrust(root, held)
+    ended = tuple((p, date.fromisoformat(d)) for p, d in vault.terminated(home).items())
+    trust = PackageTrust(root, held, terminations=ended)
     opened = open_package(data, trust=trust, identities=None)
     subkey, again = check_package(home, opened)
     if again:
@@ -256,6 +303,7 @@ def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Im
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_keyring(home, opened.keyring_data, opened.keyring_signature)
     store_package(home, opened, rows, identities)
+    _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
     return Imported(path, "package", opened.package_id, True, len(rows))
 
@@ -340,29 +388,15 @@ def import_notice(home: Home, path: Path, data: bytes) -> Imported:
     if verified.manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future("the notice is dated more than a day in the future")
     notice_id = verified.manifest.artifact_id
-    row = home.db.execute(
-        "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
-        (body.protocol_id,),
-    ).fetchone()
-    effective = body.effective.isoformat()
-    if row is not None and (str(row[0]) == notice_id or str(row[1]) <= effective):
+    if not record_termination(
+        home,
+        protocol_id=body.protocol_id,
+        source_id=notice_id,
+        sha256=verified.container_sha256,
+        effective=body.effective,
+    ):
         # The same notice again, or a later date than one held: termination never
         # moves later.
         return Imported(path, "notice", notice_id, False)
-    with statedb.transaction(home.db):
-        home.db.execute(
-            "INSERT INTO vault_protocols (protocol_id, notice_id, sha256, effective, "
-            "imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(protocol_id) DO UPDATE SET "
-            "notice_id = excluded.notice_id, sha256 = excluded.sha256, "
-            "effective = excluded.effective, imported_at = excluded.imported_at",
-            (
-                body.protocol_id,
-                notice_id,
-                verified.container_sha256,
-                effective,
-                format_instant(home.now),
-            ),
-        )
-        home.record(Action.TERMINATE, artifacts=[notice_id])
     retention.shred(home)
     return Imported(path, "notice", notice_id, True)

@@ -13,6 +13,7 @@ once the package is past its valid-until (SX-STALE) until a newer one is importe
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from securexchange import age, statedb
@@ -114,6 +115,11 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     day = home.now.date().isoformat()
     path = target / f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
     destroy_by = min((r.retention for r in rows), default=package.valid_until.date())
+    ended = vault.terminated(home).get(package.protocol_id)
+    if ended is not None:
+        # A termination notice destroys everything of the protocol on its effective day,
+        # whatever the records' own deadlines: that is the date to tell the reader.
+        destroy_by = min(destroy_by, date.fromisoformat(ended))
     meta = WorkbookMeta(
         package_id=package.package_id,
         nis=nis,

@@ -34,11 +34,16 @@ def status(home: Home) -> dict[str, Any]:
         }
         for p in vault.packages(home)
     ]
+    # A termination notice held destroys its protocol's records on its effective day,
+    # before any later retention deadline: that day is their deadline.
     deadlines = [
         {"date": str(day), "records": int(n)}
         for day, n in db.execute(
-            "SELECT retention, COUNT(*) FROM vault_records GROUP BY retention "
-            "ORDER BY retention LIMIT 5"
+            "SELECT CASE WHEN t.effective IS NOT NULL AND t.effective < r.retention "
+            "THEN t.effective ELSE r.retention END AS day, COUNT(*) "
+            "FROM vault_records r JOIN vault_packages p ON p.package_id = r.package_id "
+            "LEFT JOIN vault_protocols t ON t.protocol_id = p.protocol_id "
+            "GROUP BY day ORDER BY day LIMIT 5"
         )
     ]
     needed = vault.needed_subkeys(home)
