@@ -151,16 +151,17 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
     path = out_dir / f"{delta_id}{FILE_SUFFIX}"
     atomic_write(path, data, mode=0o644, exclusive=True)
     statuses = sum(1 for e in items.entries if e.kind == "status")
+    # The return is made when its edits are marked sent: logged in that transaction.
     with statedb.transaction(home.db):
         mark_sent(home, items, delta_id)
-    home.record(
-        Action.RETURN,
-        actor=identity.fingerprint.display,
-        artifacts=[delta_id],
-        counts={
-            "sequence": sequence,
-            "statuses": statuses,
-            "quality_reports": len(items.entries) - statuses,
-        },
-    )
+        home.record(
+            Action.RETURN,
+            actor=identity.fingerprint.display,
+            artifacts=[delta_id],
+            counts={
+                "sequence": sequence,
+                "statuses": statuses,
+                "quality_reports": len(items.entries) - statuses,
+            },
+        )
     return ReturnMade(delta_id, path, sequence, statuses, len(items.entries) - statuses)
