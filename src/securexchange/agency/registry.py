@@ -681,7 +681,17 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
         export_certification=keys.export_certification,
         export_certified_from=keys.export_certified_from,
     )
+    rotation = {"subkeys_added": added}
     if added:
+        # The key file is replaced before the keyring commits: the entry waits as an
+        # intent, logged by the next command if a kill comes between (EventLog.intend).
+        home.log.intend(
+            Action.KEY_ROTATE,
+            now=home.now,
+            witness=export.path,
+            actor=rotated.fingerprint.display,
+            counts=rotation,
+        )
         export.store(rotated)
     atomic_write(home.paths.keys / EXPORT_CARD, make_card(rotated, now=home.now), mode=0o644)
     with statedb.transaction(home.db):
@@ -689,11 +699,8 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
             home.db, _AGENCY_KEYS_SETTING, strictjson.dumps(new_keys.to_json()).decode("utf-8")
         )
         keyring_id, version = _new_version(home, root_identity, new_keys)
-        home.record(
-            Action.KEY_ROTATE,
-            actor=rotated.fingerprint.display,
-            counts={"subkeys_added": added},
-        )
+        if added:
+            home.record(Action.KEY_ROTATE, actor=rotated.fingerprint.display, counts=rotation)
         home.record(
             Action.KEYRING_CHANGE,
             actor=root_identity.fingerprint.display,
