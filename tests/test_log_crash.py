@@ -15,6 +15,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from cli_helpers import cli_env, run_cli
 from securexchange import statedb
 from securexchange.errors import UsageError
@@ -130,3 +132,61 @@ def test_a_log_repair_that_is_killed_itself_is_finished_by_the_next_open(
     assert entries[-1]["cut"] == [digest]
     with open_home(home, env={}) as opened:
         assert opened.log.verify().ok
+
+
+def test_a_rolled_back_entry_inside_a_command_that_goes_on_is_cut_before_the_next_entry(
+    tmp_path: Path,
+) -> None:
+    home = _home(tmp_path)
+    dropped, kept = new_artifact_id(ArtifactKind.PACKAGE), new_artifact_id(ArtifactKind.PACKAGE)
+    with open_home(home, env={}) as opened:
+        try:
+            with statedb.transaction(opened.db):
+                opened.log.record(Action.EXPORT, now=T0, artifacts=[dropped])
+                raise UsageError("this change rolls back; the command goes on")
+        except UsageError:
+            pass
+        with statedb.transaction(opened.db):
+            opened.log.record(Action.EXPORT, now=T0, artifacts=[kept])
+    assert _names(home, dropped) == []
+    assert _names(home, kept) == ["export"]
+    entries = _entries(home)
+    assert [e["seq"] for e in entries] == list(range(1, len(entries) + 1))
+    assert [e["counts"] for e in entries if e["action"] == "log-repair"] == [{"lines": 1}]
+    assert run_cli(["audit", "log", "--verify"], home=home).code == 0
+
+
+KILLED_AFTER_A_FILE_CHANGE = r"""
+import os, signal, sys
+from pathlib import Path
+from securexchange.eventlog import Action
+from securexchange.home import open_home
+
+witness = Path(sys.argv[2])
+with open_home(Path(sys.argv[1]), env={}) as home:
+    home.log.intend(Action.KEY_PASSWD, now=home.now, witness=witness)
+    if sys.argv[3] == "change":
+        witness.write_bytes(b"the key file, re-sealed")
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.parametrize("change", ["change", "none"])
+def test_a_key_file_replaced_just_before_a_kill_is_logged_and_one_left_alone_is_not(
+    tmp_path: Path, change: str
+) -> None:
+    home = _home(tmp_path)
+    witness = home / "keys" / "identity.key"
+    witness.write_bytes(b"the key file")
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_A_FILE_CHANGE, str(home), str(witness), change],
+        env=cli_env(),
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    with open_home(home, env={}):
+        pass
+    actions = [e["action"] for e in _entries(home)]
+    assert actions.count("key-passwd") == (1 if change == "change" else 0)
+    assert run_cli(["audit", "log", "--verify"], home=home).code == 0
