@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -190,3 +191,25 @@ def test_a_key_file_replaced_just_before_a_kill_is_logged_and_one_left_alone_is_
     actions = [e["action"] for e in _entries(home)]
     assert actions.count("key-passwd") == (1 if change == "change" else 0)
     assert run_cli(["audit", "log", "--verify"], home=home).code == 0
+
+
+@pytest.mark.parametrize("kind", ["symlink", "fifo"])
+def test_a_log_replaced_by_a_symlink_or_a_fifo_is_refused_by_name_and_never_written_through(
+    tmp_path: Path, kind: str
+) -> None:
+    home = _home(tmp_path)
+    log = home / "log.jsonl"
+    target = tmp_path / "elsewhere.txt"
+    target.write_bytes(b"")
+    log.unlink()
+    if kind == "symlink":
+        log.symlink_to(target)
+    else:
+        os.mkfifo(log)
+    # A command that fails is logged as a refusal: the log is written, never through
+    # a link and never blocked on a pipe.
+    missing = tmp_path / "missing.xlsx"
+    result = run_cli(["agency", "export", str(missing), "--out", str(tmp_path)], home=home)
+    assert result.code in (1, 2), result.stderr
+    assert "error: SX-LOG-BROKEN" in result.stderr and "Traceback" not in result.stderr
+    assert target.read_bytes() == b""

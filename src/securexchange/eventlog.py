@@ -24,6 +24,7 @@ import hashlib
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -349,6 +350,7 @@ class EventLog:
     # --- the file up to the committed head ------------------------------------------
 
     def _read(self) -> bytes:
+        self._size()  # refuses anything but a regular file before opening it
         try:
             fd = os.open(self._path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
         except FileNotFoundError:
@@ -363,9 +365,13 @@ class EventLog:
 
     def _size(self) -> int:
         try:
-            return os.lstat(self._path).st_size
+            status = os.lstat(self._path)
         except FileNotFoundError:
             return 0
+        # A link would carry the appends elsewhere; a FIFO would block the command.
+        if not stat.S_ISREG(status.st_mode):
+            raise LogBroken("log.jsonl is not a regular file (a link, a pipe or a directory)")
+        return status.st_size
 
     def _committed_end(self, head: LogHead, data: bytes | None = None) -> int | None:
         """The length of the file up to and including the head line; None if unknown."""
@@ -667,6 +673,7 @@ class EventLog:
             cut=cut,
         )
         line = entry.line()
+        self._size()  # a regular file or none, never a link or a pipe
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
         fd = os.open(self._path, flags, 0o600)
         try:
