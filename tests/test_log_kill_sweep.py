@@ -550,6 +550,8 @@ def test_a_kill_at_every_fsync_point_of_every_writing_command_leaves_a_log_that_
             where = f"{step.name} killed at point {kill_at}/{probe.points}"
             _restore(snapshot, base.root)
             killed = run_forked(home, args, base.env(home), scratch / "kill.err", kill_at)
+            if killed.code == 0 and 0 <= killed.points < kill_at:
+                continue  # this run had fewer points than the probe (nothing to kill)
             assert killed.code == KILL_EXIT, (where, killed.code, killed.stderr)
             _verify_all(base, scratch, where)
             _check_log_says_what_happened(base, step, before, entries_before, where)

@@ -284,13 +284,16 @@ def verify_log(
 def _file_digest(path: Path) -> str | None:
     """SHA-256 of the file at ``path`` (not following a final link); None when absent."""
     try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+        # Non-blocking: a FIFO planted at the witness path must not hang the command.
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError:
         return "unreadable"
     digest = hashlib.sha256()
     try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return "not a regular file"
         while chunk := os.read(fd, 1 << 20):
             digest.update(chunk)
     finally:
