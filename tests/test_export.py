@@ -65,7 +65,11 @@ def _db(agency: Path) -> sqlite3.Connection:
     return sqlite3.connect(agency / "state.sqlite3")
 
 
-def _export_cli(setup: dict[str, object], master: Path, out: Path, *extra: str) -> object:
+def _export_cli(
+    setup: dict[str, object], master: Path, out: Path, *extra: str, allow_missing: bool = True
+) -> object:
+    """``agency export`` in the fixture's world, where C has an active protocol and no
+    recipient: tests of other behaviour accept that (``--allow-missing``)."""
     return run_cli(
         [
             "agency",
@@ -76,6 +80,7 @@ def _export_cli(setup: dict[str, object], master: Path, out: Path, *extra: str) 
             "--passphrase-file",
             str(setup["pass"]),
             *extra,
+            *(["--allow-missing"] if allow_missing else []),
         ],
         home=setup["agency"],  # type: ignore[arg-type]
     )
@@ -103,8 +108,36 @@ def test_each_active_municipality_with_a_recipient_gets_one_package_and_others_a
         p.name for p in _packages(tmp / "out")
     ]
     stderr = result.stderr  # type: ignore[attr-defined]
-    assert "skipped 24062" in stderr and "skipped 11001" in stderr
+    assert "warning: 24062 (Leuven) got no package" in stderr and "skipped 11001" in stderr
     assert "pseudonym.key" in stderr and "back it up" in stderr
+
+
+def test_an_active_municipality_nobody_can_receive_fails_the_export_after_every_other_package(
+    setup: dict[str, object],
+) -> None:
+    tmp = setup["tmp"]
+    assert isinstance(tmp, Path)
+    master = flows.write_master(tmp / "m.xlsx", 40, [A, B, C])
+    result = _export_cli(setup, master, tmp / "out", allow_missing=False)
+    assert_single_error(result, "SX-NO-RECIPIENT", 1)  # type: ignore[arg-type]
+    assert "24062" in result.stderr  # type: ignore[attr-defined]
+    assert "warning: 24062 (Leuven) got no package: no recipient" in result.stderr  # type: ignore[attr-defined]
+    # Every package that could be written was written and published.
+    assert [p.name.split("-")[0] for p in _packages(tmp / "out")] == [A, B]
+    assert "24062" in result.stdout  # type: ignore[attr-defined]
+
+
+def test_rows_for_unregistered_codes_alone_keep_the_export_at_exit_0(tmp_path: Path) -> None:
+    agency = tmp_path / "agency"
+    flows.make_agency(agency)
+    flows.register(agency, A, "Antwerpen")
+    flows.add_staff(agency, tmp_path / "a", A)
+    master = flows.write_master(tmp_path / "m.xlsx", 30, [A, UNREGISTERED])
+    setup = {"agency": agency, "pass": passphrase_file(tmp_path, "export.pass", EXPORT_PASS)}
+    result = _export_cli(setup, master, tmp_path / "out", "--json", allow_missing=False)
+    assert result.code == 0, result.stderr  # type: ignore[attr-defined]
+    report = json.loads(result.stdout)  # type: ignore[attr-defined]
+    assert [s["reason"] for s in report["skipped"]] == [SkipReason.NOT_REGISTERED.value]
 
 
 def test_the_table_lists_municipality_records_recipients_and_file(
@@ -341,7 +374,8 @@ def test_a_dry_run_writes_nothing_and_asks_for_no_key(setup: dict[str, object]) 
         ["agency", "export", str(master), "--out", str(tmp / "out"), "--dry-run", "--json"],
         home=agency,
     )
-    assert result.code == 0, result.stderr
+    # C (no recipient) fails a dry run too: a scheduled check notices before the export.
+    assert_single_error(result, "SX-NO-RECIPIENT", 1)
     report = json.loads(result.stdout)
     assert report["dry_run"] and [p["nis"] for p in report["packages"]] == [A, B]
     assert all(p["file"] is None and p["sequence"] == 1 for p in report["packages"])

@@ -129,6 +129,14 @@ class KeyPermissions(ArtifactError):
     name = "SX-KEY-PERMISSIONS"
 
 
+class NoRecipient(SxError):
+    """An export left a municipality with an active protocol without a package: none of
+    its recipients holds a key valid now."""
+
+    name = "SX-NO-RECIPIENT"
+    exit_code = ExitCode.ARTIFACT
+
+
 class ProtocolInactive(ArtifactError):
     """The data-sharing protocol is not active (not started, ended or terminated)."""
 
@@ -186,6 +194,12 @@ class HostileFile(UsageError):
     """A spreadsheet exceeds a size cap or contains constructs we never accept."""
 
     name = "SX-HOSTILE-FILE"
+
+
+class WeakPassphrase(UsageError):
+    """A new key passphrase is too short or too easy to guess (NIST SP 800-63B)."""
+
+    name = "SX-WEAK-PASSPHRASE"
 
 
 class Locked(UsageError):

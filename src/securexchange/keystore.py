@@ -48,6 +48,7 @@ from securexchange.errors import (
 from securexchange.eventlog import Action
 from securexchange.home import Home, HomeKind
 from securexchange.keys import Identity, Owner, SecretSubkey, Subkey
+from securexchange.passphrase_policy import check_new_passphrase
 
 KEY_FORMAT = "securexchange-private-key/1"
 MAX_KEY_FILE_BYTES = 256 * 1024
@@ -419,7 +420,7 @@ def change_passphrase(
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     new = new_passphrase()
-    _check_passphrase(new)
+    check_new_passphrase(new, (identity.owner.name, identity.owner.role))
     # The key file's replacement cannot commit with the log: the entry waits as an
     # intent, logged by the next command if a kill comes between (EventLog.intend).
     actor = identity.fingerprint.display

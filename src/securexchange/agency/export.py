@@ -51,6 +51,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import (
     InternalError,
     Malformed,
+    NoRecipient,
     NotAuthorised,
     NotFound,
     UsageError,
@@ -91,6 +92,12 @@ class SkipReason(StrEnum):
     NO_PROTOCOL = "no active protocol"
     NO_RECIPIENT = "no recipient"
     NO_CURRENT_SUBKEY = "no recipient with a current subkey"
+
+    @property
+    def missing(self) -> bool:
+        """A municipality with an active protocol that nobody there can receive: the
+        data flow has stopped, which an export must not pass over in silence."""
+        return self in (SkipReason.NO_RECIPIENT, SkipReason.NO_CURRENT_SUBKEY)
 
 
 @dataclass(frozen=True)
@@ -137,6 +144,11 @@ class ExportResult:
     pseudonym_key_created: bool
     rolled_forward: tuple[Path, ...]  # packages of an interrupted export, published now
     out_dir: Path
+
+    @property
+    def missing(self) -> tuple[SkippedMunicipality, ...]:
+        """Municipalities with an active protocol that got no package (see SkipReason)."""
+        return tuple(s for s in self.skipped if s.reason.missing)
 
     @property
     def records(self) -> int:
@@ -699,3 +711,22 @@ __all__ = [
     "load_or_create_pseudonym_key",
     "pseudonym_key_path",
 ]
+
+
+def check_every_municipality_reached(result: ExportResult) -> None:
+    """Refuse (SX-NO-RECIPIENT, exit 1) an export that left a municipality with an active
+    protocol without a package, after every package that could be written was written:
+    a scheduled export must notice that a data flow stopped."""
+    missing = result.missing
+    if not missing:
+        return
+    noun = "municipality" if len(missing) == 1 else "municipalities"
+    codes = ", ".join(s.nis for s in missing)
+    raise NoRecipient(
+        f"{len(missing)} {noun} with an active protocol got no package "
+        f"(no recipient with a key valid now): {codes}",
+        hint=(
+            "their staff run 'keys rotate' and send the new card, or enrol; "
+            "--allow-missing accepts such an export"
+        ),
+    )

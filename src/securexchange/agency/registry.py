@@ -75,6 +75,7 @@ from securexchange.keystore import (
     KeySource,
     write_key_file,
 )
+from securexchange.passphrase_policy import check_new_passphrase
 
 DEFAULT_RETENTION_MONTHS = 6
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -187,6 +188,10 @@ def init_agency(
     name = check_name(name)
     if root_key is not None and root_key.exists():
         raise AlreadyExists(f"a file exists already at {root_key}")
+    if not demo:
+        # Both before the home exists, so a refused passphrase leaves nothing behind.
+        check_new_passphrase(root_passphrase, (name,))
+        check_new_passphrase(export_passphrase, (name,))
     create_home(root_dir, HomeKind.AGENCY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.AGENCY) as home:
         ensure_schema(home)

@@ -639,6 +639,14 @@ def _export_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
     metavar="FILE",
     help='JSON {"header in the master": "canonical header"}.',
 )
+@click.option(
+    "--allow-missing",
+    is_flag=True,
+    help=(
+        "Exit 0 even when a municipality with an active protocol gets no package "
+        "(no recipient with a key valid now)."
+    ),
+)
 @click.option("--jobs", type=click.IntRange(1, 64), default=None, metavar="N", hidden=True)
 @json_option
 @passphrase_option
@@ -654,6 +662,7 @@ def export_command(
     drop_columns: tuple[str, ...],
     mapping: Path | None,
     jobs: int | None,
+    allow_missing: bool,
     as_json: bool,
     passphrase_file: Path | None,
 ) -> None:
@@ -661,7 +670,11 @@ def export_command(
 
     Every municipality with an active protocol and a recipient gets a package (an empty
     one if it has no records, so records of people who moved away are shredded there);
-    the others are listed as skipped. Prints a table (or --json) on stdout.
+    the others are listed as skipped. Prints a table (or --json) on stdout. When a
+    municipality with an active protocol gets no package (nobody there holds a key
+    valid now), every other package is still written, and the command then exits 1
+    with SX-NO-RECIPIENT, unless --allow-missing. Rows for NIS codes that are not
+    registered do not change the exit status.
 
     \b
     Examples:
@@ -671,7 +684,11 @@ def export_command(
     import sys
     from contextlib import ExitStack
 
-    from securexchange.agency.export import ExportOptions, export_master
+    from securexchange.agency.export import (
+        ExportOptions,
+        check_every_municipality_reached,
+        export_master,
+    )
     from securexchange.intake import MasterProblems, load_mapping
 
     options = ExportOptions(
@@ -713,6 +730,8 @@ def export_command(
                 click.echo(problems.table())
             raise
     _print_export(result, as_json)
+    if not allow_missing:
+        check_every_municipality_reached(result)
 
 
 def _problem_json(problem: object) -> dict[str, object]:
@@ -786,7 +805,13 @@ def _print_export(result: object, as_json: bool) -> None:
     for path in result.rolled_forward:
         note(f"published a package of an interrupted export: {path}")
     for s in result.skipped:
-        note(f"skipped {s.nis} ({s.reason.value}); {s.rows} row(s) not exported")
+        if s.reason.missing:
+            note(
+                f"warning: {s.nis} ({s.name}) got no package: {s.reason.value}; "
+                f"{s.rows} row(s) not exported"
+            )
+        else:
+            note(f"skipped {s.nis} ({s.reason.value}); {s.rows} row(s) not exported")
     for p in result.packages:
         if p.without_subkey:
             note(

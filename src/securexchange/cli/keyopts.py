@@ -106,7 +106,22 @@ class Passphrase:
     def __call__(self) -> bytes:
         if self._value is None:
             self._value = self._resolve()
+            if not self._new and not self._demo:
+                self._warn_if_weak(self._value)
         return self._value
+
+    def _warn_if_weak(self, value: bytes) -> None:
+        # An existing key keeps opening with a weak passphrase (refusing it would lock
+        # its owner out); a new one is refused by the library (passphrase_policy).
+        from securexchange.cli.common import note
+        from securexchange.passphrase_policy import weakness
+
+        found = weakness(value)
+        if found is not None:
+            note(
+                f"warning: the passphrase of {self._what} is weak: {found.reason}; "
+                "choose a stronger one with `securexchange keys passwd`"
+            )
 
     def _resolve(self) -> bytes:
         if self._demo:

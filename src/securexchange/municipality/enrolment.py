@@ -51,6 +51,7 @@ from securexchange.keystore import (
     PINNED_AGENCY_CARD,
     write_key_file,
 )
+from securexchange.passphrase_policy import check_new_passphrase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS municipal_keyrings (
@@ -112,6 +113,8 @@ def init_municipality(
     if (root_dir / "home.json").exists():
         raise AlreadyExists(f"{root_dir} already holds a securexchange home")
     secret = passphrase()
+    if not demo:
+        check_new_passphrase(secret, (owner.name, owner.role, nis))
     create_home(root_dir, HomeKind.MUNICIPALITY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.MUNICIPALITY) as home:
         statedb.ensure_schema(home.db, SCHEMA)
