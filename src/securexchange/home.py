@@ -283,8 +283,12 @@ def open_home(
         with statedb.transaction(conn):
             statedb.set_setting(conn, "clock_mark", format_instant(clock.now))
         home = Home(paths=paths, info=info, db=conn, clock=clock, log=EventLog(paths.log, conn))
+        # Lines a killed command left past the committed head are cut (and the cut is
+        # logged) before anything else is logged, so sequence numbers never fork.
+        home.log.settle(now=clock.now)
         try:
             yield home
+            home.log.settle(now=clock.now)
             home.write_checkpoint()
         except SxError as exc:
             if conn.in_transaction:

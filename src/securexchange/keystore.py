@@ -398,11 +398,15 @@ def rotate_identity(home: Home, source: KeySource) -> int:
     rotated, added = identity.rotated(home.now)
     if added == 0:
         return 0
+    actor, counts = rotated.fingerprint.display, {"subkeys_added": added}
+    # The key file's replacement cannot commit with the log: the entry waits as an
+    # intent, logged by the next command if a kill comes between (EventLog.intend).
+    home.log.intend(
+        Action.KEY_ROTATE, now=home.now, witness=source.path, actor=actor, counts=counts
+    )
     source.store(rotated)
     atomic_write(card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644)
-    home.record(
-        Action.KEY_ROTATE, actor=rotated.fingerprint.display, counts={"subkeys_added": added}
-    )
+    home.record(Action.KEY_ROTATE, actor=actor, counts=counts)
     return added
 
 
@@ -417,8 +421,12 @@ def change_passphrase(
     home.note_signer(identity.seed, identity.fingerprint.display)
     new = new_passphrase()
     check_new_passphrase(new, (identity.owner.name, identity.owner.role))
+    # The key file's replacement cannot commit with the log: the entry waits as an
+    # intent, logged by the next command if a kill comes between (EventLog.intend).
+    actor = identity.fingerprint.display
+    home.log.intend(Action.KEY_PASSWD, now=home.now, witness=source.path, actor=actor)
     source.store(identity, new)
-    home.record(Action.KEY_PASSWD, actor=identity.fingerprint.display)
+    home.record(Action.KEY_PASSWD, actor=actor)
     return identity
 
 

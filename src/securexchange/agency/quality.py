@@ -63,7 +63,7 @@ def resolve(home: Home, report_id: str, outcome: str) -> QualityRow:
             "UPDATE quality_reports SET outcome = ?, resolved_at = ? WHERE report_id = ?",
             (outcome, format_instant(home.now), report_id),
         )
-    home.record(Action.QUALITY_RESOLVE, artifacts=[report_id], counts={"reports": 1})
+        home.record(Action.QUALITY_RESOLVE, artifacts=[report_id], counts={"reports": 1})
     return next(r for r in ledger.quality_reports(home) if r.report_id == report_id)
 
 

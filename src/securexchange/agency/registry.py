@@ -637,22 +637,29 @@ def publish_keyring(home: Home, out_dir: Path) -> Published:
         atomic_write(path, data, mode=0o644)
         files.append(path)
 
-    for item in documents:
-        if item.keyring.is_view:
-            entry = item.keyring.municipalities[0]
-            stem = f"keyring-{entry.nis}"
-        else:
-            stem = "keyring-full"
+    actor = full.agency.root_fingerprint.display
+    artifacts = [d.keyring.id for d in documents]
+    counts = {"version": full.version, "views": len(documents) - 1}
+    # The full keyring is written last and witnesses the publication: if a kill comes
+    # before the entry is logged, the next command logs it when that file changed.
+    witness = out_dir / "keyring-full.json"
+    home.log.intend(
+        Action.KEYRING_PUBLISH,
+        now=home.now,
+        witness=witness,
+        actor=actor,
+        artifacts=artifacts,
+        counts=counts,
+    )
+    for item in documents[1:]:
+        stem = f"keyring-{item.keyring.municipalities[0].nis}"
         put(f"{stem}.json", item.data)
         put(f"{stem}.sig", item.signature.encode("ascii"))
     put("allowed_signers", allowed_signers(full).encode("ascii"))
     put(ROOT_CARD, (home.paths.keys / ROOT_CARD).read_bytes())
-    home.record(
-        Action.KEYRING_PUBLISH,
-        actor=full.agency.root_fingerprint.display,
-        artifacts=[d.keyring.id for d in documents],
-        counts={"version": full.version, "views": len(documents) - 1},
-    )
+    put("keyring-full.sig", documents[0].signature.encode("ascii"))
+    put(witness.name, documents[0].data)
+    home.record(Action.KEYRING_PUBLISH, actor=actor, artifacts=artifacts, counts=counts)
     return Published(full.version, full.id, tuple(files))
 
 
@@ -671,8 +678,10 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
         raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
     home.note_signer(identity.seed, identity.fingerprint.display)
     rotated, added = identity.rotated(home.now)
-    if added == 0:
+    if added == 0 and rotated.public == keys.export:
         return 0, None
+    # added == 0 with a key file ahead of the keyring: a rotation killed after the key
+    # file was replaced; finish it (new keyring version, log entries) now.
     root_identity = _unlock_root(home, root)
     new_keys = AgencyKeys(
         name=keys.name,
@@ -681,18 +690,26 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
         export_certification=keys.export_certification,
         export_certified_from=keys.export_certified_from,
     )
-    export.store(rotated)
+    rotation = {"subkeys_added": added}
+    if added:
+        # The key file is replaced before the keyring commits: the entry waits as an
+        # intent, logged by the next command if a kill comes between (EventLog.intend).
+        home.log.intend(
+            Action.KEY_ROTATE,
+            now=home.now,
+            witness=export.path,
+            actor=rotated.fingerprint.display,
+            counts=rotation,
+        )
+        export.store(rotated)
     atomic_write(home.paths.keys / EXPORT_CARD, make_card(rotated, now=home.now), mode=0o644)
     with statedb.transaction(home.db):
         statedb.set_setting(
             home.db, _AGENCY_KEYS_SETTING, strictjson.dumps(new_keys.to_json()).decode("utf-8")
         )
         keyring_id, version = _new_version(home, root_identity, new_keys)
-        home.record(
-            Action.KEY_ROTATE,
-            actor=rotated.fingerprint.display,
-            counts={"subkeys_added": added},
-        )
+        if added:
+            home.record(Action.KEY_ROTATE, actor=rotated.fingerprint.display, counts=rotation)
         home.record(
             Action.KEYRING_CHANGE,
             actor=root_identity.fingerprint.display,

@@ -257,18 +257,18 @@ def write_report(
     title = "Opvolging participatie- en netwerktraject"
     if home.demo:
         title = f"DEMO – {title}"
-    rendered = _render(sheets, title)
+    counts = {
+        "statuses": summary.statuses,
+        "conflicts": summary.conflicts,
+        "open_reports": summary.open_reports,
+        "overdue": summary.overdue,
+    }
+    data = _render(sheets, title)
     output_dir(out.parent, private=True)  # statuses per client id: personal data
-    atomic_write(out, rendered, mode=0o600)
-    home.record(
-        Action.REPORT,
-        counts={
-            "statuses": summary.statuses,
-            "conflicts": summary.conflicts,
-            "open_reports": summary.open_reports,
-            "overdue": summary.overdue,
-        },
-    )
+    # The file cannot commit with the log: the entry waits as an intent (EventLog.intend).
+    home.log.intend(Action.REPORT, now=home.now, witness=out, counts=counts)
+    atomic_write(out, data, mode=0o600)
+    home.record(Action.REPORT, counts=counts)
     return ReportSummary(
         out,
         summary.statuses,

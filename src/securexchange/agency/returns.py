@@ -297,20 +297,21 @@ def import_returns(
                 )
             )
         gaps = {s: g for s in signers if (g := ledger.missing_sequences(home, s))}
-    # Logged after the commit: the log never names a delta the ledger does not hold.
-    for result in results:
-        home.record(
-            Action.IMPORT_RETURN,
-            actor=result.signer,
-            artifacts=[result.delta_id],
-            counts={
-                "sequence": result.sequence,
-                "applied": int(result.applied),
-                "statuses": result.statuses,
-                "quality_reports": result.quality_reports,
-                "conflicts": result.conflicts,
-            },
-        )
+        # In the transaction that applies the returns: the log names a delta if and
+        # only if the ledger holds it (after the commit, a kill lost the entry).
+        for result in results:
+            home.record(
+                Action.IMPORT_RETURN,
+                actor=result.signer,
+                artifacts=[result.delta_id],
+                counts={
+                    "sequence": result.sequence,
+                    "applied": int(result.applied),
+                    "statuses": result.statuses,
+                    "quality_reports": result.quality_reports,
+                    "conflicts": result.conflicts,
+                },
+            )
     return ImportReturns(tuple(results), gaps)
 
 

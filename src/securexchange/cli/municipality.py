@@ -181,23 +181,43 @@ def import_command(
 ) -> None:
     """Verify and import packages, keyrings and termination notices from the agency.
 
-    Nothing is written unless every check passes. Importing the same file again is
-    harmless.
+    Files are imported one by one, in the order given. Nothing of a file is written
+    unless every check of it passes. The first refused file stops the command: the
+    files before it stay imported (each is listed as it is done), that file and the
+    files after it are not imported. Importing the same file again is harmless.
 
     \b
     Example:
       securexchange municipality import pkg-....sxp
     """
-    from securexchange.municipality.importer import import_files
+    from securexchange.errors import SxError
+    from securexchange.municipality.importer import Imported, import_files
 
-    with municipal_home(state) as home:
-        done = import_files(home, list(files), _identity_source(home, passphrase_file))
-    for item in done:
+    done: list[Imported] = []
+
+    def report(item: Imported) -> None:
+        done.append(item)
         if item.changed:
             extra = f" ({counted(item.records, 'record')})" if item.kind == "package" else ""
             note(f"imported {item.kind} {shown(item.artifact_id)}{extra}: {shown(item.path.name)}")
         else:
             note(f"already imported, nothing changed: {shown(item.path.name)}")
+
+    try:
+        with municipal_home(state) as home:
+            import_files(
+                home, list(files), _identity_source(home, passphrase_file), on_imported=report
+            )
+    except SxError:
+        if len(files) > 1 and len(done) < len(files):
+            stopped = files[len(done)]
+            after = len(files) - len(done) - 1
+            rest = f", nor the {counted(after, 'file')} after it" if after else ""
+            note(
+                f"stopped at {stopped.name}: not imported{rest}; "
+                f"{counted(len(done), 'file')} before it imported (listed above)"
+            )
+        raise
 
 
 @municipality.command("open")

@@ -26,7 +26,7 @@ A refusal writes nothing; ``open_home`` logs it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -97,15 +97,30 @@ def _with_duty(exc: SxError) -> SxError:
     return exc
 
 
-def import_files(home: Home, paths: Sequence[Path], source: KeySource) -> list[Imported]:
-    """Import each file in turn; the first refusal stops (earlier files stay imported)."""
+def import_files(
+    home: Home,
+    paths: Sequence[Path],
+    source: KeySource,
+    *,
+    on_imported: Callable[[Imported], None] | None = None,
+) -> list[Imported]:
+    """Import each file in turn, each on its own; the first refusal stops.
+
+    Not all-or-nothing: a package's import shreds what it supersedes and is logged on
+    its own, and a later refusal cannot undo that. So the files before the refused one
+    stay imported and are reported as they are done (``on_imported``, called after each
+    file's commit); the refused file and every file after it are not imported.
+    """
     vault.ensure_schema(home)
     done: list[Imported] = []
     for path in paths:
         try:
-            done.append(import_file(home, path, source))
+            item = import_file(home, path, source)
         except SxError as exc:
             raise _with_duty(exc) from None
+        done.append(item)
+        if on_imported is not None:
+            on_imported(item)
     return done
 
 

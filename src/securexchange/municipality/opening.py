@@ -140,12 +140,14 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
         # Inside the transaction: a workbook that cannot be written is not registered
         # (as when it was written before registering).
         data = write_workbook(rows, meta)
+        # Logged with the registration: a workbook file exists only if it is registered
+        # and logged.
+        home.record(
+            Action.OPEN, artifacts=[package.package_id, workbook_id], counts={"records": len(rows)}
+        )
     # Registered first: a crash now leaves a listed workbook without a file, never an
     # unlisted file with personal data.
     atomic_write(path, data, mode=0o600)
-    home.record(
-        Action.OPEN, artifacts=[package.package_id, workbook_id], counts={"records": len(rows)}
-    )
     return Opened(workbook_id, path, len(rows), workbooks.looks_synced(path))
 
 

@@ -138,6 +138,11 @@ def shred(
             # No live package: every record is gone (past its deadline, terminated),
             # so the edits about them are too.
             report.edits += int(db.execute("DELETE FROM vault_edits").rowcount)
+        # Logged in the transaction that shreds: a kill after its commit must not leave
+        # records destroyed with no entry (the next pass finds nothing left to log).
+        shredded_now = {"records": report.records, "packages": report.packages}
+        if report.records or report.packages or report.edits:
+            home.record(Action.SHRED, counts={**shredded_now, "edits": report.edits})
 
     for workbook_id, path, _state, keep in workbooks.doomed(home):
         if workbooks.shred_workbook(
@@ -153,8 +158,10 @@ def shred(
             report.subkeys += 1
             report.destroyed_subkeys.append(recipient)
         statedb.set_setting(db, LAST_SHRED, format_instant(home.now))
-        if report.anything or log_always:
-            home.record(Action.SHRED, counts=report.counts())
+        rest = {k: v for k, v in report.counts().items() if k not in shredded_now}
+        logged = report.records or report.packages or report.edits
+        if any(rest.values()) or (log_always and not logged):
+            home.record(Action.SHRED, counts=rest)
         if report.subkeys:
             home.record(Action.SUBKEY_DESTROY, counts={"subkeys": report.subkeys})
     return report

@@ -149,18 +149,21 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
         demo=home.demo,
     )
     path = out_dir / f"{delta_id}{FILE_SUFFIX}"
-    atomic_write(path, data, mode=0o644, exclusive=True)
     statuses = sum(1 for e in items.entries if e.kind == "status")
+    actor = identity.fingerprint.display
+    counts = {
+        "sequence": sequence,
+        "statuses": statuses,
+        "quality_reports": len(items.entries) - statuses,
+    }
+    # A signed return file exists once it is written, before its edits are marked sent:
+    # the entry waits as an intent, logged by the next command if a kill comes between
+    # (EventLog.intend); the unmarked edits then go out again in the next return.
+    home.log.intend(
+        Action.RETURN, now=home.now, witness=path, actor=actor, artifacts=[delta_id], counts=counts
+    )
+    atomic_write(path, data, mode=0o644, exclusive=True)
     with statedb.transaction(home.db):
         mark_sent(home, items, delta_id)
-    home.record(
-        Action.RETURN,
-        actor=identity.fingerprint.display,
-        artifacts=[delta_id],
-        counts={
-            "sequence": sequence,
-            "statuses": statuses,
-            "quality_reports": len(items.entries) - statuses,
-        },
-    )
+        home.record(Action.RETURN, actor=actor, artifacts=[delta_id], counts=counts)
     return ReturnMade(delta_id, path, sequence, statuses, len(items.entries) - statuses)
