@@ -14,6 +14,8 @@ import secrets
 from pathlib import Path
 
 from securexchange.errors import Malformed, NotFound, SxError, UsageError
+from securexchange.homeguard import check_secret_file
+from securexchange.safefs import NOFOLLOW
 
 TEMP_PREFIX = ".sx-tmp-"
 
@@ -36,20 +38,29 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
     """Write ``data`` to ``path`` atomically with permissions ``mode``.
 
     With ``exclusive`` the write fails (FileExistsError) when ``path`` exists already,
-    so two writers can never replace each other's file silently.
+    so two writers can never replace each other's file silently. No step follows a
+    symbolic link at the final name: the temporary file is created with ``O_EXCL |
+    O_NOFOLLOW`` and its mode set through its descriptor, and rename and link replace
+    or refuse a link at ``path``, never write through it. (Links in the directories
+    above are the home's concern: ``homeguard`` refuses them before a command runs.)
     """
     directory = path.parent
     temp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)  # the umask narrowed it; never by name
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+        if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+            os.chmod(temp, mode)
         if exclusive:
-            # link() fails if the target exists, unlike rename().
-            os.link(temp, path)
+            # link() fails if the target exists, unlike rename(); it must not follow
+            # a link swapped in at the temporary name either.
+            os.link(temp, path, follow_symlinks=os.link not in os.supports_follow_symlinks)
             os.unlink(temp)
         else:
             os.replace(temp, path)
@@ -82,15 +93,24 @@ def make_private_dir(path: Path) -> None:
 
 
 def read_capped(
-    path: Path, *, limit: int, what: str, too_large: type[SxError] = Malformed
+    path: Path,
+    *,
+    limit: int,
+    what: str,
+    too_large: type[SxError] = Malformed,
+    secret: bool = False,
 ) -> bytes:
     """The bytes of a file named on the command line, refusing more than ``limit``.
 
     At most ``limit + 1`` bytes are ever read, so a huge or endless file (a FIFO,
     /dev/zero) costs nothing. ``what`` names the file in messages; its content never.
+    A ``secret`` file (a passphrase file) that others may read is refused before a
+    byte of it is read (SX-KEY-PERMISSIONS), as OpenSSH refuses such a key file.
     """
     try:
         with open(path, "rb") as handle:
+            if secret:
+                check_secret_file(handle.fileno(), path, what)
             data = handle.read(limit + 1)
     except FileNotFoundError:
         raise NotFound(f"no {what} at {path}") from None

@@ -17,6 +17,7 @@ in the log when the command fails with a user-facing error.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -27,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import statedb, strictjson
+from securexchange import homeguard, safefs, statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
 from securexchange.clock import (
     OVERRIDE_ENV,
@@ -42,6 +43,7 @@ from securexchange.errors import (
     Malformed,
     NotFound,
     SxError,
+    UnsafeHome,
     WrongHome,
 )
 from securexchange.eventlog import Action, EventLog, Outcome
@@ -194,11 +196,22 @@ class Home:
 def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     from filelock import FileLock, Timeout
 
+    unsafe = UnsafeHome(
+        f"the lock file {paths.lock} is a symbolic link or not a regular file",
+        hint=f"no securexchange command is using it: move it aside ({paths.lock})",
+    )
+    # The lock file is opened for writing: never through a link, never a FIFO.
+    if safefs.is_link_or_special(paths.lock):
+        raise unsafe
     lock = FileLock(str(paths.lock), timeout=timeout, mode=0o600)
     try:
         lock.acquire()
     except Timeout:
         raise Locked(f"another securexchange command is using the home {paths.root}") from None
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # swapped after the check
+            raise unsafe from None
+        raise
     return lock
 
 
@@ -231,7 +244,10 @@ def create_home(
     if env.get(OVERRIDE_ENV) and not demo:
         # Refuse before creating anything, as any other real home would.
         read_clock(system=datetime.now(UTC), mark=None, override=env[OVERRIDE_ENV], demo=False)
+    if root.exists():
+        homeguard.check_owner(root)  # before make_private_dir tries to chmod it
     make_private_dir(root)
+    homeguard.check_home(root)  # a directory left with links in it is refused before use
     make_private_dir(paths.keys)
     make_private_dir(paths.workbooks)
     now = system_now or datetime.now(UTC)
@@ -266,6 +282,7 @@ def open_home(
         raise WrongHome(
             f"{root} is a {info.kind.value} home; this command needs a {expect.value} home"
         )
+    homeguard.check_home(root)
     lock = _acquire_lock(paths, _lock_timeout(lock_timeout, env))
     conn: sqlite3.Connection | None = None
     try:

@@ -1,0 +1,345 @@
+"""No write follows a link below the home or a workbook's folder; the home is checked as
+OpenSSH checks ``~/.ssh`` (issue 14, items 2 and 5). Real files, links, FIFOs and
+sockets; no mocks."""
+
+from __future__ import annotations
+
+import os
+import socket
+import stat
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import assert_single_error, run_cli
+from securexchange.errors import KeyPermissions, UnsafeHome
+from securexchange.home import HomeKind, create_home, open_home
+
+POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="POSIX modes, links and FIFOs")
+pytestmark = POSIX_ONLY
+
+VICTIM_BYTES = b"a file of the user's that the tool has no business touching\n" * 4
+
+# Paths whose opening the audit hook below reports; the hook stays for the process.
+_WATCHED: list[str] = []
+_OPENED: list[str] = []
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if event == "open" and _WATCHED and args and isinstance(args[0], str | bytes):
+        name = os.fsdecode(args[0])
+        # A descriptor-relative open reports the bare name: match it at either end.
+        if any(name == w or w.endswith(os.sep + name) for w in _WATCHED):
+            _OPENED.append(name)
+
+
+sys.addaudithook(_audit)
+
+
+@contextmanager
+def _watch_opens(path: Path) -> Iterator[list[str]]:
+    _WATCHED.append(str(path))
+    _OPENED.clear()
+    try:
+        yield _OPENED
+    finally:
+        _WATCHED.clear()
+
+
+def _victim(tmp_path: Path) -> Path:
+    victim = tmp_path / "elsewhere" / "victim.txt"
+    victim.parent.mkdir()
+    victim.write_bytes(VICTIM_BYTES)
+    return victim
+
+
+def _home(tmp_path: Path, kind: HomeKind = HomeKind.MUNICIPALITY) -> Path:
+    root = tmp_path / "home"
+    create_home(root, kind, demo=True, env={})
+    return root
+
+
+# --- item 2: the shredder ----------------------------------------------------------------
+
+
+def test_a_symlink_planted_at_a_registered_workbook_path_is_unlinked_and_its_target_kept(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from municipal_flows import make_package, make_world, muni, person
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2026, 12, 15)), person(2, date(2027, 2, 1))])
+    assert muni(world, "import", str(made.path)).code == 0
+    opened = muni(world, "open")
+    assert opened.code == 0, opened.stderr
+    workbook = Path(opened.stdout.strip())
+    victim = _victim(tmp_path)
+    workbook.unlink()
+    workbook.symlink_to(victim)
+
+    result = muni(world, "shred", now="2026-12-16")
+    assert result.code == 0, result.stderr
+    assert victim.read_bytes() == VICTIM_BYTES  # not zero-filled through the link
+    assert not os.path.lexists(workbook)
+
+
+def test_a_symlinked_subkey_file_is_unlinked_on_destruction_and_its_target_kept(
+    tmp_path: Path,
+) -> None:
+    from securexchange.municipality import subkeys
+
+    root = _home(tmp_path)
+    victim = _victim(tmp_path)
+    recipient = "age1" + "q" * 58
+    with open_home(root, env={}) as home:
+        subkeys.ensure_schema(home)
+        directory = subkeys.subkey_dir(home)
+        directory.mkdir(mode=0o700)
+        planted = directory / subkeys.file_name(recipient)
+        planted.symlink_to(victim)
+        subkeys.destroy(home, recipient)
+    assert victim.read_bytes() == VICTIM_BYTES  # not overwritten with random bytes
+    assert not os.path.lexists(planted)
+
+
+def test_a_hard_link_at_a_workbook_path_is_unlinked_and_its_other_name_keeps_its_content(
+    tmp_path: Path,
+) -> None:
+    from securexchange.municipality.workbooks import remove_file
+
+    victim = _victim(tmp_path)
+    workbook = tmp_path / "out" / "wb.xlsx"
+    workbook.parent.mkdir()
+    os.link(victim, workbook)
+    assert remove_file(workbook) is None
+    assert not os.path.lexists(workbook)
+    assert victim.read_bytes() == VICTIM_BYTES
+
+
+def test_a_fifo_at_a_workbook_path_is_unlinked_without_being_opened(tmp_path: Path) -> None:
+    from securexchange.municipality.workbooks import remove_file
+
+    workbook = tmp_path / "out" / "wb.xlsx"
+    workbook.parent.mkdir()
+    os.mkfifo(workbook, 0o600)
+    with _watch_opens(workbook) as opened:
+        assert remove_file(workbook) is None
+    assert opened == []
+    assert not os.path.lexists(workbook)
+
+
+def test_a_socket_at_a_workbook_path_is_unlinked_and_does_not_hold_the_shredding_back(
+    tmp_path: Path,
+) -> None:
+    from securexchange.municipality.workbooks import remove_file
+
+    directory = tmp_path / "out"
+    directory.mkdir()
+    workbook = directory / "wb.xlsx"
+    cwd = Path.cwd()
+    os.chdir(directory)  # a socket path has a short length limit
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.bind("wb.xlsx")
+    finally:
+        os.chdir(cwd)
+    assert stat.S_ISSOCK(os.lstat(workbook).st_mode)
+    assert remove_file(workbook) is None
+    assert not os.path.lexists(workbook)
+
+
+@pytest.mark.skipif(os.name != "nt" and os.geteuid() == 0, reason="root may write anything")
+def test_a_read_only_workbook_is_still_overwritten_and_removed(tmp_path: Path) -> None:
+    from securexchange.municipality.workbooks import remove_file
+
+    workbook = tmp_path / "out" / "wb.xlsx"
+    workbook.parent.mkdir()
+    workbook.write_bytes(b"personal data")
+    workbook.chmod(0o400)
+    assert remove_file(workbook) is None
+    assert not workbook.exists()
+
+
+def test_the_shredder_overwrites_a_regular_single_link_file_before_unlinking_it(
+    tmp_path: Path,
+) -> None:
+    from securexchange import safefs
+
+    target = tmp_path / "wb.xlsx"
+    target.write_bytes(b"personal data" * 1000)
+    keep = os.open(target, os.O_RDONLY)  # sees the inode after the unlink
+    try:
+        assert safefs.shred(tmp_path, ("wb.xlsx",)) is True
+        assert os.pread(keep, 13000, 0) == bytes(13000)
+    finally:
+        os.close(keep)
+    assert not target.exists()
+
+
+def test_a_symlinked_directory_below_the_trusted_one_is_never_followed(tmp_path: Path) -> None:
+    from securexchange import safefs
+
+    victim = _victim(tmp_path)
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "keys").symlink_to(victim.parent, target_is_directory=True)
+    with pytest.raises(UnsafeHome):
+        safefs.shred(base, ("keys", victim.name))
+    assert victim.read_bytes() == VICTIM_BYTES
+
+
+def test_a_symlinked_lock_file_is_refused_by_name_and_its_target_kept(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    victim = _victim(tmp_path)
+    (root / ".lock").unlink(missing_ok=True)
+    (root / ".lock").symlink_to(victim)
+    result = run_cli(["municipality", "status"], home=root)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+    assert "move it aside" in result.stderr
+    assert victim.read_bytes() == VICTIM_BYTES
+
+
+def test_a_fifo_planted_as_the_lock_file_is_refused_and_never_opened(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    (root / ".lock").unlink(missing_ok=True)
+    os.mkfifo(root / ".lock", 0o600)
+    with pytest.raises(UnsafeHome), open_home(root, env={}):
+        pass
+
+
+@pytest.mark.parametrize("name", ["state.sqlite3", "log.jsonl", "home.json"])
+def test_a_symlinked_file_of_the_home_is_refused_before_anything_writes_through_it(
+    tmp_path: Path, name: str
+) -> None:
+    root = _home(tmp_path)
+    moved = tmp_path / "elsewhere-home-file"
+    if (root / name).exists():
+        (root / name).rename(moved)
+    else:
+        moved.write_bytes(b"")  # no log line yet: the link would create it
+    (root / name).symlink_to(moved)
+    before = moved.read_bytes()
+    result = run_cli(["municipality", "status"], home=root)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+    assert moved.read_bytes() == before
+
+
+def test_a_hard_linked_state_database_is_refused(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    os.link(root / "state.sqlite3", tmp_path / "second-name.sqlite3")
+    with pytest.raises(UnsafeHome, match="hard link"), open_home(root, env={}):
+        pass
+
+
+@pytest.mark.parametrize("parts", [("keys",), ("workbooks",), ("keys", "subkeys")])
+def test_a_symlinked_directory_of_the_home_is_refused(
+    tmp_path: Path, parts: tuple[str, ...]
+) -> None:
+    root = _home(tmp_path)
+    path = root.joinpath(*parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    elsewhere = tmp_path / "elsewhere-dir"
+    if path.exists():
+        path.rename(elsewhere)
+    else:
+        elsewhere.mkdir(mode=0o700)
+    path.symlink_to(elsewhere, target_is_directory=True)
+    result = run_cli(["municipality", "status"], home=root)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+
+
+# --- item 5: modes and owner, as OpenSSH checks them ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("parts", "mode"),
+    [((), 0o770), ((), 0o707), (("keys",), 0o775), (("workbooks",), 0o777)],
+)
+def test_a_home_directory_others_may_write_to_is_refused_with_the_chmod_to_run(
+    tmp_path: Path, parts: tuple[str, ...], mode: int
+) -> None:
+    root = _home(tmp_path)
+    path = root.joinpath(*parts)
+    path.chmod(mode)
+    result = run_cli(["municipality", "status"], home=root)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+    assert f"chmod 700 {path}" in result.stderr
+
+
+def test_a_subkey_directory_others_may_write_to_is_refused(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    (root / "keys" / "subkeys").mkdir(mode=0o700)
+    (root / "keys" / "subkeys").chmod(0o733)
+    with pytest.raises(UnsafeHome, match="other users"), open_home(root, env={}):
+        pass
+
+
+def test_a_state_database_others_may_write_to_is_refused(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    (root / "state.sqlite3").chmod(0o666)
+    with pytest.raises(UnsafeHome) as caught, open_home(root, env={}):
+        pass
+    assert caught.value.hint is not None and "chmod 600" in caught.value.hint
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away needs root")
+def test_a_home_owned_by_another_user_is_refused(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    os.chown(root, 65534, 65534)
+    result = run_cli(["municipality", "status"], home=root)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+    assert "another user" in result.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away needs root")
+def test_a_directory_another_user_owns_is_not_made_a_home(tmp_path: Path) -> None:
+    root = tmp_path / "theirs"
+    root.mkdir()
+    root.chmod(0o777)
+    os.chown(root, 65534, 65534)
+    with pytest.raises(UnsafeHome, match="another user"):
+        create_home(root, HomeKind.MUNICIPALITY, demo=True, env={})
+    assert stat.S_IMODE(root.stat().st_mode) == 0o777  # not touched
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644])
+def test_a_passphrase_file_others_may_read_is_refused_before_it_is_read(
+    tmp_path: Path, mode: int
+) -> None:
+    from securexchange.cli.keyopts import read_passphrase_file
+
+    path = tmp_path / "pass"
+    path.write_bytes(b"correct horse\n")
+    path.chmod(mode)
+    with pytest.raises(KeyPermissions) as caught:
+        read_passphrase_file(path)
+    assert caught.value.hint == f"make it private with: chmod 600 {path}"
+    path.chmod(0o600)
+    assert read_passphrase_file(path) == b"correct horse"
+
+
+def test_a_passphrase_given_through_a_pipe_is_accepted(tmp_path: Path) -> None:
+    from securexchange.cli.keyopts import read_passphrase_file
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"correct horse\n")
+    os.close(write_end)
+    try:
+        assert read_passphrase_file(Path(f"/dev/fd/{read_end}")) == b"correct horse"
+    finally:
+        os.close(read_end)
+
+
+def test_a_home_made_private_is_accepted_again(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    root.chmod(0o777)
+    with pytest.raises(UnsafeHome), open_home(root, env={}):
+        pass
+    root.chmod(0o700)
+    with open_home(root, env={}):
+        pass
