@@ -10,6 +10,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -343,3 +344,34 @@ def test_a_home_made_private_is_accepted_again(tmp_path: Path) -> None:
     root.chmod(0o700)
     with open_home(root, env={}):
         pass
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+def test_a_key_file_owned_by_another_user_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    from securexchange.keys import Owner, generate_identity
+    from securexchange.keystore import read_key_file, write_key_file
+
+    now = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
+    identity, _ = generate_identity(
+        Owner("An Peeters", "integratiebeambte", "11002"), now=now
+    ).rotated(now)
+    path = tmp_path / "export.key"
+    write_key_file(path, identity, b"a passphrase", work_factor=2)
+    os.chown(path, 65534, 65534)
+    with pytest.raises(KeyPermissions, match="another user"):
+        read_key_file(path, b"a passphrase")
+
+
+def test_a_link_planted_at_the_log_after_the_checks_is_not_appended_through(
+    tmp_path: Path,
+) -> None:
+    from securexchange.eventlog import Action
+
+    root = _home(tmp_path)
+    victim = _victim(tmp_path)
+    with open_home(root, env={}) as home:
+        (root / "log.jsonl").unlink(missing_ok=True)
+        (root / "log.jsonl").symlink_to(victim)
+        with pytest.raises(OSError):
+            home.record(Action.SHRED)
+    assert victim.read_bytes() == VICTIM_BYTES

@@ -231,12 +231,22 @@ def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Ide
 def check_permissions(path: Path) -> None:
     """Raise KeyPermissions when group or others may access ``path`` (POSIX only)."""
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
     except FileNotFoundError:
         raise NotFound(f"no key file at {path}") from None
+    _check_key_stat(path, st)
+
+
+def _check_key_stat(path: Path, st: os.stat_result) -> None:
+    # As OpenSSH checks a private key: owned by the user, no access for group or others.
     if os.name == "nt":  # pragma: no cover - POSIX modes mean nothing on Windows
         return
-    if mode & 0o077:
+    if st.st_uid != os.geteuid():
+        raise KeyPermissions(
+            f"the key file {path} belongs to another user",
+            hint=f"use your own key file, or have its owner run: chown $(id -un) {path}",
+        )
+    if st.st_mode & 0o077:
         raise KeyPermissions(
             f"the key file {path} may be read by other users",
             hint=f"make it private with: chmod 600 {path}",
@@ -263,6 +273,8 @@ def read_key_file(path: Path, passphrase: bytes) -> Identity:
     """Open the key file at ``path``: permissions first, then the passphrase."""
     check_permissions(path)
     with open(path, "rb") as handle:
+        # Checked again on what was opened: the name may have changed since.
+        _check_key_stat(path, os.fstat(handle.fileno()))
         data = handle.read(MAX_KEY_FILE_BYTES + 1)
     return unseal(data, passphrase, what=f"the key file {path.name}")
 
