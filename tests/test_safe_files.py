@@ -375,3 +375,11 @@ def test_a_link_planted_at_the_log_after_the_checks_is_not_appended_through(
         with pytest.raises(OSError):
             home.record(Action.SHRED)
     assert victim.read_bytes() == VICTIM_BYTES
+
+
+def test_a_fifo_planted_as_home_json_is_refused_without_hanging(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    (root / "home.json").unlink()
+    os.mkfifo(root / "home.json", 0o600)
+    result = run_cli(["municipality", "status"], home=root, timeout=30)
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)

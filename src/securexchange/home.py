@@ -277,12 +277,14 @@ def open_home(
     A user-facing error raised inside the block is recorded as one refusal entry.
     """
     paths = HomePaths(root)
+    if os.path.lexists(paths.marker):
+        # Before home.json is read: a FIFO or a link to /dev/zero there must not hang us.
+        homeguard.check_home(root)
     info = read_info(paths)
     if expect is not None and info.kind is not expect:
         raise WrongHome(
             f"{root} is a {info.kind.value} home; this command needs a {expect.value} home"
         )
-    homeguard.check_home(root)
     lock = _acquire_lock(paths, _lock_timeout(lock_timeout, env))
     conn: sqlite3.Connection | None = None
     try:
