@@ -383,3 +383,29 @@ def test_a_fifo_planted_as_home_json_is_refused_without_hanging(tmp_path: Path) 
     os.mkfifo(root / "home.json", 0o600)
     result = run_cli(["municipality", "status"], home=root, timeout=30)
     assert_single_error(result, "SX-UNSAFE-HOME", 1)
+
+
+def test_a_fifo_planted_as_a_key_file_is_refused_without_hanging(tmp_path: Path) -> None:
+    import threading
+
+    from securexchange.errors import Malformed
+    from securexchange.keystore import read_key_file
+
+    fifo = tmp_path / "identity.key"
+    os.mkfifo(fifo, 0o600)
+    outcome: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            read_key_file(fifo, b"a passphrase")
+        except BaseException as exc:  # handed to the test thread
+            outcome.append(exc)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(10)
+    if reader.is_alive():  # blocked in open(): give it a writer so the thread can end
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        reader.join(10)
+        pytest.fail("reading a FIFO planted as a key file blocked")
+    assert len(outcome) == 1 and isinstance(outcome[0], Malformed), outcome

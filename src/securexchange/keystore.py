@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -269,13 +270,30 @@ def write_key_file(
         raise AlreadyExists(f"a key file exists already at {path}") from None
 
 
+def read_private_file(path: Path, *, limit: int = MAX_KEY_FILE_BYTES) -> bytes:
+    """The bytes of a private key file: owner and mode checked, at most ``limit + 1``.
+
+    Opened with ``O_NONBLOCK`` and checked by ``fstat`` before a byte is read, so a FIFO
+    or device planted at a key's name is refused instead of hanging the command; the
+    owner and mode are checked on the opened file, not only on the name.
+    """
+    check_permissions(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise NotFound(f"no key file at {path}") from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise Malformed(f"the key file {path.name} is not a regular file")
+        _check_key_stat(path, st)
+        return handle.read(limit + 1)
+
+
 def read_key_file(path: Path, passphrase: bytes) -> Identity:
     """Open the key file at ``path``: permissions first, then the passphrase."""
-    check_permissions(path)
-    with open(path, "rb") as handle:
-        # Checked again on what was opened: the name may have changed since.
-        _check_key_stat(path, os.fstat(handle.fileno()))
-        data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    data = read_private_file(path)
     return unseal(data, passphrase, what=f"the key file {path.name}")
 
 

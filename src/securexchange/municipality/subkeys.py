@@ -242,7 +242,7 @@ def unlock(
 ) -> dict[str, age.X25519Identity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
     from securexchange import age
-    from securexchange.keystore import check_permissions
+    from securexchange.keystore import read_private_file
 
     wanted = None if recipients is None else set(recipients)
     found: dict[str, age.X25519Identity] = {}
@@ -252,8 +252,7 @@ def unlock(
         path = subkey_dir(home) / subkey.file
         if not path.exists():
             continue
-        check_permissions(path)
-        data = path.read_bytes()
+        data = read_private_file(path)
         try:
             plaintext = age.decrypt(
                 data,
