@@ -409,3 +409,37 @@ def test_a_fifo_planted_as_a_key_file_is_refused_without_hanging(tmp_path: Path)
         reader.join(10)
         pytest.fail("reading a FIFO planted as a key file blocked")
     assert len(outcome) == 1 and isinstance(outcome[0], Malformed), outcome
+
+
+@pytest.mark.parametrize("parts", [("workbooks",), ("keys", "subkeys")])
+def test_a_file_left_half_written_by_a_killed_command_is_shredded_by_the_next_one(
+    tmp_path: Path, parts: tuple[str, ...]
+) -> None:
+    # A killed `open` leaves a clear-text workbook in workbooks/, a killed subkey split
+    # a sealed subkey in keys/subkeys/: both must go, overwritten, at the next command.
+    root = _home(tmp_path)
+    directory = root.joinpath(*parts)
+    directory.mkdir(mode=0o700, exist_ok=True)
+    leftover = directory / ".sx-tmp-0123456789abcdef"
+    leftover.write_bytes(b"personal data" * 100)
+    keep = os.open(leftover, os.O_RDONLY)  # sees the inode after the unlink
+    try:
+        with open_home(root, env={}):
+            pass
+        assert not os.path.lexists(leftover)
+        assert os.pread(keep, 1300, 0) == bytes(1300)
+    finally:
+        os.close(keep)
+
+
+def test_a_leftover_name_planted_as_a_link_is_unlinked_and_its_target_kept(
+    tmp_path: Path,
+) -> None:
+    root = _home(tmp_path)
+    victim = _victim(tmp_path)
+    planted = root / "keys" / ".sx-tmp-0123456789abcdef"
+    planted.symlink_to(victim)
+    with open_home(root, env={}):
+        pass
+    assert not os.path.lexists(planted)
+    assert victim.read_bytes() == VICTIM_BYTES

@@ -13,6 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
+from securexchange import safefs
 from securexchange.errors import Malformed, NotFound, SxError, UsageError
 from securexchange.homeguard import check_secret_file
 from securexchange.safefs import NOFOLLOW
@@ -72,12 +73,34 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
 
 
 def remove_temp_leftovers(directory: Path) -> int:
-    """Remove temporary files a killed writer left in ``directory``; returns the count."""
+    """Shred temporary files a killed writer left in ``directory``; returns the count.
+
+    A leftover may be a half-written workbook (personal data in clear) or a sealed
+    subkey that was since destroyed, so it is overwritten before it is unlinked, and,
+    like every removal, never followed or opened when it is a link or special file.
+    """
+    if not safefs.FD_RELATIVE:  # pragma: no cover - Windows
+        return _remove_temp_leftovers_by_name(directory)
+    try:
+        fd = safefs.open_dir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    try:
+        for name in os.listdir(fd):
+            if name.startswith(TEMP_PREFIX) and safefs.shred_at(fd, name):
+                removed += 1
+    finally:
+        os.close(fd)
+    return removed
+
+
+def _remove_temp_leftovers_by_name(directory: Path) -> int:  # pragma: no cover - Windows
     removed = 0
     if not directory.is_dir():
         return 0
     for entry in directory.iterdir():
-        if entry.name.startswith(TEMP_PREFIX) and entry.is_file():
+        if entry.name.startswith(TEMP_PREFIX) and not entry.is_dir():
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
                 removed += 1

@@ -290,8 +290,8 @@ def open_home(
     try:
         conn = statedb.connect(paths.state_db)
         statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
-        remove_temp_leftovers(paths.root)
-        remove_temp_leftovers(paths.keys)
+        for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
+            remove_temp_leftovers(directory)
         clock = read_clock(
             system=system_now or datetime.now(UTC),
             mark=_read_mark(conn),
