@@ -5,8 +5,10 @@ sockets; no mocks."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import stat
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -443,3 +445,20 @@ def test_a_leftover_name_planted_as_a_link_is_unlinked_and_its_target_kept(
         pass
     assert not os.path.lexists(planted)
     assert victim.read_bytes() == VICTIM_BYTES
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None, reason="needs chattr (root, ext4)")
+def test_an_immutable_leftover_does_not_stop_every_later_command(tmp_path: Path) -> None:
+    root = _home(tmp_path)
+    leftover = root / "workbooks" / ".sx-tmp-0123456789abcdef"
+    leftover.write_bytes(b"personal data")
+    if subprocess.run(["chattr", "+i", str(leftover)], check=False).returncode != 0:
+        pytest.skip("this filesystem has no immutable flag")
+    try:
+        result = run_cli(["municipality", "status"], home=root)
+        assert result.code == 0, result.stderr
+    finally:
+        subprocess.run(["chattr", "-i", str(leftover)], check=True)
+    with open_home(root, env={}):
+        pass
+    assert not leftover.exists()  # gone once it can go

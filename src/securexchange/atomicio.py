@@ -88,8 +88,12 @@ def remove_temp_leftovers(directory: Path) -> int:
     removed = 0
     try:
         for name in os.listdir(fd):
-            if name.startswith(TEMP_PREFIX) and safefs.shred_at(fd, name):
-                removed += 1
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            # One leftover that cannot go (immutable, in use) must not stop the command
+            # that would shred everything else; the next command tries again.
+            with contextlib.suppress(OSError):
+                removed += safefs.shred_at(fd, name)
     finally:
         os.close(fd)
     return removed

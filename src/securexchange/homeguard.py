@@ -6,8 +6,8 @@ Refused with SX-UNSAFE-HOME, before the lock is taken and before anything is wri
 - ``keys/``, ``keys/subkeys/``, ``workbooks/``, ``outbox/`` likewise, or a symbolic link
   or anything but a directory;
 - ``home.json``, ``state.sqlite3`` (and its journal), ``log.jsonl``, ``.lock``: a
-  symbolic link, a hard link or anything but a regular file, another owner, or
-  writable by group or others.
+  symbolic link or anything but a regular file, a second hard link of a file written
+  in place, another owner, or writable by group or others.
 
 The home itself is taken as named (``~/.local/share`` may be a link); what is below it
 never is. Key files are checked where they are read (``keystore.check_permissions``),
