@@ -462,3 +462,23 @@ def test_an_immutable_leftover_does_not_stop_every_later_command(tmp_path: Path)
     with open_home(root, env={}):
         pass
     assert not leftover.exists()  # gone once it can go
+
+
+def test_a_directory_planted_in_the_agency_outbox_does_not_break_the_export(
+    tmp_path: Path,
+) -> None:
+    import flows
+    from keys_helpers import EXPORT_PASS, passphrase_file
+
+    agency = tmp_path / "agency"
+    flows.make_agency(agency)
+    flows.register(agency, "11002", "Antwerpen")
+    flows.add_staff(agency, tmp_path / "a", "11002")
+    (agency / "outbox").mkdir(mode=0o700, exist_ok=True)
+    (agency / "outbox" / "planted").mkdir()
+    master = flows.write_master(tmp_path / "m.xlsx", 5, ["11002"])
+    secret = passphrase_file(tmp_path, "export.pass", EXPORT_PASS)
+    argv = ["agency", "export", str(master), "--out", str(tmp_path / "out")]
+    result = run_cli([*argv, "--passphrase-file", str(secret)], home=agency)
+    assert result.code == 0, result.stderr
+    assert len(list((tmp_path / "out").glob("11002-*.sxpkg"))) == 1

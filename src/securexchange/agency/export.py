@@ -523,7 +523,9 @@ def _roll_forward(home: Home, out_dir: Path) -> list[Path]:
         keep = {ledger.staged_path(home, p.package_id).name for p in ledger.unpublished(home)}
         removed = False
         for entry in box.iterdir():
-            if entry.name not in keep:
+            # A directory someone made in the outbox is not ours to remove (and unlink
+            # on it raised: exit 3); links and other files are unlinked, never opened.
+            if entry.name not in keep and not (entry.is_dir() and not entry.is_symlink()):
                 entry.unlink(missing_ok=True)
                 removed = True
         if removed:
