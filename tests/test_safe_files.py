@@ -482,3 +482,33 @@ def test_a_directory_planted_in_the_agency_outbox_does_not_break_the_export(
     result = run_cli([*argv, "--passphrase-file", str(secret)], home=agency)
     assert result.code == 0, result.stderr
     assert len(list((tmp_path / "out").glob("11002-*.sxpkg"))) == 1
+
+
+@pytest.mark.parametrize("plant", ["fifo", "dev-zero"])
+def test_a_fifo_or_dev_zero_at_a_workbook_path_neither_hangs_nor_holds_back_the_shred(
+    tmp_path: Path, plant: str
+) -> None:
+    from datetime import date
+
+    from municipal_flows import make_package, make_world, muni, person
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2026, 12, 15)), person(2, date(2027, 2, 1))])
+    assert muni(world, "import", str(made.path)).code == 0
+    opened = muni(world, "open")
+    assert opened.code == 0, opened.stderr
+    workbook = Path(opened.stdout.strip())
+    workbook.unlink()
+    if plant == "fifo":
+        os.mkfifo(workbook, 0o600)
+    else:
+        workbook.symlink_to("/dev/zero")
+    # The harvest reads the workbook before the shredder removes it: neither may block.
+    result = run_cli(
+        ["municipality", "shred"],
+        home=world.staff,
+        env={"SECUREXCHANGE_NOW": "2026-12-16T00:00:00Z"},
+        timeout=60,
+    )
+    assert result.code == 0, result.stderr
+    assert not os.path.lexists(workbook)

@@ -237,6 +237,37 @@ def shred(base: Path, relative: Sequence[str], *, fill: Fill = zeros) -> bool:
         os.close(fd)
 
 
+def read_regular(path: Path, *, limit: int) -> bytes | None:
+    """At most ``limit + 1`` bytes of ``path`` if it is a regular file, else None.
+
+    The folder is taken as named, the name is not followed: a link, a FIFO (which
+    would block the reader), a device (``/dev/zero`` would never end) or a directory
+    reads as None, like a missing file.
+    """
+    if FD_RELATIVE:
+        try:
+            dir_fd = open_dir(path.parent)
+        except (OSError, UnsafeHome):
+            return None
+        try:
+            fd = os.open(path.name, os.O_RDONLY | NOFOLLOW | _NONBLOCK | _CLOEXEC, dir_fd=dir_fd)
+        except OSError:
+            return None
+        finally:
+            os.close(dir_fd)
+    else:  # pragma: no cover - Windows
+        if is_link_or_special(path):
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | _BINARY)
+        except OSError:
+            return None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            return None
+        return handle.read(limit + 1)
+
+
 def is_link_or_special(path: Path) -> bool:
     """Whether ``path`` exists and is anything but a regular file or a real directory."""
     try:

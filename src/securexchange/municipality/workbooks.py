@@ -204,9 +204,15 @@ def _read_cells(
     if found is None:
         return None
     package_id = str(found[0])
+    from securexchange.xlsxguard import XlsxLimits
+
+    # Never followed, never a FIFO or device: what stands at a registered workbook's
+    # name may have been planted there (the cap is the guard's own; it refuses more).
     try:
-        data = path.read_bytes()
+        data = safefs.read_regular(path, limit=XlsxLimits().max_file_bytes)
     except OSError:
+        return None
+    if data is None:
         return None
     rows = None
     if expected is not None and identities is not None:
