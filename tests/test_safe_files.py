@@ -22,6 +22,7 @@ from securexchange.errors import KeyPermissions, UnsafeHome
 from securexchange.home import HomeKind, create_home, open_home
 
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="POSIX modes, links and FIFOs")
+AS_ROOT = os.name != "nt" and os.geteuid() == 0
 pytestmark = POSIX_ONLY
 
 VICTIM_BYTES = b"a file of the user's that the tool has no business touching\n" * 4
@@ -156,7 +157,7 @@ def test_a_socket_at_a_workbook_path_is_unlinked_and_does_not_hold_the_shredding
     assert not os.path.lexists(workbook)
 
 
-@pytest.mark.skipif(os.name != "nt" and os.geteuid() == 0, reason="root may write anything")
+@pytest.mark.skipif(AS_ROOT, reason="root may write anything")
 def test_a_read_only_workbook_is_still_overwritten_and_removed(tmp_path: Path) -> None:
     from securexchange.municipality.workbooks import remove_file
 
@@ -290,7 +291,7 @@ def test_a_state_database_others_may_write_to_is_refused(tmp_path: Path) -> None
     assert caught.value.hint is not None and "chmod 600" in caught.value.hint
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away needs root")
+@pytest.mark.skipif(not AS_ROOT, reason="giving a directory away needs root")
 def test_a_home_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     root = _home(tmp_path)
     os.chown(root, 65534, 65534)
@@ -299,7 +300,7 @@ def test_a_home_owned_by_another_user_is_refused(tmp_path: Path) -> None:
     assert "another user" in result.stderr
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory away needs root")
+@pytest.mark.skipif(not AS_ROOT, reason="giving a directory away needs root")
 def test_a_directory_another_user_owns_is_not_made_a_home(tmp_path: Path) -> None:
     root = tmp_path / "theirs"
     root.mkdir()
@@ -348,7 +349,7 @@ def test_a_home_made_private_is_accepted_again(tmp_path: Path) -> None:
         pass
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="giving a file away needs root")
+@pytest.mark.skipif(not AS_ROOT, reason="giving a file away needs root")
 def test_a_key_file_owned_by_another_user_is_refused_before_it_is_read(tmp_path: Path) -> None:
     from securexchange.keys import Owner, generate_identity
     from securexchange.keystore import read_key_file, write_key_file

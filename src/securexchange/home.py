@@ -209,7 +209,8 @@ def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     except Timeout:
         raise Locked(f"another securexchange command is using the home {paths.root}") from None
     except OSError as exc:
-        if exc.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # swapped after the check
+        swapped = {getattr(errno, n, None) for n in ("ELOOP", "ENXIO", "EISDIR")} - {None}
+        if exc.errno in swapped:  # a link or FIFO swapped in after the check
             raise unsafe from None
         raise
     return lock
