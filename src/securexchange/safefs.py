@@ -25,7 +25,7 @@ import contextlib
 import errno
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from securexchange.errors import UnsafeHome
@@ -91,16 +91,6 @@ def open_dir(base: Path, parts: Sequence[str] = ()) -> int:
         os.close(fd)
         raise
     return fd
-
-
-@contextlib.contextmanager
-def directory(base: Path, parts: Sequence[str] = ()) -> Iterator[int]:
-    """:func:`open_dir` as a context manager."""
-    fd = open_dir(base, parts)
-    try:
-        yield fd
-    finally:
-        os.close(fd)
 
 
 def entry(dir_fd: int, name: str) -> os.stat_result | None:
