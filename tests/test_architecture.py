@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "securexchange"
 
-INFRA = {"home", "statedb", "atomicio", "eventlog"}
+INFRA = {"home", "statedb", "atomicio", "eventlog", "safefs", "homeguard"}
 WORKFLOW_PACKAGES = {"agency", "municipality", "audit"}
 WORKFLOW_MODULES = {"keystore", "intake", "sample", "demo", "csvread", "normalise"}
 

@@ -14,7 +14,10 @@ import secrets
 import stat
 from pathlib import Path
 
+from securexchange import safefs
 from securexchange.errors import Malformed, NotFound, SxError, UsageError
+from securexchange.homeguard import check_secret_file
+from securexchange.safefs import NOFOLLOW
 
 TEMP_PREFIX = ".sx-tmp-"
 
@@ -37,20 +40,29 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
     """Write ``data`` to ``path`` atomically with permissions ``mode``.
 
     With ``exclusive`` the write fails (FileExistsError) when ``path`` exists already,
-    so two writers can never replace each other's file silently.
+    so two writers can never replace each other's file silently. No step follows a
+    symbolic link at the final name: the temporary file is created with ``O_EXCL |
+    O_NOFOLLOW`` and its mode set through its descriptor, and rename and link replace
+    or refuse a link at ``path``, never write through it. (Links in the directories
+    above are the home's concern: ``homeguard`` refuses them before a command runs.)
     """
     directory = path.parent
     temp = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | getattr(os, "O_BINARY", 0)
+    fd = os.open(temp, flags, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
+            if hasattr(os, "fchmod"):
+                os.fchmod(handle.fileno(), mode)  # the umask narrowed it; never by name
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(temp, mode)
+        if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
+            os.chmod(temp, mode)
         if exclusive:
-            # link() fails if the target exists, unlike rename().
-            os.link(temp, path)
+            # link() fails if the target exists, unlike rename(); it must not follow
+            # a link swapped in at the temporary name either.
+            os.link(temp, path, follow_symlinks=os.link not in os.supports_follow_symlinks)
             os.unlink(temp)
         else:
             os.replace(temp, path)
@@ -62,12 +74,38 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
 
 
 def remove_temp_leftovers(directory: Path) -> int:
-    """Remove temporary files a killed writer left in ``directory``; returns the count."""
+    """Shred temporary files a killed writer left in ``directory``; returns the count.
+
+    A leftover may be a half-written workbook (personal data in clear) or a sealed
+    subkey that was since destroyed, so it is overwritten before it is unlinked, and,
+    like every removal, never followed or opened when it is a link or special file.
+    """
+    if not safefs.FD_RELATIVE:  # pragma: no cover - Windows
+        return _remove_temp_leftovers_by_name(directory)
+    try:
+        fd = safefs.open_dir(directory)
+    except (FileNotFoundError, NotADirectoryError):
+        return 0
+    removed = 0
+    try:
+        for name in os.listdir(fd):
+            if not name.startswith(TEMP_PREFIX):
+                continue
+            # One leftover that cannot go (immutable, in use) must not stop the command
+            # that would shred everything else; the next command tries again.
+            with contextlib.suppress(OSError):
+                removed += safefs.shred_at(fd, name)
+    finally:
+        os.close(fd)
+    return removed
+
+
+def _remove_temp_leftovers_by_name(directory: Path) -> int:  # pragma: no cover - Windows
     removed = 0
     if not directory.is_dir():
         return 0
     for entry in directory.iterdir():
-        if entry.name.startswith(TEMP_PREFIX) and entry.is_file():
+        if entry.name.startswith(TEMP_PREFIX) and not entry.is_dir():
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
                 removed += 1
@@ -83,7 +121,12 @@ def make_private_dir(path: Path) -> None:
 
 
 def read_capped(
-    path: Path, *, limit: int, what: str, too_large: type[SxError] = Malformed
+    path: Path,
+    *,
+    limit: int,
+    what: str,
+    too_large: type[SxError] = Malformed,
+    secret: bool = False,
 ) -> bytes:
     """The bytes of a file named on the command line, refusing more than ``limit``.
 
@@ -92,6 +135,11 @@ def read_capped(
     writer (O_NONBLOCK) and anything but a regular file (FIFO, socket, device,
     directory) is refused before a byte is read, so no input can make a command hang.
     ``what`` names the file in messages; its content never.
+
+    A ``secret`` file (a passphrase file) that others may read is refused before a
+    byte of it is read (SX-KEY-PERMISSIONS), as OpenSSH refuses such a key file. A
+    secret may also come from a pipe or a terminal (``<(...)``, ``/dev/stdin``): the
+    user named it on purpose, and a pipe without a writer reads as empty, not for ever.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
@@ -106,7 +154,11 @@ def read_capped(
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
             raise UsageError(f"{path} is a directory, not a {what}")
-        if not stat.S_ISREG(info.st_mode):
+        if secret:
+            check_secret_file(fd, path, what)
+        if secret and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
+            os.set_blocking(fd, True)
+        elif not stat.S_ISREG(info.st_mode):
             raise UsageError(f"{path} is not a regular file, so not a {what}")
         if info.st_size > limit:
             raise too_large(f"{path.name} is too large to be a {what}")

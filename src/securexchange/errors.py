@@ -130,7 +130,7 @@ class BadPassphrase(ArtifactError):
 
 
 class KeyPermissions(ArtifactError):
-    """A private key file is readable by others than its owner."""
+    """A private key file or a passphrase file is readable by others than its owner."""
 
     name = "SX-KEY-PERMISSIONS"
 
@@ -141,6 +141,17 @@ class NoRecipient(SxError):
 
     name = "SX-NO-RECIPIENT"
     exit_code = ExitCode.ARTIFACT
+
+
+class UnsafeHome(ArtifactError):
+    """The home or one of its directories or files is unsafe to use.
+
+    Others may write to it, another user owns it, or a symbolic link or special file
+    stands where the tool writes (checked as OpenSSH checks its own files; the mode and
+    owner checks are POSIX only).
+    """
+
+    name = "SX-UNSAFE-HOME"
 
 
 class ProtocolInactive(ArtifactError):

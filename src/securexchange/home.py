@@ -17,6 +17,7 @@ in the log when the command fails with a user-facing error.
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
@@ -27,7 +28,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import statedb, strictjson
+from securexchange import homeguard, safefs, statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
 from securexchange.clock import (
     OVERRIDE_ENV,
@@ -42,6 +43,7 @@ from securexchange.errors import (
     Malformed,
     NotFound,
     SxError,
+    UnsafeHome,
     WrongHome,
 )
 from securexchange.eventlog import Action, EventLog, Outcome
@@ -194,11 +196,23 @@ class Home:
 def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     from filelock import FileLock, Timeout
 
+    unsafe = UnsafeHome(
+        f"the lock file {paths.lock} is a symbolic link or not a regular file",
+        hint=f"no securexchange command is using it: move it aside ({paths.lock})",
+    )
+    # The lock file is opened for writing: never through a link, never a FIFO.
+    if safefs.is_link_or_special(paths.lock):
+        raise unsafe
     lock = FileLock(str(paths.lock), timeout=timeout, mode=0o600)
     try:
         lock.acquire()
     except Timeout:
         raise Locked(f"another securexchange command is using the home {paths.root}") from None
+    except OSError as exc:
+        swapped = {getattr(errno, n, None) for n in ("ELOOP", "ENXIO", "EISDIR")} - {None}
+        if exc.errno in swapped:  # a link or FIFO swapped in after the check
+            raise unsafe from None
+        raise
     return lock
 
 
@@ -231,7 +245,10 @@ def create_home(
     if env.get(OVERRIDE_ENV) and not demo:
         # Refuse before creating anything, as any other real home would.
         read_clock(system=datetime.now(UTC), mark=None, override=env[OVERRIDE_ENV], demo=False)
+    if root.exists():
+        homeguard.check_owner(root)  # before make_private_dir tries to chmod it
     make_private_dir(root)
+    homeguard.check_home(root)  # a directory left with links in it is refused before use
     make_private_dir(paths.keys)
     make_private_dir(paths.workbooks)
     now = system_now or datetime.now(UTC)
@@ -261,6 +278,9 @@ def open_home(
     A user-facing error raised inside the block is recorded as one refusal entry.
     """
     paths = HomePaths(root)
+    if os.path.lexists(paths.marker):
+        # Before home.json is read: a FIFO or a link to /dev/zero there must not hang us.
+        homeguard.check_home(root)
     info = read_info(paths)
     if expect is not None and info.kind is not expect:
         raise WrongHome(
@@ -271,8 +291,8 @@ def open_home(
     try:
         conn = statedb.connect(paths.state_db)
         statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
-        remove_temp_leftovers(paths.root)
-        remove_temp_leftovers(paths.keys)
+        for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
+            remove_temp_leftovers(directory)
         clock = read_clock(
             system=system_now or datetime.now(UTC),
             mark=_read_mark(conn),

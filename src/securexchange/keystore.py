@@ -26,13 +26,14 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
 from securexchange import age, sshsig, strictjson
-from securexchange.atomicio import atomic_write, read_capped
+from securexchange.atomicio import atomic_write
 from securexchange.card import Card, make_card, parse_time, read_card
 from securexchange.clock import format_instant
 from securexchange.errors import (
@@ -231,12 +232,22 @@ def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Ide
 def check_permissions(path: Path) -> None:
     """Raise KeyPermissions when group or others may access ``path`` (POSIX only)."""
     try:
-        mode = os.stat(path).st_mode
+        st = os.stat(path)
     except FileNotFoundError:
         raise NotFound(f"no key file at {path}") from None
+    _check_key_stat(path, st)
+
+
+def _check_key_stat(path: Path, st: os.stat_result) -> None:
+    # As OpenSSH checks a private key: owned by the user, no access for group or others.
     if os.name == "nt":  # pragma: no cover - POSIX modes mean nothing on Windows
         return
-    if mode & 0o077:
+    if st.st_uid != os.geteuid():
+        raise KeyPermissions(
+            f"the key file {path} belongs to another user",
+            hint=f"use your own key file, or have its owner run: chown $(id -un) {path}",
+        )
+    if st.st_mode & 0o077:
         raise KeyPermissions(
             f"the key file {path} may be read by other users",
             hint=f"make it private with: chmod 600 {path}",
@@ -259,11 +270,30 @@ def write_key_file(
         raise AlreadyExists(f"a key file exists already at {path}") from None
 
 
+def read_private_file(path: Path, *, limit: int = MAX_KEY_FILE_BYTES) -> bytes:
+    """The bytes of a private key file: owner and mode checked, at most ``limit + 1``.
+
+    Opened with ``O_NONBLOCK`` and checked by ``fstat`` before a byte is read, so a FIFO
+    or device planted at a key's name is refused instead of hanging the command; the
+    owner and mode are checked on the opened file, not only on the name.
+    """
+    check_permissions(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise NotFound(f"no key file at {path}") from None
+    with os.fdopen(fd, "rb") as handle:
+        st = os.fstat(handle.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise Malformed(f"the key file {path.name} is not a regular file")
+        _check_key_stat(path, st)
+        return handle.read(limit + 1)
+
+
 def read_key_file(path: Path, passphrase: bytes) -> Identity:
     """Open the key file at ``path``: permissions first, then the passphrase."""
-    check_permissions(path)
-    # Capped and regular files only: --root-key names a file on removable media.
-    data = read_capped(path, limit=MAX_KEY_FILE_BYTES, what="key file")
+    data = read_private_file(path)
     return unseal(data, passphrase, what=f"the key file {path.name}")
 
 

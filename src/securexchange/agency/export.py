@@ -62,7 +62,7 @@ from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake import IntakeResult, Problem, read_master
 from securexchange.keyring import MunicipalityEntry
 from securexchange.keys import check_nis
-from securexchange.keystore import KeySource, check_permissions
+from securexchange.keystore import KeySource, read_private_file
 from securexchange.package import (
     PackageBody,
     PackageRecipient,
@@ -163,8 +163,8 @@ def pseudonym_key_path(home: Home) -> Path:
 
 
 def _read_pseudonym_key(path: Path) -> bytes:
-    check_permissions(path)
-    value = strictjson.loads(path.read_bytes(), what="the pseudonym key file", max_bytes=4096)
+    data = read_private_file(path, limit=4096)
+    value = strictjson.loads(data, what="the pseudonym key file", max_bytes=4096)
     with strictjson.Fields(value, "the pseudonym key file") as f:
         if f.text("format") != PSEUDONYM_FORMAT:
             raise Malformed("the pseudonym key file has an unknown format")
@@ -523,7 +523,9 @@ def _roll_forward(home: Home, out_dir: Path) -> list[Path]:
         keep = {ledger.staged_path(home, p.package_id).name for p in ledger.unpublished(home)}
         removed = False
         for entry in box.iterdir():
-            if entry.name not in keep:
+            # A directory someone made in the outbox is not ours to remove (and unlink
+            # on it raised: exit 3); links and other files are unlinked, never opened.
+            if entry.name not in keep and not (entry.is_dir() and not entry.is_symlink()):
                 entry.unlink(missing_ok=True)
                 removed = True
         if removed:

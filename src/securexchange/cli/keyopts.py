@@ -76,7 +76,7 @@ def read_passphrase_file(path: Path) -> bytes:
     from securexchange.atomicio import read_capped
 
     data = read_capped(
-        path, limit=MAX_PASSPHRASE_FILE, what="passphrase file", too_large=UsageError
+        path, limit=MAX_PASSPHRASE_FILE, what="passphrase file", too_large=UsageError, secret=True
     )
     line = data.split(b"\n", 1)[0].removesuffix(b"\r")
     if not line:

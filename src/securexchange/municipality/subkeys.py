@@ -25,17 +25,15 @@ whose validity has ended are dropped the next time ``identity.key`` is re-sealed
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import statedb, strictjson
-from securexchange.atomicio import atomic_write, fsync_dir, make_private_dir
+from securexchange import safefs, statedb, strictjson
+from securexchange.atomicio import atomic_write, make_private_dir
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import BadPassphrase, InternalError, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
@@ -244,7 +242,7 @@ def unlock(
 ) -> dict[str, age.X25519Identity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
     from securexchange import age
-    from securexchange.keystore import check_permissions
+    from securexchange.keystore import read_private_file
 
     wanted = None if recipients is None else set(recipients)
     found: dict[str, age.X25519Identity] = {}
@@ -254,8 +252,7 @@ def unlock(
         path = subkey_dir(home) / subkey.file
         if not path.exists():
             continue
-        check_permissions(path)
-        data = path.read_bytes()
+        data = read_private_file(path)
         try:
             plaintext = age.decrypt(
                 data,
@@ -278,17 +275,15 @@ def destroy(home: Home, recipient: str) -> None:
     is removed first: a crash afterwards leaves a row marked held whose file is gone,
     which :func:`unlock` skips and the next shred marks destroyed.
     """
-    path = subkey_dir(home) / file_name(recipient)
-    with contextlib.suppress(FileNotFoundError):
-        size = path.stat().st_size
-        # Overwrite before unlinking: useful on plain disks, no guarantee on SSDs and
-        # copy-on-write filesystems (docs/threat-model.md); the scrypt seal remains.
-        with open(path, "r+b") as handle:
-            handle.write(os.urandom(size))
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
-        fsync_dir(path.parent)
+    # Overwrite before unlinking: useful on plain disks, no guarantee on SSDs and
+    # copy-on-write filesystems (docs/threat-model.md); the scrypt seal remains. No
+    # link below the home is followed: a symlinked subkey file is unlinked, its
+    # target left alone (safefs).
+    safefs.shred(
+        home.paths.root,
+        (home.paths.keys.name, SUBKEY_DIR, file_name(recipient)),
+        fill=safefs.random_bytes,
+    )
     home.db.execute(
         "UPDATE vault_subkeys SET state = 'destroyed', destroyed_at = ? WHERE recipient = ?",
         (format_instant(home.now), recipient),

@@ -15,16 +15,13 @@ file is overwritten and removed. A file that cannot be removed, or that Excel ho
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import strictjson
-from securexchange.atomicio import fsync_dir, read_capped
+from securexchange import safefs, strictjson
 from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, NotRecipient, SxError
 from securexchange.home import Home
@@ -216,18 +213,21 @@ def _read_cells(
     if found is None:
         return None
     package_id = str(found[0])
+    # Never followed, never a FIFO or device: what stands at a registered workbook's
+    # name may have been planted there, and a FIFO would hang every command (each one
+    # shreds first) instead of being skipped.
     try:
-        # Capped, and never a FIFO or device planted at the path: that would hang
-        # every command (each one shreds first) instead of being skipped.
-        data = read_capped(path, limit=MAX_WORKBOOK_BYTES, what="workbook", too_large=HostileFile)
-    except HostileFile:
+        data = safefs.read_regular(path, limit=MAX_WORKBOOK_BYTES)
+    except OSError:
+        return None  # a workbook that cannot be read is not there
+    if data is None:
+        return None
+    if len(data) > MAX_WORKBOOK_BYTES:
         if skip_damaged:
             _note_damaged(home, workbook_id)
         elif strict:
-            raise
+            raise HostileFile(f"{path.name} is too large to be a workbook")
         return None
-    except SxError:
-        return None  # as before: a workbook that cannot be read is not there
     rows = None
     if expected is not None and identities is not None:
         try:
@@ -408,29 +408,22 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
 def remove_file(path: Path) -> str | None:
     """Overwrite and delete a workbook file; returns a problem text, or None when gone.
 
-    Overwriting helps on plain disks only; on SSDs and copy-on-write filesystems the old
-    blocks may survive (docs/threat-model.md).
+    The workbook's folder is trusted as registered; the name in it is never followed:
+    a symbolic link, a hard link, a FIFO or any other non-regular file standing there
+    is unlinked without being opened, and a read-only workbook is still overwritten
+    (safefs). Overwriting helps on plain disks only; on SSDs and copy-on-write
+    filesystems the old blocks may survive (docs/threat-model.md).
     """
     if owner_files(path):
         return "open in Excel (an owner file ~$ is next to it); close it"
     try:
-        size = path.stat().st_size
+        safefs.shred(path.parent, (path.name,))
     except FileNotFoundError:
         return None
-    except OSError:
-        return "cannot be read"
-    try:
-        with open(path, "r+b") as handle:
-            handle.write(b"\0" * size)
-            handle.flush()
-            os.fsync(handle.fileno())
-        path.unlink()
-    except FileNotFoundError:
-        return None
+    except SxError:
+        return "its folder is a symbolic link or not a directory"
     except OSError:
         return "cannot be removed (in use, or no permission)"
-    with contextlib.suppress(OSError):
-        fsync_dir(path.parent)
     return None
 
 
