@@ -38,9 +38,15 @@ class Opened:
 
 
 def unlock(home: Home, source: KeySource) -> dict[str, age.X25519Identity]:
-    """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked."""
+    """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked.
+
+    What is still wrapped to an older subkey moves to the current one: a subkey file is
+    destroyed at its valid-until plus a grace whatever is still wrapped to it.
+    """
     subkeys.split_out(home, source)
-    return subkeys.unlock(home, source.passphrase)
+    identities = subkeys.unlock(home, source.passphrase)
+    vault.rewrap_to_current(home, identities)
+    return identities
 
 
 def _current(home: Home) -> vault.PackageRow:

@@ -49,9 +49,13 @@ def status(home: Home) -> dict[str, Any]:
             "valid_until": format_instant(s.valid_until),
             "state": "held" if s.held else "destroyed",
             "destroyed_at": None if s.destroyed_at is None else format_instant(s.destroyed_at),
-            # Destroyed at the first shred after its validity ends, once nothing needs it.
-            "destroy_after": format_instant(s.valid_until) if s.held else None,
+            # Destroyed at the first shred after valid-until once nothing needs it, and
+            # at destroy_by whatever still needs it (shredding ran before this, so a
+            # held key's destroy_by is never in the past).
+            "destroy_by": format_instant(s.destroy_by) if s.held else None,
             "needed": s.recipient in needed,
+            # A destroyed subkey whose file could not be removed yet: retried every shred.
+            "file_remains": not s.held and subkeys.file_present(home, s),
         }
         for s in subkeys.listed(home)
     ]
@@ -79,4 +83,5 @@ def status(home: Home) -> dict[str, Any]:
             {"protocol": k, "effective": v} for k, v in vault.terminated(home).items()
         ],
         "last_shred": None if last is None else format_instant(last),
+        "leftover_subkey_files": len(subkeys.leftover_files(home)),
     }

@@ -59,6 +59,9 @@ LIVE = "live"
 SUPERSEDED = "superseded"
 TERMINATED = "terminated"
 EXPIRED = "expired"
+# Its data key was wrapped to a subkey destroyed at valid-until + grace before any
+# command unlocking the key re-wrapped it (municipality/subkeys.py).
+LOST = "lost"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vault_packages (
@@ -456,22 +459,50 @@ def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: 
             (recipient, wrap(secret, recipient), package_id),
         )
         moved += 1
-    for table, key in (("vault_edits", "id"), ("vault_workbooks", "workbook_id")):
-        column = "sealed" if table == "vault_edits" else "expected"
-        for ident, subkey, blob in db.execute(
-            f"SELECT {key}, subkey, {column} FROM {table} WHERE subkey != ?",  # noqa: S608
-            (recipient,),
-        ).fetchall():
-            identity = identities.get(str(subkey))
-            if identity is None:
-                continue
-            plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
-            db.execute(
-                f"UPDATE {table} SET subkey = ?, {column} = ? WHERE {key} = ?",  # noqa: S608
-                (recipient, wrap(plain, recipient), ident),
-            )
-            moved += 1
+    for ident, subkey, blob in db.execute(
+        "SELECT id, subkey, sealed FROM vault_edits WHERE subkey != ?", (recipient,)
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
+        db.execute(
+            "UPDATE vault_edits SET subkey = ?, sealed = ? WHERE id = ?",
+            (recipient, wrap(plain, recipient), ident),
+        )
+        moved += 1
+    # A workbook's expected cells and its harvest are sealed to the same subkey.
+    for ident, subkey, expected, harvest in db.execute(
+        "SELECT workbook_id, subkey, expected, harvest FROM vault_workbooks WHERE subkey != ?",
+        (recipient,),
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        moved_harvest = None
+        if harvest is not None:
+            moved_harvest = wrap(unwrap(bytes(harvest), [identity], MAX_EXPECTED_BYTES), recipient)
+        plain = unwrap(bytes(expected), [identity], MAX_EXPECTED_BYTES)
+        db.execute(
+            "UPDATE vault_workbooks SET subkey = ?, expected = ?, harvest = ? "
+            "WHERE workbook_id = ?",
+            (recipient, wrap(plain, recipient), moved_harvest, ident),
+        )
+        moved += 1
     return moved
+
+
+def rewrap_to_current(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
+    """Every command that unlocks the subkeys calls this: whatever is wrapped to an
+    older subkey moves to the current one, in its own transaction, so that no subkey
+    has to outlive its validity for the data it protects (a subkey file is destroyed
+    at its valid-until plus :data:`subkeys.DESTROY_GRACE` whatever is still wrapped to
+    it). Returns how many items moved."""
+    recipient = subkeys.current_recipient(home)
+    if recipient is None or recipient not in identities:
+        return 0
+    with statedb.transaction(home.db):
+        return rewrap(home, identities, recipient)
 
 
 def needed_subkeys(home: Home) -> set[str]:
