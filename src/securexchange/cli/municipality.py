@@ -173,6 +173,17 @@ def _warn(report: ShredReport) -> None:
             "subkey reached its destruction date before any command unlocked the key "
             "to move them to the current one"
         )
+    if report.tampered:
+        note(
+            f"warning: {report.tampered} package(s) or subkey(s) in the state database "
+            "disagreed with what the agency signed (the database was edited): shredded, "
+            "or held to the signed dates; report it (protocol art. 6)"
+        )
+    if report.clock_moved:
+        note(
+            "warning: the home's clock mark was behind times its own records prove it "
+            "has seen (edited, or restored from a backup); it was moved forward"
+        )
     if report.subkey_files_pending:
         note(
             f"warning: {report.subkey_files_pending} destroyed subkey file(s) could not "

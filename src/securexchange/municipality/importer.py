@@ -242,7 +242,7 @@ def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Im
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_keyring(home, opened.keyring_data, opened.keyring_signature)
-    store_package(home, opened, rows, identities)
+    store_package(home, opened, rows, identities, data)
     retention.shred(home, identities=identities)
     return Imported(path, "package", opened.package_id, True, len(rows))
 
@@ -252,6 +252,7 @@ def store_package(
     opened: OpenedPackage,
     rows: Sequence[object],
     identities: Mapping[str, age.X25519Identity],
+    container: bytes,
 ) -> None:
     from securexchange.workbook import WorkbookRow
 
@@ -285,6 +286,7 @@ def store_package(
             data_key=key,
             recipient=recipient,
             rows=typed,
+            container=container,
         )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         vault.drop_returned_before(home, opened.manifest.created_at)

@@ -40,7 +40,7 @@ from securexchange import statedb
 from securexchange.clock import format_instant
 from securexchange.eventlog import Action
 from securexchange.home import Home
-from securexchange.municipality import subkeys, vault, workbooks
+from securexchange.municipality import bounds, subkeys, vault, workbooks
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -62,6 +62,8 @@ class ShredReport:
     lost_edits: int = 0
     lost_workbooks: int = 0
     subkey_files_pending: int = 0
+    tampered: int = 0
+    clock_moved: bool = False
     dry_run: bool = False
     destroyed_subkeys: list[str] = field(default_factory=list)
 
@@ -79,6 +81,8 @@ class ShredReport:
             or self.subkeys
             or self.edits
             or self.lost
+            or self.tampered
+            or self.clock_moved
         )
 
     def counts(self) -> dict[str, int]:
@@ -93,6 +97,8 @@ class ShredReport:
             "lost_edits": self.lost_edits,
             "lost_workbooks": self.lost_workbooks,
             "subkey_files_pending": self.subkey_files_pending,
+            "tampered": self.tampered,
+            "clock_moved": int(self.clock_moved),
         }
 
 
@@ -112,15 +118,22 @@ def _terminated_protocols(home: Home) -> set[str]:
 
 
 def _plan_packages(
-    home: Home, terminated: set[str], today: str, expired_keys: set[str]
+    home: Home,
+    terminated: set[str],
+    today: str,
+    expired_keys: set[str],
+    tampered: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """package id -> the state it is shredded with."""
     live = [p for p in vault.packages(home) if p.live]
     wrapped_to = _data_key_subkeys_by_package(home)
     plan: dict[str, str] = {}
-    newest = max((p.sequence for p in live), default=0)
+    # An edited sequence number must not make another package look superseded or not.
+    newest = max((p.sequence for p in live if p.package_id not in tampered), default=0)
     for package in live:
-        if package.protocol_id in terminated:
+        if package.package_id in tampered:
+            plan[package.package_id] = vault.TAMPERED
+        elif package.protocol_id in terminated:
             plan[package.package_id] = vault.TERMINATED
         elif package.sequence < newest:
             plan[package.package_id] = vault.SUPERSEDED
@@ -152,10 +165,14 @@ def shred(
     the command has them, so edits in removed workbooks are absorbed at once."""
     vault.ensure_schema(home)
     report = ShredReport(dry_run=dry_run)
+    found = bounds.check(home)
+    if not dry_run:
+        _apply_bounds(home, found, report)
     today = home.now.date().isoformat()
     terminated = _terminated_protocols(home)
     expired_keys = expired_subkeys(home)
-    plan = _plan_packages(home, terminated, today, expired_keys)
+    plan = _plan_packages(home, terminated, today, expired_keys, found.tampered)
+    report.tampered += len(found.tampered)
     db = home.db
     if dry_run:
         marks = ",".join("?" * len(plan))
@@ -203,6 +220,28 @@ def shred(
         if report.subkeys:
             home.record(Action.SUBKEY_DESTROY, counts={"subkeys": report.subkeys})
     return report
+
+
+def _apply_bounds(home: Home, found: bounds.Bounds, report: ShredReport) -> None:
+    """Hold the clock and the subkeys' validity to what the home's signed records say
+    (packages that disagree are planned as ``tampered`` by the caller)."""
+    if found.floor is not None and home.advance_clock(found.floor):
+        report.clock_moved = True
+    longer = [
+        (recipient, until)
+        for s in subkeys.listed(home)
+        if s.held
+        for recipient, until in [(s.recipient, found.subkey_until.get(s.recipient))]
+        if until is not None and s.valid_until > until
+    ]
+    if longer:
+        with statedb.transaction(home.db):
+            for recipient, until in longer:
+                home.db.execute(
+                    "UPDATE vault_subkeys SET valid_until = ? WHERE recipient = ?",
+                    (format_instant(until), recipient),
+                )
+        report.tampered += len(longer)
 
 
 def _destroy(home: Home, recipient: str, report: ShredReport) -> None:

@@ -59,6 +59,9 @@ LIVE = "live"
 SUPERSEDED = "superseded"
 TERMINATED = "terminated"
 EXPIRED = "expired"
+# A clear-text column disagreed with the agency-signed manifest kept in vault_signed,
+# or a clear-text deadline with its sealed row: the database was edited.
+TAMPERED = "tampered"
 # Its data key was wrapped to a subkey destroyed at valid-until + grace before any
 # command unlocking the key re-wrapped it (municipality/subkeys.py).
 LOST = "lost"
@@ -119,6 +122,10 @@ CREATE TABLE IF NOT EXISTS vault_workbook_rows (
     tag         TEXT NOT NULL,
     PRIMARY KEY (workbook_id, tag)
 );
+CREATE TABLE IF NOT EXISTS vault_signed (
+    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
+    container  BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS vault_protocols (
     protocol_id TEXT PRIMARY KEY,
     notice_id   TEXT NOT NULL,
@@ -137,6 +144,7 @@ VAULT_TABLES = (
     "vault_workbook_rows",
     "vault_protocols",
     "vault_subkeys",
+    "vault_signed",
 )
 
 
@@ -357,8 +365,11 @@ def insert_package(
     data_key: bytes,
     recipient: str,
     rows: Sequence[WorkbookRow],
+    container: bytes,
 ) -> None:
-    """Store one package: its row, its wrapped data key, one sealed row per record."""
+    """Store one package: its row, its wrapped data key, one sealed row per record, and
+    the signed container itself (payload still encrypted), against which shredding
+    checks every clear-text deadline without a passphrase."""
     db = home.db
     db.execute(
         f"INSERT INTO vault_packages ({_PACKAGE_COLUMNS}) "  # noqa: S608
@@ -381,6 +392,10 @@ def insert_package(
         ),
     )
     db.execute(
+        "INSERT INTO vault_signed (package_id, container) VALUES (?, ?)",
+        (package.package_id, container),
+    )
+    db.execute(
         "INSERT INTO vault_data_keys (package_id, subkey, wrapped) VALUES (?, ?, ?)",
         (package.package_id, recipient, wrap(data_key, recipient)),
     )
@@ -400,6 +415,7 @@ def shred_package(home: Home, package_id: str, state: str) -> int:
     db = home.db
     count = db.execute("DELETE FROM vault_records WHERE package_id = ?", (package_id,)).rowcount
     db.execute("DELETE FROM vault_data_keys WHERE package_id = ?", (package_id,))
+    db.execute("DELETE FROM vault_signed WHERE package_id = ?", (package_id,))
     db.execute(
         "UPDATE vault_packages SET state = ?, shredded_at = ? WHERE package_id = ?",
         (state, format_instant(home.now), package_id),
@@ -433,6 +449,28 @@ def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
             raise Tampered("a vault row belongs to another record")
         result.append(row)
     return result
+
+
+def edited_deadlines(home: Home, package_id: str, key: bytes) -> list[str]:
+    """Tags of the rows whose clear-text retention deadline differs from the one sealed
+    inside the row (the clear copy exists so shredding needs no key; the sealed one is
+    authenticated under the data key, so it is the truth)."""
+    cipher = RowCipher(key, package_id)
+    return [
+        str(tag)
+        for tag, retention, sealed in home.db.execute(
+            "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ?",
+            (package_id,),
+        ).fetchall()
+        if decode_row(cipher.open(str(tag), bytes(sealed))).retention.isoformat() != str(retention)
+    ]
+
+
+def signed_container(home: Home, package_id: str) -> bytes | None:
+    row = home.db.execute(
+        "SELECT container FROM vault_signed WHERE package_id = ?", (package_id,)
+    ).fetchone()
+    return None if row is None else bytes(row[0])
 
 
 def record_count(home: Home, package_id: str) -> int:
