@@ -133,3 +133,25 @@ def test_a_clock_mark_edited_back_does_not_reopen_a_stale_package(tmp_path: Path
     result = muni(world, "open")  # the system clock: before the 22nd
     assert result.code != 0
     assert _status(world)["now"] >= "2026-12-25"  # type: ignore[operator]
+
+
+def test_an_edited_termination_day_does_not_postpone_the_termination(tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    terminated = run_cli(
+        [
+            *("agency", "terminate", "--nis", world.nis),
+            *("--effective", "2026-12-20", "--out", str(world.out)),
+        ],
+        home=world.agency,
+    )
+    assert terminated.code == 0, terminated.stderr
+    assert muni(world, "import", terminated.stdout.strip()).code == 0
+    _edit(world, "UPDATE vault_protocols SET effective = '2099-01-01'")
+
+    doc = _status(world, now="2026-12-21")
+    assert [p["state"] for p in doc["packages"]] == ["terminated"]  # type: ignore[index]
+    assert doc["terminations"][0]["effective"] == "2026-12-20"  # type: ignore[index]

@@ -14,6 +14,9 @@ key and holds every clear-text column to it:
   earliest/latest retention;
 * a subkey's valid-until may not be later than the validity the signed keyring view
   certifies for it;
+* a termination's effective day may not be later than the one in its signed notice
+  (``vault_signed_notices``, verified with the export key of a verified keyring); a
+  termination whose signed notice is gone or fails takes effect at once;
 * the home's clock may not be behind a time the home's own records prove it has seen
   (signed created-at less the one-day tolerance, imports, shreddings, destructions).
 
@@ -28,10 +31,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from securexchange.container import PinnedSigner, open_without_decryption
 from securexchange.errors import SxError
 from securexchange.home import Home
+from securexchange.manifest import ArtifactType
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import when
+from securexchange.notice import NoticeBody
 from securexchange.package import OpenedPackage, PackageTrust, open_package
 
 # As the importer's: a package may be dated up to a day after the home's clock.
@@ -45,6 +51,7 @@ class Bounds:
     tampered: frozenset[str]  # live package ids whose row or records disagree
     subkey_until: dict[str, datetime] = field(default_factory=dict)  # signed valid-until
     floor: datetime | None = None  # the home has seen at least this time
+    effective: dict[str, str] = field(default_factory=dict)  # protocol -> latest ISO day
 
 
 def _agrees(home: Home, package: vault.PackageRow, opened: OpenedPackage) -> bool:
@@ -107,6 +114,7 @@ def check(home: Home) -> Bounds:
     trust = PackageTrust(pinned_root_key(home))
     tampered: set[str] = set()
     until: dict[str, datetime] = {}
+    export_keys: set[bytes] = set()
     for package in live:
         data = vault.signed_container(home, package.package_id)
         try:
@@ -120,10 +128,39 @@ def check(home: Home) -> Bounds:
             tampered.add(package.package_id)
             continue
         seen.append(opened.manifest.created_at - FUTURE_TOLERANCE)
+        export_keys.add(opened.keyring.agency.export.signing_key)
         for person in opened.keyring.municipalities[0].recipients:
             for subkey in person.subkeys:
                 known = until.get(subkey.recipient)
                 until[subkey.recipient] = (
                     subkey.valid_until if known is None else min(known, subkey.valid_until)
                 )
-    return Bounds(frozenset(tampered), until, max(seen, default=None))
+    floor = max(seen, default=None)
+    return Bounds(frozenset(tampered), until, floor, _effective(home, export_keys))
+
+
+def _effective(home: Home, export_keys: set[bytes]) -> dict[str, str]:
+    """protocol id -> the latest effective day its signed notice allows."""
+    today = home.now.date().isoformat()
+    found: dict[str, str] = {}
+    for protocol_id, container in home.db.execute(
+        "SELECT p.protocol_id, n.container FROM vault_protocols p "
+        "LEFT JOIN vault_signed_notices n ON n.protocol_id = p.protocol_id"
+    ).fetchall():
+        found[str(protocol_id)] = today
+        if container is None:
+            continue
+        for key in export_keys:
+            try:
+                verified = open_without_decryption(
+                    bytes(container),
+                    trust=PinnedSigner(key, frozenset({ArtifactType.NOTICE})),
+                    accept=(ArtifactType.NOTICE,),
+                )
+            except SxError:
+                continue
+            body = verified.manifest.body
+            if isinstance(body, NoticeBody) and body.protocol_id == str(protocol_id):
+                found[str(protocol_id)] = body.effective.isoformat()
+                break
+    return found

@@ -352,6 +352,12 @@ def import_notice(home: Home, path: Path, data: bytes) -> Imported:
                 format_instant(home.now),
             ),
         )
+        # Kept signed: shredding holds the clear effective day to it (bounds.py).
+        home.db.execute(
+            "INSERT INTO vault_signed_notices (protocol_id, container) VALUES (?, ?) "
+            "ON CONFLICT(protocol_id) DO UPDATE SET container = excluded.container",
+            (body.protocol_id, data),
+        )
         home.record(Action.TERMINATE, artifacts=[notice_id])
     retention.shred(home)
     return Imported(path, "notice", notice_id, True)

@@ -242,6 +242,19 @@ def _apply_bounds(home: Home, found: bounds.Bounds, report: ShredReport) -> None
                     (format_instant(until), recipient),
                 )
         report.tampered += len(longer)
+    later = [
+        (protocol_id, day)
+        for protocol_id, held in vault.terminated(home).items()
+        for day in [found.effective.get(protocol_id)]
+        if day is not None and held > day
+    ]
+    if later:
+        with statedb.transaction(home.db):
+            home.db.executemany(
+                "UPDATE vault_protocols SET effective = ? WHERE protocol_id = ?",
+                ((day, protocol_id) for protocol_id, day in later),
+            )
+        report.tampered += len(later)
 
 
 def _destroy(home: Home, recipient: str, report: ShredReport) -> None:

@@ -126,6 +126,10 @@ CREATE TABLE IF NOT EXISTS vault_signed (
     package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
     container  BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS vault_signed_notices (
+    protocol_id TEXT PRIMARY KEY,
+    container   BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS vault_protocols (
     protocol_id TEXT PRIMARY KEY,
     notice_id   TEXT NOT NULL,
@@ -145,6 +149,7 @@ VAULT_TABLES = (
     "vault_protocols",
     "vault_subkeys",
     "vault_signed",
+    "vault_signed_notices",
 )
 
 
