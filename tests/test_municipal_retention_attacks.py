@@ -253,3 +253,14 @@ def test_a_link_planted_at_the_workbook_path_is_removed_without_touching_its_tar
     assert muni(world, "shred", now="2026-12-16").code == 0
     assert not os.path.lexists(workbook)
     assert victim.read_bytes() == b"precious"
+
+
+def test_a_package_mailed_to_a_home_that_never_imports_dies_with_its_subkey(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])  # mailed, never imported
+    assert _decrypts(made.data, world)
+    doc = _status(world, now=PAST_GRACE)  # a scheduled shred, no passphrase
+    assert {s["state"] for s in _subkeys(doc)} == {"destroyed"}
+    assert not _decrypts(made.data, world)
