@@ -264,3 +264,25 @@ def test_a_package_mailed_to_a_home_that_never_imports_dies_with_its_subkey(
     doc = _status(world, now=PAST_GRACE)  # a scheduled shred, no passphrase
     assert {s["state"] for s in _subkeys(doc)} == {"destroyed"}
     assert not _decrypts(made.data, world)
+
+
+def test_a_fifo_planted_at_the_subkey_file_neither_hangs_a_command_nor_outlives_its_date(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    (key_file,) = _subkey_files(world)
+    key_file.unlink()
+    os.mkfifo(key_file, 0o600)
+
+    opened = run_cli(["municipality", "open"], home=world.staff, timeout=60)
+    assert opened.code != 0 and "Traceback" not in opened.stderr
+    shredded = run_cli(
+        ["municipality", "shred"],
+        home=world.staff,
+        env={"SECUREXCHANGE_NOW": PAST_GRACE},
+        timeout=60,
+    )
+    assert shredded.code == 0, shredded.stderr
+    assert _subkey_files(world) == []

@@ -275,7 +275,10 @@ def unlock(
         if not path.exists():
             continue
         check_permissions(path)
-        data = path.read_bytes()
+        # Never through a link, never blocking on a FIFO planted at the path.
+        data = shredfile.read_regular(path, limit=MAX_KEY_FILE_BYTES)
+        if data is None:
+            raise Malformed(f"the subkey file {subkey.file} is not a regular file")
         try:
             plaintext = age.decrypt(
                 data,
