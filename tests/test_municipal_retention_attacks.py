@@ -286,3 +286,22 @@ def test_a_fifo_planted_at_the_subkey_file_neither_hangs_a_command_nor_outlives_
     )
     assert shredded.code == 0, shredded.stderr
     assert _subkey_files(world) == []
+
+
+def test_a_state_database_restored_from_a_backup_does_not_bring_shredded_records_back(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)], valid_days=40, import_days=10)
+    assert muni(world, "import", str(made.path)).code == 0
+    database = world.staff / "state.sqlite3"
+    backup = tmp_path / "state.sqlite3.bak"
+    shutil.copy2(database, backup)
+    assert muni(world, "shred", now="2026-12-16").code == 0  # the log moves on
+    shutil.copy2(backup, database)  # File History restores only the database
+
+    # The system clock is before T again, the restored mark too: the log is not.
+    doc = _status(world)
+    assert str(doc["now"]) >= "2026-12-16"
+    packages = doc["packages"]
+    assert isinstance(packages, list) and [p["records"] for p in packages] == [1]
