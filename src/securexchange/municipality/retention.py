@@ -4,6 +4,10 @@
 checks, so also when the command then fails) and as ``municipality shred`` for a
 scheduler. It needs no passphrase. In order:
 
+0. **Bounds** (:mod:`.bounds`): every clear-text deadline is held to the agency-signed
+   copies kept in the vault; a package that disagrees is shredded as ``tampered``, a
+   subkey's validity and a termination's day are cut back, and the clock is moved up to
+   the latest time the home's records prove it has seen.
 1. **Terminations** whose effective day has come: every package of that protocol loses
    its data key and rows; pending edits go with them.
 2. **Records** whose retention deadline has come (``Bewaren tot`` <= today): rows deleted.
