@@ -305,3 +305,17 @@ def test_a_state_database_restored_from_a_backup_does_not_bring_shredded_records
     assert str(doc["now"]) >= "2026-12-16"
     packages = doc["packages"]
     assert isinstance(packages, list) and [p["records"] for p in packages] == [1]
+
+
+def test_a_workbook_harvested_after_a_rotation_is_still_absorbed(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2027, 1, 8)), person(2, FAR)], valid_days=120)
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    env = {"SECUREXCHANGE_NOW": "2027-01-05T10:00:00Z"}
+    assert run_cli(["keys", "rotate"], home=world.staff, env=env).code == 0
+    # No key: the harvest is sealed while the workbook's cells are under the old subkey.
+    assert muni(world, "shred", now="2027-01-09").code == 0
+    assert not workbook.exists()
+    opened = muni(world, "open", now="2027-01-10")
+    assert opened.code == 0, opened.stderr
