@@ -124,6 +124,9 @@ def test_an_unreturned_edit_and_a_stale_package_do_not_keep_a_subkey_past_its_gr
     before = _status(world, now="2027-01-20")
     _no_past_destruction_date(before)
     assert [s["destroy_by"] for s in _subkeys(before)] == ["2027-01-31T00:00:00Z"]
+    packages = before["packages"]
+    assert isinstance(packages, list)
+    assert [p["key_destroyed_by"] for p in packages] == ["2027-01-31T00:00:00Z"]
 
     result = muni(world, "status", "--json", now=PAST_GRACE)
     assert result.code == 0, result.stderr

@@ -20,6 +20,18 @@ def status(home: Home) -> dict[str, Any]:
     counts = dict(
         db.execute("SELECT package_id, COUNT(*) FROM vault_records GROUP BY package_id").fetchall()
     )
+    held = {s.recipient: s for s in subkeys.listed(home) if s.held}
+    wrapped_to = {
+        str(r[0]): str(r[1])
+        for r in db.execute("SELECT package_id, subkey FROM vault_data_keys").fetchall()
+    }
+
+    def key_destroyed_by(package_id: str) -> str | None:
+        # The package is lost at this moment unless a command unlocks the key before
+        # (and so moves its data key to the current subkey).
+        subkey = held.get(wrapped_to.get(package_id, ""))
+        return None if subkey is None else format_instant(subkey.destroy_by)
+
     packages = [
         {
             "id": p.package_id,
@@ -31,6 +43,7 @@ def status(home: Home) -> dict[str, Any]:
             "valid_until": format_instant(p.valid_until),
             "stale": p.live and home.now >= p.valid_until,
             "shredded_at": None if p.shredded_at is None else format_instant(p.shredded_at),
+            "key_destroyed_by": key_destroyed_by(p.package_id) if p.live else None,
         }
         for p in vault.packages(home)
     ]
