@@ -139,5 +139,11 @@ def root_public_key(agency: Path) -> bytes:
 
 
 def staff_identities(staff: Staff) -> list[age.X25519Identity]:
-    """The staff member's age identities (every subkey), as a key holder opens with."""
-    return [age.X25519Identity.from_string(s.identity) for s in staff.identity().subkeys]
+    """The staff member's age identities (every subkey), as a key holder opens with:
+    those still in identity.key and those split out into their own files (at init)."""
+    from securexchange.municipality import subkeys
+
+    found = [age.X25519Identity.from_string(s.identity) for s in staff.identity().subkeys]
+    with open_home(staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        found += subkeys.unlock(home, lambda: STAFF_PASS).values()
+    return found

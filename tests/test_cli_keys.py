@@ -227,10 +227,12 @@ def test_keys_export_age_prints_the_current_subkey_and_warns(agency: Path, tmp_p
         ["keys", "export", "--age", "--passphrase-file", str(staff_pass)], home=tmp_path / "staff"
     )
     assert result.code == 0, result.stderr
-    identity = read_key_file(tmp_path / "staff" / "keys" / "identity.key", STAFF_PASS)
-    assert result.stdout.strip() == identity.subkeys[0].identity
+    # Split out of identity.key at init: the subkey lives in its own file.
+    with open_home(tmp_path / "staff", env={}, expect=HomeKind.MUNICIPALITY) as home:
+        (current,) = subkeys.unlock(home, lambda: STAFF_PASS).values()
+    assert result.stdout.strip() == current.to_string()
     assert "escapes shredding" in result.stderr
-    assert identity.subkeys[0].identity not in result.stderr
+    assert current.to_string() not in result.stderr
 
 
 # --- refusals, one per error ----------------------------------------------------------

@@ -9,6 +9,7 @@ from pathlib import Path
 import openpyxl
 
 from municipal_flows import World, make_package, make_world, muni, person
+from retention_helpers import immutable
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
 from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
@@ -89,13 +90,14 @@ def test_workbook_excel_holds_open_is_listed_and_retried(tmp_path: Path) -> None
     workbook = _open(world)
     owner = workbook.with_name("~$" + workbook.name)
     owner.write_bytes(b"owner")
-    result = muni(world, "shred", now="2026-12-16")
-    assert result.code == 0 and "could not be removed" in result.stderr
-    books = json.loads(muni(world, "status", "--json").stdout)["workbooks"]
-    assert [(w["state"], bool(w["problem"])) for w in books] == [("pending", True)]
-    owner.unlink()
+    # What Excel's open handle does on Windows: the file cannot be removed.
+    with immutable(workbook):
+        result = muni(world, "shred", now="2026-12-16")
+        assert result.code == 0 and "could not be removed" in result.stderr
+        books = json.loads(muni(world, "status", "--json").stdout)["workbooks"]
+        assert [(w["state"], bool(w["problem"])) for w in books] == [("pending", True)]
     assert muni(world, "shred").code == 0
-    assert not workbook.exists()
+    assert not workbook.exists() and not owner.exists()
     books = json.loads(muni(world, "status", "--json").stdout)["workbooks"]
     assert [w["state"] for w in books] == ["harvested"]  # its cells wait for the key
 

@@ -17,11 +17,9 @@ from return_flows import (
     now_text,
     quality,
     seal_delta,
-    staff_identity,
     status,
     write,
 )
-from securexchange import age
 from securexchange.agency import packages
 from securexchange.agency.export import export_master
 from securexchange.home import HomeKind, open_home
@@ -58,9 +56,9 @@ def _workbook_rows(channel: Channel, package: Path) -> list[dict[str, object]]:
     from securexchange.card import read_card
 
     trust = PackageTrust(read_card(root.read_bytes()).identity.signing_key)
-    identities = [
-        age.X25519Identity.from_string(s.identity) for s in staff_identity(channel.staff).subkeys
-    ]
+    from municipal_flows import home_identities
+
+    identities = home_identities(channel.staff)
     opened = open_package(package.read_bytes(), trust=trust, identities=identities)
     assert opened.workbook is not None
     sheet = load_workbook(io.BytesIO(opened.workbook), read_only=True).worksheets[0]

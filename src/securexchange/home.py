@@ -18,8 +18,10 @@ in the log when the command fails with a user-facing error.
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +46,7 @@ from securexchange.errors import (
     NotFound,
     SxError,
     UnsafeHome,
+    UsageError,
     WrongHome,
 )
 from securexchange.eventlog import Action, EventLog, Outcome
@@ -55,6 +58,10 @@ HOME_ENV = "SECUREXCHANGE_HOME"
 LOCK_TIMEOUT_ENV = "SECUREXCHANGE_LOCK_TIMEOUT"
 LOCK_TIMEOUT_SECONDS = 5.0
 HOME_FORMAT = "securexchange-home/1"
+CLOCK_MARK = "clock_mark"
+# Settings holding times the home has seen; the clock is never behind any of them.
+SEEN_SETTINGS = ("last_shred",)
+LOG_TAIL_BYTES = 64 << 10
 
 
 class HomeKind(StrEnum):
@@ -181,6 +188,17 @@ class Home:
     def demo(self) -> bool:
         return self.info.demo
 
+    def advance_clock(self, floor: datetime) -> bool:
+        """Move this command's time forward to ``floor``, a time the home's own records
+        prove it has seen (its clock mark was edited or restored from a backup), and
+        store it as the mark. Returns False when the clock was there already."""
+        if floor <= self.clock.now:
+            return False
+        self.clock = ClockReading(now=floor, system=self.clock.system, previous_mark=floor)
+        with statedb.transaction(self.db):
+            statedb.set_setting(self.db, CLOCK_MARK, format_instant(floor))
+        return True
+
     def record(
         self,
         action: Action,
@@ -225,9 +243,52 @@ def _lock_timeout(explicit: float | None, env: Mapping[str, str]) -> float:
         return LOCK_TIMEOUT_SECONDS
 
 
-def _read_mark(conn: sqlite3.Connection) -> datetime | None:
-    value = statedb.get_setting(conn, "clock_mark")
-    return None if value is None else parse_instant(value)
+def _read_mark(conn: sqlite3.Connection, log: Path) -> datetime | None:
+    """The highest time this home has seen: the clock mark, and never less than the
+    last-shred mark or the newest log entry (the log is hash-chained and sealed by
+    signed checkpoints), so that editing the mark back, or restoring only the state
+    database from a backup, does not rewind the clock."""
+    seen = [_last_logged_time(log)]
+    for key in (CLOCK_MARK, *SEEN_SETTINGS):
+        value = statedb.get_setting(conn, key)
+        if value is not None:
+            try:
+                seen.append(parse_instant(value))
+            except UsageError:
+                continue  # an edited value: the others still hold
+    found = [moment for moment in seen if moment is not None]
+    return max(found) if found else None
+
+
+def _last_logged_time(log: Path) -> datetime | None:
+    """The time of the log's last complete entry; None when there is none to read.
+
+    Opened without following a link and without blocking (a FIFO planted at the path
+    must not hang every command); only a regular file is read, its last 64 KiB.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(log, flags | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        os.lseek(fd, max(0, info.st_size - LOG_TAIL_BYTES), os.SEEK_SET)
+        tail = os.read(fd, LOG_TAIL_BYTES)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    for line in reversed(tail.split(b"\n")):
+        try:
+            value = json.loads(line)
+            if isinstance(value, dict) and isinstance(value.get("time"), str):
+                return parse_instant(value["time"])
+        except (ValueError, UsageError):
+            continue
+    return None
 
 
 def create_home(
@@ -295,13 +356,13 @@ def open_home(
             remove_temp_leftovers(directory)
         clock = read_clock(
             system=system_now or datetime.now(UTC),
-            mark=_read_mark(conn),
+            mark=_read_mark(conn, paths.log),
             override=env.get(OVERRIDE_ENV),
             demo=info.demo,
         )
         # Store the mark before anything else: time never goes back for this home.
         with statedb.transaction(conn):
-            statedb.set_setting(conn, "clock_mark", format_instant(clock.now))
+            statedb.set_setting(conn, CLOCK_MARK, format_instant(clock.now))
         home = Home(paths=paths, info=info, db=conn, clock=clock, log=EventLog(paths.log, conn))
         # Lines a killed command left past the committed head are cut (and the cut is
         # logged) before anything else is logged, so sequence numbers never fork.

@@ -267,3 +267,33 @@ def is_link_or_special(path: Path) -> bool:
     if getattr(st, "st_file_attributes", 0) & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0):
         return True  # pragma: no cover - Windows
     return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+
+
+NOT_REMOVABLE = "cannot be removed (in use, or no permission)"
+
+
+def remove(base: Path, relative: Sequence[str], *, fill: Fill = zeros) -> str | None:
+    """:func:`shred` that never raises: None once nothing is at the name any more, else
+    the problem to show and retry at the next pass (nothing here waits)."""
+    try:
+        shred(base, relative, fill=fill)
+    except UnsafeHome:
+        return "its folder is a symbolic link or not a directory"
+    except FileNotFoundError:
+        return None
+    except OSError:
+        return NOT_REMOVABLE
+    if exists(base.joinpath(*relative)):
+        return "a directory stands at its name"  # shred leaves a directory alone
+    return None
+
+
+def exists(path: Path) -> bool:
+    """Whether anything (a dangling symbolic link too) is at ``path``."""
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+    return True

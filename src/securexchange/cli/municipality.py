@@ -31,6 +31,7 @@ from securexchange.wording import counted
 if TYPE_CHECKING:
     from securexchange.home import Home
     from securexchange.keystore import KeySource
+    from securexchange.municipality.retention import ShredReport
 
 
 @click.group()
@@ -157,12 +158,39 @@ def municipal_home(state: CliState) -> Iterator[Home]:
 
     with cli_home(state, HomeKind.MUNICIPALITY) as home:
         report = shred(home)
-        if report.workbooks_pending:
-            note(
-                f"warning: {report.workbooks_pending} workbook(s) past their deadline could "
-                "not be removed; close them in Excel (see 'municipality status')"
-            )
+        _warn(report)
         yield home
+
+
+def _warn(report: ShredReport) -> None:
+    if report.workbooks_pending:
+        note(
+            f"warning: {report.workbooks_pending} workbook(s) past their deadline could "
+            "not be removed; close them in Excel (see 'municipality status')"
+        )
+    if report.lost:
+        note(
+            f"warning: lost {report.lost_packages} package(s), {report.lost_edits} "
+            f"unreturned edit(s) and {report.lost_workbooks} workbook harvest(s): their "
+            "subkey reached its destruction date before any command unlocked the key "
+            "to move them to the current one"
+        )
+    if report.tampered:
+        note(
+            f"warning: {report.tampered} package(s) or subkey(s) in the state database "
+            "disagreed with what the agency signed (the database was edited): shredded, "
+            "or held to the signed dates; report it (protocol art. 6)"
+        )
+    if report.clock_moved:
+        note(
+            "warning: the home's clock mark was behind times its own records prove it "
+            "has seen (edited, or restored from a backup); it was moved forward"
+        )
+    if report.subkey_files_pending:
+        note(
+            f"warning: {report.subkey_files_pending} destroyed subkey file(s) could not "
+            "be removed yet; retried at every command (see 'municipality status')"
+        )
 
 
 def _identity_source(home: Home, passphrase_file: Path | None) -> KeySource:
@@ -306,8 +334,10 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
         f"{counted(counts['packages'], 'package')}, "
         f"{counted(counts['workbooks'], 'workbook')}, {counted(counts['subkeys'], 'subkey')}"
     )
-    if report.workbooks_pending:
+    if report.workbooks_pending and dry_run:
         note(f"warning: {report.workbooks_pending} workbook(s) could not be removed yet")
+    elif not dry_run:
+        _warn(report)
 
 
 @municipality.command("status")
@@ -342,6 +372,15 @@ def status_command(state: CliState, *, as_json: bool) -> None:
         problem = f" ({w['problem']})" if w["problem"] else ""
         echo(f"workbook {w['id']} {w['state']}{problem}: {shown(w['path'])}")
     for s in doc["subkeys"]:
-        when = s["destroyed_at"] or f"after {s['destroy_after']}"
-        echo(f"subkey {s['recipient'][:16]}... {s['state']}, destroyed {when}")
+        if s["state"] == "held":
+            by = s["destroy_by"]
+            echo(f"subkey {s['recipient'][:16]}... held, destroyed by {by} at the latest")
+        else:
+            left = "; its file could not be removed yet (retried)" if s["file_remains"] else ""
+            echo(f"subkey {s['recipient'][:16]}... destroyed {s['destroyed_at']}{left}")
+    if doc["leftover_subkey_files"]:
+        echo(
+            f"warning: {doc['leftover_subkey_files']} subkey file(s) of no held subkey "
+            "could not be removed yet; retried at every command"
+        )
     echo(f"last shred: {doc['last_shred'] or 'never'}")

@@ -49,6 +49,7 @@ from securexchange.keystore import (
     IDENTITY_CARD,
     IDENTITY_KEY,
     PINNED_AGENCY_CARD,
+    KeySource,
     write_key_file,
 )
 from securexchange.passphrase_policy import check_new_passphrase
@@ -136,6 +137,15 @@ def init_municipality(
             )
             home.record(Action.INIT, actor=identity.fingerprint.display, counts={"keys": 1})
         home.note_signer(identity.seed, identity.fingerprint.display)
+        # Split the subkeys out at once, as 'keys rotate' does: a subkey left inside
+        # identity.key until the first import could never be destroyed without the
+        # passphrase, and packages mailed for it would stay decryptable.
+        from securexchange.municipality import subkeys
+
+        subkeys.split_out(
+            home,
+            KeySource(home.paths.keys / IDENTITY_KEY, lambda: secret, work_factor=work_factor),
+        )
         return MunicipalInit(identity.fingerprint, pinned.fingerprint, card_path)
 
 

@@ -196,10 +196,20 @@ def _keyring_termination(home: Home, keyring: Keyring, sha256: str) -> bool:
 
 
 def record_termination(
-    home: Home, *, protocol_id: str, source_id: str, sha256: str, effective: date
+    home: Home,
+    *,
+    protocol_id: str,
+    source_id: str,
+    sha256: str,
+    effective: date,
+    signed_notice: bytes | None = None,
 ) -> bool:
     """Keep a protocol's termination (from a notice or a keyring); False when one held
-    already takes effect on that day or earlier: termination never moves later."""
+    already takes effect on that day or earlier: termination never moves later.
+
+    A notice's signed container is kept (``signed_notice``): shredding holds the clear
+    effective day to it (bounds.py). A keyring's is held already (municipal_keyrings).
+    """
     vault.ensure_schema(home)
     row = home.db.execute(
         "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
@@ -215,6 +225,12 @@ def record_termination(
             "effective = excluded.effective, imported_at = excluded.imported_at",
             (protocol_id, source_id, sha256, effective.isoformat(), format_instant(home.now)),
         )
+        if signed_notice is not None:
+            home.db.execute(
+                "INSERT INTO vault_signed_notices (protocol_id, container) VALUES (?, ?) "
+                "ON CONFLICT(protocol_id) DO UPDATE SET container = excluded.container",
+                (protocol_id, signed_notice),
+            )
         home.record(Action.TERMINATE, artifacts=[source_id])
     return True
 
@@ -317,7 +333,7 @@ def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Im
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_keyring(home, opened.keyring_data, opened.keyring_signature)
-    store_package(home, opened, rows, identities)
+    store_package(home, opened, rows, identities, data)
     _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
     return Imported(path, "package", opened.package_id, True, len(rows))
@@ -328,6 +344,7 @@ def store_package(
     opened: OpenedPackage,
     rows: Sequence[object],
     identities: Mapping[str, age.X25519Identity],
+    container: bytes,
 ) -> None:
     from securexchange.workbook import WorkbookRow
 
@@ -361,6 +378,7 @@ def store_package(
             data_key=key,
             recipient=recipient,
             rows=typed,
+            container=container,
         )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         vault.drop_returned_before(home, opened.manifest.created_at)
@@ -409,6 +427,7 @@ def import_notice(home: Home, path: Path, data: bytes) -> Imported:
         source_id=notice_id,
         sha256=verified.container_sha256,
         effective=body.effective,
+        signed_notice=data,
     ):
         # The same notice again, or a later date than one held: termination never
         # moves later.

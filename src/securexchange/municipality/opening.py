@@ -19,7 +19,7 @@ from pathlib import Path
 from securexchange import age, statedb
 from securexchange.atomicio import atomic_write, make_private_dir, output_dir
 from securexchange.clock import BEHIND_TOLERANCE, parse_instant
-from securexchange.errors import ClockBehind, NotFound, Stale, UsageError
+from securexchange.errors import ClockBehind, NotFound, Stale, Tampered, UsageError
 from securexchange.eventlog import Action
 from securexchange.home import Home
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
@@ -39,9 +39,43 @@ class Opened:
 
 
 def unlock(home: Home, source: KeySource) -> dict[str, age.X25519Identity]:
-    """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked."""
+    """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked.
+
+    What is still wrapped to an older subkey moves to the current one: a subkey file is
+    destroyed at its valid-until plus a grace whatever is still wrapped to it.
+    """
     subkeys.split_out(home, source)
-    return subkeys.unlock(home, source.passphrase)
+    identities = subkeys.unlock(home, source.passphrase)
+    vault.rewrap_to_current(home, identities)
+    return identities
+
+
+def shred_edited_deadlines(
+    home: Home, package: vault.PackageRow, identities: dict[str, age.X25519Identity]
+) -> None:
+    """Check every record's clear-text deadline against the copy sealed in its row.
+
+    Shredding (without a key) holds the clear column within the signed manifest's
+    bounds; inside them only the sealed copy tells. A record whose clear deadline was
+    edited is shredded at once (its deadline may have passed), the shredding logged,
+    and the command refused with SX-TAMPERED.
+    """
+    key = vault.data_key(home, package.package_id, identities)
+    edited = vault.edited_deadlines(home, package.package_id, key)
+    if not edited:
+        return
+    with statedb.transaction(home.db):
+        home.db.executemany(
+            "DELETE FROM vault_records WHERE package_id = ? AND tag = ?",
+            ((package.package_id, tag) for tag in edited),
+        )
+        home.record(Action.SHRED, counts={"records": len(edited), "tampered": len(edited)})
+    raise Tampered(
+        f"{len(edited)} record deadline(s) in the state database differ from the sealed "
+        "records; those records were shredded",
+        hint="someone edited the state database: report it (protocol art. 6); "
+        "run the command again to continue",
+    )
 
 
 def _current(home: Home) -> vault.PackageRow:
@@ -101,6 +135,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - unlock listed at least one
         raise NotFound("this home holds no encryption subkey")
+    shred_edited_deadlines(home, package, identities)
     with statedb.transaction(home.db):
         workbooks.absorb(home, identities, skip_damaged=True)
     rows = vault.current_rows(home, package.package_id, identities)
@@ -157,6 +192,7 @@ def _find(
     if not is_record_id(record_id):
         raise UsageError("a record id looks like R- followed by 20 letters and digits")
     package = _current(home)
+    shred_edited_deadlines(home, package, identities)
     for row in vault.current_rows(home, package.package_id, identities):
         if row.record_id == record_id:
             return package, row

@@ -77,6 +77,10 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
         if module is not None and hasattr(module, "ensure_schema"):
             module.ensure_schema(home)
     identities = subkeys.unlock(home, passphrase)
+    if hasattr(vault, "rewrap_to_current"):
+        # The key is unlocked: move what older subkeys hold to the current one before
+        # they are destroyed (valid-until + grace) and take it with them.
+        vault.rewrap_to_current(home, identities)
     if workbooks is not None and hasattr(workbooks, "absorb"):
         # What staff typed in registered workbooks becomes pending edits first.
         _absorb(home, workbooks, identities)

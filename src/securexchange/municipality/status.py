@@ -20,6 +20,18 @@ def status(home: Home) -> dict[str, Any]:
     counts = dict(
         db.execute("SELECT package_id, COUNT(*) FROM vault_records GROUP BY package_id").fetchall()
     )
+    held = {s.recipient: s for s in subkeys.listed(home) if s.held}
+    wrapped_to = {
+        str(r[0]): str(r[1])
+        for r in db.execute("SELECT package_id, subkey FROM vault_data_keys").fetchall()
+    }
+
+    def key_destroyed_by(package_id: str) -> str | None:
+        # The package is lost at this moment unless a command unlocks the key before
+        # (and so moves its data key to the current subkey).
+        subkey = held.get(wrapped_to.get(package_id, ""))
+        return None if subkey is None else format_instant(subkey.destroy_by)
+
     packages = [
         {
             "id": p.package_id,
@@ -31,6 +43,7 @@ def status(home: Home) -> dict[str, Any]:
             "valid_until": format_instant(p.valid_until),
             "stale": p.live and home.now >= p.valid_until,
             "shredded_at": None if p.shredded_at is None else format_instant(p.shredded_at),
+            "key_destroyed_by": key_destroyed_by(p.package_id) if p.live else None,
         }
         for p in vault.packages(home)
     ]
@@ -54,9 +67,13 @@ def status(home: Home) -> dict[str, Any]:
             "valid_until": format_instant(s.valid_until),
             "state": "held" if s.held else "destroyed",
             "destroyed_at": None if s.destroyed_at is None else format_instant(s.destroyed_at),
-            # Destroyed at the first shred after its validity ends, once nothing needs it.
-            "destroy_after": format_instant(s.valid_until) if s.held else None,
+            # Destroyed at the first shred after valid-until once nothing needs it, and
+            # at destroy_by whatever still needs it (shredding ran before this, so a
+            # held key's destroy_by is never in the past).
+            "destroy_by": format_instant(s.destroy_by) if s.held else None,
             "needed": s.recipient in needed,
+            # A destroyed subkey whose file could not be removed yet: retried every shred.
+            "file_remains": not s.held and subkeys.file_present(home, s),
         }
         for s in subkeys.listed(home)
     ]
@@ -84,4 +101,5 @@ def status(home: Home) -> dict[str, Any]:
             {"protocol": k, "effective": v} for k, v in vault.terminated(home).items()
         ],
         "last_shred": None if last is None else format_instant(last),
+        "leftover_subkey_files": len(subkeys.leftover_files(home)),
     }

@@ -16,6 +16,17 @@ scrypt work factor), listed in ``vault_subkeys``, and only then ``identity.key``
 re-sealed without them. Destroying a subkey is deleting its file (and, in the caller's
 transaction, every data key wrapped to it): no passphrase needed.
 
+**When a subkey file is destroyed.** At the first shred after its ``valid_until`` once
+nothing in the vault is wrapped to it, and at the latest at ``valid_until`` +
+:data:`DESTROY_GRACE` (30 days, the import deadline of a package made on the subkey's
+last day) *whatever is still wrapped to it*: packages, unreturned edits, workbooks.
+Nothing a user can create (a workbook Excel holds, an edit never returned, a stale
+package) may keep a key alive; every command that unlocks the key before then moves
+live data to the current subkey (``vault.rewrap_to_current``), and what was not moved
+is reported as lost. A file that cannot be removed does not postpone destruction: the
+subkey is marked destroyed (nothing reads it any more), the file is retried at every
+shred, and ``status`` says so until it is gone.
+
 Only the secrets move: ``identity.key`` keeps each split-out subkey's public record
 (recipient, validity, certification; ``identity`` null in the file), so ``keys rotate``
 adds only the missing periods and the card keeps listing the current subkey. Records
@@ -28,7 +39,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +48,7 @@ from securexchange.atomicio import atomic_write, make_private_dir
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import BadPassphrase, InternalError, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
+from securexchange.package import DEFAULT_IMPORT_DAYS
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -46,6 +58,10 @@ if TYPE_CHECKING:
 # As keystore's (not imported here: shredding and status need no key machinery).
 MAX_KEY_FILE_BYTES = 256 * 1024
 MAX_WORK_FACTOR = 22
+
+# The latest a subkey file is kept after its validity ends, whatever is wrapped to it:
+# the import deadline of a package made on the subkey's last valid day.
+DESTROY_GRACE = timedelta(days=DEFAULT_IMPORT_DAYS)
 
 SUBKEY_FORMAT = "securexchange-subkey/1"
 SUBKEY_DIR = "subkeys"
@@ -75,6 +91,11 @@ class HeldSubkey:
     @property
     def held(self) -> bool:
         return self.destroyed_at is None
+
+    @property
+    def destroy_by(self) -> datetime:
+        """The latest moment its file is kept (whatever is still wrapped to it)."""
+        return self.valid_until + DESTROY_GRACE
 
 
 def when(text: str) -> datetime:
@@ -268,18 +289,20 @@ def unlock(
     return found
 
 
-def destroy(home: Home, recipient: str) -> None:
+def destroy(home: Home, recipient: str) -> str | None:
     """Delete a subkey's file and mark it destroyed (inside the caller's transaction).
 
     The caller deletes every data key wrapped to it in the same transaction. The file
     is removed first: a crash afterwards leaves a row marked held whose file is gone,
-    which :func:`unlock` skips and the next shred marks destroyed.
+    which :func:`unlock` skips and the next shred marks destroyed. A file that cannot be
+    removed does not keep the key: it is marked destroyed all the same (:func:`unlock`
+    never reads it again), and :func:`retry_leftovers` tries the file at every shred.
+    Returns the file's problem, or None when it is gone.
     """
-    # Overwrite before unlinking: useful on plain disks, no guarantee on SSDs and
-    # copy-on-write filesystems (docs/threat-model.md); the scrypt seal remains. No
-    # link below the home is followed: a symlinked subkey file is unlinked, its
-    # target left alone (safefs).
-    safefs.shred(
+    # Overwritten before unlinking (useful on plain disks, no guarantee on SSDs and
+    # copy-on-write filesystems: docs/threat-model.md). No link below the home is
+    # followed: a symlinked subkey file is unlinked, its target left alone (safefs).
+    problem = safefs.remove(
         home.paths.root,
         (home.paths.keys.name, SUBKEY_DIR, file_name(recipient)),
         fill=safefs.random_bytes,
@@ -287,4 +310,35 @@ def destroy(home: Home, recipient: str) -> None:
     home.db.execute(
         "UPDATE vault_subkeys SET state = 'destroyed', destroyed_at = ? WHERE recipient = ?",
         (format_instant(home.now), recipient),
+    )
+    return problem
+
+
+def file_present(home: Home, subkey: HeldSubkey) -> bool:
+    return safefs.exists(subkey_dir(home) / subkey.file)
+
+
+def leftover_files(home: Home) -> list[Path]:
+    """Subkey files no held subkey owns: of destroyed subkeys (a removal that failed, or
+    a file restored from a backup) and of subkeys the vault does not list (a split cut
+    short: ``identity.key`` still holds those secrets and the next split rewrites them).
+    """
+    directory = subkey_dir(home)
+    try:
+        names = sorted(entry.name for entry in directory.iterdir())
+    except OSError:
+        return []
+    held = {s.file for s in listed(home) if s.held}
+    return [
+        directory / name
+        for name in names
+        if name.startswith("sk-") and name.endswith(".key") and name not in held
+    ]
+
+
+def retry_leftovers(home: Home) -> int:
+    """Remove every leftover subkey file; returns how many are still there."""
+    return sum(
+        safefs.remove(home.paths.root, (home.paths.keys.name, SUBKEY_DIR, path.name)) is not None
+        for path in leftover_files(home)
     )

@@ -59,6 +59,12 @@ LIVE = "live"
 SUPERSEDED = "superseded"
 TERMINATED = "terminated"
 EXPIRED = "expired"
+# A clear-text column disagreed with the agency-signed manifest kept in vault_signed,
+# or a clear-text deadline with its sealed row: the database was edited.
+TAMPERED = "tampered"
+# Its data key was wrapped to a subkey destroyed at valid-until + grace before any
+# command unlocking the key re-wrapped it (municipality/subkeys.py).
+LOST = "lost"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vault_packages (
@@ -116,6 +122,14 @@ CREATE TABLE IF NOT EXISTS vault_workbook_rows (
     tag         TEXT NOT NULL,
     PRIMARY KEY (workbook_id, tag)
 );
+CREATE TABLE IF NOT EXISTS vault_signed (
+    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
+    container  BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vault_signed_notices (
+    protocol_id TEXT PRIMARY KEY,
+    container   BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS vault_protocols (
     protocol_id TEXT PRIMARY KEY,
     notice_id   TEXT NOT NULL,
@@ -134,6 +148,8 @@ VAULT_TABLES = (
     "vault_workbook_rows",
     "vault_protocols",
     "vault_subkeys",
+    "vault_signed",
+    "vault_signed_notices",
 )
 
 
@@ -354,8 +370,11 @@ def insert_package(
     data_key: bytes,
     recipient: str,
     rows: Sequence[WorkbookRow],
+    container: bytes,
 ) -> None:
-    """Store one package: its row, its wrapped data key, one sealed row per record."""
+    """Store one package: its row, its wrapped data key, one sealed row per record, and
+    the signed container itself (payload still encrypted), against which shredding
+    checks every clear-text deadline without a passphrase."""
     db = home.db
     db.execute(
         f"INSERT INTO vault_packages ({_PACKAGE_COLUMNS}) "  # noqa: S608
@@ -378,6 +397,10 @@ def insert_package(
         ),
     )
     db.execute(
+        "INSERT INTO vault_signed (package_id, container) VALUES (?, ?)",
+        (package.package_id, container),
+    )
+    db.execute(
         "INSERT INTO vault_data_keys (package_id, subkey, wrapped) VALUES (?, ?, ?)",
         (package.package_id, recipient, wrap(data_key, recipient)),
     )
@@ -397,6 +420,7 @@ def shred_package(home: Home, package_id: str, state: str) -> int:
     db = home.db
     count = db.execute("DELETE FROM vault_records WHERE package_id = ?", (package_id,)).rowcount
     db.execute("DELETE FROM vault_data_keys WHERE package_id = ?", (package_id,))
+    db.execute("DELETE FROM vault_signed WHERE package_id = ?", (package_id,))
     db.execute(
         "UPDATE vault_packages SET state = ?, shredded_at = ? WHERE package_id = ?",
         (state, format_instant(home.now), package_id),
@@ -432,6 +456,28 @@ def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
     return result
 
 
+def edited_deadlines(home: Home, package_id: str, key: bytes) -> list[str]:
+    """Tags of the rows whose clear-text retention deadline differs from the one sealed
+    inside the row (the clear copy exists so shredding needs no key; the sealed one is
+    authenticated under the data key, so it is the truth)."""
+    cipher = RowCipher(key, package_id)
+    return [
+        str(tag)
+        for tag, retention, sealed in home.db.execute(
+            "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ?",
+            (package_id,),
+        ).fetchall()
+        if decode_row(cipher.open(str(tag), bytes(sealed))).retention.isoformat() != str(retention)
+    ]
+
+
+def signed_container(home: Home, package_id: str) -> bytes | None:
+    row = home.db.execute(
+        "SELECT container FROM vault_signed WHERE package_id = ?", (package_id,)
+    ).fetchone()
+    return None if row is None else bytes(row[0])
+
+
 def record_count(home: Home, package_id: str) -> int:
     row = home.db.execute(
         "SELECT COUNT(*) FROM vault_records WHERE package_id = ?", (package_id,)
@@ -456,22 +502,50 @@ def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: 
             (recipient, wrap(secret, recipient), package_id),
         )
         moved += 1
-    for table, key in (("vault_edits", "id"), ("vault_workbooks", "workbook_id")):
-        column = "sealed" if table == "vault_edits" else "expected"
-        for ident, subkey, blob in db.execute(
-            f"SELECT {key}, subkey, {column} FROM {table} WHERE subkey != ?",  # noqa: S608
-            (recipient,),
-        ).fetchall():
-            identity = identities.get(str(subkey))
-            if identity is None:
-                continue
-            plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
-            db.execute(
-                f"UPDATE {table} SET subkey = ?, {column} = ? WHERE {key} = ?",  # noqa: S608
-                (recipient, wrap(plain, recipient), ident),
-            )
-            moved += 1
+    for ident, subkey, blob in db.execute(
+        "SELECT id, subkey, sealed FROM vault_edits WHERE subkey != ?", (recipient,)
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
+        db.execute(
+            "UPDATE vault_edits SET subkey = ?, sealed = ? WHERE id = ?",
+            (recipient, wrap(plain, recipient), ident),
+        )
+        moved += 1
+    # A workbook's expected cells and its harvest are sealed to the same subkey.
+    for ident, subkey, expected, harvest in db.execute(
+        "SELECT workbook_id, subkey, expected, harvest FROM vault_workbooks WHERE subkey != ?",
+        (recipient,),
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        moved_harvest = None
+        if harvest is not None:
+            moved_harvest = wrap(unwrap(bytes(harvest), [identity], MAX_EXPECTED_BYTES), recipient)
+        plain = unwrap(bytes(expected), [identity], MAX_EXPECTED_BYTES)
+        db.execute(
+            "UPDATE vault_workbooks SET subkey = ?, expected = ?, harvest = ? "
+            "WHERE workbook_id = ?",
+            (recipient, wrap(plain, recipient), moved_harvest, ident),
+        )
+        moved += 1
     return moved
+
+
+def rewrap_to_current(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
+    """Every command that unlocks the subkeys calls this: whatever is wrapped to an
+    older subkey moves to the current one, in its own transaction, so that no subkey
+    has to outlive its validity for the data it protects (a subkey file is destroyed
+    at its valid-until plus :data:`subkeys.DESTROY_GRACE` whatever is still wrapped to
+    it). Returns how many items moved."""
+    recipient = subkeys.current_recipient(home)
+    if recipient is None or recipient not in identities:
+        return 0
+    with statedb.transaction(home.db):
+        return rewrap(home, identities, recipient)
 
 
 def needed_subkeys(home: Home) -> set[str]:

@@ -9,8 +9,11 @@ and, sealed to the staff subkey, the editable cells as written ("expected").
 was written and stores every change as a pending edit. *Harvesting* (shredding, no
 passphrase) reads the cells of a workbook that must go and keeps them sealed to the
 subkey's public key, to be absorbed by the next command that unlocks the key. Then the
-file is overwritten and removed. A file that cannot be removed, or that Excel holds open
-(its ``~$`` owner file is next to it), stays listed with its problem and is retried.
+file is overwritten and removed (:mod:`securexchange.safefs`: never through a link, never
+blocking on a FIFO). A file that cannot be removed (on Windows: Excel holds it open) stays listed
+with its problem and is retried at every command. An Excel owner file (``~$``) beside a
+workbook is not a reason to wait: anyone can create one and Excel leaves one behind
+after a crash; it is removed with the workbook.
 """
 
 from __future__ import annotations
@@ -54,9 +57,9 @@ def looks_synced(path: Path) -> bool:
 
 
 def owner_files(path: Path) -> list[Path]:
-    """Excel's lock ("owner") files that say someone has ``path`` open."""
+    """Excel's lock ("owner") files beside ``path`` (they may be stale or planted)."""
     names = {"~$" + path.name, "~$" + path.name[2:]}
-    return [path.parent / n for n in names if (path.parent / n).exists()]
+    return [path.parent / n for n in sorted(names) if safefs.exists(path.parent / n)]
 
 
 @dataclass(frozen=True)
@@ -386,21 +389,33 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
     """Workbooks that must go: (id, path, state, whether its edits still matter).
 
     A workbook must go when a record it shows was shredded (its row is gone from the
-    vault: past its deadline, superseded, terminated). Its edits matter while its
-    package was superseded by a newer one (records may carry over) or is still live.
+    vault: past its deadline, superseded, terminated), or when the subkey its cells are
+    sealed to was destroyed (what it shows can no longer be matched to anything). Its
+    edits matter while its package was superseded by a newer one (records may carry
+    over) or is still live, and its subkey is held.
     """
     vault.ensure_schema(home)
     rows = home.db.execute(
-        "SELECT w.workbook_id, w.path, w.state, p.state FROM vault_workbooks w "
+        "SELECT w.workbook_id, w.path, w.state, p.state, "
+        "  EXISTS (SELECT 1 FROM vault_subkeys s "
+        "          WHERE s.recipient = w.subkey AND s.state = 'destroyed') "
+        "FROM vault_workbooks w "
         "LEFT JOIN vault_packages p ON p.package_id = w.package_id "
-        "WHERE w.state IN (?, ?) AND EXISTS ("
+        "WHERE w.state IN (?, ?) AND (EXISTS ("
         "  SELECT 1 FROM vault_workbook_rows r WHERE r.workbook_id = w.workbook_id "
         "  AND NOT EXISTS (SELECT 1 FROM vault_records v "
-        "                  WHERE v.package_id = r.package_id AND v.tag = r.tag))",
+        "                  WHERE v.package_id = r.package_id AND v.tag = r.tag)) "
+        "  OR EXISTS (SELECT 1 FROM vault_subkeys s "
+        "             WHERE s.recipient = w.subkey AND s.state = 'destroyed'))",
         (OPEN, PENDING),
     ).fetchall()
     return [
-        (str(r[0]), Path(str(r[1])), str(r[2]), str(r[3]) in (vault.LIVE, vault.SUPERSEDED))
+        (
+            str(r[0]),
+            Path(str(r[1])),
+            str(r[2]),
+            str(r[3]) in (vault.LIVE, vault.SUPERSEDED) and not r[4],
+        )
         for r in rows
     ]
 
@@ -412,18 +427,18 @@ def remove_file(path: Path) -> str | None:
     a symbolic link, a hard link, a FIFO or any other non-regular file standing there
     is unlinked without being opened, and a read-only workbook is still overwritten
     (safefs). Overwriting helps on plain disks only; on SSDs and copy-on-write
-    filesystems the old blocks may survive (docs/threat-model.md).
+    filesystems the old blocks may survive (docs/threat-model.md). Excel owner files
+    are no reason to wait (anyone can create one): the removal is tried, and where
+    Excel really holds the file (Windows) it fails and is retried at the next command.
     """
-    if owner_files(path):
-        return "open in Excel (an owner file ~$ is next to it); close it"
-    try:
-        safefs.shred(path.parent, (path.name,))
-    except FileNotFoundError:
-        return None
-    except SxError:
-        return "its folder is a symbolic link or not a directory"
-    except OSError:
-        return "cannot be removed (in use, or no permission)"
+    owners = owner_files(path)
+    problem = safefs.remove(path.parent, (path.name,))
+    if problem is not None:
+        if owners and problem == safefs.NOT_REMOVABLE:
+            return "open in Excel (an owner file ~$ is next to it); close it"
+        return problem
+    for owner in owners:
+        safefs.remove(path.parent, (owner.name,))  # a stale lock file naming the staff member
     return None
 
 
@@ -446,7 +461,12 @@ def shred_workbook(
         with statedb.transaction(home.db):
             absorb_one(home, workbook_id, path, identities)
     elif keep_edits:
-        recipient = subkeys.current_recipient(home)
+        # Sealed to the subkey its expected cells are sealed to: absorbing opens both
+        # with that one key (and re-wrapping moves both together).
+        found = home.db.execute(
+            "SELECT subkey FROM vault_workbooks WHERE workbook_id = ?", (workbook_id,)
+        ).fetchone()
+        recipient = None if found is None else str(found[0])
         read = _read_cells(home, workbook_id, path)
         if recipient is not None and read is not None:
             with statedb.transaction(home.db):

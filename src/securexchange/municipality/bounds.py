@@ -1,0 +1,189 @@
+"""Clear-text deadlines bounded by what the agency signed (no passphrase needed).
+
+The vault keeps each row's retention deadline, each package's valid-until and each
+subkey's validity in clear, so that shredding can run without a key. Anyone who can
+edit the state database can move them; a MAC under a key kept in the home would stop
+nobody who can read the home. What such a person cannot forge is the agency's
+signature: the vault keeps every live package's signed container (``vault_signed``,
+payload still encrypted), and each shredding pass verifies it against the pinned root
+key and holds every clear-text column to it:
+
+* the package row (id, container hash, sequence, created-at, import deadline,
+  valid-until, protocol, record count) must equal the signed manifest;
+* every record's retention deadline must lie within the manifest's signed
+  earliest/latest retention;
+* a subkey's valid-until may not be later than the validity the signed keyring view
+  certifies for it;
+* a termination's effective day may not be later than the one in its signed notice
+  (``vault_signed_notices``, verified with the export key of a verified keyring) or
+  the ``terminated_on`` of a held root-signed keyring (``municipal_keyrings``); a
+  termination with neither takes effect at once;
+* the home's clock may not be behind a time the home's own records prove it has seen
+  (signed created-at less the one-day tolerance, imports, shreddings, destructions).
+
+A package that fails is shredded as ``tampered``; a subkey's validity is cut back to
+the signed one. Within the manifest's bounds a deadline can still be moved; ``open``
+checks every deadline against the copy sealed inside its row
+(:func:`vault.edited_deadlines`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from securexchange.container import PinnedSigner, open_without_decryption
+from securexchange.errors import SxError
+from securexchange.home import Home
+from securexchange.manifest import ArtifactType
+from securexchange.municipality import vault
+from securexchange.municipality.subkeys import when
+from securexchange.notice import NoticeBody
+from securexchange.package import OpenedPackage, PackageTrust, open_package
+
+# As the importer's: a package may be dated up to a day after the home's clock.
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """What the signed copies say about the clear-text columns."""
+
+    tampered: frozenset[str]  # live package ids whose row or records disagree
+    subkey_until: dict[str, datetime] = field(default_factory=dict)  # signed valid-until
+    floor: datetime | None = None  # the home has seen at least this time
+    effective: dict[str, str] = field(default_factory=dict)  # protocol -> latest ISO day
+
+
+def _agrees(home: Home, package: vault.PackageRow, opened: OpenedPackage) -> bool:
+    body = opened.body
+    if (
+        opened.package_id != package.package_id
+        or opened.container_sha256 != package.sha256
+        or body.sequence != package.sequence
+        or opened.manifest.created_at != package.created_at
+        or body.import_deadline != package.import_deadline
+        or body.valid_until != package.valid_until
+        or body.protocol_id != package.protocol_id
+        or body.records != package.records
+    ):
+        return False
+    if body.earliest_retention is None or body.latest_retention is None:
+        outside = vault.record_count(home, package.package_id)
+    else:
+        outside = int(
+            home.db.execute(
+                "SELECT COUNT(*) FROM vault_records WHERE package_id = ? "
+                "AND (retention < ? OR retention > ?)",
+                (
+                    package.package_id,
+                    body.earliest_retention.isoformat(),
+                    body.latest_retention.isoformat(),
+                ),
+            ).fetchone()[0]
+        )
+    return outside == 0 and vault.record_count(home, package.package_id) <= body.records
+
+
+def _seen(home: Home) -> list[datetime]:
+    """Times the vault's own rows say this home has seen."""
+    found: list[datetime] = []
+    for query in (
+        "SELECT MAX(imported_at) FROM vault_packages",
+        "SELECT MAX(shredded_at) FROM vault_packages",
+        "SELECT MAX(destroyed_at) FROM vault_subkeys",
+        "SELECT MAX(made_at) FROM vault_edits",
+        "SELECT MAX(written_at) FROM vault_workbooks",
+    ):
+        value = home.db.execute(query).fetchone()[0]
+        if value is not None:
+            try:
+                found.append(when(str(value)))
+            except SxError:
+                continue  # an edited value: the signed floor still holds
+    return found
+
+
+def check(home: Home) -> Bounds:
+    """Verify every live package's signed copy and derive the bounds (reads only)."""
+    from securexchange.municipality.enrolment import pinned_root_key
+
+    live = [p for p in vault.packages(home) if p.live]
+    seen = _seen(home)
+    if not live:
+        return Bounds(frozenset(), floor=max(seen, default=None))
+    trust = PackageTrust(pinned_root_key(home))
+    tampered: set[str] = set()
+    until: dict[str, datetime] = {}
+    export_keys: set[bytes] = set()
+    for package in live:
+        data = vault.signed_container(home, package.package_id)
+        try:
+            if data is None:
+                raise LookupError(package.package_id)
+            opened = open_package(data, trust=trust, identities=None)
+        except (SxError, LookupError):
+            tampered.add(package.package_id)
+            continue
+        if not _agrees(home, package, opened):
+            tampered.add(package.package_id)
+            continue
+        seen.append(opened.manifest.created_at - FUTURE_TOLERANCE)
+        export_keys.add(opened.keyring.agency.export.signing_key)
+        for person in opened.keyring.municipalities[0].recipients:
+            for subkey in person.subkeys:
+                known = until.get(subkey.recipient)
+                until[subkey.recipient] = (
+                    subkey.valid_until if known is None else min(known, subkey.valid_until)
+                )
+    floor = max(seen, default=None)
+    effective = _effective(home, export_keys, pinned_root_key(home))
+    return Bounds(frozenset(tampered), until, floor, effective)
+
+
+def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:
+    """protocol id -> the latest ``terminated_on`` a held, root-signed keyring says."""
+    from securexchange.keyring import open_keyring
+
+    days: dict[str, str] = {}
+    for document, signature in home.db.execute(
+        "SELECT document, signature FROM municipal_keyrings"
+    ).fetchall():
+        try:
+            keyring = open_keyring(bytes(document), str(signature), root_key, min_version=0)
+        except SxError:
+            continue
+        for entry in keyring.municipalities:
+            if entry.terminated_on is not None:
+                day = entry.terminated_on.isoformat()
+                days[entry.protocol_id] = max(day, days.get(entry.protocol_id, day))
+    return days
+
+
+def _effective(home: Home, export_keys: set[bytes], root_key: bytes) -> dict[str, str]:
+    """protocol id -> the latest effective day its signed notice or keyring allows."""
+    today = home.now.date().isoformat()
+    by_keyring = _keyring_terminations(home, root_key)
+    found: dict[str, str] = {}
+    for protocol_id, container in home.db.execute(
+        "SELECT p.protocol_id, n.container FROM vault_protocols p "
+        "LEFT JOIN vault_signed_notices n ON n.protocol_id = p.protocol_id"
+    ).fetchall():
+        found[str(protocol_id)] = by_keyring.get(str(protocol_id), today)
+        if container is None:
+            continue
+        for key in export_keys:
+            try:
+                verified = open_without_decryption(
+                    bytes(container),
+                    trust=PinnedSigner(key, frozenset({ArtifactType.NOTICE})),
+                    accept=(ArtifactType.NOTICE,),
+                )
+            except SxError:
+                continue
+            body = verified.manifest.body
+            if isinstance(body, NoticeBody) and body.protocol_id == str(protocol_id):
+                day = body.effective.isoformat()
+                found[str(protocol_id)] = max(day, by_keyring.get(str(protocol_id), day))
+                break
+    return found

@@ -1,0 +1,157 @@
+"""Attacks on the clear-text deadlines of the vault (issue 14, item 3).
+
+Whoever can edit ``state.sqlite3`` can move a deadline column; shredding (no
+passphrase) holds every one to the agency-signed manifest kept in the vault, and
+``open`` holds each record's to the copy sealed in its row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+from cli_helpers import assert_single_error
+from municipal_flows import World, make_package, make_world, muni, person
+
+T = date(2026, 12, 15)
+LATER = date(2027, 6, 1)
+FAR = date(2028, 6, 1)
+
+
+def _edit(world: World, sql: str, *args: object) -> None:
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        with conn:
+            assert conn.execute(sql, args).rowcount > 0
+    finally:
+        conn.close()
+
+
+def _status(world: World, now: str | None = None) -> dict[str, object]:
+    result = muni(world, "status", "--json", now=now)
+    assert result.code == 0, result.stderr
+    doc: dict[str, object] = json.loads(result.stdout)
+    return doc
+
+
+def _records(doc: dict[str, object]) -> int:
+    packages = doc["packages"]
+    assert isinstance(packages, list)
+    return sum(int(p["records"]) for p in packages)
+
+
+def test_a_retention_column_edited_past_the_signed_manifest_is_detected_and_shredded(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(world, "UPDATE vault_records SET retention = '2099-01-01'")
+
+    result = muni(world, "status", "--json", now="2026-12-16")
+    assert result.code == 0, result.stderr
+    assert "disagreed with what the agency signed" in result.stderr
+    doc = json.loads(result.stdout)
+    assert _records(doc) == 0
+    assert [p["state"] for p in doc["packages"]] == ["tampered"]
+    assert '"tampered":1' in (world.staff / "log.jsonl").read_text()
+
+
+def test_a_retention_column_edited_within_the_manifest_is_caught_by_open_against_the_sealed_row(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    early, late = person(1, T), person(2, LATER)
+    made = make_package(world, [early, late])
+    assert muni(world, "import", str(made.path)).code == 0
+    # Within the signed [earliest, latest]: only the sealed copy can tell.
+    _edit(
+        world,
+        "UPDATE vault_records SET retention = ? WHERE retention = ?",
+        "2027-06-01",
+        "2026-12-15",
+    )
+    assert _records(_status(world, now="2026-12-16")) == 2
+
+    assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
+    assert _records(_status(world, now="2026-12-16")) == 1
+    opened = muni(world, "open", now="2026-12-16")
+    assert opened.code == 0, opened.stderr
+    assert "1 record" in opened.stderr
+
+
+def test_an_edited_valid_until_column_does_not_keep_a_stale_package_openable(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)], valid_days=20, import_days=10)
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(world, "UPDATE vault_packages SET valid_until = '2099-01-01T00:00:00Z'")
+
+    result = muni(world, "open", now="2026-12-25")  # past the signed valid-until
+    assert result.code != 0
+    doc = _status(world)
+    assert [p["state"] for p in doc["packages"]] == ["tampered"] and _records(doc) == 0
+
+
+def test_a_deleted_signed_copy_does_not_free_a_package_from_its_bounds(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(world, "DELETE FROM vault_signed")
+    assert [p["state"] for p in _status(world)["packages"]] == ["tampered"]  # type: ignore[union-attr]
+
+
+def test_an_edited_subkey_valid_until_column_does_not_keep_the_key(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(world, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
+    # Still live: the package's record is there, and its keyring certifies the subkey.
+    doc = _status(world)
+    subkeys = doc["subkeys"]
+    assert isinstance(subkeys, list)
+    assert [s.get("destroy_by") for s in subkeys] == ["2027-01-31T00:00:00Z"]
+    # Past the record's deadline and the signed validity: nothing needs it, it goes.
+    doc = _status(world, now="2027-01-02")
+    subkeys = doc["subkeys"]
+    assert isinstance(subkeys, list)
+    assert {s["state"] for s in subkeys} == {"destroyed"}
+
+
+def test_a_clock_mark_edited_back_does_not_reopen_a_stale_package(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)], valid_days=20, import_days=10)
+    assert muni(world, "import", str(made.path)).code == 0
+    # Shredding at the 25th logs it; the package is stale from the 22nd.
+    assert muni(world, "shred", now="2026-12-25").code == 0
+    for key in ("clock_mark", "last_shred"):
+        _edit(world, "UPDATE settings SET value = '2026-12-01T00:00:00Z' WHERE key = ?", key)
+
+    result = muni(world, "open")  # the system clock: before the 22nd
+    assert result.code != 0
+    assert _status(world)["now"] >= "2026-12-25"  # type: ignore[operator]
+
+
+def test_an_edited_termination_day_does_not_postpone_the_termination(tmp_path: Path) -> None:
+    from cli_helpers import run_cli
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    terminated = run_cli(
+        [
+            *("agency", "terminate", "--nis", world.nis),
+            *("--effective", "2026-12-20", "--out", str(world.out)),
+        ],
+        home=world.agency,
+    )
+    assert terminated.code == 0, terminated.stderr
+    assert muni(world, "import", terminated.stdout.strip()).code == 0
+    _edit(world, "UPDATE vault_protocols SET effective = '2099-01-01'")
+
+    doc = _status(world, now="2026-12-21")
+    assert [p["state"] for p in doc["packages"]] == ["terminated"]  # type: ignore[index]
+    assert doc["terminations"][0]["effective"] == "2026-12-20"  # type: ignore[index]

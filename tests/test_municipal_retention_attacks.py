@@ -1,0 +1,324 @@
+"""Attacks on shredding: nothing a user can create may hold a deletion back.
+
+Each test is named after the attack it defeats (issue 14, items 1 and 4). The subkey
+of a home made now is valid until the end of the quarter; it is destroyed at the
+latest 30 days after that (``subkeys.DESTROY_GRACE``), whatever is still wrapped to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import run_cli
+from municipal_flows import World, home_identities, make_package, make_world, muni, person
+from retention_helpers import immutable
+from securexchange import age
+from securexchange.errors import NotRecipient
+from securexchange.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.zipstrict import read as read_zip
+
+T = date(2026, 12, 15)  # a record's deadline this quarter
+FAR = date(2028, 6, 1)  # a record's deadline long after the subkey's validity
+PAST_GRACE = "2027-02-01"  # after the current subkey's valid-until + 30 days
+
+
+def _payload(data: bytes) -> bytes:
+    return next(m.data for m in read_zip(data, MEMBER_ORDER) if m.name == PAYLOAD)
+
+
+def _decrypts(data: bytes, world: World) -> bool:
+    try:
+        age.decrypt(_payload(data), home_identities(world.staff))
+    except NotRecipient:
+        return False
+    return True
+
+
+def _open(world: World, now: str | None = None) -> Path:
+    result = muni(world, "open", now=now)
+    assert result.code == 0, result.stderr
+    return Path(result.stdout.strip())
+
+
+def _status(world: World, now: str | None = None) -> dict[str, object]:
+    result = muni(world, "status", "--json", now=now)
+    assert result.code == 0, result.stderr
+    doc: dict[str, object] = json.loads(result.stdout)
+    return doc
+
+
+def _subkeys(doc: dict[str, object]) -> list[dict[str, object]]:
+    found = doc["subkeys"]
+    assert isinstance(found, list)
+    return found
+
+
+def _no_past_destruction_date(doc: dict[str, object]) -> None:
+    now = datetime.fromisoformat(str(doc["now"]))
+    for subkey in _subkeys(doc):
+        if subkey["state"] == "held":
+            assert datetime.fromisoformat(str(subkey["destroy_by"])) > now, subkey
+
+
+def _subkey_files(world: World) -> list[Path]:
+    return sorted((world.staff / "keys" / "subkeys").iterdir())
+
+
+def test_a_stale_excel_owner_file_does_not_keep_the_workbook_or_its_subkey(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    owner = workbook.with_name("~$" + workbook.name)
+    owner.write_bytes(b"")  # what Excel leaves after a crash; anyone can make one
+
+    assert muni(world, "shred", now="2026-12-16").code == 0
+    assert not workbook.exists() and not owner.exists()
+
+    # The harvested workbook's cells are sealed to the subkey: they do not keep it.
+    doc = _status(world, now=PAST_GRACE)
+    assert {s["state"] for s in _subkeys(doc)} == {"destroyed"}
+    assert not _decrypts(made.data, world)
+
+
+def test_a_fifo_planted_at_the_workbook_path_neither_hangs_nor_holds_back_shredding(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    workbook.unlink()
+    os.mkfifo(workbook)
+
+    result = run_cli(
+        ["municipality", "shred"],
+        home=world.staff,
+        env={"SECUREXCHANGE_NOW": "2026-12-16"},
+        timeout=60,
+    )
+    assert result.code == 0, result.stderr
+    assert not os.path.lexists(workbook)
+    books = _status(world)["workbooks"]
+    assert [w["state"] for w in books] == ["harvested"]  # type: ignore[union-attr]
+    assert {s["state"] for s in _subkeys(_status(world, now=PAST_GRACE))} == {"destroyed"}
+
+
+def test_an_unreturned_edit_and_a_stale_package_do_not_keep_a_subkey_past_its_grace(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    record = person(1, FAR)
+    made = make_package(world, [record])
+    assert muni(world, "import", str(made.path)).code == 0
+    assert muni(world, "set-status", record.record_id, "gecontacteerd").code == 0
+
+    before = _status(world, now="2027-01-20")
+    _no_past_destruction_date(before)
+    assert [s["destroy_by"] for s in _subkeys(before)] == ["2027-01-31T00:00:00Z"]
+    packages = before["packages"]
+    assert isinstance(packages, list)
+    assert [p["key_destroyed_by"] for p in packages] == ["2027-01-31T00:00:00Z"]
+
+    result = muni(world, "status", "--json", now=PAST_GRACE)
+    assert result.code == 0, result.stderr
+    assert "lost 1 package(s), 1 unreturned edit(s)" in result.stderr, result.stderr
+    after = json.loads(result.stdout)
+    assert {s["state"] for s in _subkeys(after)} == {"destroyed"}
+    assert [p["state"] for p in after["packages"]] == ["lost"]
+    assert after["pending_edits"] == 0
+    assert _subkey_files(world) == []
+    assert not _decrypts(made.data, world)
+    log = (world.staff / "log.jsonl").read_text()
+    assert '"lost_packages":1' in log and '"lost_edits":1' in log
+
+
+def test_a_command_that_unlocks_the_key_moves_live_data_off_a_subkey_before_its_destruction(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)], valid_days=120)
+    assert muni(world, "import", str(made.path)).code == 0
+    env = {"SECUREXCHANGE_NOW": "2027-01-05T10:00:00Z"}
+    assert run_cli(["keys", "rotate"], home=world.staff, env=env).code == 0
+    # Next quarter, before the old subkey's grace ends: open unlocks and re-wraps.
+    _open(world, now="2027-01-10")
+
+    doc = _status(world, now=PAST_GRACE)
+    _no_past_destruction_date(doc)
+    states = sorted(str(s["state"]) for s in _subkeys(doc))
+    assert states[0] == "destroyed" and set(states[1:]) == {"held"}
+    assert [p["state"] for p in doc["packages"]] == ["live"]  # type: ignore[index]
+    assert not _decrypts(made.data, world)  # the mailed copy is dead ...
+    _open(world, now=PAST_GRACE)  # ... the vault's records are not
+
+
+def test_a_workbook_that_cannot_be_removed_does_not_postpone_the_destruction_of_its_subkey(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    with immutable(workbook):  # as Excel holding it open on Windows
+        result = muni(world, "shred", now="2026-12-16")
+        assert result.code == 0 and "could not be removed" in result.stderr
+        doc = _status(world, now=PAST_GRACE)
+        assert {s["state"] for s in _subkeys(doc)} == {"destroyed"}
+        assert [w["state"] for w in doc["workbooks"]] == ["pending"]  # type: ignore[index]
+        assert not _decrypts(made.data, world)
+    assert muni(world, "shred").code == 0
+    assert not workbook.exists()
+    assert _status(world)["workbooks"] == []
+
+
+def test_a_subkey_file_that_cannot_be_removed_is_destroyed_retried_and_reported(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    (key_file,) = _subkey_files(world)
+    with immutable(key_file):
+        result = muni(world, "status", now=PAST_GRACE)
+        assert result.code == 0, result.stderr
+        assert "could not be removed yet" in result.stderr
+        assert "its file could not be removed yet" in result.stdout
+        doc = _status(world)
+        assert [(s["state"], s["file_remains"]) for s in _subkeys(doc)] == [("destroyed", True)]
+        # Marked destroyed: no command reads it again, even with the passphrase.
+        assert muni(world, "open").code != 0
+    assert muni(world, "shred").code == 0
+    assert _subkey_files(world) == []
+    assert [s["file_remains"] for s in _subkeys(_status(world))] == [False]
+
+
+def test_a_subkey_file_restored_from_a_backup_is_destroyed_again(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    backup = tmp_path / "file-history"
+    shutil.copytree(world.staff / "keys" / "subkeys", backup)
+
+    # Its records and validity are over: the subkey goes at the first shred.
+    assert {s["state"] for s in _subkeys(_status(world, now="2027-01-02"))} == {"destroyed"}
+    assert _subkey_files(world) == []
+    shutil.copytree(backup, world.staff / "keys" / "subkeys", dirs_exist_ok=True)
+    assert _decrypts(made.data, world)  # the restored file opens the mailed package
+
+    assert muni(world, "status").code == 0
+    assert _subkey_files(world) == []
+    assert not _decrypts(made.data, world)
+
+
+def test_a_home_restored_from_a_backup_destroys_again_what_is_past_its_date(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    snapshot = tmp_path / "snapshot"
+    shutil.copytree(world.staff, snapshot, symlinks=True)
+    assert {s["state"] for s in _subkeys(_status(world, now=PAST_GRACE))} == {"destroyed"}
+
+    shutil.rmtree(world.staff)
+    shutil.copytree(snapshot, world.staff, symlinks=True)
+    assert _decrypts(made.data, world)
+    # The home's clock (never behind the system clock) sees the key past its date.
+    later = datetime(2027, 2, 2, tzinfo=UTC).strftime("%Y-%m-%d")
+    assert {s["state"] for s in _subkeys(_status(world, now=later))} == {"destroyed"}
+    assert not _decrypts(made.data, world)
+
+
+@pytest.mark.parametrize("planted", ["symlink", "hardlink"])
+def test_a_link_planted_at_the_workbook_path_is_removed_without_touching_its_target(
+    tmp_path: Path, planted: str
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"precious")
+    workbook.unlink()
+    if planted == "symlink":
+        workbook.symlink_to(victim)
+    else:
+        os.link(victim, workbook)
+    assert muni(world, "shred", now="2026-12-16").code == 0
+    assert not os.path.lexists(workbook)
+    assert victim.read_bytes() == b"precious"
+
+
+def test_a_package_mailed_to_a_home_that_never_imports_dies_with_its_subkey(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])  # mailed, never imported
+    assert _decrypts(made.data, world)
+    doc = _status(world, now=PAST_GRACE)  # a scheduled shred, no passphrase
+    assert {s["state"] for s in _subkeys(doc)} == {"destroyed"}
+    assert not _decrypts(made.data, world)
+
+
+def test_a_fifo_planted_at_the_subkey_file_neither_hangs_a_command_nor_outlives_its_date(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    (key_file,) = _subkey_files(world)
+    key_file.unlink()
+    os.mkfifo(key_file, 0o600)
+
+    opened = run_cli(["municipality", "open"], home=world.staff, timeout=60)
+    assert opened.code != 0 and "Traceback" not in opened.stderr
+    shredded = run_cli(
+        ["municipality", "shred"],
+        home=world.staff,
+        env={"SECUREXCHANGE_NOW": PAST_GRACE},
+        timeout=60,
+    )
+    assert shredded.code == 0, shredded.stderr
+    assert _subkey_files(world) == []
+
+
+def test_a_state_database_restored_from_a_backup_does_not_bring_shredded_records_back(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, FAR)], valid_days=40, import_days=10)
+    assert muni(world, "import", str(made.path)).code == 0
+    database = world.staff / "state.sqlite3"
+    backup = tmp_path / "state.sqlite3.bak"
+    shutil.copy2(database, backup)
+    assert muni(world, "shred", now="2026-12-16").code == 0  # the log moves on
+    shutil.copy2(backup, database)  # File History restores only the database
+
+    # The system clock is before T again, the restored mark too: the log is not.
+    doc = _status(world)
+    assert str(doc["now"]) >= "2026-12-16"
+    packages = doc["packages"]
+    assert isinstance(packages, list) and [p["records"] for p in packages] == [1]
+
+
+def test_a_workbook_harvested_after_a_rotation_is_still_absorbed(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2027, 1, 8)), person(2, FAR)], valid_days=120)
+    assert muni(world, "import", str(made.path)).code == 0
+    workbook = _open(world)
+    env = {"SECUREXCHANGE_NOW": "2027-01-05T10:00:00Z"}
+    assert run_cli(["keys", "rotate"], home=world.staff, env=env).code == 0
+    # No key: the harvest is sealed while the workbook's cells are under the old subkey.
+    assert muni(world, "shred", now="2027-01-09").code == 0
+    assert not workbook.exists()
+    opened = muni(world, "open", now="2027-01-10")
+    assert opened.code == 0, opened.stderr
