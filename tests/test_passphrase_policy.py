@@ -12,6 +12,7 @@ from keys_helpers import FAST, STAFF_PASS, make_agency, make_staff, passphrase_f
 from securexchange.errors import WeakPassphrase
 from securexchange.home import HomeKind, open_home
 from securexchange.keystore import KeySource, change_passphrase, read_key_file, write_key_file
+from securexchange.municipality import subkeys
 from securexchange.passphrase_policy import MIN_LENGTH, check_new_passphrase, weakness
 
 
@@ -125,6 +126,8 @@ def test_an_existing_key_with_a_weak_passphrase_still_opens_and_warns(tmp_path: 
     key = staff / "keys" / "identity.key"
     # A key sealed before the policy existed: written directly, as an older release did.
     write_key_file(key, read_key_file(key, STAFF_PASS), b"kort", work_factor=FAST)
+    with open_home(staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        subkeys.reseal(home, STAFF_PASS, b"kort", work_factor=FAST)
     weak = passphrase_file(tmp_path, "weak.pass", b"kort")
     result = run_cli(["keys", "export", "--age", "--passphrase-file", str(weak)], home=staff)
     assert result.code == 0, result.stderr
@@ -138,3 +141,26 @@ def test_an_existing_key_with_a_weak_passphrase_still_opens_and_warns(tmp_path: 
             change_passphrase(home, source, lambda: b"kort")
         change_passphrase(home, source, lambda: b"kameel regenjas tulp oktober")
     read_key_file(key, b"kameel regenjas tulp oktober")
+    strong = passphrase_file(tmp_path, "strong.pass", b"kameel regenjas tulp oktober")
+    result = run_cli(["keys", "export", "--age", "--passphrase-file", str(strong)], home=staff)
+    assert result.code == 0, result.stderr
+
+
+def test_a_changed_passphrase_opens_the_subkey_files_too(tmp_path: Path) -> None:
+    agency = tmp_path / "agency"
+    make_agency(agency)
+    staff = tmp_path / "staff"
+    make_staff(staff, agency)
+    assert list((staff / "keys" / "subkeys").glob("sk-*.key")), "init splits subkeys"
+    old = passphrase_file(tmp_path, "old.pass", STAFF_PASS)
+    new_pass = b"kameel regenjas tulp oktober"
+    new = passphrase_file(tmp_path, "new.pass", new_pass)
+    result = run_cli(
+        ["keys", "passwd", "--passphrase-file", str(old), "--new-passphrase-file", str(new)],
+        home=staff,
+    )
+    assert result.code == 0, result.stderr
+    result = run_cli(["keys", "export", "--age", "--passphrase-file", str(new)], home=staff)
+    assert result.code == 0, result.stderr
+    result = run_cli(["keys", "export", "--age", "--passphrase-file", str(old)], home=staff)
+    assert "SX-BAD-PASSPHRASE" in result.stderr

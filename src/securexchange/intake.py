@@ -146,8 +146,7 @@ def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
 
     try:
         book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        index = _data_sheet(book, what)
-        sheet = book.get_sheet_by_index(index)
+        sheet = _data_sheet(book, what)
         name = str(sheet.name)
         start = sheet.start
         cells = sheet.iter_rows()
@@ -172,8 +171,11 @@ def _holds_data(sheet: python_calamine.CalamineSheet) -> bool:
     return any(cell not in ("", None) for row in sheet.iter_rows() for cell in row)
 
 
-def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> int:
-    """The index of the one sheet that is exported: the only visible sheet with data.
+def _data_sheet(
+    book: python_calamine.CalamineWorkbook, what: str
+) -> python_calamine.CalamineSheet:
+    """The one sheet that is exported: the only visible sheet with data (each sheet is
+    loaded once; loading is most of the time a large master takes).
 
     What is exported must be what the agency sees in Excel. A hidden (or "very hidden")
     sheet is invisible there, yet it used to be the one read when it came first: a
@@ -185,13 +187,14 @@ def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> int:
     metadata = book.sheets_metadata
     if not metadata:
         raise InvalidMaster(f"{what} has no worksheet")
-    with_data: list[int] = []
+    with_data: list[python_calamine.CalamineSheet] = []
     visible: list[int] = []
     for index, meta in enumerate(metadata):
         shown = meta.visible == SheetVisibleEnum.Visible
         if shown:
             visible.append(index)
-        if not _holds_data(book.get_sheet_by_index(index)):
+        sheet = book.get_sheet_by_index(index)
+        if not _holds_data(sheet):
             continue
         if not shown:
             raise InvalidMaster(
@@ -199,7 +202,7 @@ def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> int:
                 "may be exported",
                 hint="unhide the sheet and delete it (or move its data to the master sheet)",
             )
-        with_data.append(index)
+        with_data.append(sheet)
     if len(with_data) > 1:
         raise InvalidMaster(
             f"{what}: {len(with_data)} visible sheets hold data; the master must have one",
@@ -209,7 +212,7 @@ def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> int:
         return with_data[0]
     if not visible:
         raise InvalidMaster(f"{what} has no visible worksheet")
-    return visible[0]  # an empty master: its own error (no header row) follows
+    return book.get_sheet_by_index(visible[0])  # empty: its own error (no header) follows
 
 
 def _read_csv(path: Path, limits: MasterLimits) -> _Raw:

@@ -455,6 +455,15 @@ def change_passphrase(
     # intent, logged by the next command if a kill comes between (EventLog.intend).
     actor = identity.fingerprint.display
     home.log.intend(Action.KEY_PASSWD, now=home.now, witness=source.path, actor=actor)
+    if home.info.kind is HomeKind.MUNICIPALITY:
+        # The subkey files are sealed with the same passphrase: first them, then the key
+        # file, so a kill between leaves a state the same command (old passphrase) finishes.
+        from securexchange.municipality import subkeys
+
+        factor = source.work_factor
+        if factor is None:
+            factor = sealed_work_factor(source.path.read_bytes()) or WORK_FACTOR
+        subkeys.reseal(home, source.passphrase(), new, work_factor=factor)
     source.store(identity, new)
     home.record(Action.KEY_PASSWD, actor=actor)
     return identity

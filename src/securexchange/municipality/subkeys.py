@@ -289,6 +289,49 @@ def unlock(
     return found
 
 
+def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
+    """Seal every held subkey file under ``new`` (``keys passwd``); returns how many.
+
+    Called before ``identity.key`` is re-sealed. Each file is replaced atomically; a file
+    that ``new`` opens already (a killed earlier run) is left as it is, so running the
+    change again with the old passphrase finishes it.
+    """
+    from securexchange import age
+    from securexchange.keystore import read_private_file
+
+    count = 0
+    for subkey in listed(home):
+        path = subkey_dir(home) / subkey.file
+        if not subkey.held or not path.exists():
+            continue
+        data = read_private_file(path)
+        try:
+            plaintext = age.decrypt(
+                data,
+                [age.ScryptIdentity(old, max_work_factor=MAX_WORK_FACTOR)],
+                max_size=MAX_KEY_FILE_BYTES,
+            )
+        except NotRecipient:
+            try:
+                age.decrypt(
+                    data,
+                    [age.ScryptIdentity(new, max_work_factor=MAX_WORK_FACTOR)],
+                    max_size=MAX_KEY_FILE_BYTES,
+                )
+            except NotRecipient:
+                raise BadPassphrase(
+                    f"the passphrase does not open the subkey file {subkey.file}",
+                    hint="check the passphrase (and --passphrase-file); nothing was changed",
+                ) from None
+            continue
+        sealed = age.encrypt(
+            plaintext, [age.ScryptRecipient(new, work_factor=work_factor)], armor=True
+        )
+        atomic_write(path, sealed, mode=0o600)
+        count += 1
+    return count
+
+
 def destroy(home: Home, recipient: str) -> str | None:
     """Delete a subkey's file and mark it destroyed (inside the caller's transaction).
 
