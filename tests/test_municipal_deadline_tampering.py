@@ -155,3 +155,44 @@ def test_an_edited_termination_day_does_not_postpone_the_termination(tmp_path: P
     doc = _status(world, now="2026-12-21")
     assert [p["state"] for p in doc["packages"]] == ["terminated"]  # type: ignore[index]
     assert doc["terminations"][0]["effective"] == "2026-12-20"  # type: ignore[index]
+
+
+def _as_before_signed_copies(world: World) -> None:
+    """The state database as a release before ``vault_signed`` left it."""
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        with conn:
+            conn.execute("DROP TABLE vault_signed")
+            conn.execute("DROP TABLE vault_legacy")
+    finally:
+        conn.close()
+
+
+def test_an_upgraded_home_keeps_its_packages_as_legacy_and_logs_the_upgrade(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _as_before_signed_copies(world)
+    doc = _status(world)
+    assert [p["state"] for p in doc["packages"]] == ["live"]  # type: ignore[union-attr]
+    log = (world.staff / "log.jsonl").read_text().splitlines()
+    upgrades = [json.loads(line) for line in log if '"vault-upgrade"' in line]
+    assert len(upgrades) == 1 and upgrades[0]["artifacts"] == [made.package_id]
+    assert muni(world, "status").code == 0  # once: the tables exist from now on
+    log = (world.staff / "log.jsonl").read_text()
+    assert log.count('"vault-upgrade"') == 1
+
+
+def test_a_legacy_package_is_shredded_sixty_days_after_the_upgrade_whatever_its_columns(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _as_before_signed_copies(world)
+    assert muni(world, "status").code == 0
+    _edit(world, "UPDATE vault_packages SET valid_until = '2099-01-01T00:00:00Z'")
+    states = [p["state"] for p in _status(world, now="2027-03-01")["packages"]]  # type: ignore[union-attr]
+    assert states == ["expired"]

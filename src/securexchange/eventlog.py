@@ -85,6 +85,7 @@ class Action(StrEnum):
     CHECKPOINT = "checkpoint"
     REFUSAL = "refusal"
     LOG_REPAIR = "log-repair"
+    VAULT_UPGRADE = "vault-upgrade"  # live packages of an older home listed as legacy
 
 
 class Outcome(StrEnum):

@@ -32,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from securexchange import statedb
 from securexchange.container import PinnedSigner, open_without_decryption
 from securexchange.errors import SxError
 from securexchange.home import Home
@@ -53,6 +54,7 @@ class Bounds:
     subkey_until: dict[str, datetime] = field(default_factory=dict)  # signed valid-until
     floor: datetime | None = None  # the home has seen at least this time
     effective: dict[str, str] = field(default_factory=dict)  # protocol -> latest ISO day
+    legacy_over: frozenset[str] = frozenset()  # legacy packages past their bound
 
 
 def _agrees(home: Home, package: vault.PackageRow, opened: OpenedPackage) -> bool:
@@ -106,18 +108,29 @@ def _seen(home: Home) -> list[datetime]:
 
 def check(home: Home) -> Bounds:
     """Verify every live package's signed copy and derive the bounds (reads only)."""
+    from securexchange.municipality.enrolment import SCHEMA as ENROLMENT_SCHEMA
     from securexchange.municipality.enrolment import pinned_root_key
 
     live = [p for p in vault.packages(home) if p.live]
     seen = _seen(home)
+    root_key = pinned_root_key(home)
+    statedb.ensure_schema(home.db, ENROLMENT_SCHEMA)
+    # Held keyrings bound the subkeys even when no package is live (files remain).
+    until: dict[str, datetime] = _keyring_subkey_until(home, root_key)
     if not live:
-        return Bounds(frozenset(), floor=max(seen, default=None))
-    trust = PackageTrust(pinned_root_key(home))
+        return Bounds(frozenset(), until, floor=max(seen, default=None))
+    trust = PackageTrust(root_key)
     tampered: set[str] = set()
-    until: dict[str, datetime] = {}
+    legacy_over: set[str] = set()
     export_keys: set[bytes] = set()
     for package in live:
         data = vault.signed_container(home, package.package_id)
+        if data is None:
+            bound = vault.legacy_bound(home, package.package_id)
+            if bound is not None:
+                if bound <= home.now:
+                    legacy_over.add(package.package_id)
+                continue  # held to its sealed rows at open, and to the bound here
         try:
             if data is None:
                 raise LookupError(package.package_id)
@@ -137,8 +150,29 @@ def check(home: Home) -> Bounds:
                     subkey.valid_until if known is None else min(known, subkey.valid_until)
                 )
     floor = max(seen, default=None)
-    effective = _effective(home, export_keys, pinned_root_key(home))
-    return Bounds(frozenset(tampered), until, floor, effective)
+    effective = _effective(home, export_keys, root_key)
+    return Bounds(frozenset(tampered), until, floor, effective, frozenset(legacy_over))
+
+
+def _keyring_subkey_until(home: Home, root_key: bytes) -> dict[str, datetime]:
+    """recipient -> the earliest valid-until a held, root-signed keyring view gives it."""
+    from securexchange.keyring import open_keyring
+
+    until: dict[str, datetime] = {}
+    for document, signature in home.db.execute(
+        "SELECT document, signature FROM municipal_keyrings"
+    ).fetchall():
+        try:
+            keyring = open_keyring(bytes(document), str(signature), root_key, min_version=0)
+        except SxError:
+            continue
+        for entry in keyring.municipalities:
+            for person in entry.recipients:
+                for subkey in person.subkeys:
+                    known = until.get(subkey.recipient)
+                    if known is None or subkey.valid_until < known:
+                        until[subkey.recipient] = subkey.valid_until
+    return until
 
 
 def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:

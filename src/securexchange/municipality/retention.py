@@ -126,7 +126,9 @@ def _plan_packages(
     terminated: set[str],
     today: str,
     expired_keys: set[str],
+    *,
     tampered: frozenset[str] = frozenset(),
+    legacy_over: frozenset[str] = frozenset(),
 ) -> dict[str, str]:
     """package id -> the state it is shredded with."""
     live = [p for p in vault.packages(home) if p.live]
@@ -137,6 +139,8 @@ def _plan_packages(
     for package in live:
         if package.package_id in tampered:
             plan[package.package_id] = vault.TAMPERED
+        elif package.package_id in legacy_over:
+            plan[package.package_id] = vault.EXPIRED
         elif package.protocol_id in terminated:
             plan[package.package_id] = vault.TERMINATED
         elif package.sequence < newest:
@@ -175,7 +179,14 @@ def shred(
     today = home.now.date().isoformat()
     terminated = _terminated_protocols(home)
     expired_keys = expired_subkeys(home)
-    plan = _plan_packages(home, terminated, today, expired_keys, found.tampered)
+    plan = _plan_packages(
+        home,
+        terminated,
+        today,
+        expired_keys,
+        tampered=found.tampered,
+        legacy_over=found.legacy_over,
+    )
     report.tampered += len(found.tampered)
     db = home.db
     if dry_run:

@@ -32,12 +32,12 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from securexchange import statedb, strictjson
-from securexchange.clock import format_instant
-from securexchange.errors import InternalError, NotRecipient, Tampered
+from securexchange.clock import format_instant, parse_instant
+from securexchange.errors import InternalError, NotRecipient, SxError, Tampered
 from securexchange.home import Home
 from securexchange.municipality import subkeys
 from securexchange.municipality.subkeys import when
@@ -126,6 +126,13 @@ CREATE TABLE IF NOT EXISTS vault_signed (
     package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
     container  BLOB NOT NULL
 );
+-- Live packages of a home made before vault_signed existed: no signed copy to hold
+-- their clear columns to, so they are kept only until ``bound`` (the upgrade + 60 days,
+-- a package's validity); the next package supersedes them long before.
+CREATE TABLE IF NOT EXISTS vault_legacy (
+    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
+    bound      TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS vault_signed_notices (
     protocol_id TEXT PRIMARY KEY,
     container   BLOB NOT NULL
@@ -149,6 +156,7 @@ VAULT_TABLES = (
     "vault_protocols",
     "vault_subkeys",
     "vault_signed",
+    "vault_legacy",
     "vault_signed_notices",
 )
 
@@ -162,9 +170,58 @@ def ensure_schema(home: Home) -> None:
         return
     # One transaction: in autocommit mode every CREATE is its own durable commit (eight
     # fsync'd commits on a home's first municipal command, 10-150 ms on a busy disk).
+    upgrading = _table_exists(home, "vault_packages") and not _table_exists(home, "vault_signed")
     statedb.ensure_schema(home.db, f"BEGIN;\n{SCHEMA}COMMIT;\n")
+    if upgrading:
+        _mark_legacy(home)
     subkeys.ensure_schema(home)
     object.__setattr__(home, "_sx_vault_schema", True)
+
+
+def _table_exists(home: Home, name: str) -> bool:
+    found = home.db.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+    ).fetchone()
+    return found is not None
+
+
+LEGACY_DAYS = 60  # package.DEFAULT_VALID_DAYS: no package made before lives longer
+
+
+def _mark_legacy(home: Home) -> None:
+    """A home from before signed copies were kept: list its live packages as legacy
+    (see vault_legacy) instead of shredding them all as tampered at the upgrade."""
+    from securexchange.eventlog import Action
+
+    bound = format_instant(home.now + timedelta(days=LEGACY_DAYS))
+    live = [
+        str(r[0])
+        for r in home.db.execute(
+            "SELECT package_id FROM vault_packages WHERE state = ? ORDER BY package_id", (LIVE,)
+        )
+    ]
+    if not live:
+        return
+    # Logged: dropping vault_signed to pass packages off as legacy shows in the log.
+    with statedb.transaction(home.db):
+        home.db.executemany(
+            "INSERT OR IGNORE INTO vault_legacy (package_id, bound) VALUES (?, ?)",
+            [(package_id, bound) for package_id in live],
+        )
+        home.record(Action.VAULT_UPGRADE, artifacts=live, counts={"legacy": len(live)})
+
+
+def legacy_bound(home: Home, package_id: str) -> datetime | None:
+    """Until when a live package without a signed copy may be kept (None: not legacy)."""
+    row = home.db.execute(
+        "SELECT bound FROM vault_legacy WHERE package_id = ?", (package_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    try:
+        return parse_instant(str(row[0]))
+    except SxError:
+        return home.now  # an edited bound: at once
 
 
 # --- crypto -----------------------------------------------------------------------------
