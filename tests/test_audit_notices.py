@@ -55,3 +55,23 @@ def test_audit_verify_names_the_root_key_it_trusts(tmp_path: Path) -> None:
     report = expect_ok(_verify(agency, out))
     assert json.loads(report.stdout)["trusted_root"] == shown["fingerprint"]
     assert shown["fingerprint"] in report.stderr
+
+
+def test_a_notice_lost_between_its_commit_and_its_file_is_written_again_not_signed_anew(
+    tmp_path: Path,
+) -> None:
+    agency, out = _agency_with_notice(tmp_path)
+    (written,) = out.glob("*.sxn")
+    original = written.read_bytes()
+    written.unlink()  # as a kill after the commit, before the file, leaves it
+    again = run_cli(
+        ["agency", "terminate", "--nis", "11002", "--effective", "2027-01-01", "--out", str(out)],
+        home=agency,
+    )
+    expect_ok(again)
+    assert "written again" in again.stderr
+    (rewritten,) = out.glob("*.sxn")
+    assert rewritten.name == written.name and rewritten.read_bytes() == original
+    log = (agency / "log.jsonl").read_text()
+    assert log.count('"terminate"') == 1
+    assert _verify(agency, out).code == 0

@@ -8,8 +8,14 @@ and refuses later packages of that protocol; a successor protocol has another id
 is not affected.
 
 The registry notes the termination day (``terminated_on``, never moved later), so the
-agency's own exports stop sending that protocol's data. The file is written atomically
-into the output directory; the log gets the notice id.
+agency's own exports stop sending that protocol's data.
+
+A log entry exists if and only if its change committed, and a file's rename cannot
+commit with the database: so the signed notice is kept in the agency's state database
+(``agency_notices``) in the same transaction as the registry change and its log entry,
+and only then written to the output directory. A kill in between leaves the notice
+committed but not yet written; the same command again (same municipality and day)
+writes the kept notice instead of signing a new one.
 """
 
 from __future__ import annotations
@@ -32,6 +38,15 @@ from securexchange.notice import NoticeBody
 
 FILE_SUFFIX = ".sxn"
 
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS agency_notices (
+    notice_id   TEXT PRIMARY KEY,
+    protocol_id TEXT NOT NULL,
+    effective   TEXT NOT NULL,
+    container   BLOB NOT NULL
+);
+"""
+
 
 @dataclass(frozen=True)
 class Terminated:
@@ -39,6 +54,7 @@ class Terminated:
     path: Path
     protocol_id: str
     effective: date
+    again: bool = False  # a notice issued before for that day, written again
 
 
 def terminate(
@@ -52,6 +68,14 @@ def terminate(
     if identity.signing_key != keys.export.signing_key:
         raise NotAuthorised("the export key file is not the export key the keyring certifies")
     home.note_signer(identity.seed, identity.fingerprint.display)
+    statedb.ensure_schema(home.db, SCHEMA)
+    kept = home.db.execute(
+        "SELECT notice_id, container FROM agency_notices WHERE protocol_id = ? AND effective = ?",
+        (entry.protocol_id, effective.isoformat()),
+    ).fetchone()
+    if kept is not None:
+        path = _write(out_dir, str(kept[0]), bytes(kept[1]))
+        return Terminated(str(kept[0]), path, entry.protocol_id, effective, again=True)
     notice_id = new_artifact_id(ArtifactKind.NOTICE)
     body = NoticeBody(
         nis=entry.nis,
@@ -68,14 +92,24 @@ def terminate(
         body=body,
         signing_seed=identity.seed,
     )
-    output_dir(out_dir, private=False)  # a notice names a protocol, no person
-    path = out_dir / f"{notice_id}{FILE_SUFFIX}"
-    atomic_write(path, data, mode=0o644, exclusive=True)
     with statedb.transaction(home.db):
         home.db.execute(
             "UPDATE agency_municipalities SET terminated_on = ? WHERE party_id = ? "
             "AND (terminated_on IS NULL OR terminated_on > ?)",
             (effective.isoformat(), entry.party_id, effective.isoformat()),
         )
+        home.db.execute(
+            "INSERT INTO agency_notices (notice_id, protocol_id, effective, container) "
+            "VALUES (?, ?, ?, ?)",
+            (notice_id, entry.protocol_id, effective.isoformat(), data),
+        )
         home.record(Action.TERMINATE, actor=identity.fingerprint.display, artifacts=[notice_id])
+    path = _write(out_dir, notice_id, data)
     return Terminated(notice_id, path, entry.protocol_id, effective)
+
+
+def _write(out_dir: Path, notice_id: str, data: bytes) -> Path:
+    output_dir(out_dir, private=False)  # a notice names a protocol, no person
+    path = out_dir / f"{notice_id}{FILE_SUFFIX}"
+    atomic_write(path, data, mode=0o644)
+    return path

@@ -891,5 +891,7 @@ def terminate_command(
             out_dir=out,
         )
     echo(shown(done.path))
+    if done.again:
+        note(f"the notice {done.notice_id} for that day was issued before; written again")
     note(f"termination notice {done.notice_id} effective {done.effective.isoformat()}")
     note("the next root-signed keyring version records it; give auditors the notice too")
