@@ -36,6 +36,7 @@ from securexchange import statedb
 from securexchange.container import PinnedSigner, open_without_decryption
 from securexchange.errors import SxError
 from securexchange.home import Home
+from securexchange.keyring import Keyring
 from securexchange.manifest import ArtifactType
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import when
@@ -116,7 +117,8 @@ def check(home: Home) -> Bounds:
     root_key = pinned_root_key(home)
     statedb.ensure_schema(home.db, ENROLMENT_SCHEMA)
     # Held keyrings bound the subkeys even when no package is live (files remain).
-    until: dict[str, datetime] = _keyring_subkey_until(home, root_key)
+    keyrings = _held_keyrings(home, root_key)
+    until = _keyring_subkey_until(keyrings)
     if not live:
         return Bounds(frozenset(), until, floor=max(seen, default=None))
     trust = PackageTrust(root_key)
@@ -150,22 +152,29 @@ def check(home: Home) -> Bounds:
                     subkey.valid_until if known is None else min(known, subkey.valid_until)
                 )
     floor = max(seen, default=None)
-    effective = _effective(home, export_keys, root_key)
+    effective = _effective(home, export_keys, keyrings)
     return Bounds(frozenset(tampered), until, floor, effective, frozenset(legacy_over))
 
 
-def _keyring_subkey_until(home: Home, root_key: bytes) -> dict[str, datetime]:
-    """recipient -> the earliest valid-until a held, root-signed keyring view gives it."""
+def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
+    """Every keyring view the home holds whose root signature still verifies."""
     from securexchange.keyring import open_keyring
 
-    until: dict[str, datetime] = {}
+    found: list[Keyring] = []
     for document, signature in home.db.execute(
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            keyring = open_keyring(bytes(document), str(signature), root_key, min_version=0)
+            found.append(open_keyring(bytes(document), str(signature), root_key, min_version=0))
         except SxError:
             continue
+    return found
+
+
+def _keyring_subkey_until(keyrings: list[Keyring]) -> dict[str, datetime]:
+    """recipient -> the earliest valid-until a held, root-signed keyring view gives it."""
+    until: dict[str, datetime] = {}
+    for keyring in keyrings:
         for entry in keyring.municipalities:
             for person in entry.recipients:
                 for subkey in person.subkeys:
@@ -175,18 +184,10 @@ def _keyring_subkey_until(home: Home, root_key: bytes) -> dict[str, datetime]:
     return until
 
 
-def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:
+def _keyring_terminations(keyrings: list[Keyring]) -> dict[str, str]:
     """protocol id -> the latest ``terminated_on`` a held, root-signed keyring says."""
-    from securexchange.keyring import open_keyring
-
     days: dict[str, str] = {}
-    for document, signature in home.db.execute(
-        "SELECT document, signature FROM municipal_keyrings"
-    ).fetchall():
-        try:
-            keyring = open_keyring(bytes(document), str(signature), root_key, min_version=0)
-        except SxError:
-            continue
+    for keyring in keyrings:
         for entry in keyring.municipalities:
             if entry.terminated_on is not None:
                 day = entry.terminated_on.isoformat()
@@ -194,10 +195,10 @@ def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:
     return days
 
 
-def _effective(home: Home, export_keys: set[bytes], root_key: bytes) -> dict[str, str]:
+def _effective(home: Home, export_keys: set[bytes], keyrings: list[Keyring]) -> dict[str, str]:
     """protocol id -> the latest effective day its signed notice or keyring allows."""
     today = home.now.date().isoformat()
-    by_keyring = _keyring_terminations(home, root_key)
+    by_keyring = _keyring_terminations(keyrings)
     found: dict[str, str] = {}
     for protocol_id, container in home.db.execute(
         "SELECT p.protocol_id, n.container FROM vault_protocols p "

@@ -262,7 +262,6 @@ def unlock(
     home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
 ) -> dict[str, age.X25519Identity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
-    from securexchange import age
     from securexchange.keystore import read_private_file
 
     wanted = None if recipients is None else set(recipients)
@@ -273,20 +272,26 @@ def unlock(
         path = subkey_dir(home) / subkey.file
         if not path.exists():
             continue
-        data = read_private_file(path)
-        try:
-            plaintext = age.decrypt(
-                data,
-                [age.ScryptIdentity(passphrase(), max_work_factor=MAX_WORK_FACTOR)],
-                max_size=MAX_KEY_FILE_BYTES,
-            )
-        except NotRecipient:
-            raise BadPassphrase(
-                f"the passphrase does not open the subkey file {subkey.file}",
-                hint="check the passphrase (and --passphrase-file); nothing was changed",
-            ) from None
+        plaintext = _open_sealed(read_private_file(path), [passphrase()], subkey.file)
         found[subkey.recipient] = _decode(plaintext, f"the subkey file {subkey.file}")
     return found
+
+
+def _open_sealed(data: bytes, passphrases: list[bytes], file: str) -> bytes:
+    """The plaintext of a subkey file sealed under one of ``passphrases``."""
+    from securexchange import age
+
+    try:
+        return age.decrypt(
+            data,
+            [age.ScryptIdentity(p, max_work_factor=MAX_WORK_FACTOR) for p in passphrases],
+            max_size=MAX_KEY_FILE_BYTES,
+        )
+    except NotRecipient:
+        raise BadPassphrase(
+            f"the passphrase does not open the subkey file {file}",
+            hint="check the passphrase (and --passphrase-file); nothing was changed",
+        ) from None
 
 
 def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
@@ -306,23 +311,9 @@ def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
             continue
         data = read_private_file(path)
         try:
-            plaintext = age.decrypt(
-                data,
-                [age.ScryptIdentity(old, max_work_factor=MAX_WORK_FACTOR)],
-                max_size=MAX_KEY_FILE_BYTES,
-            )
-        except NotRecipient:
-            try:
-                age.decrypt(
-                    data,
-                    [age.ScryptIdentity(new, max_work_factor=MAX_WORK_FACTOR)],
-                    max_size=MAX_KEY_FILE_BYTES,
-                )
-            except NotRecipient:
-                raise BadPassphrase(
-                    f"the passphrase does not open the subkey file {subkey.file}",
-                    hint="check the passphrase (and --passphrase-file); nothing was changed",
-                ) from None
+            plaintext = _open_sealed(data, [old], subkey.file)
+        except BadPassphrase:
+            _open_sealed(data, [new], subkey.file)  # a killed run sealed it already
             continue
         sealed = age.encrypt(
             plaintext, [age.ScryptRecipient(new, work_factor=work_factor)], armor=True
