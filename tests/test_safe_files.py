@@ -470,13 +470,17 @@ def test_a_leftover_name_planted_as_a_link_is_unlinked_and_its_target_kept(
 
 @pytest.mark.skipif(shutil.which("chattr") is None, reason="needs chattr (root, ext4)")
 def test_an_immutable_leftover_does_not_stop_every_later_command(tmp_path: Path) -> None:
-    root = _home(tmp_path)
+    from municipal_flows import make_world, muni
+
+    world = make_world(tmp_path)
+    root = world.staff
+    (root / "workbooks").mkdir(mode=0o700, exist_ok=True)
     leftover = root / "workbooks" / ".sx-tmp-0123456789abcdef"
     leftover.write_bytes(b"personal data")
     if subprocess.run(["chattr", "+i", str(leftover)], check=False).returncode != 0:
         pytest.skip("this filesystem has no immutable flag")
     try:
-        result = run_cli(["municipality", "status"], home=root)
+        result = muni(world, "status")
         assert result.code == 0, result.stderr
     finally:
         subprocess.run(["chattr", "-i", str(leftover)], check=True)
