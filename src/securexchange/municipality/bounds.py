@@ -112,7 +112,15 @@ def check(home: Home) -> Bounds:
     seen = _seen(home)
     if not live:
         return Bounds(frozenset(), floor=max(seen, default=None))
-    trust = PackageTrust(pinned_root_key(home))
+    try:
+        root_key = pinned_root_key(home)
+    except SxError:
+        # The pinned key was edited or deleted: nothing signed can be verified, so no
+        # clear-text deadline can be trusted. Shred (fail closed); refusing instead
+        # would stop every pass for as long as the edit stays.
+        every = frozenset(p.package_id for p in live)
+        return Bounds(every, floor=max(seen, default=None), effective=_unbounded(home))
+    trust = PackageTrust(root_key)
     tampered: set[str] = set()
     until: dict[str, datetime] = {}
     export_keys: set[bytes] = set()
@@ -137,8 +145,14 @@ def check(home: Home) -> Bounds:
                     subkey.valid_until if known is None else min(known, subkey.valid_until)
                 )
     floor = max(seen, default=None)
-    effective = _effective(home, export_keys, pinned_root_key(home))
+    effective = _effective(home, export_keys, root_key)
     return Bounds(frozenset(tampered), until, floor, effective)
+
+
+def _unbounded(home: Home) -> dict[str, str]:
+    """Every termination takes effect today: no signed copy can vouch for a later day."""
+    today = home.now.date().isoformat()
+    return {str(r[0]): today for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
 
 
 def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:

@@ -39,14 +39,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange import safefs, statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir
 from securexchange.clock import format_instant, parse_instant
-from securexchange.errors import BadPassphrase, InternalError, Malformed, NotRecipient, UsageError
+from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
 from securexchange.package import DEFAULT_IMPORT_DAYS
 
@@ -98,12 +98,31 @@ class HeldSubkey:
         return self.valid_until + DESTROY_GRACE
 
 
+# What an unreadable time in the vault reads as. The vault never writes one: someone
+# edited the database. Raising would stop every command, shredding included, for as
+# long as the edit stays (a deletion postponed by a state a user can create); reading
+# it as long past fails closed instead: whatever deadline it held has come, and a
+# package row holding it no longer agrees with its signed copy (shredded as tampered).
+EDITED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def when(text: str) -> datetime:
-    """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``)."""
+    """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``); an edited one that does
+    not parse reads as :data:`EDITED_TIME` (long past)."""
     try:
         return parse_instant(text)
     except UsageError:
-        raise InternalError("the vault holds a time it did not write") from None
+        return EDITED_TIME
+
+
+def number(value: object) -> int:
+    """A count this vault wrote; an edited one that is not an integer reads as -1, which
+    no signed manifest states (so the row disagrees with its signed copy)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return -1
 
 
 def subkey_dir(home: Home) -> Path:

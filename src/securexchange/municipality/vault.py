@@ -40,7 +40,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import InternalError, NotRecipient, Tampered
 from securexchange.home import Home
 from securexchange.municipality import subkeys
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import number, when
 from securexchange.schema import RECORD_KEYS, Record
 from securexchange.workbook import QualityReport, WorkbookRow
 
@@ -327,7 +327,7 @@ def _package(row: Sequence[Any]) -> PackageRow:
 
     return PackageRow(
         str(row[0]),
-        int(row[1]),
+        number(row[1]),
         str(row[2]),
         str(row[3]),
         str(row[4]),
@@ -336,7 +336,7 @@ def _package(row: Sequence[Any]) -> PackageRow:
         t(row[7]),
         t(row[8]),
         t(row[9]),
-        int(row[10]),
+        number(row[10]),
         bool(row[11]),
         str(row[12]),
         None if row[13] is None else t(row[13]),

@@ -1,0 +1,84 @@
+"""The second attack on issue 14's hardening: what a person who can edit a municipal
+home's state database, or plant files in it, can still do to postpone a deletion or
+to crash a command (exit 3)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from municipal_flows import World, make_package, make_world, muni, person
+
+T = date(2026, 12, 15)
+PAST_EVERYTHING = "2027-03-05"  # past the record's deadline and the subkey's grace
+
+
+def _edit(world: World, sql: str) -> None:
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        with conn:
+            assert conn.execute(sql).rowcount > 0
+    finally:
+        conn.close()
+
+
+def _subkey_files(world: World) -> list[str]:
+    return sorted(p.name for p in (world.staff / "keys" / "subkeys").iterdir())
+
+
+def _imported(tmp_path: Path) -> World:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    assert _subkey_files(world)
+    return world
+
+
+UNREADABLE_COLUMNS = [
+    "UPDATE vault_subkeys SET valid_until = 'soon'",
+    "UPDATE vault_subkeys SET valid_from = 'soon'",
+    "UPDATE vault_subkeys SET destroyed_at = 'soon'",
+    "UPDATE vault_packages SET valid_until = 'soon'",
+    "UPDATE vault_packages SET import_deadline = 'soon'",
+    "UPDATE vault_packages SET created_at = 'soon'",
+    "UPDATE vault_packages SET imported_at = 'soon'",
+    "UPDATE vault_packages SET sequence = 'many'",
+    "UPDATE vault_packages SET records = 'many'",
+    "UPDATE settings SET value = 'x' WHERE key = 'agency_root_key'",
+    "DELETE FROM settings WHERE key = 'agency_root_key'",
+]
+
+
+@pytest.mark.parametrize("sql", UNREADABLE_COLUMNS)
+def test_an_unreadable_value_written_into_the_state_database_neither_crashes_nor_keeps_the_subkey(
+    tmp_path: Path, sql: str
+) -> None:
+    world = _imported(tmp_path)
+    _edit(world, sql)
+    shred = muni(world, "shred", now=PAST_EVERYTHING)
+    status = muni(world, "status", "--json", now=PAST_EVERYTHING)
+    assert (shred.code, status.code) == (0, 0), (shred.stderr, status.stderr)
+    assert "SX-INTERNAL" not in shred.stderr + status.stderr
+    assert _subkey_files(world) == [], status.stdout
+    doc = json.loads(status.stdout)
+    assert all(p["records"] == 0 for p in doc["packages"])
+
+
+@pytest.mark.parametrize("key", ["log_head_count", "log_head_size"])
+def test_an_edited_log_counter_is_a_broken_log_not_an_internal_error(
+    tmp_path: Path, key: str
+) -> None:
+    world = _imported(tmp_path)
+    _edit(world, f"UPDATE settings SET value = 'x' WHERE key = '{key}'")
+    for args in (("status",), ("shred",)):
+        result = muni(world, *args, now=PAST_EVERYTHING)
+        assert result.code != 3, result.stderr
+        assert "SX-INTERNAL" not in result.stderr
+        if result.code:
+            assert "SX-LOG-BROKEN" in result.stderr
+    audit = muni(world, "status", now=PAST_EVERYTHING)
+    assert audit.code in (0, 1), audit.stderr
