@@ -82,3 +82,25 @@ def test_an_edited_log_counter_is_a_broken_log_not_an_internal_error(
             assert "SX-LOG-BROKEN" in result.stderr
     audit = muni(world, "status", now=PAST_EVERYTHING)
     assert audit.code in (0, 1), audit.stderr
+
+
+def test_a_subkey_validity_edited_together_with_a_record_deadline_is_still_held_to_its_keyring(
+    tmp_path: Path,
+) -> None:
+    world = _imported(tmp_path)
+    # The package row now disagrees with its signed copy; its keyring view still counts.
+    _edit(world, "UPDATE vault_records SET retention = '2099-01-01'")
+    _edit(world, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
+    assert muni(world, "shred", now="2026-12-20").code == 0
+    assert muni(world, "shred", now=PAST_EVERYTHING).code == 0
+    assert _subkey_files(world) == []
+
+
+def test_a_subkey_validity_edited_after_its_packages_are_gone_is_held_to_the_held_keyring(
+    tmp_path: Path,
+) -> None:
+    world = _imported(tmp_path)
+    assert muni(world, "shred", now="2026-12-16").code == 0  # the record's deadline: gone
+    _edit(world, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
+    assert muni(world, "shred", now=PAST_EVERYTHING).code == 0
+    assert _subkey_files(world) == []

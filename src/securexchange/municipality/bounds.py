@@ -12,8 +12,9 @@ key and holds every clear-text column to it:
   valid-until, protocol, record count) must equal the signed manifest;
 * every record's retention deadline must lie within the manifest's signed
   earliest/latest retention;
-* a subkey's valid-until may not be later than the validity the signed keyring view
-  certifies for it;
+* a subkey's valid-until may not be later than the validity any signed keyring certifies
+  for it: a held root-signed keyring (``municipal_keyrings``), or the keyring view of any
+  package whose signature verifies, even one whose row disagrees and is shredded;
 * a termination's effective day may not be later than the one in its signed notice
   (``vault_signed_notices``, verified with the export key of a verified keyring) or
   the ``terminated_on`` of a held root-signed keyring (``municipal_keyrings``); a
@@ -29,12 +30,14 @@ checks every deadline against the copy sealed inside its row
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from securexchange.container import PinnedSigner, open_without_decryption
 from securexchange.errors import SxError
 from securexchange.home import Home
+from securexchange.keyring import Keyring, MunicipalityEntry
 from securexchange.manifest import ArtifactType
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import when
@@ -110,11 +113,21 @@ def check(home: Home) -> Bounds:
 
     live = [p for p in vault.packages(home) if p.live]
     seen = _seen(home)
-    if not live:
-        return Bounds(frozenset(), floor=max(seen, default=None))
     try:
-        root_key = pinned_root_key(home)
+        root_key: bytes | None = pinned_root_key(home)
     except SxError:
+        root_key = None
+    held = [] if root_key is None else _held_keyrings(home, root_key)
+    # A subkey's signed validity holds whatever else in the vault was edited: from every
+    # held root-signed keyring, and from every package whose signature verifies, even
+    # one whose row disagrees (else editing a record's deadline as well as the subkey's
+    # freed the subkey from both).
+    until: dict[str, datetime] = {}
+    for keyring in held:
+        _certified(until, keyring.municipalities)
+    if not live:
+        return Bounds(frozenset(), until, floor=max(seen, default=None))
+    if root_key is None:
         # The pinned key was edited or deleted: nothing signed can be verified, so no
         # clear-text deadline can be trusted. Shred (fail closed); refusing instead
         # would stop every pass for as long as the edit stays.
@@ -122,7 +135,6 @@ def check(home: Home) -> Bounds:
         return Bounds(every, floor=max(seen, default=None), effective=_unbounded(home))
     trust = PackageTrust(root_key)
     tampered: set[str] = set()
-    until: dict[str, datetime] = {}
     export_keys: set[bytes] = set()
     for package in live:
         data = vault.signed_container(home, package.package_id)
@@ -133,19 +145,14 @@ def check(home: Home) -> Bounds:
         except (SxError, LookupError):
             tampered.add(package.package_id)
             continue
+        _certified(until, opened.keyring.municipalities[:1])
         if not _agrees(home, package, opened):
             tampered.add(package.package_id)
             continue
         seen.append(opened.manifest.created_at - FUTURE_TOLERANCE)
         export_keys.add(opened.keyring.agency.export.signing_key)
-        for person in opened.keyring.municipalities[0].recipients:
-            for subkey in person.subkeys:
-                known = until.get(subkey.recipient)
-                until[subkey.recipient] = (
-                    subkey.valid_until if known is None else min(known, subkey.valid_until)
-                )
     floor = max(seen, default=None)
-    effective = _effective(home, export_keys, root_key)
+    effective = _effective(home, export_keys, held)
     return Bounds(frozenset(tampered), until, floor, effective)
 
 
@@ -155,18 +162,36 @@ def _unbounded(home: Home) -> dict[str, str]:
     return {str(r[0]): today for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
 
 
-def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:
-    """protocol id -> the latest ``terminated_on`` a held, root-signed keyring says."""
+def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
+    """Every keyring the home holds whose root signature verifies."""
     from securexchange.keyring import open_keyring
 
-    days: dict[str, str] = {}
+    found: list[Keyring] = []
     for document, signature in home.db.execute(
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            keyring = open_keyring(bytes(document), str(signature), root_key, min_version=0)
+            found.append(open_keyring(bytes(document), str(signature), root_key, min_version=0))
         except SxError:
             continue
+    return found
+
+
+def _certified(until: dict[str, datetime], entries: Iterable[MunicipalityEntry]) -> None:
+    """Hold ``until`` to the earliest valid-until any of ``entries`` certifies."""
+    for entry in entries:
+        for person in entry.recipients:
+            for subkey in person.subkeys:
+                known = until.get(subkey.recipient)
+                until[subkey.recipient] = (
+                    subkey.valid_until if known is None else min(known, subkey.valid_until)
+                )
+
+
+def _keyring_terminations(held: Iterable[Keyring]) -> dict[str, str]:
+    """protocol id -> the latest ``terminated_on`` a held, root-signed keyring says."""
+    days: dict[str, str] = {}
+    for keyring in held:
         for entry in keyring.municipalities:
             if entry.terminated_on is not None:
                 day = entry.terminated_on.isoformat()
@@ -174,10 +199,10 @@ def _keyring_terminations(home: Home, root_key: bytes) -> dict[str, str]:
     return days
 
 
-def _effective(home: Home, export_keys: set[bytes], root_key: bytes) -> dict[str, str]:
+def _effective(home: Home, export_keys: set[bytes], held: Iterable[Keyring]) -> dict[str, str]:
     """protocol id -> the latest effective day its signed notice or keyring allows."""
     today = home.now.date().isoformat()
-    by_keyring = _keyring_terminations(home, root_key)
+    by_keyring = _keyring_terminations(held)
     found: dict[str, str] = {}
     for protocol_id, container in home.db.execute(
         "SELECT p.protocol_id, n.container FROM vault_protocols p "
