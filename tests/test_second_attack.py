@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from municipal_flows import World, make_package, make_world, muni, person
+from test_municipal_termination import _status, _terminate
 
 T = date(2026, 12, 15)
 PAST_EVERYTHING = "2027-03-05"  # past the record's deadline and the subkey's grace
@@ -104,3 +105,19 @@ def test_a_subkey_validity_edited_after_its_packages_are_gone_is_held_to_the_hel
     _edit(world, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
     assert muni(world, "shred", now=PAST_EVERYTHING).code == 0
     assert _subkey_files(world) == []
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["DELETE FROM vault_protocols", "UPDATE vault_protocols SET protocol_id = 'p-none'"],
+)
+def test_a_deleted_termination_row_does_not_undo_a_signed_termination(
+    tmp_path: Path, sql: str
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2027, 3, 1))])
+    assert muni(world, "import", str(made.path)).code == 0
+    assert muni(world, "import", str(_terminate(world, "2026-12-10"))).code == 0
+    _edit(world, sql)  # the signed notice stays in vault_signed_notices
+    doc = _status(world, now="2026-12-11")
+    assert [(p["state"], p["records"]) for p in doc["packages"]] == [("terminated", 0)]  # type: ignore[union-attr,index]

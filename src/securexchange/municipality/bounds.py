@@ -200,17 +200,27 @@ def _keyring_terminations(held: Iterable[Keyring]) -> dict[str, str]:
 
 
 def _effective(home: Home, export_keys: set[bytes], held: Iterable[Keyring]) -> dict[str, str]:
-    """protocol id -> the latest effective day its signed notice or keyring allows."""
+    """protocol id -> the latest effective day its signed notice or keyring allows.
+
+    Every termination the home holds a signed copy of counts, whether or not its clear
+    ``vault_protocols`` row is still there: deleting the row (or renaming its protocol)
+    must not undo a termination. A row with no signed copy takes effect today.
+    """
     today = home.now.date().isoformat()
     by_keyring = _keyring_terminations(held)
+    by_notice = _notice_days(home, export_keys)
+    rows = {str(r[0]) for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
     found: dict[str, str] = {}
-    for protocol_id, container in home.db.execute(
-        "SELECT p.protocol_id, n.container FROM vault_protocols p "
-        "LEFT JOIN vault_signed_notices n ON n.protocol_id = p.protocol_id"
-    ).fetchall():
-        found[str(protocol_id)] = by_keyring.get(str(protocol_id), today)
-        if container is None:
-            continue
+    for protocol_id in rows | set(by_notice) | set(by_keyring):
+        signed = [d for d in (by_notice.get(protocol_id), by_keyring.get(protocol_id)) if d]
+        found[protocol_id] = max(signed) if signed else today
+    return found
+
+
+def _notice_days(home: Home, export_keys: set[bytes]) -> dict[str, str]:
+    """protocol id (as signed) -> effective day, of every held notice that verifies."""
+    found: dict[str, str] = {}
+    for (container,) in home.db.execute("SELECT container FROM vault_signed_notices").fetchall():
         for key in export_keys:
             try:
                 verified = open_without_decryption(
@@ -221,8 +231,8 @@ def _effective(home: Home, export_keys: set[bytes], held: Iterable[Keyring]) -> 
             except SxError:
                 continue
             body = verified.manifest.body
-            if isinstance(body, NoticeBody) and body.protocol_id == str(protocol_id):
+            if isinstance(body, NoticeBody):
                 day = body.effective.isoformat()
-                found[str(protocol_id)] = max(day, by_keyring.get(str(protocol_id), day))
+                found[body.protocol_id] = max(day, found.get(body.protocol_id, day))
                 break
     return found
