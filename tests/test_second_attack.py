@@ -5,6 +5,7 @@ to crash a command (exit 3)."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from datetime import date
 from pathlib import Path
@@ -121,3 +122,34 @@ def test_a_deleted_termination_row_does_not_undo_a_signed_termination(
     _edit(world, sql)  # the signed notice stays in vault_signed_notices
     doc = _status(world, now="2026-12-11")
     assert [(p["state"], p["records"]) for p in doc["packages"]] == [("terminated", 0)]  # type: ignore[union-attr,index]
+
+
+@pytest.mark.parametrize("name", ["state.sqlite3-wal", "state.sqlite3-shm"])
+@pytest.mark.parametrize("kind", ["symlink", "directory"])
+def test_a_link_or_directory_planted_at_the_state_databases_wal_is_an_unsafe_home_not_exit_3(
+    tmp_path: Path, name: str, kind: str
+) -> None:
+    world = _imported(tmp_path)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    planted = world.staff / name
+    if kind == "symlink":
+        planted.symlink_to(victim)
+    else:
+        planted.mkdir()
+    result = muni(world, "shred", now=PAST_EVERYTHING)
+    assert "SX-UNSAFE-HOME" in result.stderr, result.stderr
+    assert result.code == 1
+    assert victim.read_bytes() == b"precious"
+
+
+@pytest.mark.parametrize("damage", ["random", "truncated"])
+def test_a_damaged_state_database_is_a_named_error_not_exit_3(tmp_path: Path, damage: str) -> None:
+    world = _imported(tmp_path)
+    db = world.staff / "state.sqlite3"
+    data = db.read_bytes()
+    db.write_bytes(os.urandom(8192) if damage == "random" else data[: len(data) // 3])
+    for args in (("status",), ("shred",)):
+        result = muni(world, *args, now=PAST_EVERYTHING)
+        assert result.code == 1, result.stderr
+        assert "SX-UNSAFE-HOME" in result.stderr and "damaged" in result.stderr
