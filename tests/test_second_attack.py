@@ -153,3 +153,29 @@ def test_a_damaged_state_database_is_a_named_error_not_exit_3(tmp_path: Path, da
         result = muni(world, *args, now=PAST_EVERYTHING)
         assert result.code == 1, result.stderr
         assert "SX-UNSAFE-HOME" in result.stderr and "damaged" in result.stderr
+
+
+def test_a_clock_override_near_the_year_9999_is_refused_by_name_not_an_overflow(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    result = muni(world, "import", str(made.path), now="9999-12-31T23:59:59Z")
+    assert result.code == 2 and "SX-CLOCK-OVERRIDE" in result.stderr, result.stderr
+    assert muni(world, "import", str(made.path)).code == 0  # nothing was stored
+
+
+def test_a_clock_mark_edited_to_the_year_9999_shreds_but_never_overflows(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(world, "UPDATE settings SET value = '9999-12-31T23:59:59Z' WHERE key = 'clock_mark'")
+    _edit(world, "UPDATE vault_subkeys SET valid_until = '9999-12-31T23:59:59Z'")
+    _edit(world, "DELETE FROM municipal_keyrings")
+    for args in (("shred",), ("status", "--json")):
+        result = muni(world, *args)
+        assert result.code == 0, result.stderr
+    assert _subkey_files(world) == []  # late, not never
+    again = make_package(world, [person(2, T)], sequence=2, supersedes=made)
+    result = muni(world, "import", str(again.path))
+    assert result.code in (1, 2) and "SX-INTERNAL" not in result.stderr, result.stderr

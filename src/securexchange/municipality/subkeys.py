@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING
 
 from securexchange import safefs, statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir
-from securexchange.clock import format_instant, parse_instant
+from securexchange.clock import LATEST, format_instant, parse_instant
 from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
 from securexchange.package import DEFAULT_IMPORT_DAYS
@@ -108,11 +108,13 @@ EDITED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 
 def when(text: str) -> datetime:
     """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``); an edited one that does
-    not parse reads as :data:`EDITED_TIME` (long past)."""
+    not parse, or lies beyond :data:`clock.LATEST`, reads as :data:`EDITED_TIME`."""
     try:
-        return parse_instant(text)
+        moment = parse_instant(text)
     except UsageError:
         return EDITED_TIME
+    # Beyond the clock's end no deadline is real, and adding a grace period overflows.
+    return EDITED_TIME if moment >= LATEST else moment
 
 
 def number(value: object) -> int:
