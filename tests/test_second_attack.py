@@ -179,3 +179,20 @@ def test_a_clock_mark_edited_to_the_year_9999_shreds_but_never_overflows(tmp_pat
     again = make_package(world, [person(2, T)], sequence=2, supersedes=made)
     result = muni(world, "import", str(again.path))
     assert result.code in (1, 2) and "SX-INTERNAL" not in result.stderr, result.stderr
+
+
+def test_a_workbook_path_edited_to_another_file_does_not_make_the_shredder_destroy_it(
+    tmp_path: Path,
+) -> None:
+    world = _imported(tmp_path)
+    assert muni(world, "open", "--out", str(tmp_path / "wb")).code == 0
+    victim = tmp_path / "documents" / "thesis.docx"
+    victim.parent.mkdir()
+    victim.write_bytes(b"years of work")
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    with conn:
+        conn.execute("UPDATE vault_workbooks SET path = ?", (str(victim),))
+    conn.close()
+    assert muni(world, "shred", now="2026-12-16").code == 0  # the record's deadline
+    assert victim.read_bytes() == b"years of work"
+    assert json.loads(muni(world, "status", "--json", now="2026-12-16").stdout)["workbooks"] == []

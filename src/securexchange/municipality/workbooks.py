@@ -18,6 +18,7 @@ after a crash; it is removed with the workbook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -420,6 +421,24 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
     ]
 
 
+def file_name(nis: str, day: str, workbook_id: str) -> str:
+    """The name ``open`` gives a workbook file (the only name shredding ever removes)."""
+    return f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
+
+
+def own_name(workbook_id: str, path: Path) -> bool:
+    """Whether ``path`` has the name :func:`file_name` gives ``workbook_id``'s file.
+
+    The registered path is a clear column of the state database: whoever can edit it
+    could point the shredder, which runs as the staff member, at any file they may
+    write (overwritten, then deleted). Only a name this tool gives that very workbook
+    is ever removed; any other is not ours to touch.
+    """
+    token = re.escape(workbook_id[3:11])
+    pattern = rf"inburgeraars-[0-9]+-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}-{token}\.xlsx"
+    return len(workbook_id) >= 11 and re.fullmatch(pattern, path.name) is not None
+
+
 def remove_file(path: Path) -> str | None:
     """Overwrite and delete a workbook file; returns a problem text, or None when gone.
 
@@ -474,7 +493,8 @@ def shred_workbook(
                     "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
                     (vault.wrap(_cells_doc(read.cells), recipient), workbook_id),
                 )
-    problem = remove_file(path)
+    # A path edited to another file's is forgotten, that file left alone (own_name).
+    problem = remove_file(path) if own_name(workbook_id, path) else None
     with statedb.transaction(home.db):
         if problem is not None:
             home.db.execute(
