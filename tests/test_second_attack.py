@@ -196,3 +196,18 @@ def test_a_workbook_path_edited_to_another_file_does_not_make_the_shredder_destr
     assert muni(world, "shred", now="2026-12-16").code == 0  # the record's deadline
     assert victim.read_bytes() == b"years of work"
     assert json.loads(muni(world, "status", "--json", now="2026-12-16").stdout)["workbooks"] == []
+
+
+@pytest.mark.parametrize("value", ["", "../identity.key", "/etc/passwd"])
+def test_an_edited_subkey_file_column_names_no_other_file_and_crashes_nothing(
+    tmp_path: Path, value: str
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2027, 6, 15))])
+    assert muni(world, "import", str(made.path)).code == 0
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    with conn:
+        conn.execute("UPDATE vault_subkeys SET file = ?", (value,))
+    conn.close()
+    result = muni(world, "open", "--out", str(tmp_path / "wb"), now="2026-12-20")
+    assert result.code == 0, result.stderr

@@ -132,7 +132,9 @@ def subkey_dir(home: Home) -> Path:
 
 
 def file_name(recipient: str) -> str:
-    return "sk-" + hashlib.sha256(recipient.encode("ascii")).hexdigest()[:16] + ".key"
+    # Same as ASCII for every real recipient; an edited one never raises.
+    digest = hashlib.sha256(recipient.encode("utf-8", "surrogatepass")).hexdigest()
+    return "sk-" + digest[:16] + ".key"
 
 
 def ensure_schema(home: Home) -> None:
@@ -151,10 +153,13 @@ def listed(home: Home) -> list[HeldSubkey]:
         "SELECT recipient, file, valid_from, valid_until, destroyed_at FROM vault_subkeys "
         "ORDER BY valid_from, recipient"
     ).fetchall()
+    # The file name is derived from the recipient, never taken from the ``file`` column:
+    # an edited column ("", "../identity.key", "/etc/passwd") would name another file to
+    # read, or none at all.
     return [
         HeldSubkey(
             str(r[0]),
-            str(r[1]),
+            file_name(str(r[0])),
             when(str(r[2])),
             when(str(r[3])),
             None if r[4] is None else when(str(r[4])),
