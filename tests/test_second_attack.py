@@ -211,3 +211,22 @@ def test_an_edited_subkey_file_column_names_no_other_file_and_crashes_nothing(
     conn.close()
     result = muni(world, "open", "--out", str(tmp_path / "wb"), now="2026-12-20")
     assert result.code == 0, result.stderr
+
+
+@pytest.mark.parametrize("table", ["vault_signed", "vault_signed_notices"])
+@pytest.mark.parametrize("value", ["text", -1])
+def test_a_signed_copy_replaced_by_another_type_is_shredded_as_tampered_not_exit_3(
+    tmp_path: Path, table: str, value: object
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, date(2027, 6, 15))])
+    assert muni(world, "import", str(made.path)).code == 0
+    assert muni(world, "import", str(_terminate(world, "2027-05-01"))).code == 0
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    with conn:
+        assert conn.execute(f"UPDATE {table} SET container = ?", (value,)).rowcount
+    conn.close()
+    shred = muni(world, "shred", now="2026-12-20")
+    assert shred.code == 0, shred.stderr
+    doc = _status(world, now="2026-12-20")
+    assert all(p["records"] == 0 for p in doc["packages"])  # type: ignore[union-attr,index]

@@ -40,7 +40,7 @@ from securexchange.home import Home
 from securexchange.keyring import Keyring, MunicipalityEntry
 from securexchange.manifest import ArtifactType
 from securexchange.municipality import vault
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import blob, when
 from securexchange.notice import NoticeBody
 from securexchange.package import OpenedPackage, PackageTrust, open_package
 
@@ -171,7 +171,7 @@ def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            found.append(open_keyring(bytes(document), str(signature), root_key, min_version=0))
+            found.append(open_keyring(blob(document), str(signature), root_key, min_version=0))
         except SxError:
             continue
     return found
@@ -224,7 +224,7 @@ def _notice_days(home: Home, export_keys: set[bytes]) -> dict[str, str]:
         for key in export_keys:
             try:
                 verified = open_without_decryption(
-                    bytes(container),
+                    blob(container),
                     trust=PinnedSigner(key, frozenset({ArtifactType.NOTICE})),
                     accept=(ArtifactType.NOTICE,),
                 )

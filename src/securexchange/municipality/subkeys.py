@@ -117,6 +117,14 @@ def when(text: str) -> datetime:
     return EDITED_TIME if moment >= LATEST else moment
 
 
+def blob(value: object) -> bytes:
+    """A blob this vault wrote (signed copy, sealed row, wrapped key); an edited one of
+    another type reads as empty, which fails its verification by name (never TypeError)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return b""
+
+
 def number(value: object) -> int:
     """A count this vault wrote; an edited one that is not an integer reads as -1, which
     no signed manifest states (so the row disagrees with its signed copy)."""

@@ -30,7 +30,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, NotRecipient, SxError
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import blob, when
 from securexchange.workbook import QualityReport
 
 if TYPE_CHECKING:
@@ -346,7 +346,7 @@ def absorb(
         if identity is None:
             continue
         expected = _cells_from(
-            vault.unwrap(bytes(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
+            vault.unwrap(blob(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
         )
         if state == HARVESTED:
             if harvest is not None:
@@ -524,7 +524,7 @@ def absorb_one(
     identity = identities.get(str(row[0]))
     if identity is None:
         return
-    expected = _cells_from(vault.unwrap(bytes(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
+    expected = _cells_from(vault.unwrap(blob(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
     read = _read_cells(home, workbook_id, path, expected=expected, identities=identities)
     if read is not None:
         _diff(home, expected, read.cells, recipient)
