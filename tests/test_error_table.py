@@ -30,15 +30,16 @@ def test_unknown_command_is_a_usage_error() -> None:
     assert_single_error(run_cli(["no-such-command"]), "SX-USAGE", 2)
 
 
-def test_unreadable_state_database_is_an_internal_error_with_a_debug_hint(tmp_path: Path) -> None:
+def test_unreadable_state_database_is_a_damaged_home_not_an_internal_error(tmp_path: Path) -> None:
+    # Anyone with access to the home can overwrite it: a hostile input, not a bug.
     from securexchange.home import HomeKind, create_home
 
     home = tmp_path / "h"
     create_home(home, HomeKind.AGENCY, demo=False, env={})
     (home / "state.sqlite3").write_bytes(b"not a database" * 100)
     result = run_cli(["audit", "log"], home=home)
-    assert_single_error(result, "SX-INTERNAL", 3)
-    assert "--debug" in result.stderr
+    assert_single_error(result, "SX-UNSAFE-HOME", 1)
+    assert "damaged" in result.stderr
 
 
 def test_every_documented_error_is_provoked_by_some_cli_test() -> None:

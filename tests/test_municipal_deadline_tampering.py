@@ -196,3 +196,17 @@ def test_a_legacy_package_is_shredded_sixty_days_after_the_upgrade_whatever_its_
     _edit(world, "UPDATE vault_packages SET valid_until = '2099-01-01T00:00:00Z'")
     states = [p["state"] for p in _status(world, now="2027-03-01")["packages"]]  # type: ignore[union-attr]
     assert states == ["expired"]
+
+
+def test_a_legacy_bound_edited_into_the_future_ends_with_the_last_legacy_day(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _as_before_signed_copies(world)
+    assert muni(world, "status").code == 0
+    _edit(world, "UPDATE vault_legacy SET bound = '9000-01-01T00:00:00Z'")
+    _edit(world, "UPDATE vault_packages SET valid_until = '2099-01-01T00:00:00Z'")
+    states = [p["state"] for p in _status(world, now="2027-03-02")["packages"]]  # type: ignore[union-attr]
+    assert states == ["expired"]

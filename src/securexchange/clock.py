@@ -16,6 +16,10 @@ from securexchange.errors import ClockOverride, UsageError
 
 OVERRIDE_ENV = "SECUREXCHANGE_NOW"
 BEHIND_TOLERANCE = timedelta(hours=24)
+# The latest time a home's clock reads. Validity periods, import deadlines and grace
+# periods are added to the clock; near the year 9999 that overflows (exit 3 in every
+# later command, since the clock never goes back). Nothing real lies beyond it.
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,20 @@ def read_clock(
     demo: bool,
 ) -> ClockReading:
     """The time for this command. Raises ClockOverride for an override in a real home."""
-    system = utc(system)
+    system = min(utc(system), LATEST)
     candidates = [system]
     if mark is not None:
-        candidates.append(utc(mark))
+        # An edited mark beyond LATEST still means "late" (fail closed), never overflow.
+        mark = min(utc(mark), LATEST)
+        candidates.append(mark)
     if override:
         if not demo:
             raise ClockOverride(f"{OVERRIDE_ENV} is set, and this home was not created with --demo")
-        candidates.append(parse_instant(override))
+        moment = parse_instant(override)
+        if moment >= LATEST:
+            raise ClockOverride(
+                f"{OVERRIDE_ENV} lies beyond the year {LATEST.year}",
+                hint=f"choose a date before {LATEST.year}",
+            )
+        candidates.append(moment)
     return ClockReading(now=max(candidates), system=system, previous_mark=mark)

@@ -140,6 +140,14 @@ class LogEntry:
         return strictjson.dumps_line(body) + b"\n"
 
 
+def _stored_count(value: str, key: str) -> int:
+    """A count the log keeps in the state database; an edited one is a broken log (a
+    named error), not a crash of every command."""
+    if value.isascii() and value.isdigit():
+        return int(value)
+    raise LogBroken(f"the state database's {key} was edited (not a count)")
+
+
 @dataclass(frozen=True)
 class LogHead:
     count: int
@@ -342,14 +350,14 @@ class EventLog:
         digest = get_setting(self._conn, _HEAD_HASH)
         if count is None or digest is None:
             return LogHead(0, GENESIS)
-        return LogHead(int(count), digest)
+        return LogHead(_stored_count(count, _HEAD_COUNT), digest)
 
     def last_checkpoint(self) -> LogHead | None:
         count = get_setting(self._conn, "log_checkpoint_count")
         digest = get_setting(self._conn, "log_checkpoint_hash")
         if count is None or digest is None:
             return None
-        return LogHead(int(count), digest)
+        return LogHead(_stored_count(count, "log_checkpoint_count"), digest)
 
     # --- the file up to the committed head ------------------------------------------
 
@@ -383,7 +391,7 @@ class EventLog:
             return 0
         recorded = get_setting(self._conn, _HEAD_SIZE)
         if recorded is not None:
-            return int(recorded)
+            return _stored_count(recorded, _HEAD_SIZE)
         # A home written before the length was kept: find the head's line.
         if data is None:
             data = self._read()
@@ -420,7 +428,7 @@ class EventLog:
         if not value:
             return 0, []
         total, *hashes = value.split(" ")
-        return int(total), hashes
+        return _stored_count(total, _CUT_PENDING), hashes
 
     def settle(self, *, now: datetime, keep_intent_of: Action | None = None) -> int:
         """Cut lines past the committed head and record them in a log-repair entry.

@@ -5,7 +5,8 @@ Refused with SX-UNSAFE-HOME, before the lock is taken and before anything is wri
 - the home directory owned by another user, or writable by group or others;
 - ``keys/``, ``keys/subkeys/``, ``workbooks/``, ``outbox/`` likewise, or a symbolic link
   or anything but a directory;
-- ``home.json``, ``state.sqlite3`` (and its journal), ``log.jsonl``, ``.lock``: a
+- ``home.json``, ``state.sqlite3`` (and its journal, WAL and shared-memory files),
+  ``log.jsonl``, ``.lock``: a
   symbolic link or anything but a regular file, a second hard link of a file written
   in place, another owner, or writable by group or others.
 
@@ -33,6 +34,10 @@ HOME_FILES: tuple[str, ...] = (
     "home.json",
     "state.sqlite3",
     "state.sqlite3-journal",
+    # Never written (the journal mode is DELETE), but SQLite opens them when they exist:
+    # a link or directory planted there made every command fail with exit 3.
+    "state.sqlite3-wal",
+    "state.sqlite3-shm",
     "log.jsonl",
     ".lock",
 )

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from securexchange.errors import UnsafeHome
+
 
 def connect(path: Path) -> sqlite3.Connection:
     """Open (creating if needed) the state database with the settings above."""
@@ -60,3 +62,19 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 """
+
+
+def damaged(error: BaseException) -> UnsafeHome | None:
+    """The named error for SQLite's "not a database" / "disk image is malformed".
+
+    The state database is a file anyone with access to the home can overwrite: a damaged
+    one is a hostile input, not a bug. Only the exact ``DatabaseError`` class SQLite
+    raises for a damaged file qualifies; its subclasses (a locked database, a missing
+    table: bugs or busy homes) do not.
+    """
+    if type(error) is not sqlite3.DatabaseError:
+        return None
+    return UnsafeHome(
+        "the home's state database (state.sqlite3) is damaged: not a database, or a damaged page",
+        hint="restore the home from a backup (then shred runs again); nothing was changed",
+    )

@@ -106,11 +106,17 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("error: SX-USAGE: interrupted", err=True)
         sys.exit(int(ExitCode.USAGE))
-    except Exception:
+    except Exception as exc:
         if debug:
             import traceback
 
             traceback.print_exc()
+        from securexchange.statedb import damaged  # sqlite3 only when it is needed
+
+        named = damaged(exc)
+        if named is not None:
+            render_error(named)
+            sys.exit(int(named.exit_code))
         render_error(InternalError("an internal error occurred"))
         sys.exit(int(ExitCode.INTERNAL))
     sys.exit(0)

@@ -12,8 +12,9 @@ key and holds every clear-text column to it:
   valid-until, protocol, record count) must equal the signed manifest;
 * every record's retention deadline must lie within the manifest's signed
   earliest/latest retention;
-* a subkey's valid-until may not be later than the validity the signed keyring view
-  certifies for it;
+* a subkey's valid-until may not be later than the validity any signed keyring certifies
+  for it: a held root-signed keyring (``municipal_keyrings``), or the keyring view of any
+  package whose signature verifies, even one whose row disagrees and is shredded;
 * a termination's effective day may not be later than the one in its signed notice
   (``vault_signed_notices``, verified with the export key of a verified keyring) or
   the ``terminated_on`` of a held root-signed keyring (``municipal_keyrings``); a
@@ -29,6 +30,7 @@ checks every deadline against the copy sealed inside its row
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -36,10 +38,10 @@ from securexchange import statedb
 from securexchange.container import PinnedSigner, open_without_decryption
 from securexchange.errors import SxError
 from securexchange.home import Home
-from securexchange.keyring import Keyring
+from securexchange.keyring import Keyring, MunicipalityEntry
 from securexchange.manifest import ArtifactType
 from securexchange.municipality import vault
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import blob, when
 from securexchange.notice import NoticeBody
 from securexchange.package import OpenedPackage, PackageTrust, open_package
 
@@ -114,13 +116,27 @@ def check(home: Home) -> Bounds:
 
     live = [p for p in vault.packages(home) if p.live]
     seen = _seen(home)
-    root_key = pinned_root_key(home)
+    try:
+        root_key: bytes | None = pinned_root_key(home)
+    except SxError:
+        root_key = None
     statedb.ensure_schema(home.db, ENROLMENT_SCHEMA)
-    # Held keyrings bound the subkeys even when no package is live (files remain).
-    keyrings = _held_keyrings(home, root_key)
-    until = _keyring_subkey_until(keyrings)
+    held = [] if root_key is None else _held_keyrings(home, root_key)
+    # A subkey's signed validity holds whatever else in the vault was edited: from every
+    # held root-signed keyring, and from every package whose signature verifies, even
+    # one whose row disagrees (else editing a record's deadline as well as the subkey's
+    # freed the subkey from both).
+    until: dict[str, datetime] = {}
+    for keyring in held:
+        _certified(until, keyring.municipalities)
     if not live:
         return Bounds(frozenset(), until, floor=max(seen, default=None))
+    if root_key is None:
+        # The pinned key was edited or deleted: nothing signed can be verified, so no
+        # clear-text deadline can be trusted. Shred (fail closed); refusing instead
+        # would stop every pass for as long as the edit stays.
+        every = frozenset(p.package_id for p in live)
+        return Bounds(every, floor=max(seen, default=None), effective=_unbounded(home))
     trust = PackageTrust(root_key)
     tampered: set[str] = set()
     legacy_over: set[str] = set()
@@ -140,24 +156,25 @@ def check(home: Home) -> Bounds:
         except (SxError, LookupError):
             tampered.add(package.package_id)
             continue
+        _certified(until, opened.keyring.municipalities[:1])
         if not _agrees(home, package, opened):
             tampered.add(package.package_id)
             continue
         seen.append(opened.manifest.created_at - FUTURE_TOLERANCE)
         export_keys.add(opened.keyring.agency.export.signing_key)
-        for person in opened.keyring.municipalities[0].recipients:
-            for subkey in person.subkeys:
-                known = until.get(subkey.recipient)
-                until[subkey.recipient] = (
-                    subkey.valid_until if known is None else min(known, subkey.valid_until)
-                )
     floor = max(seen, default=None)
-    effective = _effective(home, export_keys, keyrings)
+    effective = _effective(home, export_keys, held)
     return Bounds(frozenset(tampered), until, floor, effective, frozenset(legacy_over))
 
 
+def _unbounded(home: Home) -> dict[str, str]:
+    """Every termination takes effect today: no signed copy can vouch for a later day."""
+    today = home.now.date().isoformat()
+    return {str(r[0]): today for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
+
+
 def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
-    """Every keyring view the home holds whose root signature still verifies."""
+    """Every keyring the home holds whose root signature verifies."""
     from securexchange.keyring import open_keyring
 
     found: list[Keyring] = []
@@ -165,29 +182,27 @@ def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            found.append(open_keyring(bytes(document), str(signature), root_key, min_version=0))
+            found.append(open_keyring(blob(document), str(signature), root_key, min_version=0))
         except SxError:
             continue
     return found
 
 
-def _keyring_subkey_until(keyrings: list[Keyring]) -> dict[str, datetime]:
-    """recipient -> the earliest valid-until a held, root-signed keyring view gives it."""
-    until: dict[str, datetime] = {}
-    for keyring in keyrings:
-        for entry in keyring.municipalities:
-            for person in entry.recipients:
-                for subkey in person.subkeys:
-                    known = until.get(subkey.recipient)
-                    if known is None or subkey.valid_until < known:
-                        until[subkey.recipient] = subkey.valid_until
-    return until
+def _certified(until: dict[str, datetime], entries: Iterable[MunicipalityEntry]) -> None:
+    """Hold ``until`` to the earliest valid-until any of ``entries`` certifies."""
+    for entry in entries:
+        for person in entry.recipients:
+            for subkey in person.subkeys:
+                known = until.get(subkey.recipient)
+                until[subkey.recipient] = (
+                    subkey.valid_until if known is None else min(known, subkey.valid_until)
+                )
 
 
-def _keyring_terminations(keyrings: list[Keyring]) -> dict[str, str]:
+def _keyring_terminations(held: Iterable[Keyring]) -> dict[str, str]:
     """protocol id -> the latest ``terminated_on`` a held, root-signed keyring says."""
     days: dict[str, str] = {}
-    for keyring in keyrings:
+    for keyring in held:
         for entry in keyring.municipalities:
             if entry.terminated_on is not None:
                 day = entry.terminated_on.isoformat()
@@ -195,30 +210,40 @@ def _keyring_terminations(keyrings: list[Keyring]) -> dict[str, str]:
     return days
 
 
-def _effective(home: Home, export_keys: set[bytes], keyrings: list[Keyring]) -> dict[str, str]:
-    """protocol id -> the latest effective day its signed notice or keyring allows."""
+def _effective(home: Home, export_keys: set[bytes], held: Iterable[Keyring]) -> dict[str, str]:
+    """protocol id -> the latest effective day its signed notice or keyring allows.
+
+    Every termination the home holds a signed copy of counts, whether or not its clear
+    ``vault_protocols`` row is still there: deleting the row (or renaming its protocol)
+    must not undo a termination. A row with no signed copy takes effect today.
+    """
     today = home.now.date().isoformat()
-    by_keyring = _keyring_terminations(keyrings)
+    by_keyring = _keyring_terminations(held)
+    by_notice = _notice_days(home, export_keys)
+    rows = {str(r[0]) for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
     found: dict[str, str] = {}
-    for protocol_id, container in home.db.execute(
-        "SELECT p.protocol_id, n.container FROM vault_protocols p "
-        "LEFT JOIN vault_signed_notices n ON n.protocol_id = p.protocol_id"
-    ).fetchall():
-        found[str(protocol_id)] = by_keyring.get(str(protocol_id), today)
-        if container is None:
-            continue
+    for protocol_id in rows | set(by_notice) | set(by_keyring):
+        signed = [d for d in (by_notice.get(protocol_id), by_keyring.get(protocol_id)) if d]
+        found[protocol_id] = max(signed) if signed else today
+    return found
+
+
+def _notice_days(home: Home, export_keys: set[bytes]) -> dict[str, str]:
+    """protocol id (as signed) -> effective day, of every held notice that verifies."""
+    found: dict[str, str] = {}
+    for (container,) in home.db.execute("SELECT container FROM vault_signed_notices").fetchall():
         for key in export_keys:
             try:
                 verified = open_without_decryption(
-                    bytes(container),
+                    blob(container),
                     trust=PinnedSigner(key, frozenset({ArtifactType.NOTICE})),
                     accept=(ArtifactType.NOTICE,),
                 )
             except SxError:
                 continue
             body = verified.manifest.body
-            if isinstance(body, NoticeBody) and body.protocol_id == str(protocol_id):
+            if isinstance(body, NoticeBody):
                 day = body.effective.isoformat()
-                found[str(protocol_id)] = max(day, by_keyring.get(str(protocol_id), day))
+                found[body.protocol_id] = max(day, found.get(body.protocol_id, day))
                 break
     return found

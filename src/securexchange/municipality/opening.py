@@ -148,7 +148,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     workbook_id = new_artifact_id(ArtifactKind.WORKBOOK)
     nis = home_nis(home)
     day = home.now.date().isoformat()
-    path = target / f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
+    path = target / workbooks.file_name(nis, day, workbook_id)
     destroy_by = min((r.retention for r in rows), default=package.valid_until.date())
     ended = vault.terminated(home).get(package.protocol_id)
     if ended is not None:

@@ -111,14 +111,17 @@ def last_shred(home: Home) -> datetime | None:
     return None if value is None else subkeys.when(value)
 
 
-def _terminated_protocols(home: Home) -> set[str]:
+def _terminated_protocols(home: Home, signed: Mapping[str, str]) -> set[str]:
+    """Protocols ended by today: by a held row, or by a signed termination (notice or
+    keyring, ``signed``) whose row was deleted."""
     today = home.now.date().isoformat()
-    return {
+    held = {
         str(r[0])
         for r in home.db.execute(
             "SELECT protocol_id FROM vault_protocols WHERE effective <= ?", (today,)
         )
     }
+    return held | {protocol_id for protocol_id, day in signed.items() if day <= today}
 
 
 def _plan_packages(
@@ -177,7 +180,7 @@ def shred(
     if not dry_run:
         _apply_bounds(home, found, report)
     today = home.now.date().isoformat()
-    terminated = _terminated_protocols(home)
+    terminated = _terminated_protocols(home, found.effective)
     expired_keys = expired_subkeys(home)
     plan = _plan_packages(
         home,

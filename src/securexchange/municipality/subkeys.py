@@ -39,14 +39,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange import safefs, statedb, strictjson
 from securexchange.atomicio import atomic_write, make_private_dir
-from securexchange.clock import format_instant, parse_instant
-from securexchange.errors import BadPassphrase, InternalError, Malformed, NotRecipient, UsageError
+from securexchange.clock import LATEST, format_instant, parse_instant
+from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageError
 from securexchange.home import Home
 from securexchange.package import DEFAULT_IMPORT_DAYS
 
@@ -98,12 +98,41 @@ class HeldSubkey:
         return self.valid_until + DESTROY_GRACE
 
 
+# What an unreadable time in the vault reads as. The vault never writes one: someone
+# edited the database. Raising would stop every command, shredding included, for as
+# long as the edit stays (a deletion postponed by a state a user can create); reading
+# it as long past fails closed instead: whatever deadline it held has come, and a
+# package row holding it no longer agrees with its signed copy (shredded as tampered).
+EDITED_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def when(text: str) -> datetime:
-    """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``)."""
+    """A timestamp this vault wrote (``YYYY-MM-DDTHH:MM:SSZ``); an edited one that does
+    not parse, or lies beyond :data:`clock.LATEST`, reads as :data:`EDITED_TIME`."""
     try:
-        return parse_instant(text)
+        moment = parse_instant(text)
     except UsageError:
-        raise InternalError("the vault holds a time it did not write") from None
+        return EDITED_TIME
+    # Beyond the clock's end no deadline is real, and adding a grace period overflows.
+    return EDITED_TIME if moment >= LATEST else moment
+
+
+def blob(value: object) -> bytes:
+    """A blob this vault wrote (signed copy, sealed row, wrapped key); an edited one of
+    another type reads as empty, which fails its verification by name (never TypeError)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return b""
+
+
+def number(value: object) -> int:
+    """A count this vault wrote; an edited one that is not an integer reads as -1, which
+    no signed manifest states (so the row disagrees with its signed copy)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return -1
 
 
 def subkey_dir(home: Home) -> Path:
@@ -111,7 +140,9 @@ def subkey_dir(home: Home) -> Path:
 
 
 def file_name(recipient: str) -> str:
-    return "sk-" + hashlib.sha256(recipient.encode("ascii")).hexdigest()[:16] + ".key"
+    # Same as ASCII for every real recipient; an edited one never raises.
+    digest = hashlib.sha256(recipient.encode("utf-8", "surrogatepass")).hexdigest()
+    return "sk-" + digest[:16] + ".key"
 
 
 def ensure_schema(home: Home) -> None:
@@ -130,10 +161,13 @@ def listed(home: Home) -> list[HeldSubkey]:
         "SELECT recipient, file, valid_from, valid_until, destroyed_at FROM vault_subkeys "
         "ORDER BY valid_from, recipient"
     ).fetchall()
+    # The file name is derived from the recipient, never taken from the ``file`` column:
+    # an edited column ("", "../identity.key", "/etc/passwd") would name another file to
+    # read, or none at all.
     return [
         HeldSubkey(
             str(r[0]),
-            str(r[1]),
+            file_name(str(r[0])),
             when(str(r[2])),
             when(str(r[3])),
             None if r[4] is None else when(str(r[4])),

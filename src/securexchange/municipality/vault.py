@@ -32,7 +32,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from securexchange import statedb, strictjson
@@ -40,7 +40,7 @@ from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import InternalError, NotRecipient, SxError, Tampered
 from securexchange.home import Home
 from securexchange.municipality import subkeys
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import blob, number, when
 from securexchange.schema import RECORD_KEYS, Record
 from securexchange.workbook import QualityReport, WorkbookRow
 
@@ -186,6 +186,10 @@ def _table_exists(home: Home, name: str) -> bool:
 
 
 LEGACY_DAYS = 60  # package.DEFAULT_VALID_DAYS: no package made before lives longer
+# Signed copies shipped in December 2026: no package from before them can be valid past
+# this, so no legacy row (which a staff member could write, or recreate by dropping
+# vault_signed) keeps a package beyond it.
+LEGACY_LAST = datetime(2027, 3, 1, tzinfo=UTC)
 
 
 def _mark_legacy(home: Home) -> None:
@@ -219,7 +223,7 @@ def legacy_bound(home: Home, package_id: str) -> datetime | None:
     if row is None:
         return None
     try:
-        return parse_instant(str(row[0]))
+        return min(parse_instant(str(row[0])), LEGACY_LAST)
     except SxError:
         return home.now  # an edited bound: at once
 
@@ -384,7 +388,7 @@ def _package(row: Sequence[Any]) -> PackageRow:
 
     return PackageRow(
         str(row[0]),
-        int(row[1]),
+        number(row[1]),
         str(row[2]),
         str(row[3]),
         str(row[4]),
@@ -393,7 +397,7 @@ def _package(row: Sequence[Any]) -> PackageRow:
         t(row[7]),
         t(row[8]),
         t(row[9]),
-        int(row[10]),
+        number(row[10]),
         bool(row[11]),
         str(row[12]),
         None if row[13] is None else t(row[13]),
@@ -495,7 +499,7 @@ def data_key(home: Home, package_id: str, identities: Mapping[str, age.X25519Ide
     identity = identities.get(str(row[0]))
     if identity is None:
         raise NotRecipient("the subkey the package's data key is wrapped to is not held")
-    return unwrap(bytes(row[1]), [identity], DATA_KEY_SIZE)
+    return unwrap(blob(row[1]), [identity], DATA_KEY_SIZE)
 
 
 def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
@@ -506,7 +510,7 @@ def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
         "SELECT tag, sealed FROM vault_records WHERE package_id = ? ORDER BY rowid",
         (package_id,),
     ):
-        row = decode_row(cipher.open(str(tag), bytes(sealed)))
+        row = decode_row(cipher.open(str(tag), blob(sealed)))
         if cipher.tag(row.record_id) != tag:
             raise Tampered("a vault row belongs to another record")
         result.append(row)
@@ -524,7 +528,7 @@ def edited_deadlines(home: Home, package_id: str, key: bytes) -> list[str]:
             "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ?",
             (package_id,),
         ).fetchall()
-        if decode_row(cipher.open(str(tag), bytes(sealed))).retention.isoformat() != str(retention)
+        if decode_row(cipher.open(str(tag), blob(sealed))).retention.isoformat() != str(retention)
     ]
 
 
@@ -532,7 +536,7 @@ def signed_container(home: Home, package_id: str) -> bytes | None:
     row = home.db.execute(
         "SELECT container FROM vault_signed WHERE package_id = ?", (package_id,)
     ).fetchone()
-    return None if row is None else bytes(row[0])
+    return None if row is None else blob(row[0])
 
 
 def record_count(home: Home, package_id: str) -> int:
@@ -553,19 +557,19 @@ def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: 
         identity = identities.get(str(subkey))
         if identity is None:
             continue
-        secret = unwrap(bytes(wrapped), [identity], DATA_KEY_SIZE)
+        secret = unwrap(blob(wrapped), [identity], DATA_KEY_SIZE)
         db.execute(
             "UPDATE vault_data_keys SET subkey = ?, wrapped = ? WHERE package_id = ?",
             (recipient, wrap(secret, recipient), package_id),
         )
         moved += 1
-    for ident, subkey, blob in db.execute(
+    for ident, subkey, sealed_blob in db.execute(
         "SELECT id, subkey, sealed FROM vault_edits WHERE subkey != ?", (recipient,)
     ).fetchall():
         identity = identities.get(str(subkey))
         if identity is None:
             continue
-        plain = unwrap(bytes(blob), [identity], MAX_EXPECTED_BYTES)
+        plain = unwrap(blob(sealed_blob), [identity], MAX_EXPECTED_BYTES)
         db.execute(
             "UPDATE vault_edits SET subkey = ?, sealed = ? WHERE id = ?",
             (recipient, wrap(plain, recipient), ident),
@@ -675,7 +679,7 @@ def edits(home: Home, identities: Mapping[str, age.X25519Identity]) -> list[Edit
         if identity is None:
             continue
         value = strictjson.loads(
-            unwrap(bytes(sealed), [identity], MAX_ROW_BYTES), what="a vault edit"
+            unwrap(blob(sealed), [identity], MAX_ROW_BYTES), what="a vault edit"
         )
         with strictjson.Fields(value, "a vault edit") as f:
             f.text("format")

@@ -18,6 +18,7 @@ after a crash; it is removed with the workbook.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, NotRecipient, SxError
 from securexchange.home import Home
 from securexchange.municipality import subkeys, vault
-from securexchange.municipality.subkeys import when
+from securexchange.municipality.subkeys import blob, when
 from securexchange.workbook import QualityReport
 
 if TYPE_CHECKING:
@@ -345,7 +346,7 @@ def absorb(
         if identity is None:
             continue
         expected = _cells_from(
-            vault.unwrap(bytes(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
+            vault.unwrap(blob(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
         )
         if state == HARVESTED:
             if harvest is not None:
@@ -420,6 +421,24 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
     ]
 
 
+def file_name(nis: str, day: str, workbook_id: str) -> str:
+    """The name ``open`` gives a workbook file (the only name shredding ever removes)."""
+    return f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
+
+
+def own_name(workbook_id: str, path: Path) -> bool:
+    """Whether ``path`` has the name :func:`file_name` gives ``workbook_id``'s file.
+
+    The registered path is a clear column of the state database: whoever can edit it
+    could point the shredder, which runs as the staff member, at any file they may
+    write (overwritten, then deleted). Only a name this tool gives that very workbook
+    is ever removed; any other is not ours to touch.
+    """
+    token = re.escape(workbook_id[3:11])
+    pattern = rf"inburgeraars-[0-9]+-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}-{token}\.xlsx"
+    return len(workbook_id) >= 11 and re.fullmatch(pattern, path.name) is not None
+
+
 def remove_file(path: Path) -> str | None:
     """Overwrite and delete a workbook file; returns a problem text, or None when gone.
 
@@ -474,7 +493,8 @@ def shred_workbook(
                     "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
                     (vault.wrap(_cells_doc(read.cells), recipient), workbook_id),
                 )
-    problem = remove_file(path)
+    # A path edited to another file's is forgotten, that file left alone (own_name).
+    problem = remove_file(path) if own_name(workbook_id, path) else None
     with statedb.transaction(home.db):
         if problem is not None:
             home.db.execute(
@@ -504,7 +524,7 @@ def absorb_one(
     identity = identities.get(str(row[0]))
     if identity is None:
         return
-    expected = _cells_from(vault.unwrap(bytes(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
+    expected = _cells_from(vault.unwrap(blob(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
     read = _read_cells(home, workbook_id, path, expected=expected, identities=identities)
     if read is not None:
         _diff(home, expected, read.cells, recipient)
