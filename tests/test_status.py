@@ -238,3 +238,19 @@ def test_a_hostile_workbook_path_is_escaped_in_the_status_lines() -> None:
     }
     lines = render(_doc(workbooks=[book])).lines
     assert not any("\x1b" in x or "\u202e" in x for x in lines)
+
+
+def test_a_damaged_workbook_is_reported_uncounted_and_a_deleted_one_holds_nothing(
+    tmp_path: Path,
+) -> None:
+    world, (a, _) = _imported(tmp_path)
+    workbook = _open(world)
+    _type(workbook, a, HEADER_ACTIVITY, "gecontacteerd")
+    workbook.write_bytes(b"PK\x03\x04 not a workbook any more")
+    doc = _status(world)
+    assert [w["typed_changes"] for w in doc["workbooks"]] == [None]
+    assert doc["pending_edits_complete"] is False
+    workbook.unlink()  # what staff deleted cannot be returned: nothing pending
+    doc = _status(world)
+    assert [w["typed_changes"] for w in doc["workbooks"]] == [0]
+    assert doc["pending_edits_complete"] is True and doc["pending_edits"] == 0
