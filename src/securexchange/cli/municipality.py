@@ -344,43 +344,19 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
 @json_option
 @pass_state
 def status_command(state: CliState, *, as_json: bool) -> None:
-    """Packages, records, deadlines, pending edits, workbooks and subkeys."""
+    """Packages, deadlines, changes still to return, workbooks and keys.
+
+    In Dutch; SECUREXCHANGE_LANG=en for English. --json is the same in every language.
+    """
     from securexchange.municipality.status import status
+    from securexchange.municipality.status_text import LANG_VARIABLE, language, render
 
     with municipal_home(state) as home:
         doc = status(home)
     if as_json:
         echo_json(doc)
         return
-    print_table(
-        ["package", "seq", "state", "records", "valid until"],
-        [
-            [
-                p["id"],
-                str(p["sequence"]),
-                p["state"] + (" (stale)" if p["stale"] else ""),
-                str(p["records"]),
-                p["valid_until"],
-            ]
-            for p in doc["packages"]
-        ],
-    )
-    for d in doc["next_deadlines"]:
-        echo(f"deadline {d['date']}: {counted(d['records'], 'record')}")
-    echo(f"pending edits: {doc['pending_edits']}")
-    for w in doc["workbooks"]:
-        problem = f" ({w['problem']})" if w["problem"] else ""
-        echo(f"workbook {w['id']} {w['state']}{problem}: {shown(w['path'])}")
-    for s in doc["subkeys"]:
-        if s["state"] == "held":
-            by = s["destroy_by"]
-            echo(f"subkey {s['recipient'][:16]}... held, destroyed by {by} at the latest")
-        else:
-            left = "; its file could not be removed yet (retried)" if s["file_remains"] else ""
-            echo(f"subkey {s['recipient'][:16]}... destroyed {s['destroyed_at']}{left}")
-    if doc["leftover_subkey_files"]:
-        echo(
-            f"warning: {doc['leftover_subkey_files']} subkey file(s) of no held subkey "
-            "could not be removed yet; retried at every command"
-        )
-    echo(f"last shred: {doc['last_shred'] or 'never'}")
+    text = render(doc, language(os.environ.get(LANG_VARIABLE)))
+    print_table(list(text.headers), [list(row) for row in text.rows])
+    for line in text.lines:
+        echo(line)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from securexchange import safefs
 from securexchange.clock import format_instant
 from securexchange.home import Home
-from securexchange.municipality import retention, subkeys, vault, workbooks
+from securexchange.municipality import digests, retention, subkeys, vault, workbooks
 
 
 def status(home: Home) -> dict[str, Any]:
@@ -77,6 +78,8 @@ def status(home: Home) -> dict[str, Any]:
         }
         for s in subkeys.listed(home)
     ]
+    registered = workbooks.registered(home)
+    typed_changes = [_typed_changes(home, w) for w in registered]
     books = [
         {
             "id": w.workbook_id,
@@ -85,16 +88,25 @@ def status(home: Home) -> dict[str, Any]:
             "written_at": format_instant(w.written_at),
             "state": w.state,
             "problem": w.problem,
+            "typed_changes": changes,
         }
-        for w in workbooks.registered(home)
+        for w, changes in zip(registered, typed_changes, strict=True)
     ]
+    stored = vault.pending_count(home)
+    typed = sum(n or 0 for n in typed_changes)
     last = retention.last_shred(home)
     return {
         "now": format_instant(home.now),
         "clock_behind": home.clock.behind,
         "packages": packages,
         "next_deadlines": deadlines,
-        "pending_edits": vault.pending_count(home),
+        # Everything the next return would carry as far as it can be counted without
+        # the passphrase: edits stored in the vault plus changes typed in workbooks.
+        "pending_edits": stored + typed,
+        "pending_edits_stored": stored,
+        "pending_edits_in_workbooks": typed,
+        # False when a workbook's changes could not be counted (typed_changes null).
+        "pending_edits_complete": all(n is not None for n in typed_changes),
         "workbooks": books,
         "subkeys": keys,
         "terminations": [
@@ -103,3 +115,23 @@ def status(home: Home) -> dict[str, Any]:
         "last_shred": None if last is None else format_instant(last),
         "leftover_subkey_files": len(subkeys.leftover_files(home)),
     }
+
+
+def _typed_changes(home: Home, book: workbooks.Registered) -> int | None:
+    """Edits typed in a workbook and not yet absorbed, counted against the digests kept
+    when it was written (digests.py); None when that cannot be known: a workbook written
+    by a version that kept no digests, or a file that is gone or unreadable."""
+    if book.state == workbooks.HARVESTED:
+        counted = digests.harvested_changes(home, book.workbook_id)
+        kept = home.db.execute(
+            "SELECT harvest IS NOT NULL FROM vault_workbooks WHERE workbook_id = ?",
+            (book.workbook_id,),
+        ).fetchone()
+        # No harvest kept (the file was gone when it had to go): nothing to absorb.
+        return 0 if counted is None and kept is not None and not kept[0] else counted
+    cells = workbooks.current_cells(home, book.workbook_id, book.path)
+    if cells is None:
+        # A file staff deleted holds nothing to return; one that is there but cannot
+        # be read (damaged, a value outside the lists) cannot be counted.
+        return None if safefs.exists(book.path) else 0
+    return digests.count_changes(home, book.workbook_id, cells)

@@ -39,7 +39,7 @@ from securexchange import statedb, strictjson
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import InternalError, NotRecipient, SxError, Tampered
 from securexchange.home import Home
-from securexchange.municipality import subkeys
+from securexchange.municipality import digests, subkeys
 from securexchange.municipality.subkeys import blob, number, when
 from securexchange.schema import RECORD_KEYS, Record
 from securexchange.workbook import QualityReport, WorkbookRow
@@ -66,7 +66,8 @@ TAMPERED = "tampered"
 # command unlocking the key re-wrapped it (municipality/subkeys.py).
 LOST = "lost"
 
-SCHEMA = """
+SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS vault_packages (
     package_id      TEXT PRIMARY KEY,
     sequence        INTEGER NOT NULL,
@@ -145,6 +146,8 @@ CREATE TABLE IF NOT EXISTS vault_protocols (
     imported_at TEXT NOT NULL
 );
 """
+    + digests.SCHEMA
+)
 
 VAULT_TABLES = (
     "vault_packages",
@@ -158,6 +161,7 @@ VAULT_TABLES = (
     "vault_signed",
     "vault_legacy",
     "vault_signed_notices",
+    *digests.TABLES,
 )
 
 

@@ -29,7 +29,7 @@ from securexchange import safefs, strictjson
 from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, NotRecipient, SxError
 from securexchange.home import Home
-from securexchange.municipality import subkeys, vault
+from securexchange.municipality import digests, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
 from securexchange.workbook import QualityReport
 
@@ -133,6 +133,8 @@ def register(
         "INSERT INTO vault_workbook_rows (workbook_id, package_id, tag) VALUES (?, ?, ?)",
         ((workbook_id, package_id, tag) for tag in tags),
     )
+    # For ``status``, which counts typed changes without the passphrase (digests.py).
+    digests.keep(home, workbook_id, expected)
 
 
 def _label(quality: QualityReport | None) -> str:
@@ -271,6 +273,13 @@ def _read_cells(
     )
 
 
+def current_cells(home: Home, workbook_id: str, path: Path) -> dict[str, tuple[str, str]] | None:
+    """The editable cells of a registered workbook's file as they are now, read without
+    the passphrase (never through a link); None when it is gone or unreadable."""
+    read = _read_cells(home, workbook_id, path)
+    return None if read is None else read.cells
+
+
 def _note_damaged(home: Home, workbook_id: str) -> None:
     home.db.execute(
         "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
@@ -373,6 +382,7 @@ def absorb(
             "UPDATE vault_workbooks SET subkey = ?, expected = ? WHERE workbook_id = ?",
             (recipient, vault.wrap(_cells_doc(merged), recipient), workbook_id),
         )
+        digests.keep(home, str(workbook_id), merged)
         if state == OPEN:  # a pending workbook's problem says why it is still there
             home.db.execute(
                 "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
@@ -493,6 +503,7 @@ def shred_workbook(
                     "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
                     (vault.wrap(_cells_doc(read.cells), recipient), workbook_id),
                 )
+                digests.note_harvest(home, workbook_id, read.cells)
     # A path edited to another file's is forgotten, that file left alone (own_name).
     problem = remove_file(path) if own_name(workbook_id, path) else None
     with statedb.transaction(home.db):

@@ -1,0 +1,155 @@
+"""Keyed digests of a workbook's editable cells, so ``status`` counts typed changes
+without a passphrase.
+
+The editable cells as written are sealed to the staff subkey (``vault_workbooks.expected``);
+``status`` runs without the passphrase and cannot open them. So registration (and every
+absorb, which moves the written state on) also keeps, per row, two digests::
+
+    K        32 random bytes per workbook      vault_workbook_digest_keys.key
+    locator  HMAC-SHA256(K, "sx-wb-row\\0" || record id)[:16]
+    salt     16 random bytes per row
+    status   HMAC-SHA256(K, "sx-wb-status\\0" || salt || record id || "\\0" || status)
+    quality  HMAC-SHA256(K, "sx-wb-quality\\0" || salt || record id || "\\0" || label)
+
+Everything needed to compute them is in the state database, because ``status`` must; so
+they are no secret from whoever reads the home. The value space of the editable cells
+is tiny (a status word, a quality label), so such a reader can test every candidate for
+a row whose record id they know. They learn the cells as written, which the workbook
+file in the same home showed to them in clear anyway; without the file they have no
+record id and the random key and salts leave nothing to precompute or correlate
+(docs/threat-model.md, "Hardening: status").
+
+The digests go with the workbook's registration (ON DELETE CASCADE).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from collections.abc import Mapping
+
+from securexchange.home import Home
+
+KEY_SIZE = 32
+SALT_SIZE = 16
+LOCATOR_SIZE = 16
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS vault_workbook_digest_keys (
+    workbook_id       TEXT PRIMARY KEY
+                      REFERENCES vault_workbooks(workbook_id) ON DELETE CASCADE,
+    key               BLOB NOT NULL,
+    harvested_changes INTEGER
+);
+CREATE TABLE IF NOT EXISTS vault_workbook_digests (
+    workbook_id TEXT NOT NULL
+                REFERENCES vault_workbooks(workbook_id) ON DELETE CASCADE,
+    locator     BLOB NOT NULL,
+    salt        BLOB NOT NULL,
+    status      BLOB NOT NULL,
+    quality     BLOB NOT NULL,
+    PRIMARY KEY (workbook_id, locator)
+);
+"""
+
+TABLES = ("vault_workbook_digest_keys", "vault_workbook_digests")
+
+
+def _mac(key: bytes, label: bytes, *parts: bytes) -> bytes:
+    return hmac.new(key, label + b"\0" + b"".join(parts), hashlib.sha256).digest()
+
+
+def _locator(key: bytes, record_id: str) -> bytes:
+    return _mac(key, b"sx-wb-row", record_id.encode())[:LOCATOR_SIZE]
+
+
+def _cell(key: bytes, which: bytes, salt: bytes, record_id: str, value: str) -> bytes:
+    return _mac(key, which, salt, record_id.encode(), b"\0", value.encode())
+
+
+def keep(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> None:
+    """Keep the digests of ``cells`` (record id -> (status, quality label)) as the
+    workbook's written state, replacing earlier ones (inside the caller's transaction)."""
+    key = os.urandom(KEY_SIZE)
+    db = home.db
+    db.execute("DELETE FROM vault_workbook_digests WHERE workbook_id = ?", (workbook_id,))
+    db.execute(
+        "INSERT OR REPLACE INTO vault_workbook_digest_keys (workbook_id, key, harvested_changes) "
+        "VALUES (?, ?, NULL)",
+        (workbook_id, key),
+    )
+    rows = []
+    for record_id, (status, quality) in cells.items():
+        salt = os.urandom(SALT_SIZE)
+        rows.append(
+            (
+                workbook_id,
+                _locator(key, record_id),
+                salt,
+                _cell(key, b"sx-wb-status", salt, record_id, status),
+                _cell(key, b"sx-wb-quality", salt, record_id, quality),
+            )
+        )
+    db.executemany(
+        "INSERT INTO vault_workbook_digests (workbook_id, locator, salt, status, quality) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def count_changes(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> int | None:
+    """How many edits absorbing ``cells`` would make, as ``workbooks._diff`` counts them:
+    one per changed status, one per quality label typed that differs from the written one.
+
+    None when the workbook has no digests (registered by a version that kept none).
+    Rows not written (added by staff) count nothing, as absorbing ignores them.
+    """
+    found = home.db.execute(
+        "SELECT key FROM vault_workbook_digest_keys WHERE workbook_id = ?", (workbook_id,)
+    ).fetchone()
+    if found is None:
+        return None
+    key = bytes(found[0])
+    kept = {
+        bytes(r[0]): (bytes(r[1]), bytes(r[2]), bytes(r[3]))
+        for r in home.db.execute(
+            "SELECT locator, salt, status, quality FROM vault_workbook_digests "
+            "WHERE workbook_id = ?",
+            (workbook_id,),
+        )
+    }
+    changes = 0
+    for record_id, (status, quality) in cells.items():
+        row = kept.get(_locator(key, record_id))
+        if row is None:
+            continue
+        salt, status_digest, quality_digest = row
+        if not hmac.compare_digest(
+            _cell(key, b"sx-wb-status", salt, record_id, status), status_digest
+        ):
+            changes += 1
+        if quality and not hmac.compare_digest(
+            _cell(key, b"sx-wb-quality", salt, record_id, quality), quality_digest
+        ):
+            changes += 1
+    return changes
+
+
+def note_harvest(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> None:
+    """Count the changes in cells harvested from a workbook that had to go (its file is
+    removed; the cells are sealed until a command unlocks the key), for ``status``."""
+    changes = count_changes(home, workbook_id, cells)
+    home.db.execute(
+        "UPDATE vault_workbook_digest_keys SET harvested_changes = ? WHERE workbook_id = ?",
+        (changes, workbook_id),
+    )
+
+
+def harvested_changes(home: Home, workbook_id: str) -> int | None:
+    """The count :func:`note_harvest` kept; None when unknown."""
+    found = home.db.execute(
+        "SELECT harvested_changes FROM vault_workbook_digest_keys WHERE workbook_id = ?",
+        (workbook_id,),
+    ).fetchone()
+    return None if found is None or found[0] is None else int(found[0])
