@@ -29,7 +29,7 @@ from return_flows import (
     status,
 )
 from securexchange.agency.returns import ImportReturns, import_returns
-from securexchange.errors import Equivocation, Tampered, UsageError
+from securexchange.errors import Equivocation, Malformed, Tampered, UsageError
 from securexchange.home import Home, HomeKind, open_home
 from securexchange.municipality.returns import return_file_name
 
@@ -177,6 +177,18 @@ def test_an_older_change_of_another_sender_arriving_later_does_not_overwrite(
     # Both stay in the history, the older flagged as a conflict with what was held.
     history = _rows(channel.agency, "SELECT status, conflict FROM ledger_history ORDER BY id")
     assert history == [("afgerond", 0), ("toegeleid", 1)]
+
+
+def test_a_change_dated_after_its_return_cannot_win_forever(
+    channel: Channel, tmp_path: Path
+) -> None:
+    future = {**status(R1, new="afgerond"), "changed_at": "2099-01-01T00:00:00Z"}
+    _, forged = seal_delta(channel.staff, [future], sequence=1)
+    before = ledger_tables(channel.agency)
+    with pytest.raises(Malformed):
+        _import(channel.agency, ("forged.sxr", forged))
+    assert ledger_tables(channel.agency) == before
+    assert _rows(channel.agency, "SELECT * FROM returns_waiting") == []
 
 
 def test_a_tie_in_change_time_goes_to_the_greater_fingerprint_in_any_order(

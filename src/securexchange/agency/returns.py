@@ -16,7 +16,8 @@ Every file passes, in this order, before anything is applied (promise P6):
    vocabularies only (SX-MALFORMED), its repeated fields equal to the manifest's
    (SX-TAMPERED);
 4. every record id was sent to that municipality in its latest package or the one
-   before (SX-UNKNOWN-RECORD);
+   before (SX-UNKNOWN-RECORD), and no entry is dated after the return was made
+   (SX-MALFORMED: the later change wins between signers, so a forged time would);
 5. the signer's sequence number: the same delta again is a no-op; the same number or
    delta id with other content is SX-EQUIVOCATION.
 
@@ -67,6 +68,7 @@ from securexchange.returns import (
     ReturnBody,
     ReturnDocument,
     ReturnTrust,
+    StatusEntry,
     open_return,
 )
 
@@ -223,6 +225,20 @@ def _check_records(ready: _Ready, sent: frozenset[str]) -> None:
                 f"{ready.name} names a record that was not sent to that municipality in its "
                 "latest package or the one before",
                 hint="nothing was applied; ask the municipality to import the latest package",
+            )
+
+
+def _check_times(ready: _Ready) -> None:
+    """No entry is dated after its return was made: the municipal client dates each
+    edit by its home's clock, which never goes back, so a later time is a forged one,
+    and the later change wins between signers (one dated in 2099 would win forever)."""
+    made = ready.manifest.created_at
+    for entry in ready.document.entries:
+        moment = entry.changed_at if isinstance(entry, StatusEntry) else entry.reported_at
+        if moment > made:
+            raise Malformed(
+                f"{ready.name} holds a change dated after the return was made",
+                hint="nothing was applied; the return did not come from the municipal client",
             )
 
 
@@ -401,6 +417,7 @@ def import_returns(
         if party not in sent_cache:
             sent_cache[party] = sent_records(home, party)
         _check_records(item, sent_cache[party])
+        _check_times(item)
 
     # Every waiting return that this command may release is verified again before the
     # transaction: nothing is written before everything that may be applied passed.
