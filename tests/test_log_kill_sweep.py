@@ -364,7 +364,7 @@ def _steps() -> list[Step]:
             "return",
             # A return is made when its signed file exists (its edits are marked sent
             # in the commit after; a kill between sends them again in the next one).
-            lambda w: sorted(p.name for p in w.path("returns").glob("ret-*")),
+            lambda w: sorted(p.name for p in w.path("returns").glob("*.sxr")),
         ),
         Step(
             "agency import-return",

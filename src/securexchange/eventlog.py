@@ -77,6 +77,7 @@ class Action(StrEnum):
     REPORT_QUALITY = "report-quality"
     RETURN = "return"
     IMPORT_RETURN = "import-return"
+    SKIP_GAP = "skip-gap"  # a return declared lost: its signer's later ones may apply
     REPORT = "report"
     QUALITY_RESOLVE = "quality-resolve"
     TERMINATE = "terminate"

@@ -1,4 +1,4 @@
-"""The agency's status ledger: every accepted return, applied in order of receipt.
+"""The agency's status ledger: every accepted return, each signer's in sequence order.
 
 Tables (SQLite, the agency home's state database)::
 
@@ -15,8 +15,10 @@ Tables (SQLite, the agency home's state database)::
 A record the ledger has no row for has the initial status
 (:data:`schema.INITIAL_ACTIVITY_STATUS`). A status entry whose base differs from the
 ledger's current status is applied and flagged as a conflict, unless it sets the
-status the ledger holds already (nothing to reconcile then). Record ids are personal
-data: they live here and in the export's record table, never in the log.
+status the ledger holds already (nothing to reconcile then). Every entry enters the
+history; it becomes the current status only if it is newer than the one held
+(:func:`_newer`: the later change wins, a signer's later return over its earlier ones).
+Record ids are personal data: they live here and in the export's record table, never in the log.
 
 Everything here runs inside the caller's transaction (:func:`statedb.transaction`).
 """
@@ -168,6 +170,45 @@ def due_on(reported_at: datetime, received_at: datetime) -> date:
     return (min(reported_at, received_at) + QUALITY_DEADLINE).date()
 
 
+def _order_time(home: Home, party_id: str, record: str, signer: str, up_to: int) -> str | None:
+    """The latest change time among ``signer``'s applied entries for ``record`` with a
+    sequence number up to ``up_to`` (None: there are none)."""
+    row = home.db.execute(
+        "SELECT MAX(h.changed_at) FROM ledger_history h "
+        "JOIN ledger_deltas d ON d.delta_id = h.delta_id "
+        "WHERE h.party_id = ? AND h.record_id = ? AND h.signer = ? AND d.sequence <= ?",
+        (party_id, record, signer, up_to),
+    ).fetchone()
+    return None if row is None or row[0] is None else str(row[0])
+
+
+def _newer(home: Home, party_id: str, record: str, key: tuple[str, str, int]) -> bool:
+    """Whether a status entry (change time, signer, sequence) replaces the current one.
+
+    The current status of a record is the entry with the greatest ordering key
+    (order time, signer fingerprint, sequence), whatever the order in which returns
+    arrived: so every arrival order ends in the same ledger (issue 15, item 2). The
+    order time of a signer's entry is the latest change time of that signer's entries
+    for the record up to its sequence number, so a signer's later return always wins
+    over its earlier ones (sequence order, even if a clock went back), and between
+    signers the later change wins; a tie goes to the greater fingerprint.
+    """
+    changed, signer, sequence = key
+    earlier = _order_time(home, party_id, record, signer, sequence - 1)
+    mine = (max(changed, earlier or changed), signer, sequence)
+    row = home.db.execute(
+        "SELECT s.signer, d.sequence FROM ledger_status s "
+        "JOIN ledger_deltas d ON d.delta_id = s.delta_id "
+        "WHERE s.party_id = ? AND s.record_id = ?",
+        (party_id, record),
+    ).fetchone()
+    if row is None:
+        return True
+    holder, held_sequence = str(row[0]), int(row[1])
+    held_time = _order_time(home, party_id, record, holder, held_sequence)
+    return held_time is None or mine > (held_time, holder, held_sequence)
+
+
 def apply_delta(
     home: Home,
     *,
@@ -231,6 +272,8 @@ def apply_delta(
                 delta_id,
             ),
         )
+        if not _newer(home, party_id, entry.record, (changed, signer, sequence)):
+            continue  # history only: the ledger holds a newer change (see _newer)
         home.db.execute(
             "INSERT INTO ledger_status (party_id, record_id, status, signer, changed_at, "
             "received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?) "

@@ -16,37 +16,48 @@ Every file passes, in this order, before anything is applied (promise P6):
    vocabularies only (SX-MALFORMED), its repeated fields equal to the manifest's
    (SX-TAMPERED);
 4. every record id was sent to that municipality in its latest package or the one
-   before (SX-UNKNOWN-RECORD);
+   before (SX-UNKNOWN-RECORD), and no entry is dated after the return was made
+   (SX-MALFORMED: the later change wins between signers, so a forged time would);
 5. the signer's sequence number: the same delta again is a no-op; the same number or
    delta id with other content is SX-EQUIVOCATION.
 
-Then every file is applied in order of the command line, in one transaction: a single
-refusal leaves the ledger as it was (and the home's log gains one refusal entry).
-Gaps in a signer's sequence numbers are reported, not refused: a return can get lost
-on its way and arrive later.
+Then each signer's returns are applied in their sequence order, whatever the order of
+the command line or of arrival, in one transaction: a single refusal leaves the ledger
+as it was (and the home's log gains one refusal entry). A return whose predecessor has
+not arrived is not an error: verified like any other, it is stored in the state
+database as it arrived (still encrypted to the agency) and waits
+(:mod:`securexchange.agency.waiting`); the command that brings the predecessor applies
+it, verified again. A number lost for good is released with ``skip_gaps`` (logged as
+``skip-gap``). Between signers the ledger keeps the later change
+(:func:`securexchange.agency.ledger.apply_delta`), so every arrival order ends in the
+same current statuses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
 
 from securexchange import age, statedb
-from securexchange.agency import ledger
+from securexchange.agency import ledger, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.atomicio import read_capped
 from securexchange.card import parse_time
+from securexchange.clock import format_instant
 from securexchange.errors import (
     Equivocation,
     Future,
     Malformed,
     NotAuthorised,
+    Tampered,
     UnknownRecord,
+    UsageError,
 )
 from securexchange.eventlog import Action
+from securexchange.fingerprint import parse_display
 from securexchange.home import Home
 from securexchange.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
 from securexchange.keys import Identity
@@ -57,6 +68,7 @@ from securexchange.returns import (
     ReturnBody,
     ReturnDocument,
     ReturnTrust,
+    StatusEntry,
     open_return,
 )
 
@@ -148,28 +160,36 @@ class _Ready:
     body: ReturnBody
     entry: MunicipalityEntry
     document: ReturnDocument
+    data: bytes
 
 
 @dataclass(frozen=True)
 class ReturnResult:
-    """What happened to one file."""
+    """What happened to one file (or to a return released from the waiting queue:
+    ``file`` is empty then)."""
 
     file: str
     delta_id: str
     nis: str
     signer: str
     sequence: int
-    applied: bool  # False: the same delta was imported before (a no-op)
+    applied: bool  # False: imported before (a no-op), or waiting
     statuses: int = 0
     quality_reports: int = 0
     conflicts: int = 0
     report_ids: tuple[str, ...] = ()
+    waits_for: int | None = None  # stored, waiting for this sequence number first
+    missing: int = 0  # how many numbers before it have not arrived (waiting only)
 
 
 @dataclass(frozen=True)
 class ImportReturns:
     results: tuple[ReturnResult, ...]
-    gaps: dict[str, list[int]] = field(default_factory=dict)  # signer -> missing numbers
+    skipped: tuple[tuple[str, int], ...] = ()  # (signer, sequence) released as lost
+
+    @property
+    def waiting(self) -> tuple[ReturnResult, ...]:
+        return tuple(r for r in self.results if r.waits_for is not None)
 
 
 def _check_container(home: Home, name: str, data: bytes, trust: ReturnTrust) -> _Checked:
@@ -193,7 +213,9 @@ def _decrypt(checked: _Checked, identities: Sequence[age.Identity], trust: Retur
     opened = open_return(checked.data, trust=trust, identities=identities)
     if opened.document is None:  # pragma: no cover - open_return decrypts with identities
         raise Malformed(f"{checked.name} has no content")
-    return _Ready(checked.name, opened.manifest, opened.body, opened.entry, opened.document)
+    return _Ready(
+        checked.name, opened.manifest, opened.body, opened.entry, opened.document, checked.data
+    )
 
 
 def _check_records(ready: _Ready, sent: frozenset[str]) -> None:
@@ -206,26 +228,161 @@ def _check_records(ready: _Ready, sent: frozenset[str]) -> None:
             )
 
 
+def _check_times(ready: _Ready) -> None:
+    """No entry is dated after its return was made: the municipal client dates each
+    edit by its home's clock, which never goes back, so a later time is a forged one,
+    and the later change wins between signers (one dated in 2099 would win forever)."""
+    made = ready.manifest.created_at
+    for entry in ready.document.entries:
+        moment = entry.changed_at if isinstance(entry, StatusEntry) else entry.reported_at
+        if moment > made:
+            raise Malformed(
+                f"{ready.name} holds a change dated after the return was made",
+                hint="nothing was applied; the return did not come from the municipal client",
+            )
+
+
+def _equivocation(name: str) -> Equivocation:
+    return Equivocation(
+        f"{name} reuses a sequence number or delta id with other content",
+        hint="nothing was applied; the municipality's client sent two different "
+        "returns under one number",
+    )
+
+
+def _same(doc: ReturnDocument, delta_id: str, signer: str, sequence: int, sha256: str) -> bool:
+    return (delta_id, signer, sequence, sha256) == (
+        doc.delta_id,
+        doc.signer,
+        doc.sequence,
+        doc.sha256,
+    )
+
+
 def _replay(home: Home, ready: _Ready) -> bool:
     """True when this exact delta was applied before; Equivocation for a clash."""
     doc = ready.document
     by_id = ledger.delta_by_id(home, doc.delta_id)
     by_seq = ledger.delta_by_sequence(home, doc.signer, doc.sequence)
     for row in (by_id, by_seq):
-        if row is None:
-            continue
-        if (
-            row.delta_id != doc.delta_id
-            or row.signer != doc.signer
-            or row.sequence != doc.sequence
-            or row.content_sha256 != doc.sha256
+        if row is not None and not _same(
+            doc, row.delta_id, row.signer, row.sequence, row.content_sha256
         ):
-            raise Equivocation(
-                f"{ready.name} reuses a sequence number or delta id with other content",
-                hint="nothing was applied; the municipality's client sent two different "
-                "returns under one number",
-            )
+            raise _equivocation(ready.name)
     return by_id is not None
+
+
+def _held(home: Home, ready: _Ready) -> bool:
+    """True when this exact delta waits already; Equivocation for a clash."""
+    doc = ready.document
+    by_id = waiting.by_delta(home, doc.delta_id)
+    by_seq = waiting.by_sequence(home, doc.signer, doc.sequence)
+    for row in (by_id, by_seq):
+        if row is not None and not _same(
+            doc, row.delta_id, row.signer, row.sequence, row.content_sha256
+        ):
+            raise _equivocation(ready.name)
+    return by_id is not None
+
+
+def _done(home: Home, signer: str) -> frozenset[int]:
+    """The signer's sequence numbers applied or released as lost."""
+    applied = home.db.execute(
+        "SELECT sequence FROM ledger_deltas WHERE signer = ?", (signer,)
+    ).fetchall()
+    return frozenset(int(r[0]) for r in applied) | waiting.skipped(home, signer)
+
+
+def _reopen(
+    home: Home, row: waiting.Waiting, identities: Sequence[age.Identity], trust: ReturnTrust
+) -> _Ready:
+    """A waiting return, verified again as it was on arrival (the database is not
+    trusted to hold what was checked: the same container, the same delta)."""
+    data = waiting.container(home, row.signer, row.sequence)
+    at_receipt = replace(trust, received_at=parse_time(row.received_at, "a waiting return"))
+    opened = open_return(data, trust=at_receipt, identities=identities)
+    if opened.document is None:  # pragma: no cover - open_return decrypts with identities
+        raise Malformed("a waiting return has no content")
+    ready = _Ready(row.delta_id, opened.manifest, opened.body, opened.entry, opened.document, data)
+    doc = ready.document
+    if not _same(doc, row.delta_id, row.signer, row.sequence, row.content_sha256):
+        raise Tampered("a waiting return in the state database is not the one that arrived")
+    return ready
+
+
+def _apply(home: Home, item: _Ready, file: str) -> ReturnResult:
+    doc = item.document
+    applied = ledger.apply_delta(
+        home,
+        delta_id=doc.delta_id,
+        party_id=item.entry.party_id,
+        signer=doc.signer,
+        sequence=doc.sequence,
+        content_sha256=doc.sha256,
+        created_at=item.manifest.created_at,
+        statuses=doc.statuses,
+        quality_reports=doc.quality_reports,
+    )
+    return ReturnResult(
+        file=file,
+        delta_id=doc.delta_id,
+        nis=item.manifest.municipality,
+        signer=doc.signer,
+        sequence=doc.sequence,
+        applied=True,
+        statuses=applied.statuses,
+        quality_reports=applied.quality_reports,
+        conflicts=applied.conflicts,
+        report_ids=applied.report_ids,
+    )
+
+
+def _result(item: _Ready, **fields: object) -> ReturnResult:
+    doc = item.document
+    return ReturnResult(
+        file=item.name,
+        delta_id=doc.delta_id,
+        nis=item.manifest.municipality,
+        signer=doc.signer,
+        sequence=doc.sequence,
+        applied=False,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def _check_skip(home: Home, signer: str, sequence: int) -> None:
+    """A number may be released as lost only if a waiting return needs it: it is not
+    applied, not skipped, not waiting itself, and a waiting return comes after it."""
+    done = _done(home, signer)
+    held = [w.sequence for w in waiting.waiting(home, signer)]
+    if sequence in done or sequence in held or not held or sequence > max(held):
+        raise UsageError(
+            f"no waiting return of {signer} needs sequence number {sequence}",
+            hint="see 'agency returns waiting' for what waits for what",
+        )
+
+
+def _skip_gaps(home: Home, skips: Sequence[tuple[str, int]]) -> None:
+    for signer, sequence in skips:
+        _check_skip(home, signer, sequence)
+        waiting.skip(home, signer, sequence, home.now)
+        home.record(Action.SKIP_GAP, actor=signer, counts={"sequence": sequence})
+
+
+def _log(home: Home, result: ReturnResult) -> None:
+    home.record(
+        Action.IMPORT_RETURN,
+        actor=result.signer,
+        artifacts=[result.delta_id],
+        counts={
+            "sequence": result.sequence,
+            "applied": int(result.applied),
+            "waiting": int(result.waits_for is not None),
+            "statuses": result.statuses,
+            "quality_reports": result.quality_reports,
+            "conflicts": result.conflicts,
+        },
+    )
 
 
 def import_returns(
@@ -234,15 +391,23 @@ def import_returns(
     files: Sequence[tuple[str, bytes]],
     *,
     sent_records: SentRecords = default_sent_records,
+    skip_gaps: Sequence[tuple[str, int]] = (),
 ) -> ImportReturns:
-    """Verify every file, then apply them all in one transaction (or none).
+    """Verify every file, then apply each signer's returns in sequence order, in one
+    transaction (or none). A return whose predecessor has not arrived (nor been
+    released with ``skip_gaps``) is stored and waits; it is applied, verified again,
+    in the command that brings its predecessor.
 
-    ``files`` are (display name, bytes) pairs in order of receipt.
+    ``files`` are (display name, bytes) pairs; their order does not matter.
+    ``skip_gaps`` are (signer fingerprint, sequence number) pairs declared lost.
     """
     ensure_schema(home)
     ledger.ensure_schema(home)
+    waiting.ensure_schema(home)
     trust = return_trust(home)
     checked = [_check_container(home, name, data, trust) for name, data in files]
+    for signer, sequence in skip_gaps:  # a usage error before the key is unlocked
+        _check_skip(home, signer, sequence)
     identity = _unlock_export(home, export)
     identities = [age.X25519Identity.from_string(s.identity) for s in identity.subkeys]
     ready = [_decrypt(c, identities, trust) for c in checked]
@@ -252,67 +417,175 @@ def import_returns(
         if party not in sent_cache:
             sent_cache[party] = sent_records(home, party)
         _check_records(item, sent_cache[party])
+        _check_times(item)
 
-    results: list[ReturnResult] = []
-    signers: list[str] = []
+    # Every waiting return that this command may release is verified again before the
+    # transaction: nothing is written before everything that may be applied passed.
+    signers = [*(r.document.signer for r in ready), *(s for s, _ in skip_gaps)]
+    stored = {
+        (row.signer, row.sequence): _reopen(home, row, identities, trust)
+        for signer in dict.fromkeys(signers)
+        for row in waiting.waiting(home, signer)
+    }
     with statedb.transaction(home.db):
-        for item in ready:
-            doc = item.document
-            if doc.signer not in signers:
-                signers.append(doc.signer)
-            base = ReturnResult(
-                file=item.name,
-                delta_id=doc.delta_id,
-                nis=item.manifest.municipality,
-                signer=doc.signer,
-                sequence=doc.sequence,
-                applied=False,
-            )
-            if _replay(home, item):
-                results.append(base)
-                continue
-            applied = ledger.apply_delta(
-                home,
-                delta_id=doc.delta_id,
-                party_id=item.entry.party_id,
-                signer=doc.signer,
-                sequence=doc.sequence,
-                content_sha256=doc.sha256,
-                created_at=item.manifest.created_at,
-                statuses=doc.statuses,
-                quality_reports=doc.quality_reports,
-            )
-            results.append(
-                ReturnResult(
-                    file=base.file,
-                    delta_id=base.delta_id,
-                    nis=base.nis,
-                    signer=base.signer,
-                    sequence=base.sequence,
-                    applied=True,
-                    statuses=applied.statuses,
-                    quality_reports=applied.quality_reports,
-                    conflicts=applied.conflicts,
-                    report_ids=applied.report_ids,
-                )
-            )
-        gaps = {s: g for s in signers if (g := ledger.missing_sequences(home, s))}
+        _skip_gaps(home, skip_gaps)
+        results = _order_and_apply(home, ready, stored, list(dict.fromkeys(signers)))
         # In the transaction that applies the returns: the log names a delta if and
         # only if the ledger holds it (after the commit, a kill lost the entry).
         for result in results:
-            home.record(
-                Action.IMPORT_RETURN,
-                actor=result.signer,
-                artifacts=[result.delta_id],
-                counts={
-                    "sequence": result.sequence,
-                    "applied": int(result.applied),
-                    "statuses": result.statuses,
-                    "quality_reports": result.quality_reports,
-                    "conflicts": result.conflicts,
-                },
+            _log(home, result)
+    return ImportReturns(tuple(results), tuple(skip_gaps))
+
+
+def _order_and_apply(
+    home: Home,
+    ready: Sequence[_Ready],
+    reopened: dict[tuple[str, int], _Ready],
+    signers: Sequence[str],
+) -> list[ReturnResult]:
+    """Sort the files into no-ops, returns to apply and returns to keep waiting, then
+    apply each signer's in sequence order (inside the caller's transaction)."""
+    outcome: dict[int, ReturnResult] = {}  # index in ready -> result, for no-ops
+    fresh: dict[tuple[str, int], tuple[int, _Ready]] = {}  # new this command
+    for index, item in enumerate(ready):
+        doc = item.document
+        if _replay(home, item):
+            outcome[index] = _result(item)
+            continue
+        key = (doc.signer, doc.sequence)
+        earlier = fresh.get(key)
+        if earlier is not None or any(
+            r.document.delta_id == doc.delta_id for _, r in fresh.values()
+        ):
+            if earlier is None or earlier[1].document.sha256 != doc.sha256:
+                raise _equivocation(item.name)
+            continue  # the same file twice in one command: reported once
+        if _held(home, item):
+            continue  # released below if its predecessor is here now, else still waiting
+        fresh[key] = (index, item)
+
+    applied: list[ReturnResult] = []
+    waits: list[ReturnResult] = []
+    for signer in signers:
+        done = _done(home, signer)
+        stored = {w.sequence: w for w in waiting.waiting(home, signer)}
+        mine = {seq: pair for (s, seq), pair in fresh.items() if s == signer}
+        # A number released as lost that arrives after all: applied at once (late).
+        for sequence in sorted(n for n in mine if n in done):
+            index, item = mine.pop(sequence)
+            applied.append(_apply(home, item, item.name))
+        while True:
+            needed = waiting.next_needed(done)
+            if needed in mine:
+                _, item = mine.pop(needed)
+                applied.append(_apply(home, item, item.name))
+            elif needed in stored:
+                row = stored.pop(needed)
+                item = reopened[(signer, needed)]
+                names = [r.name for r in ready if r.document.delta_id == row.delta_id]
+                applied.append(_apply(home, item, names[0] if names else ""))
+                waiting.remove(home, signer, needed)
+            else:
+                break
+            done = done | {needed}
+        held = frozenset(stored) | frozenset(mine)
+        for sequence in sorted(mine):
+            _, item = mine[sequence]
+            doc = item.document
+            waiting.store(
+                home,
+                waiting.Waiting(
+                    signer=signer,
+                    sequence=sequence,
+                    delta_id=doc.delta_id,
+                    party_id=item.entry.party_id,
+                    nis=item.manifest.municipality,
+                    content_sha256=doc.sha256,
+                    created_at=format_instant(item.manifest.created_at),
+                    received_at=format_instant(home.now),
+                ),
+                item.data,
             )
-    return ImportReturns(tuple(results), gaps)
+        for sequence in sorted(held):
+            name = mine[sequence][1].name if sequence in mine else None
+            if name is None:
+                row = stored[sequence]
+                names = [r.name for r in ready if r.document.delta_id == row.delta_id]
+                if not names:
+                    continue  # waits still, and nobody gave it again: nothing to say
+                name = names[0]
+            waits.append(
+                ReturnResult(
+                    file=name,
+                    delta_id=mine[sequence][1].document.delta_id
+                    if sequence in mine
+                    else stored[sequence].delta_id,
+                    nis=mine[sequence][1].manifest.municipality
+                    if sequence in mine
+                    else stored[sequence].nis,
+                    signer=signer,
+                    sequence=sequence,
+                    applied=False,
+                    waits_for=waiting.next_needed(done),
+                    missing=waiting.missing_count(done, held, sequence),
+                )
+            )
+    return [*outcome.values(), *applied, *waits]
+
+
+@dataclass(frozen=True)
+class WaitingReturn:
+    """A stored return and what it waits for (``agency returns waiting``)."""
+
+    delta_id: str
+    nis: str
+    signer: str
+    sequence: int
+    created_at: str
+    received_at: str
+    needs: int  # the signer's next sequence number to apply
+    missing: int  # how many numbers before it have not arrived
+
+
+def waiting_returns(home: Home) -> list[WaitingReturn]:
+    """Every waiting return, by signer and sequence, with the number it waits for."""
+    ensure_schema(home)
+    ledger.ensure_schema(home)
+    waiting.ensure_schema(home)
+    rows = waiting.waiting(home)
+    found: list[WaitingReturn] = []
+    for signer in sorted({r.signer for r in rows}):
+        done = _done(home, signer)
+        mine = [r for r in rows if r.signer == signer]
+        held = frozenset(r.sequence for r in mine)
+        found += [
+            WaitingReturn(
+                delta_id=r.delta_id,
+                nis=r.nis,
+                signer=signer,
+                sequence=r.sequence,
+                created_at=r.created_at,
+                received_at=r.received_at,
+                needs=waiting.next_needed(done),
+                missing=waiting.missing_count(done, held, r.sequence),
+            )
+            for r in mine
+        ]
+    return found
+
+
+def parse_skip(text: str) -> tuple[str, int]:
+    """``SENDER:SEQ`` (a fingerprint in any grouping, a positive number) as a pair."""
+    signer, colon, number = text.rpartition(":")
+    if not colon or not number.isascii() or not number.isdigit() or len(number) > 15:
+        raise UsageError(
+            "--skip-gap takes SENDER:SEQ: a signer's fingerprint, a colon and a number",
+            hint="see 'agency returns waiting' for what waits for what",
+        )
+    sequence = int(number)
+    if sequence < 1:
+        raise UsageError("--skip-gap takes a sequence number from 1")
+    return parse_display(signer), sequence
 
 
 def read_return_file(path: Path) -> bytes:

@@ -414,12 +414,24 @@ def keyring_publish(state: CliState, out: Path) -> None:
 
 
 @agency.command("import-return")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--skip-gap",
+    "skip_gaps",
+    multiple=True,
+    metavar="SENDER:SEQ",
+    help="Declare a sender's return lost, so the returns waiting for it apply (repeatable).",
+)
 @json_option
 @passphrase_option
 @pass_state
 def import_return_command(
-    state: CliState, *, files: tuple[Path, ...], as_json: bool, passphrase_file: Path | None
+    state: CliState,
+    *,
+    files: tuple[Path, ...],
+    skip_gaps: tuple[str, ...],
+    as_json: bool,
+    passphrase_file: Path | None,
 ) -> None:
     """Verify returns from municipalities and apply them to the status ledger.
 
@@ -427,19 +439,35 @@ def import_return_command(
     the current keyring, status changes and data-quality reports only, records that
     were sent to that municipality. The same return again changes nothing.
 
+    Each sender's returns are applied in their sequence order, whatever the order of
+    the files: a return whose predecessor has not arrived is kept and waits (a
+    'waiting:' line says for which number; exit 0) and is applied when it comes.
+    --skip-gap SENDER:SEQ declares a return lost for good and applies what waited
+    for it.
+
     \b
     Example:
-      securexchange agency import-return ret-*.sxr
+      securexchange agency import-return inbox/*.sxr
+      securexchange agency import-return --skip-gap ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ:3
     """
-    from securexchange.agency.returns import import_returns, read_return_file
+    from securexchange.agency.returns import import_returns, parse_skip, read_return_file
+    from securexchange.errors import UsageError
 
+    if not files and not skip_gaps:
+        raise UsageError("give return files, or --skip-gap SENDER:SEQ")
+    skips = [parse_skip(text) for text in skip_gaps]
     data = [(path.name, read_return_file(path)) for path in files]
     with _agency_home(state) as home:
-        result = import_returns(home, _export_key_source(home, passphrase_file), data)
-    for signer, missing in result.gaps.items():
+        result = import_returns(
+            home, _export_key_source(home, passphrase_file), data, skip_gaps=skips
+        )
+    for signer, sequence in result.skipped:
+        note(f"skipped: return {sequence} of {signer} declared lost (logged)")
+    for r in result.waiting:
         note(
-            f"warning: returns of {signer} are missing (sequence numbers "
-            f"{', '.join(str(n) for n in missing)}); they may still arrive"
+            f"waiting: {r.delta_id} ({r.signer} number {r.sequence}) needs sequence "
+            f"{r.waits_for} first ({counted(r.missing, 'return')} missing); kept, applied "
+            "when it arrives"
         )
     if as_json:
         echo_json(
@@ -452,6 +480,7 @@ def import_return_command(
                         "signer": r.signer,
                         "sequence": r.sequence,
                         "applied": r.applied,
+                        "waits_for": r.waits_for,
                         "statuses": r.statuses,
                         "quality_reports": r.quality_reports,
                         "conflicts": r.conflicts,
@@ -459,7 +488,7 @@ def import_return_command(
                     }
                     for r in result.results
                 ],
-                "gaps": {signer: missing for signer, missing in result.gaps.items()},
+                "skipped": [{"signer": s, "sequence": n} for s, n in result.skipped],
             }
         )
     else:
@@ -470,7 +499,7 @@ def import_return_command(
                     r.delta_id,
                     r.nis,
                     str(r.sequence),
-                    "yes" if r.applied else "no (seen before)",
+                    _applied_label(r.applied, r.waits_for),
                     str(r.statuses),
                     str(r.quality_reports),
                     str(r.conflicts),
@@ -481,6 +510,73 @@ def import_return_command(
     conflicts = sum(r.conflicts for r in result.results)
     if conflicts:
         note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+
+
+def _applied_label(applied: bool, waits_for: int | None) -> str:
+    if applied:
+        return "yes"
+    if waits_for is not None:
+        return f"waiting for {waits_for}"
+    return "no (seen before)"
+
+
+@agency.group("returns")
+def returns_group() -> None:
+    """Returns kept until their predecessor arrives."""
+
+
+@returns_group.command("waiting")
+@json_option
+@pass_state
+def returns_waiting(state: CliState, *, as_json: bool) -> None:
+    """List the returns that wait for a lower sequence number of their sender.
+
+    Needs no key. A return that is lost for good is released with
+    'agency import-return --skip-gap SENDER:SEQ'.
+
+    \b
+    Example:
+      securexchange agency returns waiting --json
+    """
+    from securexchange.agency.returns import waiting_returns
+
+    with _agency_home(state) as home:
+        rows = waiting_returns(home)
+    if as_json:
+        echo_json(
+            {
+                "waiting": [
+                    {
+                        "delta": r.delta_id,
+                        "nis": r.nis,
+                        "signer": r.signer,
+                        "sequence": r.sequence,
+                        "created_at": r.created_at,
+                        "received_at": r.received_at,
+                        "needs": r.needs,
+                        "missing": r.missing,
+                    }
+                    for r in rows
+                ]
+            }
+        )
+        return
+    print_table(
+        ["DELTA", "NIS", "SENDER", "SEQ", "NEEDS", "MISSING", "RECEIVED"],
+        [
+            [
+                r.delta_id,
+                r.nis,
+                r.signer,
+                str(r.sequence),
+                str(r.needs),
+                str(r.missing),
+                r.received_at,
+            ]
+            for r in rows
+        ],
+    )
+    note(f"{counted(len(rows), 'return')} waiting")
 
 
 @agency.command("report")

@@ -41,6 +41,14 @@ from securexchange.returns import Entry, ReturnBody, make_document
 
 SEQUENCE_SETTING = "return_sequence"
 FILE_SUFFIX = ".sxr"
+SEQUENCE_DIGITS = 6
+
+
+def return_file_name(nis: str, signer: str, sequence: int) -> str:
+    """``NIS_FINGERPRINT_SEQUENCE.sxr``: names that sort by municipality, sender and
+    sequence number (zero-padded to six digits), so ``inbox/*.sxr`` lists each sender's
+    returns in the order they were made (the agency applies them in that order anyway)."""
+    return f"{nis}_{signer}_{sequence:0{SEQUENCE_DIGITS}d}{FILE_SUFFIX}"
 
 
 def agency_recipient(keyring: Keyring, now: datetime) -> age.X25519Recipient:
@@ -148,7 +156,7 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
         now=home.now,
         demo=home.demo,
     )
-    path = out_dir / f"{delta_id}{FILE_SUFFIX}"
+    path = out_dir / return_file_name(nis, identity.fingerprint.display, sequence)
     statuses = sum(1 for e in items.entries if e.kind == "status")
     actor = identity.fingerprint.display
     counts = {
