@@ -76,10 +76,10 @@ def root_source(
     )
 
 
-def _agency_home(state: CliState) -> AbstractContextManager[Home]:
+def _agency_home(state: CliState, *, read_only: bool = False) -> AbstractContextManager[Home]:
     from securexchange.home import HomeKind
 
-    return cli_home(state, HomeKind.AGENCY)
+    return cli_home(state, HomeKind.AGENCY, read_only=read_only)
 
 
 @click.group()
@@ -210,7 +210,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
     """List the registered municipalities and their protocols."""
     from securexchange.agency.registry import list_municipalities
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         rows = list_municipalities(home)
     if as_json:
         echo_json(
@@ -346,7 +346,7 @@ def recipient_list(state: CliState, as_json: bool) -> None:
     from securexchange.agency.registry import list_recipients
     from securexchange.clock import format_instant
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         rows = list_recipients(home)
         now = home.now
     if as_json:
@@ -538,7 +538,7 @@ def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> N
     from securexchange.agency.quality import list_reports
     from securexchange.agency.registry import list_municipalities
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         listing = list_reports(home, include_resolved=include_resolved)
         nis = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
     if as_json:
