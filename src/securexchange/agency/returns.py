@@ -35,7 +35,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from securexchange import age, statedb
-from securexchange.agency import ledger
+from securexchange.agency import clients, ledger
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.atomicio import read_capped
 from securexchange.card import parse_time
@@ -241,6 +241,7 @@ def import_returns(
     """
     ensure_schema(home)
     ledger.ensure_schema(home)
+    clients.ensure_schema(home)
     trust = return_trust(home)
     checked = [_check_container(home, name, data, trust) for name, data in files]
     identity = _unlock_export(home, export)
@@ -281,6 +282,12 @@ def import_returns(
                 created_at=item.manifest.created_at,
                 statuses=doc.statuses,
                 quality_reports=doc.quality_reports,
+            )
+            clients.record_return(
+                home,
+                party_id=item.entry.party_id,
+                manifest=item.manifest,
+                version=item.body.client_version,
             )
             results.append(
                 ReturnResult(
