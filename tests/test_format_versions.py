@@ -226,3 +226,18 @@ def test_the_agency_shows_the_client_version_its_municipalities_last_returned_wi
     assert row["client_version"] == "0.2.0" and row["client_seen_at"]
     table = run_cli(["agency", "municipality", "list"], home=channel.agency)
     assert "CLIENT" in table.stdout and "0.2.0" in table.stdout
+
+
+def test_a_key_card_in_a_newer_format_is_refused_as_update_needed_not_malformed(
+    tmp_path: Path,
+) -> None:
+    from securexchange.card import read_card
+
+    world = make_world(tmp_path)
+    envelope = json.loads((world.staff / "keys" / "identity.card.json").read_bytes())
+    inner = json.loads(envelope["card"])
+    inner.update(format="securexchange-card/2", requires="0.3.0", pq_subkeys=[])
+    envelope["card"] = strictjson.dumps(inner).decode()
+    with pytest.raises(UpdateNeeded) as refused:
+        read_card(strictjson.dumps(envelope))
+    assert "securexchange-card/2" in refused.value.message and "0.3.0" in refused.value.message
