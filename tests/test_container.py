@@ -541,12 +541,19 @@ def _signed_notice_with(value: dict[str, Any], raw: bytes | None = None) -> byte
     return rebuild(members, manifest_bytes=manifest_bytes, namespace=sshsig.NAMESPACE_NOTICE)
 
 
+def test_a_manifest_in_a_newer_format_is_update_needed_even_when_correctly_signed() -> None:
+    value = manifest_json(make(ArtifactType.NOTICE))
+    value.update(format="securexchange/2")
+    error = refusal(_signed_notice_with(value))
+    assert error.name == "SX-UPDATE-NEEDED", error
+
+
 @pytest.mark.parametrize(
     "mutate",
     [
         lambda v: v.update(extra="x"),
         lambda v: v["body"].update(extra="x"),
-        lambda v: v.update(format="securexchange/2"),
+        lambda v: v.update(format="securexchange/0"),
         lambda v: v.update(type="invoice"),
         lambda v: v.update(id="pkg-" + "a" * 26),
         lambda v: v.update(id="not an id"),

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from securexchange import sshsig, strictjson
-from securexchange.errors import Malformed
+from securexchange.errors import Malformed, UpdateNeeded
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keyring import (
     KEYRING_FORMAT_VERSION,
@@ -49,10 +49,11 @@ def _resigned(world: World, change: dict[str, object]) -> tuple[bytes, str]:
 def test_a_keyring_in_a_newer_format_is_refused_with_a_hint_to_update(world: World) -> None:
     newer = f"securexchange-keyring/{KEYRING_FORMAT_VERSION + 1}"
     data, signature = _resigned(world, {"format": newer})
-    with pytest.raises(Malformed) as caught:
+    with pytest.raises(UpdateNeeded) as caught:
         open_keyring(data, signature, world[0].signing_key, min_version=1)
-    assert "newer" in caught.value.message
-    assert caught.value.hint is not None and "update securexchange" in caught.value.hint
+    assert caught.value.name == "SX-UPDATE-NEEDED"
+    assert "update securexchange" in caught.value.message
+    assert newer in caught.value.message
 
 
 @pytest.mark.parametrize(

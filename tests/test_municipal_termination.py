@@ -32,6 +32,9 @@ def _terminate(world: World, effective: str) -> Path:
 
 
 def _status(world: World, now: str | None = None) -> dict[str, object]:
+    if now is not None:
+        # The home at ``now``: a read-only status under demo time travel shreds nothing.
+        assert muni(world, "shred", now=now).code == 0
     result = muni(world, "status", "--json", now=now)
     assert result.code == 0, result.stderr
     value: dict[str, object] = json.loads(result.stdout)

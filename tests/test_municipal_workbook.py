@@ -132,7 +132,7 @@ def test_open_refuses_while_the_clock_is_wound_back_but_shredding_still_runs(
     a, b = person(1, T), person(2, LATER)
     made = make_package(world, [a, b])
     assert muni(world, "import", str(made.path)).code == 0
-    assert muni(world, "status", now="2026-12-20").code == 0  # the mark moves on
+    assert muni(world, "shred", now="2026-12-20").code == 0  # the mark moves on
     # The system clock is now weeks behind the mark: open refuses ...
     assert_single_error(muni(world, "open"), "SX-CLOCK-BEHIND", 1)
     # ... and A, past its deadline by the home's clock, is gone all the same.

@@ -24,9 +24,12 @@ from securexchange import sshsig, strictjson
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
 from securexchange.fingerprint import Fingerprint, parse_display
+from securexchange.formatversion import refuse_newer
 from securexchange.keys import Identity, Owner, PublicIdentity, Subkey
 
-CARD_FORMAT = "securexchange-card/1"
+CARD_FAMILY = "securexchange-card"
+CARD_VERSION = 1
+CARD_FORMAT = f"{CARD_FAMILY}/{CARD_VERSION}"
 MAX_CARD_BYTES = 64 * 1024
 
 
@@ -126,10 +129,35 @@ def make_card(identity: Identity, *, now: datetime) -> bytes:
     return strictjson.dumps({"card": text.decode("utf-8"), "signature": signature})
 
 
+def _refuse_newer_card(data: bytes) -> None:
+    """A newer card format is "update securexchange", whether it shows in the envelope
+    or in the signed card text inside it (checked before either strict parse)."""
+    import json
+
+    def check(document: bytes) -> None:
+        refuse_newer(
+            document,
+            family=CARD_FAMILY,
+            known=CARD_VERSION,
+            what="the key card",
+            max_bytes=MAX_CARD_BYTES,
+        )
+
+    check(data)
+    try:
+        envelope = json.loads(data) if len(data) <= MAX_CARD_BYTES else None
+    except (ValueError, RecursionError):
+        return
+    if isinstance(envelope, dict) and isinstance(envelope.get("card"), str):
+        check(envelope["card"].encode("utf-8", errors="replace"))
+
+
 def read_card(data: bytes) -> Card:
     """Parse and verify a card file: strict JSON, the self-signature, every subkey's
-    certification. Raises Malformed or BadSignature; never echoes the content.
+    certification. Raises Malformed or BadSignature (UpdateNeeded for a card a newer
+    securexchange made in a newer format); never echoes the content.
     """
+    _refuse_newer_card(data)
     envelope = strictjson.loads(data, what="the key card", max_bytes=MAX_CARD_BYTES)
     with strictjson.Fields(envelope, "the key card") as f:
         text = f.text("card").encode("utf-8")

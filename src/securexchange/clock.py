@@ -3,7 +3,9 @@
 Turning the system clock back therefore never brings data back or delays shredding. In
 a home created with ``--demo`` (and only there) ``SECUREXCHANGE_NOW`` moves time forward
 for demos and tests; anywhere else it is refused, because a stray value would shred a
-real vault irreversibly. Pure: the caller passes the system time, the stored mark and
+real vault irreversibly. While an override is honoured it stands in for the system
+clock when judging whether the clock looks wound back: a demo travelling forward is not
+a clock turned back. Pure: the caller passes the system time, the stored mark and
 the environment, and stores the new mark.
 """
 
@@ -29,13 +31,24 @@ class ClockReading:
     now: datetime
     system: datetime
     previous_mark: datetime | None
+    override: datetime | None = None  # an honoured SECUREXCHANGE_NOW (demo homes only)
 
     @property
     def behind(self) -> bool:
-        """True when the system clock is more than 24 h behind the highest time seen."""
+        """True when the clock this command reads (the system's, or an honoured
+        override) is more than 24 h behind the highest time seen."""
+        reference = self.system if self.override is None else self.override
         return self.previous_mark is not None and (
-            self.system < self.previous_mark - BEHIND_TOLERANCE
+            reference < self.previous_mark - BEHIND_TOLERANCE
         )
+
+    @property
+    def real_now(self) -> datetime:
+        """The time without the override: ``max(system, mark)``. What a command that
+        must leave no trace of a demo's time travel writes its log entries at."""
+        if self.previous_mark is None:
+            return self.system
+        return max(self.system, utc(self.previous_mark))
 
     @property
     def today(self) -> date:
@@ -78,14 +91,15 @@ def read_clock(
         # An edited mark beyond LATEST still means "late" (fail closed), never overflow.
         mark = min(utc(mark), LATEST)
         candidates.append(mark)
+    honoured: datetime | None = None
     if override:
         if not demo:
             raise ClockOverride(f"{OVERRIDE_ENV} is set, and this home was not created with --demo")
-        moment = parse_instant(override)
-        if moment >= LATEST:
+        honoured = parse_instant(override)
+        if honoured >= LATEST:
             raise ClockOverride(
                 f"{OVERRIDE_ENV} lies beyond the year {LATEST.year}",
                 hint=f"choose a date before {LATEST.year}",
             )
-        candidates.append(moment)
-    return ClockReading(now=max(candidates), system=system, previous_mark=mark)
+        candidates.append(honoured)
+    return ClockReading(now=max(candidates), system=system, previous_mark=mark, override=honoured)

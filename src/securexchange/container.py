@@ -38,8 +38,11 @@ from securexchange import age, sshsig, zipstrict
 from securexchange.age.format import decode_b64
 from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
+from securexchange.formatversion import refuse_newer
 from securexchange.manifest import (
     DEFAULT_BODIES,
+    FORMAT_FAMILY,
+    FORMAT_VERSION,
     KEYRING,
     KEYRING_SIGNATURE,
     MANIFEST,
@@ -209,6 +212,47 @@ def seal(
 # --- opening ----------------------------------------------------------------------------
 
 
+def read_members(
+    data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS, names: Collection[str] | None = None
+) -> dict[str, bytes]:
+    """The members of a strict container (``names``: only those), in order.
+
+    Every reader of a container goes through here: a newer format may bring members
+    or a layout format 1 does not allow, and that is "update securexchange"
+    (UpdateNeeded), not "malformed"; everything else the strict reader refuses stays
+    Malformed.
+    """
+    try:
+        read = zipstrict.read(data, MEMBER_ORDER, limits=limits, member_limits=MEMBER_LIMITS)
+    except Malformed:
+        _refuse_newer_layout(data, limits)
+        raise
+    return {m.name: m.data for m in read if names is None or m.name in names}
+
+
+def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:
+    """UpdateNeeded when a container the strict reader refused holds a manifest in a
+    newer format. Read with the standard library's lenient ZIP reader, the manifest
+    member only and capped; any trouble reading it means "not a newer container"."""
+    import io
+    import zipfile
+
+    if len(data) > limits.max_total_size:
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive, archive.open(MANIFEST) as member:
+            manifest_bytes = member.read(MAX_MANIFEST_SIZE + 1)
+    except Exception:  # a diagnostic on hostile bytes only: the caller re-raises
+        return
+    refuse_newer(
+        manifest_bytes,
+        family=FORMAT_FAMILY,
+        known=FORMAT_VERSION,
+        what="the file",
+        max_bytes=MAX_MANIFEST_SIZE,
+    )
+
+
 def _verified_structure_and_signature(
     data: bytes,
     *,
@@ -220,10 +264,7 @@ def _verified_structure_and_signature(
     """Steps 1-3: structure, signature, member digests."""
     # (1) structure. The manifest is parsed (strictly, size-capped) before the signature
     # is checked because its type says which members and namespace apply.
-    members = {
-        m.name: m.data
-        for m in zipstrict.read(data, MEMBER_ORDER, limits=limits, member_limits=MEMBER_LIMITS)
-    }
+    members = read_members(data, limits=limits)
     if MANIFEST not in members or SIGNATURE not in members:
         raise Malformed("the container has no manifest or no signature")
     manifest_bytes = members[MANIFEST]

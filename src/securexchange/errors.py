@@ -166,6 +166,12 @@ class ClockBehind(ArtifactError):
     name = "SX-CLOCK-BEHIND"
 
 
+class UpdateNeeded(ArtifactError):
+    """The artifact is in a format newer than this version of securexchange reads."""
+
+    name = "SX-UPDATE-NEEDED"
+
+
 class UnknownRecord(ArtifactError):
     """A return names a record that was not sent to that municipality."""
 

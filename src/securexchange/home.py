@@ -156,6 +156,7 @@ class Home:
     db: sqlite3.Connection
     clock: ClockReading
     log: EventLog
+    read_only: bool = False
     _signer: tuple[bytes, str] | None = None
 
     def note_signer(self, seed: bytes, actor: str) -> None:
@@ -175,7 +176,7 @@ class Home:
         seed, actor = self._signer
         self._signer = None
         self.log.checkpoint(
-            now=self.now,
+            now=self.log_time,
             actor=actor,
             sign=lambda message: sshsig.sign(seed, message, sshsig.NAMESPACE_LOG),
         )
@@ -188,13 +189,30 @@ class Home:
     def demo(self) -> bool:
         return self.info.demo
 
+    @property
+    def holds_still(self) -> bool:
+        """A read-only command in a demo home under ``SECUREXCHANGE_NOW``: it shows
+        the future and changes nothing (no mark stored, no shredding, no log entry
+        dated in the future), so a later command is not stuck in that future."""
+        return self.read_only and self.info.demo and self.clock.override is not None
+
+    @property
+    def log_time(self) -> datetime:
+        """The time this command's log entries carry (the log's newest time is part of
+        the home's mark, so a command that holds still logs at the real time)."""
+        return self.clock.real_now if self.holds_still else self.clock.now
+
     def advance_clock(self, floor: datetime) -> bool:
         """Move this command's time forward to ``floor``, a time the home's own records
         prove it has seen (its clock mark was edited or restored from a backup), and
         store it as the mark. Returns False when the clock was there already."""
         if floor <= self.clock.now:
             return False
-        self.clock = ClockReading(now=floor, system=self.clock.system, previous_mark=floor)
+        self.clock = ClockReading(
+            now=floor, system=self.clock.system, previous_mark=floor, override=self.clock.override
+        )
+        if self.holds_still:
+            return True  # the floor is a time the home has seen: it stays in its records
         with statedb.transaction(self.db):
             statedb.set_setting(self.db, CLOCK_MARK, format_instant(floor))
         return True
@@ -208,7 +226,7 @@ class Home:
         counts: Mapping[str, int] | None = None,
     ) -> None:
         """Log a successful action (ids and counts only)."""
-        self.log.record(action, now=self.now, actor=actor, artifacts=artifacts, counts=counts)
+        self.log.record(action, now=self.log_time, actor=actor, artifacts=artifacts, counts=counts)
 
 
 def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
@@ -331,8 +349,14 @@ def open_home(
     expect: HomeKind | None = None,
     system_now: datetime | None = None,
     lock_timeout: float | None = None,
+    read_only: bool = False,
 ) -> Iterator[Home]:
     """Lock and open the home at ``root`` for one command.
+
+    ``read_only`` declares a command that only shows (status, lists, the log). In a
+    demo home under ``SECUREXCHANGE_NOW`` such a command does not store the clock mark
+    (see :attr:`Home.holds_still`); anywhere else it stores it as every command does,
+    so in a real home nothing about the clock changes.
 
     Raises NotFound for a missing home, WrongHome for the other kind, Locked when
     another command holds it, ClockOverride for ``SECUREXCHANGE_NOW`` in a real home.
@@ -360,21 +384,31 @@ def open_home(
             override=env.get(OVERRIDE_ENV),
             demo=info.demo,
         )
-        # Store the mark before anything else: time never goes back for this home.
-        with statedb.transaction(conn):
-            statedb.set_setting(conn, CLOCK_MARK, format_instant(clock.now))
-        home = Home(paths=paths, info=info, db=conn, clock=clock, log=EventLog(paths.log, conn))
+        home = Home(
+            paths=paths,
+            info=info,
+            db=conn,
+            clock=clock,
+            log=EventLog(paths.log, conn),
+            read_only=read_only,
+        )
+        if not home.holds_still:
+            # Store the mark before anything else: time never goes back for this home.
+            with statedb.transaction(conn):
+                statedb.set_setting(conn, CLOCK_MARK, format_instant(clock.now))
         # Lines a killed command left past the committed head are cut (and the cut is
         # logged) before anything else is logged, so sequence numbers never fork.
-        home.log.settle(now=clock.now)
+        home.log.settle(now=home.log_time)
         try:
             yield home
-            home.log.settle(now=clock.now)
+            home.log.settle(now=home.log_time)
             home.write_checkpoint()
         except SxError as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            home.log.record(Action.REFUSAL, now=clock.now, outcome=Outcome.REFUSED, error=exc.name)
+            home.log.record(
+                Action.REFUSAL, now=home.log_time, outcome=Outcome.REFUSED, error=exc.name
+            )
             raise
     finally:
         if conn is not None:

@@ -28,6 +28,7 @@ from securexchange.card import identity_from_fields, identity_to_json, parse_tim
 from securexchange.clock import format_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
+from securexchange.formatversion import newer_format_error, refuse_newer
 from securexchange.ids import is_artifact_id
 from securexchange.keys import (
     ORGANISATION_AGENCY,
@@ -338,6 +339,13 @@ class Keyring:
     @classmethod
     def from_bytes(cls, data: bytes) -> Keyring:
         """Parse (no signature check: use :func:`open_keyring` for untrusted bytes)."""
+        refuse_newer(
+            data,
+            family=KEYRING_FORMAT_NAME,
+            known=KEYRING_FORMAT_VERSION,
+            what="the keyring",
+            max_bytes=MAX_KEYRING_BYTES,
+        )
         value = strictjson.loads(data, what="the keyring", max_bytes=MAX_KEYRING_BYTES)
         with strictjson.Fields(value, "the keyring") as f:
             declared = parse_format(f.text("format"))
@@ -366,18 +374,19 @@ class Keyring:
 def parse_format(text: str) -> int:
     """The format number of a keyring's ``format`` string.
 
-    Malformed for anything that is not a keyring format, and for a number this version
-    does not read yet (a newer agency wrote it: the hint says to update).
+    Malformed for anything that is not a keyring format; UpdateNeeded for a number this
+    version does not read yet (a newer agency wrote it).
     """
     match = _FORMAT_RE.fullmatch(text)
     if match is None:
         raise Malformed("the keyring has an unknown format")
     number = int(match.group(1))
     if number > KEYRING_FORMAT_VERSION:
-        raise Malformed(
-            f"the keyring is in format {number}, newer than this version of securexchange "
-            f"reads (format {KEYRING_FORMAT_VERSION})",
-            hint="update securexchange to the version the agency uses, then import again",
+        raise newer_format_error(
+            what="the keyring",
+            family=KEYRING_FORMAT_NAME,
+            number=number,
+            known=KEYRING_FORMAT_VERSION,
         )
     return number
 

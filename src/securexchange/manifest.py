@@ -24,9 +24,12 @@ from securexchange import sshsig, strictjson
 from securexchange.clock import format_instant
 from securexchange.errors import InternalError, Malformed, WrongKind
 from securexchange.fingerprint import is_display
+from securexchange.formatversion import refuse_newer
 from securexchange.ids import ArtifactKind, is_artifact_id
 
-FORMAT = "securexchange/1"
+FORMAT_FAMILY = "securexchange"
+FORMAT_VERSION = 1  # the newest envelope format this version of securexchange reads
+FORMAT = f"{FORMAT_FAMILY}/{FORMAT_VERSION}"
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 KEYRING = "keyring.json"
@@ -301,6 +304,14 @@ class Manifest:
         its type is read: a command is handed any file, and the body parsers of the
         kinds it does not take may not even be loaded.
         """
+        # A newer envelope is "update securexchange", whatever else in it is new to us.
+        refuse_newer(
+            data,
+            family=FORMAT_FAMILY,
+            known=FORMAT_VERSION,
+            what=claimed_what(data),
+            max_bytes=MAX_MANIFEST_SIZE,
+        )
         value = strictjson.loads(data, what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
         with strictjson.Fields(value, "manifest.json") as f:
             fmt = f.text("format")
@@ -365,3 +376,14 @@ class Manifest:
         if manifest.to_json_bytes() != data:
             raise Malformed("manifest.json is not in canonical form")
         return manifest
+
+
+def claimed_what(data: bytes) -> str:
+    """ "the package", "the notice", ... for a manifest's refusal (a known type only)."""
+    import json
+
+    try:
+        value = json.loads(data)
+        return f"the {ArtifactType(value['type']).value}"
+    except (ValueError, TypeError, KeyError, RecursionError):
+        return "the file"

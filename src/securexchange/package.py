@@ -45,7 +45,6 @@ from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_key
 from securexchange.manifest import (
     KEYRING,
     KEYRING_SIGNATURE,
-    MEMBER_ORDER,
     PAYLOAD,
     ArtifactType,
     Manifest,
@@ -479,12 +478,7 @@ def open_package(
     limits = zipstrict.ContainerLimits(
         max_member_size=max_payload, max_total_size=max_payload + (8 << 20)
     )
-    members = {
-        m.name: m.data
-        for m in zipstrict.read(
-            data, MEMBER_ORDER, limits=limits, member_limits=container.MEMBER_LIMITS
-        )
-    }
+    members = container.read_members(data, limits=limits)
     if KEYRING not in members or KEYRING_SIGNATURE not in members or PAYLOAD not in members:
         raise Malformed("the container is not a package")
     policy = _EmbeddedKeyringSigner(trust.root_key, members[KEYRING], members[KEYRING_SIGNATURE])

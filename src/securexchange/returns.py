@@ -28,6 +28,7 @@ Pure: no I/O; time passed in.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,6 +39,7 @@ from securexchange import age, container, strictjson
 from securexchange.clock import format_instant
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
 from securexchange.fingerprint import is_display
+from securexchange.formatversion import refuse_newer
 from securexchange.ids import is_artifact_id, is_record_id
 from securexchange.keyring import PARTY_ID_RE, Keyring, MunicipalityEntry
 from securexchange.manifest import (
@@ -50,7 +52,12 @@ from securexchange.manifest import (
 )
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
 
-DOCUMENT_FORMAT = "securexchange-return/1"
+DOCUMENT_FAMILY = "securexchange-return"
+DOCUMENT_VERSION = 1
+DOCUMENT_FORMAT = f"{DOCUMENT_FAMILY}/{DOCUMENT_VERSION}"
+# The software version a client states in its returns (PEP 440 characters only: it is
+# shown to the agency as is).
+CLIENT_VERSION_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+!-]{0,39}$")
 MAX_ENTRIES = 100_000
 MAX_DOCUMENT_BYTES = 32 << 20
 KIND_STATUS = "status"
@@ -74,6 +81,8 @@ class ReturnBody:
     ``sequence`` counts the returns of one signer, from 1; ``keyring_version`` is the
     version of the keyring view the signer's home held (an old version proves nothing
     alone: :func:`open_return` also requires the newer versions the verifier knows).
+    ``client_version`` is the securexchange version that made the return (absent in
+    returns of versions before it was added: None, "unknown" to the agency).
     """
 
     party_id: str
@@ -82,6 +91,7 @@ class ReturnBody:
     quality_reports: int
     keyring_version: int
     demo: bool
+    client_version: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.party_id, str) or not PARTY_ID_RE.fullmatch(self.party_id):
@@ -102,9 +112,14 @@ class ReturnBody:
             raise ValueError("keyring_version is not a positive integer")
         if not isinstance(self.demo, bool):
             raise ValueError("demo is not a boolean")
+        if self.client_version is not None and (
+            not isinstance(self.client_version, str)
+            or not CLIENT_VERSION_RE.fullmatch(self.client_version)
+        ):
+            raise ValueError("client_version is not a version number")
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        value: dict[str, Any] = {
             "party_id": self.party_id,
             "sequence": self.sequence,
             "statuses": self.statuses,
@@ -112,6 +127,9 @@ class ReturnBody:
             "keyring_version": self.keyring_version,
             "demo": self.demo,
         }
+        if self.client_version is not None:
+            value["client_version"] = self.client_version
+        return value
 
     @classmethod
     def from_json(cls, value: Any) -> Self:
@@ -123,6 +141,7 @@ class ReturnBody:
                 quality_reports=f.integer("quality_reports"),
                 keyring_version=f.integer("keyring_version"),
                 demo=f.boolean("demo"),
+                client_version=f.opt_text("client_version"),
             )
 
 
@@ -295,6 +314,13 @@ class ReturnDocument:
     def from_bytes(cls, data: bytes) -> ReturnDocument:
         """Parse strictly: unknown keys, other kinds, values outside the vocabularies,
         repeated entries and non-canonical encodings are refused (Malformed)."""
+        refuse_newer(
+            data,
+            family=DOCUMENT_FAMILY,
+            known=DOCUMENT_VERSION,
+            what="the return",
+            max_bytes=MAX_DOCUMENT_BYTES,
+        )
         value = strictjson.loads(data, what="the return", max_bytes=MAX_DOCUMENT_BYTES)
         with strictjson.Fields(value, "the return") as f:
             if f.text("format") != DOCUMENT_FORMAT:

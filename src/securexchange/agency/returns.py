@@ -42,7 +42,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from securexchange import age, statedb
-from securexchange.agency import ledger, waiting
+from securexchange.agency import clients, ledger, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.atomicio import read_capped
 from securexchange.card import parse_time
@@ -323,6 +323,9 @@ def _apply(home: Home, item: _Ready, file: str) -> ReturnResult:
         statuses=doc.statuses,
         quality_reports=doc.quality_reports,
     )
+    clients.record_return(
+        home, party_id=item.entry.party_id, manifest=item.manifest, version=item.body.client_version
+    )
     return ReturnResult(
         file=file,
         delta_id=doc.delta_id,
@@ -404,6 +407,7 @@ def import_returns(
     ensure_schema(home)
     ledger.ensure_schema(home)
     waiting.ensure_schema(home)
+    clients.ensure_schema(home)
     trust = return_trust(home)
     checked = [_check_container(home, name, data, trust) for name, data in files]
     for signer, sequence in skip_gaps:  # a usage error before the key is unlocked

@@ -38,10 +38,9 @@ from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from securexchange import zipstrict
 from securexchange.atomicio import read_capped
 from securexchange.card import MAX_CARD_BYTES, read_card
-from securexchange.container import MEMBER_LIMITS, open_without_decryption
+from securexchange.container import MEMBER_LIMITS, open_without_decryption, read_members
 from securexchange.errors import (
     ArtifactError,
     BadSignature,
@@ -56,7 +55,7 @@ from securexchange.errors import (
 )
 from securexchange.keyring import Keyring, MunicipalityEntry, open_keyring
 from securexchange.keys import ROLE_ROOT
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType, Manifest
+from securexchange.manifest import MANIFEST, ArtifactType, Manifest
 from securexchange.notice import NoticeBody
 from securexchange.package import PackageBody, PackageTrust, open_package
 from securexchange.returns import ReturnBody, ReturnTrust, open_return
@@ -427,12 +426,7 @@ def _check_keyring_document(
 
 def _peek(data: bytes) -> tuple[Manifest, dict[str, bytes]]:
     """The parsed manifest and members of a structurally valid container (no trust yet)."""
-    members = {
-        m.name: m.data
-        for m in zipstrict.read(
-            data, MEMBER_ORDER, limits=DEFAULT_LIMITS, member_limits=MEMBER_LIMITS
-        )
-    }
+    members = read_members(data, limits=DEFAULT_LIMITS)
     if MANIFEST not in members:
         raise Malformed("the container has no manifest")
     try:

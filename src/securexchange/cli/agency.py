@@ -76,10 +76,10 @@ def root_source(
     )
 
 
-def _agency_home(state: CliState) -> AbstractContextManager[Home]:
+def _agency_home(state: CliState, *, read_only: bool = False) -> AbstractContextManager[Home]:
     from securexchange.home import HomeKind
 
-    return cli_home(state, HomeKind.AGENCY)
+    return cli_home(state, HomeKind.AGENCY, read_only=read_only)
 
 
 @click.group()
@@ -207,11 +207,19 @@ def municipality_add(
 @json_option
 @pass_state
 def municipality_list(state: CliState, as_json: bool) -> None:
-    """List the registered municipalities and their protocols."""
+    """List the registered municipalities, their protocols and the client version
+    their staff last returned with ("unknown": no return yet, or an older client)."""
+    from securexchange.agency.clients import UNKNOWN, latest_by_party
     from securexchange.agency.registry import list_municipalities
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         rows = list_municipalities(home)
+        clients = latest_by_party(home)
+
+    def client(party_id: str) -> str:
+        seen = clients.get(party_id)
+        return UNKNOWN if seen is None else seen.shown
+
     if as_json:
         echo_json(
             [
@@ -229,13 +237,27 @@ def municipality_list(state: CliState, as_json: bool) -> None:
                     else r.entry.terminated_on.isoformat(),
                     "active": r.active,
                     "recipients": r.recipients,
+                    "client_version": client(r.entry.party_id),
+                    "client_seen_at": (
+                        seen.seen_at if (seen := clients.get(r.entry.party_id)) else None
+                    ),
                 }
                 for r in rows
             ]
         )
         return
     print_table(
-        ["NIS", "NAME", "FROM", "UNTIL", "TERMINATED", "ACTIVE", "RECIPIENTS", "PROFILES"],
+        [
+            "NIS",
+            "NAME",
+            "FROM",
+            "UNTIL",
+            "TERMINATED",
+            "ACTIVE",
+            "RECIPIENTS",
+            "PROFILES",
+            "CLIENT",
+        ],
         [
             [
                 r.entry.nis,
@@ -247,6 +269,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
                 "yes" if r.active else "no",
                 str(r.recipients),
                 ",".join(r.entry.profiles) or "(any)",
+                client(r.entry.party_id),
             ]
             for r in rows
         ],
@@ -346,7 +369,7 @@ def recipient_list(state: CliState, as_json: bool) -> None:
     from securexchange.agency.registry import list_recipients
     from securexchange.clock import format_instant
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         rows = list_recipients(home)
         now = home.now
     if as_json:
@@ -634,7 +657,7 @@ def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> N
     from securexchange.agency.quality import list_reports
     from securexchange.agency.registry import list_municipalities
 
-    with _agency_home(state) as home:
+    with _agency_home(state, read_only=True) as home:
         listing = list_reports(home, include_resolved=include_resolved)
         nis = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
     if as_json:

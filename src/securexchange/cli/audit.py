@@ -34,7 +34,7 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
     from securexchange.audit.logcheck import log_findings
     from securexchange.errors import LogBroken
 
-    with cli_home(state) as home:
+    with cli_home(state, read_only=True) as home:
         result, findings = log_findings(home)
         if as_json:
             echo_json(

@@ -79,14 +79,25 @@ def note(message: str) -> None:
 
 
 @contextmanager
-def cli_home(state: CliState, expect: HomeKind | None = None) -> Iterator[Home]:
-    """Open this invocation's home, saying so when it is a demo home."""
+def cli_home(
+    state: CliState, expect: HomeKind | None = None, *, read_only: bool = False
+) -> Iterator[Home]:
+    """Open this invocation's home, saying so when it is a demo home.
+
+    ``read_only`` declares a command that only shows: under a demo's time travel it
+    leaves the home as it found it (see ``Home.holds_still``).
+    """
+    from securexchange.clock import format_instant
     from securexchange.home import open_home
 
-    with open_home(state.home_dir, env=os.environ, expect=expect) as home:
+    with open_home(state.home_dir, env=os.environ, expect=expect, read_only=read_only) as home:
         if home.demo:
             note("note: DEMO home: keys have no passphrase; never use it for real data")
-        if home.clock.behind:
+        if home.demo and home.clock.override is not None:
+            # Time travel is what a demo does: one note, not a clock warning per command.
+            still = "; this command changes nothing" if home.holds_still else ""
+            note(f"note: time travel: the clock reads {format_instant(home.now)}{still}")
+        elif home.clock.behind:
             note(
                 "warning: the system clock is more than 24 hours behind the latest time "
                 "this home has seen; data will not be opened until it is corrected"

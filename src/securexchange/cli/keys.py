@@ -118,7 +118,7 @@ def show(state: CliState, as_json: bool) -> None:
     """Show fingerprints, roles, and subkeys with their validity (no passphrase needed)."""
     from securexchange.keystore import home_card, home_uses, pinned_agency_card
 
-    with cli_home(state) as home:
+    with cli_home(state, read_only=True) as home:
         entries = [_card_json(u.value, home_card(home, u), home.now) for u in home_uses(home)]
         pinned = pinned_agency_card(home)
         kind = home.info.kind.value

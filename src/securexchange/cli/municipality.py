@@ -150,15 +150,19 @@ def return_command(state: CliState, *, out: Path, passphrase_file: Path | None) 
 
 
 @contextmanager
-def municipal_home(state: CliState) -> Iterator[Home]:
+def municipal_home(state: CliState, *, read_only: bool = False) -> Iterator[Home]:
     """Open the municipal home and run the shredding pass before anything else, so
-    retention is enforced by every command, also one that then fails its checks."""
+    retention is enforced by every command, also one that then fails its checks.
+
+    The one exception: a read-only command in a demo home under ``SECUREXCHANGE_NOW``
+    only looks at the future; shredding there would make the demo's time travel
+    permanent. In a real home the override is refused, so this never skips a pass."""
     from securexchange.home import HomeKind
     from securexchange.municipality.retention import shred
 
-    with cli_home(state, HomeKind.MUNICIPALITY) as home:
-        report = shred(home)
-        _warn(report)
+    with cli_home(state, HomeKind.MUNICIPALITY, read_only=read_only) as home:
+        if not home.holds_still:
+            _warn(shred(home))
         yield home
 
 
@@ -325,7 +329,7 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     from securexchange.home import HomeKind
     from securexchange.municipality.retention import shred
 
-    with cli_home(state, HomeKind.MUNICIPALITY) as home:
+    with cli_home(state, HomeKind.MUNICIPALITY, read_only=dry_run) as home:
         report = shred(home, dry_run=dry_run, log_always=not dry_run)
     prefix = "would destroy" if dry_run else "destroyed"
     counts = report.counts()
@@ -351,7 +355,7 @@ def status_command(state: CliState, *, as_json: bool) -> None:
     from securexchange.municipality.status import status
     from securexchange.municipality.status_text import LANG_VARIABLE, language, render
 
-    with municipal_home(state) as home:
+    with municipal_home(state, read_only=True) as home:
         doc = status(home)
     if as_json:
         echo_json(doc)

@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from securexchange import age, statedb, strictjson, zipstrict
+from securexchange import age, statedb, strictjson
 from securexchange.atomicio import read_capped
 from securexchange.card import read_card
 from securexchange.clock import format_instant
-from securexchange.container import MEMBER_LIMITS, PinnedSigner, open_without_decryption
+from securexchange.container import PinnedSigner, open_without_decryption, read_members
 from securexchange.errors import (
     BadSignature,
     Equivocation,
@@ -52,10 +52,18 @@ from securexchange.errors import (
     WrongMunicipality,
 )
 from securexchange.eventlog import Action
+from securexchange.formatversion import refuse_newer
 from securexchange.home import Home
 from securexchange.keyring import Keyring
 from securexchange.keystore import IDENTITY_CARD, KeySource
-from securexchange.manifest import MANIFEST, MAX_MANIFEST_SIZE, MEMBER_ORDER, ArtifactType
+from securexchange.manifest import (
+    FORMAT_FAMILY,
+    FORMAT_VERSION,
+    MANIFEST,
+    MAX_MANIFEST_SIZE,
+    ArtifactType,
+    claimed_what,
+)
 from securexchange.municipality import retention, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import (
     held_keyring,
@@ -127,13 +135,16 @@ def import_files(
 def _manifest_type(data: bytes, name: str) -> ArtifactType:
     """The type an unsigned manifest claims, and nothing else of it: which verification
     applies. Every other field is read only by that verification, after the signature."""
-    members = {
-        m.name: m.data
-        for m in zipstrict.read(data, MEMBER_ORDER, member_limits=MEMBER_LIMITS)
-        if m.name == MANIFEST
-    }
+    members = read_members(data, names=(MANIFEST,))
     if MANIFEST not in members:
         raise Malformed(f"{name} has no manifest")
+    refuse_newer(
+        members[MANIFEST],
+        family=FORMAT_FAMILY,
+        known=FORMAT_VERSION,
+        what=claimed_what(members[MANIFEST]),
+        max_bytes=MAX_MANIFEST_SIZE,
+    )
     value = strictjson.loads(members[MANIFEST], what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
     claimed = value.get("type") if isinstance(value, dict) else None
     try:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from securexchange import age, statedb
+from securexchange import __version__, age, statedb
 from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.container import seal
 from securexchange.errors import NotAuthorised, NotFound, Stale, UsageError
@@ -88,6 +88,7 @@ def seal_return(
         quality_reports=len(document.quality_reports),
         keyring_version=keyring.version,
         demo=demo,
+        client_version=__version__,
     )
     return seal(
         artifact_type=ArtifactType.RETURN,
