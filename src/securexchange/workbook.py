@@ -1,8 +1,11 @@
 """The municipal workbook (brief §5): the Excel file municipal staff open and edit.
 
 One data sheet ("Inburgeraars") with a banner, the Dutch headers and one row per record;
-one visible, protected sheet ("Keuzelijsten") with the two drop-down lists. Only the
-cells of "Status activiteit" and "Melding gegevenskwaliteit" are unlocked.
+one visible, protected sheet ("Keuzelijsten") with the two drop-down lists; in the staff
+layout a third ("Toelichting") explaining each value. Only the cells of "Status
+activiteit" and "Melding gegevenskwaliteit" are unlocked. Two layouts (:class:`Layout`):
+the package keeps layout 1 so that every client reads it; ``municipality open`` writes
+layout 2, names first and frozen with the editable columns beside them.
 
 Sheet protection here is a user-interface guard, not a security boundary: it has no
 password, and even a password would not help, because anyone can remove sheet

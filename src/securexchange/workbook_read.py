@@ -7,15 +7,17 @@ two columns per record. Everything else in the file is untrusted input:
 1. :func:`securexchange.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
    caps, no DTD, no macros, no external links, no embedded objects): HostileFile.
 2. The structure we wrote, checked with the standard library and defusedxml on small
-   parts: exactly the sheets "Inburgeraars" and "Keuzelijsten", both visible worksheets;
-   the package id in the custom properties; no formula in an editable column (the data
-   sheet is scanned for ``<f>`` elements only when it contains one): InvalidWorkbook.
+   parts: exactly the sheets of one layout (:data:`securexchange.workbook.LAYOUTS`), all
+   visible worksheets; the package id in the custom properties: InvalidWorkbook. The
+   data sheet is scanned for ``<f>`` elements only when it contains one.
 3. The values, with python-calamine (fast, and it never resolves a DTD): the header row
    is found by its exact headers (staff may have inserted rows above it), records by
-   their record id (staff may have sorted, filtered or inserted empty rows); a record id
-   that was not in the package is refused; the two editable cells are matched against
-   their closed lists; any other cell that differs from what was written is reported
-   by position only, never by value.
+   their record id (staff may have sorted, filtered or inserted empty rows), each column
+   by its header in the layout found; the two editable cells are matched against their
+   closed lists; any other cell that differs from what was written is reported by
+   position only, never by value. A cell that cannot be read (outside its list, a
+   formula in an editable column, a record id that was not written or is repeated) is
+   listed in ``problems`` and dropped; every other cell is still read.
 
 Two entry points share every check: :func:`read_workbook` takes the rows as written
 (:class:`ExpectedWorkbook`); :func:`read_workbook_cells` takes only the package id and,
