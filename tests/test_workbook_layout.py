@@ -252,3 +252,12 @@ def test_a_registered_workbook_in_the_old_layout_is_still_absorbed(tmp_path: Pat
     result = muni(world, "return", "--out", str(out))
     assert result.code == 0, result.stderr
     assert "1 status change(s), 1 quality report(s)" in result.stderr
+
+
+def test_every_explanation_has_dutch_for_staff_and_an_english_version() -> None:
+    from securexchange.workbook_help import OUTCOME_HELP, PROBLEM_HELP, STATUS_HELP
+
+    for texts in (STATUS_HELP, PROBLEM_HELP, OUTCOME_HELP):
+        for text in texts.values():
+            assert text.nl.endswith(".") and text.en.endswith(".")
+            assert text.nl != text.en
