@@ -302,20 +302,22 @@ def _note_damaged(home: Home, workbook_id: str, problem: str = DAMAGED_PROBLEM) 
 
 
 def _problem_text(read: _Read) -> str | None:
-    """What ``status`` lists for a workbook: each cell not read on its own line (the
-    CLI repeats those as warnings), then the changed cells outside the editable columns."""
+    """What ``status`` lists for a workbook: each cell not read (the CLI repeats those as
+    warnings), then the changed cells outside the editable columns."""
     lines = [f"{CELL_LINE}{problem}" for problem in read.problems]
     changed = _changed_problem(read.changed)
     if changed is not None:
         lines.append(changed)
-    return "\n".join(lines) if lines else None
+    return "; ".join(lines) if lines else None
 
 
 def warnings(home: Home) -> list[str]:
     """The cells not read and the workbooks not read, one line each, for the CLI."""
     found = []
     for workbook in registered(home):
-        for line in (workbook.problem or "").splitlines():
+        # One line of `status` output: the parts are joined with "; ", which no cell
+        # problem's own text holds.
+        for line in (workbook.problem or "").split("; "):
             if line.startswith((CELL_LINE, UNREADABLE_LINE)):
                 found.append(f"{workbook.path.name}: {line}")
     return found
