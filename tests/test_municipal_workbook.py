@@ -35,7 +35,7 @@ def _type_status(path: Path, record_id: str, status: str) -> None:
 def _shown_status(path: Path, record_id: str) -> str:
     sheet = openpyxl.load_workbook(path, read_only=True)[DATA_SHEET]
     for row in sheet.iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
-        if row[0] == record_id:
+        if row[HEADERS.index(HEADER_RECORD_ID)] == record_id:
             return str(row[HEADERS.index(HEADER_ACTIVITY)])
     raise AssertionError("record not in the workbook")
 

@@ -7,10 +7,12 @@ from datetime import date
 from pathlib import Path
 
 import openpyxl
+from openpyxl.utils import get_column_letter
 
 from cli_helpers import assert_single_error
 from municipal_flows import make_package, make_world, muni, person
-from securexchange.workbook import DATA_SHEET
+from securexchange.schema import HEADER_RECORD_ID
+from securexchange.workbook import DATA_SHEET, HEADERS
 from test_municipal_workbook import _open, _type_status
 
 SECRET = "Geheimenaam"
@@ -88,15 +90,18 @@ def test_a_record_id_that_was_not_written_refuses_naming_the_row(tmp_path: Path)
     workbook = _open(world)
     stranger = person(3, LATER).record_id
     row = 4 + [_shown_id(workbook, r) for r in (4, 5)].index(b.record_id)
-    _set_cell(workbook, f"A{row}", stranger)
+    _set_cell(workbook, f"{ID_COLUMN}{row}", stranger)
     out = tmp_path / "terug"
     out.mkdir()
 
     result = muni(world, "return", "--out", str(out))
     assert_single_error(result, "SX-INVALID-WORKBOOK", 2)
-    assert f"row {row}, column A" in result.stderr and stranger not in result.stderr
+    assert f"row {row}, column {ID_COLUMN}" in result.stderr and stranger not in result.stderr
     assert list(out.iterdir()) == []
 
 
+ID_COLUMN = get_column_letter(HEADERS.index(HEADER_RECORD_ID) + 1)
+
+
 def _shown_id(path: Path, row: int) -> str:
-    return str(openpyxl.load_workbook(path)[DATA_SHEET][f"A{row}"].value)
+    return str(openpyxl.load_workbook(path)[DATA_SHEET][f"{ID_COLUMN}{row}"].value)

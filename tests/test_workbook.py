@@ -28,7 +28,7 @@ from securexchange.errors import InternalError
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
 from securexchange.workbook import (
-    HEADERS,
+    PACKAGE_HEADERS,
     PROP_PACKAGE,
     PROP_RECORD_COUNT,
     PROP_RECORDS_DIGEST,
@@ -37,7 +37,7 @@ from securexchange.workbook import (
     WorkbookMeta,
     WorkbookRow,
     records_digest,
-    write_workbook,
+    write_package_workbook,
 )
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -137,7 +137,7 @@ def unlocked_style_ids(data: bytes) -> set[str]:
 
 
 def test_headers_are_the_brief_s_sixteen_columns_in_order() -> None:
-    assert HEADERS == (
+    assert PACKAGE_HEADERS == (
         "record-id",
         "Naam",
         "Voornaam",
@@ -155,15 +155,15 @@ def test_headers_are_the_brief_s_sixteen_columns_in_order() -> None:
         "Melding gegevenskwaliteit",
         "Afhandeling melding",
     )
-    data = write_workbook(make_rows(2), make_meta())
+    data = write_package_workbook(make_rows(2), make_meta())
     cells = cells_by_ref(xml(data, DATA_PART))
     letters = "ABCDEFGHIJKLMNOP"
-    assert tuple(inline_text(cells[f"{c}3"]) for c in letters) == HEADERS
+    assert tuple(inline_text(cells[f"{c}3"]) for c in letters) == PACKAGE_HEADERS
 
 
 def test_rows_hold_the_record_retention_status_quality_and_outcome_as_text() -> None:
     rows = make_rows(12)
-    data = write_workbook(rows, make_meta())
+    data = write_package_workbook(rows, make_meta())
     cells = cells_by_ref(xml(data, DATA_PART))
     for offset, row in enumerate(rows):
         number = FIRST + offset
@@ -179,7 +179,7 @@ def test_rows_hold_the_record_retention_status_quality_and_outcome_as_text() -> 
 
 
 def test_sheets_are_inburgeraars_and_a_visible_keuzelijsten() -> None:
-    data = write_workbook(make_rows(1), make_meta())
+    data = write_package_workbook(make_rows(1), make_meta())
     workbook = xml(data, "xl/workbook.xml")
     sheets = workbook.findall("m:sheets/m:sheet", NS)
     assert [(s.get("name"), s.get("state", "visible")) for s in sheets] == [
@@ -191,7 +191,7 @@ def test_sheets_are_inburgeraars_and_a_visible_keuzelijsten() -> None:
 
 
 def test_header_row_is_frozen_filtered_and_columns_have_readable_widths() -> None:
-    data = write_workbook(make_rows(5), make_meta())
+    data = write_package_workbook(make_rows(5), make_meta())
     sheet = xml(data, DATA_PART)
     pane = sheet.find("m:sheetViews/m:sheetView/m:pane", NS)
     assert pane is not None
@@ -216,7 +216,7 @@ def test_formula_like_text_is_an_inline_string_never_a_formula(value: str) -> No
         retention=date(2027, 1, 1),
         status="gestart",
     )
-    data = write_workbook([row], make_meta())
+    data = write_package_workbook([row], make_meta())
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         raw = archive.read(DATA_PART)
     sheet = ET.fromstring(raw)
@@ -238,7 +238,7 @@ def test_a_value_no_workbook_can_hold_is_refused_without_echoing_it(bad: str) ->
         status="gestart",
     )
     with pytest.raises(InternalError) as caught:
-        write_workbook([row], make_meta())
+        write_package_workbook([row], make_meta())
     assert "Geheim" not in str(caught.value)
     assert "row 4" in str(caught.value)
 
@@ -248,7 +248,7 @@ def test_a_value_no_workbook_can_hold_is_refused_without_echoing_it(bad: str) ->
 
 def test_only_status_and_quality_cells_are_unlocked_and_both_sheets_are_protected() -> None:
     rows = make_rows(9)
-    data = write_workbook(rows, make_meta())
+    data = write_package_workbook(rows, make_meta())
     unlocked = unlocked_style_ids(data)
     assert unlocked, "no unlocked cell style"
     sheet = xml(data, DATA_PART)
@@ -266,7 +266,7 @@ def test_only_status_and_quality_cells_are_unlocked_and_both_sheets_are_protecte
 
 def test_drop_downs_reference_the_lists_on_keuzelijsten() -> None:
     rows = make_rows(6)
-    data = write_workbook(rows, make_meta())
+    data = write_package_workbook(rows, make_meta())
     validations = xml(data, DATA_PART).findall("m:dataValidations/m:dataValidation", NS)
     by_range = {v.get("sqref"): v for v in validations}
     assert set(by_range) == {"N4:N9", "O4:O9"}
@@ -293,7 +293,7 @@ def test_quality_list_is_every_shared_field_times_every_art7_problem() -> None:
 
 
 def test_an_empty_package_still_gets_headers_banner_and_protection() -> None:
-    data = write_workbook([], make_meta())
+    data = write_package_workbook([], make_meta())
     sheet = xml(data, DATA_PART)
     assert sheet.find("m:dataValidations", NS) is None
     assert sheet.find("m:sheetProtection", NS) is not None
@@ -304,7 +304,7 @@ def test_an_empty_package_still_gets_headers_banner_and_protection() -> None:
 
 
 def test_banner_says_personal_data_do_not_copy_and_the_destroy_date() -> None:
-    data = write_workbook(make_rows(2), make_meta())
+    data = write_package_workbook(make_rows(2), make_meta())
     sheet = xml(data, DATA_PART)
     cells = cells_by_ref(sheet)
     banner = inline_text(cells["A1"]) + " " + inline_text(cells["A2"])
@@ -316,7 +316,7 @@ def test_banner_says_personal_data_do_not_copy_and_the_destroy_date() -> None:
 
 
 def test_demo_package_says_demo_on_every_sheet() -> None:
-    data = write_workbook(make_rows(2), make_meta(demo=True))
+    data = write_package_workbook(make_rows(2), make_meta(demo=True))
     for part in (DATA_PART, LISTS_PART):
         sheet = xml(data, part)
         assert inline_text(cells_by_ref(sheet)["A1"]).startswith("DEMO")
@@ -326,7 +326,7 @@ def test_demo_package_says_demo_on_every_sheet() -> None:
 
 def test_properties_carry_package_id_count_and_records_digest_not_the_ids() -> None:
     rows = make_rows(30)
-    data = write_workbook(rows, make_meta())
+    data = write_package_workbook(rows, make_meta())
     custom = xml(data, "docProps/custom.xml")
     props = {
         p.get("name"): "".join(p.itertext())
@@ -349,7 +349,7 @@ def test_properties_carry_package_id_count_and_records_digest_not_the_ids() -> N
 def test_duplicate_record_ids_are_refused() -> None:
     rows = make_rows(2)
     with pytest.raises(ValueError, match="duplicate"):
-        write_workbook([rows[0], rows[0]], make_meta())
+        write_package_workbook([rows[0], rows[0]], make_meta())
 
 
 @pytest.mark.parametrize(

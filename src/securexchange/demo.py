@@ -347,13 +347,16 @@ class _Story:
     def _first_record(self, staff: _Staff) -> str:
         import openpyxl
 
-        from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW
+        from securexchange.schema import HEADER_RECORD_ID
+        from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
+        column = HEADERS.index(HEADER_RECORD_ID)
         book = openpyxl.load_workbook(self.workbooks[staff.label], read_only=True)
         try:
             for row in book[DATA_SHEET].iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
-                if isinstance(row[0], str) and row[0]:
-                    return row[0]
+                value = row[column] if len(row) > column else None
+                if isinstance(value, str) and value:
+                    return value
         finally:
             book.close()
         raise DemoFailed(f"demo step failed: {staff.label}'s workbook holds no record")

@@ -1,8 +1,11 @@
 """The municipal workbook (brief §5): the Excel file municipal staff open and edit.
 
 One data sheet ("Inburgeraars") with a banner, the Dutch headers and one row per record;
-one visible, protected sheet ("Keuzelijsten") with the two drop-down lists. Only the
-cells of "Status activiteit" and "Melding gegevenskwaliteit" are unlocked.
+one visible, protected sheet ("Keuzelijsten") with the two drop-down lists; in the staff
+layout a third ("Toelichting") explaining each value. Only the cells of "Status
+activiteit" and "Melding gegevenskwaliteit" are unlocked. Two layouts (:class:`Layout`):
+the package keeps layout 1 so that every client reads it; ``municipality open`` writes
+layout 2, names first and frozen with the editable columns beside them.
 
 Sheet protection here is a user-interface guard, not a security boundary: it has no
 password, and even a password would not help, because anyone can remove sheet
@@ -32,7 +35,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -67,9 +70,11 @@ _Sheet = Any
 
 DATA_SHEET = "Inburgeraars"
 LISTS_SHEET = "Keuzelijsten"
-SHEETS: tuple[str, ...] = (DATA_SHEET, LISTS_SHEET)
+HELP_SHEET = "Toelichting"
 
-HEADERS: tuple[str, ...] = (
+# Layout 1 (the package workbook, and staff workbooks written before layout 2): the
+# record id first, the two editable columns far right.
+PACKAGE_HEADERS: tuple[str, ...] = (
     HEADER_RECORD_ID,
     *SHARED_HEADERS,
     HEADER_RETENTION,
@@ -77,7 +82,47 @@ HEADERS: tuple[str, ...] = (
     HEADER_QUALITY,
     HEADER_OUTCOME,
 )
+# Layout 2 (the staff workbook): the names first and frozen, so that the row's person
+# stays in view while a status is picked and on every printed page; the editable
+# columns and the agency's answer right after them; the rest after; the record id last.
+_NAMES: tuple[str, ...] = SHARED_HEADERS[:2]
+HEADERS: tuple[str, ...] = (
+    *_NAMES,
+    HEADER_ACTIVITY,
+    HEADER_QUALITY,
+    HEADER_OUTCOME,
+    *SHARED_HEADERS[2:],
+    HEADER_RETENTION,
+    HEADER_RECORD_ID,
+)
 EDITABLE_HEADERS: tuple[str, ...] = (HEADER_ACTIVITY, HEADER_QUALITY)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One layout of the workbook: its sheets, its column order and how it is shown.
+
+    Readers find a workbook's layout by its sheets and its header row and take every
+    column by its header, so a client reads both layouts.
+    """
+
+    version: int
+    sheets: tuple[str, ...]
+    headers: tuple[str, ...]
+    frozen_columns: int  # columns kept in view when scrolling right
+    landscape: bool  # printed landscape, fitted to the page width
+
+    def column(self, header: str) -> int:
+        """0-based column of ``header``."""
+        return self.headers.index(header)
+
+
+PACKAGE_LAYOUT = Layout(1, (DATA_SHEET, LISTS_SHEET), PACKAGE_HEADERS, 1, False)
+STAFF_LAYOUT = Layout(2, (DATA_SHEET, LISTS_SHEET, HELP_SHEET), HEADERS, len(_NAMES), True)
+LAYOUTS: tuple[Layout, ...] = (STAFF_LAYOUT, PACKAGE_LAYOUT)
+SHEETS: tuple[str, ...] = STAFF_LAYOUT.sheets
+if sorted(HEADERS) != sorted(PACKAGE_HEADERS):  # the two layouts hold the same columns
+    raise RuntimeError("the workbook layouts disagree")
 
 # Rows 1-2: the banner; row 3: the headers; records from row 4 (1-based, as Excel counts).
 BANNER_ROWS = 2
@@ -118,26 +163,26 @@ _DUTCH_MONTHS = (
 )
 _NIS = re.compile(r"[1-9][0-9]{4}")
 
-# Readable widths (characters) per column, in HEADERS order.
-_WIDTHS: tuple[float, ...] = (
-    26,  # record-id
-    20,  # Naam
-    18,  # Voornaam
-    32,  # Adres
-    10,  # Postcode
-    18,  # Gemeente
-    16,  # Telefoon
-    30,  # E-mail
-    14,  # Contacttaal
-    12,  # Niveau Nederlands
-    14,  # Status MO
-    40,  # Interesses en noden
-    13,  # Bewaren tot
-    24,  # Status activiteit
-    32,  # Melding gegevenskwaliteit
-    20,  # Afhandeling melding
-)
-if len(_WIDTHS) != len(HEADERS):  # the two lists must never drift
+# Readable widths (characters) per column.
+_WIDTHS: Mapping[str, float] = {
+    HEADER_RECORD_ID: 26,
+    "Naam": 20,
+    "Voornaam": 18,
+    "Adres": 32,
+    "Postcode": 10,
+    "Gemeente": 18,
+    "Telefoon": 16,
+    "E-mail": 30,
+    "Contacttaal": 14,
+    "Niveau Nederlands": 12,
+    "Status MO": 14,
+    "Interesses en noden": 40,
+    HEADER_RETENTION: 13,
+    HEADER_ACTIVITY: 24,
+    HEADER_QUALITY: 32,
+    HEADER_OUTCOME: 20,
+}
+if set(_WIDTHS) != set(HEADERS):  # the two lists must never drift
     raise RuntimeError("workbook widths and headers disagree")
 
 _EDITABLE_FILL = "FFF2CC"  # light yellow: "you may type here"
@@ -211,7 +256,8 @@ class WorkbookRow:
             raise ValueError("a quality outcome outside its list")
 
     def cells(self) -> tuple[str, ...]:
-        """The row's cell texts in :data:`HEADERS` order ("" for an empty cell)."""
+        """The row's cell texts in :data:`PACKAGE_HEADERS` order ("" for an empty cell);
+        :func:`cells_in` puts them in a layout's order."""
         return (
             self.record_id,
             *self.record.cells(),
@@ -252,6 +298,16 @@ class WorkbookMeta:
             raise ValueError("workbook metadata needs a schema version")
 
 
+def cells_in(layout: Layout, cells: Sequence[str]) -> tuple[str, ...]:
+    """Cells in :data:`PACKAGE_HEADERS` order (:meth:`WorkbookRow.cells`) in ``layout``'s."""
+    return tuple(cells[i] for i in _order(layout))
+
+
+@functools.cache
+def _order(layout: Layout) -> tuple[int, ...]:
+    return tuple(PACKAGE_HEADERS.index(header) for header in layout.headers)
+
+
 def records_digest(record_ids: Sequence[str]) -> str:
     """SHA-256 (hex) of the sorted record ids, one per line: the property's value."""
     joined = "\n".join(sorted(record_ids)).encode("ascii")
@@ -267,7 +323,8 @@ def banner_lines(meta: WorkbookMeta) -> tuple[str, str]:
         "doorsturen, niet bewaren in een gedeelde of gesynchroniseerde map."
     )
     second = (
-        f"Vernietig dit bestand uiterlijk op {dutch_date(meta.destroy_by)}. "
+        f"securexchange vernietigt dit bestand zelf op {dutch_date(meta.destroy_by)}: "
+        "laat het staan waar het is. "
         f"Alleen '{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' kunnen gewijzigd worden. "
         f"{meta.municipality} ({meta.nis}), pakket {meta.package_id}."
     )
@@ -291,8 +348,18 @@ def validation_formula(column: str, count: int) -> str:
 # --- writing -------------------------------------------------------------------------------
 
 
-def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
+def write_package_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
+    """:func:`write_workbook` in the package layout (layout 1), which clients of every
+    version read."""
+    return write_workbook(rows, meta, layout=PACKAGE_LAYOUT)
+
+
+def write_workbook(
+    rows: Sequence[WorkbookRow], meta: WorkbookMeta, *, layout: Layout = STAFF_LAYOUT
+) -> bytes:
     """The .xlsx bytes of the municipal workbook for ``rows``; nothing is written to disk.
+
+    ``layout``: the staff workbook's (default) or :data:`PACKAGE_LAYOUT`.
 
     Raises ValueError for duplicate record ids; :class:`InternalError` if a value
     cannot be stored in a workbook (the vault should never hold one).
@@ -302,6 +369,8 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
 
     if not isinstance(meta, WorkbookMeta):
         raise TypeError("meta must be a WorkbookMeta")
+    if layout not in LAYOUTS:
+        raise TypeError("layout must be one of LAYOUTS")
     if not all(isinstance(row, WorkbookRow) for row in rows):
         raise TypeError("rows must be WorkbookRow values")
     ids = [row.record_id for row in rows]
@@ -322,20 +391,31 @@ def write_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
         lists = sheet_class(wb, LISTS_SHEET, "xl/worksheets/sheet2.xml")
         cast(Any, wb)._add_sheet(data)
         cast(Any, wb)._add_sheet(lists)
+        help_sheet = None
+        if HELP_SHEET in layout.sheets:
+            help_sheet = sheet_class(wb, HELP_SHEET, "xl/worksheets/sheet3.xml")
+            cast(Any, wb)._add_sheet(help_sheet)
         # openpyxl writes everything but the records' rows (a few KB); the rows are
         # written as text (sheetxml) straight into the sheet's deflated member.
-        styles = _write_data_sheet(data, rows, meta)
+        styles = _write_data_sheet(data, rows, meta, layout)
         data.finish()
         _write_lists_sheet(lists, meta)
         lists.finish()
-        data.store(archive, _record_rows(rows, styles))
+        data.store(archive, _record_rows(rows, styles, layout))
         lists.store(archive, None)
+        if help_sheet is not None:
+            _write_help_sheet(help_sheet, meta)
+            help_sheet.finish()
+            help_sheet.store(archive, None)
         _write_other_parts(wb, archive)
     return buffer.getvalue()
 
 
-def _record_rows(rows: Sequence[WorkbookRow], styles: Sequence[int | None]) -> Iterator[bytes]:
+def _record_rows(
+    rows: Sequence[WorkbookRow], styles: Sequence[int | None], layout: Layout
+) -> Iterator[bytes]:
     """The records' ``<row>`` elements, every text checked first (never quoted)."""
+    order = _order(layout)
 
     def texts() -> Iterator[tuple[str, ...]]:
         dates: dict[date, str] = {}
@@ -361,7 +441,7 @@ def _record_rows(rows: Sequence[WorkbookRow], styles: Sequence[int | None]) -> I
                     f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
                     "character a workbook cannot store"
                 )
-            yield cells
+            yield tuple(cells[i] for i in order)
 
     return sheetxml.rows_xml(FIRST_DATA_ROW, texts(), styles)
 
@@ -489,7 +569,7 @@ def _styles() -> dict[str, Any]:
 
 
 def _write_data_sheet(
-    ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta
+    ws: _Sheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout
 ) -> tuple[int | None, ...]:
     """The data sheet's frame; returns the cell style of each column for the rows."""
     from openpyxl.cell import WriteOnlyCell
@@ -497,21 +577,25 @@ def _write_data_sheet(
     from openpyxl.worksheet.datavalidation import DataValidation
 
     style = _styles()
-    last_col = get_column_letter(len(HEADERS))
+    headers = layout.headers
+    last_col = get_column_letter(len(headers))
     last_row = HEADER_ROW + len(rows)
-    status_col = get_column_letter(HEADERS.index(HEADER_ACTIVITY) + 1)
-    quality_col = get_column_letter(HEADERS.index(HEADER_QUALITY) + 1)
+    status_col = get_column_letter(layout.column(HEADER_ACTIVITY) + 1)
+    quality_col = get_column_letter(layout.column(HEADER_QUALITY) + 1)
 
     # Everything that write-only mode emits before <sheetData> must be set first.
-    for index, width in enumerate(_WIDTHS, 1):
-        ws.column_dimensions[get_column_letter(index)].width = width
+    for index, header in enumerate(headers, 1):
+        ws.column_dimensions[get_column_letter(index)].width = _WIDTHS[header]
     for banner_row in range(1, BANNER_ROWS + 1):
         ws.row_dimensions[banner_row].height = 32
     ws.row_dimensions[HEADER_ROW].height = 30
-    ws.freeze_panes = f"B{FIRST_DATA_ROW}"  # banner, headers and record-id stay in view
+    # The banner, the headers and the first columns (the names, in layout 2) stay in view.
+    ws.freeze_panes = f"{get_column_letter(layout.frozen_columns + 1)}{FIRST_DATA_ROW}"
     if meta.demo:
         ws.sheet_properties.tabColor = _DEMO_TAB
     _print_setup(ws, meta)
+    if layout.landscape:
+        _print_landscape(ws, layout)
 
     # The banner: two merged rows above the headers.
     first, second = banner_lines(meta)
@@ -530,7 +614,7 @@ def _write_data_sheet(
         ws.merged_cells.add(f"A{row_index}:{last_col}{row_index}")
 
     header_cells = []
-    for header in HEADERS:
+    for header in headers:
         cell = WriteOnlyCell(ws, header)
         cell.font = style["header_font"]
         cell.fill = style["header_fill"]
@@ -540,13 +624,13 @@ def _write_data_sheet(
 
     # The records' rows are written as text (see ``store``); the editable columns'
     # cells carry one style, registered here so openpyxl writes it into styles.xml.
-    styles: list[int | None] = [None] * len(HEADERS)
+    styles: list[int | None] = [None] * len(headers)
     if rows:
         editable = WriteOnlyCell(ws)
         editable.protection = style["unlocked"]
         editable.fill = style["editable_fill"]
         for header in EDITABLE_HEADERS:
-            styles[HEADERS.index(header)] = editable.style_id
+            styles[layout.column(header)] = editable.style_id
 
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
     if rows:
@@ -627,6 +711,71 @@ def _print_setup(ws: _Sheet, meta: WorkbookMeta) -> None:
     header.font = "Calibri,Bold"
     ws.oddFooter.center.text = notice
     ws.print_title_rows = f"1:{HEADER_ROW}" if ws.title == DATA_SHEET else "1:2"
+
+
+def _print_landscape(ws: _Sheet, layout: Layout) -> None:
+    """Landscape, fitted to the page width (as many pages down as needed), the names
+    repeated on every page: a printed row never loses its person."""
+    from openpyxl.utils import get_column_letter
+
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = "9"  # A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_cols = f"A:{get_column_letter(layout.frozen_columns)}"
+
+
+def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
+    """The "Toelichting": each status, each quality problem and each answer explained in
+    plain Dutch (:mod:`securexchange.workbook_help`). Protected, like the lists."""
+    from openpyxl.cell import WriteOnlyCell
+
+    from securexchange.workbook_help import OUTCOME_HELP, PROBLEM_HELP, STATUS_HELP
+
+    style = _styles()
+    ws.column_dimensions["A"].width = 28
+    ws.column_dimensions["B"].width = 90
+    ws.row_dimensions[1].height = 48
+    if meta.demo:
+        ws.sheet_properties.tabColor = _DEMO_TAB
+    _print_setup(ws, meta)
+    ws.page_setup.orientation = "landscape"
+
+    banner = WriteOnlyCell(ws, help_banner(meta))
+    banner.font = style["banner_font"]
+    banner.fill = style["banner_fill"]
+    banner.alignment = style["wrap"]
+    ws.append([banner])
+    ws.merged_cells.add("A1:B1")
+    sections = (
+        (HEADER_ACTIVITY, "Wat betekent de status?", STATUS_HELP),
+        (HEADER_QUALITY, "Wat is er mis met het gegeven? Kies eerst het veld, dan:", PROBLEM_HELP),
+        (HEADER_OUTCOME, "Het antwoord van het Agentschap op uw melding:", OUTCOME_HELP),
+    )
+    for title, intro, texts in sections:
+        ws.append([])
+        heads = []
+        for text in (title, intro):
+            cell = WriteOnlyCell(ws, text)
+            cell.font = style["header_font"]
+            cell.fill = style["header_fill"]
+            heads.append(cell)
+        ws.append(heads)
+        for value, help_text in texts.items():
+            explained = WriteOnlyCell(ws, help_text.nl)
+            explained.alignment = style["wrap"]
+            ws.append([value, explained])
+    _protect(ws)
+
+
+def help_banner(meta: WorkbookMeta) -> str:
+    demo = "DEMO – fictieve gegevens – " if meta.demo else ""
+    return (
+        f"{demo}Toelichting bij het blad '{DATA_SHEET}'. U kunt alleen "
+        f"'{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' invullen; kies altijd uit de lijst. "
+        f"securexchange vernietigt het bestand zelf op {dutch_date(meta.destroy_by)}."
+    )
 
 
 def _protect(ws: _Sheet) -> None:

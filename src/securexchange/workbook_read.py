@@ -7,15 +7,17 @@ two columns per record. Everything else in the file is untrusted input:
 1. :func:`securexchange.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
    caps, no DTD, no macros, no external links, no embedded objects): HostileFile.
 2. The structure we wrote, checked with the standard library and defusedxml on small
-   parts: exactly the sheets "Inburgeraars" and "Keuzelijsten", both visible worksheets;
-   the package id in the custom properties; no formula in an editable column (the data
-   sheet is scanned for ``<f>`` elements only when it contains one): InvalidWorkbook.
+   parts: exactly the sheets of one layout (:data:`securexchange.workbook.LAYOUTS`), all
+   visible worksheets; the package id in the custom properties: InvalidWorkbook. The
+   data sheet is scanned for ``<f>`` elements only when it contains one.
 3. The values, with python-calamine (fast, and it never resolves a DTD): the header row
    is found by its exact headers (staff may have inserted rows above it), records by
-   their record id (staff may have sorted, filtered or inserted empty rows); a record id
-   that was not in the package is refused; the two editable cells are matched against
-   their closed lists; any other cell that differs from what was written is reported
-   by position only, never by value.
+   their record id (staff may have sorted, filtered or inserted empty rows), each column
+   by its header in the layout found; the two editable cells are matched against their
+   closed lists; any other cell that differs from what was written is reported by
+   position only, never by value. A cell that cannot be read (outside its list, a
+   formula in an editable column, a record id that was not written or is repeated) is
+   listed in ``problems`` and dropped; every other cell is still read.
 
 Two entry points share every check: :func:`read_workbook` takes the rows as written
 (:class:`ExpectedWorkbook`); :func:`read_workbook_cells` takes only the package id and,
@@ -43,14 +45,21 @@ from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
 from securexchange.ids import is_artifact_id, is_record_id
-from securexchange.schema import ACTIVITY_STATUSES, HEADER_ACTIVITY, HEADER_QUALITY, fold
+from securexchange.schema import (
+    ACTIVITY_STATUSES,
+    HEADER_ACTIVITY,
+    HEADER_QUALITY,
+    HEADER_RECORD_ID,
+    fold,
+)
 from securexchange.workbook import (
     DATA_SHEET,
     EDITABLE_HEADERS,
-    HEADERS,
+    LAYOUTS,
+    PACKAGE_HEADERS,
     PROP_PACKAGE,
     QUALITY_REPORTS,
-    SHEETS,
+    Layout,
     QualityReport,
     WorkbookRow,
 )
@@ -77,9 +86,6 @@ _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 _HEADER_SEARCH_ROWS = 100
 _MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam", ".xlsb", ".xls")
 
-_STATUS_COLUMN = HEADERS.index(HEADER_ACTIVITY)
-_QUALITY_COLUMN = HEADERS.index(HEADER_QUALITY)
-_EDITABLE_COLUMNS = frozenset(HEADERS.index(h) for h in EDITABLE_HEADERS)
 _QUALITY_BY_LABEL: Mapping[str, QualityReport] = {
     fold(report.label): report for report in QUALITY_REPORTS
 }
@@ -159,15 +165,39 @@ class ChangedCell:
 
 
 @dataclass(frozen=True)
+class CellProblem:
+    """A cell that cannot be read: where it is and why, never its value.
+
+    The cell is dropped (its record keeps what was written there); every other cell of
+    the workbook is still read.
+    """
+
+    sheet: str
+    row: int
+    column: str
+    header: str | None
+    why: str
+
+    def __str__(self) -> str:
+        header = f" ({self.header})" if self.header else ""
+        return f"sheet {self.sheet}, row {self.row}, column {self.column}{header}: {self.why}"
+
+
+@dataclass(frozen=True)
 class RecordEdit:
-    """The editable cells of one record as the workbook holds them."""
+    """The editable cells of one record as the workbook holds them.
+
+    ``status`` None: the status cell could not be read (it is listed in the workbook's
+    ``problems``); ``quality_read`` False: the same for the quality cell.
+    """
 
     record_id: str
     row: int
-    status: str
+    status: str | None
     quality: QualityReport | None
     status_changed: bool
     quality_changed: bool
+    quality_read: bool = True
 
     @property
     def changed(self) -> bool:
@@ -181,13 +211,17 @@ class WorkbookEdits:
     ``missing`` lists the package's record ids that no row holds any more (rows deleted
     by staff: not an edit, their status stays as it was). ``changed_cells`` lists,
     by position, cells outside the two editable columns that differ from what was
-    written, in sheet order.
+    written, in sheet order. ``problems`` lists every cell that could not be read (a
+    value outside its list, a formula in an editable column, a record id that was not
+    written or is repeated), in sheet order; those cells are dropped, all others read.
     """
 
     package_id: str
     records: tuple[RecordEdit, ...]
     changed_cells: tuple[ChangedCell, ...]
     missing: tuple[str, ...]
+    problems: tuple[CellProblem, ...] = ()
+    layout: int = 2  # the workbook's layout version (workbook.Layout)
 
     @property
     def edits(self) -> tuple[RecordEdit, ...]:
@@ -297,17 +331,10 @@ def _read(
     check_xlsx(data, limits)
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        sheet_parts = _check_structure(archive, what)
+        sheet_parts, layout = _check_structure(archive, what)
         _check_package(archive, what, expected.package_id)
         formulas = _formula_cells(archive, sheet_parts[DATA_SHEET], what)
-    for row, column in formulas:
-        if column in _EDITABLE_COLUMNS:
-            raise InvalidWorkbook(
-                f"{what}: sheet {DATA_SHEET}, cell {column_letters(column + 1)}{row}: "
-                f"a formula in '{HEADERS[column]}'",
-                hint="type or pick the value itself; formulas are not accepted there",
-            )
-    return _read_values(data, expected, formulas, what)
+    return _read_values(data, expected, formulas, what, layout)
 
 
 def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
@@ -331,10 +358,24 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
     return element
 
 
-def _check_structure(archive: zipfile.ZipFile, what: str) -> dict[str, str]:
-    """Exactly our two sheets, visible worksheets, no external references.
+def _layout_of(names: Sequence[str]) -> Layout | None:
+    """The layout whose sheets are exactly ``names`` (added or renamed sheets: None)."""
+    for layout in LAYOUTS:
+        if sorted(names) == sorted(layout.sheets):
+            return layout
+    return None
 
-    Returns the zip part name of each sheet.
+
+def _sheet_list(layout: Layout) -> str:
+    return ", ".join(layout.sheets[:-1]) + " and " + layout.sheets[-1]
+
+
+def _check_structure(archive: zipfile.ZipFile, what: str) -> tuple[dict[str, str], Layout]:
+    """Exactly the sheets of one layout, visible worksheets, no external references.
+
+    Returns the zip part name of each sheet, and the layout. Only the data sheet is
+    read; the others are accepted by name, so no sheet a staff member can type in
+    carries anything back but the two editable columns.
     """
     workbook = _parse(archive, "xl/workbook.xml", what)
     if workbook.find(f"{{{_MAIN_NS}}}externalReferences") is not None:
@@ -344,9 +385,10 @@ def _check_structure(archive: zipfile.ZipFile, what: str) -> dict[str, str]:
         )
     sheets = workbook.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
     names = [sheet.get("name", "") for sheet in sheets]
-    if sorted(names) != sorted(SHEETS):
+    layout = _layout_of(names)
+    if layout is None:
         raise InvalidWorkbook(
-            f"{what} must hold exactly the sheets {' and '.join(SHEETS)}, "
+            f"{what} must hold exactly the sheets {_sheet_list(LAYOUTS[0])}, "
             f"but holds {len(names)} sheet(s)",
             hint="remove added sheets and do not rename the sheets",
         )
@@ -372,7 +414,7 @@ def _check_structure(archive: zipfile.ZipFile, what: str) -> dict[str, str]:
         if part not in archive.NameToInfo or not part.startswith("xl/worksheets/"):
             raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} is not a worksheet")
         parts[sheet.get("name", "")] = part
-    return parts
+    return parts, layout
 
 
 def _check_package(archive: zipfile.ZipFile, what: str, package_id: str) -> None:
@@ -461,6 +503,7 @@ def _read_values(
     expected: _Expectation,
     formulas: frozenset[tuple[int, int]],
     what: str,
+    layout: Layout,
 ) -> WorkbookEdits:
     """Read the data sheet with calamine, one row at a time (no copy of the grid)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
@@ -469,7 +512,7 @@ def _read_values(
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
         raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
-    reader = _RowReader(expected, formulas, what)
+    reader = _RowReader(expected, formulas, what, layout)
     with book:
         # calamine's own view of the sheets must agree with the XML we checked.
         for meta in book.sheets_metadata:
@@ -478,8 +521,8 @@ def _read_values(
                     f"{what}: sheet {meta.name} is hidden",
                     hint="unhide the sheet (hidden sheets are not accepted)",
                 )
-        if sorted(book.sheet_names) != sorted(SHEETS):
-            raise InvalidWorkbook(f"{what} must hold exactly the sheets {' and '.join(SHEETS)}")
+        if _layout_of(book.sheet_names) is not layout:
+            raise InvalidWorkbook(f"{what} must hold exactly the sheets {_sheet_list(layout)}")
         try:
             sheet = book.get_sheet_by_name(DATA_SHEET)
             end = sheet.end
@@ -523,77 +566,127 @@ _UNKNOWN = _Written(status="", quality=None, cells=None)
 
 
 class _RowReader:
-    """Interprets the data sheet row by row: the header, then records by record id."""
+    """Interprets the data sheet row by row: the header, then records by record id.
+
+    Columns are taken by their header in the workbook's layout. A cell that cannot be
+    read is listed (:class:`CellProblem`) and dropped; reading goes on.
+    """
 
     def __init__(
-        self, expected: _Expectation, formulas: frozenset[tuple[int, int]], what: str
+        self,
+        expected: _Expectation,
+        formulas: frozenset[tuple[int, int]],
+        what: str,
+        layout: Layout,
     ) -> None:
         self._expected = expected
         self._formulas = formulas
         self._what = what
+        self._layout = layout
+        self._headers = layout.headers
+        self._id_column = layout.column(HEADER_RECORD_ID)
+        self._status_column = layout.column(HEADER_ACTIVITY)
+        self._quality_column = layout.column(HEADER_QUALITY)
+        self._editable = frozenset(layout.column(h) for h in EDITABLE_HEADERS)
+        # Column of the layout -> index in WorkbookRow.cells() (package order).
+        self._written_index = tuple(PACKAGE_HEADERS.index(h) for h in layout.headers)
         self._header_seen = False
         self._changed: list[ChangedCell] = []
+        self._problems: list[CellProblem] = []
         self._records: list[RecordEdit] = []
         self._seen: dict[str, int] = {}
 
+    def _problem(self, row: int, column: int, why: str) -> None:
+        header = self._headers[column] if column < len(self._headers) else None
+        self._problems.append(CellProblem(DATA_SHEET, row, column_letters(column + 1), header, why))
+
     def row(self, row_number: int, cells: tuple[str, ...]) -> None:
+        headers = self._headers
         if not self._header_seen:
-            if tuple(cell.strip() for cell in cells[: len(HEADERS)]) == HEADERS:
+            if tuple(cell.strip() for cell in cells[: len(headers)]) == headers:
                 self._header_seen = True
             elif row_number >= _HEADER_SEARCH_ROWS:
                 self._no_header()
             return
         if not any(cells):
             return  # an empty (inserted or cleared) row
-        record_id = cells[0].strip() if cells else ""
+        width = len(headers)
+        padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
+        record_id = padded[self._id_column].strip()
         if not record_id:
             # A row without a record id cannot be returned; say where it is.
-            self._changed.extend(_positions(row_number, cells, range(len(cells))))
+            self._changed.extend(self._positions(row_number, padded, range(len(padded))))
             return
-        what = self._what
         lookup = self._expected.lookup
         row: _Written | None = None
         if is_record_id(record_id):
             row = _UNKNOWN if lookup is None else lookup.get(record_id)
         if row is None:
-            raise InvalidWorkbook(
-                f"{what}: sheet {DATA_SHEET}, row {row_number}, column A: a record id that "
-                "is not one of this package's records",
-                hint="do not type or paste record ids; return only rows that were sent",
+            self._problem(
+                row_number, self._id_column, "a record id that is not one of this package's"
             )
+            return
         if record_id in self._seen:
-            raise InvalidWorkbook(
-                f"{what}: sheet {DATA_SHEET}, rows {self._seen[record_id]} and {row_number} "
-                "hold the same record id",
-                hint="remove the copied row",
+            self._problem(
+                row_number,
+                self._id_column,
+                f"the same record id as row {self._seen[record_id]} (a copied row)",
             )
+            return
         self._seen[record_id] = row_number
-        width = len(HEADERS)
-        padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
         written = row.cells
+        index = self._written_index
         differing = [
             column
             for column in range(width)
-            if column not in _EDITABLE_COLUMNS
+            if column not in self._editable
             and (
                 (row_number, column) in self._formulas
-                or (written is not None and padded[column] != written[column])
+                or (written is not None and padded[column] != written[index[column]])
             )
         ]
         differing.extend(column for column in range(width, len(padded)) if padded[column])
-        self._changed.extend(_positions(row_number, padded, differing, force=True))
-        status = _status(padded[_STATUS_COLUMN], row_number, what)
-        quality = _quality(padded[_QUALITY_COLUMN], row_number, what)
+        self._changed.extend(self._positions(row_number, padded, differing, force=True))
+        status = self._status(padded[self._status_column], row_number)
+        quality, quality_read = self._quality(padded[self._quality_column], row_number)
+        known = row is not _UNKNOWN
         self._records.append(
             RecordEdit(
                 record_id=record_id,
                 row=row_number,
                 status=status,
-                quality=quality,
-                status_changed=row is not _UNKNOWN and status != row.status,
-                quality_changed=row is not _UNKNOWN and quality != row.quality,
+                quality=quality if quality_read else (row.quality if known else None),
+                status_changed=known and status is not None and status != row.status,
+                quality_changed=known and quality_read and quality != row.quality,
+                quality_read=quality_read,
             )
         )
+
+    def _status(self, text: str, row_number: int) -> str | None:
+        column = self._status_column
+        if (row_number, column) in self._formulas:
+            self._problem(row_number, column, "a formula (pick the value itself)")
+            return None
+        if not text.strip():
+            self._problem(row_number, column, "empty (pick a status from the list)")
+            return None
+        status = ACTIVITY_STATUSES.canonical(text)
+        if status is None:
+            self._problem(row_number, column, "a value outside the list")
+        return status
+
+    def _quality(self, text: str, row_number: int) -> tuple[QualityReport | None, bool]:
+        column = self._quality_column
+        if (row_number, column) in self._formulas:
+            self._problem(row_number, column, "a formula (pick the value itself)")
+            return None, False
+        if not text.strip():
+            return None, True
+        report = _QUALITY_BY_LABEL.get(fold(text))
+        if report is None:
+            self._problem(row_number, column, "a value outside the list")
+            return None, False
+        return report, True
 
     def result(self) -> WorkbookEdits:
         if not self._header_seen:
@@ -604,6 +697,8 @@ class _RowReader:
             records=tuple(self._records),
             changed_cells=tuple(self._changed),
             missing=tuple(r for r in self._expected.lookup or () if r not in seen),
+            problems=tuple(self._problems),
+            layout=self._layout.version,
         )
 
     def _no_header(self) -> NoReturn:
@@ -612,44 +707,22 @@ class _RowReader:
             hint="do not move, rename, insert or delete columns",
         )
 
+    def _positions(
+        self, row_number: int, cells: Sequence[str], columns: Iterable[int], *, force: bool = False
+    ) -> Iterator[ChangedCell]:
+        headers = self._headers
+        for column in columns:
+            if force or cells[column]:
+                header = headers[column] if column < len(headers) else None
+                yield ChangedCell(row=row_number, column=column_letters(column + 1), header=header)
 
-def _positions(
-    row_number: int, cells: Sequence[str], columns: Iterable[int], *, force: bool = False
-) -> Iterator[ChangedCell]:
-    for column in columns:
-        if force or cells[column]:
-            header = HEADERS[column] if column < len(HEADERS) else None
-            yield ChangedCell(row=row_number, column=column_letters(column + 1), header=header)
 
-
-def _status(text: str, row_number: int, what: str) -> str:
-    where = f"{what}: sheet {DATA_SHEET}, row {row_number}, column " + column_letters(
-        _STATUS_COLUMN + 1
+def refusal(what: str, problems: Sequence[CellProblem]) -> InvalidWorkbook:
+    """One error listing every cell that cannot be read (for a caller that must not
+    drop them: the return would lose what was typed there)."""
+    listed = "; ".join(str(p) for p in problems[:50])
+    more = f"; and {len(problems) - 50} more" if len(problems) > 50 else ""
+    return InvalidWorkbook(
+        f"{what}: {len(problems)} cell(s) cannot be read: {listed}{more}",
+        hint="pick each of these cells from its drop-down list (or empty a quality cell)",
     )
-    if not text.strip():
-        raise InvalidWorkbook(
-            f"{where} ({HEADER_ACTIVITY}) is empty",
-            hint="pick a status from the drop-down list",
-        )
-    status = ACTIVITY_STATUSES.canonical(text)
-    if status is None:
-        raise InvalidWorkbook(
-            f"{where} ({HEADER_ACTIVITY}) holds a value outside the list",
-            hint="pick a status from the drop-down list",
-        )
-    return status
-
-
-def _quality(text: str, row_number: int, what: str) -> QualityReport | None:
-    if not text.strip():
-        return None
-    report = _QUALITY_BY_LABEL.get(fold(text))
-    if report is None:
-        where = f"{what}: sheet {DATA_SHEET}, row {row_number}, column " + column_letters(
-            _QUALITY_COLUMN + 1
-        )
-        raise InvalidWorkbook(
-            f"{where} ({HEADER_QUALITY}) holds a value outside the list",
-            hint="pick a report from the drop-down list, or leave the cell empty",
-        )
-    return report

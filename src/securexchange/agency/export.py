@@ -76,7 +76,7 @@ from securexchange.schema import (
     MasterRow,
     retention_deadline,
 )
-from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.workbook import WorkbookMeta, WorkbookRow, write_package_workbook
 
 PSEUDONYM_KEY = "pseudonym.key"
 PSEUDONYM_FORMAT = "securexchange-pseudonym-key/1"
@@ -421,14 +421,14 @@ def _workbooks(
 
     if workers <= 1:
         for p in prepared:
-            yield p, write_workbook(p.workbook_rows, meta(p))
+            yield p, write_package_workbook(p.workbook_rows, meta(p))
         return
     window = workers * 2
     with ProcessPoolExecutor(max_workers=workers) as pool:
         queue = iter(prepared)
         pending: list[tuple[_Prepared, Future[bytes]]] = []
         for p in queue:
-            pending.append((p, pool.submit(write_workbook, p.workbook_rows, meta(p))))
+            pending.append((p, pool.submit(write_package_workbook, p.workbook_rows, meta(p))))
             if len(pending) >= window:
                 break
         while pending:
@@ -436,7 +436,9 @@ def _workbooks(
             result = future.result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append((nxt, pool.submit(write_workbook, nxt.workbook_rows, meta(nxt))))
+                pending.append(
+                    (nxt, pool.submit(write_package_workbook, nxt.workbook_rows, meta(nxt)))
+                )
             yield p, result
 
 

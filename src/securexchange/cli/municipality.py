@@ -204,6 +204,15 @@ def _identity_source(home: Home, passphrase_file: Path | None) -> KeySource:
     return key_source(home, KeyUse.IDENTITY, passphrase_file, what="your key")
 
 
+def _workbook_warnings(home: Home) -> None:
+    """One ``warning:`` per workbook cell (or workbook) that was not read; the rest of
+    the workbook was (docs/cli.md)."""
+    from securexchange.municipality.workbooks import warnings
+
+    for line in warnings(home):
+        note(f"warning: {shown(line)}")
+
+
 @municipality.command("import")
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path, dir_okay=False))
 @passphrase_option
@@ -240,6 +249,7 @@ def import_command(
             import_files(
                 home, list(files), _identity_source(home, passphrase_file), on_imported=report
             )
+            _workbook_warnings(home)
     except SxError:
         if len(files) > 1 and len(done) < len(files):
             stopped = files[len(done)]
@@ -277,6 +287,7 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
             out,
             override=os.environ.get("SECUREXCHANGE_NOW"),
         )
+        _workbook_warnings(home)
     echo(shown(opened.path))
     note(
         f"{counted(opened.records, 'record')}; the file holds personal data: do not copy or mail it"

@@ -35,11 +35,16 @@ from securexchange.schema import (
     FieldError,
     Record,
 )
-from securexchange.workbook import DATA_SHEET, HEADER_ROW, HEADERS, QualityReport, WorkbookRow
+from securexchange.workbook import DATA_SHEET, HEADER_ROW, LAYOUTS, QualityReport, WorkbookRow
 from securexchange.workbook_read import workbook_limits
 from securexchange.xlsxguard import check_xlsx
 
-_COLUMN = {header: index for index, header in enumerate(HEADERS)}
+# Every layout's columns by header: a package workbook is read by header name, so an
+# agency that writes a newer layout is still read (and an older one too).
+_COLUMNS = {
+    layout.headers: {header: index for index, header in enumerate(layout.headers)}
+    for layout in LAYOUTS
+}
 
 
 def _text(value: Any) -> str:
@@ -85,29 +90,31 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
         rows = _rows(data)
     except Exception:
         raise Malformed("the package's workbook cannot be read") from None
-    if len(rows) < HEADER_ROW or tuple(_text(c) for c in rows[HEADER_ROW - 1]) != HEADERS:
+    found = tuple(_text(c) for c in rows[HEADER_ROW - 1]) if len(rows) >= HEADER_ROW else ()
+    column = _COLUMNS.get(found)
+    if column is None:
         raise Malformed(f"sheet {DATA_SHEET}: the headers are not the package layout")
     result: list[WorkbookRow] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
         cells = [c if type(c) is str else _text(c) for c in raw]
-        cells += [""] * (len(HEADERS) - len(raw))
+        cells += [""] * (len(found) - len(raw))
         if not any(cells):
             continue
         try:
-            record_id = cells[_COLUMN[HEADER_RECORD_ID]]
+            record_id = cells[column[HEADER_RECORD_ID]]
             if not is_record_id(record_id) or record_id in seen:
                 raise ValueError("record id")
             seen.add(record_id)
-            record = Record.from_cells({h: cells[_COLUMN[h]] for h in SHARED_HEADERS})
-            outcome = cells[_COLUMN[HEADER_OUTCOME]] or None
+            record = Record.from_cells({h: cells[column[h]] for h in SHARED_HEADERS})
+            outcome = cells[column[HEADER_OUTCOME]] or None
             result.append(
                 WorkbookRow(
                     record_id=record_id,
                     record=record,
-                    retention=date.fromisoformat(cells[_COLUMN[HEADER_RETENTION]]),
-                    status=cells[_COLUMN[HEADER_ACTIVITY]],
-                    quality=parse_quality(cells[_COLUMN[HEADER_QUALITY]]),
+                    retention=date.fromisoformat(cells[column[HEADER_RETENTION]]),
+                    status=cells[column[HEADER_ACTIVITY]],
+                    quality=parse_quality(cells[column[HEADER_QUALITY]]),
                     outcome=outcome,
                 )
             )

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from securexchange import safefs, strictjson
 from securexchange.clock import format_instant
-from securexchange.errors import HostileFile, NotRecipient, SxError
+from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxError
 from securexchange.home import Home
 from securexchange.municipality import digests, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
@@ -36,7 +36,7 @@ from securexchange.workbook import QualityReport
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.workbook import WorkbookRow
-    from securexchange.workbook_read import ChangedCell
+    from securexchange.workbook_read import CellProblem, ChangedCell
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -47,6 +47,11 @@ DAMAGED_PROBLEM = (
     "the file is damaged or was refused by the spreadsheet guard; its edits cannot be "
     "read (open the package again for a new workbook)"
 )
+
+# Lines of a workbook's problem that ``import``, ``open`` and ``return`` repeat as
+# warnings: cells that were not read, and a workbook that could not be read at all.
+CELL_LINE = "cell not read: "
+UNREADABLE_LINE = "not read: "
 
 SYNC_MARKERS = ("onedrive", "dropbox", "sharepoint", "google drive", "googledrive", "icloud")
 
@@ -173,8 +178,13 @@ def _written_rows(
 
 @dataclass(frozen=True)
 class _Read:
+    """A workbook's editable cells; a status that could not be read is "" (no edit),
+    and so is a quality cell that could not be read where what was written is unknown."""
+
     cells: dict[str, tuple[str, str]]
     changed: tuple[ChangedCell, ...]
+    problems: tuple[CellProblem, ...] = ()
+    unread_status: frozenset[str] = frozenset()  # record ids whose status cell was bad
 
 
 def _read_cells(
@@ -196,13 +206,15 @@ def _read_cells(
     either (shredding without a passphrase) any well-formed record id is read, and
     absorbing later keeps only the ones that were written.
 
-    An unreadable workbook (a value outside the lists, a damaged file, another
-    package's workbook) is None too, unless ``strict``: then its error (naming file,
-    row and column) reaches the staff member, who can correct the cell, instead of the
-    edits being dropped unseen. Shredding is never strict: retention does not wait for a
-    workbook to be fixed. With ``skip_damaged`` a damaged or hostile file
-    (:class:`HostileFile`: no cell to correct) is None even when ``strict``, and its
-    problem is recorded for ``status``: importing and opening never wait for it either.
+    Cells that cannot be read (a value outside the lists, a formula, a record id that
+    was not written) are listed in ``problems`` and dropped; every other cell is read.
+    A workbook that cannot be read at all (a damaged file, another package's workbook,
+    added sheets) is None. With ``strict`` (``return``) either is an error listing every
+    cell, so the staff member corrects them instead of the edits being dropped unseen.
+    Shredding is never strict: retention does not wait for a workbook to be fixed. With
+    ``skip_damaged`` (``import``, ``open``) nothing of a workbook is an error: its
+    problem is recorded for ``status`` and repeated as warnings, and importing and
+    opening never wait for it.
     """
     from securexchange.workbook_read import (
         ExpectedWorkbook,
@@ -261,6 +273,9 @@ def _read_cells(
         if skip_damaged and isinstance(error, HostileFile):
             _note_damaged(home, workbook_id)
             return None
+        if skip_damaged and isinstance(error, InvalidWorkbook):
+            _note_damaged(home, workbook_id, f"{UNREADABLE_LINE}{error.message}")
+            return None
         if strict:
             if error.hint is None:
                 error.hint = (
@@ -268,23 +283,60 @@ def _read_cells(
                 )
             raise
         return None
-    return _Read(
-        {r.record_id: (r.status, _label(r.quality)) for r in edits.records}, edits.changed_cells
-    )
+    if edits.problems and strict and not skip_damaged:
+        from securexchange.workbook_read import refusal
+
+        raise refusal(path.name, edits.problems)
+    as_written = expected or {}
+    cells = {
+        r.record_id: (
+            r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
+            _label(r.quality),
+        )
+        for r in edits.records
+    }
+    unread = frozenset(r.record_id for r in edits.records if r.status is None)
+    return _Read(cells, edits.changed_cells, edits.problems, unread)
 
 
 def current_cells(home: Home, workbook_id: str, path: Path) -> dict[str, tuple[str, str]] | None:
     """The editable cells of a registered workbook's file as they are now, read without
     the passphrase (never through a link); None when it is gone or unreadable."""
     read = _read_cells(home, workbook_id, path)
-    return None if read is None else read.cells
+    if read is None:
+        return None
+    # A bad status cell is listed as a problem, not an edit: absorbing keeps what was
+    # written, so it is no change to count.
+    return {k: v for k, v in read.cells.items() if k not in read.unread_status}
 
 
-def _note_damaged(home: Home, workbook_id: str) -> None:
+def _note_damaged(home: Home, workbook_id: str, problem: str = DAMAGED_PROBLEM) -> None:
     home.db.execute(
         "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
-        (DAMAGED_PROBLEM, workbook_id),
+        (problem, workbook_id),
     )
+
+
+def _problem_text(read: _Read) -> str | None:
+    """What ``status`` lists for a workbook: each cell not read (the CLI repeats those as
+    warnings), then the changed cells outside the editable columns."""
+    lines = [f"{CELL_LINE}{problem}" for problem in read.problems]
+    changed = _changed_problem(read.changed)
+    if changed is not None:
+        lines.append(changed)
+    return "; ".join(lines) if lines else None
+
+
+def warnings(home: Home) -> list[str]:
+    """The cells not read and the workbooks not read, one line each, for the CLI."""
+    found = []
+    for workbook in registered(home):
+        # One line of `status` output: the parts are joined with "; ", which no cell
+        # problem's own text holds.
+        for line in (workbook.problem or "").split("; "):
+            if line.startswith((CELL_LINE, UNREADABLE_LINE)):
+                found.append(f"{workbook.path.name}: {line}")
+    return found
 
 
 def _changed_problem(changed: Sequence[ChangedCell]) -> str | None:
@@ -311,7 +363,7 @@ def _diff(
         if record_id not in expected:
             continue  # a row staff added: not a record we sent
         old_status, old_quality = expected[record_id]
-        if status != old_status:
+        if status and status != old_status:  # "": a cell that could not be read
             vault.add_edit(
                 home,
                 kind="status",
@@ -340,9 +392,10 @@ def absorb(
 ) -> int:
     """Turn what staff typed in registered workbooks into edits (keys unlocked).
 
-    Inside the caller's transaction. Returns the number of edits made. A cell staff can
-    correct stops the command; a damaged or hostile file does too, unless
-    ``skip_damaged`` (import, open): then it is skipped and listed by ``status``.
+    Inside the caller's transaction. Returns the number of edits made. Cells staff can
+    correct stop the command (all listed at once); a damaged or hostile file does too,
+    unless ``skip_damaged`` (import, open): then every readable cell is absorbed, and
+    the cells and files that are not are listed by ``status`` and :func:`warnings`.
     """
     recipient = subkeys.current_recipient(home)
     if recipient is None:
@@ -386,7 +439,7 @@ def absorb(
         if state == OPEN:  # a pending workbook's problem says why it is still there
             home.db.execute(
                 "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
-                (_changed_problem(read.changed), workbook_id),
+                (_problem_text(read), workbook_id),
             )
     return made
 
