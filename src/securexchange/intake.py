@@ -171,9 +171,7 @@ def _holds_data(sheet: python_calamine.CalamineSheet) -> bool:
     return any(cell not in ("", None) for row in sheet.iter_rows() for cell in row)
 
 
-def _data_sheet(
-    book: python_calamine.CalamineWorkbook, what: str
-) -> python_calamine.CalamineSheet:
+def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> python_calamine.CalamineSheet:
     """The one sheet that is exported: the only visible sheet with data (each sheet is
     loaded once; loading is most of the time a large master takes).
 
