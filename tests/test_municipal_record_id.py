@@ -100,6 +100,10 @@ def test_an_empty_name_is_a_usage_error(world: World) -> None:
     assert_single_error(muni(world, "record-id", "  "), "SX-USAGE", 2)
 
 
+def test_a_pasted_wall_of_text_is_refused_as_a_name(world: World) -> None:
+    assert_single_error(muni(world, "record-id", "Benali " * 100), "SX-USAGE", 2)
+
+
 def test_a_lookup_is_logged_with_counts_only_never_the_name_or_the_id(world: World) -> None:
     result = muni(world, "record-id", "Yasmine Benali")
     log = "\n".join(log_lines(world))

@@ -41,7 +41,10 @@ def name_key(text: str) -> str:
 
 def matches(record: Record, query: str) -> bool:
     """Whether ``query`` names this record (see the module's docstring)."""
-    key = name_key(query)
+    return _matches_key(record, name_key(query))
+
+
+def _matches_key(record: Record, key: str) -> bool:
     first, last = name_key(record.voornaam), name_key(record.naam)
     return key in {f"{first} {last}", f"{last} {first}", last}
 
@@ -49,7 +52,8 @@ def matches(record: Record, query: str) -> bool:
 def find_record_ids(home: Home, source: KeySource, name: str, *, every: bool = False) -> Found:
     """The id of the one record of the current package that ``name`` names (or, with
     ``every``, of all of them, in workbook order)."""
-    if not name_key(name) or len(name) > MAX_NAME_LENGTH:
+    key = name_key(name) if len(name) <= MAX_NAME_LENGTH else ""
+    if not key:
         raise UsageError(
             "give the client's name: first name and surname, or the surname alone",
             hint='for example: securexchange municipality record-id "Yasmine Benali"',
@@ -63,7 +67,7 @@ def find_record_ids(home: Home, source: KeySource, name: str, *, every: bool = F
         )
     opening.shred_edited_deadlines(home, package, identities)
     rows = vault.current_rows(home, package.package_id, identities)
-    found = tuple(row.record_id for row in rows if matches(row.record, name))
+    found = tuple(row.record_id for row in rows if _matches_key(row.record, key))
     # A read of the vault, logged like `open`: which package, how many ids came out.
     with statedb.transaction(home.db):
         home.record(Action.LOOKUP, artifacts=[package.package_id], counts={"records": len(found)})
