@@ -36,7 +36,7 @@ def test_the_readme_commands_install_then_run_the_demo_and_the_tests() -> None:
     demo = readme_command("demo")
     assert demo.startswith("python3 -m venv .venv && ")
     assert demo.endswith("securexchange demo")
-    assert readme_command("test").endswith("python -m pytest -q")
+    assert " -m pytest -q" in readme_command("test")
 
 
 @pytest.mark.slow

@@ -238,6 +238,12 @@ class NotFound(UsageError):
     name = "SX-NOT-FOUND"
 
 
+class AmbiguousName(UsageError):
+    """A name given to find one record matches several records."""
+
+    name = "SX-AMBIGUOUS"
+
+
 class AlreadyExists(UsageError):
     """The home, key or entry to be created exists already."""
 

@@ -74,6 +74,7 @@ class Action(StrEnum):
     IMPORT = "import"
     OPEN = "open"
     SET_STATUS = "set-status"
+    LOOKUP = "record-id"
     REPORT_QUALITY = "report-quality"
     RETURN = "return"
     IMPORT_RETURN = "import-return"

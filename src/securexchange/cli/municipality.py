@@ -299,6 +299,37 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
         )
 
 
+@municipality.command("record-id")
+@click.argument("name", required=False)
+@click.option("--all", "every", is_flag=True, help="Print the id of every record with that name.")
+@passphrase_option
+@pass_state
+def record_id_command(
+    state: CliState, *, name: str | None, every: bool, passphrase_file: Path | None
+) -> None:
+    """Print the record id of the client called NAME, for set-status and report-quality.
+
+    NAME is the first name and surname as in the workbook (either order; case, accents
+    and spacing do not matter), or the surname alone. Without NAME it is asked for, so
+    that the name stays out of the shell's history. A name that several records carry
+    is refused unless --all is given.
+
+    \b
+    Example:
+      RECORD=$(securexchange municipality record-id "Yasmine Benali")
+    """
+    from securexchange.municipality.lookup import find_record_ids
+
+    if name is None:
+        name = click.prompt(
+            "client's name (Voornaam Naam)", err=True, default="", show_default=False
+        )
+    with municipal_home(state) as home:
+        found = find_record_ids(home, _identity_source(home, passphrase_file), name, every=every)
+    for record_id in found.record_ids:
+        echo(record_id)
+
+
 @municipality.command("set-status")
 @click.argument("record")
 @click.argument("status")
