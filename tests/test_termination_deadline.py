@@ -52,7 +52,7 @@ def test_the_workbook_banner_names_the_termination_day_as_the_destroy_by_date(
     banner = " ".join(
         str(c.value) for row in workbook.worksheets[0].iter_rows(max_row=2) for c in row if c.value
     )
-    assert f"uiterlijk op {dutch_date(ENDS)}." in banner
+    assert f"vernietigt dit bestand zelf op {dutch_date(ENDS)}:" in banner
     assert dutch_date(LATER) not in banner
 
 

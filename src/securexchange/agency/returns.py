@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from types import MappingProxyType
+from typing import Protocol
 
 from securexchange import age, statedb
 from securexchange.agency import clients, ledger, waiting
@@ -259,24 +260,43 @@ def _same(doc: ReturnDocument, delta_id: str, signer: str, sequence: int, sha256
     )
 
 
+class _Stored(Protocol):
+    """A delta as the ledger or the waiting queue holds it."""
+
+    @property
+    def delta_id(self) -> str: ...
+    @property
+    def signer(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def content_sha256(self) -> str: ...
+
+
 def _replay(home: Home, ready: _Ready) -> bool:
     """True when this exact delta was applied before; Equivocation for a clash."""
     doc = ready.document
-    by_id = ledger.delta_by_id(home, doc.delta_id)
-    by_seq = ledger.delta_by_sequence(home, doc.signer, doc.sequence)
-    for row in (by_id, by_seq):
-        if row is not None and not _same(
-            doc, row.delta_id, row.signer, row.sequence, row.content_sha256
-        ):
-            raise _equivocation(ready.name)
-    return by_id is not None
+    return _known(
+        ready,
+        ledger.delta_by_id(home, doc.delta_id),
+        ledger.delta_by_sequence(home, doc.signer, doc.sequence),
+    )
 
 
 def _held(home: Home, ready: _Ready) -> bool:
     """True when this exact delta waits already; Equivocation for a clash."""
     doc = ready.document
-    by_id = waiting.by_delta(home, doc.delta_id)
-    by_seq = waiting.by_sequence(home, doc.signer, doc.sequence)
+    return _known(
+        ready,
+        waiting.by_delta(home, doc.delta_id),
+        waiting.by_sequence(home, doc.signer, doc.sequence),
+    )
+
+
+def _known(ready: _Ready, by_id: _Stored | None, by_seq: _Stored | None) -> bool:
+    """True when ``by_id`` holds this delta; Equivocation when either row clashes with it
+    (the same id, or the same signer and sequence, with other content)."""
+    doc = ready.document
     for row in (by_id, by_seq):
         if row is not None and not _same(
             doc, row.delta_id, row.signer, row.sequence, row.content_sha256
