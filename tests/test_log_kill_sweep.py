@@ -215,14 +215,17 @@ def _file(path: Path) -> str | None:
 def _first_record(world: World) -> str:
     import openpyxl
 
-    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW
+    from securexchange.schema import HEADER_RECORD_ID
+    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
+    # By header: the staff layout has the record id in its last column.
+    column = HEADERS.index(HEADER_RECORD_ID)
     (book_path,) = sorted((world.staff / "workbooks").glob("*.xlsx"))
     book = openpyxl.load_workbook(book_path, read_only=True)
     try:
         for row in book[DATA_SHEET].iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
-            if isinstance(row[0], str) and row[0]:
-                return row[0]
+            if isinstance(row[column], str) and row[column]:
+                return row[column]
     finally:
         book.close()
     raise AssertionError("the workbook holds no record")

@@ -264,3 +264,12 @@ def test_return_lists_a_bad_field_cell_by_sheet_row_and_column(tmp_path: Path) -
     assert result.code == 2 and "SX-INVALID-WORKBOOK" in result.stderr
     assert f"column {_letter(TELEFOON)} ({TELEFOON})" in result.stderr
     assert SECRET not in result.stderr and list(out.iterdir()) == []
+
+
+def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
+    from securexchange.workbook_read import workbook_limits
+
+    # The guard checks the sheet's dimension, a rectangle of rows x 26 columns.
+    limits = workbook_limits(100_000)
+    assert limits.max_cells >= limits.max_rows * len(HEADERS)
+    assert len(HEADERS) <= limits.max_columns
