@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from openpyxl.utils import get_column_letter
 
 from municipal_flows import World, make_package, make_world, muni, person
@@ -273,3 +274,16 @@ def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
     limits = workbook_limits(100_000)
     assert limits.max_cells >= limits.max_rows * len(HEADERS)
     assert len(HEADERS) <= limits.max_columns
+
+
+def test_a_package_workbook_in_layout_3_is_read_by_header_with_its_one_report() -> None:
+    from securexchange.errors import Malformed
+    from securexchange.municipality.sheets import read_package_rows
+
+    rows = make_rows(2)
+    reported = [replace(rows[0], quality=QualityReport("Telefoon", "verouderd")), rows[1]]
+    assert read_package_rows(write_workbook(reported, make_meta()), records=2) == reported
+    # A vault row holds one open report: a package row with two is not a valid record.
+    two = [replace(reported[0], more_quality=(QualityReport("E-mail", "foutief"),)), rows[1]]
+    with pytest.raises(Malformed, match=f"row {FIRST_DATA_ROW}"):
+        read_package_rows(write_workbook(two, make_meta()), records=2)
