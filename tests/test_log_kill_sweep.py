@@ -215,8 +215,10 @@ def _file(path: Path) -> str | None:
 def _first_record(world: World) -> str:
     import openpyxl
 
-    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADER_RECORD_ID, HEADERS
+    from securexchange.schema import HEADER_RECORD_ID
+    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
+    # By header: the staff layout has the record id in its last column.
     column = HEADERS.index(HEADER_RECORD_ID)
     (book_path,) = sorted((world.staff / "workbooks").glob("*.xlsx"))
     book = openpyxl.load_workbook(book_path, read_only=True)

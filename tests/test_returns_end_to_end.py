@@ -12,7 +12,7 @@ import pytest
 
 from cli_helpers import expect_ok, init_demo_agency, run_cli
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
 
 NIS = "11002"
 
@@ -134,6 +134,31 @@ def test_a_status_typed_in_the_workbook_reaches_the_agency_report_with_who_and_w
     again = run_cli(["agency", "import-return", str(delta)], home=agency)
     assert again.code == 0, again.stderr
     assert _ledger(agency) == before
+
+
+def test_two_fields_reported_on_one_row_both_reach_the_return(
+    world: dict[str, object],
+) -> None:
+    agency, an, returns = (Path(str(world[k])) for k in ("agency", "an", "returns"))
+    workbook = Path(expect_ok(run_cli(["municipality", "open"], home=an)).stdout.strip())
+    book = openpyxl.load_workbook(workbook)
+    sheet = book[DATA_SHEET]
+    for field, problem in (("Telefoon", "verouderd"), ("E-mail", "foutief")):
+        column = HEADERS.index(quality_header(field)) + 1
+        sheet.cell(FIRST_DATA_ROW, column).value = problem
+    book.save(workbook)
+    returned = run_cli(["municipality", "return", "--out", str(returns)], home=an)
+    assert returned.code == 0, returned.stderr
+    assert "2 quality report(s)" in returned.stderr
+    expect_ok(run_cli(["agency", "import-return", returned.stdout.strip()], home=agency))
+
+    listed = json.loads(
+        expect_ok(run_cli(["agency", "quality", "list", "--json"], home=agency)).stdout
+    )
+    assert sorted((r["field"], r["problem"]) for r in listed) == [
+        ("E-mail", "foutief"),
+        ("Telefoon", "verouderd"),
+    ]
 
 
 def test_two_staff_changing_one_record_from_the_same_base_give_one_conflict(

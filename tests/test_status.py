@@ -13,8 +13,8 @@ import openpyxl
 from cli_helpers import run_cli
 from municipal_flows import World, make_package, make_world, muni, person
 from securexchange.municipality.status_text import language, render
-from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY, HEADER_RECORD_ID
-from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, QUALITY_REPORTS
+from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
+from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
 
 T = date(2026, 12, 15)
 LATER = date(2027, 2, 1)
@@ -74,7 +74,7 @@ def test_a_status_typed_in_a_workbook_and_not_returned_is_counted_without_a_pass
     workbook = _open(world)
     assert _status(world)["pending_edits"] == 0
     _type(workbook, a, HEADER_ACTIVITY, "gecontacteerd")
-    _type(workbook, b, HEADER_QUALITY, QUALITY_REPORTS[0].label)
+    _type(workbook, b, quality_header("Naam"), "foutief")
 
     doc = _status(world)
     assert doc["pending_edits"] == 2

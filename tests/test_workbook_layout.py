@@ -18,14 +18,17 @@ from securexchange.municipality.sheets import read_package_rows
 from securexchange.schema import (
     ACTIVITY_STATUSES,
     HEADER_ACTIVITY,
-    HEADER_QUALITY,
+    HEADER_OUTCOME,
     HEADER_RECORD_ID,
+    QUALITY_FIELDS,
     QUALITY_PROBLEMS,
 )
 from securexchange.workbook import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADERS,
+    QUALITY_HEADERS,
+    quality_header,
     write_package_workbook,
     write_workbook,
 )
@@ -37,6 +40,8 @@ LATER = date(2027, 2, 1)
 SECRET = "Geheimenaam"
 FIXTURE = Path(__file__).parent / "fixtures" / "old_layout_workbook.xlsx"
 PLACEHOLDER_PACKAGE = "pkg-" + "a" * 26
+TELEFOON = quality_header("Telefoon")
+EMAIL = quality_header("E-mail")
 
 
 def _letter(header: str) -> str:
@@ -54,11 +59,14 @@ def test_while_picking_a_status_the_row_s_names_stay_frozen_right_beside_it() ->
     book = _load(write_workbook(make_rows(3), make_meta()))
     sheet = book[DATA_SHEET]
     header = [c.value for c in sheet[FIRST_DATA_ROW - 1]]
-    assert header[:4] == ["Naam", "Voornaam", HEADER_ACTIVITY, HEADER_QUALITY]
+    assert header[:3] == ["Naam", "Voornaam", HEADER_ACTIVITY]
+    assert header[3 : 3 + len(QUALITY_FIELDS)] == list(QUALITY_HEADERS)
+    assert header[3 + len(QUALITY_FIELDS)] == HEADER_OUTCOME
     assert header[-1] == HEADER_RECORD_ID
     assert sheet.freeze_panes == f"C{FIRST_DATA_ROW}"  # the names never scroll away
     validated = {str(v.sqref) for v in sheet.data_validations.dataValidation}
-    assert validated == {f"C{FIRST_DATA_ROW}:C{FIRST_DATA_ROW + 2}", f"D4:D{FIRST_DATA_ROW + 2}"}
+    assert f"C{FIRST_DATA_ROW}:C{FIRST_DATA_ROW + 2}" in validated
+    assert len(validated) == 1 + len(QUALITY_FIELDS)
 
 
 def test_a_printed_workbook_keeps_the_edit_columns_on_the_names_page() -> None:
@@ -135,12 +143,12 @@ def test_every_bad_cell_is_reported_at_once_and_the_good_cells_are_still_read() 
     rows = make_rows(5)
     book = _load(write_workbook(rows, make_meta()))
     sheet = book[DATA_SHEET]
-    status, quality = _letter(HEADER_ACTIVITY), _letter(HEADER_QUALITY)
+    status, quality = _letter(HEADER_ACTIVITY), _letter(TELEFOON)
     sheet[f"{status}4"] = SECRET  # bad
-    sheet[f"{quality}5"] = "Telefoon: prima"  # bad
+    sheet[f"{quality}5"] = "prima"  # bad
     sheet[f"{status}6"] = '="gestart"'  # a formula: bad
     sheet[f"{status}7"] = "afgerond"  # good
-    sheet[f"{quality}8"] = "E-mail: verouderd"  # good
+    sheet[f"{_letter(EMAIL)}8"] = "verouderd"  # good
     out = io.BytesIO()
     book.save(out)
     edits = read_workbook(out.getvalue(), expected=ExpectedWorkbook(PACKAGE_ID, tuple(rows)))
@@ -165,7 +173,7 @@ def _bad_and_good(world: World) -> tuple[Path, Made]:
     sheet = book[DATA_SHEET]
     for row in range(FIRST_DATA_ROW, sheet.max_row + 1):
         if sheet[f"{_letter(HEADER_RECORD_ID)}{row}"].value == c.record_id:
-            sheet[f"{_letter(HEADER_QUALITY)}{row}"] = "Telefoon: prima"
+            sheet[f"{_letter(TELEFOON)}{row}"] = "prima"
     book.save(workbook)
     return workbook, made
 
@@ -202,7 +210,7 @@ def test_return_refuses_listing_every_bad_cell_at_once(tmp_path: Path) -> None:
     assert result.code == 2 and "SX-INVALID-WORKBOOK" in result.stderr
     assert "2 cell(s) cannot be read" in result.stderr
     assert f"column {_letter(HEADER_ACTIVITY)}" in result.stderr
-    assert f"column {_letter(HEADER_QUALITY)}" in result.stderr
+    assert f"column {_letter(TELEFOON)}" in result.stderr
     assert "bijna" not in result.stderr and list(out.iterdir()) == []
 
 

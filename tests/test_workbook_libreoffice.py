@@ -31,10 +31,13 @@ from securexchange.workbook import (
     FIRST_DATA_ROW,
     HEADER_ROW,
     HEADERS,
+    QUALITY_HEADERS,
     QUALITY_REPORTS,
     STAFF_LAYOUT,
+    QualityReport,
     WorkbookRow,
     cells_in,
+    quality_header,
     write_workbook,
 )
 from securexchange.workbook_read import ChangedCell, ExpectedWorkbook, read_workbook
@@ -51,7 +54,8 @@ TIMEOUT = 120
 CSV_FILTER = "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,true,true,false,false,false,-1"
 XLSX_FILTER = "xlsx:Calc MS Excel 2007 XML"
 STATUS = HEADERS.index(schema.HEADER_ACTIVITY)
-QUALITY = HEADERS.index(schema.HEADER_QUALITY)
+TELEFOON = HEADERS.index(quality_header("Telefoon"))
+EMAIL = HEADERS.index(quality_header("E-mail"))
 
 
 # --- rows -------------------------------------------------------------------------------
@@ -111,6 +115,14 @@ def hostile_records() -> list[Record]:
     ]
 
 
+def _more(i: int) -> tuple[QualityReport, ...]:
+    """A second open report on every fourth row (layout 3 shows one per field)."""
+    if i % 4 != 3:
+        return ()
+    field = QUALITY_REPORTS[i * 7 % len(QUALITY_REPORTS)].field
+    return (QualityReport("Naam" if field != "Naam" else "Adres", "overtollig"),)
+
+
 def workbook_rows(records: list[Record], offset: int = 100) -> list[WorkbookRow]:
     statuses = schema.ACTIVITY_STATUSES.values
     return [
@@ -121,6 +133,7 @@ def workbook_rows(records: list[Record], offset: int = 100) -> list[WorkbookRow]
             status=statuses[i % len(statuses)],
             quality=QUALITY_REPORTS[i * 7 % len(QUALITY_REPORTS)] if i % 2 else None,
             outcome=schema.QUALITY_OUTCOMES.values[i % 3] if i % 3 == 1 else None,
+            more_quality=_more(i),
         )
         for i, record in enumerate(records)
     ]
@@ -270,7 +283,9 @@ def data_sheet_cells(out: Path) -> list[list[tuple[str, bool]]]:
 
 def as_written(rows: list[WorkbookRow]) -> list[list[tuple[str, bool]]]:
     """What the export shows for text cells: the text, quoted; an empty cell unquoted."""
-    return [[(text, bool(text)) for text in cells_in(STAFF_LAYOUT, row.cells())] for row in rows]
+    return [
+        [(text, bool(text)) for text in cells_in(STAFF_LAYOUT, row.all_cells())] for row in rows
+    ]
 
 
 def padded(rows: list[list[tuple[str, bool]]]) -> list[list[tuple[str, bool]]]:
@@ -327,9 +342,10 @@ def test_workbook_resaved_by_libreoffice_reads_back_unchanged(
     assert result.changed_cells == ()
     assert result.missing == ()
     assert result.edits == ()
-    assert [(r.record_id, r.status, r.quality) for r in result.records] == [
-        (row.record_id, row.status, row.quality) for row in ROWS
+    assert [(r.record_id, r.status, r.reports) for r in result.records] == [
+        (row.record_id, row.status, row.reports) for row in ROWS
     ]
+    assert any(len(row.reports) == 2 for row in ROWS)
 
 
 def test_libreoffice_keeps_the_staff_layout_s_drop_downs_frozen_names_and_toelichting(
@@ -345,9 +361,14 @@ def test_libreoffice_keeps_the_staff_layout_s_drop_downs_frozen_names_and_toelic
     assert sheet.page_setup.orientation == "landscape"
     last = FIRST_DATA_ROW + len(ROWS) - 1
     lists = {str(v.sqref): str(v.formula1) for v in sheet.data_validations.dataValidation}
-    status, quality = column_letters(STATUS + 1), column_letters(QUALITY + 1)
+    status = column_letters(STATUS + 1)
     assert "Keuzelijsten" in lists[f"{status}{FIRST_DATA_ROW}:{status}{last}"]
-    assert "Keuzelijsten" in lists[f"{quality}{FIRST_DATA_ROW}:{quality}{last}"]
+    # Every reportable field keeps its own drop-down of the six problems.
+    for header in QUALITY_HEADERS:
+        quality = column_letters(HEADERS.index(header) + 1)
+        assert "$B$3:$B$8" in lists[f"{quality}{FIRST_DATA_ROW}:{quality}{last}"]
+    problems = [book["Keuzelijsten"][f"B{r}"].value for r in range(3, 9)]
+    assert problems == list(schema.QUALITY_PROBLEMS.values)
     assert book["Toelichting"]["A4"].value == schema.ACTIVITY_STATUSES.values[0]
 
 
@@ -362,14 +383,16 @@ def test_edits_made_in_libreoffice_are_read_as_exactly_those_edits(
     status_row, quality_row = 1, 4  # one hostile record, one ordinary; neither reported
     assert ROWS[quality_row].quality is None
     new_status = next(s for s in schema.ACTIVITY_STATUSES.values if s != ROWS[status_row].status)
-    report = QUALITY_REPORTS[-1]
+    # Two fields of one row, each in its own column.
+    reports = (QualityReport("Telefoon", "verouderd"), QualityReport("E-mail", "overtollig"))
     data = edit_in_calc(
         uno_python,
         soffice_bin,
         write_workbook(ROWS, make_meta()),
         [
             {"sheet": DATA_SHEET, "cell": cell(STATUS, status_row), "text": new_status},
-            {"sheet": DATA_SHEET, "cell": cell(QUALITY, quality_row), "text": report.label},
+            {"sheet": DATA_SHEET, "cell": cell(TELEFOON, quality_row), "text": "verouderd"},
+            {"sheet": DATA_SHEET, "cell": cell(EMAIL, quality_row), "text": "overtollig"},
         ],
         tmp_path,
     )
@@ -377,12 +400,12 @@ def test_edits_made_in_libreoffice_are_read_as_exactly_those_edits(
     assert result.changed_cells == ()
     assert result.missing == ()
     edits = [
-        (e.record_id, e.status, e.quality, e.status_changed, e.quality_changed)
+        (e.record_id, e.status, e.reports, e.status_changed, e.quality_changed)
         for e in result.edits
     ]
     assert edits == [
-        (ROWS[status_row].record_id, new_status, ROWS[status_row].quality, True, False),
-        (ROWS[quality_row].record_id, ROWS[quality_row].status, report, False, True),
+        (ROWS[status_row].record_id, new_status, ROWS[status_row].reports, True, False),
+        (ROWS[quality_row].record_id, ROWS[quality_row].status, reports, False, True),
     ]
     unchanged = [r for r in result.records if not r.changed]
     assert len(unchanged) == len(ROWS) - 2

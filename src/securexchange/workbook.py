@@ -1,17 +1,20 @@
 """The municipal workbook (brief §5): the Excel file municipal staff open and edit.
 
 One data sheet ("Inburgeraars") with a banner, the Dutch headers and one row per record;
-one visible, protected sheet ("Keuzelijsten") with the two drop-down lists; in the staff
-layout a third ("Toelichting") explaining each value. Only the cells of "Status
-activiteit" and "Melding gegevenskwaliteit" are unlocked. Two layouts (:class:`Layout`):
+one visible, protected sheet ("Keuzelijsten") with the drop-down lists; in the staff
+layouts a third ("Toelichting") explaining each value. Only the cells of "Status
+activiteit" and of the quality column(s) are unlocked. Three layouts (:class:`Layout`):
 the package keeps layout 1 so that every client reads it; ``municipality open`` writes
-layout 2, names first and frozen with the editable columns beside them.
+layout 3, names first and frozen with the editable columns beside them: the status, then
+one quality column per reportable field ("Melding Telefoon", a drop-down of the six
+problems). Layout 2 (one "Melding gegevenskwaliteit" column listing every "field:
+problem" pair) is no longer written but still read.
 
 Sheet protection here is a user-interface guard, not a security boundary: it has no
 password, and even a password would not help, because anyone can remove sheet
 protection from an .xlsx in seconds. It stops staff from typing in the wrong column by
 accident; what the workbook may change is enforced when it is read back
-(:mod:`securexchange.workbook_read`), which takes only the two editable columns and
+(:mod:`securexchange.workbook_read`), which takes only the editable columns and
 reports every other changed cell.
 
 This module is the only openpyxl user on the write side. openpyxl is imported inside
@@ -35,7 +38,7 @@ import hashlib
 import io
 import re
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
@@ -82,11 +85,27 @@ PACKAGE_HEADERS: tuple[str, ...] = (
     HEADER_QUALITY,
     HEADER_OUTCOME,
 )
-# Layout 2 (the staff workbook): the names first and frozen, so that the row's person
-# stays in view while a status is picked and on every printed page; the editable
-# columns and the agency's answer right after them; the rest after; the record id last.
+
+
+def quality_header(field: str) -> str:
+    """The header of ``field``'s own quality column in layout 3, e.g. "Melding Telefoon"."""
+    return f"Melding {field}"
+
+
+# Layout 3: one quality column per reportable field, each a drop-down of the six
+# problems (a drop-down of all 66 "field: problem" pairs was too long to pick from).
+QUALITY_HEADERS: tuple[str, ...] = tuple(quality_header(f) for f in QUALITY_FIELDS)
+FIELD_BY_QUALITY_HEADER: Mapping[str, str] = dict(zip(QUALITY_HEADERS, QUALITY_FIELDS, strict=True))
+# Every column any layout shows, in the order of WorkbookRow.cells(): the package
+# layout's, then the per-field quality columns.
+ALL_HEADERS: tuple[str, ...] = (*PACKAGE_HEADERS, *QUALITY_HEADERS)
+
+# Layout 2 (staff workbooks written before layout 3): the names first and frozen, so
+# that the row's person stays in view while a status is picked and on every printed
+# page; the editable columns and the agency's answer right after them; the rest after;
+# the record id last.
 _NAMES: tuple[str, ...] = SHARED_HEADERS[:2]
-HEADERS: tuple[str, ...] = (
+LAYOUT_2_HEADERS: tuple[str, ...] = (
     *_NAMES,
     HEADER_ACTIVITY,
     HEADER_QUALITY,
@@ -95,7 +114,19 @@ HEADERS: tuple[str, ...] = (
     HEADER_RETENTION,
     HEADER_RECORD_ID,
 )
-EDITABLE_HEADERS: tuple[str, ...] = (HEADER_ACTIVITY, HEADER_QUALITY)
+# Layout 3 (the staff workbook): layout 2 with the one quality column replaced by one
+# narrow column per reportable field, between the status and the agency's answer.
+HEADERS: tuple[str, ...] = (
+    *_NAMES,
+    HEADER_ACTIVITY,
+    *QUALITY_HEADERS,
+    HEADER_OUTCOME,
+    *SHARED_HEADERS[2:],
+    HEADER_RETENTION,
+    HEADER_RECORD_ID,
+)
+# The columns staff may type in, in any layout (each layout holds some of them).
+EDITABLE_HEADERS: tuple[str, ...] = (HEADER_ACTIVITY, HEADER_QUALITY, *QUALITY_HEADERS)
 
 
 @dataclass(frozen=True)
@@ -103,7 +134,7 @@ class Layout:
     """One layout of the workbook: its sheets, its column order and how it is shown.
 
     Readers find a workbook's layout by its sheets and its header row and take every
-    column by its header, so a client reads both layouts.
+    column by its header, so a client reads every layout.
     """
 
     version: int
@@ -116,12 +147,28 @@ class Layout:
         """0-based column of ``header``."""
         return self.headers.index(header)
 
+    @property
+    def editable(self) -> tuple[str, ...]:
+        """The headers of the columns staff may type in, in sheet order."""
+        return tuple(h for h in self.headers if h in EDITABLE_HEADERS)
+
+    @property
+    def per_field_quality(self) -> bool:
+        """One quality column per field (layout 3), not one "field: problem" column."""
+        return HEADER_QUALITY not in self.headers
+
 
 PACKAGE_LAYOUT = Layout(1, (DATA_SHEET, LISTS_SHEET), PACKAGE_HEADERS, 1, False)
-STAFF_LAYOUT = Layout(2, (DATA_SHEET, LISTS_SHEET, HELP_SHEET), HEADERS, len(_NAMES), True)
-LAYOUTS: tuple[Layout, ...] = (STAFF_LAYOUT, PACKAGE_LAYOUT)
+STAFF_LAYOUT_2 = Layout(
+    2, (DATA_SHEET, LISTS_SHEET, HELP_SHEET), LAYOUT_2_HEADERS, len(_NAMES), True
+)
+STAFF_LAYOUT = Layout(3, (DATA_SHEET, LISTS_SHEET, HELP_SHEET), HEADERS, len(_NAMES), True)
+LAYOUTS: tuple[Layout, ...] = (STAFF_LAYOUT, STAFF_LAYOUT_2, PACKAGE_LAYOUT)
 SHEETS: tuple[str, ...] = STAFF_LAYOUT.sheets
-if sorted(HEADERS) != sorted(PACKAGE_HEADERS):  # the two layouts hold the same columns
+# Layouts 1 and 2 hold the same columns; layout 3 the same but for the quality column.
+if sorted(LAYOUT_2_HEADERS) != sorted(PACKAGE_HEADERS) or sorted(HEADERS) != sorted(
+    (*(h for h in PACKAGE_HEADERS if h != HEADER_QUALITY), *QUALITY_HEADERS)
+):
     raise RuntimeError("the workbook layouts disagree")
 
 # Rows 1-2: the banner; row 3: the headers; records from row 4 (1-based, as Excel counts).
@@ -181,8 +228,10 @@ _WIDTHS: Mapping[str, float] = {
     HEADER_ACTIVITY: 24,
     HEADER_QUALITY: 32,
     HEADER_OUTCOME: 20,
+    # Narrow: the longest problem ("onnauwkeurig") fits, the header wraps.
+    **dict.fromkeys(QUALITY_HEADERS, 14),
 }
-if set(_WIDTHS) != set(HEADERS):  # the two lists must never drift
+if set(_WIDTHS) != set(ALL_HEADERS):  # the two lists must never drift
     raise RuntimeError("workbook widths and headers disagree")
 
 _EDITABLE_FILL = "FFF2CC"  # light yellow: "you may type here"
@@ -225,6 +274,28 @@ QUALITY_REPORTS: tuple[QualityReport, ...] = tuple(
 )
 
 
+def check_reports(reports: Sequence[QualityReport]) -> None:
+    """Raise ValueError unless ``reports`` are QualityReports on distinct fields: a row
+    carries at most one open report per field (layout 3 has one cell per field)."""
+    if not all(isinstance(report, QualityReport) for report in reports):
+        raise ValueError("a quality report must be a QualityReport")
+    if len({report.field for report in reports}) != len(reports):
+        raise ValueError("two quality reports on one field")
+
+
+def in_field_order(reports: Iterable[QualityReport]) -> tuple[QualityReport, ...]:
+    """``reports`` in the order of :data:`QUALITY_FIELDS` (the order of the columns)."""
+    return tuple(sorted(reports, key=lambda report: QUALITY_FIELDS.index(report.field)))
+
+
+def split_reports(
+    reports: Sequence[QualityReport],
+) -> tuple[QualityReport | None, tuple[QualityReport, ...]]:
+    """``(quality, more_quality)`` of a row carrying ``reports`` (field order)."""
+    ordered = in_field_order(reports)
+    return (ordered[0] if ordered else None), ordered[1:]
+
+
 @dataclass(frozen=True)
 class WorkbookRow:
     """One record as the workbook shows it.
@@ -232,6 +303,11 @@ class WorkbookRow:
     ``retention`` is the record's deadline ("Bewaren tot"); ``status`` its current
     activity status; ``quality`` the open data-quality report, if any; ``outcome`` the
     agency's answer to an earlier report ("Afhandeling melding"), if any.
+
+    ``more_quality``: open reports on other fields than ``quality``'s. Staff may report
+    several fields of one record (layout 3 has a column per field, and the return
+    carries every report); the package layout's single column shows ``quality`` only,
+    which is all the agency ever writes there.
     """
 
     record_id: str
@@ -240,6 +316,7 @@ class WorkbookRow:
     status: str
     quality: QualityReport | None = None
     outcome: str | None = None
+    more_quality: tuple[QualityReport, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.record_id, str) or not is_record_id(self.record_id):
@@ -252,12 +329,25 @@ class WorkbookRow:
             raise ValueError("an activity status outside its list")
         if self.quality is not None and not isinstance(self.quality, QualityReport):
             raise ValueError("a quality report must be a QualityReport")
+        if not isinstance(self.more_quality, tuple):
+            raise ValueError("more quality reports must be a tuple")
+        if self.more_quality and self.quality is None:
+            raise ValueError("more quality reports without a first one")
+        check_reports(self.reports)
         if self.outcome is not None and self.outcome not in QUALITY_OUTCOMES:
             raise ValueError("a quality outcome outside its list")
 
+    @property
+    def reports(self) -> tuple[QualityReport, ...]:
+        """Every open quality report of the row, in field order."""
+        if self.quality is None:
+            return ()
+        if not self.more_quality:
+            return (self.quality,)
+        return in_field_order((self.quality, *self.more_quality))
+
     def cells(self) -> tuple[str, ...]:
-        """The row's cell texts in :data:`PACKAGE_HEADERS` order ("" for an empty cell);
-        :func:`cells_in` puts them in a layout's order."""
+        """The row's cell texts in :data:`PACKAGE_HEADERS` order ("" for an empty cell)."""
         return (
             self.record_id,
             *self.record.cells(),
@@ -266,6 +356,17 @@ class WorkbookRow:
             self.quality.label if self.quality is not None else "",
             self.outcome or "",
         )
+
+    def all_cells(self) -> tuple[str, ...]:
+        """The row's cell texts in :data:`ALL_HEADERS` order: :meth:`cells`, then each
+        field's problem (layout 3); :func:`cells_in` puts them in a layout's order."""
+        return (*self.cells(), *field_cells(self.reports))
+
+
+def field_cells(reports: Iterable[QualityReport]) -> tuple[str, ...]:
+    """The per-field quality cells of layout 3: each field's problem, or ""."""
+    by_field = {report.field: report.problem for report in reports}
+    return tuple(by_field.get(field, "") for field in QUALITY_FIELDS)
 
 
 @dataclass(frozen=True)
@@ -299,13 +400,13 @@ class WorkbookMeta:
 
 
 def cells_in(layout: Layout, cells: Sequence[str]) -> tuple[str, ...]:
-    """Cells in :data:`PACKAGE_HEADERS` order (:meth:`WorkbookRow.cells`) in ``layout``'s."""
+    """Cells in :data:`ALL_HEADERS` order (:meth:`WorkbookRow.all_cells`) in ``layout``'s."""
     return tuple(cells[i] for i in _order(layout))
 
 
 @functools.cache
 def _order(layout: Layout) -> tuple[int, ...]:
-    return tuple(PACKAGE_HEADERS.index(header) for header in layout.headers)
+    return tuple(ALL_HEADERS.index(header) for header in layout.headers)
 
 
 def records_digest(record_ids: Sequence[str]) -> str:
@@ -314,7 +415,18 @@ def records_digest(record_ids: Sequence[str]) -> str:
     return hashlib.sha256(joined).hexdigest()
 
 
-def banner_lines(meta: WorkbookMeta) -> tuple[str, str]:
+def _editable_text(layout: Layout) -> str:
+    """The editable columns as the banners name them (Dutch)."""
+    if layout.per_field_quality:
+        return f"'{HEADER_ACTIVITY}' en de kolommen 'Melding ...' (één per gegeven)"
+    return f"'{HEADER_ACTIVITY}' en '{HEADER_QUALITY}'"
+
+
+# The header, on "Keuzelijsten", of layout 3's list of the six problems.
+PROBLEMS_LIST_HEADER = "Melding (per gegeven)"
+
+
+def banner_lines(meta: WorkbookMeta, layout: Layout = STAFF_LAYOUT) -> tuple[str, str]:
     """The two banner lines of the data sheet (Dutch)."""
     demo = "DEMO – fictieve gegevens – " if meta.demo else ""
     first = (
@@ -325,16 +437,16 @@ def banner_lines(meta: WorkbookMeta) -> tuple[str, str]:
     second = (
         f"securexchange vernietigt dit bestand zelf op {dutch_date(meta.destroy_by)}: "
         "laat het staan waar het is. "
-        f"Alleen '{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' kunnen gewijzigd worden. "
+        f"Alleen {_editable_text(layout)} kunnen gewijzigd worden. "
         f"{meta.municipality} ({meta.nis}), pakket {meta.package_id}."
     )
     return first, second
 
 
-def lists_banner(meta: WorkbookMeta) -> str:
+def lists_banner(meta: WorkbookMeta, layout: Layout = STAFF_LAYOUT) -> str:
     demo = "DEMO – fictieve gegevens – " if meta.demo else ""
     return (
-        f"{demo}Keuzelijsten voor '{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' op het blad "
+        f"{demo}Keuzelijsten voor {_editable_text(layout)} op het blad "
         f"'{DATA_SHEET}'. Niet wijzigen."
     )
 
@@ -344,6 +456,8 @@ def validation_formula(column: str, count: int) -> str:
     last = LISTS_FIRST_ROW + count - 1
     return f"{LISTS_SHEET}!${column}${LISTS_FIRST_ROW}:${column}${last}"
 
+
+_NO_FIELD_CELLS: tuple[str, ...] = ("",) * len(QUALITY_FIELDS)
 
 # --- writing -------------------------------------------------------------------------------
 
@@ -399,12 +513,12 @@ def write_workbook(
         # written as text (sheetxml) straight into the sheet's deflated member.
         styles = _write_data_sheet(data, rows, meta, layout)
         data.finish()
-        _write_lists_sheet(lists, meta)
+        _write_lists_sheet(lists, meta, layout)
         lists.finish()
         data.store(archive, _record_rows(rows, styles, layout))
         lists.store(archive, None)
         if help_sheet is not None:
-            _write_help_sheet(help_sheet, meta)
+            _write_help_sheet(help_sheet, meta, layout)
             help_sheet.finish()
             help_sheet.store(archive, None)
         _write_other_parts(wb, archive)
@@ -416,6 +530,7 @@ def _record_rows(
 ) -> Iterator[bytes]:
     """The records' ``<row>`` elements, every text checked first (never quoted)."""
     order = _order(layout)
+    per_field = layout.per_field_quality
 
     def texts() -> Iterator[tuple[str, ...]]:
         dates: dict[date, str] = {}
@@ -430,6 +545,7 @@ def _record_rows(
                 row.status,
                 row.quality.label if row.quality is not None else "",
                 row.outcome or "",
+                *(field_cells(row.reports) if per_field else _NO_FIELD_CELLS),
             )
             # One search over the row finds a bad character in any cell; the length
             # limit is per cell.
@@ -581,14 +697,14 @@ def _write_data_sheet(
     last_col = get_column_letter(len(headers))
     last_row = HEADER_ROW + len(rows)
     status_col = get_column_letter(layout.column(HEADER_ACTIVITY) + 1)
-    quality_col = get_column_letter(layout.column(HEADER_QUALITY) + 1)
 
     # Everything that write-only mode emits before <sheetData> must be set first.
     for index, header in enumerate(headers, 1):
         ws.column_dimensions[get_column_letter(index)].width = _WIDTHS[header]
     for banner_row in range(1, BANNER_ROWS + 1):
         ws.row_dimensions[banner_row].height = 32
-    ws.row_dimensions[HEADER_ROW].height = 30
+    # Layout 3's narrow quality columns wrap their headers over three lines.
+    ws.row_dimensions[HEADER_ROW].height = 45 if layout.per_field_quality else 30
     # The banner, the headers and the first columns (the names, in layout 2) stay in view.
     ws.freeze_panes = f"{get_column_letter(layout.frozen_columns + 1)}{FIRST_DATA_ROW}"
     if meta.demo:
@@ -598,7 +714,7 @@ def _write_data_sheet(
         _print_landscape(ws, layout)
 
     # The banner: two merged rows above the headers.
-    first, second = banner_lines(meta)
+    first, second = banner_lines(meta, layout)
     for row_index, (text, font, fill) in enumerate(
         (
             (first, style["banner_font"], style["banner_fill"]),
@@ -629,7 +745,7 @@ def _write_data_sheet(
         editable = WriteOnlyCell(ws)
         editable.protection = style["unlocked"]
         editable.fill = style["editable_fill"]
-        for header in EDITABLE_HEADERS:
+        for header in layout.editable:
             styles[layout.column(header)] = editable.style_id
 
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
@@ -647,26 +763,52 @@ def _write_data_sheet(
             prompt="Kies de status van de activiteit.",
         )
         status_list.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
-        quality_list = DataValidation(
-            type="list",
-            formula1=validation_formula("B", len(QUALITY_REPORTS)),
-            allow_blank=True,
-            showErrorMessage=True,
-            errorStyle="stop",
-            errorTitle=HEADER_QUALITY,
-            error="Kies een melding uit de lijst, of laat de cel leeg.",
-            showInputMessage=True,
-            promptTitle=HEADER_QUALITY,
-            prompt="Welk gegeven is fout, onvolledig, verouderd...? (art. 7 protocol)",
-        )
-        quality_list.add(f"{quality_col}{FIRST_DATA_ROW}:{quality_col}{last_row}")
         ws.data_validations.append(status_list)
-        ws.data_validations.append(quality_list)
+        for quality_list in _quality_lists(layout, last_row):
+            ws.data_validations.append(quality_list)
     _protect(ws)
     return tuple(styles)
 
 
-def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
+def _quality_lists(layout: Layout, last_row: int) -> Iterator[Any]:
+    """The quality drop-downs: in layout 3 one per field column, each the six problems
+    (column B of "Keuzelijsten"); before, one of every "field: problem" pair."""
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    columns: list[tuple[str, str | None]]
+    if layout.per_field_quality:
+        columns = [(header, FIELD_BY_QUALITY_HEADER[header]) for header in QUALITY_HEADERS]
+        count = len(QUALITY_PROBLEMS.values)
+    else:
+        columns = [(HEADER_QUALITY, None)]
+        count = len(QUALITY_REPORTS)
+    for header, field in columns:
+        letter = get_column_letter(layout.column(header) + 1)
+        prompt = (
+            f"Is '{field}' fout, onvolledig, verouderd...? Kies het probleem, of laat de "
+            "cel leeg. (art. 7 protocol)"
+            if field is not None
+            else "Welk gegeven is fout, onvolledig, verouderd...? (art. 7 protocol)"
+        )
+        quality_list = DataValidation(
+            type="list",
+            formula1=validation_formula("B", count),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorStyle="stop",
+            # Excel caps a title at 32 characters: "Melding Interesses en noden" fits.
+            errorTitle=header,
+            error="Kies een melding uit de lijst, of laat de cel leeg.",
+            showInputMessage=True,
+            promptTitle=header,
+            prompt=prompt,
+        )
+        quality_list.add(f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
+        yield quality_list
+
+
+def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta, layout: Layout) -> None:
     from openpyxl.cell import WriteOnlyCell
 
     style = _styles()
@@ -677,21 +819,24 @@ def _write_lists_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
         ws.sheet_properties.tabColor = _DEMO_TAB
     _print_setup(ws, meta)
 
-    banner = WriteOnlyCell(ws, lists_banner(meta))
+    banner = WriteOnlyCell(ws, lists_banner(meta, layout))
     banner.font = style["banner_font"]
     banner.fill = style["banner_fill"]
     banner.alignment = style["wrap"]
     ws.append([banner])
     ws.merged_cells.add("A1:B1")
     headers = []
-    for header in EDITABLE_HEADERS:
+    per_field = layout.per_field_quality
+    for header in (HEADER_ACTIVITY, PROBLEMS_LIST_HEADER if per_field else HEADER_QUALITY):
         cell = WriteOnlyCell(ws, header)
         cell.font = style["header_font"]
         cell.fill = style["header_fill"]
         headers.append(cell)
     ws.append(headers)
     statuses = ACTIVITY_STATUSES.values
-    reports = [report.label for report in QUALITY_REPORTS]
+    reports = (
+        list(QUALITY_PROBLEMS.values) if per_field else [report.label for report in QUALITY_REPORTS]
+    )
     for index in range(max(len(statuses), len(reports))):
         ws.append(
             [
@@ -726,12 +871,17 @@ def _print_landscape(ws: _Sheet, layout: Layout) -> None:
     ws.print_title_cols = f"A:{get_column_letter(layout.frozen_columns)}"
 
 
-def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
+def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta, layout: Layout) -> None:
     """The "Toelichting": each status, each quality problem and each answer explained in
     plain Dutch (:mod:`securexchange.workbook_help`). Protected, like the lists."""
     from openpyxl.cell import WriteOnlyCell
 
-    from securexchange.workbook_help import OUTCOME_HELP, PROBLEM_HELP, STATUS_HELP
+    from securexchange.workbook_help import (
+        OUTCOME_HELP,
+        PROBLEM_HELP,
+        QUALITY_INTRO_PER_FIELD,
+        STATUS_HELP,
+    )
 
     style = _styles()
     ws.column_dimensions["A"].width = 28
@@ -742,7 +892,7 @@ def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
     _print_setup(ws, meta)
     ws.page_setup.orientation = "landscape"
 
-    banner = WriteOnlyCell(ws, help_banner(meta))
+    banner = WriteOnlyCell(ws, help_banner(meta, layout))
     banner.font = style["banner_font"]
     banner.fill = style["banner_fill"]
     banner.alignment = style["wrap"]
@@ -750,7 +900,13 @@ def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
     ws.merged_cells.add("A1:B1")
     sections = (
         (HEADER_ACTIVITY, "Wat betekent de status?", STATUS_HELP),
-        (HEADER_QUALITY, "Wat is er mis met het gegeven? Kies eerst het veld, dan:", PROBLEM_HELP),
+        (
+            "Melding ..." if layout.per_field_quality else HEADER_QUALITY,
+            QUALITY_INTRO_PER_FIELD.nl
+            if layout.per_field_quality
+            else "Wat is er mis met het gegeven? Kies eerst het veld, dan:",
+            PROBLEM_HELP,
+        ),
         (HEADER_OUTCOME, "Het antwoord van het Agentschap op uw melding:", OUTCOME_HELP),
     )
     for title, intro, texts in sections:
@@ -769,11 +925,11 @@ def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta) -> None:
     _protect(ws)
 
 
-def help_banner(meta: WorkbookMeta) -> str:
+def help_banner(meta: WorkbookMeta, layout: Layout = STAFF_LAYOUT) -> str:
     demo = "DEMO – fictieve gegevens – " if meta.demo else ""
     return (
         f"{demo}Toelichting bij het blad '{DATA_SHEET}'. U kunt alleen "
-        f"'{HEADER_ACTIVITY}' en '{HEADER_QUALITY}' invullen; kies altijd uit de lijst. "
+        f"{_editable_text(layout)} invullen; kies altijd uit de lijst. "
         f"securexchange vernietigt het bestand zelf op {dutch_date(meta.destroy_by)}."
     )
 

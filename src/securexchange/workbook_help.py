@@ -88,6 +88,17 @@ PROBLEM_HELP: Mapping[str, HelpText] = {
     ),
 }
 
+# The introduction of the problems in layout 3, where each reportable field has its own
+# quality column ("Melding Telefoon", ...) and that column says which field is meant.
+QUALITY_INTRO_PER_FIELD = HelpText(
+    "Elk gegeven heeft een eigen kolom 'Melding ...' (bijvoorbeeld 'Melding Telefoon'). "
+    "Is dat gegeven niet juist, kies dan in die kolom wat er mis is; laat de cel leeg als "
+    "het gegeven klopt. U mag op één rij meerdere gegevens melden.",
+    "Each field has its own column 'Melding ...' (for example 'Melding Telefoon'). If that "
+    "field is not right, pick what is wrong in that column; leave the cell empty when the "
+    "field is right. One row may report several fields.",
+)
+
 OUTCOME_HELP: Mapping[str, HelpText] = {
     "gecorrigeerd": HelpText(
         "Het Agentschap heeft het gegeven verbeterd.",

@@ -1,8 +1,9 @@
-"""Reading a municipal workbook back: the two editable columns, and nothing else.
+"""Reading a municipal workbook back: the editable columns, and nothing else.
 
 Staff type activity statuses and data-quality reports into the workbook that
 :mod:`securexchange.workbook` wrote; the return channel (promise P6) needs exactly those
-two columns per record. Everything else in the file is untrusted input:
+per record: the status column, and the quality column (layouts 1 and 2) or the one
+quality column per reportable field (layout 3). Everything else in the file is untrusted input:
 
 1. :func:`securexchange.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
    caps, no DTD, no macros, no external links, no embedded objects): HostileFile.
@@ -13,7 +14,7 @@ two columns per record. Everything else in the file is untrusted input:
 3. The values, with python-calamine (fast, and it never resolves a DTD): the header row
    is found by its exact headers (staff may have inserted rows above it), records by
    their record id (staff may have sorted, filtered or inserted empty rows), each column
-   by its header in the layout found; the two editable cells are matched against their
+   by its header in the layout found; the editable cells are matched against their
    closed lists; any other cell that differs from what was written is reported by
    position only, never by value. A cell that cannot be read (outside its list, a
    formula in an editable column, a record id that was not written or is repeated) is
@@ -21,7 +22,7 @@ two columns per record. Everything else in the file is untrusted input:
 
 Two entry points share every check: :func:`read_workbook` takes the rows as written
 (:class:`ExpectedWorkbook`); :func:`read_workbook_cells` takes only the package id and,
-per record id, the two editable cells as written (:class:`WrittenCells`), which is what
+per record id, the editable cells as written (:class:`WrittenCells`), which is what
 the municipal vault keeps without decrypting its records. Without the other cells as
 written it cannot compare them, so its ``changed_cells`` are only what needs no
 comparison: formulas outside the editable columns, cells right of the table and rows
@@ -50,18 +51,22 @@ from securexchange.schema import (
     HEADER_ACTIVITY,
     HEADER_QUALITY,
     HEADER_RECORD_ID,
+    QUALITY_PROBLEMS,
     fold,
 )
 from securexchange.workbook import (
+    ALL_HEADERS,
     DATA_SHEET,
-    EDITABLE_HEADERS,
+    FIELD_BY_QUALITY_HEADER,
     LAYOUTS,
-    PACKAGE_HEADERS,
     PROP_PACKAGE,
     QUALITY_REPORTS,
     Layout,
     QualityReport,
     WorkbookRow,
+    check_reports,
+    in_field_order,
+    split_reports,
 )
 from securexchange.xlsxguard import (
     DAMAGED_ZIP,
@@ -122,25 +127,37 @@ class ExpectedWorkbook:
 
 @dataclass(frozen=True)
 class WrittenCells:
-    """The two editable cells of one record as they were written."""
+    """The editable cells of one record as they were written: its status and its quality
+    reports (``quality`` and ``more_quality`` as in :class:`WorkbookRow`)."""
 
     status: str
     quality: QualityReport | None = None
+    more_quality: tuple[QualityReport, ...] = ()
 
     def __post_init__(self) -> None:
         if self.status not in ACTIVITY_STATUSES:
             raise ValueError("a written status must be one of the list")
         if self.quality is not None and not isinstance(self.quality, QualityReport):
             raise ValueError("a written quality report must be a QualityReport")
+        if not isinstance(self.more_quality, tuple) or (self.more_quality and not self.quality):
+            raise ValueError("more written quality reports need a first one, in a tuple")
+        check_reports(self.reports)
+
+    @property
+    def reports(self) -> tuple[QualityReport, ...]:
+        """Every written quality report, in field order."""
+        if self.quality is None:
+            return ()
+        return in_field_order((self.quality, *self.more_quality))
 
 
 @dataclass(frozen=True)
 class _Written:
-    """What the reader compares one record's row with; ``cells`` None when only the
-    editable cells are known."""
+    """What the reader compares one record's row with; ``cells`` (in
+    :data:`ALL_HEADERS` order) None when only the editable cells are known."""
 
     status: str
-    quality: QualityReport | None
+    reports: tuple[QualityReport, ...]
     cells: tuple[str, ...] | None
 
 
@@ -188,7 +205,11 @@ class RecordEdit:
     """The editable cells of one record as the workbook holds them.
 
     ``status`` None: the status cell could not be read (it is listed in the workbook's
-    ``problems``); ``quality_read`` False: the same for the quality cell.
+    ``problems``); ``quality_read`` False: the same for a quality cell (in layout 3, one
+    of the per-field cells; that field keeps the report as written).
+
+    ``quality`` and ``more_quality`` are the record's quality reports as in
+    :class:`WorkbookRow` (layout 3 holds one per field); :attr:`reports` all of them.
     """
 
     record_id: str
@@ -198,10 +219,18 @@ class RecordEdit:
     status_changed: bool
     quality_changed: bool
     quality_read: bool = True
+    more_quality: tuple[QualityReport, ...] = ()
 
     @property
     def changed(self) -> bool:
         return self.status_changed or self.quality_changed
+
+    @property
+    def reports(self) -> tuple[QualityReport, ...]:
+        """Every quality report the row holds, in field order."""
+        if self.quality is None:
+            return ()
+        return in_field_order((self.quality, *self.more_quality))
 
 
 @dataclass(frozen=True)
@@ -210,7 +239,7 @@ class WorkbookEdits:
 
     ``missing`` lists the package's record ids that no row holds any more (rows deleted
     by staff: not an edit, their status stays as it was). ``changed_cells`` lists,
-    by position, cells outside the two editable columns that differ from what was
+    by position, cells outside the editable columns that differ from what was
     written, in sheet order. ``problems`` lists every cell that could not be read (a
     value outside its list, a formula in an editable column, a record id that was not
     written or is repeated), in sheet order; those cells are dropped, all others read.
@@ -233,14 +262,17 @@ def workbook_limits(record_count: int) -> XlsxLimits:
     """Caps for a returned workbook of ``record_count`` records.
 
     Room for 10,000 rows more than were written (inserted empty rows, notes), at most
-    32 columns and on average 20 cells a row; 64 MiB of file (a 100,000-record workbook
-    is about 6 MB).
+    32 columns and 32 cells a row; 64 MiB of file (a 100,000-record workbook is about
+    11 MB). The cell cap is checked against the sheet's dimension, a rectangle: layout
+    3 is 26 columns wide, so fewer cells a row would refuse a large workbook we wrote.
+    calamine's rectangle for 110,000 rows of 32 cells stays within the guard's memory
+    budget (xlsxguard.XlsxLimits).
     """
     rows = record_count + 10_000
     return XlsxLimits(
         max_file_bytes=64 << 20,
         max_rows=rows,
-        max_cells=rows * 20,
+        max_cells=rows * 32,
         max_sheets=8,  # an added sheet gets the clearer InvalidWorkbook below
     )
 
@@ -265,7 +297,7 @@ def read_workbook(
     if not isinstance(expected, ExpectedWorkbook):
         raise TypeError("expected must be an ExpectedWorkbook")
     lookup = {
-        row.record_id: _Written(row.status, row.quality, row.cells()) for row in expected.rows
+        row.record_id: _Written(row.status, row.reports, row.all_cells()) for row in expected.rows
     }
     return _read(data, _Expectation(expected.package_id, lookup, len(expected.rows)), name, limits)
 
@@ -281,7 +313,7 @@ def read_workbook_cells(
 ) -> WorkbookEdits:
     """:func:`read_workbook` for a caller that knows only the editable cells as written.
 
-    ``written`` maps each record id the workbook was written with to its two editable
+    ``written`` maps each record id the workbook was written with to its editable
     cells; every check of :func:`read_workbook` applies (the guard, the structure, the
     package id, no formula in an editable column, the header, known record ids once
     each, the closed lists). Cells outside the editable columns of a record's row are
@@ -305,7 +337,7 @@ def read_workbook_cells(
         for record_id, cells in written.items():
             if not is_record_id(record_id) or not isinstance(cells, WrittenCells):
                 raise ValueError("written cells must map record ids to WrittenCells")
-            lookup[record_id] = _Written(cells.status, cells.quality, None)
+            lookup[record_id] = _Written(cells.status, cells.reports, None)
         count = len(lookup) if record_count is None else record_count
     elif record_count is None:
         raise ValueError("without the written cells, record_count is needed")
@@ -331,10 +363,10 @@ def _read(
     check_xlsx(data, limits)
 
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        sheet_parts, layout = _check_structure(archive, what)
+        sheet_parts, layouts = _check_structure(archive, what)
         _check_package(archive, what, expected.package_id)
         formulas = _formula_cells(archive, sheet_parts[DATA_SHEET], what)
-    return _read_values(data, expected, formulas, what, layout)
+    return _read_values(data, expected, formulas, what, layouts)
 
 
 def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
@@ -358,24 +390,25 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
     return element
 
 
-def _layout_of(names: Sequence[str]) -> Layout | None:
-    """The layout whose sheets are exactly ``names`` (added or renamed sheets: None)."""
-    for layout in LAYOUTS:
-        if sorted(names) == sorted(layout.sheets):
-            return layout
-    return None
+def _layouts_of(names: Sequence[str]) -> tuple[Layout, ...]:
+    """The layouts whose sheets are exactly ``names`` (added or renamed sheets: none).
+
+    Layouts 2 and 3 have the same sheets; the header row tells them apart."""
+    return tuple(layout for layout in LAYOUTS if sorted(names) == sorted(layout.sheets))
 
 
 def _sheet_list(layout: Layout) -> str:
     return ", ".join(layout.sheets[:-1]) + " and " + layout.sheets[-1]
 
 
-def _check_structure(archive: zipfile.ZipFile, what: str) -> tuple[dict[str, str], Layout]:
+def _check_structure(
+    archive: zipfile.ZipFile, what: str
+) -> tuple[dict[str, str], tuple[Layout, ...]]:
     """Exactly the sheets of one layout, visible worksheets, no external references.
 
-    Returns the zip part name of each sheet, and the layout. Only the data sheet is
-    read; the others are accepted by name, so no sheet a staff member can type in
-    carries anything back but the two editable columns.
+    Returns the zip part name of each sheet, and the layouts with those sheets. Only
+    the data sheet is read; the others are accepted by name, so no sheet a staff member
+    can type in carries anything back but the editable columns.
     """
     workbook = _parse(archive, "xl/workbook.xml", what)
     if workbook.find(f"{{{_MAIN_NS}}}externalReferences") is not None:
@@ -385,8 +418,8 @@ def _check_structure(archive: zipfile.ZipFile, what: str) -> tuple[dict[str, str
         )
     sheets = workbook.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
     names = [sheet.get("name", "") for sheet in sheets]
-    layout = _layout_of(names)
-    if layout is None:
+    layouts = _layouts_of(names)
+    if not layouts:
         raise InvalidWorkbook(
             f"{what} must hold exactly the sheets {_sheet_list(LAYOUTS[0])}, "
             f"but holds {len(names)} sheet(s)",
@@ -414,7 +447,7 @@ def _check_structure(archive: zipfile.ZipFile, what: str) -> tuple[dict[str, str
         if part not in archive.NameToInfo or not part.startswith("xl/worksheets/"):
             raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} is not a worksheet")
         parts[sheet.get("name", "")] = part
-    return parts, layout
+    return parts, layouts
 
 
 def _check_package(archive: zipfile.ZipFile, what: str, package_id: str) -> None:
@@ -503,7 +536,7 @@ def _read_values(
     expected: _Expectation,
     formulas: frozenset[tuple[int, int]],
     what: str,
-    layout: Layout,
+    layouts: tuple[Layout, ...],
 ) -> WorkbookEdits:
     """Read the data sheet with calamine, one row at a time (no copy of the grid)."""
     from python_calamine import CalamineError, CalamineWorkbook, SheetVisibleEnum
@@ -512,7 +545,7 @@ def _read_values(
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
         raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
-    reader = _RowReader(expected, formulas, what, layout)
+    reader = _RowReader(expected, formulas, what, layouts)
     with book:
         # calamine's own view of the sheets must agree with the XML we checked.
         for meta in book.sheets_metadata:
@@ -521,8 +554,8 @@ def _read_values(
                     f"{what}: sheet {meta.name} is hidden",
                     hint="unhide the sheet (hidden sheets are not accepted)",
                 )
-        if _layout_of(book.sheet_names) is not layout:
-            raise InvalidWorkbook(f"{what} must hold exactly the sheets {_sheet_list(layout)}")
+        if _layouts_of(book.sheet_names) != layouts:
+            raise InvalidWorkbook(f"{what} must hold exactly the sheets {_sheet_list(layouts[0])}")
         try:
             sheet = book.get_sheet_by_name(DATA_SHEET)
             end = sheet.end
@@ -562,14 +595,15 @@ def _text(value: Any) -> str:
 
 
 # The stand-in for a record whose written cells are not known (``written`` None).
-_UNKNOWN = _Written(status="", quality=None, cells=None)
+_UNKNOWN = _Written(status="", reports=(), cells=None)
 
 
 class _RowReader:
     """Interprets the data sheet row by row: the header, then records by record id.
 
-    Columns are taken by their header in the workbook's layout. A cell that cannot be
-    read is listed (:class:`CellProblem`) and dropped; reading goes on.
+    The header row says which of the candidate layouts the workbook has (layouts 2 and
+    3 share their sheets); columns are taken by their header in that layout. A cell that
+    cannot be read is listed (:class:`CellProblem`) and dropped; reading goes on.
     """
 
     def __init__(
@@ -577,37 +611,51 @@ class _RowReader:
         expected: _Expectation,
         formulas: frozenset[tuple[int, int]],
         what: str,
-        layout: Layout,
+        layouts: tuple[Layout, ...],
     ) -> None:
         self._expected = expected
         self._formulas = formulas
         self._what = what
-        self._layout = layout
-        self._headers = layout.headers
-        self._id_column = layout.column(HEADER_RECORD_ID)
-        self._status_column = layout.column(HEADER_ACTIVITY)
-        self._quality_column = layout.column(HEADER_QUALITY)
-        self._editable = frozenset(layout.column(h) for h in EDITABLE_HEADERS)
-        # Column of the layout -> index in WorkbookRow.cells() (package order).
-        self._written_index = tuple(PACKAGE_HEADERS.index(h) for h in layout.headers)
+        self._layouts = layouts
+        self._use(layouts[0])
         self._header_seen = False
         self._changed: list[ChangedCell] = []
         self._problems: list[CellProblem] = []
         self._records: list[RecordEdit] = []
         self._seen: dict[str, int] = {}
 
+    def _use(self, layout: Layout) -> None:
+        self._layout = layout
+        self._headers = layout.headers
+        self._id_column = layout.column(HEADER_RECORD_ID)
+        self._status_column = layout.column(HEADER_ACTIVITY)
+        # Layouts 1 and 2: one "field: problem" column; layout 3: a column per field.
+        self._quality_column = None if layout.per_field_quality else layout.column(HEADER_QUALITY)
+        self._field_columns = tuple(
+            (layout.column(header), field)
+            for header, field in FIELD_BY_QUALITY_HEADER.items()
+            if header in layout.headers
+        )
+        self._editable = frozenset(layout.column(h) for h in layout.editable)
+        # Column of the layout -> index in WorkbookRow.all_cells().
+        self._written_index = tuple(ALL_HEADERS.index(h) for h in layout.headers)
+
     def _problem(self, row: int, column: int, why: str) -> None:
         header = self._headers[column] if column < len(self._headers) else None
         self._problems.append(CellProblem(DATA_SHEET, row, column_letters(column + 1), header, why))
 
     def row(self, row_number: int, cells: tuple[str, ...]) -> None:
-        headers = self._headers
         if not self._header_seen:
-            if tuple(cell.strip() for cell in cells[: len(headers)]) == headers:
-                self._header_seen = True
-            elif row_number >= _HEADER_SEARCH_ROWS:
+            for layout in self._layouts:
+                headers = layout.headers
+                if tuple(cell.strip() for cell in cells[: len(headers)]) == headers:
+                    self._use(layout)
+                    self._header_seen = True
+                    return
+            if row_number >= _HEADER_SEARCH_ROWS:
                 self._no_header()
             return
+        headers = self._headers
         if not any(cells):
             return  # an empty (inserted or cleared) row
         width = len(headers)
@@ -648,16 +696,23 @@ class _RowReader:
         differing.extend(column for column in range(width, len(padded)) if padded[column])
         self._changed.extend(self._positions(row_number, padded, differing, force=True))
         status = self._status(padded[self._status_column], row_number)
-        quality, quality_read = self._quality(padded[self._quality_column], row_number)
         known = row is not _UNKNOWN
+        if self._quality_column is None:
+            reports, quality_read = self._field_reports(padded, row_number, row.reports)
+        else:
+            quality, quality_read = self._quality(padded[self._quality_column], row_number)
+            # A cell that could not be read keeps the report as written.
+            reports = (() if quality is None else (quality,)) if quality_read else row.reports
+        first, more = split_reports(reports)
         self._records.append(
             RecordEdit(
                 record_id=record_id,
                 row=row_number,
                 status=status,
-                quality=quality if quality_read else (row.quality if known else None),
+                quality=first,
+                more_quality=more,
                 status_changed=known and status is not None and status != row.status,
-                quality_changed=known and quality_read and quality != row.quality,
+                quality_changed=known and set(reports) != set(row.reports),
                 quality_read=quality_read,
             )
         )
@@ -677,6 +732,8 @@ class _RowReader:
 
     def _quality(self, text: str, row_number: int) -> tuple[QualityReport | None, bool]:
         column = self._quality_column
+        if column is None:
+            raise AssertionError("a single quality column in a per-field layout")
         if (row_number, column) in self._formulas:
             self._problem(row_number, column, "a formula (pick the value itself)")
             return None, False
@@ -687,6 +744,31 @@ class _RowReader:
             self._problem(row_number, column, "a value outside the list")
             return None, False
         return report, True
+
+    def _field_reports(
+        self, cells: Sequence[str], row_number: int, written: tuple[QualityReport, ...]
+    ) -> tuple[tuple[QualityReport, ...], bool]:
+        """Layout 3: one report per field column that holds a problem. A cell that
+        cannot be read is listed and keeps its field's report as written."""
+        as_written = {report.field: report for report in written}
+        reports: list[QualityReport] = []
+        all_read = True
+        for column, name in self._field_columns:
+            text = cells[column]
+            if (row_number, column) in self._formulas:
+                self._problem(row_number, column, "a formula (pick the value itself)")
+            elif not text.strip():
+                continue
+            else:
+                problem = QUALITY_PROBLEMS.canonical(text)
+                if problem is not None:
+                    reports.append(QualityReport(name, problem))
+                    continue
+                self._problem(row_number, column, "a value outside the list")
+            all_read = False
+            if name in as_written:
+                reports.append(as_written[name])
+        return tuple(reports), all_read
 
     def result(self) -> WorkbookEdits:
         if not self._header_seen:

@@ -9,7 +9,16 @@ absorb, which moves the written state on) also keeps, per row, two digests::
     locator  HMAC-SHA256(K, "sx-wb-row\\0" || record id)[:16]
     salt     16 random bytes per row
     status   HMAC-SHA256(K, "sx-wb-status\\0" || salt || record id || "\\0" || status)
-    quality  HMAC-SHA256(K, "sx-wb-quality\\0" || salt || record id || "\\0" || label)
+    quality  for each reportable field F, in schema.QUALITY_FIELDS order, 8 bytes:
+             HMAC-SHA256(K, "sx-wb-field\\0" || salt || record id || "\\0" || label)[:8]
+             with label F's report ("Telefoon: verouderd") or "" when F has none
+
+A row may carry one report per field (layout 3), and ``status`` counts one change per
+report typed, as absorbing makes one edit per report; so each field has its own tag.
+Eight bytes are enough: a false match only miscounts a number ``status`` shows, and
+whoever reads the home can compute every tag anyway (below). Digests kept before layout
+3 are one 32-byte HMAC ("sx-wb-quality") of the row's single label; they are still
+compared that way until the next absorb keeps new ones.
 
 Everything needed to compute them is in the state database, because ``status`` must; so
 they are no secret from whoever reads the home. The value space of the editable cells
@@ -30,10 +39,15 @@ import os
 from collections.abc import Mapping
 
 from securexchange.home import Home
+from securexchange.schema import QUALITY_FIELDS
 
 KEY_SIZE = 32
 SALT_SIZE = 16
 LOCATOR_SIZE = 16
+FIELD_TAG_SIZE = 8
+_LEGACY_QUALITY_SIZE = 32
+# Labels are "field: problem" joined by "; " in field order (workbooks._label).
+_JOIN = "; "
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vault_workbook_digest_keys (
@@ -68,6 +82,25 @@ def _cell(key: bytes, which: bytes, salt: bytes, record_id: str, value: str) -> 
     return _mac(key, which, salt, record_id.encode(), b"\0", value.encode())
 
 
+def _by_field(label: str) -> dict[str, str]:
+    """A row's joined quality label split into each field's own label."""
+    found = {}
+    for part in label.split(_JOIN) if label else ():
+        found[part.partition(": ")[0]] = part
+    return found
+
+
+def _field_tag(key: bytes, salt: bytes, record_id: str, label: str) -> bytes:
+    return _cell(key, b"sx-wb-field", salt, record_id, label)[:FIELD_TAG_SIZE]
+
+
+def _quality_tags(key: bytes, salt: bytes, record_id: str, label: str) -> bytes:
+    by_field = _by_field(label)
+    return b"".join(
+        _field_tag(key, salt, record_id, by_field.get(field, "")) for field in QUALITY_FIELDS
+    )
+
+
 def keep(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> None:
     """Keep the digests of ``cells`` (record id -> (status, quality label)) as the
     workbook's written state, replacing earlier ones (inside the caller's transaction)."""
@@ -88,7 +121,7 @@ def keep(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> 
                 _locator(key, record_id),
                 salt,
                 _cell(key, b"sx-wb-status", salt, record_id, status),
-                _cell(key, b"sx-wb-quality", salt, record_id, quality),
+                _quality_tags(key, salt, record_id, quality),
             )
         )
     db.executemany(
@@ -100,7 +133,8 @@ def keep(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> 
 
 def count_changes(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> int | None:
     """How many edits absorbing ``cells`` would make, as ``workbooks._diff`` counts them:
-    one per changed status, one per quality label typed that differs from the written one.
+    one per changed status, one per quality report typed that differs from the written
+    one on its field.
 
     None when the workbook has no digests (registered by a version that kept none).
     Rows not written (added by staff) count nothing, as absorbing ignores them.
@@ -129,10 +163,24 @@ def count_changes(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, s
             _cell(key, b"sx-wb-status", salt, record_id, status), status_digest
         ):
             changes += 1
-        if quality and not hmac.compare_digest(
-            _cell(key, b"sx-wb-quality", salt, record_id, quality), quality_digest
-        ):
-            changes += 1
+        if not quality:
+            continue
+        if len(quality_digest) == _LEGACY_QUALITY_SIZE:
+            # Kept before layout 3: one label per row.
+            if not hmac.compare_digest(
+                _cell(key, b"sx-wb-quality", salt, record_id, quality), quality_digest
+            ):
+                changes += 1
+            continue
+        for field, label in _by_field(quality).items():
+            if field not in QUALITY_FIELDS:
+                continue  # never typed: cells are read from the closed lists
+            at = QUALITY_FIELDS.index(field) * FIELD_TAG_SIZE
+            if not hmac.compare_digest(
+                _field_tag(key, salt, record_id, label),
+                quality_digest[at : at + FIELD_TAG_SIZE],
+            ):
+                changes += 1
     return changes
 
 

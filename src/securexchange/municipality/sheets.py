@@ -8,7 +8,7 @@ It goes through the spreadsheet guard (:mod:`securexchange.xlsxguard`) first, li
 every spreadsheet: a signature says who wrote it, not that it is safe to parse.
 
 A workbook that ``municipality open`` wrote and staff edited in Excel is another
-matter (hostile input, only two editable columns): :mod:`securexchange.workbook_read`
+matter (hostile input, only the editable columns): :mod:`securexchange.workbook_read`
 reads it, called from :mod:`securexchange.municipality.workbooks`. The two readers do
 different jobs: this one turns every cell into records, the other compares a returned
 workbook with the rows that were written.
@@ -35,7 +35,14 @@ from securexchange.schema import (
     FieldError,
     Record,
 )
-from securexchange.workbook import DATA_SHEET, HEADER_ROW, LAYOUTS, QualityReport, WorkbookRow
+from securexchange.workbook import (
+    DATA_SHEET,
+    FIELD_BY_QUALITY_HEADER,
+    HEADER_ROW,
+    LAYOUTS,
+    QualityReport,
+    WorkbookRow,
+)
 from securexchange.workbook_read import workbook_limits
 from securexchange.xlsxguard import check_xlsx
 
@@ -78,6 +85,19 @@ def parse_quality(label: str) -> QualityReport | None:
     return QualityReport(field, problem)
 
 
+def _reports(cells: list[str], column: dict[str, int]) -> tuple[QualityReport, ...]:
+    """A row's quality reports: the one "field: problem" cell (layouts 1 and 2) or each
+    field's own column (layout 3). Raises ValueError for a value outside the lists."""
+    if HEADER_QUALITY in column:
+        report = parse_quality(cells[column[HEADER_QUALITY]])
+        return () if report is None else (report,)
+    return tuple(
+        QualityReport(field, cells[column[header]])
+        for header, field in FIELD_BY_QUALITY_HEADER.items()
+        if cells[column[header]]
+    )
+
+
 def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
     """Every row of an authenticated package workbook of ``records`` records (as its
     signed manifest says). Raises Malformed, or HostileFile from the spreadsheet guard.
@@ -108,13 +128,18 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
             seen.add(record_id)
             record = Record.from_cells({h: cells[column[h]] for h in SHARED_HEADERS})
             outcome = cells[column[HEADER_OUTCOME]] or None
+            reports = _reports(cells, column)
+            if len(reports) > 1:
+                # The agency writes one open report per row, and the vault row holds
+                # one (vault.encode_row); staff's further reports are edits.
+                raise ValueError("several quality reports")
             result.append(
                 WorkbookRow(
                     record_id=record_id,
                     record=record,
                     retention=date.fromisoformat(cells[column[HEADER_RETENTION]]),
                     status=cells[column[HEADER_ACTIVITY]],
-                    quality=parse_quality(cells[column[HEADER_QUALITY]]),
+                    quality=reports[0] if reports else None,
                     outcome=outcome,
                 )
             )

@@ -42,7 +42,7 @@ from securexchange.home import Home
 from securexchange.municipality import digests, subkeys
 from securexchange.municipality.subkeys import blob, number, when
 from securexchange.schema import RECORD_KEYS, Record
-from securexchange.workbook import QualityReport, WorkbookRow
+from securexchange.workbook import QualityReport, WorkbookRow, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -311,7 +311,12 @@ _RECORD_VALUES = operator.attrgetter(*RECORD_KEYS)
 
 
 def encode_row(row: WorkbookRow) -> bytes:
-    """A row's plaintext: a compact JSON array (inside the AEAD, so only we read it)."""
+    """A row's plaintext: a compact JSON array (inside the AEAD, so only we read it).
+
+    One quality report: a package row carries at most one (sheets.read_package_rows);
+    staff's further reports are edits, applied by :func:`current_rows`."""
+    if row.more_quality:
+        raise InternalError("a vault row holds one quality report")
     return _ROW_ENCODER.encode(
         [
             ROW_FORMAT,
@@ -744,24 +749,33 @@ def current_rows(
     key = data_key(home, package_id, identities)
     rows = read_rows(home, package_id, key)
     status: dict[str, str] = {}
-    quality: dict[str, QualityReport] = {}
+    # Per record, the newest open report on each field: staff may report several
+    # fields of one record, and each keeps its own column in the next workbook.
+    quality: dict[str, dict[str, QualityReport]] = {}
     for edit in edits(home, identities):
         if edit.kind == "status":
             status[edit.record] = edit.status
         elif edit.returned_in is None:
-            quality[edit.record] = QualityReport(edit.field, edit.problem)
+            quality.setdefault(edit.record, {})[edit.field] = QualityReport(
+                edit.field, edit.problem
+            )
     if not status and not quality:
         return rows
-    # Only rows with an edit are rebuilt (dataclasses.replace re-runs the row checks).
-    return [
-        replace(
+
+    def rebuilt(row: WorkbookRow) -> WorkbookRow:
+        reports = {report.field: report for report in row.reports}
+        reports.update(quality.get(row.record_id, {}))
+        first, more = split_reports(tuple(reports.values()))
+        return replace(
             row,
             status=status.get(row.record_id, row.status),
-            quality=quality.get(row.record_id, row.quality),
+            quality=first,
+            more_quality=more,
         )
-        if row.record_id in status or row.record_id in quality
-        else row
-        for row in rows
+
+    # Only rows with an edit are rebuilt (dataclasses.replace re-runs the row checks).
+    return [
+        rebuilt(row) if row.record_id in status or row.record_id in quality else row for row in rows
     ]
 
 

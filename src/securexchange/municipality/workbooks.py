@@ -31,12 +31,12 @@ from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxE
 from securexchange.home import Home
 from securexchange.municipality import digests, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
-from securexchange.workbook import QualityReport
+from securexchange.workbook import QualityReport, in_field_order, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.workbook import WorkbookRow
-    from securexchange.workbook_read import CellProblem, ChangedCell
+    from securexchange.workbook_read import CellProblem, ChangedCell, WrittenCells
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -120,7 +120,7 @@ def register(
     recipient: str,
 ) -> None:
     """List a workbook before its file is written (inside the caller's transaction)."""
-    expected = {r.record_id: (r.status, _label(r.quality)) for r in rows}
+    expected = {r.record_id: (r.status, _label(r.reports)) for r in rows}
     home.db.execute(
         "INSERT INTO vault_workbooks (workbook_id, package_id, path, written_at, subkey, "
         "expected, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -142,15 +142,32 @@ def register(
     digests.keep(home, workbook_id, expected)
 
 
-def _label(quality: QualityReport | None) -> str:
-    return "" if quality is None else quality.label
+# A row's quality reports as one string of the cells doc and the digests: their labels
+# in field order, joined ("Telefoon: verouderd; E-mail: foutief"). One report is its
+# label, as before layout 3, so cells sealed by an earlier version read the same.
+# No field name or problem holds "; ".
+_JOIN = "; "
 
 
-def _report(label: str) -> QualityReport | None:
+def _label(reports: Sequence[QualityReport]) -> str:
+    return _JOIN.join(report.label for report in in_field_order(reports))
+
+
+def _reports(label: str) -> tuple[QualityReport, ...]:
     if not label:
-        return None
-    field, _, problem = label.partition(": ")
-    return QualityReport(field, problem)
+        return ()
+    found = []
+    for part in label.split(_JOIN):
+        field, _, problem = part.partition(": ")
+        found.append(QualityReport(field, problem))
+    return in_field_order(found)
+
+
+def _written_cells(status: str, quality: str) -> WrittenCells:
+    from securexchange.workbook_read import WrittenCells
+
+    first, more = split_reports(_reports(quality))
+    return WrittenCells(status, first, more)
 
 
 def _written_rows(
@@ -170,10 +187,11 @@ def _written_rows(
     by_id = {row.record_id: row for row in vault.read_rows(home, package_id, key)}
     if any(record_id not in by_id for record_id in expected):
         return None
-    return tuple(
-        replace(by_id[record_id], status=status, quality=_report(quality))
-        for record_id, (status, quality) in expected.items()
-    )
+    rows = []
+    for record_id, (status, quality) in expected.items():
+        first, more = split_reports(_reports(quality))
+        rows.append(replace(by_id[record_id], status=status, quality=first, more_quality=more))
+    return tuple(rows)
 
 
 @dataclass(frozen=True)
@@ -216,12 +234,7 @@ def _read_cells(
     problem is recorded for ``status`` and repeated as warnings, and importing and
     opening never wait for it.
     """
-    from securexchange.workbook_read import (
-        ExpectedWorkbook,
-        WrittenCells,
-        read_workbook,
-        read_workbook_cells,
-    )
+    from securexchange.workbook_read import ExpectedWorkbook, read_workbook, read_workbook_cells
 
     found = home.db.execute(
         "SELECT w.package_id, (SELECT COUNT(*) FROM vault_workbook_rows r "
@@ -258,9 +271,7 @@ def _read_cells(
             edits = read_workbook(data, expected=ExpectedWorkbook(package_id, rows), name=path.name)
         else:
             written = (
-                None
-                if expected is None
-                else {k: WrittenCells(v[0], _report(v[1])) for k, v in expected.items()}
+                None if expected is None else {k: _written_cells(*v) for k, v in expected.items()}
             )
             edits = read_workbook_cells(
                 data,
@@ -291,7 +302,7 @@ def _read_cells(
     cells = {
         r.record_id: (
             r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
-            _label(r.quality),
+            _label(r.reports),
         )
         for r in edits.records
     }
@@ -346,7 +357,7 @@ def _changed_problem(changed: Sequence[ChangedCell]) -> str | None:
     shown = ", ".join(f"{c.column}{c.row}" for c in changed[:10])
     more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
     return (
-        f"{len(changed)} cell(s) outside the two editable columns differ from what was "
+        f"{len(changed)} cell(s) outside the editable columns differ from what was "
         f"written ({shown}{more}); only the editable columns are read"
     )
 
@@ -373,17 +384,20 @@ def _diff(
                 base=old_status,
             )
             made += 1
-        if quality and quality != old_quality:
-            field, _, problem = quality.partition(": ")
-            vault.add_edit(
-                home,
-                kind="quality",
-                record=record_id,
-                recipient=recipient,
-                field=field,
-                problem=problem,
-            )
-            made += 1
+        # One edit per report typed that was not written (a new field reported, or a
+        # field's problem changed); an emptied cell withdraws nothing (as before).
+        old_reports = set(_reports(old_quality))
+        for report in _reports(quality):
+            if report not in old_reports:
+                vault.add_edit(
+                    home,
+                    kind="quality",
+                    record=record_id,
+                    recipient=recipient,
+                    field=report.field,
+                    problem=report.problem,
+                )
+                made += 1
     return made
 
 
