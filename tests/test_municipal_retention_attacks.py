@@ -327,3 +327,39 @@ def test_a_workbook_harvested_after_a_rotation_is_still_absorbed(tmp_path: Path)
     assert not workbook.exists()
     opened = muni(world, "open", now="2027-01-10")
     assert opened.code == 0, opened.stderr
+
+
+def _damage_state_database(world: World) -> None:
+    db = world.staff / "state.sqlite3"
+    data = db.read_bytes()
+    db.write_bytes(b"\0" * 100 + data[100:])  # the SQLite header: "not a database"
+
+
+def test_a_damaged_state_database_does_not_keep_the_keys_the_scheduled_shred_destroys(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    opened = muni(world, "open")
+    assert opened.code == 0, opened.stderr
+    workbook = Path(opened.stdout.strip())
+    assert _subkey_files(world) and workbook.exists()
+    victim = tmp_path / "thesis.docx"
+    victim.write_bytes(b"not the program's")
+    (world.staff / "keys" / "subkeys" / "sk-0123456789abcdef.key").symlink_to(victim)
+    _damage_state_database(world)
+
+    assert muni(world, "status").code == 1  # every other command refuses, as before
+    assert muni(world, "shred", "--dry-run").code == 1
+    assert len(_subkey_files(world)) == 2  # a dry run destroys nothing
+
+    result = muni(world, "shred")
+    assert result.code == 1
+    assert (
+        "SX-UNSAFE-HOME" in result.stderr
+        and "destroyed without it: 2 subkey files" in result.stderr
+    )
+    assert "1 workbook" in result.stderr
+    assert _subkey_files(world) == [] and not workbook.exists()
+    assert victim.read_bytes() == b"not the program's"  # the link was unlinked, not followed

@@ -367,12 +367,37 @@ def report_quality_command(
 @click.option("--dry-run", is_flag=True, help="Only show what would be destroyed now.")
 @pass_state
 def shred_command(state: CliState, *, dry_run: bool) -> None:
-    """Destroy everything past its deadline now (needs no passphrase: for a scheduler)."""
-    from securexchange.home import HomeKind
-    from securexchange.municipality.retention import shred
+    """Destroy everything past its deadline now (needs no passphrase: for a scheduler).
 
-    with cli_home(state, HomeKind.MUNICIPALITY, read_only=dry_run) as home:
-        report = shred(home, dry_run=dry_run, log_always=not dry_run)
+    In a home whose state database is damaged, every key file and workbook is destroyed
+    (the deadlines cannot be read) and the command still fails: restore the home."""
+    import sqlite3
+
+    from securexchange.home import HomeKind
+    from securexchange.municipality.damaged import destroy_without_state
+    from securexchange.municipality.retention import shred
+    from securexchange.statedb import damaged
+
+    try:
+        with cli_home(state, HomeKind.MUNICIPALITY, read_only=dry_run) as home:
+            report = shred(home, dry_run=dry_run, log_always=not dry_run)
+    except sqlite3.DatabaseError as exc:
+        named = damaged(exc)
+        if named is None or dry_run:
+            raise
+        # The deadlines are in the damaged database: destroy what can be found without
+        # it rather than keep every key until someone restores the home.
+        gone = destroy_without_state(state.home_dir)
+        named.message += (
+            f"; destroyed without it: {counted(gone.subkey_files, 'subkey file')}, "
+            f"{counted(gone.workbooks, 'workbook')}"
+            + (f" ({gone.remaining} could not be removed yet)" if gone.remaining else "")
+        )
+        named.hint = (
+            "restore the whole home from a backup (its keys come back with it, and what "
+            "is past its date is shredded again); without a backup, enrol again"
+        )
+        raise named from None
     prefix = "would destroy" if dry_run else "destroyed"
     counts = report.counts()
     echo(
