@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -363,3 +365,168 @@ def test_a_damaged_state_database_does_not_keep_the_keys_the_scheduled_shred_des
     assert "1 workbook" in result.stderr
     assert _subkey_files(world) == [] and not workbook.exists()
     assert victim.read_bytes() == b"not the program's"  # the link was unlinked, not followed
+
+
+def _damage_pages(world: World, form: str) -> None:
+    """Damage past the header: the file still opens, its pages do not read back."""
+    db = world.staff / "state.sqlite3"
+    data = db.read_bytes()
+    page = int.from_bytes(data[16:18], "big")
+    if form == "zeroed pages in the middle":
+        data = data[:page] + b"\0" * (len(data) - 2 * page) + data[-page:]
+    elif form == "random bytes after the header":
+        data = data[:100] + os.urandom(len(data) - 100)
+    else:  # truncated inside a page
+        data = data[: len(data) // 2 + 7]
+    db.write_bytes(data)
+
+
+@pytest.mark.parametrize(
+    "form",
+    ["zeroed pages in the middle", "random bytes after the header", "truncated inside a page"],
+)
+def test_damage_past_the_header_is_still_damage_the_scheduled_shred_destroys_on(
+    tmp_path: Path, form: str
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _damage_pages(world, form)
+
+    result = muni(world, "shred")
+    assert result.code == 1, result.stderr
+    assert "SX-UNSAFE-HOME" in result.stderr and "destroyed without it: 1 subkey file" in (
+        result.stderr
+    )
+    assert _subkey_files(world) == []
+
+
+def test_a_database_that_reads_back_whole_at_the_second_look_keeps_every_key(
+    tmp_path: Path,
+) -> None:
+    # The command that met the damage has let go of the home before anything is
+    # destroyed: a home restored in that window (or a read error that passed) must not
+    # lose the keys its now whole database still needs.
+    from securexchange.municipality.damaged import shred_damaged_home
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    keys = _subkey_files(world)
+    assert keys
+
+    assert shred_damaged_home(world.staff, env={}) is None
+    assert _subkey_files(world) == keys
+    assert muni(world, "status").code == 0
+
+
+def test_the_shred_of_a_damaged_home_waits_for_the_home_lock_another_command_holds(
+    tmp_path: Path,
+) -> None:
+    from securexchange.errors import Locked
+    from securexchange.home import LOCK_TIMEOUT_ENV
+    from securexchange.municipality.damaged import shred_damaged_home
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _damage_state_database(world)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from securexchange.home import holding_lock\n"
+            "with holding_lock(__import__('pathlib').Path(sys.argv[1]), env={}):\n"
+            "    print('held', flush=True)\n"
+            "    sys.stdin.read()\n",
+            str(world.staff),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+        with pytest.raises(Locked):
+            shred_damaged_home(world.staff, env={LOCK_TIMEOUT_ENV: "0.2"})
+        assert len(_subkey_files(world)) == 1
+    finally:
+        holder.communicate("")
+    assert holder.returncode == 0
+    assert muni(world, "shred").code == 1
+    assert _subkey_files(world) == []
+
+
+def test_a_fifo_a_hard_link_and_a_directory_at_the_shredded_names_neither_hang_nor_reach_outside(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    subkeys = world.staff / "keys" / "subkeys"
+    outside = tmp_path / "colleague.key"
+    outside.write_bytes(b"not the program's")
+    os.link(outside, subkeys / "sk-00000000000000aa.key")
+    os.mkfifo(subkeys / "sk-00000000000000bb.key")
+    (subkeys / "sk-00000000000000cc.key").mkdir()
+    os.mkfifo(world.staff / "workbooks" / "inburgeraars-fifo.xlsx")
+    _damage_state_database(world)
+
+    result = run_cli(["municipality", "shred"], home=world.staff, timeout=60)
+    assert result.code == 1, result.stderr
+    assert "(1 could not be removed yet)" in result.stderr
+    assert [p.name for p in _subkey_files(world)] == ["sk-00000000000000cc.key"]
+    assert list((world.staff / "workbooks").iterdir()) == []
+    assert outside.read_bytes() == b"not the program's"  # a hard link is not written through
+
+
+@pytest.mark.parametrize("name", ["keys", "subkeys", "workbooks"])
+def test_a_home_folder_swapped_for_a_link_lets_the_damaged_shred_touch_nothing_outside(
+    tmp_path: Path, name: str
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _damage_state_database(world)
+    victim = tmp_path / "victim"
+    (victim / "subkeys").mkdir(parents=True)
+    planted = [
+        victim / "subkeys" / "sk-00000000000000aa.key",
+        victim / "inburgeraars-victim.xlsx",
+    ]
+    for path in planted:
+        path.write_bytes(b"not the program's")
+    folder = {
+        "keys": world.staff / "keys",
+        "subkeys": world.staff / "keys" / "subkeys",
+        "workbooks": world.staff / "workbooks",
+    }[name]
+    folder.rename(tmp_path / "moved-aside")
+    folder.symlink_to(victim / "subkeys" if name == "subkeys" else victim)
+
+    result = muni(world, "shred")
+    assert result.code == 1 and "SX-UNSAFE-HOME" in result.stderr
+    assert "destroyed without it" not in result.stderr
+    assert all(path.read_bytes() == b"not the program's" for path in planted)
+
+
+def test_a_damaged_agency_home_or_a_folder_that_is_no_home_loses_nothing_to_municipality_shred(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    agency_db = world.agency / "state.sqlite3"
+    agency_db.write_bytes(b"\0" * 100 + agency_db.read_bytes()[100:])
+    stranger = tmp_path / "not-a-home"
+    for root in (world.agency, stranger):
+        (root / "keys" / "subkeys").mkdir(parents=True, exist_ok=True)
+        (root / "keys" / "subkeys" / "sk-00000000000000aa.key").write_bytes(b"kept")
+        (root / "workbooks").mkdir(exist_ok=True)
+        (root / "workbooks" / "inburgeraars-x.xlsx").write_bytes(b"kept")
+    (stranger / "state.sqlite3").write_bytes(b"not a database" * 100)
+
+    assert run_cli(["municipality", "shred"], home=world.agency).code == 2
+    assert run_cli(["municipality", "shred"], home=stranger).code == 2
+    for root in (world.agency, stranger):
+        assert (root / "keys" / "subkeys" / "sk-00000000000000aa.key").read_bytes() == b"kept"
+        assert (root / "workbooks" / "inburgeraars-x.xlsx").read_bytes() == b"kept"

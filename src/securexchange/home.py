@@ -252,6 +252,18 @@ def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     return lock
 
 
+@contextmanager
+def holding_lock(root: Path, *, env: Mapping[str, str]) -> Iterator[HomePaths]:
+    """Hold the lock of the home at ``root`` (as :func:`open_home` does) without opening
+    its state database: for work on a home whose database cannot be opened."""
+    paths = HomePaths(root)
+    lock = _acquire_lock(paths, _lock_timeout(None, env))
+    try:
+        yield paths
+    finally:
+        lock.release()
+
+
 def _lock_timeout(explicit: float | None, env: Mapping[str, str]) -> float:
     if explicit is not None:
         return explicit

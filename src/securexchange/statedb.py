@@ -78,3 +78,24 @@ def damaged(error: BaseException) -> UnsafeHome | None:
         "the home's state database (state.sqlite3) is damaged: not a database, or a damaged page",
         hint="restore the home from a backup (then shred runs again); nothing was changed",
     )
+
+
+def confirmed_damaged(path: Path) -> bool:
+    """Whether the database at ``path`` is damaged at a second, complete look.
+
+    One ``DatabaseError`` on the way through a command is not proof enough to destroy
+    keys on: a fresh connection must fail the same way, or SQLite's own
+    ``quick_check`` (every page read) must report a problem. A missing file, a locked
+    one or any other error is not damage (the file is never created here).
+    """
+    try:
+        conn = sqlite3.connect(f"{path.absolute().as_uri()}?mode=rw", uri=True, timeout=0)
+    except sqlite3.Error:
+        return False
+    try:
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return type(exc) is sqlite3.DatabaseError
+    finally:
+        conn.close()
+    return rows != [("ok",)]

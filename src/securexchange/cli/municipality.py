@@ -374,7 +374,7 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     import sqlite3
 
     from securexchange.home import HomeKind
-    from securexchange.municipality.damaged import destroy_without_state
+    from securexchange.municipality.damaged import shred_damaged_home
     from securexchange.municipality.retention import shred
     from securexchange.statedb import damaged
 
@@ -387,7 +387,11 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
             raise
         # The deadlines are in the damaged database: destroy what can be found without
         # it rather than keep every key until someone restores the home.
-        gone = destroy_without_state(state.home_dir)
+        gone = shred_damaged_home(state.home_dir, env=os.environ)
+        if gone is None:
+            named.message += "; it read back whole at a second look: nothing destroyed"
+            named.hint = "run 'securexchange municipality shred' again"
+            raise named from None
         named.message += (
             f"; destroyed without it: {counted(gone.subkey_files, 'subkey file')}, "
             f"{counted(gone.workbooks, 'workbook')}"

@@ -12,16 +12,23 @@ damaged database, and a restore of the whole home from a backup brings the files
 together with a database that can say which of them are past their date (the next
 command then shreds those again). What it costs is the chance to salvage unreturned
 edits from the damaged file by hand.
+
+Only definite damage destroys: the command that met the error has released the home by
+then, so the home is locked again and its database looked at a second time, completely
+(a fresh connection, SQLite's ``quick_check``). A database that reads back whole then (a
+passing read error, a home restored in between) destroys nothing.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from securexchange import safefs
+from securexchange import homeguard, safefs, statedb
 from securexchange.errors import UnsafeHome
+from securexchange.home import holding_lock
 from securexchange.municipality.subkeys import SUBKEY_DIR
 
 KEYS_DIR = "keys"
@@ -64,3 +71,13 @@ def destroy_without_state(root: Path) -> DamagedShred:
     removed_books = sum(safefs.remove(root, (WORKBOOKS_DIR, n)) is None for n in book_names)
     remaining = len(subkey_names) + len(book_names) - removed_keys - removed_books
     return DamagedShred(removed_keys, removed_books, remaining)
+
+
+def shred_damaged_home(root: Path, *, env: Mapping[str, str]) -> DamagedShred | None:
+    """:func:`destroy_without_state` under the home's lock, only when its state database
+    is still damaged at a second, complete look; None (nothing destroyed) when not."""
+    with holding_lock(root, env=env) as paths:
+        homeguard.check_home(root)
+        if not statedb.confirmed_damaged(paths.state_db):
+            return None
+        return destroy_without_state(root)
