@@ -530,3 +530,26 @@ def test_a_damaged_agency_home_or_a_folder_that_is_no_home_loses_nothing_to_muni
     for root in (world.agency, stranger):
         assert (root / "keys" / "subkeys" / "sk-00000000000000aa.key").read_bytes() == b"kept"
         assert (root / "workbooks" / "inburgeraars-x.xlsx").read_bytes() == b"kept"
+
+
+def test_a_missing_state_database_is_not_made_anew_and_emptied_of_every_key(
+    tmp_path: Path,
+) -> None:
+    # Moved aside (a backup or restore under way, a share half mounted) is not damage:
+    # a database made anew knows no subkey, and shred removed every file as a leftover.
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    keys = _subkey_files(world)
+    db = world.staff / "state.sqlite3"
+    db.rename(tmp_path / "moved-aside.sqlite3")
+
+    for args in (("status",), ("shred", "--dry-run"), ("shred",)):
+        result = muni(world, *args)
+        assert result.code == 1 and "SX-UNSAFE-HOME" in result.stderr, result.stderr
+        assert "state database (state.sqlite3) is missing" in result.stderr
+    assert _subkey_files(world) == keys and not db.exists()
+
+    (tmp_path / "moved-aside.sqlite3").rename(db)
+    assert muni(world, "status").code == 0
+    assert _subkey_files(world) == keys

@@ -386,7 +386,7 @@ def open_home(
     lock = _acquire_lock(paths, _lock_timeout(lock_timeout, env))
     conn: sqlite3.Connection | None = None
     try:
-        conn = statedb.connect(paths.state_db)
+        conn = statedb.connect(paths.state_db, create=False)
         statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
         for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
             remove_temp_leftovers(directory)

@@ -8,6 +8,7 @@ Components declare their tables with :func:`ensure_schema`; transactions are exp
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,9 +17,18 @@ from pathlib import Path
 from securexchange.errors import UnsafeHome
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    """Open (creating if needed) the state database with the settings above."""
-    conn = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
+    """Open the state database with the settings above; creating it only if ``create``
+    (without, a missing file is refused by :func:`missing`, never made anew and empty)."""
+    if not create and not os.path.lexists(path):
+        raise missing(path)
+    where = path if create else f"{path.absolute().as_uri()}?mode=rw"
+    try:
+        conn = sqlite3.connect(where, isolation_level=None, timeout=30.0, uri=not create)
+    except sqlite3.OperationalError:
+        if create or os.path.lexists(path):
+            raise
+        raise missing(path) from None  # removed after the check above
     conn.execute("PRAGMA secure_delete=ON")
     conn.execute("PRAGMA journal_mode=DELETE")
     conn.execute("PRAGMA synchronous=FULL")
@@ -62,6 +72,19 @@ CREATE TABLE IF NOT EXISTS settings (
     value TEXT NOT NULL
 );
 """
+
+
+def missing(path: Path) -> UnsafeHome:
+    """The named error for a home whose state database is gone.
+
+    Not made anew: an empty database would know no subkey, and the next ``shred`` would
+    remove every subkey file as a leftover, calling it nothing. A file moved aside (a
+    backup or restore under way, a share half mounted) is not proof of anything.
+    """
+    return UnsafeHome(
+        f"the home's state database ({path.name}) is missing",
+        hint="restore the whole home from a backup (then shred runs again); nothing was changed",
+    )
 
 
 def damaged(error: BaseException) -> UnsafeHome | None:
