@@ -532,11 +532,11 @@ def test_a_damaged_agency_home_or_a_folder_that_is_no_home_loses_nothing_to_muni
         assert (root / "workbooks" / "inburgeraars-x.xlsx").read_bytes() == b"kept"
 
 
-def test_a_missing_state_database_is_not_made_anew_and_emptied_of_every_key(
+def test_a_missing_state_database_is_not_made_anew_and_the_scheduled_shred_destroys_the_keys(
     tmp_path: Path,
 ) -> None:
-    # Moved aside (a backup or restore under way, a share half mounted) is not damage:
-    # a database made anew knows no subkey, and shred removed every file as a leftover.
+    # Made anew, an empty database knew no subkey and shred removed every file silently
+    # as a leftover; refused alone, deleting one file would postpone every deletion.
     world = make_world(tmp_path)
     made = make_package(world, [person(1, FAR)])
     assert muni(world, "import", str(made.path)).code == 0
@@ -544,12 +544,18 @@ def test_a_missing_state_database_is_not_made_anew_and_emptied_of_every_key(
     db = world.staff / "state.sqlite3"
     db.rename(tmp_path / "moved-aside.sqlite3")
 
-    for args in (("status",), ("shred", "--dry-run"), ("shred",)):
+    for args in (("status",), ("shred", "--dry-run")):
         result = muni(world, *args)
         assert result.code == 1 and "SX-UNSAFE-HOME" in result.stderr, result.stderr
         assert "state database (state.sqlite3) is missing" in result.stderr
-    assert _subkey_files(world) == keys and not db.exists()
+    assert _subkey_files(world) == keys and not db.exists()  # only shred destroys
 
+    result = muni(world, "shred")
+    assert result.code == 1 and "is missing" in result.stderr, result.stderr
+    assert "destroyed without it: 1 subkey file" in result.stderr
+    assert _subkey_files(world) == [] and not db.exists()  # never made anew
+
+    # Put back, the database works again; what its keys opened cannot be opened.
     (tmp_path / "moved-aside.sqlite3").rename(db)
     assert muni(world, "status").code == 0
-    assert _subkey_files(world) == keys
+    assert not _decrypts(made.data, world)

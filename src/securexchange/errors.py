@@ -154,6 +154,11 @@ class UnsafeHome(ArtifactError):
     name = "SX-UNSAFE-HOME"
 
 
+class StateMissing(UnsafeHome):
+    """The home's state database is gone: every command refuses; the scheduled shred
+    destroys the keys it can find without it (``municipality/damaged.py``)."""
+
+
 class ProtocolInactive(ArtifactError):
     """The data-sharing protocol is not active (not started, ended or terminated)."""
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from securexchange.errors import UnsafeHome
+from securexchange.errors import StateMissing, UnsafeHome
 
 
 def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
@@ -74,16 +74,17 @@ CREATE TABLE IF NOT EXISTS settings (
 """
 
 
-def missing(path: Path) -> UnsafeHome:
+def missing(path: Path) -> StateMissing:
     """The named error for a home whose state database is gone.
 
     Not made anew: an empty database would know no subkey, and the next ``shred`` would
-    remove every subkey file as a leftover, calling it nothing. A file moved aside (a
-    backup or restore under way, a share half mounted) is not proof of anything.
+    remove every subkey file as a leftover, silently. Every command refuses instead;
+    the scheduled ``municipality shred`` then destroys the keys on purpose, and says so
+    (``municipality/damaged.py``): a missing database must not keep them either.
     """
-    return UnsafeHome(
+    return StateMissing(
         f"the home's state database ({path.name}) is missing",
-        hint="restore the whole home from a backup (then shred runs again); nothing was changed",
+        hint="restore the whole home from a backup (then shred runs again)",
     )
 
 

@@ -369,10 +369,12 @@ def report_quality_command(
 def shred_command(state: CliState, *, dry_run: bool) -> None:
     """Destroy everything past its deadline now (needs no passphrase: for a scheduler).
 
-    In a home whose state database is damaged, every key file and workbook is destroyed
-    (the deadlines cannot be read) and the command still fails: restore the home."""
+    In a home whose state database is damaged or missing, every key file and workbook is
+    destroyed (the deadlines cannot be read) and the command still fails: restore the
+    home."""
     import sqlite3
 
+    from securexchange.errors import StateMissing
     from securexchange.home import HomeKind
     from securexchange.municipality.damaged import shred_damaged_home
     from securexchange.municipality.retention import shred
@@ -381,15 +383,16 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     try:
         with cli_home(state, HomeKind.MUNICIPALITY, read_only=dry_run) as home:
             report = shred(home, dry_run=dry_run, log_always=not dry_run)
-    except sqlite3.DatabaseError as exc:
-        named = damaged(exc)
+    except (sqlite3.DatabaseError, StateMissing) as exc:
+        named = exc if isinstance(exc, StateMissing) else damaged(exc)
         if named is None or dry_run:
             raise
         # The deadlines are in the damaged database: destroy what can be found without
         # it rather than keep every key until someone restores the home.
         gone = shred_damaged_home(state.home_dir, env=os.environ)
         if gone is None:
-            named.message += "; it read back whole at a second look: nothing destroyed"
+            again = "is there again" if isinstance(exc, StateMissing) else "read back whole"
+            named.message += f"; it {again} at a second look: nothing destroyed"
             named.hint = "run 'securexchange municipality shred' again"
             raise named from None
         named.message += (

@@ -1,9 +1,10 @@
-"""Shredding in a home whose state database is damaged.
+"""Shredding in a home whose state database is damaged or missing.
 
-A damaged ``state.sqlite3`` ("not a database", a malformed page) makes every command
-refuse, ``shred`` included: the deadlines, the vault and the subkey table are all in it.
-Refusing alone would let a state anybody can create (bytes written over one file) keep
-every subkey file, and so every mailed copy of its packages, readable indefinitely.
+A damaged ``state.sqlite3`` ("not a database", a malformed page) or a missing one
+makes every command refuse, ``shred`` included: the deadlines, the vault and the subkey
+table are all in it. Refusing alone would let a state anybody can create (bytes written
+over one file, or the file deleted) keep every subkey file, and so every mailed copy of
+its packages, readable indefinitely.
 
 So the scheduled ``municipality shred`` destroys what it can find without the database:
 every subkey file in ``keys/subkeys/`` and every workbook the program named in
@@ -16,7 +17,8 @@ edits from the damaged file by hand.
 Only definite damage destroys: the command that met the error has released the home by
 then, so the home is locked again and its database looked at a second time, completely
 (a fresh connection, SQLite's ``quick_check``). A database that reads back whole then (a
-passing read error, a home restored in between) destroys nothing.
+passing read error, a home restored in between) destroys nothing. A missing database
+is looked for again under the lock in the same way.
 """
 
 from __future__ import annotations
@@ -75,9 +77,11 @@ def destroy_without_state(root: Path) -> DamagedShred:
 
 def shred_damaged_home(root: Path, *, env: Mapping[str, str]) -> DamagedShred | None:
     """:func:`destroy_without_state` under the home's lock, only when its state database
-    is still damaged at a second, complete look; None (nothing destroyed) when not."""
+    is still missing or damaged at a second, complete look; None (nothing destroyed)
+    when not."""
     with holding_lock(root, env=env) as paths:
         homeguard.check_home(root)
-        if not statedb.confirmed_damaged(paths.state_db):
+        gone = not os.path.lexists(paths.state_db)
+        if not gone and not statedb.confirmed_damaged(paths.state_db):
             return None
         return destroy_without_state(root)
