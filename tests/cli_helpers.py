@@ -89,3 +89,19 @@ def init_demo_agency(agency: Path, nis: str, name: str, *, until: str = "2030-12
             home=agency,
         )
     )
+
+
+def enrol_demo_staff(tmp: Path, agency: Path, name: str, *, nis: str) -> tuple[Path, str]:
+    """A demo staff home made and authorised through the CLI: (home, fingerprint)."""
+    import json
+
+    home = tmp / name
+    init = ["municipality", "init", "--demo", "--nis", nis, "--name", name]
+    init += ["--role", "integratiebeambte", "--agency-key", str(agency / "keys" / "root.card.json")]
+    expect_ok(run_cli(init, home=home))
+    shown = json.loads(expect_ok(run_cli(["keys", "show", "--json"], home=home)).stdout)
+    fingerprint = str(shown["fingerprint"])
+    card = str(home / "keys" / "identity.card.json")
+    add = ["agency", "recipient", "add", "--nis", nis, "--fingerprint", fingerprint, card]
+    expect_ok(run_cli(add, home=agency))
+    return home, fingerprint

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cli_helpers import expect_ok, init_demo_agency, run_cli
+from cli_helpers import enrol_demo_staff, expect_ok, init_demo_agency, run_cli
 from return_flows import (
     Channel,
     add_staff,
@@ -310,42 +310,7 @@ def _now_text(moment: datetime) -> str:
 
 
 def _staff_home(tmp: Path, agency: Path, name: str) -> Path:
-    home = tmp / name
-    expect_ok(
-        run_cli(
-            [
-                "municipality",
-                "init",
-                "--demo",
-                "--nis",
-                NIS,
-                "--name",
-                name,
-                "--role",
-                "integratiebeambte",
-                "--agency-key",
-                str(agency / "keys" / "root.card.json"),
-            ],
-            home=home,
-        )
-    )
-    shown = json.loads(expect_ok(run_cli(["keys", "show", "--json"], home=home)).stdout)
-    expect_ok(
-        run_cli(
-            [
-                "agency",
-                "recipient",
-                "add",
-                "--nis",
-                NIS,
-                "--fingerprint",
-                shown["fingerprint"],
-                str(home / "keys" / "identity.card.json"),
-            ],
-            home=agency,
-        )
-    )
-    return home
+    return enrol_demo_staff(tmp, agency, name, nis=NIS)[0]
 
 
 class World:

@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from cli_helpers import expect_ok, init_demo_agency, run_cli
+from cli_helpers import enrol_demo_staff, expect_ok, init_demo_agency, run_cli
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
 from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
 
@@ -18,44 +18,7 @@ NIS = "11002"
 
 
 def _staff(tmp: Path, agency: Path, name: str) -> tuple[Path, str]:
-    home = tmp / name
-    expect_ok(
-        run_cli(
-            [
-                "municipality",
-                "init",
-                "--demo",
-                "--nis",
-                NIS,
-                "--name",
-                name,
-                "--role",
-                "integratiebeambte",
-                "--agency-key",
-                str(agency / "keys" / "root.card.json"),
-            ],
-            home=home,
-        )
-    )
-    fingerprint = json.loads(expect_ok(run_cli(["keys", "show", "--json"], home=home)).stdout)[
-        "fingerprint"
-    ]
-    expect_ok(
-        run_cli(
-            [
-                "agency",
-                "recipient",
-                "add",
-                "--nis",
-                NIS,
-                "--fingerprint",
-                fingerprint,
-                str(home / "keys" / "identity.card.json"),
-            ],
-            home=agency,
-        )
-    )
-    return home, str(fingerprint)
+    return enrol_demo_staff(tmp, agency, name, nis=NIS)
 
 
 def _sheet_rows(path: Path, sheet: str) -> list[tuple[object, ...]]:
