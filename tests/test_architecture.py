@@ -76,6 +76,21 @@ def test_only_statedb_opens_sqlite() -> None:
     assert users in ([], ["securexchange.statedb"])
 
 
+def test_no_module_loads_our_modules_by_name() -> None:
+    # importlib.import_module / __import__ hide an import from every check here (and from
+    # mypy); a lazy ``from ... import`` inside a function keeps start-up cheap instead.
+    loaders = []
+    for module, path in _modules():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in {"import_module", "__import__"}:
+                loaders.append(f"{module}:{node.lineno}")
+    assert loaders == []
+
+
 def test_library_code_never_prints() -> None:
     printers = []
     for module, path in _modules():

@@ -43,7 +43,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from securexchange import age, statedb
-from securexchange.agency import clients, ledger, waiting
+from securexchange.agency import clients, ledger, packages, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.atomicio import read_capped
 from securexchange.card import parse_time
@@ -131,11 +131,7 @@ def return_trust(home: Home) -> ReturnTrust:
 def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
     """Record ids of the municipality's latest package and the one before (the export's
     record table)."""
-    import importlib
-
-    # The export's module (agency/packages.py) owns the record table; imported by name
-    # so this module does not depend on its load order.
-    packages = importlib.import_module("securexchange.agency.packages")
+    # The export's module (agency/packages.py) owns the record table.
     packages.ensure_schema(home)
     recent = packages.issued(home, party_id=party_id)[-2:]
     return frozenset(

@@ -8,6 +8,7 @@ a traceback (unless ``--debug``) and never an input value.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -16,19 +17,53 @@ from securexchange import __version__
 from securexchange.cli.common import CliState
 from securexchange.errors import ExitCode, InternalError, SxError, UsageError
 
+
 # Each command group lives in its own module, imported only when that command runs (or
 # its own help is asked for): ``securexchange --help`` lists them from this table, so it
 # costs little more than importing click (benchmarks/startup.py).
-COMMANDS: dict[str, tuple[str, str]] = {
-    "agency": ("securexchange.cli.agency", "The agency: keys, municipalities, recipients, export."),
-    "municipality": (
-        "securexchange.cli.municipality",
-        "The municipal client: import, open, return.",
-    ),
-    "audit": ("securexchange.cli.audit", "Verify artifacts and logs without any decryption key."),
-    "keys": ("securexchange.cli.keys", "This home's keys: show, export, rotate, passphrase."),
-    "sample": ("securexchange.cli.sample", "Write realistic synthetic master data."),
-    "demo": ("securexchange.cli.demo", "Run the whole story on synthetic data."),
+def _agency() -> click.Command:
+    from securexchange.cli.agency import agency
+
+    return agency
+
+
+def _municipality() -> click.Command:
+    from securexchange.cli.municipality import municipality
+
+    return municipality
+
+
+def _audit() -> click.Command:
+    from securexchange.cli.audit import audit
+
+    return audit
+
+
+def _keys() -> click.Command:
+    from securexchange.cli.keys import keys
+
+    return keys
+
+
+def _sample() -> click.Command:
+    from securexchange.cli.sample import sample
+
+    return sample
+
+
+def _demo() -> click.Command:
+    from securexchange.cli.demo import demo
+
+    return demo
+
+
+COMMANDS: dict[str, tuple[Callable[[], click.Command], str]] = {
+    "agency": (_agency, "The agency: keys, municipalities, recipients, export."),
+    "municipality": (_municipality, "The municipal client: import, open, return."),
+    "audit": (_audit, "Verify artifacts and logs without any decryption key."),
+    "keys": (_keys, "This home's keys: show, export, rotate, passphrase."),
+    "sample": (_sample, "Write realistic synthetic master data."),
+    "demo": (_demo, "Run the whole story on synthetic data."),
 }
 
 
@@ -40,10 +75,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
-            import importlib
-
-            module = importlib.import_module(COMMANDS[cmd_name][0])
-            self.add_command(getattr(module, cmd_name))
+            self.add_command(COMMANDS[cmd_name][0](), cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:

@@ -10,22 +10,22 @@ Per record, the return carries one status entry: the latest status, with as base
 status the *first* edit not yet returned replaced, which is the status the agency last
 heard of. (Each edit's own base is the status before it, possibly one the agency never
 received.) Quality reports go one entry each, without repeats.
-
-The vault module is imported by name: it is the municipal client's, and this adapter
-must not fail to import while it is being changed.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from securexchange.clock import utc
 from securexchange.home import Home
+from securexchange.municipality import subkeys, vault, workbooks
+from securexchange.municipality.vault import Edit
 from securexchange.returns import Entry, QualityEntry, StatusEntry
+
+if TYPE_CHECKING:
+    from securexchange import age
 
 
 @dataclass(frozen=True)
@@ -33,21 +33,10 @@ class Pending:
     """The entries of the next return, and the vault's handles to mark them sent."""
 
     entries: tuple[Entry, ...]
-    handles: tuple[Any, ...] = ()
+    handles: tuple[int, ...] = ()
 
 
-def _module(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"securexchange.municipality.{name}")
-    except ModuleNotFoundError:
-        return None
-
-
-def _count(home: Home, vault: ModuleType) -> int:
-    return int(vault.pending_count(home)) if hasattr(vault, "pending_count") else 1
-
-
-def _absorb(home: Home, workbooks: ModuleType, identities: object) -> None:
+def _absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> None:
     """Run the workbooks' absorb in one transaction where it allows one.
 
     (It reaches schema statements, which end an open transaction in SQLite; then the
@@ -67,29 +56,21 @@ def _absorb(home: Home, workbooks: ModuleType, identities: object) -> None:
 def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
     """Status changes and quality reports not yet returned, after absorbing what staff
     typed in registered workbooks (needs the passphrase: the edits are sealed)."""
-    vault = _module("vault")
-    subkeys = _module("subkeys")
-    workbooks = _module("workbooks")
-    if vault is None or subkeys is None:
-        return Pending(())
     # Schemas first: CREATE statements would end the transaction below implicitly.
-    for module in (vault, subkeys, workbooks):
-        if module is not None and hasattr(module, "ensure_schema"):
-            module.ensure_schema(home)
+    vault.ensure_schema(home)
+    subkeys.ensure_schema(home)
     identities = subkeys.unlock(home, passphrase)
-    if hasattr(vault, "rewrap_to_current"):
-        # The key is unlocked: move what older subkeys hold to the current one before
-        # they are destroyed (valid-until + grace) and take it with them.
-        vault.rewrap_to_current(home, identities)
-    if workbooks is not None and hasattr(workbooks, "absorb"):
-        # What staff typed in registered workbooks becomes pending edits first.
-        _absorb(home, workbooks, identities)
-    if _count(home, vault) == 0:
+    # The key is unlocked: move what older subkeys hold to the current one before they
+    # are destroyed (valid-until + grace) and take it with them.
+    vault.rewrap_to_current(home, identities)
+    # What staff typed in registered workbooks becomes pending edits first.
+    _absorb(home, identities)
+    if vault.pending_count(home) == 0:
         return Pending(())
     first_base: dict[str, str] = {}
-    latest: dict[str, Any] = {}
-    quality: dict[tuple[str, str, str], Any] = {}
-    handles: list[Any] = []
+    latest: dict[str, Edit] = {}
+    quality: dict[tuple[str, str, str], Edit] = {}
+    handles: list[int] = []
     for edit in vault.edits(home, identities):
         if edit.returned_in is not None:
             continue
@@ -113,7 +94,6 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
 
 def mark_sent(home: Home, pending: Pending, delta_id: str) -> None:
     """Mark the entries as returned in ``delta_id`` (inside the caller's transaction)."""
-    vault = _module("vault")
-    if vault is None or not pending.handles:
+    if not pending.handles:
         return
     vault.mark_returned(home, pending.handles, delta_id)
