@@ -11,7 +11,7 @@ from cli_helpers import assert_single_error, run_cli
 from keys_helpers import FAST, STAFF_PASS, make_agency, make_staff, passphrase_file
 from securexchange.errors import WeakPassphrase
 from securexchange.home import HomeKind, open_home
-from securexchange.keystore import KeySource, change_passphrase, read_key_file, write_key_file
+from securexchange.keystore import KeySource, read_key_file, write_key_file
 from securexchange.municipality import subkeys
 from securexchange.passphrase_policy import MIN_LENGTH, check_new_passphrase, weakness
 
@@ -138,8 +138,8 @@ def test_an_existing_key_with_a_weak_passphrase_still_opens_and_warns(tmp_path: 
     with open_home(staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
         source = KeySource(key, lambda: b"kort", work_factor=FAST)
         with pytest.raises(WeakPassphrase):
-            change_passphrase(home, source, lambda: b"kort")
-        change_passphrase(home, source, lambda: b"kameel regenjas tulp oktober")
+            subkeys.change_passphrase(home, source, lambda: b"kort")
+        subkeys.change_passphrase(home, source, lambda: b"kameel regenjas tulp oktober")
     read_key_file(key, b"kameel regenjas tulp oktober")
     strong = passphrase_file(tmp_path, "strong.pass", b"kameel regenjas tulp oktober")
     result = run_cli(["keys", "export", "--age", "--passphrase-file", str(strong)], home=staff)

@@ -40,6 +40,7 @@ from securexchange.errors import (
     AlreadyExists,
     BadPassphrase,
     BadSignature,
+    InternalError,
     KeyPermissions,
     Malformed,
     NotFound,
@@ -441,12 +442,23 @@ def rotate_identity(home: Home, source: KeySource) -> int:
 
 
 def change_passphrase(
-    home: Home, source: KeySource, new_passphrase: Callable[[], bytes]
+    home: Home,
+    source: KeySource,
+    new_passphrase: Callable[[], bytes],
+    *,
+    reseal_also: Callable[[bytes, bytes, int], None] | None = None,
 ) -> Identity:
     """Re-seal a key file under a new passphrase (same keys); the old one is checked
-    before the new one is asked for."""
+    before the new one is asked for.
+
+    ``reseal_also(old, new, work_factor)`` re-seals the files sealed with the same
+    passphrase first (a municipal home's subkey files: call
+    :func:`securexchange.municipality.subkeys.change_passphrase`, which passes it)."""
     if home.demo:
         raise UsageError("keys in a demo home have no passphrase to change")
+    if home.info.kind is HomeKind.MUNICIPALITY and reseal_also is None:
+        # Its subkey files would stay sealed under the old passphrase.
+        raise InternalError("a municipal home changes its passphrase through its subkeys")
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     new = new_passphrase()
@@ -455,15 +467,13 @@ def change_passphrase(
     # intent, logged by the next command if a kill comes between (EventLog.intend).
     actor = identity.fingerprint.display
     home.log.intend(Action.KEY_PASSWD, now=home.now, witness=source.path, actor=actor)
-    if home.info.kind is HomeKind.MUNICIPALITY:
-        # The subkey files are sealed with the same passphrase: first them, then the key
-        # file, so a kill between leaves a state the same command (old passphrase) finishes.
-        from securexchange.municipality import subkeys
-
+    if reseal_also is not None:
+        # First the other files, then the key file, so a kill between leaves a state the
+        # same command (old passphrase) finishes.
         factor = source.work_factor
         if factor is None:
             factor = sealed_work_factor(source.path.read_bytes()) or WORK_FACTOR
-        subkeys.reseal(home, source.passphrase(), new, work_factor=factor)
+        reseal_also(source.passphrase(), new, factor)
     source.store(identity, new)
     home.record(Action.KEY_PASSWD, actor=actor)
     return identity
@@ -483,29 +493,23 @@ def export_ssh_line(home: Home, use: KeyUse) -> str:
     return sshsig.ssh_public_key_line(card.identity.signing_key, f"securexchange-{use.value}")
 
 
-def export_age_identity(home: Home, source: KeySource) -> str:
+def export_age_identity(
+    home: Home, source: KeySource, *, split_out: Callable[[], str | None] | None = None
+) -> str:
     """The current subkey as an age identity (``AGE-SECRET-KEY-1...``).
 
     A secret: the caller prints it on stdout only, and warns that an exported copy is
     out of reach of shredding (it still opens every package made for that subkey).
+    ``split_out`` finds a current subkey kept in its own file (a municipal home:
+    :func:`securexchange.municipality.subkeys.export_age_identity` passes it).
     """
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     subkey = identity.secret_subkey_at(home.now)
-    secret = subkey.identity if subkey is not None else _split_out_subkey(home, source)
+    secret = subkey.identity if subkey is not None else split_out() if split_out else None
+    if secret is None:
+        raise NotFound(
+            "this key has no subkey valid now", hint="run 'securexchange keys rotate' first"
+        )
     home.record(Action.KEY_EXPORT, actor=identity.fingerprint.display, counts={"age_identities": 1})
     return secret
-
-
-def _split_out_subkey(home: Home, source: KeySource) -> str:
-    """The current subkey a municipal home moved into its own file (municipality/subkeys)."""
-    if home.info.kind is HomeKind.MUNICIPALITY:
-        from securexchange.municipality import subkeys
-
-        current = subkeys.current_recipient(home)
-        held = subkeys.listed(home)
-        if current is not None and any(
-            s.recipient == current and s.valid_from <= home.now < s.valid_until for s in held
-        ):
-            return subkeys.unlock(home, source.passphrase, [current])[current].to_string()
-    raise NotFound("this key has no subkey valid now", hint="run 'securexchange keys rotate' first")

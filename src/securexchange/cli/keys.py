@@ -177,7 +177,9 @@ def export(
     """
     from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
     from securexchange.errors import UsageError
+    from securexchange.home import HomeKind
     from securexchange.keystore import export_age_identity, export_card, export_ssh_line
+    from securexchange.municipality import subkeys
 
     if what is None:
         raise UsageError("say what to export: --card, --ssh or --age")
@@ -194,7 +196,11 @@ def export(
             if export_key:
                 raise UsageError("--age always exports the key that has subkeys")
             use = _encryption_use(home)
-            secret = export_age_identity(home, _source(home, use, passphrase_file))
+            source = _source(home, use, passphrase_file)
+            if home.info.kind is HomeKind.MUNICIPALITY:
+                secret = subkeys.export_age_identity(home, source)
+            else:
+                secret = export_age_identity(home, source)
             data = (secret + "\n").encode("ascii")
             note(
                 "warning: an exported copy of a subkey escapes shredding: it opens every "
@@ -275,7 +281,9 @@ def passwd(
     """Change the passphrase of a key file (the keys stay the same)."""
     from securexchange.cli.keyopts import Passphrase
     from securexchange.errors import UsageError
+    from securexchange.home import HomeKind
     from securexchange.keystore import KeyUse, change_passphrase, main_use
+    from securexchange.municipality import subkeys
 
     with cli_home(state) as home:
         agency = main_use(home) is KeyUse.ROOT
@@ -284,5 +292,8 @@ def passwd(
         use = (KeyUse.ROOT if root_key_flag else KeyUse.EXPORT) if agency else KeyUse.IDENTITY
         source = _source(home, use, passphrase_file, root_key, root_passphrase_file)
         new = Passphrase((new_passphrase_file,), what="the new passphrase", new=True)
-        identity = change_passphrase(home, source, new)
+        if home.info.kind is HomeKind.MUNICIPALITY:
+            identity = subkeys.change_passphrase(home, source, new)
+        else:
+            identity = change_passphrase(home, source, new)
     note(f"passphrase changed for {identity.fingerprint.display}")

@@ -328,6 +328,35 @@ def _open_sealed(data: bytes, passphrases: list[bytes], file: str) -> bytes:
         ) from None
 
 
+def change_passphrase(
+    home: Home, source: KeySource, new_passphrase: Callable[[], bytes]
+) -> Identity:
+    """``keys passwd`` in a municipal home: the subkey files, then ``identity.key``."""
+    from securexchange import keystore
+
+    def reseal_files(old: bytes, new: bytes, work_factor: int) -> None:
+        reseal(home, old, new, work_factor=work_factor)
+
+    return keystore.change_passphrase(home, source, new_passphrase, reseal_also=reseal_files)
+
+
+def export_age_identity(home: Home, source: KeySource) -> str:
+    """``keys export --age`` in a municipal home, whose current subkey has its own file."""
+    from securexchange import keystore
+
+    def current() -> str | None:
+        recipient = current_recipient(home)
+        valid = any(
+            s.recipient == recipient and s.valid_from <= home.now < s.valid_until
+            for s in listed(home)
+        )
+        if recipient is None or not valid:
+            return None
+        return unlock(home, source.passphrase, [recipient])[recipient].to_string()
+
+    return keystore.export_age_identity(home, source, split_out=current)
+
+
 def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
     """Seal every held subkey file under ``new`` (``keys passwd``); returns how many.
 
