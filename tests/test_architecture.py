@@ -162,3 +162,8 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
     names = [m for m, _ in _modules() if not m.endswith("__main__")]
     code = "import importlib, sys\nfor n in sys.argv[1:]:\n    importlib.import_module(n)\n"
     subprocess.run([sys.executable, "-c", code, *names], check=True)
+
+
+def test_the_nis_code_shape_is_written_once() -> None:
+    writers = [m for m, p in _modules() if "[1-9][0-9]{4}" in p.read_text(encoding="utf-8")]
+    assert writers == ["securexchange.ids"]

@@ -12,6 +12,15 @@ import re
 import secrets
 from enum import StrEnum
 
+# A Belgian NIS municipality code (statistical code): five digits, not starting with 0.
+# The shape only; municipalities.py knows which codes exist after the 2025 mergers.
+NIS_PATTERN = re.compile(r"[1-9][0-9]{4}")
+
+
+def is_nis_code(value: object) -> bool:
+    """Whether ``value`` has the shape of a NIS municipality code."""
+    return isinstance(value, str) and NIS_PATTERN.fullmatch(value) is not None
+
 
 class ArtifactKind(StrEnum):
     PACKAGE = "pkg"

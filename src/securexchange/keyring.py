@@ -29,7 +29,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import newer_format_error, refuse_newer
-from securexchange.ids import is_artifact_id
+from securexchange.ids import is_artifact_id, is_nis_code
 from securexchange.keys import (
     ORGANISATION_AGENCY,
     ROLE_EXPORT,
@@ -53,7 +53,6 @@ MAX_RETENTION_MONTHS = 24
 
 PARTY_ID_RE = re.compile(r"^party-[a-z2-7]{26}$")
 PROTOCOL_ID_RE = re.compile(r"^protocol-[a-z2-7]{26}$")
-_NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
 _EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
 
 # Which namespaces each kind of key may sign in (allowed_signers).
@@ -180,7 +179,7 @@ class MunicipalityEntry:
     recipients: tuple[PublicIdentity, ...] = ()
 
     def __post_init__(self) -> None:
-        if not _NIS_RE.fullmatch(self.nis):
+        if not is_nis_code(self.nis):
             raise ValueError("a NIS code has 5 digits")
         check_name(self.name)
         if not PARTY_ID_RE.fullmatch(self.party_id):

@@ -33,6 +33,7 @@ from securexchange import sshsig
 from securexchange.clock import format_instant, utc
 from securexchange.errors import BadSignature, InternalError, Malformed, UsageError
 from securexchange.fingerprint import Fingerprint
+from securexchange.ids import is_nis_code
 
 ORGANISATION_AGENCY = "agency"
 ROLE_ROOT = "agency-root"
@@ -44,7 +45,6 @@ MAX_NAME = 200
 MAX_ROLE = 64
 MAX_SUBKEYS = 16
 
-_NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
 _CERT_TAG = "securexchange-subkey-certification/1"
 
 
@@ -88,7 +88,7 @@ def check_nis(nis: str) -> str:
 
 
 def is_organisation(value: str) -> bool:
-    return value == ORGANISATION_AGENCY or bool(_NIS_RE.fullmatch(value))
+    return value == ORGANISATION_AGENCY or is_nis_code(value)
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import InternalError, Malformed, WrongKind
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
-from securexchange.ids import ArtifactKind, is_artifact_id
+from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
 FORMAT_VERSION = 1  # the newest envelope format this version of securexchange reads
@@ -41,7 +41,6 @@ MAX_MANIFEST_SIZE = 256 << 10
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _INSTANT_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
-_NIS_RE = re.compile(r"^[1-9][0-9]{4}$")
 
 
 class ArtifactType(StrEnum):
@@ -92,10 +91,6 @@ _NAMESPACE = {
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
 }
-
-
-def is_nis_code(value: object) -> bool:
-    return isinstance(value, str) and bool(_NIS_RE.fullmatch(value))
 
 
 def parse_instant(text: str, what: str) -> datetime:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
 from importlib import resources
+
+from securexchange.ids import is_nis_code
 
 
 class Region(StrEnum):
@@ -24,7 +25,6 @@ class Region(StrEnum):
 
 
 PROVINCES = ("Antwerpen", "Limburg", "Oost-Vlaanderen", "Vlaams-Brabant", "West-Vlaanderen")
-_NIS = re.compile(r"[1-9][0-9]{4}")
 _COLUMNS = ["nis", "name_nl", "name_fr", "region", "province_nl", "valid_from"]
 
 
@@ -38,7 +38,7 @@ class Municipality:
     valid_from: date
 
     def __post_init__(self) -> None:
-        if not _NIS.fullmatch(self.nis):
+        if not is_nis_code(self.nis):
             raise ValueError("a NIS code has 5 digits")
         if not self.name_nl or not self.name_fr:
             raise ValueError("a municipality has a name")

@@ -24,11 +24,11 @@ from datetime import date, datetime
 from functools import cache
 
 from securexchange import municipalities
+from securexchange.ids import is_nis_code
 
 _PHONE_SEPARATORS = re.compile(r"[ .()/\-\u00a0]")
 _DIGITS = re.compile(r"\+?[0-9]+")
 _POSTCODE = re.compile(r"[1-9][0-9]{3}")
-_NIS = re.compile(r"[1-9][0-9]{4}")
 # A plain address: ASCII letters, digits and . _ + - in the local part (no leading,
 # trailing or double dot), LDH domain labels and an alphabetic top-level domain.
 _PLAIN_EMAIL = re.compile(
@@ -176,7 +176,7 @@ def postcode(text: str) -> str:
 
 def nis_code(text: str) -> str:
     """A NIS code of a current Flemish or Brussels municipality."""
-    if not _NIS.fullmatch(text):
+    if not is_nis_code(text):
         raise ValueError("is not a 5-digit NIS code")
     if not municipalities.is_known(text):
         raise ValueError("is not the NIS code of a Flemish or Brussels municipality")

@@ -16,8 +16,9 @@ from typing import Any
 
 from securexchange import strictjson
 from securexchange.errors import Malformed
+from securexchange.ids import is_nis_code
 from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE
-from securexchange.manifest import ArtifactType, is_nis_code, register_body
+from securexchange.manifest import ArtifactType, register_body
 
 
 @register_body(ArtifactType.NOTICE)

@@ -40,7 +40,7 @@ from securexchange.errors import (
     Stale,
 )
 from securexchange.fingerprint import is_display
-from securexchange.ids import is_artifact_id
+from securexchange.ids import is_artifact_id, is_nis_code
 from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_keyring
 from securexchange.manifest import (
     KEYRING,
@@ -48,7 +48,6 @@ from securexchange.manifest import (
     PAYLOAD,
     ArtifactType,
     Manifest,
-    is_nis_code,
     parse_instant,
     register_body,
 )

@@ -40,13 +40,12 @@ from securexchange.clock import format_instant
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
-from securexchange.ids import is_artifact_id, is_record_id
+from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.keyring import PARTY_ID_RE, Keyring, MunicipalityEntry
 from securexchange.manifest import (
     PAYLOAD,
     ArtifactType,
     Manifest,
-    is_nis_code,
     parse_instant,
     register_body,
 )

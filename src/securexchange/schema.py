@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 
 from securexchange import municipalities
+from securexchange.ids import is_nis_code
 
 # Travels in every manifest; bump it when a field or a vocabulary changes, so that a
 # client can refuse a package written against a schema it does not know.
@@ -279,7 +280,6 @@ _E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 # A deliberately loose shape check: intake does the real check with email-validator.
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/]*(?:-[A-Za-z0-9._/]+)*")
-_NIS = re.compile(r"[1-9][0-9]{4}")
 
 
 def text_problem(value: str, spec: FieldSpec) -> str | None:
@@ -436,7 +436,7 @@ class MasterRow:
             raise FieldError(KLANT_ID.header, "is not a client id")
         if not CLIENT_ID_PATTERN.fullmatch(self.client_id):
             raise FieldError(KLANT_ID.header, "is not a client id")
-        if not isinstance(self.nis, str) or not _NIS.fullmatch(self.nis):
+        if not is_nis_code(self.nis):
             raise FieldError(NIS_CODE.header, "is not a 5-digit NIS code")
         if not municipalities.is_known(self.nis):
             raise FieldError(NIS_CODE.header, "is not a Flemish or Brussels municipality")

@@ -36,7 +36,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
-import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -45,7 +44,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from securexchange import schema, sheetxml
 from securexchange.errors import InternalError
-from securexchange.ids import is_artifact_id, is_record_id
+from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import (
     ACTIVITY_STATUSES,
     HEADER_ACTIVITY,
@@ -208,7 +207,6 @@ _DUTCH_MONTHS = (
     "november",
     "december",
 )
-_NIS = re.compile(r"[1-9][0-9]{4}")
 
 # Readable widths (characters) per column.
 _WIDTHS: Mapping[str, float] = {
@@ -385,7 +383,7 @@ class WorkbookMeta:
             is_artifact_id(self.package_id) and self.package_id.startswith("pkg-")
         ):
             raise ValueError("workbook metadata needs a package id")
-        if not isinstance(self.nis, str) or not _NIS.fullmatch(self.nis):
+        if not is_nis_code(self.nis):
             raise ValueError("workbook metadata needs a 5-digit NIS code")
         if not isinstance(self.municipality, str) or schema.text_problem(
             self.municipality, schema.GEMEENTE
