@@ -4,7 +4,7 @@ Run: ``python benchmarks/export.py [--records N] [--municipalities M] [--runs R]
 [--workers W]`` (default 100,000 records over 300 municipalities, 1 run), or
 ``--small`` for a CI smoke run (3,000 records over 30 municipalities).
 
-Setup (not timed): a synthetic master (``securexchange.sample``, .xlsx), an agency home
+Setup (not timed): a synthetic master (``securexchange.intake.sample``, .xlsx), an agency home
 (demo, so no passphrase) with every municipality of the master registered and one
 recipient each. The registry is filled through its tables and signed as one keyring
 version, because 600 one-by-one keyring changes would take longer than the benchmark.
@@ -71,7 +71,6 @@ def _cpu_seconds() -> float:
 def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Path, list[str]]:
     from datetime import date
 
-    from securexchange import statedb
     from securexchange.agency.registry import (
         _MUNICIPALITY_COLUMNS,
         _change,
@@ -81,12 +80,13 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
         new_party_id,
         new_protocol_id,
     )
-    from securexchange.card import make_card
     from securexchange.clock import format_instant
-    from securexchange.home import HomeKind, open_home
-    from securexchange.keys import Owner, generate_identity
-    from securexchange.keystore import DEMO_PASSPHRASE, KeySource
-    from securexchange.sample import generate_master, write_master
+    from securexchange.home import statedb
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.intake.sample import generate_master, write_master
+    from securexchange.keys.card import make_card
+    from securexchange.keys.identity import Owner, generate_identity
+    from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource
 
     master = directory / "master.xlsx"
     rows = generate_master(records, municipalities=municipalities, seed=1)
@@ -150,7 +150,7 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
 
 
 def child_bare(master: Path) -> dict[str, object]:
-    from securexchange.intake import read_master
+    from securexchange.intake.master import read_master
 
     rows = read_master(master).rows  # the same rows; reading is not part of the baseline
     groups: dict[str, list[list[str]]] = {}
@@ -205,8 +205,8 @@ def child_bare(master: Path) -> dict[str, object]:
 
 def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> dict[str, object]:
     from securexchange.agency.export import ExportOptions, export_master
-    from securexchange.home import HomeKind, open_home
-    from securexchange.keystore import DEMO_PASSPHRASE, KeySource
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource
 
     samples: list[float] = []
 

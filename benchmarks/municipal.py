@@ -37,9 +37,10 @@ sys.path.insert(0, str(REPO / "tests"))
 
 BASELINE = r"""
 import io, sys, time
-from securexchange import age, zipstrict
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD
-from securexchange.payload import unwrap_payload
+from securexchange import age
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.artifacts.payload import unwrap_payload
 import python_calamine
 from openpyxl import Workbook
 

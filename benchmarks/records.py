@@ -2,7 +2,7 @@
 
 Run: ``python benchmarks/records.py [--rows N] [--runs R] [--only NAME]`` (default
 100,000 rows, 3 runs, medians). Each benchmark builds its own synthetic input with
-``securexchange.sample`` (not timed), measures a baseline and our code in the same run,
+``securexchange.intake.sample`` (not timed), measures a baseline and our code in the same run,
 and prints a table and the ratio against its target. Add a benchmark by writing a
 function ``(rows, runs) -> list[Line]`` and naming it in ``BENCHMARKS``.
 
@@ -47,9 +47,9 @@ def _median(runs: int, action: Callable[[], object]) -> float:
 def bench_intake(rows: int, runs: int) -> list[Line]:
     import python_calamine
 
-    from securexchange import normalise
-    from securexchange.intake import read_master
-    from securexchange.sample import generate_master, xlsx_bytes
+    from securexchange.intake import normalise
+    from securexchange.intake.master import read_master
+    from securexchange.intake.sample import generate_master, xlsx_bytes
 
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "master.xlsx"

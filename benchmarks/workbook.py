@@ -32,7 +32,7 @@ from machine_info import machine
 from securexchange import schema
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
-from securexchange.workbook import QualityReport, WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.workbook import QualityReport, WorkbookMeta, WorkbookRow, write_workbook
 
 TARGET = 1.15
 

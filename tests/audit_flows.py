@@ -17,19 +17,19 @@ from pathlib import Path
 from flows import Staff, add_staff, export_source, make_agency, register
 from securexchange import age
 from securexchange.agency.registry import publish_keyring, signed_keyrings, view_for
-from securexchange.container import seal
-from securexchange.home import HomeKind, open_home
-from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import Keyring
-from securexchange.manifest import ArtifactType
-from securexchange.package import (
+from securexchange.artifacts.container import seal
+from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.manifest import ArtifactType
+from securexchange.artifacts.package import (
     PackageBody,
     PackageRecipient,
     Superseded,
     default_deadlines,
     seal_package,
 )
-from securexchange.returns import ReturnBody, make_document
+from securexchange.artifacts.returns import ReturnBody, make_document
+from securexchange.home.home import HomeKind, open_home
+from securexchange.ids import ArtifactKind, new_artifact_id
 
 NIS_CODES = ("11002", "44021", "71016")
 
@@ -105,7 +105,7 @@ def make_package(
     import_deadline, valid_until = default_deadlines(moment)
     superseded = None
     if previous is not None:
-        from securexchange.package import PackageTrust, open_package
+        from securexchange.artifacts.package import PackageTrust, open_package
 
         root = keyring.agency.root_key
         prev = open_package(previous, trust=PackageTrust(root), identities=None)

@@ -20,7 +20,7 @@ from keys_helpers import (
     make_staff,
     root_key_source,
 )
-from securexchange import age, sample
+from securexchange import age
 from securexchange.agency.export import ExportOptions, ExportResult, export_master
 from securexchange.agency.registry import (
     add_municipality,
@@ -28,9 +28,10 @@ from securexchange.agency.registry import (
     agency_keys,
     remove_recipient,
 )
-from securexchange.home import HomeKind, open_home
-from securexchange.keys import Identity
-from securexchange.keystore import KeySource, read_key_file
+from securexchange.home.home import HomeKind, open_home
+from securexchange.intake import sample
+from securexchange.keys.identity import Identity
+from securexchange.keys.keystore import KeySource, read_key_file
 
 __all__ = [
     "EXPORT_PASS",
@@ -113,7 +114,7 @@ def remove_staff(agency: Path, staff: Staff) -> None:
 
 
 def write_master(path: Path, records: int, nis: list[str], *, seed: int = 0) -> Path:
-    """A synthetic master (securexchange.sample) with ``records`` rows over ``nis``."""
+    """A synthetic master (securexchange.intake.sample) with ``records`` rows over ``nis``."""
     sample.write_master(sample.generate_master(records, nis=nis, seed=seed), path)
     return path
 

@@ -21,11 +21,11 @@ from keys_helpers import make_agency
 from return_flows import add_staff, demo_source, register_demo
 from securexchange import age
 from securexchange.agency.registry import view_for
-from securexchange.home import HomeKind, open_home
+from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
+from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id, record_id_from_digest
-from securexchange.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality import vault
-from securexchange.package import PackageBody, PackageRecipient, Superseded, seal_package
 from securexchange.schema import (
     CONTACT_LANGUAGES,
     DUTCH_LEVELS,
@@ -35,7 +35,7 @@ from securexchange.schema import (
     SCHEMA_VERSION,
     Record,
 )
-from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_workbook
 
 NIS = "11002"
 OTHER_NIS = "44021"
@@ -70,7 +70,7 @@ def other_world(world: World, tmp: Path, *, nis: str = OTHER_NIS, name: str = "G
 
 
 def fingerprint(staff: Path) -> str:
-    from securexchange.card import read_card
+    from securexchange.keys.card import read_card
 
     return read_card((staff / "keys" / "identity.card.json").read_bytes()).fingerprint.display
 

@@ -17,16 +17,16 @@ from typing import Any
 from keys_helpers import FAR_FUTURE, make_agency, make_staff
 from securexchange import strictjson
 from securexchange.agency.registry import add_municipality, add_recipient, view_for
-from securexchange.container import seal
-from securexchange.home import HomeKind, open_home
+from securexchange.artifacts.container import seal
+from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.manifest import ArtifactType
+from securexchange.artifacts.returns import ReturnBody
+from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import Keyring
-from securexchange.keys import Identity
-from securexchange.keystore import DEMO_PASSPHRASE, KeySource, read_key_file
-from securexchange.manifest import ArtifactType
+from securexchange.keys.identity import Identity
+from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource, read_key_file
 from securexchange.municipality.enrolment import held_keyring, import_keyring
 from securexchange.municipality.returns import agency_recipient
-from securexchange.returns import ReturnBody
 
 NIS = "11002"
 OTHER_NIS = "44021"  # Gent

@@ -32,7 +32,7 @@ from securexchange.agency.registry import (
     signed_keyrings,
     view_for,
 )
-from securexchange.card import Card, read_card
+from securexchange.artifacts.keyring import open_keyring
 from securexchange.errors import (
     AlreadyExists,
     BadPassphrase,
@@ -47,9 +47,9 @@ from securexchange.errors import (
     UsageError,
     WrongMunicipality,
 )
-from securexchange.home import Home, HomeKind, open_home
-from securexchange.keyring import open_keyring
-from securexchange.keystore import KeySource, rotate_identity
+from securexchange.home.home import Home, HomeKind, open_home
+from securexchange.keys.card import Card, read_card
+from securexchange.keys.keystore import KeySource, rotate_identity
 from securexchange.municipality.enrolment import held_keyring_version, import_keyring
 
 
@@ -413,7 +413,7 @@ def test_municipality_refuses_a_keyring_signed_by_the_export_key(
     agency: Path, tmp_path: Path
 ) -> None:
     from securexchange import sshsig
-    from securexchange.keystore import read_key_file
+    from securexchange.keys.keystore import read_key_file
 
     register(agency)
     make_staff(tmp_path / "staff", agency)
@@ -425,7 +425,7 @@ def test_municipality_refuses_a_keyring_signed_by_the_export_key(
 
 def test_the_same_version_with_other_content_is_equivocation(agency: Path, tmp_path: Path) -> None:
     from securexchange import sshsig
-    from securexchange.keystore import read_key_file
+    from securexchange.keys.keystore import read_key_file
 
     register(agency)
     make_staff(tmp_path / "staff", agency)

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from flows import add_staff, export, make_agency, register, staff_identities, write_master
-from securexchange import zipstrict
 from securexchange.agency.registry import publish_keyring
-from securexchange.container import MEMBER_LIMITS
-from securexchange.home import HomeKind, open_home
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD, SIGNATURE
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.container import MEMBER_LIMITS
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD, SIGNATURE
+from securexchange.home.home import HomeKind, open_home
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 TOOLS = ("unzip", "sha256sum", "ssh-keygen", "age", "od", "awk", "sed", "grep")

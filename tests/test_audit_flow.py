@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import CliResult, expect_ok, run_cli
-from securexchange.intake import read_master
+from securexchange.intake.master import read_master
 
 NIS_CODES = ("11002", "44021", "71016")
 FAR_FUTURE = "2031-06-01"

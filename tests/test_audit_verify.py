@@ -22,10 +22,10 @@ from audit_flows import (
 )
 from cli_helpers import assert_single_error, run_cli
 from flows import add_staff, remove_staff
-from securexchange import zipstrict
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.container import MEMBER_LIMITS
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
 from securexchange.audit.verify import ANONYMOUS_STANZAS_NOTE, AuditReport, audit_paths
-from securexchange.container import MEMBER_LIMITS
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD
 
 A, B, C = NIS_CODES
 

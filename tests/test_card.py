@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
-from securexchange.card import make_card, read_card, verify_card_fingerprint
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
-from securexchange.keys import Identity, Owner, generate_identity
+from securexchange.keys.card import make_card, read_card, verify_card_fingerprint
+from securexchange.keys.identity import Identity, Owner, generate_identity
 
 NOW = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
 

@@ -22,10 +22,10 @@ from keys_helpers import (
     register,
 )
 from securexchange import sshsig, strictjson
-from securexchange.card import make_card, read_card
-from securexchange.home import HomeKind, open_home
-from securexchange.keyring import open_keyring
-from securexchange.keystore import read_key_file
+from securexchange.artifacts.keyring import open_keyring
+from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.card import make_card, read_card
+from securexchange.keys.keystore import read_key_file
 from securexchange.municipality import subkeys
 
 
@@ -439,7 +439,7 @@ def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
     assert identity.subkeys == () and len(identity.split_subkeys) == 2
     from dataclasses import replace
 
-    from securexchange.keys import generate_identity
+    from securexchange.keys.identity import generate_identity
 
     stranger = generate_identity(identity.owner, now=identity.created_at)
     bad = replace(identity.split_subkeys[1], certification=stranger.subkeys[0].public.certification)

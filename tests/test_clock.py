@@ -10,7 +10,7 @@ import pytest
 from cli_helpers import assert_single_error, run_cli
 from securexchange.clock import read_clock
 from securexchange.errors import ClockOverride
-from securexchange.home import HomeKind, create_home, open_home
+from securexchange.home.home import HomeKind, create_home, open_home
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

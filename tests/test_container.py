@@ -24,8 +24,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hostile import run_limited
-from securexchange import age, sshsig, strictjson, zipstrict
-from securexchange.container import (
+from securexchange import age, sshsig, strictjson
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.container import (
     PinnedSigner,
     UnsafeNoTrust,
     UnsafeTrustWarning,
@@ -34,6 +35,18 @@ from securexchange.container import (
     open_without_decryption,
     seal,
 )
+from securexchange.artifacts.manifest import (
+    MANIFEST,
+    MEMBER_ORDER,
+    PAYLOAD,
+    SIGNATURE,
+    ArtifactType,
+    BodyRegistry,
+    Manifest,
+    MemberDigest,
+)
+from securexchange.artifacts.payload import MAGIC, Binding, unwrap_payload, wrap_payload
+from securexchange.artifacts.zipstrict import Member
 from securexchange.errors import (
     BadSignature,
     InternalError,
@@ -44,18 +57,6 @@ from securexchange.errors import (
 )
 from securexchange.fingerprint import Fingerprint
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.manifest import (
-    MANIFEST,
-    MEMBER_ORDER,
-    PAYLOAD,
-    SIGNATURE,
-    ArtifactType,
-    BodyRegistry,
-    Manifest,
-    MemberDigest,
-)
-from securexchange.payload import MAGIC, Binding, unwrap_payload, wrap_payload
-from securexchange.zipstrict import Member
 from test_zipstrict import Entry, loose_zip
 
 
@@ -764,10 +765,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from securexchange import sshsig, strictjson
-from securexchange.container import PinnedSigner, open_artifact
+from securexchange.artifacts.container import PinnedSigner, open_artifact
 from securexchange.age import X25519Identity
 from securexchange.errors import SxError
-from securexchange.manifest import ArtifactType, BodyRegistry
+from securexchange.artifacts.manifest import ArtifactType, BodyRegistry
 
 @dataclass(frozen=True)
 class Body:

@@ -8,10 +8,10 @@ import pytest
 
 from securexchange import age
 from securexchange.age.format import Stanza
-from securexchange.container import open_artifact, open_without_decryption, seal
+from securexchange.artifacts.container import open_artifact, open_without_decryption, seal
+from securexchange.artifacts.manifest import ArtifactType
 from securexchange.errors import Malformed
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.manifest import ArtifactType
 from test_container import BODIES, CREATED, IDENTITY, NIS, SEED, TRUST, NoteBody
 
 

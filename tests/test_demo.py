@@ -11,7 +11,7 @@ import pytest
 
 from cli_helpers import CliResult, assert_single_error, run_cli
 from securexchange.demo import STEP_NAMES, TOTAL_STEPS
-from securexchange.intake import read_master
+from securexchange.intake.master import read_master
 
 
 @pytest.fixture(scope="module")

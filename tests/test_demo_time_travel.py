@@ -12,7 +12,7 @@ from pathlib import Path
 
 from cli_helpers import assert_single_error, run_cli
 from municipal_flows import make_package, make_world, muni, person
-from securexchange.home import CLOCK_MARK, HomeKind, create_home, open_home
+from securexchange.home.home import CLOCK_MARK, HomeKind, create_home, open_home
 
 TODAY = datetime.now(UTC).date()
 SOON = TODAY + timedelta(days=20)

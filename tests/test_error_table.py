@@ -32,7 +32,7 @@ def test_unknown_command_is_a_usage_error() -> None:
 
 def test_unreadable_state_database_is_a_damaged_home_not_an_internal_error(tmp_path: Path) -> None:
     # Anyone with access to the home can overwrite it: a hostile input, not a bug.
-    from securexchange.home import HomeKind, create_home
+    from securexchange.home.home import HomeKind, create_home
 
     home = tmp_path / "h"
     create_home(home, HomeKind.AGENCY, demo=False, env={})

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_single_error, run_cli
-from securexchange.eventlog import Action, LogValueRefused
-from securexchange.home import HomeKind, create_home, open_home
+from securexchange.home.eventlog import Action, LogValueRefused
+from securexchange.home.home import HomeKind, create_home, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -145,7 +145,7 @@ def test_a_checkpoint_signed_by_another_key_is_reported(tmp_path: Path) -> None:
 def test_cutting_the_log_before_the_checkpoint_is_detected_even_with_a_rewritten_head(
     tmp_path: Path,
 ) -> None:
-    from securexchange.statedb import connect, set_setting
+    from securexchange.home.statedb import connect, set_setting
 
     home, seed, actor = _signed_home(tmp_path)
     path = home / "log.jsonl"

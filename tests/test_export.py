@@ -20,12 +20,13 @@ import pytest
 import flows
 from cli_helpers import assert_single_error, run_cli
 from keys_helpers import EXPORT_PASS, STAFF_PASS, passphrase_file
-from securexchange import age, pseudonym, sample, schema
+from securexchange import age, pseudonym, schema
 from securexchange.agency.export import ExportOptions, SkipReason
+from securexchange.artifacts.manifest import PAYLOAD
+from securexchange.artifacts.package import PackageTrust, open_package
 from securexchange.errors import InternalError, NotRecipient
-from securexchange.intake import read_master
-from securexchange.manifest import PAYLOAD
-from securexchange.package import PackageTrust, open_package
+from securexchange.intake import sample
+from securexchange.intake.master import read_master
 
 A, B, C, UNREGISTERED = "11002", "44021", "24062", "11001"
 
@@ -234,8 +235,8 @@ def test_nis_limits_the_export_and_an_unknown_code_is_not_found(
 
 
 def _member(path: Path, name: str) -> bytes:
-    from securexchange import zipstrict
-    from securexchange.manifest import MEMBER_ORDER
+    from securexchange.artifacts import zipstrict
+    from securexchange.artifacts.manifest import MEMBER_ORDER
 
     return {m.name: m.data for m in zipstrict.read(path.read_bytes(), MEMBER_ORDER)}[name]
 
@@ -287,7 +288,7 @@ def _workbook_record_ids(data: bytes) -> list[str]:
 
     from openpyxl import load_workbook
 
-    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW
+    from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW
 
     wb = load_workbook(io.BytesIO(data), read_only=True)
     ids = [
@@ -346,7 +347,7 @@ def test_progress_is_reported_per_package_and_workers_give_the_same_packages(
     assert isinstance(tmp, Path) and isinstance(agency, Path)
     master = flows.write_master(tmp / "m.xlsx", 30, [A, B])
     from securexchange.agency.export import export_master
-    from securexchange.home import HomeKind, open_home
+    from securexchange.home.home import HomeKind, open_home
 
     seen: list[tuple[int, int]] = []
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
@@ -588,7 +589,7 @@ def test_an_unknown_column_is_refused_unless_dropped_and_mapped_headers_are_read
 def test_a_municipality_whose_recipients_have_no_current_subkey_is_skipped(
     tmp_path: Path,
 ) -> None:
-    from securexchange.keys import period_end
+    from securexchange.keys.identity import period_end
 
     agency = tmp_path / "agency"
     flows.make_agency(agency)

@@ -25,17 +25,18 @@ from return_flows import (
     staff_keyring,
     status,
 )
-from securexchange import __version__, sshsig, strictjson, zipstrict
+from securexchange import __version__, sshsig, strictjson
 from securexchange.agency.registry import view_for
 from securexchange.agency.returns import import_returns
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.keyring import Keyring, open_keyring
+from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER, SIGNATURE, Manifest
+from securexchange.artifacts.returns import ReturnDocument
 from securexchange.errors import Malformed, UpdateNeeded
-from securexchange.home import Home, HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import Keyring, open_keyring
-from securexchange.keystore import DEMO_PASSPHRASE, read_key_file
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, SIGNATURE, Manifest
+from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality.returns import seal_return
-from securexchange.returns import ReturnDocument
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"
 
@@ -231,7 +232,7 @@ def test_the_agency_shows_the_client_version_its_municipalities_last_returned_wi
 def test_a_key_card_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     tmp_path: Path,
 ) -> None:
-    from securexchange.card import read_card
+    from securexchange.keys.card import read_card
 
     world = make_world(tmp_path)
     envelope = json.loads((world.staff / "keys" / "identity.card.json").read_bytes())

@@ -105,8 +105,8 @@ def _json_mutation(rng: random.Random, text: bytes) -> bytes:
 def _container_member_mutation(rng: random.Random, data: bytes) -> bytes | None:
     """For a securexchange container: one member mutated, rebuilt by zipstrict itself, so
     the damage gets past the strict ZIP layer to the manifest and signature checks."""
-    from securexchange import zipstrict
-    from securexchange.manifest import MEMBER_ORDER
+    from securexchange.artifacts import zipstrict
+    from securexchange.artifacts.manifest import MEMBER_ORDER
 
     try:
         members = list(zipstrict.read(data, MEMBER_ORDER))
@@ -180,8 +180,8 @@ class Corpus:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     from securexchange.audit.verify import root_key_from_card
-    from securexchange.sample import csv_bytes, generate_master, xlsx_bytes
-    from securexchange.workbook import WorkbookMeta, write_workbook
+    from securexchange.intake.sample import csv_bytes, generate_master, xlsx_bytes
+    from securexchange.sheets.workbook import WorkbookMeta, write_workbook
 
     base = tmp_path_factory.mktemp("fuzz")
     world = make_world(base)
@@ -283,7 +283,7 @@ def _cli(args: list[str]) -> None:
 
 
 def test_mutated_packages_give_only_named_errors(corpus: Corpus) -> None:
-    from securexchange.package import PackageTrust, open_package
+    from securexchange.artifacts.package import PackageTrust, open_package
 
     identities = home_identities(corpus.world.staff)
 
@@ -311,14 +311,14 @@ def test_mutated_artifacts_give_only_named_errors_in_the_audit(corpus: Corpus) -
 
 
 def test_mutated_cards_give_only_named_errors(corpus: Corpus) -> None:
-    from securexchange.card import read_card
+    from securexchange.keys.card import read_card
 
     assert _fuzz("card", corpus.card, read_card) > 0
 
 
 def test_mutated_workbooks_give_only_named_errors(corpus: Corpus) -> None:
-    from securexchange.municipality.sheets import read_package_rows
-    from securexchange.workbook_read import read_workbook_cells
+    from securexchange.sheets.package_read import read_package_rows
+    from securexchange.sheets.workbook_read import read_workbook_cells
 
     def staff_workbook(data: bytes) -> None:
         read_workbook_cells(
@@ -337,7 +337,7 @@ def test_mutated_workbooks_give_only_named_errors(corpus: Corpus) -> None:
 
 
 def test_mutated_masters_give_only_named_errors(corpus: Corpus) -> None:
-    from securexchange.intake import read_master
+    from securexchange.intake.master import read_master
 
     path = corpus.scratch / "master.xlsx"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_single_error, run_cli
-from securexchange.atomicio import TEMP_PREFIX, atomic_write
 from securexchange.errors import AlreadyExists, Locked, NotFound, WrongHome
-from securexchange.home import HomeKind, create_home, open_home
+from securexchange.home.atomicio import TEMP_PREFIX, atomic_write
+from securexchange.home.home import HomeKind, create_home, open_home
 
 
 def test_new_home_is_private_and_has_its_layout(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ _HOLD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from securexchange.home import open_home
+    from securexchange.home.home import open_home
     with open_home(Path(sys.argv[1]), env={}):
         print("held", flush=True)
         time.sleep(float(sys.argv[2]))
@@ -94,8 +94,8 @@ _WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from securexchange.eventlog import Action
-    from securexchange.home import open_home
+    from securexchange.home.eventlog import Action
+    from securexchange.home.home import open_home
     from securexchange.ids import ArtifactKind, new_artifact_id
     for _ in range(int(sys.argv[2])):
         with open_home(Path(sys.argv[1]), env={}, lock_timeout=60) as home:

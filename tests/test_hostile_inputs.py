@@ -20,10 +20,11 @@ import pytest
 
 from cli_helpers import CliResult, assert_single_error, cli_env, run_cli
 from municipal_flows import make_package, make_world, muni, person
-from securexchange import strictjson, zipstrict
+from securexchange import strictjson
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER
 from securexchange.errors import HostileFile, Malformed
-from securexchange.manifest import MANIFEST, MEMBER_ORDER
-from securexchange.xlsxguard import XlsxLimits, check_xlsx
+from securexchange.sheets.xlsxguard import XlsxLimits, check_xlsx
 
 T = date(2030, 1, 1)
 
@@ -77,7 +78,7 @@ def _limited_cli(args: list[str], home: Path, env: dict[str, str]) -> CliResult:
 
 
 def _master(tmp_path: Path) -> Path:
-    from securexchange.sample import generate_master, write_master
+    from securexchange.intake.sample import generate_master, write_master
 
     master = tmp_path / "master.xlsx"
     write_master(generate_master(5, nis=["11002"]), master)
@@ -242,7 +243,7 @@ def test_the_spreadsheet_guard_given_a_fifo_or_dev_zero_refuses_at_once(tmp_path
         child = run_limited(
             f"""
             from securexchange.errors import HostileFile
-            from securexchange.xlsxguard import XlsxLimits, check_xlsx
+            from securexchange.sheets.xlsxguard import XlsxLimits, check_xlsx
             try:
                 check_xlsx({str(path)!r}, XlsxLimits())
             except HostileFile as exc:

@@ -9,10 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from securexchange import normalise, schema
+from securexchange import schema
 from securexchange.errors import ExitCode, InvalidMaster, UsageError
-from securexchange.intake import MasterProblems, Problem, load_mapping, read_master
-from securexchange.sample import HOSTILE_PAYLOADS, csv_bytes, generate_master, xlsx_bytes
+from securexchange.intake import normalise
+from securexchange.intake.master import MasterProblems, Problem, load_mapping, read_master
+from securexchange.intake.sample import HOSTILE_PAYLOADS, csv_bytes, generate_master, xlsx_bytes
 
 H = schema.MASTER_HEADERS
 GOOD: dict[str, str] = {
@@ -322,7 +323,7 @@ def test_skip_invalid_keeps_valid_rows_and_reports_the_others(tmp_path: Path) ->
 
 
 def test_reading_stops_after_max_problems_and_says_so(tmp_path: Path) -> None:
-    from securexchange.intake import MAX_PROBLEMS
+    from securexchange.intake.master import MAX_PROBLEMS
 
     path = master(tmp_path, [GOOD | {"Status MO": "?", "Klant-ID": f"K{i}"} for i in range(1500)])
     with pytest.raises(MasterProblems) as caught:

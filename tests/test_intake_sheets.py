@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from cli_helpers import assert_single_error, run_cli
 from securexchange import schema
 from securexchange.errors import ExitCode, InvalidMaster
-from securexchange.intake import MasterProblems, read_master
+from securexchange.intake.master import MasterProblems, read_master
 
 H = schema.MASTER_HEADERS
 ROW = {

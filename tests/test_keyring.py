@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
-from securexchange.errors import BadSignature, Malformed, Rollback
-from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import (
+from securexchange.artifacts.keyring import (
     SCOPE_FULL,
     AgencyKeys,
     Keyring,
@@ -24,7 +22,9 @@ from securexchange.keyring import (
     sign_keyring,
     verify_keyring,
 )
-from securexchange.keys import (
+from securexchange.errors import BadSignature, Malformed, Rollback
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.keys.identity import (
     ROLE_EXPORT,
     ROLE_ROOT,
     Identity,

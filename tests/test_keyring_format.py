@@ -9,16 +9,16 @@ import json
 import pytest
 
 from securexchange import sshsig, strictjson
-from securexchange.errors import Malformed, UpdateNeeded
-from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import (
+from securexchange.artifacts.keyring import (
     KEYRING_FORMAT_VERSION,
     SCOPE_FULL,
     Keyring,
     open_keyring,
     sign_keyring,
 )
-from securexchange.keys import Owner, generate_identity
+from securexchange.errors import Malformed, UpdateNeeded
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.keys.identity import Owner, generate_identity
 from test_keyring import NOW, PARTY_A, World, _agency, _entry
 
 

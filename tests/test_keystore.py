@@ -12,8 +12,8 @@ import pytest
 from keys_helpers import FAST, age_decrypt_with_passphrase
 from securexchange import age, strictjson
 from securexchange.errors import BadPassphrase, KeyPermissions, Malformed, UsageError
-from securexchange.keys import Identity, Owner, generate_identity
-from securexchange.keystore import (
+from securexchange.keys.identity import Identity, Owner, generate_identity
+from securexchange.keys.keystore import (
     DEMO_WORK_FACTOR,
     WORK_FACTOR,
     WORK_FACTOR_ENV,

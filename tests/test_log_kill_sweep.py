@@ -57,10 +57,10 @@ PRELOAD = (
     "securexchange.municipality.returns",
     "securexchange.municipality.retention",
     "securexchange.audit.logcheck",
-    "securexchange.workbook",
-    "securexchange.workbook_read",
-    "securexchange.intake",
-    "securexchange.sample",
+    "securexchange.sheets.workbook",
+    "securexchange.sheets.workbook_read",
+    "securexchange.intake.master",
+    "securexchange.intake.sample",
     "openpyxl",
 )
 
@@ -216,7 +216,7 @@ def _first_record(world: World) -> str:
     import openpyxl
 
     from securexchange.schema import HEADER_RECORD_ID
-    from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+    from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
     # By header: the staff layout has the record id in its last column.
     column = HEADERS.index(HEADER_RECORD_ID)
@@ -232,7 +232,7 @@ def _first_record(world: World) -> str:
 
 
 def _card_fingerprint(card: Path) -> str:
-    from securexchange.card import read_card
+    from securexchange.keys.card import read_card
 
     return read_card(card.read_bytes()).fingerprint.display
 
@@ -502,7 +502,7 @@ def _build(tmp_path: Path) -> tuple[World, list[tuple[Step, Path, dict[str, str]
     for module in PRELOAD:
         importlib.import_module(module)
     from cli_helpers import cli_env
-    from securexchange import sample
+    from securexchange.intake import sample
 
     world = World(tmp_path / "world", cli_env())
     world.root.mkdir()

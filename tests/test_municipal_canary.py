@@ -20,12 +20,12 @@ import pytest
 
 from municipal_flows import home_identities, make_package, make_world, muni, person
 from securexchange import age
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
-from securexchange.home import HomeKind, open_home
-from securexchange.keystore import DEMO_PASSPHRASE
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.keystore import DEMO_PASSPHRASE
 from securexchange.municipality import subkeys, vault
-from securexchange.zipstrict import read as read_zip
 
 T = date(2026, 12, 15)
 LATER = date(2027, 2, 1)

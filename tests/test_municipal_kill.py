@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cli_helpers import assert_single_error, cli_env, run_cli
 from municipal_flows import World, make_package, make_world, person
-from securexchange.home import HomeKind, open_home
+from securexchange.home.home import HomeKind, open_home
 
 LATER = date(2027, 3, 1)
 

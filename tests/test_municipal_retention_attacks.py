@@ -21,9 +21,9 @@ from cli_helpers import run_cli
 from municipal_flows import World, home_identities, make_package, make_world, muni, person
 from retention_helpers import immutable
 from securexchange import age
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD
-from securexchange.zipstrict import read as read_zip
 
 T = date(2026, 12, 15)  # a record's deadline this quarter
 FAR = date(2028, 6, 1)  # a record's deadline long after the subkey's validity
@@ -424,7 +424,7 @@ def test_the_shred_of_a_damaged_home_waits_for_the_home_lock_another_command_hol
     tmp_path: Path,
 ) -> None:
     from securexchange.errors import Locked
-    from securexchange.home import LOCK_TIMEOUT_ENV
+    from securexchange.home.home import LOCK_TIMEOUT_ENV
     from securexchange.municipality.damaged import shred_damaged_home
 
     world = make_world(tmp_path)
@@ -436,7 +436,7 @@ def test_the_shred_of_a_damaged_home_waits_for_the_home_lock_another_command_hol
             sys.executable,
             "-c",
             "import sys, time\n"
-            "from securexchange.home import holding_lock\n"
+            "from securexchange.home.home import holding_lock\n"
             "with holding_lock(__import__('pathlib').Path(sys.argv[1]), env={}):\n"
             "    print('held', flush=True)\n"
             "    sys.stdin.read()\n",

@@ -14,11 +14,11 @@ from municipal_flows import home_identities, make_package, make_world, muni, per
 from return_flows import demo_source
 from securexchange import age
 from securexchange.agency.registry import add_recipient
+from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
+from securexchange.artifacts.package import PackageBody
+from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
-from securexchange.home import HomeKind, open_home
-from securexchange.manifest import MEMBER_ORDER, PAYLOAD
-from securexchange.package import PackageBody
-from securexchange.zipstrict import read as read_zip
+from securexchange.home.home import HomeKind, open_home
 
 LATER = date(2027, 6, 1)
 NEXT_QUARTER = "2027-01-05T10:00:00Z"
@@ -29,7 +29,7 @@ def _payload(data: bytes) -> bytes:
 
 
 def _subkey_of(data: bytes) -> str:
-    from securexchange.manifest import MANIFEST, Manifest
+    from securexchange.artifacts.manifest import MANIFEST, Manifest
 
     manifest = Manifest.from_json_bytes(
         next(m.data for m in read_zip(data, MEMBER_ORDER) if m.name == MANIFEST)
@@ -52,7 +52,7 @@ def test_rotated_subkey_is_used_and_the_old_one_destroyed_once_nothing_needs_it(
     assert rotated.code == 0, rotated.stderr
     card = (world.staff / "keys" / "identity.card.json").read_bytes()
     with open_home(world.agency, env=env, expect=HomeKind.AGENCY) as home:
-        from securexchange.card import read_card
+        from securexchange.keys.card import read_card
 
         add_recipient(
             home,
@@ -94,8 +94,8 @@ def test_rotated_subkey_is_used_and_the_old_one_destroyed_once_nothing_needs_it(
 def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_current_one(
     tmp_path: Path,
 ) -> None:
-    from securexchange.card import read_card
-    from securexchange.keystore import DEMO_PASSPHRASE, read_key_file
+    from securexchange.keys.card import read_card
+    from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
     from securexchange.municipality.subkeys import file_name
 
     world = make_world(tmp_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from cli_helpers import assert_single_error, run_cli
 from municipal_flows import World, make_package, make_world, muni, person, vault_tables
-from securexchange.home import HomeKind, open_home
+from securexchange.home.home import HomeKind, open_home
 
 LATER = date(2027, 3, 1)
 

@@ -18,7 +18,7 @@ import pytest
 
 from cli_helpers import assert_single_error, expect_ok, init_demo_agency, run_cli
 from municipal_flows import World, make_package, make_world, muni, person
-from securexchange.atomicio import output_dir
+from securexchange.home.atomicio import output_dir
 
 LATER = date(2030, 6, 30)
 

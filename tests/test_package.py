@@ -16,17 +16,8 @@ from pathlib import Path
 import pytest
 
 import flows
-from securexchange import zipstrict
-from securexchange.errors import (
-    BadSignature,
-    Malformed,
-    NotRecipient,
-    Rollback,
-    SxError,
-    Tampered,
-)
-from securexchange.keys import ORGANISATION_AGENCY, ROLE_ROOT, Owner, generate_identity
-from securexchange.manifest import (
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.manifest import (
     KEYRING,
     KEYRING_SIGNATURE,
     MANIFEST,
@@ -35,14 +26,23 @@ from securexchange.manifest import (
     SIGNATURE,
     Manifest,
 )
-from securexchange.notice import NoticeBody
-from securexchange.package import (
+from securexchange.artifacts.notice import NoticeBody
+from securexchange.artifacts.package import (
     PackageBody,
     PackageRecipient,
     PackageTrust,
     Superseded,
     open_package,
 )
+from securexchange.errors import (
+    BadSignature,
+    Malformed,
+    NotRecipient,
+    Rollback,
+    SxError,
+    Tampered,
+)
+from securexchange.keys.identity import ORGANISATION_AGENCY, ROLE_ROOT, Owner, generate_identity
 
 REFUSED = (Malformed, Tampered, BadSignature)
 
@@ -317,7 +317,7 @@ def test_the_notice_body_round_trips_and_refuses_unknown_fields(world: World) ->
 
 def test_a_package_signed_by_a_key_the_keyring_does_not_certify_is_refused(world: World) -> None:
     from securexchange import age
-    from securexchange.package import seal_package
+    from securexchange.artifacts.package import seal_package
 
     opened = open_package(world.a1, trust=PackageTrust(world.root_key), identities=None)
     impostor = generate_identity(

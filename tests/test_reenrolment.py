@@ -64,8 +64,8 @@ def _export(agency: Path, master: Path, out: Path, passphrase: Path) -> Path:
 
 
 def _recipients(package: Path) -> list[str]:
-    from securexchange import zipstrict
-    from securexchange.manifest import MANIFEST, MEMBER_ORDER
+    from securexchange.artifacts import zipstrict
+    from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER
 
     members = {m.name: m.data for m in zipstrict.read(package.read_bytes(), MEMBER_ORDER)}
     manifest = json.loads(members[MANIFEST])

@@ -30,7 +30,7 @@ from return_flows import (
 )
 from securexchange.agency.returns import ImportReturns, import_returns
 from securexchange.errors import Equivocation, Malformed, Tampered, UsageError
-from securexchange.home import Home, HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.municipality.returns import return_file_name
 
 NIS = "11002"

@@ -1,5 +1,5 @@
 """One verification of a return, two verifiers: the agency's import and ``audit verify``
-call :func:`securexchange.returns.open_return` and must reach the same verdict.
+call :func:`securexchange.artifacts.returns.open_return` and must reach the same verdict.
 
 Each attack is sealed with a real staff key and judged by both: the agency through
 ``import_returns``, the auditor through ``verify_artifacts`` given the agency's signed
@@ -31,7 +31,7 @@ from securexchange.agency.returns import import_returns
 from securexchange.agency.terminate import terminate
 from securexchange.audit.verify import InputFile, verify_artifacts
 from securexchange.errors import SxError
-from securexchange.home import Home, HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"
 NIS = "11002"

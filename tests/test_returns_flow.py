@@ -22,9 +22,9 @@ from return_flows import (
 )
 from securexchange.agency import packages
 from securexchange.agency.export import export_master
-from securexchange.home import HomeKind, open_home
-from securexchange.package import PackageTrust, open_package
-from securexchange.sample import generate_master, write_master
+from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.home.home import HomeKind, open_home
+from securexchange.intake.sample import generate_master, write_master
 from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_RECORD_ID
 
 NEVER_SENT = "R-CCCCCCCCCCCCCCCCCCCC"
@@ -53,7 +53,7 @@ def _workbook_rows(channel: Channel, package: Path) -> list[dict[str, object]]:
     from openpyxl import load_workbook
 
     root = channel.agency / "keys" / "root.card.json"
-    from securexchange.card import read_card
+    from securexchange.keys.card import read_card
 
     trust = PackageTrust(read_card(root.read_bytes()).identity.signing_key)
     from municipal_flows import home_identities

@@ -15,7 +15,7 @@ from return_flows import status as status_entry
 from securexchange.agency import quality as agency_quality
 from securexchange.agency.report import write_report
 from securexchange.agency.returns import import_returns
-from securexchange.home import Home, HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"
 R2 = "R-BBBBBBBBBBBBBBBBBBBB"

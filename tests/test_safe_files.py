@@ -19,7 +19,7 @@ import pytest
 
 from cli_helpers import assert_single_error, run_cli
 from securexchange.errors import KeyPermissions, UnsafeHome
-from securexchange.home import HomeKind, create_home, open_home
+from securexchange.home.home import HomeKind, create_home, open_home
 
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="POSIX modes, links and FIFOs")
 AS_ROOT = os.name != "nt" and os.geteuid() == 0
@@ -192,7 +192,7 @@ def test_a_read_only_workbook_is_still_overwritten_and_removed(tmp_path: Path) -
 def test_the_shredder_overwrites_a_regular_single_link_file_before_unlinking_it(
     tmp_path: Path,
 ) -> None:
-    from securexchange import safefs
+    from securexchange.home import safefs
 
     target = tmp_path / "wb.xlsx"
     target.write_bytes(b"personal data" * 1000)
@@ -206,7 +206,7 @@ def test_the_shredder_overwrites_a_regular_single_link_file_before_unlinking_it(
 
 
 def test_a_symlinked_directory_below_the_trusted_one_is_never_followed(tmp_path: Path) -> None:
-    from securexchange import safefs
+    from securexchange.home import safefs
 
     victim = _victim(tmp_path)
     base = tmp_path / "base"
@@ -371,8 +371,8 @@ def test_a_home_made_private_is_accepted_again(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not AS_ROOT, reason="giving a file away needs root")
 def test_a_key_file_owned_by_another_user_is_refused_before_it_is_read(tmp_path: Path) -> None:
-    from securexchange.keys import Owner, generate_identity
-    from securexchange.keystore import read_key_file, write_key_file
+    from securexchange.keys.identity import Owner, generate_identity
+    from securexchange.keys.keystore import read_key_file, write_key_file
 
     now = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
     identity, _ = generate_identity(
@@ -389,7 +389,7 @@ def test_a_link_planted_at_the_log_after_the_checks_is_not_appended_through(
     tmp_path: Path,
 ) -> None:
     from securexchange.errors import LogBroken
-    from securexchange.eventlog import Action
+    from securexchange.home.eventlog import Action
 
     root = _home(tmp_path)
     victim = _victim(tmp_path)
@@ -412,7 +412,7 @@ def test_a_fifo_planted_as_a_key_file_is_refused_without_hanging(tmp_path: Path)
     import threading
 
     from securexchange.errors import Malformed
-    from securexchange.keystore import read_key_file
+    from securexchange.keys.keystore import read_key_file
 
     fifo = tmp_path / "identity.key"
     os.mkfifo(fifo, 0o600)

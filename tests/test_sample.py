@@ -12,8 +12,8 @@ import pytest
 from cli_helpers import cli_env, run_cli
 from securexchange import municipalities, schema
 from securexchange.errors import UsageError
-from securexchange.intake import read_master
-from securexchange.sample import (
+from securexchange.intake.master import read_master
+from securexchange.intake.sample import (
     HOSTILE_COLUMN,
     HOSTILE_PAYLOADS,
     MAIN_POSTCODES,

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import PatternFill, Protection
 
-from securexchange import sheetxml
+from securexchange.sheets import sheetxml
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 

@@ -18,17 +18,18 @@ import pytest
 
 from audit_flows import World, make_package, make_return, make_world, view
 from flows import export_source, staff_identities
-from securexchange import age, zipstrict
+from securexchange import age
 from securexchange.agency.registry import signed_keyrings
 from securexchange.agency.returns import return_trust
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.container import MEMBER_LIMITS, seal
+from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER, ArtifactType
+from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.artifacts.returns import ReturnBody, open_return
 from securexchange.audit.verify import InputFile, verify_artifacts
-from securexchange.container import MEMBER_LIMITS, seal
 from securexchange.errors import SxError
-from securexchange.home import HomeKind, open_home
+from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.manifest import MANIFEST, MEMBER_ORDER, ArtifactType
-from securexchange.package import PackageTrust, open_package
-from securexchange.returns import ReturnBody, open_return
 
 RUNS = int(os.environ.get("SX_FUZZ_RUNS", "120"))
 NIS = "11002"

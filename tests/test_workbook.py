@@ -27,7 +27,7 @@ from securexchange import schema
 from securexchange.errors import InternalError
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     PACKAGE_HEADERS,
     PROP_PACKAGE,
     PROP_RECORD_COUNT,
@@ -397,7 +397,7 @@ rows = make_rows({count})
 {writer}
 """
 _OURS = """
-from securexchange.workbook import write_workbook
+from securexchange.sheets.workbook import write_workbook
 print("writing", flush=True)
 data = write_workbook(rows, make_meta())
 print(len(data), flush=True)
@@ -469,7 +469,7 @@ def test_control_bare_openpyxl_write_only_leaks_a_temp_file_when_killed(tmp_path
 
 _REPORT = """
 from openpyxl import Workbook
-from securexchange.workbook import attach_memory_writer, save_in_memory
+from securexchange.sheets.workbook import attach_memory_writer, save_in_memory
 wb = Workbook(write_only=True)
 for title in ("Status", "Historiek"):
     ws = wb.create_sheet(title)

@@ -14,7 +14,6 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from municipal_flows import Made, World, make_package, make_world, muni, person
-from securexchange.municipality.sheets import read_package_rows
 from securexchange.schema import (
     ACTIVITY_STATUSES,
     HEADER_ACTIVITY,
@@ -23,7 +22,8 @@ from securexchange.schema import (
     QUALITY_FIELDS,
     QUALITY_PROBLEMS,
 )
-from securexchange.workbook import (
+from securexchange.sheets.package_read import read_package_rows
+from securexchange.sheets.workbook import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADERS,
@@ -32,7 +32,7 @@ from securexchange.workbook import (
     write_package_workbook,
     write_workbook,
 )
-from securexchange.workbook_read import ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
 from test_municipal_workbook import _open, _type_status
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 
@@ -263,7 +263,7 @@ def test_a_registered_workbook_in_the_old_layout_is_still_absorbed(tmp_path: Pat
 
 
 def test_every_explanation_has_dutch_for_staff_and_an_english_version() -> None:
-    from securexchange.workbook_help import OUTCOME_HELP, PROBLEM_HELP, STATUS_HELP
+    from securexchange.sheets.workbook_help import OUTCOME_HELP, PROBLEM_HELP, STATUS_HELP
 
     for texts in (STATUS_HELP, PROBLEM_HELP, OUTCOME_HELP):
         for text in texts.values():

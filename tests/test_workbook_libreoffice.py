@@ -26,7 +26,7 @@ import pytest
 from conftest import require_binary
 from securexchange import schema
 from securexchange.schema import Record
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -40,8 +40,8 @@ from securexchange.workbook import (
     quality_header,
     write_workbook,
 )
-from securexchange.workbook_read import ChangedCell, ExpectedWorkbook, read_workbook
-from securexchange.xlsxguard import column_letters
+from securexchange.sheets.workbook_read import ChangedCell, ExpectedWorkbook, read_workbook
+from securexchange.sheets.xlsxguard import column_letters
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id, unchecked_record
 
 pytestmark = pytest.mark.interop

@@ -25,7 +25,7 @@ from securexchange.schema import (
     QUALITY_FIELDS,
     QUALITY_PROBLEMS,
 )
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADERS,
@@ -36,7 +36,7 @@ from securexchange.workbook import (
     quality_header,
     write_workbook,
 )
-from securexchange.workbook_read import ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 
 LATER = date(2027, 2, 1)
@@ -268,7 +268,7 @@ def test_return_lists_a_bad_field_cell_by_sheet_row_and_column(tmp_path: Path) -
 
 
 def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
-    from securexchange.workbook_read import workbook_limits
+    from securexchange.sheets.workbook_read import workbook_limits
 
     # The guard checks the sheet's dimension, a rectangle of rows x 26 columns.
     limits = workbook_limits(100_000)
@@ -278,7 +278,7 @@ def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
 
 def test_a_package_workbook_in_layout_3_is_read_by_header_with_its_one_report() -> None:
     from securexchange.errors import Malformed
-    from securexchange.municipality.sheets import read_package_rows
+    from securexchange.sheets.package_read import read_package_rows
 
     rows = make_rows(2)
     reported = [replace(rows[0], quality=QualityReport("Telefoon", "verouderd")), rows[1]]

@@ -17,13 +17,13 @@ from typing import Any
 import pytest
 
 from securexchange.errors import ExitCode, HostileFile, InvalidWorkbook, SxError
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     QualityReport,
     WorkbookRow,
     write_package_workbook,
     write_workbook,
 )
-from securexchange.workbook_read import (
+from securexchange.sheets.workbook_read import (
     ChangedCell,
     ExpectedWorkbook,
     WorkbookEdits,
@@ -32,7 +32,7 @@ from securexchange.workbook_read import (
     read_workbook,
     read_workbook_cells,
 )
-from securexchange.xlsxguard import XlsxLimits
+from securexchange.sheets.xlsxguard import XlsxLimits
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id
 
 ROWS = make_rows(8)
@@ -373,7 +373,7 @@ def test_reading_back_does_not_import_openpyxl(written: bytes, tmp_path: Path) -
 import sys
 sys.path[:0] = {[str(Path(__file__).parent)]!r}
 from test_workbook import PACKAGE_ID, make_rows
-from securexchange.workbook_read import ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
 edits = read_workbook(open({str(path)!r}, "rb").read(),
                       expected=ExpectedWorkbook(PACKAGE_ID, tuple(make_rows(8))))
 assert len(edits.records) == 8

@@ -19,7 +19,7 @@ import pytest
 
 from securexchange import schema
 from securexchange.errors import HostileFile
-from securexchange.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
+from securexchange.sheets.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
 
 try:  # another engineer's shared helper; the same thing locally until it lands
     from hostile import run_limited  # type: ignore[import-not-found]
@@ -333,7 +333,7 @@ READ = """
 import sys
 from pathlib import Path
 from securexchange.errors import SxError
-from securexchange.intake import read_master
+from securexchange.intake.master import read_master
 try:
     read_master(Path(sys.argv[1] if len(sys.argv) > 1 else {path!r}))
 except SxError as exc:

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from securexchange import zipstrict
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.zipstrict import ContainerLimits, Member
 from securexchange.errors import Malformed, SxError, Tampered
-from securexchange.zipstrict import ContainerLimits, Member
 
 ORDER = ("manifest.json", "manifest.sig", "keyring.json", "keyring.sig", "payload.age")
 MEMBERS = (

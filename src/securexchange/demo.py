@@ -25,11 +25,17 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from securexchange import sample
 from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
-from securexchange.home import Home, HomeKind, open_home
-from securexchange.keystore import DEMO_PASSPHRASE, DEMO_WORK_FACTOR, KeySource, KeyUse, key_path
+from securexchange.home.home import Home, HomeKind, open_home
+from securexchange.intake import sample
+from securexchange.keys.keystore import (
+    DEMO_PASSPHRASE,
+    DEMO_WORK_FACTOR,
+    KeySource,
+    KeyUse,
+    key_path,
+)
 from securexchange.printable import escape
 from securexchange.wording import counted
 
@@ -325,7 +331,7 @@ class _Story:
         import openpyxl
 
         from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-        from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
         staff = self.staff[0]
         path = self.workbooks[staff.label]
@@ -348,7 +354,7 @@ class _Story:
         import openpyxl
 
         from securexchange.schema import HEADER_RECORD_ID
-        from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
         column = HEADERS.index(HEADER_RECORD_ID)
         book = openpyxl.load_workbook(self.workbooks[staff.label], read_only=True)
@@ -442,7 +448,7 @@ class _Story:
 
         from securexchange.municipality.opening import open_workbook
         from securexchange.schema import HEADER_OUTCOME
-        from securexchange.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
         packages, _records, _expired = self._export(self.exports_again)
         staff = self.staff[1]

@@ -398,7 +398,7 @@ class Record:
         """A record from canonical cell texts keyed by shared header; raises FieldError.
 
         Enumerated values are matched case-insensitively; everything else must already
-        be canonical (use :mod:`securexchange.intake` for raw master data).
+        be canonical (use :mod:`securexchange.intake.master` for raw master data).
         """
         if set(cells) != set(SHARED_HEADERS):
             raise FieldError("record", "does not have exactly the art. 3 fields")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from securexchange import statedb
+from securexchange.artifacts.manifest import Manifest
 from securexchange.clock import format_instant
-from securexchange.home import Home
-from securexchange.manifest import Manifest
+from securexchange.home import statedb
+from securexchange.home.home import Home
 
 UNKNOWN = "unknown"
 

@@ -4,7 +4,7 @@ Steps (protocol art. 3-6; docs/architecture.md, "Export atomicity"):
 
 1. Finish an earlier export that committed but was interrupted before publishing
    (roll-forward), and remove what an uncommitted one staged.
-2. Read and validate the master (:func:`securexchange.intake.read_master`): all or
+2. Read and validate the master (:func:`securexchange.intake.master.read_master`): all or
    nothing, unless ``skip_invalid`` (then the problems are reported).
 3. Plan: every registered municipality (or those named) with an active protocol at the
    home's clock and at least one recipient with a current subkey gets a package, an
@@ -15,8 +15,8 @@ Steps (protocol art. 3-6; docs/architecture.md, "Export atomicity"):
    pseudonym key read (created at the first export: ``HOME/keys/pseudonym.key``).
 5. Per municipality: record ids (HMAC, :mod:`securexchange.pseudonym`; collisions and
    a changed key refused), retention deadlines (:func:`schema.retention_deadline`),
-   the workbook (:mod:`securexchange.workbook`, optionally in worker processes), the
-   container (:func:`securexchange.package.seal_package`), staged in ``HOME/outbox``.
+   the workbook (:mod:`securexchange.sheets.workbook`, optionally in worker processes), the
+   container (:func:`securexchange.artifacts.package.seal_package`), staged in ``HOME/outbox``.
 6. One transaction: every package row, its records, the sequence numbers, the log
    entry. 7. Publication into the output directory, then the rows are marked.
 
@@ -36,17 +36,18 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from securexchange import age, municipalities, pseudonym, statedb, strictjson
+from securexchange import age, municipalities, pseudonym, strictjson
 from securexchange.agency import packages as ledger
 from securexchange.agency.ledger import statuses_for
 from securexchange.agency.quality import outcomes_for
 from securexchange.agency.registry import agency_keys, list_municipalities, signed_keyrings
-from securexchange.atomicio import (
-    atomic_write,
-    fsync_dir,
-    make_private_dir,
-    output_dir,
-    remove_temp_leftovers,
+from securexchange.artifacts.keyring import MunicipalityEntry
+from securexchange.artifacts.package import (
+    PackageBody,
+    PackageRecipient,
+    Superseded,
+    default_deadlines,
+    seal_package,
 )
 from securexchange.clock import format_instant
 from securexchange.errors import (
@@ -56,27 +57,27 @@ from securexchange.errors import (
     NotAuthorised,
     NotFound,
 )
-from securexchange.eventlog import Action
-from securexchange.home import Home
-from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.intake import IntakeResult, Problem, read_master
-from securexchange.keyring import MunicipalityEntry
-from securexchange.keys import check_nis
-from securexchange.keystore import KeySource, read_private_file
-from securexchange.package import (
-    PackageBody,
-    PackageRecipient,
-    Superseded,
-    default_deadlines,
-    seal_package,
+from securexchange.home import statedb
+from securexchange.home.atomicio import (
+    atomic_write,
+    fsync_dir,
+    make_private_dir,
+    output_dir,
+    remove_temp_leftovers,
 )
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
+from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.intake.master import IntakeResult, Problem, read_master
+from securexchange.keys.identity import check_nis
+from securexchange.keys.keystore import KeySource, read_private_file
 from securexchange.schema import (
     INITIAL_ACTIVITY_STATUS,
     SCHEMA_VERSION,
     MasterRow,
     retention_deadline,
 )
-from securexchange.workbook import WorkbookMeta, WorkbookRow, write_package_workbook
+from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_package_workbook
 
 PSEUDONYM_KEY = "pseudonym.key"
 PSEUDONYM_FORMAT = "securexchange-pseudonym-key/1"

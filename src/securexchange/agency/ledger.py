@@ -29,12 +29,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from securexchange import statedb
+from securexchange.artifacts.returns import QualityEntry, StatusEntry
 from securexchange.clock import format_instant
 from securexchange.errors import InternalError
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.returns import QualityEntry, StatusEntry
 from securexchange.schema import INITIAL_ACTIVITY_STATUS
 
 # Art. 7: the agency acts "binnen 2 weken" of the municipality's finding.

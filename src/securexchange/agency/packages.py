@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange import statedb
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.home import Home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agency_packages (

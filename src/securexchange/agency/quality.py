@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 
-from securexchange import statedb
 from securexchange.agency import ledger
 from securexchange.agency.ledger import QualityRow
 from securexchange.clock import format_instant
 from securexchange.errors import NotFound, UsageError
-from securexchange.eventlog import Action
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
 from securexchange.ids import is_artifact_id
 from securexchange.schema import QUALITY_OUTCOMES
 

@@ -28,9 +28,16 @@ from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
 
-from securexchange import statedb, strictjson
-from securexchange.atomicio import atomic_write, output_dir
-from securexchange.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange import strictjson
+from securexchange.artifacts.keyring import (
+    SCOPE_FULL,
+    AgencyKeys,
+    Keyring,
+    MunicipalityEntry,
+    allowed_signers,
+    certify_export_key,
+    sign_keyring,
+)
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
@@ -43,20 +50,14 @@ from securexchange.errors import (
     UsageError,
     WrongMunicipality,
 )
-from securexchange.eventlog import Action
 from securexchange.fingerprint import Fingerprint, parse_display
-from securexchange.home import Home, HomeKind, create_home, open_home
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write, output_dir
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home, HomeKind, create_home, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import (
-    SCOPE_FULL,
-    AgencyKeys,
-    Keyring,
-    MunicipalityEntry,
-    allowed_signers,
-    certify_export_key,
-    sign_keyring,
-)
-from securexchange.keys import (
+from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
     ROLE_EXPORT,
     ROLE_ROOT,
@@ -67,7 +68,7 @@ from securexchange.keys import (
     generate_identity,
     normalise_role,
 )
-from securexchange.keystore import (
+from securexchange.keys.keystore import (
     EXPORT_CARD,
     EXPORT_KEY,
     ROOT_CARD,
@@ -75,7 +76,7 @@ from securexchange.keystore import (
     KeySource,
     write_key_file,
 )
-from securexchange.passphrase_policy import check_new_passphrase
+from securexchange.keys.passphrase_policy import check_new_passphrase
 
 DEFAULT_RETENTION_MONTHS = 6
 FUTURE_TOLERANCE = timedelta(days=1)

@@ -7,7 +7,7 @@ history, the conflicts, and the data-quality reports with their two-week deadlin
 
 The workbook holds client ids and statuses: it is personal data of the agency's own,
 written atomically with mode 0600. This module is the only openpyxl user for the report;
-like :mod:`securexchange.workbook` it streams worksheets into memory, never into a
+like :mod:`securexchange.sheets.workbook` it streams worksheets into memory, never into a
 temporary file in ``$TMPDIR``.
 """
 
@@ -21,10 +21,10 @@ from typing import Any
 
 from securexchange.agency import ledger
 from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
-from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.eventlog import Action
-from securexchange.home import Home
-from securexchange.workbook import attach_memory_writer, dutch_date, save_in_memory
+from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
+from securexchange.sheets.workbook import attach_memory_writer, dutch_date, save_in_memory
 
 UNKNOWN = "(onbekend)"
 _OVERDUE_FILL = "F4B183"

@@ -2,7 +2,7 @@
 
 Every file passes, in this order, before anything is applied (promise P6):
 
-1. :func:`securexchange.returns.open_return`, the same verification ``audit verify``
+1. :func:`securexchange.artifacts.returns.open_return`, the same verification ``audit verify``
    runs: strict ZIP, a return manifest, its signature by a person authorised for the
    manifest's municipality in the keyring version the return names *and* in the
    agency's current version (a removed person cannot backdate their way in:
@@ -42,11 +42,19 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from securexchange import age, statedb
+from securexchange import age
 from securexchange.agency import clients, ledger, packages, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
-from securexchange.atomicio import read_capped
-from securexchange.card import parse_time
+from securexchange.artifacts.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
+from securexchange.artifacts.manifest import Manifest
+from securexchange.artifacts.returns import (
+    OpenedReturn,
+    ReturnBody,
+    ReturnDocument,
+    ReturnTrust,
+    StatusEntry,
+    open_return,
+)
 from securexchange.clock import format_instant
 from securexchange.errors import (
     Equivocation,
@@ -57,21 +65,14 @@ from securexchange.errors import (
     UnknownRecord,
     UsageError,
 )
-from securexchange.eventlog import Action
 from securexchange.fingerprint import parse_display
-from securexchange.home import Home
-from securexchange.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
-from securexchange.keys import Identity
-from securexchange.keystore import KeySource
-from securexchange.manifest import Manifest
-from securexchange.returns import (
-    OpenedReturn,
-    ReturnBody,
-    ReturnDocument,
-    ReturnTrust,
-    StatusEntry,
-    open_return,
-)
+from securexchange.home import statedb
+from securexchange.home.atomicio import read_capped
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
+from securexchange.keys.card import parse_time
+from securexchange.keys.identity import Identity
+from securexchange.keys.keystore import KeySource
 
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_RETURN_BYTES = 64 << 20

@@ -1,6 +1,6 @@
 """``agency terminate``: the signed notice that ends a municipality's protocol (art. 8, 12).
 
-The notice is a container of type ``notice`` (:mod:`securexchange.notice`): no payload,
+The notice is a container of type ``notice`` (:mod:`securexchange.artifacts.notice`): no payload,
 signed by the export key in the notice namespace, naming the municipality (NIS code and
 party id), the protocol and the effective day. The municipal client that imports it
 destroys everything of that protocol from the effective day on (at once if it is past)
@@ -24,17 +24,17 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange import statedb
 from securexchange.agency.registry import _municipality, agency_keys
-from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.container import seal
+from securexchange.artifacts.container import seal
+from securexchange.artifacts.manifest import ArtifactType
+from securexchange.artifacts.notice import NoticeBody
 from securexchange.errors import NotAuthorised
-from securexchange.eventlog import Action
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keystore import KeySource
-from securexchange.manifest import ArtifactType
-from securexchange.notice import NoticeBody
+from securexchange.keys.keystore import KeySource
 
 FILE_SUFFIX = ".sxn"
 

@@ -22,9 +22,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from securexchange import statedb
 from securexchange.clock import format_instant
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.home import Home
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS returns_waiting (

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from securexchange import sshsig
-from securexchange.card import read_card
 from securexchange.errors import SxError
-from securexchange.eventlog import CheckpointVerifier, LogVerification, parse_entry
-from securexchange.home import Home
-from securexchange.keystore import PINNED_AGENCY_CARD
+from securexchange.home.eventlog import CheckpointVerifier, LogVerification, parse_entry
+from securexchange.home.home import Home
+from securexchange.keys.card import read_card
+from securexchange.keys.keystore import PINNED_AGENCY_CARD
 
 # A municipal home keeps the agency's root card it pinned; that key never signs the
 # municipality's own log, so it must not vouch for a checkpoint there.

@@ -38,9 +38,13 @@ from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
-from securexchange.atomicio import read_capped
-from securexchange.card import MAX_CARD_BYTES, read_card
-from securexchange.container import MEMBER_LIMITS, open_without_decryption, read_members
+from securexchange.artifacts.container import MEMBER_LIMITS, open_without_decryption, read_members
+from securexchange.artifacts.keyring import Keyring, MunicipalityEntry, open_keyring
+from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
+from securexchange.artifacts.notice import NoticeBody
+from securexchange.artifacts.package import PackageBody, PackageTrust, open_package
+from securexchange.artifacts.returns import ReturnBody, ReturnTrust, open_return
+from securexchange.artifacts.zipstrict import DEFAULT_LIMITS
 from securexchange.errors import (
     ArtifactError,
     BadSignature,
@@ -53,13 +57,9 @@ from securexchange.errors import (
     Tampered,
     all_error_classes,
 )
-from securexchange.keyring import Keyring, MunicipalityEntry, open_keyring
-from securexchange.keys import ROLE_ROOT
-from securexchange.manifest import MANIFEST, ArtifactType, Manifest
-from securexchange.notice import NoticeBody
-from securexchange.package import PackageBody, PackageTrust, open_package
-from securexchange.returns import ReturnBody, ReturnTrust, open_return
-from securexchange.zipstrict import DEFAULT_LIMITS
+from securexchange.home.atomicio import read_capped
+from securexchange.keys.card import MAX_CARD_BYTES, read_card
+from securexchange.keys.identity import ROLE_ROOT
 
 ZIP_MAGIC = b"PK\x03\x04"
 # Names securexchange gives its containers; a file with one of these is judged as an
@@ -336,7 +336,7 @@ class _KeyringIndex:
                 return doc.keyring, entry
         return None
 
-    # KnownKeyrings (securexchange.returns), for open_return.
+    # KnownKeyrings (securexchange.artifacts.returns), for open_return.
     def version(self, party_id: str, version: int) -> Keyring | None:
         found = self.entry(party_id, version)
         return None if found is None else found[0]
@@ -443,7 +443,7 @@ def _salvage_envelope(data: bytes) -> Manifest | None:
     import io
     import zipfile
 
-    from securexchange.xlsxguard import DAMAGED_ZIP
+    from securexchange.sheets.xlsxguard import DAMAGED_ZIP
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:

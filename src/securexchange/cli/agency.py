@@ -35,8 +35,8 @@ from securexchange.wording import counted
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from securexchange.home import Home
-    from securexchange.keystore import KeySource
+    from securexchange.home.home import Home
+    from securexchange.keys.keystore import KeySource
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
 MAX_CARD_BYTES = 64 * 1024
@@ -54,7 +54,7 @@ def _split(value: str | None) -> list[str] | None:
 
 def read_input(path: Path, *, limit: int, what: str) -> bytes:
     """The bytes of a file named on the command line, capped before reading."""
-    from securexchange.atomicio import read_capped
+    from securexchange.home.atomicio import read_capped
 
     return read_capped(path, limit=limit, what=what)
 
@@ -67,7 +67,7 @@ def root_source(
 ) -> KeySource:
     """The agency's root key, opened only when a change is about to be signed."""
     from securexchange.cli.keyopts import root_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+    from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
     return KeySource(
         path=key_path(home, KeyUse.ROOT, root_key),
@@ -77,7 +77,7 @@ def root_source(
 
 
 def _agency_home(state: CliState, *, read_only: bool = False) -> AbstractContextManager[Home]:
-    from securexchange.home import HomeKind
+    from securexchange.home.home import HomeKind
 
     return cli_home(state, HomeKind.AGENCY, read_only=read_only)
 
@@ -116,7 +116,7 @@ def init_command(
     """
     from securexchange.agency.registry import init_agency
     from securexchange.cli.keyopts import key_passphrase, root_passphrase
-    from securexchange.keystore import work_factor_for
+    from securexchange.keys.keystore import work_factor_for
 
     work_factor = work_factor_for(demo=demo, env=os.environ)
     root_pp = root_passphrase(root_passphrase_file, passphrase_file, demo=demo, new=True)()
@@ -723,7 +723,7 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
 def _export_key_source(home: Home, passphrase_file: Path | None) -> KeySource:
     """The agency's export key: it signs packages and notices, its subkeys open returns."""
     from securexchange.cli.keyopts import key_source
-    from securexchange.keystore import KeyUse
+    from securexchange.keys.keystore import KeyUse
 
     return key_source(home, KeyUse.EXPORT, passphrase_file, what="the agency export key")
 
@@ -810,7 +810,7 @@ def export_command(
         check_every_municipality_reached,
         export_master,
     )
-    from securexchange.intake import MasterProblems, load_mapping
+    from securexchange.intake.master import MasterProblems, load_mapping
 
     options = ExportOptions(
         nis=tuple(nis_codes),
@@ -856,7 +856,7 @@ def export_command(
 
 
 def _problem_json(problem: object) -> dict[str, object]:
-    from securexchange.intake import Problem
+    from securexchange.intake.master import Problem
 
     assert isinstance(problem, Problem)
     return {

@@ -85,9 +85,9 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
     Example:
       securexchange audit verify exports/ returns/ keyring/ --agency-key root.card.json
     """
-    from securexchange.atomicio import read_capped
     from securexchange.audit.verify import audit_paths, root_key_from_card
     from securexchange.fingerprint import Fingerprint
+    from securexchange.home.atomicio import read_capped
 
     report = audit_paths(list(paths), agency_key)
     # Everything above rests on this one key: show it, so the auditor can compare it

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 if TYPE_CHECKING:
-    from securexchange.home import Home, HomeKind
+    from securexchange.home.home import Home, HomeKind
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,7 +31,7 @@ class CliState:
 
     @property
     def home_dir(self) -> Path:
-        from securexchange.home import resolve_home
+        from securexchange.home.home import resolve_home
 
         return resolve_home(self.home, os.environ)
 
@@ -88,7 +88,7 @@ def cli_home(
     leaves the home as it found it (see ``Home.holds_still``).
     """
     from securexchange.clock import format_instant
-    from securexchange.home import open_home
+    from securexchange.home.home import open_home
 
     with open_home(state.home_dir, env=os.environ, expect=expect, read_only=read_only) as home:
         if home.demo:

@@ -27,8 +27,8 @@ import click
 from securexchange.errors import UsageError
 
 if TYPE_CHECKING:
-    from securexchange.home import Home
-    from securexchange.keystore import KeySource, KeyUse
+    from securexchange.home.home import Home
+    from securexchange.keys.keystore import KeySource, KeyUse
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +73,7 @@ def root_key_options(func: F) -> F:
 
 def read_passphrase_file(path: Path) -> bytes:
     """The first line of ``path``. Never echoes its content."""
-    from securexchange.atomicio import read_capped
+    from securexchange.home.atomicio import read_capped
 
     data = read_capped(
         path, limit=MAX_PASSPHRASE_FILE, what="passphrase file", too_large=UsageError, secret=True
@@ -114,7 +114,7 @@ class Passphrase:
         # An existing key keeps opening with a weak passphrase (refusing it would lock
         # its owner out); a new one is refused by the library (passphrase_policy).
         from securexchange.cli.common import note
-        from securexchange.passphrase_policy import weakness
+        from securexchange.keys.passphrase_policy import weakness
 
         found = weakness(value)
         if found is not None:
@@ -125,7 +125,7 @@ class Passphrase:
 
     def _resolve(self) -> bytes:
         if self._demo:
-            from securexchange.keystore import DEMO_PASSPHRASE
+            from securexchange.keys.keystore import DEMO_PASSPHRASE
 
             return DEMO_PASSPHRASE
         for source in self._sources:
@@ -172,7 +172,7 @@ def root_passphrase(
 
 def key_source(home: Home, use: KeyUse, passphrase_file: Path | None, *, what: str) -> KeySource:
     """A private key of this home, unlocked only when a workflow needs it."""
-    from securexchange.keystore import KeySource, key_path, rewrite_work_factor
+    from securexchange.keys.keystore import KeySource, key_path, rewrite_work_factor
 
     return KeySource(
         path=key_path(home, use),

@@ -26,9 +26,9 @@ from securexchange.cli.common import (
 from securexchange.cli.keyopts import passphrase_option, root_key_options
 
 if TYPE_CHECKING:
-    from securexchange.card import Card
-    from securexchange.home import Home
-    from securexchange.keystore import KeySource, KeyUse
+    from securexchange.home.home import Home
+    from securexchange.keys.card import Card
+    from securexchange.keys.keystore import KeySource, KeyUse
 
 
 def _source(
@@ -40,7 +40,7 @@ def _source(
 ) -> KeySource:
     from securexchange.cli.agency import root_source
     from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+    from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
     if use is KeyUse.ROOT:
         return root_source(home, root_key, root_passphrase_file, passphrase_file)
@@ -54,7 +54,7 @@ def _source(
 
 def _signing_use(home: Home, export_key: bool) -> KeyUse:
     """The key a command works on: the home's main key, or the agency's export key."""
-    from securexchange.keystore import KeyUse, main_use
+    from securexchange.keys.keystore import KeyUse, main_use
 
     if export_key:
         if main_use(home) is not KeyUse.ROOT:
@@ -67,7 +67,7 @@ def _signing_use(home: Home, export_key: bool) -> KeyUse:
 
 def _encryption_use(home: Home) -> KeyUse:
     """The key with subkeys: the staff identity, or the agency's export key."""
-    from securexchange.keystore import KeyUse, main_use
+    from securexchange.keys.keystore import KeyUse, main_use
 
     use = main_use(home)
     return KeyUse.EXPORT if use is KeyUse.ROOT else use
@@ -116,7 +116,7 @@ def keys() -> None:
 @pass_state
 def show(state: CliState, as_json: bool) -> None:
     """Show fingerprints, roles, and subkeys with their validity (no passphrase needed)."""
-    from securexchange.keystore import home_card, home_uses, pinned_agency_card
+    from securexchange.keys.keystore import home_card, home_uses, pinned_agency_card
 
     with cli_home(state, read_only=True) as home:
         entries = [_card_json(u.value, home_card(home, u), home.now) for u in home_uses(home)]
@@ -175,10 +175,10 @@ def export(
       securexchange keys export --public --ssh >> allowed_keys
       securexchange keys export --age > emergency.key   # escapes shredding!
     """
-    from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
     from securexchange.errors import UsageError
-    from securexchange.home import HomeKind
-    from securexchange.keystore import export_age_identity, export_card, export_ssh_line
+    from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
+    from securexchange.home.home import HomeKind
+    from securexchange.keys.keystore import export_age_identity, export_card, export_ssh_line
     from securexchange.municipality import subkeys
 
     if what is None:
@@ -232,7 +232,7 @@ def rotate(
     and signs a new keyring version with the root key.
     """
     from securexchange.agency.registry import rotate_export_key
-    from securexchange.keystore import KeyUse, card_path, main_use
+    from securexchange.keys.keystore import KeyUse, card_path, main_use
     from securexchange.municipality.subkeys import rotate as rotate_identity
 
     with cli_home(state) as home:
@@ -281,8 +281,8 @@ def passwd(
     """Change the passphrase of a key file (the keys stay the same)."""
     from securexchange.cli.keyopts import Passphrase
     from securexchange.errors import UsageError
-    from securexchange.home import HomeKind
-    from securexchange.keystore import KeyUse, change_passphrase, main_use
+    from securexchange.home.home import HomeKind
+    from securexchange.keys.keystore import KeyUse, change_passphrase, main_use
     from securexchange.municipality import subkeys
 
     with cli_home(state) as home:

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> None:
             import traceback
 
             traceback.print_exc()
-        from securexchange.statedb import damaged  # sqlite3 only when it is needed
+        from securexchange.home.statedb import damaged  # sqlite3 only when it is needed
 
         named = damaged(exc)
         if named is not None:

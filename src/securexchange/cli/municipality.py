@@ -29,8 +29,8 @@ from securexchange.cli.keyopts import passphrase_option
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
-    from securexchange.home import Home
-    from securexchange.keystore import KeySource
+    from securexchange.home.home import Home
+    from securexchange.keys.keystore import KeySource
     from securexchange.municipality.retention import ShredReport
 
 
@@ -85,7 +85,7 @@ def init_command(
     """
     from securexchange.cli.agency import read_input
     from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keystore import work_factor_for
+    from securexchange.keys.keystore import work_factor_for
     from securexchange.municipality.enrolment import init_municipality, read_agency_card
 
     card = read_input(agency_key, limit=64 * 1024, what="key card")
@@ -157,7 +157,7 @@ def municipal_home(state: CliState, *, read_only: bool = False) -> Iterator[Home
     The one exception: a read-only command in a demo home under ``SECUREXCHANGE_NOW``
     only looks at the future; shredding there would make the demo's time travel
     permanent. In a real home the override is refused, so this never skips a pass."""
-    from securexchange.home import HomeKind
+    from securexchange.home.home import HomeKind
     from securexchange.municipality.retention import shred
 
     with cli_home(state, HomeKind.MUNICIPALITY, read_only=read_only) as home:
@@ -199,7 +199,7 @@ def _warn(report: ShredReport) -> None:
 
 def _identity_source(home: Home, passphrase_file: Path | None) -> KeySource:
     from securexchange.cli.keyopts import key_source
-    from securexchange.keystore import KeyUse
+    from securexchange.keys.keystore import KeyUse
 
     return key_source(home, KeyUse.IDENTITY, passphrase_file, what="your key")
 
@@ -375,10 +375,10 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     import sqlite3
 
     from securexchange.errors import StateMissing
-    from securexchange.home import HomeKind
+    from securexchange.home.home import HomeKind
+    from securexchange.home.statedb import damaged
     from securexchange.municipality.damaged import shred_damaged_home
     from securexchange.municipality.retention import shred
-    from securexchange.statedb import damaged
 
     try:
         with cli_home(state, HomeKind.MUNICIPALITY, read_only=dry_run) as home:

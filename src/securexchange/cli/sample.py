@@ -1,4 +1,4 @@
-"""``securexchange sample``: write a synthetic master (see :mod:`securexchange.sample`)."""
+"""``securexchange sample``: write a synthetic master (see :mod:`securexchange.intake.sample`)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def sample(
       securexchange sample --records 50 --nis 11002,44021 --seed 7 --out master.csv
       securexchange sample --records 20 --hostile --out hostile.xlsx
     """
-    from securexchange.sample import generate_master, write_master
+    from securexchange.intake.sample import generate_master, write_master
 
     if nis is not None and municipalities is not None:
         raise UsageError("give --nis or --municipalities, not both")

@@ -34,16 +34,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from securexchange import statedb
-from securexchange.container import PinnedSigner, open_without_decryption
+from securexchange.artifacts.container import PinnedSigner, open_without_decryption
+from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
+from securexchange.artifacts.manifest import ArtifactType
+from securexchange.artifacts.notice import NoticeBody
+from securexchange.artifacts.package import OpenedPackage, PackageTrust, open_package
 from securexchange.errors import SxError
-from securexchange.home import Home
-from securexchange.keyring import Keyring, MunicipalityEntry
-from securexchange.manifest import ArtifactType
+from securexchange.home import statedb
+from securexchange.home.home import Home
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import blob, when
-from securexchange.notice import NoticeBody
-from securexchange.package import OpenedPackage, PackageTrust, open_package
 
 # As the importer's: a package may be dated up to a day after the home's clock.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -175,7 +175,7 @@ def _unbounded(home: Home) -> dict[str, str]:
 
 def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
     """Every keyring the home holds whose root signature verifies."""
-    from securexchange.keyring import open_keyring
+    from securexchange.artifacts.keyring import open_keyring
 
     found: list[Keyring] = []
     for document, signature in home.db.execute(

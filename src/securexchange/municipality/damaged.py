@@ -28,9 +28,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from securexchange import homeguard, safefs, statedb
 from securexchange.errors import UnsafeHome
-from securexchange.home import holding_lock
+from securexchange.home import homeguard, safefs, statedb
+from securexchange.home.home import holding_lock
 from securexchange.municipality.subkeys import SUBKEY_DIR
 
 KEYS_DIR = "keys"

@@ -38,7 +38,7 @@ import hmac
 import os
 from collections.abc import Mapping
 
-from securexchange.home import Home
+from securexchange.home.home import Home
 from securexchange.schema import QUALITY_FIELDS
 
 KEY_SIZE = 32

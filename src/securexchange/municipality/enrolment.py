@@ -21,9 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from securexchange import sshsig, statedb
-from securexchange.atomicio import atomic_write
-from securexchange.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange import sshsig
+from securexchange.artifacts.keyring import Keyring, open_keyring
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
@@ -32,11 +31,13 @@ from securexchange.errors import (
     NotFound,
     WrongMunicipality,
 )
-from securexchange.eventlog import Action
 from securexchange.fingerprint import Fingerprint
-from securexchange.home import Home, HomeKind, create_home, open_home
-from securexchange.keyring import Keyring, open_keyring
-from securexchange.keys import (
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home, HomeKind, create_home, open_home
+from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
     ROLE_ROOT,
     Owner,
@@ -45,14 +46,14 @@ from securexchange.keys import (
     generate_identity,
     normalise_role,
 )
-from securexchange.keystore import (
+from securexchange.keys.keystore import (
     IDENTITY_CARD,
     IDENTITY_KEY,
     PINNED_AGENCY_CARD,
     KeySource,
     write_key_file,
 )
-from securexchange.passphrase_policy import check_new_passphrase
+from securexchange.keys.passphrase_policy import check_new_passphrase
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS municipal_keyrings (

@@ -31,11 +31,25 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from securexchange import age, statedb, strictjson
-from securexchange.atomicio import read_capped
-from securexchange.card import read_card
+from securexchange import age, strictjson
+from securexchange.artifacts.container import PinnedSigner, open_without_decryption, read_members
+from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.manifest import (
+    FORMAT_FAMILY,
+    FORMAT_VERSION,
+    MANIFEST,
+    MAX_MANIFEST_SIZE,
+    ArtifactType,
+    claimed_what,
+)
+from securexchange.artifacts.notice import NoticeBody
+from securexchange.artifacts.package import (
+    DEFAULT_MAX_PAYLOAD,
+    OpenedPackage,
+    PackageTrust,
+    open_package,
+)
 from securexchange.clock import format_instant
-from securexchange.container import PinnedSigner, open_without_decryption, read_members
 from securexchange.errors import (
     BadSignature,
     Equivocation,
@@ -51,19 +65,13 @@ from securexchange.errors import (
     WrongKind,
     WrongMunicipality,
 )
-from securexchange.eventlog import Action
 from securexchange.formatversion import refuse_newer
-from securexchange.home import Home
-from securexchange.keyring import Keyring
-from securexchange.keystore import IDENTITY_CARD, KeySource
-from securexchange.manifest import (
-    FORMAT_FAMILY,
-    FORMAT_VERSION,
-    MANIFEST,
-    MAX_MANIFEST_SIZE,
-    ArtifactType,
-    claimed_what,
-)
+from securexchange.home import statedb
+from securexchange.home.atomicio import read_capped
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
+from securexchange.keys.card import read_card
+from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.municipality import retention, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import (
     held_keyring,
@@ -72,9 +80,7 @@ from securexchange.municipality.enrolment import (
     import_keyring,
     pinned_root_key,
 )
-from securexchange.municipality.sheets import read_package_rows
-from securexchange.notice import NoticeBody
-from securexchange.package import DEFAULT_MAX_PAYLOAD, OpenedPackage, PackageTrust, open_package
+from securexchange.sheets.package_read import read_package_rows
 
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_FILE = DEFAULT_MAX_PAYLOAD + (8 << 20)
@@ -305,7 +311,7 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
 
 
 def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
-    from securexchange.workbook import WorkbookRow
+    from securexchange.sheets.workbook import WorkbookRow
 
     body = opened.body
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
@@ -357,7 +363,7 @@ def store_package(
     identities: Mapping[str, age.X25519Identity],
     container: bytes,
 ) -> None:
-    from securexchange.workbook import WorkbookRow
+    from securexchange.sheets.workbook import WorkbookRow
 
     body = opened.body
     recipient = subkeys.current_recipient(home)

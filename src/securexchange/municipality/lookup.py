@@ -15,11 +15,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from securexchange import statedb
 from securexchange.errors import AmbiguousName, NotFound, UsageError
-from securexchange.eventlog import Action
-from securexchange.home import Home
-from securexchange.keystore import KeySource
+from securexchange.home import statedb
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
+from securexchange.keys.keystore import KeySource
 from securexchange.municipality import opening, vault
 from securexchange.schema import Record
 

@@ -1,7 +1,7 @@
 """``municipality open``, ``set-status`` and ``report-quality``: the vault for people.
 
 ``open`` renders the current package's records (with the staff's edits applied) into
-the municipal workbook (:func:`securexchange.workbook.write_workbook`), registers it and
+the municipal workbook (:func:`securexchange.sheets.workbook.write_workbook`), registers it and
 writes it, by default inside ``HOME/workbooks/``. It refuses while the system clock is
 more than 24 hours behind the highest time the home has seen (SX-CLOCK-BEHIND), and
 once the package is past its valid-until (SX-STALE) until a newer one is imported.
@@ -16,18 +16,19 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange import age, statedb
-from securexchange.atomicio import atomic_write, make_private_dir, output_dir
+from securexchange import age
 from securexchange.clock import BEHIND_TOLERANCE, parse_instant
 from securexchange.errors import ClockBehind, NotFound, Stale, Tampered, UsageError
-from securexchange.eventlog import Action
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write, make_private_dir, output_dir
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
-from securexchange.keystore import KeySource
+from securexchange.keys.keystore import KeySource
 from securexchange.municipality import subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
-from securexchange.workbook import WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_workbook
 
 
 @dataclass(frozen=True)

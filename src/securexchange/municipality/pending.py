@@ -18,11 +18,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from securexchange.artifacts.returns import Entry, QualityEntry, StatusEntry
 from securexchange.clock import utc
-from securexchange.home import Home
+from securexchange.home.home import Home
 from securexchange.municipality import subkeys, vault, workbooks
 from securexchange.municipality.vault import Edit
-from securexchange.returns import Entry, QualityEntry, StatusEntry
 
 if TYPE_CHECKING:
     from securexchange import age

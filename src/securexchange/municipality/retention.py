@@ -40,10 +40,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from securexchange import statedb
 from securexchange.clock import format_instant
-from securexchange.eventlog import Action
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
 from securexchange.municipality import bounds, subkeys, vault, workbooks
 
 if TYPE_CHECKING:

@@ -23,21 +23,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from securexchange import __version__, age, statedb
-from securexchange.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.container import seal
+from securexchange import __version__, age
+from securexchange.artifacts.container import seal
+from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.manifest import ArtifactType
+from securexchange.artifacts.returns import Entry, ReturnBody, make_document
 from securexchange.errors import NotAuthorised, NotFound, Stale, UsageError
-from securexchange.eventlog import Action
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keyring import Keyring
-from securexchange.keys import Identity
-from securexchange.keystore import KeySource
-from securexchange.manifest import ArtifactType
+from securexchange.keys.identity import Identity
+from securexchange.keys.keystore import KeySource
 from securexchange.municipality.enrolment import held_keyring, home_nis
 from securexchange.municipality.pending import collect as collect_pending
 from securexchange.municipality.pending import mark_sent
-from securexchange.returns import Entry, ReturnBody, make_document
 
 SEQUENCE_SETTING = "return_sequence"
 FILE_SUFFIX = ".sxr"

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from securexchange import safefs
 from securexchange.clock import format_instant
-from securexchange.home import Home
+from securexchange.home import safefs
+from securexchange.home.home import Home
 from securexchange.municipality import digests, retention, subkeys, vault, workbooks
 
 

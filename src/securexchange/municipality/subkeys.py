@@ -1,6 +1,6 @@
 """A municipal home's encryption subkeys, each in its own file, destroyable without a key.
 
-``keys/identity.key`` (:mod:`securexchange.keystore`) seals the signing seed and every
+``keys/identity.key`` (:mod:`securexchange.keys.keystore`) seals the signing seed and every
 subkey in one passphrase-protected file. Shredding runs without a passphrase (from a
 scheduler), yet it must be able to destroy a subkey whose validity has ended, so that
 every copy of an old package anywhere becomes undecryptable. One file cannot be
@@ -43,17 +43,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import safefs, statedb, strictjson
-from securexchange.atomicio import atomic_write, make_private_dir
+from securexchange import strictjson
+from securexchange.artifacts.package import DEFAULT_IMPORT_DAYS
 from securexchange.clock import LATEST, format_instant, parse_instant
 from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageError
-from securexchange.home import Home
-from securexchange.package import DEFAULT_IMPORT_DAYS
+from securexchange.home import safefs, statedb
+from securexchange.home.atomicio import atomic_write, make_private_dir
+from securexchange.home.home import Home
 
 if TYPE_CHECKING:
     from securexchange import age
-    from securexchange.keys import Identity
-    from securexchange.keystore import KeySource
+    from securexchange.keys.identity import Identity
+    from securexchange.keys.keystore import KeySource
 
 # As keystore's (not imported here: shredding and status need no key machinery).
 MAX_KEY_FILE_BYTES = 256 * 1024
@@ -228,7 +229,7 @@ def rotate(home: Home, source: KeySource) -> int:
     command that unlocks the key: until split out, shredding (which has no passphrase)
     could not destroy it.
     """
-    from securexchange.keystore import rotate_identity
+    from securexchange.keys.keystore import rotate_identity
 
     added = rotate_identity(home, source)
     # Every time, not only when something was added: a rotation whose split was cut
@@ -246,7 +247,7 @@ def split_out(home: Home, source: KeySource) -> Identity:
     a rerun finishes what a killed one started.
     """
     from securexchange import age
-    from securexchange.keystore import WORK_FACTOR, sealed_work_factor
+    from securexchange.keys.keystore import WORK_FACTOR, sealed_work_factor
 
     ensure_schema(home)
     identity = source.unlock()
@@ -296,7 +297,7 @@ def unlock(
     home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
 ) -> dict[str, age.X25519Identity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
-    from securexchange.keystore import read_private_file
+    from securexchange.keys.keystore import read_private_file
 
     wanted = None if recipients is None else set(recipients)
     found: dict[str, age.X25519Identity] = {}
@@ -332,7 +333,7 @@ def change_passphrase(
     home: Home, source: KeySource, new_passphrase: Callable[[], bytes]
 ) -> Identity:
     """``keys passwd`` in a municipal home: the subkey files, then ``identity.key``."""
-    from securexchange import keystore
+    from securexchange.keys import keystore
 
     def reseal_files(old: bytes, new: bytes, work_factor: int) -> None:
         reseal(home, old, new, work_factor=work_factor)
@@ -342,7 +343,7 @@ def change_passphrase(
 
 def export_age_identity(home: Home, source: KeySource) -> str:
     """``keys export --age`` in a municipal home, whose current subkey has its own file."""
-    from securexchange import keystore
+    from securexchange.keys import keystore
 
     def current() -> str | None:
         recipient = current_recipient(home)
@@ -365,7 +366,7 @@ def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
     change again with the old passphrase finishes it.
     """
     from securexchange import age
-    from securexchange.keystore import read_private_file
+    from securexchange.keys.keystore import read_private_file
 
     count = 0
     for subkey in listed(home):

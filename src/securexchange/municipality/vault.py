@@ -35,14 +35,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from securexchange import statedb, strictjson
+from securexchange import strictjson
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import InternalError, NotRecipient, SxError, Tampered
-from securexchange.home import Home
+from securexchange.home import statedb
+from securexchange.home.home import Home
 from securexchange.municipality import digests, subkeys
 from securexchange.municipality.subkeys import blob, number, when
 from securexchange.schema import RECORD_KEYS, Record
-from securexchange.workbook import QualityReport, WorkbookRow, split_reports
+from securexchange.sheets.workbook import QualityReport, WorkbookRow, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -199,7 +200,7 @@ LEGACY_LAST = datetime(2027, 3, 1, tzinfo=UTC)
 def _mark_legacy(home: Home) -> None:
     """A home from before signed copies were kept: list its live packages as legacy
     (see vault_legacy) instead of shredding them all as tampered at the upgrade."""
-    from securexchange.eventlog import Action
+    from securexchange.home.eventlog import Action
 
     bound = format_instant(home.now + timedelta(days=LEGACY_DAYS))
     live = [

@@ -9,7 +9,7 @@ and, sealed to the staff subkey, the editable cells as written ("expected").
 was written and stores every change as a pending edit. *Harvesting* (shredding, no
 passphrase) reads the cells of a workbook that must go and keeps them sealed to the
 subkey's public key, to be absorbed by the next command that unlocks the key. Then the
-file is overwritten and removed (:mod:`securexchange.safefs`: never through a link, never
+file is overwritten and removed (:mod:`securexchange.home.safefs`: never through a link, never
 blocking on a FIFO). A file that cannot be removed (on Windows: Excel holds it open) stays listed
 with its problem and is retried at every command. An Excel owner file (``~$``) beside a
 workbook is not a reason to wait: anyone can create one and Excel leaves one behind
@@ -25,18 +25,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import safefs, strictjson
+from securexchange import strictjson
 from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxError
-from securexchange.home import Home
+from securexchange.home import safefs
+from securexchange.home.home import Home
 from securexchange.municipality import digests, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
-from securexchange.workbook import QualityReport, in_field_order, split_reports
+from securexchange.sheets.workbook import QualityReport, in_field_order, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age
-    from securexchange.workbook import WorkbookRow
-    from securexchange.workbook_read import CellProblem, ChangedCell, WrittenCells
+    from securexchange.sheets.workbook import WorkbookRow
+    from securexchange.sheets.workbook_read import CellProblem, ChangedCell, WrittenCells
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -164,7 +165,7 @@ def _reports(label: str) -> tuple[QualityReport, ...]:
 
 
 def _written_cells(status: str, quality: str) -> WrittenCells:
-    from securexchange.workbook_read import WrittenCells
+    from securexchange.sheets.workbook_read import WrittenCells
 
     first, more = split_reports(_reports(quality))
     return WrittenCells(status, first, more)
@@ -215,7 +216,7 @@ def _read_cells(
     strict: bool = False,
     skip_damaged: bool = False,
 ) -> _Read | None:
-    """The editable cells of a workbook file (:mod:`securexchange.workbook_read`); None
+    """The editable cells of a workbook file (:mod:`securexchange.sheets.workbook_read`); None
     when it is gone.
 
     ``expected`` (the editable cells as written, unsealed) lets the reader refuse record
@@ -234,7 +235,11 @@ def _read_cells(
     problem is recorded for ``status`` and repeated as warnings, and importing and
     opening never wait for it.
     """
-    from securexchange.workbook_read import ExpectedWorkbook, read_workbook, read_workbook_cells
+    from securexchange.sheets.workbook_read import (
+        ExpectedWorkbook,
+        read_workbook,
+        read_workbook_cells,
+    )
 
     found = home.db.execute(
         "SELECT w.package_id, (SELECT COUNT(*) FROM vault_workbook_rows r "
@@ -295,7 +300,7 @@ def _read_cells(
             raise
         return None
     if edits.problems and strict and not skip_damaged:
-        from securexchange.workbook_read import refusal
+        from securexchange.sheets.workbook_read import refusal
 
         raise refusal(path.name, edits.problems)
     as_written = expected or {}
@@ -551,7 +556,7 @@ def shred_workbook(
     Each step commits on its own: the harvest before the file is touched, so a crash
     never loses an edit that was typed in it.
     """
-    from securexchange import statedb
+    from securexchange.home import statedb
 
     if keep_edits and identities:
         with statedb.transaction(home.db):

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 
-from securexchange.xlsxguard import column_letters
+from securexchange.sheets.xlsxguard import column_letters
 
 # Text content needs only "&" and "<" escaped; ">" is escaped as openpyxl (lxml) does,
 # and CR as a character reference, because an XML parser turns a literal CR into LF.

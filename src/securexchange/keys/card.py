@@ -25,7 +25,7 @@ from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
 from securexchange.fingerprint import Fingerprint, parse_display
 from securexchange.formatversion import refuse_newer
-from securexchange.keys import Identity, Owner, PublicIdentity, Subkey
+from securexchange.keys.identity import Identity, Owner, PublicIdentity, Subkey
 
 CARD_FAMILY = "securexchange-card"
 CARD_VERSION = 1

@@ -24,13 +24,13 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import sshsig, strictjson
-from securexchange.card import identity_from_fields, identity_to_json, parse_time
 from securexchange.clock import format_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import newer_format_error, refuse_newer
 from securexchange.ids import is_artifact_id, is_nis_code
-from securexchange.keys import (
+from securexchange.keys.card import identity_from_fields, identity_to_json, parse_time
+from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
     ROLE_EXPORT,
     Identity,

@@ -1,12 +1,12 @@
 """The package: one municipality's export, as a signed container.
 
-A package is a container (:mod:`securexchange.container`) of type ``package`` holding
+A package is a container (:mod:`securexchange.artifacts.container`) of type ``package`` holding
 
 * ``manifest.json`` / ``manifest.sig``: the common envelope with a :class:`PackageBody`,
   signed by the agency's export key in the package namespace;
 * ``keyring.json`` / ``keyring.sig``: the municipality's view of the keyring, signed by
   the agency's root key; it certifies the export key and lists the recipients;
-* ``payload.age``: the binding frame (:mod:`securexchange.payload`) around the
+* ``payload.age``: the binding frame (:mod:`securexchange.artifacts.payload`) around the
   municipal workbook, encrypted to the current subkey of each recipient.
 
 The body carries what the municipal client and an auditor need without the payload:
@@ -29,7 +29,18 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from securexchange import age, container, sshsig, strictjson, zipstrict
+from securexchange import age, sshsig, strictjson
+from securexchange.artifacts import container, zipstrict
+from securexchange.artifacts.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_keyring
+from securexchange.artifacts.manifest import (
+    KEYRING,
+    KEYRING_SIGNATURE,
+    PAYLOAD,
+    ArtifactType,
+    Manifest,
+    parse_instant,
+    register_body,
+)
 from securexchange.clock import format_instant
 from securexchange.errors import (
     BadSignature,
@@ -41,16 +52,6 @@ from securexchange.errors import (
 )
 from securexchange.fingerprint import is_display
 from securexchange.ids import is_artifact_id, is_nis_code
-from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring, open_keyring
-from securexchange.manifest import (
-    KEYRING,
-    KEYRING_SIGNATURE,
-    PAYLOAD,
-    ArtifactType,
-    Manifest,
-    parse_instant,
-    register_body,
-)
 
 DEFAULT_IMPORT_DAYS = 30
 DEFAULT_VALID_DAYS = 60

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from securexchange.atomicio import read_capped
 from securexchange.errors import HostileFile, InvalidMaster
+from securexchange.home.atomicio import read_capped
 
 _DELIMITERS = (";", ",", "\t")
 

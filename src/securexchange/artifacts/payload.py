@@ -20,10 +20,10 @@ import struct
 from dataclasses import dataclass
 
 from securexchange import strictjson
+from securexchange.artifacts.manifest import ArtifactType
 from securexchange.errors import Malformed
 from securexchange.fingerprint import is_display
 from securexchange.ids import is_artifact_id, is_nis_code
-from securexchange.manifest import ArtifactType
 
 MAGIC = b"SXPAYLOAD1\n"
 MAX_BINDING_SIZE = 4096

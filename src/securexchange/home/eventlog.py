@@ -36,8 +36,8 @@ from securexchange import strictjson
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import InternalError, LogBroken, Malformed, all_error_classes
 from securexchange.fingerprint import is_display
+from securexchange.home.statedb import get_setting, set_setting, transaction
 from securexchange.ids import is_artifact_id
-from securexchange.statedb import get_setting, set_setting, transaction
 
 GENESIS = "0" * 64
 _COUNT_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")

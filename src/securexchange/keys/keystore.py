@@ -33,8 +33,6 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import age, sshsig, strictjson
-from securexchange.atomicio import atomic_write
-from securexchange.card import Card, make_card, parse_time, read_card
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
@@ -47,10 +45,12 @@ from securexchange.errors import (
     NotRecipient,
     UsageError,
 )
-from securexchange.eventlog import Action
-from securexchange.home import Home, HomeKind
-from securexchange.keys import Identity, Owner, SecretSubkey, Subkey
-from securexchange.passphrase_policy import check_new_passphrase
+from securexchange.home.atomicio import atomic_write
+from securexchange.home.eventlog import Action
+from securexchange.home.home import Home, HomeKind
+from securexchange.keys.card import Card, make_card, parse_time, read_card
+from securexchange.keys.identity import Identity, Owner, SecretSubkey, Subkey
+from securexchange.keys.passphrase_policy import check_new_passphrase
 
 KEY_FORMAT = "securexchange-private-key/1"
 MAX_KEY_FILE_BYTES = 256 * 1024

@@ -15,10 +15,10 @@ from datetime import date
 from typing import Any
 
 from securexchange import strictjson
+from securexchange.artifacts.keyring import PARTY_ID_RE, PROTOCOL_ID_RE
+from securexchange.artifacts.manifest import ArtifactType, register_body
 from securexchange.errors import Malformed
 from securexchange.ids import is_nis_code
-from securexchange.keyring import PARTY_ID_RE, PROTOCOL_ID_RE
-from securexchange.manifest import ArtifactType, register_body
 
 
 @register_body(ArtifactType.NOTICE)

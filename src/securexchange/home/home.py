@@ -30,8 +30,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import homeguard, safefs, statedb, strictjson
-from securexchange.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
+from securexchange import strictjson
 from securexchange.clock import (
     OVERRIDE_ENV,
     ClockReading,
@@ -49,7 +48,9 @@ from securexchange.errors import (
     UsageError,
     WrongHome,
 )
-from securexchange.eventlog import Action, EventLog, Outcome
+from securexchange.home import homeguard, safefs, statedb
+from securexchange.home.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
+from securexchange.home.eventlog import Action, EventLog, Outcome
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock

@@ -8,7 +8,7 @@ sheet, row and column and a reason, never the value, into one
 ``skip_invalid`` the valid rows are kept and the problems returned for a report; problems
 with the columns themselves are never skipped.
 
-An .xlsx passes :mod:`securexchange.xlsxguard` before python-calamine reads it, from the
+An .xlsx passes :mod:`securexchange.sheets.xlsxguard` before python-calamine reads it, from the
 same bytes (so the file cannot change between check and read). Only the one visible
 sheet with data is read; a hidden sheet with data, or a second visible one, refuses the
 master (``SX-INVALID-MASTER``): what is exported is what the agency sees in Excel.
@@ -23,12 +23,13 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange import normalise, schema, strictjson
-from securexchange.csvread import CsvLimits
+from securexchange import schema, strictjson
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
+from securexchange.intake import normalise
+from securexchange.intake.csvread import CsvLimits
 from securexchange.printable import escape
 from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
-from securexchange.xlsxguard import XlsxLimits, column_letters
+from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
 
 if TYPE_CHECKING:
     import python_calamine
@@ -134,10 +135,10 @@ class _Raw:
 
 
 def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
-    from securexchange.xlsxguard import inspect_xlsx
+    from securexchange.sheets.xlsxguard import inspect_xlsx
 
     what = path.name
-    from securexchange.atomicio import read_capped
+    from securexchange.home.atomicio import read_capped
 
     data = read_capped(path, limit=limits.xlsx.max_file_bytes, what="master", too_large=HostileFile)
     inspect_xlsx(data, limits.xlsx, what=what)
@@ -214,7 +215,7 @@ def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> python_cal
 
 
 def _read_csv(path: Path, limits: MasterLimits) -> _Raw:
-    from securexchange import csvread
+    from securexchange.intake import csvread
 
     source = csvread.decode(path, limits.csv)
     label = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8 with BOM", "cp1252": "Windows-1252"}
@@ -363,7 +364,7 @@ _CONVERTERS: Mapping[str, Callable[[object], object]] = {
 
 def load_mapping(path: Path) -> dict[str, str]:
     """A header mapping file: strict JSON ``{"Header in the file": "Canonical header"}``."""
-    from securexchange.atomicio import read_capped
+    from securexchange.home.atomicio import read_capped
 
     data = read_capped(path, limit=64 << 10, what="mapping file", too_large=UsageError)
     try:

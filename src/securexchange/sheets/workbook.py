@@ -14,7 +14,7 @@ Sheet protection here is a user-interface guard, not a security boundary: it has
 password, and even a password would not help, because anyone can remove sheet
 protection from an .xlsx in seconds. It stops staff from typing in the wrong column by
 accident; what the workbook may change is enforced when it is read back
-(:mod:`securexchange.workbook_read`), which takes only the editable columns and
+(:mod:`securexchange.sheets.workbook_read`), which takes only the editable columns and
 reports every other changed cell.
 
 This module is the only openpyxl user on the write side. openpyxl is imported inside
@@ -26,7 +26,7 @@ each worksheet into a ``NamedTemporaryFile`` in ``$TMPDIR`` and zips it from the
 use a subclass of the write-only worksheet whose writer streams each sheet's frame
 (everything but the record rows) into memory; the frame is then written into its
 deflated member of a ZIP archive built in memory, with the record rows (written as text
-by :mod:`securexchange.sheetxml`) spliced in, so there is no temporary file to leak,
+by :mod:`securexchange.sheets.sheetxml`) spliced in, so there is no temporary file to leak,
 even when the process is killed mid-write. The caller
 writes the returned bytes atomically where the workbook belongs.
 """
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
-from securexchange import schema, sheetxml
+from securexchange import schema
 from securexchange.errors import InternalError
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import (
@@ -59,6 +59,7 @@ from securexchange.schema import (
     SHARED_HEADERS,
     Record,
 )
+from securexchange.sheets import sheetxml
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -589,7 +590,7 @@ def _memory_sheet_class() -> type[Any]:
       the workbook is saved; ours streams it into memory. Only the sheet's frame goes
       there (views, widths, banner, headers, protection, filters, drop-downs: a few
       KB); :meth:`store` writes it into its deflated member of the in-memory archive
-      with the records' rows, written as text by :mod:`securexchange.sheetxml`,
+      with the records' rows, written as text by :mod:`securexchange.sheets.sheetxml`,
       spliced in before ``</sheetData>``. No uncompressed copy of the rows is held.
     * ``_values_to_row``: openpyxl's binds each value through ``Cell.value``, which
       turns a str that starts with "=" into a formula. Ours stores every str as a
@@ -871,10 +872,10 @@ def _print_landscape(ws: _Sheet, layout: Layout) -> None:
 
 def _write_help_sheet(ws: _Sheet, meta: WorkbookMeta, layout: Layout) -> None:
     """The "Toelichting": each status, each quality problem and each answer explained in
-    plain Dutch (:mod:`securexchange.workbook_help`). Protected, like the lists."""
+    plain Dutch (:mod:`securexchange.sheets.workbook_help`). Protected, like the lists."""
     from openpyxl.cell import WriteOnlyCell
 
-    from securexchange.workbook_help import (
+    from securexchange.sheets.workbook_help import (
         OUTCOME_HELP,
         PROBLEM_HELP,
         QUALITY_INTRO_PER_FIELD,

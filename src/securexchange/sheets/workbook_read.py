@@ -1,14 +1,14 @@
 """Reading a municipal workbook back: the editable columns, and nothing else.
 
 Staff type activity statuses and data-quality reports into the workbook that
-:mod:`securexchange.workbook` wrote; the return channel (promise P6) needs exactly those
+:mod:`securexchange.sheets.workbook` wrote; the return channel (promise P6) needs exactly those
 per record: the status column, and the quality column (layouts 1 and 2) or the one
 quality column per reportable field (layout 3). Everything else in the file is untrusted input:
 
-1. :func:`securexchange.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
+1. :func:`securexchange.sheets.xlsxguard.check_xlsx` first (size and ratio caps, row and cell
    caps, no DTD, no macros, no external links, no embedded objects): HostileFile.
 2. The structure we wrote, checked with the standard library and defusedxml on small
-   parts: exactly the sheets of one layout (:data:`securexchange.workbook.LAYOUTS`), all
+   parts: exactly the sheets of one layout (:data:`securexchange.sheets.workbook.LAYOUTS`), all
    visible worksheets; the package id in the custom properties: InvalidWorkbook. The
    data sheet is scanned for ``<f>`` elements only when it contains one.
 3. The values, with python-calamine (fast, and it never resolves a DTD): the header row
@@ -54,7 +54,7 @@ from securexchange.schema import (
     QUALITY_PROBLEMS,
     fold,
 )
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     ALL_HEADERS,
     DATA_SHEET,
     FIELD_BY_QUALITY_HEADER,
@@ -68,7 +68,7 @@ from securexchange.workbook import (
     in_field_order,
     split_reports,
 )
-from securexchange.xlsxguard import (
+from securexchange.sheets.xlsxguard import (
     DAMAGED_ZIP,
     XlsxLimits,
     check_xlsx,

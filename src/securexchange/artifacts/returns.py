@@ -12,7 +12,7 @@ kinds of entry and nothing else:
 No free text, no names, no values: every string is a record id, a time, or a label from
 a closed vocabulary (:mod:`securexchange.schema`). Unknown keys are refused.
 
-The container (:mod:`securexchange.container`) carries a signed manifest whose body
+The container (:mod:`securexchange.artifacts.container`) carries a signed manifest whose body
 (:class:`ReturnBody`, registered for :attr:`ArtifactType.RETURN`) holds only what an
 auditor needs without a key: the municipality's party id, the signer's sequence number,
 the entry counts and the keyring version the signer was authorised under. The record
@@ -35,20 +35,21 @@ from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, Self
 
-from securexchange import age, container, strictjson
-from securexchange.clock import format_instant
-from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
-from securexchange.fingerprint import is_display
-from securexchange.formatversion import refuse_newer
-from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
-from securexchange.keyring import PARTY_ID_RE, Keyring, MunicipalityEntry
-from securexchange.manifest import (
+from securexchange import age, strictjson
+from securexchange.artifacts import container
+from securexchange.artifacts.keyring import PARTY_ID_RE, Keyring, MunicipalityEntry
+from securexchange.artifacts.manifest import (
     PAYLOAD,
     ArtifactType,
     Manifest,
     parse_instant,
     register_body,
 )
+from securexchange.clock import format_instant
+from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
+from securexchange.fingerprint import is_display
+from securexchange.formatversion import refuse_newer
+from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
 
 DOCUMENT_FAMILY = "securexchange-return"

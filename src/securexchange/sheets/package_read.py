@@ -4,11 +4,11 @@ The workbook inside a package was written by the agency and authenticated (signa
 digest, AEAD) before it gets here; it is still guarded and parsed strictly (headers, record ids,
 every value through :class:`schema.Record`), and a mismatch is :class:`Malformed`.
 
-It goes through the spreadsheet guard (:mod:`securexchange.xlsxguard`) first, like
+It goes through the spreadsheet guard (:mod:`securexchange.sheets.xlsxguard`) first, like
 every spreadsheet: a signature says who wrote it, not that it is safe to parse.
 
 A workbook that ``municipality open`` wrote and staff edited in Excel is another
-matter (hostile input, only the editable columns): :mod:`securexchange.workbook_read`
+matter (hostile input, only the editable columns): :mod:`securexchange.sheets.workbook_read`
 reads it, called from :mod:`securexchange.municipality.workbooks`. The two readers do
 different jobs: this one turns every cell into records, the other compares a returned
 workbook with the rows that were written.
@@ -35,7 +35,7 @@ from securexchange.schema import (
     FieldError,
     Record,
 )
-from securexchange.workbook import (
+from securexchange.sheets.workbook import (
     DATA_SHEET,
     FIELD_BY_QUALITY_HEADER,
     HEADER_ROW,
@@ -43,8 +43,8 @@ from securexchange.workbook import (
     QualityReport,
     WorkbookRow,
 )
-from securexchange.workbook_read import workbook_limits
-from securexchange.xlsxguard import check_xlsx
+from securexchange.sheets.workbook_read import workbook_limits
+from securexchange.sheets.xlsxguard import check_xlsx
 
 # Every layout's columns by header: a package workbook is read by header name, so an
 # agency that writes a newer layout is still read (and an older one too).

@@ -434,7 +434,7 @@ def csv_bytes(rows: Rows, *, excel_be: bool = False) -> bytes:
 
 def write_master(rows: Rows, out: Path, *, excel_be: bool = False) -> None:
     """Write ``rows`` to ``out`` (.xlsx or .csv) atomically."""
-    from securexchange.atomicio import atomic_write, output_dir
+    from securexchange.home.atomicio import atomic_write, output_dir
 
     suffix = out.suffix.lower()
     if suffix == ".xlsx":

@@ -14,10 +14,10 @@ import secrets
 import stat
 from pathlib import Path
 
-from securexchange import safefs
 from securexchange.errors import Malformed, NotFound, SxError, UsageError
-from securexchange.homeguard import check_secret_file
-from securexchange.safefs import NOFOLLOW
+from securexchange.home import safefs
+from securexchange.home.homeguard import check_secret_file
+from securexchange.home.safefs import NOFOLLOW
 
 TEMP_PREFIX = ".sx-tmp-"
 

@@ -1,6 +1,6 @@
 """The one signed container: sealing, and opening with every check in a fixed order.
 
-A container is a strict ZIP (:mod:`securexchange.zipstrict`) holding ``manifest.json``,
+A container is a strict ZIP (:mod:`securexchange.artifacts.zipstrict`) holding ``manifest.json``,
 ``manifest.sig`` (the SSHSIG over the exact manifest bytes, in the namespace of the
 manifest's type), ``payload.age`` for packages and returns, and ``keyring.json`` +
 ``keyring.sig`` in a package. The manifest commits to the size and SHA-256 of every
@@ -20,7 +20,7 @@ Freshness, rollback, addressee and authorisation rules are the workflows' busine
 the :class:`VerifiedArtifact` this returns.
 
 No file I/O: callers read files (after checking the size against ``ContainerLimits``)
-and write the sealed bytes atomically (``securexchange.home``).
+and write the sealed bytes atomically (``securexchange.home.home``).
 """
 
 from __future__ import annotations
@@ -34,12 +34,10 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
 
-from securexchange import age, sshsig, zipstrict
+from securexchange import age, sshsig
 from securexchange.age.format import decode_b64
-from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
-from securexchange.fingerprint import Fingerprint
-from securexchange.formatversion import refuse_newer
-from securexchange.manifest import (
+from securexchange.artifacts import zipstrict
+from securexchange.artifacts.manifest import (
     DEFAULT_BODIES,
     FORMAT_FAMILY,
     FORMAT_VERSION,
@@ -56,8 +54,11 @@ from securexchange.manifest import (
     Manifest,
     MemberDigest,
 )
-from securexchange.payload import Binding, unwrap_payload, wrap_payload
-from securexchange.zipstrict import DEFAULT_LIMITS, ContainerLimits
+from securexchange.artifacts.payload import Binding, unwrap_payload, wrap_payload
+from securexchange.artifacts.zipstrict import DEFAULT_LIMITS, ContainerLimits
+from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
+from securexchange.fingerprint import Fingerprint
+from securexchange.formatversion import refuse_newer
 
 ALL_TYPES: frozenset[ArtifactType] = frozenset(ArtifactType)
 AGE_MAGIC = b"age-encryption.org/v1\n"

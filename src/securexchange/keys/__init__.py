@@ -1,0 +1,1 @@
+"""Keys: identities and subkeys, the public key card, and private key files."""
