@@ -49,7 +49,8 @@ def bench_intake(rows: int, runs: int) -> list[Line]:
 
     from securexchange.intake import normalise
     from securexchange.intake.master import read_master
-    from securexchange.intake.sample import generate_master, xlsx_bytes
+    from securexchange.intake.sample import generate_master
+    from securexchange.sheets.master_write import xlsx_bytes
 
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "master.xlsx"

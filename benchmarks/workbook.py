@@ -32,7 +32,8 @@ from machine_info import machine
 from securexchange import schema
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
-from securexchange.sheets.workbook import QualityReport, WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.layout import QualityReport, WorkbookMeta, WorkbookRow
+from securexchange.sheets.workbook import write_workbook
 
 TARGET = 1.15
 

@@ -35,7 +35,8 @@ from securexchange.schema import (
     SCHEMA_VERSION,
     Record,
 )
-from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
+from securexchange.sheets.workbook import write_workbook
 
 NIS = "11002"
 OTHER_NIS = "44021"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "securexchange"
@@ -92,6 +93,70 @@ def test_imports_point_down_the_folder_ranks_never_sideways() -> None:
 def test_only_cli_imports_click() -> None:
     users = [m for m, p in _modules() if "click" in _imports(p, m) and _layer(m) != CLI]
     assert users == []
+
+
+def _imported_libraries(module: str, path: Path) -> set[str]:
+    return {name.split(".")[0] for name in _imports(path, module)}
+
+
+def test_only_sheets_imports_openpyxl_or_calamine() -> None:
+    users = [
+        m
+        for m, p in _modules()
+        if _imported_libraries(m, p) & {"openpyxl", "python_calamine"} and _folder(m) != "sheets"
+    ]
+    assert users == []
+
+
+def test_format_parsers_import_no_cryptography() -> None:
+    # The header, manifest and ZIP parsers see hostile bytes first; keeping them free of
+    # cryptography keeps them pure parsers that a reviewer can read alone (hashlib is fine).
+    parsers = ["securexchange.age.format", "securexchange.artifacts.manifest"]
+    parsers.append("securexchange.artifacts.zipstrict")
+    modules = dict(_modules())
+    users = [m for m in parsers if _imported_libraries(m, modules[m]) & {"cryptography", "nacl"}]
+    assert users == []
+
+
+def _calls(path: Path) -> Iterator[tuple[str, str, ast.Call]]:
+    """(receiver name, called attribute, call) for every ``x.y(...)`` in a module."""
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            receiver = node.func.value
+            name = receiver.id if isinstance(receiver, ast.Name) else getattr(receiver, "attr", "")
+            yield name, node.func.attr, node
+
+
+def test_the_wall_clock_is_read_in_one_place() -> None:
+    readers = [
+        f"{m}:{call.lineno}"
+        for m, p in _modules()
+        for receiver, attr, call in _calls(p)
+        if (receiver, attr) in {("datetime", "now"), ("datetime", "utcnow"), ("date", "today")}
+        or (receiver, attr) in {("time", "time"), ("time", "time_ns")}
+    ]
+    assert [r.split(":")[0] for r in readers] == ["securexchange.home.home"]
+
+
+def test_only_home_reads_the_clock_override() -> None:
+    # The override's name is clock.OVERRIDE_ENV; everything else asks the home's clock
+    # (ClockReading.override, .behind) rather than the environment. Setting it for a
+    # demo's homes (a key in a dict display) is not reading it.
+    readers = []
+    for module, path in _modules():
+        text = path.read_text(encoding="utf-8")
+        if _folder(module) == "home" or module == "securexchange.clock":
+            continue
+        tree = ast.parse(text)
+        set_here = {id(k) for d in ast.walk(tree) if isinstance(d, ast.Dict) for k in d.keys}
+        for node in ast.walk(tree):
+            if id(node) in set_here:
+                continue
+            if isinstance(node, ast.Name) and node.id == "OVERRIDE_ENV":
+                readers.append(f"{module}:{node.lineno}")
+            if isinstance(node, ast.Constant) and node.value == "SECUREXCHANGE_NOW":
+                readers.append(f"{module}:{node.lineno}")
+    assert readers == []
 
 
 def test_only_statedb_opens_sqlite() -> None:
@@ -190,3 +255,15 @@ def test_every_module_imports_in_a_fresh_interpreter() -> None:
 def test_the_nis_code_shape_is_written_once() -> None:
     writers = [m for m, p in _modules() if "[1-9][0-9]{4}" in p.read_text(encoding="utf-8")]
     assert writers == ["securexchange.ids"]
+
+
+def test_instants_are_parsed_in_one_place() -> None:
+    parsers = sorted(
+        {
+            m
+            for m, p in _modules()
+            for receiver, attr, _call in _calls(p)
+            if receiver == "datetime" and attr in {"fromisoformat", "strptime"}
+        }
+    )
+    assert parsers == ["securexchange.clock"]

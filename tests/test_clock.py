@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_single_error, run_cli
-from securexchange.clock import read_clock
-from securexchange.errors import ClockOverride
+from securexchange.clock import format_instant, read_clock, read_instant
+from securexchange.errors import ClockOverride, Malformed
 from securexchange.home.home import HomeKind, create_home, open_home
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -85,3 +85,26 @@ def test_cli_warns_when_the_system_clock_is_behind_the_mark(tmp_path: Path) -> N
     result = run_cli(["audit", "log"], home=home)
     assert result.code == 0
     assert "behind" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2027-03-01",
+        "2027-03-01T09:30:00",
+        "2027-03-01T09:30:00+00:00",
+        "2027-03-01T09:30:00Z\n",
+        "2027-02-29T09:30:00Z",
+        "2027-03-01T23:59:60Z",
+        "2027-03-01 09:30:00Z",
+        "０２０２7-03-01T09:30:00Z",
+    ],
+)
+def test_a_documents_instant_is_only_the_one_timestamp_form(text: str) -> None:
+    with pytest.raises(Malformed):
+        read_instant(text, "the manifest")
+
+
+def test_a_documents_instant_reads_back_what_format_instant_wrote() -> None:
+    moment = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    assert read_instant(format_instant(moment), "the manifest") == moment

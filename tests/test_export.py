@@ -288,7 +288,7 @@ def _workbook_record_ids(data: bytes) -> list[str]:
 
     from openpyxl import load_workbook
 
-    from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW
+    from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW
 
     wb = load_workbook(io.BytesIO(data), read_only=True)
     ids = [

@@ -180,8 +180,10 @@ class Corpus:
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
     from securexchange.audit.verify import root_key_from_card
-    from securexchange.intake.sample import csv_bytes, generate_master, xlsx_bytes
-    from securexchange.sheets.workbook import WorkbookMeta, write_workbook
+    from securexchange.intake.sample import csv_bytes, generate_master
+    from securexchange.sheets.layout import WorkbookMeta
+    from securexchange.sheets.master_write import xlsx_bytes
+    from securexchange.sheets.workbook import write_workbook
 
     base = tmp_path_factory.mktemp("fuzz")
     world = make_world(base)

@@ -13,7 +13,8 @@ from securexchange import schema
 from securexchange.errors import ExitCode, InvalidMaster, UsageError
 from securexchange.intake import normalise
 from securexchange.intake.master import MasterProblems, Problem, load_mapping, read_master
-from securexchange.intake.sample import HOSTILE_PAYLOADS, csv_bytes, generate_master, xlsx_bytes
+from securexchange.intake.sample import HOSTILE_PAYLOADS, csv_bytes, generate_master
+from securexchange.sheets.master_write import xlsx_bytes
 
 H = schema.MASTER_HEADERS
 GOOD: dict[str, str] = {

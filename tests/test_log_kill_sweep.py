@@ -216,7 +216,7 @@ def _first_record(world: World) -> str:
     import openpyxl
 
     from securexchange.schema import HEADER_RECORD_ID
-    from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+    from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
     # By header: the staff layout has the record id in its last column.
     column = HEADERS.index(HEADER_RECORD_ID)

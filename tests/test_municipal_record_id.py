@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import assert_single_error
 from municipal_flows import World, log_lines, make_package, make_world, muni, person
 from securexchange.municipality.lookup import matches, name_key
-from securexchange.sheets.workbook import WorkbookRow
+from securexchange.sheets.layout import WorkbookRow
 
 KEEP = date(2028, 12, 1)
 

@@ -11,7 +11,7 @@ import openpyxl
 from municipal_flows import World, make_package, make_world, muni, person
 from retention_helpers import immutable
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW, HEADERS
 
 T = date(2026, 12, 15)
 LATER = date(2027, 2, 1)

@@ -12,7 +12,7 @@ from openpyxl.utils import get_column_letter
 from cli_helpers import assert_single_error
 from municipal_flows import make_package, make_world, muni, person
 from securexchange.schema import HEADER_RECORD_ID
-from securexchange.sheets.workbook import DATA_SHEET, HEADERS
+from securexchange.sheets.layout import DATA_SHEET, HEADERS
 from test_municipal_workbook import _open, _type_status
 
 SECRET = "Geheimenaam"

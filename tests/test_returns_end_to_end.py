@@ -12,7 +12,7 @@ import pytest
 
 from cli_helpers import enrol_demo_staff, expect_ok, init_demo_agency, run_cli
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
+from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
 
 NIS = "11002"
 

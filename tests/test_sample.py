@@ -19,8 +19,8 @@ from securexchange.intake.sample import (
     MAIN_POSTCODES,
     ORIGINS,
     generate_master,
-    xlsx_bytes,
 )
+from securexchange.sheets.master_write import xlsx_bytes
 
 
 def test_the_same_seed_gives_the_same_master_and_another_seed_another() -> None:

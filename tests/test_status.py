@@ -14,7 +14,7 @@ from cli_helpers import run_cli
 from municipal_flows import World, make_package, make_world, muni, person
 from securexchange.municipality.status_text import language, render
 from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
+from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW, HEADERS, quality_header
 
 T = date(2026, 12, 15)
 LATER = date(2027, 2, 1)

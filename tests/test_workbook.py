@@ -27,7 +27,7 @@ from securexchange import schema
 from securexchange.errors import InternalError
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
-from securexchange.sheets.workbook import (
+from securexchange.sheets.layout import (
     PACKAGE_HEADERS,
     PROP_PACKAGE,
     PROP_RECORD_COUNT,
@@ -37,8 +37,8 @@ from securexchange.sheets.workbook import (
     WorkbookMeta,
     WorkbookRow,
     records_digest,
-    write_package_workbook,
 )
+from securexchange.sheets.workbook import write_package_workbook
 
 NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
 PACKAGE_ID = "pkg-" + "a" * 26
@@ -469,7 +469,7 @@ def test_control_bare_openpyxl_write_only_leaks_a_temp_file_when_killed(tmp_path
 
 _REPORT = """
 from openpyxl import Workbook
-from securexchange.sheets.workbook import attach_memory_writer, save_in_memory
+from securexchange.sheets.memory import attach_memory_writer, save_in_memory
 wb = Workbook(write_only=True)
 for title in ("Status", "Historiek"):
     ws = wb.create_sheet(title)
@@ -490,3 +490,29 @@ def test_other_write_only_workbooks_can_stream_into_memory_too(tmp_path: Path) -
     assert child.returncode == 0, err
     assert int(out.split()[-1]) > 0
     assert os.listdir(tmpdir) == []
+
+
+def _core_times(data: bytes) -> tuple[str, str]:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        core = ET.fromstring(archive.read("docProps/core.xml"))
+    terms = "{http://purl.org/dc/terms/}"
+    return core.findtext(f"{terms}created") or "", core.findtext(f"{terms}modified") or ""
+
+
+def test_the_workbook_carries_the_callers_time_and_reads_no_clock() -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    when = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    stamped = write_package_workbook(make_rows(1), replace(make_meta(), written_at=when))
+    assert _core_times(stamped) == ("2027-03-01T09:30:00Z", "2027-03-01T09:30:00Z")
+    undated = write_package_workbook(make_rows(1), make_meta())
+    assert _core_times(undated) == ("1980-01-01T00:00:00Z", "1980-01-01T00:00:00Z")
+
+
+def test_workbook_metadata_refuses_a_naive_time() -> None:
+    from dataclasses import replace
+    from datetime import datetime
+
+    with pytest.raises(ValueError):
+        replace(make_meta(), written_at=datetime(2027, 3, 1))

@@ -22,16 +22,15 @@ from securexchange.schema import (
     QUALITY_FIELDS,
     QUALITY_PROBLEMS,
 )
-from securexchange.sheets.package_read import read_package_rows
-from securexchange.sheets.workbook import (
+from securexchange.sheets.layout import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADERS,
     QUALITY_HEADERS,
     quality_header,
-    write_package_workbook,
-    write_workbook,
 )
+from securexchange.sheets.package_read import read_package_rows
+from securexchange.sheets.workbook import write_package_workbook, write_workbook
 from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
 from test_municipal_workbook import _open, _type_status
 from test_workbook import PACKAGE_ID, make_meta, make_rows

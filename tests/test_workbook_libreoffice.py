@@ -26,7 +26,7 @@ import pytest
 from conftest import require_binary
 from securexchange import schema
 from securexchange.schema import Record
-from securexchange.sheets.workbook import (
+from securexchange.sheets.layout import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADER_ROW,
@@ -38,8 +38,8 @@ from securexchange.sheets.workbook import (
     WorkbookRow,
     cells_in,
     quality_header,
-    write_workbook,
 )
+from securexchange.sheets.workbook import write_workbook
 from securexchange.sheets.workbook_read import ChangedCell, ExpectedWorkbook, read_workbook
 from securexchange.sheets.xlsxguard import column_letters
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id, unchecked_record

@@ -25,7 +25,7 @@ from securexchange.schema import (
     QUALITY_FIELDS,
     QUALITY_PROBLEMS,
 )
-from securexchange.sheets.workbook import (
+from securexchange.sheets.layout import (
     DATA_SHEET,
     FIRST_DATA_ROW,
     HEADERS,
@@ -34,8 +34,8 @@ from securexchange.sheets.workbook import (
     STAFF_LAYOUT_2,
     QualityReport,
     quality_header,
-    write_workbook,
 )
+from securexchange.sheets.workbook import write_workbook
 from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 

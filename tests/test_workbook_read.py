@@ -17,12 +17,8 @@ from typing import Any
 import pytest
 
 from securexchange.errors import ExitCode, HostileFile, InvalidWorkbook, SxError
-from securexchange.sheets.workbook import (
-    QualityReport,
-    WorkbookRow,
-    write_package_workbook,
-    write_workbook,
-)
+from securexchange.sheets.layout import QualityReport, WorkbookRow
+from securexchange.sheets.workbook import write_package_workbook, write_workbook
 from securexchange.sheets.workbook_read import (
     ChangedCell,
     ExpectedWorkbook,

@@ -11,12 +11,14 @@ the environment, and stores the new mark.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-from securexchange.errors import ClockOverride, UsageError
+from securexchange.errors import ClockOverride, Malformed, UsageError
 
 OVERRIDE_ENV = "SECUREXCHANGE_NOW"
+_INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 BEHIND_TOLERANCE = timedelta(hours=24)
 # The latest time a home's clock reads. Validity periods, import deadlines and grace
 # periods are added to the clock; near the year 9999 that overflows (exit 3 in every
@@ -63,13 +65,26 @@ def utc(moment: datetime) -> datetime:
 
 
 def parse_instant(text: str) -> datetime:
-    """An ISO 8601 date or date-time as aware UTC (a date means its midnight UTC)."""
+    """An ISO 8601 date or date-time as aware UTC (a date means its midnight UTC): the
+    override's lenient form, and what the home's own rows and log lines are read with."""
     try:
         if len(text) == 10:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         raise UsageError(f"{OVERRIDE_ENV} is not an ISO 8601 date or date-time") from None
+
+
+def read_instant(text: str, what: str) -> datetime:
+    """The inverse of :func:`format_instant`: a ``YYYY-MM-DDTHH:MM:SSZ`` timestamp read
+    from a document (manifest, card, keyring, key file, state row) as an aware UTC
+    datetime; any other form, or an impossible date, is Malformed naming ``what``."""
+    if not _INSTANT_RE.fullmatch(text):
+        raise Malformed(f"{what} is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ")
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise Malformed(f"{what} is not a valid date and time") from None
 
 
 def format_instant(moment: datetime) -> str:

@@ -21,13 +21,13 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
-from securexchange.home.home import Home, HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home, system_time
 from securexchange.intake import sample
 from securexchange.keys.keystore import (
     DEMO_PASSPHRASE,
@@ -320,7 +320,7 @@ class _Story:
 
         for staff in self.staff:
             with self._municipal(staff) as home:
-                opened = open_workbook(home, self._identity(home), override=None)
+                opened = open_workbook(home, self._identity(home))
             _check(opened.path.is_file(), f"{staff.label}: no workbook written")
             self.workbooks[staff.label] = opened.path
         self.where = self.workbooks[self.staff[0].label].parent
@@ -328,44 +328,23 @@ class _Story:
 
     def edit_workbook(self) -> str:
         """Type a status into the workbook file, as a staff member does in Excel."""
-        import openpyxl
-
-        from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
-        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.by_hand import type_status
 
         staff = self.staff[0]
         path = self.workbooks[staff.label]
-        book = openpyxl.load_workbook(path)
-        sheet = book[DATA_SHEET]
-        id_col = HEADERS.index(HEADER_RECORD_ID) + 1
-        status_col = HEADERS.index(HEADER_ACTIVITY) + 1
-        typed = 0
-        for row in range(FIRST_DATA_ROW, sheet.max_row + 1):
-            if typed < 2 and sheet.cell(row, id_col).value:
-                sheet.cell(row, status_col).value = STATUS_TYPED
-                typed += 1
-        book.save(path)
-        book.close()
+        typed = type_status(path, STATUS_TYPED, rows=2)
         _check(typed == 2, "the workbook has fewer than two records")
         self.where = path
         return f"{staff.label} typed '{STATUS_TYPED}' for {counted(typed, 'record')} in {path.name}"
 
     def _first_record(self, staff: _Staff) -> str:
-        import openpyxl
-
         from securexchange.schema import HEADER_RECORD_ID
-        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.by_hand import column_texts
 
-        column = HEADERS.index(HEADER_RECORD_ID)
-        book = openpyxl.load_workbook(self.workbooks[staff.label], read_only=True)
-        try:
-            for row in book[DATA_SHEET].iter_rows(min_row=FIRST_DATA_ROW, values_only=True):
-                value = row[column] if len(row) > column else None
-                if isinstance(value, str) and value:
-                    return value
-        finally:
-            book.close()
-        raise DemoFailed(f"demo step failed: {staff.label}'s workbook holds no record")
+        ids = column_texts(self.workbooks[staff.label], HEADER_RECORD_ID)
+        if not ids:
+            raise DemoFailed(f"demo step failed: {staff.label}'s workbook holds no record")
+        return ids[0]
 
     def set_status(self) -> str:
         from securexchange.municipality.opening import set_status
@@ -444,29 +423,18 @@ class _Story:
 
     def export_again(self) -> str:
         """The next export supersedes the first and carries the outcome to the workbook."""
-        import openpyxl
-
         from securexchange.municipality.opening import open_workbook
         from securexchange.schema import HEADER_OUTCOME
-        from securexchange.sheets.workbook import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+        from securexchange.sheets.by_hand import column_texts
 
         packages, _records, _expired = self._export(self.exports_again)
         staff = self.staff[1]
         self._import_all(self.exports_again, self._of(staff.municipality.nis))
         with self._municipal(staff) as home:
-            opened = open_workbook(home, self._identity(home), override=None)
+            opened = open_workbook(home, self._identity(home))
         self.workbooks[staff.label] = opened.path
         self.where = opened.path
-        column = HEADERS.index(HEADER_OUTCOME)
-        book = openpyxl.load_workbook(opened.path, read_only=True)
-        try:
-            outcomes = [
-                row[column]
-                for row in book[DATA_SHEET].iter_rows(min_row=FIRST_DATA_ROW, values_only=True)
-                if len(row) > column and row[column]
-            ]
-        finally:
-            book.close()
+        outcomes = column_texts(opened.path, HEADER_OUTCOME)
         _check(outcomes == ["gecorrigeerd"], "the outcome did not reach the workbook")
         return (
             f"{packages} superseding packages; {staff.label}'s new workbook shows "
@@ -600,7 +568,7 @@ def run_demo(directory: Path, *, now: datetime | None = None) -> Iterator[Step]:
     own error when a workflow refused.
     """
     _prepare(directory)
-    story = _Story(directory, now or datetime.now(UTC))
+    story = _Story(directory, now or system_time())
     steps: tuple[tuple[Callable[[], str], Path | None], ...] = (
         (story.master_file, story.master),
         (story.agency_home, story.agency),

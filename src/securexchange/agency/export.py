@@ -77,7 +77,8 @@ from securexchange.schema import (
     MasterRow,
     retention_deadline,
 )
-from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_package_workbook
+from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
+from securexchange.sheets.workbook import write_package_workbook
 
 PSEUDONYM_KEY = "pseudonym.key"
 PSEUDONYM_FORMAT = "securexchange-pseudonym-key/1"
@@ -409,7 +410,7 @@ def _prepare(home: Home, target: _Target, key: bytes, created_at: datetime) -> _
 
 
 def _workbooks(
-    prepared: Iterable[_Prepared], demo: bool, workers: int
+    prepared: Iterable[_Prepared], demo: bool, workers: int, written_at: datetime
 ) -> Iterator[tuple[_Prepared, bytes]]:
     """Each prepared package with its workbook, in order, with bounded work in flight.
 
@@ -418,7 +419,14 @@ def _workbooks(
     """
 
     def meta(p: _Prepared) -> WorkbookMeta:
-        return WorkbookMeta(p.package_id, p.body.nis, p.body.municipality_name, p.destroy_by, demo)
+        return WorkbookMeta(
+            p.package_id,
+            p.body.nis,
+            p.body.municipality_name,
+            p.destroy_by,
+            demo,
+            written_at=written_at,
+        )
 
     if workers <= 1:
         for p in prepared:
@@ -641,7 +649,9 @@ def export_master(
     if progress is not None:
         progress(0, len(targets))
     try:
-        for done, (p, workbook) in enumerate(_workbooks(prepared, home.demo, workers), 1):
+        for done, (p, workbook) in enumerate(
+            _workbooks(prepared, home.demo, workers, created_at), 1
+        ):
             data = seal_package(
                 package_id=p.package_id,
                 created_at=created_at,

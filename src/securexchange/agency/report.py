@@ -6,30 +6,28 @@ history, the conflicts, and the data-quality reports with their two-week deadlin
 (art. 7), overdue ones highlighted.
 
 The workbook holds client ids and statuses: it is personal data of the agency's own,
-written atomically with mode 0600. This module is the only openpyxl user for the report;
-like :mod:`securexchange.sheets.workbook` it streams worksheets into memory, never into a
-temporary file in ``$TMPDIR``.
+written atomically with mode 0600; :mod:`securexchange.sheets.tables` makes the .xlsx in
+memory, never in a temporary file in ``$TMPDIR``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from securexchange.agency import ledger
 from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
-from securexchange.sheets.workbook import attach_memory_writer, dutch_date, save_in_memory
+from securexchange.sheets.layout import dutch_date
+from securexchange.sheets.tables import TableSheet, render_tables
 
 UNKNOWN = "(onbekend)"
 _OVERDUE_FILL = "F4B183"
 _CONFLICT_FILL = "FFE699"
-_HEADER_FILL = "D9D9D9"
 
 # record id -> client id, for one municipality (party id).
 ClientIds = Callable[[Home, str], Mapping[str, str]]
@@ -57,19 +55,11 @@ class ReportSummary:
     overdue: int
 
 
-@dataclass(frozen=True)
-class _Sheet:
-    title: str
-    headers: tuple[str, ...]
-    widths: tuple[int, ...]
-    rows: Sequence[tuple[tuple[str, ...], str | None]]  # cells, fill colour or None
-
-
 def _day(text: str) -> str:
     return dutch_date(date.fromisoformat(text[:10])) if text else ""
 
 
-def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[_Sheet], ReportSummary]:
+def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], ReportSummary]:
     ensure_schema(home)
     municipalities = {r.entry.party_id: r.entry for r in list_municipalities(home)}
     people = {r.card.fingerprint.display: r.card.owner.name for r in list_recipients(home)}
@@ -164,7 +154,7 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[_Sheet], ReportSumm
     )
     history_widths = (18, 24, 22, 24, 24, 10, 40, 18, 18, 34)
     sheets = [
-        _Sheet(
+        TableSheet(
             "Huidige status",
             (
                 "Klant-ID",
@@ -178,9 +168,9 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[_Sheet], ReportSumm
             (18, 24, 22, 18, 40, 18, 10),
             status_rows,
         ),
-        _Sheet("Geschiedenis", history_headers, history_widths, history_rows),
-        _Sheet("Conflicten", history_headers, history_widths, conflict_rows),
-        _Sheet(
+        TableSheet("Geschiedenis", history_headers, history_widths, history_rows),
+        TableSheet("Conflicten", history_headers, history_widths, conflict_rows),
+        TableSheet(
             "Meldingen kwaliteit",
             (
                 "Melding",
@@ -209,45 +199,6 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[_Sheet], ReportSumm
     return sheets, summary
 
 
-def _render(sheets: Sequence[_Sheet], title: str) -> bytes:
-    """The report's .xlsx bytes (write-only openpyxl, worksheets in memory)."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    wb = Workbook(write_only=True)
-    wb.properties.title = title
-    bold = Font(bold=True)
-    header_fill = PatternFill("solid", fgColor=_HEADER_FILL)
-    for spec in sheets:
-        ws: Any = wb.create_sheet(spec.title)
-        for i, width in enumerate(spec.widths, 1):
-            ws.column_dimensions[get_column_letter(i)].width = width
-        ws.freeze_panes = "A2"
-        ws.auto_filter.ref = f"A1:{get_column_letter(len(spec.headers))}{len(spec.rows) + 1}"
-        attach_memory_writer(ws)
-        header = []
-        for text in spec.headers:
-            cell = WriteOnlyCell(ws, text)
-            cell.font = bold
-            cell.fill = header_fill
-            header.append(cell)
-        ws.append(header)
-        for cells, fill in spec.rows:
-            row = []
-            for text in cells:
-                # Every value is text we made or a label from a closed list; data_type
-                # "s" keeps a client id that starts with "=" from becoming a formula.
-                cell = WriteOnlyCell(ws, text)
-                cell.data_type = "s"
-                if fill is not None:
-                    cell.fill = PatternFill("solid", fgColor=fill)
-                row.append(cell)
-            ws.append(row)
-    return save_in_memory(wb)
-
-
 def write_report(
     home: Home, out: Path, *, client_ids: ClientIds = default_client_ids
 ) -> ReportSummary:
@@ -263,7 +214,7 @@ def write_report(
         "open_reports": summary.open_reports,
         "overdue": summary.overdue,
     }
-    data = _render(sheets, title)
+    data = render_tables(sheets, title, written_at=home.now)
     output_dir(out.parent, private=True)  # statuses per client id: personal data
     # The file cannot commit with the log: the entry waits as an intent (EventLog.intend).
     home.log.intend(Action.REPORT, now=home.now, witness=out, counts=counts)

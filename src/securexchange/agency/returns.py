@@ -55,7 +55,7 @@ from securexchange.artifacts.returns import (
     StatusEntry,
     open_return,
 )
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import (
     Equivocation,
     Future,
@@ -70,7 +70,6 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
-from securexchange.keys.card import parse_time
 from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource
 
@@ -91,7 +90,7 @@ class StoredKeyrings:
         rows = home.db.execute(
             "SELECT version, issued_at FROM agency_keyrings WHERE scope = ?", (SCOPE_FULL,)
         ).fetchall()
-        self._issued = [(int(v), parse_time(str(at), "a stored keyring")) for v, at in rows]
+        self._issued = [(int(v), read_instant(str(at), "a stored keyring")) for v, at in rows]
         self._cache: dict[int, Keyring] = {}
 
     def _load(self, version: int) -> Keyring | None:
@@ -316,7 +315,7 @@ def _reopen(
     """A waiting return, verified again as it was on arrival (the database is not
     trusted to hold what was checked: the same container, the same delta)."""
     data = waiting.container(home, row.signer, row.sequence)
-    at_receipt = replace(trust, received_at=parse_time(row.received_at, "a waiting return"))
+    at_receipt = replace(trust, received_at=read_instant(row.received_at, "a waiting return"))
     opened = open_return(data, trust=at_receipt, identities=identities)
     if opened.document is None:  # pragma: no cover - open_return decrypts with identities
         raise Malformed("a waiting return has no content")

@@ -24,12 +24,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import sshsig, strictjson
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import newer_format_error, refuse_newer
 from securexchange.ids import is_artifact_id, is_nis_code
-from securexchange.keys.card import identity_from_fields, identity_to_json, parse_time
+from securexchange.keys.card import identity_from_fields, identity_to_json
 from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
     ROLE_EXPORT,
@@ -155,7 +155,7 @@ class AgencyKeys:
                     raise Malformed("the keyring states a root fingerprint that is not its key's")
             with strictjson.Fields(f.object("export"), "the keyring's export key") as e:
                 certification = e.text("certification")
-                certified_from = parse_time(e.text("certified_from"), "the keyring's export key")
+                certified_from = read_instant(e.text("certified_from"), "the keyring's export key")
                 export = identity_from_fields(e, "the keyring's export key")
         try:
             return cls(name, root_key, export, certification, certified_from)
@@ -355,7 +355,7 @@ class Keyring:
             fields = {
                 "id": f.text("id"),
                 "version": f.integer("version"),
-                "issued_at": parse_time(f.text("issued_at"), "the keyring"),
+                "issued_at": read_instant(f.text("issued_at"), "the keyring"),
                 "scope": f.text("scope"),
                 "demo": f.boolean("demo"),
                 "agency": AgencyKeys.from_json(f.object("agency")),

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Protocol, Self, TypeVar
 
 from securexchange import sshsig, strictjson
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import InternalError, Malformed, WrongKind
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
@@ -40,7 +40,6 @@ MEMBER_ORDER: tuple[str, ...] = (MANIFEST, SIGNATURE, KEYRING, KEYRING_SIGNATURE
 MAX_MANIFEST_SIZE = 256 << 10
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_INSTANT_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")
 
 
 class ArtifactType(StrEnum):
@@ -91,16 +90,6 @@ _NAMESPACE = {
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
 }
-
-
-def parse_instant(text: str, what: str) -> datetime:
-    """A ``YYYY-MM-DDTHH:MM:SSZ`` timestamp as an aware UTC datetime, or Malformed."""
-    if not _INSTANT_RE.fullmatch(text):
-        raise Malformed(f"{what} is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ")
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise Malformed(f"{what} is not a valid date and time") from None
 
 
 @dataclass(frozen=True)
@@ -322,7 +311,7 @@ class Manifest:
                     f"the file is a {artifact_type.value}, which this command does not take"
                 )
             artifact_id = f.text("id")
-            created_at = parse_instant(f.text("created_at"), "manifest.json: created_at")
+            created_at = read_instant(f.text("created_at"), "manifest.json: created_at")
             municipality = f.text("municipality")
             signer = f.text("signer")
             payload_json = f.opt_object("payload")

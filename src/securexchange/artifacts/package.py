@@ -38,10 +38,9 @@ from securexchange.artifacts.manifest import (
     PAYLOAD,
     ArtifactType,
     Manifest,
-    parse_instant,
     register_body,
 )
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import (
     BadSignature,
     Malformed,
@@ -256,8 +255,8 @@ class PackageBody:
                 protocol_id = p.text("id")
                 protocol_until = _parse_date(p.text("until"), "the protocol's end")
             sequence = f.integer("sequence")
-            import_deadline = parse_instant(f.text("import_deadline"), "import_deadline")
-            valid_until = parse_instant(f.text("valid_until"), "valid_until")
+            import_deadline = read_instant(f.text("import_deadline"), "import_deadline")
+            valid_until = read_instant(f.text("valid_until"), "valid_until")
             keyring_version = f.integer("keyring_version")
             recipients = tuple(f.each("recipients", PackageRecipient.from_json))
             stanzas = f.integer("recipient_stanzas")

@@ -42,10 +42,9 @@ from securexchange.artifacts.manifest import (
     PAYLOAD,
     ArtifactType,
     Manifest,
-    parse_instant,
     register_body,
 )
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
@@ -148,10 +147,6 @@ class ReturnBody:
 # --- entries ----------------------------------------------------------------------------
 
 
-def _instant(text: str, what: str) -> datetime:
-    return parse_instant(text, what)
-
-
 @dataclass(frozen=True)
 class StatusEntry:
     """A changed activity status: ``base`` is the status it replaced."""
@@ -228,14 +223,14 @@ def _entry_from_json(value: Any, number: int) -> Entry:
         record = f.text("record")
         if kind == KIND_STATUS:
             status, base = f.text("status"), f.text("base")
-            moment = _instant(f.text("changed_at"), what)
+            moment = read_instant(f.text("changed_at"), what)
             try:
                 return StatusEntry(record, status, base, moment)
             except ValueError as exc:
                 raise Malformed(f"{what}: {exc}") from None
         if kind == KIND_QUALITY:
             field, problem = f.text("field"), f.text("problem")
-            moment = _instant(f.text("reported_at"), what)
+            moment = read_instant(f.text("reported_at"), what)
             try:
                 return QualityEntry(record, field, problem, moment)
             except ValueError as exc:

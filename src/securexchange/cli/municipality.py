@@ -281,12 +281,7 @@ def open_command(state: CliState, *, out: Path | None, passphrase_file: Path | N
     from securexchange.municipality.opening import open_workbook
 
     with municipal_home(state) as home:
-        opened = open_workbook(
-            home,
-            _identity_source(home, passphrase_file),
-            out,
-            override=os.environ.get("SECUREXCHANGE_NOW"),
-        )
+        opened = open_workbook(home, _identity_source(home, passphrase_file), out)
         _workbook_warnings(home)
     echo(shown(opened.path))
     note(

@@ -322,6 +322,14 @@ def _last_logged_time(log: Path) -> datetime | None:
     return None
 
 
+def system_time() -> datetime:
+    """The system's wall clock: the one place securexchange reads it. A home's commands
+    see it through :func:`open_home`'s clock (never earlier than the stored mark).
+    ``audit verify`` has no home and reads no clock: it judges each artifact's deadlines
+    against the times the signed artifacts themselves carry."""
+    return datetime.now(UTC)
+
+
 def create_home(
     root: Path,
     kind: HomeKind,
@@ -336,14 +344,14 @@ def create_home(
         raise AlreadyExists(f"{root} already holds a securexchange home")
     if env.get(OVERRIDE_ENV) and not demo:
         # Refuse before creating anything, as any other real home would.
-        read_clock(system=datetime.now(UTC), mark=None, override=env[OVERRIDE_ENV], demo=False)
+        read_clock(system=system_time(), mark=None, override=env[OVERRIDE_ENV], demo=False)
     if root.exists():
         homeguard.check_owner(root)  # before make_private_dir tries to chmod it
     make_private_dir(root)
     homeguard.check_home(root)  # a directory left with links in it is refused before use
     make_private_dir(paths.keys)
     make_private_dir(paths.workbooks)
-    now = system_now or datetime.now(UTC)
+    now = system_now or system_time()
     info = HomeInfo(kind=kind, demo=demo, created_at=format_instant(now))
     conn = statedb.connect(paths.state_db)
     try:
@@ -392,7 +400,7 @@ def open_home(
         for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
             remove_temp_leftovers(directory)
         clock = read_clock(
-            system=system_now or datetime.now(UTC),
+            system=system_now or system_time(),
             mark=_read_mark(conn, paths.log),
             override=env.get(OVERRIDE_ENV),
             demo=info.demo,

@@ -8,20 +8,16 @@ sheet, row and column and a reason, never the value, into one
 ``skip_invalid`` the valid rows are kept and the problems returned for a report; problems
 with the columns themselves are never skipped.
 
-An .xlsx passes :mod:`securexchange.sheets.xlsxguard` before python-calamine reads it, from the
-same bytes (so the file cannot change between check and read). Only the one visible
-sheet with data is read; a hidden sheet with data, or a second visible one, refuses the
-master (``SX-INVALID-MASTER``): what is exported is what the agency sees in Excel.
+An .xlsx is read by :mod:`securexchange.sheets.master_read`: the archive guard first,
+then python-calamine, from the same bytes; only the one visible sheet with data is read,
+so what is exported is what the agency sees in Excel.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from securexchange import schema, strictjson
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
@@ -29,10 +25,8 @@ from securexchange.intake import normalise
 from securexchange.intake.csvread import CsvLimits
 from securexchange.printable import escape
 from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
+from securexchange.sheets.cells import master_text
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
-
-if TYPE_CHECKING:
-    import python_calamine
 
 # Problems kept before reading stops (or, with skip_invalid, before they are only
 # counted): enough to fix a master, and a bound on memory for a hostile one.
@@ -135,83 +129,12 @@ class _Raw:
 
 
 def _read_xlsx(path: Path, limits: MasterLimits) -> _Raw:
-    from securexchange.sheets.xlsxguard import inspect_xlsx
-
-    what = path.name
     from securexchange.home.atomicio import read_capped
+    from securexchange.sheets.master_read import read_data_sheet
 
     data = read_capped(path, limit=limits.xlsx.max_file_bytes, what="master", too_large=HostileFile)
-    inspect_xlsx(data, limits.xlsx, what=what)
-
-    import python_calamine
-
-    try:
-        book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        sheet = _data_sheet(book, what)
-        name = str(sheet.name)
-        start = sheet.start
-        cells = sheet.iter_rows()
-    except InvalidMaster:
-        raise
-    except Exception:  # calamine's errors quote XML; report the place only
-        raise InvalidMaster(f"{what} cannot be read as a workbook") from None
-    first_row = (start[0] + 1) if start else 1
-    first_col = (start[1] + 1) if start else 1
-
-    def numbered() -> Iterator[tuple[int, Sequence[object]]]:
-        for offset, row in enumerate(cells):
-            yield first_row + offset, row
-
-    return _Raw(sheet=name, dialect="xlsx", first_column=first_col, rows=numbered())
-
-
-def _holds_data(sheet: python_calamine.CalamineSheet) -> bool:
-    """True when any cell of ``sheet`` has a value (formatting alone is not data)."""
-    if sheet.start is None:
-        return False
-    return any(cell not in ("", None) for row in sheet.iter_rows() for cell in row)
-
-
-def _data_sheet(book: python_calamine.CalamineWorkbook, what: str) -> python_calamine.CalamineSheet:
-    """The one sheet that is exported: the only visible sheet with data (each sheet is
-    loaded once; loading is most of the time a large master takes).
-
-    What is exported must be what the agency sees in Excel. A hidden (or "very hidden")
-    sheet is invisible there, yet it used to be the one read when it came first: a
-    master with a hidden sheet holding data is refused, whatever its place. Two
-    visible sheets with data are refused too: which one is meant is a guess.
-    """
-    from python_calamine import SheetVisibleEnum
-
-    metadata = book.sheets_metadata
-    if not metadata:
-        raise InvalidMaster(f"{what} has no worksheet")
-    with_data: list[python_calamine.CalamineSheet] = []
-    visible: list[int] = []
-    for index, meta in enumerate(metadata):
-        shown = meta.visible == SheetVisibleEnum.Visible
-        if shown:
-            visible.append(index)
-        sheet = book.get_sheet_by_index(index)
-        if not _holds_data(sheet):
-            continue
-        if not shown:
-            raise InvalidMaster(
-                f"{what}: sheet {index + 1} is hidden and holds data; only what Excel shows "
-                "may be exported",
-                hint="unhide the sheet and delete it (or move its data to the master sheet)",
-            )
-        with_data.append(sheet)
-    if len(with_data) > 1:
-        raise InvalidMaster(
-            f"{what}: {len(with_data)} visible sheets hold data; the master must have one",
-            hint="keep the master on one sheet and delete the others",
-        )
-    if with_data:
-        return with_data[0]
-    if not visible:
-        raise InvalidMaster(f"{what} has no visible worksheet")
-    return book.get_sheet_by_index(visible[0])  # empty: its own error (no header) follows
+    sheet = read_data_sheet(data, limits.xlsx, what=path.name)
+    return _Raw(sheet=sheet.name, dialect="xlsx", first_column=sheet.first_column, rows=sheet.rows)
 
 
 def _read_csv(path: Path, limits: MasterLimits) -> _Raw:
@@ -231,29 +154,10 @@ def _read_csv(path: Path, limits: MasterLimits) -> _Raw:
 # --- cells to values --------------------------------------------------------------------
 
 
-def _text(cell: object) -> str:
-    """The text of a cell. Integral numbers lose their '.0' (Excel stores 2000 as 2000.0)."""
-    if isinstance(cell, str):
-        return cell
-    if isinstance(cell, bool):
-        raise ValueError("is a true/false value, expected text")
-    if isinstance(cell, float):
-        if cell.is_integer():
-            return str(int(cell))
-        raise ValueError("is a number, expected text")
-    if isinstance(cell, int):
-        return str(cell)
-    if cell is None:
-        return ""
-    if isinstance(cell, (date, datetime, time, timedelta)):
-        raise ValueError("is a date or time, expected text")
-    raise ValueError("has an unexpected type")
-
-
 def _clean(cell: object, spec: FieldSpec | None) -> str:
     """Trimmed text with inner runs of spaces collapsed; control characters refused;
     with ``spec``, also the free-text rules (length, formula-like start)."""
-    raw = _text(cell)
+    raw = master_text(cell)
     if schema.CONTROL_CHARACTERS.search(raw):
         raise ValueError("contains a line break or control character")
     text = " ".join(raw.split())
@@ -298,7 +202,7 @@ def _enum(spec: FieldSpec) -> Callable[[object], object]:
     def convert(cell: object) -> object:
         if cell in seen:
             return seen[cell]
-        text = _text(cell)
+        text = master_text(cell)
         label = vocabulary.canonical(text)
         if label is None:
             if not text.strip():
@@ -318,7 +222,7 @@ def _interests(cell: object) -> object:
     if cell in _interests_seen:
         return _interests_seen[cell]
     try:
-        result = schema.parse_interests(_text(cell))
+        result = schema.parse_interests(master_text(cell))
     except FieldError as exc:
         raise ValueError(exc.reason) from None
     if len(_interests_seen) < 1 << 14:  # 4096 combinations and their spellings

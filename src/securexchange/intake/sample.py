@@ -18,13 +18,11 @@ values outside every enumeration, an unknown NIS code, a bad phone number and e-
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import random
-import tempfile
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -373,45 +371,6 @@ def generate_master(
 # --- writers ----------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _private_tempdir() -> Iterator[None]:
-    """Point tempfile (and so openpyxl's write-only worksheets) at a private directory.
-
-    openpyxl write-only mode keeps each sheet in a plaintext temporary file in $TMPDIR;
-    sample data is synthetic, but code that is copied should not teach that habit.
-    """
-    with tempfile.TemporaryDirectory(prefix="sx-sample-") as private:
-        previous = tempfile.tempdir
-        tempfile.tempdir = private
-        try:
-            yield
-        finally:
-            tempfile.tempdir = previous
-
-
-def xlsx_bytes(rows: Rows, *, sheet: str = "Master") -> bytes:
-    """An .xlsx workbook of ``rows``; all text stored as text, dates as date cells."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-
-    with _private_tempdir():
-        book = Workbook(write_only=True)
-        worksheet = book.create_sheet(sheet)
-        for row in rows:
-            out = []
-            for value in row:
-                cell = WriteOnlyCell(worksheet, value=value)  # type: ignore[arg-type]  # stubs omit date
-                if isinstance(value, str) and value.startswith("="):
-                    cell.data_type = "s"  # text, never a formula (openpyxl guesses one)
-                elif isinstance(value, date):
-                    cell.number_format = "yyyy-mm-dd"
-                out.append(cell)
-            worksheet.append(out)
-        buffer = io.BytesIO()
-        book.save(buffer)
-    return buffer.getvalue()
-
-
 def csv_bytes(rows: Rows, *, excel_be: bool = False) -> bytes:
     """CSV of ``rows``: UTF-8 with ',' by default; with ``excel_be`` as Belgian Excel
     writes it: Windows-1252, ';', dates d/mm/yyyy, and '?' for characters that
@@ -435,6 +394,7 @@ def csv_bytes(rows: Rows, *, excel_be: bool = False) -> bytes:
 def write_master(rows: Rows, out: Path, *, excel_be: bool = False) -> None:
     """Write ``rows`` to ``out`` (.xlsx or .csv) atomically."""
     from securexchange.home.atomicio import atomic_write, output_dir
+    from securexchange.sheets.master_write import xlsx_bytes
 
     suffix = out.suffix.lower()
     if suffix == ".xlsx":

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from securexchange import sshsig, strictjson
-from securexchange.clock import format_instant, parse_instant
-from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
+from securexchange.clock import format_instant, read_instant
+from securexchange.errors import BadSignature, FingerprintMismatch, Malformed
 from securexchange.fingerprint import Fingerprint, parse_display
 from securexchange.formatversion import refuse_newer
 from securexchange.keys.identity import Identity, Owner, PublicIdentity, Subkey
@@ -50,17 +50,6 @@ class Card:
         return self.identity.owner
 
 
-def parse_time(value: str, what: str) -> datetime:
-    """A ``YYYY-MM-DDTHH:MM:SSZ`` instant from a document; Malformed otherwise."""
-    try:
-        moment = parse_instant(value)
-    except UsageError:
-        raise Malformed(f"{what} holds a time that is not ISO 8601") from None
-    if format_instant(moment) != value:
-        raise Malformed(f"{what} holds a time not in the form YYYY-MM-DDTHH:MM:SSZ")
-    return moment
-
-
 def subkey_to_json(subkey: Subkey) -> dict[str, object]:
     return {
         "recipient": subkey.recipient,
@@ -73,8 +62,8 @@ def subkey_to_json(subkey: Subkey) -> dict[str, object]:
 def subkey_from_json(value: object, what: str) -> Subkey:
     with strictjson.Fields(value, what) as f:
         recipient = f.text("recipient")
-        valid_from = parse_time(f.text("valid_from"), what)
-        valid_until = parse_time(f.text("valid_until"), what)
+        valid_from = read_instant(f.text("valid_from"), what)
+        valid_until = read_instant(f.text("valid_until"), what)
         certification = f.text("certification")
     try:
         return Subkey(recipient, valid_from, valid_until, certification)
@@ -166,7 +155,7 @@ def read_card(data: bytes) -> Card:
     with strictjson.Fields(body, "the key card") as f:
         if f.text("format") != CARD_FORMAT:
             raise Malformed("the key card has an unknown format")
-        created_at = parse_time(f.text("created_at"), "the key card")
+        created_at = read_instant(f.text("created_at"), "the key card")
         demo = f.boolean("demo")
         identity = identity_from_fields(f, "the key card")
     try:

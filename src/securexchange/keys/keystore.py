@@ -33,7 +33,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import age, sshsig, strictjson
-from securexchange.clock import format_instant
+from securexchange.clock import format_instant, read_instant
 from securexchange.errors import (
     AlreadyExists,
     BadPassphrase,
@@ -48,7 +48,7 @@ from securexchange.errors import (
 from securexchange.home.atomicio import atomic_write
 from securexchange.home.eventlog import Action
 from securexchange.home.home import Home, HomeKind
-from securexchange.keys.card import Card, make_card, parse_time, read_card
+from securexchange.keys.card import Card, make_card, read_card
 from securexchange.keys.identity import Identity, Owner, SecretSubkey, Subkey
 from securexchange.keys.passphrase_policy import check_new_passphrase
 
@@ -120,8 +120,8 @@ def _decode_subkey(value: object, number: int) -> SecretSubkey | Subkey:
     with strictjson.Fields(value, what) as f:
         secret = f.opt_text("identity")
         recipient = f.text("recipient")
-        valid_from = parse_time(f.text("valid_from"), what)
-        valid_until = parse_time(f.text("valid_until"), what)
+        valid_from = read_instant(f.text("valid_from"), what)
+        valid_until = read_instant(f.text("valid_until"), what)
         certification = f.text("certification")
     if secret is None:
         try:
@@ -155,7 +155,7 @@ def decode_identity(data: bytes) -> Identity:
             identity = Identity(
                 owner=Owner(f.text("name"), f.text("role"), f.text("organisation")),
                 seed=seed,
-                created_at=parse_time(f.text("created_at"), "the key file"),
+                created_at=read_instant(f.text("created_at"), "the key file"),
                 subkeys=tuple(e for e in entries if isinstance(e, SecretSubkey)),
                 demo=f.boolean("demo"),
                 split_subkeys=tuple(e for e in entries if isinstance(e, Subkey)),

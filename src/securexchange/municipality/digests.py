@@ -40,14 +40,13 @@ from collections.abc import Mapping
 
 from securexchange.home.home import Home
 from securexchange.schema import QUALITY_FIELDS
+from securexchange.sheets.layout import label_field, label_parts
 
 KEY_SIZE = 32
 SALT_SIZE = 16
 LOCATOR_SIZE = 16
 FIELD_TAG_SIZE = 8
 _LEGACY_QUALITY_SIZE = 32
-# Labels are "field: problem" joined by "; " in field order (workbooks._label).
-_JOIN = "; "
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS vault_workbook_digest_keys (
@@ -84,10 +83,7 @@ def _cell(key: bytes, which: bytes, salt: bytes, record_id: str, value: str) -> 
 
 def _by_field(label: str) -> dict[str, str]:
     """A row's joined quality label split into each field's own label."""
-    found = {}
-    for part in label.split(_JOIN) if label else ():
-        found[part.partition(": ")[0]] = part
-    return found
+    return {label_field(part): part for part in label_parts(label)}
 
 
 def _field_tag(key: bytes, salt: bytes, record_id: str, label: str) -> bytes:

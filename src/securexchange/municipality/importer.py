@@ -311,7 +311,7 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
 
 
 def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
-    from securexchange.sheets.workbook import WorkbookRow
+    from securexchange.sheets.layout import WorkbookRow
 
     body = opened.body
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
@@ -363,7 +363,7 @@ def store_package(
     identities: Mapping[str, age.X25519Identity],
     container: bytes,
 ) -> None:
-    from securexchange.sheets.workbook import WorkbookRow
+    from securexchange.sheets.layout import WorkbookRow
 
     body = opened.body
     recipient = subkeys.current_recipient(home)

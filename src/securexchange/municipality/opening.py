@@ -17,7 +17,6 @@ from datetime import date
 from pathlib import Path
 
 from securexchange import age
-from securexchange.clock import BEHIND_TOLERANCE, parse_instant
 from securexchange.errors import ClockBehind, NotFound, Stale, Tampered, UsageError
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir, output_dir
@@ -28,7 +27,8 @@ from securexchange.keys.keystore import KeySource
 from securexchange.municipality import subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
-from securexchange.sheets.workbook import WorkbookMeta, WorkbookRow, write_workbook
+from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
+from securexchange.sheets.workbook import write_workbook
 
 
 @dataclass(frozen=True)
@@ -89,21 +89,10 @@ def _current(home: Home) -> vault.PackageRow:
     return package
 
 
-def clock_behind(home: Home, override: str | None) -> bool:
-    """Whether the clock looks wound back. In a demo home the honoured
-    ``SECUREXCHANGE_NOW`` stands in for the system clock (demos travel forward)."""
-    if not home.clock.behind:
-        return False
-    mark = home.clock.previous_mark
-    if home.demo and override and mark is not None:
-        return parse_instant(override) < mark - BEHIND_TOLERANCE
-    return True
-
-
-def open_workbook(
-    home: Home, source: KeySource, out_dir: Path | None = None, *, override: str | None = None
-) -> Opened:
-    if clock_behind(home, override):
+def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) -> Opened:
+    # In a demo home an honoured SECUREXCHANGE_NOW stands in for the system clock here
+    # (ClockReading.behind): a demo travelling forward is not a clock wound back.
+    if home.clock.behind:
         raise ClockBehind(
             "the system clock is more than 24 hours behind the latest time this home has seen",
             hint="correct the computer's date and time; shredding still runs meanwhile",
@@ -162,6 +151,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
         municipality=package.municipality,
         destroy_by=destroy_by,
         demo=home.demo,
+        written_at=home.now,
     )
     with statedb.transaction(home.db):
         workbooks.register(

@@ -43,7 +43,7 @@ from securexchange.home.home import Home
 from securexchange.municipality import digests, subkeys
 from securexchange.municipality.subkeys import blob, number, when
 from securexchange.schema import RECORD_KEYS, Record
-from securexchange.sheets.workbook import QualityReport, WorkbookRow, split_reports
+from securexchange.sheets.layout import QualityReport, WorkbookRow, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age

@@ -32,11 +32,15 @@ from securexchange.home import safefs
 from securexchange.home.home import Home
 from securexchange.municipality import digests, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
-from securexchange.sheets.workbook import QualityReport, in_field_order, split_reports
+from securexchange.sheets.layout import (
+    join_labels,
+    reports_from_labels,
+    split_reports,
+)
 
 if TYPE_CHECKING:
     from securexchange import age
-    from securexchange.sheets.workbook import WorkbookRow
+    from securexchange.sheets.layout import WorkbookRow
     from securexchange.sheets.workbook_read import CellProblem, ChangedCell, WrittenCells
 
 OPEN = "open"
@@ -121,7 +125,7 @@ def register(
     recipient: str,
 ) -> None:
     """List a workbook before its file is written (inside the caller's transaction)."""
-    expected = {r.record_id: (r.status, _label(r.reports)) for r in rows}
+    expected = {r.record_id: (r.status, join_labels(r.reports)) for r in rows}
     home.db.execute(
         "INSERT INTO vault_workbooks (workbook_id, package_id, path, written_at, subkey, "
         "expected, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -143,31 +147,10 @@ def register(
     digests.keep(home, workbook_id, expected)
 
 
-# A row's quality reports as one string of the cells doc and the digests: their labels
-# in field order, joined ("Telefoon: verouderd; E-mail: foutief"). One report is its
-# label, as before layout 3, so cells sealed by an earlier version read the same.
-# No field name or problem holds "; ".
-_JOIN = "; "
-
-
-def _label(reports: Sequence[QualityReport]) -> str:
-    return _JOIN.join(report.label for report in in_field_order(reports))
-
-
-def _reports(label: str) -> tuple[QualityReport, ...]:
-    if not label:
-        return ()
-    found = []
-    for part in label.split(_JOIN):
-        field, _, problem = part.partition(": ")
-        found.append(QualityReport(field, problem))
-    return in_field_order(found)
-
-
 def _written_cells(status: str, quality: str) -> WrittenCells:
     from securexchange.sheets.workbook_read import WrittenCells
 
-    first, more = split_reports(_reports(quality))
+    first, more = split_reports(reports_from_labels(quality))
     return WrittenCells(status, first, more)
 
 
@@ -190,7 +173,7 @@ def _written_rows(
         return None
     rows = []
     for record_id, (status, quality) in expected.items():
-        first, more = split_reports(_reports(quality))
+        first, more = split_reports(reports_from_labels(quality))
         rows.append(replace(by_id[record_id], status=status, quality=first, more_quality=more))
     return tuple(rows)
 
@@ -307,7 +290,7 @@ def _read_cells(
     cells = {
         r.record_id: (
             r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
-            _label(r.reports),
+            join_labels(r.reports),
         )
         for r in edits.records
     }
@@ -391,8 +374,8 @@ def _diff(
             made += 1
         # One edit per report typed that was not written (a new field reported, or a
         # field's problem changed); an emptied cell withdraws nothing (as before).
-        old_reports = set(_reports(old_quality))
-        for report in _reports(quality):
+        old_reports = set(reports_from_labels(old_quality))
+        for report in reports_from_labels(quality):
             if report not in old_reports:
                 vault.add_edit(
                     home,

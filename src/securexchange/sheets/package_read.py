@@ -35,7 +35,8 @@ from securexchange.schema import (
     FieldError,
     Record,
 )
-from securexchange.sheets.workbook import (
+from securexchange.sheets.cells import written_text
+from securexchange.sheets.layout import (
     DATA_SHEET,
     FIELD_BY_QUALITY_HEADER,
     HEADER_ROW,
@@ -54,16 +55,6 @@ _COLUMNS = {
 }
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
 def _rows(data: bytes) -> list[list[Any]]:
     import python_calamine
 
@@ -77,12 +68,7 @@ def parse_quality(label: str) -> QualityReport | None:
     """A drop-down label ("Telefoon: foutief") as a report; None for an empty cell.
 
     Raises ValueError for any other text."""
-    if not label:
-        return None
-    field, sep, problem = label.partition(": ")
-    if not sep:
-        raise ValueError("not a quality report label")
-    return QualityReport(field, problem)
+    return QualityReport.from_label(label) if label else None
 
 
 def _reports(cells: list[str], column: dict[str, int]) -> tuple[QualityReport, ...]:
@@ -110,14 +96,14 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
         rows = _rows(data)
     except Exception:
         raise Malformed("the package's workbook cannot be read") from None
-    found = tuple(_text(c) for c in rows[HEADER_ROW - 1]) if len(rows) >= HEADER_ROW else ()
+    found = tuple(written_text(c) for c in rows[HEADER_ROW - 1]) if len(rows) >= HEADER_ROW else ()
     column = _COLUMNS.get(found)
     if column is None:
         raise Malformed(f"sheet {DATA_SHEET}: the headers are not the package layout")
     result: list[WorkbookRow] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
-        cells = [c if type(c) is str else _text(c) for c in raw]
+        cells = [c if type(c) is str else written_text(c) for c in raw]
         cells += [""] * (len(found) - len(raw))
         if not any(cells):
             continue

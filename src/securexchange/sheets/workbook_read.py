@@ -39,9 +39,8 @@ import re
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import PurePosixPath
-from typing import Any, NoReturn
+from typing import NoReturn
 from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
@@ -54,7 +53,8 @@ from securexchange.schema import (
     QUALITY_PROBLEMS,
     fold,
 )
-from securexchange.sheets.workbook import (
+from securexchange.sheets.cells import written_text
+from securexchange.sheets.layout import (
     ALL_HEADERS,
     DATA_SHEET,
     FIELD_BY_QUALITY_HEADER,
@@ -569,29 +569,12 @@ def _read_values(
                 if end is None or len(values) > end[1] + 1:
                     raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
                 pad = ("",) * (end[1] + 1 - len(values))
-                reader.row(count, pad + tuple(_text(value) for value in values))
+                reader.row(count, pad + tuple(written_text(value) for value in values))
         except (CalamineError, ValueError, OSError):
             raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read") from None
     if end is not None and count != end[0] + 1:
         raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
     return reader.result()
-
-
-def _text(value: Any) -> str:
-    """A cell value as the text the writer would have written for it."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() else repr(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value)
 
 
 # The stand-in for a record whose written cells are not known (``written`` None).
