@@ -18,7 +18,7 @@ from typing import Any
 
 from cli_helpers import CliResult, run_cli
 from keys_helpers import make_agency
-from return_flows import add_staff, demo_source, register_demo
+from return_flows import add_staff, register_demo
 from securexchange import age
 from securexchange.agency.registry import view_for
 from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
@@ -215,7 +215,3 @@ def home_identities(staff: Path) -> list[age.X25519Identity]:
 
             found.append(age.X25519Identity.from_string(json.loads(plain)["identity"]))
     return found
-
-
-def export_key_source_for(world: World) -> Any:
-    return demo_source(world.agency / "keys" / "export.key")

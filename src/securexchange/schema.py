@@ -252,8 +252,6 @@ MASTER_FIELDS: tuple[FieldSpec, ...] = (
     DATUM_ATTEST,
 )
 MASTER_HEADERS: tuple[str, ...] = tuple(f.header for f in MASTER_FIELDS)
-FIELD_BY_HEADER: Mapping[str, FieldSpec] = {f.header: f for f in MASTER_FIELDS}
-
 # Columns of the municipal workbook that are not art. 3 fields (brief §5). Named here so
 # that the workbook writer, its reader and the return channel agree on them.
 HEADER_RECORD_ID = "record-id"

@@ -116,7 +116,7 @@ class Fields:
     def __enter__(self) -> Fields:
         return self
 
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, _tb: object) -> None:
         if exc_type is None:
             self.done()
 
@@ -149,10 +149,6 @@ class Fields:
 
     def integer(self, key: str) -> int:
         value: int = self._take(key, int, False)
-        return value
-
-    def opt_integer(self, key: str) -> int | None:
-        value: int | None = self._take(key, int, True)
         return value
 
     def boolean(self, key: str) -> bool:

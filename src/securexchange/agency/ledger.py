@@ -135,17 +135,6 @@ def delta_by_sequence(home: Home, signer: str, sequence: int) -> DeltaRow | None
     return None if row is None else DeltaRow(*row)
 
 
-def missing_sequences(home: Home, signer: str) -> list[int]:
-    """The sequence numbers of ``signer`` below its highest one that never arrived."""
-    seen = {
-        int(r[0])
-        for r in home.db.execute("SELECT sequence FROM ledger_deltas WHERE signer = ?", (signer,))
-    }
-    if not seen:
-        return []
-    return [n for n in range(1, max(seen)) if n not in seen]
-
-
 # --- applying ---------------------------------------------------------------------------
 
 

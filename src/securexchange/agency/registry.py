@@ -169,7 +169,6 @@ def _unlock_root(home: Home, root: KeySource) -> Identity:
 @dataclass(frozen=True)
 class AgencyInit:
     root_fingerprint: Fingerprint
-    export_fingerprint: Fingerprint
     root_key: Path
     root_card: Path
     keyring_version: int
@@ -237,7 +236,7 @@ def init_agency(
             )
         # The log is sealed with the export key; the root key signs keyrings only.
         home.note_signer(export.seed, export.fingerprint.display)
-        return AgencyInit(root.fingerprint, export.fingerprint, root_path, root_card, version)
+        return AgencyInit(root.fingerprint, root_path, root_card, version)
 
 
 # --- municipalities -----------------------------------------------------------------

@@ -45,7 +45,6 @@ from securexchange.keys.identity import (
 # (pre-issued subkeys, post-quantum subkeys, notices in the keyring) takes the next one.
 KEYRING_FORMAT_NAME = "securexchange-keyring"
 KEYRING_FORMAT_VERSION = 1  # the newest format this version of securexchange reads
-KEYRING_FORMAT = f"{KEYRING_FORMAT_NAME}/1"
 _FORMAT_RE = re.compile(r"^securexchange-keyring/([1-9][0-9]{0,5})$")
 SCOPE_FULL = "full"
 MAX_KEYRING_BYTES = 4 << 20

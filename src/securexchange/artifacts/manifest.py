@@ -248,12 +248,6 @@ class Manifest:
         if not callable(getattr(self.body, "to_json", None)):
             raise ValueError("body is not a manifest body")
 
-    def attachment(self, name: str) -> MemberDigest:
-        for known, digest in self.attachments:
-            if known == name:
-                return digest
-        raise KeyError(name)
-
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
             "format": self.format,

@@ -353,11 +353,6 @@ class PackageTrust:
         days = [day for protocol, day in self.terminations if protocol == protocol_id]
         return min(days) if days else None
 
-    @classmethod
-    def from_keyring(cls, keyring: Keyring) -> PackageTrust:
-        """Trust as a holder of the verified ``keyring``: its root, at least its version."""
-        return cls(keyring.agency.root_key, keyring.version)
-
 
 class _EmbeddedKeyringSigner:
     """A trust policy: the export key certified by the package's own keyring view,

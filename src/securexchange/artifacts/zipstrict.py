@@ -50,7 +50,6 @@ EXTERNAL_ATTRIBUTES = 0  # no directory bit, no Unix mode: no links, no devices
 
 FLAG_ENCRYPTED = 0x0001
 FLAG_DATA_DESCRIPTOR = 0x0008
-FLAG_UTF8 = 0x0800
 
 MAX_NAME_LENGTH = 64
 # Letters, digits, dot, underscore, hyphen; not starting with a dot. This excludes "/",

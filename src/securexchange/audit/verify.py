@@ -87,10 +87,7 @@ CHECK_STRUCTURE = "structure"
 CHECK_SIGNATURE = "signature"
 CHECK_AUTHORISATION = "authorisation"
 CHECK_DIGESTS = "payload hash"
-CHECK_RECIPIENTS = "recipients"
 CHECK_PROTOCOL = "protocol active"
-CHECK_DEADLINES = "deadlines"
-CHECK_RETENTION = "retention"
 CHECK_KEYRING_VERSION = "keyring version"
 CHECK_SEQUENCE = "sequence"
 CHECK_SUPERSEDES = "supersede chain"
@@ -347,12 +344,6 @@ class _KeyringIndex:
 
     def newest_version(self) -> int:
         return max((d.keyring.version for d in self.docs), default=0)
-
-    def any_version(self, version: int) -> Keyring | None:
-        for doc in self.docs:
-            if doc.keyring.version == version:
-                return doc.keyring
-        return None
 
     def latest_at(
         self, party_id: str, moment: datetime

@@ -711,10 +711,3 @@ class EventLog:
             checkpoint=self.last_checkpoint(),
             verify_checkpoint=verify_checkpoint,
         )
-
-    def require_intact(self) -> LogVerification:
-        result = self.verify()
-        if not result.ok:
-            first = result.problems[0]
-            raise LogBroken(f"log.jsonl line {first.line}: {first.what}")
-        return result

@@ -38,8 +38,6 @@ from securexchange.ids import is_nis_code
 ORGANISATION_AGENCY = "agency"
 ROLE_ROOT = "agency-root"
 ROLE_EXPORT = "agency-export"
-AGENCY_ROLES = frozenset({ROLE_ROOT, ROLE_EXPORT})
-
 PERIOD_MONTHS = 3  # one subkey per calendar quarter
 MAX_NAME = 200
 MAX_ROLE = 64
@@ -372,9 +370,6 @@ class Identity:
             self,
             split_subkeys=tuple(s for s in self.split_subkeys if s.valid_until > utc(now)),
         )
-
-    def with_owner(self, owner: Owner) -> Identity:
-        return replace(self, owner=owner)
 
 
 def generate_identity(

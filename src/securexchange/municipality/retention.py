@@ -76,19 +76,6 @@ class ShredReport:
         """Items a subkey took with it because no command re-wrapped them in time."""
         return self.lost_packages + self.lost_edits + self.lost_workbooks
 
-    @property
-    def anything(self) -> bool:
-        return bool(
-            self.records
-            or self.packages
-            or self.workbooks
-            or self.subkeys
-            or self.edits
-            or self.lost
-            or self.tampered
-            or self.clock_moved
-        )
-
     def counts(self) -> dict[str, int]:
         return {
             "records": self.records,

@@ -17,7 +17,6 @@ from typing import Any
 from securexchange.printable import escape
 
 LANG_VARIABLE = "SECUREXCHANGE_LANG"
-LANGUAGES = ("nl", "en")
 
 TEXT: Mapping[str, Mapping[str, str]] = {
     "nl": {

@@ -244,14 +244,6 @@ def record_tag(data_key: bytes, record_id: str) -> str:
     return RowCipher(data_key, "").tag(record_id)
 
 
-def seal_row(data_key: bytes, package_id: str, tag: str, plaintext: bytes) -> bytes:
-    return RowCipher(data_key, package_id).seal(tag, plaintext)
-
-
-def open_row(data_key: bytes, package_id: str, tag: str, sealed: bytes) -> bytes:
-    return RowCipher(data_key, package_id).open(tag, sealed)
-
-
 class RowCipher:
     """Tags, seals and opens the rows of one package under its data key.
 

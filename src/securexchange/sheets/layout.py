@@ -133,7 +133,6 @@ STAFF_LAYOUT_2 = Layout(
 )
 STAFF_LAYOUT = Layout(3, (DATA_SHEET, LISTS_SHEET, HELP_SHEET), HEADERS, len(_NAMES), True)
 LAYOUTS: tuple[Layout, ...] = (STAFF_LAYOUT, STAFF_LAYOUT_2, PACKAGE_LAYOUT)
-SHEETS: tuple[str, ...] = STAFF_LAYOUT.sheets
 # Layouts 1 and 2 hold the same columns; layout 3 the same but for the quality column.
 if sorted(LAYOUT_2_HEADERS) != sorted(PACKAGE_HEADERS) or sorted(HEADERS) != sorted(
     (*(h for h in PACKAGE_HEADERS if h != HEADER_QUALITY), *QUALITY_HEADERS)
@@ -146,7 +145,6 @@ HEADER_ROW = BANNER_ROWS + 1
 FIRST_DATA_ROW = HEADER_ROW + 1
 
 # On "Keuzelijsten": row 1 banner, row 2 headers, values from row 3; one column a list.
-LISTS_HEADER_ROW = 2
 LISTS_FIRST_ROW = 3
 
 # Custom document properties (docProps/custom.xml). Custom rather than core properties:

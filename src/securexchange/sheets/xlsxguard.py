@@ -119,13 +119,6 @@ class XlsxLimits:
                 raise ValueError(f"XlsxLimits.{name} must be a positive integer")
 
 
-@dataclass(frozen=True)
-class XlsxInfo:
-    """What the guard learnt: worksheet parts and the rows counted in each."""
-
-    sheet_rows: dict[str, int]
-
-
 def column_index(letters: str) -> int:
     """1-based index of a column name: A=1, Z=26, AA=27."""
     index = 0
@@ -400,7 +393,7 @@ def _check_content_types(archive: zipfile.ZipFile, what: str, limits: XlsxLimits
 
 def inspect_xlsx(
     source: Path | str | bytes, limits: XlsxLimits, *, what: str | None = None
-) -> XlsxInfo:
+) -> None:
     """Check an .xlsx archive as described in the module docstring; HostileFile if not."""
     label = what or (Path(source).name if not isinstance(source, bytes) else "the workbook")
     with _open(source, label, limits) as archive:
@@ -417,8 +410,8 @@ def inspect_xlsx(
                 _check_prolog(prefix, info.filename, label, limits)
                 if info.filename in sheets:
                     _check_dimension(prefix, info.filename, label, limits)
-        counts = {name: _count_rows(archive, name, label, limits) for name in sheets}
-    return XlsxInfo(sheet_rows=counts)
+        for name in sheets:
+            _count_rows(archive, name, label, limits)
 
 
 def check_xlsx(source: Path | str | bytes, limits: XlsxLimits) -> None:
