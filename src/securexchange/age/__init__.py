@@ -36,6 +36,17 @@ from securexchange.age.primitives import (
     payload_key,
 )
 from securexchange.age.readahead import Readable, never_blocks, read_full
+from securexchange.age.recipients import (
+    Identity,
+    PublicRecipient,
+    Recipient,
+    SecretIdentity,
+    is_recipient_string,
+    parse_identity,
+    parse_recipient,
+    public_stanza_types,
+    well_formed_stanza,
+)
 from securexchange.age.scrypt import ScryptIdentity, ScryptRecipient
 from securexchange.age.x25519 import X25519Identity, X25519Recipient
 
@@ -52,9 +63,11 @@ __all__ = [
     "AgeSizeError",
     "Header",
     "Identity",
+    "PublicRecipient",
     "Recipient",
     "ScryptIdentity",
     "ScryptRecipient",
+    "SecretIdentity",
     "Stanza",
     "X25519Identity",
     "X25519Recipient",
@@ -62,11 +75,13 @@ __all__ = [
     "decrypt_stream",
     "encrypt",
     "encrypt_stream",
+    "is_recipient_string",
     "parse_header",
+    "parse_identity",
+    "parse_recipient",
+    "public_stanza_types",
+    "well_formed_stanza",
 ]
-
-Recipient = X25519Recipient | ScryptRecipient
-Identity = X25519Identity | ScryptIdentity
 
 DEFAULT_MAX_SIZE = 256 << 20
 _PEEK = 2048  # enough to see past the whitespace armor may start with

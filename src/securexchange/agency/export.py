@@ -657,7 +657,7 @@ def export_master(
                 created_at=created_at,
                 body=p.body,
                 workbook=workbook,
-                recipients=[age.X25519Recipient.from_string(r.subkey) for r in p.body.recipients],
+                recipients=[age.parse_recipient(r.subkey) for r in p.body.recipients],
                 keyring_data=p.target.keyring_data,
                 keyring_signature=p.target.keyring_signature,
                 signing_seed=identity.seed,

@@ -429,7 +429,7 @@ def import_returns(
     for signer, sequence in skip_gaps:  # a usage error before the key is unlocked
         _check_skip(home, signer, sequence)
     identity = _unlock_export(home, export)
-    identities = [age.X25519Identity.from_string(s.identity) for s in identity.subkeys]
+    identities = [age.parse_identity(s.identity) for s in identity.subkeys]
     ready = [_decrypt(c, identities, trust) for c in checked]
     sent_cache: dict[str, frozenset[str]] = {}
     for item in ready:

@@ -15,7 +15,7 @@ Opening runs, in this order, and returns nothing unless all passed:
 5. the binding fields inside the payload against the manifest.
 
 :func:`open_without_decryption` stops after step 3 (and checks that ``payload.age`` is
-an age file with X25519 recipients only): that is what an auditor without keys does.
+an age file with public-key recipients only): that is what an auditor without keys does.
 Freshness, rollback, addressee and authorisation rules are the workflows' business, on
 the :class:`VerifiedArtifact` this returns.
 
@@ -35,7 +35,6 @@ from types import MappingProxyType
 from typing import Protocol
 
 from securexchange import age, sshsig
-from securexchange.age.format import decode_b64
 from securexchange.artifacts import zipstrict
 from securexchange.artifacts.manifest import (
     DEFAULT_BODIES,
@@ -295,17 +294,18 @@ def _verified_structure_and_signature(
         if not hmac.compare_digest(actual.sha256, digest.sha256):
             raise Tampered(f"{name} does not have the SHA-256 the manifest states")
     if PAYLOAD in members:
-        # Binary age with X25519 recipients only (no armor, no passphrase stanza can be
-        # in an artifact); checked without any key, so auditors see it too.
+        # Binary age with public-key recipients only (no armor, no passphrase stanza can
+        # be in an artifact); checked without any key, so auditors see it too.
         if not members[PAYLOAD].startswith(AGE_MAGIC):
             raise Malformed("payload.age is not a binary age file")
         header = age.parse_header(members[PAYLOAD])
-        if not header.stanzas or any(s.type != "X25519" for s in header.stanzas):
-            raise Malformed("payload.age is not encrypted to X25519 recipients only")
+        known = age.public_stanza_types()
+        if not header.stanzas or any(s.type not in known for s in header.stanzas):
+            raise Malformed(f"payload.age is not encrypted to {_names(known)} recipients only")
         # Each stanza well formed, as far as it can be told without its key: a reader
         # stops at its own stanza, so a malformed one after it would pass a key holder
         # and fail another; judged here, every verifier sees the same.
-        if not all(_well_formed_x25519(s) for s in header.stanzas):
+        if not all(age.well_formed_stanza(s) for s in header.stanzas):
             raise Malformed("payload.age has a recipient stanza that is not well formed")
 
     return VerifiedArtifact(
@@ -317,14 +317,8 @@ def _verified_structure_and_signature(
     )
 
 
-def _well_formed_x25519(stanza: age.Stanza) -> bool:
-    """One argument, a 32-byte share in canonical base64, a wrapped 16-byte key."""
-    if stanza.type != "X25519" or len(stanza.args) != 1 or len(stanza.body) != 32:
-        return False
-    try:
-        return len(decode_b64(stanza.args[0].encode("ascii"))) == 32
-    except ValueError:
-        return False
+def _names(stanza_types: tuple[str, ...]) -> str:
+    return " or ".join(stanza_types)
 
 
 def open_without_decryption(

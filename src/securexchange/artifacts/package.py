@@ -59,7 +59,6 @@ MAX_RECORDS = 1_000_000
 DEFAULT_MAX_PAYLOAD = 64 << 20
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-_SUBKEY_RE = re.compile(r"^age1[02-9ac-hj-np-z]{58}$")
 _ROLE_RE = re.compile(r"^[^\x00-\x1f\x7f,]{1,64}$")
 _SCHEMA_RE = re.compile(r"^[0-9]{4}\.[0-9]{1,3}$")
 
@@ -91,7 +90,7 @@ class PackageRecipient:
 
     fingerprint: str  # display form
     role: str
-    subkey: str  # the age X25519 recipient ("age1...") of the subkey used
+    subkey: str  # the age recipient ("age1...") of the subkey used
 
     def __post_init__(self) -> None:
         if not isinstance(self.fingerprint, str) or not is_display(self.fingerprint):
@@ -100,8 +99,8 @@ class PackageRecipient:
             raise ValueError("a recipient role is not a role")
         if self.role != " ".join(self.role.split()).lower():
             raise ValueError("a recipient role is not in normal form")
-        if not isinstance(self.subkey, str) or not _SUBKEY_RE.fullmatch(self.subkey):
-            raise ValueError("a recipient subkey is not an age X25519 recipient")
+        if not isinstance(self.subkey, str) or not age.is_recipient_string(self.subkey):
+            raise ValueError("a recipient subkey is not an age recipient")
 
     def to_json(self) -> dict[str, Any]:
         return {"fingerprint": self.fingerprint, "role": self.role, "subkey": self.subkey}
@@ -303,7 +302,7 @@ def seal_package(
     created_at: datetime,
     body: PackageBody,
     workbook: bytes,
-    recipients: Sequence[age.X25519Recipient],
+    recipients: Sequence[age.PublicRecipient],
     keyring_data: bytes,
     keyring_signature: str,
     signing_seed: bytes,
@@ -448,7 +447,7 @@ def open_package(
     data: bytes,
     *,
     trust: PackageTrust,
-    identities: Sequence[age.X25519Identity] | None,
+    identities: Sequence[age.Identity] | None,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
 ) -> OpenedPackage:
     """Verify a package; decrypt its workbook when ``identities`` are given.
@@ -456,7 +455,7 @@ def open_package(
     Checks, in order: the ZIP structure (Malformed/Tampered); the keyring view's root
     signature (BadSignature) and that it is this municipality's view; the manifest's
     signature by the export key that keyring certifies (BadSignature/NotAuthorised);
-    every member digest (Tampered); the payload is age to X25519 recipients with as many
+    every member digest (Tampered); the payload is age to public-key recipients with as many
     stanzas as the body states (Malformed); the body agrees with the keyring
     (Malformed) and lists only its recipients and subkeys (NotAuthorised); the protocol
     was active on the day it was made, by its keyring and ``trust.terminations``

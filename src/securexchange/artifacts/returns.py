@@ -524,7 +524,7 @@ def open_return(
     newest held is Malformed); the signature (BadSignature); every member digest
     (Tampered); the protocol active on the day it was made, not terminated then, and
     received within :data:`RECEIPT_GRACE` of a termination (ProtocolInactive); the
-    payload encrypted to exactly one X25519 recipient, the agency (NotAuthorised: a
+    payload encrypted to exactly one public-key recipient, the agency (NotAuthorised: a
     second stanza, well formed or not, would let a third party read the return); for a
     key holder the decryption (NotRecipient/Tampered), the binding fields (Tampered) and
     the document (Malformed/Tampered). Freshness against a home's clock, demo homes,

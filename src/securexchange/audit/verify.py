@@ -10,7 +10,7 @@ per artifact
     keyring version the artifact names (root-signed by the pinned key; a package
     carries its own view, a return's version must be among the inputs), every member
     digest, recipients within the municipality's authorised recipients and exactly one
-    X25519 stanza per listed recipient, the protocol active at creation, retention
+    recipient stanza per listed recipient, the protocol active at creation, retention
     deadlines within the protocol, deadlines after creation, and no newer keyring
     version issued before the artifact was made (a rolled-back keyring);
 across artifacts
@@ -20,7 +20,7 @@ across artifacts
     monotonic in time and one content per version and scope; per signer the return
     sequence likewise.
 
-X25519 stanzas are anonymous: a stanza does not say whom it is for. The count is
+Recipient stanzas are anonymous: a stanza does not say whom it is for. The count is
 checked; *which* keys they are is the agency's signed claim (the body's recipient list),
 which only a key holder can confirm by decrypting.
 
@@ -38,6 +38,7 @@ from datetime import date, datetime
 from pathlib import Path
 from types import MappingProxyType
 
+from securexchange import age
 from securexchange.artifacts.container import MEMBER_LIMITS, open_without_decryption, read_members
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry, open_keyring
 from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
@@ -49,6 +50,7 @@ from securexchange.errors import (
     ArtifactError,
     BadSignature,
     Equivocation,
+    InternalError,
     Malformed,
     NotAuthorised,
     ProtocolInactive,
@@ -76,9 +78,9 @@ class _TooLarge(ArtifactError):
 
 
 ANONYMOUS_STANZAS_NOTE = (
-    "X25519 recipient stanzas are anonymous: the check proves how many keys a payload is "
-    "encrypted to, not which; the recipient list is the agency's signed claim, which "
-    "only a key holder can confirm by decrypting"
+    f"{' and '.join(age.public_stanza_types())} recipient stanzas are anonymous: the check "
+    "proves how many keys a payload is encrypted to, not which; the recipient list is the "
+    "agency's signed claim, which only a key holder can confirm by decrypting"
 )
 
 # The check names used in findings (what failed).
@@ -513,7 +515,8 @@ def _check_notice(
     """A notice signed by the export key of the keyring in force when it was made, for
     a municipality and protocol that keyring lists."""
     body = manifest.body
-    assert isinstance(body, NoticeBody)
+    if not isinstance(body, NoticeBody):  # the caller dispatched on the manifest's type
+        raise InternalError("a notice check was given another artifact")
     keyring = index.latest_any_at(manifest.created_at)
     if keyring is None:
         report.fail(

@@ -24,18 +24,22 @@ from securexchange.cli.common import (
     note,
     pass_state,
     print_table,
+    read_input,
     shown,
 )
 from securexchange.cli.keyopts import (
     passphrase_option,
     root_key_options,
+    root_source,
 )
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
+    from securexchange.agency.export import ExportResult
     from securexchange.home.home import Home
+    from securexchange.intake.master import Problem
     from securexchange.keys.keystore import KeySource
 
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
@@ -50,30 +54,6 @@ def _split(value: str | None) -> list[str] | None:
     if value is None:
         return None
     return [item for item in (p.strip() for p in value.split(",")) if item]
-
-
-def read_input(path: Path, *, limit: int, what: str) -> bytes:
-    """The bytes of a file named on the command line, capped before reading."""
-    from securexchange.home.atomicio import read_capped
-
-    return read_capped(path, limit=limit, what=what)
-
-
-def root_source(
-    home: Home,
-    root_key: Path | None,
-    root_passphrase_file: Path | None,
-    passphrase_file: Path | None,
-) -> KeySource:
-    """The agency's root key, opened only when a change is about to be signed."""
-    from securexchange.cli.keyopts import root_passphrase
-    from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
-
-    return KeySource(
-        path=key_path(home, KeyUse.ROOT, root_key),
-        passphrase=root_passphrase(root_passphrase_file, passphrase_file, demo=home.demo),
-        work_factor=rewrite_work_factor(home, os.environ),
-    )
 
 
 def _agency_home(state: CliState, *, read_only: bool = False) -> AbstractContextManager[Home]:
@@ -855,10 +835,7 @@ def export_command(
         check_every_municipality_reached(result)
 
 
-def _problem_json(problem: object) -> dict[str, object]:
-    from securexchange.intake.master import Problem
-
-    assert isinstance(problem, Problem)
+def _problem_json(problem: Problem) -> dict[str, object]:
     return {
         "sheet": problem.sheet,
         "row": problem.row,
@@ -868,10 +845,7 @@ def _problem_json(problem: object) -> dict[str, object]:
     }
 
 
-def _print_export(result: object, as_json: bool) -> None:
-    from securexchange.agency.export import ExportResult
-
-    assert isinstance(result, ExportResult)
+def _print_export(result: ExportResult, as_json: bool) -> None:
     if as_json:
         echo_json(
             {

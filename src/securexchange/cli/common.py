@@ -116,3 +116,10 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
     echo(line.rstrip())
     for row in rows:
         echo("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
+
+
+def read_input(path: Path, *, limit: int, what: str) -> bytes:
+    """The bytes of a file named on the command line, capped before reading."""
+    from securexchange.home.atomicio import read_capped
+
+    return read_capped(path, limit=limit, what=what)

@@ -179,3 +179,19 @@ def key_source(home: Home, use: KeyUse, passphrase_file: Path | None, *, what: s
         passphrase=key_passphrase(passphrase_file, what=what, demo=home.demo),
         work_factor=rewrite_work_factor(home, os.environ),
     )
+
+
+def root_source(
+    home: Home,
+    root_key: Path | None,
+    root_passphrase_file: Path | None,
+    passphrase_file: Path | None,
+) -> KeySource:
+    """The agency's root key, opened only when a change is about to be signed."""
+    from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
+
+    return KeySource(
+        path=key_path(home, KeyUse.ROOT, root_key),
+        passphrase=root_passphrase(root_passphrase_file, passphrase_file, demo=home.demo),
+        work_factor=rewrite_work_factor(home, os.environ),
+    )

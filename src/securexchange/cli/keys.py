@@ -38,8 +38,7 @@ def _source(
     root_key: Path | None = None,
     root_passphrase_file: Path | None = None,
 ) -> KeySource:
-    from securexchange.cli.agency import root_source
-    from securexchange.cli.keyopts import key_passphrase
+    from securexchange.cli.keyopts import key_passphrase, root_source
     from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
     if use is KeyUse.ROOT:

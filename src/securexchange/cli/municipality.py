@@ -83,7 +83,7 @@ def init_command(
       securexchange municipality init --nis 11002 --name "An Peeters" \\
           --role integratiebeambte --agency-key agency-root.card.json
     """
-    from securexchange.cli.agency import read_input
+    from securexchange.cli.common import read_input
     from securexchange.cli.keyopts import key_passphrase
     from securexchange.keys.keystore import work_factor_for
     from securexchange.municipality.enrolment import init_municipality, read_agency_card

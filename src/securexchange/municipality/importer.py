@@ -360,7 +360,7 @@ def store_package(
     home: Home,
     opened: OpenedPackage,
     rows: Sequence[object],
-    identities: Mapping[str, age.X25519Identity],
+    identities: Mapping[str, age.SecretIdentity],
     container: bytes,
 ) -> None:
     from securexchange.sheets.layout import WorkbookRow

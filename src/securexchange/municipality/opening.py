@@ -39,7 +39,7 @@ class Opened:
     synced_folder: bool
 
 
-def unlock(home: Home, source: KeySource) -> dict[str, age.X25519Identity]:
+def unlock(home: Home, source: KeySource) -> dict[str, age.SecretIdentity]:
     """Split the subkeys out of ``identity.key`` if needed; all held subkeys unlocked.
 
     What is still wrapped to an older subkey moves to the current one: a subkey file is
@@ -52,7 +52,7 @@ def unlock(home: Home, source: KeySource) -> dict[str, age.X25519Identity]:
 
 
 def shred_edited_deadlines(
-    home: Home, package: vault.PackageRow, identities: dict[str, age.X25519Identity]
+    home: Home, package: vault.PackageRow, identities: dict[str, age.SecretIdentity]
 ) -> None:
     """Check every record's clear-text deadline against the copy sealed in its row.
 
@@ -178,7 +178,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
 
 
 def _find(
-    home: Home, record_id: str, identities: dict[str, age.X25519Identity]
+    home: Home, record_id: str, identities: dict[str, age.SecretIdentity]
 ) -> tuple[vault.PackageRow, WorkbookRow]:
     if not is_record_id(record_id):
         raise UsageError("a record id looks like R- followed by 20 letters and digits")

@@ -36,7 +36,7 @@ class Pending:
     handles: tuple[int, ...] = ()
 
 
-def _absorb(home: Home, identities: Mapping[str, age.X25519Identity]) -> None:
+def _absorb(home: Home, identities: Mapping[str, age.SecretIdentity]) -> None:
     """Run the workbooks' absorb in one transaction where it allows one.
 
     (It reaches schema statements, which end an open transaction in SQLite; then the

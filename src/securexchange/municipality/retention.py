@@ -156,7 +156,7 @@ def shred(
     home: Home,
     *,
     dry_run: bool = False,
-    identities: Mapping[str, age.X25519Identity] | None = None,
+    identities: Mapping[str, age.SecretIdentity] | None = None,
     log_always: bool = False,
 ) -> ShredReport:
     """One shredding pass (see the module doc). ``identities``: unlocked subkeys, when

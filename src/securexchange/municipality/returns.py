@@ -52,7 +52,7 @@ def return_file_name(nis: str, signer: str, sequence: int) -> str:
     return f"{nis}_{signer}_{sequence:0{SEQUENCE_DIGITS}d}{FILE_SUFFIX}"
 
 
-def agency_recipient(keyring: Keyring, now: datetime) -> age.X25519Recipient:
+def agency_recipient(keyring: Keyring, now: datetime) -> age.PublicRecipient:
     """The agency export key's subkey valid now, as the keyring lists it."""
     subkey = keyring.agency.export.subkey_at(now)
     if subkey is None:
@@ -60,7 +60,7 @@ def agency_recipient(keyring: Keyring, now: datetime) -> age.X25519Recipient:
             "the keyring this home holds has no agency encryption key valid now",
             hint="import the agency's latest package or keyring first",
         )
-    return age.X25519Recipient.from_string(subkey.recipient)
+    return age.parse_recipient(subkey.recipient)
 
 
 def seal_return(

@@ -201,7 +201,7 @@ def _encode(identity: str, recipient: str, valid_from: datetime, valid_until: da
     )
 
 
-def _decode(data: bytes, what: str) -> age.X25519Identity:
+def _decode(data: bytes, what: str) -> age.SecretIdentity:
     from securexchange import age
 
     value = strictjson.loads(data, what=what, max_bytes=MAX_KEY_FILE_BYTES)
@@ -213,7 +213,7 @@ def _decode(data: bytes, what: str) -> age.X25519Identity:
         f.text("valid_from")
         f.text("valid_until")
     try:
-        parsed = age.X25519Identity.from_string(secret)
+        parsed = age.parse_identity(secret)
     except Exception:
         raise Malformed(f"{what} does not hold an age identity") from None
     if parsed.recipient.to_string() != recipient:
@@ -295,12 +295,12 @@ def split_out(home: Home, source: KeySource) -> Identity:
 
 def unlock(
     home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
-) -> dict[str, age.X25519Identity]:
+) -> dict[str, age.SecretIdentity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
     from securexchange.keys.keystore import read_private_file
 
     wanted = None if recipients is None else set(recipients)
-    found: dict[str, age.X25519Identity] = {}
+    found: dict[str, age.SecretIdentity] = {}
     for subkey in listed(home):
         if not subkey.held or (wanted is not None and subkey.recipient not in wanted):
             continue

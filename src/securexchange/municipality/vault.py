@@ -286,7 +286,7 @@ def _aad(package_id: str, tag: str) -> bytes:
 def wrap(secret: bytes, recipient: str) -> bytes:
     from securexchange import age
 
-    return age.encrypt(secret, [age.X25519Recipient.from_string(recipient)])
+    return age.encrypt(secret, [age.parse_recipient(recipient)])
 
 
 def unwrap(wrapped: bytes, identities: Sequence[age.Identity], max_size: int) -> bytes:
@@ -491,7 +491,7 @@ def shred_package(home: Home, package_id: str, state: str) -> int:
     return int(count)
 
 
-def data_key(home: Home, package_id: str, identities: Mapping[str, age.X25519Identity]) -> bytes:
+def data_key(home: Home, package_id: str, identities: Mapping[str, age.SecretIdentity]) -> bytes:
     """The package's data key, unwrapped with the held subkeys. NotRecipient if none fits."""
     row = home.db.execute(
         "SELECT subkey, wrapped FROM vault_data_keys WHERE package_id = ?", (package_id,)
@@ -548,7 +548,7 @@ def record_count(home: Home, package_id: str) -> int:
     return int(row[0])
 
 
-def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: str) -> int:
+def rewrap(home: Home, identities: Mapping[str, age.SecretIdentity], recipient: str) -> int:
     """Wrap every data key, edit and workbook expectation held for an older subkey to
     ``recipient`` (so the older subkey stops being needed). Returns how many moved."""
     moved = 0
@@ -598,7 +598,7 @@ def rewrap(home: Home, identities: Mapping[str, age.X25519Identity], recipient: 
     return moved
 
 
-def rewrap_to_current(home: Home, identities: Mapping[str, age.X25519Identity]) -> int:
+def rewrap_to_current(home: Home, identities: Mapping[str, age.SecretIdentity]) -> int:
     """Every command that unlocks the subkeys calls this: whatever is wrapped to an
     older subkey moves to the current one, in its own transaction, so that no subkey
     has to outlive its validity for the data it protects (a subkey file is destroyed
@@ -670,7 +670,7 @@ def add_edit(
     )
 
 
-def edits(home: Home, identities: Mapping[str, age.X25519Identity]) -> list[Edit]:
+def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit]:
     """Every stored edit, oldest first (decrypted)."""
     ensure_schema(home)
     result: list[Edit] = []
@@ -734,7 +734,7 @@ def drop_returned_before(home: Home, created_at: datetime) -> int:
 
 
 def current_rows(
-    home: Home, package_id: str, identities: Mapping[str, age.X25519Identity]
+    home: Home, package_id: str, identities: Mapping[str, age.SecretIdentity]
 ) -> list[WorkbookRow]:
     """A package's remaining records with the staff's edits applied."""
     from dataclasses import replace

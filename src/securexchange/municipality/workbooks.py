@@ -158,7 +158,7 @@ def _written_rows(
     home: Home,
     package_id: str,
     expected: Mapping[str, tuple[str, str]],
-    identities: Mapping[str, age.X25519Identity],
+    identities: Mapping[str, age.SecretIdentity],
 ) -> tuple[WorkbookRow, ...] | None:
     """The rows as ``open`` wrote them: the vault's records (decrypted) with the editable
     cells as written; None when the package's data key or one of the records is gone."""
@@ -195,7 +195,7 @@ def _read_cells(
     path: Path,
     *,
     expected: Mapping[str, tuple[str, str]] | None = None,
-    identities: Mapping[str, age.X25519Identity] | None = None,
+    identities: Mapping[str, age.SecretIdentity] | None = None,
     strict: bool = False,
     skip_damaged: bool = False,
 ) -> _Read | None:
@@ -390,7 +390,7 @@ def _diff(
 
 
 def absorb(
-    home: Home, identities: Mapping[str, age.X25519Identity], *, skip_damaged: bool = False
+    home: Home, identities: Mapping[str, age.SecretIdentity], *, skip_damaged: bool = False
 ) -> int:
     """Turn what staff typed in registered workbooks into edits (keys unlocked).
 
@@ -532,7 +532,7 @@ def shred_workbook(
     path: Path,
     *,
     keep_edits: bool,
-    identities: Mapping[str, age.X25519Identity] | None,
+    identities: Mapping[str, age.SecretIdentity] | None,
 ) -> bool:
     """Harvest and remove one workbook. Returns True when its file is gone.
 
@@ -579,7 +579,7 @@ def shred_workbook(
 
 
 def absorb_one(
-    home: Home, workbook_id: str, path: Path, identities: Mapping[str, age.X25519Identity]
+    home: Home, workbook_id: str, path: Path, identities: Mapping[str, age.SecretIdentity]
 ) -> None:
     row = home.db.execute(
         "SELECT subkey, expected FROM vault_workbooks WHERE workbook_id = ?", (workbook_id,)

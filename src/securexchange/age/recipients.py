@@ -1,0 +1,118 @@
+"""The recipient types an age file can be encrypted to, behind one interface.
+
+A public-key recipient type is one module (today :mod:`securexchange.age.x25519`) and
+one :class:`KeyType` entry in :data:`KEY_TYPES`: its stanza type, the prefixes of its
+recipient and identity strings, their parsers, and the keyless check of a stanza's
+shape. Everything outside ``age/`` and ``keys/`` parses keys and judges stanzas through
+:func:`parse_recipient`, :func:`parse_identity` and :func:`well_formed_stanza`, so it
+never names a type. The passphrase (scrypt) recipient is not a public-key type: it is
+never in an artifact and stays apart (:mod:`securexchange.age.scrypt`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from securexchange.age import x25519
+from securexchange.age.errors import AgeKeyError
+from securexchange.age.format import Stanza, decode_b64
+
+
+class Recipient(Protocol):
+    """Wraps a file key into one header stanza."""
+
+    def wrap(self, file_key: bytes) -> Stanza: ...
+
+
+class Identity(Protocol):
+    """Unwraps the file key from the one stanza that is its own, if any."""
+
+    def unwrap(self, stanzas: tuple[Stanza, ...]) -> bytes | None: ...
+
+
+class PublicRecipient(Recipient, Protocol):
+    """A public-key recipient, written ``age1...`` (or its type's own prefix)."""
+
+    def to_string(self) -> str: ...
+
+
+class SecretIdentity(Identity, Protocol):
+    """A public-key identity, written ``AGE-SECRET-KEY-...`` (or its type's own prefix)."""
+
+    @property
+    def recipient(self) -> PublicRecipient: ...
+
+    def to_string(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class KeyType:
+    stanza_type: str  # the first argument of its stanzas, e.g. "X25519"
+    recipient_prefix: str  # "age1" (bech32 HRP "age" and separator)
+    identity_prefix: str  # "AGE-SECRET-KEY-1"
+    parse_recipient: Callable[[str], PublicRecipient]
+    parse_identity: Callable[[str], SecretIdentity]
+    well_formed: Callable[[Stanza], bool]  # the stanza's shape, judged without a key
+
+
+def _x25519_well_formed(stanza: Stanza) -> bool:
+    """One argument, a 32-byte share in canonical base64, a wrapped 16-byte key."""
+    if len(stanza.args) != 1 or len(stanza.body) != 32:
+        return False
+    try:
+        return len(decode_b64(stanza.args[0].encode("ascii"))) == x25519.KEY_SIZE
+    except ValueError:
+        return False
+
+
+KEY_TYPES: tuple[KeyType, ...] = (
+    KeyType(
+        stanza_type=x25519.STANZA_TYPE,
+        recipient_prefix=x25519.RECIPIENT_HRP + "1",
+        identity_prefix=x25519.IDENTITY_HRP + "1",
+        parse_recipient=x25519.X25519Recipient.from_string,
+        parse_identity=x25519.X25519Identity.from_string,
+        well_formed=_x25519_well_formed,
+    ),
+)
+_BY_STANZA = {t.stanza_type: t for t in KEY_TYPES}
+
+
+def _type_of(text: str, prefix: Callable[[KeyType], str], what: str) -> KeyType:
+    # Longest prefix first: a hybrid type's "age1pq1" must not be read as "age1".
+    for key_type in sorted(KEY_TYPES, key=lambda t: -len(prefix(t))):
+        if text.upper().startswith(prefix(key_type).upper()):
+            return key_type
+    raise AgeKeyError(f"not an age {what} of a type this version knows")
+
+
+def parse_recipient(text: str) -> PublicRecipient:
+    """A public-key recipient string as its type's recipient; AgeKeyError otherwise."""
+    return _type_of(text, lambda t: t.recipient_prefix, "recipient").parse_recipient(text)
+
+
+def parse_identity(text: str) -> SecretIdentity:
+    """A public-key identity string as its type's identity; AgeKeyError otherwise."""
+    return _type_of(text, lambda t: t.identity_prefix, "identity").parse_identity(text)
+
+
+def public_stanza_types() -> tuple[str, ...]:
+    """The stanza types of the public-key recipient types, in registration order."""
+    return tuple(t.stanza_type for t in KEY_TYPES)
+
+
+def well_formed_stanza(stanza: Stanza) -> bool:
+    """A stanza of a public-key type, well formed as far as it can be told without a key."""
+    key_type = _BY_STANZA.get(stanza.type)
+    return key_type is not None and key_type.well_formed(stanza)
+
+
+def is_recipient_string(text: str) -> bool:
+    """``text`` is a public-key recipient in its canonical form (as ``to_string`` writes
+    it: what manifests, cards and keyrings must hold)."""
+    try:
+        return parse_recipient(text).to_string() == text
+    except AgeKeyError:
+        return False
