@@ -336,3 +336,19 @@ def test_a_recipient_type_is_named_only_in_age_and_keys() -> None:
         if "x25519" in word.lower()
     ]
     assert named == []
+
+
+def test_workflows_return_typed_results_not_untyped_dicts() -> None:
+    # A dict of Any is the JSON form of a result (to_json), never the result itself.
+    untyped = []
+    for module, path in _modules():
+        if _folder(module) not in {"agency", "municipality", "audit"}:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef) or node.name.startswith("_"):
+                continue
+            returns = ast.unparse(node.returns) if node.returns else ""
+            loose = returns.startswith(("dict[str, Any]", "dict[str, object]", "Mapping[str, Any]"))
+            if loose and node.name != "to_json":
+                untyped.append(f"{module}.{node.name}")
+    assert untyped == []

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
@@ -38,6 +38,9 @@ from securexchange.keys.keystore import (
 )
 from securexchange.printable import escape
 from securexchange.wording import counted
+
+if TYPE_CHECKING:
+    from securexchange.municipality.status import VaultStatus
 
 AGENCY_NAME = "Agentschap Integratie en Inburgering (DEMO)"
 RECORDS = 30
@@ -186,7 +189,7 @@ class _Story:
     def _of(self, nis: str) -> list[_Staff]:
         return [s for s in self.staff if s.municipality.nis == nis]
 
-    def _status(self, staff: _Staff) -> dict[str, Any]:
+    def _status(self, staff: _Staff) -> VaultStatus:
         from securexchange.municipality.status import status
 
         with self._municipal(staff) as home:
@@ -484,7 +487,7 @@ class _Story:
                 import_files(home, [done.path], self._identity(home))
             state = self._status(staff)
             _check(
-                all(p["records"] == 0 for p in state["packages"]),
+                all(p.records == 0 for p in state.packages),
                 f"{staff.label} kept records after the termination notice",
             )
             _check(not self.workbooks[staff.label].exists(), "a terminated workbook is left")
@@ -504,7 +507,7 @@ class _Story:
         _check(records > 0, "no record was shredded")
         _check(subkeys > 0, "no subkey was destroyed")
         for staff in self.staff:
-            held = [k for k in self._status(staff)["subkeys"] if k["state"] == "held"]
+            held = [k for k in self._status(staff).subkeys if k.state == "held"]
             _check(held == [], f"{staff.label} still holds a subkey")
         left = [w for w in self.workbooks.values() if w.exists()]
         _check(left == [], "a workbook survived its deadline")

@@ -425,7 +425,7 @@ def status_command(state: CliState, *, as_json: bool) -> None:
     from securexchange.municipality.status_text import LANG_VARIABLE, language, render
 
     with municipal_home(state, read_only=True) as home:
-        doc = status(home)
+        doc = status(home).to_json()
     if as_json:
         echo_json(doc)
         return

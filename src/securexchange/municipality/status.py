@@ -6,6 +6,8 @@ registered workbooks, subkey recipients (public keys). No record id, no personal
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from securexchange.clock import format_instant
@@ -14,8 +16,107 @@ from securexchange.home.home import Home
 from securexchange.municipality import digests, retention, subkeys, vault, workbooks
 
 
-def status(home: Home) -> dict[str, Any]:
-    """The vault's state as a JSON-ready document."""
+@dataclass(frozen=True)
+class PackageState:
+    id: str
+    sequence: int
+    state: str
+    records: int
+    created_at: str
+    imported_at: str
+    valid_until: str
+    stale: bool
+    shredded_at: str | None
+    key_destroyed_by: str | None
+
+
+@dataclass(frozen=True)
+class Deadline:
+    date: str
+    records: int
+
+
+@dataclass(frozen=True)
+class SubkeyState:
+    recipient: str
+    valid_from: str
+    valid_until: str
+    state: str  # held or destroyed
+    destroyed_at: str | None
+    # Destroyed at the first shred after valid-until once nothing needs it, and at
+    # destroy_by whatever still needs it (shredding ran before this, so a held key's
+    # destroy_by is never in the past).
+    destroy_by: str | None
+    needed: bool
+    # A destroyed subkey whose file could not be removed yet: retried every shred.
+    file_remains: bool
+
+
+@dataclass(frozen=True)
+class WorkbookState:
+    id: str
+    path: str
+    package: str
+    written_at: str
+    state: str
+    problem: str | None
+    typed_changes: int | None  # None: cannot be counted without the passphrase
+
+
+@dataclass(frozen=True)
+class Termination:
+    protocol: str
+    effective: str
+
+
+@dataclass(frozen=True)
+class VaultStatus:
+    """What ``municipality status`` shows; :meth:`to_json` is its ``--json`` document
+    (times as ``YYYY-MM-DDTHH:MM:SSZ``, dates as ``YYYY-MM-DD``)."""
+
+    now: str
+    clock_behind: bool
+    packages: tuple[PackageState, ...]
+    next_deadlines: tuple[Deadline, ...]
+    # Everything the next return would carry as far as it can be counted without the
+    # passphrase: edits stored in the vault plus changes typed in workbooks.
+    pending_edits_stored: int
+    pending_edits_in_workbooks: int
+    pending_edits_complete: bool  # False when a workbook's changes could not be counted
+    workbooks: tuple[WorkbookState, ...]
+    subkeys: tuple[SubkeyState, ...]
+    terminations: tuple[Termination, ...]
+    last_shred: str | None
+    leftover_subkey_files: int
+
+    @property
+    def pending_edits(self) -> int:
+        return self.pending_edits_stored + self.pending_edits_in_workbooks
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "now": self.now,
+            "clock_behind": self.clock_behind,
+            "packages": [asdict(p) for p in self.packages],
+            "next_deadlines": [asdict(d) for d in self.next_deadlines],
+            "pending_edits": self.pending_edits,
+            "pending_edits_stored": self.pending_edits_stored,
+            "pending_edits_in_workbooks": self.pending_edits_in_workbooks,
+            "pending_edits_complete": self.pending_edits_complete,
+            "workbooks": [asdict(w) for w in self.workbooks],
+            "subkeys": [asdict(k) for k in self.subkeys],
+            "terminations": [asdict(x) for x in self.terminations],
+            "last_shred": self.last_shred,
+            "leftover_subkey_files": self.leftover_subkey_files,
+        }
+
+
+def _instant(moment: datetime | None) -> str | None:
+    return None if moment is None else format_instant(moment)
+
+
+def status(home: Home) -> VaultStatus:
+    """The vault's state, all of it public within the home."""
     vault.ensure_schema(home)
     db = home.db
     counts = dict(
@@ -33,25 +134,25 @@ def status(home: Home) -> dict[str, Any]:
         subkey = held.get(wrapped_to.get(package_id, ""))
         return None if subkey is None else format_instant(subkey.destroy_by)
 
-    packages = [
-        {
-            "id": p.package_id,
-            "sequence": p.sequence,
-            "state": p.state,
-            "records": int(counts.get(p.package_id, 0)),
-            "created_at": format_instant(p.created_at),
-            "imported_at": format_instant(p.imported_at),
-            "valid_until": format_instant(p.valid_until),
-            "stale": p.live and home.now >= p.valid_until,
-            "shredded_at": None if p.shredded_at is None else format_instant(p.shredded_at),
-            "key_destroyed_by": key_destroyed_by(p.package_id) if p.live else None,
-        }
+    packages = tuple(
+        PackageState(
+            id=p.package_id,
+            sequence=p.sequence,
+            state=p.state,
+            records=int(counts.get(p.package_id, 0)),
+            created_at=format_instant(p.created_at),
+            imported_at=format_instant(p.imported_at),
+            valid_until=format_instant(p.valid_until),
+            stale=p.live and home.now >= p.valid_until,
+            shredded_at=_instant(p.shredded_at),
+            key_destroyed_by=key_destroyed_by(p.package_id) if p.live else None,
+        )
         for p in vault.packages(home)
-    ]
+    )
     # A termination notice held destroys its protocol's records on its effective day,
     # before any later retention deadline: that day is their deadline.
-    deadlines = [
-        {"date": str(day), "records": int(n)}
+    deadlines = tuple(
+        Deadline(date=str(day), records=int(n))
         for day, n in db.execute(
             "SELECT CASE WHEN t.effective IS NOT NULL AND t.effective < r.retention "
             "THEN t.effective ELSE r.retention END AS day, COUNT(*) "
@@ -59,62 +160,52 @@ def status(home: Home) -> dict[str, Any]:
             "LEFT JOIN vault_protocols t ON t.protocol_id = p.protocol_id "
             "GROUP BY day ORDER BY day LIMIT 5"
         )
-    ]
+    )
     needed = vault.needed_subkeys(home)
-    keys = [
-        {
-            "recipient": s.recipient,
-            "valid_from": format_instant(s.valid_from),
-            "valid_until": format_instant(s.valid_until),
-            "state": "held" if s.held else "destroyed",
-            "destroyed_at": None if s.destroyed_at is None else format_instant(s.destroyed_at),
-            # Destroyed at the first shred after valid-until once nothing needs it, and
-            # at destroy_by whatever still needs it (shredding ran before this, so a
-            # held key's destroy_by is never in the past).
-            "destroy_by": format_instant(s.destroy_by) if s.held else None,
-            "needed": s.recipient in needed,
-            # A destroyed subkey whose file could not be removed yet: retried every shred.
-            "file_remains": not s.held and subkeys.file_present(home, s),
-        }
+    keys = tuple(
+        SubkeyState(
+            recipient=s.recipient,
+            valid_from=format_instant(s.valid_from),
+            valid_until=format_instant(s.valid_until),
+            state="held" if s.held else "destroyed",
+            destroyed_at=_instant(s.destroyed_at),
+            destroy_by=format_instant(s.destroy_by) if s.held else None,
+            needed=s.recipient in needed,
+            file_remains=not s.held and subkeys.file_present(home, s),
+        )
         for s in subkeys.listed(home)
-    ]
+    )
     registered = workbooks.registered(home)
     typed_changes = [_typed_changes(home, w) for w in registered]
-    books = [
-        {
-            "id": w.workbook_id,
-            "path": str(w.path),
-            "package": w.package_id,
-            "written_at": format_instant(w.written_at),
-            "state": w.state,
-            "problem": w.problem,
-            "typed_changes": changes,
-        }
+    books = tuple(
+        WorkbookState(
+            id=w.workbook_id,
+            path=str(w.path),
+            package=w.package_id,
+            written_at=format_instant(w.written_at),
+            state=w.state,
+            problem=w.problem,
+            typed_changes=changes,
+        )
         for w, changes in zip(registered, typed_changes, strict=True)
-    ]
-    stored = vault.pending_count(home)
-    typed = sum(n or 0 for n in typed_changes)
+    )
     last = retention.last_shred(home)
-    return {
-        "now": format_instant(home.now),
-        "clock_behind": home.clock.behind,
-        "packages": packages,
-        "next_deadlines": deadlines,
-        # Everything the next return would carry as far as it can be counted without
-        # the passphrase: edits stored in the vault plus changes typed in workbooks.
-        "pending_edits": stored + typed,
-        "pending_edits_stored": stored,
-        "pending_edits_in_workbooks": typed,
-        # False when a workbook's changes could not be counted (typed_changes null).
-        "pending_edits_complete": all(n is not None for n in typed_changes),
-        "workbooks": books,
-        "subkeys": keys,
-        "terminations": [
-            {"protocol": k, "effective": v} for k, v in vault.terminated(home).items()
-        ],
-        "last_shred": None if last is None else format_instant(last),
-        "leftover_subkey_files": len(subkeys.leftover_files(home)),
-    }
+    return VaultStatus(
+        now=format_instant(home.now),
+        clock_behind=home.clock.behind,
+        packages=packages,
+        next_deadlines=deadlines,
+        pending_edits_stored=vault.pending_count(home),
+        pending_edits_in_workbooks=sum(n or 0 for n in typed_changes),
+        pending_edits_complete=all(n is not None for n in typed_changes),
+        workbooks=books,
+        subkeys=keys,
+        terminations=tuple(
+            Termination(protocol=k, effective=v) for k, v in vault.terminated(home).items()
+        ),
+        last_shred=_instant(last),
+        leftover_subkey_files=len(subkeys.leftover_files(home)),
+    )
 
 
 def _typed_changes(home: Home, book: workbooks.Registered) -> int | None:
