@@ -206,9 +206,10 @@ def _unlock_export(home: Home, export: KeySource) -> Identity:
     return identity
 
 
-def _decrypt(checked: _Checked, identities: Sequence[age.Identity], trust: ReturnTrust) -> _Ready:
-    opened = open_return(checked.data, trust=trust, identities=identities)
-    if opened.document is None:  # pragma: no cover - open_return decrypts with identities
+def _decrypt(checked: _Checked, identities: Sequence[age.Identity]) -> _Ready:
+    # The container verified in step 1 is decrypted as it is: no second parse.
+    opened = checked.opened.decrypt(identities)
+    if opened.document is None:  # pragma: no cover - decrypt always sets the document
         raise Malformed(f"{checked.name} has no content")
     return _Ready(
         checked.name, opened.manifest, opened.body, opened.entry, opened.document, checked.data
@@ -430,7 +431,7 @@ def import_returns(
         _check_skip(home, signer, sequence)
     identity = _unlock_export(home, export)
     identities = [age.parse_identity(s.identity) for s in identity.subkeys]
-    ready = [_decrypt(c, identities, trust) for c in checked]
+    ready = [_decrypt(c, identities) for c in checked]
     sent_cache: dict[str, frozenset[str]] = {}
     for item in ready:
         party = item.entry.party_id

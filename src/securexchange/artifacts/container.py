@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import warnings
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
@@ -230,6 +230,21 @@ def read_members(
     return {m.name: m.data for m in read if names is None or m.name in names}
 
 
+@dataclass(frozen=True)
+class ReadContainer:
+    """A strict container's members, read once: every later step (the type a manifest
+    claims, verification, decryption) works on these, never on a second parse."""
+
+    data: bytes
+    members: Mapping[str, bytes]  # every member's exact bytes, read-only, in order
+    limits: ContainerLimits
+
+
+def read_container(data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ReadContainer:
+    """Read a strict container once (what :func:`read_members` refuses, this refuses)."""
+    return ReadContainer(data, MappingProxyType(read_members(data, limits=limits)), limits)
+
+
 def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:
     """UpdateNeeded when a container the strict reader refused holds a manifest in a
     newer format. Read with the standard library's lenient ZIP reader, the manifest
@@ -254,7 +269,7 @@ def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:
 
 
 def _verified_structure_and_signature(
-    data: bytes,
+    source: bytes | ReadContainer,
     *,
     trust: TrustPolicy,
     bodies: BodyRegistry,
@@ -264,7 +279,8 @@ def _verified_structure_and_signature(
     """Steps 1-3: structure, signature, member digests."""
     # (1) structure. The manifest is parsed (strictly, size-capped) before the signature
     # is checked because its type says which members and namespace apply.
-    members = read_members(data, limits=limits)
+    read = source if isinstance(source, ReadContainer) else read_container(source, limits=limits)
+    members = dict(read.members)
     if MANIFEST not in members or SIGNATURE not in members:
         raise Malformed("the container has no manifest or no signature")
     manifest_bytes = members[MANIFEST]
@@ -313,7 +329,7 @@ def _verified_structure_and_signature(
         manifest_bytes=manifest_bytes,
         signer_key=key,
         members=MappingProxyType(members),
-        container_sha256=hashlib.sha256(data).hexdigest(),
+        container_sha256=hashlib.sha256(read.data).hexdigest(),
     )
 
 
@@ -322,7 +338,7 @@ def _names(stanza_types: tuple[str, ...]) -> str:
 
 
 def open_without_decryption(
-    data: bytes,
+    data: bytes | ReadContainer,
     *,
     trust: TrustPolicy,
     bodies: BodyRegistry = DEFAULT_BODIES,
@@ -340,7 +356,7 @@ def open_without_decryption(
 
 
 def open_artifact(
-    data: bytes,
+    data: bytes | ReadContainer,
     *,
     trust: TrustPolicy,
     identities: Sequence[age.Identity],
@@ -352,18 +368,29 @@ def open_artifact(
 
     For packages and returns the result carries the content; keyrings and notices have
     none and need no identity. Raises what :func:`open_without_decryption` raises, and
-    :class:`NotRecipient` (none of ``identities`` opens the payload), :class:`Tampered`
-    (the payload fails authentication, or its binding fields differ from the manifest)
-    or :class:`Malformed` (the payload is not framed).
+    what :func:`decrypt_payload` raises.
     """
     verified = _verified_structure_and_signature(
         data, trust=trust, bodies=bodies, limits=limits, accept=accept
     )
+    if not verified.manifest.artifact_type.has_payload:
+        return verified
+    content = decrypt_payload(verified, identities, max_size=limits.max_member_size)
+    return replace(verified, content=content)
+
+
+def decrypt_payload(
+    verified: VerifiedArtifact, identities: Sequence[age.Identity], *, max_size: int
+) -> bytes:
+    """Steps 4-5 on an artifact already verified: decrypt its payload in memory and check
+    the binding fields. Raises :class:`NotRecipient` (none of ``identities`` opens the
+    payload), :class:`Tampered` (the payload fails authentication, or its binding fields
+    differ from the manifest) or :class:`Malformed` (the payload is not framed)."""
     manifest = verified.manifest
     if not manifest.artifact_type.has_payload:
-        return verified
+        raise Malformed("the artifact carries no payload")
     # (4) all or nothing: age.decrypt returns only after every chunk authenticated.
-    plaintext = age.decrypt(verified.members[PAYLOAD], identities, max_size=limits.max_member_size)
+    plaintext = age.decrypt(verified.members[PAYLOAD], list(identities), max_size=max_size)
     # (5) what the payload says about itself must be what the signed manifest says.
     binding, content = unwrap_payload(plaintext)
     expected = Binding(
@@ -371,11 +398,4 @@ def open_artifact(
     )
     if binding != expected:
         raise Tampered("the payload belongs to another artifact than its manifest")
-    return VerifiedArtifact(
-        manifest=manifest,
-        manifest_bytes=verified.manifest_bytes,
-        signer_key=verified.signer_key,
-        members=verified.members,
-        container_sha256=verified.container_sha256,
-        content=content,
-    )
+    return content

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -386,7 +386,8 @@ class _EmbeddedKeyringSigner:
 
 @dataclass(frozen=True)
 class OpenedPackage:
-    """A package that passed every check; ``workbook`` only when it was decrypted."""
+    """A package that passed every check; ``workbook`` only once it was decrypted
+    (:meth:`decrypt`, on the members already verified: no second parse)."""
 
     manifest: Manifest
     body: PackageBody
@@ -396,10 +397,27 @@ class OpenedPackage:
     container_sha256: str
     manifest_bytes: bytes
     workbook: bytes | None
+    verified: container.VerifiedArtifact = field(repr=False, compare=False)
+    max_payload: int = field(default=DEFAULT_MAX_PAYLOAD, repr=False, compare=False)
 
     @property
     def package_id(self) -> str:
         return self.manifest.artifact_id
+
+    def decrypt(self, identities: Sequence[age.Identity]) -> OpenedPackage:
+        """This package with its workbook: decryption (NotRecipient/Tampered) and the
+        binding fields (Tampered), after every other check already passed."""
+        workbook = container.decrypt_payload(self.verified, identities, max_size=self.max_payload)
+        return replace(self, workbook=workbook)
+
+
+def package_limits(max_payload: int = DEFAULT_MAX_PAYLOAD) -> zipstrict.ContainerLimits:
+    """The caps a package is read with: its payload, and room for the rest."""
+    if max_payload < 1:
+        raise ValueError("max_payload is positive")
+    return zipstrict.ContainerLimits(
+        max_member_size=max_payload, max_total_size=max_payload + (8 << 20)
+    )
 
 
 def _check_against_keyring(manifest: Manifest, body: PackageBody, keyring: Keyring) -> None:
@@ -444,7 +462,7 @@ def _check_dates(
 
 
 def open_package(
-    data: bytes,
+    data: bytes | container.ReadContainer,
     *,
     trust: PackageTrust,
     identities: Sequence[age.Identity] | None,
@@ -462,28 +480,24 @@ def open_package(
     (ProtocolInactive), its deadlines are after that day (Malformed) and no record was
     due then (Stale); the keyring is not older than ``trust.min_keyring_version``
     (Rollback); for a key holder the decryption (NotRecipient/Tampered) and the binding
-    fields (Tampered). Returns nothing unless every check passed. The municipal import
+    fields (Tampered), as :meth:`OpenedPackage.decrypt` does later for a caller that
+    first needs the verified package (to know which subkey to unlock). ``data`` read
+    once (:func:`container.read_container` with :func:`package_limits`) is not read
+    again. Returns nothing unless every check passed. The municipal import
     and ``audit verify`` both call this, so they judge a package alike; freshness
     against a clock, sequence and addressee rules are the importer's.
     """
-    if max_payload < 1:
-        raise ValueError("max_payload is positive")
-    limits = zipstrict.ContainerLimits(
-        max_member_size=max_payload, max_total_size=max_payload + (8 << 20)
-    )
-    members = container.read_members(data, limits=limits)
+    limits = package_limits(max_payload)
+    if isinstance(data, container.ReadContainer):
+        read = data
+    else:
+        read = container.read_container(data, limits=limits)
+    members = read.members
     if KEYRING not in members or KEYRING_SIGNATURE not in members or PAYLOAD not in members:
         raise Malformed("the container is not a package")
     policy = _EmbeddedKeyringSigner(trust.root_key, members[KEYRING], members[KEYRING_SIGNATURE])
     accept = (ArtifactType.PACKAGE,)
-    if identities is None:
-        verified = container.open_without_decryption(
-            data, trust=policy, limits=limits, accept=accept
-        )
-    else:
-        verified = container.open_artifact(
-            data, trust=policy, identities=list(identities), limits=limits, accept=accept
-        )
+    verified = container.open_without_decryption(read, trust=policy, limits=limits, accept=accept)
     keyring = policy.keyring
     body = verified.manifest.body
     if keyring is None or not isinstance(body, PackageBody):
@@ -498,7 +512,7 @@ def open_package(
             "the package carries a keyring older than the one already accepted",
             hint="a newer package or keyring was imported before; ask for a new export",
         )
-    return OpenedPackage(
+    opened = OpenedPackage(
         manifest=verified.manifest,
         body=body,
         keyring=keyring,
@@ -506,5 +520,8 @@ def open_package(
         keyring_signature=verified.members[KEYRING_SIGNATURE].decode("ascii"),
         container_sha256=verified.container_sha256,
         manifest_bytes=verified.manifest_bytes,
-        workbook=verified.content,
+        workbook=None,
+        verified=verified,
+        max_payload=max_payload,
     )
+    return opened if identities is None else opened.decrypt(identities)

@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any, Protocol, Self
@@ -44,6 +44,7 @@ from securexchange.artifacts.manifest import (
     Manifest,
     register_body,
 )
+from securexchange.artifacts.zipstrict import DEFAULT_LIMITS
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive, Tampered
 from securexchange.fingerprint import is_display
@@ -412,13 +413,25 @@ class ReturnTrust:
 
 @dataclass(frozen=True)
 class OpenedReturn:
-    """A return that passed every check; ``document`` only when it was decrypted."""
+    """A return that passed every check; ``document`` only once it was decrypted
+    (:meth:`decrypt`, on the members already verified: no second parse)."""
 
     manifest: Manifest
     body: ReturnBody
     entry: MunicipalityEntry  # the municipality in the newest version consulted
     container_sha256: str
     document: ReturnDocument | None
+    verified: container.VerifiedArtifact = field(repr=False, compare=False)
+
+    def decrypt(self, identities: Sequence[age.Identity]) -> OpenedReturn:
+        """This return with its document: decryption (NotRecipient/Tampered), the
+        binding fields (Tampered) and the document (Malformed/Tampered)."""
+        content = container.decrypt_payload(
+            self.verified, identities, max_size=DEFAULT_LIMITS.max_member_size
+        )
+        document = ReturnDocument.from_bytes(content)
+        check_binding(document, self.manifest)
+        return replace(self, document=document)
 
 
 def _authorised_in(keyring: Keyring, manifest: Manifest, body: ReturnBody) -> MunicipalityEntry:
@@ -512,7 +525,7 @@ def _check_active(
 
 
 def open_return(
-    data: bytes,
+    data: bytes | container.ReadContainer,
     *,
     trust: ReturnTrust,
     identities: Sequence[age.Identity] | None,
@@ -544,19 +557,12 @@ def open_return(
             "a return is encrypted to the agency alone, but payload.age has "
             f"{len(stanzas)} recipient stanzas"
         )
-    document = None
-    if identities is not None:
-        decrypted = container.open_artifact(
-            data, trust=policy, identities=identities, accept=accept
-        )
-        if decrypted.content is None or decrypted.container_sha256 != verified.container_sha256:
-            raise Malformed("the return has no content")  # pragma: no cover
-        document = ReturnDocument.from_bytes(decrypted.content)
-        check_binding(document, manifest)
-    return OpenedReturn(
+    opened = OpenedReturn(
         manifest=manifest,
         body=body,
         entry=policy.newest,
         container_sha256=verified.container_sha256,
-        document=document,
+        document=None,
+        verified=verified,
     )
+    return opened if identities is None else opened.decrypt(identities)

@@ -23,10 +23,12 @@ from pathlib import Path
 
 from securexchange import sshsig
 from securexchange.artifacts.keyring import Keyring, open_keyring
+from securexchange.artifacts.package import OpenedPackage
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
     Equivocation,
+    InternalError,
     NotAuthorised,
     NotFound,
     WrongMunicipality,
@@ -186,6 +188,23 @@ def import_keyring(home: Home, data: bytes, signature: str | bytes) -> KeyringIm
     statedb.ensure_schema(home.db, SCHEMA)
     held = held_keyring_version(home)
     keyring = open_keyring(data, signature, pinned_root_key(home), min_version=held)
+    return _keep(home, keyring, data, signature)
+
+
+def import_package_keyring(home: Home, opened: OpenedPackage) -> KeyringImport:
+    """Keep the keyring view a package carries, as :func:`import_keyring` keeps a file.
+
+    :func:`open_package` verified it against this home's pinned root key (the importer's
+    ``PackageTrust``) and refused a version below the one held, so it is not verified a
+    second time here; every other refusal of :func:`import_keyring` applies."""
+    statedb.ensure_schema(home.db, SCHEMA)
+    if opened.keyring.version < held_keyring_version(home):  # open_package refused it
+        raise InternalError("a package's keyring older than the held one reached the vault")
+    return _keep(home, opened.keyring, opened.keyring_data, opened.keyring_signature)
+
+
+def _keep(home: Home, keyring: Keyring, data: bytes, signature: str | bytes) -> KeyringImport:
+    held = held_keyring_version(home)
     nis = home_nis(home)
     if not keyring.is_view or keyring.municipalities[0].nis != nis:
         raise WrongMunicipality("the keyring is not addressed to this municipality")

@@ -32,7 +32,12 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from securexchange import age, strictjson
-from securexchange.artifacts.container import PinnedSigner, open_without_decryption, read_members
+from securexchange.artifacts.container import (
+    PinnedSigner,
+    ReadContainer,
+    open_without_decryption,
+    read_container,
+)
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import (
     FORMAT_FAMILY,
@@ -48,6 +53,7 @@ from securexchange.artifacts.package import (
     OpenedPackage,
     PackageTrust,
     open_package,
+    package_limits,
 )
 from securexchange.clock import format_instant
 from securexchange.errors import (
@@ -78,6 +84,7 @@ from securexchange.municipality.enrolment import (
     held_keyring_version,
     home_nis,
     import_keyring,
+    import_package_keyring,
     pinned_root_key,
 )
 from securexchange.sheets.package_read import read_package_rows
@@ -138,10 +145,10 @@ def import_files(
     return done
 
 
-def _manifest_type(data: bytes, name: str) -> ArtifactType:
+def _manifest_type(read: ReadContainer, name: str) -> ArtifactType:
     """The type an unsigned manifest claims, and nothing else of it: which verification
     applies. Every other field is read only by that verification, after the signature."""
-    members = read_members(data, names=(MANIFEST,))
+    members = read.members
     if MANIFEST not in members:
         raise Malformed(f"{name} has no manifest")
     refuse_newer(
@@ -168,11 +175,14 @@ def import_file(home: Home, path: Path, source: KeySource) -> Imported:
     data = _read(path)
     if not data.startswith(b"PK"):
         return _import_keyring_file(home, path, data)
-    kind = _manifest_type(data, path.name)
+    # Read once, with a package's caps: the type the manifest claims picks the
+    # verification, which then works on these members (no second parse).
+    read = read_container(data, limits=package_limits())
+    kind = _manifest_type(read, path.name)
     if kind is ArtifactType.PACKAGE:
-        return import_package(home, path, data, source)
+        return import_package(home, path, read, source)
     if kind is ArtifactType.NOTICE:
-        return import_notice(home, path, data)
+        return import_notice(home, path, read)
     raise WrongKind(f"{path.name} is not a package, keyring or notice for a municipality")
 
 
@@ -326,12 +336,12 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
             raise Tampered("a record's retention deadline disagrees with the manifest")
 
 
-def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
+def import_package(home: Home, path: Path, read: ReadContainer, source: KeySource) -> Imported:
     root = pinned_root_key(home)
     held = max(1, held_keyring_version(home))
     ended = tuple((p, date.fromisoformat(d)) for p, d in vault.terminated(home).items())
     trust = PackageTrust(root, held, terminations=ended)
-    opened = open_package(data, trust=trust, identities=None)
+    opened = open_package(read, trust=trust, identities=None)
     subkey, again = check_package(home, opened)
     if again:
         return Imported(path, "package", opened.package_id, False, opened.body.records)
@@ -343,14 +353,14 @@ def import_package(home: Home, path: Path, data: bytes, source: KeySource) -> Im
             "the subkey this package is encrypted to is no longer held",
             hint="it was destroyed after its validity ended; ask the agency for a new export",
         )
-    opened = open_package(data, trust=trust, identities=[identities[subkey]])
-    if opened.workbook is None:  # pragma: no cover - open_package decrypts with identities
+    opened = opened.decrypt([identities[subkey]])
+    if opened.workbook is None:  # pragma: no cover - decrypt always sets the workbook
         raise Malformed("the package has no payload")
     rows = read_package_rows(opened.workbook, records=opened.body.records)
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
-    import_keyring(home, opened.keyring_data, opened.keyring_signature)
-    store_package(home, opened, rows, identities, data)
+    import_package_keyring(home, opened)
+    store_package(home, opened, rows, identities, read.data)
     _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
     return Imported(path, "package", opened.package_id, True, len(rows))
@@ -415,7 +425,7 @@ def store_package(
 # --- notices ------------------------------------------------------------------------
 
 
-def import_notice(home: Home, path: Path, data: bytes) -> Imported:
+def import_notice(home: Home, path: Path, read: ReadContainer) -> Imported:
     """A termination notice (art. 8, 12): signed by the export key of the keyring held."""
     keyring = held_keyring(home)
     if keyring is None:
@@ -424,7 +434,7 @@ def import_notice(home: Home, path: Path, data: bytes) -> Imported:
             hint="import the agency's latest package or keyring first",
         )
     verified = open_without_decryption(
-        data,
+        read,
         trust=PinnedSigner(keyring.agency.export.signing_key, frozenset({ArtifactType.NOTICE})),
         accept=(ArtifactType.NOTICE,),
     )
@@ -444,7 +454,7 @@ def import_notice(home: Home, path: Path, data: bytes) -> Imported:
         source_id=notice_id,
         sha256=verified.container_sha256,
         effective=body.effective,
-        signed_notice=data,
+        signed_notice=read.data,
     ):
         # The same notice again, or a later date than one held: termination never
         # moves later.
