@@ -25,7 +25,8 @@ from flows import add_staff, remove_staff
 from securexchange.artifacts import zipstrict
 from securexchange.artifacts.container import MEMBER_LIMITS
 from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
-from securexchange.audit.verify import ANONYMOUS_STANZAS_NOTE, AuditReport, audit_paths
+from securexchange.audit.findings import ANONYMOUS_STANZAS_NOTE, AuditReport
+from securexchange.audit.verify import audit_paths
 
 A, B, C = NIS_CODES
 

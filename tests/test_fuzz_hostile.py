@@ -179,7 +179,7 @@ class Corpus:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    from securexchange.audit.verify import root_key_from_card
+    from securexchange.audit.inputs import root_key_from_card
     from securexchange.intake.sample import csv_bytes, generate_master
     from securexchange.sheets.layout import WorkbookMeta
     from securexchange.sheets.master_write import xlsx_bytes
@@ -296,7 +296,8 @@ def test_mutated_packages_give_only_named_errors(corpus: Corpus) -> None:
 
 
 def test_mutated_artifacts_give_only_named_errors_in_the_audit(corpus: Corpus) -> None:
-    from securexchange.audit.verify import InputFile, verify_artifacts
+    from securexchange.audit.inputs import InputFile
+    from securexchange.audit.verify import verify_artifacts
 
     def audit(name: str) -> Callable[[bytes], object]:
         def target(data: bytes) -> None:

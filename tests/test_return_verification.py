@@ -29,7 +29,8 @@ from securexchange.age.format import Stanza
 from securexchange.agency.registry import signed_keyrings
 from securexchange.agency.returns import import_returns
 from securexchange.agency.terminate import terminate
-from securexchange.audit.verify import InputFile, verify_artifacts
+from securexchange.audit.inputs import InputFile
+from securexchange.audit.verify import verify_artifacts
 from securexchange.errors import SxError
 from securexchange.home.home import Home, HomeKind, open_home
 

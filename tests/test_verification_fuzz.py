@@ -26,7 +26,8 @@ from securexchange.artifacts.container import MEMBER_LIMITS, seal
 from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER, ArtifactType
 from securexchange.artifacts.package import PackageTrust, open_package
 from securexchange.artifacts.returns import ReturnBody, open_return
-from securexchange.audit.verify import InputFile, verify_artifacts
+from securexchange.audit.inputs import InputFile
+from securexchange.audit.verify import verify_artifacts
 from securexchange.errors import SxError
 from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id

@@ -85,7 +85,8 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
     Example:
       securexchange audit verify exports/ returns/ keyring/ --agency-key root.card.json
     """
-    from securexchange.audit.verify import audit_paths, root_key_from_card
+    from securexchange.audit.inputs import root_key_from_card
+    from securexchange.audit.verify import audit_paths
     from securexchange.fingerprint import Fingerprint
     from securexchange.home.atomicio import read_capped
 
