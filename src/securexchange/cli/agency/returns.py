@@ -1,0 +1,312 @@
+"""``agency import-return``, ``agency returns waiting``, ``agency report``, ``agency quality ...``:
+what the municipalities send back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from securexchange.cli.agency.shared import agency_home, export_key_source
+from securexchange.cli.common import (
+    CliState,
+    echo,
+    echo_json,
+    json_option,
+    note,
+    pass_state,
+    print_table,
+    shown,
+)
+from securexchange.cli.keyopts import (
+    passphrase_option,
+)
+from securexchange.wording import counted
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.command("import-return")
+@click.argument("files", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--skip-gap",
+    "skip_gaps",
+    multiple=True,
+    metavar="SENDER:SEQ",
+    help="Declare a sender's return lost, so the returns waiting for it apply (repeatable).",
+)
+@json_option
+@passphrase_option
+@pass_state
+def import_return_command(
+    state: CliState,
+    *,
+    files: tuple[Path, ...],
+    skip_gaps: tuple[str, ...],
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Verify returns from municipalities and apply them to the status ledger.
+
+    Every file must pass every check before any is applied: a signer authorised in
+    the current keyring, status changes and data-quality reports only, records that
+    were sent to that municipality. The same return again changes nothing.
+
+    Each sender's returns are applied in their sequence order, whatever the order of
+    the files: a return whose predecessor has not arrived is kept and waits (a
+    'waiting:' line says for which number; exit 0) and is applied when it comes.
+    --skip-gap SENDER:SEQ declares a return lost for good and applies what waited
+    for it.
+
+    \b
+    Example:
+      securexchange agency import-return inbox/*.sxr
+      securexchange agency import-return --skip-gap ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ:3
+    """
+    from securexchange.agency.returns import import_returns, parse_skip, read_return_file
+    from securexchange.errors import UsageError
+
+    if not files and not skip_gaps:
+        raise UsageError("give return files, or --skip-gap SENDER:SEQ")
+    skips = [parse_skip(text) for text in skip_gaps]
+    data = [(path.name, read_return_file(path)) for path in files]
+    with agency_home(state) as home:
+        result = import_returns(
+            home, export_key_source(home, passphrase_file), data, skip_gaps=skips
+        )
+    for signer, sequence in result.skipped:
+        note(f"skipped: return {sequence} of {signer} declared lost (logged)")
+    for r in result.waiting:
+        note(
+            f"waiting: {r.delta_id} ({r.signer} number {r.sequence}) needs sequence "
+            f"{r.waits_for} first ({counted(r.missing, 'return')} missing); kept, applied "
+            "when it arrives"
+        )
+    if as_json:
+        echo_json(
+            {
+                "returns": [
+                    {
+                        "file": r.file,
+                        "delta": r.delta_id,
+                        "nis": r.nis,
+                        "signer": r.signer,
+                        "sequence": r.sequence,
+                        "applied": r.applied,
+                        "waits_for": r.waits_for,
+                        "statuses": r.statuses,
+                        "quality_reports": r.quality_reports,
+                        "conflicts": r.conflicts,
+                        "reports": list(r.report_ids),
+                    }
+                    for r in result.results
+                ],
+                "skipped": [{"signer": s, "sequence": n} for s, n in result.skipped],
+            }
+        )
+    else:
+        print_table(
+            ["DELTA", "NIS", "SEQ", "APPLIED", "STATUSES", "QUALITY", "CONFLICTS"],
+            [
+                [
+                    r.delta_id,
+                    r.nis,
+                    str(r.sequence),
+                    _applied_label(r.applied, r.waits_for),
+                    str(r.statuses),
+                    str(r.quality_reports),
+                    str(r.conflicts),
+                ]
+                for r in result.results
+            ],
+        )
+    conflicts = sum(r.conflicts for r in result.results)
+    if conflicts:
+        note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+
+
+def _applied_label(applied: bool, waits_for: int | None) -> str:
+    if applied:
+        return "yes"
+    if waits_for is not None:
+        return f"waiting for {waits_for}"
+    return "no (seen before)"
+
+
+@click.group("returns")
+def returns_group() -> None:
+    """Returns kept until their predecessor arrives."""
+
+
+@returns_group.command("waiting")
+@json_option
+@pass_state
+def returns_waiting(state: CliState, *, as_json: bool) -> None:
+    """List the returns that wait for a lower sequence number of their sender.
+
+    Needs no key. A return that is lost for good is released with
+    'agency import-return --skip-gap SENDER:SEQ'.
+
+    \b
+    Example:
+      securexchange agency returns waiting --json
+    """
+    from securexchange.agency.returns import waiting_returns
+
+    with agency_home(state) as home:
+        rows = waiting_returns(home)
+    if as_json:
+        echo_json(
+            {
+                "waiting": [
+                    {
+                        "delta": r.delta_id,
+                        "nis": r.nis,
+                        "signer": r.signer,
+                        "sequence": r.sequence,
+                        "created_at": r.created_at,
+                        "received_at": r.received_at,
+                        "needs": r.needs,
+                        "missing": r.missing,
+                    }
+                    for r in rows
+                ]
+            }
+        )
+        return
+    print_table(
+        ["DELTA", "NIS", "SENDER", "SEQ", "NEEDS", "MISSING", "RECEIVED"],
+        [
+            [
+                r.delta_id,
+                r.nis,
+                r.signer,
+                str(r.sequence),
+                str(r.needs),
+                str(r.missing),
+                r.received_at,
+            ]
+            for r in rows
+        ],
+    )
+    note(f"{counted(len(rows), 'return')} waiting")
+
+
+@click.command("report")
+@click.option(
+    "--out", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="FILE.xlsx"
+)
+@json_option
+@pass_state
+def report_command(state: CliState, *, out: Path, as_json: bool) -> None:
+    """Write the status report for trajectory counsellors (Dutch, .xlsx).
+
+    Current status per newcomer by client id, the history with who and when, the
+    conflicts, and the open data-quality reports with their two-week deadline (art. 7);
+    overdue ones are highlighted. The file holds personal data: keep it at the agency.
+
+    \b
+    Example:
+      securexchange agency report --out opvolging.xlsx
+    """
+    from securexchange.agency.report import write_report
+
+    with agency_home(state) as home:
+        summary = write_report(home, out)
+    if as_json:
+        echo_json(
+            {
+                "file": str(summary.path),
+                "statuses": summary.statuses,
+                "history": summary.history,
+                "conflicts": summary.conflicts,
+                "open_reports": summary.open_reports,
+                "overdue": summary.overdue,
+            }
+        )
+    else:
+        echo(shown(summary.path))
+    note(
+        f"{counted(summary.statuses, 'status', 'statuses')}, "
+        f"{counted(summary.conflicts, 'conflict')}, "
+        f"{counted(summary.open_reports, 'open quality report')} ({summary.overdue} overdue)"
+    )
+
+
+@click.group("quality")
+def quality_group() -> None:
+    """Data-quality reports from municipalities (art. 7: handled within two weeks)."""
+
+
+@quality_group.command("list")
+@click.option("--all", "include_resolved", is_flag=True, help="Include resolved reports.")
+@json_option
+@pass_state
+def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> None:
+    """List open data-quality reports, earliest deadline first; overdue ones marked."""
+    from securexchange.agency.quality import list_reports
+    from securexchange.agency.registry import list_municipalities
+
+    with agency_home(state, read_only=True) as home:
+        listing = list_reports(home, include_resolved=include_resolved)
+        nis = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
+    if as_json:
+        echo_json(
+            [
+                {
+                    "report": r.report_id,
+                    "nis": nis.get(r.party_id),
+                    "field": r.field,
+                    "problem": r.problem,
+                    "reported_at": r.reported_at,
+                    "received_at": r.received_at,
+                    "due_on": r.due_on.isoformat(),
+                    "overdue": r.overdue(listing.today),
+                    "outcome": r.outcome,
+                }
+                for r in listing.rows
+            ]
+        )
+        return
+    print_table(
+        ["REPORT", "NIS", "FIELD", "PROBLEM", "DUE", "STATE"],
+        [
+            [
+                r.report_id,
+                nis.get(r.party_id, "?"),
+                r.field,
+                r.problem,
+                r.due_on.isoformat(),
+                r.outcome or ("OVERDUE" if r.overdue(listing.today) else "open"),
+            ]
+            for r in listing.rows
+        ],
+    )
+    if listing.overdue:
+        note(f"warning: {len(listing.overdue)} report(s) are past their two-week deadline")
+
+
+@quality_group.command("resolve")
+@click.argument("report")
+@click.argument("outcome")
+@pass_state
+def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
+    """Record the outcome of a report: gecorrigeerd, correct-bevonden or ingetrokken.
+
+    The outcome reaches the municipality with the next package ("Afhandeling melding").
+
+    \b
+    Example:
+      securexchange agency quality resolve qr-abcd... gecorrigeerd
+    """
+    from securexchange.agency.quality import resolve
+
+    with agency_home(state) as home:
+        row = resolve(home, report, outcome)
+    echo(row.report_id)
+    note("resolved; the outcome goes to the municipality with the next package")
+
+
+# --- agency export --------------------------------------------------------------------
