@@ -86,7 +86,8 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
     from securexchange.intake.sample import generate_master, write_master
     from securexchange.keys.card import make_card
     from securexchange.keys.identity import Owner, generate_identity
-    from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource
+    from securexchange.keys.keyfile import DEMO_PASSPHRASE
+    from securexchange.keys.keystore import KeySource
 
     master = directory / "master.xlsx"
     rows = generate_master(records, municipalities=municipalities, seed=1)
@@ -206,7 +207,8 @@ def child_bare(master: Path) -> dict[str, object]:
 def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> dict[str, object]:
     from securexchange.agency.export import ExportOptions, export_master
     from securexchange.home.home import HomeKind, open_home
-    from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource
+    from securexchange.keys.keyfile import DEMO_PASSPHRASE
+    from securexchange.keys.keystore import KeySource
 
     samples: list[float] = []
 

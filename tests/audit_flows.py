@@ -105,7 +105,7 @@ def make_package(
     import_deadline, valid_until = default_deadlines(moment)
     superseded = None
     if previous is not None:
-        from securexchange.artifacts.package import PackageTrust, open_package
+        from securexchange.artifacts.package_open import PackageTrust, open_package
 
         root = keyring.agency.root_key
         prev = open_package(previous, trust=PackageTrust(root), identities=None)

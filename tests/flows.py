@@ -31,7 +31,8 @@ from securexchange.agency.registry import (
 from securexchange.home.home import HomeKind, open_home
 from securexchange.intake import sample
 from securexchange.keys.identity import Identity
-from securexchange.keys.keystore import KeySource, read_key_file
+from securexchange.keys.keyfile import read_key_file
+from securexchange.keys.keystore import KeySource
 
 __all__ = [
     "EXPORT_PASS",

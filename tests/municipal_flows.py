@@ -24,7 +24,7 @@ from securexchange.agency.registry import view_for
 from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
 from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id, record_id_from_digest
-from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality import vault
 from securexchange.schema import (
     CONTACT_LANGUAGES,

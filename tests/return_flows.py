@@ -24,7 +24,8 @@ from securexchange.artifacts.returns import ReturnBody
 from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.identity import Identity
-from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource, read_key_file
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keystore import KeySource
 from securexchange.municipality.enrolment import held_keyring, import_keyring
 from securexchange.municipality.returns import agency_recipient
 

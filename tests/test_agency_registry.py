@@ -413,7 +413,7 @@ def test_municipality_refuses_a_keyring_signed_by_the_export_key(
     agency: Path, tmp_path: Path
 ) -> None:
     from securexchange import sshsig
-    from securexchange.keys.keystore import read_key_file
+    from securexchange.keys.keyfile import read_key_file
 
     register(agency)
     make_staff(tmp_path / "staff", agency)
@@ -425,7 +425,7 @@ def test_municipality_refuses_a_keyring_signed_by_the_export_key(
 
 def test_the_same_version_with_other_content_is_equivocation(agency: Path, tmp_path: Path) -> None:
     from securexchange import sshsig
-    from securexchange.keys.keystore import read_key_file
+    from securexchange.keys.keyfile import read_key_file
 
     register(agency)
     make_staff(tmp_path / "staff", agency)

@@ -25,7 +25,7 @@ from securexchange import sshsig, strictjson
 from securexchange.artifacts.keyring import open_keyring
 from securexchange.home.home import HomeKind, open_home
 from securexchange.keys.card import make_card, read_card
-from securexchange.keys.keystore import read_key_file
+from securexchange.keys.keyfile import read_key_file
 from securexchange.municipality import subkeys
 
 

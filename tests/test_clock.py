@@ -97,6 +97,8 @@ def test_cli_warns_when_the_system_clock_is_behind_the_mark(tmp_path: Path) -> N
         "2027-02-29T09:30:00Z",
         "2027-03-01T23:59:60Z",
         "2027-03-01 09:30:00Z",
+        "0999-03-01T09:30:00Z",
+        "0001-01-01T00:00:00Z",
         "０２０２7-03-01T09:30:00Z",
     ],
 )

@@ -23,7 +23,7 @@ from keys_helpers import EXPORT_PASS, STAFF_PASS, passphrase_file
 from securexchange import age, pseudonym, schema
 from securexchange.agency.export import ExportOptions, SkipReason
 from securexchange.artifacts.manifest import PAYLOAD
-from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.artifacts.package_open import PackageTrust, open_package
 from securexchange.errors import InternalError, NotRecipient
 from securexchange.intake import sample
 from securexchange.intake.master import read_master

@@ -26,7 +26,7 @@ import pytest
 import flows
 from cli_helpers import cli_env
 from keys_helpers import EXPORT_PASS, passphrase_file
-from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.artifacts.package_open import PackageTrust, open_package
 
 NIS = ("11002", "44021", "24062")
 MIN_POINTS = 30

@@ -35,7 +35,7 @@ from securexchange.artifacts.returns import ReturnDocument
 from securexchange.errors import Malformed, UpdateNeeded
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality.returns import seal_return
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"

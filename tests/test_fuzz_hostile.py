@@ -285,7 +285,7 @@ def _cli(args: list[str]) -> None:
 
 
 def test_mutated_packages_give_only_named_errors(corpus: Corpus) -> None:
-    from securexchange.artifacts.package import PackageTrust, open_package
+    from securexchange.artifacts.package_open import PackageTrust, open_package
 
     identities = home_identities(corpus.world.staff)
 

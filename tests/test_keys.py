@@ -127,7 +127,7 @@ def test_owner_metadata_is_validated() -> None:
 
 def test_split_out_subkeys_keep_their_public_record_and_rotation_adds_only_the_next() -> None:
     from securexchange.keys.card import make_card, read_card
-    from securexchange.keys.keystore import decode_identity, encode_identity
+    from securexchange.keys.keyfile import decode_identity, encode_identity
 
     identity = generate_identity(OWNER, now=NOW)
     current = identity.subkeys[0].public
@@ -160,7 +160,7 @@ def test_split_out_subkeys_keep_their_public_record_and_rotation_adds_only_the_n
 
 def test_a_split_out_record_certified_by_another_key_is_refused_in_the_key_file() -> None:
     from securexchange.errors import Malformed
-    from securexchange.keys.keystore import decode_identity, encode_identity
+    from securexchange.keys.keyfile import decode_identity, encode_identity
 
     identity = generate_identity(OWNER, now=NOW)
     other = generate_identity(OWNER, now=NOW)

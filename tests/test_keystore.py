@@ -13,7 +13,7 @@ from keys_helpers import FAST, age_decrypt_with_passphrase
 from securexchange import age, strictjson
 from securexchange.errors import BadPassphrase, KeyPermissions, Malformed, UsageError
 from securexchange.keys.identity import Identity, Owner, generate_identity
-from securexchange.keys.keystore import (
+from securexchange.keys.keyfile import (
     DEMO_WORK_FACTOR,
     WORK_FACTOR,
     WORK_FACTOR_ENV,

@@ -24,7 +24,7 @@ from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
 from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
 from securexchange.home.home import HomeKind, open_home
-from securexchange.keys.keystore import DEMO_PASSPHRASE
+from securexchange.keys.keyfile import DEMO_PASSPHRASE
 from securexchange.municipality import subkeys, vault
 
 T = date(2026, 12, 15)

@@ -8,7 +8,7 @@ from pathlib import Path
 from cli_helpers import assert_single_error, run_cli
 from municipal_flows import World, make_world, muni, other_world
 from securexchange import sshsig
-from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 
 
 def _publish(world: World, out: Path) -> Path:

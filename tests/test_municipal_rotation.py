@@ -95,7 +95,7 @@ def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_curren
     tmp_path: Path,
 ) -> None:
     from securexchange.keys.card import read_card
-    from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
+    from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
     from securexchange.municipality.subkeys import file_name
 
     world = make_world(tmp_path)

@@ -24,9 +24,12 @@ from return_flows import agency_export_source, demo_source, make_channel, seal_d
 from securexchange import sshsig
 from securexchange.agency.returns import import_returns
 from securexchange.artifacts import zipstrict
-from securexchange.artifacts.container import read_members
+from securexchange.artifacts.container import ReadContainer, read_container, read_members
 from securexchange.artifacts.manifest import KEYRING, MANIFEST
+from securexchange.artifacts.package_open import PackageTrust, open_package
+from securexchange.errors import InternalError, Malformed
 from securexchange.home.home import HomeKind, open_home
+from securexchange.municipality.enrolment import pinned_root_key
 from securexchange.municipality.importer import import_files
 
 FAR = date.today() + timedelta(days=400)
@@ -86,3 +89,26 @@ def test_a_return_import_parses_each_return_once(
         )
     assert [r.statuses for r in result.results] == [1]
     assert reads.count(digest) == 1
+
+
+def test_a_read_container_is_made_only_by_read_container(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    read = read_container(made.data)
+    with pytest.raises(InternalError):
+        ReadContainer(read.data, read.members, read.limits)
+
+
+def test_a_container_read_with_looser_caps_is_not_verified_under_tighter_ones(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        root = pinned_root_key(home)
+    with pytest.raises(Malformed):  # read with the tighter caps themselves: refused
+        open_package(made.data, trust=PackageTrust(root), identities=None, max_payload=1000)
+    with pytest.raises(InternalError):  # read with looser caps first: never accepted
+        open_package(
+            read_container(made.data), trust=PackageTrust(root), identities=None, max_payload=1000
+        )

@@ -27,13 +27,8 @@ from securexchange.artifacts.manifest import (
     Manifest,
 )
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import (
-    PackageBody,
-    PackageRecipient,
-    PackageTrust,
-    Superseded,
-    open_package,
-)
+from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded
+from securexchange.artifacts.package_open import PackageTrust, open_package
 from securexchange.errors import (
     BadSignature,
     Malformed,

@@ -1,5 +1,5 @@
 """One verification of a package: the municipal import and ``audit verify`` both call
-:func:`securexchange.artifacts.package.open_package`, so a package one refuses the other fails.
+:func:`securexchange.artifacts.package_open.open_package`, so a package one refuses the other fails.
 
 Packages are sealed with the agency's real export key and keyring view
 (tests/audit_flows.py), as a stolen export key or a faulty export could make them.
@@ -16,7 +16,7 @@ import pytest
 from audit_flows import World, make_package, make_world, publish
 from flows import export_source, root_public_key
 from securexchange.agency.terminate import terminate
-from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.artifacts.package_open import PackageTrust, open_package
 from securexchange.audit.verify import audit_paths
 from securexchange.errors import Stale
 from securexchange.home.home import HomeKind, open_home

@@ -11,7 +11,8 @@ from cli_helpers import assert_single_error, run_cli
 from keys_helpers import FAST, STAFF_PASS, make_agency, make_staff, passphrase_file
 from securexchange.errors import WeakPassphrase
 from securexchange.home.home import HomeKind, open_home
-from securexchange.keys.keystore import KeySource, read_key_file, write_key_file
+from securexchange.keys.keyfile import read_key_file, write_key_file
+from securexchange.keys.keystore import KeySource
 from securexchange.keys.passphrase_policy import MIN_LENGTH, check_new_passphrase, weakness
 from securexchange.municipality import subkeys
 

@@ -1,5 +1,5 @@
 """One verification of a return, two verifiers: the agency's import and ``audit verify``
-call :func:`securexchange.artifacts.returns.open_return` and must reach the same verdict.
+call :func:`securexchange.artifacts.return_open.open_return` and must reach the same verdict.
 
 Each attack is sealed with a real staff key and judged by both: the agency through
 ``import_returns``, the auditor through ``verify_artifacts`` given the agency's signed

@@ -29,7 +29,8 @@ from securexchange.agency.registry import remove_recipient
 from securexchange.agency.returns import ImportReturns, import_returns
 from securexchange.errors import Equivocation, UnknownRecord
 from securexchange.home.home import Home, HomeKind, open_home
-from securexchange.keys.keystore import DEMO_PASSPHRASE, KeySource
+from securexchange.keys.keyfile import DEMO_PASSPHRASE
+from securexchange.keys.keystore import KeySource
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"
 R2 = "R-BBBBBBBBBBBBBBBBBBBB"

@@ -22,7 +22,7 @@ from return_flows import (
 )
 from securexchange.agency import packages
 from securexchange.agency.export import export_master
-from securexchange.artifacts.package import PackageTrust, open_package
+from securexchange.artifacts.package_open import PackageTrust, open_package
 from securexchange.home.home import HomeKind, open_home
 from securexchange.intake.sample import generate_master, write_master
 from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_RECORD_ID

@@ -13,7 +13,7 @@ import pytest
 
 from return_flows import make_channel, seal_delta, staff_identity, status
 from securexchange import sshsig
-from securexchange.keys.keystore import DEMO_PASSPHRASE, read_key_file
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 
 R1 = "R-AAAAAAAAAAAAAAAAAAAA"
 

@@ -372,7 +372,7 @@ def test_a_home_made_private_is_accepted_again(tmp_path: Path) -> None:
 @pytest.mark.skipif(not AS_ROOT, reason="giving a file away needs root")
 def test_a_key_file_owned_by_another_user_is_refused_before_it_is_read(tmp_path: Path) -> None:
     from securexchange.keys.identity import Owner, generate_identity
-    from securexchange.keys.keystore import read_key_file, write_key_file
+    from securexchange.keys.keyfile import read_key_file, write_key_file
 
     now = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
     identity, _ = generate_identity(
@@ -412,7 +412,7 @@ def test_a_fifo_planted_as_a_key_file_is_refused_without_hanging(tmp_path: Path)
     import threading
 
     from securexchange.errors import Malformed
-    from securexchange.keys.keystore import read_key_file
+    from securexchange.keys.keyfile import read_key_file
 
     fifo = tmp_path / "identity.key"
     os.mkfifo(fifo, 0o600)

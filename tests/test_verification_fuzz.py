@@ -24,8 +24,9 @@ from securexchange.agency.returns import return_trust
 from securexchange.artifacts import zipstrict
 from securexchange.artifacts.container import MEMBER_LIMITS, seal
 from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER, ArtifactType
-from securexchange.artifacts.package import PackageTrust, open_package
-from securexchange.artifacts.returns import ReturnBody, open_return
+from securexchange.artifacts.package_open import PackageTrust, open_package
+from securexchange.artifacts.return_open import open_return
+from securexchange.artifacts.returns import ReturnBody
 from securexchange.audit.inputs import InputFile
 from securexchange.audit.verify import verify_artifacts
 from securexchange.errors import SxError

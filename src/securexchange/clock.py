@@ -18,7 +18,9 @@ from datetime import UTC, date, datetime, timedelta
 from securexchange.errors import ClockOverride, Malformed, UsageError
 
 OVERRIDE_ENV = "SECUREXCHANGE_NOW"
-_INSTANT_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+# Years 1000 and later only: strftime writes year 999 as "999", so an earlier year would
+# not read back as it was written (format_instant must be the exact inverse).
+_INSTANT_RE = re.compile(r"[1-9][0-9]{3}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 BEHIND_TOLERANCE = timedelta(hours=24)
 # The latest time a home's clock reads. Validity periods, import deadlines and grace
 # periods are added to the clock; near the year 9999 that overflows (exit 3 in every

@@ -29,13 +29,8 @@ from securexchange.clock import OVERRIDE_ENV
 from securexchange.errors import InternalError, SxError, UsageError
 from securexchange.home.home import Home, HomeKind, open_home, system_time
 from securexchange.intake import sample
-from securexchange.keys.keystore import (
-    DEMO_PASSPHRASE,
-    DEMO_WORK_FACTOR,
-    KeySource,
-    KeyUse,
-    key_path,
-)
+from securexchange.keys.keyfile import DEMO_PASSPHRASE, DEMO_WORK_FACTOR
+from securexchange.keys.keystore import KeySource, KeyUse, key_path
 from securexchange.printable import escape
 from securexchange.wording import counted
 

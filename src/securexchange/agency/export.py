@@ -70,7 +70,8 @@ from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake.master import IntakeResult, Problem, read_master
 from securexchange.keys.identity import check_nis
-from securexchange.keys.keystore import KeySource, read_private_file
+from securexchange.keys.keyfile import read_private_file
+from securexchange.keys.keystore import KeySource
 from securexchange.schema import (
     INITIAL_ACTIVITY_STATUS,
     SCHEMA_VERSION,

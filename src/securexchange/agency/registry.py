@@ -68,14 +68,8 @@ from securexchange.keys.identity import (
     generate_identity,
     normalise_role,
 )
-from securexchange.keys.keystore import (
-    EXPORT_CARD,
-    EXPORT_KEY,
-    ROOT_CARD,
-    ROOT_KEY,
-    KeySource,
-    write_key_file,
-)
+from securexchange.keys.keyfile import write_key_file
+from securexchange.keys.keystore import EXPORT_CARD, EXPORT_KEY, ROOT_CARD, ROOT_KEY, KeySource
 from securexchange.keys.passphrase_policy import check_new_passphrase
 
 DEFAULT_RETENTION_MONTHS = 6

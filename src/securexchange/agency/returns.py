@@ -2,7 +2,7 @@
 
 Every file passes, in this order, before anything is applied (promise P6):
 
-1. :func:`securexchange.artifacts.returns.open_return`, the same verification ``audit verify``
+1. :func:`securexchange.artifacts.return_open.open_return`, the same verification ``audit verify``
    runs: strict ZIP, a return manifest, its signature by a person authorised for the
    manifest's municipality in the keyring version the return names *and* in the
    agency's current version (a removed person cannot backdate their way in:
@@ -47,14 +47,8 @@ from securexchange.agency import clients, ledger, packages, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
 from securexchange.artifacts.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
 from securexchange.artifacts.manifest import Manifest
-from securexchange.artifacts.returns import (
-    OpenedReturn,
-    ReturnBody,
-    ReturnDocument,
-    ReturnTrust,
-    StatusEntry,
-    open_return,
-)
+from securexchange.artifacts.return_open import OpenedReturn, ReturnTrust, open_return
+from securexchange.artifacts.returns import ReturnBody, ReturnDocument, StatusEntry
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import (
     Equivocation,

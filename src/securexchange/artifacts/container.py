@@ -29,7 +29,7 @@ import hashlib
 import hmac
 import warnings
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Protocol
@@ -55,7 +55,7 @@ from securexchange.artifacts.manifest import (
 )
 from securexchange.artifacts.payload import Binding, unwrap_payload, wrap_payload
 from securexchange.artifacts.zipstrict import DEFAULT_LIMITS, ContainerLimits
-from securexchange.errors import Malformed, NotAuthorised, Tampered, WrongKind
+from securexchange.errors import InternalError, Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import refuse_newer
 
@@ -230,19 +230,38 @@ def read_members(
     return {m.name: m.data for m in read if names is None or m.name in names}
 
 
+_READ = object()  # only read_container makes a ReadContainer
+
+
 @dataclass(frozen=True)
 class ReadContainer:
     """A strict container's members, read once: every later step (the type a manifest
-    claims, verification, decryption) works on these, never on a second parse."""
+    claims, verification, decryption) works on these, never on a second parse. Made
+    only by :func:`read_container`, so ``members`` are always ``data``'s own."""
 
     data: bytes
     members: Mapping[str, bytes]  # every member's exact bytes, read-only, in order
     limits: ContainerLimits
+    made_by: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.made_by is not _READ or type(self.data) is not bytes:
+            raise InternalError("a ReadContainer is made by read_container only")
+
+    def within(self, limits: ContainerLimits) -> bool:
+        """Whether it was read with caps no looser than ``limits``."""
+        mine = self.limits
+        return (
+            mine.max_members <= limits.max_members
+            and mine.max_member_size <= limits.max_member_size
+            and mine.max_total_size <= limits.max_total_size
+        )
 
 
 def read_container(data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ReadContainer:
     """Read a strict container once (what :func:`read_members` refuses, this refuses)."""
-    return ReadContainer(data, MappingProxyType(read_members(data, limits=limits)), limits)
+    members = MappingProxyType(read_members(bytes(data), limits=limits))
+    return ReadContainer(bytes(data), members, limits, made_by=_READ)
 
 
 def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:
@@ -280,6 +299,8 @@ def _verified_structure_and_signature(
     # (1) structure. The manifest is parsed (strictly, size-capped) before the signature
     # is checked because its type says which members and namespace apply.
     read = source if isinstance(source, ReadContainer) else read_container(source, limits=limits)
+    if not read.within(limits):  # read once, but with the caller's caps at the most
+        raise InternalError("a container was read with looser caps than its verification's")
     members = dict(read.members)
     if MANIFEST not in members or SIGNATURE not in members:
         raise Malformed("the container has no manifest or no signature")

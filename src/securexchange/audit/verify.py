@@ -41,8 +41,10 @@ from securexchange.artifacts.container import MEMBER_LIMITS, open_without_decryp
 from securexchange.artifacts.keyring import Keyring, open_keyring
 from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import PackageBody, PackageTrust, open_package
-from securexchange.artifacts.returns import ReturnBody, ReturnTrust, open_return
+from securexchange.artifacts.package import PackageBody
+from securexchange.artifacts.package_open import PackageTrust, open_package
+from securexchange.artifacts.return_open import ReturnTrust, open_return
+from securexchange.artifacts.returns import ReturnBody
 from securexchange.artifacts.zipstrict import DEFAULT_LIMITS
 from securexchange.audit.findings import (
     ANONYMOUS_STANZAS_NOTE,

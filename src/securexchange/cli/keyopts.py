@@ -125,7 +125,7 @@ class Passphrase:
 
     def _resolve(self) -> bytes:
         if self._demo:
-            from securexchange.keys.keystore import DEMO_PASSPHRASE
+            from securexchange.keys.keyfile import DEMO_PASSPHRASE
 
             return DEMO_PASSPHRASE
         for source in self._sources:

@@ -85,7 +85,7 @@ def init_command(
     """
     from securexchange.cli.common import read_input
     from securexchange.cli.keyopts import key_passphrase
-    from securexchange.keys.keystore import work_factor_for
+    from securexchange.keys.keyfile import work_factor_for
     from securexchange.municipality.enrolment import init_municipality, read_agency_card
 
     card = read_input(agency_key, limit=64 * 1024, what="key card")

@@ -38,7 +38,7 @@ from securexchange.artifacts.container import PinnedSigner, open_without_decrypt
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
 from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import OpenedPackage, PackageTrust, open_package
+from securexchange.artifacts.package_open import OpenedPackage, PackageTrust, open_package
 from securexchange.errors import SxError
 from securexchange.home import statedb
 from securexchange.home.home import Home

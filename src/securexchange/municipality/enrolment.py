@@ -23,7 +23,7 @@ from pathlib import Path
 
 from securexchange import sshsig
 from securexchange.artifacts.keyring import Keyring, open_keyring
-from securexchange.artifacts.package import OpenedPackage
+from securexchange.artifacts.package_open import OpenedPackage
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
@@ -48,13 +48,8 @@ from securexchange.keys.identity import (
     generate_identity,
     normalise_role,
 )
-from securexchange.keys.keystore import (
-    IDENTITY_CARD,
-    IDENTITY_KEY,
-    PINNED_AGENCY_CARD,
-    KeySource,
-    write_key_file,
-)
+from securexchange.keys.keyfile import write_key_file
+from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGENCY_CARD, KeySource
 from securexchange.keys.passphrase_policy import check_new_passphrase
 
 SCHEMA = """
@@ -200,6 +195,10 @@ def import_package_keyring(home: Home, opened: OpenedPackage) -> KeyringImport:
     statedb.ensure_schema(home.db, SCHEMA)
     if opened.keyring.version < held_keyring_version(home):  # open_package refused it
         raise InternalError("a package's keyring older than the held one reached the vault")
+    # open_keyring refuses a keyring naming another root than the key it verified with:
+    # naming this home's pinned root is naming the key it was verified with.
+    if opened.keyring.agency.root_key != pinned_root_key(home):
+        raise InternalError("a package verified against another root key reached the vault")
     return _keep(home, opened.keyring, opened.keyring_data, opened.keyring_signature)
 
 

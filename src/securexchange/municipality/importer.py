@@ -4,7 +4,7 @@ A package passes every check before anything is written, in this order:
 
 1. the container (strict ZIP, exact members) and the signature by the export key that
    the package's keyring view certifies, that view signed by the root key this home
-   pinned at ``init``; every member's digest (``package.open_package``);
+   pinned at ``init``; every member's digest (``package_open.open_package``);
 2. the keyring version is not below the one held (SX-ROLLBACK);
 3. the municipality is ours (SX-WRONG-MUNICIPALITY); we are a recipient
    (SX-NOT-RECIPIENT); not dated more than a day ahead (SX-FUTURE); its protocol was not
@@ -48,8 +48,8 @@ from securexchange.artifacts.manifest import (
     claimed_what,
 )
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import (
-    DEFAULT_MAX_PAYLOAD,
+from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
+from securexchange.artifacts.package_open import (
     OpenedPackage,
     PackageTrust,
     open_package,

@@ -247,7 +247,7 @@ def split_out(home: Home, source: KeySource) -> Identity:
     a rerun finishes what a killed one started.
     """
     from securexchange import age
-    from securexchange.keys.keystore import WORK_FACTOR, sealed_work_factor
+    from securexchange.keys.keyfile import WORK_FACTOR, sealed_work_factor
 
     ensure_schema(home)
     identity = source.unlock()
@@ -297,7 +297,7 @@ def unlock(
     home: Home, passphrase: Callable[[], bytes], recipients: Iterable[str] | None = None
 ) -> dict[str, age.SecretIdentity]:
     """The held subkeys (all, or those of ``recipients``) as age identities."""
-    from securexchange.keys.keystore import read_private_file
+    from securexchange.keys.keyfile import read_private_file
 
     wanted = None if recipients is None else set(recipients)
     found: dict[str, age.SecretIdentity] = {}
@@ -366,7 +366,7 @@ def reseal(home: Home, old: bytes, new: bytes, *, work_factor: int) -> int:
     change again with the old passphrase finishes it.
     """
     from securexchange import age
-    from securexchange.keys.keystore import read_private_file
+    from securexchange.keys.keyfile import read_private_file
 
     count = 0
     for subkey in listed(home):

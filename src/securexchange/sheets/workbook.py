@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
@@ -35,13 +35,10 @@ from securexchange.schema import (
     HEADER_ACTIVITY,
     HEADER_OUTCOME,
     HEADER_QUALITY,
-    HEADER_RECORD_ID,
-    HEADER_RETENTION,
     QUALITY_PROBLEMS,
 )
 from securexchange.sheets import sheetxml
 from securexchange.sheets.layout import (
-    ALL_HEADERS,
     BANNER_ROWS,
     DATA_SHEET,
     FIELD_BY_QUALITY_HEADER,
@@ -67,7 +64,6 @@ from securexchange.sheets.layout import (
     WorkbookMeta,
     WorkbookRow,
     banner_lines,
-    dutch_date,
     field_cells,
     help_banner,
     layout_order,
@@ -82,40 +78,17 @@ from securexchange.sheets.memory import (
     memory_sheet_class,
     write_other_parts,
 )
+from securexchange.sheets.workbook_style import (
+    DEMO_TAB,
+    WIDTHS,
+    print_landscape,
+    print_setup,
+    protect,
+    workbook_styles,
+)
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
-
-
-# Readable widths (characters) per column.
-_WIDTHS: Mapping[str, float] = {
-    HEADER_RECORD_ID: 26,
-    "Naam": 20,
-    "Voornaam": 18,
-    "Adres": 32,
-    "Postcode": 10,
-    "Gemeente": 18,
-    "Telefoon": 16,
-    "E-mail": 30,
-    "Contacttaal": 14,
-    "Niveau Nederlands": 12,
-    "Status MO": 14,
-    "Interesses en noden": 40,
-    HEADER_RETENTION: 13,
-    HEADER_ACTIVITY: 24,
-    HEADER_QUALITY: 32,
-    HEADER_OUTCOME: 20,
-    # Narrow: the longest problem ("onnauwkeurig") fits, the header wraps.
-    **dict.fromkeys(QUALITY_HEADERS, 14),
-}
-if set(_WIDTHS) != set(ALL_HEADERS):  # the two lists must never drift
-    raise RuntimeError("workbook widths and headers disagree")
-
-_EDITABLE_FILL = "FFF2CC"  # light yellow: "you may type here"
-_HEADER_FILL = "D9D9D9"
-_BANNER_FILL = "C00000"
-_BANNER_SUB_FILL = "F8CBAD"
-_DEMO_TAB = "FF0000"
 
 
 # --- writing -------------------------------------------------------------------------------
@@ -238,22 +211,6 @@ def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> Non
     custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=records_digest(ids)))
 
 
-def _styles() -> dict[str, Any]:
-    from openpyxl.styles import Alignment, Font, PatternFill, Protection
-
-    return {
-        "banner_font": Font(bold=True, color="FFFFFF", size=12),
-        "banner_fill": PatternFill("solid", fgColor=_BANNER_FILL),
-        "banner_sub_font": Font(bold=True, size=11),
-        "banner_sub_fill": PatternFill("solid", fgColor=_BANNER_SUB_FILL),
-        "wrap": Alignment(wrap_text=True, vertical="center"),
-        "header_font": Font(bold=True),
-        "header_fill": PatternFill("solid", fgColor=_HEADER_FILL),
-        "editable_fill": PatternFill("solid", fgColor=_EDITABLE_FILL),
-        "unlocked": Protection(locked=False),
-    }
-
-
 def _write_data_sheet(
     ws: WriteOnlySheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout
 ) -> tuple[int | None, ...]:
@@ -262,7 +219,7 @@ def _write_data_sheet(
     from openpyxl.utils import get_column_letter
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    style = _styles()
+    style = workbook_styles()
     headers = layout.headers
     last_col = get_column_letter(len(headers))
     last_row = HEADER_ROW + len(rows)
@@ -270,7 +227,7 @@ def _write_data_sheet(
 
     # Everything that write-only mode emits before <sheetData> must be set first.
     for index, header in enumerate(headers, 1):
-        ws.column_dimensions[get_column_letter(index)].width = _WIDTHS[header]
+        ws.column_dimensions[get_column_letter(index)].width = WIDTHS[header]
     for banner_row in range(1, BANNER_ROWS + 1):
         ws.row_dimensions[banner_row].height = 32
     # Layout 3's narrow quality columns wrap their headers over three lines.
@@ -278,10 +235,10 @@ def _write_data_sheet(
     # The banner, the headers and the first columns (the names, in layout 2) stay in view.
     ws.freeze_panes = f"{get_column_letter(layout.frozen_columns + 1)}{FIRST_DATA_ROW}"
     if meta.demo:
-        ws.sheet_properties.tabColor = _DEMO_TAB
-    _print_setup(ws, meta)
+        ws.sheet_properties.tabColor = DEMO_TAB
+    print_setup(ws, meta)
     if layout.landscape:
-        _print_landscape(ws, layout)
+        print_landscape(ws, layout)
 
     # The banner: two merged rows above the headers.
     first, second = banner_lines(meta, layout)
@@ -336,7 +293,7 @@ def _write_data_sheet(
         ws.data_validations.append(status_list)
         for quality_list in _quality_lists(layout, last_row):
             ws.data_validations.append(quality_list)
-    _protect(ws)
+    protect(ws)
     return tuple(styles)
 
 
@@ -381,13 +338,13 @@ def _quality_lists(layout: Layout, last_row: int) -> Iterator[Any]:
 def _write_lists_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
     from openpyxl.cell import WriteOnlyCell
 
-    style = _styles()
+    style = workbook_styles()
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 40
     ws.row_dimensions[1].height = 32
     if meta.demo:
-        ws.sheet_properties.tabColor = _DEMO_TAB
-    _print_setup(ws, meta)
+        ws.sheet_properties.tabColor = DEMO_TAB
+    print_setup(ws, meta)
 
     banner = WriteOnlyCell(ws, lists_banner(meta, layout))
     banner.font = style["banner_font"]
@@ -414,31 +371,7 @@ def _write_lists_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -
                 reports[index] if index < len(reports) else None,
             ]
         )
-    _protect(ws)
-
-
-def _print_setup(ws: WriteOnlySheet, meta: WorkbookMeta) -> None:
-    """Printed pages carry the warning too, and "DEMO" in a demo package."""
-    notice = f"Persoonsgegevens – vernietigen uiterlijk op {dutch_date(meta.destroy_by)}"
-    header = ws.oddHeader.center
-    header.text = "DEMO" if meta.demo else "VERTROUWELIJK"
-    header.size = 14
-    header.font = "Calibri,Bold"
-    ws.oddFooter.center.text = notice
-    ws.print_title_rows = f"1:{HEADER_ROW}" if ws.title == DATA_SHEET else "1:2"
-
-
-def _print_landscape(ws: WriteOnlySheet, layout: Layout) -> None:
-    """Landscape, fitted to the page width (as many pages down as needed), the names
-    repeated on every page: a printed row never loses its person."""
-    from openpyxl.utils import get_column_letter
-
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = "9"  # A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_cols = f"A:{get_column_letter(layout.frozen_columns)}"
+    protect(ws)
 
 
 def _write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
@@ -453,13 +386,13 @@ def _write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) ->
         STATUS_HELP,
     )
 
-    style = _styles()
+    style = workbook_styles()
     ws.column_dimensions["A"].width = 28
     ws.column_dimensions["B"].width = 90
     ws.row_dimensions[1].height = 48
     if meta.demo:
-        ws.sheet_properties.tabColor = _DEMO_TAB
-    _print_setup(ws, meta)
+        ws.sheet_properties.tabColor = DEMO_TAB
+    print_setup(ws, meta)
     ws.page_setup.orientation = "landscape"
 
     banner = WriteOnlyCell(ws, help_banner(meta, layout))
@@ -492,17 +425,4 @@ def _write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) ->
             explained = WriteOnlyCell(ws, help_text.nl)
             explained.alignment = style["wrap"]
             ws.append([value, explained])
-    _protect(ws)
-
-
-def _protect(ws: WriteOnlySheet) -> None:
-    """Sheet protection without a password (a UI guard; see the module docstring).
-
-    Filtering, sorting and resizing stay allowed, so staff can work with the list.
-    """
-    protection = ws.protection
-    protection.sheet = True
-    protection.autoFilter = False
-    protection.sort = False
-    protection.formatColumns = False
-    protection.formatRows = False
+    protect(ws)

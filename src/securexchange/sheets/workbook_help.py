@@ -114,7 +114,7 @@ OUTCOME_HELP: Mapping[str, HelpText] = {
     ),
 }
 
-# Every value of the closed lists has its explanation (checked at import, like _WIDTHS).
+# Every value of the closed lists has its explanation (checked at import, as the widths are).
 if (
     set(STATUS_HELP) != set(ACTIVITY_STATUSES.values)
     or set(PROBLEM_HELP) != set(QUALITY_PROBLEMS.values)

@@ -62,7 +62,7 @@ def init_command(
     """
     from securexchange.agency.registry import init_agency
     from securexchange.cli.keyopts import key_passphrase, root_passphrase
-    from securexchange.keys.keystore import work_factor_for
+    from securexchange.keys.keyfile import work_factor_for
 
     work_factor = work_factor_for(demo=demo, env=os.environ)
     root_pp = root_passphrase(root_passphrase_file, passphrase_file, demo=demo, new=True)()
