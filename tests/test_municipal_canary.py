@@ -25,7 +25,7 @@ from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
 from securexchange.home.home import HomeKind, open_home
 from securexchange.keys.keyfile import DEMO_PASSPHRASE
-from securexchange.municipality import subkeys, vault
+from securexchange.municipality import sealing, subkeys, vault
 
 T = date(2026, 12, 15)
 LATER = date(2027, 2, 1)
@@ -43,7 +43,7 @@ def _ciphertext_of(staff: Path, record_id: str, package_id: str) -> bytes:
     with open_home(staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
         identities = subkeys.unlock(home, lambda: DEMO_PASSPHRASE)
         key = vault.data_key(home, package_id, identities)
-        tag = vault.record_tag(key, record_id)
+        tag = sealing.record_tag(key, record_id)
         row = home.db.execute(
             "SELECT sealed FROM vault_records WHERE package_id = ? AND tag = ?", (package_id, tag)
         ).fetchone()

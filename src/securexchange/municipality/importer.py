@@ -78,7 +78,7 @@ from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
-from securexchange.municipality import retention, subkeys, vault, workbooks
+from securexchange.municipality import retention, sealing, staff_edits, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import (
     held_keyring,
     held_keyring_version,
@@ -379,7 +379,7 @@ def store_package(
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - split_out listed at least one
         raise NotRecipient("this home holds no encryption subkey")
-    key = vault.new_data_key()
+    key = sealing.new_data_key()
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
     older = [p for p in vault.packages(home) if p.live]
     with statedb.transaction(home.db):
@@ -408,7 +408,7 @@ def store_package(
             container=container,
         )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
-        vault.drop_returned_before(home, opened.manifest.created_at)
+        staff_edits.drop_returned_before(home, opened.manifest.created_at)
         vault.rewrap(home, identities, recipient)
         home.record(
             Action.IMPORT,

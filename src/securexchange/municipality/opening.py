@@ -24,7 +24,7 @@ from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import subkeys, vault, workbooks
+from securexchange.municipality import staff_edits, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
@@ -128,7 +128,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     shred_edited_deadlines(home, package, identities)
     with statedb.transaction(home.db):
         workbooks.absorb(home, identities, skip_damaged=True)
-    rows = vault.current_rows(home, package.package_id, identities)
+    rows = staff_edits.current_rows(home, package.package_id, identities)
     tags = [
         str(r[0])
         for r in home.db.execute(
@@ -184,7 +184,7 @@ def _find(
         raise UsageError("a record id looks like R- followed by 20 letters and digits")
     package = _current(home)
     shred_edited_deadlines(home, package, identities)
-    for row in vault.current_rows(home, package.package_id, identities):
+    for row in staff_edits.current_rows(home, package.package_id, identities):
         if row.record_id == record_id:
             return package, row
     raise NotFound("the current package has no record with that id")
@@ -205,7 +205,7 @@ def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bo
     recipient = subkeys.current_recipient(home)
     assert recipient is not None
     with statedb.transaction(home.db):
-        vault.add_edit(
+        staff_edits.add_edit(
             home,
             kind="status",
             record=row.record_id,
@@ -241,7 +241,7 @@ def report_quality(home: Home, source: KeySource, record_id: str, field: str, pr
     recipient = subkeys.current_recipient(home)
     assert recipient is not None
     with statedb.transaction(home.db):
-        vault.add_edit(
+        staff_edits.add_edit(
             home,
             kind="quality",
             record=row.record_id,

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING
 from securexchange.artifacts.returns import Entry, QualityEntry, StatusEntry
 from securexchange.clock import utc
 from securexchange.home.home import Home
-from securexchange.municipality import subkeys, vault, workbooks
-from securexchange.municipality.vault import Edit
+from securexchange.municipality import staff_edits, subkeys, vault, workbooks
+from securexchange.municipality.staff_edits import Edit
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -65,13 +65,13 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
     vault.rewrap_to_current(home, identities)
     # What staff typed in registered workbooks becomes pending edits first.
     _absorb(home, identities)
-    if vault.pending_count(home) == 0:
+    if staff_edits.pending_count(home) == 0:
         return Pending(())
     first_base: dict[str, str] = {}
     latest: dict[str, Edit] = {}
     quality: dict[tuple[str, str, str], Edit] = {}
     handles: list[int] = []
-    for edit in vault.edits(home, identities):
+    for edit in staff_edits.edits(home, identities):
         if edit.returned_in is not None:
             continue
         handles.append(edit.handle)
@@ -96,4 +96,4 @@ def mark_sent(home: Home, pending: Pending, delta_id: str) -> None:
     """Mark the entries as returned in ``delta_id`` (inside the caller's transaction)."""
     if not pending.handles:
         return
-    vault.mark_returned(home, pending.handles, delta_id)
+    staff_edits.mark_returned(home, pending.handles, delta_id)

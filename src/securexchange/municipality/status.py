@@ -13,7 +13,7 @@ from typing import Any
 from securexchange.clock import format_instant
 from securexchange.home import safefs
 from securexchange.home.home import Home
-from securexchange.municipality import digests, retention, subkeys, vault, workbooks
+from securexchange.municipality import digests, retention, staff_edits, subkeys, vault, workbooks
 
 
 @dataclass(frozen=True)
@@ -195,7 +195,7 @@ def status(home: Home) -> VaultStatus:
         clock_behind=home.clock.behind,
         packages=packages,
         next_deadlines=deadlines,
-        pending_edits_stored=vault.pending_count(home),
+        pending_edits_stored=staff_edits.pending_count(home),
         pending_edits_in_workbooks=sum(n or 0 for n in typed_changes),
         pending_edits_complete=all(n is not None for n in typed_changes),
         workbooks=books,

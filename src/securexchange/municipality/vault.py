@@ -24,36 +24,31 @@ Everything here runs inside the caller's transaction unless it says otherwise.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import operator
-import os
 import sqlite3
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from securexchange import strictjson
 from securexchange.clock import format_instant, parse_instant
-from securexchange.errors import InternalError, NotRecipient, SxError, Tampered
+from securexchange.errors import NotRecipient, SxError, Tampered
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.municipality import digests, subkeys
+from securexchange.municipality.sealing import (
+    DATA_KEY_SIZE,
+    RowCipher,
+    decode_row,
+    encode_row,
+    unwrap,
+    wrap,
+)
 from securexchange.municipality.subkeys import blob, number, when
-from securexchange.schema import RECORD_KEYS, Record
-from securexchange.sheets.layout import QualityReport, WorkbookRow, split_reports
+from securexchange.sheets.layout import WorkbookRow
 
 if TYPE_CHECKING:
     from securexchange import age
 
-DATA_KEY_SIZE = 32
-NONCE_SIZE = 12
-TAG_SIZE = 16
-ROW_FORMAT = "securexchange-vault-row/1"
-EDIT_FORMAT = "securexchange-vault-edit/1"
-MAX_ROW_BYTES = 64 << 10
 MAX_EXPECTED_BYTES = 64 << 20
 
 LIVE = "live"
@@ -231,126 +226,6 @@ def legacy_bound(home: Home, package_id: str) -> datetime | None:
         return min(parse_instant(str(row[0])), LEGACY_LAST)
     except SxError:
         return home.now  # an edited bound: at once
-
-
-# --- crypto -----------------------------------------------------------------------------
-
-
-def new_data_key() -> bytes:
-    return os.urandom(DATA_KEY_SIZE)
-
-
-def record_tag(data_key: bytes, record_id: str) -> str:
-    return RowCipher(data_key, "").tag(record_id)
-
-
-class RowCipher:
-    """Tags, seals and opens the rows of one package under its data key.
-
-    Built once per package, not per row: the AEAD context and the keyed HMAC state are
-    reused (``hmac.copy``), which is what a 5,000-row import or open spent most of its
-    crypto time on. The construction is unchanged (same tag, nonce, AAD, AEAD).
-    """
-
-    def __init__(self, data_key: bytes, package_id: str) -> None:
-        from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
-
-        self._aead = ChaCha20Poly1305(data_key)
-        self._mac = hmac.new(data_key, b"securexchange-record-tag/1\n", hashlib.sha256)
-        self._package_id = package_id
-
-    def tag(self, record_id: str) -> str:
-        mac = self._mac.copy()
-        mac.update(record_id.encode())
-        return mac.hexdigest()[: TAG_SIZE * 2]
-
-    def seal(self, tag: str, plaintext: bytes) -> bytes:
-        nonce = os.urandom(NONCE_SIZE)
-        return nonce + self._aead.encrypt(nonce, plaintext, _aad(self._package_id, tag))
-
-    def open(self, tag: str, sealed: bytes) -> bytes:
-        from cryptography.exceptions import InvalidTag
-
-        try:
-            return self._aead.decrypt(
-                sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], _aad(self._package_id, tag)
-            )
-        except InvalidTag:
-            raise Tampered("a vault row does not authenticate") from None
-
-
-def _aad(package_id: str, tag: str) -> bytes:
-    return f"securexchange-vault/1\n{package_id}\n{tag}\n".encode("ascii")
-
-
-def wrap(secret: bytes, recipient: str) -> bytes:
-    from securexchange import age
-
-    return age.encrypt(secret, [age.parse_recipient(recipient)])
-
-
-def unwrap(wrapped: bytes, identities: Sequence[age.Identity], max_size: int) -> bytes:
-    from securexchange import age
-
-    return age.decrypt(wrapped, identities, max_size=max_size)
-
-
-# --- rows -------------------------------------------------------------------------------
-
-
-# One encoder for every row: json.dumps with options builds a new encoder per call.
-_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-_RECORD_VALUES = operator.attrgetter(*RECORD_KEYS)
-
-
-def encode_row(row: WorkbookRow) -> bytes:
-    """A row's plaintext: a compact JSON array (inside the AEAD, so only we read it).
-
-    One quality report: a package row carries at most one (sheets.read_package_rows);
-    staff's further reports are edits, applied by :func:`current_rows`."""
-    if row.more_quality:
-        raise InternalError("a vault row holds one quality report")
-    return _ROW_ENCODER.encode(
-        [
-            ROW_FORMAT,
-            row.record_id,
-            list(_RECORD_VALUES(row.record)),
-            row.retention.isoformat(),
-            row.status,
-            "" if row.quality is None else row.quality.field,
-            "" if row.quality is None else row.quality.problem,
-            row.outcome,
-        ]
-    ).encode("utf-8")
-
-
-def _trusted_record(values: Sequence[object]) -> Record:
-    """A Record from cells this vault sealed after validating them at import.
-
-    The AEAD proves the row is ours, so the per-field rules are not run again (they
-    cost more than the decryption).
-    """
-    record = object.__new__(Record)
-    for key, value in zip(RECORD_KEYS, values, strict=True):
-        object.__setattr__(record, key, tuple(value) if isinstance(value, list) else value)
-    return record
-
-
-def decode_row(data: bytes) -> WorkbookRow:
-    try:
-        fmt, record_id, cells, retention, status, q_field, q_problem, outcome = json.loads(data)
-    except ValueError:
-        raise InternalError("a vault row is not in the vault's format") from None
-    if fmt != ROW_FORMAT:
-        raise InternalError("a vault row has an unknown format")
-    return WorkbookRow(
-        record_id=record_id,
-        record=_trusted_record(cells),
-        retention=date.fromisoformat(retention),
-        status=status,
-        quality=QualityReport(q_field, q_problem) if q_field else None,
-        outcome=outcome,
-    )
 
 
 # --- packages ---------------------------------------------------------------------------
@@ -624,152 +499,6 @@ def needed_subkeys(home: Home) -> set[str]:
 
 
 # --- edits ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Edit:
-    """A status change or quality report staff made, not yet superseded by a package."""
-
-    handle: int
-    kind: str  # "status" | "quality"
-    record: str
-    status: str  # kind status: the new status
-    base: str  # kind status: the status it replaced
-    field: str  # kind quality
-    problem: str  # kind quality
-    at: datetime
-    returned_in: str | None
-
-
-def add_edit(
-    home: Home,
-    *,
-    kind: str,
-    record: str,
-    recipient: str,
-    status: str = "",
-    base: str = "",
-    field: str = "",
-    problem: str = "",
-) -> None:
-    """Store one edit, sealed to ``recipient`` (no passphrase needed)."""
-    body = strictjson.dumps(
-        {
-            "format": EDIT_FORMAT,
-            "kind": kind,
-            "record": record,
-            "status": status,
-            "base": base,
-            "field": field,
-            "problem": problem,
-        }
-    )
-    home.db.execute(
-        "INSERT INTO vault_edits (kind, subkey, sealed, made_at) VALUES (?, ?, ?, ?)",
-        (kind, recipient, wrap(body, recipient), format_instant(home.now)),
-    )
-
-
-def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit]:
-    """Every stored edit, oldest first (decrypted)."""
-    ensure_schema(home)
-    result: list[Edit] = []
-    for handle, subkey, sealed, made_at, returned_in in home.db.execute(
-        "SELECT id, subkey, sealed, made_at, returned_in FROM vault_edits ORDER BY id"
-    ).fetchall():
-        identity = identities.get(str(subkey))
-        if identity is None:
-            continue
-        value = strictjson.loads(
-            unwrap(blob(sealed), [identity], MAX_ROW_BYTES), what="a vault edit"
-        )
-        with strictjson.Fields(value, "a vault edit") as f:
-            f.text("format")
-            result.append(
-                Edit(
-                    handle=int(handle),
-                    kind=f.text("kind"),
-                    record=f.text("record"),
-                    status=f.text("status"),
-                    base=f.text("base"),
-                    field=f.text("field"),
-                    problem=f.text("problem"),
-                    at=when(str(made_at)),
-                    returned_in=None if returned_in is None else str(returned_in),
-                )
-            )
-    return result
-
-
-def pending_count(home: Home) -> int:
-    ensure_schema(home)
-    row = home.db.execute("SELECT COUNT(*) FROM vault_edits WHERE returned_in IS NULL").fetchone()
-    return int(row[0])
-
-
-def mark_returned(home: Home, handles: Iterable[Any], delta_id: str) -> None:
-    """Mark edits as returned in ``delta_id``; status edits of the same record made
-    before the returned one are covered by it too."""
-    now = format_instant(home.now)
-    home.db.executemany(
-        "UPDATE vault_edits SET returned_in = ?, returned_at = ? WHERE id = ?",
-        ((delta_id, now, int(h)) for h in handles),
-    )
-    home.db.execute(
-        "UPDATE vault_edits SET returned_in = ?, returned_at = ? "
-        "WHERE returned_in IS NULL AND kind = 'status' AND id < "
-        "(SELECT COALESCE(MAX(id), 0) FROM vault_edits WHERE returned_in = ?)",
-        (delta_id, now, delta_id),
-    )
-
-
-def drop_returned_before(home: Home, created_at: datetime) -> int:
-    """Forget edits the agency had received before it made a package (the package
-    carries their result)."""
-    cursor = home.db.execute(
-        "DELETE FROM vault_edits WHERE returned_at IS NOT NULL AND returned_at <= ?",
-        (format_instant(created_at),),
-    )
-    return int(cursor.rowcount)
-
-
-def current_rows(
-    home: Home, package_id: str, identities: Mapping[str, age.SecretIdentity]
-) -> list[WorkbookRow]:
-    """A package's remaining records with the staff's edits applied."""
-    from dataclasses import replace
-
-    key = data_key(home, package_id, identities)
-    rows = read_rows(home, package_id, key)
-    status: dict[str, str] = {}
-    # Per record, the newest open report on each field: staff may report several
-    # fields of one record, and each keeps its own column in the next workbook.
-    quality: dict[str, dict[str, QualityReport]] = {}
-    for edit in edits(home, identities):
-        if edit.kind == "status":
-            status[edit.record] = edit.status
-        elif edit.returned_in is None:
-            quality.setdefault(edit.record, {})[edit.field] = QualityReport(
-                edit.field, edit.problem
-            )
-    if not status and not quality:
-        return rows
-
-    def rebuilt(row: WorkbookRow) -> WorkbookRow:
-        reports = {report.field: report for report in row.reports}
-        reports.update(quality.get(row.record_id, {}))
-        first, more = split_reports(tuple(reports.values()))
-        return replace(
-            row,
-            status=status.get(row.record_id, row.status),
-            quality=first,
-            more_quality=more,
-        )
-
-    # Only rows with an edit are rebuilt (dataclasses.replace re-runs the row checks).
-    return [
-        rebuilt(row) if row.record_id in status or row.record_id in quality else row for row in rows
-    ]
 
 
 def terminated(home: Home) -> dict[str, str]:

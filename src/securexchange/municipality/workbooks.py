@@ -30,7 +30,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxError
 from securexchange.home import safefs
 from securexchange.home.home import Home
-from securexchange.municipality import digests, subkeys, vault
+from securexchange.municipality import digests, sealing, staff_edits, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
 from securexchange.sheets.layout import (
     join_labels,
@@ -135,7 +135,7 @@ def register(
             str(path),
             format_instant(home.now),
             recipient,
-            vault.wrap(_cells_doc(expected), recipient),
+            sealing.wrap(_cells_doc(expected), recipient),
             OPEN,
         ),
     )
@@ -363,7 +363,7 @@ def _diff(
             continue  # a row staff added: not a record we sent
         old_status, old_quality = expected[record_id]
         if status and status != old_status:  # "": a cell that could not be read
-            vault.add_edit(
+            staff_edits.add_edit(
                 home,
                 kind="status",
                 record=record_id,
@@ -377,7 +377,7 @@ def _diff(
         old_reports = set(reports_from_labels(old_quality))
         for report in reports_from_labels(quality):
             if report not in old_reports:
-                vault.add_edit(
+                staff_edits.add_edit(
                     home,
                     kind="quality",
                     record=record_id,
@@ -410,12 +410,12 @@ def absorb(
         if identity is None:
             continue
         expected = _cells_from(
-            vault.unwrap(blob(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
+            sealing.unwrap(blob(expected_blob), [identity], vault.MAX_EXPECTED_BYTES)
         )
         if state == HARVESTED:
             if harvest is not None:
                 cells = _cells_from(
-                    vault.unwrap(bytes(harvest), [identity], vault.MAX_EXPECTED_BYTES)
+                    sealing.unwrap(bytes(harvest), [identity], vault.MAX_EXPECTED_BYTES)
                 )
                 made += _diff(home, expected, cells, recipient)
             forget(home, str(workbook_id))
@@ -435,7 +435,7 @@ def absorb(
         merged = {k: read.cells.get(k, v) for k, v in expected.items()}
         home.db.execute(
             "UPDATE vault_workbooks SET subkey = ?, expected = ? WHERE workbook_id = ?",
-            (recipient, vault.wrap(_cells_doc(merged), recipient), workbook_id),
+            (recipient, sealing.wrap(_cells_doc(merged), recipient), workbook_id),
         )
         digests.keep(home, str(workbook_id), merged)
         if state == OPEN:  # a pending workbook's problem says why it is still there
@@ -556,7 +556,7 @@ def shred_workbook(
             with statedb.transaction(home.db):
                 home.db.execute(
                     "UPDATE vault_workbooks SET harvest = ? WHERE workbook_id = ?",
-                    (vault.wrap(_cells_doc(read.cells), recipient), workbook_id),
+                    (sealing.wrap(_cells_doc(read.cells), recipient), workbook_id),
                 )
                 digests.note_harvest(home, workbook_id, read.cells)
     # A path edited to another file's is forgotten, that file left alone (own_name).
@@ -590,7 +590,7 @@ def absorb_one(
     identity = identities.get(str(row[0]))
     if identity is None:
         return
-    expected = _cells_from(vault.unwrap(blob(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
+    expected = _cells_from(sealing.unwrap(blob(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
     read = _read_cells(home, workbook_id, path, expected=expected, identities=identities)
     if read is not None:
         _diff(home, expected, read.cells, recipient)

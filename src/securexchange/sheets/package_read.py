@@ -117,7 +117,7 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
             reports = _reports(cells, column)
             if len(reports) > 1:
                 # The agency writes one open report per row, and the vault row holds
-                # one (vault.encode_row); staff's further reports are edits.
+                # one (sealing.encode_row); staff's further reports are edits.
                 raise ValueError("several quality reports")
             result.append(
                 WorkbookRow(

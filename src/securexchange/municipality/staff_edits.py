@@ -1,0 +1,173 @@
+"""Staff's edits, sealed in the vault until a return carries them (status changes and
+quality reports), and the records as they are now: a package's rows with its edits
+applied."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from securexchange import strictjson
+from securexchange.clock import format_instant
+from securexchange.home.home import Home
+from securexchange.municipality.sealing import (
+    MAX_ROW_BYTES,
+    unwrap,
+    wrap,
+)
+from securexchange.municipality.subkeys import blob, when
+from securexchange.sheets.layout import QualityReport, WorkbookRow, split_reports
+
+if TYPE_CHECKING:
+    from securexchange import age
+from securexchange.municipality.vault import data_key, ensure_schema, read_rows
+
+EDIT_FORMAT = "securexchange-vault-edit/1"
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A status change or quality report staff made, not yet superseded by a package."""
+
+    handle: int
+    kind: str  # "status" | "quality"
+    record: str
+    status: str  # kind status: the new status
+    base: str  # kind status: the status it replaced
+    field: str  # kind quality
+    problem: str  # kind quality
+    at: datetime
+    returned_in: str | None
+
+
+def add_edit(
+    home: Home,
+    *,
+    kind: str,
+    record: str,
+    recipient: str,
+    status: str = "",
+    base: str = "",
+    field: str = "",
+    problem: str = "",
+) -> None:
+    """Store one edit, sealed to ``recipient`` (no passphrase needed)."""
+    body = strictjson.dumps(
+        {
+            "format": EDIT_FORMAT,
+            "kind": kind,
+            "record": record,
+            "status": status,
+            "base": base,
+            "field": field,
+            "problem": problem,
+        }
+    )
+    home.db.execute(
+        "INSERT INTO vault_edits (kind, subkey, sealed, made_at) VALUES (?, ?, ?, ?)",
+        (kind, recipient, wrap(body, recipient), format_instant(home.now)),
+    )
+
+
+def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit]:
+    """Every stored edit, oldest first (decrypted)."""
+    ensure_schema(home)
+    result: list[Edit] = []
+    for handle, subkey, sealed, made_at, returned_in in home.db.execute(
+        "SELECT id, subkey, sealed, made_at, returned_in FROM vault_edits ORDER BY id"
+    ).fetchall():
+        identity = identities.get(str(subkey))
+        if identity is None:
+            continue
+        value = strictjson.loads(
+            unwrap(blob(sealed), [identity], MAX_ROW_BYTES), what="a vault edit"
+        )
+        with strictjson.Fields(value, "a vault edit") as f:
+            f.text("format")
+            result.append(
+                Edit(
+                    handle=int(handle),
+                    kind=f.text("kind"),
+                    record=f.text("record"),
+                    status=f.text("status"),
+                    base=f.text("base"),
+                    field=f.text("field"),
+                    problem=f.text("problem"),
+                    at=when(str(made_at)),
+                    returned_in=None if returned_in is None else str(returned_in),
+                )
+            )
+    return result
+
+
+def pending_count(home: Home) -> int:
+    ensure_schema(home)
+    row = home.db.execute("SELECT COUNT(*) FROM vault_edits WHERE returned_in IS NULL").fetchone()
+    return int(row[0])
+
+
+def mark_returned(home: Home, handles: Iterable[Any], delta_id: str) -> None:
+    """Mark edits as returned in ``delta_id``; status edits of the same record made
+    before the returned one are covered by it too."""
+    now = format_instant(home.now)
+    home.db.executemany(
+        "UPDATE vault_edits SET returned_in = ?, returned_at = ? WHERE id = ?",
+        ((delta_id, now, int(h)) for h in handles),
+    )
+    home.db.execute(
+        "UPDATE vault_edits SET returned_in = ?, returned_at = ? "
+        "WHERE returned_in IS NULL AND kind = 'status' AND id < "
+        "(SELECT COALESCE(MAX(id), 0) FROM vault_edits WHERE returned_in = ?)",
+        (delta_id, now, delta_id),
+    )
+
+
+def drop_returned_before(home: Home, created_at: datetime) -> int:
+    """Forget edits the agency had received before it made a package (the package
+    carries their result)."""
+    cursor = home.db.execute(
+        "DELETE FROM vault_edits WHERE returned_at IS NOT NULL AND returned_at <= ?",
+        (format_instant(created_at),),
+    )
+    return int(cursor.rowcount)
+
+
+def current_rows(
+    home: Home, package_id: str, identities: Mapping[str, age.SecretIdentity]
+) -> list[WorkbookRow]:
+    """A package's remaining records with the staff's edits applied."""
+    from dataclasses import replace
+
+    key = data_key(home, package_id, identities)
+    rows = read_rows(home, package_id, key)
+    status: dict[str, str] = {}
+    # Per record, the newest open report on each field: staff may report several
+    # fields of one record, and each keeps its own column in the next workbook.
+    quality: dict[str, dict[str, QualityReport]] = {}
+    for edit in edits(home, identities):
+        if edit.kind == "status":
+            status[edit.record] = edit.status
+        elif edit.returned_in is None:
+            quality.setdefault(edit.record, {})[edit.field] = QualityReport(
+                edit.field, edit.problem
+            )
+    if not status and not quality:
+        return rows
+
+    def rebuilt(row: WorkbookRow) -> WorkbookRow:
+        reports = {report.field: report for report in row.reports}
+        reports.update(quality.get(row.record_id, {}))
+        first, more = split_reports(tuple(reports.values()))
+        return replace(
+            row,
+            status=status.get(row.record_id, row.status),
+            quality=first,
+            more_quality=more,
+        )
+
+    # Only rows with an edit are rebuilt (dataclasses.replace re-runs the row checks).
+    return [
+        rebuilt(row) if row.record_id in status or row.record_id in quality else row for row in rows
+    ]
