@@ -78,7 +78,15 @@ from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
-from securexchange.municipality import retention, sealing, staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import (
+    retention,
+    rewrap,
+    sealing,
+    staff_edits,
+    subkeys,
+    vault,
+    workbooks,
+)
 from securexchange.municipality.enrolment import (
     held_keyring,
     held_keyring_version,
@@ -409,7 +417,7 @@ def store_package(
         )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         staff_edits.drop_returned_before(home, opened.manifest.created_at)
-        vault.rewrap(home, identities, recipient)
+        rewrap.rewrap(home, identities, recipient)
         home.record(
             Action.IMPORT,
             artifacts=[opened.package_id],

@@ -24,7 +24,7 @@ from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import rewrap, staff_edits, subkeys, vault, workbooks
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
@@ -47,7 +47,7 @@ def unlock(home: Home, source: KeySource) -> dict[str, age.SecretIdentity]:
     """
     subkeys.split_out(home, source)
     identities = subkeys.unlock(home, source.passphrase)
-    vault.rewrap_to_current(home, identities)
+    rewrap.rewrap_to_current(home, identities)
     return identities
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from securexchange.artifacts.returns import Entry, QualityEntry, StatusEntry
 from securexchange.clock import utc
 from securexchange.home.home import Home
-from securexchange.municipality import staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import rewrap, staff_edits, subkeys, vault, workbooks
 from securexchange.municipality.staff_edits import Edit
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
     identities = subkeys.unlock(home, passphrase)
     # The key is unlocked: move what older subkeys hold to the current one before they
     # are destroyed (valid-until + grace) and take it with them.
-    vault.rewrap_to_current(home, identities)
+    rewrap.rewrap_to_current(home, identities)
     # What staff typed in registered workbooks becomes pending edits first.
     _absorb(home, identities)
     if staff_edits.pending_count(home) == 0:

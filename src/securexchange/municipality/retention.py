@@ -44,7 +44,7 @@ from securexchange.clock import format_instant
 from securexchange.home import statedb
 from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
-from securexchange.municipality import bounds, subkeys, vault, workbooks
+from securexchange.municipality import bounds, rewrap, subkeys, vault, workbooks
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -302,7 +302,7 @@ def _lose_what_is_wrapped_to(home: Home, recipient: str, report: ShredReport) ->
 
 
 def _doomed_subkeys(home: Home, *, ignore_packages: set[str]) -> list[str]:
-    needed = vault.needed_subkeys(home)
+    needed = rewrap.needed_subkeys(home)
     if ignore_packages:  # a dry run: the data keys of packages about to go do not count
         marks = ",".join("?" * len(ignore_packages))
         keep = {

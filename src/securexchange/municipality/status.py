@@ -13,7 +13,15 @@ from typing import Any
 from securexchange.clock import format_instant
 from securexchange.home import safefs
 from securexchange.home.home import Home
-from securexchange.municipality import digests, retention, staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import (
+    digests,
+    retention,
+    rewrap,
+    staff_edits,
+    subkeys,
+    vault,
+    workbooks,
+)
 
 
 @dataclass(frozen=True)
@@ -161,7 +169,7 @@ def status(home: Home) -> VaultStatus:
             "GROUP BY day ORDER BY day LIMIT 5"
         )
     )
-    needed = vault.needed_subkeys(home)
+    needed = rewrap.needed_subkeys(home)
     keys = tuple(
         SubkeyState(
             recipient=s.recipient,
