@@ -31,7 +31,8 @@ from securexchange.sheets.layout import (
 )
 from securexchange.sheets.package_read import read_package_rows
 from securexchange.sheets.workbook import write_package_workbook, write_workbook
-from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_edits import ExpectedWorkbook
+from securexchange.sheets.workbook_read import read_workbook
 from test_municipal_workbook import _open, _type_status
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 

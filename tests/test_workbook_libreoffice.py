@@ -40,7 +40,8 @@ from securexchange.sheets.layout import (
     quality_header,
 )
 from securexchange.sheets.workbook import write_workbook
-from securexchange.sheets.workbook_read import ChangedCell, ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_edits import ChangedCell, ExpectedWorkbook
+from securexchange.sheets.workbook_read import read_workbook
 from securexchange.sheets.xlsxguard import column_letters
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id, unchecked_record
 

@@ -36,7 +36,8 @@ from securexchange.sheets.layout import (
     quality_header,
 )
 from securexchange.sheets.workbook import write_workbook
-from securexchange.sheets.workbook_read import ExpectedWorkbook, read_workbook
+from securexchange.sheets.workbook_edits import ExpectedWorkbook
+from securexchange.sheets.workbook_read import read_workbook
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 
 LATER = date(2027, 2, 1)
@@ -268,7 +269,7 @@ def test_return_lists_a_bad_field_cell_by_sheet_row_and_column(tmp_path: Path) -
 
 
 def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
-    from securexchange.sheets.workbook_read import workbook_limits
+    from securexchange.sheets.workbook_edits import workbook_limits
 
     # The guard checks the sheet's dimension, a rectangle of rows x 26 columns.
     limits = workbook_limits(100_000)

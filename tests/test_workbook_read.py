@@ -19,15 +19,13 @@ import pytest
 from securexchange.errors import ExitCode, HostileFile, InvalidWorkbook, SxError
 from securexchange.sheets.layout import QualityReport, WorkbookRow
 from securexchange.sheets.workbook import write_package_workbook, write_workbook
-from securexchange.sheets.workbook_read import (
+from securexchange.sheets.workbook_edits import (
     ChangedCell,
     ExpectedWorkbook,
     WorkbookEdits,
     WrittenCells,
-    _has_formula,
-    read_workbook,
-    read_workbook_cells,
 )
+from securexchange.sheets.workbook_read import _has_formula, read_workbook, read_workbook_cells
 from securexchange.sheets.xlsxguard import XlsxLimits
 from test_workbook import PACKAGE_ID, make_meta, make_rows, record_id
 

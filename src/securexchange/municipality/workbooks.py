@@ -41,7 +41,7 @@ from securexchange.sheets.layout import (
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.sheets.layout import WorkbookRow
-    from securexchange.sheets.workbook_read import CellProblem, ChangedCell, WrittenCells
+    from securexchange.sheets.workbook_edits import CellProblem, ChangedCell, WrittenCells
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
@@ -148,7 +148,7 @@ def register(
 
 
 def _written_cells(status: str, quality: str) -> WrittenCells:
-    from securexchange.sheets.workbook_read import WrittenCells
+    from securexchange.sheets.workbook_edits import WrittenCells
 
     first, more = split_reports(reports_from_labels(quality))
     return WrittenCells(status, first, more)
@@ -218,11 +218,8 @@ def _read_cells(
     problem is recorded for ``status`` and repeated as warnings, and importing and
     opening never wait for it.
     """
-    from securexchange.sheets.workbook_read import (
-        ExpectedWorkbook,
-        read_workbook,
-        read_workbook_cells,
-    )
+    from securexchange.sheets.workbook_edits import ExpectedWorkbook
+    from securexchange.sheets.workbook_read import read_workbook, read_workbook_cells
 
     found = home.db.execute(
         "SELECT w.package_id, (SELECT COUNT(*) FROM vault_workbook_rows r "

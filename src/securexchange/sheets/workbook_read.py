@@ -37,43 +37,36 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import NoReturn
 from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
 from securexchange.ids import is_artifact_id, is_record_id
-from securexchange.schema import (
-    ACTIVITY_STATUSES,
-    HEADER_ACTIVITY,
-    HEADER_QUALITY,
-    HEADER_RECORD_ID,
-    QUALITY_PROBLEMS,
-    fold,
-)
 from securexchange.sheets.cells import written_text
 from securexchange.sheets.layout import (
-    ALL_HEADERS,
     DATA_SHEET,
-    FIELD_BY_QUALITY_HEADER,
     LAYOUTS,
     PROP_PACKAGE,
-    QUALITY_REPORTS,
     Layout,
-    QualityReport,
-    WorkbookRow,
-    check_reports,
-    in_field_order,
-    split_reports,
+)
+from securexchange.sheets.row_reader import (
+    RowReader,
+)
+from securexchange.sheets.workbook_edits import (
+    CellProblem,
+    Expectation,
+    ExpectedWorkbook,
+    WorkbookEdits,
+    WrittenCells,
+    WrittenRow,
+    workbook_limits,
 )
 from securexchange.sheets.xlsxguard import (
     DAMAGED_ZIP,
     XlsxLimits,
     check_xlsx,
     column_index,
-    column_letters,
 )
 
 _MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -87,194 +80,10 @@ _SHEETDATA_END = re.compile(
     rb"</(?:[A-Za-z_][\w.-]{0,15}:)?sheetData>|<(?:[A-Za-z_][\w.-]{0,15}:)?sheetData\s*/>"
 )
 _CELL_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
-# How far down the header row may have been pushed by inserted rows.
-_HEADER_SEARCH_ROWS = 100
 _MACRO_SUFFIXES = (".xlsm", ".xltm", ".xlam", ".xlsb", ".xls")
-
-_QUALITY_BY_LABEL: Mapping[str, QualityReport] = {
-    fold(report.label): report for report in QUALITY_REPORTS
-}
 
 
 # --- what the caller knows, and what it gets back -------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExpectedWorkbook:
-    """What the vault says was written: the package and the rows as they were written."""
-
-    package_id: str
-    rows: tuple[WorkbookRow, ...]
-    _by_id: Mapping[str, WorkbookRow] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.package_id, str) or not (
-            is_artifact_id(self.package_id) and self.package_id.startswith("pkg-")
-        ):
-            raise ValueError("an expected workbook needs a package id")
-        if not isinstance(self.rows, tuple) or not all(
-            isinstance(row, WorkbookRow) for row in self.rows
-        ):
-            raise ValueError("expected rows must be a tuple of WorkbookRow")
-        by_id = {row.record_id: row for row in self.rows}
-        if len(by_id) != len(self.rows):
-            raise ValueError("the expected rows have a duplicate record id")
-        object.__setattr__(self, "_by_id", by_id)
-
-    def row(self, record_id: str) -> WorkbookRow | None:
-        return self._by_id.get(record_id)
-
-
-@dataclass(frozen=True)
-class WrittenCells:
-    """The editable cells of one record as they were written: its status and its quality
-    reports (``quality`` and ``more_quality`` as in :class:`WorkbookRow`)."""
-
-    status: str
-    quality: QualityReport | None = None
-    more_quality: tuple[QualityReport, ...] = ()
-
-    def __post_init__(self) -> None:
-        if self.status not in ACTIVITY_STATUSES:
-            raise ValueError("a written status must be one of the list")
-        if self.quality is not None and not isinstance(self.quality, QualityReport):
-            raise ValueError("a written quality report must be a QualityReport")
-        if not isinstance(self.more_quality, tuple) or (self.more_quality and not self.quality):
-            raise ValueError("more written quality reports need a first one, in a tuple")
-        check_reports(self.reports)
-
-    @property
-    def reports(self) -> tuple[QualityReport, ...]:
-        """Every written quality report, in field order."""
-        if self.quality is None:
-            return ()
-        return in_field_order((self.quality, *self.more_quality))
-
-
-@dataclass(frozen=True)
-class _Written:
-    """What the reader compares one record's row with; ``cells`` (in
-    :data:`ALL_HEADERS` order) None when only the editable cells are known."""
-
-    status: str
-    reports: tuple[QualityReport, ...]
-    cells: tuple[str, ...] | None
-
-
-@dataclass(frozen=True)
-class _Expectation:
-    package_id: str
-    lookup: Mapping[str, _Written] | None  # None: the record ids are not known
-    record_count: int
-
-
-@dataclass(frozen=True)
-class ChangedCell:
-    """A cell outside the editable columns whose content differs from what was written.
-
-    Position only (1-based row as Excel shows it, column letter, and its header when
-    the column is one of ours): the value is personal data and is never reported.
-    """
-
-    row: int
-    column: str
-    header: str | None
-
-
-@dataclass(frozen=True)
-class CellProblem:
-    """A cell that cannot be read: where it is and why, never its value.
-
-    The cell is dropped (its record keeps what was written there); every other cell of
-    the workbook is still read.
-    """
-
-    sheet: str
-    row: int
-    column: str
-    header: str | None
-    why: str
-
-    def __str__(self) -> str:
-        header = f" ({self.header})" if self.header else ""
-        return f"sheet {self.sheet}, row {self.row}, column {self.column}{header}: {self.why}"
-
-
-@dataclass(frozen=True)
-class RecordEdit:
-    """The editable cells of one record as the workbook holds them.
-
-    ``status`` None: the status cell could not be read (it is listed in the workbook's
-    ``problems``); ``quality_read`` False: the same for a quality cell (in layout 3, one
-    of the per-field cells; that field keeps the report as written).
-
-    ``quality`` and ``more_quality`` are the record's quality reports as in
-    :class:`WorkbookRow` (layout 3 holds one per field); :attr:`reports` all of them.
-    """
-
-    record_id: str
-    row: int
-    status: str | None
-    quality: QualityReport | None
-    status_changed: bool
-    quality_changed: bool
-    quality_read: bool = True
-    more_quality: tuple[QualityReport, ...] = ()
-
-    @property
-    def changed(self) -> bool:
-        return self.status_changed or self.quality_changed
-
-    @property
-    def reports(self) -> tuple[QualityReport, ...]:
-        """Every quality report the row holds, in field order."""
-        if self.quality is None:
-            return ()
-        return in_field_order((self.quality, *self.more_quality))
-
-
-@dataclass(frozen=True)
-class WorkbookEdits:
-    """What a returned workbook says: one entry per record found, in sheet order.
-
-    ``missing`` lists the package's record ids that no row holds any more (rows deleted
-    by staff: not an edit, their status stays as it was). ``changed_cells`` lists,
-    by position, cells outside the editable columns that differ from what was
-    written, in sheet order. ``problems`` lists every cell that could not be read (a
-    value outside its list, a formula in an editable column, a record id that was not
-    written or is repeated), in sheet order; those cells are dropped, all others read.
-    """
-
-    package_id: str
-    records: tuple[RecordEdit, ...]
-    changed_cells: tuple[ChangedCell, ...]
-    missing: tuple[str, ...]
-    problems: tuple[CellProblem, ...] = ()
-    layout: int = 2  # the workbook's layout version (workbook.Layout)
-
-    @property
-    def edits(self) -> tuple[RecordEdit, ...]:
-        """The records whose status or quality report differs from what was written."""
-        return tuple(record for record in self.records if record.changed)
-
-
-def workbook_limits(record_count: int) -> XlsxLimits:
-    """Caps for a returned workbook of ``record_count`` records.
-
-    Room for 10,000 rows more than were written (inserted empty rows, notes), at most
-    32 columns and 32 cells a row; 64 MiB of file (a 100,000-record workbook is about
-    11 MB). The cell cap is checked against the sheet's dimension, a rectangle: layout
-    3 is 26 columns wide, so fewer cells a row would refuse a large workbook we wrote.
-    calamine's rectangle for 110,000 rows of 32 cells stays within the guard's memory
-    budget (xlsxguard.XlsxLimits).
-    """
-    rows = record_count + 10_000
-    return XlsxLimits(
-        max_file_bytes=64 << 20,
-        max_rows=rows,
-        max_cells=rows * 32,
-        max_sheets=8,  # an added sheet gets the clearer InvalidWorkbook below
-    )
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -297,9 +106,9 @@ def read_workbook(
     if not isinstance(expected, ExpectedWorkbook):
         raise TypeError("expected must be an ExpectedWorkbook")
     lookup = {
-        row.record_id: _Written(row.status, row.reports, row.all_cells()) for row in expected.rows
+        row.record_id: WrittenRow(row.status, row.reports, row.all_cells()) for row in expected.rows
     }
-    return _read(data, _Expectation(expected.package_id, lookup, len(expected.rows)), name, limits)
+    return _read(data, Expectation(expected.package_id, lookup, len(expected.rows)), name, limits)
 
 
 def read_workbook_cells(
@@ -331,23 +140,23 @@ def read_workbook_cells(
         is_artifact_id(package_id) and package_id.startswith("pkg-")
     ):
         raise ValueError("an expected workbook needs a package id")
-    lookup: dict[str, _Written] | None = None
+    lookup: dict[str, WrittenRow] | None = None
     if written is not None:
         lookup = {}
         for record_id, cells in written.items():
             if not is_record_id(record_id) or not isinstance(cells, WrittenCells):
                 raise ValueError("written cells must map record ids to WrittenCells")
-            lookup[record_id] = _Written(cells.status, cells.reports, None)
+            lookup[record_id] = WrittenRow(cells.status, cells.reports, None)
         count = len(lookup) if record_count is None else record_count
     elif record_count is None:
         raise ValueError("without the written cells, record_count is needed")
     else:
         count = record_count
-    return _read(data, _Expectation(package_id, lookup, count), name, limits)
+    return _read(data, Expectation(package_id, lookup, count), name, limits)
 
 
 def _read(
-    data: bytes, expected: _Expectation, name: str | None, limits: XlsxLimits | None
+    data: bytes, expected: Expectation, name: str | None, limits: XlsxLimits | None
 ) -> WorkbookEdits:
     what = PurePosixPath(name.replace("\\", "/")).name if name else "the workbook"
     if name is not None:
@@ -533,7 +342,7 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
 
 def _read_values(
     data: bytes,
-    expected: _Expectation,
+    expected: Expectation,
     formulas: frozenset[tuple[int, int]],
     what: str,
     layouts: tuple[Layout, ...],
@@ -545,7 +354,7 @@ def _read_values(
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
         raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
-    reader = _RowReader(expected, formulas, what, layouts)
+    reader = RowReader(expected, formulas, what, layouts)
     with book:
         # calamine's own view of the sheets must agree with the XML we checked.
         for meta in book.sheets_metadata:
@@ -575,211 +384,6 @@ def _read_values(
     if end is not None and count != end[0] + 1:
         raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
     return reader.result()
-
-
-# The stand-in for a record whose written cells are not known (``written`` None).
-_UNKNOWN = _Written(status="", reports=(), cells=None)
-
-
-class _RowReader:
-    """Interprets the data sheet row by row: the header, then records by record id.
-
-    The header row says which of the candidate layouts the workbook has (layouts 2 and
-    3 share their sheets); columns are taken by their header in that layout. A cell that
-    cannot be read is listed (:class:`CellProblem`) and dropped; reading goes on.
-    """
-
-    def __init__(
-        self,
-        expected: _Expectation,
-        formulas: frozenset[tuple[int, int]],
-        what: str,
-        layouts: tuple[Layout, ...],
-    ) -> None:
-        self._expected = expected
-        self._formulas = formulas
-        self._what = what
-        self._layouts = layouts
-        self._use(layouts[0])
-        self._header_seen = False
-        self._changed: list[ChangedCell] = []
-        self._problems: list[CellProblem] = []
-        self._records: list[RecordEdit] = []
-        self._seen: dict[str, int] = {}
-
-    def _use(self, layout: Layout) -> None:
-        self._layout = layout
-        self._headers = layout.headers
-        self._id_column = layout.column(HEADER_RECORD_ID)
-        self._status_column = layout.column(HEADER_ACTIVITY)
-        # Layouts 1 and 2: one "field: problem" column; layout 3: a column per field.
-        self._quality_column = None if layout.per_field_quality else layout.column(HEADER_QUALITY)
-        self._field_columns = tuple(
-            (layout.column(header), field)
-            for header, field in FIELD_BY_QUALITY_HEADER.items()
-            if header in layout.headers
-        )
-        self._editable = frozenset(layout.column(h) for h in layout.editable)
-        # Column of the layout -> index in WorkbookRow.all_cells().
-        self._written_index = tuple(ALL_HEADERS.index(h) for h in layout.headers)
-
-    def _problem(self, row: int, column: int, why: str) -> None:
-        header = self._headers[column] if column < len(self._headers) else None
-        self._problems.append(CellProblem(DATA_SHEET, row, column_letters(column + 1), header, why))
-
-    def row(self, row_number: int, cells: tuple[str, ...]) -> None:
-        if not self._header_seen:
-            for layout in self._layouts:
-                headers = layout.headers
-                if tuple(cell.strip() for cell in cells[: len(headers)]) == headers:
-                    self._use(layout)
-                    self._header_seen = True
-                    return
-            if row_number >= _HEADER_SEARCH_ROWS:
-                self._no_header()
-            return
-        headers = self._headers
-        if not any(cells):
-            return  # an empty (inserted or cleared) row
-        width = len(headers)
-        padded = cells + ("",) * (width - len(cells)) if len(cells) < width else cells
-        record_id = padded[self._id_column].strip()
-        if not record_id:
-            # A row without a record id cannot be returned; say where it is.
-            self._changed.extend(self._positions(row_number, padded, range(len(padded))))
-            return
-        lookup = self._expected.lookup
-        row: _Written | None = None
-        if is_record_id(record_id):
-            row = _UNKNOWN if lookup is None else lookup.get(record_id)
-        if row is None:
-            self._problem(
-                row_number, self._id_column, "a record id that is not one of this package's"
-            )
-            return
-        if record_id in self._seen:
-            self._problem(
-                row_number,
-                self._id_column,
-                f"the same record id as row {self._seen[record_id]} (a copied row)",
-            )
-            return
-        self._seen[record_id] = row_number
-        written = row.cells
-        index = self._written_index
-        differing = [
-            column
-            for column in range(width)
-            if column not in self._editable
-            and (
-                (row_number, column) in self._formulas
-                or (written is not None and padded[column] != written[index[column]])
-            )
-        ]
-        differing.extend(column for column in range(width, len(padded)) if padded[column])
-        self._changed.extend(self._positions(row_number, padded, differing, force=True))
-        status = self._status(padded[self._status_column], row_number)
-        known = row is not _UNKNOWN
-        if self._quality_column is None:
-            reports, quality_read = self._field_reports(padded, row_number, row.reports)
-        else:
-            quality, quality_read = self._quality(padded[self._quality_column], row_number)
-            # A cell that could not be read keeps the report as written.
-            reports = (() if quality is None else (quality,)) if quality_read else row.reports
-        first, more = split_reports(reports)
-        self._records.append(
-            RecordEdit(
-                record_id=record_id,
-                row=row_number,
-                status=status,
-                quality=first,
-                more_quality=more,
-                status_changed=known and status is not None and status != row.status,
-                quality_changed=known and set(reports) != set(row.reports),
-                quality_read=quality_read,
-            )
-        )
-
-    def _status(self, text: str, row_number: int) -> str | None:
-        column = self._status_column
-        if (row_number, column) in self._formulas:
-            self._problem(row_number, column, "a formula (pick the value itself)")
-            return None
-        if not text.strip():
-            self._problem(row_number, column, "empty (pick a status from the list)")
-            return None
-        status = ACTIVITY_STATUSES.canonical(text)
-        if status is None:
-            self._problem(row_number, column, "a value outside the list")
-        return status
-
-    def _quality(self, text: str, row_number: int) -> tuple[QualityReport | None, bool]:
-        column = self._quality_column
-        if column is None:
-            raise AssertionError("a single quality column in a per-field layout")
-        if (row_number, column) in self._formulas:
-            self._problem(row_number, column, "a formula (pick the value itself)")
-            return None, False
-        if not text.strip():
-            return None, True
-        report = _QUALITY_BY_LABEL.get(fold(text))
-        if report is None:
-            self._problem(row_number, column, "a value outside the list")
-            return None, False
-        return report, True
-
-    def _field_reports(
-        self, cells: Sequence[str], row_number: int, written: tuple[QualityReport, ...]
-    ) -> tuple[tuple[QualityReport, ...], bool]:
-        """Layout 3: one report per field column that holds a problem. A cell that
-        cannot be read is listed and keeps its field's report as written."""
-        as_written = {report.field: report for report in written}
-        reports: list[QualityReport] = []
-        all_read = True
-        for column, name in self._field_columns:
-            text = cells[column]
-            if (row_number, column) in self._formulas:
-                self._problem(row_number, column, "a formula (pick the value itself)")
-            elif not text.strip():
-                continue
-            else:
-                problem = QUALITY_PROBLEMS.canonical(text)
-                if problem is not None:
-                    reports.append(QualityReport(name, problem))
-                    continue
-                self._problem(row_number, column, "a value outside the list")
-            all_read = False
-            if name in as_written:
-                reports.append(as_written[name])
-        return tuple(reports), all_read
-
-    def result(self) -> WorkbookEdits:
-        if not self._header_seen:
-            self._no_header()
-        seen = self._seen
-        return WorkbookEdits(
-            package_id=self._expected.package_id,
-            records=tuple(self._records),
-            changed_cells=tuple(self._changed),
-            missing=tuple(r for r in self._expected.lookup or () if r not in seen),
-            problems=tuple(self._problems),
-            layout=self._layout.version,
-        )
-
-    def _no_header(self) -> NoReturn:
-        raise InvalidWorkbook(
-            f"{self._what}: sheet {DATA_SHEET} has no header row with the columns as written",
-            hint="do not move, rename, insert or delete columns",
-        )
-
-    def _positions(
-        self, row_number: int, cells: Sequence[str], columns: Iterable[int], *, force: bool = False
-    ) -> Iterator[ChangedCell]:
-        headers = self._headers
-        for column in columns:
-            if force or cells[column]:
-                header = headers[column] if column < len(headers) else None
-                yield ChangedCell(row=row_number, column=column_letters(column + 1), header=header)
 
 
 def refusal(what: str, problems: Sequence[CellProblem]) -> InvalidWorkbook:
