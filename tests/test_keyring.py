@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
+from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
     AgencyKeys,
     Keyring,
     MunicipalityEntry,
-    allowed_signers,
     certify_export_key,
     open_keyring,
     sign_keyring,

@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from cli_helpers import assert_single_error, expect_ok, init_demo_agency, run_cli
-from securexchange.artifacts.keyring import allowed_signers
+from securexchange.artifacts.allowed_signers import allowed_signers
 from test_keyring_format import World, world  # noqa: F401 - the fixture
 
 NIS = "11002"

@@ -29,12 +29,12 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import strictjson
+from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
     AgencyKeys,
     Keyring,
     MunicipalityEntry,
-    allowed_signers,
     certify_export_key,
     sign_keyring,
 )
