@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import assert_single_error, run_cli
-from securexchange.home.eventlog import Action, LogValueRefused
 from securexchange.home.home import HomeKind, create_home, open_home
+from securexchange.home.log_entries import Action, LogValueRefused
 from securexchange.ids import ArtifactKind, new_artifact_id
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)

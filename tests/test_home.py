@@ -94,7 +94,7 @@ _WRITER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from securexchange.home.eventlog import Action
+    from securexchange.home.log_entries import Action
     from securexchange.home.home import open_home
     from securexchange.ids import ArtifactKind, new_artifact_id
     for _ in range(int(sys.argv[2])):

@@ -21,8 +21,8 @@ import pytest
 from cli_helpers import cli_env, run_cli
 from securexchange.errors import UsageError
 from securexchange.home import statedb
-from securexchange.home.eventlog import Action
 from securexchange.home.home import HomeKind, create_home, open_home
+from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, new_artifact_id
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -32,7 +32,7 @@ import os, signal, sys
 from datetime import UTC, datetime
 from pathlib import Path
 from securexchange.home import statedb
-from securexchange.home.eventlog import Action
+from securexchange.home.log_entries import Action
 from securexchange.home.home import open_home
 
 with open_home(Path(sys.argv[1]), env={}) as home:
@@ -160,7 +160,7 @@ def test_a_rolled_back_entry_inside_a_command_that_goes_on_is_cut_before_the_nex
 KILLED_AFTER_A_FILE_CHANGE = r"""
 import os, signal, sys
 from pathlib import Path
-from securexchange.home.eventlog import Action
+from securexchange.home.log_entries import Action
 from securexchange.home.home import open_home
 
 witness = Path(sys.argv[2])

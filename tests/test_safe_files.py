@@ -389,7 +389,7 @@ def test_a_link_planted_at_the_log_after_the_checks_is_not_appended_through(
     tmp_path: Path,
 ) -> None:
     from securexchange.errors import LogBroken
-    from securexchange.home.eventlog import Action
+    from securexchange.home.log_entries import Action
 
     root = _home(tmp_path)
     victim = _victim(tmp_path)

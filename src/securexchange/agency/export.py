@@ -65,8 +65,8 @@ from securexchange.home.atomicio import (
     output_dir,
     remove_temp_leftovers,
 )
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake.master import IntakeResult, Problem, read_master
 from securexchange.keys.identity import check_nis

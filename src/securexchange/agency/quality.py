@@ -19,8 +19,8 @@ from securexchange.agency.ledger import QualityRow
 from securexchange.clock import format_instant
 from securexchange.errors import NotFound, UsageError
 from securexchange.home import statedb
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.ids import is_artifact_id
 from securexchange.schema import QUALITY_OUTCOMES
 

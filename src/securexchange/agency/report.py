@@ -20,8 +20,8 @@ from pathlib import Path
 from securexchange.agency import ledger
 from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.sheets.layout import dutch_date
 from securexchange.sheets.tables import TableSheet, render_tables
 

@@ -62,8 +62,8 @@ from securexchange.errors import (
 from securexchange.fingerprint import parse_display
 from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource
 

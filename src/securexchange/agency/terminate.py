@@ -31,8 +31,8 @@ from securexchange.artifacts.notice import NoticeBody
 from securexchange.errors import NotAuthorised
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.keystore import KeySource
 

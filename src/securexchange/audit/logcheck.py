@@ -13,8 +13,8 @@ from enum import StrEnum
 
 from securexchange import sshsig
 from securexchange.errors import SxError
-from securexchange.home.eventlog import CheckpointVerifier, LogVerification, parse_entry
 from securexchange.home.home import Home
+from securexchange.home.log_entries import CheckpointVerifier, LogVerification, parse_entry
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import PINNED_AGENCY_CARD
 
@@ -102,7 +102,7 @@ def _issue_of(what: str) -> LogIssue:
 def classify(data: bytes, result: LogVerification) -> tuple[LogFinding, ...]:
     """One finding per damaged place in the log ``data``, naming the kind of damage.
 
-    :func:`eventlog.verify_log` says where the chain breaks; this says how. An entry
+    :func:`log_entries.verify_log` says where the chain breaks; this says how. An entry
     whose number jumps past numbers found nowhere in the file follows *removed* entries;
     a number found elsewhere, or one going back, is *reordered*; a broken link after an
     intact entry means that entry was rewritten with a recomputed hash. Consequences

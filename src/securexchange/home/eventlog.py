@@ -22,30 +22,36 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import sqlite3
 import stat
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
 from pathlib import Path
 
 from securexchange import strictjson
 from securexchange.clock import format_instant, parse_instant
-from securexchange.errors import InternalError, LogBroken, Malformed, all_error_classes
-from securexchange.fingerprint import is_display
+from securexchange.errors import InternalError, LogBroken, Malformed
+from securexchange.home.log_entries import (
+    CLOEXEC,
+    GENESIS,
+    MAX_CUT_HASHES,
+    NOFOLLOW,
+    Action,
+    CheckpointVerifier,
+    LogEntry,
+    LogHead,
+    LogValueRefused,
+    LogVerification,
+    Outcome,
+    check_values,
+    checkpoint_message,
+    file_digest,
+    parse_entry,
+    stored_count,
+    verify_log,
+)
 from securexchange.home.statedb import get_setting, set_setting, transaction
-from securexchange.ids import is_artifact_id
-
-GENESIS = "0" * 64
-_COUNT_NAME = re.compile(r"^[a-z][a-z_]{0,31}$")
-_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-MAX_LINE = 64 * 1024
-# A log-repair entry names at most this many cut lines (a kill leaves one or two); the
-# count says how many there were in all.
-MAX_CUT_HASHES = 64
 
 _HEAD_COUNT = "log_head_count"
 _HEAD_HASH = "log_head_hash"
@@ -56,284 +62,6 @@ _CUT_PENDING = "log_cut_pending"
 # An entry for a change made outside the database (a file replaced), committed before
 # the change: see EventLog.intend.
 _INTENT = "log_intent"
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-
-
-class Action(StrEnum):
-    """Everything a log entry may say happened."""
-
-    INIT = "init"
-    KEY_ROTATE = "key-rotate"
-    KEY_PASSWD = "key-passwd"  # noqa: S105 - an action name, not a secret
-    KEY_EXPORT = "key-export"
-    KEYRING_CHANGE = "keyring-change"
-    KEYRING_PUBLISH = "keyring-publish"
-    KEYRING_IMPORT = "keyring-import"
-    EXPORT = "export"
-    IMPORT = "import"
-    OPEN = "open"
-    SET_STATUS = "set-status"
-    LOOKUP = "record-id"
-    REPORT_QUALITY = "report-quality"
-    RETURN = "return"
-    IMPORT_RETURN = "import-return"
-    SKIP_GAP = "skip-gap"  # a return declared lost: its signer's later ones may apply
-    REPORT = "report"
-    QUALITY_RESOLVE = "quality-resolve"
-    TERMINATE = "terminate"
-    SHRED = "shred"
-    SUBKEY_DESTROY = "subkey-destroy"
-    CHECKPOINT = "checkpoint"
-    REFUSAL = "refusal"
-    LOG_REPAIR = "log-repair"
-    VAULT_UPGRADE = "vault-upgrade"  # live packages of an older home listed as legacy
-
-
-class Outcome(StrEnum):
-    OK = "ok"
-    REFUSED = "refused"
-
-
-class LogValueRefused(InternalError):
-    """A caller tried to log something that is not an id or a count (a bug)."""
-
-
-@dataclass(frozen=True)
-class LogEntry:
-    seq: int
-    time: str
-    action: Action
-    outcome: Outcome
-    error: str | None
-    actor: str | None
-    artifacts: tuple[str, ...]
-    counts: Mapping[str, int] = field(default_factory=dict)
-    prev: str = GENESIS
-    signature: str | None = None
-    cut: tuple[str, ...] = ()
-
-    def to_json(self) -> dict[str, object]:
-        body: dict[str, object] = {
-            "signature": self.signature,
-            "seq": self.seq,
-            "time": self.time,
-            "action": self.action.value,
-            "outcome": self.outcome.value,
-            "error": self.error,
-            "actor": self.actor,
-            "artifacts": list(self.artifacts),
-            "counts": dict(self.counts),
-            "prev": self.prev,
-        }
-        # Only log-repair entries carry the field, so every other line (and its hash)
-        # is what it was before log-repair existed.
-        if self.action is Action.LOG_REPAIR:
-            body["cut"] = list(self.cut)
-        return body
-
-    @property
-    def hash(self) -> str:
-        return hashlib.sha256(strictjson.dumps_line(self.to_json())).hexdigest()
-
-    def line(self) -> bytes:
-        body = self.to_json()
-        body["hash"] = self.hash
-        return strictjson.dumps_line(body) + b"\n"
-
-
-def _stored_count(value: str, key: str) -> int:
-    """A count the log keeps in the state database; an edited one is a broken log (a
-    named error), not a crash of every command."""
-    if value.isascii() and value.isdigit():
-        return int(value)
-    raise LogBroken(f"the state database's {key} was edited (not a count)")
-
-
-@dataclass(frozen=True)
-class LogHead:
-    count: int
-    hash: str
-
-
-_KNOWN_ERRORS = frozenset(cls.name for cls in all_error_classes())
-
-
-def _check_values(
-    actor: str | None,
-    artifacts: Sequence[str],
-    counts: Mapping[str, int],
-    error: str | None,
-) -> None:
-    if actor is not None and not is_display(actor):
-        raise LogValueRefused("the log takes a key fingerprint as actor, nothing else")
-    for artifact in artifacts:
-        if not is_artifact_id(artifact):
-            raise LogValueRefused("the log takes artifact ids only")
-    for name, value in counts.items():
-        if not _COUNT_NAME.fullmatch(name) or isinstance(value, bool) or not isinstance(value, int):
-            raise LogValueRefused("the log takes named non-negative counts only")
-        if value < 0:
-            raise LogValueRefused("the log takes named non-negative counts only")
-    if error is not None and error not in _KNOWN_ERRORS:
-        raise LogValueRefused("the log takes known error names only")
-
-
-def parse_entry(raw: bytes, number: int) -> tuple[LogEntry, str]:
-    """One log line as an entry and the hash it claims. Raises Malformed."""
-    value = strictjson.loads(raw, what=f"log line {number}", max_bytes=MAX_LINE)
-    with strictjson.Fields(value, f"log line {number}") as f:
-        claimed = f.text("hash")
-        try:
-            action = Action(f.text("action"))
-            outcome = Outcome(f.text("outcome"))
-        except ValueError:
-            raise Malformed(f"log line {number} has an unknown action or outcome") from None
-        counts = f.object("counts")
-        cut: tuple[str, ...] = ()
-        if action is Action.LOG_REPAIR:
-            cut = tuple(str(h) for h in f.array("cut"))
-        entry = LogEntry(
-            seq=f.integer("seq"),
-            time=f.text("time"),
-            action=action,
-            outcome=outcome,
-            error=f.opt_text("error"),
-            actor=f.opt_text("actor"),
-            artifacts=tuple(str(a) for a in f.array("artifacts")),
-            counts={str(k): int(v) for k, v in counts.items()},
-            prev=f.text("prev"),
-            signature=f.opt_text("signature"),
-            cut=cut,
-        )
-    return entry, claimed
-
-
-def checkpoint_message(count: int, head_hash: str) -> bytes:
-    """What a checkpoint signs: the number of entries before it and the last one's hash."""
-    return f"securexchange-log-checkpoint/v1\n{count}\n{head_hash}\n".encode("ascii")
-
-
-# Verifies one checkpoint: (actor fingerprint, message, armored signature) -> valid?
-# Returns None when the actor's public key is not known to the verifier.
-CheckpointVerifier = Callable[[str, bytes, str], bool | None]
-
-
-@dataclass(frozen=True)
-class LogProblem:
-    line: int
-    what: str
-
-
-@dataclass(frozen=True)
-class LogVerification:
-    entries: tuple[LogEntry, ...]
-    problems: tuple[LogProblem, ...]
-
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
-
-def verify_log(
-    data: bytes,
-    head: LogHead | None,
-    *,
-    checkpoint: LogHead | None = None,
-    verify_checkpoint: CheckpointVerifier | None = None,
-) -> LogVerification:
-    """Check the chain of ``data`` and that it reaches ``head``. Pure.
-
-    ``checkpoint`` is the last signed checkpoint the state database recorded (its entry
-    number and hash): the log must still contain it. ``verify_checkpoint`` checks the
-    signature of every checkpoint entry against the actor's public key.
-    """
-    entries: list[LogEntry] = []
-    problems: list[LogProblem] = []
-    prev = GENESIS
-    lines = data.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    elif data:
-        problems.append(LogProblem(len(lines), "the last line is incomplete"))
-    for number, raw in enumerate(lines, start=1):
-        try:
-            entry, claimed = parse_entry(raw, number)
-        except Malformed:
-            problems.append(LogProblem(number, "the line is not a valid log entry"))
-            # Continue from the claimed hash is impossible: the chain is broken here.
-            prev = ""
-            continue
-        if entry.hash != claimed:
-            problems.append(LogProblem(number, "the entry was edited (its hash does not match)"))
-        if entry.seq != number:
-            problems.append(LogProblem(number, "entries were removed, added or reordered"))
-        if entry.prev != prev:
-            problems.append(LogProblem(number, "the chain is broken (previous hash differs)"))
-        if entry.action is Action.CHECKPOINT:
-            problems.extend(_checkpoint_problems(entry, number, verify_checkpoint))
-        elif entry.signature is not None:
-            problems.append(LogProblem(number, "a signature on an entry that is no checkpoint"))
-        if entry.action is Action.LOG_REPAIR and not _repair_well_formed(entry):
-            problems.append(LogProblem(number, "a log-repair entry that is not well formed"))
-        prev = claimed
-        entries.append(entry)
-    for mark, what in ((checkpoint, "signed checkpoint"), (head, "head")):
-        if mark is None or mark.count == 0:
-            continue
-        if len(lines) < mark.count:
-            problems.append(
-                LogProblem(len(lines), f"the log was truncated: {mark.count} entries expected")
-            )
-            continue
-        matching = [e for e in entries if e.seq == mark.count]
-        if not matching or matching[0].hash != mark.hash:
-            problems.append(LogProblem(mark.count, f"the entry recorded as {what} differs"))
-    return LogVerification(tuple(entries), tuple(problems))
-
-
-def _file_digest(path: Path) -> str | None:
-    """SHA-256 of the file at ``path`` (not following a final link); None when absent."""
-    try:
-        # Non-blocking: a FIFO planted at the witness path must not hang the command.
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC | getattr(os, "O_NONBLOCK", 0))
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except OSError:
-        return "unreadable"
-    digest = hashlib.sha256()
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return "not a regular file"
-        while chunk := os.read(fd, 1 << 20):
-            digest.update(chunk)
-    finally:
-        os.close(fd)
-    return digest.hexdigest()
-
-
-def _repair_well_formed(entry: LogEntry) -> bool:
-    lines = entry.counts.get("lines")
-    return (
-        lines is not None
-        and len(entry.cut) == min(lines, MAX_CUT_HASHES)
-        and all(_SHA256_HEX.fullmatch(h) for h in entry.cut)
-    )
-
-
-def _checkpoint_problems(
-    entry: LogEntry, number: int, verify: CheckpointVerifier | None
-) -> list[LogProblem]:
-    if entry.signature is None or entry.actor is None:
-        return [LogProblem(number, "a checkpoint without signature or signer")]
-    if verify is None:
-        return []
-    valid = verify(entry.actor, checkpoint_message(entry.seq - 1, entry.prev), entry.signature)
-    if valid is None:
-        return [LogProblem(number, "the checkpoint's signer is not a key of this home")]
-    if not valid:
-        return [LogProblem(number, "the checkpoint's signature does not verify")]
-    return []
 
 
 class EventLog:
@@ -352,21 +80,21 @@ class EventLog:
         digest = get_setting(self._conn, _HEAD_HASH)
         if count is None or digest is None:
             return LogHead(0, GENESIS)
-        return LogHead(_stored_count(count, _HEAD_COUNT), digest)
+        return LogHead(stored_count(count, _HEAD_COUNT), digest)
 
     def last_checkpoint(self) -> LogHead | None:
         count = get_setting(self._conn, "log_checkpoint_count")
         digest = get_setting(self._conn, "log_checkpoint_hash")
         if count is None or digest is None:
             return None
-        return LogHead(_stored_count(count, "log_checkpoint_count"), digest)
+        return LogHead(stored_count(count, "log_checkpoint_count"), digest)
 
     # --- the file up to the committed head ------------------------------------------
 
     def _read(self) -> bytes:
         self._size()  # refuses anything but a regular file before opening it
         try:
-            fd = os.open(self._path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
+            fd = os.open(self._path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
         except FileNotFoundError:
             return b""
         try:
@@ -393,7 +121,7 @@ class EventLog:
             return 0
         recorded = get_setting(self._conn, _HEAD_SIZE)
         if recorded is not None:
-            return _stored_count(recorded, _HEAD_SIZE)
+            return stored_count(recorded, _HEAD_SIZE)
         # A home written before the length was kept: find the head's line.
         if data is None:
             data = self._read()
@@ -418,7 +146,7 @@ class EventLog:
         return entry.seq == head.count and claimed == head.hash == entry.hash
 
     def _cut(self, end: int) -> None:
-        fd = os.open(self._path, os.O_WRONLY | _NOFOLLOW | _CLOEXEC)
+        fd = os.open(self._path, os.O_WRONLY | NOFOLLOW | CLOEXEC)
         try:
             os.ftruncate(fd, end)
             os.fsync(fd)
@@ -430,7 +158,7 @@ class EventLog:
         if not value:
             return 0, []
         total, *hashes = value.split(" ")
-        return _stored_count(total, _CUT_PENDING), hashes
+        return stored_count(total, _CUT_PENDING), hashes
 
     def settle(self, *, now: datetime, keep_intent_of: Action | None = None) -> int:
         """Cut lines past the committed head and record them in a log-repair entry.
@@ -510,7 +238,7 @@ class EventLog:
         changed (the change happened) and drops it when not (it did not).
         """
         counts = dict(counts or {})
-        _check_values(actor, artifacts, counts, None)
+        check_values(actor, artifacts, counts, None)
         intent = {
             "action": action.value,
             "time": format_instant(now),
@@ -518,7 +246,7 @@ class EventLog:
             "artifacts": list(artifacts),
             "counts": counts,
             "witness": str(witness),
-            "before": _file_digest(witness),
+            "before": file_digest(witness),
         }
         with transaction(self._conn):
             set_setting(self._conn, _INTENT, strictjson.dumps(intent).decode("utf-8"))
@@ -543,7 +271,7 @@ class EventLog:
                     before = f.opt_text("before")
             except (Malformed, ValueError):
                 return  # not written by this code: nothing can be said about it
-            if _file_digest(witness) == before:
+            if file_digest(witness) == before:
                 return  # the change never happened
             self._append(
                 action,
@@ -668,7 +396,7 @@ class EventLog:
         cut: tuple[str, ...] = (),
     ) -> LogEntry:
         counts = dict(counts or {})
-        _check_values(actor, artifacts, counts, error)
+        check_values(actor, artifacts, counts, error)
         head = self.head()
         end = self._committed_end(head)
         if end is not None and self._size() > end:
@@ -688,7 +416,7 @@ class EventLog:
         )
         line = entry.line()
         self._size()  # a regular file or none, never a link or a pipe
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
         fd = os.open(self._path, flags, 0o600)
         try:
             os.write(fd, line)

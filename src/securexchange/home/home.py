@@ -50,7 +50,8 @@ from securexchange.errors import (
 )
 from securexchange.home import homeguard, safefs, statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
-from securexchange.home.eventlog import Action, EventLog, Outcome
+from securexchange.home.eventlog import EventLog
+from securexchange.home.log_entries import Action, Outcome
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock

@@ -21,8 +21,8 @@ from securexchange.errors import (
     UsageError,
 )
 from securexchange.home.atomicio import atomic_write
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home, HomeKind
+from securexchange.home.log_entries import Action
 from securexchange.keys.card import Card, make_card, read_card
 from securexchange.keys.identity import Identity
 from securexchange.keys.keyfile import (

@@ -36,8 +36,8 @@ from securexchange.errors import (
 from securexchange.fingerprint import Fingerprint
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home, HomeKind, create_home, open_home
+from securexchange.home.log_entries import Action
 from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.keys.identity import (
     ORGANISATION_AGENCY,

@@ -74,8 +74,8 @@ from securexchange.errors import (
 from securexchange.formatversion import refuse_newer
 from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.municipality import (

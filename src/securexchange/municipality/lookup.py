@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from securexchange.errors import AmbiguousName, NotFound, UsageError
 from securexchange.home import statedb
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import opening, staff_edits, vault
 from securexchange.schema import Record

@@ -20,8 +20,8 @@ from securexchange import age
 from securexchange.errors import ClockBehind, NotFound, Stale, Tampered, UsageError
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir, output_dir
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import rewrap, staff_edits, subkeys, vault, workbooks

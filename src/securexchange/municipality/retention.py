@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING
 
 from securexchange.clock import format_instant
 from securexchange.home import statedb
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.municipality import bounds, rewrap, subkeys, vault, workbooks
 
 if TYPE_CHECKING:

@@ -31,8 +31,8 @@ from securexchange.artifacts.returns import Entry, ReturnBody, make_document
 from securexchange.errors import NotAuthorised, NotFound, Stale, UsageError
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
-from securexchange.home.eventlog import Action
 from securexchange.home.home import Home
+from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource

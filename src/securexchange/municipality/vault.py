@@ -195,7 +195,7 @@ LEGACY_LAST = datetime(2027, 3, 1, tzinfo=UTC)
 def _mark_legacy(home: Home) -> None:
     """A home from before signed copies were kept: list its live packages as legacy
     (see vault_legacy) instead of shredding them all as tampered at the upgrade."""
-    from securexchange.home.eventlog import Action
+    from securexchange.home.log_entries import Action
 
     bound = format_instant(home.now + timedelta(days=LEGACY_DAYS))
     live = [
