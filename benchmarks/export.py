@@ -205,7 +205,8 @@ def child_bare(master: Path) -> dict[str, object]:
 
 
 def child_ours(master: Path, agency: Path, out: Path, workers: int | None) -> dict[str, object]:
-    from securexchange.agency.export import ExportOptions, export_master
+    from securexchange.agency.export import export_master
+    from securexchange.agency.export_result import ExportOptions
     from securexchange.home.home import HomeKind, open_home
     from securexchange.keys.keyfile import DEMO_PASSPHRASE
     from securexchange.keys.keystore import KeySource

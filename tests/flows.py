@@ -21,7 +21,8 @@ from keys_helpers import (
     root_key_source,
 )
 from securexchange import age
-from securexchange.agency.export import ExportOptions, ExportResult, export_master
+from securexchange.agency.export import export_master
+from securexchange.agency.export_result import ExportOptions, ExportResult
 from securexchange.agency.registry import (
     add_municipality,
     add_recipient,

@@ -21,7 +21,7 @@ import flows
 from cli_helpers import assert_single_error, run_cli
 from keys_helpers import EXPORT_PASS, STAFF_PASS, passphrase_file
 from securexchange import age, pseudonym, schema
-from securexchange.agency.export import ExportOptions, SkipReason
+from securexchange.agency.export_result import ExportOptions, SkipReason
 from securexchange.artifacts.manifest import PAYLOAD
 from securexchange.artifacts.package_open import PackageTrust, open_package
 from securexchange.errors import InternalError, NotRecipient

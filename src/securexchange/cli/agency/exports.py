@@ -26,7 +26,7 @@ from securexchange.cli.keyopts import (
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
-    from securexchange.agency.export import ExportResult
+    from securexchange.agency.export_result import ExportResult
     from securexchange.intake.master import Problem
 
 
@@ -107,11 +107,8 @@ def export_command(
     import sys
     from contextlib import ExitStack
 
-    from securexchange.agency.export import (
-        ExportOptions,
-        check_every_municipality_reached,
-        export_master,
-    )
+    from securexchange.agency.export import check_every_municipality_reached, export_master
+    from securexchange.agency.export_result import ExportOptions
     from securexchange.intake.master import MasterProblems, load_mapping
 
     options = ExportOptions(
