@@ -50,6 +50,11 @@ _.resolved_at  # agency/ledger.py QualityRow(*row), from the SELECT in quality_r
 _.country  # intake/sample.py Origin: names the origin a row of names belongs to
 _.staff2_fingerprint  # tests/test_audit_verify.py Corpus, kept beside its artifacts
 
+# Fields of municipality/status.py's VaultStatus parts, read through dataclasses.asdict
+# by VaultStatus.to_json (the --json document).
+_.stale
+_.file_remains
+
 # A pytest fixture requested for its effect (tests/test_cli_wrong_kind.py).
 _.clean_env
 

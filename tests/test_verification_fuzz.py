@@ -20,7 +20,7 @@ from audit_flows import World, make_package, make_return, make_world, view
 from flows import export_source, staff_identities
 from securexchange import age
 from securexchange.agency.registry import signed_keyrings
-from securexchange.agency.returns import return_trust
+from securexchange.agency.return_trust import return_trust
 from securexchange.artifacts import zipstrict
 from securexchange.artifacts.container import MEMBER_LIMITS, seal
 from securexchange.artifacts.manifest import MANIFEST, MEMBER_ORDER, ArtifactType

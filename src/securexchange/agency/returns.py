@@ -37,15 +37,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from types import MappingProxyType
 from typing import Protocol
 
 from securexchange import age
-from securexchange.agency import clients, ledger, packages, waiting
-from securexchange.agency.registry import agency_keys, ensure_schema, signed_keyrings
-from securexchange.artifacts.keyring import SCOPE_FULL, Keyring, MunicipalityEntry, version_in_force
+from securexchange.agency import clients, ledger, waiting
+from securexchange.agency.registry import agency_keys, ensure_schema
+from securexchange.agency.return_trust import (
+    default_sent_records,
+    return_trust,
+)
+from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.artifacts.manifest import Manifest
 from securexchange.artifacts.return_open import OpenedReturn, ReturnTrust, open_return
 from securexchange.artifacts.returns import ReturnBody, ReturnDocument, StatusEntry
@@ -59,7 +62,6 @@ from securexchange.errors import (
     UnknownRecord,
     UsageError,
 )
-from securexchange.fingerprint import parse_display
 from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
@@ -73,64 +75,6 @@ MAX_RETURN_BYTES = 64 << 20
 # Which record ids a municipality may return: those sent in its latest package or the
 # one before. Given the agency home and the municipality's party id.
 SentRecords = Callable[[Home, str], frozenset[str]]
-
-
-class StoredKeyrings:
-    """The agency's own signed keyring versions, as :func:`open_return` asks for them
-    (read from the registry on demand: an import needs two or three of them)."""
-
-    def __init__(self, home: Home) -> None:
-        self._home = home
-        rows = home.db.execute(
-            "SELECT version, issued_at FROM agency_keyrings WHERE scope = ?", (SCOPE_FULL,)
-        ).fetchall()
-        self._issued = [(int(v), read_instant(str(at), "a stored keyring")) for v, at in rows]
-        self._cache: dict[int, Keyring] = {}
-
-    def _load(self, version: int) -> Keyring | None:
-        if version not in self._cache:
-            if version not in {v for v, _ in self._issued}:
-                return None
-            self._cache[version] = signed_keyrings(self._home, version)[0].keyring
-        return self._cache[version]
-
-    def version(self, party_id: str, version: int) -> Keyring | None:
-        keyring = self._load(version)
-        return keyring if keyring is not None and keyring.by_party(party_id) else None
-
-    def in_force(self, party_id: str, moment: datetime) -> Keyring | None:
-        found = version_in_force(self._issued, moment)
-        return None if found is None else self.version(party_id, found)
-
-    def newest_version(self) -> int:
-        return max((v for v, _ in self._issued), default=0)
-
-
-def return_trust(home: Home) -> ReturnTrust:
-    """What this agency verifies returns against: every keyring version it issued, the
-    terminations it signed (a notice takes effect before any keyring records it), and
-    its clock as the moment of receipt."""
-    rows = home.db.execute(
-        "SELECT protocol_id, terminated_on FROM agency_municipalities "
-        "WHERE terminated_on IS NOT NULL"
-    ).fetchall()
-    return ReturnTrust(
-        keyrings=StoredKeyrings(home),
-        terminations=MappingProxyType({str(p): date.fromisoformat(str(d)) for p, d in rows}),
-        received_at=home.now,
-        every_version=True,
-    )
-
-
-def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
-    """Record ids of the municipality's latest package and the one before (the export's
-    record table)."""
-    # The export's module (agency/packages.py) owns the record table.
-    packages.ensure_schema(home)
-    recent = packages.issued(home, party_id=party_id)[-2:]
-    return frozenset(
-        str(r.record_id) for p in recent for r in packages.package_records(home, p.package_id)
-    )
 
 
 @dataclass(frozen=True)
@@ -296,7 +240,7 @@ def _known(ready: _Ready, by_id: _Stored | None, by_seq: _Stored | None) -> bool
     return by_id is not None
 
 
-def _done(home: Home, signer: str) -> frozenset[int]:
+def done_sequences(home: Home, signer: str) -> frozenset[int]:
     """The signer's sequence numbers applied or released as lost."""
     applied = home.db.execute(
         "SELECT sequence FROM ledger_deltas WHERE signer = ?", (signer,)
@@ -367,7 +311,7 @@ def _result(item: _Ready, **fields: object) -> ReturnResult:
 def _check_skip(home: Home, signer: str, sequence: int) -> None:
     """A number may be released as lost only if a waiting return needs it: it is not
     applied, not skipped, not waiting itself, and a waiting return comes after it."""
-    done = _done(home, signer)
+    done = done_sequences(home, signer)
     held = [w.sequence for w in waiting.waiting(home, signer)]
     if sequence in done or sequence in held or not held or sequence > max(held):
         raise UsageError(
@@ -482,7 +426,7 @@ def _order_and_apply(
     applied: list[ReturnResult] = []
     waits: list[ReturnResult] = []
     for signer in signers:
-        done = _done(home, signer)
+        done = done_sequences(home, signer)
         stored = {w.sequence: w for w in waiting.waiting(home, signer)}
         mine = {seq: pair for (s, seq), pair in fresh.items() if s == signer}
         # A number released as lost that arrives after all: applied at once (late).
@@ -546,61 +490,6 @@ def _order_and_apply(
                 )
             )
     return [*outcome.values(), *applied, *waits]
-
-
-@dataclass(frozen=True)
-class WaitingReturn:
-    """A stored return and what it waits for (``agency returns waiting``)."""
-
-    delta_id: str
-    nis: str
-    signer: str
-    sequence: int
-    created_at: str
-    received_at: str
-    needs: int  # the signer's next sequence number to apply
-    missing: int  # how many numbers before it have not arrived
-
-
-def waiting_returns(home: Home) -> list[WaitingReturn]:
-    """Every waiting return, by signer and sequence, with the number it waits for."""
-    ensure_schema(home)
-    ledger.ensure_schema(home)
-    waiting.ensure_schema(home)
-    rows = waiting.waiting(home)
-    found: list[WaitingReturn] = []
-    for signer in sorted({r.signer for r in rows}):
-        done = _done(home, signer)
-        mine = [r for r in rows if r.signer == signer]
-        held = frozenset(r.sequence for r in mine)
-        found += [
-            WaitingReturn(
-                delta_id=r.delta_id,
-                nis=r.nis,
-                signer=signer,
-                sequence=r.sequence,
-                created_at=r.created_at,
-                received_at=r.received_at,
-                needs=waiting.next_needed(done),
-                missing=waiting.missing_count(done, held, r.sequence),
-            )
-            for r in mine
-        ]
-    return found
-
-
-def parse_skip(text: str) -> tuple[str, int]:
-    """``SENDER:SEQ`` (a fingerprint in any grouping, a positive number) as a pair."""
-    signer, colon, number = text.rpartition(":")
-    if not colon or not number.isascii() or not number.isdigit() or len(number) > 15:
-        raise UsageError(
-            "--skip-gap takes SENDER:SEQ: a signer's fingerprint, a colon and a number",
-            hint="see 'agency returns waiting' for what waits for what",
-        )
-    sequence = int(number)
-    if sequence < 1:
-        raise UsageError("--skip-gap takes a sequence number from 1")
-    return parse_display(signer), sequence
 
 
 def read_return_file(path: Path) -> bytes:

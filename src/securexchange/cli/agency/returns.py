@@ -65,7 +65,8 @@ def import_return_command(
       securexchange agency import-return inbox/*.sxr
       securexchange agency import-return --skip-gap ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ:3
     """
-    from securexchange.agency.returns import import_returns, parse_skip, read_return_file
+    from securexchange.agency.returns import import_returns, read_return_file
+    from securexchange.agency.returns_waiting import parse_skip
     from securexchange.errors import UsageError
 
     if not files and not skip_gaps:
@@ -153,7 +154,7 @@ def returns_waiting(state: CliState, *, as_json: bool) -> None:
     Example:
       securexchange agency returns waiting --json
     """
-    from securexchange.agency.returns import waiting_returns
+    from securexchange.agency.returns_waiting import waiting_returns
 
     with agency_home(state) as home:
         rows = waiting_returns(home)
