@@ -411,3 +411,8 @@ def test_no_function_grows_past_80_lines() -> None:
                     over[f"{module}.{node.name}"] = length
     assert set(over) <= set(LONG_FUNCTIONS), "a new function over 80 lines"
     assert all(lines <= LONG_FUNCTIONS[f] for f, lines in over.items()), over
+
+
+def test_every_module_says_its_one_job() -> None:
+    silent = [m for m, p in _modules() if not ast.get_docstring(ast.parse(p.read_text("utf-8")))]
+    assert silent == []

@@ -1,0 +1,1 @@
+"""The agency's workflows: its home and registry, exports, returns, reports, notices."""

@@ -1,0 +1,1 @@
+"""Keyless verification: every artifact and log checked without a decryption key."""

@@ -1,0 +1,1 @@
+"""The command line: click at the edge, one module (or package) per command group."""

@@ -1,0 +1,2 @@
+"""The municipal client's workflows: enrolment, import, the vault, workbooks, shredding,
+returns and status."""
