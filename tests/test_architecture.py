@@ -379,8 +379,6 @@ LONG_FUNCTIONS = {
     "securexchange.municipality.workbooks._read_cells": 104,
     "securexchange.agency.ledger.apply_delta": 98,
     "securexchange.agency.returns._order_and_apply": 94,
-    "securexchange.cli.agency.exports._print_export": 94,
-    "securexchange.municipality.status.status": 91,
     "securexchange.agency.export_build.prepare": 88,
     "securexchange.audit.verify.verify_artifacts": 87,
     "securexchange.cli.agency.returns.import_return_command": 86,

@@ -126,6 +126,39 @@ def _instant(moment: datetime | None) -> str | None:
 def status(home: Home) -> VaultStatus:
     """The vault's state, all of it public within the home."""
     vault.ensure_schema(home)
+    registered = workbooks.registered(home)
+    typed_changes = [_typed_changes(home, w) for w in registered]
+    last = retention.last_shred(home)
+    return VaultStatus(
+        now=format_instant(home.now),
+        clock_behind=home.clock.behind,
+        packages=_packages(home),
+        next_deadlines=_deadlines(home),
+        pending_edits_stored=staff_edits.pending_count(home),
+        pending_edits_in_workbooks=sum(n or 0 for n in typed_changes),
+        pending_edits_complete=all(n is not None for n in typed_changes),
+        workbooks=tuple(
+            WorkbookState(
+                id=w.workbook_id,
+                path=str(w.path),
+                package=w.package_id,
+                written_at=format_instant(w.written_at),
+                state=w.state,
+                problem=w.problem,
+                typed_changes=changes,
+            )
+            for w, changes in zip(registered, typed_changes, strict=True)
+        ),
+        subkeys=_subkeys(home),
+        terminations=tuple(
+            Termination(protocol=k, effective=v) for k, v in vault.terminated(home).items()
+        ),
+        last_shred=_instant(last),
+        leftover_subkey_files=len(subkeys.leftover_files(home)),
+    )
+
+
+def _packages(home: Home) -> tuple[PackageState, ...]:
     db = home.db
     counts = dict(
         db.execute("SELECT package_id, COUNT(*) FROM vault_records GROUP BY package_id").fetchall()
@@ -142,7 +175,7 @@ def status(home: Home) -> VaultStatus:
         subkey = held.get(wrapped_to.get(package_id, ""))
         return None if subkey is None else format_instant(subkey.destroy_by)
 
-    packages = tuple(
+    return tuple(
         PackageState(
             id=p.package_id,
             sequence=p.sequence,
@@ -157,11 +190,14 @@ def status(home: Home) -> VaultStatus:
         )
         for p in vault.packages(home)
     )
+
+
+def _deadlines(home: Home) -> tuple[Deadline, ...]:
     # A termination notice held destroys its protocol's records on its effective day,
     # before any later retention deadline: that day is their deadline.
-    deadlines = tuple(
+    return tuple(
         Deadline(date=str(day), records=int(n))
-        for day, n in db.execute(
+        for day, n in home.db.execute(
             "SELECT CASE WHEN t.effective IS NOT NULL AND t.effective < r.retention "
             "THEN t.effective ELSE r.retention END AS day, COUNT(*) "
             "FROM vault_records r JOIN vault_packages p ON p.package_id = r.package_id "
@@ -169,8 +205,11 @@ def status(home: Home) -> VaultStatus:
             "GROUP BY day ORDER BY day LIMIT 5"
         )
     )
+
+
+def _subkeys(home: Home) -> tuple[SubkeyState, ...]:
     needed = rewrap.needed_subkeys(home)
-    keys = tuple(
+    return tuple(
         SubkeyState(
             recipient=s.recipient,
             valid_from=format_instant(s.valid_from),
@@ -182,37 +221,6 @@ def status(home: Home) -> VaultStatus:
             file_remains=not s.held and subkeys.file_present(home, s),
         )
         for s in subkeys.listed(home)
-    )
-    registered = workbooks.registered(home)
-    typed_changes = [_typed_changes(home, w) for w in registered]
-    books = tuple(
-        WorkbookState(
-            id=w.workbook_id,
-            path=str(w.path),
-            package=w.package_id,
-            written_at=format_instant(w.written_at),
-            state=w.state,
-            problem=w.problem,
-            typed_changes=changes,
-        )
-        for w, changes in zip(registered, typed_changes, strict=True)
-    )
-    last = retention.last_shred(home)
-    return VaultStatus(
-        now=format_instant(home.now),
-        clock_behind=home.clock.behind,
-        packages=packages,
-        next_deadlines=deadlines,
-        pending_edits_stored=staff_edits.pending_count(home),
-        pending_edits_in_workbooks=sum(n or 0 for n in typed_changes),
-        pending_edits_complete=all(n is not None for n in typed_changes),
-        workbooks=books,
-        subkeys=keys,
-        terminations=tuple(
-            Termination(protocol=k, effective=v) for k, v in vault.terminated(home).items()
-        ),
-        last_shred=_instant(last),
-        leftover_subkey_files=len(subkeys.leftover_files(home)),
     )
 
 

@@ -166,56 +166,66 @@ def _problem_json(problem: Problem) -> dict[str, object]:
 
 def _print_export(result: ExportResult, as_json: bool) -> None:
     if as_json:
-        echo_json(
-            {
-                "dry_run": result.dry_run,
-                "out": str(result.out_dir),
-                "packages": [
-                    {
-                        "nis": p.nis,
-                        "name": p.name,
-                        "records": p.records,
-                        "expired": p.expired,
-                        "recipients": p.recipients,
-                        "sequence": p.sequence,
-                        "id": p.package_id,
-                        "file": None if p.file is None else str(p.file),
-                        "recipients_without_subkey": p.without_subkey,
-                    }
-                    for p in result.packages
-                ],
-                "skipped": [
-                    {"nis": s.nis, "name": s.name, "reason": s.reason.value, "rows": s.rows}
-                    for s in result.skipped
-                ],
-                "rows_read": result.rows_read,
-                "rows_outside_selection": result.rows_outside_selection,
-                "invalid_rows_skipped": [_problem_json(p) for p in result.problems],
-                "problems_omitted": result.problems_omitted,
-                "rolled_forward": [str(p) for p in result.rolled_forward],
-                "pseudonym_key": str(result.pseudonym_key),
-                "pseudonym_key_created": result.pseudonym_key_created,
-            }
-        )
+        echo_json(_export_json(result))
     else:
-        print_table(
-            ["NIS", "MUNICIPALITY", "RECORDS", "RECIPIENTS", "SEQ", "FILE"],
+        _print_export_table(result)
+    _export_notes(result, as_json)
+
+
+def _export_json(result: ExportResult) -> dict[str, object]:
+    return {
+        "dry_run": result.dry_run,
+        "out": str(result.out_dir),
+        "packages": [
+            {
+                "nis": p.nis,
+                "name": p.name,
+                "records": p.records,
+                "expired": p.expired,
+                "recipients": p.recipients,
+                "sequence": p.sequence,
+                "id": p.package_id,
+                "file": None if p.file is None else str(p.file),
+                "recipients_without_subkey": p.without_subkey,
+            }
+            for p in result.packages
+        ],
+        "skipped": [
+            {"nis": s.nis, "name": s.name, "reason": s.reason.value, "rows": s.rows}
+            for s in result.skipped
+        ],
+        "rows_read": result.rows_read,
+        "rows_outside_selection": result.rows_outside_selection,
+        "invalid_rows_skipped": [_problem_json(p) for p in result.problems],
+        "problems_omitted": result.problems_omitted,
+        "rolled_forward": [str(p) for p in result.rolled_forward],
+        "pseudonym_key": str(result.pseudonym_key),
+        "pseudonym_key_created": result.pseudonym_key_created,
+    }
+
+
+def _print_export_table(result: ExportResult) -> None:
+    print_table(
+        ["NIS", "MUNICIPALITY", "RECORDS", "RECIPIENTS", "SEQ", "FILE"],
+        [
             [
-                [
-                    p.nis,
-                    p.name,
-                    str(p.records),
-                    str(p.recipients),
-                    str(p.sequence),
-                    "(dry run)" if p.file is None else p.file.name,
-                ]
-                for p in result.packages
+                p.nis,
+                p.name,
+                str(p.records),
+                str(p.recipients),
+                str(p.sequence),
+                "(dry run)" if p.file is None else p.file.name,
             ]
-            + [
-                [s.nis, s.name, str(s.rows), "-", "-", f"skipped: {s.reason.value}"]
-                for s in result.skipped
-            ],
-        )
+            for p in result.packages
+        ]
+        + [
+            [s.nis, s.name, str(s.rows), "-", "-", f"skipped: {s.reason.value}"]
+            for s in result.skipped
+        ],
+    )
+
+
+def _export_notes(result: ExportResult, as_json: bool) -> None:
     for path in result.rolled_forward:
         note(f"published a package of an interrupted export: {shown(path)}")
     for s in result.skipped:
