@@ -5,7 +5,7 @@ protection (a user-interface guard, not a security boundary: see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from securexchange.schema import (
     HEADER_ACTIVITY,
@@ -26,10 +26,6 @@ from securexchange.sheets.layout import (
 from securexchange.sheets.memory import (
     WriteOnlySheet,
 )
-
-if TYPE_CHECKING:
-    pass
-
 
 # Readable widths (characters) per column.
 WIDTHS: Mapping[str, float] = {

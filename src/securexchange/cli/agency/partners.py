@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
@@ -28,9 +27,6 @@ from securexchange.cli.keyopts import (
     root_source,
 )
 from securexchange.wording import counted
-
-if TYPE_CHECKING:
-    pass
 
 
 @click.command("init")

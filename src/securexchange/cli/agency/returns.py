@@ -25,7 +25,7 @@ from securexchange.cli.keyopts import (
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
-    pass
+    from securexchange.agency.returns import ImportReturns
 
 
 @click.command("import-return")
@@ -86,46 +86,52 @@ def import_return_command(
             "when it arrives"
         )
     if as_json:
-        echo_json(
-            {
-                "returns": [
-                    {
-                        "file": r.file,
-                        "delta": r.delta_id,
-                        "nis": r.nis,
-                        "signer": r.signer,
-                        "sequence": r.sequence,
-                        "applied": r.applied,
-                        "waits_for": r.waits_for,
-                        "statuses": r.statuses,
-                        "quality_reports": r.quality_reports,
-                        "conflicts": r.conflicts,
-                        "reports": list(r.report_ids),
-                    }
-                    for r in result.results
-                ],
-                "skipped": [{"signer": s, "sequence": n} for s, n in result.skipped],
-            }
-        )
+        echo_json(_returns_json(result))
     else:
-        print_table(
-            ["DELTA", "NIS", "SEQ", "APPLIED", "STATUSES", "QUALITY", "CONFLICTS"],
-            [
-                [
-                    r.delta_id,
-                    r.nis,
-                    str(r.sequence),
-                    _applied_label(r.applied, r.waits_for),
-                    str(r.statuses),
-                    str(r.quality_reports),
-                    str(r.conflicts),
-                ]
-                for r in result.results
-            ],
-        )
+        _print_returns_table(result)
     conflicts = sum(r.conflicts for r in result.results)
     if conflicts:
         note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+
+
+def _returns_json(result: ImportReturns) -> dict[str, object]:
+    return {
+        "returns": [
+            {
+                "file": r.file,
+                "delta": r.delta_id,
+                "nis": r.nis,
+                "signer": r.signer,
+                "sequence": r.sequence,
+                "applied": r.applied,
+                "waits_for": r.waits_for,
+                "statuses": r.statuses,
+                "quality_reports": r.quality_reports,
+                "conflicts": r.conflicts,
+                "reports": list(r.report_ids),
+            }
+            for r in result.results
+        ],
+        "skipped": [{"signer": s, "sequence": n} for s, n in result.skipped],
+    }
+
+
+def _print_returns_table(result: ImportReturns) -> None:
+    print_table(
+        ["DELTA", "NIS", "SEQ", "APPLIED", "STATUSES", "QUALITY", "CONFLICTS"],
+        [
+            [
+                r.delta_id,
+                r.nis,
+                str(r.sequence),
+                _applied_label(r.applied, r.waits_for),
+                str(r.statuses),
+                str(r.quality_reports),
+                str(r.conflicts),
+            ]
+            for r in result.results
+        ],
+    )
 
 
 def _applied_label(applied: bool, waits_for: int | None) -> str:
