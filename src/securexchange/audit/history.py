@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
+from securexchange.artifacts.manifest import ArtifactType
 from securexchange.audit.findings import (
     CHECK_DUPLICATE,
     CHECK_EQUIVOCATION,
@@ -253,3 +255,26 @@ def check_package_keyrings(packages: list[ArtifactReport], index: KeyringIndex) 
                     "it carries an older keyring version than the package it supersedes",
                 )
             )
+
+
+def check_across_artifacts(reports: Sequence[ArtifactReport], index: KeyringIndex) -> None:
+    """Every check across artifacts: sequences and supersede chains per municipality,
+    return sequences per signer, the keyrings packages carry, keyring versions in time."""
+    # A file that failed its own checks still occupies its sequence number (it is
+    # flagged already); only verified ones take part in the content comparisons.
+    verified = [r for r in reports if r.verified]
+    packages: dict[str, list[ArtifactReport]] = defaultdict(list)
+    returns: dict[str, list[ArtifactReport]] = defaultdict(list)
+    for report in reports:
+        if report.seq is None:
+            continue
+        if report.kind == ArtifactType.PACKAGE.value and report.party_id is not None:
+            packages[report.party_id].append(report)
+        elif report.kind == ArtifactType.RETURN.value and report.signer is not None:
+            returns[report.signer].append(report)
+    for group in packages.values():
+        check_sequences(group, "package", chain=True)
+        check_package_keyrings([r for r in group if r.verified], index)
+    for group in returns.values():
+        check_sequences(group, "return", chain=False)
+    check_keyring_versions([r for r in verified if r.kind == "keyring"], index)

@@ -31,7 +31,6 @@ file walker. Nothing here decrypts, and no function takes a decryption key.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -60,9 +59,7 @@ from securexchange.audit.findings import (
 )
 from securexchange.audit.history import (
     KeyringIndex,
-    check_keyring_versions,
-    check_package_keyrings,
-    check_sequences,
+    check_across_artifacts,
 )
 from securexchange.audit.inputs import (
     ARTIFACT_SUFFIXES,
@@ -344,6 +341,20 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
                 )
         else:
             skipped.append(Skipped(item.name, "not a securexchange artifact"))
+    _check_after_keyrings(pending, packages_seen, root_key, index)
+
+    check_across_artifacts(reports, index)
+
+    notes = [ANONYMOUS_STANZAS_NOTE] if any(r.kind == "package" for r in reports) else []
+    return AuditReport(tuple(reports), tuple(skipped), tuple(notes))
+
+
+def _check_after_keyrings(
+    pending: Sequence[tuple[ArtifactReport, InputFile, Manifest]],
+    packages_seen: Sequence[tuple[ArtifactReport, InputFile]],
+    root_key: bytes,
+    index: KeyringIndex,
+) -> None:
     # Returns and notices need the keyrings of every package and document first, and
     # returns the verified notices: a notice is authoritative before any keyring
     # version records the termination (as it is for the agency's import).
@@ -365,28 +376,6 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
         if report.verified and report.protocol_id in terminations:
             assert item.data is not None
             _check_package(report, item.data, root_key, index, terminations)
-
-    # A file that failed its own checks still occupies its sequence number (it is
-    # flagged already); only verified ones take part in the content comparisons.
-    verified = [r for r in reports if r.verified]
-    packages: dict[str, list[ArtifactReport]] = defaultdict(list)
-    returns: dict[str, list[ArtifactReport]] = defaultdict(list)
-    for report in reports:
-        if report.seq is None:
-            continue
-        if report.kind == ArtifactType.PACKAGE.value and report.party_id is not None:
-            packages[report.party_id].append(report)
-        elif report.kind == ArtifactType.RETURN.value and report.signer is not None:
-            returns[report.signer].append(report)
-    for group in packages.values():
-        check_sequences(group, "package", chain=True)
-        check_package_keyrings([r for r in group if r.verified], index)
-    for group in returns.values():
-        check_sequences(group, "return", chain=False)
-    check_keyring_versions([r for r in verified if r.kind == "keyring"], index)
-
-    notes = [ANONYMOUS_STANZAS_NOTE] if any(r.kind == "package" for r in reports) else []
-    return AuditReport(tuple(reports), tuple(skipped), tuple(notes))
 
 
 def audit_paths(paths: Sequence[Path], agency_card: Path) -> AuditReport:
