@@ -114,7 +114,7 @@ def test_a_symlinked_subkey_file_is_unlinked_on_destruction_and_its_target_kept(
 def test_a_hard_link_at_a_workbook_path_is_unlinked_and_its_other_name_keeps_its_content(
     tmp_path: Path,
 ) -> None:
-    from securexchange.municipality.workbooks import remove_file
+    from securexchange.municipality.workbook_files import remove_file
 
     victim = _victim(tmp_path)
     workbook = tmp_path / "out" / "wb.xlsx"
@@ -126,7 +126,7 @@ def test_a_hard_link_at_a_workbook_path_is_unlinked_and_its_other_name_keeps_its
 
 
 def test_a_fifo_at_a_workbook_path_is_unlinked_without_being_opened(tmp_path: Path) -> None:
-    from securexchange.municipality.workbooks import remove_file
+    from securexchange.municipality.workbook_files import remove_file
 
     workbook = tmp_path / "out" / "wb.xlsx"
     workbook.parent.mkdir()
@@ -140,7 +140,7 @@ def test_a_fifo_at_a_workbook_path_is_unlinked_without_being_opened(tmp_path: Pa
 def test_a_socket_at_a_workbook_path_is_unlinked_and_does_not_hold_the_shredding_back(
     tmp_path: Path,
 ) -> None:
-    from securexchange.municipality.workbooks import remove_file
+    from securexchange.municipality.workbook_files import remove_file
 
     directory = tmp_path / "out"
     directory.mkdir()

@@ -24,7 +24,14 @@ from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import rewrap, staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import (
+    rewrap,
+    staff_edits,
+    subkeys,
+    vault,
+    workbook_files,
+    workbooks,
+)
 from securexchange.municipality.enrolment import home_nis
 from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
@@ -138,7 +145,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     workbook_id = new_artifact_id(ArtifactKind.WORKBOOK)
     nis = home_nis(home)
     day = home.now.date().isoformat()
-    path = target / workbooks.file_name(nis, day, workbook_id)
+    path = target / workbook_files.file_name(nis, day, workbook_id)
     destroy_by = min((r.retention for r in rows), default=package.valid_until.date())
     ended = vault.terminated(home).get(package.protocol_id)
     if ended is not None:
@@ -174,7 +181,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     # Registered first: a crash now leaves a listed workbook without a file, never an
     # unlisted file with personal data.
     atomic_write(path, data, mode=0o600)
-    return Opened(workbook_id, path, len(rows), workbooks.looks_synced(path))
+    return Opened(workbook_id, path, len(rows), workbook_files.looks_synced(path))
 
 
 def _find(

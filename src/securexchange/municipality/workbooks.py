@@ -18,7 +18,6 @@ after a crash; it is removed with the workbook.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,50 +26,32 @@ from typing import TYPE_CHECKING
 
 from securexchange import strictjson
 from securexchange.clock import format_instant
-from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxError
-from securexchange.home import safefs
 from securexchange.home.home import Home
 from securexchange.municipality import digests, sealing, staff_edits, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
+from securexchange.municipality.workbook_cells import (
+    CELL_LINE,
+    UNREADABLE_LINE,
+    ReadBack,
+    read_cells,
+)
+from securexchange.municipality.workbook_files import (
+    own_name,
+    remove_file,
+)
 from securexchange.sheets.layout import (
     join_labels,
     reports_from_labels,
-    split_reports,
 )
 
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.sheets.layout import WorkbookRow
-    from securexchange.sheets.workbook_edits import CellProblem, ChangedCell, WrittenCells
+    from securexchange.sheets.workbook_edits import ChangedCell
 
 OPEN = "open"
 PENDING = "pending"  # must go, could not be removed yet
 HARVESTED = "harvested"  # removed; its cells wait to be absorbed
-# The workbook reader's own cap on a file (workbook_read.workbook_limits).
-MAX_WORKBOOK_BYTES = 64 << 20
-DAMAGED_PROBLEM = (
-    "the file is damaged or was refused by the spreadsheet guard; its edits cannot be "
-    "read (open the package again for a new workbook)"
-)
-
-# Lines of a workbook's problem that ``import``, ``open`` and ``return`` repeat as
-# warnings: cells that were not read, and a workbook that could not be read at all.
-CELL_LINE = "cell not read: "
-UNREADABLE_LINE = "not read: "
-
-SYNC_MARKERS = ("onedrive", "dropbox", "sharepoint", "google drive", "googledrive", "icloud")
-
-
-def looks_synced(path: Path) -> bool:
-    """True when ``path`` looks like a folder a sync client copies to the cloud."""
-    text = str(path.resolve()).lower()
-    return any(marker in text for marker in SYNC_MARKERS) or "mobile documents" in text
-
-
-def owner_files(path: Path) -> list[Path]:
-    """Excel's lock ("owner") files beside ``path`` (they may be stale or planted)."""
-    names = {"~$" + path.name, "~$" + path.name[2:]}
-    return [path.parent / n for n in sorted(names) if safefs.exists(path.parent / n)]
 
 
 @dataclass(frozen=True)
@@ -147,158 +128,10 @@ def register(
     digests.keep(home, workbook_id, expected)
 
 
-def _written_cells(status: str, quality: str) -> WrittenCells:
-    from securexchange.sheets.workbook_edits import WrittenCells
-
-    first, more = split_reports(reports_from_labels(quality))
-    return WrittenCells(status, first, more)
-
-
-def _written_rows(
-    home: Home,
-    package_id: str,
-    expected: Mapping[str, tuple[str, str]],
-    identities: Mapping[str, age.SecretIdentity],
-) -> tuple[WorkbookRow, ...] | None:
-    """The rows as ``open`` wrote them: the vault's records (decrypted) with the editable
-    cells as written; None when the package's data key or one of the records is gone."""
-    from dataclasses import replace
-
-    try:
-        key = vault.data_key(home, package_id, identities)
-    except NotRecipient:
-        return None
-    by_id = {row.record_id: row for row in vault.read_rows(home, package_id, key)}
-    if any(record_id not in by_id for record_id in expected):
-        return None
-    rows = []
-    for record_id, (status, quality) in expected.items():
-        first, more = split_reports(reports_from_labels(quality))
-        rows.append(replace(by_id[record_id], status=status, quality=first, more_quality=more))
-    return tuple(rows)
-
-
-@dataclass(frozen=True)
-class _Read:
-    """A workbook's editable cells; a status that could not be read is "" (no edit),
-    and so is a quality cell that could not be read where what was written is unknown."""
-
-    cells: dict[str, tuple[str, str]]
-    changed: tuple[ChangedCell, ...]
-    problems: tuple[CellProblem, ...] = ()
-    unread_status: frozenset[str] = frozenset()  # record ids whose status cell was bad
-
-
-def _read_cells(
-    home: Home,
-    workbook_id: str,
-    path: Path,
-    *,
-    expected: Mapping[str, tuple[str, str]] | None = None,
-    identities: Mapping[str, age.SecretIdentity] | None = None,
-    strict: bool = False,
-    skip_damaged: bool = False,
-) -> _Read | None:
-    """The editable cells of a workbook file (:mod:`securexchange.sheets.workbook_read`); None
-    when it is gone.
-
-    ``expected`` (the editable cells as written, unsealed) lets the reader refuse record
-    ids that were not written; with ``identities`` too, the rows as written are rebuilt
-    from the vault so that changed cells outside the editable columns are found. Without
-    either (shredding without a passphrase) any well-formed record id is read, and
-    absorbing later keeps only the ones that were written.
-
-    Cells that cannot be read (a value outside the lists, a formula, a record id that
-    was not written) are listed in ``problems`` and dropped; every other cell is read.
-    A workbook that cannot be read at all (a damaged file, another package's workbook,
-    added sheets) is None. With ``strict`` (``return``) either is an error listing every
-    cell, so the staff member corrects them instead of the edits being dropped unseen.
-    Shredding is never strict: retention does not wait for a workbook to be fixed. With
-    ``skip_damaged`` (``import``, ``open``) nothing of a workbook is an error: its
-    problem is recorded for ``status`` and repeated as warnings, and importing and
-    opening never wait for it.
-    """
-    from securexchange.sheets.workbook_edits import ExpectedWorkbook
-    from securexchange.sheets.workbook_read import read_workbook, read_workbook_cells
-
-    found = home.db.execute(
-        "SELECT w.package_id, (SELECT COUNT(*) FROM vault_workbook_rows r "
-        "WHERE r.workbook_id = w.workbook_id) FROM vault_workbooks w WHERE w.workbook_id = ?",
-        (workbook_id,),
-    ).fetchone()
-    if found is None:
-        return None
-    package_id = str(found[0])
-    # Never followed, never a FIFO or device: what stands at a registered workbook's
-    # name may have been planted there, and a FIFO would hang every command (each one
-    # shreds first) instead of being skipped.
-    try:
-        data = safefs.read_regular(path, limit=MAX_WORKBOOK_BYTES)
-    except OSError:
-        return None  # a workbook that cannot be read is not there
-    if data is None:
-        return None
-    if len(data) > MAX_WORKBOOK_BYTES:
-        if skip_damaged:
-            _note_damaged(home, workbook_id)
-        elif strict:
-            raise HostileFile(f"{path.name} is too large to be a workbook")
-        return None
-    rows = None
-    if expected is not None and identities is not None:
-        try:
-            rows = _written_rows(home, package_id, expected, identities)
-        except SxError:
-            if strict:
-                raise  # a damaged vault is not a cell staff can correct
-    try:
-        if rows is not None:
-            edits = read_workbook(data, expected=ExpectedWorkbook(package_id, rows), name=path.name)
-        else:
-            written = (
-                None if expected is None else {k: _written_cells(*v) for k, v in expected.items()}
-            )
-            edits = read_workbook_cells(
-                data,
-                package_id=package_id,
-                written=written,
-                record_count=max(int(found[1]), len(expected or ())),
-                name=path.name,
-            )
-    except SxError as error:
-        if skip_damaged and isinstance(error, HostileFile):
-            _note_damaged(home, workbook_id)
-            return None
-        if skip_damaged and isinstance(error, InvalidWorkbook):
-            _note_damaged(home, workbook_id, f"{UNREADABLE_LINE}{error.message}")
-            return None
-        if strict:
-            if error.hint is None:
-                error.hint = (
-                    "correct that cell in Excel (choose from the list) and run the command again"
-                )
-            raise
-        return None
-    if edits.problems and strict and not skip_damaged:
-        from securexchange.sheets.workbook_read import refusal
-
-        raise refusal(path.name, edits.problems)
-    as_written = expected or {}
-    cells = {
-        r.record_id: (
-            r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
-            join_labels(r.reports),
-        )
-        for r in edits.records
-    }
-    unread = frozenset(r.record_id for r in edits.records if r.status is None)
-    return _Read(cells, edits.changed_cells, edits.problems, unread)
-
-
 def current_cells(home: Home, workbook_id: str, path: Path) -> dict[str, tuple[str, str]] | None:
     """The editable cells of a registered workbook's file as they are now, read without
     the passphrase (never through a link); None when it is gone or unreadable."""
-    read = _read_cells(home, workbook_id, path)
+    read = read_cells(home, workbook_id, path)
     if read is None:
         return None
     # A bad status cell is listed as a problem, not an edit: absorbing keeps what was
@@ -306,14 +139,7 @@ def current_cells(home: Home, workbook_id: str, path: Path) -> dict[str, tuple[s
     return {k: v for k, v in read.cells.items() if k not in read.unread_status}
 
 
-def _note_damaged(home: Home, workbook_id: str, problem: str = DAMAGED_PROBLEM) -> None:
-    home.db.execute(
-        "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
-        (problem, workbook_id),
-    )
-
-
-def _problem_text(read: _Read) -> str | None:
+def _problem_text(read: ReadBack) -> str | None:
     """What ``status`` lists for a workbook: each cell not read (the CLI repeats those as
     warnings), then the changed cells outside the editable columns."""
     lines = [f"{CELL_LINE}{problem}" for problem in read.problems]
@@ -417,7 +243,7 @@ def absorb(
                 made += _diff(home, expected, cells, recipient)
             forget(home, str(workbook_id))
             continue
-        read = _read_cells(
+        read = read_cells(
             home,
             str(workbook_id),
             Path(str(path)),
@@ -483,46 +309,6 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
     ]
 
 
-def file_name(nis: str, day: str, workbook_id: str) -> str:
-    """The name ``open`` gives a workbook file (the only name shredding ever removes)."""
-    return f"inburgeraars-{nis}-{day}-{workbook_id[3:11]}.xlsx"
-
-
-def own_name(workbook_id: str, path: Path) -> bool:
-    """Whether ``path`` has the name :func:`file_name` gives ``workbook_id``'s file.
-
-    The registered path is a clear column of the state database: whoever can edit it
-    could point the shredder, which runs as the staff member, at any file they may
-    write (overwritten, then deleted). Only a name this tool gives that very workbook
-    is ever removed; any other is not ours to touch.
-    """
-    token = re.escape(workbook_id[3:11])
-    pattern = rf"inburgeraars-[0-9]+-[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}-{token}\.xlsx"
-    return len(workbook_id) >= 11 and re.fullmatch(pattern, path.name) is not None
-
-
-def remove_file(path: Path) -> str | None:
-    """Overwrite and delete a workbook file; returns a problem text, or None when gone.
-
-    The workbook's folder is trusted as registered; the name in it is never followed:
-    a symbolic link, a hard link, a FIFO or any other non-regular file standing there
-    is unlinked without being opened, and a read-only workbook is still overwritten
-    (safefs). Overwriting helps on plain disks only; on SSDs and copy-on-write
-    filesystems the old blocks may survive (docs/threat-model.md). Excel owner files
-    are no reason to wait (anyone can create one): the removal is tried, and where
-    Excel really holds the file (Windows) it fails and is retried at the next command.
-    """
-    owners = owner_files(path)
-    problem = safefs.remove(path.parent, (path.name,))
-    if problem is not None:
-        if owners and problem == safefs.NOT_REMOVABLE:
-            return "open in Excel (an owner file ~$ is next to it); close it"
-        return problem
-    for owner in owners:
-        safefs.remove(path.parent, (owner.name,))  # a stale lock file naming the staff member
-    return None
-
-
 def shred_workbook(
     home: Home,
     workbook_id: str,
@@ -548,7 +334,7 @@ def shred_workbook(
             "SELECT subkey FROM vault_workbooks WHERE workbook_id = ?", (workbook_id,)
         ).fetchone()
         recipient = None if found is None else str(found[0])
-        read = _read_cells(home, workbook_id, path)
+        read = read_cells(home, workbook_id, path)
         if recipient is not None and read is not None:
             with statedb.transaction(home.db):
                 home.db.execute(
@@ -588,6 +374,6 @@ def absorb_one(
     if identity is None:
         return
     expected = _cells_from(sealing.unwrap(blob(row[1]), [identity], vault.MAX_EXPECTED_BYTES))
-    read = _read_cells(home, workbook_id, path, expected=expected, identities=identities)
+    read = read_cells(home, workbook_id, path, expected=expected, identities=identities)
     if read is not None:
         _diff(home, expected, read.cells, recipient)
