@@ -71,14 +71,14 @@ def _cpu_seconds() -> float:
 def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Path, list[str]]:
     from datetime import date
 
+    from securexchange.agency.changes import init_agency
     from securexchange.agency.registry import (
-        _MUNICIPALITY_COLUMNS,
-        _change,
-        _unlock_root,
+        MUNICIPALITY_COLUMNS,
         ensure_schema,
-        init_agency,
         new_party_id,
         new_protocol_id,
+        sign_change,
+        unlock_root,
     )
     from securexchange.clock import format_instant
     from securexchange.home import statedb
@@ -107,12 +107,12 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
         ensure_schema(home)
         now = home.now
-        root = _unlock_root(home, KeySource(agency / "keys" / "root.key", lambda: DEMO_PASSPHRASE))
+        root = unlock_root(home, KeySource(agency / "keys" / "root.key", lambda: DEMO_PASSPHRASE))
         with statedb.transaction(home.db):
             for nis in codes:
                 party = new_party_id()
                 home.db.execute(
-                    f"INSERT INTO agency_municipalities ({_MUNICIPALITY_COLUMNS}, added_at) "
+                    f"INSERT INTO agency_municipalities ({MUNICIPALITY_COLUMNS}, added_at) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         party,
@@ -143,7 +143,7 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
                         format_instant(now),
                     ),
                 )
-            _change(home, root, municipalities_added=len(codes), recipients_added=len(codes))
+            sign_change(home, root, municipalities_added=len(codes), recipients_added=len(codes))
     return master, agency, codes
 
 

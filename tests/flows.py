@@ -21,14 +21,10 @@ from keys_helpers import (
     root_key_source,
 )
 from securexchange import age
+from securexchange.agency.changes import add_municipality, add_recipient, remove_recipient
 from securexchange.agency.export import export_master
 from securexchange.agency.export_result import ExportOptions, ExportResult
-from securexchange.agency.registry import (
-    add_municipality,
-    add_recipient,
-    agency_keys,
-    remove_recipient,
-)
+from securexchange.agency.registry import agency_keys
 from securexchange.home.home import HomeKind, open_home
 from securexchange.intake import sample
 from securexchange.keys.identity import Identity

@@ -14,7 +14,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from securexchange.agency.registry import AgencyInit, add_municipality, init_agency
+from securexchange.agency.changes import AgencyInit, add_municipality, init_agency
 from securexchange.home.home import HomeKind, open_home
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality.enrolment import MunicipalInit, init_municipality

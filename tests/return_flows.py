@@ -16,7 +16,8 @@ from typing import Any
 
 from keys_helpers import FAR_FUTURE, make_agency, make_staff
 from securexchange import strictjson
-from securexchange.agency.registry import add_municipality, add_recipient, view_for
+from securexchange.agency.changes import add_municipality, add_recipient
+from securexchange.agency.registry import view_for
 from securexchange.artifacts.container import seal
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import ArtifactType

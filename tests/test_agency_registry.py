@@ -20,15 +20,13 @@ from keys_helpers import (
     root_key_source,
 )
 from securexchange import strictjson
+from securexchange.agency.changes import add_municipality, add_recipient, remove_recipient
 from securexchange.agency.registry import (
     RecipientChange,
-    add_municipality,
-    add_recipient,
     current_keyring,
     list_municipalities,
     list_recipients,
     publish_keyring,
-    remove_recipient,
     signed_keyrings,
     view_for,
 )

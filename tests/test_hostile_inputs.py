@@ -224,7 +224,7 @@ def test_a_lone_surrogate_in_an_unsigned_manifest_is_malformed_for_import_and_au
     assert_single_error(muni(world, "import", str(bad)), "SX-MALFORMED", 1)
     # The audit of a directory goes on past it: the good package is still verified.
     shutil.copyfile(made.path, bad.parent / "good.sxpkg")
-    from securexchange.agency.registry import ROOT_CARD
+    from securexchange.keys.keystore import ROOT_CARD
 
     root_card = world.agency / "keys" / ROOT_CARD
     result = run_cli(["audit", "verify", str(bad.parent), "--agency-key", str(root_card)])

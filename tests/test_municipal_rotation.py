@@ -13,7 +13,7 @@ from cli_helpers import run_cli
 from municipal_flows import home_identities, make_package, make_world, muni, person
 from return_flows import demo_source
 from securexchange import age
-from securexchange.agency.registry import add_recipient
+from securexchange.agency.changes import add_recipient
 from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
 from securexchange.artifacts.package import PackageBody
 from securexchange.artifacts.zipstrict import read as read_zip

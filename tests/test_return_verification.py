@@ -219,7 +219,7 @@ def test_a_return_received_more_than_7_days_after_its_protocol_ended_is_refused(
 ) -> None:
     from keys_helpers import make_agency
     from return_flows import add_staff, demo_source
-    from securexchange.agency.registry import add_municipality
+    from securexchange.agency.changes import add_municipality
 
     agency, staff = tmp_path / "agency", tmp_path / "staff"
     make_agency(agency, demo=True)

@@ -25,7 +25,7 @@ from return_flows import (
     write,
 )
 from securexchange.agency import ledger
-from securexchange.agency.registry import remove_recipient
+from securexchange.agency.changes import remove_recipient
 from securexchange.agency.returns import ImportReturns, import_returns
 from securexchange.errors import Equivocation, UnknownRecord
 from securexchange.home.home import Home, HomeKind, open_home

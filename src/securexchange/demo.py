@@ -200,7 +200,7 @@ class _Story:
         return f"{RECORDS} synthetic newcomers over {len(codes)} municipalities"
 
     def agency_home(self) -> str:
-        from securexchange.agency.registry import init_agency
+        from securexchange.agency.changes import init_agency
 
         made = init_agency(
             self.agency,
@@ -215,7 +215,7 @@ class _Story:
         return f"demo agency home, root key {made.root_fingerprint.display}"
 
     def municipalities(self) -> str:
-        from securexchange.agency.registry import add_municipality
+        from securexchange.agency.changes import add_municipality
 
         version = 0
         with self._agency() as home:
@@ -232,7 +232,8 @@ class _Story:
         return f"{names} registered, protocols until {self.protocol_until}"
 
     def staff_homes(self) -> str:
-        from securexchange.agency.registry import add_recipient, list_recipients
+        from securexchange.agency.changes import add_recipient
+        from securexchange.agency.registry import list_recipients
         from securexchange.municipality.enrolment import init_municipality
 
         card = (self.agency / "keys" / "root.card.json").read_bytes()

@@ -22,7 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from enum import StrEnum
@@ -35,42 +35,25 @@ from securexchange.artifacts.keyring import (
     AgencyKeys,
     Keyring,
     MunicipalityEntry,
-    certify_export_key,
     sign_keyring,
 )
 from securexchange.clock import format_instant
 from securexchange.errors import (
-    AlreadyExists,
-    Future,
     InternalError,
     NotAuthorised,
     NotFound,
-    ProtocolInactive,
-    Rollback,
-    UsageError,
-    WrongMunicipality,
 )
-from securexchange.fingerprint import Fingerprint, parse_display
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir
-from securexchange.home.home import Home, HomeKind, create_home, open_home
+from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
+from securexchange.keys.card import Card, read_card
 from securexchange.keys.identity import (
-    ORGANISATION_AGENCY,
-    ROLE_EXPORT,
-    ROLE_ROOT,
     Identity,
-    Owner,
-    check_name,
-    check_nis,
-    generate_identity,
     normalise_role,
 )
-from securexchange.keys.keyfile import write_key_file
-from securexchange.keys.keystore import EXPORT_CARD, EXPORT_KEY, ROOT_CARD, ROOT_KEY, KeySource
-from securexchange.keys.passphrase_policy import check_new_passphrase
+from securexchange.keys.keystore import EXPORT_KEY, ROOT_CARD, ROOT_KEY, KeySource
 
 DEFAULT_RETENTION_MONTHS = 6
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -110,7 +93,7 @@ CREATE TABLE IF NOT EXISTS agency_keyrings (
 );
 """
 
-_AGENCY_KEYS_SETTING = "agency_keys"
+AGENCY_KEYS_SETTING = "agency_keys"
 
 
 def _new_id(prefix: str) -> str:
@@ -144,13 +127,13 @@ def export_key_path(home: Home) -> Path:
 
 
 def agency_keys(home: Home) -> AgencyKeys:
-    raw = statedb.get_setting(home.db, _AGENCY_KEYS_SETTING)
+    raw = statedb.get_setting(home.db, AGENCY_KEYS_SETTING)
     if raw is None:
         raise NotFound("this agency home has no keys", hint="create it with 'agency init'")
     return AgencyKeys.from_json(strictjson.loads(raw.encode("utf-8"), what="the agency keys"))
 
 
-def _unlock_root(home: Home, root: KeySource) -> Identity:
+def unlock_root(home: Home, root: KeySource) -> Identity:
     identity = root.unlock()
     if identity.signing_key != agency_keys(home).root_key:
         raise NotAuthorised(
@@ -158,79 +141,6 @@ def _unlock_root(home: Home, root: KeySource) -> Identity:
             hint="give the root key file with --root-key FILE",
         )
     return identity
-
-
-@dataclass(frozen=True)
-class AgencyInit:
-    root_fingerprint: Fingerprint
-    root_key: Path
-    root_card: Path
-    keyring_version: int
-
-
-def init_agency(
-    root_dir: Path,
-    *,
-    env: Mapping[str, str],
-    name: str,
-    demo: bool,
-    root_passphrase: bytes,
-    export_passphrase: bytes,
-    work_factor: int,
-    root_key: Path | None = None,
-) -> AgencyInit:
-    """Create an agency home: root and export keys, their cards, keyring version 1."""
-    name = check_name(name)
-    if root_key is not None and root_key.exists():
-        raise AlreadyExists(f"a file exists already at {root_key}")
-    if not demo:
-        # Both before the home exists, so a refused passphrase leaves nothing behind.
-        check_new_passphrase(root_passphrase, (name,))
-        check_new_passphrase(export_passphrase, (name,))
-    create_home(root_dir, HomeKind.AGENCY, demo=demo, env=env)
-    with open_home(root_dir, env=env, expect=HomeKind.AGENCY) as home:
-        ensure_schema(home)
-        now = home.now
-        root = generate_identity(
-            Owner(name, ROLE_ROOT, ORGANISATION_AGENCY), now=now, subkeys=False, demo=demo
-        )
-        export = generate_identity(
-            Owner(name, ROLE_EXPORT, ORGANISATION_AGENCY), now=now, subkeys=True, demo=demo
-        )
-        keys = AgencyKeys(
-            name=name,
-            root_key=root.signing_key,
-            export=export.public,
-            export_certification=certify_export_key(root, export.signing_key, now),
-            export_certified_from=now,
-        )
-        root_path = root_key_path(home, root_key)
-        write_key_file(root_path, root, root_passphrase, work_factor=work_factor, exclusive=True)
-        write_key_file(
-            export_key_path(home),
-            export,
-            export_passphrase,
-            work_factor=work_factor,
-            exclusive=True,
-        )
-        root_card = home.paths.keys / ROOT_CARD
-        atomic_write(root_card, make_card(root, now=now), mode=0o644)
-        atomic_write(home.paths.keys / EXPORT_CARD, make_card(export, now=now), mode=0o644)
-        with statedb.transaction(home.db):
-            statedb.set_setting(
-                home.db, _AGENCY_KEYS_SETTING, strictjson.dumps(keys.to_json()).decode("utf-8")
-            )
-            keyring_id, version = _new_version(home, root, keys)
-            home.record(Action.INIT, actor=root.fingerprint.display, counts={"keys": 2})
-            home.record(
-                Action.KEYRING_CHANGE,
-                actor=root.fingerprint.display,
-                artifacts=[keyring_id],
-                counts={"version": version, "municipalities": 0, "recipients": 0},
-            )
-        # The log is sealed with the export key; the root key signs keyrings only.
-        home.note_signer(export.seed, export.fingerprint.display)
-        return AgencyInit(root.fingerprint, root_path, root_card, version)
 
 
 # --- municipalities -----------------------------------------------------------------
@@ -259,15 +169,15 @@ def _entry_from_row(row: Sequence[object], recipients: tuple[Card, ...] = ()) ->
     )
 
 
-_MUNICIPALITY_COLUMNS = (
+MUNICIPALITY_COLUMNS = (
     "party_id, nis, name, protocol_id, protocol_from, protocol_until, "
     "retention_months, profiles, terminated_on"
 )
 
 
-def _municipality(home: Home, nis: str) -> MunicipalityEntry:
+def municipality_entry(home: Home, nis: str) -> MunicipalityEntry:
     row = home.db.execute(
-        f"SELECT {_MUNICIPALITY_COLUMNS} FROM agency_municipalities WHERE nis = ?",  # noqa: S608
+        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities WHERE nis = ?",  # noqa: S608
         (nis,),
     ).fetchone()
     if row is None:
@@ -284,70 +194,10 @@ def normalise_profiles(profiles: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(sorted({normalise_role(p) for p in profiles}))
 
 
-def add_municipality(
-    home: Home,
-    root: KeySource,
-    *,
-    nis: str,
-    name: str,
-    protocol_until: date,
-    protocol_from: date | None = None,
-    retention_months: int = DEFAULT_RETENTION_MONTHS,
-    profiles: Sequence[str] | None = None,
-) -> tuple[MunicipalityEntry, int]:
-    """Register a municipality with an agreement; returns it and the keyring version."""
-    ensure_schema(home)
-    nis = check_nis(nis)
-    name = check_name(name)
-    start = protocol_from if protocol_from is not None else home.now.date()
-    if protocol_until < start:
-        raise UsageError("the protocol ends before it starts")
-    if protocol_until < home.now.date():
-        raise UsageError("the protocol has ended already")
-    if protocol_until > LATEST_PROTOCOL_END:
-        # Every verifier computes "the day after the last": the calendar must have one.
-        raise UsageError(f"a protocol ends by {LATEST_PROTOCOL_END.isoformat()} at the latest")
-    if not 1 <= retention_months <= MAX_RETENTION_MONTHS:
-        raise UsageError(f"retention months must be between 1 and {MAX_RETENTION_MONTHS}")
-    exists = home.db.execute("SELECT 1 FROM agency_municipalities WHERE nis = ?", (nis,)).fetchone()
-    if exists is not None:
-        raise AlreadyExists("a municipality with that NIS code is registered already")
-    entry = MunicipalityEntry(
-        nis=nis,
-        name=name,
-        party_id=new_party_id(),
-        protocol_id=new_protocol_id(),
-        protocol_from=start,
-        protocol_until=protocol_until,
-        retention_months=retention_months,
-        profiles=normalise_profiles(profiles),
-    )
-    identity = _unlock_root(home, root)
-    with statedb.transaction(home.db):
-        home.db.execute(
-            f"INSERT INTO agency_municipalities ({_MUNICIPALITY_COLUMNS}, added_at) "  # noqa: S608
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                entry.party_id,
-                entry.nis,
-                entry.name,
-                entry.protocol_id,
-                entry.protocol_from.isoformat(),
-                entry.protocol_until.isoformat(),
-                entry.retention_months,
-                json.dumps(list(entry.profiles)),
-                None,
-                format_instant(home.now),
-            ),
-        )
-        version = _change(home, identity, municipalities_added=1)
-    return entry, version
-
-
 def list_municipalities(home: Home) -> list[MunicipalityRow]:
     ensure_schema(home)
     rows = home.db.execute(
-        f"SELECT {_MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
+        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
     ).fetchall()
     today = home.now.date()
     result = []
@@ -377,114 +227,11 @@ class RecipientRow:
     updated_at: str
 
 
-def _cards(home: Home, party_id: str) -> tuple[Card, ...]:
+def cards_of(home: Home, party_id: str) -> tuple[Card, ...]:
     rows = home.db.execute(
         "SELECT card FROM agency_recipients WHERE party_id = ? ORDER BY fingerprint", (party_id,)
     ).fetchall()
     return tuple(read_card(bytes(row[0])) for row in rows)
-
-
-def add_recipient(
-    home: Home, root: KeySource, *, nis: str, fingerprint: str, card_data: bytes
-) -> tuple[Card, RecipientChange, int | None]:
-    """Authorise the person on ``card_data`` for the municipality ``nis``.
-
-    Refuses, in this order: a malformed card (Malformed), a bad self-signature or subkey
-    certification (BadSignature), a fingerprint that is not the card's
-    (FingerprintMismatch), an unknown municipality (NotFound), a card of another
-    organisation (WrongMunicipality), a demo card in a real home (NotAuthorised), a card
-    dated more than a day ahead (Future), a municipality without an active protocol
-    (ProtocolInactive), a role outside the municipality's profiles (NotAuthorised), and
-    an older card of a known person (Rollback). A newer card of
-    a known person (after a rotation) updates their subkeys. Returns the card, what
-    changed and the new keyring version (None when nothing changed).
-    """
-    ensure_schema(home)
-    wanted = parse_display(fingerprint)
-    card = read_card(card_data)
-    verify_card_fingerprint(card, wanted)
-    entry = _municipality(home, check_nis(nis))
-    if card.owner.organisation != entry.nis:
-        raise WrongMunicipality("the key card belongs to another organisation than that NIS code")
-    if card.demo and not home.demo:
-        raise NotAuthorised("the key card was made in a demo home")
-    if card.created_at > home.now + FUTURE_TOLERANCE:
-        raise Future("the key card is dated more than a day after this home's clock")
-    if not entry.active_on(home.now.date()):
-        raise ProtocolInactive(
-            "the municipality has no active data-sharing protocol",
-            hint="check --protocol-from/--protocol-until with 'agency municipality list'",
-        )
-    if not entry.allows_role(card.owner.role):
-        raise NotAuthorised(
-            "the key card's role is not among the municipality's function profiles",
-            hint="the municipality lists the function profiles that need access (art. 4)",
-        )
-    key = card.fingerprint.digest.hex()
-    row = home.db.execute(
-        "SELECT card, card_created_at FROM agency_recipients WHERE party_id = ? "
-        "AND fingerprint = ?",
-        (entry.party_id, key),
-    ).fetchone()
-    if row is not None:
-        if bytes(row[0]) == card_data:
-            return card, RecipientChange.UNCHANGED, None
-        if format_instant(card.created_at) < str(row[1]):
-            raise Rollback(
-                "the key card is older than the one registered for that person",
-                hint="ask for the card written after the last 'keys rotate'",
-            )
-    identity = _unlock_root(home, root)
-    now_text = format_instant(home.now)
-    with statedb.transaction(home.db):
-        if row is None:
-            home.db.execute(
-                "INSERT INTO agency_recipients (party_id, fingerprint, card, card_created_at, "
-                "added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    entry.party_id,
-                    key,
-                    card_data,
-                    format_instant(card.created_at),
-                    now_text,
-                    now_text,
-                ),
-            )
-            change = RecipientChange.ADDED
-        else:
-            home.db.execute(
-                "UPDATE agency_recipients SET card = ?, card_created_at = ?, updated_at = ? "
-                "WHERE party_id = ? AND fingerprint = ?",
-                (card_data, format_instant(card.created_at), now_text, entry.party_id, key),
-            )
-            change = RecipientChange.UPDATED
-        counts = (
-            {"recipients_added": 1}
-            if change is RecipientChange.ADDED
-            else {"recipients_updated": 1}
-        )
-        version = _change(home, identity, **counts)
-    return card, change, version
-
-
-def remove_recipient(home: Home, root: KeySource, *, nis: str, fingerprint: str) -> int:
-    """Withdraw a person's access; effective from the next package. Returns the version."""
-    ensure_schema(home)
-    wanted = parse_display(fingerprint)
-    entry = _municipality(home, check_nis(nis))
-    found = None
-    for card in _cards(home, entry.party_id):
-        if card.fingerprint.matches(wanted):
-            found = card
-    if found is None:
-        raise NotFound("no recipient with that fingerprint for that municipality")
-    identity = _unlock_root(home, root)
-    with statedb.transaction(home.db):
-        home.db.execute(
-            "DELETE FROM agency_recipients WHERE party_id = ? AND fingerprint = ?",
-            (entry.party_id, found.fingerprint.digest.hex()),
-        )
-        return _change(home, identity, recipients_removed=1)
 
 
 def list_recipients(home: Home) -> list[RecipientRow]:
@@ -507,12 +254,12 @@ def _latest_version(home: Home) -> int:
 def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
     """The full keyring as the registry holds it now (live subkeys only)."""
     rows = home.db.execute(
-        f"SELECT {_MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
+        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
     ).fetchall()
     now = home.now
     entries = []
     for row in rows:
-        cards = _cards(home, str(row[0]))
+        cards = cards_of(home, str(row[0]))
         entry = _entry_from_row(row, cards)
         live = tuple(
             sorted(
@@ -554,7 +301,7 @@ def _store(home: Home, keyring: Keyring, root: Identity) -> None:
     )
 
 
-def _new_version(home: Home, root: Identity, keys: AgencyKeys) -> tuple[str, int]:
+def new_version(home: Home, root: Identity, keys: AgencyKeys) -> tuple[str, int]:
     """Sign and store the next keyring version and every municipality's view."""
     if not home.db.in_transaction:
         raise InternalError("a keyring version is made inside a transaction")
@@ -566,8 +313,8 @@ def _new_version(home: Home, root: Identity, keys: AgencyKeys) -> tuple[str, int
     return full.id, version
 
 
-def _change(home: Home, root: Identity, **counts: int) -> int:
-    keyring_id, version = _new_version(home, root, agency_keys(home))
+def sign_change(home: Home, root: Identity, **counts: int) -> int:
+    keyring_id, version = new_version(home, root, agency_keys(home))
     home.record(
         Action.KEYRING_CHANGE,
         actor=root.fingerprint.display,
@@ -604,7 +351,7 @@ def current_keyring(home: Home) -> SignedKeyring:
 
 def view_for(home: Home, nis: str) -> SignedKeyring:
     """The latest signed view of the municipality ``nis`` (for packages)."""
-    entry = _municipality(home, nis)
+    entry = municipality_entry(home, nis)
     for item in signed_keyrings(home):
         if item.keyring.scope == entry.party_id:
             return item
@@ -658,56 +405,3 @@ def publish_keyring(home: Home, out_dir: Path) -> Published:
 
 
 # --- rotation of the export key -----------------------------------------------------
-
-
-def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[int, int | None]:
-    """Add the export key's next subkey and publish it in a new keyring version.
-
-    Returns (subkeys added, new version or None when nothing was added).
-    """
-    ensure_schema(home)
-    keys = agency_keys(home)
-    identity = export.unlock()
-    if identity.signing_key != keys.export.signing_key:
-        raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
-    home.note_signer(identity.seed, identity.fingerprint.display)
-    rotated, added = identity.rotated(home.now)
-    if added == 0 and rotated.public == keys.export:
-        return 0, None
-    # added == 0 with a key file ahead of the keyring: a rotation killed after the key
-    # file was replaced; finish it (new keyring version, log entries) now.
-    root_identity = _unlock_root(home, root)
-    new_keys = AgencyKeys(
-        name=keys.name,
-        root_key=keys.root_key,
-        export=rotated.public,
-        export_certification=keys.export_certification,
-        export_certified_from=keys.export_certified_from,
-    )
-    rotation = {"subkeys_added": added}
-    if added:
-        # The key file is replaced before the keyring commits: the entry waits as an
-        # intent, logged by the next command if a kill comes between (EventLog.intend).
-        home.log.intend(
-            Action.KEY_ROTATE,
-            now=home.now,
-            witness=export.path,
-            actor=rotated.fingerprint.display,
-            counts=rotation,
-        )
-        export.store(rotated)
-    atomic_write(home.paths.keys / EXPORT_CARD, make_card(rotated, now=home.now), mode=0o644)
-    with statedb.transaction(home.db):
-        statedb.set_setting(
-            home.db, _AGENCY_KEYS_SETTING, strictjson.dumps(new_keys.to_json()).decode("utf-8")
-        )
-        keyring_id, version = _new_version(home, root_identity, new_keys)
-        if added:
-            home.record(Action.KEY_ROTATE, actor=rotated.fingerprint.display, counts=rotation)
-        home.record(
-            Action.KEYRING_CHANGE,
-            actor=root_identity.fingerprint.display,
-            artifacts=[keyring_id],
-            counts={"version": version},
-        )
-    return added, version

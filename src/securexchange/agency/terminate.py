@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange.agency.registry import _municipality, agency_keys
+from securexchange.agency.registry import agency_keys, municipality_entry
 from securexchange.artifacts.container import seal
 from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
@@ -61,7 +61,7 @@ def terminate(
     home: Home, export_key: KeySource, *, nis: str, effective: date, out_dir: Path
 ) -> Terminated:
     """Write the termination notice for ``nis``'s protocol, effective ``effective``."""
-    entry = _municipality(home, nis.strip())
+    entry = municipality_entry(home, nis.strip())
     refuse_non_directory(out_dir)  # a missing one is created, just before the write
     keys = agency_keys(home)
     identity = export_key.unlock()

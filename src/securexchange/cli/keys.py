@@ -230,7 +230,7 @@ def rotate(
     with 'agency recipient add'. In an agency home it rotates the export key's subkeys
     and signs a new keyring version with the root key.
     """
-    from securexchange.agency.registry import rotate_export_key
+    from securexchange.agency.changes import rotate_export_key
     from securexchange.keys.keystore import KeyUse, card_path, main_use
     from securexchange.municipality.subkeys import rotate as rotate_identity
 

@@ -56,7 +56,7 @@ def init_command(
       securexchange --home agency agency init --name "AgII"
       securexchange --home demo-agency agency init --name "AgII" --demo
     """
-    from securexchange.agency.registry import init_agency
+    from securexchange.agency.changes import init_agency
     from securexchange.cli.keyopts import key_passphrase, root_passphrase
     from securexchange.keys.keyfile import work_factor_for
 
@@ -128,7 +128,7 @@ def municipality_add(
       securexchange agency municipality add --nis 11002 --name Antwerpen \\
           --protocol-until 2026-12-31 --profiles integratiebeambte
     """
-    from securexchange.agency.registry import add_municipality
+    from securexchange.agency.changes import add_municipality
 
     with agency_home(state) as home:
         entry, version = add_municipality(
@@ -254,7 +254,8 @@ def recipient_add(
     Example:
       securexchange agency recipient add --nis 11002 --fingerprint ABCD-... jan.card.json
     """
-    from securexchange.agency.registry import RecipientChange, add_recipient
+    from securexchange.agency.changes import add_recipient
+    from securexchange.agency.registry import RecipientChange
 
     data = read_input(card, limit=MAX_CARD_BYTES, what="key card")
     with agency_home(state) as home:
@@ -291,7 +292,7 @@ def recipient_remove(
     passphrase_file: Path | None,
 ) -> None:
     """Withdraw a person's access; it takes effect from the next package."""
-    from securexchange.agency.registry import remove_recipient
+    from securexchange.agency.changes import remove_recipient
 
     with agency_home(state) as home:
         version = remove_recipient(
