@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from securexchange.cli.main import main
-from securexchange.demo import run_demo
+from securexchange.demo.run import run_demo
 
 KINDS = (
     "package",

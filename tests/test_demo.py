@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import CliResult, assert_single_error, run_cli
-from securexchange.demo import STEP_NAMES, TOTAL_STEPS
+from securexchange.demo.cast import STEP_NAMES, TOTAL_STEPS
 from securexchange.intake.master import read_master
 
 
@@ -115,7 +115,7 @@ def test_the_demo_refuses_a_directory_that_is_not_empty(tmp_path: Path) -> None:
 def test_the_demo_travels_in_time_without_touching_the_callers_environment(
     tmp_path: Path,
 ) -> None:
-    from securexchange.demo import run_demo
+    from securexchange.demo.run import run_demo
 
     before = dict(os.environ)
     done = [step.name for step in run_demo(tmp_path / "in-process")]

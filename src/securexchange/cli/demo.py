@@ -1,4 +1,4 @@
-"""``securexchange demo``: the whole story on synthetic data (see :mod:`securexchange.demo`)."""
+"""``securexchange demo``: the whole story on synthetic data (:mod:`securexchange.demo.story`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,8 @@ def demo(directory: Path | None) -> None:
     import tempfile
     import time
 
-    from securexchange.demo import STEP_NAMES, TOTAL_STEPS, run_demo, summary_rows
+    from securexchange.demo.cast import STEP_NAMES, TOTAL_STEPS, summary_rows
+    from securexchange.demo.run import run_demo
 
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="securexchange-demo-"))

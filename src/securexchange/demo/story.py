@@ -18,115 +18,35 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange.clock import OVERRIDE_ENV
-from securexchange.errors import InternalError, SxError, UsageError
-from securexchange.home.home import Home, HomeKind, open_home, system_time
+from securexchange.demo.cast import (
+    AGENCY_NAME,
+    MUNICIPALITIES,
+    RECORDS,
+    SEED,
+    STATUS_SET,
+    STATUS_TYPED,
+    DemoFailed,
+    Staff,
+    check,
+    demo_key,
+    personal_values,
+    slug,
+)
+from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.intake import sample
 from securexchange.keys.keyfile import DEMO_PASSPHRASE, DEMO_WORK_FACTOR
 from securexchange.keys.keystore import KeySource, KeyUse, key_path
-from securexchange.printable import escape
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
     from securexchange.municipality.status import VaultStatus
-
-AGENCY_NAME = "Agentschap Integratie en Inburgering (DEMO)"
-RECORDS = 30
-SEED = 2026
-STATUS_TYPED = "gecontacteerd"
-STATUS_SET = "toegeleid"
-
-
-class DemoFailed(InternalError):
-    """A demo step did not do what it should (a bug: the demo runs on its own data)."""
-
-    default_hint = "rerun with --debug and report the output (it holds no personal data)"
-
-
-@dataclass(frozen=True)
-class Step:
-    """What one step did, in one line, and where its files are."""
-
-    number: int
-    name: str
-    detail: str
-    where: Path | None
-
-    def line(self, total: int) -> str:
-        width = len(str(total))
-        # The directory is the caller's choice: shown as printable.escape shows any name.
-        place = f" -> {escape(str(self.where))}" if self.where is not None else ""
-        return f"[{self.number:>{width}}/{total}] {self.name}: {self.detail}{place}"
-
-
-@dataclass(frozen=True)
-class Municipality:
-    nis: str
-    name: str
-    staff: tuple[str, ...]  # the staff members' names, one home each
-
-
-MUNICIPALITIES = (
-    Municipality("11002", "Antwerpen", ("An Peeters", "Jan Claes")),
-    Municipality("44021", "Gent", ("Sofie Maes",)),
-    Municipality("71016", "Genk", ("Youssef El Amrani",)),
-)
-
-STEP_NAMES = (
-    "master",
-    "agency",
-    "municipalities",
-    "staff",
-    "keyring",
-    "export",
-    "import",
-    "open",
-    "edit workbook",
-    "set status",
-    "quality report",
-    "return",
-    "agency import",
-    "agency report",
-    "quality resolved",
-    "export again",
-    "audit verify",
-    "audit tampered",
-    "terminate",
-    "time passes",
-    "logs",
-)
-TOTAL_STEPS = len(STEP_NAMES)
-
-
-def _check(condition: bool, what: str) -> None:
-    if not condition:
-        raise DemoFailed(f"demo step failed: {what}")
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-
-
-@dataclass
-class _Staff:
-    municipality: Municipality
-    name: str
-    home: Path
-
-    @property
-    def label(self) -> str:
-        return f"{self.municipality.name}/{self.name}"
-
-
-def _demo_key(path: Path) -> KeySource:
-    return KeySource(path, lambda: DEMO_PASSPHRASE)
 
 
 class _Story:
@@ -147,8 +67,8 @@ class _Story:
         self.report = directory / "agency-report.xlsx"
         self.protocol_until = date(self.today.year + 2, 12, 31)
         self.future = self.protocol_until + timedelta(days=1)
-        self.staff: list[_Staff] = [
-            _Staff(m, person, directory / f"staff-{m.nis}-{_slug(person)}")
+        self.staff: list[Staff] = [
+            Staff(m, person, directory / f"staff-{m.nis}-{slug(person)}")
             for m in MUNICIPALITIES
             for person in m.staff
         ]
@@ -164,7 +84,7 @@ class _Story:
             yield home
 
     @contextmanager
-    def _municipal(self, staff: _Staff) -> Iterator[Home]:
+    def _municipal(self, staff: Staff) -> Iterator[Home]:
         """As every municipal command: open the home and shred before anything else."""
         from securexchange.municipality.retention import shred
 
@@ -173,18 +93,18 @@ class _Story:
             yield home
 
     def _root(self, home: Home) -> KeySource:
-        return _demo_key(key_path(home, KeyUse.ROOT))
+        return demo_key(key_path(home, KeyUse.ROOT))
 
     def _export_key(self, home: Home) -> KeySource:
-        return _demo_key(key_path(home, KeyUse.EXPORT))
+        return demo_key(key_path(home, KeyUse.EXPORT))
 
     def _identity(self, home: Home) -> KeySource:
-        return _demo_key(key_path(home, KeyUse.IDENTITY))
+        return demo_key(key_path(home, KeyUse.IDENTITY))
 
-    def _of(self, nis: str) -> list[_Staff]:
+    def _of(self, nis: str) -> list[Staff]:
         return [s for s in self.staff if s.municipality.nis == nis]
 
-    def _status(self, staff: _Staff) -> VaultStatus:
+    def _status(self, staff: Staff) -> VaultStatus:
         from securexchange.municipality.status import status
 
         with self._municipal(staff) as home:
@@ -196,7 +116,7 @@ class _Story:
         codes = [m.nis for m in MUNICIPALITIES]
         self.master_rows = sample.generate_master(RECORDS, nis=codes, seed=SEED)
         sample.write_master(self.master_rows, self.master)
-        _check(self.master.is_file(), "the synthetic master was not written")
+        check(self.master.is_file(), "the synthetic master was not written")
         return f"{RECORDS} synthetic newcomers over {len(codes)} municipalities"
 
     def agency_home(self) -> str:
@@ -211,7 +131,7 @@ class _Story:
             export_passphrase=DEMO_PASSPHRASE,
             work_factor=DEMO_WORK_FACTOR,
         )
-        _check(made.root_card.is_file(), "the agency has no root key card")
+        check(made.root_card.is_file(), "the agency has no root key card")
         return f"demo agency home, root key {made.root_fingerprint.display}"
 
     def municipalities(self) -> str:
@@ -227,7 +147,7 @@ class _Story:
                     name=m.name,
                     protocol_until=self.protocol_until,
                 )
-        _check(version == 1 + len(MUNICIPALITIES), "a municipality was not registered")
+        check(version == 1 + len(MUNICIPALITIES), "a municipality was not registered")
         names = ", ".join(m.name for m in MUNICIPALITIES)
         return f"{names} registered, protocols until {self.protocol_until}"
 
@@ -259,7 +179,7 @@ class _Story:
                 )
         with self._agency() as home:
             listed = list_recipients(home)
-        _check(len(listed) == len(self.staff), "not every staff card was authorised")
+        check(len(listed) == len(self.staff), "not every staff card was authorised")
         return f"{len(self.staff)} staff homes (two in {MUNICIPALITIES[0].name}), cards authorised"
 
     def keyring(self) -> str:
@@ -267,7 +187,7 @@ class _Story:
 
         with self._agency() as home:
             published = publish_keyring(home, self.published)
-        _check((self.published / "allowed_signers").is_file(), "no allowed_signers published")
+        check((self.published / "allowed_signers").is_file(), "no allowed_signers published")
         # Every registration and every authorised card was one root-signed version.
         return (
             f"version {published.version} (one per change so far), "
@@ -281,20 +201,20 @@ class _Story:
         with self._agency() as home:
             result = export_master(home, self.master, out, export_key=self._export_key(home))
         files = [p.file for p in result.packages if p.file is not None]
-        _check(len(files) == len(MUNICIPALITIES), "not every municipality got a package")
-        _check(all(f.is_file() for f in files), "a package file is missing")
+        check(len(files) == len(MUNICIPALITIES), "not every municipality got a package")
+        check(all(f.is_file() for f in files), "a package file is missing")
         return len(files), result.records, sum(p.expired for p in result.packages)
 
     def export(self) -> str:
         packages, records, expired = self._export(self.exports)
-        _check(records > 0, "the export holds no records")
-        _check(records + expired == RECORDS, "a master row is neither exported nor accounted for")
+        check(records > 0, "the export holds no records")
+        check(records + expired == RECORDS, "a master row is neither exported nor accounted for")
         return (
             f"{counted(packages, 'signed, encrypted package')}, {counted(records, 'record')}"
             f" ({expired} of the {RECORDS} rows are past their retention deadline: left out)"
         )
 
-    def _import_all(self, directory: Path, staff: list[_Staff]) -> int:
+    def _import_all(self, directory: Path, staff: list[Staff]) -> int:
         from securexchange.municipality.importer import import_files
 
         imported = 0
@@ -302,7 +222,7 @@ class _Story:
             (package,) = sorted(directory.glob(f"{person.municipality.nis}-*"))
             with self._municipal(person) as home:
                 done = import_files(home, [package], self._identity(home))
-            _check(all(d.changed for d in done), f"{person.label} did not import its package")
+            check(all(d.changed for d in done), f"{person.label} did not import its package")
             imported += sum(d.records for d in done)
         return imported
 
@@ -320,7 +240,7 @@ class _Story:
         for staff in self.staff:
             with self._municipal(staff) as home:
                 opened = open_workbook(home, self._identity(home))
-            _check(opened.path.is_file(), f"{staff.label}: no workbook written")
+            check(opened.path.is_file(), f"{staff.label}: no workbook written")
             self.workbooks[staff.label] = opened.path
         self.where = self.workbooks[self.staff[0].label].parent
         return f"{len(self.workbooks)} DEMO workbooks, registered for shredding, one per home"
@@ -332,11 +252,11 @@ class _Story:
         staff = self.staff[0]
         path = self.workbooks[staff.label]
         typed = type_status(path, STATUS_TYPED, rows=2)
-        _check(typed == 2, "the workbook has fewer than two records")
+        check(typed == 2, "the workbook has fewer than two records")
         self.where = path
         return f"{staff.label} typed '{STATUS_TYPED}' for {counted(typed, 'record')} in {path.name}"
 
-    def _first_record(self, staff: _Staff) -> str:
+    def _first_record(self, staff: Staff) -> str:
         from securexchange.schema import HEADER_RECORD_ID
         from securexchange.sheets.by_hand import column_texts
 
@@ -353,7 +273,7 @@ class _Story:
             record = self._first_record(staff)
             with self._municipal(staff) as home:
                 changed += set_status(home, self._identity(home), record, STATUS_SET)
-        _check(changed == len(self.staff) - 2, "a status was not stored")
+        check(changed == len(self.staff) - 2, "a status was not stored")
         return f"'{STATUS_SET}' stored for one record in {changed} other homes (set-status)"
 
     def quality_report(self) -> str:
@@ -373,12 +293,12 @@ class _Story:
         for staff in self.staff:
             with self._municipal(staff) as home:
                 made = make_return(home, self._identity(home), self.returns)
-            _check(made.path is not None, f"{staff.label} had nothing to return")
+            check(made.path is not None, f"{staff.label} had nothing to return")
             statuses += made.statuses
             reports += made.quality_reports
             files += 1
-        _check(statuses == 2 + len(self.staff) - 2, "not every status edit was returned")
-        _check(reports == 1, "the quality report was not returned")
+        check(statuses == 2 + len(self.staff) - 2, "not every status edit was returned")
+        check(reports == 1, "the quality report was not returned")
         return (
             f"{counted(files, 'signed, encrypted return')}: "
             f"{counted(statuses, 'status', 'statuses')}, {counted(reports, 'quality report')}"
@@ -391,7 +311,7 @@ class _Story:
         with self._agency() as home:
             result = import_returns(home, self._export_key(home), files)
         applied = [r for r in result.results if r.applied]
-        _check(len(applied) == len(files), "a return was not applied")
+        check(len(applied) == len(files), "a return was not applied")
         statuses = sum(r.statuses for r in applied)
         return (
             f"{counted(len(applied), 'return')} verified and applied "
@@ -403,8 +323,8 @@ class _Story:
 
         with self._agency() as home:
             summary = write_report(home, self.report)
-        _check(self.report.is_file() and summary.statuses > 0, "the report holds no status")
-        _check(summary.open_reports == 1, "the quality report is not in the report")
+        check(self.report.is_file() and summary.statuses > 0, "the report holds no status")
+        check(summary.open_reports == 1, "the quality report is not in the report")
         return (
             "DEMO report for counsellors: "
             f"{counted(summary.statuses, 'status', 'statuses')}, 1 open quality report"
@@ -415,9 +335,9 @@ class _Story:
 
         with self._agency() as home:
             listing = list_reports(home)
-            _check(len(listing.rows) == 1, "the agency does not list the quality report")
+            check(len(listing.rows) == 1, "the agency does not list the quality report")
             row = resolve(home, listing.rows[0].report_id, "gecorrigeerd")
-        _check(row.outcome == "gecorrigeerd", "the report was not resolved")
+        check(row.outcome == "gecorrigeerd", "the report was not resolved")
         return f"{row.report_id} resolved 'gecorrigeerd' (due {row.due_on}: two weeks)"
 
     def export_again(self) -> str:
@@ -434,7 +354,7 @@ class _Story:
         self.workbooks[staff.label] = opened.path
         self.where = opened.path
         outcomes = column_texts(opened.path, HEADER_OUTCOME)
-        _check(outcomes == ["gecorrigeerd"], "the outcome did not reach the workbook")
+        check(outcomes == ["gecorrigeerd"], "the outcome did not reach the workbook")
         return (
             f"{packages} superseding packages; {staff.label}'s new workbook shows "
             "'Afhandeling melding: gecorrigeerd'"
@@ -450,7 +370,7 @@ class _Story:
         checked, failed = self._audit(
             [self.exports, self.exports_again, self.returns, self.published]
         )
-        _check(failed == 0 and checked >= 2 * len(MUNICIPALITIES) + len(self.staff), "audit failed")
+        check(failed == 0 and checked >= 2 * len(MUNICIPALITIES) + len(self.staff), "audit failed")
         return f"{checked} artifacts verified without any decryption key"
 
     def audit_tampered(self) -> str:
@@ -461,7 +381,7 @@ class _Story:
         data[len(data) // 2] ^= 0x01
         victim.write_bytes(bytes(data))
         checked, failed = self._audit([self.audit])
-        _check(failed == 1, "the tampered copy was not refused")
+        check(failed == 1, "the tampered copy was not refused")
         return f"one flipped bit in a copy of {victim.name}: refused, {checked - failed} others ok"
 
     def terminate(self) -> str:
@@ -482,11 +402,11 @@ class _Story:
             with self._municipal(staff) as home:
                 import_files(home, [done.path], self._identity(home))
             state = self._status(staff)
-            _check(
+            check(
                 all(p.records == 0 for p in state.packages),
                 f"{staff.label} kept records after the termination notice",
             )
-            _check(not self.workbooks[staff.label].exists(), "a terminated workbook is left")
+            check(not self.workbooks[staff.label].exists(), "a terminated workbook is left")
         return f"{last.name}'s protocol ends today: its vault and workbook were destroyed"
 
     def time_passes(self) -> str:
@@ -500,13 +420,13 @@ class _Story:
             records += report.records
             subkeys += report.subkeys
             workbooks += report.workbooks
-        _check(records > 0, "no record was shredded")
-        _check(subkeys > 0, "no subkey was destroyed")
+        check(records > 0, "no record was shredded")
+        check(subkeys > 0, "no subkey was destroyed")
         for staff in self.staff:
             held = [k for k in self._status(staff).subkeys if k.state == "held"]
-            _check(held == [], f"{staff.label} still holds a subkey")
+            check(held == [], f"{staff.label} still holds a subkey")
         left = [w for w in self.workbooks.values() if w.exists()]
-        _check(left == [], "a workbook survived its deadline")
+        check(left == [], "a workbook survived its deadline")
         return (
             f"clock at {self.future}: {counted(records, 'record')}, "
             f"{counted(workbooks, 'workbook')} shredded, {counted(subkeys, 'subkey')} "
@@ -521,88 +441,14 @@ class _Story:
         for root in homes:
             with open_home(root, env=self.env) as home:
                 result, findings = log_findings(home)
-            _check(findings == (), f"the log of {root.name} does not verify")
+            check(findings == (), f"the log of {root.name} does not verify")
             entries += len(result.entries)
-        personal = _personal_values(self.master_rows)
+        personal = personal_values(self.master_rows)
         for log in self.dir.rglob("*.jsonl"):
             text = log.read_text(encoding="utf-8")
-            _check(re.search(r"R-[A-Z2-7]{20}", text) is None, f"a record id in {log}")
-            _check(not any(v in text for v in personal), f"personal data in {log}")
+            check(re.search(r"R-[A-Z2-7]{20}", text) is None, f"a record id in {log}")
+            check(not any(v in text for v in personal), f"personal data in {log}")
         return (
             f"{len(homes)} logs, {counted(entries, 'entry', 'entries')}: "
             "chains intact, no personal data"
         )
-
-
-def _personal_values(rows: sample.Rows) -> set[str]:
-    """Names, contact data and client ids of the synthetic master (for the log scan)."""
-    from securexchange.schema import ADRES, EMAIL, KLANT_ID, NAAM, TELEFOON, VOORNAAM
-
-    header = [str(h) for h in rows[0]]
-    columns = [header.index(f.header) for f in (KLANT_ID, NAAM, VOORNAAM, ADRES, TELEFOON, EMAIL)]
-    values = set()
-    for row in rows[1:]:
-        for i in columns:
-            value = row[i]
-            if isinstance(value, str) and len(value) >= 4:
-                values.add(value)
-    return values
-
-
-def _prepare(directory: Path) -> None:
-    if directory.exists():
-        if not directory.is_dir():
-            raise UsageError(f"{directory} is not a directory")
-        if any(directory.iterdir()):
-            raise UsageError(
-                f"{directory} is not empty", hint="give a new or empty directory with --dir"
-            )
-    directory.mkdir(parents=True, exist_ok=True)
-
-
-def run_demo(directory: Path, *, now: datetime | None = None) -> Iterator[Step]:
-    """Run the story in ``directory`` (new or empty), yielding each step as it is done.
-
-    Raises :class:`DemoFailed` when a step did not do what it should, and the step's
-    own error when a workflow refused.
-    """
-    _prepare(directory)
-    story = _Story(directory, now or system_time())
-    steps: tuple[tuple[Callable[[], str], Path | None], ...] = (
-        (story.master_file, story.master),
-        (story.agency_home, story.agency),
-        (story.municipalities, story.agency),
-        (story.staff_homes, directory),
-        (story.keyring, story.published),
-        (story.export, story.exports),
-        (story.imports, directory),
-        (story.open, None),
-        (story.edit_workbook, None),
-        (story.set_status, None),
-        (story.quality_report, None),
-        (story.make_returns, story.returns),
-        (story.agency_import, story.agency),
-        (story.agency_report, story.report),
-        (story.quality_resolved, story.agency),
-        (story.export_again, story.exports_again),
-        (story.audit_verify, None),
-        (story.audit_tampered, story.audit),
-        (story.terminate, story.notices),
-        (story.time_passes, None),
-        (story.logs, None),
-    )
-    assert len(steps) == TOTAL_STEPS
-    for number, ((action, where), name) in enumerate(zip(steps, STEP_NAMES, strict=True), 1):
-        story.where = None
-        try:
-            detail = action()
-        except DemoFailed:
-            raise
-        except SxError as exc:
-            raise DemoFailed(f"demo step {number} ({name}) was refused: {exc}") from exc
-        yield Step(number, name, detail, story.where or where)
-
-
-def summary_rows(steps: list[Step]) -> list[list[str]]:
-    """The summary table: one row per step (number, name, result, where)."""
-    return [[str(s.number), s.name, "ok", "" if s.where is None else str(s.where)] for s in steps]
