@@ -379,7 +379,6 @@ LONG_FUNCTIONS = {
     "securexchange.sheets.memory.memory_sheet_class": 86,
     "securexchange.artifacts.manifest.from_json_bytes": 85,
     "securexchange.sheets.workbook._write_data_sheet": 84,
-    "securexchange.agency.changes.add_recipient": 81,
 }
 
 

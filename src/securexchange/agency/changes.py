@@ -201,26 +201,9 @@ def add_municipality(
     return entry, version
 
 
-def add_recipient(
-    home: Home, root: KeySource, *, nis: str, fingerprint: str, card_data: bytes
-) -> tuple[Card, RecipientChange, int | None]:
-    """Authorise the person on ``card_data`` for the municipality ``nis``.
-
-    Refuses, in this order: a malformed card (Malformed), a bad self-signature or subkey
-    certification (BadSignature), a fingerprint that is not the card's
-    (FingerprintMismatch), an unknown municipality (NotFound), a card of another
-    organisation (WrongMunicipality), a demo card in a real home (NotAuthorised), a card
-    dated more than a day ahead (Future), a municipality without an active protocol
-    (ProtocolInactive), a role outside the municipality's profiles (NotAuthorised), and
-    an older card of a known person (Rollback). A newer card of
-    a known person (after a rotation) updates their subkeys. Returns the card, what
-    changed and the new keyring version (None when nothing changed).
-    """
-    ensure_schema(home)
-    wanted = parse_display(fingerprint)
-    card = read_card(card_data)
-    verify_card_fingerprint(card, wanted)
-    entry = municipality_entry(home, check_nis(nis))
+def _check_card_for(home: Home, card: Card, entry: MunicipalityEntry) -> None:
+    """The card may be authorised for ``entry``: its organisation, a demo card only in a
+    demo home, not dated ahead, an active protocol, one of the allowed profiles."""
     if card.owner.organisation != entry.nis:
         raise WrongMunicipality("the key card belongs to another organisation than that NIS code")
     if card.demo and not home.demo:
@@ -237,6 +220,28 @@ def add_recipient(
             "the key card's role is not among the municipality's function profiles",
             hint="the municipality lists the function profiles that need access (art. 4)",
         )
+
+
+def add_recipient(
+    home: Home, root: KeySource, *, nis: str, fingerprint: str, card_data: bytes
+) -> tuple[Card, RecipientChange, int | None]:
+    """Authorise the person on ``card_data`` for the municipality ``nis``.
+
+    Refuses, in this order: a malformed card (Malformed), a bad self-signature or subkey
+    certification (BadSignature), a fingerprint that is not the card's
+    (FingerprintMismatch), an unknown municipality (NotFound), a card of another
+    organisation (WrongMunicipality), a demo card in a real home (NotAuthorised), a card
+    dated more than a day ahead (Future), a municipality without an active protocol
+    (ProtocolInactive), a role outside the municipality's profiles (NotAuthorised), and
+    an older card of a known person (Rollback). A newer card of
+    a known person (after a rotation) updates their subkeys. Returns the card, what
+    changed and the new keyring version (None when nothing changed).
+    """
+    ensure_schema(home)
+    card = read_card(card_data)
+    verify_card_fingerprint(card, parse_display(fingerprint))
+    entry = municipality_entry(home, check_nis(nis))
+    _check_card_for(home, card, entry)
     key = card.fingerprint.digest.hex()
     row = home.db.execute(
         "SELECT card, card_created_at FROM agency_recipients WHERE party_id = ? "
