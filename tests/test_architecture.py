@@ -377,7 +377,6 @@ LONG_FUNCTIONS = {
     "securexchange.agency.returns._order_and_apply": 94,
     "securexchange.agency.export_build.prepare": 88,
     "securexchange.sheets.memory.memory_sheet_class": 86,
-    "securexchange.artifacts.manifest.from_json_bytes": 85,
     "securexchange.sheets.workbook._write_data_sheet": 84,
 }
 

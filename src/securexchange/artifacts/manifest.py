@@ -316,24 +316,8 @@ class Manifest:
             if payload_json is None
             else MemberDigest.from_json(payload_json, "manifest.json: payload")
         )
-        attachments_json = attachments_json or {}
-        names = artifact_type.attachment_names
-        if set(attachments_json) != set(names):
-            raise Malformed("manifest.json: attachments do not match the artifact type")
-        attachments = tuple(
-            (name, MemberDigest.from_json(attachments_json[name], "manifest.json: attachment"))
-            for name in names
-        )
-        body_type = bodies.body_type(artifact_type)
-        try:
-            body = body_type.from_json(body_json)
-        except Malformed as exc:
-            raise Malformed(f"manifest.json: body: {exc.message}") from None
-        except (ValueError, TypeError, KeyError, AttributeError):
-            # A body's own message might quote a value; say only where the problem is.
-            raise Malformed("manifest.json: the body is not valid") from None
-        if not isinstance(body, body_type):
-            raise InternalError("a manifest body parser returned another type")
+        attachments = _attachments(artifact_type, attachments_json or {})
+        body = _body(bodies, artifact_type, body_json)
         try:
             manifest = cls(
                 artifact_type=artifact_type,
@@ -365,3 +349,29 @@ def claimed_what(data: bytes) -> str:
         return f"the {ArtifactType(value['type']).value}"
     except (ValueError, TypeError, KeyError, RecursionError):
         return "the file"
+
+
+def _attachments(
+    artifact_type: ArtifactType, attachments_json: Mapping[str, Any]
+) -> tuple[tuple[str, MemberDigest], ...]:
+    names = artifact_type.attachment_names
+    if set(attachments_json) != set(names):
+        raise Malformed("manifest.json: attachments do not match the artifact type")
+    return tuple(
+        (name, MemberDigest.from_json(attachments_json[name], "manifest.json: attachment"))
+        for name in names
+    )
+
+
+def _body(bodies: BodyRegistry, artifact_type: ArtifactType, body_json: Any) -> Body:
+    body_type = bodies.body_type(artifact_type)
+    try:
+        body = body_type.from_json(body_json)
+    except Malformed as exc:
+        raise Malformed(f"manifest.json: body: {exc.message}") from None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        # A body's own message might quote a value; say only where the problem is.
+        raise Malformed("manifest.json: the body is not valid") from None
+    if not isinstance(body, body_type):
+        raise InternalError("a manifest body parser returned another type")
+    return body
