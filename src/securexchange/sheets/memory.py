@@ -76,17 +76,7 @@ def memory_sheet_class() -> type[Any]:
         def store(self, archive: zipfile.ZipFile, rows: Iterator[bytes] | None) -> None:
             """Write the sheet into its member, ``rows`` spliced in before
             ``</sheetData>``."""
-            frame = self._frame.getvalue()
-            head, end, tail = frame.partition(b"</sheetData>")
-            if not end or end in tail:
-                # Cell text is escaped, so the tag occurs once: fail closed otherwise.
-                raise InternalError("a worksheet frame has no single end of its rows")
-            with archive.open(self.part, "w") as member:
-                member.write(head)
-                for chunk in rows or ():
-                    member.write(chunk)
-                member.write(end)
-                member.write(tail)
+            _splice(self._frame.getvalue(), archive, self.part, rows)
             self._frame = io.BytesIO()
             self._stored = True
 
@@ -95,20 +85,7 @@ def memory_sheet_class() -> type[Any]:
             return bool(self.closed) and self._stored
 
         def _values_to_row(self, values: Sequence[Any], row_idx: int) -> Iterator[Any]:
-            plain = self._plain
-            for col_idx, value in enumerate(values, 1):
-                if value is None or value == "":
-                    continue
-                if type(value) is str:
-                    cell = plain
-                    _set_text(cell, value)
-                elif isinstance(value, Cell):
-                    cell = value
-                else:
-                    raise TypeError("a workbook cell is text or a prepared cell")
-                cell.column = col_idx
-                cell.row = row_idx
-                yield cell
+            return _row_cells(self._plain, Cell, values, row_idx)
 
     return MemorySheet
 
@@ -120,6 +97,42 @@ class UnstorableText(ValueError):
 # What XML 1.0 cannot hold (one pattern with the row writer's own last guard).
 UNSTORABLE = sheetxml.NOT_XML
 MAX_CELL_TEXT = 32_767  # Excel's limit per cell
+
+
+def _splice(
+    frame: bytes, archive: zipfile.ZipFile, part: str, rows: Iterator[bytes] | None
+) -> None:
+    """Write a sheet's frame into its member with ``rows`` before ``</sheetData>``."""
+    head, end, tail = frame.partition(b"</sheetData>")
+    if not end or end in tail:
+        # Cell text is escaped, so the tag occurs once: fail closed otherwise.
+        raise InternalError("a worksheet frame has no single end of its rows")
+    with archive.open(part, "w") as member:
+        member.write(head)
+        for chunk in rows or ():
+            member.write(chunk)
+        member.write(end)
+        member.write(tail)
+
+
+def _row_cells(
+    plain: Any, cell_type: type[Any], values: Sequence[Any], row_idx: int
+) -> Iterator[Any]:
+    """One row's cells: every str as a string cell (reusing ``plain``: a row is written
+    completely before the next), prepared cells as they are, empty text as no cell."""
+    for col_idx, value in enumerate(values, 1):
+        if value is None or value == "":
+            continue
+        if type(value) is str:
+            cell = plain
+            _set_text(cell, value)
+        elif isinstance(value, cell_type):
+            cell = value
+        else:
+            raise TypeError("a workbook cell is text or a prepared cell")
+        cell.column = col_idx
+        cell.row = row_idx
+        yield cell
 
 
 def _storable(text: str) -> bool:
