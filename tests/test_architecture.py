@@ -376,7 +376,6 @@ LONG_FUNCTIONS = {
     "securexchange.agency.ledger.apply_delta": 98,
     "securexchange.agency.returns._order_and_apply": 94,
     "securexchange.agency.export_build.prepare": 88,
-    "securexchange.sheets.workbook._write_data_sheet": 84,
 }
 
 

@@ -211,22 +211,12 @@ def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> Non
     custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=records_digest(ids)))
 
 
-def _write_data_sheet(
-    ws: WriteOnlySheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout
-) -> tuple[int | None, ...]:
-    """The data sheet's frame; returns the cell style of each column for the rows."""
-    from openpyxl.cell import WriteOnlyCell
+def _set_data_sheet_view(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
+    """Widths, heights, frozen panes, tab colour and print setup: everything write-only
+    mode emits before <sheetData> must be set before the first row."""
     from openpyxl.utils import get_column_letter
-    from openpyxl.worksheet.datavalidation import DataValidation
 
-    style = workbook_styles()
-    headers = layout.headers
-    last_col = get_column_letter(len(headers))
-    last_row = HEADER_ROW + len(rows)
-    status_col = get_column_letter(layout.column(HEADER_ACTIVITY) + 1)
-
-    # Everything that write-only mode emits before <sheetData> must be set first.
-    for index, header in enumerate(headers, 1):
+    for index, header in enumerate(layout.headers, 1):
         ws.column_dimensions[get_column_letter(index)].width = WIDTHS[header]
     for banner_row in range(1, BANNER_ROWS + 1):
         ws.row_dimensions[banner_row].height = 32
@@ -239,6 +229,42 @@ def _write_data_sheet(
     print_setup(ws, meta)
     if layout.landscape:
         print_landscape(ws, layout)
+
+
+def _status_list(status_col: str, last_row: int) -> Any:
+    """The status column's drop-down: only a value from the list."""
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    status_list = DataValidation(
+        type="list",
+        formula1=validation_formula("A", len(ACTIVITY_STATUSES.values)),
+        allow_blank=False,
+        showErrorMessage=True,
+        errorStyle="stop",
+        errorTitle=HEADER_ACTIVITY,
+        error="Kies een status uit de lijst.",
+        showInputMessage=True,
+        promptTitle=HEADER_ACTIVITY,
+        prompt="Kies de status van de activiteit.",
+    )
+    status_list.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
+    return status_list
+
+
+def _write_data_sheet(
+    ws: WriteOnlySheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout
+) -> tuple[int | None, ...]:
+    """The data sheet's frame; returns the cell style of each column for the rows."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    style = workbook_styles()
+    headers = layout.headers
+    last_col = get_column_letter(len(headers))
+    last_row = HEADER_ROW + len(rows)
+    status_col = get_column_letter(layout.column(HEADER_ACTIVITY) + 1)
+
+    _set_data_sheet_view(ws, meta, layout)
 
     # The banner: two merged rows above the headers.
     first, second = banner_lines(meta, layout)
@@ -277,20 +303,7 @@ def _write_data_sheet(
 
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
     if rows:
-        status_list = DataValidation(
-            type="list",
-            formula1=validation_formula("A", len(ACTIVITY_STATUSES.values)),
-            allow_blank=False,
-            showErrorMessage=True,
-            errorStyle="stop",
-            errorTitle=HEADER_ACTIVITY,
-            error="Kies een status uit de lijst.",
-            showInputMessage=True,
-            promptTitle=HEADER_ACTIVITY,
-            prompt="Kies de status van de activiteit.",
-        )
-        status_list.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
-        ws.data_validations.append(status_list)
+        ws.data_validations.append(_status_list(status_col, last_row))
         for quality_list in _quality_lists(layout, last_row):
             ws.data_validations.append(quality_list)
     protect(ws)
