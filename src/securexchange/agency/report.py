@@ -12,7 +12,7 @@ memory, never in a temporary file in ``$TMPDIR``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -59,37 +59,84 @@ def _day(text: str) -> str:
     return dutch_date(date.fromisoformat(text[:10])) if text else ""
 
 
-def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], ReportSummary]:
-    ensure_schema(home)
-    municipalities = {r.entry.party_id: r.entry for r in list_municipalities(home)}
-    people = {r.card.fingerprint.display: r.card.owner.name for r in list_recipients(home)}
-    ids: dict[str, Mapping[str, str]] = {}
+_STATUS_HEADERS = (
+    "Klant-ID",
+    "Gemeente",
+    "Status activiteit",
+    "Gewijzigd op",
+    "Gewijzigd door",
+    "Ontvangen op",
+    "Conflict",
+)
+_STATUS_WIDTHS = (18, 24, 22, 18, 40, 18, 10)
+_HISTORY_HEADERS = (
+    "Klant-ID",
+    "Gemeente",
+    "Status activiteit",
+    "Vorige status (agentschap)",
+    "Vorige status (gemeente)",
+    "Conflict",
+    "Gewijzigd door",
+    "Gewijzigd op",
+    "Ontvangen op",
+    "Terugzending",
+)
+_HISTORY_WIDTHS = (18, 24, 22, 24, 24, 10, 40, 18, 18, 34)
+_QUALITY_HEADERS = (
+    "Melding",
+    "Klant-ID",
+    "Gemeente",
+    "Veld",
+    "Probleem",
+    "Gemeld op",
+    "Ontvangen op",
+    "Af te handelen tegen",
+    "Stand",
+)
+_QUALITY_WIDTHS = (34, 18, 24, 18, 14, 18, 18, 20, 26)
 
-    def client(party: str, record: str) -> str:
-        if party not in ids:
-            ids[party] = client_ids(home, party)
-        return ids[party].get(record, UNKNOWN)
+Row = tuple[tuple[str, ...], str | None]  # cells, fill colour or None
 
-    def place(party: str) -> str:
-        entry = municipalities.get(party)
+
+class _Names:
+    """Who and what the report names: client ids (resolved per municipality, once),
+    municipalities by name and NIS code, signers by name and fingerprint."""
+
+    def __init__(self, home: Home, client_ids: ClientIds) -> None:
+        self._home = home
+        self._client_ids = client_ids
+        self._ids: dict[str, Mapping[str, str]] = {}
+        self._places = {r.entry.party_id: r.entry for r in list_municipalities(home)}
+        self._people = {
+            r.card.fingerprint.display: r.card.owner.name for r in list_recipients(home)
+        }
+
+    def client(self, party: str, record: str) -> str:
+        if party not in self._ids:
+            self._ids[party] = self._client_ids(self._home, party)
+        return self._ids[party].get(record, UNKNOWN)
+
+    def place(self, party: str) -> str:
+        entry = self._places.get(party)
         return UNKNOWN if entry is None else f"{entry.name} ({entry.nis})"
 
-    def who(signer: str) -> str:
-        name = people.get(signer)
+    def who(self, signer: str) -> str:
+        name = self._people.get(signer)
         return signer if name is None else f"{name} ({signer})"
 
-    today = home.now.date()
-    history = ledger.history(home)
+
+def _status_rows(
+    statuses: Sequence[ledger.StatusRow], history: Sequence[ledger.HistoryRow], names: _Names
+) -> list[Row]:
     latest_conflict = {(h.party_id, h.record_id): h.conflict for h in history}
-    statuses = ledger.statuses(home)
-    status_rows = [
+    rows: list[Row] = [
         (
             (
-                client(s.party_id, s.record_id),
-                place(s.party_id),
+                names.client(s.party_id, s.record_id),
+                names.place(s.party_id),
                 s.status,
                 _day(s.changed_at),
-                who(s.signer),
+                names.who(s.signer),
                 _day(s.received_at),
                 "ja" if latest_conflict.get((s.party_id, s.record_id)) else "nee",
             ),
@@ -97,26 +144,27 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], Report
         )
         for s in statuses
     ]
-    status_rows.sort(key=lambda r: (r[0][1], r[0][0]))
+    rows.sort(key=lambda r: (r[0][1], r[0][0]))
+    return rows
 
-    def history_cells(h: ledger.HistoryRow) -> tuple[str, ...]:
-        return (
-            client(h.party_id, h.record_id),
-            place(h.party_id),
-            h.status,
-            h.previous,
-            h.base,
-            "ja" if h.conflict else "nee",
-            who(h.signer),
-            _day(h.changed_at),
-            _day(h.received_at),
-            h.delta_id,
-        )
 
-    history_rows = [(history_cells(h), _CONFLICT_FILL if h.conflict else None) for h in history]
-    conflict_rows = [(history_cells(h), _CONFLICT_FILL) for h in history if h.conflict]
-    reports = ledger.quality_reports(home)
-    quality_rows = []
+def _history_cells(h: ledger.HistoryRow, names: _Names) -> tuple[str, ...]:
+    return (
+        names.client(h.party_id, h.record_id),
+        names.place(h.party_id),
+        h.status,
+        h.previous,
+        h.base,
+        "ja" if h.conflict else "nee",
+        names.who(h.signer),
+        _day(h.changed_at),
+        _day(h.received_at),
+        h.delta_id,
+    )
+
+
+def _quality_rows(reports: Sequence[ledger.QualityRow], names: _Names, today: date) -> list[Row]:
+    rows: list[Row] = []
     for q in reports:
         if q.outcome is not None:
             state = f"afgehandeld: {q.outcome}"
@@ -124,67 +172,46 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], Report
             state = "TE LAAT"
         else:
             state = "open"
-        quality_rows.append(
-            (
-                (
-                    q.report_id,
-                    client(q.party_id, q.record_id),
-                    place(q.party_id),
-                    q.field,
-                    q.problem,
-                    _day(q.reported_at),
-                    _day(q.received_at),
-                    dutch_date(q.due_on),
-                    state,
-                ),
-                _OVERDUE_FILL if q.overdue(today) else None,
-            )
+        cells = (
+            q.report_id,
+            names.client(q.party_id, q.record_id),
+            names.place(q.party_id),
+            q.field,
+            q.problem,
+            _day(q.reported_at),
+            _day(q.received_at),
+            dutch_date(q.due_on),
+            state,
         )
-    history_headers = (
-        "Klant-ID",
-        "Gemeente",
-        "Status activiteit",
-        "Vorige status (agentschap)",
-        "Vorige status (gemeente)",
-        "Conflict",
-        "Gewijzigd door",
-        "Gewijzigd op",
-        "Ontvangen op",
-        "Terugzending",
-    )
-    history_widths = (18, 24, 22, 24, 24, 10, 40, 18, 18, 34)
+        rows.append((cells, _OVERDUE_FILL if q.overdue(today) else None))
+    return rows
+
+
+def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], ReportSummary]:
+    ensure_schema(home)
+    names = _Names(home, client_ids)
+    today = home.now.date()
+    history = ledger.history(home)
+    statuses = ledger.statuses(home)
+    history_rows = [
+        (_history_cells(h, names), _CONFLICT_FILL if h.conflict else None) for h in history
+    ]
+    conflict_rows = [(_history_cells(h, names), _CONFLICT_FILL) for h in history if h.conflict]
+    reports = ledger.quality_reports(home)
     sheets = [
         TableSheet(
             "Huidige status",
-            (
-                "Klant-ID",
-                "Gemeente",
-                "Status activiteit",
-                "Gewijzigd op",
-                "Gewijzigd door",
-                "Ontvangen op",
-                "Conflict",
-            ),
-            (18, 24, 22, 18, 40, 18, 10),
-            status_rows,
+            _STATUS_HEADERS,
+            _STATUS_WIDTHS,
+            _status_rows(statuses, history, names),
         ),
-        TableSheet("Geschiedenis", history_headers, history_widths, history_rows),
-        TableSheet("Conflicten", history_headers, history_widths, conflict_rows),
+        TableSheet("Geschiedenis", _HISTORY_HEADERS, _HISTORY_WIDTHS, history_rows),
+        TableSheet("Conflicten", _HISTORY_HEADERS, _HISTORY_WIDTHS, conflict_rows),
         TableSheet(
             "Meldingen kwaliteit",
-            (
-                "Melding",
-                "Klant-ID",
-                "Gemeente",
-                "Veld",
-                "Probleem",
-                "Gemeld op",
-                "Ontvangen op",
-                "Af te handelen tegen",
-                "Stand",
-            ),
-            (34, 18, 24, 18, 14, 18, 18, 20, 26),
-            quality_rows,
+            _QUALITY_HEADERS,
+            _QUALITY_WIDTHS,
+            _quality_rows(reports, names, today),
         ),
     ]
     open_reports = [q for q in reports if q.outcome is None]
