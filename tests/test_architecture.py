@@ -374,7 +374,6 @@ LONG_FUNCTIONS = {
     "securexchange.municipality.workbook_cells.read_cells": 104,
     "securexchange.agency.ledger.apply_delta": 98,
     "securexchange.agency.returns._order_and_apply": 94,
-    "securexchange.agency.export_build.prepare": 88,
 }
 
 

@@ -154,11 +154,14 @@ class Prepared:
     file_name: str = field(default="")
 
 
-def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Prepared:
+def _rows(
+    home: Home, target: Target, key: bytes, today: date, previous: ledger.IssuedPackage | None
+) -> tuple[list[ledger.PackageRecord], tuple[WorkbookRow, ...], int]:
+    """The package's records and workbook rows (by name), and how many rows were left out
+    because their retention deadline has passed. A client keeps the record id sent
+    before: a different one means the pseudonym key changed (refused)."""
     entry = target.entry
-    today = created_at.date()
     end = protocol_end(entry)
-    previous = ledger.latest(home, entry.party_id)
     earlier: dict[str, str] = {}
     if previous is not None:
         earlier = {
@@ -202,6 +205,15 @@ def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Pre
             )
         )
     rows.sort(key=lambda item: item[0])
+    return records, tuple(r for _, r in rows), expired
+
+
+def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Prepared:
+    entry = target.entry
+    today = created_at.date()
+    end = protocol_end(entry)
+    previous = ledger.latest(home, entry.party_id)
+    records, workbook_rows, expired = _rows(home, target, key, today, previous)
     import_deadline, valid_until = default_deadlines(created_at)
     # Nothing is imported or opened under a protocol after its last day (art. 5).
     protocol_over = datetime.combine(end + timedelta(days=1), time(), UTC)
@@ -237,7 +249,7 @@ def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Pre
         supersedes=supersedes,
         records=tuple(records),
         body=body,
-        workbook_rows=tuple(r for _, r in rows),
+        workbook_rows=workbook_rows,
         destroy_by=min(deadlines) if deadlines else valid_until.date(),
         expired=expired,
         file_name=f"{entry.nis}-{sequence:05d}-{package_id}{PACKAGE_SUFFIX}",
