@@ -21,11 +21,12 @@ from pathlib import Path
 
 from securexchange import schema, strictjson
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
-from securexchange.intake import normalise
+from securexchange.intake.converters import (
+    CONVERTERS,
+)
 from securexchange.intake.csvread import CsvLimits
 from securexchange.printable import escape
-from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
-from securexchange.sheets.cells import master_text
+from securexchange.schema import FieldError, MasterRow, Record
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
 
 # Problems kept before reading stops (or, with skip_invalid, before they are only
@@ -151,118 +152,6 @@ def _read_csv(path: Path, limits: MasterLimits) -> _Raw:
     )
 
 
-# --- cells to values --------------------------------------------------------------------
-
-
-def _clean(cell: object, spec: FieldSpec | None) -> str:
-    """Trimmed text with inner runs of spaces collapsed; control characters refused;
-    with ``spec``, also the free-text rules (length, formula-like start)."""
-    raw = master_text(cell)
-    if schema.CONTROL_CHARACTERS.search(raw):
-        raise ValueError("contains a line break or control character")
-    text = " ".join(raw.split())
-    if spec is None:
-        return text
-    problem = schema.text_problem(text, spec)
-    if problem is not None:
-        raise ValueError(problem)
-    return text
-
-
-def _free_text(spec: FieldSpec) -> Callable[[object], object]:
-    def convert(cell: object) -> object:
-        return _clean(cell, spec)
-
-    return convert
-
-
-def _optional(spec: FieldSpec, normalise_: Callable[[str], str]) -> Callable[[object], object]:
-    def convert(cell: object) -> object:
-        text = _clean(cell, None)
-        if len(text) > 1000:
-            raise ValueError("is longer than 1000 characters")
-        if not text:
-            if spec.required:
-                raise ValueError("is empty")
-            return ""
-        result = normalise_(text)
-        if len(result) > spec.max_length:
-            raise ValueError(f"is longer than {spec.max_length} characters")
-        return result
-
-    return convert
-
-
-def _enum(spec: FieldSpec) -> Callable[[object], object]:
-    vocabulary = spec.vocabulary
-    assert vocabulary is not None
-
-    seen: dict[object, str] = {}  # few distinct values: remember each verdict
-
-    def convert(cell: object) -> object:
-        if cell in seen:
-            return seen[cell]
-        text = master_text(cell)
-        label = vocabulary.canonical(text)
-        if label is None:
-            if not text.strip():
-                raise ValueError("is empty")
-            raise ValueError(f"has a value outside the list of {vocabulary.name}")
-        if len(seen) < 4096:
-            seen[cell] = label
-        return label
-
-    return convert
-
-
-_interests_seen: dict[object, tuple[str, ...]] = {}
-
-
-def _interests(cell: object) -> object:
-    if cell in _interests_seen:
-        return _interests_seen[cell]
-    try:
-        result = schema.parse_interests(master_text(cell))
-    except FieldError as exc:
-        raise ValueError(exc.reason) from None
-    if len(_interests_seen) < 1 << 14:  # 4096 combinations and their spellings
-        _interests_seen[cell] = result
-    return result
-
-
-def _client_id(cell: object) -> object:
-    text = _clean(cell, schema.KLANT_ID)
-    if not schema.CLIENT_ID_PATTERN.fullmatch(text):
-        raise ValueError("is not a client id (letters, digits, '.', '_', '/', '-')")
-    return text
-
-
-def _certificate(cell: object) -> object:
-    if cell is None or (isinstance(cell, str) and not cell.strip()):
-        return None
-    if isinstance(cell, str):
-        cell = cell.strip()
-    return normalise.certificate_date(cell)
-
-
-_CONVERTERS: Mapping[str, Callable[[object], object]] = {
-    schema.KLANT_ID.header: _client_id,
-    schema.NAAM.header: _free_text(schema.NAAM),
-    schema.VOORNAAM.header: _free_text(schema.VOORNAAM),
-    schema.ADRES.header: _free_text(schema.ADRES),
-    schema.POSTCODE.header: _optional(schema.POSTCODE, normalise.postcode),
-    schema.GEMEENTE.header: _free_text(schema.GEMEENTE),
-    schema.NIS_CODE.header: _optional(schema.NIS_CODE, normalise.nis_code),
-    schema.TELEFOON.header: _optional(schema.TELEFOON, normalise.phone),
-    schema.EMAIL.header: _optional(schema.EMAIL, normalise.email),
-    schema.CONTACTTAAL.header: _enum(schema.CONTACTTAAL),
-    schema.NIVEAU_NEDERLANDS.header: _enum(schema.NIVEAU_NEDERLANDS),
-    schema.STATUS_MO.header: _enum(schema.STATUS_MO),
-    schema.INTERESSES.header: _interests,
-    schema.DATUM_ATTEST.header: _certificate,
-}
-
-
 # --- headers ----------------------------------------------------------------------------
 
 
@@ -351,6 +240,106 @@ def _is_empty(cell: object) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
+def _read_raw(path: Path, limits: MasterLimits) -> _Raw:
+    suffix = path.suffix.lower()
+    if suffix == ".xlsx":
+        return _read_xlsx(path, limits)
+    if suffix == ".csv":
+        return _read_csv(path, limits)
+    if suffix in {".xlsm", ".xls", ".xlsb", ".ods"}:
+        raise InvalidMaster(
+            f"{path.name}: only .xlsx and .csv masters are read",
+            hint="save the master in Excel as an .xlsx workbook or as CSV",
+        )
+    raise UsageError(f"{path.name}: a master is an .xlsx or .csv file")
+
+
+@dataclass(frozen=True)
+class _Columns:
+    """How each column of one master is read: the planned converters, each field's
+    column letter, and where the sheet's columns start and end."""
+
+    sheet: str
+    first_column: int
+    width: int
+    converters: tuple[tuple[int, str, Callable[[object], object] | None], ...]
+    letters: Mapping[str, str]
+    record_keys: Mapping[str, str]
+
+    def row(self, number: int, cells: Sequence[object]) -> MasterRow | list[Problem]:
+        """One row as a master row, or every problem it has (located, never quoted)."""
+        sheet = self.sheet
+        problems: list[Problem] = []
+        width = self.width
+        if len(cells) > width and any(not _is_empty(c) for c in cells[width:]):
+            where = column_letters(self.first_column + width)
+            problems.append(Problem(sheet, number, where, "a value right of the last column"))
+        values: dict[str, object] = {}
+        for index, target, convert in self.converters:
+            cell = cells[index] if index < len(cells) else None
+            if convert is None:
+                if not _is_empty(cell):
+                    where = column_letters(self.first_column + index)
+                    reason = "a value in a column without a header"
+                    problems.append(Problem(sheet, number, where, reason))
+                continue
+            try:
+                values[self.record_keys[target]] = convert(cell)
+            except ValueError as exc:
+                # Our converters' reasons only: the libraries' messages were replaced.
+                reason = exc.reason if isinstance(exc, FieldError) else str(exc)
+                problems.append(Problem(sheet, number, self.letters[target], reason, target))
+        if problems:
+            return problems
+        try:
+            record = Record(**{spec.key: values[spec.key] for spec in schema.SHARED_FIELDS})  # type: ignore[arg-type]
+            return MasterRow(
+                client_id=values["client_id"],  # type: ignore[arg-type]
+                nis=values["nis"],  # type: ignore[arg-type]
+                certificate_date=values["certificate_date"],  # type: ignore[arg-type]
+                record=record,
+            )
+        except FieldError as exc:
+            column = self.letters.get(exc.header, "")
+            header_name = exc.header if exc.header in self.letters else None
+            return [Problem(sheet, number, column, exc.reason, header_name)]
+
+
+def _repeated_client_ids(
+    rows: list[tuple[int, MasterRow]], columns: _Columns, problems: list[Problem]
+) -> tuple[list[tuple[int, MasterRow]], int]:
+    """The rows without those whose client id another row has too (each listed as a
+    problem), and how many such problems were past the cap."""
+    # The client id is what record ids are derived from: two rows with one id would
+    # give two records the same id. Neither row can be trusted over the other.
+    by_id: dict[str, list[int]] = {}
+    for number, master_row in rows:
+        by_id.setdefault(master_row.client_id, []).append(number)
+    repeated = {cid: numbers for cid, numbers in by_id.items() if len(numbers) > 1}
+    if not repeated:
+        return rows, 0
+    omitted = 0
+    for numbers in repeated.values():
+        for number in numbers:
+            if len(problems) >= MAX_PROBLEMS:
+                omitted += 1
+                continue
+            others = [n for n in numbers if n != number]
+            listed = ", ".join(str(n) for n in others[:3])
+            if len(others) > 3:
+                listed += f" and {len(others) - 3} more"
+            problems.append(
+                Problem(
+                    columns.sheet,
+                    number,
+                    columns.letters[schema.KLANT_ID.header],
+                    f"the same Klant-ID as row {listed}",
+                    schema.KLANT_ID.header,
+                )
+            )
+    return [(n, r) for n, r in rows if r.client_id not in repeated], omitted
+
+
 def read_master(
     path: Path,
     *,
@@ -360,20 +349,7 @@ def read_master(
     limits: MasterLimits | None = None,
 ) -> IntakeResult:
     """Read and validate a master; :class:`MasterProblems` lists every problem."""
-    limits = limits or MasterLimits()
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        raw = _read_xlsx(path, limits)
-    elif suffix == ".csv":
-        raw = _read_csv(path, limits)
-    elif suffix in {".xlsm", ".xls", ".xlsb", ".ods"}:
-        raise InvalidMaster(
-            f"{path.name}: only .xlsx and .csv masters are read",
-            hint="save the master in Excel as an .xlsx workbook or as CSV",
-        )
-    else:
-        raise UsageError(f"{path.name}: a master is an .xlsx or .csv file")
-
+    raw = _read_raw(path, limits or MasterLimits())
     what = path.name
     sheet = raw.sheet
     header_row = next(raw.rows, None)
@@ -390,100 +366,34 @@ def read_master(
     )
     if problems:
         raise MasterProblems(what, problems)
-
-    letters = {target: column_letters(raw.first_column + index) for index, target in plan}
-    converters = [
-        (index, target, _CONVERTERS[target] if target else None) for index, target in plan
-    ]
-    record_keys = {spec.header: spec.key for spec in schema.MASTER_FIELDS}
+    columns = _Columns(
+        sheet=sheet,
+        first_column=raw.first_column,
+        width=len(header),
+        converters=tuple(
+            (index, target, CONVERTERS[target] if target else None) for index, target in plan
+        ),
+        letters={target: column_letters(raw.first_column + index) for index, target in plan},
+        record_keys={spec.header: spec.key for spec in schema.MASTER_FIELDS},
+    )
     omitted = 0
-    width = len(header)
     rows: list[tuple[int, MasterRow]] = []
     for number, cells in raw.rows:
         if all(_is_empty(cell) for cell in cells):
             continue  # blank rows between or after the data
-        row_problems: list[Problem] = []
-        if len(cells) > width and any(not _is_empty(c) for c in cells[width:]):
-            row_problems.append(
-                Problem(
-                    sheet,
-                    number,
-                    column_letters(raw.first_column + width),
-                    "a value right of the last column",
-                )
-            )
-        values: dict[str, object] = {}
-        for index, target, convert in converters:
-            cell = cells[index] if index < len(cells) else None
-            if convert is None:
-                if not _is_empty(cell):
-                    row_problems.append(
-                        Problem(
-                            sheet,
-                            number,
-                            column_letters(raw.first_column + index),
-                            "a value in a column without a header",
-                        )
-                    )
-                continue
-            try:
-                values[record_keys[target]] = convert(cell)
-            except ValueError as exc:
-                # Our converters' reasons only: the libraries' messages were replaced.
-                reason = exc.reason if isinstance(exc, FieldError) else str(exc)
-                row_problems.append(Problem(sheet, number, letters[target], reason, target))
-        if row_problems:
-            if len(problems) + len(row_problems) > MAX_PROBLEMS:
-                if not skip_invalid:
-                    # Bounded memory: a million bad rows must not become 14 million
-                    # problem objects. What was found is enough to act on.
-                    raise MasterProblems(what, problems[:MAX_PROBLEMS], stopped=True)
-                omitted += len(row_problems)
-            else:
-                problems.extend(row_problems)
-            continue
-        try:
-            record = Record(**{spec.key: values[spec.key] for spec in schema.SHARED_FIELDS})  # type: ignore[arg-type]
-            master_row = MasterRow(
-                client_id=values["client_id"],  # type: ignore[arg-type]
-                nis=values["nis"],  # type: ignore[arg-type]
-                certificate_date=values["certificate_date"],  # type: ignore[arg-type]
-                record=record,
-            )
-        except FieldError as exc:
-            column = letters.get(exc.header, "")
-            header_name = exc.header if exc.header in letters else None
-            problems.append(Problem(sheet, number, column, exc.reason, header_name))
-            continue
-        rows.append((number, master_row))
-
-    # The client id is what record ids are derived from: two rows with one id would
-    # give two records the same id. Neither row can be trusted over the other.
-    by_id: dict[str, list[int]] = {}
-    for number, master_row in rows:
-        by_id.setdefault(master_row.client_id, []).append(number)
-    repeated = {cid: numbers for cid, numbers in by_id.items() if len(numbers) > 1}
-    if repeated:
-        for numbers in repeated.values():
-            for number in numbers:
-                if len(problems) >= MAX_PROBLEMS:
-                    omitted += 1
-                    continue
-                others = [n for n in numbers if n != number]
-                listed = ", ".join(str(n) for n in others[:3])
-                if len(others) > 3:
-                    listed += f" and {len(others) - 3} more"
-                problems.append(
-                    Problem(
-                        sheet,
-                        number,
-                        letters[schema.KLANT_ID.header],
-                        f"the same Klant-ID as row {listed}",
-                        schema.KLANT_ID.header,
-                    )
-                )
-        rows = [(n, r) for n, r in rows if r.client_id not in repeated]
-
+        read = columns.row(number, cells)
+        if isinstance(read, MasterRow):
+            rows.append((number, read))
+        elif len(problems) + len(read) > MAX_PROBLEMS:
+            if not skip_invalid:
+                # Bounded memory: a million bad rows must not become 14 million
+                # problem objects. What was found is enough to act on.
+                raise MasterProblems(what, problems[:MAX_PROBLEMS], stopped=True)
+            omitted += len(read)
+        else:
+            problems.extend(read)
+    rows, over = _repeated_client_ids(rows, columns, problems)
+    omitted += over
     if problems and not skip_invalid:
         raise MasterProblems(what, problems, stopped=omitted > 0)
     return IntakeResult(
