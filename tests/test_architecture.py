@@ -371,7 +371,6 @@ LONG_MODULES = {}
 LONG_FUNCTIONS = {
     "securexchange.agency.export.export_master": 158,
     "securexchange.municipality.workbook_cells.read_cells": 104,
-    "securexchange.agency.ledger.apply_delta": 98,
     "securexchange.agency.returns._order_and_apply": 94,
 }
 

@@ -198,6 +198,87 @@ def _newer(home: Home, party_id: str, record: str, key: tuple[str, str, int]) ->
     return held_time is None or mine > (held_time, holder, held_sequence)
 
 
+@dataclass(frozen=True)
+class _Delta:
+    """The return an entry came in: who sent it, its number, when it was received."""
+
+    delta_id: str
+    party_id: str
+    signer: str
+    sequence: int
+    received: str
+
+
+def _apply_status(home: Home, entry: StatusEntry, delta: _Delta) -> bool:
+    """One status change into the history, and into the ledger unless it holds a newer
+    change; True when the change conflicts with the status the ledger held."""
+    party_id, signer, delta_id, received = (
+        delta.party_id,
+        delta.signer,
+        delta.delta_id,
+        delta.received,
+    )
+    previous = current_status(home, party_id, entry.record)
+    conflict = previous not in (entry.base, entry.status)
+    changed = format_instant(entry.changed_at)
+    home.db.execute(
+        "INSERT INTO ledger_history (party_id, record_id, status, base, previous, conflict, "
+        "signer, changed_at, received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            party_id,
+            entry.record,
+            entry.status,
+            entry.base,
+            previous,
+            int(conflict),
+            signer,
+            changed,
+            received,
+            delta_id,
+        ),
+    )
+    if _newer(home, party_id, entry.record, (changed, signer, delta.sequence)):
+        home.db.execute(
+            "INSERT INTO ledger_status (party_id, record_id, status, signer, changed_at, "
+            "received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(party_id, record_id) DO UPDATE SET status = excluded.status, "
+            "signer = excluded.signer, changed_at = excluded.changed_at, "
+            "received_at = excluded.received_at, delta_id = excluded.delta_id",
+            (party_id, entry.record, entry.status, signer, changed, received, delta_id),
+        )
+    # (else history only: the ledger holds a newer change, see _newer)
+    return conflict
+
+
+def _add_quality_report(home: Home, quality: QualityEntry, delta: _Delta) -> str:
+    """One data-quality report, due two weeks after it was made (art. 7); its id."""
+    party_id, signer, delta_id, received = (
+        delta.party_id,
+        delta.signer,
+        delta.delta_id,
+        delta.received,
+    )
+    report_id = new_artifact_id(ArtifactKind.QUALITY)
+    home.db.execute(
+        "INSERT INTO quality_reports (report_id, party_id, record_id, field, problem, "
+        "signer, reported_at, received_at, due_on, delta_id) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            report_id,
+            party_id,
+            quality.record,
+            quality.field,
+            quality.problem,
+            signer,
+            format_instant(quality.reported_at),
+            received,
+            due_on(quality.reported_at, home.now).isoformat(),
+            delta_id,
+        ),
+    )
+    return report_id
+
+
 def apply_delta(
     home: Home,
     *,
@@ -239,59 +320,9 @@ def apply_delta(
             len(quality_list),
         ),
     )
-    conflicts = 0
-    for entry in status_list:
-        previous = current_status(home, party_id, entry.record)
-        conflict = previous not in (entry.base, entry.status)
-        conflicts += conflict
-        changed = format_instant(entry.changed_at)
-        home.db.execute(
-            "INSERT INTO ledger_history (party_id, record_id, status, base, previous, conflict, "
-            "signer, changed_at, received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                party_id,
-                entry.record,
-                entry.status,
-                entry.base,
-                previous,
-                int(conflict),
-                signer,
-                changed,
-                received,
-                delta_id,
-            ),
-        )
-        if not _newer(home, party_id, entry.record, (changed, signer, sequence)):
-            continue  # history only: the ledger holds a newer change (see _newer)
-        home.db.execute(
-            "INSERT INTO ledger_status (party_id, record_id, status, signer, changed_at, "
-            "received_at, delta_id) VALUES (?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(party_id, record_id) DO UPDATE SET status = excluded.status, "
-            "signer = excluded.signer, changed_at = excluded.changed_at, "
-            "received_at = excluded.received_at, delta_id = excluded.delta_id",
-            (party_id, entry.record, entry.status, signer, changed, received, delta_id),
-        )
-    report_ids = []
-    for quality in quality_list:
-        report_id = new_artifact_id(ArtifactKind.QUALITY)
-        report_ids.append(report_id)
-        home.db.execute(
-            "INSERT INTO quality_reports (report_id, party_id, record_id, field, problem, "
-            "signer, reported_at, received_at, due_on, delta_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                report_id,
-                party_id,
-                quality.record,
-                quality.field,
-                quality.problem,
-                signer,
-                format_instant(quality.reported_at),
-                received,
-                due_on(quality.reported_at, home.now).isoformat(),
-                delta_id,
-            ),
-        )
+    delta = _Delta(delta_id, party_id, signer, sequence, received)
+    conflicts = sum(_apply_status(home, entry, delta) for entry in status_list)
+    report_ids = [_add_quality_report(home, quality, delta) for quality in quality_list]
     home.db.execute(
         "UPDATE ledger_deltas SET conflicts = ? WHERE delta_id = ?", (conflicts, delta_id)
     )
