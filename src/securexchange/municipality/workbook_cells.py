@@ -22,7 +22,12 @@ from securexchange.sheets.layout import (
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.sheets.layout import WorkbookRow
-    from securexchange.sheets.workbook_edits import CellProblem, ChangedCell, WrittenCells
+    from securexchange.sheets.workbook_edits import (
+        CellProblem,
+        ChangedCell,
+        WorkbookEdits,
+        WrittenCells,
+    )
 
 
 # The workbook reader's own cap on a file (workbook_read.workbook_limits).
@@ -85,6 +90,59 @@ class ReadBack:
     unread_status: frozenset[str] = frozenset()  # record ids whose status cell was bad
 
 
+def _file_bytes(
+    home: Home, workbook_id: str, path: Path, *, strict: bool, skip_damaged: bool
+) -> bytes | None:
+    """The workbook file's bytes; None when it is gone or too large to be one."""
+    # Never followed, never a FIFO or device: what stands at a registered workbook's
+    # name may have been planted there, and a FIFO would hang every command (each one
+    # shreds first) instead of being skipped.
+    try:
+        data = safefs.read_regular(path, limit=MAX_WORKBOOK_BYTES)
+    except OSError:
+        return None  # a workbook that cannot be read is not there
+    if data is None:
+        return None
+    if len(data) > MAX_WORKBOOK_BYTES:
+        if skip_damaged:
+            note_damaged(home, workbook_id)
+        elif strict:
+            raise HostileFile(f"{path.name} is too large to be a workbook")
+        return None
+    return data
+
+
+def _unreadable(
+    home: Home, workbook_id: str, error: SxError, *, strict: bool, skip_damaged: bool
+) -> None:
+    """A workbook that could not be read at all: recorded (``skip_damaged``), raised with a
+    hint (``strict``), or passed over."""
+    if skip_damaged and isinstance(error, HostileFile):
+        note_damaged(home, workbook_id)
+        return
+    if skip_damaged and isinstance(error, InvalidWorkbook):
+        note_damaged(home, workbook_id, f"{UNREADABLE_LINE}{error.message}")
+        return
+    if strict:
+        if error.hint is None:
+            error.hint = (
+                "correct that cell in Excel (choose from the list) and run the command again"
+            )
+        raise error
+
+
+def _read_back(edits: WorkbookEdits, as_written: Mapping[str, tuple[str, str]]) -> ReadBack:
+    cells = {
+        r.record_id: (
+            r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
+            join_labels(r.reports),
+        )
+        for r in edits.records
+    }
+    unread = frozenset(r.record_id for r in edits.records if r.status is None)
+    return ReadBack(cells, edits.changed_cells, edits.problems, unread)
+
+
 def read_cells(
     home: Home,
     workbook_id: str,
@@ -125,20 +183,8 @@ def read_cells(
     if found is None:
         return None
     package_id = str(found[0])
-    # Never followed, never a FIFO or device: what stands at a registered workbook's
-    # name may have been planted there, and a FIFO would hang every command (each one
-    # shreds first) instead of being skipped.
-    try:
-        data = safefs.read_regular(path, limit=MAX_WORKBOOK_BYTES)
-    except OSError:
-        return None  # a workbook that cannot be read is not there
+    data = _file_bytes(home, workbook_id, path, strict=strict, skip_damaged=skip_damaged)
     if data is None:
-        return None
-    if len(data) > MAX_WORKBOOK_BYTES:
-        if skip_damaged:
-            note_damaged(home, workbook_id)
-        elif strict:
-            raise HostileFile(f"{path.name} is too large to be a workbook")
         return None
     rows = None
     if expected is not None and identities is not None:
@@ -162,33 +208,13 @@ def read_cells(
                 name=path.name,
             )
     except SxError as error:
-        if skip_damaged and isinstance(error, HostileFile):
-            note_damaged(home, workbook_id)
-            return None
-        if skip_damaged and isinstance(error, InvalidWorkbook):
-            note_damaged(home, workbook_id, f"{UNREADABLE_LINE}{error.message}")
-            return None
-        if strict:
-            if error.hint is None:
-                error.hint = (
-                    "correct that cell in Excel (choose from the list) and run the command again"
-                )
-            raise
+        _unreadable(home, workbook_id, error, strict=strict, skip_damaged=skip_damaged)
         return None
     if edits.problems and strict and not skip_damaged:
         from securexchange.sheets.workbook_read import refusal
 
         raise refusal(path.name, edits.problems)
-    as_written = expected or {}
-    cells = {
-        r.record_id: (
-            r.status if r.status is not None else as_written.get(r.record_id, ("", ""))[0],
-            join_labels(r.reports),
-        )
-        for r in edits.records
-    }
-    unread = frozenset(r.record_id for r in edits.records if r.status is None)
-    return ReadBack(cells, edits.changed_cells, edits.problems, unread)
+    return _read_back(edits, expected or {})
 
 
 def note_damaged(home: Home, workbook_id: str, problem: str = DAMAGED_PROBLEM) -> None:
