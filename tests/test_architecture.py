@@ -370,7 +370,6 @@ MAX_FUNCTION_LINES = 80
 LONG_MODULES = {}
 LONG_FUNCTIONS = {
     "securexchange.agency.export.export_master": 158,
-    "securexchange.agency.returns._order_and_apply": 94,
 }
 
 

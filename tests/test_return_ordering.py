@@ -28,7 +28,8 @@ from return_flows import (
     staff_identity,
     status,
 )
-from securexchange.agency.returns import ImportReturns, import_returns
+from securexchange.agency.return_result import ImportReturns
+from securexchange.agency.returns import import_returns
 from securexchange.errors import Equivocation, Malformed, Tampered, UsageError
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.municipality.returns import return_file_name

@@ -26,7 +26,8 @@ from return_flows import (
 )
 from securexchange.agency import ledger
 from securexchange.agency.changes import remove_recipient
-from securexchange.agency.returns import ImportReturns, import_returns
+from securexchange.agency.return_result import ImportReturns
+from securexchange.agency.returns import import_returns
 from securexchange.errors import Equivocation, UnknownRecord
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.keys.keyfile import DEMO_PASSPHRASE

@@ -44,6 +44,10 @@ from typing import Protocol
 from securexchange import age
 from securexchange.agency import clients, ledger, waiting
 from securexchange.agency.registry import agency_keys, ensure_schema
+from securexchange.agency.return_result import (
+    ImportReturns,
+    ReturnResult,
+)
 from securexchange.agency.return_trust import (
     default_sent_records,
     return_trust,
@@ -96,35 +100,6 @@ class _Ready:
     entry: MunicipalityEntry
     document: ReturnDocument
     data: bytes
-
-
-@dataclass(frozen=True)
-class ReturnResult:
-    """What happened to one file (or to a return released from the waiting queue:
-    ``file`` is empty then)."""
-
-    file: str
-    delta_id: str
-    nis: str
-    signer: str
-    sequence: int
-    applied: bool  # False: imported before (a no-op), or waiting
-    statuses: int = 0
-    quality_reports: int = 0
-    conflicts: int = 0
-    report_ids: tuple[str, ...] = ()
-    waits_for: int | None = None  # stored, waiting for this sequence number first
-    missing: int = 0  # how many numbers before it have not arrived (waiting only)
-
-
-@dataclass(frozen=True)
-class ImportReturns:
-    results: tuple[ReturnResult, ...]
-    skipped: tuple[tuple[str, int], ...] = ()  # (signer, sequence) released as lost
-
-    @property
-    def waiting(self) -> tuple[ReturnResult, ...]:
-        return tuple(r for r in self.results if r.waits_for is not None)
 
 
 def _check_container(home: Home, name: str, data: bytes, trust: ReturnTrust) -> _Checked:
@@ -396,16 +371,14 @@ def import_returns(
     return ImportReturns(tuple(results), tuple(skip_gaps))
 
 
-def _order_and_apply(
-    home: Home,
-    ready: Sequence[_Ready],
-    reopened: dict[tuple[str, int], _Ready],
-    signers: Sequence[str],
-) -> list[ReturnResult]:
-    """Sort the files into no-ops, returns to apply and returns to keep waiting, then
-    apply each signer's in sequence order (inside the caller's transaction)."""
-    outcome: dict[int, ReturnResult] = {}  # index in ready -> result, for no-ops
-    fresh: dict[tuple[str, int], tuple[int, _Ready]] = {}  # new this command
+def _sort_files(
+    home: Home, ready: Sequence[_Ready]
+) -> tuple[dict[int, ReturnResult], dict[tuple[str, int], tuple[int, _Ready]]]:
+    """The no-ops (index in ``ready`` -> result: replays) and the returns new in this
+    command by (signer, sequence); the same file given twice counts once, and two files
+    for one number or one delta id are equivocation."""
+    outcome: dict[int, ReturnResult] = {}
+    fresh: dict[tuple[str, int], tuple[int, _Ready]] = {}
     for index, item in enumerate(ready):
         doc = item.document
         if _replay(home, item):
@@ -422,7 +395,18 @@ def _order_and_apply(
         if _held(home, item):
             continue  # released below if its predecessor is here now, else still waiting
         fresh[key] = (index, item)
+    return outcome, fresh
 
+
+def _order_and_apply(
+    home: Home,
+    ready: Sequence[_Ready],
+    reopened: dict[tuple[str, int], _Ready],
+    signers: Sequence[str],
+) -> list[ReturnResult]:
+    """Sort the files into no-ops, returns to apply and returns to keep waiting, then
+    apply each signer's in sequence order (inside the caller's transaction)."""
+    outcome, fresh = _sort_files(home, ready)
     applied: list[ReturnResult] = []
     waits: list[ReturnResult] = []
     for signer in signers:
@@ -431,7 +415,7 @@ def _order_and_apply(
         mine = {seq: pair for (s, seq), pair in fresh.items() if s == signer}
         # A number released as lost that arrives after all: applied at once (late).
         for sequence in sorted(n for n in mine if n in done):
-            index, item = mine.pop(sequence)
+            _, item = mine.pop(sequence)
             applied.append(_apply(home, item, item.name))
         while True:
             needed = waiting.next_needed(done)

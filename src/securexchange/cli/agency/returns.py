@@ -25,7 +25,7 @@ from securexchange.cli.keyopts import (
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
-    from securexchange.agency.returns import ImportReturns
+    from securexchange.agency.return_result import ImportReturns
 
 
 @click.command("import-return")
