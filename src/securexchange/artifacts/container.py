@@ -260,8 +260,9 @@ class ReadContainer:
 
 def read_container(data: bytes, *, limits: ContainerLimits = DEFAULT_LIMITS) -> ReadContainer:
     """Read a strict container once (what :func:`read_members` refuses, this refuses)."""
-    members = MappingProxyType(read_members(bytes(data), limits=limits))
-    return ReadContainer(bytes(data), members, limits, made_by=_READ)
+    data = bytes(data)  # immutable: the bytes verified are the bytes kept
+    members = MappingProxyType(read_members(data, limits=limits))
+    return ReadContainer(data, members, limits, made_by=_READ)
 
 
 def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:

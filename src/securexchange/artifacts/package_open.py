@@ -86,16 +86,31 @@ class OpenedPackage:
     """A package that passed every check; ``workbook`` only once it was decrypted
     (:meth:`decrypt`, on the members already verified: no second parse)."""
 
-    manifest: Manifest
+    verified: container.VerifiedArtifact = field(repr=False)
     body: PackageBody
     keyring: Keyring  # the municipality's view, verified against the pinned root key
-    keyring_data: bytes
-    keyring_signature: str
-    container_sha256: str
-    manifest_bytes: bytes
     workbook: bytes | None
-    verified: container.VerifiedArtifact = field(repr=False, compare=False)
     max_payload: int = field(default=DEFAULT_MAX_PAYLOAD, repr=False, compare=False)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.verified.manifest
+
+    @property
+    def manifest_bytes(self) -> bytes:
+        return self.verified.manifest_bytes
+
+    @property
+    def container_sha256(self) -> str:
+        return self.verified.container_sha256
+
+    @property
+    def keyring_data(self) -> bytes:
+        return self.verified.members[KEYRING]
+
+    @property
+    def keyring_signature(self) -> str:
+        return self.verified.members[KEYRING_SIGNATURE].decode("ascii")
 
     @property
     def package_id(self) -> str:
@@ -210,15 +225,6 @@ def open_package(
             hint="a newer package or keyring was imported before; ask for a new export",
         )
     opened = OpenedPackage(
-        manifest=verified.manifest,
-        body=body,
-        keyring=keyring,
-        keyring_data=verified.members[KEYRING],
-        keyring_signature=verified.members[KEYRING_SIGNATURE].decode("ascii"),
-        container_sha256=verified.container_sha256,
-        manifest_bytes=verified.manifest_bytes,
-        workbook=None,
-        verified=verified,
-        max_payload=max_payload,
+        verified=verified, body=body, keyring=keyring, workbook=None, max_payload=max_payload
     )
     return opened if identities is None else opened.decrypt(identities)

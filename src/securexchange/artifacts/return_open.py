@@ -67,12 +67,18 @@ class OpenedReturn:
     """A return that passed every check; ``document`` only once it was decrypted
     (:meth:`decrypt`, on the members already verified: no second parse)."""
 
-    manifest: Manifest
+    verified: container.VerifiedArtifact = field(repr=False)
     body: ReturnBody
     entry: MunicipalityEntry  # the municipality in the newest version consulted
-    container_sha256: str
     document: ReturnDocument | None
-    verified: container.VerifiedArtifact = field(repr=False, compare=False)
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.verified.manifest
+
+    @property
+    def container_sha256(self) -> str:
+        return self.verified.container_sha256
 
     def decrypt(self, identities: Sequence[age.Identity]) -> OpenedReturn:
         """This return with its document: decryption (NotRecipient/Tampered), the
@@ -208,12 +214,5 @@ def open_return(
             "a return is encrypted to the agency alone, but payload.age has "
             f"{len(stanzas)} recipient stanzas"
         )
-    opened = OpenedReturn(
-        manifest=manifest,
-        body=body,
-        entry=policy.newest,
-        container_sha256=verified.container_sha256,
-        document=None,
-        verified=verified,
-    )
+    opened = OpenedReturn(verified=verified, body=body, entry=policy.newest, document=None)
     return opened if identities is None else opened.decrypt(identities)
