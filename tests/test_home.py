@@ -128,3 +128,40 @@ def test_state_database_has_no_journal_left_after_a_command(tmp_path: Path) -> N
     leftovers = [p.name for p in home.iterdir() if p.name.startswith("state.sqlite3-")]
     assert leftovers == []
     assert os.environ.get("SECUREXCHANGE_NOW") is None
+
+
+def _table_names(home_dir: Path) -> set[str]:
+    import sqlite3
+
+    with sqlite3.connect(home_dir / "state.sqlite3") as conn:
+        rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+    return {str(name) for (name,) in rows} - {"sqlite_sequence"}
+
+
+def _declared(kind: HomeKind) -> set[str]:
+    import re
+
+    from securexchange.home.tables import TABLES
+
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", TABLES[kind.value]))
+
+
+@pytest.mark.parametrize("kind", list(HomeKind))
+def test_a_new_home_holds_exactly_the_tables_its_kind_declares(
+    tmp_path: Path, kind: HomeKind
+) -> None:
+    create_home(tmp_path / "h", kind, demo=False, env={})
+    assert _table_names(tmp_path / "h") == _declared(kind)
+    other = HomeKind.AGENCY if kind is HomeKind.MUNICIPALITY else HomeKind.MUNICIPALITY
+    assert not (_declared(other) - {"settings"}) & _table_names(tmp_path / "h")
+
+
+def test_opening_a_home_creates_a_table_an_older_home_lacks(tmp_path: Path) -> None:
+    import sqlite3
+
+    create_home(tmp_path / "h", HomeKind.MUNICIPALITY, demo=False, env={})
+    with sqlite3.connect(tmp_path / "h" / "state.sqlite3") as conn:
+        conn.execute("DROP TABLE vault_signed_notices")
+    assert "vault_signed_notices" not in _table_names(tmp_path / "h")
+    with open_home(tmp_path / "h", env={}) as home:
+        assert home.db.execute("SELECT COUNT(*) FROM vault_signed_notices").fetchone() == (0,)

@@ -101,7 +101,6 @@ def test_a_symlinked_subkey_file_is_unlinked_on_destruction_and_its_target_kept(
     victim = _victim(tmp_path)
     recipient = "age1" + "q" * 58
     with open_home(root, env={}) as home:
-        subkeys.ensure_schema(home)
         directory = subkeys.subkey_dir(home)
         directory.mkdir(mode=0o700)
         planted = directory / subkeys.file_name(recipient)

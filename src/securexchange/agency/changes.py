@@ -21,7 +21,6 @@ from securexchange.agency.registry import (
     RecipientChange,
     agency_keys,
     cards_of,
-    ensure_schema,
     export_key_path,
     municipality_entry,
     new_party_id,
@@ -97,7 +96,6 @@ def init_agency(
         check_new_passphrase(export_passphrase, (name,))
     create_home(root_dir, HomeKind.AGENCY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.AGENCY) as home:
-        ensure_schema(home)
         now = home.now
         root = generate_identity(
             Owner(name, ROLE_ROOT, ORGANISATION_AGENCY), now=now, subkeys=False, demo=demo
@@ -153,7 +151,6 @@ def add_municipality(
     profiles: Sequence[str] | None = None,
 ) -> tuple[MunicipalityEntry, int]:
     """Register a municipality with an agreement; returns it and the keyring version."""
-    ensure_schema(home)
     nis = check_nis(nis)
     name = check_name(name)
     start = protocol_from if protocol_from is not None else home.now.date()
@@ -237,7 +234,6 @@ def add_recipient(
     a known person (after a rotation) updates their subkeys. Returns the card, what
     changed and the new keyring version (None when nothing changed).
     """
-    ensure_schema(home)
     card = read_card(card_data)
     verify_card_fingerprint(card, parse_display(fingerprint))
     entry = municipality_entry(home, check_nis(nis))
@@ -291,7 +287,6 @@ def add_recipient(
 
 def remove_recipient(home: Home, root: KeySource, *, nis: str, fingerprint: str) -> int:
     """Withdraw a person's access; effective from the next package. Returns the version."""
-    ensure_schema(home)
     wanted = parse_display(fingerprint)
     entry = municipality_entry(home, check_nis(nis))
     found = None
@@ -314,7 +309,6 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
 
     Returns (subkeys added, new version or None when nothing was added).
     """
-    ensure_schema(home)
     keys = agency_keys(home)
     identity = export.unlock()
     if identity.signing_key != keys.export.signing_key:

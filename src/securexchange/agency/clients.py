@@ -14,21 +14,9 @@ from dataclasses import dataclass
 
 from securexchange.artifacts.manifest import Manifest
 from securexchange.clock import format_instant
-from securexchange.home import statedb
 from securexchange.home.home import Home
 
 UNKNOWN = "unknown"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agency_client_versions (
-    party_id TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    version TEXT,
-    seen_at TEXT NOT NULL,
-    delta_id TEXT NOT NULL,
-    PRIMARY KEY (party_id, signer)
-);
-"""
 
 
 @dataclass(frozen=True)
@@ -44,10 +32,6 @@ class ClientSeen:
     @property
     def shown(self) -> str:
         return self.version if self.version is not None else UNKNOWN
-
-
-def ensure_schema(home: Home) -> None:
-    statedb.ensure_schema(home.db, SCHEMA)
 
 
 def record_return(home: Home, *, party_id: str, manifest: Manifest, version: str | None) -> None:
@@ -66,7 +50,6 @@ def record_return(home: Home, *, party_id: str, manifest: Manifest, version: str
 
 def seen(home: Home) -> list[ClientSeen]:
     """Every staff member's latest statement, per municipality, newest first."""
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT party_id, signer, version, seen_at, delta_id FROM agency_client_versions "
         "ORDER BY party_id, seen_at DESC, signer"

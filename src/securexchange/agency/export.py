@@ -36,6 +36,7 @@ from securexchange import age
 from securexchange.agency import packages as ledger
 from securexchange.agency.export_build import (
     Prepared,
+    Target,
     plan,
     prepare,
     protocol_end,
@@ -73,7 +74,7 @@ from securexchange.home.atomicio import (
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.intake.master import read_master
-from securexchange.keys.identity import check_nis
+from securexchange.keys.identity import Identity, check_nis
 from securexchange.keys.keystore import KeySource
 from securexchange.schema import (
     retention_deadline,
@@ -216,7 +217,6 @@ def export_master(
     KeyPermissions (the pseudonym key file), InternalError (a record id collision, a
     changed pseudonym key).
     """
-    ledger.ensure_schema(home)
     selection = tuple(sorted({check_nis(n) for n in options.nis}))
     rolled: list[Path] = []
     if not options.dry_run:
@@ -234,7 +234,6 @@ def export_master(
     )
     targets, skipped, outside = plan(home, intake, selection)
     created_at = home.now.replace(microsecond=0)
-    key_path = pseudonym_key_path(home)
 
     def result(summaries: list[PackageSummary], created: bool) -> ExportResult:
         return ExportResult(
@@ -245,36 +244,14 @@ def export_master(
             problems=intake.problems,
             problems_omitted=intake.problems_omitted,
             dry_run=options.dry_run,
-            pseudonym_key=key_path,
+            pseudonym_key=pseudonym_key_path(home),
             pseudonym_key_created=created,
             rolled_forward=tuple(rolled),
             out_dir=out_dir,
         )
 
     if options.dry_run:
-        summaries = []
-        for t in targets:
-            end = protocol_end(t.entry)
-            deadlines = [
-                retention_deadline(r.certificate_date, t.entry.retention_months, end)
-                for r in t.rows
-            ]
-            live = sum(1 for d in deadlines if d > created_at.date())
-            last = ledger.latest(home, t.entry.party_id)
-            summaries.append(
-                PackageSummary(
-                    nis=t.entry.nis,
-                    name=t.entry.name,
-                    records=live,
-                    expired=len(deadlines) - live,
-                    recipients=len(t.recipients),
-                    sequence=1 if last is None else last.sequence + 1,
-                    package_id=None,
-                    file=None,
-                    without_subkey=t.without_subkey,
-                )
-            )
-        return result(summaries, False)
+        return result(_dry_run(home, targets, created_at), False)
 
     # Every check that needs no key has passed: now the key.
     identity = export_key.unlock()
@@ -282,12 +259,75 @@ def export_master(
         raise NotAuthorised(f"the key file {export_key.path.name} is not this agency's export key")
     home.note_signer(identity.seed, identity.fingerprint.display)
     key, created = load_or_create_pseudonym_key(home)
+    issued = _seal_all(
+        home,
+        targets,
+        identity=identity,
+        key=key,
+        created_at=created_at,
+        out_dir=out_dir,
+        workers_option=options.workers,
+        progress=progress,
+    )
+    # One transaction: sequence numbers, records and the log entry, or nothing.
+    with statedb.transaction(home.db):
+        for item in issued:
+            ledger.insert(home, item.package, item.records)
+        home.record(
+            Action.EXPORT,
+            actor=identity.fingerprint.display,
+            artifacts=[item.package.package_id for item in issued],
+            counts={
+                "packages": len(issued),
+                "records": sum(item.package.records for item in issued),
+                "skipped": len(skipped),
+            },
+        )
+    return result(_publish(home, issued, out_dir), created)
 
+
+def _dry_run(home: Home, targets: Sequence[Target], created_at: datetime) -> list[PackageSummary]:
+    """What an export would make, without a key: counts per municipality."""
+    summaries = []
+    for t in targets:
+        end = protocol_end(t.entry)
+        deadlines = [
+            retention_deadline(r.certificate_date, t.entry.retention_months, end) for r in t.rows
+        ]
+        live = sum(1 for d in deadlines if d > created_at.date())
+        last = ledger.latest(home, t.entry.party_id)
+        summaries.append(
+            PackageSummary(
+                nis=t.entry.nis,
+                name=t.entry.name,
+                records=live,
+                expired=len(deadlines) - live,
+                recipients=len(t.recipients),
+                sequence=1 if last is None else last.sequence + 1,
+                package_id=None,
+                file=None,
+                without_subkey=t.without_subkey,
+            )
+        )
+    return summaries
+
+
+def _seal_all(
+    home: Home,
+    targets: Sequence[Target],
+    *,
+    identity: Identity,
+    key: bytes,
+    created_at: datetime,
+    out_dir: Path,
+    workers_option: int | None,
+    progress: Progress | None,
+) -> list[_Issued]:
+    """Seal one package per target into the outbox; on any failure, none stays."""
     # Packages are prepared lazily, so only those in flight hold their workbook rows.
     prepared = (prepare(home, t, key, created_at) for t in targets)
-    workers = _worker_count(options.workers, sum(len(t.rows) for t in targets))
-    box = ledger.outbox(home)
-    make_private_dir(box)
+    workers = _worker_count(workers_option, sum(len(t.rows) for t in targets))
+    make_private_dir(ledger.outbox(home))
     issued: list[_Issued] = []
     if progress is not None:
         progress(0, len(targets))
@@ -315,19 +355,11 @@ def export_master(
         for item in issued:
             ledger.staged_path(home, item.package.package_id).unlink(missing_ok=True)
         raise
-    total_records = sum(item.package.records for item in issued)
+    return issued
 
-    # One transaction: sequence numbers, records and the log entry, or nothing.
-    with statedb.transaction(home.db):
-        for item in issued:
-            ledger.insert(home, item.package, item.records)
-        home.record(
-            Action.EXPORT,
-            actor=identity.fingerprint.display,
-            artifacts=[item.package.package_id for item in issued],
-            counts={"packages": len(issued), "records": total_records, "skipped": len(skipped)},
-        )
 
+def _publish(home: Home, issued: Sequence[_Issued], out_dir: Path) -> list[PackageSummary]:
+    """Place the committed packages in ``out_dir``; a summary of each."""
     placed = [
         (
             item.package,
@@ -340,22 +372,20 @@ def export_master(
         for item in issued
     ]
     _mark_published(home, placed)
-    summaries = []
-    for item, (package, path) in zip(issued, placed, strict=True):
-        summaries.append(
-            PackageSummary(
-                nis=package.nis,
-                name=item.name,
-                records=package.records,
-                expired=item.expired,
-                recipients=package.recipients,
-                sequence=package.sequence,
-                package_id=package.package_id,
-                file=path,
-                without_subkey=item.without_subkey,
-            )
+    return [
+        PackageSummary(
+            nis=package.nis,
+            name=item.name,
+            records=package.records,
+            expired=item.expired,
+            recipients=package.recipients,
+            sequence=package.sequence,
+            package_id=package.package_id,
+            file=path,
+            without_subkey=item.without_subkey,
         )
-    return result(summaries, created)
+        for item, (package, path) in zip(issued, placed, strict=True)
+    ]
 
 
 def check_every_municipality_reached(result: ExportResult) -> None:

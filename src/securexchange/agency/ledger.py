@@ -32,7 +32,6 @@ from datetime import date, datetime, timedelta
 from securexchange.artifacts.returns import QualityEntry, StatusEntry
 from securexchange.clock import format_instant
 from securexchange.errors import InternalError
-from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.schema import INITIAL_ACTIVITY_STATUS
@@ -40,69 +39,9 @@ from securexchange.schema import INITIAL_ACTIVITY_STATUS
 # Art. 7: the agency acts "binnen 2 weken" of the municipality's finding.
 QUALITY_DEADLINE = timedelta(days=14)
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS ledger_deltas (
-    delta_id        TEXT PRIMARY KEY,
-    party_id        TEXT NOT NULL,
-    signer          TEXT NOT NULL,
-    sequence        INTEGER NOT NULL,
-    content_sha256  TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    received_at     TEXT NOT NULL,
-    receipt         INTEGER NOT NULL UNIQUE,
-    statuses        INTEGER NOT NULL,
-    quality_reports INTEGER NOT NULL,
-    conflicts       INTEGER NOT NULL,
-    UNIQUE (signer, sequence)
-);
-CREATE TABLE IF NOT EXISTS ledger_status (
-    party_id    TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    signer      TEXT NOT NULL,
-    changed_at  TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
-    PRIMARY KEY (party_id, record_id)
-);
-CREATE TABLE IF NOT EXISTS ledger_history (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    party_id    TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    status      TEXT NOT NULL,
-    base        TEXT NOT NULL,
-    previous    TEXT NOT NULL,
-    conflict    INTEGER NOT NULL,
-    signer      TEXT NOT NULL,
-    changed_at  TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id)
-);
-CREATE INDEX IF NOT EXISTS ledger_history_record ON ledger_history (party_id, record_id);
-CREATE TABLE IF NOT EXISTS quality_reports (
-    report_id   TEXT PRIMARY KEY,
-    party_id    TEXT NOT NULL,
-    record_id   TEXT NOT NULL,
-    field       TEXT NOT NULL,
-    problem     TEXT NOT NULL,
-    signer      TEXT NOT NULL,
-    reported_at TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    due_on      TEXT NOT NULL,
-    delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
-    outcome     TEXT,
-    resolved_at TEXT,
-    resolved_by TEXT
-);
-CREATE INDEX IF NOT EXISTS quality_reports_record ON quality_reports (party_id, record_id);
-"""
 
 # Every ledger table, for tests that compare the ledger before and after a refusal.
 TABLES = ("ledger_deltas", "ledger_status", "ledger_history", "quality_reports")
-
-
-def ensure_schema(home: Home) -> None:
-    statedb.ensure_schema(home.db, SCHEMA)
 
 
 # --- deltas and sequence numbers --------------------------------------------------------
@@ -344,7 +283,6 @@ class StatusRow:
 
 
 def statuses(home: Home) -> list[StatusRow]:
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT party_id, record_id, status, signer, changed_at, received_at, delta_id "
         "FROM ledger_status ORDER BY party_id, record_id"
@@ -355,7 +293,6 @@ def statuses(home: Home) -> list[StatusRow]:
 def statuses_for(home: Home, party_id: str) -> dict[str, str]:
     """record id -> current status for one municipality (for the next package's
     "Status activiteit"; records without a row have the initial status)."""
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT record_id, status FROM ledger_status WHERE party_id = ?", (party_id,)
     ).fetchall()
@@ -378,7 +315,6 @@ class HistoryRow:
 
 def history(home: Home) -> list[HistoryRow]:
     """Every applied status entry, in order of receipt."""
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT party_id, record_id, status, base, previous, conflict, signer, changed_at, "
         "received_at, delta_id FROM ledger_history ORDER BY id"
@@ -411,7 +347,6 @@ class QualityRow:
 
 
 def quality_reports(home: Home, *, open_only: bool = False) -> list[QualityRow]:
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT report_id, party_id, record_id, field, problem, signer, reported_at, "
         "received_at, due_on, delta_id, outcome, resolved_at FROM quality_reports "

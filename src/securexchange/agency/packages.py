@@ -24,42 +24,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange.home import statedb
 from securexchange.home.home import Home
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agency_packages (
-    id          TEXT PRIMARY KEY,
-    party_id    TEXT NOT NULL,
-    nis         TEXT NOT NULL,
-    sequence    INTEGER NOT NULL CHECK (sequence >= 1),
-    sha256      TEXT NOT NULL,
-    created_at  TEXT NOT NULL,
-    file_name   TEXT NOT NULL,
-    out_dir     TEXT NOT NULL,
-    supersedes  TEXT REFERENCES agency_packages(id),
-    records     INTEGER NOT NULL,
-    recipients  INTEGER NOT NULL,
-    published   INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (party_id, sequence)
-);
-CREATE TABLE IF NOT EXISTS agency_package_records (
-    package_id  TEXT NOT NULL REFERENCES agency_packages(id),
-    record_id   TEXT NOT NULL,
-    client_id   TEXT NOT NULL,
-    retention   TEXT NOT NULL,
-    PRIMARY KEY (package_id, record_id)
-);
-CREATE INDEX IF NOT EXISTS agency_package_records_record
-    ON agency_package_records (record_id);
-"""
 
 OUTBOX = "outbox"
 STAGED_SUFFIX = ".sxpkg"
-
-
-def ensure_schema(home: Home) -> None:
-    statedb.ensure_schema(home.db, SCHEMA)
 
 
 def outbox(home: Home) -> Path:

@@ -43,7 +43,6 @@ def list_reports(home: Home, *, include_resolved: bool = False) -> QualityListin
 
 def resolve(home: Home, report_id: str, outcome: str) -> QualityRow:
     """Record the agency's outcome for one report; refuses a report resolved already."""
-    ledger.ensure_schema(home)
     if outcome not in QUALITY_OUTCOMES.values:
         raise UsageError(
             "the outcome is not one of the three outcomes",
@@ -73,7 +72,6 @@ def outcomes_for(home: Home, party_id: str) -> Mapping[str, str]:
     Reports still open are left out: the workbook shows an outcome only once there is
     one. One outcome per record: the latest resolution wins.
     """
-    ledger.ensure_schema(home)
     rows = home.db.execute(
         "SELECT record_id, outcome FROM quality_reports WHERE party_id = ? "
         "AND outcome IS NOT NULL ORDER BY resolved_at, report_id",

@@ -60,38 +60,6 @@ FUTURE_TOLERANCE = timedelta(days=1)
 LATEST_PROTOCOL_END = date(9000, 12, 31)
 MAX_RETENTION_MONTHS = 24
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agency_municipalities (
-    party_id         TEXT PRIMARY KEY,
-    nis              TEXT NOT NULL UNIQUE,
-    name             TEXT NOT NULL,
-    protocol_id      TEXT NOT NULL UNIQUE,
-    protocol_from    TEXT NOT NULL,
-    protocol_until   TEXT NOT NULL,
-    retention_months INTEGER NOT NULL,
-    profiles         TEXT NOT NULL,
-    terminated_on    TEXT,
-    added_at         TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agency_recipients (
-    party_id         TEXT NOT NULL REFERENCES agency_municipalities(party_id),
-    fingerprint      TEXT NOT NULL,
-    card             BLOB NOT NULL,
-    card_created_at  TEXT NOT NULL,
-    added_at         TEXT NOT NULL,
-    updated_at       TEXT NOT NULL,
-    PRIMARY KEY (party_id, fingerprint)
-);
-CREATE TABLE IF NOT EXISTS agency_keyrings (
-    version    INTEGER NOT NULL,
-    scope      TEXT NOT NULL,
-    id         TEXT NOT NULL UNIQUE,
-    issued_at  TEXT NOT NULL,
-    document   BLOB NOT NULL,
-    signature  TEXT NOT NULL,
-    PRIMARY KEY (version, scope)
-);
-"""
 
 AGENCY_KEYS_SETTING = "agency_keys"
 
@@ -108,10 +76,6 @@ def new_party_id() -> str:
 
 def new_protocol_id() -> str:
     return _new_id("protocol")
-
-
-def ensure_schema(home: Home) -> None:
-    statedb.ensure_schema(home.db, SCHEMA)
 
 
 # --- the agency's keys --------------------------------------------------------------
@@ -195,7 +159,6 @@ def normalise_profiles(profiles: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def list_municipalities(home: Home) -> list[MunicipalityRow]:
-    ensure_schema(home)
     rows = home.db.execute(
         f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
     ).fetchall()
@@ -235,7 +198,6 @@ def cards_of(home: Home, party_id: str) -> tuple[Card, ...]:
 
 
 def list_recipients(home: Home) -> list[RecipientRow]:
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT m.nis, r.card, r.added_at, r.updated_at FROM agency_recipients r "
         "JOIN agency_municipalities m ON m.party_id = r.party_id ORDER BY m.nis, r.fingerprint"
@@ -333,7 +295,6 @@ class SignedKeyring:
 
 def signed_keyrings(home: Home, version: int | None = None) -> list[SignedKeyring]:
     """The stored documents of one version (default: the latest), full one first."""
-    ensure_schema(home)
     wanted = version if version is not None else _latest_version(home)
     rows = home.db.execute(
         "SELECT document, signature FROM agency_keyrings WHERE version = ? "

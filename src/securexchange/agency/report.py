@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 from securexchange.agency import ledger
-from securexchange.agency.registry import ensure_schema, list_municipalities, list_recipients
+from securexchange.agency.registry import list_municipalities, list_recipients
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
@@ -37,7 +37,6 @@ def default_client_ids(home: Home, party_id: str) -> Mapping[str, str]:
     """The export's record table (agency/packages.py): which client each record id is."""
     from securexchange.agency import packages
 
-    packages.ensure_schema(home)
     return {
         str(r.record_id): str(r.client_id)
         for p in packages.issued(home, party_id=party_id)
@@ -188,7 +187,6 @@ def _quality_rows(reports: Sequence[ledger.QualityRow], names: _Names, today: da
 
 
 def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], ReportSummary]:
-    ensure_schema(home)
     names = _Names(home, client_ids)
     today = home.now.date()
     history = ledger.history(home)

@@ -65,7 +65,6 @@ def default_sent_records(home: Home, party_id: str) -> frozenset[str]:
     """Record ids of the municipality's latest package and the one before (the export's
     record table)."""
     # The export's module (agency/packages.py) owns the record table.
-    packages.ensure_schema(home)
     recent = packages.issued(home, party_id=party_id)[-2:]
     return frozenset(
         str(r.record_id) for p in recent for r in packages.package_records(home, p.package_id)

@@ -43,7 +43,7 @@ from typing import Protocol
 
 from securexchange import age
 from securexchange.agency import clients, ledger, waiting
-from securexchange.agency.registry import agency_keys, ensure_schema
+from securexchange.agency.registry import agency_keys
 from securexchange.agency.return_result import (
     ImportReturns,
     ReturnResult,
@@ -334,10 +334,6 @@ def import_returns(
     ``files`` are (display name, bytes) pairs; their order does not matter.
     ``skip_gaps`` are (signer fingerprint, sequence number) pairs declared lost.
     """
-    ensure_schema(home)
-    ledger.ensure_schema(home)
-    waiting.ensure_schema(home)
-    clients.ensure_schema(home)
     trust = return_trust(home)
     checked = [_check_container(home, name, data, trust) for name, data in files]
     for signer, sequence in skip_gaps:  # a usage error before the key is unlocked

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from securexchange.agency import ledger, waiting
-from securexchange.agency.registry import ensure_schema
+from securexchange.agency import waiting
 from securexchange.agency.returns import done_sequences
 from securexchange.errors import (
     UsageError,
@@ -31,9 +30,6 @@ class WaitingReturn:
 
 def waiting_returns(home: Home) -> list[WaitingReturn]:
     """Every waiting return, by signer and sequence, with the number it waits for."""
-    ensure_schema(home)
-    ledger.ensure_schema(home)
-    waiting.ensure_schema(home)
     rows = waiting.waiting(home)
     found: list[WaitingReturn] = []
     for signer in sorted({r.signer for r in rows}):

@@ -38,15 +38,6 @@ from securexchange.keys.keystore import KeySource
 
 FILE_SUFFIX = ".sxn"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS agency_notices (
-    notice_id   TEXT PRIMARY KEY,
-    protocol_id TEXT NOT NULL,
-    effective   TEXT NOT NULL,
-    container   BLOB NOT NULL
-);
-"""
-
 
 @dataclass(frozen=True)
 class Terminated:
@@ -68,7 +59,6 @@ def terminate(
     if identity.signing_key != keys.export.signing_key:
         raise NotAuthorised("the export key file is not the export key the keyring certifies")
     home.note_signer(identity.seed, identity.fingerprint.display)
-    statedb.ensure_schema(home.db, SCHEMA)
     kept = home.db.execute(
         "SELECT notice_id, container FROM agency_notices WHERE protocol_id = ? AND effective = ?",
         (entry.protocol_id, effective.isoformat()),

@@ -23,35 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from securexchange.clock import format_instant
-from securexchange.home import statedb
 from securexchange.home.home import Home
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS returns_waiting (
-    signer          TEXT NOT NULL,
-    sequence        INTEGER NOT NULL,
-    delta_id        TEXT NOT NULL UNIQUE,
-    party_id        TEXT NOT NULL,
-    nis             TEXT NOT NULL,
-    content_sha256  TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    received_at     TEXT NOT NULL,
-    container       BLOB NOT NULL,
-    PRIMARY KEY (signer, sequence)
-);
-CREATE TABLE IF NOT EXISTS returns_skipped (
-    signer      TEXT NOT NULL,
-    sequence    INTEGER NOT NULL,
-    skipped_at  TEXT NOT NULL,
-    PRIMARY KEY (signer, sequence)
-);
-"""
-
 TABLES = ("returns_waiting", "returns_skipped")
-
-
-def ensure_schema(home: Home) -> None:
-    statedb.ensure_schema(home.db, SCHEMA)
 
 
 @dataclass(frozen=True)

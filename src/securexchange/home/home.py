@@ -48,7 +48,7 @@ from securexchange.errors import (
     UsageError,
     WrongHome,
 )
-from securexchange.home import homeguard, safefs, statedb
+from securexchange.home import homeguard, safefs, statedb, tables
 from securexchange.home.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
 from securexchange.home.eventlog import EventLog
 from securexchange.home.log_entries import Action, Outcome
@@ -356,11 +356,21 @@ def create_home(
     info = HomeInfo(kind=kind, demo=demo, created_at=format_instant(now))
     conn = statedb.connect(paths.state_db)
     try:
-        statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
+        tables.apply(conn, kind.value)
     finally:
         conn.close()
     os.chmod(paths.state_db, 0o600)
     atomic_write(paths.marker, strictjson.dumps(info.to_json()), mode=0o600, exclusive=True)
+
+
+def _upgrade(home: Home, created: frozenset[str]) -> None:
+    """Bring an older home forward, logged (see :func:`tables.upgrade`)."""
+    if not created:  # the usual case: every table was there
+        return
+    with statedb.transaction(home.db):
+        touched = tables.upgrade(home.db, created, home.now)
+        if touched:
+            home.record(Action.VAULT_UPGRADE, artifacts=touched, counts={"legacy": len(touched)})
 
 
 @contextmanager
@@ -397,7 +407,7 @@ def open_home(
     conn: sqlite3.Connection | None = None
     try:
         conn = statedb.connect(paths.state_db, create=False)
-        statedb.ensure_schema(conn, statedb.BASE_SCHEMA)
+        created = tables.apply(conn, info.kind.value)
         for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
             remove_temp_leftovers(directory)
         clock = read_clock(
@@ -421,6 +431,7 @@ def open_home(
         # Lines a killed command left past the committed head are cut (and the cut is
         # logged) before anything else is logged, so sequence numbers never fork.
         home.log.settle(now=home.log_time)
+        _upgrade(home, created)
         try:
             yield home
             home.log.settle(now=home.log_time)

@@ -3,7 +3,7 @@
 Settings, and why: ``secure_delete`` overwrites deleted content; the rollback journal
 (``journal_mode=DELETE``, never WAL) is removed at each commit so no journal outlives a
 command; ``synchronous=FULL`` makes every commit durable before the command reports it.
-Components declare their tables with :func:`ensure_schema`; transactions are explicit.
+The tables themselves are declared in :mod:`securexchange.home.tables`; transactions are explicit.
 """
 
 from __future__ import annotations
@@ -48,11 +48,6 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("COMMIT")
 
 
-def ensure_schema(conn: sqlite3.Connection, ddl: str) -> None:
-    """Run idempotent ``CREATE ... IF NOT EXISTS`` statements."""
-    conn.executescript(ddl)
-
-
 def get_setting(conn: sqlite3.Connection, key: str) -> str | None:
     row = conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
     return None if row is None else str(row[0])
@@ -64,14 +59,6 @@ def set_setting(conn: sqlite3.Connection, key: str, value: str) -> None:
         "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
-
-
-BASE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS settings (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
 
 
 def missing(path: Path) -> StateMissing:

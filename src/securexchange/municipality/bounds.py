@@ -40,7 +40,6 @@ from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package_open import OpenedPackage, PackageTrust, open_package
 from securexchange.errors import SxError
-from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import blob, when
@@ -111,7 +110,6 @@ def _seen(home: Home) -> list[datetime]:
 
 def check(home: Home) -> Bounds:
     """Verify every live package's signed copy and derive the bounds (reads only)."""
-    from securexchange.municipality.enrolment import SCHEMA as ENROLMENT_SCHEMA
     from securexchange.municipality.enrolment import pinned_root_key
 
     live = [p for p in vault.packages(home) if p.live]
@@ -120,7 +118,6 @@ def check(home: Home) -> Bounds:
         root_key: bytes | None = pinned_root_key(home)
     except SxError:
         root_key = None
-    statedb.ensure_schema(home.db, ENROLMENT_SCHEMA)
     held = [] if root_key is None else _held_keyrings(home, root_key)
     # A subkey's signed validity holds whatever else in the vault was edited: from every
     # held root-signed keyring, and from every package whose signature verifies, even

@@ -48,23 +48,6 @@ LOCATOR_SIZE = 16
 FIELD_TAG_SIZE = 8
 _LEGACY_QUALITY_SIZE = 32
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS vault_workbook_digest_keys (
-    workbook_id       TEXT PRIMARY KEY
-                      REFERENCES vault_workbooks(workbook_id) ON DELETE CASCADE,
-    key               BLOB NOT NULL,
-    harvested_changes INTEGER
-);
-CREATE TABLE IF NOT EXISTS vault_workbook_digests (
-    workbook_id TEXT NOT NULL
-                REFERENCES vault_workbooks(workbook_id) ON DELETE CASCADE,
-    locator     BLOB NOT NULL,
-    salt        BLOB NOT NULL,
-    status      BLOB NOT NULL,
-    quality     BLOB NOT NULL,
-    PRIMARY KEY (workbook_id, locator)
-);
-"""
 
 TABLES = ("vault_workbook_digest_keys", "vault_workbook_digests")
 

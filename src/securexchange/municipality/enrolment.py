@@ -52,17 +52,6 @@ from securexchange.keys.keyfile import write_key_file
 from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGENCY_CARD, KeySource
 from securexchange.keys.passphrase_policy import check_new_passphrase
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS municipal_keyrings (
-    version     INTEGER PRIMARY KEY,
-    id          TEXT NOT NULL UNIQUE,
-    sha256      TEXT NOT NULL,
-    document    BLOB NOT NULL,
-    signature   TEXT NOT NULL,
-    imported_at TEXT NOT NULL
-);
-"""
-
 
 def read_agency_card(data: bytes) -> Card:
     """A verified card of an agency root key; NotAuthorised for any other card."""
@@ -116,7 +105,6 @@ def init_municipality(
         check_new_passphrase(secret, (owner.name, owner.role, nis))
     create_home(root_dir, HomeKind.MUNICIPALITY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.MUNICIPALITY) as home:
-        statedb.ensure_schema(home.db, SCHEMA)
         identity = generate_identity(owner, now=home.now, demo=demo)
         write_key_file(
             home.paths.keys / IDENTITY_KEY,
@@ -180,7 +168,6 @@ def import_keyring(home: Home, data: bytes, signature: str | bytes) -> KeyringIm
     that is not this municipality's view (WrongMunicipality). The same file again is
     harmless (``changed`` is False).
     """
-    statedb.ensure_schema(home.db, SCHEMA)
     held = held_keyring_version(home)
     keyring = open_keyring(data, signature, pinned_root_key(home), min_version=held)
     return _keep(home, keyring, data, signature)
@@ -192,7 +179,6 @@ def import_package_keyring(home: Home, opened: OpenedPackage) -> KeyringImport:
     :func:`open_package` verified it against this home's pinned root key (the importer's
     ``PackageTrust``) and refused a version below the one held, so it is not verified a
     second time here; every other refusal of :func:`import_keyring` applies."""
-    statedb.ensure_schema(home.db, SCHEMA)
     if opened.keyring.version < held_keyring_version(home):  # open_package refused it
         raise InternalError("a package's keyring older than the held one reached the vault")
     # open_keyring refuses a keyring naming another root than the key it verified with:
@@ -234,7 +220,6 @@ def _keep(home: Home, keyring: Keyring, data: bytes, signature: str | bytes) -> 
 
 def held_keyring(home: Home) -> Keyring | None:
     """The newest accepted keyring view (already verified at import), if any."""
-    statedb.ensure_schema(home.db, SCHEMA)
     row = home.db.execute(
         "SELECT document FROM municipal_keyrings ORDER BY version DESC LIMIT 1"
     ).fetchone()

@@ -140,7 +140,6 @@ def import_files(
     stay imported and are reported as they are done (``on_imported``, called after each
     file's commit); the refused file and every file after it are not imported.
     """
-    vault.ensure_schema(home)
     done: list[Imported] = []
     for path in paths:
         try:
@@ -245,7 +244,6 @@ def record_termination(
     A notice's signed container is kept (``signed_notice``): shredding holds the clear
     effective day to it (bounds.py). A keyring's is held already (municipal_keyrings).
     """
-    vault.ensure_schema(home)
     row = home.db.execute(
         "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
         (protocol_id,),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from securexchange.artifacts.returns import Entry, QualityEntry, StatusEntry
 from securexchange.clock import utc
 from securexchange.home.home import Home
-from securexchange.municipality import rewrap, staff_edits, subkeys, vault, workbooks
+from securexchange.municipality import rewrap, staff_edits, subkeys, workbooks
 from securexchange.municipality.staff_edits import Edit
 
 if TYPE_CHECKING:
@@ -57,8 +57,6 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
     """Status changes and quality reports not yet returned, after absorbing what staff
     typed in registered workbooks (needs the passphrase: the edits are sealed)."""
     # Schemas first: CREATE statements would end the transaction below implicitly.
-    vault.ensure_schema(home)
-    subkeys.ensure_schema(home)
     identities = subkeys.unlock(home, passphrase)
     # The key is unlocked: move what older subkeys hold to the current one before they
     # are destroyed (valid-until + grace) and take it with them.

@@ -161,7 +161,6 @@ def shred(
 ) -> ShredReport:
     """One shredding pass (see the module doc). ``identities``: unlocked subkeys, when
     the command has them, so edits in removed workbooks are absorbed at once."""
-    vault.ensure_schema(home)
     report = ShredReport(dry_run=dry_run)
     found = bounds.check(home)
     if not dry_run:

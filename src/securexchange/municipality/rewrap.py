@@ -18,7 +18,7 @@ from securexchange.municipality.subkeys import blob
 
 if TYPE_CHECKING:
     from securexchange import age
-from securexchange.municipality.vault import MAX_EXPECTED_BYTES, ensure_schema
+from securexchange.municipality.vault import MAX_EXPECTED_BYTES
 
 
 def rewrap(home: Home, identities: Mapping[str, age.SecretIdentity], recipient: str) -> int:
@@ -86,7 +86,6 @@ def rewrap_to_current(home: Home, identities: Mapping[str, age.SecretIdentity]) 
 
 def needed_subkeys(home: Home) -> set[str]:
     """Subkeys something in the vault is still wrapped to."""
-    ensure_schema(home)
     found: set[str] = set()
     for table in ("vault_data_keys", "vault_edits", "vault_workbooks"):
         found.update(

@@ -22,7 +22,7 @@ from securexchange.sheets.layout import QualityReport, WorkbookRow, split_report
 
 if TYPE_CHECKING:
     from securexchange import age
-from securexchange.municipality.vault import data_key, ensure_schema, read_rows
+from securexchange.municipality.vault import data_key, read_rows
 
 EDIT_FORMAT = "securexchange-vault-edit/1"
 
@@ -73,7 +73,6 @@ def add_edit(
 
 def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit]:
     """Every stored edit, oldest first (decrypted)."""
-    ensure_schema(home)
     result: list[Edit] = []
     for handle, subkey, sealed, made_at, returned_in in home.db.execute(
         "SELECT id, subkey, sealed, made_at, returned_in FROM vault_edits ORDER BY id"
@@ -103,7 +102,6 @@ def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit
 
 
 def pending_count(home: Home) -> int:
-    ensure_schema(home)
     row = home.db.execute("SELECT COUNT(*) FROM vault_edits WHERE returned_in IS NULL").fetchone()
     return int(row[0])
 

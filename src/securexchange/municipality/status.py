@@ -125,7 +125,6 @@ def _instant(moment: datetime | None) -> str | None:
 
 def status(home: Home) -> VaultStatus:
     """The vault's state, all of it public within the home."""
-    vault.ensure_schema(home)
     registered = workbooks.registered(home)
     typed_changes = [_typed_changes(home, w) for w in registered]
     last = retention.last_shred(home)

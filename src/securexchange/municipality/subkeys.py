@@ -67,17 +67,6 @@ DESTROY_GRACE = timedelta(days=DEFAULT_IMPORT_DAYS)
 SUBKEY_FORMAT = "securexchange-subkey/1"
 SUBKEY_DIR = "subkeys"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS vault_subkeys (
-    recipient    TEXT PRIMARY KEY,
-    file         TEXT NOT NULL,
-    valid_from   TEXT NOT NULL,
-    valid_until  TEXT NOT NULL,
-    state        TEXT NOT NULL,          -- held | destroyed
-    destroyed_at TEXT
-);
-"""
-
 
 @dataclass(frozen=True)
 class HeldSubkey:
@@ -146,18 +135,8 @@ def file_name(recipient: str) -> str:
     return "sk-" + digest[:16] + ".key"
 
 
-def ensure_schema(home: Home) -> None:
-    # executescript commits an open transaction: never inside one (the tables exist
-    # by then: every municipal command ensures them first).
-    if home.db.in_transaction or getattr(home, "_sx_subkey_schema", False):
-        return
-    statedb.ensure_schema(home.db, SCHEMA)
-    object.__setattr__(home, "_sx_subkey_schema", True)
-
-
 def listed(home: Home) -> list[HeldSubkey]:
     """Every subkey the vault knows, oldest first."""
-    ensure_schema(home)
     rows = home.db.execute(
         "SELECT recipient, file, valid_from, valid_until, destroyed_at FROM vault_subkeys "
         "ORDER BY valid_from, recipient"
@@ -249,7 +228,6 @@ def split_out(home: Home, source: KeySource) -> Identity:
     from securexchange import age
     from securexchange.keys.keyfile import WORK_FACTOR, sealed_work_factor
 
-    ensure_schema(home)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     if not identity.subkeys:

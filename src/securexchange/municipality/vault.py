@@ -27,14 +27,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import NotRecipient, SxError, Tampered
-from securexchange.home import statedb
 from securexchange.home.home import Home
-from securexchange.municipality import digests, subkeys
+from securexchange.municipality import digests
 from securexchange.municipality.sealing import (
     DATA_KEY_SIZE,
     RowCipher,
@@ -62,88 +61,6 @@ TAMPERED = "tampered"
 # command unlocking the key re-wrapped it (municipality/subkeys.py).
 LOST = "lost"
 
-SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS vault_packages (
-    package_id      TEXT PRIMARY KEY,
-    sequence        INTEGER NOT NULL,
-    sha256          TEXT NOT NULL,
-    protocol_id     TEXT NOT NULL,
-    party_id        TEXT NOT NULL,
-    municipality    TEXT NOT NULL,
-    created_at      TEXT NOT NULL,
-    imported_at     TEXT NOT NULL,
-    import_deadline TEXT NOT NULL,
-    valid_until     TEXT NOT NULL,
-    records         INTEGER NOT NULL,
-    demo            INTEGER NOT NULL,
-    state           TEXT NOT NULL,
-    shredded_at     TEXT
-);
-CREATE TABLE IF NOT EXISTS vault_data_keys (
-    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
-    subkey     TEXT NOT NULL,
-    wrapped    BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vault_records (
-    package_id TEXT NOT NULL REFERENCES vault_packages(package_id),
-    tag        TEXT NOT NULL,
-    retention  TEXT NOT NULL,
-    sealed     BLOB NOT NULL,
-    PRIMARY KEY (package_id, tag)
-);
-CREATE INDEX IF NOT EXISTS vault_records_retention ON vault_records(retention);
-CREATE TABLE IF NOT EXISTS vault_edits (
-    id          INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind        TEXT NOT NULL,
-    subkey      TEXT NOT NULL,
-    sealed      BLOB NOT NULL,
-    made_at     TEXT NOT NULL,
-    returned_in TEXT,
-    returned_at TEXT
-);
-CREATE TABLE IF NOT EXISTS vault_workbooks (
-    workbook_id TEXT PRIMARY KEY,
-    package_id  TEXT NOT NULL,
-    path        TEXT NOT NULL,
-    written_at  TEXT NOT NULL,
-    subkey      TEXT NOT NULL,
-    expected    BLOB NOT NULL,
-    harvest     BLOB,
-    state       TEXT NOT NULL,
-    problem     TEXT
-);
-CREATE TABLE IF NOT EXISTS vault_workbook_rows (
-    workbook_id TEXT NOT NULL REFERENCES vault_workbooks(workbook_id),
-    package_id  TEXT NOT NULL,
-    tag         TEXT NOT NULL,
-    PRIMARY KEY (workbook_id, tag)
-);
-CREATE TABLE IF NOT EXISTS vault_signed (
-    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
-    container  BLOB NOT NULL
-);
--- Live packages of a home made before vault_signed existed: no signed copy to hold
--- their clear columns to, so they are kept only until ``bound`` (the upgrade + 60 days,
--- a package's validity); the next package supersedes them long before.
-CREATE TABLE IF NOT EXISTS vault_legacy (
-    package_id TEXT PRIMARY KEY REFERENCES vault_packages(package_id),
-    bound      TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vault_signed_notices (
-    protocol_id TEXT PRIMARY KEY,
-    container   BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS vault_protocols (
-    protocol_id TEXT PRIMARY KEY,
-    notice_id   TEXT NOT NULL,
-    sha256      TEXT NOT NULL,
-    effective   TEXT NOT NULL,
-    imported_at TEXT NOT NULL
-);
-"""
-    + digests.SCHEMA
-)
 
 VAULT_TABLES = (
     "vault_packages",
@@ -161,58 +78,10 @@ VAULT_TABLES = (
 )
 
 
-def ensure_schema(home: Home) -> None:
-    if getattr(home, "_sx_vault_schema", False):
-        return
-    # executescript commits an open transaction: never inside one (the tables exist
-    # by then: every municipal command ensures them first).
-    if home.db.in_transaction:
-        return
-    # One transaction: in autocommit mode every CREATE is its own durable commit (eight
-    # fsync'd commits on a home's first municipal command, 10-150 ms on a busy disk).
-    upgrading = _table_exists(home, "vault_packages") and not _table_exists(home, "vault_signed")
-    statedb.ensure_schema(home.db, f"BEGIN;\n{SCHEMA}COMMIT;\n")
-    if upgrading:
-        _mark_legacy(home)
-    subkeys.ensure_schema(home)
-    object.__setattr__(home, "_sx_vault_schema", True)
-
-
-def _table_exists(home: Home, name: str) -> bool:
-    found = home.db.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-    ).fetchone()
-    return found is not None
-
-
-LEGACY_DAYS = 60  # package.DEFAULT_VALID_DAYS: no package made before lives longer
 # Signed copies shipped in December 2026: no package from before them can be valid past
 # this, so no legacy row (which a staff member could write, or recreate by dropping
 # vault_signed) keeps a package beyond it.
 LEGACY_LAST = datetime(2027, 3, 1, tzinfo=UTC)
-
-
-def _mark_legacy(home: Home) -> None:
-    """A home from before signed copies were kept: list its live packages as legacy
-    (see vault_legacy) instead of shredding them all as tampered at the upgrade."""
-    from securexchange.home.log_entries import Action
-
-    bound = format_instant(home.now + timedelta(days=LEGACY_DAYS))
-    live = [
-        str(r[0])
-        for r in home.db.execute(
-            "SELECT package_id FROM vault_packages WHERE state = ? ORDER BY package_id", (LIVE,)
-        )
-    ]
-    if not live:
-        return
-    # Logged: dropping vault_signed to pass packages off as legacy shows in the log.
-    with statedb.transaction(home.db):
-        home.db.executemany(
-            "INSERT OR IGNORE INTO vault_legacy (package_id, bound) VALUES (?, ?)",
-            [(package_id, bound) for package_id in live],
-        )
-        home.record(Action.VAULT_UPGRADE, artifacts=live, counts={"legacy": len(live)})
 
 
 def legacy_bound(home: Home, package_id: str) -> datetime | None:
@@ -283,7 +152,6 @@ def _package(row: Sequence[Any]) -> PackageRow:
 
 def packages(home: Home) -> list[PackageRow]:
     """Every package this home imported, by sequence."""
-    ensure_schema(home)
     rows = home.db.execute(
         f"SELECT {_PACKAGE_COLUMNS} FROM vault_packages ORDER BY sequence"  # noqa: S608
     ).fetchall()
@@ -428,7 +296,6 @@ def record_count(home: Home, package_id: str) -> int:
 
 def terminated(home: Home) -> dict[str, str]:
     """protocol id -> effective day (ISO), for every termination notice held."""
-    ensure_schema(home)
     return {
         str(r[0]): str(r[1])
         for r in home.db.execute("SELECT protocol_id, effective FROM vault_protocols")

@@ -65,7 +65,6 @@ class Registered:
 
 
 def registered(home: Home) -> list[Registered]:
-    vault.ensure_schema(home)
     return [
         Registered(
             str(r[0]),
@@ -283,7 +282,6 @@ def doomed(home: Home) -> list[tuple[str, Path, str, bool]]:
     edits matter while its package was superseded by a newer one (records may carry
     over) or is still live, and its subkey is held.
     """
-    vault.ensure_schema(home)
     rows = home.db.execute(
         "SELECT w.workbook_id, w.path, w.state, p.state, "
         "  EXISTS (SELECT 1 FROM vault_subkeys s "
