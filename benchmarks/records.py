@@ -47,7 +47,7 @@ def _median(runs: int, action: Callable[[], object]) -> float:
 def bench_intake(rows: int, runs: int) -> list[Line]:
     import python_calamine
 
-    from securexchange.intake import normalise
+    from securexchange import normalise
     from securexchange.intake.master import read_master
     from securexchange.intake.sample import generate_master
     from securexchange.sheets.master_write import xlsx_bytes

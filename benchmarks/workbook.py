@@ -29,7 +29,7 @@ from collections.abc import Callable
 from datetime import date
 
 from machine_info import machine
-from securexchange import schema
+from securexchange import vocabularies
 from securexchange.ids import record_id_from_digest
 from securexchange.schema import Record
 from securexchange.sheets.layout import QualityReport, WorkbookMeta, WorkbookRow
@@ -54,7 +54,7 @@ _PLACES = (("9000", "Gent"), ("2000", "Antwerpen"), ("3000", "Leuven"), ("8000",
 
 def synthetic_rows(count: int, seed: int = 1) -> list[WorkbookRow]:
     rng = random.Random(seed)
-    interests = schema.INTERESTS.values[:-1]
+    interests = vocabularies.INTERESTS.values[:-1]
     rows = []
     for i in range(count):
         postcode, place = rng.choice(_PLACES)
@@ -68,9 +68,9 @@ def synthetic_rows(count: int, seed: int = 1) -> list[WorkbookRow]:
             gemeente=place,
             telefoon=f"+32{rng.randint(470_000_000, 499_999_999)}" if rng.random() < 0.9 else "",
             email=f"{given.lower()}.{i}@example.be" if rng.random() < 0.7 else "",
-            contacttaal=rng.choice(schema.CONTACT_LANGUAGES.values),
-            niveau_nederlands=rng.choice(schema.DUTCH_LEVELS.values),
-            status_mo=rng.choice(schema.MO_STATUSES.values),
+            contacttaal=rng.choice(vocabularies.CONTACT_LANGUAGES.values),
+            niveau_nederlands=rng.choice(vocabularies.DUTCH_LEVELS.values),
+            status_mo=rng.choice(vocabularies.MO_STATUSES.values),
             interesses=chosen,
         )
         rows.append(
@@ -78,7 +78,7 @@ def synthetic_rows(count: int, seed: int = 1) -> list[WorkbookRow]:
                 record_id=record_id_from_digest(rng.randbytes(16)),
                 record=record,
                 retention=date(2027, rng.randint(1, 12), 1),
-                status=rng.choice(schema.ACTIVITY_STATUSES.values),
+                status=rng.choice(vocabularies.ACTIVITY_STATUSES.values),
                 quality=QualityReport("Telefoon", "foutief") if rng.random() < 0.02 else None,
                 outcome="gecorrigeerd" if rng.random() < 0.01 else None,
             )

@@ -26,17 +26,16 @@ from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id, record_id_from_digest
 from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality import vault
-from securexchange.schema import (
+from securexchange.schema import SCHEMA_VERSION, Record
+from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
+from securexchange.sheets.workbook import write_workbook
+from securexchange.vocabularies import (
     CONTACT_LANGUAGES,
     DUTCH_LEVELS,
     INITIAL_ACTIVITY_STATUS,
     INTERESTS,
     MO_STATUSES,
-    SCHEMA_VERSION,
-    Record,
 )
-from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
-from securexchange.sheets.workbook import write_workbook
 
 NIS = "11002"
 OTHER_NIS = "44021"

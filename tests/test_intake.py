@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from securexchange import schema
+from securexchange import normalise, schema
 from securexchange.errors import ExitCode, InvalidMaster, UsageError
-from securexchange.intake import normalise
 from securexchange.intake.master import MasterProblems, Problem, load_mapping, read_master
 from securexchange.intake.sample import HOSTILE_PAYLOADS, csv_bytes, generate_master
 from securexchange.sheets.master_write import xlsx_bytes

@@ -189,6 +189,22 @@ def test_an_upgraded_home_keeps_its_packages_as_legacy_and_logs_the_upgrade(
     assert log.count('"vault-upgrade"') == 1
 
 
+def test_an_upgrade_interrupted_after_the_tables_were_made_runs_at_the_next_command(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, FAR)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _as_before_signed_copies(world)
+    # Refused after the tables were created and before the upgrade could run.
+    assert muni(world, "status", now="not-a-time").code != 0
+    assert muni(world, "shred").code == 0
+    doc = _status(world)
+    assert [p["state"] for p in doc["packages"]] == ["live"]  # type: ignore[union-attr]
+    log = (world.staff / "log.jsonl").read_text()
+    assert log.count('"vault-upgrade"') == 1
+
+
 def test_a_legacy_package_is_shredded_sixty_days_after_the_upgrade_whatever_its_columns(
     tmp_path: Path,
 ) -> None:

@@ -19,7 +19,7 @@ KEEP = date(2028, 12, 1)
 
 def _named(n: int, first: str, last: str) -> WorkbookRow:
     row = person(n, KEEP)
-    return replace(row, record=replace(row.record, voornaam=first, naam=last))
+    return replace(row, record=row.record.replaced(voornaam=first, naam=last))
 
 
 @pytest.fixture

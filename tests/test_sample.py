@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_helpers import cli_env, run_cli
-from securexchange import municipalities, schema
+from securexchange import municipalities, schema, vocabularies
 from securexchange.errors import UsageError
 from securexchange.intake.master import read_master
 from securexchange.intake.sample import (
@@ -67,7 +67,7 @@ def test_names_come_from_the_curated_origins_and_every_language_is_in_the_list()
     surnames = {s for origin in ORIGINS for s in origin.surnames}
     assert all(row[1] in surnames for row in rows[1:])
     for origin in ORIGINS:
-        assert all(language in schema.CONTACT_LANGUAGES for language in origin.languages)
+        assert all(language in vocabularies.CONTACT_LANGUAGES for language in origin.languages)
 
 
 def test_every_main_postcode_names_a_municipality_in_the_list() -> None:

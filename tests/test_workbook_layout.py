@@ -14,14 +14,7 @@ import openpyxl
 from openpyxl.utils import get_column_letter
 
 from municipal_flows import Made, World, make_package, make_world, muni, person
-from securexchange.schema import (
-    ACTIVITY_STATUSES,
-    HEADER_ACTIVITY,
-    HEADER_OUTCOME,
-    HEADER_RECORD_ID,
-    QUALITY_FIELDS,
-    QUALITY_PROBLEMS,
-)
+from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_RECORD_ID, QUALITY_FIELDS
 from securexchange.sheets.layout import (
     DATA_SHEET,
     FIRST_DATA_ROW,
@@ -33,6 +26,7 @@ from securexchange.sheets.package_read import read_package_rows
 from securexchange.sheets.workbook import write_package_workbook, write_workbook
 from securexchange.sheets.workbook_edits import ExpectedWorkbook
 from securexchange.sheets.workbook_read import read_workbook
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 from test_municipal_workbook import _open, _type_status
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 

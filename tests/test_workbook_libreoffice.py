@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 
 from conftest import require_binary
-from securexchange import schema
+from securexchange import schema, vocabularies
 from securexchange.schema import Record
 from securexchange.sheets.layout import (
     DATA_SHEET,
@@ -125,7 +125,7 @@ def _more(i: int) -> tuple[QualityReport, ...]:
 
 
 def workbook_rows(records: list[Record], offset: int = 100) -> list[WorkbookRow]:
-    statuses = schema.ACTIVITY_STATUSES.values
+    statuses = vocabularies.ACTIVITY_STATUSES.values
     return [
         WorkbookRow(
             record_id=record_id(offset + i),
@@ -133,7 +133,7 @@ def workbook_rows(records: list[Record], offset: int = 100) -> list[WorkbookRow]
             retention=date(2027, 1 + i % 12, 1),
             status=statuses[i % len(statuses)],
             quality=QUALITY_REPORTS[i * 7 % len(QUALITY_REPORTS)] if i % 2 else None,
-            outcome=schema.QUALITY_OUTCOMES.values[i % 3] if i % 3 == 1 else None,
+            outcome=vocabularies.QUALITY_OUTCOMES.values[i % 3] if i % 3 == 1 else None,
             more_quality=_more(i),
         )
         for i, record in enumerate(records)
@@ -369,8 +369,8 @@ def test_libreoffice_keeps_the_staff_layout_s_drop_downs_frozen_names_and_toelic
         quality = column_letters(HEADERS.index(header) + 1)
         assert "$B$3:$B$8" in lists[f"{quality}{FIRST_DATA_ROW}:{quality}{last}"]
     problems = [book["Keuzelijsten"][f"B{r}"].value for r in range(3, 9)]
-    assert problems == list(schema.QUALITY_PROBLEMS.values)
-    assert book["Toelichting"]["A4"].value == schema.ACTIVITY_STATUSES.values[0]
+    assert problems == list(vocabularies.QUALITY_PROBLEMS.values)
+    assert book["Toelichting"]["A4"].value == vocabularies.ACTIVITY_STATUSES.values[0]
 
 
 def cell(column: int, index: int) -> str:
@@ -383,7 +383,9 @@ def test_edits_made_in_libreoffice_are_read_as_exactly_those_edits(
 ) -> None:
     status_row, quality_row = 1, 4  # one hostile record, one ordinary; neither reported
     assert ROWS[quality_row].quality is None
-    new_status = next(s for s in schema.ACTIVITY_STATUSES.values if s != ROWS[status_row].status)
+    new_status = next(
+        s for s in vocabularies.ACTIVITY_STATUSES.values if s != ROWS[status_row].status
+    )
     # Two fields of one row, each in its own column.
     reports = (QualityReport("Telefoon", "verouderd"), QualityReport("E-mail", "overtollig"))
     data = edit_in_calc(
@@ -434,7 +436,7 @@ def test_edit_of_a_locked_cell_in_libreoffice_is_reported_by_position(
 def test_formula_typed_into_an_editable_cell_in_libreoffice_is_refused(
     uno_python: str, soffice_bin: str, tmp_path: Path
 ) -> None:
-    formula = f'="{schema.ACTIVITY_STATUSES.values[3]}"'
+    formula = f'="{vocabularies.ACTIVITY_STATUSES.values[3]}"'
     data = edit_in_calc(
         uno_python,
         soffice_bin,

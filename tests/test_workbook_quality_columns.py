@@ -18,13 +18,7 @@ import pytest
 from openpyxl.utils import get_column_letter
 
 from municipal_flows import World, make_package, make_world, muni, person
-from securexchange.schema import (
-    HEADER_ACTIVITY,
-    HEADER_QUALITY,
-    HEADER_RECORD_ID,
-    QUALITY_FIELDS,
-    QUALITY_PROBLEMS,
-)
+from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY, HEADER_RECORD_ID, QUALITY_FIELDS
 from securexchange.sheets.layout import (
     DATA_SHEET,
     FIRST_DATA_ROW,
@@ -38,6 +32,7 @@ from securexchange.sheets.layout import (
 from securexchange.sheets.workbook import write_workbook
 from securexchange.sheets.workbook_edits import ExpectedWorkbook
 from securexchange.sheets.workbook_read import read_workbook
+from securexchange.vocabularies import QUALITY_PROBLEMS
 from test_workbook import PACKAGE_ID, make_meta, make_rows
 
 LATER = date(2027, 2, 1)

@@ -1,13 +1,11 @@
-"""The art. 3 fields and every closed vocabulary, as code and data.
+"""The art. 3 fields, each one entry carrying its rules, and the record they make.
 
 This module is the single place that says what may leave the agency (promise P1,
 protocol art. 3): the eleven shared fields, the three master-only fields that never
-leave the agency, and the closed lists every enumerated value must come from. Anything
-not named here is refused by intake, by the workbook reader and by the return channel.
-
-Values are Dutch, because the people who read them are Flemish staff. Matching of typed
-values is case-insensitive and ignores surrounding and repeated whitespace; what is
-stored and written is always the canonical label from the list.
+leave the agency, and for each its header, its rule (a closed list from
+:mod:`securexchange.vocabularies`, a normaliser and check, or free text) and its column
+width. Anything not named here is refused by intake, by the workbook reader and by the
+return channel; a field named here is carried by all of them with no other change.
 
 Validation failures raise :class:`FieldError` (a ``ValueError`` naming the field, never
 the value); callers translate it into the error of their context (an invalid master, a
@@ -17,19 +15,25 @@ malformed package, an invalid workbook).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
-from securexchange import municipalities
+from securexchange import municipalities, normalise
 from securexchange.ids import is_nis_code
+from securexchange.vocabularies import (
+    CONTACT_LANGUAGES,
+    DUTCH_LEVELS,
+    INTERESTS,
+    MO_STATUSES,
+    MULTI_SEPARATOR,
+    Vocabulary,
+)
 
 # Travels in every manifest; bump it when a field or a vocabulary changes, so that a
 # client can refuse a package written against a schema it does not know.
 SCHEMA_VERSION = "2026.1"
 
-# Separator of the multi-valued "Interesses en noden" cell. No label contains it.
-MULTI_SEPARATOR = ";"
 # What is written between values: the separator and one space, as people type it.
 MULTI_JOINER = "; "
 
@@ -43,225 +47,7 @@ class FieldError(ValueError):
         self.reason = reason
 
 
-def fold(text: str) -> str:
-    """The matching key of a typed label: case-folded, whitespace collapsed."""
-    return " ".join(text.split()).casefold()
-
-
-@dataclass(frozen=True)
-class Vocabulary:
-    """A closed list of Dutch labels."""
-
-    name: str
-    values: tuple[str, ...]
-    _index: Mapping[str, str] = field(init=False, repr=False, compare=False)
-    _labels: frozenset[str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        if not self.values:
-            raise ValueError(f"vocabulary {self.name} is empty")
-        index: dict[str, str] = {}
-        for value in self.values:
-            key = fold(value)
-            if key in index or value != " ".join(value.split()):
-                raise ValueError(f"vocabulary {self.name} has a duplicate or unclean label")
-            if MULTI_SEPARATOR in value:
-                raise ValueError(f"vocabulary {self.name} has a label with the separator")
-            index[key] = value
-        object.__setattr__(self, "_index", index)
-        object.__setattr__(self, "_labels", frozenset(self.values))
-
-    def __contains__(self, value: object) -> bool:
-        return isinstance(value, str) and value in self._labels
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.values)
-
-    def canonical(self, text: str) -> str | None:
-        """The canonical label a typed value stands for, or None when it is not one."""
-        if text in self._labels:  # already canonical, as in every package workbook
-            return text
-        return self._index.get(fold(text))
-
-
 # --- the closed lists -------------------------------------------------------------------
-
-# Art. 3: "(1) buddy, (2) Nederlands oefenen, ... (11) nood aan gratis activiteit. Ook kan
-# 'geen' aangeduid worden wanneer er geen info werd gegeven hierover." In protocol order.
-NO_INTEREST = "geen"
-INTERESTS = Vocabulary(
-    "interesses en noden",
-    (
-        "buddy",
-        "Nederlands oefenen",
-        "iets leren/cursus",
-        "informeel participeren",
-        "cultuur/kunst/creativiteit",
-        "sport en beweging",
-        "stage/voorbereiden op werk",
-        "vrijwilligerswerk",
-        "nood aan kinderopvang",
-        "nood aan gezinsactiviteit",
-        "nood aan gratis activiteit",
-        NO_INTEREST,
-    ),
-)
-
-# Common European Framework levels as used by the Huizen van het Nederlands; "geen" for
-# someone who has not started Dutch (or whose level is not known yet).
-DUTCH_LEVELS = Vocabulary("niveau Nederlands", ("geen", "A1", "A2", "B1", "B2", "C1", "C2"))
-
-# The civic-orientation course (maatschappelijke oriëntatie) ends with a test since 2022.
-MO_STATUSES = Vocabulary(
-    "status MO",
-    ("niet gestart", "lopend", "geslaagd", "niet geslaagd", "vrijgesteld"),
-)
-
-# Languages in which newcomers in Flanders are most often contacted (the agency's social
-# interpreting and its course languages), with Dutch labels. "andere" keeps a person with
-# a rarer language exportable without adding a free-text field.
-CONTACT_LANGUAGES = Vocabulary(
-    "contacttaal",
-    (
-        "Nederlands",
-        "Frans",
-        "Engels",
-        "Duits",
-        "Spaans",
-        "Portugees",
-        "Italiaans",
-        "Pools",
-        "Roemeens",
-        "Bulgaars",
-        "Oekraïens",
-        "Russisch",
-        "Turks",
-        "Arabisch",
-        "Berbers",
-        "Koerdisch",
-        "Perzisch",
-        "Dari",
-        "Pasjtoe",
-        "Tigrinya",
-        "Somalisch",
-        "Albanees",
-        "Armeens",
-        "Georgisch",
-        "andere",
-    ),
-)
-
-# The return channel's vocabulary (promise P6): the only thing a municipality sends back
-# besides data-quality reports. The first value is what a fresh record starts with.
-ACTIVITY_STATUSES = Vocabulary(
-    "status activiteit",
-    (
-        "nog niet gecontacteerd",
-        "gecontacteerd",
-        "toegeleid",
-        "gestart",
-        "afgerond",
-        "gestopt",
-        "niet bereikbaar",
-        "geen interesse",
-    ),
-)
-INITIAL_ACTIVITY_STATUS = ACTIVITY_STATUSES.values[0]
-
-# Art. 7: the six kinds of quality problem a municipality reports.
-QUALITY_PROBLEMS = Vocabulary(
-    "melding gegevenskwaliteit",
-    ("foutief", "onnauwkeurig", "onvolledig", "ontbrekend", "verouderd", "overtollig"),
-)
-
-# The agency's answer to a quality report (art. 7: "de gepaste maatregelen").
-QUALITY_OUTCOMES = Vocabulary(
-    "afhandeling melding",
-    ("gecorrigeerd", "correct-bevonden", "ingetrokken"),
-)
-
-
-# --- the fields -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FieldSpec:
-    """One column: its attribute name, canonical Dutch header and rule."""
-
-    key: str
-    header: str
-    required: bool
-    max_length: int
-    vocabulary: Vocabulary | None = None
-    multi: bool = False
-
-    def __post_init__(self) -> None:
-        if self.multi and self.vocabulary is None:
-            raise ValueError("a multi-valued field needs a vocabulary")
-
-
-NAAM = FieldSpec("naam", "Naam", True, 100)
-VOORNAAM = FieldSpec("voornaam", "Voornaam", True, 100)
-ADRES = FieldSpec("adres", "Adres", False, 200)
-POSTCODE = FieldSpec("postcode", "Postcode", False, 4)
-GEMEENTE = FieldSpec("gemeente", "Gemeente", False, 100)
-TELEFOON = FieldSpec("telefoon", "Telefoon", False, 16)
-EMAIL = FieldSpec("email", "E-mail", False, 254)
-CONTACTTAAL = FieldSpec("contacttaal", "Contacttaal", True, 40, CONTACT_LANGUAGES)
-NIVEAU_NEDERLANDS = FieldSpec("niveau_nederlands", "Niveau Nederlands", True, 10, DUTCH_LEVELS)
-STATUS_MO = FieldSpec("status_mo", "Status MO", True, 20, MO_STATUSES)
-INTERESSES = FieldSpec("interesses", "Interesses en noden", True, 400, INTERESTS, multi=True)
-
-# The art. 3 fields, in the order of the municipal workbook (brief §5).
-SHARED_FIELDS: tuple[FieldSpec, ...] = (
-    NAAM,
-    VOORNAAM,
-    ADRES,
-    POSTCODE,
-    GEMEENTE,
-    TELEFOON,
-    EMAIL,
-    CONTACTTAAL,
-    NIVEAU_NEDERLANDS,
-    STATUS_MO,
-    INTERESSES,
-)
-SHARED_HEADERS: tuple[str, ...] = tuple(f.header for f in SHARED_FIELDS)
-
-# Master-only: read by the exporter, never written into a package.
-KLANT_ID = FieldSpec("client_id", "Klant-ID", True, 64)  # the agency's internal client id
-NIS_CODE = FieldSpec("nis", "NIS-code", True, 5)  # municipality of residence
-DATUM_ATTEST = FieldSpec("certificate_date", "Datum inburgeringsattest", False, 10)
-MASTER_ONLY_FIELDS: tuple[FieldSpec, ...] = (KLANT_ID, NIS_CODE, DATUM_ATTEST)
-
-# The master's canonical column order (brief §4, `securexchange sample`).
-MASTER_FIELDS: tuple[FieldSpec, ...] = (
-    KLANT_ID,
-    NAAM,
-    VOORNAAM,
-    ADRES,
-    POSTCODE,
-    GEMEENTE,
-    NIS_CODE,
-    TELEFOON,
-    EMAIL,
-    CONTACTTAAL,
-    NIVEAU_NEDERLANDS,
-    STATUS_MO,
-    INTERESSES,
-    DATUM_ATTEST,
-)
-MASTER_HEADERS: tuple[str, ...] = tuple(f.header for f in MASTER_FIELDS)
-# Columns of the municipal workbook that are not art. 3 fields (brief §5). Named here so
-# that the workbook writer, its reader and the return channel agree on them.
-HEADER_RECORD_ID = "record-id"
-HEADER_RETENTION = "Bewaren tot"
-HEADER_ACTIVITY = "Status activiteit"
-HEADER_QUALITY = "Melding gegevenskwaliteit"
-HEADER_OUTCOME = "Afhandeling melding"
-# A quality report names one of the shared fields (art. 7 "gegevens ... vermeld in
-# artikel 3"), and one problem from QUALITY_PROBLEMS.
-QUALITY_FIELDS: tuple[str, ...] = SHARED_HEADERS
 
 
 # --- value rules ------------------------------------------------------------------------
@@ -295,36 +81,224 @@ def text_problem(value: str, spec: FieldSpec) -> str | None:
     return None
 
 
-def parse_interests(text: str) -> tuple[str, ...]:
-    """Split and canonicalise an "Interesses en noden" cell; raises FieldError.
+def _postcode_problem(value: str) -> str | None:
+    return None if _POSTCODE.fullmatch(value) else "is not a Belgian postcode (4 digits)"
 
-    Values are separated by ';'; repeated values are merged; the result is in protocol
-    order; "geen" stands alone.
+
+def _e164_problem(value: str) -> str | None:
+    return None if _E164.fullmatch(value) else "is not a phone number in E.164 form"
+
+
+def _email_problem(value: str) -> str | None:
+    if CONTROL_CHARACTERS.search(value):
+        return "contains a control character"
+    if value.startswith(FORMULA_START):
+        return "starts like a formula"
+    return None if _EMAIL_SHAPE.fullmatch(value) else "is not an e-mail address"
+
+
+def _client_id_problem(value: str) -> str | None:
+    if CLIENT_ID_PATTERN.fullmatch(value):
+        return None
+    return "is not a client id (letters, digits, '.', '_', '/', '-')"
+
+
+# --- the fields -------------------------------------------------------------------------
+
+# What a field holds once canonical: text, or the labels of a multi-valued field.
+FieldValue = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One column, and everything the product needs to know about it, in one entry.
+
+    ``normalise`` turns a master's trimmed text into the canonical value (intake; it
+    raises ValueError with a reason of its own, never the value); ``check`` says why a
+    canonical value is unacceptable (a package, the vault), or None: it replaces the
+    free-text rules of :func:`text_problem` but for the length cap. A field without
+    them is free text; a field with a vocabulary takes its labels. ``width`` is its
+    column width in the workbook; ``example`` is what synthetic masters (``securexchange
+    sample``) hold in it when the generator has no rule of its own for the field.
     """
+
+    key: str
+    header: str
+    required: bool
+    max_length: int
+    width: float
+    vocabulary: Vocabulary | None = None
+    multi: bool = False
+    normalise: Callable[[str], str] | None = None
+    check: Callable[[str], str | None] | None = None
+    example: str = ""
+
+    def __post_init__(self) -> None:
+        if self.multi and self.vocabulary is None:
+            raise ValueError("a multi-valued field needs a vocabulary")
+        if self.vocabulary is not None and (self.normalise or self.check):
+            raise ValueError("a field with a closed list takes no normaliser or check")
+
+    def problem(self, value: object) -> str | None:
+        """Why ``value`` is not a canonical value of this field, or None. Never quotes it."""
+        if self.multi:
+            return _labels_problem(self, value)
+        if self.vocabulary is not None:
+            return None if value in self.vocabulary else "has a value outside its list"
+        if not isinstance(value, str):
+            return "is not text"
+        if not value or self.check is None:
+            return text_problem(value, self)
+        # A checked field's own rule is the authority ("+32..." is a phone number, not
+        # a formula); the length cap holds for every field.
+        if len(value) > self.max_length:
+            return f"is longer than {self.max_length} characters"
+        return self.check(value)
+
+    def read_cell(self, text: str) -> FieldValue:
+        """The value of a package workbook's cell; raises FieldError.
+
+        Closed lists are matched case-insensitively; everything else must already be
+        canonical (:mod:`securexchange.intake` normalises raw master data).
+        """
+        if self.multi:
+            return parse_labels(self, text)
+        if self.vocabulary is not None:
+            label = self.vocabulary.canonical(text)
+            if label is None:
+                raise FieldError(self.header, "has a value outside its list")
+            return label
+        return text
+
+    def cell(self, value: FieldValue) -> str:
+        """The cell text of a canonical value."""
+        return MULTI_JOINER.join(value) if isinstance(value, tuple) else value
+
+
+def _vocabulary(spec: FieldSpec) -> Vocabulary:
+    if spec.vocabulary is None:
+        raise ValueError(f"{spec.header} has no closed list")
+    return spec.vocabulary
+
+
+def parse_labels(spec: FieldSpec, text: str) -> tuple[str, ...]:
+    """Split and canonicalise a multi-valued cell; raises FieldError.
+
+    Values are separated by ';'; repeated values are merged; the result is in the
+    list's order; the list's lone label ("geen") stands alone.
+    """
+    vocabulary = _vocabulary(spec)
     chosen: set[str] = set()
     for part in text.split(MULTI_SEPARATOR):
         if not part.strip():
             continue
-        label = INTERESTS.canonical(part)
+        label = vocabulary.canonical(part)
         if label is None:
-            raise FieldError(INTERESSES.header, "has a value outside the list of art. 3")
+            raise FieldError(spec.header, "has a value outside the list of art. 3")
         chosen.add(label)
     if not chosen:
-        raise FieldError(INTERESSES.header, "is empty (use 'geen' when nothing was said)")
-    if NO_INTEREST in chosen and len(chosen) > 1:
-        raise FieldError(INTERESSES.header, "combines 'geen' with other values")
-    return tuple(v for v in INTERESTS.values if v in chosen)
+        if not spec.required:
+            return ()
+        hint = f" (use '{vocabulary.alone}' when nothing was said)" if vocabulary.alone else ""
+        raise FieldError(spec.header, "is empty" + hint)
+    if vocabulary.alone in chosen and len(chosen) > 1:
+        raise FieldError(spec.header, f"combines '{vocabulary.alone}' with other values")
+    return tuple(v for v in vocabulary.values if v in chosen)
 
 
-_INTEREST_ORDER = {label: i for i, label in enumerate(INTERESTS.values)}
-
-
-def _canonical_interests(values: tuple[str, ...]) -> bool:
-    """Labels from the list, strictly in protocol order, "geen" alone."""
-    positions = [_INTEREST_ORDER.get(v, -1) if isinstance(v, str) else -1 for v in values]
+def _labels_problem(spec: FieldSpec, values: object) -> str | None:
+    """Labels from the list, strictly in its order, the lone label alone."""
+    vocabulary = _vocabulary(spec)
+    if not isinstance(values, tuple):
+        return "is not a list of labels"
+    if not values:
+        return "is empty" if spec.required else None
+    positions = [vocabulary.position(v) for v in values]
     if -1 in positions or positions != sorted(set(positions)):
-        return False
-    return NO_INTEREST not in values or len(values) == 1
+        return "is not in canonical form"
+    if vocabulary.alone in values and len(values) > 1:
+        return "is not in canonical form"
+    return None
+
+
+NAAM = FieldSpec("naam", "Naam", True, 100, width=20)
+VOORNAAM = FieldSpec("voornaam", "Voornaam", True, 100, width=18)
+ADRES = FieldSpec("adres", "Adres", False, 200, width=32)
+POSTCODE = FieldSpec(
+    "postcode",
+    "Postcode",
+    False,
+    4,
+    width=10,
+    normalise=normalise.postcode,
+    check=_postcode_problem,
+)
+GEMEENTE = FieldSpec("gemeente", "Gemeente", False, 100, width=18)
+TELEFOON = FieldSpec(
+    "telefoon", "Telefoon", False, 16, width=16, normalise=normalise.phone, check=_e164_problem
+)
+EMAIL = FieldSpec(
+    "email", "E-mail", False, 254, width=30, normalise=normalise.email, check=_email_problem
+)
+CONTACTTAAL = FieldSpec("contacttaal", "Contacttaal", True, 40, 14, CONTACT_LANGUAGES)
+NIVEAU_NEDERLANDS = FieldSpec("niveau_nederlands", "Niveau Nederlands", True, 10, 12, DUTCH_LEVELS)
+STATUS_MO = FieldSpec("status_mo", "Status MO", True, 20, 14, MO_STATUSES)
+INTERESSES = FieldSpec("interesses", "Interesses en noden", True, 400, 40, INTERESTS, multi=True)
+
+# The art. 3 fields, in the order of the municipal workbook (brief §5). A new field is
+# one entry here: intake, the workbooks, packages, the vault and quality reports all
+# take their fields from this tuple (tests/test_schema_fields.py adds one to prove it).
+SHARED_FIELDS: tuple[FieldSpec, ...] = (
+    NAAM,
+    VOORNAAM,
+    ADRES,
+    POSTCODE,
+    GEMEENTE,
+    TELEFOON,
+    EMAIL,
+    CONTACTTAAL,
+    NIVEAU_NEDERLANDS,
+    STATUS_MO,
+    INTERESSES,
+)
+SHARED_HEADERS: tuple[str, ...] = tuple(f.header for f in SHARED_FIELDS)
+
+# Master-only: read by the exporter, never written into a package.
+KLANT_ID = FieldSpec(  # the agency's internal client id
+    "client_id", "Klant-ID", True, 64, width=14, check=_client_id_problem
+)
+NIS_CODE = FieldSpec(  # municipality of residence
+    "nis", "NIS-code", True, 5, width=10, normalise=normalise.nis_code
+)
+DATUM_ATTEST = FieldSpec("certificate_date", "Datum inburgeringsattest", False, 10, width=14)
+MASTER_ONLY_FIELDS: tuple[FieldSpec, ...] = (KLANT_ID, NIS_CODE, DATUM_ATTEST)
+
+# The master's canonical column order (brief §4, `securexchange sample`): the client id,
+# the shared fields with the NIS code after the municipality's name, the certificate date.
+_BEFORE_NIS = SHARED_FIELDS.index(GEMEENTE) + 1
+MASTER_FIELDS: tuple[FieldSpec, ...] = (
+    KLANT_ID,
+    *SHARED_FIELDS[:_BEFORE_NIS],
+    NIS_CODE,
+    *SHARED_FIELDS[_BEFORE_NIS:],
+    DATUM_ATTEST,
+)
+MASTER_HEADERS: tuple[str, ...] = tuple(f.header for f in MASTER_FIELDS)
+# Columns of the municipal workbook that are not art. 3 fields (brief §5). Named here so
+# that the workbook writer, its reader and the return channel agree on them.
+HEADER_RECORD_ID = "record-id"
+HEADER_RETENTION = "Bewaren tot"
+HEADER_ACTIVITY = "Status activiteit"
+HEADER_QUALITY = "Melding gegevenskwaliteit"
+HEADER_OUTCOME = "Afhandeling melding"
+# A quality report names one of the shared fields (art. 7 "gegevens ... vermeld in
+# artikel 3"), and one problem from QUALITY_PROBLEMS.
+QUALITY_FIELDS: tuple[str, ...] = SHARED_HEADERS
+
+
+def parse_interests(text: str) -> tuple[str, ...]:
+    """Split and canonicalise an "Interesses en noden" cell; raises FieldError."""
+    return parse_labels(INTERESSES, text)
 
 
 def format_interests(values: Iterable[str]) -> str:
@@ -332,92 +306,79 @@ def format_interests(values: Iterable[str]) -> str:
     return MULTI_JOINER.join(values)
 
 
-def _check_text(value: object, spec: FieldSpec) -> None:
-    if not isinstance(value, str):
-        raise FieldError(spec.header, "is not text")
-    problem = text_problem(value, spec)
-    if problem is not None:
-        raise FieldError(spec.header, problem)
+RECORD_KEYS: tuple[str, ...] = tuple(spec.key for spec in SHARED_FIELDS)
+_SHARED_KEYS = frozenset(RECORD_KEYS)
+_FIELD_INDEX: Mapping[str, int] = {key: i for i, key in enumerate(RECORD_KEYS)}
 
 
-def _check_enum(value: object, spec: FieldSpec) -> None:
-    assert spec.vocabulary is not None
-    if value not in spec.vocabulary:
-        raise FieldError(spec.header, "has a value outside its list")
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class Record:
     """The art. 3 data of one person: exactly what a municipality receives.
 
-    Every value is canonical: trimmed text, a postcode of 4 digits, a phone number in
-    E.164 form, labels from the closed lists. Optional fields are the empty string.
+    Built from one keyword value per shared field (``Record(naam="Haddad", ...)``) and
+    checked by each field's rule: every value is canonical (trimmed text, a postcode of
+    4 digits, a phone number in E.164 form, labels from the closed lists; optional
+    fields are the empty string). Read a value with :meth:`text` or :meth:`labels`, or
+    as an attribute named by the field's key.
     """
 
-    naam: str
-    voornaam: str
-    adres: str
-    postcode: str
-    gemeente: str
-    telefoon: str
-    email: str
-    contacttaal: str
-    niveau_nederlands: str
-    status_mo: str
-    interesses: tuple[str, ...]
+    values: tuple[FieldValue, ...]
 
-    def __post_init__(self) -> None:
-        for spec in (NAAM, VOORNAAM, ADRES, GEMEENTE):
-            _check_text(getattr(self, spec.key), spec)
-        if self.postcode and not _POSTCODE.fullmatch(self.postcode):
-            raise FieldError(POSTCODE.header, "is not a Belgian postcode (4 digits)")
-        if self.telefoon and not _E164.fullmatch(self.telefoon):
-            raise FieldError(TELEFOON.header, "is not a phone number in E.164 form")
-        if self.email:
-            _check_text(self.email, EMAIL)
-            if not _EMAIL_SHAPE.fullmatch(self.email):
-                raise FieldError(EMAIL.header, "is not an e-mail address")
-        for spec in (CONTACTTAAL, NIVEAU_NEDERLANDS, STATUS_MO):
-            _check_enum(getattr(self, spec.key), spec)
-        if not isinstance(self.interesses, tuple) or not self.interesses:
-            raise FieldError(INTERESSES.header, "is empty")
-        if not _canonical_interests(self.interesses):
-            raise FieldError(INTERESSES.header, "is not in canonical form")
+    def __init__(self, **values: FieldValue) -> None:
+        if values.keys() != _SHARED_KEYS:
+            raise FieldError("record", "does not have exactly the art. 3 fields")
+        ordered = tuple(values[key] for key in RECORD_KEYS)
+        for spec, value in zip(SHARED_FIELDS, ordered, strict=True):
+            problem = spec.problem(value)
+            if problem is not None:
+                raise FieldError(spec.header, problem)
+        object.__setattr__(self, "values", ordered)
+
+    @classmethod
+    def trusted(cls, values: Sequence[FieldValue]) -> Record:
+        """A record from values this program checked before (the vault's own rows, which
+        the AEAD proves are ours): the per-field rules cost more than the decryption."""
+        if len(values) != len(RECORD_KEYS):
+            raise FieldError("record", "does not have exactly the art. 3 fields")
+        record = object.__new__(cls)
+        object.__setattr__(record, "values", tuple(values))
+        return record
+
+    def __getattr__(self, key: str) -> FieldValue:
+        index = _FIELD_INDEX.get(key)
+        if index is None:
+            raise AttributeError(key)
+        return self.values[index]
+
+    def text(self, spec: FieldSpec) -> str:
+        """The value of a single-valued field."""
+        value = self.values[_FIELD_INDEX[spec.key]]
+        if not isinstance(value, str):
+            raise TypeError(f"{spec.header} holds labels, not text")
+        return value
+
+    def labels(self, spec: FieldSpec) -> tuple[str, ...]:
+        """The labels of a multi-valued field."""
+        value = self.values[_FIELD_INDEX[spec.key]]
+        if not isinstance(value, tuple):
+            raise TypeError(f"{spec.header} holds text, not labels")
+        return value
+
+    def replaced(self, **changes: FieldValue) -> Record:
+        """This record with some values changed, checked again."""
+        return Record(**{**dict(zip(RECORD_KEYS, self.values, strict=True)), **changes})
 
     def cells(self) -> tuple[str, ...]:
         """The values as cell text, in the order of :data:`SHARED_HEADERS`."""
-        return tuple(
-            format_interests(self.interesses) if spec.multi else getattr(self, spec.key)
-            for spec in SHARED_FIELDS
-        )
+        return tuple(spec.cell(v) for spec, v in zip(SHARED_FIELDS, self.values, strict=True))
 
     @classmethod
     def from_cells(cls, cells: Mapping[str, str]) -> Record:
-        """A record from canonical cell texts keyed by shared header; raises FieldError.
-
-        Enumerated values are matched case-insensitively; everything else must already
-        be canonical (use :mod:`securexchange.intake.master` for raw master data).
-        """
+        """A record from a package workbook's cell texts keyed by shared header; raises
+        FieldError (see :meth:`FieldSpec.read_cell`)."""
         if set(cells) != set(SHARED_HEADERS):
             raise FieldError("record", "does not have exactly the art. 3 fields")
-        values: dict[str, object] = {}
-        for spec in SHARED_FIELDS:
-            text = cells[spec.header]
-            if spec.multi:
-                values[spec.key] = parse_interests(text)
-            elif spec.vocabulary is not None:
-                label = spec.vocabulary.canonical(text)
-                if label is None:
-                    raise FieldError(spec.header, "has a value outside its list")
-                values[spec.key] = label
-            else:
-                values[spec.key] = text
-        return cls(**values)  # type: ignore[arg-type]
-
-
-RECORD_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Record))
-if tuple(s.key for s in SHARED_FIELDS) != RECORD_KEYS:  # the two lists must never drift
-    raise RuntimeError("Record and SHARED_FIELDS disagree")
+        return cls(**{spec.key: spec.read_cell(cells[spec.header]) for spec in SHARED_FIELDS})
 
 
 @dataclass(frozen=True)
@@ -430,9 +391,7 @@ class MasterRow:
     record: Record
 
     def __post_init__(self) -> None:
-        if not isinstance(self.client_id, str) or len(self.client_id) > KLANT_ID.max_length:
-            raise FieldError(KLANT_ID.header, "is not a client id")
-        if not CLIENT_ID_PATTERN.fullmatch(self.client_id):
+        if not isinstance(self.client_id, str) or KLANT_ID.problem(self.client_id):
             raise FieldError(KLANT_ID.header, "is not a client id")
         if not is_nis_code(self.nis):
             raise FieldError(NIS_CODE.header, "is not a 5-digit NIS code")

@@ -76,9 +76,7 @@ from securexchange.home.log_entries import Action
 from securexchange.intake.master import read_master
 from securexchange.keys.identity import Identity, check_nis
 from securexchange.keys.keystore import KeySource
-from securexchange.schema import (
-    retention_deadline,
-)
+from securexchange.schema import retention_deadline
 
 Progress = Callable[[int, int], None]  # (packages done, packages in total)
 
@@ -269,7 +267,12 @@ def export_master(
         workers_option=options.workers,
         progress=progress,
     )
-    # One transaction: sequence numbers, records and the log entry, or nothing.
+    _commit(home, issued, identity, skipped=len(skipped))
+    return result(_publish(home, issued, out_dir), created)
+
+
+def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skipped: int) -> None:
+    """One transaction: sequence numbers, records and the log entry, or nothing."""
     with statedb.transaction(home.db):
         for item in issued:
             ledger.insert(home, item.package, item.records)
@@ -280,10 +283,9 @@ def export_master(
             counts={
                 "packages": len(issued),
                 "records": sum(item.package.records for item in issued),
-                "skipped": len(skipped),
+                "skipped": skipped,
             },
         )
-    return result(_publish(home, issued, out_dir), created)
 
 
 def _dry_run(home: Home, targets: Sequence[Target], created_at: datetime) -> list[PackageSummary]:

@@ -29,14 +29,10 @@ from securexchange.errors import (
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake.master import IntakeResult
-from securexchange.schema import (
-    INITIAL_ACTIVITY_STATUS,
-    SCHEMA_VERSION,
-    MasterRow,
-    retention_deadline,
-)
+from securexchange.schema import NAAM, SCHEMA_VERSION, VOORNAAM, MasterRow, retention_deadline
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
 from securexchange.sheets.workbook import write_package_workbook
+from securexchange.vocabularies import INITIAL_ACTIVITY_STATUS
 
 
 @dataclass(frozen=True)
@@ -194,7 +190,7 @@ def _rows(
         records.append(ledger.PackageRecord(rid, row.client_id, deadline))
         rows.append(
             (
-                (row.record.naam.casefold(), row.record.voornaam.casefold(), rid),
+                (row.record.text(NAAM).casefold(), row.record.text(VOORNAAM).casefold(), rid),
                 WorkbookRow(
                     rid,
                     row.record,

@@ -34,7 +34,7 @@ from securexchange.clock import format_instant
 from securexchange.errors import InternalError
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.schema import INITIAL_ACTIVITY_STATUS
+from securexchange.vocabularies import INITIAL_ACTIVITY_STATUS
 
 # Art. 7: the agency acts "binnen 2 weken" of the municipality's finding.
 QUALITY_DEADLINE = timedelta(days=14)

@@ -22,7 +22,7 @@ from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.ids import is_artifact_id
-from securexchange.schema import QUALITY_OUTCOMES
+from securexchange.vocabularies import QUALITY_OUTCOMES
 
 
 @dataclass(frozen=True)

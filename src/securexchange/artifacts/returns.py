@@ -45,7 +45,8 @@ from securexchange.errors import Malformed, Tampered
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
-from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS
+from securexchange.schema import QUALITY_FIELDS
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 
 DOCUMENT_FAMILY = "securexchange-return"
 DOCUMENT_VERSION = 1

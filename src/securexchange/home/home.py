@@ -363,12 +363,12 @@ def create_home(
     atomic_write(paths.marker, strictjson.dumps(info.to_json()), mode=0o600, exclusive=True)
 
 
-def _upgrade(home: Home, created: frozenset[str]) -> None:
+def _upgrade(home: Home) -> None:
     """Bring an older home forward, logged (see :func:`tables.upgrade`)."""
-    if not created:  # the usual case: every table was there
+    if not tables.upgrade_pending(home.db):  # the usual case: nothing to do
         return
     with statedb.transaction(home.db):
-        touched = tables.upgrade(home.db, created, home.now)
+        touched = tables.upgrade(home.db, home.now)
         if touched:
             home.record(Action.VAULT_UPGRADE, artifacts=touched, counts={"legacy": len(touched)})
 
@@ -407,7 +407,7 @@ def open_home(
     conn: sqlite3.Connection | None = None
     try:
         conn = statedb.connect(paths.state_db, create=False)
-        created = tables.apply(conn, info.kind.value)
+        tables.apply(conn, info.kind.value)
         for directory in (paths.root, paths.keys, paths.keys / "subkeys", paths.workbooks):
             remove_temp_leftovers(directory)
         clock = read_clock(
@@ -431,7 +431,7 @@ def open_home(
         # Lines a killed command left past the committed head are cut (and the cut is
         # logged) before anything else is logged, so sequence numbers never fork.
         home.log.settle(now=home.log_time)
-        _upgrade(home, created)
+        _upgrade(home)
         try:
             yield home
             home.log.settle(now=home.log_time)

@@ -347,28 +347,46 @@ def _tables(conn: sqlite3.Connection) -> frozenset[str]:
     return frozenset(str(row[0]) for row in rows)
 
 
-def apply(conn: sqlite3.Connection, kind: str) -> frozenset[str]:
-    """Create the tables of a ``kind`` home that are missing; the names it created.
+# Set in the transaction that creates ``vault_signed`` in a home that held packages
+# before, cleared in the transaction that lists them as legacy and logs it: a command
+# that fails between the two leaves the upgrade pending, never lost.
+LEGACY_PENDING = "upgrade.legacy-pending"
+_MARK_LEGACY_PENDING = (
+    "INSERT OR REPLACE INTO settings (key, value) VALUES ('upgrade.legacy-pending', 'yes');\n"
+)
+
+
+def apply(conn: sqlite3.Connection, kind: str) -> None:
+    """Create the tables of a ``kind`` home that are missing.
 
     One transaction: in autocommit mode every CREATE would be its own durable commit
     (a dozen fsyncs on a home's first command). On a home that has every table nothing
     is written, so nothing is synced.
     """
     before = _tables(conn)
-    conn.executescript(f"BEGIN;\n{TABLES[kind]}COMMIT;\n")
-    return _tables(conn) - before
+    script = TABLES[kind]
+    if "vault_packages" in before and "vault_signed" not in before:
+        script += _MARK_LEGACY_PENDING
+    conn.executescript(f"BEGIN;\n{script}COMMIT;\n")
 
 
-def upgrade(conn: sqlite3.Connection, created: frozenset[str], now: datetime) -> list[str]:
-    """Bring forward what an older home holds; the package ids it touched, for the log.
+def upgrade_pending(conn: sqlite3.Connection) -> bool:
+    """Whether an upgrade decided by :func:`apply` has not run yet."""
+    row = conn.execute("SELECT 1 FROM settings WHERE key = ?", (LEGACY_PENDING,)).fetchone()
+    return row is not None
 
-    A municipal home from before signed copies were kept (it had ``vault_packages`` but
-    ``vault_signed`` was just created) lists its live packages in ``vault_legacy``,
-    bounded at ``now`` + :data:`LEGACY_DAYS`, instead of shredding them all as tampered.
-    Dropping ``vault_signed`` to pass packages off as legacy therefore shows in the log,
-    and the vault caps every legacy bound at its last legacy day whatever is stored.
+
+def upgrade(conn: sqlite3.Connection, now: datetime) -> list[str]:
+    """Run a pending upgrade (inside the caller's transaction); the package ids it touched.
+
+    A municipal home from before signed copies were kept (``apply`` created
+    ``vault_signed`` where ``vault_packages`` existed) lists its live packages in
+    ``vault_legacy``, bounded at ``now`` + :data:`LEGACY_DAYS`, instead of shredding them
+    all as tampered. Dropping ``vault_signed`` to pass packages off as legacy therefore
+    shows in the log, and the vault caps every legacy bound at its last legacy day
+    whatever is stored.
     """
-    if "vault_signed" not in created or "vault_packages" in created:
+    if not upgrade_pending(conn):
         return []
     bound = format_instant(now + timedelta(days=LEGACY_DAYS))
     live = [
@@ -377,9 +395,9 @@ def upgrade(conn: sqlite3.Connection, created: frozenset[str], now: datetime) ->
             "SELECT package_id FROM vault_packages WHERE state = 'live' ORDER BY package_id"
         )
     ]
-    if live:
-        conn.executemany(
-            "INSERT OR IGNORE INTO vault_legacy (package_id, bound) VALUES (?, ?)",
-            [(package_id, bound) for package_id in live],
-        )
+    conn.executemany(
+        "INSERT OR IGNORE INTO vault_legacy (package_id, bound) VALUES (?, ?)",
+        [(package_id, bound) for package_id in live],
+    )
+    conn.execute("DELETE FROM settings WHERE key = ?", (LEGACY_PENDING,))
     return live

@@ -7,12 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from securexchange import schema
-from securexchange.intake import normalise
+from securexchange import normalise, schema
 from securexchange.schema import FieldError, FieldSpec
 from securexchange.sheets.cells import master_text
-
-_interests_seen: dict[object, tuple[str, ...]] = {}
 
 
 def _clean(cell: object, spec: FieldSpec | None) -> str:
@@ -76,23 +73,34 @@ def _enum(spec: FieldSpec) -> Callable[[object], object]:
     return convert
 
 
-def _interests(cell: object) -> object:
-    if cell in _interests_seen:
-        return _interests_seen[cell]
-    try:
-        result = schema.parse_interests(master_text(cell))
-    except FieldError as exc:
-        raise ValueError(exc.reason) from None
-    if len(_interests_seen) < 1 << 14:  # 4096 combinations and their spellings
-        _interests_seen[cell] = result
-    return result
+def _labels(spec: FieldSpec) -> Callable[[object], object]:
+    seen: dict[object, tuple[str, ...]] = {}  # 4096 combinations and their spellings
+
+    def convert(cell: object) -> object:
+        if cell in seen:
+            return seen[cell]
+        try:
+            result = schema.parse_labels(spec, master_text(cell))
+        except FieldError as exc:
+            raise ValueError(exc.reason) from None
+        if len(seen) < 1 << 14:
+            seen[cell] = result
+        return result
+
+    return convert
 
 
-def _client_id(cell: object) -> object:
-    text = _clean(cell, schema.KLANT_ID)
-    if not schema.CLIENT_ID_PATTERN.fullmatch(text):
-        raise ValueError("is not a client id (letters, digits, '.', '_', '/', '-')")
-    return text
+def _checked_text(
+    spec: FieldSpec, check: Callable[[str], str | None]
+) -> Callable[[object], object]:
+    def convert(cell: object) -> object:
+        text = _clean(cell, spec)
+        problem = check(text) if text else None
+        if problem is not None:
+            raise ValueError(problem)
+        return text
+
+    return convert
 
 
 def _certificate(cell: object) -> object:
@@ -103,19 +111,21 @@ def _certificate(cell: object) -> object:
     return normalise.certificate_date(cell)
 
 
+def converter(spec: FieldSpec) -> Callable[[object], object]:
+    """The converter of a field, from what its spec says (see :class:`FieldSpec`)."""
+    if spec is schema.DATUM_ATTEST:
+        return _certificate
+    if spec.multi:
+        return _labels(spec)
+    if spec.vocabulary is not None:
+        return _enum(spec)
+    if spec.normalise is not None:
+        return _optional(spec, spec.normalise)
+    if spec.check is not None:
+        return _checked_text(spec, spec.check)
+    return _free_text(spec)
+
+
 CONVERTERS: Mapping[str, Callable[[object], object]] = {
-    schema.KLANT_ID.header: _client_id,
-    schema.NAAM.header: _free_text(schema.NAAM),
-    schema.VOORNAAM.header: _free_text(schema.VOORNAAM),
-    schema.ADRES.header: _free_text(schema.ADRES),
-    schema.POSTCODE.header: _optional(schema.POSTCODE, normalise.postcode),
-    schema.GEMEENTE.header: _free_text(schema.GEMEENTE),
-    schema.NIS_CODE.header: _optional(schema.NIS_CODE, normalise.nis_code),
-    schema.TELEFOON.header: _optional(schema.TELEFOON, normalise.phone),
-    schema.EMAIL.header: _optional(schema.EMAIL, normalise.email),
-    schema.CONTACTTAAL.header: _enum(schema.CONTACTTAAL),
-    schema.NIVEAU_NEDERLANDS.header: _enum(schema.NIVEAU_NEDERLANDS),
-    schema.STATUS_MO.header: _enum(schema.STATUS_MO),
-    schema.INTERESSES.header: _interests,
-    schema.DATUM_ATTEST.header: _certificate,
+    spec.header: converter(spec) for spec in schema.MASTER_FIELDS
 }

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from securexchange import schema, strictjson
+from securexchange import schema, strictjson, vocabularies
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
 from securexchange.intake.converters import (
     CONVERTERS,
@@ -181,22 +181,22 @@ def _plan_columns(
     drop_columns: Collection[str],
 ) -> tuple[list[tuple[int, str]], list[Problem]]:
     """(cell index, canonical header) of the columns to read, and header problems."""
-    canonical = {schema.fold(h): h for h in schema.MASTER_HEADERS}
+    canonical = {vocabularies.fold(h): h for h in schema.MASTER_HEADERS}
     for target in mapping.values():
         if target not in schema.MASTER_HEADERS:
             raise UsageError(
                 "the header mapping names a target that is not a canonical header",
                 hint="targets: " + ", ".join(schema.MASTER_HEADERS),
             )
-    mapped = {schema.fold(k): v for k, v in mapping.items()}
-    dropped = {schema.fold(name) for name in drop_columns}
+    mapped = {vocabularies.fold(k): v for k, v in mapping.items()}
+    dropped = {vocabularies.fold(name) for name in drop_columns}
     plan: list[tuple[int, str]] = []
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for index, cell in enumerate(header):
         letter = column_letters(first_column + index)
         text = cell if isinstance(cell, str) else ""
-        key = schema.fold(text)
+        key = vocabularies.fold(text)
         if not key:
             if cell not in ("", None):
                 problems.append(Problem(sheet, header_number, letter, "the header is not text"))

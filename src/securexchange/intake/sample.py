@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from securexchange import municipalities, schema
+from securexchange import municipalities, schema, vocabularies
 from securexchange.errors import UsageError
 
 Cell = str | date
@@ -40,7 +40,7 @@ Rows = list[tuple[Cell, ...]]
 class Origin:
     country: str
     weight: int
-    languages: tuple[str, ...]  # contact languages, from schema.CONTACT_LANGUAGES
+    languages: tuple[str, ...]  # contact languages, from vocabularies.CONTACT_LANGUAGES
     first_names: tuple[str, ...]
     surnames: tuple[str, ...]
 
@@ -296,10 +296,18 @@ def _phone(rng: random.Random) -> str:
 
 def _interests(rng: random.Random) -> str:
     if rng.random() < 0.1:
-        return schema.NO_INTEREST
-    labels = [v for v in schema.INTERESTS.values if v != schema.NO_INTEREST]
+        return vocabularies.NO_INTEREST
+    labels = [v for v in vocabularies.INTERESTS.values if v != vocabularies.NO_INTEREST]
     chosen = rng.sample(labels, rng.choice((1, 1, 2, 2, 3)))
     return schema.format_interests(v for v in labels if v in chosen)
+
+
+def _example(rng: random.Random, spec: schema.FieldSpec) -> str:
+    """A value for a field this generator has no rule of its own for: a label from its
+    list, else the example its spec gives."""
+    if spec.vocabulary is not None:
+        return spec.vocabulary.alone or rng.choice(spec.vocabulary.values)
+    return spec.example
 
 
 def generate_master(
@@ -342,21 +350,29 @@ def generate_master(
         certificate: Cell = ""
         if rng.random() < CERTIFICATE_SHARE:
             certificate = start + timedelta(days=rng.randrange(1000))
+        generated: dict[str, Cell] = {
+            schema.KLANT_ID.header: f"K{client_numbers[i]}",
+            schema.NAAM.header: last,
+            schema.VOORNAAM.header: first,
+            schema.ADRES.header: f"{fake.street_name()} {rng.randrange(1, 250)}",
+            schema.POSTCODE.header: _postcode(rng, place),
+            schema.GEMEENTE.header: place.short_name,
+            schema.NIS_CODE.header: place.nis,
+            schema.TELEFOON.header: phone,
+            schema.EMAIL.header: email,
+            schema.CONTACTTAAL.header: (
+                rng.choice(origin.languages) if rng.random() < 0.85 else "Nederlands"
+            ),
+            schema.NIVEAU_NEDERLANDS.header: rng.choices(
+                vocabularies.DUTCH_LEVELS.values, _DUTCH_LEVEL_WEIGHTS
+            )[0],
+            schema.STATUS_MO.header: rng.choices(vocabularies.MO_STATUSES.values, _MO_WEIGHTS)[0],
+            schema.INTERESSES.header: _interests(rng),
+            schema.DATUM_ATTEST.header: certificate,
+        }
         row: list[Cell] = [
-            f"K{client_numbers[i]}",
-            last,
-            first,
-            f"{fake.street_name()} {rng.randrange(1, 250)}",
-            _postcode(rng, place),
-            place.short_name,
-            place.nis,
-            phone,
-            email,
-            rng.choice(origin.languages) if rng.random() < 0.85 else "Nederlands",
-            rng.choices(schema.DUTCH_LEVELS.values, _DUTCH_LEVEL_WEIGHTS)[0],
-            rng.choices(schema.MO_STATUSES.values, _MO_WEIGHTS)[0],
-            _interests(rng),
-            certificate,
+            generated[spec.header] if spec.header in generated else _example(rng, spec)
+            for spec in schema.MASTER_FIELDS
         ]
         if hostile:
             # A national register number: exactly what must never leave the agency.

@@ -21,7 +21,7 @@ from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import opening, staff_edits, vault
-from securexchange.schema import Record
+from securexchange.schema import NAAM, VOORNAAM, Record
 
 # Longer than any first name plus surname the schema accepts; refuses a pasted file.
 MAX_NAME_LENGTH = 512
@@ -45,7 +45,7 @@ def matches(record: Record, query: str) -> bool:
 
 
 def _matches_key(record: Record, key: str) -> bool:
-    first, last = name_key(record.voornaam), name_key(record.naam)
+    first, last = name_key(record.text(VOORNAAM)), name_key(record.text(NAAM))
     return key in {f"{first} {last}", f"{last} {first}", last}
 
 

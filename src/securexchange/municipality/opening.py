@@ -33,9 +33,10 @@ from securexchange.municipality import (
     workbooks,
 )
 from securexchange.municipality.enrolment import home_nis
-from securexchange.schema import ACTIVITY_STATUSES, QUALITY_FIELDS, QUALITY_PROBLEMS, fold
+from securexchange.schema import QUALITY_FIELDS
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
 from securexchange.sheets.workbook import write_workbook
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS, fold
 
 
 @dataclass(frozen=True)

@@ -7,14 +7,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import operator
 import os
 from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from securexchange.errors import InternalError, Tampered
-from securexchange.schema import RECORD_KEYS, Record
+from securexchange.schema import Record
 from securexchange.sheets.layout import QualityReport, WorkbookRow
 
 if TYPE_CHECKING:
@@ -99,9 +98,6 @@ def unwrap(wrapped: bytes, identities: Sequence[age.Identity], max_size: int) ->
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
-_RECORD_VALUES = operator.attrgetter(*RECORD_KEYS)
-
-
 def encode_row(row: WorkbookRow) -> bytes:
     """A row's plaintext: a compact JSON array (inside the AEAD, so only we read it).
 
@@ -113,7 +109,7 @@ def encode_row(row: WorkbookRow) -> bytes:
         [
             ROW_FORMAT,
             row.record_id,
-            list(_RECORD_VALUES(row.record)),
+            list(row.record.values),
             row.retention.isoformat(),
             row.status,
             "" if row.quality is None else row.quality.field,
@@ -121,18 +117,6 @@ def encode_row(row: WorkbookRow) -> bytes:
             row.outcome,
         ]
     ).encode("utf-8")
-
-
-def _trusted_record(values: Sequence[object]) -> Record:
-    """A Record from cells this vault sealed after validating them at import.
-
-    The AEAD proves the row is ours, so the per-field rules are not run again (they
-    cost more than the decryption).
-    """
-    record = object.__new__(Record)
-    for key, value in zip(RECORD_KEYS, values, strict=True):
-        object.__setattr__(record, key, tuple(value) if isinstance(value, list) else value)
-    return record
 
 
 def decode_row(data: bytes) -> WorkbookRow:
@@ -144,7 +128,7 @@ def decode_row(data: bytes) -> WorkbookRow:
         raise InternalError("a vault row has an unknown format")
     return WorkbookRow(
         record_id=record_id,
-        record=_trusted_record(cells),
+        record=Record.trusted([tuple(v) if isinstance(v, list) else v for v in cells]),
         retention=date.fromisoformat(retention),
         status=status,
         quality=QualityReport(q_field, q_problem) if q_field else None,

@@ -24,19 +24,17 @@ from datetime import date, datetime
 from securexchange import schema
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import (
-    ACTIVITY_STATUSES,
     HEADER_ACTIVITY,
     HEADER_OUTCOME,
     HEADER_QUALITY,
     HEADER_RECORD_ID,
     HEADER_RETENTION,
     QUALITY_FIELDS,
-    QUALITY_OUTCOMES,
-    QUALITY_PROBLEMS,
     SCHEMA_VERSION,
     SHARED_HEADERS,
     Record,
 )
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_OUTCOMES, QUALITY_PROBLEMS
 
 # --- the layout, shared with the reader --------------------------------------------------
 

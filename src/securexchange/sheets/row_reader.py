@@ -9,14 +9,7 @@ from typing import NoReturn
 
 from securexchange.errors import InvalidWorkbook
 from securexchange.ids import is_record_id
-from securexchange.schema import (
-    ACTIVITY_STATUSES,
-    HEADER_ACTIVITY,
-    HEADER_QUALITY,
-    HEADER_RECORD_ID,
-    QUALITY_PROBLEMS,
-    fold,
-)
+from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY, HEADER_RECORD_ID
 from securexchange.sheets.layout import (
     ALL_HEADERS,
     DATA_SHEET,
@@ -37,6 +30,7 @@ from securexchange.sheets.workbook_edits import (
 from securexchange.sheets.xlsxguard import (
     column_letters,
 )
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS, fold
 
 # How far down the header row may have been pushed by inserted rows.
 _HEADER_SEARCH_ROWS = 100

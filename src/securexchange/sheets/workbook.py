@@ -30,13 +30,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
-from securexchange.schema import (
-    ACTIVITY_STATUSES,
-    HEADER_ACTIVITY,
-    HEADER_OUTCOME,
-    HEADER_QUALITY,
-    QUALITY_PROBLEMS,
-)
+from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_QUALITY
 from securexchange.sheets import sheetxml
 from securexchange.sheets.layout import (
     BANNER_ROWS,
@@ -86,6 +80,7 @@ from securexchange.sheets.workbook_style import (
     protect,
     workbook_styles,
 )
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook

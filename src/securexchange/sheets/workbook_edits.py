@@ -8,9 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from securexchange.ids import is_artifact_id
-from securexchange.schema import (
-    ACTIVITY_STATUSES,
-)
 from securexchange.sheets.layout import (
     QualityReport,
     WorkbookRow,
@@ -20,6 +17,7 @@ from securexchange.sheets.layout import (
 from securexchange.sheets.xlsxguard import (
     XlsxLimits,
 )
+from securexchange.vocabularies import ACTIVITY_STATUSES
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from securexchange.schema import ACTIVITY_STATUSES, QUALITY_OUTCOMES, QUALITY_PROBLEMS
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_OUTCOMES, QUALITY_PROBLEMS
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from securexchange.schema import (
     HEADER_QUALITY,
     HEADER_RECORD_ID,
     HEADER_RETENTION,
+    SHARED_FIELDS,
 )
 from securexchange.sheets.layout import (
     ALL_HEADERS,
@@ -27,20 +28,10 @@ from securexchange.sheets.memory import (
     WriteOnlySheet,
 )
 
-# Readable widths (characters) per column.
+# Readable widths (characters) per column; each shared field's is in its spec.
 WIDTHS: Mapping[str, float] = {
     HEADER_RECORD_ID: 26,
-    "Naam": 20,
-    "Voornaam": 18,
-    "Adres": 32,
-    "Postcode": 10,
-    "Gemeente": 18,
-    "Telefoon": 16,
-    "E-mail": 30,
-    "Contacttaal": 14,
-    "Niveau Nederlands": 12,
-    "Status MO": 14,
-    "Interesses en noden": 40,
+    **{spec.header: spec.width for spec in SHARED_FIELDS},
     HEADER_RETENTION: 13,
     HEADER_ACTIVITY: 24,
     HEADER_QUALITY: 32,
