@@ -61,3 +61,12 @@ _.clean_env
 # __exit__'s parameters are Python's protocol, used or not.
 _.exc_type
 _.exc
+
+# Help texts set on click objects in the run's language: click reads ``help`` when it
+# prints --help (cli/main.py, RootGroup).
+_.help
+
+# click calls these on our command and group classes when it prints --help and makes
+# subcommands (cli/translated.py).
+_.format_usage
+_.command_class

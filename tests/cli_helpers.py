@@ -24,6 +24,8 @@ def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in {"SECUREXCHANGE_HOME", "SECUREXCHANGE_NOW", "SECUREXCHANGE_PASSPHRASE_FILE"}
     }
+    # English unless a test asks for Dutch: the suite reads the same on a Dutch machine.
+    env["SECUREXCHANGE_LANG"] = "en"
     env.update(extra or {})
     return env
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,16 @@ def age_keygen_bin() -> str:
 @pytest.fixture
 def ssh_keygen_bin() -> str:
     return require_binary("ssh-keygen")
+
+
+@pytest.fixture
+def dutch() -> Iterator[None]:
+    """Messages in Dutch for the test's duration (the CLI's own choice and catalog)."""
+    from securexchange import i18n
+    from securexchange.cli.language import activate_for
+
+    activate_for(["--lang", "nl"], {})
+    try:
+        yield
+    finally:
+        i18n.activate("en")

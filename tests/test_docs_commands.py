@@ -98,7 +98,7 @@ def _script(items: list[Block]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _run(relative: str, tmp: Path) -> subprocess.CompletedProcess[str]:
+def _run(relative: str, tmp: Path, lang: str = "en") -> subprocess.CompletedProcess[str]:
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "securexchange").exists(), "securexchange is not installed in this venv"
     path = os.environ.get("PATH", "")
@@ -111,7 +111,7 @@ def _run(relative: str, tmp: Path) -> subprocess.CompletedProcess[str]:
         path = os.pathsep.join(dirs)
     else:
         path = f"{bin_dir}{os.pathsep}{path}"
-    env = cli_env({"PATH": path})
+    env = cli_env({"PATH": path, "SECUREXCHANGE_LANG": lang})
     env["TMPDIR"] = str(tmp)
     for name in ("DEMO", "VIRTUAL_ENV"):
         env.pop(name, None)
@@ -127,6 +127,13 @@ def _run(relative: str, tmp: Path) -> subprocess.CompletedProcess[str]:
 
 
 RUNNABLE = [d for d in documents() if d not in COVERED_ELSEWHERE]
+# The municipal guide is for staff who may read either language: it runs in both.
+IN_BOTH_LANGUAGES = {"docs/guides/gemeente.md"}
+RUNS = [
+    pytest.param(d, lang, id=f"{d}-{lang}")
+    for d in RUNNABLE
+    for lang in (("nl", "en") if d in IN_BOTH_LANGUAGES else ("en",))
+]
 
 
 @pytest.mark.slow  # real homes: every passphrase costs a full scrypt (about a minute each)
@@ -134,10 +141,12 @@ RUNNABLE = [d for d in documents() if d not in COVERED_ELSEWHERE]
     any(shutil.which(t) is None for t in ("bash", "unzip", "grep", "sed", "dd", "ssh-keygen")),
     reason="a standard tool is missing",
 )
-@pytest.mark.parametrize("document", RUNNABLE)
-def test_every_bash_block_of_the_document_runs_as_documented(document: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("document", "lang"), RUNS)
+def test_every_bash_block_of_the_document_runs_as_documented(
+    document: str, lang: str, tmp_path: Path
+) -> None:
     assert any(b.expect is not None for b in blocks(document)), f"{document} has no command"
-    result = _run(document, tmp_path)
+    result = _run(document, tmp_path, lang)
     assert result.returncode == 0 and "DOCS-OK" in result.stderr, (
         result.stderr[-4000:] + result.stdout[-2000:]
     )

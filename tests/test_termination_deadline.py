@@ -10,7 +10,7 @@ from pathlib import Path
 import openpyxl
 
 from municipal_flows import World, make_package, make_world, muni, person
-from securexchange.sheets.layout import dutch_date
+from securexchange.i18n import dutch_date
 from test_municipal_termination import _terminate
 
 TODAY = datetime.now(UTC).date()

@@ -18,12 +18,18 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import ClassVar
 
+from securexchange.i18n import N_, _
+
 
 class ExitCode(IntEnum):
     OK = 0
     ARTIFACT = 1
     USAGE = 2
     INTERNAL = 3
+
+
+def _hint(text: str | None) -> str | None:
+    return None if text is None else _(text)
 
 
 class SxError(Exception):
@@ -36,7 +42,8 @@ class SxError(Exception):
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint if hint is not None else self.default_hint
+        # A default hint is marked for the catalog and translated when it is raised.
+        self.hint = hint if hint is not None else _hint(self.default_hint)
 
     def __str__(self) -> str:
         return f"{self.name}: {self.message}"
@@ -203,7 +210,7 @@ class ClockOverride(UsageError):
     """SECUREXCHANGE_NOW is set in a home that was not created with --demo."""
 
     name = "SX-CLOCK-OVERRIDE"
-    default_hint = "unset SECUREXCHANGE_NOW; only homes created with --demo honour it"
+    default_hint = N_("unset SECUREXCHANGE_NOW; only homes created with --demo honour it")
 
 
 class InvalidMaster(UsageError):
@@ -234,7 +241,7 @@ class Locked(UsageError):
     """Another securexchange command holds this home's lock."""
 
     name = "SX-LOCKED"
-    default_hint = "wait for the other command to finish, then try again"
+    default_hint = N_("wait for the other command to finish, then try again")
 
 
 class NotFound(UsageError):
@@ -269,7 +276,7 @@ class InternalError(SxError):
 
     name = "SX-INTERNAL"
     exit_code = ExitCode.INTERNAL
-    default_hint = "rerun with --debug and report the output (it holds no personal data)"
+    default_hint = N_("rerun with --debug and report the output (it holds no personal data)")
 
 
 def all_error_classes() -> list[type[SxError]]:

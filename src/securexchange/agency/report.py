@@ -22,7 +22,7 @@ from securexchange.agency.registry import list_municipalities, list_recipients
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.sheets.layout import dutch_date
+from securexchange.i18n import dutch_date
 from securexchange.sheets.tables import TableSheet, render_tables
 
 UNKNOWN = "(onbekend)"

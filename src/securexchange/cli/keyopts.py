@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from securexchange.errors import UsageError
+from securexchange.i18n import _
 
 if TYPE_CHECKING:
     from securexchange.home.home import Home
@@ -46,7 +47,9 @@ def passphrase_option(func: F) -> F:
         type=_FILE,
         default=None,
         metavar="FILE",
-        help=f"Read the key passphrase from FILE's first line (or set {PASSPHRASE_FILE_ENV}).",
+        help=_("Read the key passphrase from FILE's first line (or set {variable}).").format(
+            variable=PASSPHRASE_FILE_ENV
+        ),
     )(func)
 
 
@@ -80,7 +83,9 @@ def read_passphrase_file(path: Path) -> bytes:
     )
     line = data.split(b"\n", 1)[0].removesuffix(b"\r")
     if not line:
-        raise UsageError(f"the first line of the passphrase file {path} is empty")
+        raise UsageError(
+            _("the first line of the passphrase file {path} is empty").format(path=path)
+        )
     return line
 
 
@@ -119,8 +124,10 @@ class Passphrase:
         found = weakness(value)
         if found is not None:
             note(
-                f"warning: the passphrase of {self._what} is weak: {found.reason}; "
-                "choose a stronger one with `securexchange keys passwd`"
+                _(
+                    "warning: the passphrase of {what} is weak: {reason}; choose a stronger "
+                    "one with `securexchange keys passwd`"
+                ).format(what=self._what, reason=found.reason)
             )
 
     def _resolve(self) -> bytes:
@@ -135,17 +142,21 @@ class Passphrase:
                 return read_passphrase_file(Path(os.environ[source]))
         if not sys.stdin.isatty():
             raise UsageError(
-                f"a passphrase for {self._what} is needed and there is no terminal to ask",
-                hint=f"give --passphrase-file FILE or set {PASSPHRASE_FILE_ENV}",
+                _("a passphrase for {what} is needed and there is no terminal to ask").format(
+                    what=self._what
+                ),
+                hint=_("give --passphrase-file FILE or set {variable}").format(
+                    variable=PASSPHRASE_FILE_ENV
+                ),
             )
         text: str = click.prompt(
-            f"Passphrase for {self._what}",
+            _("Passphrase for {what}").format(what=self._what),
             hide_input=True,
-            confirmation_prompt=self._new,
+            confirmation_prompt=_("Repeat for confirmation") if self._new else False,
             err=True,
         )
         if not text:
-            raise UsageError("the passphrase is empty")
+            raise UsageError(_("the passphrase is empty"))
         return text.encode("utf-8")
 
 

@@ -24,6 +24,8 @@ from securexchange.cli.common import (
     shown,
 )
 from securexchange.cli.keyopts import passphrase_option, root_key_options
+from securexchange.cli.translated import TranslatedGroup
+from securexchange.i18n import _
 
 if TYPE_CHECKING:
     from securexchange.home.home import Home
@@ -43,7 +45,7 @@ def _source(
 
     if use is KeyUse.ROOT:
         return root_source(home, root_key, root_passphrase_file, passphrase_file)
-    what = "the agency export key" if use is KeyUse.EXPORT else "your key"
+    what = _("the agency export key") if use is KeyUse.EXPORT else _("your key")
     return KeySource(
         path=key_path(home, use),
         passphrase=key_passphrase(passphrase_file, what=what, demo=home.demo),
@@ -59,7 +61,7 @@ def _signing_use(home: Home, export_key: bool) -> KeyUse:
         if main_use(home) is not KeyUse.ROOT:
             from securexchange.errors import UsageError
 
-            raise UsageError("--export-key is for agency homes")
+            raise UsageError(_("--export-key is for agency homes"))
         return KeyUse.EXPORT
     return main_use(home)
 
@@ -105,16 +107,20 @@ def _card_json(use: str, card: Card, now: Any) -> dict[str, object]:
     }
 
 
-@click.group()
+@click.group(
+    cls=TranslatedGroup, help=_("This home's keys: show, export, rotate, change the passphrase.")
+)
 def keys() -> None:
-    """This home's keys: show, export, rotate, change the passphrase."""
+    pass
 
 
-@keys.command("show")
+@keys.command(
+    "show",
+    help=_("Show fingerprints, roles, and subkeys with their validity (no passphrase needed)."),
+)
 @json_option
 @pass_state
 def show(state: CliState, as_json: bool) -> None:
-    """Show fingerprints, roles, and subkeys with their validity (no passphrase needed)."""
     from securexchange.keys.keystore import home_card, home_uses, pinned_agency_card
 
     with cli_home(state, read_only=True) as home:
@@ -144,14 +150,27 @@ def show(state: CliState, as_json: bool) -> None:
         echo(f"agency root key (pinned)  {pinned.fingerprint.display}")
 
 
-@keys.command("export")
-@click.option("--card", "what", flag_value="card", help="The public key card (send it on).")
-@click.option("--ssh", "what", flag_value="ssh", help="The signing key as an OpenSSH line.")
-@click.option(
-    "--age", "what", flag_value="age", help="The current subkey as an age identity (secret!)."
+@keys.command(
+    "export",
+    help=_(
+        "Export a key: --card (to FILE or stdout), --public --ssh, or --age.\n"
+        "\n"
+        "\b\n"
+        "Examples:\n"
+        "  securexchange keys export --card --out my.card.json\n"
+        "  securexchange keys export --public --ssh >> allowed_keys\n"
+        "  securexchange keys export --age > emergency.key   # escapes shredding!"
+    ),
 )
-@click.option("--public", is_flag=True, help="Public material only (with --ssh or --card).")
-@click.option("--export-key", is_flag=True, help="In an agency home: the export key, not the root.")
+@click.option("--card", "what", flag_value="card", help=_("The public key card (send it on)."))
+@click.option("--ssh", "what", flag_value="ssh", help=_("The signing key as an OpenSSH line."))
+@click.option(
+    "--age", "what", flag_value="age", help=_("The current subkey as an age identity (secret!).")
+)
+@click.option("--public", is_flag=True, help=_("Public material only (with --ssh or --card)."))
+@click.option(
+    "--export-key", is_flag=True, help=_("In an agency home: the export key, not the root.")
+)
 @click.option(
     "--out", type=click.Path(path_type=Path, dir_okay=False), default=None, metavar="FILE"
 )
@@ -166,14 +185,6 @@ def export(
     out: Path | None,
     passphrase_file: Path | None,
 ) -> None:
-    """Export a key: --card (to FILE or stdout), --public --ssh, or --age.
-
-    \b
-    Examples:
-      securexchange keys export --card --out my.card.json
-      securexchange keys export --public --ssh >> allowed_keys
-      securexchange keys export --age > emergency.key   # escapes shredding!
-    """
     from securexchange.errors import UsageError
     from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
     from securexchange.home.home import HomeKind
@@ -181,9 +192,9 @@ def export(
     from securexchange.municipality import subkeys
 
     if what is None:
-        raise UsageError("say what to export: --card, --ssh or --age")
+        raise UsageError(_("say what to export: --card, --ssh or --age"))
     if what == "age" and public:
-        raise UsageError("--age exports a secret key; it cannot be --public")
+        raise UsageError(_("--age exports a secret key; it cannot be --public"))
     if out is not None:
         refuse_non_directory(out.parent)
     with cli_home(state) as home:
@@ -193,7 +204,7 @@ def export(
             data = (export_ssh_line(home, _signing_use(home, export_key)) + "\n").encode("ascii")
         else:
             if export_key:
-                raise UsageError("--age always exports the key that has subkeys")
+                raise UsageError(_("--age always exports the key that has subkeys"))
             use = _encryption_use(home)
             source = _source(home, use, passphrase_file)
             if home.info.kind is HomeKind.MUNICIPALITY:
@@ -202,18 +213,29 @@ def export(
                 secret = export_age_identity(home, source)
             data = (secret + "\n").encode("ascii")
             note(
-                "warning: an exported copy of a subkey escapes shredding: it opens every "
-                "package made for that subkey until you destroy the copy yourself"
+                _(
+                    "warning: an exported copy of a subkey escapes shredding: it opens every "
+                    "package made for that subkey until you destroy the copy yourself"
+                )
             )
     if out is None:
         click.echo(data.decode("utf-8"), nl=False)  # the card file itself, byte for byte
     else:
         output_dir(out.parent, private=what == "age")  # a secret key: 0700 when created
         atomic_write(out, data, mode=0o600 if what == "age" else 0o644)
-        note(f"wrote {shown(out)}")
+        note(_("wrote {path}").format(path=shown(out)))
 
 
-@keys.command("rotate")
+@keys.command(
+    "rotate",
+    help=_(
+        "Add the next encryption subkey ahead of time (and a current one if missing).\n"
+        "\n"
+        "In a municipal home this rewrites your card: send it to the agency, which re-adds "
+        "it with 'agency recipient add'. In an agency home it rotates the export key's "
+        "subkeys and signs a new keyring version with the root key."
+    ),
+)
 @passphrase_option
 @root_key_options
 @pass_state
@@ -224,12 +246,6 @@ def rotate(
     root_key: Path | None,
     root_passphrase_file: Path | None,
 ) -> None:
-    """Add the next encryption subkey ahead of time (and a current one if missing).
-
-    In a municipal home this rewrites your card: send it to the agency, which re-adds it
-    with 'agency recipient add'. In an agency home it rotates the export key's subkeys
-    and signs a new keyring version with the root key.
-    """
     from securexchange.agency.changes import rotate_export_key
     from securexchange.keys.keystore import KeyUse, card_path, main_use
     from securexchange.municipality.subkeys import rotate as rotate_identity
@@ -247,23 +263,27 @@ def rotate(
             version = None
             where = card_path(home, KeyUse.IDENTITY)
     if added == 0:
-        note("the current and next subkeys exist already; nothing to rotate")
+        note(_("the current and next subkeys exist already; nothing to rotate"))
         return
-    note(f"added {added} subkey(s)")
+    note(_("added {n} subkey(s)").format(n=added))
     if version is not None:
-        note(f"keyring version {version}: publish it with 'agency keyring publish'")
+        note(
+            _("keyring version {version}: publish it with 'agency keyring publish'").format(
+                version=version
+            )
+        )
     if where is not None:
-        note(f"your new card: {shown(where)}; send it to the agency")
+        note(_("your new card: {path}; send it to the agency").format(path=shown(where)))
 
 
-@keys.command("passwd")
-@click.option("--root", "root_key_flag", is_flag=True, help="In an agency home: the root key.")
+@keys.command("passwd", help=_("Change the passphrase of a key file (the keys stay the same)."))
+@click.option("--root", "root_key_flag", is_flag=True, help=_("In an agency home: the root key."))
 @click.option(
     "--new-passphrase-file",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
     metavar="FILE",
-    help="Read the new passphrase from FILE's first line.",
+    help=_("Read the new passphrase from FILE's first line."),
 )
 @passphrase_option
 @root_key_options
@@ -277,7 +297,6 @@ def passwd(
     root_key: Path | None,
     root_passphrase_file: Path | None,
 ) -> None:
-    """Change the passphrase of a key file (the keys stay the same)."""
     from securexchange.cli.keyopts import Passphrase
     from securexchange.errors import UsageError
     from securexchange.home.home import HomeKind
@@ -287,12 +306,12 @@ def passwd(
     with cli_home(state) as home:
         agency = main_use(home) is KeyUse.ROOT
         if root_key_flag and not agency:
-            raise UsageError("--root is for agency homes")
+            raise UsageError(_("--root is for agency homes"))
         use = (KeyUse.ROOT if root_key_flag else KeyUse.EXPORT) if agency else KeyUse.IDENTITY
         source = _source(home, use, passphrase_file, root_key, root_passphrase_file)
-        new = Passphrase((new_passphrase_file,), what="the new passphrase", new=True)
+        new = Passphrase((new_passphrase_file,), what=_("the new passphrase"), new=True)
         if home.info.kind is HomeKind.MUNICIPALITY:
             identity = subkeys.change_passphrase(home, source, new)
         else:
             identity = change_passphrase(home, source, new)
-    note(f"passphrase changed for {identity.fingerprint.display}")
+    note(_("passphrase changed for {fp}").format(fp=identity.fingerprint.display))

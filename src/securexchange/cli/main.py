@@ -7,6 +7,7 @@ a traceback (unless ``--debug``) and never an input value.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +16,10 @@ import click
 
 from securexchange import __version__
 from securexchange.cli.common import CliState
+from securexchange.cli.language import activate_for
+from securexchange.cli.translated import TranslatedGroup
 from securexchange.errors import ExitCode, InternalError, SxError, UsageError
+from securexchange.i18n import N_, _
 
 
 # Each command group lives in its own module, imported only when that command runs (or
@@ -58,16 +62,16 @@ def _demo() -> click.Command:
 
 
 COMMANDS: dict[str, tuple[Callable[[], click.Command], str]] = {
-    "agency": (_agency, "The agency: keys, municipalities, recipients, export."),
-    "municipality": (_municipality, "The municipal client: import, open, return."),
-    "audit": (_audit, "Verify artifacts and logs without any decryption key."),
-    "keys": (_keys, "This home's keys: show, export, rotate, passphrase."),
-    "sample": (_sample, "Write realistic synthetic master data."),
-    "demo": (_demo, "Run the whole story on synthetic data."),
+    "agency": (_agency, N_("The agency: keys, municipalities, recipients, export.")),
+    "municipality": (_municipality, N_("The municipal client: import, open, return.")),
+    "audit": (_audit, N_("Verify artifacts and logs without any decryption key.")),
+    "keys": (_keys, N_("This home's keys: show, export, rotate, passphrase.")),
+    "sample": (_sample, N_("Write realistic synthetic master data.")),
+    "demo": (_demo, N_("Run the whole story on synthetic data.")),
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(TranslatedGroup):
     """A group whose subcommands are imported on first use."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -79,45 +83,88 @@ class LazyGroup(click.Group):
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx) if name in COMMANDS]
-        with formatter.section("Commands"):
+        rows = [
+            (name, _(COMMANDS[name][1])) for name in self.list_commands(ctx) if name in COMMANDS
+        ]
+        with formatter.section(_("Commands")):
             formatter.write_dl(rows)
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+_ROOT_HELP = N_(
+    "securexchange: self-protecting encrypted files between the agency and municipalities.\n"
+    "\n"
+    "\b\n"
+    "Roles:\n"
+    "  agency ...        the exporter: keyring, export, returns, reports\n"
+    "  municipality ...  the client: import, open, status, return, shred\n"
+    "  audit ...         verification without any decryption key"
+)
+
+
+class RootGroup(LazyGroup):
+    """The top-level group: its own help text in the language of the run."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self.help = _(_ROOT_HELP)
+        super().format_help_text(ctx, formatter)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:
+            for opt in param.opts:
+                if isinstance(param, click.Option) and opt in _OPTION_HELP:
+                    param.help = _(_OPTION_HELP[opt])
+        return params
+
+
+_OPTION_HELP = {
+    "--home": N_("The home directory (default: $SECUREXCHANGE_HOME, else the user data dir)."),
+    "--debug": N_("Show tracebacks of internal errors."),
+    "--lang": N_(
+        "Language of messages: nl (Dutch) or en (English);"
+        " default: $SECUREXCHANGE_LANG, else the system's."
+    ),
+    "--version": N_("Show the version and exit."),
+}
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="The home directory (default: $SECUREXCHANGE_HOME, else the user data dir).",
 )
-@click.option("--debug", is_flag=True, help="Show tracebacks of internal errors.")
+@click.option("--debug", is_flag=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["nl", "en"]),
+    default=None,
+    # Chosen in main() before click parses anything (command modules translate their
+    # help when they are imported); declared here so that click knows and checks it.
+    expose_value=False,
+)
 @click.version_option(__version__, prog_name="securexchange")
 @click.pass_context
 def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
-    """securexchange: self-protecting encrypted files between the agency and municipalities.
-
-    \b
-    Roles:
-      agency ...        the exporter: keyring, export, returns, reports
-      municipality ...  the client: import, open, status, return, shred
-      audit ...         verification without any decryption key
-    """
     ctx.obj = CliState(home=home, debug=debug)
 
 
 def render_error(error: SxError) -> None:
     from securexchange.printable import neutralise
 
-    # One line each, whatever a message quotes (click's usage errors quote argv).
-    click.echo(f"error: {error.name}: {neutralise(error.message)}", err=True)
+    # One line each, whatever a message quotes (click's usage errors quote argv). The
+    # labels are translated; the SX- name stays the same in every language.
+    error_label, hint_label = _("error"), _("hint")
+    click.echo(f"{error_label}: {error.name}: {neutralise(error.message)}", err=True)
     if error.hint:
-        click.echo(f"hint: {neutralise(error.hint)}", err=True)
+        click.echo(f"{hint_label}: {neutralise(error.hint)}", err=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and exit with the status of the outcome's category."""
-    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    args = argv if argv is not None else sys.argv[1:]
+    debug = "--debug" in args
+    activate_for(args, os.environ)
     try:
         cli.main(args=argv, prog_name="securexchange", standalone_mode=False)
     except SxError as error:
@@ -128,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
         render_error(error)
         sys.exit(int(error.exit_code))
     except click.exceptions.Abort:
-        click.echo("error: SX-USAGE: interrupted", err=True)
+        render_error(UsageError(_("interrupted")))
         sys.exit(int(ExitCode.USAGE))
     except click.ClickException as exc:
         render_error(UsageError(exc.format_message().replace("\n", " ")))
@@ -136,7 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("error: SX-USAGE: interrupted", err=True)
+        render_error(UsageError(_("interrupted")))
         sys.exit(int(ExitCode.USAGE))
     except Exception as exc:
         if debug:
@@ -149,6 +196,6 @@ def main(argv: list[str] | None = None) -> None:
         if named is not None:
             render_error(named)
             sys.exit(int(named.exit_code))
-        render_error(InternalError("an internal error occurred"))
+        render_error(InternalError(_("an internal error occurred")))
         sys.exit(int(ExitCode.INTERNAL))
     sys.exit(0)

@@ -52,6 +52,7 @@ from securexchange.home import homeguard, safefs, statedb, tables
 from securexchange.home.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
 from securexchange.home.eventlog import EventLog
 from securexchange.home.log_entries import Action, Outcome
+from securexchange.i18n import N_, _
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -69,6 +70,10 @@ LOG_TAIL_BYTES = 64 << 10
 class HomeKind(StrEnum):
     AGENCY = "agency"
     MUNICIPALITY = "municipality"
+
+
+# How a kind of home is named in a sentence (the kind's value stays English in home.json).
+_KIND_WORDS = {HomeKind.AGENCY: N_("agency"), HomeKind.MUNICIPALITY: N_("municipality")}
 
 
 @dataclass(frozen=True)
@@ -143,8 +148,10 @@ def read_info(paths: HomePaths) -> HomeInfo:
         raw = paths.marker.read_bytes()
     except FileNotFoundError:
         raise NotFound(
-            f"no securexchange home at {paths.root}",
-            hint="create one with 'securexchange agency init' or 'securexchange municipality init'",
+            _("no securexchange home at {path}").format(path=paths.root),
+            hint=_(
+                "create one with 'securexchange agency init' or 'securexchange municipality init'"
+            ),
         ) from None
     return HomeInfo.from_json(strictjson.loads(raw, what="home.json", max_bytes=4096))
 
@@ -245,7 +252,9 @@ def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     try:
         lock.acquire()
     except Timeout:
-        raise Locked(f"another securexchange command is using the home {paths.root}") from None
+        raise Locked(
+            _("another securexchange command is using the home {path}").format(path=paths.root)
+        ) from None
     except OSError as exc:
         swapped = {getattr(errno, n, None) for n in ("ELOOP", "ENXIO", "EISDIR")} - {None}
         if exc.errno in swapped:  # a link or FIFO swapped in after the check
@@ -401,7 +410,9 @@ def open_home(
     info = read_info(paths)
     if expect is not None and info.kind is not expect:
         raise WrongHome(
-            f"{root} is a {info.kind.value} home; this command needs a {expect.value} home"
+            _("{path} is a {kind} home; this command needs a {expected} home").format(
+                path=root, kind=_(_KIND_WORDS[info.kind]), expected=_(_KIND_WORDS[expect])
+            )
         )
     lock = _acquire_lock(paths, _lock_timeout(lock_timeout, env))
     conn: sqlite3.Connection | None = None

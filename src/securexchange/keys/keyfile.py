@@ -41,6 +41,7 @@ from securexchange.errors import (
     UsageError,
 )
 from securexchange.home.atomicio import atomic_write
+from securexchange.i18n import _
 from securexchange.keys.identity import Identity, Owner, SecretSubkey, Subkey
 
 KEY_FORMAT = "securexchange-private-key/1"
@@ -207,8 +208,8 @@ def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Ide
         )
     except NotRecipient:
         raise BadPassphrase(
-            f"the passphrase does not open {what}",
-            hint="check the passphrase (and --passphrase-file); nothing was changed",
+            _("the passphrase does not open {what}").format(what=what),
+            hint=_("check the passphrase (and --passphrase-file); nothing was changed"),
         ) from None
     except Malformed:
         raise Malformed(f"{what} is not an age-encrypted key file") from None

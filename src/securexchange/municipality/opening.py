@@ -22,6 +22,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir, output_dir
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import (
@@ -91,8 +92,8 @@ def _current(home: Home) -> vault.PackageRow:
     package = vault.current_package(home)
     if package is None:
         raise NotFound(
-            "this home holds no package with records to show",
-            hint="import the agency's latest package with 'municipality import FILE'",
+            _("this home holds no package with records to show"),
+            hint=_("import the agency's latest package with 'municipality import FILE'"),
         )
     return package
 
@@ -108,8 +109,8 @@ def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) ->
     package = _current(home)
     if home.now >= package.valid_until:
         raise Stale(
-            "the package is past its valid-until date",
-            hint="import a newer package from the agency; nothing was deleted",
+            _("the package is past its valid-until date"),
+            hint=_("import a newer package from the agency; nothing was deleted"),
         )
     target = out_dir if out_dir is not None else home.paths.workbooks
     if out_dir is None:
@@ -132,7 +133,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     identities = unlock(home, source)
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - unlock listed at least one
-        raise NotFound("this home holds no encryption subkey")
+        raise NotFound(_("this home holds no encryption subkey"))
     shred_edited_deadlines(home, package, identities)
     with statedb.transaction(home.db):
         workbooks.absorb(home, identities, skip_damaged=True)

@@ -33,6 +33,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource
@@ -57,8 +58,8 @@ def agency_recipient(keyring: Keyring, now: datetime) -> age.PublicRecipient:
     subkey = keyring.agency.export.subkey_at(now)
     if subkey is None:
         raise Stale(
-            "the keyring this home holds has no agency encryption key valid now",
-            hint="import the agency's latest package or keyring first",
+            _("the keyring this home holds has no agency encryption key valid now"),
+            hint=_("import the agency's latest package or keyring first"),
         )
     return age.parse_recipient(subkey.recipient)
 
@@ -126,8 +127,8 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
     keyring = held_keyring(home)
     if keyring is None:
         raise NotFound(
-            "this home holds no keyring from the agency",
-            hint="import the agency's package first",
+            _("this home holds no keyring from the agency"),
+            hint=_("import the agency's package first"),
         )
     refuse_non_directory(out_dir)  # a missing one is created, just before the write
     agency_recipient(keyring, home.now)  # refuse before asking for a passphrase

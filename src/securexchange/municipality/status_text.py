@@ -1,171 +1,91 @@
 """What ``municipality status`` says to staff: Dutch first, English on request.
 
-All of the command's human wording is here, per language (a later catalog replaces
-this table); :func:`render` turns the JSON-ready document of
+All of the command's human wording is here, in English, each text marked for the Dutch
+catalog (``securexchange.i18n``); :func:`render` turns the JSON-ready document of
 :mod:`securexchange.municipality.status` into a table and lines. Staff read what a
 state means for them, with dates, not key names: "your key for packages from ... to ...
-is destroyed on ...". The language is ``SECUREXCHANGE_LANG`` (``nl``, the default, or
-``en``; docs/cli.md).
+is destroyed on ...". The language is the run's (``--lang``, ``SECUREXCHANGE_LANG``,
+the system's; docs/cli.md).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from securexchange.i18n import N_, _, long_date
 from securexchange.printable import escape
 
-LANG_VARIABLE = "SECUREXCHANGE_LANG"
-
-TEXT: Mapping[str, Mapping[str, str]] = {
-    "nl": {
-        "h.package": "pakket",
-        "h.seq": "nr",
-        "h.state": "toestand",
-        "h.records": "dossiers",
-        "h.valid": "geldig tot",
-        "state.live": "in gebruik",
-        "state.superseded": "vervangen",
-        "state.terminated": "protocol beëindigd",
-        "state.expired": "vernietigd (bewaartermijn)",
-        "state.tampered": "vernietigd (database gewijzigd)",
-        "state.lost": "verloren (sleutel vernietigd)",
-        "state.shredded": "vernietigd",
-        "stale": " (vervallen: niet meer te openen)",
-        "deadline.1": "Op {date} wordt 1 dossier vernietigd (bewaartermijn).",
-        "deadline.n": "Op {date} worden {n} dossiers vernietigd (bewaartermijn).",
-        "termination": (
-            "Protocol {protocol} is beëindigd: de dossiers ervan worden uiterlijk op "
-            "{date} vernietigd."
-        ),
-        "pending.none": "Niets terug te sturen: het Agentschap heeft alle wijzigingen.",
-        "pending.some": (
-            "Nog terug te sturen naar het Agentschap: {n} wijziging(en) ({stored} "
-            "opgeslagen, {typed} getypt in werkboeken). Stuur ze met "
-            "'securexchange municipality return'."
-        ),
-        "pending.unknown": (
-            "In {k} werkboek(en) kan het aantal getypte wijzigingen niet geteld worden "
-            "(zie hieronder); er kan dus meer terug te sturen zijn."
-        ),
-        "book": "Werkboek {id}, {state}: {path}",
-        "book.open": "open",
-        "book.pending": "moet weg maar kon nog niet verwijderd worden",
-        "book.harvested": (
-            "verwijderd; wat erin getypt was, is verzegeld bewaard tot de volgende "
-            "opdracht met uw wachtwoordzin"
-        ),
-        "book.changes": "  {n} getypte wijziging(en) nog niet teruggestuurd.",
-        "book.no_changes": "  Geen getypte wijzigingen.",
-        "book.uncounted": (
-            "  Getypte wijzigingen niet te tellen zonder wachtwoordzin (werkboek van een "
-            "oudere versie, of onleesbaar); elke opdracht met wachtwoordzin neemt ze op."
-        ),
-        "book.problem": "  Probleem: {problem}",
-        "key.held": (
-            "Uw sleutel voor pakketten van {start} tot {end} wordt uiterlijk op {by} "
-            "vernietigd; daarna kan niemand die pakketten nog openen."
-        ),
-        "key.move": (
-            "  Er is nog gegevens mee versleuteld: voer vóór {by} een opdracht met uw "
-            "wachtwoordzin uit (bv. 'securexchange municipality open'), anders gaan die "
-            "verloren."
-        ),
-        "key.destroyed": (
-            "Uw sleutel voor pakketten van {start} tot {end} is vernietigd op {at}; "
-            "niemand kan die pakketten nog openen."
-        ),
-        "key.file": (
-            "  Het sleutelbestand kon nog niet verwijderd worden; dat wordt bij elke "
-            "opdracht opnieuw geprobeerd."
-        ),
-        "leftover": (
-            "Let op: {n} sleutelbestand(en) van vernietigde sleutels kon(den) nog niet "
-            "verwijderd worden; dat wordt bij elke opdracht opnieuw geprobeerd."
-        ),
-        "clock": (
-            "Let op: de klok van deze computer loopt achter op de tijd die deze map al "
-            "zag; er wordt vernietigd volgens die latere tijd."
-        ),
-        "shred.last": "Laatste vernietigingsronde: {at}.",
-        "shred.never": "Nog geen vernietigingsronde.",
-    },
-    "en": {
-        "h.package": "package",
-        "h.seq": "seq",
-        "h.state": "state",
-        "h.records": "records",
-        "h.valid": "valid until",
-        "state.live": "in use",
-        "state.superseded": "superseded",
-        "state.terminated": "protocol terminated",
-        "state.expired": "destroyed (retention)",
-        "state.tampered": "destroyed (database edited)",
-        "state.lost": "lost (key destroyed)",
-        "state.shredded": "destroyed",
-        "stale": " (stale: can no longer be opened)",
-        "deadline.1": "On {date} 1 record is destroyed (retention deadline).",
-        "deadline.n": "On {date} {n} records are destroyed (retention deadline).",
-        "termination": (
-            "Protocol {protocol} was terminated: its records are destroyed on {date} at the latest."
-        ),
-        "pending.none": "Nothing to return: the agency has every change.",
-        "pending.some": (
-            "Still to return to the agency: {n} change(s) ({stored} stored, {typed} typed "
-            "in workbooks). Send them with 'securexchange municipality return'."
-        ),
-        "pending.unknown": (
-            "In {k} workbook(s) the typed changes cannot be counted (see below); there may "
-            "be more to return."
-        ),
-        "book": "Workbook {id}, {state}: {path}",
-        "book.open": "open",
-        "book.pending": "must go but could not be removed yet",
-        "book.harvested": (
-            "removed; what was typed in it is kept sealed until the next command with "
-            "your passphrase"
-        ),
-        "book.changes": "  {n} typed change(s) not returned yet.",
-        "book.no_changes": "  No typed changes.",
-        "book.uncounted": (
-            "  Typed changes cannot be counted without the passphrase (a workbook of an "
-            "older version, or unreadable); every command with the passphrase takes them in."
-        ),
-        "book.problem": "  Problem: {problem}",
-        "key.held": (
-            "Your key for packages from {start} to {end} is destroyed on {by} at the "
-            "latest; after that nobody can open those packages."
-        ),
-        "key.move": (
-            "  Data is still encrypted with it: run a command with your passphrase before "
-            "{by} (e.g. 'securexchange municipality open'), or it is lost."
-        ),
-        "key.destroyed": (
-            "Your key for packages from {start} to {end} was destroyed on {at}; nobody can "
-            "open those packages any more."
-        ),
-        "key.file": ("  Its key file could not be removed yet; retried at every command."),
-        "leftover": (
-            "Warning: {n} key file(s) of destroyed keys could not be removed yet; retried "
-            "at every command."
-        ),
-        "clock": (
-            "Warning: this computer's clock is behind the time this home has already seen; "
-            "shredding follows that later time."
-        ),
-        "shred.last": "Last shredding run: {at}.",
-        "shred.never": "No shredding run yet.",
-    },
+# Every text, by key; English is the message id, the Dutch is in the catalog.
+_TEXT: Mapping[str, str] = {
+    "h.package": N_("package"),
+    "h.seq": N_("seq"),
+    "h.state": N_("state"),
+    "h.records": N_("records"),
+    "h.valid": N_("valid until"),
+    "state.live": N_("in use"),
+    "state.superseded": N_("superseded"),
+    "state.terminated": N_("protocol terminated"),
+    "state.expired": N_("destroyed (retention)"),
+    "state.tampered": N_("destroyed (database edited)"),
+    "state.lost": N_("lost (key destroyed)"),
+    "state.shredded": N_("destroyed"),
+    "stale": N_(" (stale: can no longer be opened)"),
+    "deadline.1": N_("On {date} 1 record is destroyed (retention deadline)."),
+    "deadline.n": N_("On {date} {n} records are destroyed (retention deadline)."),
+    "termination": N_(
+        "Protocol {protocol} was terminated: its records are destroyed on {date} at the latest."
+    ),
+    "pending.none": N_("Nothing to return: the agency has every change."),
+    "pending.some": N_(
+        "Still to return to the agency: {n} change(s) ({stored} stored, {typed} "
+        "typed in workbooks). Send them with 'securexchange municipality "
+        "return'."
+    ),
+    "pending.unknown": N_(
+        "In {k} workbook(s) the typed changes cannot be counted (see below); "
+        "there may be more to return."
+    ),
+    "book": N_("Workbook {id}, {state}: {path}"),
+    "book.open": N_("open"),
+    "book.pending": N_("must go but could not be removed yet"),
+    "book.harvested": N_(
+        "removed; what was typed in it is kept sealed until the next command with your passphrase"
+    ),
+    "book.changes": N_("  {n} typed change(s) not returned yet."),
+    "book.no_changes": N_("  No typed changes."),
+    "book.uncounted": N_(
+        "  Typed changes cannot be counted without the passphrase (a workbook "
+        "of an older version, or unreadable); every command with the passphrase "
+        "takes them in."
+    ),
+    "book.problem": N_("  Problem: {problem}"),
+    "key.held": N_(
+        "Your key for packages from {start} to {end} is destroyed on {by} at "
+        "the latest; after that nobody can open those packages."
+    ),
+    "key.move": N_(
+        "  Data is still encrypted with it: run a command with your passphrase "
+        "before {by} (e.g. 'securexchange municipality open'), or it is lost."
+    ),
+    "key.destroyed": N_(
+        "Your key for packages from {start} to {end} was destroyed on {at}; "
+        "nobody can open those packages any more."
+    ),
+    "key.file": N_("  Its key file could not be removed yet; retried at every command."),
+    "leftover": N_(
+        "Warning: {n} key file(s) of destroyed keys could not be removed yet; "
+        "retried at every command."
+    ),
+    "clock": N_(
+        "Warning: this computer's clock is behind the time this home has "
+        "already seen; shredding follows that later time."
+    ),
+    "shred.last": N_("Last shredding run: {at}."),
+    "shred.never": N_("No shredding run yet."),
 }
-
-
-def language(value: str | None) -> str:
-    """The language for ``SECUREXCHANGE_LANG``'s value: English when it asks for it,
-    Dutch otherwise (also when unset or unknown: staff read Dutch first)."""
-    if value and value.strip().lower().replace("_", "-").split("-")[0] == "en":
-        return "en"
-    return "nl"
 
 
 @dataclass(frozen=True)
@@ -176,17 +96,23 @@ class StatusText:
 
 
 def _day(instant: str | None) -> str:
-    # The documents' instants are UTC (YYYY-MM-DDTHH:MM:SSZ); staff plan by the day.
-    return "" if instant is None else instant[:10]
+    # The documents' instants are UTC (YYYY-MM-DDTHH:MM:SSZ); staff plan by the day, and
+    # read it as they write it ("1 maart 2027").
+    if instant is None:
+        return ""
+    try:
+        return long_date(date.fromisoformat(instant[:10]))
+    except ValueError:  # an edited value in the state database: shown as it is, escaped
+        return escape(instant)
 
 
 def _when(instant: str) -> str:
     return instant.replace("T", " ").replace("Z", " UTC")
 
 
-def render(doc: Mapping[str, Any], lang: str = "nl") -> StatusText:
-    """The human form of a status document in ``lang`` (``nl`` or ``en``)."""
-    t = TEXT[lang if lang in TEXT else "nl"]
+def render(doc: Mapping[str, Any]) -> StatusText:
+    """The human form of a status document, in the active language."""
+    t = {key: _(text) for key, text in _TEXT.items()}
     rows = tuple(
         (
             str(p["id"]),
@@ -202,12 +128,10 @@ def render(doc: Mapping[str, Any], lang: str = "nl") -> StatusText:
         lines.append(t["clock"])
     for d in doc["next_deadlines"]:
         n = int(d["records"])
-        lines.append(t["deadline.1" if n == 1 else "deadline.n"].format(date=d["date"], n=n))
+        lines.append(t["deadline.1" if n == 1 else "deadline.n"].format(date=_day(d["date"]), n=n))
     for term in doc["terminations"]:
         lines.append(
-            t["termination"].format(
-                protocol=escape(term["protocol"]), date=escape(term["effective"])
-            )
+            t["termination"].format(protocol=escape(term["protocol"]), date=_day(term["effective"]))
         )
     lines.extend(_pending(doc, t))
     for book in doc["workbooks"]:

@@ -50,6 +50,7 @@ from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageEr
 from securexchange.home import safefs, statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir
 from securexchange.home.home import Home
+from securexchange.i18n import _
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -302,8 +303,8 @@ def _open_sealed(data: bytes, passphrases: list[bytes], file: str) -> bytes:
         )
     except NotRecipient:
         raise BadPassphrase(
-            f"the passphrase does not open the subkey file {file}",
-            hint="check the passphrase (and --passphrase-file); nothing was changed",
+            _("the passphrase does not open the subkey file {file}").format(file=file),
+            hint=_("check the passphrase (and --passphrase-file); nothing was changed"),
         ) from None
 
 

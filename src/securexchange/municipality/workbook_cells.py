@@ -13,11 +13,7 @@ from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxE
 from securexchange.home import safefs
 from securexchange.home.home import Home
 from securexchange.municipality import vault
-from securexchange.sheets.layout import (
-    join_labels,
-    reports_from_labels,
-    split_reports,
-)
+from securexchange.sheets.layout import join_labels, reports_from_labels, split_reports
 
 if TYPE_CHECKING:
     from securexchange import age

@@ -39,10 +39,7 @@ from securexchange.municipality.workbook_files import (
     own_name,
     remove_file,
 )
-from securexchange.sheets.layout import (
-    join_labels,
-    reports_from_labels,
-)
+from securexchange.sheets.layout import join_labels, reports_from_labels
 
 if TYPE_CHECKING:
     from securexchange import age

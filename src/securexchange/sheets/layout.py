@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from securexchange import schema
+from securexchange.i18n import dutch_date
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import (
     HEADER_ACTIVITY,
@@ -158,27 +159,6 @@ PROP_DESTROY_BY = "securexchange.destroy-by"
 PROP_DEMO = "securexchange.demo"
 PROP_RECORD_COUNT = "securexchange.record-count"
 PROP_RECORDS_DIGEST = "securexchange.records-sha256"
-
-_DUTCH_MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
-
-
-def dutch_date(day: date) -> str:
-    """A date as Flemish staff read it: "1 maart 2027"."""
-    return f"{day.day} {_DUTCH_MONTHS[day.month - 1]} {day.year}"
-
 
 # --- the data ------------------------------------------------------------------------------
 

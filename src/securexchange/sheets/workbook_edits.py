@@ -8,12 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from securexchange.ids import is_artifact_id
-from securexchange.sheets.layout import (
-    QualityReport,
-    WorkbookRow,
-    check_reports,
-    in_field_order,
-)
+from securexchange.sheets.layout import QualityReport, WorkbookRow, check_reports, in_field_order
 from securexchange.sheets.xlsxguard import (
     XlsxLimits,
 )

@@ -44,12 +44,7 @@ from xml.etree.ElementTree import Element
 from securexchange.errors import HostileFile, InvalidWorkbook
 from securexchange.ids import is_artifact_id, is_record_id
 from securexchange.sheets.cells import written_text
-from securexchange.sheets.layout import (
-    DATA_SHEET,
-    LAYOUTS,
-    PROP_PACKAGE,
-    Layout,
-)
+from securexchange.sheets.layout import DATA_SHEET, LAYOUTS, PROP_PACKAGE, Layout
 from securexchange.sheets.row_reader import (
     RowReader,
 )

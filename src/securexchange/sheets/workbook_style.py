@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from securexchange.i18n import dutch_date
 from securexchange.schema import (
     HEADER_ACTIVITY,
     HEADER_OUTCOME,
@@ -22,7 +23,6 @@ from securexchange.sheets.layout import (
     QUALITY_HEADERS,
     Layout,
     WorkbookMeta,
-    dutch_date,
 )
 from securexchange.sheets.memory import (
     WriteOnlySheet,

@@ -1,0 +1,59 @@
+"""Click commands and groups whose help frame speaks the language of the run.
+
+Click writes its own words ("Usage:", "Options:", "Show this message and exit.") through
+its own gettext domain, which follows the process locale rather than ``--lang``; these
+classes write them through ours, so a Dutch help page is Dutch throughout.
+"""
+
+from __future__ import annotations
+
+import click
+
+from securexchange.i18n import _
+
+
+class _Frame(click.Command):
+    """The help page's frame words, in the language of the run."""
+
+    def get_help_option(self, ctx: click.Context) -> click.Option | None:
+        option = super().get_help_option(ctx)
+        if option is not None:
+            option.help = _("Show this message and exit.")
+        return option
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        pieces = self.collect_usage_pieces(ctx)
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_("Usage: "))
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        if records:
+            with formatter.section(_("Options")):
+                formatter.write_dl(records)
+
+
+class TranslatedCommand(_Frame):
+    """A command whose help frame is translated."""
+
+
+class TranslatedGroup(_Frame, click.Group):
+    """A group whose help frame, and its commands', are translated."""
+
+    command_class = TranslatedCommand
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)
+        self.format_commands(ctx, formatter)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        commands = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                commands.append((name, command))
+        if commands:
+            # As click does: the short help gets what the longest name leaves of the line.
+            limit = formatter.width - 6 - max(len(name) for name, _command in commands)
+            rows = [(name, command.get_short_help_str(limit)) for name, command in commands]
+            with formatter.section(_("Commands")):
+                formatter.write_dl(rows)
