@@ -33,6 +33,14 @@ def main() -> None:
         ("python -c pass", [py, "-c", "pass"]),
         ("python -c 'import click' (baseline)", [py, "-c", "import click"]),
         ("python -m securexchange --help", [py, "-m", "securexchange", "--help"]),
+        (
+            "python -m securexchange --help --lang en",
+            [py, "-m", "securexchange", "--lang", "en", "--help"],
+        ),
+        (
+            "python -m securexchange --help --lang nl",
+            [py, "-m", "securexchange", "--lang", "nl", "--help"],
+        ),
         ("python -m securexchange --version", [py, "-m", "securexchange", "--version"]),
     ]
     script = shutil.which("securexchange")
@@ -44,7 +52,8 @@ def main() -> None:
     print(f"{'case'.ljust(width)}  median ms  x import click")
     for name, ms in results:
         print(f"{name.ljust(width)}  {ms:9.1f}  {ms / baseline:13.2f}")
-    helps = [ms for name, ms in results if "--help" in name]
+    # The Dutch --help reads the catalog: shown, but the target is the English one's.
+    helps = [ms for name, ms in results if "--help" in name and "--lang nl" not in name]
     print(f"\ntarget: --help <= 1.50x import click; worst measured: {max(helps) / baseline:.2f}x")
 
 
