@@ -76,6 +76,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import N_, _
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.municipality import (
@@ -271,11 +272,18 @@ def record_termination(
 # --- packages -----------------------------------------------------------------------
 
 
+# A file changed after the agency signed it may be a breach: what staff are to do.
+_CHANGED_HINT = N_(
+    "the file was changed after the agency signed it: do not use it; report it to the "
+    "agency and your data protection officer within 48 hours (protocol art. 6)"
+)
+
+
 def _own_fingerprint(home: Home) -> str:
     try:
         card = read_card((home.paths.keys / IDENTITY_CARD).read_bytes())
     except FileNotFoundError:
-        raise NotFound("this home has no key card", hint="run 'municipality init'") from None
+        raise NotFound(_("this home has no key card"), hint=_("run 'municipality init'")) from None
     return card.fingerprint.display
 
 
@@ -284,16 +292,22 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     body = opened.body
     manifest = opened.manifest
     if body.nis != home_nis(home) or manifest.municipality != home_nis(home):
-        raise WrongMunicipality("the package is addressed to another municipality")
+        raise WrongMunicipality(
+            _("the package is addressed to another municipality"),
+            hint=_("nothing was imported; send the file back to the agency and delete it"),
+        )
     ours = _own_fingerprint(home)
     mine = [r for r in body.recipients if r.fingerprint == ours]
     if not mine:
         raise NotRecipient(
-            "the package is not encrypted to your key",
-            hint="ask the agency whether your key card is registered for this municipality",
+            _("the package is not encrypted to your key"),
+            hint=_("ask the agency whether your key card is registered for this municipality"),
         )
     if manifest.created_at > home.now + FUTURE_TOLERANCE:
-        raise Future("the package is dated more than a day in the future")
+        raise Future(
+            _("the package is dated more than a day in the future"),
+            hint=_("check this computer's date and time; if they are right, tell the agency"),
+        )
     # open_package refused a package made on or after the termination; this home's
     # clock decides whether the termination has come since.
     days = [vault.terminated(home).get(body.protocol_id)]
@@ -302,8 +316,8 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     effective = min((d for d in days if d is not None), default=None)
     if effective is not None and home.now.date().isoformat() >= effective:
         raise ProtocolInactive(
-            "the protocol this package belongs to was terminated",
-            hint="the agency's termination notice was imported; no packages are accepted",
+            _("the protocol this package belongs to was terminated"),
+            hint=_("the agency's termination notice was imported; no packages are accepted"),
         )
     imported = {p.sha256 for p in vault.packages(home)}
     if opened.container_sha256 in imported:
@@ -313,16 +327,19 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     if latest is not None:
         if body.sequence == latest.sequence:
             raise Equivocation(
-                "another package with the same sequence number was imported before",
-                hint="report this to the agency within 48 hours (protocol art. 6)",
+                _("another package with the same sequence number was imported before"),
+                hint=_("report this to the agency within 48 hours (protocol art. 6)"),
             )
         if body.sequence < latest.sequence:
             raise Rollback(
-                "the package is older than one imported before",
-                hint="import the newest package the agency sent",
+                _("the package is older than one imported before"),
+                hint=_("import the newest package the agency sent"),
             )
     if home.now > body.import_deadline:
-        raise Stale("the package's import deadline has passed")
+        raise Stale(
+            _("the package's import deadline has passed"),
+            hint=_("a late package is not a data breach: ask the agency for a new export"),
+        )
     return mine[0].subkey, False
 
 
@@ -332,14 +349,20 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
     body = opened.body
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
     if len(typed) != body.records:
-        raise Tampered("the package's workbook does not hold the records its manifest states")
+        raise Tampered(
+            _("the package's workbook does not hold the records its manifest states"),
+            hint=_(_CHANGED_HINT),
+        )
     for row in typed:
         if (
             body.earliest_retention is None
             or body.latest_retention is None
             or not body.earliest_retention <= row.retention <= body.latest_retention
         ):
-            raise Tampered("a record's retention deadline disagrees with the manifest")
+            raise Tampered(
+                _("a record's retention deadline disagrees with the manifest"),
+                hint=_(_CHANGED_HINT),
+            )
 
 
 def import_package(home: Home, path: Path, read: ReadContainer, source: KeySource) -> Imported:
@@ -356,8 +379,8 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     identities = subkeys.unlock(home, source.passphrase)
     if subkey not in identities:
         raise NotRecipient(
-            "the subkey this package is encrypted to is no longer held",
-            hint="it was destroyed after its validity ended; ask the agency for a new export",
+            _("the subkey this package is encrypted to is no longer held"),
+            hint=_("it was destroyed after its validity ended; ask the agency for a new export"),
         )
     opened = opened.decrypt([identities[subkey]])
     if opened.workbook is None:  # pragma: no cover - decrypt always sets the workbook
@@ -384,7 +407,7 @@ def store_package(
     body = opened.body
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - split_out listed at least one
-        raise NotRecipient("this home holds no encryption subkey")
+        raise NotRecipient(_("this home holds no encryption subkey"))
     key = sealing.new_data_key()
     typed = [r for r in rows if isinstance(r, WorkbookRow)]
     older = [p for p in vault.packages(home) if p.live]
@@ -436,8 +459,8 @@ def import_notice(home: Home, path: Path, read: ReadContainer) -> Imported:
     keyring = held_keyring(home)
     if keyring is None:
         raise NotFound(
-            "this home holds no keyring to check the notice against",
-            hint="import the agency's latest package or keyring first",
+            _("this home holds no keyring to check the notice against"),
+            hint=_("import the agency's latest package or keyring first"),
         )
     verified = open_without_decryption(
         read,
