@@ -200,7 +200,7 @@ def write(directory: Path, name: str, data: bytes) -> Path:
 
 def ledger_tables(agency: Path) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every ledger table (missing tables count as empty)."""
-    from securexchange.agency.ledger import TABLES
+    from securexchange.home.tables import LEDGER_TABLES as TABLES
 
     conn = sqlite3.connect(agency / "state.sqlite3")
     try:

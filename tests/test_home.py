@@ -139,11 +139,9 @@ def _table_names(home_dir: Path) -> set[str]:
 
 
 def _declared(kind: HomeKind) -> set[str]:
-    import re
+    from securexchange.home.tables import TABLES, declared
 
-    from securexchange.home.tables import TABLES
-
-    return set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", TABLES[kind.value]))
+    return set(declared(TABLES[kind.value]))
 
 
 @pytest.mark.parametrize("kind", list(HomeKind))

@@ -40,10 +40,6 @@ from securexchange.vocabularies import INITIAL_ACTIVITY_STATUS
 QUALITY_DEADLINE = timedelta(days=14)
 
 
-# Every ledger table, for tests that compare the ledger before and after a refusal.
-TABLES = ("ledger_deltas", "ledger_status", "ledger_history", "quality_reports")
-
-
 # --- deltas and sequence numbers --------------------------------------------------------
 
 

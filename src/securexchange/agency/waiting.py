@@ -25,8 +25,6 @@ from datetime import datetime
 from securexchange.clock import format_instant
 from securexchange.home.home import Home
 
-TABLES = ("returns_waiting", "returns_skipped")
-
 
 @dataclass(frozen=True)
 class Waiting:

@@ -11,11 +11,13 @@ tables it had to create, so the home can tell a fresh home from an old one).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from securexchange.clock import format_instant
+from securexchange.home import statedb
 
 # agency/registry.py
 _AGENCY_REGISTRY = """
@@ -337,6 +339,19 @@ TABLES: Mapping[str, str] = {
     ),
 }
 
+_DECLARED = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+
+
+def declared(ddl: str) -> tuple[str, ...]:
+    """The tables ``ddl`` creates, in order."""
+    return tuple(_DECLARED.findall(ddl))
+
+
+# Every vault table and every ledger table, named from their declarations above (tests
+# compare them before and after a refusal).
+VAULT_TABLES = tuple(t for t in declared(TABLES["municipality"]) if t.startswith("vault_"))
+LEDGER_TABLES = declared(_AGENCY_LEDGER)
+
 # A package's validity (package.DEFAULT_VALID_DAYS): no package made before signed
 # copies were kept lives longer than this after the upgrade.
 LEGACY_DAYS = 60
@@ -351,9 +366,6 @@ def _tables(conn: sqlite3.Connection) -> frozenset[str]:
 # before, cleared in the transaction that lists them as legacy and logs it: a command
 # that fails between the two leaves the upgrade pending, never lost.
 LEGACY_PENDING = "upgrade.legacy-pending"
-_MARK_LEGACY_PENDING = (
-    "INSERT OR REPLACE INTO settings (key, value) VALUES ('upgrade.legacy-pending', 'yes');\n"
-)
 
 
 def apply(conn: sqlite3.Connection, kind: str) -> None:
@@ -364,16 +376,19 @@ def apply(conn: sqlite3.Connection, kind: str) -> None:
     is written, so nothing is synced.
     """
     before = _tables(conn)
-    script = TABLES[kind]
-    if "vault_packages" in before and "vault_signed" not in before:
-        script += _MARK_LEGACY_PENDING
-    conn.executescript(f"BEGIN;\n{script}COMMIT;\n")
+    conn.executescript(f"BEGIN;\n{TABLES[kind]}")  # the transaction stays open
+    try:
+        if "vault_packages" in before and "vault_signed" not in before:
+            statedb.set_setting(conn, LEGACY_PENDING, "yes")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def upgrade_pending(conn: sqlite3.Connection) -> bool:
     """Whether an upgrade decided by :func:`apply` has not run yet."""
-    row = conn.execute("SELECT 1 FROM settings WHERE key = ?", (LEGACY_PENDING,)).fetchone()
-    return row is not None
+    return statedb.get_setting(conn, LEGACY_PENDING) is not None
 
 
 def upgrade(conn: sqlite3.Connection, now: datetime) -> list[str]:

@@ -28,8 +28,15 @@ def _clean(cell: object, spec: FieldSpec | None) -> str:
 
 
 def _free_text(spec: FieldSpec) -> Callable[[object], object]:
+    """Text under the free-text rules, and under the spec's own check when it has one."""
+    check = spec.check
+
     def convert(cell: object) -> object:
-        return _clean(cell, spec)
+        text = _clean(cell, spec)
+        problem = check(text) if check is not None and text else None
+        if problem is not None:
+            raise ValueError(problem)
+        return text
 
     return convert
 
@@ -90,19 +97,6 @@ def _labels(spec: FieldSpec) -> Callable[[object], object]:
     return convert
 
 
-def _checked_text(
-    spec: FieldSpec, check: Callable[[str], str | None]
-) -> Callable[[object], object]:
-    def convert(cell: object) -> object:
-        text = _clean(cell, spec)
-        problem = check(text) if text else None
-        if problem is not None:
-            raise ValueError(problem)
-        return text
-
-    return convert
-
-
 def _certificate(cell: object) -> object:
     if cell is None or (isinstance(cell, str) and not cell.strip()):
         return None
@@ -121,8 +115,6 @@ def converter(spec: FieldSpec) -> Callable[[object], object]:
         return _enum(spec)
     if spec.normalise is not None:
         return _optional(spec, spec.normalise)
-    if spec.check is not None:
-        return _checked_text(spec, spec.check)
     return _free_text(spec)
 
 

@@ -49,9 +49,6 @@ FIELD_TAG_SIZE = 8
 _LEGACY_QUALITY_SIZE = 32
 
 
-TABLES = ("vault_workbook_digest_keys", "vault_workbook_digests")
-
-
 def _mac(key: bytes, label: bytes, *parts: bytes) -> bytes:
     return hmac.new(key, label + b"\0" + b"".join(parts), hashlib.sha256).digest()
 

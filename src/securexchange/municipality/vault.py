@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import NotRecipient, SxError, Tampered
 from securexchange.home.home import Home
-from securexchange.municipality import digests
+from securexchange.home.tables import VAULT_TABLES
 from securexchange.municipality.sealing import (
     DATA_KEY_SIZE,
     RowCipher,
@@ -60,22 +60,6 @@ TAMPERED = "tampered"
 # Its data key was wrapped to a subkey destroyed at valid-until + grace before any
 # command unlocking the key re-wrapped it (municipality/subkeys.py).
 LOST = "lost"
-
-
-VAULT_TABLES = (
-    "vault_packages",
-    "vault_data_keys",
-    "vault_records",
-    "vault_edits",
-    "vault_workbooks",
-    "vault_workbook_rows",
-    "vault_protocols",
-    "vault_subkeys",
-    "vault_signed",
-    "vault_legacy",
-    "vault_signed_notices",
-    *digests.TABLES,
-)
 
 
 # Signed copies shipped in December 2026: no package from before them can be valid past
