@@ -55,12 +55,13 @@ def run_cli(
 
 
 def assert_single_error(result: CliResult, name: str, code: int) -> None:
-    """Exactly one ``error:`` line naming ``name``, at most one ``hint:``, exit ``code``."""
+    """Exactly one ``error:`` line naming ``name``, at most one ``hint:``, exit ``code``
+    (``fout:`` and ``tip:`` in a Dutch run)."""
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error:")]
-    hints = [line for line in lines if line.startswith("hint:")]
+    errors = [line for line in lines if line.startswith(("error:", "fout:"))]
+    hints = [line for line in lines if line.startswith(("hint:", "tip:"))]
     assert len(errors) == 1, result.stderr
-    assert errors[0].startswith(f"error: {name}: "), result.stderr
+    assert errors[0].split(":", 1)[1].startswith(f" {name}: "), result.stderr
     assert len(hints) <= 1, result.stderr
     assert "Traceback" not in result.stderr
     assert result.code == code, (result.code, result.stderr)

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-SRC = Path(__file__).resolve().parents[1] / "src" / "securexchange"
+from package_graph import SRC, import_graph, module_imports, package_modules
 
 # A module may import from its own folder and from folders of a lower rank, never from a
 # folder of the same or a higher rank: so agency, municipality and audit never import each
@@ -46,33 +46,6 @@ def _layer(module: str) -> int:
     return RANK.get(folder, 0)
 
 
-def _modules() -> list[tuple[str, Path]]:
-    found = []
-    for path in sorted(SRC.rglob("*.py")):
-        rel = path.relative_to(SRC.parent).with_suffix("")
-        name = ".".join(rel.parts).removesuffix(".__init__")
-        found.append((name, path))
-    return found
-
-
-def _imports(path: Path, module: str) -> set[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    names: set[str] = set()
-    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[: len(anchor) - node.level + 1]
-                base = ".".join([*anchor, base]) if base else ".".join(anchor)
-            names.add(base)
-            names.update(f"{base}.{alias.name}" for alias in node.names)
-    return names
-
-
 def test_every_folder_in_securexchange_has_a_rank() -> None:
     folders = {p.name for p in SRC.iterdir() if (p / "__init__.py").exists()}
     assert folders <= RANK.keys()
@@ -80,9 +53,9 @@ def test_every_folder_in_securexchange_has_a_rank() -> None:
 
 def test_imports_point_down_the_folder_ranks_never_sideways() -> None:
     wrong = []
-    for module, path in _modules():
+    for module, path in package_modules():
         mine = _layer(module)
-        for imported in _imports(path, module):
+        for imported in module_imports(path, module):
             theirs = _layer(imported)
             same_folder = _folder(imported) == _folder(module)
             if theirs > mine or (theirs == mine and not same_folder and mine > 0):
@@ -91,18 +64,20 @@ def test_imports_point_down_the_folder_ranks_never_sideways() -> None:
 
 
 def test_only_cli_imports_click() -> None:
-    users = [m for m, p in _modules() if "click" in _imports(p, m) and _layer(m) != CLI]
+    users = [
+        m for m, p in package_modules() if "click" in module_imports(p, m) and _layer(m) != CLI
+    ]
     assert users == []
 
 
 def _imported_libraries(module: str, path: Path) -> set[str]:
-    return {name.split(".")[0] for name in _imports(path, module)}
+    return {name.split(".")[0] for name in module_imports(path, module)}
 
 
 def test_only_sheets_imports_openpyxl_or_calamine() -> None:
     users = [
         m
-        for m, p in _modules()
+        for m, p in package_modules()
         if _imported_libraries(m, p) & {"openpyxl", "python_calamine"} and _folder(m) != "sheets"
     ]
     assert users == []
@@ -113,7 +88,7 @@ def test_format_parsers_import_no_cryptography() -> None:
     # cryptography keeps them pure parsers that a reviewer can read alone (hashlib is fine).
     parsers = ["securexchange.age.format", "securexchange.artifacts.manifest"]
     parsers.append("securexchange.artifacts.zipstrict")
-    modules = dict(_modules())
+    modules = dict(package_modules())
     users = [m for m in parsers if _imported_libraries(m, modules[m]) & {"cryptography", "nacl"}]
     assert users == []
 
@@ -130,7 +105,7 @@ def _calls(path: Path) -> Iterator[tuple[str, str, ast.Call]]:
 def test_the_wall_clock_is_read_in_one_place() -> None:
     readers = [
         f"{m}:{call.lineno}"
-        for m, p in _modules()
+        for m, p in package_modules()
         for receiver, attr, call in _calls(p)
         if (receiver, attr) in {("datetime", "now"), ("datetime", "utcnow"), ("date", "today")}
         or (receiver, attr) in {("time", "time"), ("time", "time_ns")}
@@ -143,7 +118,7 @@ def test_only_home_reads_the_clock_override() -> None:
     # (ClockReading.override, .behind) rather than the environment. Setting it for a
     # demo's homes (a key in a dict display) is not reading it.
     readers = []
-    for module, path in _modules():
+    for module, path in package_modules():
         text = path.read_text(encoding="utf-8")
         if _folder(module) == "home" or module == "securexchange.clock":
             continue
@@ -160,34 +135,18 @@ def test_only_home_reads_the_clock_override() -> None:
 
 
 def test_only_statedb_opens_sqlite() -> None:
-    users = [m for m, p in _modules() if "sqlite3.connect" in p.read_text(encoding="utf-8")]
+    users = [m for m, p in package_modules() if "sqlite3.connect" in p.read_text(encoding="utf-8")]
     assert users in ([], ["securexchange.home.statedb"])
 
 
 def test_every_table_is_declared_in_the_home_tables_registry() -> None:
     declaring = sorted(
         m
-        for m, p in _modules()
+        for m, p in package_modules()
         if "CREATE TABLE" in p.read_text(encoding="utf-8")
         or "executescript" in p.read_text(encoding="utf-8")
     )
     assert declaring == ["securexchange.home.tables"]
-
-
-def _graph() -> dict[str, set[str]]:
-    """module -> our modules it imports (lazy imports inside functions included)."""
-    modules = dict(_modules())
-    graph: dict[str, set[str]] = {}
-    for module, path in modules.items():
-        deps: set[str] = set()
-        for name in _imports(path, module):
-            target = name
-            while target and target not in modules:  # a name in a module: the module
-                target = target.rsplit(".", 1)[0] if "." in target else ""
-            if target and target != module and not module.startswith(target + "."):
-                deps.add(target)
-        graph[module] = deps
-    return graph
 
 
 def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -223,7 +182,7 @@ def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_cycle_anywhere_lazy_imports_included() -> None:
-    assert _cycles(_graph()) == []
+    assert _cycles(import_graph()) == []
 
 
 def test_the_cycle_check_finds_a_cycle() -> None:
@@ -234,7 +193,7 @@ def test_no_module_loads_our_modules_by_name() -> None:
     # importlib.import_module / __import__ hide an import from every check here (and from
     # mypy); a lazy ``from ... import`` inside a function keeps start-up cheap instead.
     loaders = []
-    for module, path in _modules():
+    for module, path in package_modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
@@ -247,7 +206,7 @@ def test_no_module_loads_our_modules_by_name() -> None:
 
 def test_library_code_never_prints() -> None:
     printers = []
-    for module, path in _modules():
+    for module, path in package_modules():
         if _layer(module) == CLI:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -257,13 +216,13 @@ def test_library_code_never_prints() -> None:
 
 
 def test_every_module_imports_in_a_fresh_interpreter() -> None:
-    names = [m for m, _ in _modules() if not m.endswith("__main__")]
+    names = [m for m, _ in package_modules() if not m.endswith("__main__")]
     code = "import importlib, sys\nfor n in sys.argv[1:]:\n    importlib.import_module(n)\n"
     subprocess.run([sys.executable, "-c", code, *names], check=True)
 
 
 def test_the_nis_code_shape_is_written_once() -> None:
-    writers = [m for m, p in _modules() if "[1-9][0-9]{4}" in p.read_text(encoding="utf-8")]
+    writers = [m for m, p in package_modules() if "[1-9][0-9]{4}" in p.read_text(encoding="utf-8")]
     assert writers == ["securexchange.ids"]
 
 
@@ -271,7 +230,7 @@ def test_instants_are_parsed_in_one_place() -> None:
     parsers = sorted(
         {
             m
-            for m, p in _modules()
+            for m, p in package_modules()
             for receiver, attr, _call in _calls(p)
             if receiver == "datetime" and attr in {"fromisoformat", "strptime"}
         }
@@ -281,12 +240,14 @@ def test_instants_are_parsed_in_one_place() -> None:
 
 def test_no_cli_module_imports_another_commands_module() -> None:
     # Shared options and helpers live in cli/common.py and cli/keyopts.py, the language of
-    # the run in cli/language.py and the translated help frame in cli/translated.py;
+    # the run in cli/language.py, the translated help frame in cli/translated.py and
+    # click's own messages in cli/click_messages.py;
     # cli/main.py's lazy command table is the one place that names the command modules.
     # A command group may be a package of modules (cli/agency/, cli/municipality/): they
     # share among themselves, never with another group.
     shared = {
         "securexchange.cli",
+        "securexchange.cli.click_messages",
         "securexchange.cli.common",
         "securexchange.cli.keyopts",
         "securexchange.cli.language",
@@ -296,7 +257,7 @@ def test_no_cli_module_imports_another_commands_module() -> None:
     def group(module: str) -> str:
         return ".".join(module.split(".")[:3])
 
-    graph = _graph()
+    graph = import_graph()
     wrong = [
         f"{module} imports {imported}"
         for module, deps in graph.items()
@@ -314,7 +275,7 @@ def test_printing_never_narrows_a_result_with_assert() -> None:
     # keeps start-up cheap) instead of taking ``object`` and asserting its type.
     found = [
         f"{module}:{node.lineno}"
-        for module, path in _modules()
+        for module, path in package_modules()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
         if isinstance(node, ast.Assert)
         and isinstance(node.test, ast.Call)
@@ -355,7 +316,7 @@ def test_a_recipient_type_is_named_only_in_age_and_keys() -> None:
     # in age.recipients.KEY_TYPES.
     named = [
         f"{module}:{line}"
-        for module, path in _modules()
+        for module, path in package_modules()
         if _folder(module) not in {"age", "keys"}
         for line, word in _code_words(path)
         if "x25519" in word.lower()
@@ -366,7 +327,7 @@ def test_a_recipient_type_is_named_only_in_age_and_keys() -> None:
 def test_workflows_return_typed_results_not_untyped_dicts() -> None:
     # A dict of Any is the JSON form of a result (to_json), never the result itself.
     untyped = []
-    for module, path in _modules():
+    for module, path in package_modules():
         if _folder(module) not in {"agency", "municipality", "audit"}:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -391,7 +352,7 @@ LONG_FUNCTIONS = {}
 def test_no_module_grows_past_500_lines() -> None:
     over = {
         module: len(path.read_text(encoding="utf-8").splitlines())
-        for module, path in _modules()
+        for module, path in package_modules()
         if len(path.read_text(encoding="utf-8").splitlines()) > MAX_MODULE_LINES
     }
     assert set(over) <= set(LONG_MODULES), "a new module over 500 lines"
@@ -400,7 +361,7 @@ def test_no_module_grows_past_500_lines() -> None:
 
 def test_no_function_grows_past_80_lines() -> None:
     over = {}
-    for module, path in _modules():
+    for module, path in package_modules():
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 length = (node.end_lineno or node.lineno) - node.lineno + 1
@@ -411,5 +372,7 @@ def test_no_function_grows_past_80_lines() -> None:
 
 
 def test_every_module_says_its_one_job() -> None:
-    silent = [m for m, p in _modules() if not ast.get_docstring(ast.parse(p.read_text("utf-8")))]
+    silent = [
+        m for m, p in package_modules() if not ast.get_docstring(ast.parse(p.read_text("utf-8")))
+    ]
     assert silent == []

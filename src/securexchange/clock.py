@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from securexchange.errors import ClockOverride, Malformed, UsageError
+from securexchange.i18n import _
 
 OVERRIDE_ENV = "SECUREXCHANGE_NOW"
 # Years 1000 and later only: strftime writes year 999 as "999", so an earlier year would
@@ -74,19 +75,26 @@ def parse_instant(text: str) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
         return utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
-        raise UsageError(f"{OVERRIDE_ENV} is not an ISO 8601 date or date-time") from None
+        raise UsageError(
+            # TRANSLATORS: {variable} is the name of an environment variable.
+            _("{variable} is not an ISO 8601 date or date-time").format(variable=OVERRIDE_ENV)
+        ) from None
 
 
 def read_instant(text: str, what: str) -> datetime:
     """The inverse of :func:`format_instant`: a ``YYYY-MM-DDTHH:MM:SSZ`` timestamp read
     from a document (manifest, card, keyring, key file, state row) as an aware UTC
-    datetime; any other form, or an impossible date, is Malformed naming ``what``."""
+    datetime; any other form, or an impossible date, is Malformed naming ``what`` (a text
+    marked with ``_`` or ``N_``: it is translated when it is shown)."""
     if not _INSTANT_RE.fullmatch(text):
-        raise Malformed(f"{what} is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ")
+        raise Malformed(
+            # TRANSLATORS: {what} names a document or field, e.g. "the key card".
+            _("{what} is not a UTC time of the form YYYY-MM-DDTHH:MM:SSZ").format(what=_(what))
+        )
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
     except ValueError:
-        raise Malformed(f"{what} is not a valid date and time") from None
+        raise Malformed(_("{what} is not a valid date and time").format(what=_(what))) from None
 
 
 def format_instant(moment: datetime) -> str:
@@ -111,12 +119,18 @@ def read_clock(
     honoured: datetime | None = None
     if override:
         if not demo:
-            raise ClockOverride(f"{OVERRIDE_ENV} is set, and this home was not created with --demo")
+            raise ClockOverride(
+                _("{variable} is set, and this home was not created with --demo").format(
+                    variable=OVERRIDE_ENV
+                )
+            )
         honoured = parse_instant(override)
         if honoured >= LATEST:
             raise ClockOverride(
-                f"{OVERRIDE_ENV} lies beyond the year {LATEST.year}",
-                hint=f"choose a date before {LATEST.year}",
+                _("{variable} lies beyond the year {year}").format(
+                    variable=OVERRIDE_ENV, year=LATEST.year
+                ),
+                hint=_("choose a date before {year}").format(year=LATEST.year),
             )
         candidates.append(honoured)
     return ClockReading(now=max(candidates), system=system, previous_mark=mark, override=honoured)

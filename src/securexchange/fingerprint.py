@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 
 from securexchange.errors import UsageError
+from securexchange.i18n import _
 
 _DOMAIN = b"securexchange/fingerprint/v1\x00"
 DISPLAY_CHARS = 26
@@ -63,8 +64,8 @@ def normalise_display(typed: str) -> str:
     chars = re.sub(r"[\s\-]", "", typed).upper()
     if not _DISPLAY_RE.fullmatch(chars):
         raise UsageError(
-            "a fingerprint is 26 characters A-Z and 2-7, in groups of 4",
-            hint="copy it from 'securexchange keys show' or the key card",
+            _("a fingerprint is 26 characters A-Z and 2-7, in groups of 4"),
+            hint=_("copy it from 'securexchange keys show' or the key card"),
         )
     return chars
 

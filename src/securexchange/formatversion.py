@@ -23,6 +23,7 @@ from typing import Any
 
 from securexchange import __version__
 from securexchange.errors import UpdateNeeded
+from securexchange.i18n import N_, _, language
 
 # A release number a newer writer asks for: digits and dots only (it is shown to the user).
 _REQUIRES_RE = re.compile(r"^[0-9]{1,4}(\.[0-9]{1,4}){1,3}$")
@@ -37,16 +38,40 @@ def format_number(text: str, family: str) -> int | None:
 def newer_format_error(
     *, what: str, family: str, number: int, known: int, requires: str | None = None
 ) -> UpdateNeeded:
-    """The refusal for ``what`` (e.g. "the package") in ``family/number``."""
-    needs = f"securexchange {requires} of nieuwer" if requires else "een nieuwere securexchange"
-    needs_en = f"securexchange {requires} or later" if requires else "a newer securexchange"
+    """The refusal for ``what`` (e.g. "the package", marked with ``_`` or ``N_``) in
+    ``family/number``.
+
+    In the active language; when that is English the fixed Dutch text comes first, as it
+    always did, so that staff reading a scheduled task's English output can still read it.
+    """
+    if requires:
+        # TRANSLATORS: {version} is a release number such as 0.7.0.
+        needs = _("securexchange {version} or later").format(version=requires)
+    else:
+        needs = _("a newer securexchange")
+    # TRANSLATORS: {what} names a document ("the package"), {version} is this program's
+    # version and {needs} "securexchange 0.7.0 or later" or "a newer securexchange".
+    refusal = N_(
+        "update securexchange: {what} is in format {number}; this version ({version}) reads "
+        "up to format {known}; it needs {needs}"
+    )
+    message = _(refusal).format(
+        what=_(what), number=number, version=__version__, known=known, needs=needs
+    )
+    if language() == "en":
+        dutch_needs = (
+            f"securexchange {requires} of nieuwer" if requires else "een nieuwere securexchange"
+        )
+        message = (
+            f"Werk securexchange bij: {what} is in format {family}/{number}; deze versie "
+            f"({__version__}) leest tot format {known}, nodig is {dutch_needs} / {message}"
+        )
     return UpdateNeeded(
-        f"Werk securexchange bij: {what} is in format {family}/{number}; deze versie "
-        f"({__version__}) leest tot format {known}, nodig is {needs} / update securexchange: "
-        f"{what} is in format {number}; this version ({__version__}) reads up to format "
-        f"{known}; it needs {needs_en}",
-        hint="install the version the agency names (from the agency's usual channel), then "
-        "run the same command again; nothing was changed",
+        message,
+        hint=_(
+            "install the version the agency names (from the agency's usual channel), then "
+            "run the same command again; nothing was changed"
+        ),
     )
 
 

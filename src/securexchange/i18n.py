@@ -42,6 +42,11 @@ def activate(language: str, translations: gettext.NullTranslations | None = None
     _Active.language = language
 
 
+def language() -> str:
+    """The active language: "nl" or "en"."""
+    return _Active.language
+
+
 def _(message: str) -> str:
     """``message`` in the active language."""
     return _Active.translations.gettext(message)

@@ -41,6 +41,7 @@ import nacl.signing
 import nacl.utils
 
 from securexchange.errors import BadSignature, Malformed
+from securexchange.i18n import N_, _
 
 NAMESPACE_PACKAGE = "securexchange-package-v1"
 NAMESPACE_RETURN = "securexchange-return-v1"
@@ -103,7 +104,10 @@ def _string(value: bytes) -> bytes:
 
 
 class _Reader:
-    """Reads RFC 4251 fields from a blob; every overrun is :class:`Malformed`."""
+    """Reads RFC 4251 fields from a blob; every overrun is :class:`Malformed`.
+
+    ``what`` names the blob in those errors: a text marked with ``N_``, translated here.
+    """
 
     def __init__(self, data: bytes, what: str) -> None:
         self._data = data
@@ -112,7 +116,8 @@ class _Reader:
 
     def fixed(self, size: int) -> bytes:
         if self._pos + size > len(self._data):
-            raise Malformed(f"{self._what} is truncated")
+            # TRANSLATORS: {what} is "the signature", "the public key" or the like.
+            raise Malformed(_("{what} is truncated").format(what=_(self._what)))
         value = self._data[self._pos : self._pos + size]
         self._pos += size
         return value
@@ -126,7 +131,7 @@ class _Reader:
 
     def end(self) -> None:
         if self._pos != len(self._data):
-            raise Malformed(f"{self._what} has trailing bytes")
+            raise Malformed(_("{what} has trailing bytes").format(what=_(self._what)))
 
 
 def _key_blob(public_key: bytes) -> bytes:
@@ -134,14 +139,15 @@ def _key_blob(public_key: bytes) -> bytes:
 
 
 def _parse_key_blob(blob: bytes, what: str) -> bytes:
+    """The key of an ``ssh-ed25519`` key blob; ``what`` as for :class:`_Reader`."""
     reader = _Reader(blob, what)
     key_type = reader.string()
     if key_type != KEY_TYPE.encode("ascii"):
-        raise BadSignature(f"{what} is not an ssh-ed25519 key")
+        raise BadSignature(_("{what} is not an ssh-ed25519 key").format(what=_(what)))
     key = reader.string()
     reader.end()
     if len(key) != PUBLIC_KEY_SIZE:
-        raise Malformed(f"{what} does not hold a 32-byte key")
+        raise Malformed(_("{what} does not hold a 32-byte key").format(what=_(what)))
     return key
 
 
@@ -197,37 +203,38 @@ def _check_namespace(namespace: str) -> bytes:
 def _dearmor(armored: str | bytes) -> bytes:
     if isinstance(armored, bytes):
         if len(armored) > MAX_ARMORED_SIZE:
-            raise Malformed("the signature is larger than any SSHSIG we accept")
+            raise Malformed(_("the signature is larger than any SSHSIG we accept"))
         try:
             text = armored.decode("ascii")
         except UnicodeDecodeError:
-            raise Malformed("the signature is not ASCII armor") from None
+            raise Malformed(_("the signature is not ASCII armor")) from None
     elif isinstance(armored, str):
         text = armored
         if len(text) > MAX_ARMORED_SIZE:
-            raise Malformed("the signature is larger than any SSHSIG we accept")
+            raise Malformed(_("the signature is larger than any SSHSIG we accept"))
     else:
         raise TypeError("a signature is str or bytes")
     lines = text.split("\n")
     if len(lines) < 4 or lines[0] != _BEGIN or lines[-2] != _END or lines[-1] != "":
-        raise Malformed("the signature does not have SSH SIGNATURE armor")
+        raise Malformed(_("the signature does not have SSH SIGNATURE armor"))
     try:
         blob = base64.b64decode("".join(lines[1:-2]).encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise Malformed("the signature armor does not hold base64") from None
+        raise Malformed(_("the signature armor does not hold base64")) from None
     # One signature, one encoding: anything else (other line width, padding tricks,
     # CRLF, blank lines) is refused rather than normalised.
     if _armor(blob) != text:
-        raise Malformed("the signature armor is not in canonical form")
+        raise Malformed(_("the signature armor is not in canonical form"))
     return blob
 
 
 def _parse(armored: str | bytes) -> _Parsed:
-    reader = _Reader(_dearmor(armored), "the signature")
+    # TRANSLATORS: the subject of "... is truncated", "... has trailing bytes".
+    reader = _Reader(_dearmor(armored), N_("the signature"))
     if reader.fixed(len(_MAGIC)) != _MAGIC:
-        raise Malformed("the signature is not an SSHSIG")
+        raise Malformed(_("the signature is not an SSHSIG"))
     if reader.uint32() != _VERSION:
-        raise Malformed("the signature has an unsupported SSHSIG version")
+        raise Malformed(_("the signature has an unsupported SSHSIG version"))
     key_blob = reader.string()
     namespace = reader.string()
     reserved = reader.string()
@@ -235,17 +242,19 @@ def _parse(armored: str | bytes) -> _Parsed:
     sig_blob = reader.string()
     reader.end()
     if reserved:
-        raise Malformed("the signature's reserved field is not empty")
+        raise Malformed(_("the signature's reserved field is not empty"))
     if not namespace:
-        raise Malformed("the signature has an empty namespace")
-    public_key = _parse_key_blob(key_blob, "the signature's key")
-    sig_reader = _Reader(sig_blob, "the signature value")
+        raise Malformed(_("the signature has an empty namespace"))
+    # TRANSLATORS: the subject of "... is truncated", "... is not an ssh-ed25519 key" and the like.
+    public_key = _parse_key_blob(key_blob, N_("the signature's key"))
+    # TRANSLATORS: the subject of "... is truncated", "... has trailing bytes".
+    sig_reader = _Reader(sig_blob, N_("the signature value"))
     if sig_reader.string() != KEY_TYPE.encode("ascii"):
-        raise BadSignature("the signature is not an ssh-ed25519 signature")
+        raise BadSignature(_("the signature is not an ssh-ed25519 signature"))
     signature = sig_reader.string()
     sig_reader.end()
     if len(signature) != SIGNATURE_SIZE:
-        raise Malformed("the signature value is not 64 bytes")
+        raise Malformed(_("the signature value is not 64 bytes"))
     return _Parsed(public_key, namespace, hash_algorithm, signature)
 
 
@@ -274,15 +283,15 @@ def verify(armored: str | bytes, message: bytes, namespace: str, public_key: byt
     _check_public_key(public_key)
     parsed = _parse(armored)
     if parsed.hash_algorithm != HASH_ALGORITHM.encode("ascii"):
-        raise BadSignature("the signature uses a hash algorithm other than sha512")
+        raise BadSignature(_("the signature uses a hash algorithm other than sha512"))
     if parsed.namespace != ns:
-        raise BadSignature("the signature was made for another purpose (namespace)")
+        raise BadSignature(_("the signature was made for another purpose (namespace)"))
     if not hmac.compare_digest(parsed.public_key, public_key):
-        raise BadSignature("the signature was made by another key")
+        raise BadSignature(_("the signature was made by another key"))
     try:
         nacl.signing.VerifyKey(public_key).verify(_signed_data(ns, message), parsed.signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError):
-        raise BadSignature("the signature does not verify") from None
+        raise BadSignature(_("the signature does not verify")) from None
 
 
 def signer_public_key(armored: str | bytes) -> bytes:
@@ -312,18 +321,19 @@ def parse_ssh_public_key_line(line: str) -> bytes:
     Raises :class:`Malformed` for any other key type or a damaged key.
     """
     if not isinstance(line, str) or len(line) > 1024:
-        raise Malformed("not an OpenSSH public key line")
+        raise Malformed(_("not an OpenSSH public key line"))
     parts = line.strip().split(None, 2)
     if len(parts) < 2 or parts[0] != KEY_TYPE:
-        raise Malformed("not an ssh-ed25519 public key line")
+        raise Malformed(_("not an ssh-ed25519 public key line"))
     try:
         blob = base64.b64decode(parts[1].encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
-        raise Malformed("the public key line does not hold base64") from None
+        raise Malformed(_("the public key line does not hold base64")) from None
     try:
-        return _parse_key_blob(blob, "the public key")
+        # TRANSLATORS: the subject of "... is truncated", "... does not hold a 32-byte key".
+        return _parse_key_blob(blob, N_("the public key"))
     except BadSignature:
-        raise Malformed("the public key line holds another key type") from None
+        raise Malformed(_("the public key line holds another key type")) from None
 
 
 def _ssh_time(moment: datetime) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from securexchange.errors import Malformed
+from securexchange.i18n import _
 
 JsonValue = Any
 T = TypeVar("T")
@@ -29,27 +30,27 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
-            raise Malformed("duplicate key in JSON")
+            raise Malformed(_("duplicate key in JSON"))
         result[key] = value
     return result
 
 
 def _no_constant(_name: str) -> Any:
-    raise Malformed("NaN or Infinity in JSON")
+    raise Malformed(_("NaN or Infinity in JSON"))
 
 
 def _no_float(_text: str) -> Any:
-    raise Malformed("a fractional number in JSON")
+    raise Malformed(_("a fractional number in JSON"))
 
 
 def _text(value: str) -> None:
     if _SURROGATE.search(value):
-        raise Malformed("a lone surrogate escape in a JSON string")
+        raise Malformed(_("a lone surrogate escape in a JSON string"))
 
 
 def _depth(value: Any, level: int = 0) -> None:
     if level > MAX_DEPTH:
-        raise Malformed("JSON nested too deeply")
+        raise Malformed(_("JSON nested too deeply"))
     if isinstance(value, str):
         _text(value)
     elif isinstance(value, dict):
@@ -62,11 +63,15 @@ def _depth(value: Any, level: int = 0) -> None:
 
 
 def loads(data: bytes, *, what: str, max_bytes: int = 1 << 20) -> JsonValue:
-    """Parse ``data`` strictly; ``what`` names the document in the error message."""
+    """Parse ``data`` strictly; ``what`` names the document in the error message (a text
+    marked with ``_`` or ``N_``: it is translated when it is shown)."""
     if len(data) > max_bytes:
-        raise Malformed(f"{what} is larger than {max_bytes} bytes")
+        raise Malformed(
+            # TRANSLATORS: {what} in these messages names a document, e.g. "the key card".
+            _("{what} is larger than {limit} bytes").format(what=_(what), limit=max_bytes)
+        )
     if data.startswith(b"\xef\xbb\xbf"):
-        raise Malformed(f"{what} starts with a byte-order mark")
+        raise Malformed(_("{what} starts with a byte-order mark").format(what=_(what)))
     try:
         text = data.decode("utf-8", errors="strict")
         value = json.loads(
@@ -76,13 +81,15 @@ def loads(data: bytes, *, what: str, max_bytes: int = 1 << 20) -> JsonValue:
             parse_float=_no_float,
         )
     except Malformed as exc:
-        raise Malformed(f"{what}: {exc.message}") from None
+        # TRANSLATORS: {problem} is one of the JSON messages, e.g. "duplicate key in JSON".
+        raise Malformed(_("{what}: {problem}").format(what=_(what), problem=exc.message)) from None
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise Malformed(f"{what} is not valid JSON") from None
+        raise Malformed(_("{what} is not valid JSON").format(what=_(what))) from None
     try:
         _depth(value)
     except Malformed as exc:
-        raise Malformed(f"{what}: {exc.message}") from None
+        # TRANSLATORS: {problem} is one of the JSON messages, e.g. "duplicate key in JSON".
+        raise Malformed(_("{what}: {problem}").format(what=_(what), problem=exc.message)) from None
     return value
 
 
@@ -104,12 +111,13 @@ class Fields:
     """Takes typed fields out of a JSON object and refuses whatever is left over.
 
     ``with Fields(obj, "manifest") as f: x = f.text("id")`` raises :class:`Malformed`
-    for a missing field, a field of the wrong type, or an unknown field.
+    for a missing field, a field of the wrong type, or an unknown field. ``what`` names
+    the object as for :func:`loads`.
     """
 
     def __init__(self, value: JsonValue, what: str) -> None:
         if not isinstance(value, dict):
-            raise Malformed(f"{what} is not a JSON object")
+            raise Malformed(_("{what} is not a JSON object").format(what=_(what)))
         self._left: dict[str, Any] = dict(value)
         self._what = what
 
@@ -122,21 +130,26 @@ class Fields:
 
     def done(self) -> None:
         if self._left:
-            raise Malformed(f"{self._what} has an unknown field")
+            raise Malformed(_("{what} has an unknown field").format(what=_(self._what)))
 
     def _take(self, key: str, kind: type[T] | tuple[type, ...], optional: bool) -> Any:
         if key not in self._left:
             if optional:
                 return None
-            raise Malformed(f"{self._what} lacks the field '{key}'")
+            # TRANSLATORS: {key} is the field's name in the file (not translated).
+            raise Malformed(_("{what} lacks the field '{key}'").format(what=_(self._what), key=key))
         value = self._left.pop(key)
         if value is None and optional:
             return None
         # bool is an int in Python; never accept one for the other.
         if isinstance(value, bool) and kind is not bool:
-            raise Malformed(f"{self._what}: field '{key}' has the wrong type")
+            raise Malformed(
+                _("{what}: field '{key}' has the wrong type").format(what=_(self._what), key=key)
+            )
         if not isinstance(value, kind):
-            raise Malformed(f"{self._what}: field '{key}' has the wrong type")
+            raise Malformed(
+                _("{what}: field '{key}' has the wrong type").format(what=_(self._what), key=key)
+            )
         return value
 
     def text(self, key: str) -> str:

@@ -49,6 +49,7 @@ from securexchange.age.recipients import (
 )
 from securexchange.age.scrypt import ScryptIdentity, ScryptRecipient
 from securexchange.age.x25519 import X25519Identity, X25519Recipient
+from securexchange.i18n import _
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
@@ -215,26 +216,28 @@ def _read_header(src: Readable) -> tuple[Header, bytes]:
 def _file_key(header: Header, identities: Sequence[Identity]) -> bytes:
     """Unwrap the file key with the first identity that matches, then check the MAC."""
     if header.count("scrypt") and len(header.stanzas) != 1:
-        raise AgeHeaderError("a passphrase (scrypt) stanza must be the only stanza")
+        raise AgeHeaderError(_("a passphrase (scrypt) stanza must be the only stanza"))
     for identity in identities:
         file_key = identity.unwrap(header.stanzas)
         if file_key is not None:
             break
     else:
         raise AgeNoMatchError(
-            f"none of the {len(identities)} identities matches any of the "
-            f"{len(header.stanzas)} recipient stanzas"
+            # TRANSLATORS: two counts: the keys tried and the recipient blocks in the file.
+            _(
+                "none of the {identities} identities matches any of the {stanzas} recipient stanzas"
+            ).format(identities=len(identities), stanzas=len(header.stanzas))
         )
     expected = header_mac(file_key, _format.encode_without_mac(header.stanzas))
     if not macs_equal(expected, header.mac):
-        raise AgeHmacError("the header MAC does not verify (the header was changed)")
+        raise AgeHmacError(_("the header MAC does not verify (the header was changed)"))
     return file_key
 
 
 def _read_nonce(src: Readable) -> bytes:
     nonce = bytearray(_stream.NONCE_SIZE)
     if read_full(src, memoryview(nonce)) != _stream.NONCE_SIZE:
-        raise AgeHeaderError("the file ends before the payload nonce")
+        raise AgeHeaderError(_("the file ends before the payload nonce"))
     return bytes(nonce)
 
 
@@ -273,7 +276,7 @@ def decrypt(
         file_key = _file_key(header, identities)
         nonce = bytes(data[header.length : header.length + _stream.NONCE_SIZE])
         if len(nonce) != _stream.NONCE_SIZE:
-            raise AgeHeaderError("the file ends before the payload nonce")
+            raise AgeHeaderError(_("the file ends before the payload nonce"))
         payload = data[header.length + _stream.NONCE_SIZE :]
         return _stream.decrypt_buffer(payload_key(file_key, nonce), payload, max_size)
     out = io.BytesIO()
@@ -294,5 +297,5 @@ def parse_header(data: bytes) -> Header:
     in the binary encoding. Only the header is read (at most 64 KiB).
     """
     source = _open_source(io.BytesIO(data))
-    header, _ = _read_header(source)
+    header, _rest = _read_header(source)
     return header

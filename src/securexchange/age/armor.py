@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from securexchange.age.errors import AgeArmorError
 from securexchange.age.readahead import Readable
+from securexchange.i18n import _
 
 BEGIN = b"-----BEGIN AGE ENCRYPTED FILE-----"
 END = b"-----END AGE ENCRYPTED FILE-----"
@@ -42,13 +43,13 @@ def starts_armored(prefix: bytes | bytearray | memoryview) -> bool:
 
 def _decode_line(line: bytes) -> bytes:
     if _PADDED_B64.fullmatch(line) is None or len(line) % 4:
-        raise AgeArmorError("armored data is not padded base64")
+        raise AgeArmorError(_("armored data is not padded base64"))
     try:
         raw = binascii.a2b_base64(line, strict_mode=True)
     except binascii.Error:
-        raise AgeArmorError("armored data is not valid base64") from None
+        raise AgeArmorError(_("armored data is not valid base64")) from None
     if binascii.b2a_base64(raw, newline=False) != line:
-        raise AgeArmorError("armored data is not canonical base64")
+        raise AgeArmorError(_("armored data is not canonical base64"))
     return raw
 
 
@@ -91,10 +92,10 @@ class ArmorReader:
                 self._pos = nl + 1
                 break
             if len(self._buf) - self._pos >= _MAX_LINE:
-                raise AgeArmorError("an armor line is too long")
+                raise AgeArmorError(_("an armor line is too long"))
             if not self._fill():
                 if self._pos == len(self._buf):
-                    raise AgeArmorError("the armored file ends before its END line")
+                    raise AgeArmorError(_("the armored file ends before its END line"))
                 line = bytes(self._buf[self._pos :])
                 self._pos = len(self._buf)
                 break
@@ -105,9 +106,9 @@ class ArmorReader:
             pass
         rest = bytes(self._buf[self._pos : self._pos + MAX_WHITESPACE])
         if rest.strip(_WHITESPACE):
-            raise AgeArmorError("data follows the armored block")
+            raise AgeArmorError(_("data follows the armored block"))
         if len(rest) == MAX_WHITESPACE:
-            raise AgeArmorError("too much whitespace after the armored block")
+            raise AgeArmorError(_("too much whitespace after the armored block"))
         self._done = True
 
     # -- decoding --------------------------------------------------------------------
@@ -120,9 +121,9 @@ class ArmorReader:
                 break
             skipped += len(line) + 1
             if skipped > MAX_WHITESPACE:
-                raise AgeArmorError("too much whitespace before the armored block")
+                raise AgeArmorError(_("too much whitespace before the armored block"))
         if line != BEGIN:
-            raise AgeArmorError("not an age file (no age header and no age armor BEGIN line)")
+            raise AgeArmorError(_("not an age file (no age header and no age armor BEGIN line)"))
         self._started = True
 
     def _decode_more(self) -> bytes:
@@ -140,13 +141,15 @@ class ArmorReader:
             self._drain_trailing()
             return b""
         if not line:
-            raise AgeArmorError("empty line in the armored data")
+            raise AgeArmorError(_("empty line in the armored data"))
         if len(line) > COLUMNS:
-            raise AgeArmorError(f"an armor line is longer than {COLUMNS} columns")
+            raise AgeArmorError(
+                _("an armor line is longer than {columns} columns").format(columns=COLUMNS)
+            )
         raw = _decode_line(line)
         if len(raw) < BYTES_PER_LINE:
             if self._line() != END:
-                raise AgeArmorError("a short armor line is not followed by the END line")
+                raise AgeArmorError(_("a short armor line is not followed by the END line"))
             self._drain_trailing()
         return raw
 

@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field
 
 from securexchange.age.errors import AgeHeaderError
+from securexchange.i18n import N_, _
 
 VERSION_LINE = b"age-encryption.org/v1\n"
 STANZA_PREFIX = b"->"
@@ -126,68 +127,80 @@ def parse(data: bytes | bytearray | memoryview) -> Header:
     """Parse the header at the start of ``data`` (which may continue with the payload)."""
     buf = bytes(data[:MAX_HEADER_SIZE])
     if not buf:
-        raise AgeHeaderError("the file is empty")
-    pos = _expect_line(buf, 0, "version line")
+        raise AgeHeaderError(_("the file is empty"))
+    pos = _expect_line(buf, 0, N_("the header is truncated (no complete version line)"))
     if buf[:pos] != VERSION_LINE:
-        raise AgeHeaderError("not an age v1 file (unknown or malformed version line)")
+        raise AgeHeaderError(_("not an age v1 file (unknown or malformed version line)"))
     stanzas: list[Stanza] = []
     while True:
         if buf.startswith(FOOTER_PREFIX, pos):
-            end = _expect_line(buf, pos, "MAC line")
+            end = _expect_line(buf, pos, N_("the header is truncated (no complete MAC line)"))
             parts = buf[pos : end - 1].split(b" ")
             if parts[0] != FOOTER_PREFIX or len(parts) != 2:
-                raise AgeHeaderError("malformed header MAC line")
+                raise AgeHeaderError(_("malformed header MAC line"))
             try:
                 mac = decode_b64(parts[1])
             except ValueError:
-                raise AgeHeaderError("the header MAC is not canonical base64") from None
+                raise AgeHeaderError(_("the header MAC is not canonical base64")) from None
             if len(mac) != MAC_SIZE:
-                raise AgeHeaderError("the header MAC has the wrong length")
+                raise AgeHeaderError(_("the header MAC has the wrong length"))
             header = Header(tuple(stanzas), mac)
             # Cannot differ for a strictly parsed header; checked because the MAC is
             # computed over the re-encoding and the payload starts at ``length``.
             if header.length != end:
-                raise AgeHeaderError("the header is not in canonical form")
+                raise AgeHeaderError(_("the header is not in canonical form"))
             return header
         if len(stanzas) == MAX_STANZAS:
-            raise AgeHeaderError(f"the header has more than {MAX_STANZAS} recipient stanzas")
+            raise AgeHeaderError(
+                _("the header has more than {limit} recipient stanzas").format(limit=MAX_STANZAS)
+            )
         stanza, pos = _parse_stanza(buf, pos)
         stanzas.append(stanza)
 
 
-def _expect_line(buf: bytes, pos: int, what: str) -> int:
+def _expect_line(buf: bytes, pos: int, truncated: str) -> int:
+    """Index just past the line at ``pos``; ``truncated`` (marked with ``N_``) is the
+    refusal when the data ends inside it."""
     nl = buf.find(b"\n", pos)
     if nl < 0:
         if len(buf) == MAX_HEADER_SIZE:
-            raise AgeHeaderError(f"the header is longer than {MAX_HEADER_SIZE} bytes")
-        raise AgeHeaderError(f"the header is truncated (no complete {what})")
+            raise AgeHeaderError(
+                _("the header is longer than {limit} bytes").format(limit=MAX_HEADER_SIZE)
+            )
+        raise AgeHeaderError(_(truncated))
     return nl + 1
 
 
 def _parse_stanza(buf: bytes, pos: int) -> tuple[Stanza, int]:
-    end = _expect_line(buf, pos, "stanza line")
+    end = _expect_line(buf, pos, N_("the header is truncated (no complete stanza line)"))
     parts = buf[pos : end - 1].split(b" ")
     if parts[0] != STANZA_PREFIX or len(parts) < 2:
-        raise AgeHeaderError("malformed recipient stanza line")
+        raise AgeHeaderError(_("malformed recipient stanza line"))
     try:
         args = [p.decode("ascii") for p in parts[1:]]
     except UnicodeDecodeError:
-        raise AgeHeaderError("a stanza argument is not ASCII") from None
+        raise AgeHeaderError(_("a stanza argument is not ASCII")) from None
     if not all(is_valid_arg(a) for a in args):
-        raise AgeHeaderError("a stanza argument is empty or has invalid characters")
+        raise AgeHeaderError(_("a stanza argument is empty or has invalid characters"))
     body = bytearray()
     pos = end
     while True:
-        end = _expect_line(buf, pos, "stanza body line")
+        end = _expect_line(buf, pos, N_("the header is truncated (no complete stanza body line)"))
         try:
             chunk = decode_b64(buf[pos : end - 1])
         except ValueError:
             raise AgeHeaderError(
-                "malformed stanza body line (not canonical base64, or a stanza without "
-                "its final short line)"
+                _(
+                    "malformed stanza body line (not canonical base64, or a stanza without "
+                    "its final short line)"
+                )
             ) from None
         if len(chunk) > BYTES_PER_LINE:
-            raise AgeHeaderError(f"a stanza body line is longer than {COLUMNS_PER_LINE} columns")
+            raise AgeHeaderError(
+                _("a stanza body line is longer than {columns} columns").format(
+                    columns=COLUMNS_PER_LINE
+                )
+            )
         body += chunk
         pos = end
         if len(chunk) < BYTES_PER_LINE:

@@ -18,6 +18,7 @@ from typing import Protocol
 from securexchange.age import x25519
 from securexchange.age.errors import AgeKeyError
 from securexchange.age.format import Stanza, decode_b64
+from securexchange.i18n import N_, _
 
 
 class Recipient(Protocol):
@@ -80,22 +81,26 @@ KEY_TYPES: tuple[KeyType, ...] = (
 _BY_STANZA = {t.stanza_type: t for t in KEY_TYPES}
 
 
-def _type_of(text: str, prefix: Callable[[KeyType], str], what: str) -> KeyType:
+def _type_of(text: str, prefix: Callable[[KeyType], str], unknown: str) -> KeyType:
+    """The key type whose prefix ``text`` starts with; ``unknown`` (marked with ``N_``)
+    is the refusal when none does."""
     # Longest prefix first: a hybrid type's "age1pq1" must not be read as "age1".
     for key_type in sorted(KEY_TYPES, key=lambda t: -len(prefix(t))):
         if text.upper().startswith(prefix(key_type).upper()):
             return key_type
-    raise AgeKeyError(f"not an age {what} of a type this version knows")
+    raise AgeKeyError(_(unknown))
 
 
 def parse_recipient(text: str) -> PublicRecipient:
     """A public-key recipient string as its type's recipient; AgeKeyError otherwise."""
-    return _type_of(text, lambda t: t.recipient_prefix, "recipient").parse_recipient(text)
+    unknown = N_("not an age recipient of a type this version knows")
+    return _type_of(text, lambda t: t.recipient_prefix, unknown).parse_recipient(text)
 
 
 def parse_identity(text: str) -> SecretIdentity:
     """A public-key identity string as its type's identity; AgeKeyError otherwise."""
-    return _type_of(text, lambda t: t.identity_prefix, "identity").parse_identity(text)
+    unknown = N_("not an age identity of a type this version knows")
+    return _type_of(text, lambda t: t.identity_prefix, unknown).parse_identity(text)
 
 
 def public_stanza_types() -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from securexchange.age.errors import AgeHeaderError
 from securexchange.age.format import Stanza, decode_b64, encode_b64
 from securexchange.age.primitives import WrongBodySize, open_file_key, seal_file_key
+from securexchange.i18n import _
 
 STANZA_TYPE = "scrypt"
 LABEL = b"age-encryption.org/v1/scrypt"
@@ -85,25 +86,27 @@ class ScryptIdentity:
 
     def _unwrap_one(self, stanza: Stanza) -> bytes | None:
         if len(stanza.args) != 2:
-            raise AgeHeaderError("an scrypt stanza must have exactly two arguments")
+            raise AgeHeaderError(_("an scrypt stanza must have exactly two arguments"))
         try:
             salt = decode_b64(stanza.args[0].encode("ascii"))
         except ValueError:
-            raise AgeHeaderError("the scrypt salt is not canonical base64") from None
+            raise AgeHeaderError(_("the scrypt salt is not canonical base64")) from None
         if len(salt) != SALT_SIZE:
-            raise AgeHeaderError("the scrypt salt is not 16 bytes")
+            raise AgeHeaderError(_("the scrypt salt is not 16 bytes"))
         if _WORK_FACTOR.fullmatch(stanza.args[1]) is None:
-            raise AgeHeaderError("the scrypt work factor is not a plain decimal number")
+            raise AgeHeaderError(_("the scrypt work factor is not a plain decimal number"))
         work_factor = int(stanza.args[1])
         if work_factor > self.max_work_factor:
             raise AgeHeaderError(
-                f"the scrypt work factor {work_factor} exceeds the maximum {self.max_work_factor}"
+                _("the scrypt work factor {work_factor} exceeds the maximum {maximum}").format(
+                    work_factor=work_factor, maximum=self.max_work_factor
+                )
             )
         if len(stanza.body) != 32:
             # Checked before the expensive derivation, not only in open_file_key.
-            raise AgeHeaderError("an scrypt stanza body is not a wrapped 16-byte key")
+            raise AgeHeaderError(_("an scrypt stanza body is not a wrapped 16-byte key"))
         key = _derive(self.passphrase, salt, work_factor)
         try:
             return open_file_key(key, stanza.body)
         except WrongBodySize:  # pragma: no cover - length checked above
-            raise AgeHeaderError("an scrypt stanza body is not a wrapped 16-byte key") from None
+            raise AgeHeaderError(_("an scrypt stanza body is not a wrapped 16-byte key")) from None

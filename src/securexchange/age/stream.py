@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from securexchange.age.errors import AgePayloadError, AgeSizeError
 from securexchange.age.primitives import TAG_SIZE
 from securexchange.age.readahead import Readable, ReadAhead, read_full
+from securexchange.i18n import _
 
 CHUNK_SIZE = 64 * 1024
 ENCRYPTED_CHUNK_SIZE = CHUNK_SIZE + TAG_SIZE
@@ -37,7 +38,7 @@ Write = Callable[[memoryview], object]
 
 def _nonce(counter: int, last: bool) -> bytes:
     if counter >= _COUNTER_LIMIT:  # 2**88 chunks: unreachable in practice
-        raise AgePayloadError("the payload has too many chunks")
+        raise AgePayloadError(_("the payload has too many chunks"))
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
@@ -105,9 +106,9 @@ class _ChunkOpener:
         """
         n = len(chunk)
         if n < TAG_SIZE:
-            raise AgePayloadError("the payload is truncated (a chunk is shorter than its tag)")
+            raise AgePayloadError(_("the payload is truncated (a chunk is shorter than its tag)"))
         if short and self._counter and n == TAG_SIZE:
-            raise AgePayloadError("the final payload chunk is empty")
+            raise AgePayloadError(_("the final payload chunk is empty"))
         target = out[: n - TAG_SIZE]
         last = short
         try:
@@ -115,7 +116,7 @@ class _ChunkOpener:
         except InvalidTag:
             if last:
                 raise AgePayloadError(
-                    "a payload chunk does not authenticate (corrupted or tampered)"
+                    _("a payload chunk does not authenticate (corrupted or tampered)")
                 ) from None
             # A full chunk may still be the final one.
             last = True
@@ -123,7 +124,7 @@ class _ChunkOpener:
                 self._aead.decrypt_into(_nonce(self._counter, last), chunk, None, target)
             except InvalidTag:
                 raise AgePayloadError(
-                    "a payload chunk does not authenticate (corrupted, truncated or tampered)"
+                    _("a payload chunk does not authenticate (corrupted, truncated or tampered)")
                 ) from None
         self._counter += 1
         return last
@@ -131,7 +132,9 @@ class _ChunkOpener:
 
 def _check_cap(total: int, max_size: int | None) -> None:
     if max_size is not None and total > max_size:
-        raise AgeSizeError(f"the payload is larger than the {max_size}-byte limit")
+        raise AgeSizeError(
+            _("the payload is larger than the {limit}-byte limit").format(limit=max_size)
+        )
 
 
 def decrypt(
@@ -171,13 +174,13 @@ def decrypt(
                     filled += len(chunk) - TAG_SIZE
                     if last:
                         if pos < n or len(next(blocks, _NOTHING)):
-                            raise AgePayloadError("data follows the final payload chunk")
+                            raise AgePayloadError(_("data follows the final payload chunk"))
                         return total
             finally:
                 # Released chunk by chunk in effect: what authenticated goes out even
                 # when a later chunk fails, as a chunk-at-a-time reader would release it.
                 write(out[:filled])
-    raise AgePayloadError("the payload is truncated (no final chunk)")
+    raise AgePayloadError(_("the payload is truncated (no final chunk)"))
 
 
 def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None) -> bytes:
@@ -187,7 +190,7 @@ def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None)
     if 0 < size % ENCRYPTED_CHUNK_SIZE < TAG_SIZE:
         # Whichever chunk is damaged, a stream that ends inside a tag cannot be valid;
         # refusing it here also keeps the plaintext buffer below exactly sized.
-        raise AgePayloadError("the payload is truncated (a chunk is shorter than its tag)")
+        raise AgePayloadError(_("the payload is truncated (a chunk is shorter than its tag)"))
     chunks = max(1, -(-size // ENCRYPTED_CHUNK_SIZE))
     # The cap is checked on the ciphertext size first so a huge file is refused at once.
     _check_cap(size - chunks * TAG_SIZE, max_size)
@@ -199,12 +202,12 @@ def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None)
     while True:
         chunk = payload[pos : pos + ENCRYPTED_CHUNK_SIZE]
         if not chunk:
-            raise AgePayloadError("the payload is truncated (no final chunk)")
+            raise AgePayloadError(_("the payload is truncated (no final chunk)"))
         n = len(chunk)
         pos += n
         last = opener.open(chunk, out[written:], short=n < ENCRYPTED_CHUNK_SIZE)
         written += n - TAG_SIZE
         if last:
             if pos != size:
-                raise AgePayloadError("data follows the final payload chunk")
+                raise AgePayloadError(_("data follows the final payload chunk"))
             return bytes(plaintext)

@@ -12,6 +12,7 @@ from securexchange.age import bech32
 from securexchange.age.errors import AgeHeaderError, AgeKeyError
 from securexchange.age.format import Stanza, decode_b64, encode_b64
 from securexchange.age.primitives import WrongBodySize, hkdf, open_file_key, seal_file_key
+from securexchange.i18n import _
 
 STANZA_TYPE = "X25519"
 LABEL = b"age-encryption.org/v1/X25519"
@@ -42,19 +43,19 @@ class X25519Recipient:
 
     def __post_init__(self) -> None:
         if len(self.public) != KEY_SIZE:
-            raise AgeKeyError("an X25519 recipient is 32 bytes")
+            raise AgeKeyError(_("an X25519 recipient is 32 bytes"))
         # Encrypting to a low-order point would produce a file that anyone can open.
         if _shared_secret(X25519PrivateKey.generate(), self.public) is None:
-            raise AgeKeyError("the X25519 recipient is a low-order point")
+            raise AgeKeyError(_("the X25519 recipient is a low-order point"))
 
     @classmethod
     def from_string(cls, s: str) -> X25519Recipient:
         try:
             hrp, raw = bech32.decode(s)
         except ValueError:
-            raise AgeKeyError("malformed age recipient (not a valid age1... string)") from None
+            raise AgeKeyError(_("malformed age recipient (not a valid age1... string)")) from None
         if hrp != RECIPIENT_HRP:
-            raise AgeKeyError("not an age X25519 recipient (expected age1...)")
+            raise AgeKeyError(_("not an age X25519 recipient (expected age1...)"))
         return cls.from_bytes(raw)
 
     def to_string(self) -> str:
@@ -72,7 +73,7 @@ class X25519Recipient:
         share = ephemeral.public_key().public_bytes_raw()
         secret = _shared_secret(ephemeral, self.public)
         if secret is None:  # unreachable: checked in __post_init__
-            raise AgeKeyError("the X25519 recipient is a low-order point")
+            raise AgeKeyError(_("the X25519 recipient is a low-order point"))
         key = hkdf(secret, share + self.public, LABEL)
         return Stanza(STANZA_TYPE, (encode_b64(share),), seal_file_key(key, file_key))
 
@@ -93,7 +94,7 @@ class X25519Identity:
 
     def __post_init__(self) -> None:
         if len(self._scalar) != KEY_SIZE:
-            raise AgeKeyError("an X25519 identity is a 32-byte scalar")
+            raise AgeKeyError(_("an X25519 identity is a 32-byte scalar"))
         private = X25519PrivateKey.from_private_bytes(self._scalar)
         public = private.public_key().public_bytes_raw()
         object.__setattr__(self, "_private", private)
@@ -108,9 +109,11 @@ class X25519Identity:
         try:
             hrp, raw = bech32.decode(s)
         except ValueError:
-            raise AgeKeyError("malformed age identity (not a valid AGE-SECRET-KEY-1...)") from None
+            raise AgeKeyError(
+                _("malformed age identity (not a valid AGE-SECRET-KEY-1...)")
+            ) from None
         if hrp != IDENTITY_HRP:
-            raise AgeKeyError("not an age X25519 identity (expected AGE-SECRET-KEY-1...)")
+            raise AgeKeyError(_("not an age X25519 identity (expected AGE-SECRET-KEY-1...)"))
         return cls.from_bytes(raw)
 
     def to_string(self) -> str:
@@ -147,18 +150,18 @@ class X25519Identity:
 
     def _unwrap_one(self, stanza: Stanza) -> bytes | None:
         if len(stanza.args) != 1:
-            raise AgeHeaderError("an X25519 stanza must have exactly one argument")
+            raise AgeHeaderError(_("an X25519 stanza must have exactly one argument"))
         try:
             share = decode_b64(stanza.args[0].encode("ascii"))
         except ValueError:
-            raise AgeHeaderError("the X25519 share is not canonical base64") from None
+            raise AgeHeaderError(_("the X25519 share is not canonical base64")) from None
         if len(share) != KEY_SIZE:
-            raise AgeHeaderError("the X25519 share is not 32 bytes")
+            raise AgeHeaderError(_("the X25519 share is not 32 bytes"))
         secret = _shared_secret(self._private, share)
         if secret is None:
-            raise AgeHeaderError("the X25519 share is a low-order point")
+            raise AgeHeaderError(_("the X25519 share is a low-order point"))
         key = hkdf(secret, share + self.recipient.public, LABEL)
         try:
             return open_file_key(key, stanza.body)
         except WrongBodySize:
-            raise AgeHeaderError("an X25519 stanza body is not a wrapped 16-byte key") from None
+            raise AgeHeaderError(_("an X25519 stanza body is not a wrapped 16-byte key")) from None

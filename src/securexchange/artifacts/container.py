@@ -58,6 +58,7 @@ from securexchange.artifacts.zipstrict import DEFAULT_LIMITS, ContainerLimits
 from securexchange.errors import InternalError, Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import refuse_newer
+from securexchange.i18n import _
 
 ALL_TYPES: frozenset[ArtifactType] = frozenset(ArtifactType)
 AGE_MAGIC = b"age-encryption.org/v1\n"
@@ -102,7 +103,7 @@ class PinnedSigner:
 
     def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
         if manifest.artifact_type not in self.types:
-            raise NotAuthorised("the pinned key is not trusted for this kind of artifact")
+            raise NotAuthorised(_("the pinned key is not trusted for this kind of artifact"))
         return self.public_key
 
 
@@ -120,8 +121,10 @@ class UnsafeNoTrust:
 
     def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
         warnings.warn(
-            "the signature was checked against the key it carries; it proves the file "
-            "is intact, not who made it",
+            _(
+                "the signature was checked against the key it carries; it proves the file "
+                "is intact, not who made it"
+            ),
             UnsafeTrustWarning,
             stacklevel=4,  # points at the caller of open_artifact / open_without_decryption
         )
@@ -246,7 +249,7 @@ class ReadContainer:
 
     def __post_init__(self) -> None:
         if self.made_by is not _READ or type(self.data) is not bytes:
-            raise InternalError("a ReadContainer is made by read_container only")
+            raise InternalError(_("a ReadContainer is made by read_container only"))
 
     def within(self, limits: ContainerLimits) -> bool:
         """Whether it was read with caps no looser than ``limits``."""
@@ -283,7 +286,8 @@ def _refuse_newer_layout(data: bytes, limits: ContainerLimits) -> None:
         manifest_bytes,
         family=FORMAT_FAMILY,
         known=FORMAT_VERSION,
-        what="the file",
+        # TRANSLATORS: fills {what} in the message that asks to update securexchange.
+        what=_("the file"),
         max_bytes=MAX_MANIFEST_SIZE,
     )
 
@@ -301,16 +305,16 @@ def _verified_structure_and_signature(
     # is checked because its type says which members and namespace apply.
     read = source if isinstance(source, ReadContainer) else read_container(source, limits=limits)
     if not read.within(limits):  # read once, but with the caller's caps at the most
-        raise InternalError("a container was read with looser caps than its verification's")
+        raise InternalError(_("a container was read with looser caps than its verification's"))
     members = dict(read.members)
     if MANIFEST not in members or SIGNATURE not in members:
-        raise Malformed("the container has no manifest or no signature")
+        raise Malformed(_("the container has no manifest or no signature"))
     manifest_bytes = members[MANIFEST]
     manifest = Manifest.from_json_bytes(manifest_bytes, bodies=bodies, accept=accept)
     if tuple(members) != manifest.artifact_type.members:
-        raise Malformed("the container's members do not match its artifact type")
+        raise Malformed(_("the container's members do not match its artifact type"))
     if manifest.artifact_type not in accept:
-        raise WrongKind("the container is not an artifact of the expected kind")
+        raise WrongKind(_("the container is not an artifact of the expected kind"))
 
     # (2) signature, with the key the caller's policy trusts for this signer and type.
     signature = members[SIGNATURE]
@@ -318,7 +322,7 @@ def _verified_structure_and_signature(
     key = trust.signer_key(manifest, embedded)
     expected = Fingerprint.of_public_key(key).display
     if not hmac.compare_digest(expected.encode("ascii"), manifest.signer.encode("ascii")):
-        raise NotAuthorised("the manifest names a signer other than the trusted key")
+        raise NotAuthorised(_("the manifest names a signer other than the trusted key"))
     sshsig.verify(signature, manifest_bytes, manifest.artifact_type.namespace, key)
 
     # (3) every other member against the digests the signed manifest commits to.
@@ -328,23 +332,30 @@ def _verified_structure_and_signature(
     for name, digest in committed:
         actual = _digest(members[name])
         if actual.size != digest.size:
-            raise Tampered(f"{name} does not have the size the manifest states")
+            raise Tampered(_("{name} does not have the size the manifest states").format(name=name))
         if not hmac.compare_digest(actual.sha256, digest.sha256):
-            raise Tampered(f"{name} does not have the SHA-256 the manifest states")
+            raise Tampered(
+                _("{name} does not have the SHA-256 the manifest states").format(name=name)
+            )
     if PAYLOAD in members:
         # Binary age with public-key recipients only (no armor, no passphrase stanza can
         # be in an artifact); checked without any key, so auditors see it too.
         if not members[PAYLOAD].startswith(AGE_MAGIC):
-            raise Malformed("payload.age is not a binary age file")
+            raise Malformed(_("payload.age is not a binary age file"))
         header = age.parse_header(members[PAYLOAD])
         known = age.public_stanza_types()
         if not header.stanzas or any(s.type not in known for s in header.stanzas):
-            raise Malformed(f"payload.age is not encrypted to {_names(known)} recipients only")
+            raise Malformed(
+                # TRANSLATORS: {types} is one or more age recipient types, e.g. "X25519".
+                _("payload.age is not encrypted to {types} recipients only").format(
+                    types=_names(known)
+                )
+            )
         # Each stanza well formed, as far as it can be told without its key: a reader
         # stops at its own stanza, so a malformed one after it would pass a key holder
         # and fail another; judged here, every verifier sees the same.
         if not all(age.well_formed_stanza(s) for s in header.stanzas):
-            raise Malformed("payload.age has a recipient stanza that is not well formed")
+            raise Malformed(_("payload.age has a recipient stanza that is not well formed"))
 
     return VerifiedArtifact(
         manifest=manifest,
@@ -356,7 +367,8 @@ def _verified_structure_and_signature(
 
 
 def _names(stanza_types: tuple[str, ...]) -> str:
-    return " or ".join(stanza_types)
+    # TRANSLATORS: joins age recipient types ("X25519 or ..."); keep the spaces.
+    return _(" or ").join(stanza_types)
 
 
 def open_without_decryption(
@@ -410,7 +422,7 @@ def decrypt_payload(
     differ from the manifest) or :class:`Malformed` (the payload is not framed)."""
     manifest = verified.manifest
     if not manifest.artifact_type.has_payload:
-        raise Malformed("the artifact carries no payload")
+        raise Malformed(_("the artifact carries no payload"))
     # (4) all or nothing: age.decrypt returns only after every chunk authenticated.
     plaintext = age.decrypt(verified.members[PAYLOAD], list(identities), max_size=max_size)
     # (5) what the payload says about itself must be what the signed manifest says.
@@ -419,5 +431,5 @@ def decrypt_payload(
         manifest.artifact_id, manifest.artifact_type, manifest.municipality, manifest.signer
     )
     if binding != expected:
-        raise Tampered("the payload belongs to another artifact than its manifest")
+        raise Tampered(_("the payload belongs to another artifact than its manifest"))
     return content

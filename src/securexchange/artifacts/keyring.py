@@ -28,6 +28,7 @@ from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
 from securexchange.formatversion import newer_format_error, refuse_newer
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code
 from securexchange.keys.card import identity_from_fields, identity_to_json
 from securexchange.keys.identity import (
@@ -84,9 +85,9 @@ def _parse_date(value: str, what: str) -> date:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise Malformed(f"{what} holds a date that is not YYYY-MM-DD") from None
+        raise Malformed(_("{what} holds a date that is not YYYY-MM-DD").format(what=what)) from None
     if day.isoformat() != value:
-        raise Malformed(f"{what} holds a date that is not YYYY-MM-DD")
+        raise Malformed(_("{what} holds a date that is not YYYY-MM-DD").format(what=what))
     return day
 
 
@@ -126,7 +127,7 @@ class AgencyKeys:
             )
         except (BadSignature, Malformed):
             raise BadSignature(
-                "the root key's certification of the export key does not verify"
+                _("the root key's certification of the export key does not verify")
             ) from None
         self.export.verify_subkeys()
 
@@ -146,20 +147,24 @@ class AgencyKeys:
 
     @classmethod
     def from_json(cls, value: object) -> AgencyKeys:
-        with strictjson.Fields(value, "the keyring's agency") as f:
+        # TRANSLATORS: the part of a keyring that lists the agency's keys; fills {what}.
+        with strictjson.Fields(value, _("the keyring's agency")) as f:
             name = f.text("name")
-            with strictjson.Fields(f.object("root"), "the keyring's root key") as r:
+            with strictjson.Fields(f.object("root"), _("the keyring's root key")) as r:
                 root_key = sshsig.parse_ssh_public_key_line(r.text("signing_key"))
                 if r.text("fingerprint") != Fingerprint.of_public_key(root_key).display:
-                    raise Malformed("the keyring states a root fingerprint that is not its key's")
-            with strictjson.Fields(f.object("export"), "the keyring's export key") as e:
+                    raise Malformed(
+                        _("the keyring states a root fingerprint that is not its key's")
+                    )
+            export_what = _("the keyring's export key")
+            with strictjson.Fields(f.object("export"), export_what) as e:
                 certification = e.text("certification")
-                certified_from = read_instant(e.text("certified_from"), "the keyring's export key")
-                export = identity_from_fields(e, "the keyring's export key")
+                certified_from = read_instant(e.text("certified_from"), export_what)
+                export = identity_from_fields(e, export_what)
         try:
             return cls(name, root_key, export, certification, certified_from)
         except ValueError:
-            raise Malformed("the keyring's agency keys are not valid") from None
+            raise Malformed(_("the keyring's agency keys are not valid")) from None
 
 
 @dataclass(frozen=True)
@@ -229,16 +234,20 @@ class MunicipalityEntry:
 
     @classmethod
     def from_json(cls, value: object, number: int) -> MunicipalityEntry:
-        what = f"the keyring's municipality {number}"
+        # TRANSLATORS: the {number}th municipality listed in a keyring; fills {what}.
+        what = _("the keyring's municipality {number}").format(number=number)
         with strictjson.Fields(value, what) as f:
             terminated = f.opt_text("terminated_on")
             profiles = f.array("profiles")
             if not all(isinstance(p, str) for p in profiles):
-                raise Malformed(f"{what} lists a profile that is not text")
+                raise Malformed(_("{what} lists a profile that is not text").format(what=what))
             recipients = []
             for i, item in enumerate(f.array("recipients"), 1):
-                with strictjson.Fields(item, f"{what} recipient {i}") as r:
-                    recipients.append(identity_from_fields(r, f"{what} recipient {i}"))
+                # TRANSLATORS: {what} is "the keyring's municipality 3"; {number} counts
+                # the people it authorised.
+                person = _("{what} recipient {number}").format(what=what, number=i)
+                with strictjson.Fields(item, person) as r:
+                    recipients.append(identity_from_fields(r, person))
             try:
                 return cls(
                     nis=f.text("nis"),
@@ -256,7 +265,7 @@ class MunicipalityEntry:
                 if isinstance(exc, Malformed):
                     raise
                 if isinstance(exc, ValueError):
-                    raise Malformed(f"{what} is not a valid entry") from None
+                    raise Malformed(_("{what} is not a valid entry").format(what=what)) from None
                 raise
 
 
@@ -310,7 +319,7 @@ class Keyring:
         """The same version with the agency's keys and one municipality only."""
         entry = self.by_party(party_id)
         if entry is None:
-            raise InternalError("a view for a municipality the keyring does not hold")
+            raise InternalError(_("a view for a municipality the keyring does not hold"))
         return replace(self, id=view_id, scope=party_id, municipalities=(entry,))
 
     @property
@@ -341,11 +350,11 @@ class Keyring:
             data,
             family=KEYRING_FORMAT_NAME,
             known=KEYRING_FORMAT_VERSION,
-            what="the keyring",
+            what=_("the keyring"),
             max_bytes=MAX_KEYRING_BYTES,
         )
-        value = strictjson.loads(data, what="the keyring", max_bytes=MAX_KEYRING_BYTES)
-        with strictjson.Fields(value, "the keyring") as f:
+        value = strictjson.loads(data, what=_("the keyring"), max_bytes=MAX_KEYRING_BYTES)
+        with strictjson.Fields(value, _("the keyring")) as f:
             declared = parse_format(f.text("format"))
             municipalities = tuple(
                 MunicipalityEntry.from_json(item, i)
@@ -354,7 +363,7 @@ class Keyring:
             fields = {
                 "id": f.text("id"),
                 "version": f.integer("version"),
-                "issued_at": read_instant(f.text("issued_at"), "the keyring"),
+                "issued_at": read_instant(f.text("issued_at"), _("the keyring")),
                 "scope": f.text("scope"),
                 "demo": f.boolean("demo"),
                 "agency": AgencyKeys.from_json(f.object("agency")),
@@ -362,10 +371,10 @@ class Keyring:
         try:
             keyring = cls(municipalities=municipalities, **fields)  # type: ignore[arg-type]
         except ValueError:
-            raise Malformed("the keyring is not valid") from None
+            raise Malformed(_("the keyring is not valid")) from None
         if declared != keyring.format_version:
             # One encoding per content: a document states exactly the format it needs.
-            raise Malformed("the keyring states another format than its content needs")
+            raise Malformed(_("the keyring states another format than its content needs"))
         return keyring
 
 
@@ -377,11 +386,11 @@ def parse_format(text: str) -> int:
     """
     match = _FORMAT_RE.fullmatch(text)
     if match is None:
-        raise Malformed("the keyring has an unknown format")
+        raise Malformed(_("the keyring has an unknown format"))
     number = int(match.group(1))
     if number > KEYRING_FORMAT_VERSION:
         raise newer_format_error(
-            what="the keyring",
+            what=_("the keyring"),
             family=KEYRING_FORMAT_NAME,
             number=number,
             known=KEYRING_FORMAT_VERSION,
@@ -392,7 +401,7 @@ def parse_format(text: str) -> int:
 def sign_keyring(keyring: Keyring, root: Identity) -> tuple[bytes, str]:
     """The keyring's bytes and the root key's signature over them."""
     if root.signing_key != keyring.agency.root_key:
-        raise InternalError("the keyring is signed by the root key it names")
+        raise InternalError(_("the keyring is signed by the root key it names"))
     data = keyring.to_bytes()
     return data, root.sign(data, sshsig.NAMESPACE_KEYRING)
 
@@ -405,20 +414,20 @@ def open_keyring(
         sshsig.verify(signature, data, sshsig.NAMESPACE_KEYRING, pinned_root_key)
     except (BadSignature, Malformed):
         raise BadSignature(
-            "the keyring is not signed by the agency's root key",
-            hint="get the keyring again from the agency; report a forged one (art. 6)",
+            _("the keyring is not signed by the agency's root key"),
+            hint=_("get the keyring again from the agency; report a forged one (art. 6)"),
         ) from None
     keyring = Keyring.from_bytes(data)
     if keyring.agency.root_key != pinned_root_key:
-        raise BadSignature("the keyring names another root key than the pinned one")
+        raise BadSignature(_("the keyring names another root key than the pinned one"))
     keyring.agency.verify()
     for entry in keyring.municipalities:
         for recipient in entry.recipients:
             recipient.verify_subkeys()
     if keyring.version < min_version:
         raise Rollback(
-            "the keyring is older than the one already accepted",
-            hint="a newer keyring was imported before; use the latest one from the agency",
+            _("the keyring is older than the one already accepted"),
+            hint=_("a newer keyring was imported before; use the latest one from the agency"),
         )
     return keyring
 

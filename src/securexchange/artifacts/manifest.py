@@ -25,6 +25,7 @@ from securexchange.clock import format_instant, read_instant
 from securexchange.errors import InternalError, Malformed, WrongKind
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
+from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
@@ -90,6 +91,21 @@ _NAMESPACE = {
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
 }
+# What a manifest of each type is called in a message (claimed_what), and the refusal
+# of a type a command does not take.
+_CALLED = {
+    # TRANSLATORS: fills {what} in the message that asks to update securexchange.
+    ArtifactType.PACKAGE: N_("the package"),
+    ArtifactType.RETURN: N_("the return"),
+    ArtifactType.KEYRING: N_("the keyring"),
+    ArtifactType.NOTICE: N_("the notice"),
+}
+_NOT_TAKEN = {
+    ArtifactType.PACKAGE: N_("the file is a package, which this command does not take"),
+    ArtifactType.RETURN: N_("the file is a return, which this command does not take"),
+    ArtifactType.KEYRING: N_("the file is a keyring, which this command does not take"),
+    ArtifactType.NOTICE: N_("the file is a notice, which this command does not take"),
+}
 
 
 @dataclass(frozen=True)
@@ -116,7 +132,8 @@ class MemberDigest:
         try:
             return cls(size, sha256)
         except ValueError as exc:
-            raise Malformed(f"{what}: {exc}") from None
+            # TRANSLATORS: {what} names a part of a file, {problem} what is wrong with it.
+            raise Malformed(_("{what}: {problem}").format(what=what, problem=exc)) from None
 
 
 # --- bodies -----------------------------------------------------------------------------
@@ -177,7 +194,9 @@ class BodyRegistry:
         except KeyError:
             # A wiring bug (the module defining the body was not imported), not bad input.
             raise InternalError(
-                f"no manifest body type is registered for {artifact_type.value} artifacts"
+                _("no manifest body type is registered for {kind} artifacts").format(
+                    kind=artifact_type.value
+                )
             ) from None
 
     def __contains__(self, artifact_type: object) -> bool:
@@ -294,16 +313,14 @@ class Manifest:
         with strictjson.Fields(value, "manifest.json") as f:
             fmt = f.text("format")
             if fmt != FORMAT:
-                raise Malformed("manifest.json has an unsupported format")
+                raise Malformed(_("manifest.json has an unsupported format"))
             type_text = f.text("type")
             try:
                 artifact_type = ArtifactType(type_text)
             except ValueError:
-                raise Malformed("manifest.json has an unknown artifact type") from None
+                raise Malformed(_("manifest.json has an unknown artifact type")) from None
             if accept is not None and artifact_type not in accept:
-                raise WrongKind(
-                    f"the file is a {artifact_type.value}, which this command does not take"
-                )
+                raise WrongKind(_(_NOT_TAKEN[artifact_type]))
             artifact_id = f.text("id")
             created_at = read_instant(f.text("created_at"), "manifest.json: created_at")
             municipality = f.text("municipality")
@@ -332,11 +349,12 @@ class Manifest:
             )
         except ValueError as exc:
             # __post_init__ messages name the field, never its value.
-            raise Malformed(f"manifest.json: {exc}") from None
+            # TRANSLATORS: {problem} says which field of the manifest is wrong.
+            raise Malformed(_("manifest.json: {problem}").format(problem=exc)) from None
         # One manifest, one encoding: other whitespace, key order, escapes or a null
         # where a field should be absent would let two readers see different things.
         if manifest.to_json_bytes() != data:
-            raise Malformed("manifest.json is not in canonical form")
+            raise Malformed(_("manifest.json is not in canonical form"))
         return manifest
 
 
@@ -346,9 +364,10 @@ def claimed_what(data: bytes) -> str:
 
     try:
         value = json.loads(data)
-        return f"the {ArtifactType(value['type']).value}"
+        return _(_CALLED[ArtifactType(value["type"])])
     except (ValueError, TypeError, KeyError, RecursionError):
-        return "the file"
+        # TRANSLATORS: fills {what} in the message that asks to update securexchange.
+        return _("the file")
 
 
 def _attachments(
@@ -356,9 +375,9 @@ def _attachments(
 ) -> tuple[tuple[str, MemberDigest], ...]:
     names = artifact_type.attachment_names
     if set(attachments_json) != set(names):
-        raise Malformed("manifest.json: attachments do not match the artifact type")
+        raise Malformed(_("manifest.json: attachments do not match the artifact type"))
     return tuple(
-        (name, MemberDigest.from_json(attachments_json[name], "manifest.json: attachment"))
+        (name, MemberDigest.from_json(attachments_json[name], _("manifest.json: attachment")))
         for name in names
     )
 
@@ -368,10 +387,11 @@ def _body(bodies: BodyRegistry, artifact_type: ArtifactType, body_json: Any) -> 
     try:
         body = body_type.from_json(body_json)
     except Malformed as exc:
-        raise Malformed(f"manifest.json: body: {exc.message}") from None
+        # TRANSLATORS: "body" is the name of a field in the file; {problem} what is wrong.
+        raise Malformed(_("manifest.json: body: {problem}").format(problem=exc.message)) from None
     except (ValueError, TypeError, KeyError, AttributeError):
         # A body's own message might quote a value; say only where the problem is.
-        raise Malformed("manifest.json: the body is not valid") from None
+        raise Malformed(_("manifest.json: the body is not valid")) from None
     if not isinstance(body, body_type):
-        raise InternalError("a manifest body parser returned another type")
+        raise InternalError(_("a manifest body parser returned another type"))
     return body

@@ -18,6 +18,7 @@ from securexchange import strictjson
 from securexchange.artifacts.keyring import PARTY_ID_RE, PROTOCOL_ID_RE
 from securexchange.artifacts.manifest import ArtifactType, register_body
 from securexchange.errors import Malformed
+from securexchange.i18n import _
 from securexchange.ids import is_nis_code
 
 
@@ -54,8 +55,9 @@ class NoticeBody:
 
     @classmethod
     def from_json(cls, value: Any) -> NoticeBody:
-        with strictjson.Fields(value, "the notice body") as f:
-            with strictjson.Fields(f.object("municipality"), "the notice municipality") as m:
+        # TRANSLATORS: the body is the descriptive part of the notice's manifest.
+        with strictjson.Fields(value, _("the notice body")) as f:
+            with strictjson.Fields(f.object("municipality"), _("the notice municipality")) as m:
                 nis, party_id = m.text("nis"), m.text("party_id")
             protocol_id = f.text("protocol_id")
             text = f.text("effective")
@@ -63,7 +65,7 @@ class NoticeBody:
         try:
             effective = date.fromisoformat(text)
         except ValueError:
-            raise Malformed("the notice's effective date is not YYYY-MM-DD") from None
+            raise Malformed(_("the notice's effective date is not YYYY-MM-DD")) from None
         if effective.isoformat() != text:
-            raise Malformed("the notice's effective date is not YYYY-MM-DD")
+            raise Malformed(_("the notice's effective date is not YYYY-MM-DD"))
         return cls(nis, party_id, protocol_id, effective, demo)

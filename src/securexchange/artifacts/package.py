@@ -44,6 +44,7 @@ from securexchange.errors import (
     Malformed,
 )
 from securexchange.fingerprint import is_display
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code
 
 DEFAULT_IMPORT_DAYS = 30
@@ -63,9 +64,11 @@ def _parse_date(text: str | None, what: str) -> date | None:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise Malformed(f"{what} is not a date of the form YYYY-MM-DD") from None
+        raise Malformed(
+            _("{what} is not a date of the form YYYY-MM-DD").format(what=what)
+        ) from None
     if day.isoformat() != text:
-        raise Malformed(f"{what} is not a date of the form YYYY-MM-DD")
+        raise Malformed(_("{what} is not a date of the form YYYY-MM-DD").format(what=what))
     return day
 
 
@@ -101,7 +104,7 @@ class PackageRecipient:
 
     @classmethod
     def from_json(cls, value: Any) -> PackageRecipient:
-        with strictjson.Fields(value, "a package recipient") as f:
+        with strictjson.Fields(value, _("a package recipient")) as f:
             return cls(f.text("fingerprint"), f.text("role"), f.text("subkey"))
 
 
@@ -125,7 +128,7 @@ class Superseded:
 
     @classmethod
     def from_json(cls, value: Any) -> Superseded:
-        with strictjson.Fields(value, "the superseded package") as f:
+        with strictjson.Fields(value, _("the superseded package")) as f:
             return cls(f.text("id"), f.text("sha256"))
 
 
@@ -240,13 +243,14 @@ class PackageBody:
 
     @classmethod
     def from_json(cls, value: Any) -> PackageBody:
-        with strictjson.Fields(value, "the package body") as f:
+        # TRANSLATORS: the body is the descriptive part of the package's manifest.
+        with strictjson.Fields(value, _("the package body")) as f:
             schema_version = f.text("schema_version")
-            with strictjson.Fields(f.object("municipality"), "the package municipality") as m:
+            with strictjson.Fields(f.object("municipality"), _("the package municipality")) as m:
                 nis, name, party_id = m.text("nis"), m.text("name"), m.text("party_id")
-            with strictjson.Fields(f.object("protocol"), "the package protocol") as p:
+            with strictjson.Fields(f.object("protocol"), _("the package protocol")) as p:
                 protocol_id = p.text("id")
-                protocol_until = _parse_date(p.text("until"), "the protocol's end")
+                protocol_until = _parse_date(p.text("until"), _("the protocol's end"))
             sequence = f.integer("sequence")
             import_deadline = read_instant(f.text("import_deadline"), "import_deadline")
             valid_until = read_instant(f.text("valid_until"), "valid_until")
@@ -254,9 +258,9 @@ class PackageBody:
             recipients = tuple(f.each("recipients", PackageRecipient.from_json))
             stanzas = f.integer("recipient_stanzas")
             records = f.integer("records")
-            with strictjson.Fields(f.object("retention"), "the package retention") as r:
-                earliest = _parse_date(r.opt_text("earliest"), "the earliest retention")
-                latest = _parse_date(r.opt_text("latest"), "the latest retention")
+            with strictjson.Fields(f.object("retention"), _("the package retention")) as r:
+                earliest = _parse_date(r.opt_text("earliest"), _("the earliest retention"))
+                latest = _parse_date(r.opt_text("latest"), _("the latest retention"))
             supersedes_json = f.opt_object("supersedes")
             demo = f.boolean("demo")
         assert protocol_until is not None

@@ -26,6 +26,7 @@ from securexchange.errors import (
     Rollback,
     Stale,
 )
+from securexchange.i18n import _
 
 
 @dataclass(frozen=True)
@@ -62,21 +63,21 @@ class _EmbeddedKeyringSigner:
 
     def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
         if manifest.artifact_type is not ArtifactType.PACKAGE:
-            raise Malformed("the container is not a package")
+            raise Malformed(_("the container is not a package"))
         try:
             signature = self._signature.decode("ascii")
         except UnicodeDecodeError:
-            raise Malformed("keyring.sig is not an armored signature") from None
+            raise Malformed(_("keyring.sig is not an armored signature")) from None
         # Version 1 here: a rollback is judged after every digest, so that a keyring
         # swapped in from another package reads as tampering, not as a rollback.
         keyring = open_keyring(self._data, signature, self._root_key, min_version=1)
         if not keyring.is_view or keyring.municipalities[0].nis != manifest.municipality:
-            raise Malformed("the package's keyring is not the view of its municipality")
+            raise Malformed(_("the package's keyring is not the view of its municipality"))
         export = keyring.agency.export
         if export.fingerprint.display != manifest.signer:
             # The signer field is covered by the signature: a package naming another
             # signer is either altered or signed by a key the keyring does not certify.
-            raise BadSignature("the package is not signed by the agency's certified export key")
+            raise BadSignature(_("the package is not signed by the agency's certified export key"))
         self.keyring = keyring
         return export.signing_key
 
@@ -142,16 +143,16 @@ def _check_against_keyring(manifest: Manifest, body: PackageBody, keyring: Keyri
         or body.keyring_version != keyring.version
         or body.demo != keyring.demo
     ):
-        raise Malformed("the package body does not agree with its keyring")
+        raise Malformed(_("the package body does not agree with its keyring"))
     for item in body.recipients:
         person = next(
             (r for r in entry.recipients if r.fingerprint.display == item.fingerprint), None
         )
         if person is None or person.owner.role != item.role:
-            raise NotAuthorised("the package is encrypted to someone its keyring does not list")
+            raise NotAuthorised(_("the package is encrypted to someone its keyring does not list"))
         subkey = next((s for s in person.subkeys if s.recipient == item.subkey), None)
         if subkey is None or not subkey.valid_at(manifest.created_at):
-            raise NotAuthorised("the package is encrypted to a subkey its keyring does not list")
+            raise NotAuthorised(_("the package is encrypted to a subkey its keyring does not list"))
 
 
 def _check_dates(
@@ -164,13 +165,13 @@ def _check_dates(
     ended = trust.terminated_on(body.protocol_id)
     if not entry.active_on(made) or (ended is not None and made >= ended):
         raise ProtocolInactive(
-            "the municipality's protocol was not active when the package was made",
-            hint="the protocol was terminated or had not begun; no packages are accepted",
+            _("the municipality's protocol was not active when the package was made"),
+            hint=_("the protocol was terminated or had not begun; no packages are accepted"),
         )
     if body.import_deadline <= manifest.created_at or body.valid_until <= manifest.created_at:
-        raise Malformed("a deadline of the package is not after its creation")
+        raise Malformed(_("a deadline of the package is not after its creation"))
     if body.earliest_retention is not None and body.earliest_retention <= made:
-        raise Stale("the package holds a record whose retention deadline had passed")
+        raise Stale(_("the package holds a record whose retention deadline had passed"))
 
 
 def open_package(
@@ -206,23 +207,23 @@ def open_package(
         read = container.read_container(data, limits=limits)
     members = read.members
     if KEYRING not in members or KEYRING_SIGNATURE not in members or PAYLOAD not in members:
-        raise Malformed("the container is not a package")
+        raise Malformed(_("the container is not a package"))
     policy = _EmbeddedKeyringSigner(trust.root_key, members[KEYRING], members[KEYRING_SIGNATURE])
     accept = (ArtifactType.PACKAGE,)
     verified = container.open_without_decryption(read, trust=policy, limits=limits, accept=accept)
     keyring = policy.keyring
     body = verified.manifest.body
     if keyring is None or not isinstance(body, PackageBody):
-        raise Malformed("the container is not a package")
+        raise Malformed(_("the container is not a package"))
     stanzas = age.parse_header(verified.members[PAYLOAD]).stanzas
     if len(stanzas) != body.recipient_stanzas:
-        raise Malformed("payload.age has another number of recipients than the manifest")
+        raise Malformed(_("payload.age has another number of recipients than the manifest"))
     _check_against_keyring(verified.manifest, body, keyring)
     _check_dates(verified.manifest, body, keyring, trust)
     if keyring.version < trust.min_keyring_version:
         raise Rollback(
-            "the package carries a keyring older than the one already accepted",
-            hint="a newer package or keyring was imported before; ask for a new export",
+            _("the package carries a keyring older than the one already accepted"),
+            hint=_("a newer package or keyring was imported before; ask for a new export"),
         )
     opened = OpenedPackage(
         verified=verified, body=body, keyring=keyring, workbook=None, max_payload=max_payload

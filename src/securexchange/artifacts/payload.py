@@ -23,6 +23,7 @@ from securexchange import strictjson
 from securexchange.artifacts.manifest import ArtifactType
 from securexchange.errors import Malformed
 from securexchange.fingerprint import is_display
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code
 
 MAGIC = b"SXPAYLOAD1\n"
@@ -70,13 +71,15 @@ def unwrap_payload(plaintext: bytes) -> tuple[Binding, bytes]:
     """The binding and the content of a decrypted payload; :class:`Malformed` if unframed."""
     header = len(MAGIC) + _LENGTH.size
     if len(plaintext) < header or not plaintext.startswith(MAGIC):
-        raise Malformed("the payload does not start with the securexchange framing")
+        raise Malformed(_("the payload does not start with the securexchange framing"))
     (length,) = _LENGTH.unpack_from(plaintext, len(MAGIC))
     if length > MAX_BINDING_SIZE or header + length > len(plaintext):
-        raise Malformed("the payload's binding has an impossible length")
+        raise Malformed(_("the payload's binding has an impossible length"))
     encoded = plaintext[header : header + length]
-    value = strictjson.loads(encoded, what="the payload binding", max_bytes=MAX_BINDING_SIZE)
-    with strictjson.Fields(value, "the payload binding") as f:
+    # TRANSLATORS: the facts about a file repeated inside its encrypted content.
+    what = _("the payload binding")
+    value = strictjson.loads(encoded, what=what, max_bytes=MAX_BINDING_SIZE)
+    with strictjson.Fields(value, what) as f:
         artifact_id = f.text("id")
         type_text = f.text("type")
         municipality = f.text("municipality")
@@ -84,7 +87,7 @@ def unwrap_payload(plaintext: bytes) -> tuple[Binding, bytes]:
     try:
         binding = Binding(artifact_id, ArtifactType(type_text), municipality, signer)
     except ValueError:
-        raise Malformed("the payload binding has an invalid field") from None
+        raise Malformed(_("the payload binding has an invalid field")) from None
     if binding.to_json_bytes() != encoded:
-        raise Malformed("the payload binding is not in canonical form")
+        raise Malformed(_("the payload binding is not in canonical form"))
     return binding, plaintext[header + length :]

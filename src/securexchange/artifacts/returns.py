@@ -44,6 +44,7 @@ from securexchange.clock import format_instant, read_instant
 from securexchange.errors import Malformed, Tampered
 from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
 from securexchange.schema import QUALITY_FIELDS
 from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
@@ -129,7 +130,8 @@ class ReturnBody:
 
     @classmethod
     def from_json(cls, value: Any) -> Self:
-        with strictjson.Fields(value, "the return body") as f:
+        # TRANSLATORS: the body is the descriptive part of the return's manifest.
+        with strictjson.Fields(value, _("the return body")) as f:
             return cls(
                 party_id=f.text("party_id"),
                 sequence=f.integer("sequence"),
@@ -214,7 +216,8 @@ Entry = StatusEntry | QualityEntry
 
 
 def _entry_from_json(value: Any, number: int) -> Entry:
-    what = f"return entry {number}"
+    # TRANSLATORS: the {number}th entry (status change or quality report) of a return.
+    what = _("return entry {number}").format(number=number)
     with strictjson.Fields(value, what) as f:
         kind = f.text("kind")
         record = f.text("record")
@@ -224,15 +227,17 @@ def _entry_from_json(value: Any, number: int) -> Entry:
             try:
                 return StatusEntry(record, status, base, moment)
             except ValueError as exc:
-                raise Malformed(f"{what}: {exc}") from None
+                raise Malformed(_("{what}: {problem}").format(what=what, problem=exc)) from None
         if kind == KIND_QUALITY:
             field, problem = f.text("field"), f.text("problem")
             moment = read_instant(f.text("reported_at"), what)
             try:
                 return QualityEntry(record, field, problem, moment)
             except ValueError as exc:
-                raise Malformed(f"{what}: {exc}") from None
-        raise Malformed(f"{what} is neither a status change nor a quality report")
+                raise Malformed(_("{what}: {problem}").format(what=what, problem=exc)) from None
+        raise Malformed(
+            _("{what} is neither a status change nor a quality report").format(what=what)
+        )
 
 
 # --- the payload document ---------------------------------------------------------------
@@ -310,27 +315,28 @@ class ReturnDocument:
             data,
             family=DOCUMENT_FAMILY,
             known=DOCUMENT_VERSION,
-            what="the return",
+            what=_("the return"),
             max_bytes=MAX_DOCUMENT_BYTES,
         )
-        value = strictjson.loads(data, what="the return", max_bytes=MAX_DOCUMENT_BYTES)
-        with strictjson.Fields(value, "the return") as f:
+        value = strictjson.loads(data, what=_("the return"), max_bytes=MAX_DOCUMENT_BYTES)
+        with strictjson.Fields(value, _("the return")) as f:
             if f.text("format") != DOCUMENT_FORMAT:
-                raise Malformed("the return has an unknown format")
+                raise Malformed(_("the return has an unknown format"))
             delta_id = f.text("delta")
             municipality = f.text("municipality")
             signer = f.text("signer")
             sequence = f.integer("sequence")
             raw_entries = f.array("entries")
         if len(raw_entries) > MAX_ENTRIES:
-            raise Malformed("the return has too many entries")
+            raise Malformed(_("the return has too many entries"))
         entries = tuple(_entry_from_json(item, i) for i, item in enumerate(raw_entries, 1))
         try:
             document = cls(delta_id, municipality, signer, sequence, entries)
         except ValueError as exc:
-            raise Malformed(f"the return: {exc}") from None
+            # TRANSLATORS: {problem} says which field of the return is wrong.
+            raise Malformed(_("the return: {problem}").format(problem=exc)) from None
         if document.to_bytes() != data:
-            raise Malformed("the return is not in canonical form")
+            raise Malformed(_("the return is not in canonical form"))
         return document
 
 
@@ -341,7 +347,7 @@ def check_binding(document: ReturnDocument, manifest: Manifest) -> None:
     """
     body = manifest.body
     if not isinstance(body, ReturnBody):
-        raise Malformed("the container is not a return")
+        raise Malformed(_("the container is not a return"))
     if (
         document.delta_id != manifest.artifact_id
         or document.municipality != manifest.municipality
@@ -350,7 +356,7 @@ def check_binding(document: ReturnDocument, manifest: Manifest) -> None:
         or len(document.statuses) != body.statuses
         or len(document.quality_reports) != body.quality_reports
     ):
-        raise Tampered("the return's content does not match its signed manifest")
+        raise Tampered(_("the return's content does not match its signed manifest"))
 
 
 def make_document(

@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from securexchange.errors import Malformed, Tampered
+from securexchange.i18n import _
 
 # Header layouts (APPNOTE 4.3.7, 4.3.12, 4.3.16), little-endian.
 _LOCAL = struct.Struct("<IHHHHHIIIHH")  # 30 bytes
@@ -201,68 +202,68 @@ class _EndRecord:
 def _check_shared(h: _Shared) -> None:
     """The fields shared by local and central headers must hold our constants."""
     if h.flags & FLAG_ENCRYPTED:
-        raise Malformed("a container member is encrypted")
+        raise Malformed(_("a container member is encrypted"))
     if h.flags & FLAG_DATA_DESCRIPTOR:
-        raise Malformed("a container member uses a data descriptor")
+        raise Malformed(_("a container member uses a data descriptor"))
     if h.flags != FLAGS:
-        raise Malformed("a container member has unexpected flags")
+        raise Malformed(_("a container member has unexpected flags"))
     if h.method != METHOD_STORED:
-        raise Malformed("a container member is compressed")
+        raise Malformed(_("a container member is compressed"))
     if 0xFFFFFFFF in (h.stored_size, h.size):
-        raise Malformed("the container uses ZIP64")
+        raise Malformed(_("the container uses ZIP64"))
     if h.stored_size != h.size:
-        raise Malformed("a container member's stored and original sizes differ")
+        raise Malformed(_("a container member's stored and original sizes differ"))
     if h.version_needed != VERSION_NEEDED:
-        raise Malformed("a container member needs an unexpected ZIP version")
+        raise Malformed(_("a container member needs an unexpected ZIP version"))
     if (h.time, h.date) != (DOS_TIME, DOS_DATE):
-        raise Malformed("a container member has an unexpected timestamp")
+        raise Malformed(_("a container member has an unexpected timestamp"))
     if h.extra_length != 0:
-        raise Malformed("a container member has an extra field")
+        raise Malformed(_("a container member has an extra field"))
 
 
 def _decode_name(raw: bytes) -> str:
     try:
         name = raw.decode("ascii")
     except UnicodeDecodeError:
-        raise Malformed("a container member name is not ASCII") from None
+        raise Malformed(_("a container member name is not ASCII")) from None
     if "/" in name or "\\" in name:
-        raise Malformed("a container member name contains a path separator")
+        raise Malformed(_("a container member name contains a path separator"))
     if ".." in name:
-        raise Malformed("a container member name contains '..'")
+        raise Malformed(_("a container member name contains '..'"))
     try:
         _check_name(name)
     except ValueError:
-        raise Malformed("a container member name has characters we never write") from None
+        raise Malformed(_("a container member name has characters we never write")) from None
     return name
 
 
 def _read_end(data: bytes, limits: ContainerLimits) -> _EndRecord:
     """Entry count, directory offset and size from the end record (the last 22 bytes)."""
     if len(data) > limits.max_total_size:
-        raise Malformed("the container is larger than the size limit")
+        raise Malformed(_("the container is larger than the size limit"))
     if len(data) < _END.size or data[:4] != struct.pack("<I", LOCAL_SIGNATURE):
-        raise Malformed("not a container (no ZIP local header at its start)")
+        raise Malformed(_("not a container (no ZIP local header at its start)"))
     sig, disk, cd_disk, here, total, cd_size, cd_offset, comment = _END.unpack_from(
         data, len(data) - _END.size
     )
     if sig != END_SIGNATURE:
-        raise Malformed("the container does not end with a ZIP end record")
+        raise Malformed(_("the container does not end with a ZIP end record"))
     if comment != 0:
-        raise Malformed("the container has a comment")
+        raise Malformed(_("the container has a comment"))
     if 0xFFFF in (disk, cd_disk, here, total) or 0xFFFFFFFF in (cd_size, cd_offset):
-        raise Malformed("the container uses ZIP64")
+        raise Malformed(_("the container uses ZIP64"))
     if disk != 0 or cd_disk != 0 or here != total:
-        raise Malformed("the container claims to span several disks")
+        raise Malformed(_("the container claims to span several disks"))
     if total == 0:
-        raise Malformed("the container is empty")
+        raise Malformed(_("the container is empty"))
     if total > limits.max_members:
-        raise Malformed("the container has more members than allowed")
+        raise Malformed(_("the container has more members than allowed"))
     if cd_offset + cd_size != len(data) - _END.size:
-        raise Malformed("the container has bytes between its directory and its end")
+        raise Malformed(_("the container has bytes between its directory and its end"))
     # The directory holds fixed headers and short names only; a size outside this range
     # is refused before any entry is parsed.
     if not total * (_CENTRAL.size + 1) <= cd_size <= total * (_CENTRAL.size + MAX_NAME_LENGTH):
-        raise Malformed("the container directory has an unexpected size")
+        raise Malformed(_("the container directory has an unexpected size"))
     return _EndRecord(total, cd_offset, cd_size)
 
 
@@ -282,28 +283,28 @@ def _read_directory(
     expected_offset = 0  # members are contiguous from byte 0
     last_index = -1
     total_size = 0
-    for _ in range(end.total):
+    for _number in range(end.total):
         if position + _CENTRAL.size > cd_end:
-            raise Malformed("the container directory is truncated")
+            raise Malformed(_("the container directory is truncated"))
         (
             sig, made_by, needed, flags, method, time, date, crc, stored_size, size,
             name_len, extra_len, comment_len, disk_start, internal, external, offset,
         ) = _CENTRAL.unpack_from(data, position)  # fmt: skip
         if sig != CENTRAL_SIGNATURE:
-            raise Malformed("the container directory has a damaged entry")
+            raise Malformed(_("the container directory has a damaged entry"))
         if made_by != VERSION_MADE_BY:
-            raise Malformed("a container member was made by an unexpected ZIP version")
+            raise Malformed(_("a container member was made by an unexpected ZIP version"))
         if comment_len != 0:
-            raise Malformed("a container member has a comment")
+            raise Malformed(_("a container member has a comment"))
         if disk_start != 0 or internal != 0:
-            raise Malformed("a container member has unexpected attributes")
+            raise Malformed(_("a container member has unexpected attributes"))
         if external != EXTERNAL_ATTRIBUTES:
-            raise Malformed("a container member is a directory, a link or has file modes")
+            raise Malformed(_("a container member is a directory, a link or has file modes"))
         if not 0 < name_len <= MAX_NAME_LENGTH:
-            raise Malformed("a container member name has an unexpected length")
+            raise Malformed(_("a container member name has an unexpected length"))
         name_start = position + _CENTRAL.size
         if name_start + name_len > cd_end:
-            raise Malformed("the container directory is truncated")
+            raise Malformed(_("the container directory is truncated"))
         raw_name = data[name_start : name_start + name_len]
         shared = _Shared(
             needed, flags, method, time, date, crc, stored_size, size, raw_name, extra_len
@@ -311,31 +312,31 @@ def _read_directory(
         _check_shared(shared)
         name = _decode_name(raw_name)
         if name in seen:
-            raise Malformed("a container member appears twice")
+            raise Malformed(_("a container member appears twice"))
         seen.add(name)
         if name not in order:
-            raise Malformed("the container has a member that does not belong there")
+            raise Malformed(_("the container has a member that does not belong there"))
         index = order.index(name)
         if index < last_index:
-            raise Malformed("the container's members are not in their fixed order")
+            raise Malformed(_("the container's members are not in their fixed order"))
         last_index = index
         # Sizes are capped here, from the directory, before any data is read.
         if size > min(limits.max_member_size, member_limits.get(name, size)):
-            raise Malformed("a container member is larger than the size limit")
+            raise Malformed(_("a container member is larger than the size limit"))
         total_size += size
         if total_size > limits.max_total_size:
-            raise Malformed("the container's members are larger than the size limit")
+            raise Malformed(_("the container's members are larger than the size limit"))
         if offset != expected_offset:
-            raise Malformed("the container's members are not contiguous from its start")
+            raise Malformed(_("the container's members are not contiguous from its start"))
         expected_offset = offset + _LOCAL.size + name_len + size
         if expected_offset > end.cd_offset:
-            raise Malformed("a container member runs into the directory")
+            raise Malformed(_("a container member runs into the directory"))
         entries.append(_Entry(name, shared, offset))
         position = name_start + name_len
     if position != cd_end:
-        raise Malformed("the container directory has trailing bytes")
+        raise Malformed(_("the container directory has trailing bytes"))
     if expected_offset != end.cd_offset:
-        raise Malformed("the container has bytes between its last member and its directory")
+        raise Malformed(_("the container has bytes between its last member and its directory"))
     return entries
 
 
@@ -344,7 +345,7 @@ def _read_member(data: bytes, entry: _Entry) -> bytes:
         sig, needed, flags, method, time, date, crc, stored_size, size, name_len, extra_len,
     ) = _LOCAL.unpack_from(data, entry.offset)  # fmt: skip
     if sig != LOCAL_SIGNATURE:
-        raise Malformed("a container member's local header is damaged")
+        raise Malformed(_("a container member's local header is damaged"))
     name_start = entry.offset + _LOCAL.size
     local = _Shared(
         needed, flags, method, time, date, crc, stored_size, size,
@@ -352,11 +353,11 @@ def _read_member(data: bytes, entry: _Entry) -> bytes:
     )  # fmt: skip
     # A reader that trusts local headers (streaming unzip) must see what we see.
     if local != entry.shared:
-        raise Malformed("a container member's local header disagrees with the directory")
+        raise Malformed(_("a container member's local header disagrees with the directory"))
     start = name_start + name_len
     content = data[start : start + entry.shared.size]
     if _crc(content) != entry.shared.crc:
-        raise Tampered("a container member's content does not match its checksum")
+        raise Tampered(_("a container member's content does not match its checksum"))
     return content
 
 

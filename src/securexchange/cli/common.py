@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from securexchange.i18n import _
+
 if TYPE_CHECKING:
     from securexchange.home.home import Home, HomeKind
 
@@ -41,7 +43,7 @@ pass_state = click.make_pass_decorator(CliState)
 
 def json_option(func: F) -> F:
     """``--json``: machine-readable output on stdout instead of a table."""
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(func)
+    return click.option("--json", "as_json", is_flag=True, help=_("Print JSON for scripts."))(func)
 
 
 def shown(value: object) -> str:
@@ -92,15 +94,20 @@ def cli_home(
 
     with open_home(state.home_dir, env=os.environ, expect=expect, read_only=read_only) as home:
         if home.demo:
-            note("note: DEMO home: keys have no passphrase; never use it for real data")
+            note(_("note: DEMO home: keys have no passphrase; never use it for real data"))
         if home.demo and home.clock.override is not None:
             # Time travel is what a demo does: one note, not a clock warning per command.
-            still = "; this command changes nothing" if home.holds_still else ""
-            note(f"note: time travel: the clock reads {format_instant(home.now)}{still}")
+            if home.holds_still:
+                travel = _("note: time travel: the clock reads {now}; this command changes nothing")
+            else:
+                travel = _("note: time travel: the clock reads {now}")
+            note(travel.format(now=format_instant(home.now)))
         elif home.clock.behind:
             note(
-                "warning: the system clock is more than 24 hours behind the latest time "
-                "this home has seen; data will not be opened until it is corrected"
+                _(
+                    "warning: the system clock is more than 24 hours behind the latest time "
+                    "this home has seen; data will not be opened until it is corrected"
+                )
             )
         yield home
 

@@ -7,32 +7,37 @@ from pathlib import Path
 import click
 
 from securexchange.cli.common import echo, print_table, shown
+from securexchange.cli.translated import TranslatedCommand
+from securexchange.i18n import _
 
 
-@click.command()
+@click.command(
+    cls=TranslatedCommand,
+    help=_(
+        "Run the whole story on synthetic data, in demo homes, without prompts.\n"
+        "\n"
+        "An agency and three municipalities: keyring, export, import, open, status edits in "
+        "the workbook, return, the agency's import and report, a quality report and its "
+        "resolution, the audit (clean, then a tampered copy refused), a termination notice, "
+        "time passing with records shredded and subkeys destroyed. One line per step on "
+        "stdout, then a summary; exit 0 only if every step did what it should. Everything "
+        "is kept in DIR, and marked DEMO.\n"
+        "\n"
+        "\b\n"
+        "Examples:\n"
+        "  securexchange demo\n"
+        "  securexchange demo --dir /tmp/sx-demo"
+    ),
+)
 @click.option(
     "--dir",
     "directory",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
     metavar="DIR",
-    help="A new or empty directory for the demo's homes and files (default: a new temp dir).",
+    help=_("A new or empty directory for the demo's homes and files (default: a new temp dir)."),
 )
 def demo(directory: Path | None) -> None:
-    """Run the whole story on synthetic data, in demo homes, without prompts.
-
-    An agency and three municipalities: keyring, export, import, open, status edits in
-    the workbook, return, the agency's import and report, a quality report and its
-    resolution, the audit (clean, then a tampered copy refused), a termination notice,
-    time passing with records shredded and subkeys destroyed. One line per step on
-    stdout, then a summary; exit 0 only if every step did what it should. Everything
-    is kept in DIR, and marked DEMO.
-
-    \b
-    Examples:
-      securexchange demo
-      securexchange demo --dir /tmp/sx-demo
-    """
     import tempfile
     import time
 
@@ -41,8 +46,14 @@ def demo(directory: Path | None) -> None:
 
     if directory is None:
         directory = Path(tempfile.mkdtemp(prefix="securexchange-demo-"))
-    echo(f"securexchange demo in {shown(directory)} (synthetic data, DEMO homes)")
+    echo(
+        _("securexchange demo in {directory} (synthetic data, DEMO homes)").format(
+            directory=shown(directory)
+        )
+    )
     started = time.monotonic()
+    # TRANSLATORS: the summary table's column headings, in capitals.
+    headers = [_("STEP"), _("NAME"), _("RESULT"), _("WHERE")]
     steps = []
     try:
         for step in run_demo(directory):
@@ -54,13 +65,14 @@ def demo(directory: Path | None) -> None:
         echo("")
         rows = summary_rows(steps)
         if len(steps) < TOTAL_STEPS:
-            rows.append([str(len(steps) + 1), STEP_NAMES[len(steps)], "FAILED", ""])
-        print_table(["STEP", "NAME", "RESULT", "WHERE"], rows)
+            rows.append([str(len(steps) + 1), _(STEP_NAMES[len(steps)]), _("FAILED"), ""])
+        print_table(headers, rows)
         raise
     echo("")
-    print_table(["STEP", "NAME", "RESULT", "WHERE"], summary_rows(steps))
+    print_table(headers, summary_rows(steps))
     echo("")
     echo(
-        f"all {len(steps)} steps ok in {time.monotonic() - started:.1f} s; "
-        f"everything is kept in {shown(directory)}"
+        _("all {steps} steps ok in {seconds:.1f} s; everything is kept in {directory}").format(
+            steps=len(steps), seconds=time.monotonic() - started, directory=shown(directory)
+        )
     )

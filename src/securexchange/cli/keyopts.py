@@ -60,17 +60,19 @@ def root_key_options(func: F) -> F:
         type=_FILE,
         default=None,
         metavar="FILE",
-        help=(
+        help=_(
             "Read the root key's passphrase from FILE "
-            f"(or set {ROOT_PASSPHRASE_FILE_ENV}; default: as --passphrase-file)."
-        ),
+            "(or set {variable}; default: as --passphrase-file)."
+        ).format(variable=ROOT_PASSPHRASE_FILE_ENV),
     )(func)
     return click.option(
         "--root-key",
         type=_FILE,
         default=None,
         metavar="FILE",
-        help="The agency's root key file, e.g. on removable media (default: HOME/keys/root.key).",
+        help=_(
+            "The agency's root key file, e.g. on removable media (default: HOME/keys/root.key)."
+        ),
     )(func)
 
 

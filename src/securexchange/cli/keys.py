@@ -25,7 +25,7 @@ from securexchange.cli.common import (
 )
 from securexchange.cli.keyopts import passphrase_option, root_key_options
 from securexchange.cli.translated import TranslatedGroup
-from securexchange.i18n import _
+from securexchange.i18n import N_, _
 
 if TYPE_CHECKING:
     from securexchange.home.home import Home
@@ -72,6 +72,20 @@ def _encryption_use(home: Home) -> KeyUse:
 
     use = main_use(home)
     return KeyUse.EXPORT if use is KeyUse.ROOT else use
+
+
+# The words of ``keys show``; its --json keeps the plain English values.
+_KEY_LABELS = {
+    "identity": N_("identity key"),
+    "root": N_("root key"),
+    "export": N_("export key"),
+}
+_SUBKEY_STATUSES = {
+    "expired": N_("expired"),
+    "current": N_("current"),
+    "next": N_("next"),
+    "valid": N_("valid"),
+}
 
 
 def _card_json(use: str, card: Card, now: Any) -> dict[str, object]:
@@ -140,14 +154,24 @@ def show(state: CliState, as_json: bool) -> None:
         echo_json(result)
         return
     for entry in entries:
-        echo(f"{entry['use']} key  {entry['fingerprint']}")
+        echo(f"{_(_KEY_LABELS[str(entry['use'])])}  {entry['fingerprint']}")
         owner = f"{shown(entry['name'])} ({shown(entry['role'])}, {shown(entry['organisation'])})"
-        echo(f"  owner         {owner}")
+        echo(_("  owner         {owner}").format(owner=owner))
         subkeys: list[dict[str, str]] = entry["subkeys"]  # type: ignore[assignment]
         for s in subkeys:
-            echo(f"  subkey {s['status']:<8} {s['valid_from']} .. {s['valid_until']}")
+            echo(
+                _("  subkey {status} {valid_from} .. {valid_until}").format(
+                    status=_(_SUBKEY_STATUSES[s["status"]]).ljust(8),
+                    valid_from=s["valid_from"],
+                    valid_until=s["valid_until"],
+                )
+            )
     if pinned is not None:
-        echo(f"agency root key (pinned)  {pinned.fingerprint.display}")
+        echo(
+            _("agency root key (pinned)  {fingerprint}").format(
+                fingerprint=pinned.fingerprint.display
+            )
+        )
 
 
 @keys.command(

@@ -1,8 +1,9 @@
 """The language of this run, chosen once before any command module is imported.
 
-``--lang nl|en``, else ``SECUREXCHANGE_LANG``, else the user's locale, else English
-(:func:`securexchange.i18n.choose_language`). The Dutch catalog is read only when Dutch
-is chosen, so an English ``--help`` reads no catalog at all.
+``--lang nl|en`` (anywhere before ``--``), else ``SECUREXCHANGE_LANG``, else the user's
+locale, else English (:func:`securexchange.i18n.choose_language`). The Dutch catalog is
+read only when Dutch is chosen, so an English ``--help`` reads no catalog at all; only
+then are click's own messages routed through it (``cli/click_messages.py``).
 """
 
 from __future__ import annotations
@@ -18,15 +19,28 @@ LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
 
 
 def lang_argument(argv: Sequence[str]) -> str | None:
-    """The value of ``--lang`` in ``argv`` (before a ``--``), or None."""
+    """The language ``argv`` asks for with ``--lang nl|en`` or ``--lang=nl|en``, or None.
+
+    Read before click parses anything (the command modules translate their help when
+    they are imported), so without knowing which options take a value: every command
+    accepts ``--lang`` (``cli/main.py``), anywhere before a ``--``, the last one counting.
+    A ``--lang`` followed by anything but a language is passed over: it may be the value
+    of another option (a file named ``--lang``), which click will see; a real ``--lang``
+    with a wrong value is refused by click as a usage error.
+    """
+    found = None
     for index, arg in enumerate(argv):
         if arg == "--":
             break
         if arg.startswith("--lang="):
-            return arg.partition("=")[2]
-        if arg == "--lang" and index + 1 < len(argv):
-            return argv[index + 1]
-    return None
+            value: str | None = arg.partition("=")[2]
+        elif arg == "--lang" and index + 1 < len(argv):
+            value = argv[index + 1]
+        else:
+            continue
+        if value in i18n.LANGUAGES:
+            found = value
+    return found
 
 
 def _system_locale() -> str | None:
@@ -45,4 +59,8 @@ def activate_for(argv: Sequence[str], env: Mapping[str, str]) -> str:
             i18n.DOMAIN, LOCALE_DIR, languages=[language], fallback=True
         )
     i18n.activate(language, translations)
+    if language != "en":
+        from securexchange.cli.click_messages import route_click_messages
+
+        route_click_messages()
     return language

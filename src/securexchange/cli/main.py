@@ -19,7 +19,7 @@ from securexchange.cli.common import CliState
 from securexchange.cli.language import activate_for
 from securexchange.cli.translated import TranslatedGroup
 from securexchange.errors import ExitCode, InternalError, SxError, UsageError
-from securexchange.i18n import N_, _
+from securexchange.i18n import LANGUAGES, N_, _
 
 
 # Each command group lives in its own module, imported only when that command runs (or
@@ -71,6 +71,24 @@ COMMANDS: dict[str, tuple[Callable[[], click.Command], str]] = {
 }
 
 
+def accept_lang(command: click.Command) -> None:
+    """Let ``command`` and every command under it take ``--lang nl|en`` too, so that staff
+    may add it at the end (``municipality status --lang nl``).
+
+    main() has already chosen the language from it (``language.lang_argument``); click
+    only checks its value here, so that a wrong one is a usage error, and a ``--lang``
+    that is the value of another option stays that option's value. Hidden: the root help
+    documents it once, and each command's help stays as it was.
+    """
+    if not any("--lang" in param.opts for param in command.params):
+        command.params.append(
+            click.Option(["--lang"], type=click.Choice(LANGUAGES), expose_value=False, hidden=True)
+        )
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_lang(sub)
+
+
 class LazyGroup(TranslatedGroup):
     """A group whose subcommands are imported on first use."""
 
@@ -79,7 +97,9 @@ class LazyGroup(TranslatedGroup):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in COMMANDS and cmd_name not in self.commands:
-            self.add_command(COMMANDS[cmd_name][0](), cmd_name)
+            command = COMMANDS[cmd_name][0]()
+            accept_lang(command)
+            self.add_command(command, cmd_name)
         return super().get_command(ctx, cmd_name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -121,7 +141,7 @@ _OPTION_HELP = {
     "--home": N_("The home directory (default: $SECUREXCHANGE_HOME, else the user data dir)."),
     "--debug": N_("Show tracebacks of internal errors."),
     "--lang": N_(
-        "Language of messages: nl (Dutch) or en (English);"
+        "Language of messages: nl (Dutch) or en (English), after any command too;"
         " default: $SECUREXCHANGE_LANG, else the system's."
     ),
     "--version": N_("Show the version and exit."),
@@ -137,10 +157,11 @@ _OPTION_HELP = {
 @click.option("--debug", is_flag=True)
 @click.option(
     "--lang",
-    type=click.Choice(["nl", "en"]),
+    type=click.Choice(LANGUAGES),
     default=None,
     # Chosen in main() before click parses anything (command modules translate their
-    # help when they are imported); declared here so that click knows and checks it.
+    # help when they are imported); declared here, and on every command (accept_lang),
+    # so that click knows and checks it.
     expose_value=False,
 )
 @click.version_option(__version__, prog_name="securexchange")

@@ -2,13 +2,16 @@
 
 Click writes its own words ("Usage:", "Options:", "Show this message and exit.") through
 its own gettext domain, which follows the process locale rather than ``--lang``; these
-classes write them through ours, so a Dutch help page is Dutch throughout.
+classes write them through ours, so a Dutch help page is Dutch throughout: its usage
+line (``[OPTIES]``) and the names of click's types in it (``--home MAP``) too
+(``cli/click_messages.py``, which also makes click's usage errors Dutch).
 """
 
 from __future__ import annotations
 
 import click
 
+from securexchange.cli.click_messages import translate_type, usage_word
 from securexchange.i18n import _
 
 
@@ -21,12 +24,21 @@ class _Frame(click.Command):
             option.help = _("Show this message and exit.")
         return option
 
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        for param in params:  # before click shows or checks them: help, usage, parsing
+            translate_type(param)
+        return params
+
     def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        pieces = self.collect_usage_pieces(ctx)
+        pieces = [usage_word(piece) for piece in self.collect_usage_pieces(ctx)]
         formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=_("Usage: "))
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        records = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx)) is not None]
+        # Arguments are named in the usage line and the help text, not listed as options
+        # (click 8.5 gives an argument a help record too).
+        options = [p for p in self.get_params(ctx) if not isinstance(p, click.Argument)]
+        records = [r for p in options if (r := p.get_help_record(ctx)) is not None]
         if records:
             with formatter.section(_("Options")):
                 formatter.write_dl(records)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange.errors import InternalError, UsageError
+from securexchange.i18n import N_, _
 from securexchange.intake import sample
 from securexchange.keys.keyfile import DEMO_PASSPHRASE
 from securexchange.keys.keystore import KeySource
@@ -36,7 +37,7 @@ STATUS_SET = "toegeleid"
 class DemoFailed(InternalError):
     """A demo step did not do what it should (a bug: the demo runs on its own data)."""
 
-    default_hint = "rerun with --debug and report the output (it holds no personal data)"
+    default_hint = N_("rerun with --debug and report the output (it holds no personal data)")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Step:
         width = len(str(total))
         # The directory is the caller's choice: shown as printable.escape shows any name.
         place = f" -> {escape(str(self.where))}" if self.where is not None else ""
-        return f"[{self.number:>{width}}/{total}] {self.name}: {self.detail}{place}"
+        return f"[{self.number:>{width}}/{total}] {_(self.name)}: {self.detail}{place}"
 
 
 @dataclass(frozen=True)
@@ -70,27 +71,27 @@ MUNICIPALITIES = (
 
 
 STEP_NAMES = (
-    "master",
-    "agency",
-    "municipalities",
-    "staff",
-    "keyring",
-    "export",
-    "import",
-    "open",
-    "edit workbook",
-    "set status",
-    "quality report",
-    "return",
-    "agency import",
-    "agency report",
-    "quality resolved",
-    "export again",
-    "audit verify",
-    "audit tampered",
-    "terminate",
-    "time passes",
-    "logs",
+    N_("master"),
+    N_("agency"),
+    N_("municipalities"),
+    N_("staff"),
+    N_("keyring"),
+    N_("export"),
+    N_("import"),
+    N_("open"),
+    N_("edit workbook"),
+    N_("set status"),
+    N_("quality report"),
+    N_("return"),
+    N_("agency import"),
+    N_("agency report"),
+    N_("quality resolved"),
+    N_("export again"),
+    N_("audit verify"),
+    N_("audit tampered"),
+    N_("terminate"),
+    N_("time passes"),
+    N_("logs"),
 )
 
 
@@ -99,7 +100,8 @@ TOTAL_STEPS = len(STEP_NAMES)
 
 def check(condition: bool, what: str) -> None:
     if not condition:
-        raise DemoFailed(f"demo step failed: {what}")
+        # TRANSLATORS: {what} is what went wrong, one of the demo's own checks.
+        raise DemoFailed(_("demo step failed: {what}").format(what=what))
 
 
 def slug(name: str) -> str:
@@ -108,7 +110,9 @@ def slug(name: str) -> str:
 
 def summary_rows(steps: list[Step]) -> list[list[str]]:
     """The summary table: one row per step (number, name, result, where)."""
-    return [[str(s.number), s.name, "ok", "" if s.where is None else str(s.where)] for s in steps]
+    return [
+        [str(s.number), _(s.name), _("ok"), "" if s.where is None else str(s.where)] for s in steps
+    ]
 
 
 @dataclass
@@ -144,9 +148,10 @@ def personal_values(rows: sample.Rows) -> set[str]:
 def prepare_directory(directory: Path) -> None:
     if directory.exists():
         if not directory.is_dir():
-            raise UsageError(f"{directory} is not a directory")
+            raise UsageError(_("{directory} is not a directory").format(directory=directory))
         if any(directory.iterdir()):
             raise UsageError(
-                f"{directory} is not empty", hint="give a new or empty directory with --dir"
+                _("{directory} is not empty").format(directory=directory),
+                hint=_("give a new or empty directory with --dir"),
             )
     directory.mkdir(parents=True, exist_ok=True)

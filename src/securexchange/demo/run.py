@@ -17,6 +17,7 @@ from securexchange.demo.cast import (
 )
 from securexchange.errors import SxError
 from securexchange.home.home import system_time
+from securexchange.i18n import _
 
 if TYPE_CHECKING:
     pass
@@ -62,5 +63,7 @@ def run_demo(directory: Path, *, now: datetime | None = None) -> Iterator[Step]:
         except DemoFailed:
             raise
         except SxError as exc:
-            raise DemoFailed(f"demo step {number} ({name}) was refused: {exc}") from exc
+            # TRANSLATORS: {name} is the step's name; {error} the refusal, with its SX- name.
+            refused = _("demo step {number} ({name}) was refused: {error}")
+            raise DemoFailed(refused.format(number=number, name=_(name), error=exc)) from exc
         yield Step(number, name, detail, story.where or where)

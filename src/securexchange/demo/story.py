@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -35,80 +32,20 @@ from securexchange.demo.cast import (
     DemoFailed,
     Staff,
     check,
-    demo_key,
     personal_values,
-    slug,
 )
-from securexchange.home.home import Home, HomeKind, open_home
+from securexchange.demo.stage import Stage
+from securexchange.home.home import HomeKind, open_home
+from securexchange.i18n import _, ngettext
 from securexchange.intake import sample
 from securexchange.keys.keyfile import DEMO_PASSPHRASE, DEMO_WORK_FACTOR
-from securexchange.keys.keystore import KeySource, KeyUse, key_path
-from securexchange.wording import counted
 
 if TYPE_CHECKING:
-    from securexchange.municipality.status import VaultStatus
+    pass
 
 
-class _Story:
-    """The demo's directory, homes and clock; one method per step."""
-
-    def __init__(self, directory: Path, today: datetime) -> None:
-        self.dir = directory
-        self.today = today.date()
-        self.env: dict[str, str] = {}  # the homes' environment: no override until time passes
-        self.agency = directory / "agency"
-        self.master = directory / "demo-master.xlsx"
-        self.exports = directory / "exports"
-        self.exports_again = directory / "exports-2"
-        self.published = directory / "keyring"
-        self.returns = directory / "returns"
-        self.notices = directory / "notices"
-        self.audit = directory / "audit-tampered"
-        self.report = directory / "agency-report.xlsx"
-        self.protocol_until = date(self.today.year + 2, 12, 31)
-        self.future = self.protocol_until + timedelta(days=1)
-        self.staff: list[Staff] = [
-            Staff(m, person, directory / f"staff-{m.nis}-{slug(person)}")
-            for m in MUNICIPALITIES
-            for person in m.staff
-        ]
-        self.workbooks: dict[str, Path] = {}
-        self.master_rows: sample.Rows = []
-        self.where: Path | None = None  # a step that wrote somewhere else says so here
-
-    # --- helpers ----------------------------------------------------------------------
-
-    @contextmanager
-    def _agency(self) -> Iterator[Home]:
-        with open_home(self.agency, env=self.env, expect=HomeKind.AGENCY) as home:
-            yield home
-
-    @contextmanager
-    def _municipal(self, staff: Staff) -> Iterator[Home]:
-        """As every municipal command: open the home and shred before anything else."""
-        from securexchange.municipality.retention import shred
-
-        with open_home(staff.home, env=self.env, expect=HomeKind.MUNICIPALITY) as home:
-            shred(home)
-            yield home
-
-    def _root(self, home: Home) -> KeySource:
-        return demo_key(key_path(home, KeyUse.ROOT))
-
-    def _export_key(self, home: Home) -> KeySource:
-        return demo_key(key_path(home, KeyUse.EXPORT))
-
-    def _identity(self, home: Home) -> KeySource:
-        return demo_key(key_path(home, KeyUse.IDENTITY))
-
-    def _of(self, nis: str) -> list[Staff]:
-        return [s for s in self.staff if s.municipality.nis == nis]
-
-    def _status(self, staff: Staff) -> VaultStatus:
-        from securexchange.municipality.status import status
-
-        with self._municipal(staff) as home:
-            return status(home)
+class _Story(Stage):
+    """The demo's steps, one method each."""
 
     # --- the steps --------------------------------------------------------------------
 
@@ -116,8 +53,10 @@ class _Story:
         codes = [m.nis for m in MUNICIPALITIES]
         self.master_rows = sample.generate_master(RECORDS, nis=codes, seed=SEED)
         sample.write_master(self.master_rows, self.master)
-        check(self.master.is_file(), "the synthetic master was not written")
-        return f"{RECORDS} synthetic newcomers over {len(codes)} municipalities"
+        check(self.master.is_file(), _("the synthetic master was not written"))
+        return _("{newcomers} synthetic newcomers over {municipalities} municipalities").format(
+            newcomers=RECORDS, municipalities=len(codes)
+        )
 
     def agency_home(self) -> str:
         from securexchange.agency.changes import init_agency
@@ -131,8 +70,10 @@ class _Story:
             export_passphrase=DEMO_PASSPHRASE,
             work_factor=DEMO_WORK_FACTOR,
         )
-        check(made.root_card.is_file(), "the agency has no root key card")
-        return f"demo agency home, root key {made.root_fingerprint.display}"
+        check(made.root_card.is_file(), _("the agency has no root key card"))
+        return _("demo agency home, root key {fingerprint}").format(
+            fingerprint=made.root_fingerprint.display
+        )
 
     def municipalities(self) -> str:
         from securexchange.agency.changes import add_municipality
@@ -147,9 +88,11 @@ class _Story:
                     name=m.name,
                     protocol_until=self.protocol_until,
                 )
-        check(version == 1 + len(MUNICIPALITIES), "a municipality was not registered")
+        check(version == 1 + len(MUNICIPALITIES), _("a municipality was not registered"))
         names = ", ".join(m.name for m in MUNICIPALITIES)
-        return f"{names} registered, protocols until {self.protocol_until}"
+        return _("{names} registered, protocols until {until}").format(
+            names=names, until=self.protocol_until
+        )
 
     def staff_homes(self) -> str:
         from securexchange.agency.changes import add_recipient
@@ -179,19 +122,22 @@ class _Story:
                 )
         with self._agency() as home:
             listed = list_recipients(home)
-        check(len(listed) == len(self.staff), "not every staff card was authorised")
-        return f"{len(self.staff)} staff homes (two in {MUNICIPALITIES[0].name}), cards authorised"
+        check(len(listed) == len(self.staff), _("not every staff card was authorised"))
+        return _("{homes} staff homes (two in {municipality}), cards authorised").format(
+            homes=len(self.staff), municipality=MUNICIPALITIES[0].name
+        )
 
     def keyring(self) -> str:
         from securexchange.agency.registry import publish_keyring
 
         with self._agency() as home:
             published = publish_keyring(home, self.published)
-        check((self.published / "allowed_signers").is_file(), "no allowed_signers published")
+        check((self.published / "allowed_signers").is_file(), _("no allowed_signers published"))
         # Every registration and every authorised card was one root-signed version.
-        return (
-            f"version {published.version} (one per change so far), "
-            f"{counted(len(published.files), 'file')} incl. allowed_signers"
+        files = len(published.files)
+        return _("version {version} (one per change so far), {files} incl. allowed_signers").format(
+            version=published.version,
+            files=ngettext("{n} file", "{n} files", files).format(n=files),
         )
 
     def _export(self, out: Path) -> tuple[int, int, int]:
@@ -201,17 +147,24 @@ class _Story:
         with self._agency() as home:
             result = export_master(home, self.master, out, export_key=self._export_key(home))
         files = [p.file for p in result.packages if p.file is not None]
-        check(len(files) == len(MUNICIPALITIES), "not every municipality got a package")
-        check(all(f.is_file() for f in files), "a package file is missing")
+        check(len(files) == len(MUNICIPALITIES), _("not every municipality got a package"))
+        check(all(f.is_file() for f in files), _("a package file is missing"))
         return len(files), result.records, sum(p.expired for p in result.packages)
 
     def export(self) -> str:
         packages, records, expired = self._export(self.exports)
-        check(records > 0, "the export holds no records")
-        check(records + expired == RECORDS, "a master row is neither exported nor accounted for")
-        return (
-            f"{counted(packages, 'signed, encrypted package')}, {counted(records, 'record')}"
-            f" ({expired} of the {RECORDS} rows are past their retention deadline: left out)"
+        check(records > 0, _("the export holds no records"))
+        check(records + expired == RECORDS, _("a master row is neither exported nor accounted for"))
+        return _(
+            "{packages}, {records} ({expired} of the {rows} rows are past their retention "
+            "deadline: left out)"
+        ).format(
+            packages=ngettext(
+                "{n} signed, encrypted package", "{n} signed, encrypted packages", packages
+            ).format(n=packages),
+            records=ngettext("{n} record", "{n} records", records).format(n=records),
+            expired=expired,
+            rows=RECORDS,
         )
 
     def _import_all(self, directory: Path, staff: list[Staff]) -> int:
@@ -222,16 +175,22 @@ class _Story:
             (package,) = sorted(directory.glob(f"{person.municipality.nis}-*"))
             with self._municipal(person) as home:
                 done = import_files(home, [package], self._identity(home))
-            check(all(d.changed for d in done), f"{person.label} did not import its package")
+            check(
+                all(d.changed for d in done),
+                _("{staff} did not import its package").format(staff=person.label),
+            )
             imported += sum(d.records for d in done)
         return imported
 
     def imports(self) -> str:
         records = self._import_all(self.exports, self.staff)
-        return (
-            f"{len(self.staff)} staff homes verified and imported their package"
-            f" ({counted(records, 'record')} in all: both "
-            f"{MUNICIPALITIES[0].name} homes hold {MUNICIPALITIES[0].name}'s)"
+        return _(
+            "{homes} staff homes verified and imported their package ({records} in all: both "
+            "{municipality} homes hold {municipality}'s)"
+        ).format(
+            homes=len(self.staff),
+            records=ngettext("{n} record", "{n} records", records).format(n=records),
+            municipality=MUNICIPALITIES[0].name,
         )
 
     def open(self) -> str:
@@ -240,10 +199,14 @@ class _Story:
         for staff in self.staff:
             with self._municipal(staff) as home:
                 opened = open_workbook(home, self._identity(home))
-            check(opened.path.is_file(), f"{staff.label}: no workbook written")
+            check(
+                opened.path.is_file(), _("{staff}: no workbook written").format(staff=staff.label)
+            )
             self.workbooks[staff.label] = opened.path
         self.where = self.workbooks[self.staff[0].label].parent
-        return f"{len(self.workbooks)} DEMO workbooks, registered for shredding, one per home"
+        return _("{workbooks} DEMO workbooks, registered for shredding, one per home").format(
+            workbooks=len(self.workbooks)
+        )
 
     def edit_workbook(self) -> str:
         """Type a status into the workbook file, as a staff member does in Excel."""
@@ -252,9 +215,14 @@ class _Story:
         staff = self.staff[0]
         path = self.workbooks[staff.label]
         typed = type_status(path, STATUS_TYPED, rows=2)
-        check(typed == 2, "the workbook has fewer than two records")
+        check(typed == 2, _("the workbook has fewer than two records"))
         self.where = path
-        return f"{staff.label} typed '{STATUS_TYPED}' for {counted(typed, 'record')} in {path.name}"
+        return _("{staff} typed '{status}' for {records} in {file}").format(
+            staff=staff.label,
+            status=STATUS_TYPED,
+            records=ngettext("{n} record", "{n} records", typed).format(n=typed),
+            file=path.name,
+        )
 
     def _first_record(self, staff: Staff) -> str:
         from securexchange.schema import HEADER_RECORD_ID
@@ -262,7 +230,8 @@ class _Story:
 
         ids = column_texts(self.workbooks[staff.label], HEADER_RECORD_ID)
         if not ids:
-            raise DemoFailed(f"demo step failed: {staff.label}'s workbook holds no record")
+            what = _("{staff}'s workbook holds no record").format(staff=staff.label)
+            raise DemoFailed(_("demo step failed: {what}").format(what=what))
         return ids[0]
 
     def set_status(self) -> str:
@@ -273,8 +242,10 @@ class _Story:
             record = self._first_record(staff)
             with self._municipal(staff) as home:
                 changed += set_status(home, self._identity(home), record, STATUS_SET)
-        check(changed == len(self.staff) - 2, "a status was not stored")
-        return f"'{STATUS_SET}' stored for one record in {changed} other homes (set-status)"
+        check(changed == len(self.staff) - 2, _("a status was not stored"))
+        return _("'{status}' stored for one record in {homes} other homes (set-status)").format(
+            status=STATUS_SET, homes=changed
+        )
 
     def quality_report(self) -> str:
         from securexchange.municipality.opening import report_quality
@@ -283,7 +254,7 @@ class _Story:
         record = self._first_record(staff)
         with self._municipal(staff) as home:
             report_quality(home, self._identity(home), record, "Telefoon", "verouderd")
-        return f"{staff.label} reported an outdated phone number (art. 7)"
+        return _("{staff} reported an outdated phone number (art. 7)").format(staff=staff.label)
 
     def make_returns(self) -> str:
         from securexchange.municipality.returns import make_return
@@ -293,15 +264,24 @@ class _Story:
         for staff in self.staff:
             with self._municipal(staff) as home:
                 made = make_return(home, self._identity(home), self.returns)
-            check(made.path is not None, f"{staff.label} had nothing to return")
+            check(
+                made.path is not None,
+                _("{staff} had nothing to return").format(staff=staff.label),
+            )
             statuses += made.statuses
             reports += made.quality_reports
             files += 1
-        check(statuses == 2 + len(self.staff) - 2, "not every status edit was returned")
-        check(reports == 1, "the quality report was not returned")
-        return (
-            f"{counted(files, 'signed, encrypted return')}: "
-            f"{counted(statuses, 'status', 'statuses')}, {counted(reports, 'quality report')}"
+        check(statuses == 2 + len(self.staff) - 2, _("not every status edit was returned"))
+        check(reports == 1, _("the quality report was not returned"))
+        # TRANSLATORS: the three counts made just above ("4 signed, encrypted returns", ...).
+        return _("{returns}: {statuses}, {reports}").format(
+            returns=ngettext(
+                "{n} signed, encrypted return", "{n} signed, encrypted returns", files
+            ).format(n=files),
+            statuses=ngettext("{n} status", "{n} statuses", statuses).format(n=statuses),
+            reports=ngettext("{n} quality report", "{n} quality reports", reports).format(
+                n=reports
+            ),
         )
 
     def agency_import(self) -> str:
@@ -311,11 +291,11 @@ class _Story:
         with self._agency() as home:
             result = import_returns(home, self._export_key(home), files)
         applied = [r for r in result.results if r.applied]
-        check(len(applied) == len(files), "a return was not applied")
+        check(len(applied) == len(files), _("a return was not applied"))
         statuses = sum(r.statuses for r in applied)
-        return (
-            f"{counted(len(applied), 'return')} verified and applied "
-            f"({counted(statuses, 'status', 'statuses')} in the ledger)"
+        return _("{returns} verified and applied ({statuses} in the ledger)").format(
+            returns=ngettext("{n} return", "{n} returns", len(applied)).format(n=len(applied)),
+            statuses=ngettext("{n} status", "{n} statuses", statuses).format(n=statuses),
         )
 
     def agency_report(self) -> str:
@@ -323,11 +303,12 @@ class _Story:
 
         with self._agency() as home:
             summary = write_report(home, self.report)
-        check(self.report.is_file() and summary.statuses > 0, "the report holds no status")
-        check(summary.open_reports == 1, "the quality report is not in the report")
-        return (
-            "DEMO report for counsellors: "
-            f"{counted(summary.statuses, 'status', 'statuses')}, 1 open quality report"
+        check(self.report.is_file() and summary.statuses > 0, _("the report holds no status"))
+        check(summary.open_reports == 1, _("the quality report is not in the report"))
+        return _("DEMO report for counsellors: {statuses}, 1 open quality report").format(
+            statuses=ngettext("{n} status", "{n} statuses", summary.statuses).format(
+                n=summary.statuses
+            )
         )
 
     def quality_resolved(self) -> str:
@@ -335,10 +316,13 @@ class _Story:
 
         with self._agency() as home:
             listing = list_reports(home)
-            check(len(listing.rows) == 1, "the agency does not list the quality report")
+            check(len(listing.rows) == 1, _("the agency does not list the quality report"))
             row = resolve(home, listing.rows[0].report_id, "gecorrigeerd")
-        check(row.outcome == "gecorrigeerd", "the report was not resolved")
-        return f"{row.report_id} resolved 'gecorrigeerd' (due {row.due_on}: two weeks)"
+        check(row.outcome == "gecorrigeerd", _("the report was not resolved"))
+        # TRANSLATORS: {outcome} is the outcome as the workbook spells it, in Dutch.
+        return _("{report} resolved '{outcome}' (due {due}: two weeks)").format(
+            report=row.report_id, outcome=row.outcome, due=row.due_on
+        )
 
     def export_again(self) -> str:
         """The next export supersedes the first and carries the outcome to the workbook."""
@@ -354,10 +338,10 @@ class _Story:
         self.workbooks[staff.label] = opened.path
         self.where = opened.path
         outcomes = column_texts(opened.path, HEADER_OUTCOME)
-        check(outcomes == ["gecorrigeerd"], "the outcome did not reach the workbook")
-        return (
-            f"{packages} superseding packages; {staff.label}'s new workbook shows "
-            "'Afhandeling melding: gecorrigeerd'"
+        check(outcomes == ["gecorrigeerd"], _("the outcome did not reach the workbook"))
+        # TRANSLATORS: {cell} is a column and its value as the (Dutch) workbook shows them.
+        return _("{packages} superseding packages; {staff}'s new workbook shows '{cell}'").format(
+            packages=packages, staff=staff.label, cell="Afhandeling melding: gecorrigeerd"
         )
 
     def _audit(self, paths: list[Path]) -> tuple[int, int]:
@@ -370,8 +354,13 @@ class _Story:
         checked, failed = self._audit(
             [self.exports, self.exports_again, self.returns, self.published]
         )
-        check(failed == 0 and checked >= 2 * len(MUNICIPALITIES) + len(self.staff), "audit failed")
-        return f"{checked} artifacts verified without any decryption key"
+        check(
+            failed == 0 and checked >= 2 * len(MUNICIPALITIES) + len(self.staff),
+            _("audit failed"),
+        )
+        return _("{artifacts} artifacts verified without any decryption key").format(
+            artifacts=checked
+        )
 
     def audit_tampered(self) -> str:
         shutil.copytree(self.exports, self.audit)
@@ -381,8 +370,10 @@ class _Story:
         data[len(data) // 2] ^= 0x01
         victim.write_bytes(bytes(data))
         checked, failed = self._audit([self.audit])
-        check(failed == 1, "the tampered copy was not refused")
-        return f"one flipped bit in a copy of {victim.name}: refused, {checked - failed} others ok"
+        check(failed == 1, _("the tampered copy was not refused"))
+        return _("one flipped bit in a copy of {file}: refused, {others} others ok").format(
+            file=victim.name, others=checked - failed
+        )
 
     def terminate(self) -> str:
         from securexchange.agency.terminate import terminate
@@ -404,10 +395,12 @@ class _Story:
             state = self._status(staff)
             check(
                 all(p.records == 0 for p in state.packages),
-                f"{staff.label} kept records after the termination notice",
+                _("{staff} kept records after the termination notice").format(staff=staff.label),
             )
-            check(not self.workbooks[staff.label].exists(), "a terminated workbook is left")
-        return f"{last.name}'s protocol ends today: its vault and workbook were destroyed"
+            check(not self.workbooks[staff.label].exists(), _("a terminated workbook is left"))
+        return _(
+            "{municipality}'s protocol ends today: its vault and workbook were destroyed"
+        ).format(municipality=last.name)
 
     def time_passes(self) -> str:
         from securexchange.municipality.retention import shred
@@ -420,17 +413,21 @@ class _Story:
             records += report.records
             subkeys += report.subkeys
             workbooks += report.workbooks
-        check(records > 0, "no record was shredded")
-        check(subkeys > 0, "no subkey was destroyed")
+        check(records > 0, _("no record was shredded"))
+        check(subkeys > 0, _("no subkey was destroyed"))
         for staff in self.staff:
             held = [k for k in self._status(staff).subkeys if k.state == "held"]
-            check(held == [], f"{staff.label} still holds a subkey")
+            check(held == [], _("{staff} still holds a subkey").format(staff=staff.label))
         left = [w for w in self.workbooks.values() if w.exists()]
-        check(left == [], "a workbook survived its deadline")
-        return (
-            f"clock at {self.future}: {counted(records, 'record')}, "
-            f"{counted(workbooks, 'workbook')} shredded, {counted(subkeys, 'subkey')} "
-            "destroyed (old copies of packages are now undecryptable)"
+        check(left == [], _("a workbook survived its deadline"))
+        return _(
+            "clock at {date}: {records}, {workbooks} shredded, {subkeys} destroyed (old copies "
+            "of packages are now undecryptable)"
+        ).format(
+            date=self.future,
+            records=ngettext("{n} record", "{n} records", records).format(n=records),
+            workbooks=ngettext("{n} workbook", "{n} workbooks", workbooks).format(n=workbooks),
+            subkeys=ngettext("{n} subkey", "{n} subkeys", subkeys).format(n=subkeys),
         )
 
     def logs(self) -> str:
@@ -441,14 +438,20 @@ class _Story:
         for root in homes:
             with open_home(root, env=self.env) as home:
                 result, findings = log_findings(home)
-            check(findings == (), f"the log of {root.name} does not verify")
+            check(findings == (), _("the log of {home} does not verify").format(home=root.name))
             entries += len(result.entries)
         personal = personal_values(self.master_rows)
         for log in self.dir.rglob("*.jsonl"):
             text = log.read_text(encoding="utf-8")
-            check(re.search(r"R-[A-Z2-7]{20}", text) is None, f"a record id in {log}")
-            check(not any(v in text for v in personal), f"personal data in {log}")
-        return (
-            f"{len(homes)} logs, {counted(entries, 'entry', 'entries')}: "
-            "chains intact, no personal data"
+            check(
+                re.search(r"R-[A-Z2-7]{20}", text) is None,
+                _("a record id in {log}").format(log=log),
+            )
+            check(
+                not any(v in text for v in personal),
+                _("personal data in {log}").format(log=log),
+            )
+        return _("{logs} logs, {entries}: chains intact, no personal data").format(
+            logs=len(homes),
+            entries=ngettext("{n} entry", "{n} entries", entries).format(n=entries),
         )

@@ -18,6 +18,7 @@ from securexchange.errors import Malformed, NotFound, SxError, UsageError
 from securexchange.home import safefs
 from securexchange.home.homeguard import check_secret_file
 from securexchange.home.safefs import NOFOLLOW
+from securexchange.i18n import _
 
 TEMP_PREFIX = ".sx-tmp-"
 
@@ -145,23 +146,27 @@ def read_capped(
     try:
         fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise NotFound(f"no {what} at {path}") from None
+        # TRANSLATORS: {what} is a bare noun without article ("file", "key card").
+        raise NotFound(_("no {what} at {path}").format(what=what, path=path)) from None
     except IsADirectoryError:
-        raise UsageError(f"{path} is a directory, not a {what}") from None
+        raise _not_a(path, what) from None
     except OSError as exc:
-        raise UsageError(f"the {what} {path} cannot be read ({_reason(exc)})") from None
+        raise _unreadable(path, what, exc) from None
     try:
         info = os.fstat(fd)
         if stat.S_ISDIR(info.st_mode):
-            raise UsageError(f"{path} is a directory, not a {what}")
+            raise _not_a(path, what)
         if secret:
             check_secret_file(fd, path, what)
         if secret and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
             os.set_blocking(fd, True)
         elif not stat.S_ISREG(info.st_mode):
-            raise UsageError(f"{path} is not a regular file, so not a {what}")
+            raise UsageError(
+                # TRANSLATORS: {what} is a bare noun without article ("file", "key card").
+                _("{path} is not a regular file, so not a {what}").format(path=path, what=what)
+            )
         if info.st_size > limit:
-            raise too_large(f"{path.name} is too large to be a {what}")
+            raise _too_large(too_large, path, what)
         chunks: list[bytes] = []
         left = limit + 1
         while left > 0:
@@ -171,13 +176,30 @@ def read_capped(
             chunks.append(chunk)
             left -= len(chunk)
     except OSError as exc:
-        raise UsageError(f"the {what} {path} cannot be read ({_reason(exc)})") from None
+        raise _unreadable(path, what, exc) from None
     finally:
         os.close(fd)
     data = b"".join(chunks)
     if len(data) > limit:
-        raise too_large(f"{path.name} is too large to be a {what}")
+        raise _too_large(too_large, path, what)
     return data
+
+
+def _not_a(path: Path, what: str) -> UsageError:
+    # TRANSLATORS: {what} is a bare noun without article ("file", "key card").
+    return UsageError(_("{path} is a directory, not a {what}").format(path=path, what=what))
+
+
+def _unreadable(path: Path, what: str, exc: OSError) -> UsageError:
+    # TRANSLATORS: {what} is a bare noun without article ("file", "key card"); {reason}
+    # is the system's reason ("Permission denied").
+    message = _("the {what} {path} cannot be read ({reason})")
+    return UsageError(message.format(what=what, path=path, reason=_reason(exc)))
+
+
+def _too_large(error: type[SxError], path: Path, what: str) -> SxError:
+    # TRANSLATORS: {what} is a bare noun without article ("file", "key card").
+    return error(_("{name} is too large to be a {what}").format(name=path.name, what=what))
 
 
 PRIVATE_DIR_MODE = 0o700  # an output directory that will hold personal data or secrets
@@ -187,7 +209,7 @@ PUBLIC_DIR_MODE = 0o755  # one for files meant to be published (keyrings, notice
 def refuse_non_directory(path: Path) -> None:
     """Refuse an output directory that exists as something else (before any work)."""
     if path.exists() and not path.is_dir():
-        raise UsageError(f"{path} exists and is not a directory")
+        raise UsageError(_("{path} exists and is not a directory").format(path=path))
 
 
 def output_dir(path: Path, *, private: bool) -> None:
@@ -210,18 +232,24 @@ def output_dir(path: Path, *, private: bool) -> None:
     except FileExistsError:
         # Created meanwhile, or a dangling symlink: use it only if it is a directory now.
         if not path.is_dir():
-            raise UsageError(f"{path} exists and is not a directory") from None
+            raise UsageError(_("{path} exists and is not a directory").format(path=path)) from None
         return
     except NotADirectoryError:
-        raise UsageError(f"a parent of {path} is not a directory") from None
+        raise UsageError(_("a parent of {path} is not a directory").format(path=path)) from None
     except PermissionError:
-        raise UsageError(f"{path} cannot be created: permission denied") from None
+        raise UsageError(
+            _("{path} cannot be created: permission denied").format(path=path)
+        ) from None
     except OSError as exc:
-        raise UsageError(f"{path} cannot be created ({exc.strerror})") from None
+        raise UsageError(
+            # TRANSLATORS: {reason} is the system's reason ("No space left on device").
+            _("{path} cannot be created ({reason})").format(path=path, reason=exc.strerror)
+        ) from None
     os.chmod(path, mode)
     fsync_dir(path.parent)
 
 
 def _reason(exc: OSError) -> str:
     """The system's words for an OS error, without the path it may quote."""
-    return os.strerror(exc.errno) if exc.errno is not None else "input/output error"
+    # TRANSLATORS: the reason a file cannot be read, when the system gives none.
+    return os.strerror(exc.errno) if exc.errno is not None else _("input/output error")

@@ -52,6 +52,7 @@ from securexchange.home.log_entries import (
     verify_log,
 )
 from securexchange.home.statedb import get_setting, set_setting, transaction
+from securexchange.i18n import _
 
 _HEAD_COUNT = "log_head_count"
 _HEAD_HASH = "log_head_hash"
@@ -112,7 +113,7 @@ class EventLog:
             return 0
         # A link would carry the appends elsewhere; a FIFO would block the command.
         if not stat.S_ISREG(status.st_mode):
-            raise LogBroken("log.jsonl is not a regular file (a link, a pipe or a directory)")
+            raise LogBroken(_("log.jsonl is not a regular file (a link, a pipe or a directory)"))
         return status.st_size
 
     def _committed_end(self, head: LogHead, data: bytes | None = None) -> int | None:
@@ -126,7 +127,7 @@ class EventLog:
         if data is None:
             data = self._read()
         offset = 0
-        for _ in range(head.count):
+        for _line in range(head.count):
             newline = data.find(b"\n", offset)
             if newline < 0:
                 return None
@@ -173,7 +174,7 @@ class EventLog:
         Returns the number of lines the repair entry reports (0: nothing to do).
         """
         if self._conn.in_transaction:
-            raise InternalError("the log is settled outside transactions only")
+            raise InternalError(_("the log is settled outside transactions only"))
         head = self.head()
         size = self._size()
         end = self._committed_end(head)
@@ -344,7 +345,7 @@ class EventLog:
         it or not at all. Called outside one, it is its own transaction.
         """
         if action in (Action.CHECKPOINT, Action.LOG_REPAIR):
-            raise LogValueRefused("checkpoints and repairs are written by the log itself")
+            raise LogValueRefused(_("checkpoints and repairs are written by the log itself"))
         self._settle_if_needed(now, keep_intent_of=action)
         with self._transaction():
             if self._intended_action() is action:

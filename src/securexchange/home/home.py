@@ -123,11 +123,11 @@ class HomeInfo:
     def from_json(cls, value: object) -> HomeInfo:
         with strictjson.Fields(value, "home.json") as f:
             if f.text("format") != HOME_FORMAT:
-                raise Malformed("home.json has an unknown format")
+                raise Malformed(_("home.json has an unknown format"))
             try:
                 kind = HomeKind(f.text("kind"))
             except ValueError:
-                raise Malformed("home.json names an unknown kind of home") from None
+                raise Malformed(_("home.json names an unknown kind of home")) from None
             return cls(kind=kind, demo=f.boolean("demo"), created_at=f.text("created_at"))
 
 
@@ -242,8 +242,10 @@ def _acquire_lock(paths: HomePaths, timeout: float) -> BaseFileLock:
     from filelock import FileLock, Timeout
 
     unsafe = UnsafeHome(
-        f"the lock file {paths.lock} is a symbolic link or not a regular file",
-        hint=f"no securexchange command is using it: move it aside ({paths.lock})",
+        _("the lock file {path} is a symbolic link or not a regular file").format(path=paths.lock),
+        hint=_("no securexchange command is using it: move it aside ({path})").format(
+            path=paths.lock
+        ),
     )
     # The lock file is opened for writing: never through a link, never a FIFO.
     if safefs.is_link_or_special(paths.lock):
@@ -351,7 +353,7 @@ def create_home(
     """Make a new, empty home. Refuses a directory that already holds one."""
     paths = HomePaths(root)
     if paths.marker.exists():
-        raise AlreadyExists(f"{root} already holds a securexchange home")
+        raise AlreadyExists(_("{path} already holds a securexchange home").format(path=root))
     if env.get(OVERRIDE_ENV) and not demo:
         # Refuse before creating anything, as any other real home would.
         read_clock(system=system_time(), mark=None, override=env[OVERRIDE_ENV], demo=False)

@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 
 from securexchange.errors import KeyPermissions, UnsafeHome
+from securexchange.i18n import _
 
 HOME_DIRS: tuple[tuple[str, ...], ...] = (
     ("keys",),
@@ -52,8 +53,10 @@ POSIX = os.name != "nt"
 def _check_owner(path: Path, st: os.stat_result) -> None:
     if POSIX and st.st_uid != os.geteuid():
         raise UnsafeHome(
-            f"{path} belongs to another user",
-            hint=f"use a home of your own, or have its owner run: chown -R $(id -un) {path}",
+            _("{path} belongs to another user").format(path=path),
+            hint=_(
+                "use a home of your own, or have its owner run: chown -R $(id -un) {path}"
+            ).format(path=path),
         )
 
 
@@ -68,8 +71,8 @@ def _owner_and_mode(path: Path, st: os.stat_result, *, private: int) -> None:
     _check_owner(path, st)
     if st.st_mode & 0o022:
         raise UnsafeHome(
-            f"{path} may be changed by other users",
-            hint=f"make it private with: chmod {private:o} {path}",
+            _("{path} may be changed by other users").format(path=path),
+            hint=_("make it private with: chmod {mode:o} {path}").format(mode=private, path=path),
         )
 
 
@@ -82,7 +85,7 @@ def check_home(root: Path) -> None:
     """Refuse a home whose directories or files others could change or redirect."""
     st = os.stat(root)  # the home as named: a link to it is the user's choice
     if not stat.S_ISDIR(st.st_mode):
-        raise UnsafeHome(f"{root} is not a directory")
+        raise UnsafeHome(_("{path} is not a directory").format(path=root))
     _owner_and_mode(root, st, private=0o700)
     for parts in HOME_DIRS:
         path = root.joinpath(*parts)
@@ -92,9 +95,13 @@ def check_home(root: Path) -> None:
             continue
         if not stat.S_ISDIR(st.st_mode) or _reparse(st):
             raise UnsafeHome(
-                f"{path} is a symbolic link or not a directory; the home's directories "
-                "must be real directories inside it",
-                hint=f"move it aside and replace it with a real directory: {path}",
+                _(
+                    "{path} is a symbolic link or not a directory; the home's directories "
+                    "must be real directories inside it"
+                ).format(path=path),
+                hint=_("move it aside and replace it with a real directory: {path}").format(
+                    path=path
+                ),
             )
         _owner_and_mode(path, st, private=0o700)
     for name in HOME_FILES:
@@ -106,9 +113,11 @@ def check_home(root: Path) -> None:
         linked = st.st_nlink != 1 and name in WRITTEN_IN_PLACE
         if not stat.S_ISREG(st.st_mode) or linked or _reparse(st):
             raise UnsafeHome(
-                f"{path} is a symbolic link, a hard link or not a regular file; "
-                "securexchange never writes through one",
-                hint=f"move it aside (it is not the home's own file): {path}",
+                _(
+                    "{path} is a symbolic link, a hard link or not a regular file; "
+                    "securexchange never writes through one"
+                ).format(path=path),
+                hint=_("move it aside (it is not the home's own file): {path}").format(path=path),
             )
         _owner_and_mode(path, st, private=0o600)
 
@@ -124,6 +133,7 @@ def check_secret_file(fd: int, path: Path, what: str) -> None:
     st = os.fstat(fd)
     if stat.S_ISREG(st.st_mode) and st.st_mode & 0o077:
         raise KeyPermissions(
-            f"the {what} {path} may be read by other users",
-            hint=f"make it private with: chmod 600 {path}",
+            # TRANSLATORS: {what} is a bare noun without article ("passphrase file").
+            _("the {what} {path} may be read by other users").format(what=what, path=path),
+            hint=_("make it private with: chmod 600 {path}").format(path=path),
         )

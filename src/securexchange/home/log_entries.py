@@ -16,6 +16,7 @@ from pathlib import Path
 from securexchange import strictjson
 from securexchange.errors import InternalError, LogBroken, Malformed, all_error_classes
 from securexchange.fingerprint import is_display
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id
 
 GENESIS = "0" * 64
@@ -128,7 +129,8 @@ def stored_count(value: str, key: str) -> int:
     named error), not a crash of every command."""
     if value.isascii() and value.isdigit():
         return int(value)
-    raise LogBroken(f"the state database's {key} was edited (not a count)")
+    # TRANSLATORS: {key} is the internal name of a setting in the database ("log_head_size").
+    raise LogBroken(_("the state database's {key} was edited (not a count)").format(key=key))
 
 
 @dataclass(frozen=True)
@@ -147,29 +149,33 @@ def check_values(
     error: str | None,
 ) -> None:
     if actor is not None and not is_display(actor):
-        raise LogValueRefused("the log takes a key fingerprint as actor, nothing else")
+        raise LogValueRefused(_("the log takes a key fingerprint as actor, nothing else"))
     for artifact in artifacts:
         if not is_artifact_id(artifact):
-            raise LogValueRefused("the log takes artifact ids only")
+            raise LogValueRefused(_("the log takes artifact ids only"))
     for name, value in counts.items():
         if not _COUNT_NAME.fullmatch(name) or isinstance(value, bool) or not isinstance(value, int):
-            raise LogValueRefused("the log takes named non-negative counts only")
+            raise LogValueRefused(_("the log takes named non-negative counts only"))
         if value < 0:
-            raise LogValueRefused("the log takes named non-negative counts only")
+            raise LogValueRefused(_("the log takes named non-negative counts only"))
     if error is not None and error not in _KNOWN_ERRORS:
-        raise LogValueRefused("the log takes known error names only")
+        raise LogValueRefused(_("the log takes known error names only"))
 
 
 def parse_entry(raw: bytes, number: int) -> tuple[LogEntry, str]:
     """One log line as an entry and the hash it claims. Raises Malformed."""
-    value = strictjson.loads(raw, what=f"log line {number}", max_bytes=MAX_LINE)
-    with strictjson.Fields(value, f"log line {number}") as f:
+    # TRANSLATORS: names a line of the log in messages ("log line 7 is not valid JSON").
+    what = _("log line {number}").format(number=number)
+    value = strictjson.loads(raw, what=what, max_bytes=MAX_LINE)
+    with strictjson.Fields(value, what) as f:
         claimed = f.text("hash")
         try:
             action = Action(f.text("action"))
             outcome = Outcome(f.text("outcome"))
         except ValueError:
-            raise Malformed(f"log line {number} has an unknown action or outcome") from None
+            raise Malformed(
+                _("log line {number} has an unknown action or outcome").format(number=number)
+            ) from None
         counts = f.object("counts")
         cut: tuple[str, ...] = ()
         if action is Action.LOG_REPAIR:

@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from securexchange.errors import UnsafeHome
+from securexchange.i18n import N_, _
 
 NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
 _DIRECTORY: int = getattr(os, "O_DIRECTORY", 0)
@@ -60,9 +61,13 @@ def random_bytes(size: int) -> bytes:
 
 def _refuse(path: Path) -> UnsafeHome:
     return UnsafeHome(
-        f"{path} is a symbolic link or not a directory; securexchange never follows a link "
-        "inside its home or a workbook folder",
-        hint=f"replace the link with a real directory (nothing was changed): {path}",
+        _(
+            "{path} is a symbolic link or not a directory; securexchange never follows a link "
+            "inside its home or a workbook folder"
+        ).format(path=path),
+        hint=_("replace the link with a real directory (nothing was changed): {path}").format(
+            path=path
+        ),
     )
 
 
@@ -269,7 +274,9 @@ def is_link_or_special(path: Path) -> bool:
     return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
 
 
-NOT_REMOVABLE = "cannot be removed (in use, or no permission)"
+# Problems are stored in English (the state database is read in any language) and
+# marked so that whoever shows one translates it (workbook_cells.shown_problem).
+NOT_REMOVABLE = N_("cannot be removed (in use, or no permission)")
 
 
 def remove(base: Path, relative: Sequence[str], *, fill: Fill = zeros) -> str | None:
@@ -278,13 +285,13 @@ def remove(base: Path, relative: Sequence[str], *, fill: Fill = zeros) -> str | 
     try:
         shred(base, relative, fill=fill)
     except UnsafeHome:
-        return "its folder is a symbolic link or not a directory"
+        return N_("its folder is a symbolic link or not a directory")
     except FileNotFoundError:
         return None
     except OSError:
         return NOT_REMOVABLE
     if exists(base.joinpath(*relative)):
-        return "a directory stands at its name"  # shred leaves a directory alone
+        return N_("a directory stands at its name")  # shred leaves a directory alone
     return None
 
 

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from securexchange.errors import StateMissing, UnsafeHome
+from securexchange.i18n import _
 
 
 def connect(path: Path, *, create: bool = True) -> sqlite3.Connection:
@@ -70,8 +71,8 @@ def missing(path: Path) -> StateMissing:
     (``municipality/damaged.py``): a missing database must not keep them either.
     """
     return StateMissing(
-        f"the home's state database ({path.name}) is missing",
-        hint="restore the whole home from a backup (then shred runs again)",
+        _("the home's state database ({name}) is missing").format(name=path.name),
+        hint=_("restore the whole home from a backup (then shred runs again)"),
     )
 
 
@@ -86,8 +87,11 @@ def damaged(error: BaseException) -> UnsafeHome | None:
     if type(error) is not sqlite3.DatabaseError:
         return None
     return UnsafeHome(
-        "the home's state database (state.sqlite3) is damaged: not a database, or a damaged page",
-        hint="restore the home from a backup (then shred runs again); nothing was changed",
+        _(
+            "the home's state database (state.sqlite3) is damaged: not a database, or a "
+            "damaged page"
+        ),
+        hint=_("restore the home from a backup (then shred runs again); nothing was changed"),
     )
 
 

@@ -25,6 +25,7 @@ from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed
 from securexchange.fingerprint import Fingerprint, parse_display
 from securexchange.formatversion import refuse_newer
+from securexchange.i18n import _
 from securexchange.keys.identity import Identity, Owner, PublicIdentity, Subkey
 
 CARD_FAMILY = "securexchange-card"
@@ -68,7 +69,7 @@ def subkey_from_json(value: object, what: str) -> Subkey:
     try:
         return Subkey(recipient, valid_from, valid_until, certification)
     except ValueError:
-        raise Malformed(f"{what} is not a valid subkey") from None
+        raise Malformed(_("{what} is not a valid subkey").format(what=what)) from None
 
 
 def identity_to_json(identity: PublicIdentity) -> dict[str, object]:
@@ -92,15 +93,21 @@ def identity_from_fields(f: strictjson.Fields, what: str) -> PublicIdentity:
     name, role, organisation = f.text("name"), f.text("role"), f.text("organisation")
     signing_key = sshsig.parse_ssh_public_key_line(f.text("signing_key"))
     stated = f.text("fingerprint")
+    # TRANSLATORS: names the n-th key for packages listed in a document; {what} is the
+    # document ("the key card").
+    subkey_what = _("{what} subkey {number}")
     subkeys = tuple(
-        subkey_from_json(item, f"{what} subkey {i}") for i, item in enumerate(f.array("subkeys"), 1)
+        subkey_from_json(item, subkey_what.format(what=what, number=i))
+        for i, item in enumerate(f.array("subkeys"), 1)
     )
     try:
         identity = PublicIdentity(Owner(name, role, organisation), signing_key, subkeys)
     except ValueError:
-        raise Malformed(f"{what} is not a valid identity") from None
+        raise Malformed(_("{what} is not a valid identity").format(what=what)) from None
     if stated != identity.fingerprint.display:
-        raise Malformed(f"{what} states a fingerprint that is not its signing key's")
+        raise Malformed(
+            _("{what} states a fingerprint that is not its signing key's").format(what=what)
+        )
     return identity
 
 
@@ -118,7 +125,7 @@ def make_card(identity: Identity, *, now: datetime) -> bytes:
     return strictjson.dumps({"card": text.decode("utf-8"), "signature": signature})
 
 
-def _refuse_newer_card(data: bytes) -> None:
+def _refuse_newer_card(data: bytes, what: str) -> None:
     """A newer card format is "update securexchange", whether it shows in the envelope
     or in the signed card text inside it (checked before either strict parse)."""
     import json
@@ -128,7 +135,7 @@ def _refuse_newer_card(data: bytes) -> None:
             document,
             family=CARD_FAMILY,
             known=CARD_VERSION,
-            what="the key card",
+            what=what,
             max_bytes=MAX_CARD_BYTES,
         )
 
@@ -146,22 +153,24 @@ def read_card(data: bytes) -> Card:
     certification. Raises Malformed or BadSignature (UpdateNeeded for a card a newer
     securexchange made in a newer format); never echoes the content.
     """
-    _refuse_newer_card(data)
-    envelope = strictjson.loads(data, what="the key card", max_bytes=MAX_CARD_BYTES)
-    with strictjson.Fields(envelope, "the key card") as f:
+    # TRANSLATORS: names the card in messages ("the key card is not valid JSON").
+    what = _("the key card")
+    _refuse_newer_card(data, what)
+    envelope = strictjson.loads(data, what=what, max_bytes=MAX_CARD_BYTES)
+    with strictjson.Fields(envelope, what) as f:
         text = f.text("card").encode("utf-8")
         signature = f.text("signature")
-    body = strictjson.loads(text, what="the key card", max_bytes=MAX_CARD_BYTES)
-    with strictjson.Fields(body, "the key card") as f:
+    body = strictjson.loads(text, what=what, max_bytes=MAX_CARD_BYTES)
+    with strictjson.Fields(body, what) as f:
         if f.text("format") != CARD_FORMAT:
-            raise Malformed("the key card has an unknown format")
-        created_at = read_instant(f.text("created_at"), "the key card")
+            raise Malformed(_("the key card has an unknown format"))
+        created_at = read_instant(f.text("created_at"), what)
         demo = f.boolean("demo")
-        identity = identity_from_fields(f, "the key card")
+        identity = identity_from_fields(f, what)
     try:
         sshsig.verify(signature, text, sshsig.NAMESPACE_CARD, identity.signing_key)
     except (BadSignature, Malformed):
-        raise BadSignature("the key card's self-signature does not verify") from None
+        raise BadSignature(_("the key card's self-signature does not verify")) from None
     identity.verify_subkeys()
     return Card(identity=identity, created_at=created_at, demo=demo)
 
@@ -174,6 +183,6 @@ def verify_card_fingerprint(card: Card, typed: str) -> None:
     wanted = parse_display(typed)
     if not card.fingerprint.matches(wanted):
         raise FingerprintMismatch(
-            "the key card's fingerprint differs from the one given",
-            hint="do not use this card; ask its owner to read out the fingerprint again",
+            _("the key card's fingerprint differs from the one given"),
+            hint=_("do not use this card; ask its owner to read out the fingerprint again"),
         )

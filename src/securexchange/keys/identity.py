@@ -33,6 +33,7 @@ from securexchange import sshsig
 from securexchange.clock import format_instant, utc
 from securexchange.errors import BadSignature, InternalError, Malformed, UsageError
 from securexchange.fingerprint import Fingerprint
+from securexchange.i18n import _
 from securexchange.ids import is_nis_code
 
 ORGANISATION_AGENCY = "agency"
@@ -60,7 +61,7 @@ def normalise_role(value: str) -> str:
     """
     role = " ".join(value.split()).lower()
     if not _printable(role, MAX_ROLE) or "," in role:
-        raise UsageError("a role is 1-64 printable characters without commas")
+        raise UsageError(_("a role is 1-64 printable characters without commas"))
     return role
 
 
@@ -68,7 +69,7 @@ def check_name(value: str) -> str:
     """A person's or organisation's display name, trimmed. Raises UsageError."""
     name = " ".join(value.split())
     if not _printable(name, MAX_NAME):
-        raise UsageError("a name is 1-200 printable characters")
+        raise UsageError(_("a name is 1-200 printable characters"))
     return name
 
 
@@ -79,8 +80,8 @@ def check_nis(nis: str) -> str:
     code = nis.strip()
     if not municipalities.is_known(code):
         raise UsageError(
-            "the NIS code is not that of a current Flemish or Brussels municipality",
-            hint="NIS codes have 5 digits; the 2025 mergers changed some of them",
+            _("the NIS code is not that of a current Flemish or Brussels municipality"),
+            hint=_("NIS codes have 5 digits; the 2025 mergers changed some of them"),
         )
     return code
 
@@ -182,7 +183,7 @@ class Subkey:
         try:
             sshsig.verify(self.certification, message, sshsig.NAMESPACE_CARD, signing_key)
         except (BadSignature, Malformed):
-            raise BadSignature("a subkey's certification does not verify") from None
+            raise BadSignature(_("a subkey's certification does not verify")) from None
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ class Identity:
             added += 1
             current = result.public.subkey_at(now)
             if current is None:  # pragma: no cover - add_subkey just made it
-                raise InternalError("no current subkey after adding one")
+                raise InternalError(_("no current subkey after adding one"))
         boundary = current.valid_until
         if not any(s.valid_from >= boundary for s in result.public.subkeys):
             result = result.add_subkey(boundary, period_end(boundary))

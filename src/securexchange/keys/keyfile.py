@@ -108,7 +108,8 @@ def encode_identity(identity: Identity) -> bytes:
 def _decode_subkey(value: object, number: int) -> SecretSubkey | Subkey:
     """A subkey with its secret, or (``identity`` null) the public record of a subkey
     whose secret was split out into its own file."""
-    what = f"the key file's subkey {number}"
+    # TRANSLATORS: names the n-th key for packages inside a key file, in messages.
+    what = _("the key file's subkey {number}").format(number=number)
     with strictjson.Fields(value, what) as f:
         secret = f.opt_text("identity")
         recipient = f.text("recipient")
@@ -119,45 +120,47 @@ def _decode_subkey(value: object, number: int) -> SecretSubkey | Subkey:
         try:
             return Subkey(recipient, valid_from, valid_until, certification)
         except ValueError:
-            raise Malformed(f"{what} is not a valid subkey") from None
+            raise Malformed(_("{what} is not a valid subkey").format(what=what)) from None
     try:
         parsed = age.X25519Identity.from_string(secret)
     except Exception:
-        raise Malformed(f"{what} does not hold an age identity") from None
+        raise Malformed(_("{what} does not hold an age identity").format(what=what)) from None
     if parsed.recipient.to_string() != recipient:
-        raise Malformed(f"{what} does not match its recipient")
+        raise Malformed(_("{what} does not match its recipient").format(what=what))
     try:
         return SecretSubkey(secret, Subkey(recipient, valid_from, valid_until, certification))
     except ValueError:
-        raise Malformed(f"{what} is not a valid subkey") from None
+        raise Malformed(_("{what} is not a valid subkey").format(what=what)) from None
 
 
 def decode_identity(data: bytes) -> Identity:
     """Parse a key file's plaintext; checks every subkey's certification."""
-    value = strictjson.loads(data, what="the key file", max_bytes=MAX_KEY_FILE_BYTES)
-    with strictjson.Fields(value, "the key file") as f:
+    # TRANSLATORS: names the key file in messages ("the key file is not valid JSON").
+    what = _("the key file")
+    value = strictjson.loads(data, what=what, max_bytes=MAX_KEY_FILE_BYTES)
+    with strictjson.Fields(value, what) as f:
         if f.text("format") != KEY_FORMAT:
-            raise Malformed("the key file has an unknown format")
+            raise Malformed(_("the key file has an unknown format"))
         try:
             seed = base64.b64decode(f.text("signing_seed").encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError):
-            raise Malformed("the key file's signing seed is not base64") from None
+            raise Malformed(_("the key file's signing seed is not base64")) from None
         entries = [_decode_subkey(item, i) for i, item in enumerate(f.array("subkeys"), 1)]
         try:
             identity = Identity(
                 owner=Owner(f.text("name"), f.text("role"), f.text("organisation")),
                 seed=seed,
-                created_at=read_instant(f.text("created_at"), "the key file"),
+                created_at=read_instant(f.text("created_at"), what),
                 subkeys=tuple(e for e in entries if isinstance(e, SecretSubkey)),
                 demo=f.boolean("demo"),
                 split_subkeys=tuple(e for e in entries if isinstance(e, Subkey)),
             )
         except ValueError:
-            raise Malformed("the key file does not hold a valid identity") from None
+            raise Malformed(_("the key file does not hold a valid identity")) from None
     try:
         identity.public.verify_subkeys()
     except BadSignature:
-        raise Malformed("the key file holds a subkey its signing key did not certify") from None
+        raise Malformed(_("the key file holds a subkey its signing key did not certify")) from None
     return identity
 
 
@@ -170,36 +173,45 @@ def work_factor_for(*, demo: bool, env: Mapping[str, str]) -> int:
     try:
         factor = int(raw)
     except ValueError:
-        raise UsageError(f"{WORK_FACTOR_ENV} is not a whole number") from None
+        raise UsageError(
+            # TRANSLATORS: {variable} is an environment variable's name.
+            _("{variable} is not a whole number").format(variable=WORK_FACTOR_ENV)
+        ) from None
     if not MIN_WORK_FACTOR <= factor <= MAX_WORK_FACTOR:
-        raise UsageError(f"{WORK_FACTOR_ENV} must be between 1 and 22")
+        raise UsageError(_("{variable} must be between 1 and 22").format(variable=WORK_FACTOR_ENV))
     if factor < WORK_FACTOR and not demo:
         raise UsageError(
-            f"{WORK_FACTOR_ENV} below {WORK_FACTOR} is honoured only in demo homes",
-            hint=f"unset {WORK_FACTOR_ENV}",
+            _("{variable} below {minimum} is honoured only in demo homes").format(
+                variable=WORK_FACTOR_ENV, minimum=WORK_FACTOR
+            ),
+            hint=_("unset {variable}").format(variable=WORK_FACTOR_ENV),
         )
     return factor
 
 
 def _check_passphrase(passphrase: bytes) -> None:
     if not passphrase:
-        raise UsageError("the passphrase is empty")
+        raise UsageError(_("the passphrase is empty"))
 
 
 def seal(identity: Identity, passphrase: bytes, *, work_factor: int = WORK_FACTOR) -> bytes:
     """An armored age file of the identity, encrypted to ``passphrase`` (scrypt)."""
     _check_passphrase(passphrase)
     if not MIN_WORK_FACTOR <= work_factor <= MAX_WORK_FACTOR:
-        raise UsageError("the scrypt work factor must be between 1 and 22")
+        raise UsageError(_("the scrypt work factor must be between 1 and 22"))
     recipient = age.ScryptRecipient(passphrase, work_factor=work_factor)
     return age.encrypt(encode_identity(identity), [recipient], armor=True)
 
 
-def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Identity:
-    """The identity in an age-sealed key file. BadPassphrase for a wrong passphrase."""
+def unseal(data: bytes, passphrase: bytes, *, what: str | None = None) -> Identity:
+    """The identity in an age-sealed key file. BadPassphrase for a wrong passphrase.
+
+    ``what`` names the file in messages (default: "the key file", translated)."""
     _check_passphrase(passphrase)
+    if what is None:
+        what = _("the key file")
     if len(data) > MAX_KEY_FILE_BYTES:
-        raise Malformed(f"{what} is too large to be a key file")
+        raise Malformed(_("{what} is too large to be a key file").format(what=what))
     try:
         plaintext = age.decrypt(
             data,
@@ -212,7 +224,7 @@ def unseal(data: bytes, passphrase: bytes, *, what: str = "the key file") -> Ide
             hint=_("check the passphrase (and --passphrase-file); nothing was changed"),
         ) from None
     except Malformed:
-        raise Malformed(f"{what} is not an age-encrypted key file") from None
+        raise Malformed(_("{what} is not an age-encrypted key file").format(what=what)) from None
     return decode_identity(plaintext)
 
 
@@ -221,7 +233,7 @@ def check_permissions(path: Path) -> None:
     try:
         st = os.stat(path)
     except FileNotFoundError:
-        raise NotFound(f"no key file at {path}") from None
+        raise NotFound(_("no key file at {path}").format(path=path)) from None
     _check_key_stat(path, st)
 
 
@@ -231,13 +243,15 @@ def _check_key_stat(path: Path, st: os.stat_result) -> None:
         return
     if st.st_uid != os.geteuid():
         raise KeyPermissions(
-            f"the key file {path} belongs to another user",
-            hint=f"use your own key file, or have its owner run: chown $(id -un) {path}",
+            _("the key file {path} belongs to another user").format(path=path),
+            hint=_("use your own key file, or have its owner run: chown $(id -un) {path}").format(
+                path=path
+            ),
         )
     if st.st_mode & 0o077:
         raise KeyPermissions(
-            f"the key file {path} may be read by other users",
-            hint=f"make it private with: chmod 600 {path}",
+            _("the key file {path} may be read by other users").format(path=path),
+            hint=_("make it private with: chmod 600 {path}").format(path=path),
         )
 
 
@@ -254,7 +268,7 @@ def write_key_file(
     try:
         atomic_write(path, data, mode=0o600, exclusive=exclusive)
     except FileExistsError:
-        raise AlreadyExists(f"a key file exists already at {path}") from None
+        raise AlreadyExists(_("a key file exists already at {path}").format(path=path)) from None
 
 
 def read_private_file(path: Path, *, limit: int = MAX_KEY_FILE_BYTES) -> bytes:
@@ -269,11 +283,11 @@ def read_private_file(path: Path, *, limit: int = MAX_KEY_FILE_BYTES) -> bytes:
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:
-        raise NotFound(f"no key file at {path}") from None
+        raise NotFound(_("no key file at {path}").format(path=path)) from None
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(handle.fileno())
         if not stat.S_ISREG(st.st_mode):
-            raise Malformed(f"the key file {path.name} is not a regular file")
+            raise Malformed(_("the key file {name} is not a regular file").format(name=path.name))
         _check_key_stat(path, st)
         return handle.read(limit + 1)
 
@@ -281,7 +295,7 @@ def read_private_file(path: Path, *, limit: int = MAX_KEY_FILE_BYTES) -> bytes:
 def read_key_file(path: Path, passphrase: bytes) -> Identity:
     """Open the key file at ``path``: permissions first, then the passphrase."""
     data = read_private_file(path)
-    return unseal(data, passphrase, what=f"the key file {path.name}")
+    return unseal(data, passphrase, what=_("the key file {name}").format(name=path.name))
 
 
 def sealed_work_factor(data: bytes) -> int | None:

@@ -23,6 +23,7 @@ from securexchange.errors import (
 from securexchange.home.atomicio import atomic_write
 from securexchange.home.home import Home, HomeKind
 from securexchange.home.log_entries import Action
+from securexchange.i18n import N_, _
 from securexchange.keys.card import Card, make_card, read_card
 from securexchange.keys.identity import Identity
 from securexchange.keys.keyfile import (
@@ -104,9 +105,17 @@ def main_use(home: Home) -> KeyUse:
     return home_uses(home)[0]
 
 
+# The key a kind of home lacks, for each key it does not hold (see home_uses).
+_NO_SUCH_KEY = {
+    (HomeKind.AGENCY, KeyUse.IDENTITY): N_("a agency home has no identity key"),
+    (HomeKind.MUNICIPALITY, KeyUse.ROOT): N_("a municipality home has no root key"),
+    (HomeKind.MUNICIPALITY, KeyUse.EXPORT): N_("a municipality home has no export key"),
+}
+
+
 def check_use(home: Home, use: KeyUse) -> None:
     if use not in home_uses(home):
-        raise UsageError(f"a {home.info.kind.value} home has no {use.value} key")
+        raise UsageError(_(_NO_SUCH_KEY[home.info.kind, use]))
 
 
 def key_path(home: Home, use: KeyUse, explicit: Path | None = None) -> Path:
@@ -136,7 +145,7 @@ def home_card(home: Home, use: KeyUse) -> Card:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise NotFound(f"no key card at {path}") from None
+        raise NotFound(_("no key card at {path}").format(path=path)) from None
     return read_card(data)
 
 
@@ -188,10 +197,10 @@ def change_passphrase(
     passphrase first (a municipal home's subkey files: call
     :func:`securexchange.municipality.subkeys.change_passphrase`, which passes it)."""
     if home.demo:
-        raise UsageError("keys in a demo home have no passphrase to change")
+        raise UsageError(_("keys in a demo home have no passphrase to change"))
     if home.info.kind is HomeKind.MUNICIPALITY and reseal_also is None:
         # Its subkey files would stay sealed under the old passphrase.
-        raise InternalError("a municipal home changes its passphrase through its subkeys")
+        raise InternalError(_("a municipal home changes its passphrase through its subkeys"))
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
     new = new_passphrase()
@@ -242,7 +251,8 @@ def export_age_identity(
     secret = subkey.identity if subkey is not None else split_out() if split_out else None
     if secret is None:
         raise NotFound(
-            "this key has no subkey valid now", hint="run 'securexchange keys rotate' first"
+            _("this key has no subkey valid now"),
+            hint=_("run 'securexchange keys rotate' first"),
         )
     home.record(Action.KEY_EXPORT, actor=identity.fingerprint.display, counts={"age_identities": 1})
     return secret

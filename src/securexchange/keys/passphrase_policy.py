@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from securexchange.errors import WeakPassphrase
+from securexchange.i18n import N_, _, ngettext
 
 MIN_LENGTH = 15
 MIN_GUESSES_LOG10 = 10.0
@@ -36,7 +37,7 @@ CONTEXT_WORDS: tuple[str, ...] = (
     "wachtwoord",
 )
 
-HINT = (
+HINT = N_(
     "choose at least 15 characters that are hard to guess, for example four or five "
     "unrelated words; a password manager can make one"
 )
@@ -60,10 +61,22 @@ def weakness(passphrase: bytes, context: Sequence[str] = ()) -> Weakness | None:
     except UnicodeDecodeError:
         # Not text: judged by its length in bytes only; it cannot be a dictionary word.
         if len(passphrase) < MIN_LENGTH:
-            return Weakness(f"it has {len(passphrase)} bytes; at least {MIN_LENGTH} are needed")
+            return Weakness(
+                ngettext(
+                    "it has {count} byte; at least {minimum} are needed",
+                    "it has {count} bytes; at least {minimum} are needed",
+                    len(passphrase),
+                ).format(count=len(passphrase), minimum=MIN_LENGTH)
+            )
         return None
     if len(text) < MIN_LENGTH:
-        return Weakness(f"it has {len(text)} characters; at least {MIN_LENGTH} are needed")
+        return Weakness(
+            ngettext(
+                "it has {count} character; at least {minimum} are needed",
+                "it has {count} characters; at least {minimum} are needed",
+                len(text),
+            ).format(count=len(text), minimum=MIN_LENGTH)
+        )
     from zxcvbn import zxcvbn
 
     # zxcvbn matches user inputs as single lower-case words.
@@ -71,8 +84,10 @@ def weakness(passphrase: bytes, context: Sequence[str] = ()) -> Weakness | None:
     estimate = zxcvbn(text[:_ESTIMATE_PREFIX], user_inputs=words)
     if float(estimate["guesses_log10"]) < MIN_GUESSES_LOG10:
         return Weakness(
-            "it is too easy to guess (a common password, a name, a repeat, a sequence "
-            "or a keyboard pattern, or words of this home)"
+            _(
+                "it is too easy to guess (a common password, a name, a repeat, a sequence "
+                "or a keyboard pattern, or words of this home)"
+            )
         )
     return None
 
@@ -81,4 +96,8 @@ def check_new_passphrase(passphrase: bytes, context: Sequence[str] = ()) -> None
     """Refuse a weak passphrase for a new key or a changed one (SX-WEAK-PASSPHRASE)."""
     found = weakness(passphrase, context)
     if found is not None:
-        raise WeakPassphrase(f"the new passphrase is too weak: {found.reason}", hint=HINT)
+        raise WeakPassphrase(
+            # TRANSLATORS: {reason} says why ("it has 9 characters; at least 15 are needed").
+            _("the new passphrase is too weak: {reason}").format(reason=found.reason),
+            hint=_(HINT),
+        )

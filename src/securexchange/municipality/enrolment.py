@@ -38,6 +38,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write
 from securexchange.home.home import Home, HomeKind, create_home, open_home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import _
 from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
@@ -58,8 +59,8 @@ def read_agency_card(data: bytes) -> Card:
     card = read_card(data)
     if card.owner.organisation != ORGANISATION_AGENCY or card.owner.role != ROLE_ROOT:
         raise NotAuthorised(
-            "the card is not the agency's root key card",
-            hint="ask the agency for the card written by 'keys export --card' in its home",
+            _("the card is not the agency's root key card"),
+            hint=_("ask the agency for the card written by 'keys export --card' in its home"),
         )
     return card
 
@@ -95,11 +96,13 @@ def init_municipality(
         verify_card_fingerprint(pinned, agency_fingerprint)
     if pinned.demo and not demo:
         raise NotAuthorised(
-            "the agency key card was made in a demo home",
-            hint="a real home pins only a real agency's root key",
+            _("the agency key card was made in a demo home"),
+            hint=_("a real home pins only a real agency's root key"),
         )
     if (root_dir / "home.json").exists():
-        raise AlreadyExists(f"{root_dir} already holds a securexchange home")
+        raise AlreadyExists(
+            _("{folder} already holds a securexchange home").format(folder=root_dir)
+        )
     secret = passphrase()
     if not demo:
         check_new_passphrase(secret, (owner.name, owner.role, nis))
@@ -138,14 +141,14 @@ def init_municipality(
 def pinned_root_key(home: Home) -> bytes:
     line = statedb.get_setting(home.db, "agency_root_key")
     if line is None:
-        raise NotFound("this home has no pinned agency key", hint="run 'municipality init'")
+        raise NotFound(_("this home has no pinned agency key"), hint=_("run 'municipality init'"))
     return sshsig.parse_ssh_public_key_line(line)
 
 
 def home_nis(home: Home) -> str:
     nis = statedb.get_setting(home.db, "municipality_nis")
     if nis is None:
-        raise NotFound("this home has no municipality", hint="run 'municipality init'")
+        raise NotFound(_("this home has no municipality"), hint=_("run 'municipality init'"))
     return nis
 
 
@@ -180,11 +183,11 @@ def import_package_keyring(home: Home, opened: OpenedPackage) -> KeyringImport:
     ``PackageTrust``) and refused a version below the one held, so it is not verified a
     second time here; every other refusal of :func:`import_keyring` applies."""
     if opened.keyring.version < held_keyring_version(home):  # open_package refused it
-        raise InternalError("a package's keyring older than the held one reached the vault")
+        raise InternalError(_("a package's keyring older than the held one reached the vault"))
     # open_keyring refuses a keyring naming another root than the key it verified with:
     # naming this home's pinned root is naming the key it was verified with.
     if opened.keyring.agency.root_key != pinned_root_key(home):
-        raise InternalError("a package verified against another root key reached the vault")
+        raise InternalError(_("a package verified against another root key reached the vault"))
     return _keep(home, opened.keyring, opened.keyring_data, opened.keyring_signature)
 
 
@@ -192,12 +195,14 @@ def _keep(home: Home, keyring: Keyring, data: bytes, signature: str | bytes) -> 
     held = held_keyring_version(home)
     nis = home_nis(home)
     if not keyring.is_view or keyring.municipalities[0].nis != nis:
-        raise WrongMunicipality("the keyring is not addressed to this municipality")
+        raise WrongMunicipality(_("the keyring is not addressed to this municipality"))
     digest = hashlib.sha256(data).hexdigest()
     if keyring.version == held:
         if statedb.get_setting(home.db, "keyring_sha256") == digest:
             return KeyringImport(keyring, changed=False)
-        raise Equivocation("a keyring of the same version with other content was accepted before")
+        raise Equivocation(
+            _("a keyring of the same version with other content was accepted before")
+        )
     sig_text = signature if isinstance(signature, str) else signature.decode("ascii")
     with statedb.transaction(home.db):
         home.db.execute(

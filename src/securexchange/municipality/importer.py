@@ -57,7 +57,6 @@ from securexchange.artifacts.package_open import (
 )
 from securexchange.clock import format_instant
 from securexchange.errors import (
-    BadSignature,
     Equivocation,
     Future,
     Malformed,
@@ -76,7 +75,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.i18n import N_, _
+from securexchange.i18n import _
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.municipality import (
@@ -96,14 +95,11 @@ from securexchange.municipality.enrolment import (
     import_package_keyring,
     pinned_root_key,
 )
+from securexchange.municipality.refusals import CHANGED, with_staff_meaning
 from securexchange.sheets.package_read import read_package_rows
 
 FUTURE_TOLERANCE = timedelta(days=1)
 MAX_FILE = DEFAULT_MAX_PAYLOAD + (8 << 20)
-DUTY_HINT = (
-    "do not use this file; report it to the agency within 48 hours "
-    "(protocol art. 6) and ask for a new one"
-)
 
 
 @dataclass(frozen=True)
@@ -119,12 +115,6 @@ class Imported:
 
 def _read(path: Path) -> bytes:
     return read_capped(path, limit=MAX_FILE, what="file")
-
-
-def _with_duty(exc: SxError) -> SxError:
-    if isinstance(exc, Tampered | Stale | BadSignature):
-        exc.hint = DUTY_HINT
-    return exc
 
 
 def import_files(
@@ -146,7 +136,7 @@ def import_files(
         try:
             item = import_file(home, path, source)
         except SxError as exc:
-            raise _with_duty(exc) from None
+            raise with_staff_meaning(exc) from None
         done.append(item)
         if on_imported is not None:
             on_imported(item)
@@ -158,7 +148,7 @@ def _manifest_type(read: ReadContainer, name: str) -> ArtifactType:
     applies. Every other field is read only by that verification, after the signature."""
     members = read.members
     if MANIFEST not in members:
-        raise Malformed(f"{name} has no manifest")
+        raise Malformed(_("{file} has no manifest").format(file=name))
     refuse_newer(
         members[MANIFEST],
         family=FORMAT_FAMILY,
@@ -171,10 +161,14 @@ def _manifest_type(read: ReadContainer, name: str) -> ArtifactType:
     try:
         kind = ArtifactType(str(claimed))
     except ValueError:
-        raise Malformed(f"{name}: manifest.json has no known artifact type") from None
+        raise Malformed(
+            _("{file}: manifest.json has no known artifact type").format(file=name)
+        ) from None
     if kind not in (ArtifactType.PACKAGE, ArtifactType.NOTICE):
         raise WrongKind(
-            f"{name} is a {kind.value}, not a package, keyring or notice for a municipality"
+            _("{file} is a {kind}, not a package, keyring or notice for a municipality").format(
+                file=name, kind=kind.value
+            )
         )
     return kind
 
@@ -191,7 +185,9 @@ def import_file(home: Home, path: Path, source: KeySource) -> Imported:
         return import_package(home, path, read, source)
     if kind is ArtifactType.NOTICE:
         return import_notice(home, path, read)
-    raise WrongKind(f"{path.name} is not a package, keyring or notice for a municipality")
+    raise WrongKind(
+        _("{file} is not a package, keyring or notice for a municipality").format(file=path.name)
+    )
 
 
 # --- keyrings -----------------------------------------------------------------------
@@ -203,13 +199,19 @@ def _import_keyring_file(home: Home, path: Path, data: bytes) -> Imported:
     json_path = path.with_suffix(".json")
     sig_path = path.with_suffix(".sig")
     if path.suffix not in (".json", ".sig") or not json_path.exists() or not sig_path.exists():
-        raise Malformed(f"{path.name} is neither a container nor a keyring with its .sig beside it")
+        raise Malformed(
+            _("{file} is neither a container nor a keyring with its .sig beside it").format(
+                file=path.name
+            )
+        )
     document = data if path == json_path else _read(json_path)
     signature = _read(sig_path)
     try:
         result = import_keyring(home, document, signature.decode("ascii"))
     except UnicodeDecodeError:
-        raise Malformed(f"{sig_path.name} is not an armored signature") from None
+        raise Malformed(
+            _("{file} is not an armored signature").format(file=sig_path.name)
+        ) from None
     if _keyring_termination(home, result.keyring, hashlib.sha256(document).hexdigest()):
         retention.shred(home)
     return Imported(path, "keyring", result.keyring.id, result.changed)
@@ -270,13 +272,6 @@ def record_termination(
 
 
 # --- packages -----------------------------------------------------------------------
-
-
-# A file changed after the agency signed it may be a breach: what staff are to do.
-_CHANGED_HINT = N_(
-    "the file was changed after the agency signed it: do not use it; report it to the "
-    "agency and your data protection officer within 48 hours (protocol art. 6)"
-)
 
 
 def _own_fingerprint(home: Home) -> str:
@@ -351,7 +346,7 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
     if len(typed) != body.records:
         raise Tampered(
             _("the package's workbook does not hold the records its manifest states"),
-            hint=_(_CHANGED_HINT),
+            hint=_(CHANGED),
         )
     for row in typed:
         if (
@@ -361,7 +356,7 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
         ):
             raise Tampered(
                 _("a record's retention deadline disagrees with the manifest"),
-                hint=_(_CHANGED_HINT),
+                hint=_(CHANGED),
             )
 
 
@@ -384,7 +379,7 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
         )
     opened = opened.decrypt([identities[subkey]])
     if opened.workbook is None:  # pragma: no cover - decrypt always sets the workbook
-        raise Malformed("the package has no payload")
+        raise Malformed(_("the package has no payload"))
     rows = read_package_rows(opened.workbook, records=opened.body.records)
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
@@ -469,13 +464,13 @@ def import_notice(home: Home, path: Path, read: ReadContainer) -> Imported:
     )
     body = verified.manifest.body
     if not isinstance(body, NoticeBody):
-        raise Malformed(f"{path.name} is not a termination notice")
+        raise Malformed(_("{file} is not a termination notice").format(file=path.name))
     nis = home_nis(home)
     entry = keyring.municipalities[0]
     if body.nis != nis or verified.manifest.municipality != nis or body.party_id != entry.party_id:
-        raise WrongMunicipality("the notice is addressed to another municipality")
+        raise WrongMunicipality(_("the notice is addressed to another municipality"))
     if verified.manifest.created_at > home.now + FUTURE_TOLERANCE:
-        raise Future("the notice is dated more than a day in the future")
+        raise Future(_("the notice is dated more than a day in the future"))
     notice_id = verified.manifest.artifact_id
     if not record_termination(
         home,

@@ -19,6 +19,7 @@ from securexchange.errors import AmbiguousName, NotFound, UsageError
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import _, ngettext
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import opening, staff_edits, vault
 from securexchange.schema import NAAM, VOORNAAM, Record
@@ -55,15 +56,15 @@ def find_record_ids(home: Home, source: KeySource, name: str, *, every: bool = F
     key = name_key(name) if len(name) <= MAX_NAME_LENGTH else ""
     if not key:
         raise UsageError(
-            "give the client's name: first name and surname, or the surname alone",
-            hint='for example: securexchange municipality record-id "Yasmine Benali"',
+            _("give the client's name: first name and surname, or the surname alone"),
+            hint=_('for example: securexchange municipality record-id "Yasmine Benali"'),
         )
     identities = opening.unlock(home, source)
     package = vault.current_package(home)
     if package is None:
         raise NotFound(
-            "this home holds no package with records",
-            hint="import the agency's latest package with 'municipality import FILE'",
+            _("this home holds no package with records"),
+            hint=_("import the agency's latest package with 'municipality import FILE'"),
         )
     opening.shred_edited_deadlines(home, package, identities)
     rows = staff_edits.current_rows(home, package.package_id, identities)
@@ -73,14 +74,22 @@ def find_record_ids(home: Home, source: KeySource, name: str, *, every: bool = F
         home.record(Action.LOOKUP, artifacts=[package.package_id], counts={"records": len(found)})
     if not found:
         raise NotFound(
-            "the current package has no record with that name",
-            hint="check the spelling against the workbook (Voornaam, Naam), or import "
-            "the agency's latest package",
+            _("the current package has no record with that name"),
+            hint=_(
+                "check the spelling against the workbook (Voornaam, Naam), or import "
+                "the agency's latest package"
+            ),
         )
     if len(found) > 1 and not every:
         raise AmbiguousName(
-            f"{len(found)} records of the current package carry that name",
-            hint="add --all to list their ids, then pick the right one in the workbook's "
-            "record-id column",
+            ngettext(
+                "{n} record of the current package carries that name",
+                "{n} records of the current package carry that name",
+                len(found),
+            ).format(n=len(found)),
+            hint=_(
+                "add --all to list their ids, then pick the right one in the workbook's "
+                "record-id column"
+            ),
         )
     return Found(found)

@@ -22,7 +22,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir, output_dir
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.i18n import _
+from securexchange.i18n import _, ngettext
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import (
@@ -81,10 +81,17 @@ def shred_edited_deadlines(
         )
         home.record(Action.SHRED, counts={"records": len(edited), "tampered": len(edited)})
     raise Tampered(
-        f"{len(edited)} record deadline(s) in the state database differ from the sealed "
-        "records; those records were shredded",
-        hint="someone edited the state database: report it (protocol art. 6); "
-        "run the command again to continue",
+        ngettext(
+            "{n} record deadline in the state database differs from the sealed record; "
+            "that record was shredded",
+            "{n} record deadlines in the state database differ from the sealed records; "
+            "those records were shredded",
+            len(edited),
+        ).format(n=len(edited)),
+        hint=_(
+            "someone edited the state database: report it (protocol art. 6); "
+            "run the command again to continue"
+        ),
     )
 
 
@@ -103,8 +110,8 @@ def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) ->
     # (ClockReading.behind): a demo travelling forward is not a clock wound back.
     if home.clock.behind:
         raise ClockBehind(
-            "the system clock is more than 24 hours behind the latest time this home has seen",
-            hint="correct the computer's date and time; shredding still runs meanwhile",
+            _("the system clock is more than 24 hours behind the latest time this home has seen"),
+            hint=_("correct the computer's date and time; shredding still runs meanwhile"),
         )
     package = _current(home)
     if home.now >= package.valid_until:
@@ -123,8 +130,8 @@ def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) ->
         str(target.resolve()).encode("utf-8")
     except UnicodeEncodeError:
         raise UsageError(
-            "the --out folder's path is not valid text (UTF-8)",
-            hint="choose a folder whose name has only ordinary characters",
+            _("the --out folder's path is not valid text (UTF-8)"),
+            hint=_("choose a folder whose name has only ordinary characters"),
         ) from None
     return _open(home, source, package, target)
 
@@ -190,13 +197,13 @@ def _find(
     home: Home, record_id: str, identities: dict[str, age.SecretIdentity]
 ) -> tuple[vault.PackageRow, WorkbookRow]:
     if not is_record_id(record_id):
-        raise UsageError("a record id looks like R- followed by 20 letters and digits")
+        raise UsageError(_("a record id looks like R- followed by 20 letters and digits"))
     package = _current(home)
     shred_edited_deadlines(home, package, identities)
     for row in staff_edits.current_rows(home, package.package_id, identities):
         if row.record_id == record_id:
             return package, row
-    raise NotFound("the current package has no record with that id")
+    raise NotFound(_("the current package has no record with that id"))
 
 
 def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bool:
@@ -204,8 +211,8 @@ def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bo
     label = ACTIVITY_STATUSES.canonical(status)
     if label is None:
         raise UsageError(
-            "the status is not one of the activity statuses",
-            hint="choose one of: " + ", ".join(ACTIVITY_STATUSES.values),
+            _("the status is not one of the activity statuses"),
+            hint=_("choose one of: {values}").format(values=", ".join(ACTIVITY_STATUSES.values)),
         )
     identities = unlock(home, source)
     _package, row = _find(home, record_id.strip(), identities)
@@ -236,14 +243,14 @@ def report_quality(home: Home, source: KeySource, record_id: str, field: str, pr
     field_label = _pick(field, QUALITY_FIELDS)
     if field_label is None:
         raise UsageError(
-            "the field is not one of the art. 3 fields",
-            hint="choose one of: " + ", ".join(QUALITY_FIELDS),
+            _("the field is not one of the art. 3 fields"),
+            hint=_("choose one of: {values}").format(values=", ".join(QUALITY_FIELDS)),
         )
     problem_label = QUALITY_PROBLEMS.canonical(problem)
     if problem_label is None:
         raise UsageError(
-            "the problem is not one of the art. 7 problems",
-            hint="choose one of: " + ", ".join(QUALITY_PROBLEMS.values),
+            _("the problem is not one of the art. 7 problems"),
+            hint=_("choose one of: {values}").format(values=", ".join(QUALITY_PROBLEMS.values)),
         )
     identities = unlock(home, source)
     _package, row = _find(home, record_id.strip(), identities)

@@ -141,11 +141,11 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
     home.note_signer(identity.seed, identity.fingerprint.display)
     entry = keyring.municipalities[0]
     if entry.nis != nis:  # pragma: no cover - import_keyring guarantees it
-        raise UsageError("the keyring this home holds is another municipality's")
+        raise UsageError(_("the keyring this home holds is another municipality's"))
     if entry.recipient(identity.fingerprint) is None:
         raise NotAuthorised(
-            "your key is not an authorised recipient in the keyring this home holds",
-            hint="ask the agency to add your key card, then import the new keyring",
+            _("your key is not an authorised recipient in the keyring this home holds"),
+            hint=_("ask the agency to add your key card, then import the new keyring"),
         )
     output_dir(out_dir, private=True)  # before a sequence number is used up
     sequence = _reserve_sequence(home)

@@ -13,6 +13,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from securexchange.errors import InternalError, Tampered
+from securexchange.i18n import _
 from securexchange.schema import Record
 from securexchange.sheets.layout import QualityReport, WorkbookRow
 
@@ -75,7 +76,7 @@ class RowCipher:
                 sealed[:NONCE_SIZE], sealed[NONCE_SIZE:], _aad(self._package_id, tag)
             )
         except InvalidTag:
-            raise Tampered("a vault row does not authenticate") from None
+            raise Tampered(_("a vault row does not authenticate")) from None
 
 
 def _aad(package_id: str, tag: str) -> bytes:
@@ -104,7 +105,7 @@ def encode_row(row: WorkbookRow) -> bytes:
     One quality report: a package row carries at most one (sheets.read_package_rows);
     staff's further reports are edits, applied by :func:`current_rows`."""
     if row.more_quality:
-        raise InternalError("a vault row holds one quality report")
+        raise InternalError(_("a vault row holds one quality report"))
     return _ROW_ENCODER.encode(
         [
             ROW_FORMAT,
@@ -123,9 +124,9 @@ def decode_row(data: bytes) -> WorkbookRow:
     try:
         fmt, record_id, cells, retention, status, q_field, q_problem, outcome = json.loads(data)
     except ValueError:
-        raise InternalError("a vault row is not in the vault's format") from None
+        raise InternalError(_("a vault row is not in the vault's format")) from None
     if fmt != ROW_FORMAT:
-        raise InternalError("a vault row has an unknown format")
+        raise InternalError(_("a vault row has an unknown format"))
     return WorkbookRow(
         record_id=record_id,
         record=Record.trusted([tuple(v) if isinstance(v, list) else v for v in cells]),

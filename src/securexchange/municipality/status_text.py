@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from securexchange.i18n import N_, _, long_date
+from securexchange.municipality.workbook_cells import shown_problem
 from securexchange.printable import escape
 
 # Every text, by key; English is the message id, the Dutch is in the catalog.
@@ -174,7 +175,7 @@ def _book(book: Mapping[str, Any], t: Mapping[str, str]) -> Sequence[str]:
     else:
         lines.append(t["book.changes"].format(n=changes) if changes else t["book.no_changes"])
     if book["problem"]:
-        lines.append(t["book.problem"].format(problem=escape(book["problem"])))
+        lines.append(t["book.problem"].format(problem=escape(shown_problem(book["problem"]))))
     return lines
 
 

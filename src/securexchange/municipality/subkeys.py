@@ -187,7 +187,7 @@ def _decode(data: bytes, what: str) -> age.SecretIdentity:
     value = strictjson.loads(data, what=what, max_bytes=MAX_KEY_FILE_BYTES)
     with strictjson.Fields(value, what) as f:
         if f.text("format") != SUBKEY_FORMAT:
-            raise Malformed(f"{what} has an unknown format")
+            raise Malformed(_("{what} has an unknown format").format(what=what))
         secret = f.text("identity")
         recipient = f.text("recipient")
         f.text("valid_from")
@@ -195,9 +195,9 @@ def _decode(data: bytes, what: str) -> age.SecretIdentity:
     try:
         parsed = age.parse_identity(secret)
     except Exception:
-        raise Malformed(f"{what} does not hold an age identity") from None
+        raise Malformed(_("{what} does not hold an age identity").format(what=what)) from None
     if parsed.recipient.to_string() != recipient:
-        raise Malformed(f"{what} does not match its recipient")
+        raise Malformed(_("{what} does not match its recipient").format(what=what))
     return parsed
 
 
@@ -287,7 +287,9 @@ def unlock(
         if not path.exists():
             continue
         plaintext = _open_sealed(read_private_file(path), [passphrase()], subkey.file)
-        found[subkey.recipient] = _decode(plaintext, f"the subkey file {subkey.file}")
+        found[subkey.recipient] = _decode(
+            plaintext, _("the subkey file {file}").format(file=subkey.file)
+        )
     return found
 
 

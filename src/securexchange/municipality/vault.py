@@ -34,6 +34,7 @@ from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import NotRecipient, SxError, Tampered
 from securexchange.home.home import Home
 from securexchange.home.tables import VAULT_TABLES
+from securexchange.i18n import _
 from securexchange.municipality.sealing import (
     DATA_KEY_SIZE,
     RowCipher,
@@ -224,10 +225,10 @@ def data_key(home: Home, package_id: str, identities: Mapping[str, age.SecretIde
         "SELECT subkey, wrapped FROM vault_data_keys WHERE package_id = ?", (package_id,)
     ).fetchone()
     if row is None:
-        raise NotRecipient("the package's data key was destroyed")
+        raise NotRecipient(_("the package's data key was destroyed"))
     identity = identities.get(str(row[0]))
     if identity is None:
-        raise NotRecipient("the subkey the package's data key is wrapped to is not held")
+        raise NotRecipient(_("the subkey the package's data key is wrapped to is not held"))
     return unwrap(blob(row[1]), [identity], DATA_KEY_SIZE)
 
 
@@ -241,7 +242,7 @@ def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
     ):
         row = decode_row(cipher.open(str(tag), blob(sealed)))
         if cipher.tag(row.record_id) != tag:
-            raise Tampered("a vault row belongs to another record")
+            raise Tampered(_("a vault row belongs to another record"))
         result.append(row)
     return result
 

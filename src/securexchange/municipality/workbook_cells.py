@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from securexchange.errors import HostileFile, InvalidWorkbook, NotRecipient, SxError
 from securexchange.home import safefs
 from securexchange.home.home import Home
+from securexchange.i18n import N_, _
 from securexchange.municipality import vault
 from securexchange.sheets.layout import join_labels, reports_from_labels, split_reports
 
@@ -30,18 +31,36 @@ if TYPE_CHECKING:
 MAX_WORKBOOK_BYTES = 64 << 20
 
 
-DAMAGED_PROBLEM = (
+DAMAGED_PROBLEM = N_(
     "the file is damaged or was refused by the spreadsheet guard; its edits cannot be "
     "read (open the package again for a new workbook)"
 )
 
 
 # Lines of a workbook's problem that ``import``, ``open`` and ``return`` repeat as
-# warnings: cells that were not read, and a workbook that could not be read at all.
-CELL_LINE = "cell not read: "
+# warnings: cells that were not read, and a workbook that could not be read at all. The
+# marks are stored in English, whatever the language of the command that stored the
+# text after them, so that they can be found again; shown_problem translates them.
+CELL_LINE = N_("cell not read: ")
 
 
-UNREADABLE_LINE = "not read: "
+UNREADABLE_LINE = N_("not read: ")
+
+
+def shown_problem(stored: str) -> str:
+    """A workbook's stored problem in this run's language, as far as it can be: the
+    marks, and each part that is one of our fixed texts (a file that cannot be removed,
+    a damaged file), are translated; a text the storing command already wrote in its own
+    language is shown as it was written. The parts are joined with "; "."""
+    parts = []
+    for part in stored.split("; "):
+        for mark in (CELL_LINE, UNREADABLE_LINE):
+            if part.startswith(mark):
+                parts.append(_(mark) + part[len(mark) :])
+                break
+        else:
+            parts.append(_(part))
+    return "; ".join(parts)
 
 
 def written_cells(status: str, quality: str) -> WrittenCells:
@@ -103,7 +122,7 @@ def _file_bytes(
         if skip_damaged:
             note_damaged(home, workbook_id)
         elif strict:
-            raise HostileFile(f"{path.name} is too large to be a workbook")
+            raise HostileFile(_("{file} is too large to be a workbook").format(file=path.name))
         return None
     return data
 
@@ -121,7 +140,7 @@ def _unreadable(
         return
     if strict:
         if error.hint is None:
-            error.hint = (
+            error.hint = _(
                 "correct that cell in Excel (choose from the list) and run the command again"
             )
         raise error
@@ -213,8 +232,8 @@ def read_cells(
     return _read_back(edits, expected or {})
 
 
-def note_damaged(home: Home, workbook_id: str, problem: str = DAMAGED_PROBLEM) -> None:
+def note_damaged(home: Home, workbook_id: str, problem: str | None = None) -> None:
     home.db.execute(
         "UPDATE vault_workbooks SET problem = ? WHERE workbook_id = ?",
-        (problem, workbook_id),
+        (_(DAMAGED_PROBLEM) if problem is None else problem, workbook_id),
     )

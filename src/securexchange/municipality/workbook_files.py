@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from securexchange.home import safefs
+from securexchange.i18n import N_
 
 if TYPE_CHECKING:
     pass
@@ -61,7 +62,7 @@ def remove_file(path: Path) -> str | None:
     problem = safefs.remove(path.parent, (path.name,))
     if problem is not None:
         if owners and problem == safefs.NOT_REMOVABLE:
-            return "open in Excel (an owner file ~$ is next to it); close it"
+            return N_("open in Excel (an owner file ~$ is next to it), close it")
         return problem
     for owner in owners:
         safefs.remove(path.parent, (owner.name,))  # a stale lock file naming the staff member

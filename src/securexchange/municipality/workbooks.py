@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from securexchange import strictjson
 from securexchange.clock import format_instant
 from securexchange.home.home import Home
+from securexchange.i18n import _, ngettext
 from securexchange.municipality import digests, sealing, staff_edits, subkeys, vault
 from securexchange.municipality.subkeys import blob, when
 from securexchange.municipality.workbook_cells import (
@@ -34,6 +35,7 @@ from securexchange.municipality.workbook_cells import (
     UNREADABLE_LINE,
     ReadBack,
     read_cells,
+    shown_problem,
 )
 from securexchange.municipality.workbook_files import (
     own_name,
@@ -153,7 +155,7 @@ def warnings(home: Home) -> list[str]:
         # problem's own text holds.
         for line in (workbook.problem or "").split("; "):
             if line.startswith((CELL_LINE, UNREADABLE_LINE)):
-                found.append(f"{workbook.path.name}: {line}")
+                found.append(f"{workbook.path.name}: {shown_problem(line)}")
     return found
 
 
@@ -162,11 +164,15 @@ def _changed_problem(changed: Sequence[ChangedCell]) -> str | None:
     if not changed:
         return None
     shown = ", ".join(f"{c.column}{c.row}" for c in changed[:10])
-    more = f" and {len(changed) - 10} more" if len(changed) > 10 else ""
-    return (
-        f"{len(changed)} cell(s) outside the editable columns differ from what was "
-        f"written ({shown}{more}); only the editable columns are read"
-    )
+    if len(changed) > 10:
+        shown = _("{cells} and {n} more").format(cells=shown, n=len(changed) - 10)
+    return ngettext(
+        "{n} cell outside the editable columns differs from what was written ({cells}); "
+        "only the editable columns are read",
+        "{n} cells outside the editable columns differ from what was written ({cells}); "
+        "only the editable columns are read",
+        len(changed),
+    ).format(n=len(changed), cells=shown)
 
 
 def _diff(

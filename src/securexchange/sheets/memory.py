@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
+from securexchange.i18n import _
 from securexchange.sheets import sheetxml
 
 if TYPE_CHECKING:
@@ -106,7 +107,7 @@ def _splice(
     head, end, tail = frame.partition(b"</sheetData>")
     if not end or end in tail:
         # Cell text is escaped, so the tag occurs once: fail closed otherwise.
-        raise InternalError("a worksheet frame has no single end of its rows")
+        raise InternalError(_("a worksheet frame has no single end of its rows"))
     with archive.open(part, "w") as member:
         member.write(head)
         for chunk in rows or ():
@@ -184,13 +185,13 @@ def _writer_class() -> type[Any]:
             if stored is not None:
                 if not stored() or ws.path[1:] != ws.part:
                     # Fail closed: a sheet that was not streamed into its own member.
-                    raise InternalError("a worksheet was not written into the workbook archive")
+                    raise InternalError(_("a worksheet was not written into the workbook archive"))
                 writer = ws._writer
             else:
                 writer = ws._writer
                 if writer is None or not isinstance(writer.out, io.BytesIO):
                     # Fail closed: a sheet that would be streamed through a temp file.
-                    raise InternalError("a worksheet is not being written to memory")
+                    raise InternalError(_("a worksheet is not being written to memory"))
                 if not ws.closed:
                     ws.close()
                 writer.close()

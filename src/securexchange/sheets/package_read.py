@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from securexchange.errors import Malformed
+from securexchange.i18n import _
 from securexchange.ids import is_record_id
 from securexchange.schema import (
     HEADER_ACTIVITY,
@@ -95,11 +96,13 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
     try:
         rows = _rows(data)
     except Exception:
-        raise Malformed("the package's workbook cannot be read") from None
+        raise Malformed(_("the package's workbook cannot be read")) from None
     found = tuple(written_text(c) for c in rows[HEADER_ROW - 1]) if len(rows) >= HEADER_ROW else ()
     column = _COLUMNS.get(found)
     if column is None:
-        raise Malformed(f"sheet {DATA_SHEET}: the headers are not the package layout")
+        raise Malformed(
+            _("sheet {sheet}: the headers are not the package layout").format(sheet=DATA_SHEET)
+        )
     result: list[WorkbookRow] = []
     seen: set[str] = set()
     for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
@@ -130,5 +133,9 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
                 )
             )
         except (ValueError, FieldError):
-            raise Malformed(f"sheet {DATA_SHEET}, row {number}: not a valid record") from None
+            raise Malformed(
+                _("sheet {sheet}, row {row}: not a valid record").format(
+                    sheet=DATA_SHEET, row=number
+                )
+            ) from None
     return result

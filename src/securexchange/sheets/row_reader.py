@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NoReturn
 
 from securexchange.errors import InvalidWorkbook
+from securexchange.i18n import _
 from securexchange.ids import is_record_id
 from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY, HEADER_RECORD_ID
 from securexchange.sheets.layout import (
@@ -116,14 +117,16 @@ class RowReader:
             row = _UNKNOWN if lookup is None else lookup.get(record_id)
         if row is None:
             self._problem(
-                row_number, self._id_column, "a record id that is not one of this package's"
+                row_number, self._id_column, _("a record id that is not one of this package's")
             )
             return
         if record_id in self._seen:
             self._problem(
                 row_number,
                 self._id_column,
-                f"the same record id as row {self._seen[record_id]} (a copied row)",
+                _("the same record id as row {row} (a copied row)").format(
+                    row=self._seen[record_id]
+                ),
             )
             return
         self._seen[record_id] = row_number
@@ -165,14 +168,14 @@ class RowReader:
     def _status(self, text: str, row_number: int) -> str | None:
         column = self._status_column
         if (row_number, column) in self._formulas:
-            self._problem(row_number, column, "a formula (pick the value itself)")
+            self._problem(row_number, column, _("a formula (pick the value itself)"))
             return None
         if not text.strip():
-            self._problem(row_number, column, "empty (pick a status from the list)")
+            self._problem(row_number, column, _("empty (pick a status from the list)"))
             return None
         status = ACTIVITY_STATUSES.canonical(text)
         if status is None:
-            self._problem(row_number, column, "a value outside the list")
+            self._problem(row_number, column, _("a value outside the list"))
         return status
 
     def _quality(self, text: str, row_number: int) -> tuple[QualityReport | None, bool]:
@@ -180,13 +183,13 @@ class RowReader:
         if column is None:
             raise AssertionError("a single quality column in a per-field layout")
         if (row_number, column) in self._formulas:
-            self._problem(row_number, column, "a formula (pick the value itself)")
+            self._problem(row_number, column, _("a formula (pick the value itself)"))
             return None, False
         if not text.strip():
             return None, True
         report = _QUALITY_BY_LABEL.get(fold(text))
         if report is None:
-            self._problem(row_number, column, "a value outside the list")
+            self._problem(row_number, column, _("a value outside the list"))
             return None, False
         return report, True
 
@@ -201,7 +204,7 @@ class RowReader:
         for column, name in self._field_columns:
             text = cells[column]
             if (row_number, column) in self._formulas:
-                self._problem(row_number, column, "a formula (pick the value itself)")
+                self._problem(row_number, column, _("a formula (pick the value itself)"))
             elif not text.strip():
                 continue
             else:
@@ -209,7 +212,7 @@ class RowReader:
                 if problem is not None:
                     reports.append(QualityReport(name, problem))
                     continue
-                self._problem(row_number, column, "a value outside the list")
+                self._problem(row_number, column, _("a value outside the list"))
             all_read = False
             if name in as_written:
                 reports.append(as_written[name])
@@ -230,8 +233,10 @@ class RowReader:
 
     def _no_header(self) -> NoReturn:
         raise InvalidWorkbook(
-            f"{self._what}: sheet {DATA_SHEET} has no header row with the columns as written",
-            hint="do not move, rename, insert or delete columns",
+            _("{what}: sheet {sheet} has no header row with the columns as written").format(
+                what=self._what, sheet=DATA_SHEET
+            ),
+            hint=_("do not move, rename, insert or delete columns"),
         )
 
     def _positions(

@@ -30,6 +30,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
+from securexchange.i18n import _
 from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_QUALITY
 from securexchange.sheets import sheetxml
 from securexchange.sheets.layout import (
@@ -181,8 +182,10 @@ def _record_rows(
                 or max(map(len, cells)) > MAX_CELL_TEXT
             ):
                 raise InternalError(
-                    f"sheet {DATA_SHEET}, row {FIRST_DATA_ROW + number}: a value holds a "
-                    "character a workbook cannot store"
+                    _(
+                        "sheet {sheet}, row {row}: a value holds a character a workbook "
+                        "cannot store"
+                    ).format(sheet=DATA_SHEET, row=FIRST_DATA_ROW + number)
                 )
             yield tuple(cells[i] for i in order)
 
@@ -226,6 +229,12 @@ def _set_data_sheet_view(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout)
         print_landscape(ws, layout)
 
 
+# The drop-down's own messages, shown by Excel: written into the workbook, which is
+# always Dutch (not translated).
+_STATUS_ERROR = "Kies een status uit de lijst."
+_STATUS_PROMPT = "Kies de status van de activiteit."
+
+
 def _status_list(status_col: str, last_row: int) -> Any:
     """The status column's drop-down: only a value from the list."""
     from openpyxl.worksheet.datavalidation import DataValidation
@@ -237,10 +246,10 @@ def _status_list(status_col: str, last_row: int) -> Any:
         showErrorMessage=True,
         errorStyle="stop",
         errorTitle=HEADER_ACTIVITY,
-        error="Kies een status uit de lijst.",
+        error=_STATUS_ERROR,
         showInputMessage=True,
         promptTitle=HEADER_ACTIVITY,
-        prompt="Kies de status van de activiteit.",
+        prompt=_STATUS_PROMPT,
     )
     status_list.add(f"{status_col}{FIRST_DATA_ROW}:{status_col}{last_row}")
     return status_list

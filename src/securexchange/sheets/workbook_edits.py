@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id
 from securexchange.sheets.layout import QualityReport, WorkbookRow, check_reports, in_field_order
 from securexchange.sheets.xlsxguard import (
@@ -112,8 +113,16 @@ class CellProblem:
     why: str
 
     def __str__(self) -> str:
-        header = f" ({self.header})" if self.header else ""
-        return f"sheet {self.sheet}, row {self.row}, column {self.column}{header}: {self.why}"
+        if self.header:
+            # TRANSLATORS: a cell of the workbook that cannot be read. {sheet} and {header}
+            # are the Dutch names in the workbook; {why} is the reason ("a value outside
+            # the list").
+            return _("sheet {sheet}, row {row}, column {column} ({header}): {why}").format(
+                sheet=self.sheet, row=self.row, column=self.column, header=self.header, why=self.why
+            )
+        return _("sheet {sheet}, row {row}, column {column}: {why}").format(
+            sheet=self.sheet, row=self.row, column=self.column, why=self.why
+        )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ from pathlib import PurePosixPath
 from xml.etree.ElementTree import Element
 
 from securexchange.errors import HostileFile, InvalidWorkbook
+from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_record_id
 from securexchange.sheets.cells import written_text
 from securexchange.sheets.layout import DATA_SHEET, LAYOUTS, PROP_PACKAGE, Layout
@@ -153,16 +154,20 @@ def read_workbook_cells(
 def _read(
     data: bytes, expected: Expectation, name: str | None, limits: XlsxLimits | None
 ) -> WorkbookEdits:
-    what = PurePosixPath(name.replace("\\", "/")).name if name else "the workbook"
+    # TRANSLATORS: {what} at the start of the reader's messages when the workbook has
+    # no file name.
+    what = PurePosixPath(name.replace("\\", "/")).name if name else _("the workbook")
     if name is not None:
         suffix = PurePosixPath(what).suffix.lower()
         if suffix in _MACRO_SUFFIXES:
             raise HostileFile(
-                f"{what} is not a plain .xlsx workbook (macro-enabled or binary format)",
-                hint="save a copy as an .xlsx workbook (Excel-werkmap)",
+                _("{what} is not a plain .xlsx workbook (macro-enabled or binary format)").format(
+                    what=what
+                ),
+                hint=_("save a copy as an .xlsx workbook (Excel-werkmap)"),
             )
         if suffix != ".xlsx":
-            raise InvalidWorkbook(f"{what} is not an .xlsx workbook")
+            raise InvalidWorkbook(_("{what} is not an .xlsx workbook").format(what=what))
     limits = limits if limits is not None else workbook_limits(expected.record_count)
     check_xlsx(data, limits)
 
@@ -182,15 +187,21 @@ def _parse(archive: zipfile.ZipFile, part: str, what: str) -> Element:
     try:
         raw = archive.read(part)
     except KeyError:
-        raise InvalidWorkbook(f"{what} has no part {part}") from None
+        raise InvalidWorkbook(_("{what} has no part {part}").format(what=what, part=part)) from None
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what}: part {part} is damaged") from None
+        raise HostileFile(
+            _("{what}: part {part} is damaged").format(what=what, part=part)
+        ) from None
     try:
         element: Element = fromstring(raw, forbid_dtd=True)
     except DefusedXmlException:
-        raise HostileFile(f"{what}: part {part} declares a document type") from None
+        raise HostileFile(
+            _("{what}: part {part} declares a document type").format(what=what, part=part)
+        ) from None
     except ParseError:
-        raise InvalidWorkbook(f"{what}: part {part} is not well-formed XML") from None
+        raise InvalidWorkbook(
+            _("{what}: part {part} is not well-formed XML").format(what=what, part=part)
+        ) from None
     return element
 
 
@@ -202,7 +213,11 @@ def _layouts_of(names: Sequence[str]) -> tuple[Layout, ...]:
 
 
 def _sheet_list(layout: Layout) -> str:
-    return ", ".join(layout.sheets[:-1]) + " and " + layout.sheets[-1]
+    # TRANSLATORS: a list of sheet names: {sheets} is "Inburgeraars, Keuzelijsten",
+    # {last} the last one ("Toelichting").
+    return _("{sheets} and {last}").format(
+        sheets=", ".join(layout.sheets[:-1]), last=layout.sheets[-1]
+    )
 
 
 def _check_structure(
@@ -217,23 +232,24 @@ def _check_structure(
     workbook = _parse(archive, "xl/workbook.xml", what)
     if workbook.find(f"{{{_MAIN_NS}}}externalReferences") is not None:
         raise HostileFile(
-            f"{what} links to other workbooks",
-            hint="save a copy without links to other files",
+            _("{what} links to other workbooks").format(what=what),
+            hint=_("save a copy without links to other files"),
         )
     sheets = workbook.findall(f"{{{_MAIN_NS}}}sheets/{{{_MAIN_NS}}}sheet")
     names = [sheet.get("name", "") for sheet in sheets]
     layouts = _layouts_of(names)
     if not layouts:
         raise InvalidWorkbook(
-            f"{what} must hold exactly the sheets {_sheet_list(LAYOUTS[0])}, "
-            f"but holds {len(names)} sheet(s)",
-            hint="remove added sheets and do not rename the sheets",
+            _("{what} must hold exactly the sheets {sheets}, but holds {count} sheet(s)").format(
+                what=what, sheets=_sheet_list(LAYOUTS[0]), count=len(names)
+            ),
+            hint=_("remove added sheets and do not rename the sheets"),
         )
     for sheet in sheets:
         if sheet.get("state", "visible") != "visible":
             raise InvalidWorkbook(
-                f"{what}: sheet {sheet.get('name')} is hidden",
-                hint="unhide the sheet (hidden sheets are not accepted)",
+                _("{what}: sheet {sheet} is hidden").format(what=what, sheet=sheet.get("name")),
+                hint=_("unhide the sheet (hidden sheets are not accepted)"),
             )
 
     rels = _parse(archive, "xl/_rels/workbook.xml.rels", what)
@@ -246,10 +262,16 @@ def _check_structure(
     for sheet in sheets:
         target = targets.get(sheet.get(f"{{{_REL_NS}}}id"))
         if not target:
-            raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} has no part")
+            raise InvalidWorkbook(
+                _("{what}: sheet {sheet} has no part").format(what=what, sheet=sheet.get("name"))
+            )
         part = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
         if part not in archive.NameToInfo or not part.startswith("xl/worksheets/"):
-            raise InvalidWorkbook(f"{what}: sheet {sheet.get('name')} is not a worksheet")
+            raise InvalidWorkbook(
+                _("{what}: sheet {sheet} is not a worksheet").format(
+                    what=what, sheet=sheet.get("name")
+                )
+            )
         parts[sheet.get("name", "")] = part
     return parts, layouts
 
@@ -257,8 +279,8 @@ def _check_structure(
 def _check_package(archive: zipfile.ZipFile, what: str, package_id: str) -> None:
     if "docProps/custom.xml" not in archive.NameToInfo:
         raise InvalidWorkbook(
-            f"{what} has lost its package properties",
-            hint="return the workbook that securexchange wrote, not a copy into a new file",
+            _("{what} has lost its package properties").format(what=what),
+            hint=_("return the workbook that securexchange wrote, not a copy into a new file"),
         )
     custom = _parse(archive, "docProps/custom.xml", what)
     found: list[str] = []
@@ -268,13 +290,13 @@ def _check_package(archive: zipfile.ZipFile, what: str, package_id: str) -> None
             found.append(value.text or "" if value is not None else "")
     if not found:
         raise InvalidWorkbook(
-            f"{what} has lost its package properties",
-            hint="return the workbook that securexchange wrote, not a copy into a new file",
+            _("{what} has lost its package properties").format(what=what),
+            hint=_("return the workbook that securexchange wrote, not a copy into a new file"),
         )
     if found != [package_id]:
         raise InvalidWorkbook(
-            f"{what} belongs to another package than the one expected",
-            hint="read back the workbook of the package it was written for",
+            _("{what} belongs to another package than the one expected").format(what=what),
+            hint=_("read back the workbook of the package it was written for"),
         )
 
 
@@ -297,19 +319,27 @@ def _formula_cells(archive: zipfile.ZipFile, part: str, what: str) -> frozenset[
                         match = _CELL_REF.fullmatch(element.get("r", ""))
                         if match is None:
                             raise InvalidWorkbook(
-                                f"{what}: sheet {DATA_SHEET} has a formula in a cell "
-                                "without a reference"
+                                _(
+                                    "{what}: sheet {sheet} has a formula in a cell "
+                                    "without a reference"
+                                ).format(what=what, sheet=DATA_SHEET)
                             )
                         found.add((int(match.group(2)), column_index(match.group(1)) - 1))
                     element.clear()
                 elif element.tag == row_tag:
                     element.clear()  # its cells are done: keeps memory flat
     except DefusedXmlException:
-        raise HostileFile(f"{what}: part {part} declares a document type") from None
+        raise HostileFile(
+            _("{what}: part {part} declares a document type").format(what=what, part=part)
+        ) from None
     except ParseError:
-        raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} is not well-formed XML") from None
+        raise InvalidWorkbook(
+            _("{what}: sheet {sheet} is not well-formed XML").format(what=what, sheet=DATA_SHEET)
+        ) from None
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what}: part {part} is damaged") from None
+        raise HostileFile(
+            _("{what}: part {part} is damaged").format(what=what, part=part)
+        ) from None
     return frozenset(found)
 
 
@@ -331,7 +361,9 @@ def _has_formula(archive: zipfile.ZipFile, part: str, what: str) -> bool:
                     return False
                 carry = window[-24:]
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what}: part {part} is damaged") from None
+        raise HostileFile(
+            _("{what}: part {part} is damaged").format(what=what, part=part)
+        ) from None
     return False
 
 
@@ -348,18 +380,22 @@ def _read_values(
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except (CalamineError, ValueError, OSError):
-        raise InvalidWorkbook(f"{what} cannot be read as a workbook") from None
+        raise InvalidWorkbook(_("{what} cannot be read as a workbook").format(what=what)) from None
     reader = RowReader(expected, formulas, what, layouts)
     with book:
         # calamine's own view of the sheets must agree with the XML we checked.
         for meta in book.sheets_metadata:
             if meta.visible != SheetVisibleEnum.Visible:
                 raise InvalidWorkbook(
-                    f"{what}: sheet {meta.name} is hidden",
-                    hint="unhide the sheet (hidden sheets are not accepted)",
+                    _("{what}: sheet {sheet} is hidden").format(what=what, sheet=meta.name),
+                    hint=_("unhide the sheet (hidden sheets are not accepted)"),
                 )
         if _layouts_of(book.sheet_names) != layouts:
-            raise InvalidWorkbook(f"{what} must hold exactly the sheets {_sheet_list(layouts[0])}")
+            raise InvalidWorkbook(
+                _("{what} must hold exactly the sheets {sheets}").format(
+                    what=what, sheets=_sheet_list(layouts[0])
+                )
+            )
         try:
             sheet = book.get_sheet_by_name(DATA_SHEET)
             end = sheet.end
@@ -371,22 +407,31 @@ def _read_values(
             for values in sheet.iter_rows():
                 count += 1
                 if end is None or len(values) > end[1] + 1:
-                    raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
+                    raise _unreadable_sheet(what)
                 pad = ("",) * (end[1] + 1 - len(values))
                 reader.row(count, pad + tuple(written_text(value) for value in values))
         except (CalamineError, ValueError, OSError):
-            raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read") from None
+            raise _unreadable_sheet(what) from None
     if end is not None and count != end[0] + 1:
-        raise InvalidWorkbook(f"{what}: sheet {DATA_SHEET} cannot be read")
+        raise _unreadable_sheet(what)
     return reader.result()
+
+
+def _unreadable_sheet(what: str) -> InvalidWorkbook:
+    return InvalidWorkbook(
+        _("{what}: sheet {sheet} cannot be read").format(what=what, sheet=DATA_SHEET)
+    )
 
 
 def refusal(what: str, problems: Sequence[CellProblem]) -> InvalidWorkbook:
     """One error listing every cell that cannot be read (for a caller that must not
     drop them: the return would lose what was typed there)."""
     listed = "; ".join(str(p) for p in problems[:50])
-    more = f"; and {len(problems) - 50} more" if len(problems) > 50 else ""
+    # TRANSLATORS: added after the first 50 cells that cannot be read.
+    more = _("; and {count} more").format(count=len(problems) - 50) if len(problems) > 50 else ""
     return InvalidWorkbook(
-        f"{what}: {len(problems)} cell(s) cannot be read: {listed}{more}",
-        hint="pick each of these cells from its drop-down list (or empty a quality cell)",
+        _("{what}: {count} cell(s) cannot be read: {cells}{more}").format(
+            what=what, count=len(problems), cells=listed, more=more
+        ),
+        hint=_("pick each of these cells from its drop-down list (or empty a quality cell)"),
     )

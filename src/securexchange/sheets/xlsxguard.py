@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path, PurePosixPath
 
 from securexchange.errors import HostileFile
+from securexchange.i18n import N_, _
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -85,6 +86,9 @@ DAMAGED_ZIP = (
     RuntimeError,
 )
 _TAIL = 24
+# The hints of a sheet over the row or cell caps (the agency's master has them raised).
+_SPLIT_ROWS = N_("split the master or raise the row limit")
+_SPLIT_CELLS = N_("split the master or raise the cell limit")
 _CHUNK = 1 << 20
 
 
@@ -141,21 +145,23 @@ def _read_regular(path: Path, what: str, limit: int) -> bytes:
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
-        raise HostileFile(f"{what} cannot be read") from None
+        raise HostileFile(_("{what} cannot be read").format(what=what)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise HostileFile(f"{what} is not a regular file")
+            raise HostileFile(_("{what} is not a regular file").format(what=what))
         if info.st_size > limit:
-            raise HostileFile(f"{what} is larger than {limit} bytes")
+            raise HostileFile(
+                _("{what} is larger than {limit} bytes").format(what=what, limit=limit)
+            )
         with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(limit + 1)
     except OSError:
-        raise HostileFile(f"{what} cannot be read") from None
+        raise HostileFile(_("{what} cannot be read").format(what=what)) from None
     finally:
         os.close(fd)
     if len(data) > limit:
-        raise HostileFile(f"{what} is larger than {limit} bytes")
+        raise HostileFile(_("{what} is larger than {limit} bytes").format(what=what, limit=limit))
     return data
 
 
@@ -163,26 +169,34 @@ def _open(source: Path | str | bytes, what: str, limits: XlsxLimits) -> zipfile.
     if isinstance(source, bytes):
         data = source
         if len(data) > limits.max_file_bytes:
-            raise HostileFile(f"{what} is larger than {limits.max_file_bytes} bytes")
+            raise HostileFile(
+                _("{what} is larger than {limit} bytes").format(
+                    what=what, limit=limits.max_file_bytes
+                )
+            )
     else:
         data = _read_regular(Path(source), what, limits.max_file_bytes)
     if data.startswith(_OLE2_MAGIC):
         raise HostileFile(
-            f"{what} is password-protected or an old .xls file",
-            hint="save it in Excel as an .xlsx workbook without a password",
+            _("{what} is password-protected or an old .xls file").format(what=what),
+            hint=_("save it in Excel as an .xlsx workbook without a password"),
         )
     if not data.startswith(_ZIP_MAGIC):
-        raise HostileFile(f"{what} is not an .xlsx workbook (not a ZIP archive)")
+        raise HostileFile(
+            _("{what} is not an .xlsx workbook (not a ZIP archive)").format(what=what)
+        )
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what} is not a readable ZIP archive") from None
+        raise HostileFile(_("{what} is not a readable ZIP archive").format(what=what)) from None
 
 
 def _check_directory(archive: zipfile.ZipFile, what: str, limits: XlsxLimits) -> None:
     infos = archive.infolist()
     if len(infos) > limits.max_members:
-        raise HostileFile(f"{what} has more than {limits.max_members} parts")
+        raise HostileFile(
+            _("{what} has more than {limit} parts").format(what=what, limit=limits.max_members)
+        )
     seen: set[str] = set()
     total = 0
     for info in infos:
@@ -197,36 +211,48 @@ def _check_directory(archive: zipfile.ZipFile, what: str, limits: XlsxLimits) ->
             or any(part in {"", ".", ".."} for part in name.rstrip("/").split("/"))
             or pure.is_absolute()
         ):
-            raise HostileFile(f"{what} has a part with an unsafe name")
+            raise HostileFile(_("{what} has a part with an unsafe name").format(what=what))
         if folded in seen:
-            raise HostileFile(f"{what} has two parts with the same name")
+            raise HostileFile(_("{what} has two parts with the same name").format(what=what))
         seen.add(folded)
         if _FORBIDDEN_PARTS.search(name):
             raise HostileFile(
-                f"{what} contains macros, external links, embedded objects or data "
-                f"connections (part {name})",
-                hint="save a copy as a plain .xlsx workbook without them",
+                _(
+                    "{what} contains macros, external links, embedded objects or data "
+                    "connections (part {part})"
+                ).format(what=what, part=name),
+                hint=_("save a copy as a plain .xlsx workbook without them"),
             )
         if info.flag_bits & 0x1:
-            raise HostileFile(f"{what} has an encrypted part")
+            raise HostileFile(_("{what} has an encrypted part").format(what=what))
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise HostileFile(f"{what} uses an unsupported compression method")
+            raise HostileFile(_("{what} uses an unsupported compression method").format(what=what))
         if info.file_size > limits.max_member_bytes:
             raise HostileFile(
-                f"{what}: part {name} expands to more than {limits.max_member_bytes} bytes"
+                _("{what}: part {part} expands to more than {limit} bytes").format(
+                    what=what, part=name, limit=limits.max_member_bytes
+                )
             )
         if info.file_size >= limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(
             info.compress_size, 1
         ):
             raise HostileFile(
-                f"{what}: part {name} is compressed more than {limits.max_ratio}:1 (a zip bomb)"
+                _("{what}: part {part} is compressed more than {ratio}:1 (a zip bomb)").format(
+                    what=what, part=name, ratio=limits.max_ratio
+                )
             )
         total += info.file_size
         if total > limits.max_total_bytes:
-            raise HostileFile(f"{what} expands to more than {limits.max_total_bytes} bytes")
+            raise HostileFile(
+                _("{what} expands to more than {limit} bytes").format(
+                    what=what, limit=limits.max_total_bytes
+                )
+            )
     for required in ("[Content_Types].xml", "xl/workbook.xml"):
         if required not in archive.NameToInfo:
-            raise HostileFile(f"{what} is not an .xlsx workbook (no {required})")
+            raise HostileFile(
+                _("{what} is not an .xlsx workbook (no {part})").format(what=what, part=required)
+            )
 
 
 def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> bytes:
@@ -234,25 +260,32 @@ def _read_prefix(archive: zipfile.ZipFile, name: str, size: int, what: str) -> b
         with archive.open(name) as stream:
             return stream.read(size)
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what}: part {name} is damaged or cannot be read") from None
+        raise HostileFile(
+            _("{what}: part {part} is damaged or cannot be read").format(what=what, part=name)
+        ) from None
 
 
 def _check_prolog(prefix: bytes, name: str, what: str, limits: XlsxLimits) -> None:
     if prefix.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in prefix[:4]:
         # A byte search for DOCTYPE would not see it in UTF-16; Excel writes UTF-8.
-        raise HostileFile(f"{what}: part {name} is not UTF-8 XML")
+        raise HostileFile(_("{what}: part {part} is not UTF-8 XML").format(what=what, part=name))
     declared = _ENCODING_DECL.match(prefix)
     if declared and declared.group(1).lower() not in (b"utf-8", b"utf8"):
-        raise HostileFile(f"{what}: part {name} is not UTF-8 XML")
+        raise HostileFile(_("{what}: part {part} is not UTF-8 XML").format(what=what, part=name))
     if _PROLOG.match(prefix):
         return
     if b"<!DOCTYPE" in prefix or b"<!ENTITY" in prefix or b"<!doctype" in prefix.lower():
         raise HostileFile(
-            f"{what}: part {name} declares a document type (entity expansion or external entities)"
+            _(
+                "{what}: part {part} declares a document type "
+                "(entity expansion or external entities)"
+            ).format(what=what, part=name)
         )
     if len(prefix) >= limits.prefix_bytes:
-        raise HostileFile(f"{what}: part {name} has an XML prolog that is too long")
-    raise HostileFile(f"{what}: part {name} is not well-formed XML")
+        raise HostileFile(
+            _("{what}: part {part} has an XML prolog that is too long").format(what=what, part=name)
+        )
+    raise HostileFile(_("{what}: part {part} is not well-formed XML").format(what=what, part=name))
 
 
 def _check_dimension(prefix: bytes, name: str, what: str, limits: XlsxLimits) -> None:
@@ -268,20 +301,26 @@ def _check_dimension(prefix: bytes, name: str, what: str, limits: XlsxLimits) ->
     last_row = int(match.group(4) or match.group(2))
     if last_row > limits.max_rows + 1:
         raise HostileFile(
-            f"{what}: sheet part {name} claims more than {limits.max_rows} rows",
-            hint="split the master or raise the row limit",
+            _("{what}: sheet part {part} claims more than {limit} rows").format(
+                what=what, part=name, limit=limits.max_rows
+            ),
+            hint=_(_SPLIT_ROWS),
         )
     first_row = int(match.group(2))
     first_col = column_index(match.group(1).decode("ascii"))
     cells = max(last_row - first_row + 1, 1) * max(column_index(last_col) - first_col + 1, 1)
     if cells > limits.max_cells:
         raise HostileFile(
-            f"{what}: sheet part {name} claims more than {limits.max_cells} cells",
-            hint="split the master or raise the cell limit",
+            _("{what}: sheet part {part} claims more than {limit} cells").format(
+                what=what, part=name, limit=limits.max_cells
+            ),
+            hint=_(_SPLIT_CELLS),
         )
     if column_index(last_col) > limits.max_columns:
         raise HostileFile(
-            f"{what}: sheet part {name} claims more than {limits.max_columns} columns"
+            _("{what}: sheet part {part} claims more than {limit} columns").format(
+                what=what, part=name, limit=limits.max_columns
+            )
         )
 
 
@@ -348,36 +387,53 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                 # one cell at XFD1000000 would make it allocate 16 billion cells.
                 if far.search(window):
                     raise HostileFile(
-                        f"{what}: sheet part {name} refers to a cell beyond row "
-                        f"{limits.max_rows + 1} or column {column_letters(limits.max_columns)}",
-                        hint="split the master or raise the row limit",
+                        _(
+                            "{what}: sheet part {part} refers to a cell beyond row {row} "
+                            "or column {column}"
+                        ).format(
+                            what=what,
+                            part=name,
+                            row=limits.max_rows + 1,
+                            column=column_letters(limits.max_columns),
+                        ),
+                        hint=_(_SPLIT_ROWS),
                     )
                 if rows > limits.max_rows + 1:
                     raise HostileFile(
-                        f"{what}: sheet part {name} has more than {limits.max_rows} rows",
-                        hint="split the master or raise the row limit",
+                        _("{what}: sheet part {part} has more than {limit} rows").format(
+                            what=what, part=name, limit=limits.max_rows
+                        ),
+                        hint=_(_SPLIT_ROWS),
                     )
                 if cells > limits.max_cells:
                     raise HostileFile(
-                        f"{what}: sheet part {name} has more than {limits.max_cells} cells",
-                        hint="split the master or raise the cell limit",
+                        _("{what}: sheet part {part} has more than {limit} cells").format(
+                            what=what, part=name, limit=limits.max_cells
+                        ),
+                        hint=_(_SPLIT_CELLS),
                     )
             rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
             cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
             referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
     except DAMAGED_ZIP:
-        raise HostileFile(f"{what}: part {name} is damaged (sizes or checksum)") from None
+        raise HostileFile(
+            _("{what}: part {part} is damaged (sizes or checksum)").format(what=what, part=name)
+        ) from None
     if rows > limits.max_rows + 1:
         raise HostileFile(
-            f"{what}: sheet part {name} has more than {limits.max_rows} rows",
-            hint="split the master or raise the row limit",
+            _("{what}: sheet part {part} has more than {limit} rows").format(
+                what=what, part=name, limit=limits.max_rows
+            ),
+            hint=_(_SPLIT_ROWS),
         )
     if referenced < cells:
         # A cell without its own reference is placed after the previous one, so a long
         # run of them would widen the grid the reader allocates past every cap.
         raise HostileFile(
-            f"{what}: sheet part {name} has cells without a cell reference",
-            hint="save the file again with Excel or LibreOffice",
+            _("{what}: sheet part {part} has cells without a cell reference").format(
+                what=what, part=name
+            ),
+            hint=_("save the file again with Excel or LibreOffice"),
         )
     return rows
 
@@ -386,8 +442,8 @@ def _check_content_types(archive: zipfile.ZipFile, what: str, limits: XlsxLimits
     head = _read_prefix(archive, "[Content_Types].xml", limits.prefix_bytes, what)
     if b"macroEnabled" in head or b"vbaProject" in head:
         raise HostileFile(
-            f"{what} is a macro-enabled workbook",
-            hint="save a copy as a plain .xlsx workbook without macros",
+            _("{what} is a macro-enabled workbook").format(what=what),
+            hint=_("save a copy as a plain .xlsx workbook without macros"),
         )
 
 
@@ -395,15 +451,21 @@ def inspect_xlsx(
     source: Path | str | bytes, limits: XlsxLimits, *, what: str | None = None
 ) -> None:
     """Check an .xlsx archive as described in the module docstring; HostileFile if not."""
-    label = what or (Path(source).name if not isinstance(source, bytes) else "the workbook")
+    # TRANSLATORS: {what} at the start of the guard's messages ("the workbook is larger
+    # than ... bytes") when the workbook has no file name.
+    label = what or (Path(source).name if not isinstance(source, bytes) else _("the workbook"))
     with _open(source, label, limits) as archive:
         _check_directory(archive, label, limits)
         _check_content_types(archive, label, limits)
         sheets = [i.filename for i in archive.infolist() if _SHEET_PART.fullmatch(i.filename)]
         if not sheets:
-            raise HostileFile(f"{label} has no worksheet")
+            raise HostileFile(_("{what} has no worksheet").format(what=label))
         if len(sheets) > limits.max_sheets:
-            raise HostileFile(f"{label} has more than {limits.max_sheets} worksheets")
+            raise HostileFile(
+                _("{what} has more than {limit} worksheets").format(
+                    what=label, limit=limits.max_sheets
+                )
+            )
         for info in archive.infolist():
             if info.filename.lower().endswith(_XML_SUFFIXES):
                 prefix = _read_prefix(archive, info.filename, limits.prefix_bytes, label)

@@ -22,7 +22,6 @@ from securexchange.cli.municipality.shared import (
 )
 from securexchange.cli.translated import TranslatedCommand
 from securexchange.i18n import _, ngettext
-from securexchange.wording import counted
 
 
 @click.command(
@@ -58,16 +57,27 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
         # it rather than keep every key until someone restores the home.
         gone = shred_damaged_home(state.home_dir, env=os.environ)
         if gone is None:
-            again = "is there again" if isinstance(exc, StateMissing) else "read back whole"
-            named.message += f"; it {again} at a second look: nothing destroyed"
-            named.hint = "run 'securexchange municipality shred' again"
+            again = (
+                _("{message}; it is there again at a second look: nothing destroyed")
+                if isinstance(exc, StateMissing)
+                else _("{message}; it read back whole at a second look: nothing destroyed")
+            )
+            named.message = again.format(message=named.message)
+            named.hint = _("run 'securexchange municipality shred' again")
             raise named from None
-        named.message += (
-            f"; destroyed without it: {counted(gone.subkey_files, 'subkey file')}, "
-            f"{counted(gone.workbooks, 'workbook')}"
-            + (f" ({gone.remaining} could not be removed yet)" if gone.remaining else "")
+        destroyed = _("{message}; destroyed without it: {keys}, {workbooks}").format(
+            message=named.message,
+            keys=ngettext("{n} subkey file", "{n} subkey files", gone.subkey_files).format(
+                n=gone.subkey_files
+            ),
+            workbooks=ngettext("{n} workbook", "{n} workbooks", gone.workbooks).format(
+                n=gone.workbooks
+            ),
         )
-        named.hint = (
+        if gone.remaining:
+            destroyed += _(" ({n} could not be removed yet)").format(n=gone.remaining)
+        named.message = destroyed
+        named.hint = _(
             "restore the whole home from a backup (its keys come back with it, and what "
             "is past its date is shredded again); without a backup, enrol again"
         )
