@@ -75,7 +75,7 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.i18n import _
+from securexchange.i18n import N_, _
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.municipality import (
@@ -165,12 +165,18 @@ def _manifest_type(read: ReadContainer, name: str) -> ArtifactType:
             _("{file}: manifest.json has no known artifact type").format(file=name)
         ) from None
     if kind not in (ArtifactType.PACKAGE, ArtifactType.NOTICE):
-        raise WrongKind(
-            _("{file} is a {kind}, not a package, keyring or notice for a municipality").format(
-                file=name, kind=kind.value
-            )
-        )
+        raise WrongKind(_(_NOT_FOR_A_MUNICIPALITY[kind]).format(file=name))
     return kind
+
+
+_NOT_FOR_A_MUNICIPALITY = {
+    ArtifactType.RETURN: N_(
+        "{file} is a return, not a package, keyring or notice for a municipality"
+    ),
+    ArtifactType.KEYRING: N_(
+        "{file} is a keyring container, not a package, keyring or notice for a municipality"
+    ),
+}
 
 
 def import_file(home: Home, path: Path, source: KeySource) -> Imported:
