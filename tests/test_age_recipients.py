@@ -37,4 +37,4 @@ def test_a_stanza_is_judged_by_its_type_without_a_key() -> None:
     assert age.well_formed_stanza(stanza)
     assert not age.well_formed_stanza(age.Stanza("X25519", stanza.args, stanza.body[:-1]))
     assert not age.well_formed_stanza(age.Stanza("scrypt", ("c2FsdA", "10"), stanza.body))
-    assert age.public_stanza_types() == ("X25519",)
+    assert age.public_stanza_types() == ("X25519", "mlkem768x25519")

@@ -1,9 +1,10 @@
 """Every age test vector in tests/vectors/age gives exactly the expected outcome.
 
 The folder is walked, not listed: a vector added there is tested without touching this
-file. Post-quantum (ML-KEM hybrid) vectors are skipped by name, since we implement
-X25519 and scrypt only; the last test checks every other vector ran and that there are
-more than 100 of them.
+file. Every vector runs: X25519, scrypt and hybrid post-quantum (mlkem768x25519, whose
+identities are ``AGE-SECRET-KEY-PQ-1...``) alike, mixed headers included. Nothing is
+skipped: a vector with a key this file does not know fails instead. The last test checks
+that every vector ran, that there are more than 100, and that the hybrid ones are there.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from securexchange.age import (
     AgeHmacError,
     AgeNoMatchError,
     AgePayloadError,
+    MLKEM768X25519Identity,
     ScryptIdentity,
     X25519Identity,
 )
@@ -81,7 +83,9 @@ def vector_names() -> list[str]:
 def identities(v: Vector) -> list[age.Identity]:
     ids: list[age.Identity] = []
     for key, value in v.fields:
-        if key == "identity":
+        if key == "identity" and value.startswith(PQ_PREFIX):
+            ids.append(MLKEM768X25519Identity.from_string(value))
+        elif key == "identity":
             ids.append(X25519Identity.from_string(value))
         elif key == "passphrase":
             ids.append(ScryptIdentity(value.encode()))
@@ -151,22 +155,18 @@ def check_vector(v: Vector) -> None:
 @pytest.mark.parametrize("name", vector_names())
 def test_vector_gives_expected_outcome_and_released_plaintext(name: str, age_vectors: Path) -> None:
     v = load(age_vectors / name)
-    if v.unknown_keys:
-        pytest.skip(f"{name}: unknown vector key(s) {sorted(v.unknown_keys)}")
-    if v.post_quantum:
-        pytest.skip(f"{name}: post-quantum (ML-KEM-768 hybrid) vector, not implemented")
+    assert not v.unknown_keys, f"{name}: unknown vector key(s) {sorted(v.unknown_keys)}"
     check_vector(v)
 
 
-def test_every_classic_vector_ran_and_there_are_over_100(age_vectors: Path) -> None:
-    classic = []
-    for name in vector_names():
-        v = load(age_vectors / name)
-        if not v.unknown_keys and not v.post_quantum:
-            classic.append(v)
-    for v in classic:
+def test_every_vector_ran_hybrid_included_and_there_are_over_100(age_vectors: Path) -> None:
+    vectors = [load(age_vectors / name) for name in vector_names()]
+    assert not [v.name for v in vectors if v.unknown_keys]
+    for v in vectors:
         if v.name not in RAN:  # this test was run on its own
             check_vector(v)
-    assert {v.name for v in classic} <= RAN
-    print(f"age vectors: {len(classic)} X25519/scrypt vectors checked")
-    assert len(classic) > 100
+    assert {v.name for v in vectors} <= RAN
+    hybrid = [v for v in vectors if v.post_quantum]
+    print(f"age vectors: {len(vectors)} checked, {len(hybrid)} of them hybrid post-quantum")
+    assert len(vectors) > 100
+    assert len(hybrid) >= 18

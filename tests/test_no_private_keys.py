@@ -10,6 +10,7 @@ REPO = Path(__file__).resolve().parents[1]
 # What a private key looks like in any of the forms we or our tools write.
 MARKERS = (
     b"AGE-SECRET-KEY-1",
+    b"AGE-SECRET-KEY-PQ-1",
     b"-----BEGIN OPENSSH PRIVATE KEY-----",
     b"PRIVATE KEY-----",
 )
@@ -34,7 +35,7 @@ def _marker_is_only_named(path: str, data: bytes, marker: bytes) -> bool:
     start = 0
     while (index := data.find(marker, start)) != -1:
         following = data[index + len(marker) : index + len(marker) + 20]
-        if marker == b"AGE-SECRET-KEY-1":
+        if marker.startswith(b"AGE-SECRET-KEY-"):
             body = following.rstrip(b"\"'`)], .\n")
             if len(body) >= 10 and body.isalnum():
                 return False
@@ -75,10 +76,12 @@ def test_the_check_recognises_real_keys() -> None:
 
     secret = age.X25519Identity.generate().to_string().encode()
     assert not _marker_is_only_named("x", b"key = " + secret + b"\n", MARKERS[0])
+    hybrid = age.MLKEM768X25519Identity.generate().to_string().encode()
+    assert not _marker_is_only_named("x", b"key = " + hybrid + b"\n", MARKERS[1])
     openssh = b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n"
-    assert not _marker_is_only_named("x", openssh, MARKERS[1])
+    assert not _marker_is_only_named("x", openssh, MARKERS[2])
     pem = b"-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIA==\n"
-    assert not _marker_is_only_named("x", pem, MARKERS[2])
+    assert not _marker_is_only_named("x", pem, MARKERS[3])
     assert _marker_is_only_named("x", b'startswith("AGE-SECRET-KEY-1")', MARKERS[0])
 
 

@@ -1,8 +1,10 @@
 """age v1 (https://age-encryption.org/v1), byte-compatible with the reference ``age``.
 
-X25519 and scrypt recipients, the ChaCha20-Poly1305 STREAM payload and ASCII armor, on
-``cryptography``'s primitives. The header format (:mod:`.format`) holds no crypto; each
-recipient type is its own module; this module only wires them.
+X25519, hybrid post-quantum mlkem768x25519 (age 1.3) and scrypt recipients, the
+ChaCha20-Poly1305 STREAM payload and ASCII armor, on ``cryptography``'s primitives (its
+HPKE for the hybrid type). The header format (:mod:`.format`) holds no crypto; each
+recipient type is its own module; this module only wires them. Hybrid and classic
+recipients are never written into one file; a file that mixes them is read.
 
 Decryption reads armored or binary files alike (a file whose first visible byte is ``-``
 is judged as armor). Failures raise the typed errors in :mod:`.errors`, whose messages
@@ -24,11 +26,13 @@ from securexchange.age.errors import (
     AgeHeaderError,
     AgeHmacError,
     AgeKeyError,
+    AgeMixedRecipientsError,
     AgeNoMatchError,
     AgePayloadError,
     AgeSizeError,
 )
 from securexchange.age.format import MAX_HEADER_SIZE, MAX_STANZAS, Header, Stanza
+from securexchange.age.mlkem768x25519 import MLKEM768X25519Identity, MLKEM768X25519Recipient
 from securexchange.age.primitives import (
     FILE_KEY_SIZE,
     header_mac,
@@ -59,11 +63,14 @@ __all__ = [
     "AgeHeaderError",
     "AgeHmacError",
     "AgeKeyError",
+    "AgeMixedRecipientsError",
     "AgeNoMatchError",
     "AgePayloadError",
     "AgeSizeError",
     "Header",
     "Identity",
+    "MLKEM768X25519Identity",
+    "MLKEM768X25519Recipient",
     "PublicRecipient",
     "Recipient",
     "ScryptIdentity",
@@ -102,6 +109,16 @@ def _header_for(recipients: Sequence[Recipient]) -> tuple[bytes, bytes]:
         # A passphrase-encrypted file must be authenticated by the passphrase alone;
         # another recipient could otherwise forge a file that opens with it.
         raise ValueError("a passphrase recipient must be the only recipient")
+    post_quantum = [getattr(r, "post_quantum", False) is True for r in recipients]
+    if any(post_quantum) and not all(post_quantum):
+        # As the reference age refuses it: a classic recipient would let a future
+        # quantum computer open a file its post-quantum recipients were meant to protect.
+        raise AgeMixedRecipientsError(
+            _(
+                "post-quantum (mlkem768x25519) and classic recipients cannot share a file: "
+                "the classic ones would leave it open to a future quantum computer"
+            )
+        )
     file_key = os.urandom(FILE_KEY_SIZE)
     stanzas = [r.wrap(file_key) for r in recipients]
     without_mac = _format.encode_without_mac(stanzas)
@@ -294,7 +311,7 @@ def parse_header(data: bytes) -> Header:
 
     ``Header.stanzas`` lists each recipient stanza (type, args, body) so an auditor can,
     for example, count the ``X25519`` recipients; ``Header.length`` is the header's size
-    in the binary encoding. Only the header is read (at most 64 KiB).
+    in the binary encoding. Only the header is read (at most ``MAX_HEADER_SIZE``, 128 KiB).
     """
     source = _open_source(io.BytesIO(data))
     header, _rest = _read_header(source)

@@ -10,7 +10,7 @@ The header is::
 Parsing is strict because the MAC is computed over a re-encoding of the parsed header:
 any byte that parsing tolerated but encoding would not reproduce is malleability an
 attacker could use. Parsing is also capped (header size, stanza count) so that a hostile
-file costs at most a few tens of KiB of work before it is refused.
+file costs at most 128 KiB of reading and parsing before it is refused.
 """
 
 from __future__ import annotations
@@ -29,10 +29,14 @@ COLUMNS_PER_LINE = 64
 BYTES_PER_LINE = COLUMNS_PER_LINE // 4 * 3
 MAC_SIZE = 32
 
-# A header holding 64 X25519 stanzas is about 7 KiB; post-quantum stanzas are ~1.6 KiB
-# each. 64 KiB and 64 stanzas leave room for any real recipient list while bounding the
-# work a hostile header can cause.
-MAX_HEADER_SIZE = 64 * 1024
+# A header holding 64 X25519 stanzas is about 7 KiB. A hybrid post-quantum stanza
+# (mlkem768x25519) is 1,557 bytes: a 1,513-byte line holding the 1,120-byte encapsulated
+# key in base64, and a 44-byte body line. 64 of them make a 99,718-byte header (97.4
+# KiB), more than the 64 KiB this cap was: 128 KiB holds them with room to spare (a
+# grease stanza, a longer plugin stanza), and 64 stanzas stay enough for any real
+# recipient list. Both still bound the work a hostile header can cause: it is read and
+# parsed once, linearly, before any cryptography.
+MAX_HEADER_SIZE = 128 * 1024
 MAX_STANZAS = 64
 
 _RAW_B64 = re.compile(rb"[A-Za-z0-9+/]*")

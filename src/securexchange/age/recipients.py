@@ -1,12 +1,16 @@
 """The recipient types an age file can be encrypted to, behind one interface.
 
-A public-key recipient type is one module (today :mod:`securexchange.age.x25519`) and
-one :class:`KeyType` entry in :data:`KEY_TYPES`: its stanza type, the prefixes of its
-recipient and identity strings, their parsers, and the keyless check of a stanza's
-shape. Everything outside ``age/`` and ``keys/`` parses keys and judges stanzas through
-:func:`parse_recipient`, :func:`parse_identity` and :func:`well_formed_stanza`, so it
-never names a type. The passphrase (scrypt) recipient is not a public-key type: it is
-never in an artifact and stays apart (:mod:`securexchange.age.scrypt`).
+A public-key recipient type is one module (today :mod:`securexchange.age.x25519` and the
+hybrid post-quantum :mod:`securexchange.age.mlkem768x25519`) and one :class:`KeyType`
+entry in :data:`KEY_TYPES`: its stanza type, the prefixes of its recipient and identity
+strings, their parsers, and the keyless check of a stanza's shape. Everything outside
+``age/`` and ``keys/`` parses keys and judges stanzas through :func:`parse_recipient`,
+:func:`parse_identity` and :func:`well_formed_stanza`, so it never names a type. The
+passphrase (scrypt) recipient is not a public-key type: it is never in an artifact and
+stays apart (:mod:`securexchange.age.scrypt`).
+
+A hybrid post-quantum recipient may share a file only with other post-quantum ones
+(:func:`securexchange.age.encrypt` refuses a mix); a reader accepts any mix.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from securexchange.age import x25519
+from securexchange.age import mlkem768x25519, x25519
 from securexchange.age.errors import AgeKeyError
 from securexchange.age.format import Stanza, decode_b64
 from securexchange.i18n import N_, _
@@ -68,6 +72,17 @@ def _x25519_well_formed(stanza: Stanza) -> bool:
         return False
 
 
+def _mlkem768x25519_well_formed(stanza: Stanza) -> bool:
+    """One argument, a 1,120-byte encapsulated key in canonical base64, a sealed 16-byte key."""
+    if len(stanza.args) != 1 or len(stanza.body) != mlkem768x25519.BODY_SIZE:
+        return False
+    try:
+        enc = decode_b64(stanza.args[0].encode("ascii"))
+    except ValueError:
+        return False
+    return len(enc) == mlkem768x25519.ENC_SIZE
+
+
 KEY_TYPES: tuple[KeyType, ...] = (
     KeyType(
         stanza_type=x25519.STANZA_TYPE,
@@ -76,6 +91,14 @@ KEY_TYPES: tuple[KeyType, ...] = (
         parse_recipient=x25519.X25519Recipient.from_string,
         parse_identity=x25519.X25519Identity.from_string,
         well_formed=_x25519_well_formed,
+    ),
+    KeyType(
+        stanza_type=mlkem768x25519.STANZA_TYPE,
+        recipient_prefix=mlkem768x25519.RECIPIENT_HRP + "1",
+        identity_prefix=mlkem768x25519.IDENTITY_HRP + "1",
+        parse_recipient=mlkem768x25519.MLKEM768X25519Recipient.from_string,
+        parse_identity=mlkem768x25519.MLKEM768X25519Identity.from_string,
+        well_formed=_mlkem768x25519_well_formed,
     ),
 )
 _BY_STANZA = {t.stanza_type: t for t in KEY_TYPES}

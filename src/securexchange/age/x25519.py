@@ -21,7 +21,7 @@ IDENTITY_HRP = "AGE-SECRET-KEY-"
 KEY_SIZE = 32
 
 
-def _shared_secret(private: X25519PrivateKey, public: bytes) -> bytes | None:
+def shared_secret(private: X25519PrivateKey, public: bytes) -> bytes | None:
     """The X25519 output, or None for a low-order point (an all-zero secret).
 
     An all-zero secret would make the wrapping key independent of our key, so the spec
@@ -45,7 +45,7 @@ class X25519Recipient:
         if len(self.public) != KEY_SIZE:
             raise AgeKeyError(_("an X25519 recipient is 32 bytes"))
         # Encrypting to a low-order point would produce a file that anyone can open.
-        if _shared_secret(X25519PrivateKey.generate(), self.public) is None:
+        if shared_secret(X25519PrivateKey.generate(), self.public) is None:
             raise AgeKeyError(_("the X25519 recipient is a low-order point"))
 
     @classmethod
@@ -71,7 +71,7 @@ class X25519Recipient:
     def wrap(self, file_key: bytes) -> Stanza:
         ephemeral = X25519PrivateKey.generate()
         share = ephemeral.public_key().public_bytes_raw()
-        secret = _shared_secret(ephemeral, self.public)
+        secret = shared_secret(ephemeral, self.public)
         if secret is None:  # unreachable: checked in __post_init__
             raise AgeKeyError(_("the X25519 recipient is a low-order point"))
         key = hkdf(secret, share + self.public, LABEL)
@@ -157,7 +157,7 @@ class X25519Identity:
             raise AgeHeaderError(_("the X25519 share is not canonical base64")) from None
         if len(share) != KEY_SIZE:
             raise AgeHeaderError(_("the X25519 share is not 32 bytes"))
-        secret = _shared_secret(self._private, share)
+        secret = shared_secret(self._private, share)
         if secret is None:
             raise AgeHeaderError(_("the X25519 share is a low-order point"))
         key = hkdf(secret, share + self.recipient.public, LABEL)
