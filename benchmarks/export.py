@@ -74,7 +74,6 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
     from securexchange.agency.changes import init_agency
     from securexchange.agency.registry import (
         MUNICIPALITY_COLUMNS,
-        ensure_schema,
         new_party_id,
         new_protocol_id,
         sign_change,
@@ -105,7 +104,6 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
         work_factor=10,
     )
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
-        ensure_schema(home)
         now = home.now
         root = unlock_root(home, KeySource(agency / "keys" / "root.key", lambda: DEMO_PASSPHRASE))
         with statedb.transaction(home.db):
