@@ -31,7 +31,7 @@ OURS = """
 import sys, time
 from securexchange import age
 mode, src, key, report = sys.argv[1:5]
-identity = age.X25519Identity.from_string(open(key).read().strip())
+identity = age.parse_identity(open(key).read().strip())
 with open(src, "rb") as fin, open("/dev/null", "wb") as fout:
     start = time.perf_counter()
     if mode == "encrypt":

@@ -56,7 +56,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from crypto import MIB, make_plaintext
+from crypto import MIB, OURS, make_plaintext
 from machine_info import machine
 from securexchange import age
 
@@ -324,21 +324,6 @@ def part_c(runs: int, municipalities: int, per_file: int, payload_size: int) -> 
 
 # --- (d) payload throughput -------------------------------------------------------------
 
-CHILD = """
-import sys, time
-from securexchange import age
-mode, src, key, report = sys.argv[1:5]
-identity = age.parse_identity(open(key).read().strip())
-with open(src, "rb") as fin, open("/dev/null", "wb") as fout:
-    start = time.perf_counter()
-    if mode == "encrypt":
-        age.encrypt_stream(fin, fout, [identity.recipient])
-    else:
-        age.decrypt_stream(fin, fout, [identity])
-    elapsed = time.perf_counter() - start
-open(report, "w").write(repr(elapsed))
-"""
-
 
 def run_timed(argv: list[str]) -> tuple[float, float]:
     """Wall seconds and CPU seconds (user + system) of one child process."""
@@ -376,7 +361,7 @@ def part_d(runs: int, size_mib: int) -> None:
             with plain.open("rb") as fin, cipher.open("wb") as fout:
                 age.encrypt_stream(fin, fout, [identity.recipient])
             tools[f"ours, {kind.name}"] = {
-                mode: [sys.executable, "-c", CHILD, mode, str(src), str(key), str(report)]
+                mode: [sys.executable, "-c", OURS, mode, str(src), str(key), str(report)]
                 for mode, src in (("encrypt", plain), ("decrypt", cipher))
             }
             if age_bin and kind.name == BASELINE:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import binascii
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from securexchange.age.errors import AgeHeaderError
@@ -85,6 +86,20 @@ class Stanza:
         lines = [body[i : i + COLUMNS_PER_LINE] for i in range(0, cut, COLUMNS_PER_LINE)]
         lines.append(body[cut:])
         return line + b"\n".join(lines) + b"\n"
+
+
+def first_file_key(
+    stanzas: tuple[Stanza, ...], stanza_type: str, unwrap_one: Callable[[Stanza], bytes | None]
+) -> bytes | None:
+    """The file key from the first stanza of ``stanza_type`` that ``unwrap_one`` opens, or
+    None. Stanzas of other types are skipped; ``unwrap_one`` raises AgeHeaderError on a
+    malformed stanza of its own type, which is fatal, not skipped, as the spec requires."""
+    for stanza in stanzas:
+        if stanza.type == stanza_type:
+            file_key = unwrap_one(stanza)
+            if file_key is not None:
+                return file_key
+    return None
 
 
 @dataclass(frozen=True)

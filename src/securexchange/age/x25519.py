@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 
 from securexchange.age import bech32
 from securexchange.age.errors import AgeHeaderError, AgeKeyError
-from securexchange.age.format import Stanza, decode_b64, encode_b64
+from securexchange.age.format import Stanza, decode_b64, encode_b64, first_file_key
 from securexchange.age.primitives import WrongBodySize, hkdf, open_file_key, seal_file_key
 from securexchange.i18n import _
 
@@ -140,13 +140,7 @@ class X25519Identity:
         Stanzas of other types are ignored; a malformed X25519 stanza is fatal
         (AgeHeaderError), not skipped, as the spec requires.
         """
-        for stanza in stanzas:
-            if stanza.type != STANZA_TYPE:
-                continue
-            file_key = self._unwrap_one(stanza)
-            if file_key is not None:
-                return file_key
-        return None
+        return first_file_key(stanzas, STANZA_TYPE, self._unwrap_one)
 
     def _unwrap_one(self, stanza: Stanza) -> bytes | None:
         if len(stanza.args) != 1:
