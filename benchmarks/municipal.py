@@ -47,7 +47,7 @@ from openpyxl import Workbook
 package, identity, out = sys.argv[1], sys.argv[2], sys.argv[3]
 data = open(package, "rb").read()
 payload = next(m.data for m in zipstrict.read(data, MEMBER_ORDER) if m.name == PAYLOAD)
-_, workbook = unwrap_payload(age.decrypt(payload, [age.X25519Identity.from_string(identity)]))
+_, workbook = unwrap_payload(age.decrypt(payload, [age.parse_identity(identity)]))
 book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(workbook))
 rows = book.get_sheet_by_name("Inburgeraars").to_python()
 wb = Workbook(write_only=True)

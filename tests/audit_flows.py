@@ -137,7 +137,7 @@ def make_package(
         created_at=moment,
         body=body,
         workbook=workbook,
-        recipients=[age.X25519Recipient.from_string(s.recipient) for _, s in recipients],
+        recipients=[age.parse_recipient(s.recipient) for _, s in recipients],
         keyring_data=data,
         keyring_signature=signature,
         signing_seed=export.seed,
@@ -186,7 +186,7 @@ def make_return(
         ),
         signing_seed=identity.seed,
         content=document.to_bytes(),
-        recipients=[age.X25519Recipient.from_string(export_subkey.recipient)],
+        recipients=[age.parse_recipient(export_subkey.recipient)],
     )
 
 

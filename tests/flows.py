@@ -17,6 +17,7 @@ from keys_helpers import (
     ROOT_PASS,
     STAFF_PASS,
     make_agency,
+    make_classic_staff,
     make_staff,
     root_key_source,
 )
@@ -89,9 +90,12 @@ def register(
     return entry.party_id
 
 
-def add_staff(agency: Path, root: Path, nis: str, name: str = "An Peeters") -> Staff:
-    """A municipal staff home for ``nis`` whose card the agency registered."""
-    made = make_staff(root, agency, nis=nis, name=name)
+def add_staff(
+    agency: Path, root: Path, nis: str, name: str = "An Peeters", *, classic: bool = False
+) -> Staff:
+    """A municipal staff home for ``nis`` whose card the agency registered; ``classic``:
+    a home as made before the post-quantum transition (classic subkeys only)."""
+    made = (make_classic_staff if classic else make_staff)(root, agency, nis=nis, name=name)
     staff = Staff(root, nis, made.fingerprint.display)
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
         add_recipient(
@@ -137,12 +141,12 @@ def root_public_key(agency: Path) -> bytes:
         return agency_keys(home).root_key
 
 
-def staff_identities(staff: Staff) -> list[age.X25519Identity]:
+def staff_identities(staff: Staff) -> list[age.SecretIdentity]:
     """The staff member's age identities (every subkey), as a key holder opens with:
     those still in identity.key and those split out into their own files (at init)."""
     from securexchange.municipality import subkeys
 
-    found = [age.X25519Identity.from_string(s.identity) for s in staff.identity().subkeys]
+    found = [age.parse_identity(s.identity) for s in staff.identity().subkeys]
     with open_home(staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
         found += subkeys.unlock(home, lambda: STAFF_PASS).values()
     return found

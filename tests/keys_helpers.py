@@ -11,11 +11,17 @@ import os
 import pty
 import select
 import time
-from datetime import date
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date, datetime
 from pathlib import Path
 
 from securexchange.agency.changes import AgencyInit, add_municipality, init_agency
+from securexchange.home import statedb
+from securexchange.home.atomicio import atomic_write
 from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.card import make_card
+from securexchange.keys.identity import Identity, Owner, generate_identity, period_end
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality.enrolment import MunicipalInit, init_municipality
 
@@ -120,3 +126,46 @@ def age_decrypt_with_passphrase(age_bin: str, path: Path, passphrase: bytes) -> 
         os.close(fd)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status), output
+
+
+# --- homes as made before the post-quantum transition (issue 18) ------------------------
+
+
+def classic_identity(owner: Owner, now: datetime, *, demo: bool = False) -> Identity:
+    """An identity as made before issue 18: one classic (X25519) subkey for the current
+    period and no hybrid one (a test helper, never a production option)."""
+    identity = generate_identity(owner, now=now, subkeys=False, demo=demo)
+    return identity.add_subkey(now, period_end(now), post_quantum=False)
+
+
+def make_classic_staff(
+    root: Path,
+    agency: Path,
+    *,
+    nis: str = "11002",
+    name: str = "An Peeters",
+    role: str = "integratiebeambte",
+    demo: bool = False,
+    env: Mapping[str, str] | None = None,
+) -> MunicipalInit:
+    """A municipal home whose key holds classic subkeys only, as a home made before the
+    post-quantum transition does: made as usual, then its subkeys replaced by one classic
+    subkey for the current period (split out into its file, as the home does itself)."""
+    from securexchange.municipality import subkeys
+
+    made = make_staff(root, agency, nis=nis, name=name, role=role, demo=demo)
+    secret = STAFF_PASS if not demo else b"securexchange-demo"
+    with open_home(root, env=dict(env or {}), expect=HomeKind.MUNICIPALITY) as home:
+        source = KeySource(home.paths.keys / "identity.key", lambda: secret, work_factor=FAST)
+        identity = source.unlock()
+        for held in subkeys.listed(home):
+            (subkeys.subkey_dir(home) / held.file).unlink()
+        with statedb.transaction(home.db):
+            home.db.execute("DELETE FROM vault_subkeys")
+        old = replace(identity, subkeys=(), split_subkeys=()).add_subkey(
+            home.now, period_end(home.now), post_quantum=False
+        )
+        source.store(old)
+        atomic_write(made.card, make_card(old, now=home.now), mode=0o644)
+        subkeys.split_out(home, source)
+    return made

@@ -126,15 +126,20 @@ def make_package(
     entry = keyring.municipalities[0]
     recipients = []
     ages = []
-    for person_ in sorted(entry.recipients, key=lambda p: p.fingerprint.display):
-        if only is not None and person_.fingerprint.display not in only:
-            continue
-        subkey = person_.subkey_at(created)
+    people = [
+        p
+        for p in sorted(entry.recipients, key=lambda p: p.fingerprint.display)
+        if only is None or p.fingerprint.display in only
+    ]
+    # As the export chooses: hybrid only when everyone holds a hybrid subkey, else classic.
+    post_quantum = all(p.subkey_at(created, post_quantum=True) for p in people)
+    for person_ in people:
+        subkey = person_.subkey_at(created, post_quantum=post_quantum)
         assert subkey is not None
         recipients.append(
             PackageRecipient(person_.fingerprint.display, person_.owner.role, subkey.recipient)
         )
-        ages.append(age.X25519Recipient.from_string(subkey.recipient))
+        ages.append(age.parse_recipient(subkey.recipient))
     package_id = new_artifact_id(ArtifactKind.PACKAGE)
     retentions = [r.retention for r in rows]
     body = PackageBody(
@@ -198,10 +203,10 @@ def log_lines(world: World) -> list[str]:
     return (world.staff / "log.jsonl").read_text().splitlines()
 
 
-def home_identities(staff: Path) -> list[age.X25519Identity]:
+def home_identities(staff: Path) -> list[age.SecretIdentity]:
     """Every age identity anything in the home holds: identity.key and subkey files."""
     found = [
-        age.X25519Identity.from_string(s.identity)
+        age.parse_identity(s.identity)
         for s in read_key_file(staff / "keys" / "identity.key", DEMO_PASSPHRASE).subkeys
     ]
     sub = staff / "keys" / "subkeys"
@@ -212,5 +217,5 @@ def home_identities(staff: Path) -> list[age.X25519Identity]:
             )
             import json
 
-            found.append(age.X25519Identity.from_string(json.loads(plain)["identity"]))
+            found.append(age.parse_identity(json.loads(plain)["identity"]))
     return found

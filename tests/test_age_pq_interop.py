@@ -191,3 +191,34 @@ def test_our_identity_string_derives_our_recipient_in_typage(node: str, tmp_path
     derived = run_node(node, "to-recipient", str(key)).decode("ascii").strip()
     assert derived == identity.recipient.to_string()
     assert MLKEM768X25519Recipient.from_string(derived).to_string() == derived
+
+
+# --- a package payload, with the identity `keys export --age` gives -------------------
+
+
+def test_typage_decrypts_a_package_payload_with_the_identity_keys_export_age_gives(
+    node: str, tmp_path: Path
+) -> None:
+    """Another age implementation opens a hybrid package's payload with the exported key."""
+    import io
+    import zipfile
+
+    from cli_helpers import enrol_demo_staff, expect_ok, init_demo_agency, run_cli
+
+    agency = tmp_path / "agency"
+    init_demo_agency(agency, "11002", "Antwerpen")
+    staff, _ = enrol_demo_staff(tmp_path, agency, "An", nis="11002")
+    master = tmp_path / "master.xlsx"
+    expect_ok(run_cli(["sample", "--records", "3", "--nis", "11002", "--out", str(master)]))
+    out = tmp_path / "exports"
+    expect_ok(run_cli(["agency", "export", str(master), "--out", str(out)], home=agency))
+    (package,) = sorted(out.glob("*.sxpkg"))
+    payload = zipfile.ZipFile(io.BytesIO(package.read_bytes())).read("payload.age")
+    assert [s.type for s in age.parse_header(payload).stanzas] == ["mlkem768x25519"]
+
+    exported = expect_ok(run_cli(["keys", "export", "--age"], home=staff)).stdout.strip()
+    assert exported.startswith("AGE-SECRET-KEY-PQ-1")
+    key = write_identity(tmp_path / "exported.txt", exported)
+    plain = run_node(node, "decrypt", str(key), stdin=payload)
+    assert plain == age.decrypt(payload, [age.parse_identity(exported)])
+    assert plain  # the binding fields and the workbook

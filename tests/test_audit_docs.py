@@ -48,7 +48,10 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> Exported:
     make_agency(agency)
     register(agency, "11002", "Antwerpen")
     register(agency, "44021", "Gent")
-    staff = add_staff(agency, tmp / "staff", "11002")
+    # The reference age on Debian (1.1.1) predates hybrid post-quantum keys, so the key
+    # holder who decrypts by hand here has a home from before the transition: 11002's
+    # package is classic. typage opens hybrid ones (tests/test_age_pq_interop.py).
+    staff = add_staff(agency, tmp / "staff", "11002", classic=True)
     add_staff(agency, tmp / "staff-gent", "44021", name="Els Wouters")
     master = write_master(tmp / "master.xlsx", 12, ["11002", "44021"])
     out = tmp / "out"

@@ -12,7 +12,7 @@ import pytest
 
 from securexchange import sshsig, strictjson
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed, UsageError
-from securexchange.keys.card import make_card, read_card, verify_card_fingerprint
+from securexchange.keys.card import MAX_CARD_BYTES, make_card, read_card, verify_card_fingerprint
 from securexchange.keys.identity import Identity, Owner, generate_identity
 
 NOW = datetime(2026, 2, 10, 9, 30, tzinfo=UTC)
@@ -39,7 +39,10 @@ def test_card_round_trips_with_current_and_next_subkeys(identity: Identity) -> N
     assert card.fingerprint == identity.fingerprint
     assert card.owner == identity.owner
     assert card.identity == identity.public
-    assert len(card.identity.subkeys) == 2
+    # Two periods, each a hybrid post-quantum subkey and its classic companion.
+    assert len(card.identity.subkeys) == 4
+    assert sorted(s.post_quantum for s in card.identity.subkeys) == [False, False, True, True]
+    assert len(make_card(identity, now=NOW)) < MAX_CARD_BYTES // 4
     assert card.created_at == NOW and card.demo is False
 
 
@@ -53,7 +56,7 @@ def test_card_holds_no_secret(identity: Identity) -> None:
 def test_card_lists_only_subkeys_that_have_not_expired(identity: Identity) -> None:
     later = datetime(2026, 5, 1, tzinfo=UTC)
     card = read_card(make_card(identity, now=later))
-    assert [s.valid_from for s in card.identity.subkeys] == [datetime(2026, 4, 1, tzinfo=UTC)]
+    assert [s.valid_from for s in card.identity.subkeys] == [datetime(2026, 4, 1, tzinfo=UTC)] * 2
 
 
 def test_card_with_a_bad_self_signature_is_refused(identity: Identity) -> None:

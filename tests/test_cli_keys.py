@@ -227,12 +227,32 @@ def test_keys_export_age_prints_the_current_subkey_and_warns(agency: Path, tmp_p
         ["keys", "export", "--age", "--passphrase-file", str(staff_pass)], home=tmp_path / "staff"
     )
     assert result.code == 0, result.stderr
-    # Split out of identity.key at init: the subkey lives in its own file.
+    # Split out of identity.key at init: each subkey lives in its own file. The period
+    # has a hybrid post-quantum subkey and its classic companion: the hybrid one is
+    # exported (other age implementations read hybrid packages with it).
     with open_home(tmp_path / "staff", env={}, expect=HomeKind.MUNICIPALITY) as home:
-        (current,) = subkeys.unlock(home, lambda: STAFF_PASS).values()
+        held = subkeys.unlock(home, lambda: STAFF_PASS)
+    assert len(held) == 2
+    (current,) = [key for key in held.values() if key.to_string().startswith("AGE-SECRET-KEY-PQ-1")]
     assert result.stdout.strip() == current.to_string()
     assert "escapes shredding" in result.stderr
-    assert current.to_string() not in result.stderr
+    for key in held.values():
+        assert key.to_string() not in result.stderr
+
+
+def test_keys_show_lists_both_subkeys_of_a_period(agency: Path, tmp_path: Path) -> None:
+    make_staff(tmp_path / "staff", agency)
+    result = run_cli(["keys", "show", "--json"], home=tmp_path / "staff")
+    assert result.code == 0, result.stderr
+    (key,) = json.loads(result.stdout)["keys"]
+    assert sorted((s["status"], s["post_quantum"]) for s in key["subkeys"]) == [
+        ("current", False),
+        ("current", True),
+    ]
+    text = run_cli(["keys", "show"], home=tmp_path / "staff")
+    lines = [line for line in text.stdout.splitlines() if "subkey" in line]
+    assert len(lines) == 2
+    assert lines[0].endswith("post-quantum") and lines[1].endswith("classic")
 
 
 # --- refusals, one per error ----------------------------------------------------------
@@ -421,22 +441,25 @@ def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
     exported = tmp_path / "new.card.json"
     assert run_cli(["keys", "export", "--card", "--out", str(exported)], home=staff_home).code == 0
     card = read_card(exported.read_bytes())
-    current, following = card.identity.subkeys
-    assert following.valid_from == current.valid_until
-    following.verify(
-        read_card((staff_home / "keys" / "identity.card.json").read_bytes()).identity.signing_key
-    )
+    # Two periods, each a hybrid post-quantum subkey and its classic companion.
+    current_pair, following_pair = card.identity.subkeys[:2], card.identity.subkeys[2:]
+    signing_key = read_card(
+        (staff_home / "keys" / "identity.card.json").read_bytes()
+    ).identity.signing_key
+    for current, following in zip(current_pair, following_pair, strict=True):
+        assert following.valid_from == current.valid_until
+        following.verify(signing_key)
     assert card.fingerprint == staff.fingerprint  # the same signing key
 
     updated = _recipient_add(agency, exported, fp, root_pass)
     assert updated.code == 0 and "updated" in updated.stderr
     listed = json.loads(run_cli(["agency", "recipient", "list", "--json"], home=agency).stdout)
-    assert [len(r["subkeys"]) for r in listed] == [2]
+    assert [len(r["subkeys"]) for r in listed] == [4]
 
     # A card whose subkey certification does not verify (self-signature fine) is refused.
     # (The key file holds the subkeys' public records only: rotation split them out.)
     identity = read_key_file(staff_home / "keys" / "identity.key", STAFF_PASS)
-    assert identity.subkeys == () and len(identity.split_subkeys) == 2
+    assert identity.subkeys == () and len(identity.split_subkeys) == 4
     from dataclasses import replace
 
     from securexchange.keys.identity import generate_identity
@@ -446,7 +469,8 @@ def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
     forged = tmp_path / "forged.card.json"
     forged.write_bytes(
         make_card(
-            replace(identity, split_subkeys=(identity.split_subkeys[0], bad)), now=card.created_at
+            replace(identity, split_subkeys=(identity.split_subkeys[0], bad)),
+            now=card.created_at,
         )
     )
     assert_single_error(_recipient_add(agency, forged, fp, root_pass), "SX-BAD-SIGNATURE", 1)
@@ -583,7 +607,7 @@ def test_no_private_key_material_reaches_logs_outputs_or_argv(
     # The staff member's subkeys live in their own files: rotation split them out.
     with open_home(staff_home, env={}, expect=HomeKind.MUNICIPALITY) as home:
         staff_subkeys = subkeys.unlock(home, lambda: STAFF_PASS)
-    assert len(staff_subkeys) == 2
+    assert len(staff_subkeys) == 4  # two periods, hybrid and classic
     secrets += [key.to_string().encode() for key in staff_subkeys.values()]
 
     haystacks = [out.encode() for out in outputs]

@@ -5,6 +5,7 @@ says to update, and a keyring without newer features stays format 1, byte for by
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -18,7 +19,7 @@ from securexchange.artifacts.keyring import (
 )
 from securexchange.errors import Malformed, UpdateNeeded
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keys.identity import Owner, generate_identity
+from securexchange.keys.identity import Owner, PublicIdentity, generate_identity
 from test_keyring import NOW, PARTY_A, World, _agency, _entry
 
 
@@ -66,8 +67,35 @@ def test_a_keyring_format_that_is_no_number_is_refused(world: World, text: str) 
         open_keyring(data, signature, world[0].signing_key, min_version=1)
 
 
+def _classic_only(keyring: Keyring) -> Keyring:
+    """The keyring as a home made before issue 18 would list it: classic subkeys only."""
+
+    def classic(person: PublicIdentity) -> PublicIdentity:
+        return replace(person, subkeys=tuple(s for s in person.subkeys if not s.post_quantum))
+
+    agency = replace(keyring.agency, export=classic(keyring.agency.export))
+    municipalities = tuple(
+        replace(m, recipients=tuple(classic(r) for r in m.recipients))
+        for m in keyring.municipalities
+    )
+    return replace(keyring, agency=agency, municipalities=municipalities)
+
+
 def test_a_keyring_without_newer_features_stays_format_1_byte_for_byte(world: World) -> None:
     root, _, keyring = world
-    data, _ = sign_keyring(keyring, root)
+    data, _ = sign_keyring(_classic_only(keyring), root)
     assert json.loads(data)["format"] == "securexchange-keyring/1"
     assert Keyring.from_bytes(data).to_bytes() == data
+
+
+def test_a_keyring_with_post_quantum_subkeys_is_format_2(world: World) -> None:
+    root, _, keyring = world
+    data, signature = sign_keyring(keyring, root)
+    assert json.loads(data)["format"] == "securexchange-keyring/2"
+    opened = open_keyring(data, signature, root.signing_key, min_version=1)
+    assert opened.to_bytes() == data
+    assert any(s.post_quantum for s in opened.agency.export.subkeys)
+    # One encoding per content: hybrid subkeys under format 1 are refused.
+    restated, signature = _resigned(world, {"format": "securexchange-keyring/1"})
+    with pytest.raises(Malformed, match="another format"):
+        open_keyring(restated, signature, root.signing_key, min_version=1)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from keys_helpers import classic_identity
 from securexchange.errors import BadSignature, UsageError
 from securexchange.fingerprint import Fingerprint
 from securexchange.keys.identity import (
@@ -29,27 +30,60 @@ def test_periods_are_calendar_quarters_in_utc() -> None:
     assert period_end(datetime(2026, 4, 1, tzinfo=UTC)) == datetime(2026, 7, 1, tzinfo=UTC)
 
 
-def test_new_identity_has_one_certified_subkey_until_the_quarter_ends() -> None:
+def test_new_identity_has_a_hybrid_subkey_and_its_classic_companion_until_the_quarter_ends() -> (
+    None
+):
     identity = generate_identity(OWNER, now=NOW)
     public = identity.public
     assert public.fingerprint == Fingerprint.of_public_key(identity.signing_key)
-    (subkey,) = public.subkeys
-    assert (subkey.valid_from, subkey.valid_until) == (NOW, datetime(2026, 4, 1, tzinfo=UTC))
+    hybrid, classic = sorted(public.subkeys, key=lambda s: not s.post_quantum)
+    assert hybrid.post_quantum and not classic.post_quantum
+    assert hybrid.recipient.startswith("age1pq1") and len(hybrid.recipient) == 1959
+    for subkey in (hybrid, classic):
+        assert (subkey.valid_from, subkey.valid_until) == (NOW, datetime(2026, 4, 1, tzinfo=UTC))
     public.verify_subkeys()
-    assert public.subkey_at(NOW) == subkey
+    # Of the subkeys valid at one moment the hybrid one is picked, unless a kind is asked.
+    assert public.subkey_at(NOW) == hybrid
+    assert public.subkey_at(NOW, post_quantum=True) == hybrid
+    assert public.subkey_at(NOW, post_quantum=False) == classic
+    assert identity.secret_subkey_at(NOW) == identity.secret_subkey_at(NOW, post_quantum=True)
+    assert identity.secret_subkey_at(NOW, post_quantum=False).public == classic  # type: ignore[union-attr]
     assert public.subkey_at(datetime(2026, 4, 1, tzinfo=UTC)) is None
+
+
+def test_an_identity_with_classic_subkeys_only_picks_them_and_rotation_adds_hybrid_ones() -> None:
+    old = classic_identity(OWNER, NOW)
+    assert [s.post_quantum for s in old.public.subkeys] == [False]
+    assert old.public.subkey_at(NOW, post_quantum=True) is None
+    assert old.public.subkey_at(NOW) == old.public.subkeys[0]
+    rotated, added = old.rotated(NOW)
+    # A hybrid subkey for the current period (the classic one its companion) and a pair
+    # for the next period.
+    assert added == 3
+    current = rotated.public.subkey_at(NOW)
+    assert current is not None and current.post_quantum
+    assert (current.valid_from, current.valid_until) == (NOW, datetime(2026, 4, 1, tzinfo=UTC))
+    later = datetime(2026, 5, 1, tzinfo=UTC)
+    assert {s.post_quantum for s in rotated.public.subkeys if s.valid_at(later)} == {True, False}
+    rotated.public.verify_subkeys()
+    assert rotated.rotated(NOW)[1] == 0
 
 
 def test_rotation_adds_the_next_quarter_signed_by_the_same_signing_key() -> None:
     identity = generate_identity(OWNER, now=NOW)
     rotated, added = identity.rotated(NOW)
-    assert added == 1
+    assert added == 2
     assert rotated.signing_key == identity.signing_key
-    current, following = rotated.public.subkeys
-    assert following.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
-    assert following.valid_until == datetime(2026, 7, 1, tzinfo=UTC)
-    following.verify(identity.signing_key)
-    assert rotated.public.subkey_at(datetime(2026, 5, 1, tzinfo=UTC)) == following
+    current = rotated.public.subkey_at(NOW)
+    assert current is not None
+    following = [s for s in rotated.public.subkeys if s.valid_from >= current.valid_until]
+    assert sorted(s.post_quantum for s in following) == [False, True]
+    for subkey in following:
+        assert subkey.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
+        assert subkey.valid_until == datetime(2026, 7, 1, tzinfo=UTC)
+        subkey.verify(identity.signing_key)
+    picked = rotated.public.subkey_at(datetime(2026, 5, 1, tzinfo=UTC))
+    assert picked in following and picked is not None and picked.post_quantum
 
 
 def test_rotating_twice_adds_nothing_the_second_time() -> None:
@@ -62,25 +96,25 @@ def test_rotation_after_every_subkey_expired_makes_a_current_one_and_a_next_one(
     identity = generate_identity(OWNER, now=NOW)
     later = datetime(2026, 8, 15, tzinfo=UTC)
     rotated, added = identity.rotated(later)
-    assert added == 2
+    assert added == 4
     assert rotated.public.subkey_at(later) is not None
-    assert len(rotated.public.live_subkeys(later)) == 2
+    assert len(rotated.public.live_subkeys(later)) == 4
 
 
 def test_a_subkey_certified_by_another_signing_key_does_not_verify() -> None:
     mine = generate_identity(OWNER, now=NOW)
     theirs = generate_identity(OWNER, now=NOW)
-    (subkey,) = mine.public.subkeys
-    with pytest.raises(BadSignature):
-        subkey.verify(theirs.signing_key)
+    for subkey in mine.public.subkeys:
+        with pytest.raises(BadSignature):
+            subkey.verify(theirs.signing_key)
 
 
 def test_a_subkey_whose_validity_was_stretched_no_longer_verifies() -> None:
     identity = generate_identity(OWNER, now=NOW)
-    (subkey,) = identity.public.subkeys
-    stretched = replace(subkey, valid_until=datetime(2030, 1, 1, tzinfo=UTC))
-    with pytest.raises(BadSignature):
-        stretched.verify(identity.signing_key)
+    for subkey in identity.public.subkeys:
+        stretched = replace(subkey, valid_until=datetime(2030, 1, 1, tzinfo=UTC))
+        with pytest.raises(BadSignature):
+            stretched.verify(identity.signing_key)
 
 
 def test_secrets_never_appear_in_repr() -> None:
@@ -96,7 +130,9 @@ def test_destroyed_subkeys_are_gone_from_the_identity() -> None:
     rotated, _ = generate_identity(OWNER, now=NOW).rotated(NOW)
     first = rotated.subkeys[0].public.recipient
     kept = rotated.without_subkeys([first])
-    assert [s.public.recipient for s in kept.subkeys] == [rotated.subkeys[1].public.recipient]
+    assert [s.public.recipient for s in kept.subkeys] == [
+        s.public.recipient for s in rotated.subkeys[1:]
+    ]
 
 
 def test_roles_are_normalised_and_bad_ones_refused_without_echo() -> None:
@@ -130,32 +166,36 @@ def test_split_out_subkeys_keep_their_public_record_and_rotation_adds_only_the_n
     from securexchange.keys.keyfile import decode_identity, encode_identity
 
     identity = generate_identity(OWNER, now=NOW)
-    current = identity.subkeys[0].public
-    split = identity.split([current.recipient])
-    assert split.subkeys == () and split.split_subkeys == (current,)
-    assert split.public.subkeys == (current,)
-    assert split.secret_subkey_at(NOW) is None  # the secret lives elsewhere
+    pair = tuple(sorted((s.public for s in identity.subkeys), key=lambda s: s.recipient))
+    split = identity.split([s.recipient for s in pair])
+    assert split.subkeys == () and split.split_subkeys == pair
+    assert set(split.public.subkeys) == set(pair)
+    assert split.secret_subkey_at(NOW) is None  # the secrets live elsewhere
 
     rotated, added = split.rotated(NOW)
-    assert added == 1
-    assert rotated.split_subkeys == (current,) and len(rotated.subkeys) == 1
-    following = rotated.subkeys[0].public
-    assert following.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
+    assert added == 2
+    assert rotated.split_subkeys == pair and len(rotated.subkeys) == 2
+    following = tuple(s.public for s in rotated.subkeys)
+    current = pair[0]
+    for subkey in following:
+        assert subkey.valid_from == current.valid_until == datetime(2026, 4, 1, tzinfo=UTC)
     assert rotated.rotated(NOW)[1] == 0
     card = read_card(make_card(rotated, now=NOW))
-    assert card.identity.subkeys == (current, following)
+    assert set(card.identity.subkeys) == {*pair, *following}
     assert card.fingerprint == identity.fingerprint
 
-    # The key file keeps the public record with a null identity, and reads back.
+    # The key file keeps the public records with a null identity, and reads back.
     plain = encode_identity(rotated)
-    assert plain.count(b'"identity": null') == 1
-    assert identity.subkeys[0].identity.encode() not in plain
+    assert plain.count(b'"identity": null') == 2
+    for secret in identity.subkeys:
+        assert secret.identity.encode() not in plain
     assert decode_identity(plain) == rotated
 
     # Expired records go; destroyed ones go from both lists.
     assert rotated.without_expired_split(current.valid_until).split_subkeys == ()
     assert rotated.without_expired_split(NOW) == rotated
-    assert rotated.without_subkeys([current.recipient]).public.subkeys == (following,)
+    gone = rotated.without_subkeys([s.recipient for s in pair])
+    assert set(gone.public.subkeys) == set(following)
 
 
 def test_a_split_out_record_certified_by_another_key_is_refused_in_the_key_file() -> None:

@@ -117,7 +117,8 @@ def test_an_edited_subkey_valid_until_column_does_not_keep_the_key(tmp_path: Pat
     doc = _status(world)
     subkeys = doc["subkeys"]
     assert isinstance(subkeys, list)
-    assert [s.get("destroy_by") for s in subkeys] == ["2027-01-31T00:00:00Z"]
+    # The period's pair: the hybrid subkey and its classic companion.
+    assert [s.get("destroy_by") for s in subkeys] == ["2027-01-31T00:00:00Z"] * 2
     # Past the record's deadline and the signed validity: nothing needs it, it goes.
     doc = _status(world, now="2027-01-02")
     subkeys = doc["subkeys"]

@@ -21,7 +21,8 @@ def test_age_export_after_import_still_yields_the_subkey_that_opens_the_package(
     assert list((world.staff / "keys" / "subkeys").glob("*.key")), "subkeys were not split"
     result = run_cli(["keys", "export", "--age"], home=world.staff)
     assert result.code == 0, result.stderr
-    identity = age.X25519Identity.from_string(result.stdout.strip())
+    identity = age.parse_identity(result.stdout.strip())
+    assert result.stdout.startswith("AGE-SECRET-KEY-PQ-1")  # the hybrid subkey
     payload = zipfile.ZipFile(io.BytesIO(made.data)).read("payload.age")
     assert age.decrypt(payload, [identity])
     assert "escapes shredding" in result.stderr

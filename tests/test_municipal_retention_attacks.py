@@ -76,6 +76,17 @@ def _subkey_files(world: World) -> list[Path]:
     return sorted((world.staff / "keys" / "subkeys").iterdir())
 
 
+def _hybrid_file(world: World) -> Path:
+    """The file of the home's hybrid post-quantum subkey (a period's data key goes to it;
+    its classic companion holds nothing in an all-hybrid municipality)."""
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import subkeys
+
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        (held,) = [s for s in subkeys.listed(home) if subkeys.post_quantum(s.recipient)]
+        return subkeys.subkey_dir(home) / held.file
+
+
 def test_a_stale_excel_owner_file_does_not_keep_the_workbook_or_its_subkey(
     tmp_path: Path,
 ) -> None:
@@ -129,7 +140,9 @@ def test_an_unreturned_edit_and_a_stale_package_do_not_keep_a_subkey_past_its_gr
 
     before = _status(world, now="2027-01-20")
     _no_past_destruction_date(before)
-    assert [s["destroy_by"] for s in _subkeys(before)] == ["2027-01-31T00:00:00Z"]
+    # The hybrid subkey holds the data; its classic companion held nothing and went.
+    held = [s["destroy_by"] for s in _subkeys(before) if s["state"] == "held"]
+    assert held == ["2027-01-31T00:00:00Z"]
     packages = before["packages"]
     assert isinstance(packages, list)
     assert [p["key_destroyed_by"] for p in packages] == ["2027-01-31T00:00:00Z"]
@@ -161,7 +174,8 @@ def test_a_command_that_unlocks_the_key_moves_live_data_off_a_subkey_before_its_
     doc = _status(world, now=PAST_GRACE)
     _no_past_destruction_date(doc)
     states = sorted(str(s["state"]) for s in _subkeys(doc))
-    assert states[0] == "destroyed" and set(states[1:]) == {"held"}
+    # The old period's pair is destroyed; rotation's two pairs are held.
+    assert states == ["destroyed"] * 2 + ["held"] * 4
     assert [p["state"] for p in doc["packages"]] == ["live"]  # type: ignore[index]
     assert not _decrypts(made.data, world)  # the mailed copy is dead ...
     _open(world, now=PAST_GRACE)  # ... the vault's records are not
@@ -192,7 +206,7 @@ def test_a_subkey_file_that_cannot_be_removed_is_destroyed_retried_and_reported(
     world = make_world(tmp_path)
     made = make_package(world, [person(1, FAR)])
     assert muni(world, "import", str(made.path)).code == 0
-    (key_file,) = _subkey_files(world)
+    key_file = _hybrid_file(world)  # the subkey the data key is wrapped to
     with immutable(key_file):
         result = muni(world, "shred", now=PAST_GRACE)
         assert result.code == 0, result.stderr
@@ -201,12 +215,15 @@ def test_a_subkey_file_that_cannot_be_removed_is_destroyed_retried_and_reported(
         shown = run_cli(["municipality", "status"], home=world.staff, env=env)
         assert "opnieuw geprobeerd" in shown.stdout  # in Dutch: retried at every command
         doc = _status(world)
-        assert [(s["state"], s["file_remains"]) for s in _subkeys(doc)] == [("destroyed", True)]
+        assert sorted((s["state"], s["file_remains"]) for s in _subkeys(doc)) == [
+            ("destroyed", False),  # the classic companion
+            ("destroyed", True),
+        ]
         # Marked destroyed: no command reads it again, even with the passphrase.
         assert muni(world, "open").code != 0
     assert muni(world, "shred").code == 0
     assert _subkey_files(world) == []
-    assert [s["file_remains"] for s in _subkeys(_status(world))] == [False]
+    assert [s["file_remains"] for s in _subkeys(_status(world))] == [False, False]
 
 
 def test_a_subkey_file_restored_from_a_backup_is_destroyed_again(tmp_path: Path) -> None:
@@ -283,7 +300,7 @@ def test_a_fifo_planted_at_the_subkey_file_neither_hangs_a_command_nor_outlives_
     world = make_world(tmp_path)
     made = make_package(world, [person(1, FAR)])
     assert muni(world, "import", str(made.path)).code == 0
-    (key_file,) = _subkey_files(world)
+    key_file = _hybrid_file(world)
     key_file.unlink()
     os.mkfifo(key_file, 0o600)
 
@@ -355,13 +372,13 @@ def test_a_damaged_state_database_does_not_keep_the_keys_the_scheduled_shred_des
 
     assert muni(world, "status").code == 1  # every other command refuses, as before
     assert muni(world, "shred", "--dry-run").code == 1
-    assert len(_subkey_files(world)) == 2  # a dry run destroys nothing
+    assert len(_subkey_files(world)) == 3  # a dry run destroys nothing (a pair, a link)
 
     result = muni(world, "shred")
     assert result.code == 1
     assert (
         "SX-UNSAFE-HOME" in result.stderr
-        and "destroyed without it: 2 subkey files" in result.stderr
+        and "destroyed without it: 3 subkey files" in result.stderr
     )
     assert "1 workbook" in result.stderr
     assert _subkey_files(world) == [] and not workbook.exists()
@@ -396,7 +413,7 @@ def test_damage_past_the_header_is_still_damage_the_scheduled_shred_destroys_on(
 
     result = muni(world, "shred")
     assert result.code == 1, result.stderr
-    assert "SX-UNSAFE-HOME" in result.stderr and "destroyed without it: 1 subkey file" in (
+    assert "SX-UNSAFE-HOME" in result.stderr and "destroyed without it: 2 subkey files" in (
         result.stderr
     )
     assert _subkey_files(world) == []
@@ -451,7 +468,7 @@ def test_the_shred_of_a_damaged_home_waits_for_the_home_lock_another_command_hol
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         with pytest.raises(Locked):
             shred_damaged_home(world.staff, env={LOCK_TIMEOUT_ENV: "0.2"})
-        assert len(_subkey_files(world)) == 1
+        assert len(_subkey_files(world)) == 2  # the hybrid subkey and its companion
     finally:
         holder.communicate("")
     assert holder.returncode == 0
@@ -553,7 +570,7 @@ def test_a_missing_state_database_is_not_made_anew_and_the_scheduled_shred_destr
 
     result = muni(world, "shred")
     assert result.code == 1 and "is missing" in result.stderr, result.stderr
-    assert "destroyed without it: 1 subkey file" in result.stderr
+    assert "destroyed without it: 2 subkey files" in result.stderr
     assert _subkey_files(world) == [] and not db.exists()  # never made anew
 
     # Put back, the database works again; what its keys opened cannot be opened.

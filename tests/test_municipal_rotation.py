@@ -19,6 +19,7 @@ from securexchange.artifacts.package import PackageBody
 from securexchange.artifacts.zipstrict import read as read_zip
 from securexchange.errors import NotRecipient
 from securexchange.home.home import HomeKind, open_home
+from securexchange.municipality import subkeys
 
 LATER = date(2027, 6, 1)
 NEXT_QUARTER = "2027-01-05T10:00:00Z"
@@ -66,8 +67,10 @@ def test_rotated_subkey_is_used_and_the_old_one_destroyed_once_nothing_needs_it(
     # rotation added were split out at once, so they are held in their own files too.
     status = json.loads(muni(world, "status", "--json", now=NEXT_QUARTER).stdout)
     held = {s["recipient"]: s["state"] for s in status["subkeys"]}
-    assert held[old_subkey] == "held" and set(held.values()) == {"held"}
-    assert len(held) == 3  # the old one, this quarter's and next quarter's
+    # Each period is a hybrid subkey and its classic companion.
+    assert held[old_subkey] == "held" and subkeys.post_quantum(old_subkey)
+    assert set(held.values()) == {"held"}
+    assert len(held) == 6  # the old pair, this quarter's and next quarter's
     age.decrypt(_payload(old.data), home_identities(world.staff))
 
     new = make_package(
@@ -101,10 +104,11 @@ def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_curren
     world = make_world(tmp_path)
     first = make_package(world, [person(1, LATER)], sequence=1)
     assert muni(world, "import", str(first.path)).code == 0  # splits the subkey out
-    current = _subkey_of(first.data)
+    current = _subkey_of(first.data)  # the hybrid subkey (the package is hybrid only)
     key_file = world.staff / "keys" / "identity.key"
     before = read_key_file(key_file, DEMO_PASSPHRASE)
-    assert before.subkeys == () and [s.recipient for s in before.split_subkeys] == [current]
+    assert before.subkeys == () and current in [s.recipient for s in before.split_subkeys]
+    (companion,) = [s.recipient for s in before.split_subkeys if s.recipient != current]
 
     rotated = run_cli(["keys", "rotate"], home=world.staff)
     assert rotated.code == 0, rotated.stderr
@@ -112,9 +116,14 @@ def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_curren
     assert read_key_file(key_file, DEMO_PASSPHRASE).subkeys == ()
     card_data = (world.staff / "keys" / "identity.card.json").read_bytes()
     card = read_card(card_data)  # verifies every certification
-    listed, following = card.identity.subkeys
-    assert listed == before.split_subkeys[0]  # the current one, with its certification
-    assert following.valid_from == listed.valid_until
+    # The current pair, with its certifications, and the next pair.
+    assert set(card.identity.subkeys[:2]) == set(before.split_subkeys)
+    following = card.identity.subkey_at(card.identity.subkeys[0].valid_until)
+    assert following is not None and following.post_quantum
+    (following_companion,) = [
+        s.recipient for s in card.identity.subkeys[2:] if s.recipient != following.recipient
+    ]
+    assert following.valid_from == card.identity.subkeys[0].valid_until
     assert card.fingerprint == before.fingerprint
     assert run_cli(["keys", "rotate"], home=world.staff).code == 0
     assert (world.staff / "keys" / "identity.card.json").read_bytes() == card_data
@@ -135,7 +144,9 @@ def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_curren
     status = json.loads(muni(world, "status", "--json").stdout)
     assert {s["recipient"]: s["state"] for s in status["subkeys"]} == {
         current: "held",
+        companion: "held",
         following.recipient: "held",
+        following_companion: "held",
     }
 
     # Next quarter: packages go to the next subkey, and the current one's file is
@@ -152,11 +163,19 @@ def test_rotation_after_the_split_adds_only_the_next_subkey_and_keeps_the_curren
     assert result.code == 0, result.stderr
     status = json.loads(muni(world, "status", "--json", now=NEXT_QUARTER).stdout)
     states = {s["recipient"]: s["state"] for s in status["subkeys"]}
-    assert states == {current: "destroyed", following.recipient: "held"}
+    assert states == {
+        current: "destroyed",
+        companion: "destroyed",
+        following.recipient: "held",
+        following_companion: "held",
+    }
     assert not (world.staff / "keys" / "subkeys" / file_name(current)).exists()
     with pytest.raises(NotRecipient):
         age.decrypt(_payload(second.data), home_identities(world.staff))
     age.decrypt(_payload(third.data), home_identities(world.staff))
     # identity.key dropped the expired record when it was next re-sealed.
     after = read_key_file(key_file, DEMO_PASSPHRASE)
-    assert [s.recipient for s in after.split_subkeys] == [following.recipient]
+    assert {s.recipient for s in after.split_subkeys} == {
+        following.recipient,
+        following_companion,
+    }

@@ -326,7 +326,7 @@ def test_a_package_signed_by_a_key_the_keyring_does_not_certify_is_refused(world
         created_at=opened.manifest.created_at,
         body=opened.body,
         workbook=b"not the real one",
-        recipients=[age.X25519Recipient.from_string(r.subkey) for r in opened.body.recipients],
+        recipients=[age.parse_recipient(r.subkey) for r in opened.body.recipients],
         keyring_data=opened.keyring_data,
         keyring_signature=opened.keyring_signature,
         signing_seed=impostor.seed,

@@ -110,6 +110,9 @@ class _MalformedX25519:
     """A 'recipient' that writes a syntactically odd X25519 stanza (the signer knows the
     file key, so the header MAC over it is valid)."""
 
+    # It shares the file with the agency's hybrid subkey (age refuses to mix kinds).
+    post_quantum = True
+
     def wrap(self, file_key: bytes) -> Stanza:
         return Stanza("X25519", ("not-a-share",), b"\x00" * 32)
 
@@ -122,7 +125,7 @@ def test_a_genuine_return_passes_the_agency_and_the_audit(channel: Channel) -> N
 def test_a_return_also_encrypted_to_a_third_party_is_refused_by_agency_and_audit(
     channel: Channel,
 ) -> None:
-    stranger = age.X25519Identity.generate().recipient
+    stranger = age.MLKEM768X25519Identity.generate().recipient
     _, data = seal_delta(channel.staff, [status(R1)], extra_recipients=[stranger])
     assert _both(channel, data) == ("SX-NOT-AUTHORISED", {"SX-NOT-AUTHORISED"})
 

@@ -156,7 +156,7 @@ def _signed_hostile_return(world: World, rng: random.Random) -> bytes:
         body=ReturnBody(world.parties[NIS], 1, 1, 1, keyring.version, False),
         signing_seed=identity.seed,
         content=text.encode("utf-8", "surrogatepass"),
-        recipients=[age.X25519Recipient.from_string(subkey.recipient)],
+        recipients=[age.parse_recipient(subkey.recipient)],
     )
 
 
@@ -169,8 +169,7 @@ def test_mutated_returns_and_packages_give_named_errors_only(world: World, tmp_p
     reached: set[str] = set()
     # Key holders too: the agency opens returns, the staff member packages.
     agency_ids = [
-        age.X25519Identity.from_string(s.identity)
-        for s in export_source(world.agency).unlock().subkeys
+        age.parse_identity(s.identity) for s in export_source(world.agency).unlock().subkeys
     ]
     staff_ids = staff_identities(world.staff[NIS])
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from securexchange.age import mlkem768x25519, x25519
+from securexchange.age import bech32, mlkem768x25519, x25519
 from securexchange.age.errors import AgeKeyError
 from securexchange.age.format import Stanza, decode_b64
 from securexchange.i18n import N_, _
@@ -60,6 +60,14 @@ class KeyType:
     parse_recipient: Callable[[str], PublicRecipient]
     parse_identity: Callable[[str], SecretIdentity]
     well_formed: Callable[[Stanza], bool]  # the stanza's shape, judged without a key
+    # Hybrid post-quantum: may share a file only with other post-quantum recipients.
+    post_quantum: bool = False
+    public_size: int = 32  # the bytes a recipient string encodes
+
+    @property
+    def recipient_length(self) -> int:
+        """The length of a recipient string: prefix, 5-bit groups, 6-character checksum."""
+        return len(self.recipient_prefix) + -(-self.public_size * 8 // 5) + 6
 
 
 def _x25519_well_formed(stanza: Stanza) -> bool:
@@ -91,6 +99,7 @@ KEY_TYPES: tuple[KeyType, ...] = (
         parse_recipient=x25519.X25519Recipient.from_string,
         parse_identity=x25519.X25519Identity.from_string,
         well_formed=_x25519_well_formed,
+        public_size=x25519.KEY_SIZE,
     ),
     KeyType(
         stanza_type=mlkem768x25519.STANZA_TYPE,
@@ -99,6 +108,8 @@ KEY_TYPES: tuple[KeyType, ...] = (
         parse_recipient=mlkem768x25519.MLKEM768X25519Recipient.from_string,
         parse_identity=mlkem768x25519.MLKEM768X25519Identity.from_string,
         well_formed=_mlkem768x25519_well_formed,
+        post_quantum=True,
+        public_size=mlkem768x25519.PUBLIC_SIZE,
     ),
 )
 _BY_STANZA = {t.stanza_type: t for t in KEY_TYPES}
@@ -124,6 +135,33 @@ def parse_identity(text: str) -> SecretIdentity:
     """A public-key identity string as its type's identity; AgeKeyError otherwise."""
     unknown = N_("not an age identity of a type this version knows")
     return _type_of(text, lambda t: t.identity_prefix, unknown).parse_identity(text)
+
+
+def is_post_quantum_recipient(text: str) -> bool:
+    """Whether a public-key recipient string is of a post-quantum type (by its prefix
+    alone, so callers outside ``age/`` tell hybrid from classic without naming a type);
+    AgeKeyError for a prefix no type has."""
+    unknown = N_("not an age recipient of a type this version knows")
+    return _type_of(text, lambda t: t.recipient_prefix, unknown).post_quantum
+
+
+def has_recipient_shape(text: str) -> bool:
+    """``text`` looks like a canonical public-key recipient of a known type: its prefix,
+    lower-case Bech32 characters and that type's length. A cheap check, without the
+    checksum or the key (a keyring lists thousands of subkeys; parsing a post-quantum
+    recipient costs milliseconds); :func:`is_recipient_string` is the full one."""
+    if text != text.lower():
+        return False
+    for key_type in sorted(KEY_TYPES, key=lambda t: -len(t.recipient_prefix)):
+        if text.startswith(key_type.recipient_prefix):
+            body = text[len(key_type.recipient_prefix) :]
+            return len(text) == key_type.recipient_length and not body.strip(bech32.CHARSET)
+    return False
+
+
+def is_identity_string_prefix(text: str) -> bool:
+    """``text`` starts like a public-key identity of a type this version knows."""
+    return any(text.upper().startswith(t.identity_prefix.upper()) for t in KEY_TYPES)
 
 
 def public_stanza_types() -> tuple[str, ...]:

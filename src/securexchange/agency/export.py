@@ -46,6 +46,7 @@ from securexchange.agency.export_result import (
     MIN_RECORDS_FOR_WORKERS,
     ExportOptions,
     ExportResult,
+    HeldBack,
     PackageSummary,
 )
 from securexchange.agency.pseudonym_key import (
@@ -99,6 +100,7 @@ class _Issued:
     name: str
     expired: int
     without_subkey: int
+    held_back: tuple[HeldBack, ...]
 
 
 DEFAULT_OPTIONS = ExportOptions()  # frozen: one shared default is safe
@@ -124,6 +126,7 @@ def _issued(p: Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _I
         name=p.body.municipality_name,
         expired=p.expired,
         without_subkey=p.target.without_subkey,
+        held_back=p.target.held_back,
     )
 
 
@@ -309,6 +312,7 @@ def _dry_run(home: Home, targets: Sequence[Target], created_at: datetime) -> lis
                 package_id=None,
                 file=None,
                 without_subkey=t.without_subkey,
+                held_back=t.held_back,
             )
         )
     return summaries
@@ -385,6 +389,7 @@ def _publish(home: Home, issued: Sequence[_Issued], out_dir: Path) -> list[Packa
             package_id=package.package_id,
             file=path,
             without_subkey=item.without_subkey,
+            held_back=item.held_back,
         )
         for item, (package, path) in zip(issued, placed, strict=True)
     ]

@@ -11,7 +11,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import municipalities, pseudonym
 from securexchange.agency import packages as ledger
-from securexchange.agency.export_result import PACKAGE_SUFFIX, SkippedMunicipality, SkipReason
+from securexchange.agency.export_result import (
+    PACKAGE_SUFFIX,
+    HeldBack,
+    SkippedMunicipality,
+    SkipReason,
+)
 from securexchange.agency.ledger import statuses_for
 from securexchange.agency.quality import outcomes_for
 from securexchange.agency.registry import list_municipalities, signed_keyrings
@@ -44,6 +49,13 @@ class Target:
     recipients: tuple[PackageRecipient, ...]
     rows: tuple[MasterRow, ...]
     without_subkey: int
+    # Recipients with no hybrid post-quantum subkey valid now: while there are any, the
+    # package is classic only (empty: it is hybrid only).
+    held_back: tuple[HeldBack, ...] = ()
+
+    @property
+    def post_quantum(self) -> bool:
+        return not self.held_back
 
 
 def municipality_name(nis: str) -> str:
@@ -61,15 +73,34 @@ def protocol_end(entry: MunicipalityEntry) -> date:
     return end
 
 
-def current_recipients(entry: MunicipalityEntry, now: datetime) -> tuple[PackageRecipient, ...]:
+def current_recipients(
+    entry: MunicipalityEntry, now: datetime
+) -> tuple[tuple[PackageRecipient, ...], tuple[HeldBack, ...]]:
+    """The subkey each recipient gets the package with, and who holds it back from
+    post-quantum encryption.
+
+    age never mixes hybrid and classic recipients in one file, and a hybrid subkey
+    cannot read a classic stanza. So when every recipient with a subkey valid now holds
+    a hybrid one, the package is hybrid only; otherwise it is classic only, each to the
+    recipient's classic subkey valid now (a hybrid holder's classic companion), and the
+    recipients without a hybrid subkey are named (docs/architecture.md, issue 18).
+    Recipients with no subkey of the chosen kind are left out (``without_subkey``).
+    """
+    reachable = [p for p in entry.recipients if p.subkey_at(now) is not None]
+    held_back = tuple(
+        HeldBack(p.owner.name, p.fingerprint.display)
+        for p in reachable
+        if p.subkey_at(now, post_quantum=True) is None
+    )
     found = []
-    for person in entry.recipients:
-        subkey = person.subkey_at(now)
+    for person in reachable:
+        subkey = person.subkey_at(now, post_quantum=not held_back)
         if subkey is not None:
             found.append(
                 PackageRecipient(person.fingerprint.display, person.owner.role, subkey.recipient)
             )
-    return tuple(sorted(found, key=lambda r: r.fingerprint))
+    recipients = tuple(sorted(found, key=lambda r: r.fingerprint))
+    return recipients, tuple(sorted(held_back, key=lambda h: h.fingerprint))
 
 
 def plan(
@@ -109,7 +140,7 @@ def plan(
         if not signed_entry.recipients:
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_RECIPIENT, len(rows)))
             continue
-        recipients = current_recipients(signed_entry, now)
+        recipients, held_back = current_recipients(signed_entry, now)
         if not recipients:
             skipped.append(
                 SkippedMunicipality(nis, entry.name, SkipReason.NO_CURRENT_SUBKEY, len(rows))
@@ -124,6 +155,7 @@ def plan(
                 recipients=recipients,
                 rows=rows,
                 without_subkey=len(signed_entry.recipients) - len(recipients),
+                held_back=held_back,
             )
         )
     if not wanted:

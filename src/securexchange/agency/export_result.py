@@ -41,6 +41,15 @@ class ExportOptions:
 
 
 @dataclass(frozen=True)
+class HeldBack:
+    """A recipient without a hybrid post-quantum subkey valid now: while a municipality
+    has one, its packages are classic only (age never mixes the two kinds)."""
+
+    name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class PackageSummary:
     nis: str
     name: str
@@ -51,6 +60,12 @@ class PackageSummary:
     package_id: str | None  # None in a dry run
     file: Path | None  # None in a dry run
     without_subkey: int = 0  # recipients left out: no subkey valid now (ask them to rotate)
+    # Who kept this package classic (no hybrid post-quantum subkey); empty: hybrid only.
+    held_back: tuple[HeldBack, ...] = ()
+
+    @property
+    def post_quantum(self) -> bool:
+        return not self.held_back
 
 
 @dataclass(frozen=True)

@@ -67,7 +67,7 @@ MEMBER_LIMITS: Mapping[str, int] = MappingProxyType(
     {
         MANIFEST: MAX_MANIFEST_SIZE,
         SIGNATURE: sshsig.MAX_ARMORED_SIZE,
-        KEYRING: 4 << 20,  # as keyring.MAX_KEYRING_BYTES
+        KEYRING: 32 << 20,  # as keyring.MAX_KEYRING_BYTES
         KEYRING_SIGNATURE: sshsig.MAX_ARMORED_SIZE,
     }
 )

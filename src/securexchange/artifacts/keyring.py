@@ -45,10 +45,15 @@ from securexchange.keys.identity import (
 # number above the one it knows with a message that says to update. Each later feature
 # (pre-issued subkeys, post-quantum subkeys, notices in the keyring) takes the next one.
 KEYRING_FORMAT_NAME = "securexchange-keyring"
-KEYRING_FORMAT_VERSION = 1  # the newest format this version of securexchange reads
+KEYRING_FORMAT_VERSION = 2  # the newest format this version of securexchange reads
+# Format 2: a subkey may be hybrid post-quantum ("age1pq1..."; issue 18). Same fields.
+FORMAT_POST_QUANTUM = 2
 _FORMAT_RE = re.compile(r"^securexchange-keyring/([1-9][0-9]{0,5})$")
 SCOPE_FULL = "full"
-MAX_KEYRING_BYTES = 4 << 20
+# 300 municipalities x 5 recipients x 3 periods x 2 subkeys (a hybrid post-quantum one,
+# ~1,960 characters, and its classic companion) is ~13 MiB; 32 MiB leaves room. It was
+# 4 MiB while subkeys were classic only (docs/formats.md, "Keyring").
+MAX_KEYRING_BYTES = 32 << 20
 MAX_RETENTION_MONTHS = 24
 
 PARTY_ID_RE = re.compile(r"^party-[a-z2-7]{26}$")
@@ -325,7 +330,12 @@ class Keyring:
     @property
     def format_version(self) -> int:
         """The lowest keyring format that expresses this document (1 until a later
-        feature is used: each such feature raises it here)."""
+        feature is used: each such feature raises it here). A hybrid post-quantum
+        subkey anywhere (the export key's, a recipient's) takes format 2, so an older
+        client says "update securexchange" instead of refusing the subkey as malformed."""
+        people = (self.agency.export, *(r for m in self.municipalities for r in m.recipients))
+        if any(s.post_quantum for person in people for s in person.subkeys):
+            return FORMAT_POST_QUANTUM
         return 1
 
     def to_json(self) -> dict[str, object]:

@@ -80,6 +80,11 @@ _KEY_LABELS = {
     "root": N_("root key"),
     "export": N_("export key"),
 }
+# A period's two subkeys (issue 18): the hybrid post-quantum one and its classic companion.
+_SUBKEY_KINDS = {
+    True: N_("post-quantum"),
+    False: N_("classic"),
+}
 _SUBKEY_STATUSES = {
     "expired": N_("expired"),
     "current": N_("current"),
@@ -93,11 +98,14 @@ def _card_json(use: str, card: Card, now: Any) -> dict[str, object]:
 
     current = card.identity.subkey_at(now)
     subkeys = []
-    for s in sorted(card.identity.subkeys, key=lambda s: s.valid_from):
+    for s in sorted(card.identity.subkeys, key=lambda s: (s.valid_from, not s.post_quantum)):
         if s.valid_until <= now:
             status = "expired"
-        elif s is current:
-            status = "current"
+        elif current is not None and (s.valid_from, s.valid_until) == (
+            current.valid_from,
+            current.valid_until,
+        ):
+            status = "current"  # the current period's subkeys, hybrid and classic
         elif s.valid_from > now:
             status = "next"
         else:
@@ -108,6 +116,7 @@ def _card_json(use: str, card: Card, now: Any) -> dict[str, object]:
                 "valid_from": format_instant(s.valid_from),
                 "valid_until": format_instant(s.valid_until),
                 "status": status,
+                "post_quantum": s.post_quantum,
             }
         )
     return {
@@ -157,13 +166,14 @@ def show(state: CliState, as_json: bool) -> None:
         echo(f"{_(_KEY_LABELS[str(entry['use'])])}  {entry['fingerprint']}")
         owner = f"{shown(entry['name'])} ({shown(entry['role'])}, {shown(entry['organisation'])})"
         echo(_("  owner         {owner}").format(owner=owner))
-        subkeys: list[dict[str, str]] = entry["subkeys"]  # type: ignore[assignment]
+        subkeys: list[dict[str, Any]] = entry["subkeys"]  # type: ignore[assignment]
         for s in subkeys:
             echo(
-                _("  subkey {status} {valid_from} .. {valid_until}").format(
+                _("  subkey {status} {valid_from} .. {valid_until}  {kind}").format(
                     status=_(_SUBKEY_STATUSES[s["status"]]).ljust(8),
                     valid_from=s["valid_from"],
                     valid_until=s["valid_until"],
+                    kind=_(_SUBKEY_KINDS[bool(s["post_quantum"])]),
                 )
             )
     if pinned is not None:
@@ -189,7 +199,12 @@ def show(state: CliState, as_json: bool) -> None:
 @click.option("--card", "what", flag_value="card", help=_("The public key card (send it on)."))
 @click.option("--ssh", "what", flag_value="ssh", help=_("The signing key as an OpenSSH line."))
 @click.option(
-    "--age", "what", flag_value="age", help=_("The current subkey as an age identity (secret!).")
+    "--age",
+    "what",
+    flag_value="age",
+    help=_(
+        "The current subkey as an age identity (secret!): the post-quantum one when there is one."
+    ),
 )
 @click.option("--public", is_flag=True, help=_("Public material only (with --ssh or --card)."))
 @click.option(

@@ -31,7 +31,10 @@ from securexchange.keys.identity import Identity, Owner, PublicIdentity, Subkey
 CARD_FAMILY = "securexchange-card"
 CARD_VERSION = 1
 CARD_FORMAT = f"{CARD_FAMILY}/{CARD_VERSION}"
-MAX_CARD_BYTES = 64 * 1024
+# A card lists its live subkeys (two periods, each a hybrid post-quantum subkey of ~2.4 KB
+# in the card and its classic companion: ~10 KB); the cap holds MAX_SUBKEYS hybrid ones
+# (~80 KB), so any identity the model allows fits. It was 64 KiB before issue 18.
+MAX_CARD_BYTES = 128 * 1024
 
 
 @dataclass(frozen=True)

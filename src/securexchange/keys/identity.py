@@ -1,13 +1,24 @@
-"""Identities: a long-term Ed25519 signing key and short-lived X25519 encryption subkeys.
+"""Identities: a long-term Ed25519 signing key and short-lived encryption subkeys.
 
 Every person (and each of the agency's two keys) has one *signing key* (Ed25519, the
-fingerprint is computed from it) and zero or more *subkeys* (age X25519 identities).
-Each subkey is valid for one period (by default one calendar quarter, UTC) and is
+fingerprint is computed from it) and zero or more *subkeys* (age identities). Each
+subkey is valid for one period (by default one calendar quarter, UTC) and is
 *certified* by the signing key: an SSHSIG signature in the card namespace over a short
 text that names the signer's fingerprint, the subkey's age recipient and its validity.
 The agency encrypts to the subkey valid at export time; a municipal client destroys a
 subkey once its validity has ended and no live data needs it, which makes every copy of
 old packages undecryptable.
+
+**Post-quantum transition** (issue 18, docs/architecture.md): each new period gets two
+subkeys with the same validity, both certified: a hybrid post-quantum one
+(``mlkem768x25519``, ``age1pq1...``) and a classic X25519 *companion* (``age1...``).
+age never mixes the two kinds in one file and a hybrid recipient cannot read a classic
+stanza, so a file for several people is hybrid only when all of them hold a hybrid
+subkey, and classic otherwise; the companion keeps a hybrid holder able to read the
+classic files of a municipality whose staff are not all hybrid yet. Identities made
+before hold classic subkeys only and keep working; their next period is a pair.
+:attr:`Subkey.post_quantum` tells the kinds apart (from the age registry), and
+:meth:`PublicIdentity.subkey_at` picks one kind or prefers the hybrid one.
 
 Rotation adds the *next* subkey ahead of time, so the card a person sends to the agency
 lists the current subkey and the next one, and packages made across the quarter
@@ -24,7 +35,6 @@ the subkeys' age identities) are never part of a ``repr``, an exception or a log
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -42,7 +52,9 @@ ROLE_EXPORT = "agency-export"
 PERIOD_MONTHS = 3  # one subkey per calendar quarter
 MAX_NAME = 200
 MAX_ROLE = 64
-MAX_SUBKEYS = 16
+# Two subkeys per period since the post-quantum transition (a hybrid one and its classic
+# companion): 32 keeps the 16 periods one kind per period allowed.
+MAX_SUBKEYS = 32
 
 _CERT_TAG = "securexchange-subkey-certification/1"
 
@@ -157,20 +169,31 @@ def certification_message(
 class Subkey:
     """The public part of an encryption subkey and its certification."""
 
-    recipient: str  # "age1..."
+    recipient: str  # "age1pq1..." (hybrid post-quantum) or "age1..." (classic)
     valid_from: datetime
     valid_until: datetime  # exclusive
     certification: str  # armored SSHSIG by the owner's signing key, card namespace
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"age1[02-9ac-hj-np-z]{58}", self.recipient):
-            raise ValueError("a subkey recipient is an age X25519 recipient")
+        from securexchange import age
+
+        # The shape only (a keyring lists thousands of subkeys, and parsing a hybrid
+        # recipient costs milliseconds); encrypting to it parses it in full.
+        if not age.has_recipient_shape(self.recipient):
+            raise ValueError("a subkey recipient is an age public-key recipient")
         if self.valid_from.tzinfo is None or self.valid_until.tzinfo is None:
             raise ValueError("subkey validity is in aware UTC time")
         if self.valid_from >= self.valid_until:
             raise ValueError("a subkey's validity must not be empty")
         if not self.certification:
             raise ValueError("a subkey needs its certification")
+
+    @property
+    def post_quantum(self) -> bool:
+        """A hybrid post-quantum subkey (else a classic one), as age's registry says."""
+        from securexchange import age
+
+        return age.is_post_quantum_recipient(self.recipient)
 
     def valid_at(self, moment: datetime) -> bool:
         return self.valid_from <= utc(moment) < self.valid_until
@@ -194,8 +217,10 @@ class SecretSubkey:
     public: Subkey
 
     def __post_init__(self) -> None:
-        if not self.identity.startswith("AGE-SECRET-KEY-1"):
-            raise ValueError("a secret subkey is an age X25519 identity")
+        from securexchange import age
+
+        if not age.is_identity_string_prefix(self.identity):
+            raise ValueError("a secret subkey is an age public-key identity")
 
 
 # --- identities -------------------------------------------------------------------------
@@ -226,10 +251,15 @@ class PublicIdentity:
         for subkey in self.subkeys:
             subkey.verify(self.signing_key)
 
-    def subkey_at(self, moment: datetime) -> Subkey | None:
-        """The subkey valid at ``moment`` (the latest-starting one if several are)."""
-        valid = [s for s in self.subkeys if s.valid_at(moment)]
-        return max(valid, key=lambda s: s.valid_from) if valid else None
+    def subkey_at(self, moment: datetime, *, post_quantum: bool | None = None) -> Subkey | None:
+        """The subkey valid at ``moment``: the latest-starting one if several are, and of
+        those the hybrid one. ``post_quantum`` True or False takes only that kind."""
+        valid = [
+            s
+            for s in self.subkeys
+            if s.valid_at(moment) and (post_quantum is None or s.post_quantum == post_quantum)
+        ]
+        return max(valid, key=_preference) if valid else None
 
     def live_subkeys(self, now: datetime) -> tuple[Subkey, ...]:
         """Subkeys whose validity has not ended (current and future), oldest first."""
@@ -243,6 +273,12 @@ class PublicIdentity:
 
 def _subkey_order(subkey: Subkey) -> tuple[datetime, datetime, str]:
     return (subkey.valid_from, subkey.valid_until, subkey.recipient)
+
+
+def _preference(subkey: Subkey) -> tuple[datetime, bool, str]:
+    """Which of the subkeys valid at one moment is picked: the latest-starting, then the
+    hybrid one (the recipient string breaks any tie that is left)."""
+    return (subkey.valid_from, subkey.post_quantum, subkey.recipient)
 
 
 @dataclass(frozen=True)
@@ -291,15 +327,35 @@ class Identity:
         """An armored SSHSIG signature of ``message`` in ``namespace``."""
         return sshsig.sign(self.seed, message, namespace)
 
-    def secret_subkey_at(self, moment: datetime) -> SecretSubkey | None:
-        valid = [s for s in self.subkeys if s.public.valid_at(moment)]
-        return max(valid, key=lambda s: s.public.valid_from) if valid else None
+    def secret_subkey_at(
+        self, moment: datetime, *, post_quantum: bool | None = None
+    ) -> SecretSubkey | None:
+        """As :meth:`PublicIdentity.subkey_at`, among the subkeys whose secret is here."""
+        valid = [
+            s
+            for s in self.subkeys
+            if s.public.valid_at(moment)
+            and (post_quantum is None or s.public.post_quantum == post_quantum)
+        ]
+        return max(valid, key=lambda s: _preference(s.public)) if valid else None
 
-    def add_subkey(self, valid_from: datetime, valid_until: datetime) -> Identity:
-        """A copy with one new subkey for ``[valid_from, valid_until)``, certified."""
+    def add_period(self, valid_from: datetime, valid_until: datetime) -> Identity:
+        """A copy with a new period: a hybrid post-quantum subkey and its classic
+        companion, both for ``[valid_from, valid_until)`` and certified."""
+        return self.add_subkey(valid_from, valid_until, post_quantum=True).add_subkey(
+            valid_from, valid_until, post_quantum=False
+        )
+
+    def add_subkey(
+        self, valid_from: datetime, valid_until: datetime, *, post_quantum: bool
+    ) -> Identity:
+        """A copy with one new subkey for ``[valid_from, valid_until)``, certified: a
+        hybrid post-quantum one or a classic one (new periods take both: add_period)."""
         from securexchange import age
 
-        secret = age.X25519Identity.generate()
+        secret: age.SecretIdentity = (
+            age.MLKEM768X25519Identity.generate() if post_quantum else age.X25519Identity.generate()
+        )
         recipient = secret.recipient.to_string()
         valid_from, valid_until = utc(valid_from), utc(valid_until)
         certification = self.sign(
@@ -313,28 +369,50 @@ class Identity:
         return replace(self, subkeys=(*self.subkeys, subkey))
 
     def rotated(self, now: datetime) -> tuple[Identity, int]:
-        """Make sure a current and a next subkey exist; returns the copy and how many
+        """Make sure a current and a next period exist; returns the copy and how many
         subkeys were added (0 when both exist already).
 
         Split-out subkeys count: their secrets are held elsewhere, their public records
-        are here. The current subkey runs from ``now`` to the end of the quarter; the
-        next one from there to the end of the following quarter.
+        are here. The current period runs from ``now`` to the end of the quarter; the
+        next one from there to the end of the following quarter. A missing period gets
+        a hybrid subkey and its classic companion (:meth:`add_period`). A period with a
+        classic subkey only (an identity made before the post-quantum transition) gets
+        a hybrid subkey with the same validity, the classic one becoming its companion:
+        one ``keys rotate`` makes an old identity post-quantum.
         """
         now = utc(now)
         result = self
         added = 0
         current = result.public.subkey_at(now)
         if current is None:
-            result = result.add_subkey(now, period_end(now))
-            added += 1
+            result = result.add_period(now, period_end(now))
+            added += 2
             current = result.public.subkey_at(now)
             if current is None:  # pragma: no cover - add_subkey just made it
                 raise InternalError(_("no current subkey after adding one"))
         boundary = current.valid_until
-        if not any(s.valid_from >= boundary for s in result.public.subkeys):
-            result = result.add_subkey(boundary, period_end(boundary))
-            added += 1
-        return result, added
+        following = [s for s in result.public.subkeys if s.valid_from >= boundary]
+        if not following:
+            result = result.add_period(boundary, period_end(boundary))
+            added += 2
+        else:
+            nxt = min(following, key=_subkey_order)
+            result, more = result._with_hybrid(nxt)
+            added += more
+        result, more = result._with_hybrid(current)
+        return result, added + more
+
+    def _with_hybrid(self, period: Subkey) -> tuple[Identity, int]:
+        """A hybrid subkey for ``period``'s validity unless a subkey valid over it is
+        hybrid already; returns the copy and how many were added (0 or 1)."""
+        if any(
+            s.post_quantum
+            and s.valid_from <= period.valid_from
+            and s.valid_until >= period.valid_until
+            for s in self.public.subkeys
+        ):
+            return self, 0
+        return self.add_subkey(period.valid_from, period.valid_until, post_quantum=True), 1
 
     def without_subkeys(self, recipients: Iterable[str]) -> Identity:
         """A copy without the given subkeys, secret and public record (destruction
@@ -376,10 +454,11 @@ class Identity:
 def generate_identity(
     owner: Owner, *, now: datetime, subkeys: bool = True, demo: bool = False
 ) -> Identity:
-    """A fresh identity; with ``subkeys``, one subkey valid from now to the quarter's end."""
+    """A fresh identity; with ``subkeys``, one period (a hybrid subkey and its classic
+    companion) valid from now to the quarter's end."""
     identity = Identity(
         owner=owner, seed=sshsig.generate_signing_seed(), created_at=utc(now), demo=demo
     )
     if subkeys:
-        identity = identity.add_subkey(utc(now), period_end(now))
+        identity = identity.add_period(utc(now), period_end(now))
     return identity

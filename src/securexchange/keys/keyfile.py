@@ -122,7 +122,7 @@ def _decode_subkey(value: object, number: int) -> SecretSubkey | Subkey:
         except ValueError:
             raise Malformed(_("{what} is not a valid subkey").format(what=what)) from None
     try:
-        parsed = age.X25519Identity.from_string(secret)
+        parsed = age.parse_identity(secret)
     except Exception:
         raise Malformed(_("{what} does not hold an age identity").format(what=what)) from None
     if parsed.recipient.to_string() != recipient:

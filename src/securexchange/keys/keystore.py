@@ -238,7 +238,8 @@ def export_ssh_line(home: Home, use: KeyUse) -> str:
 def export_age_identity(
     home: Home, source: KeySource, *, split_out: Callable[[], str | None] | None = None
 ) -> str:
-    """The current subkey as an age identity (``AGE-SECRET-KEY-1...``).
+    """The current subkey as an age identity: the hybrid post-quantum one
+    (``AGE-SECRET-KEY-PQ-1...``) when the period has one, else the classic one.
 
     A secret: the caller prints it on stdout only, and warns that an exported copy is
     out of reach of shredding (it still opens every package made for that subkey).

@@ -6,14 +6,14 @@ registered workbooks, see :mod:`securexchange.municipality.pending`). Each statu
 carries the status it replaced (its base), so the agency can see two people changing
 one record from the same starting point.
 
-The file is encrypted to the agency's export key subkey valid now (listed in the
-keyring view this home holds), signed by the staff member in the returns namespace,
-and numbered: each signer's returns count 1, 2, 3, ... The number is reserved (one
-transaction) before the file is written, so a crash can leave a gap (the agency
-reports it) but never two different returns under one number. The entries are marked
-as sent only after the file is complete: the atomic write first, then one transaction.
-A crash in between sends the same entries again next time; the agency applies a status
-it holds already without a conflict.
+The file is encrypted to the agency's export key subkey valid now (listed in the keyring
+view this home holds; the hybrid post-quantum one when the agency has one), signed by
+the staff member in the returns namespace, and numbered: each signer's returns count 1,
+2, 3, ... The number is reserved (one transaction) before the file is written, so a
+crash can leave a gap (the agency reports it) but never two different returns under one
+number. The entries are marked as sent only after the file is complete: the atomic write
+first, then one transaction. A crash in between sends the same entries again next time;
+the agency applies a status it holds already without a conflict.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def return_file_name(nis: str, signer: str, sequence: int) -> str:
 
 
 def agency_recipient(keyring: Keyring, now: datetime) -> age.PublicRecipient:
-    """The agency export key's subkey valid now, as the keyring lists it."""
+    """The agency export key's subkey valid now, as the keyring lists it: its hybrid
+    post-quantum subkey when it has one (the return is then hybrid only), else its
+    classic one. One recipient, so hybrid and classic never share the file."""
     subkey = keyring.agency.export.subkey_at(now)
     if subkey is None:
         raise Stale(

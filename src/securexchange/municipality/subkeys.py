@@ -31,7 +31,12 @@ Only the secrets move: ``identity.key`` keeps each split-out subkey's public rec
 (recipient, validity, certification; ``identity`` null in the file), so ``keys rotate``
 adds only the missing periods and the card keeps listing the current subkey. Records
 whose validity has ended are dropped the next time ``identity.key`` is re-sealed here.
-``keys export --age`` reads the current subkey from its file.
+``keys export --age`` reads the current subkey from its file (the hybrid post-quantum one
+of the period when there is one). New data keys, edits and workbook expectations are
+wrapped to that hybrid subkey, and ``vault.rewrap_to_current`` moves what was wrapped to
+its classic companion (or an older subkey) onto it. File names are a hash of the
+recipient (``sk-`` and 16 hex digits), so a ~1,960-character hybrid recipient names a
+file as short as a classic one, and old homes' files keep their names.
 """
 
 from __future__ import annotations
@@ -157,15 +162,27 @@ def listed(home: Home) -> list[HeldSubkey]:
     ]
 
 
+def post_quantum(recipient: str) -> bool:
+    """A hybrid post-quantum subkey (age's registry tells by the prefix); an edited
+    recipient the registry does not know reads as classic."""
+    from securexchange import age
+
+    try:
+        return age.is_post_quantum_recipient(recipient)
+    except age.AgeKeyError:
+        return False
+
+
 def current_recipient(home: Home) -> str | None:
-    """The held subkey to wrap new data to: valid now (latest-starting), else the held
-    one that ends last. None when no subkey is held."""
+    """The held subkey to wrap new data to: valid now (latest-starting, and of those the
+    hybrid post-quantum one, so data at rest moves to it: issue 18), else the held one
+    that ends last (hybrid first again). None when no subkey is held."""
     held = [s for s in listed(home) if s.held]
     valid = [s for s in held if s.valid_from <= home.now < s.valid_until]
     if valid:
-        return max(valid, key=lambda s: s.valid_from).recipient
+        return max(valid, key=lambda s: (s.valid_from, post_quantum(s.recipient))).recipient
     if held:
-        return max(held, key=lambda s: s.valid_until).recipient
+        return max(held, key=lambda s: (s.valid_until, post_quantum(s.recipient))).recipient
     return None
 
 

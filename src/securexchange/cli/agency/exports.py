@@ -22,6 +22,7 @@ from securexchange.cli.common import (
 from securexchange.cli.keyopts import (
     passphrase_option,
 )
+from securexchange.i18n import _
 
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
@@ -187,6 +188,10 @@ def _export_json(result: ExportResult) -> dict[str, object]:
                 "id": p.package_id,
                 "file": None if p.file is None else str(p.file),
                 "recipients_without_subkey": p.without_subkey,
+                "post_quantum": p.post_quantum,
+                "held_back_by": [
+                    {"name": h.name, "fingerprint": h.fingerprint} for h in p.held_back
+                ],
             }
             for p in result.packages
         ],
@@ -241,6 +246,15 @@ def _export_notes(result: ExportResult, as_json: bool) -> None:
             note(
                 f"warning: {p.without_subkey} recipient(s) of {p.nis} have no subkey valid now "
                 "and cannot read this package; they run 'keys rotate' and send their new card"
+            )
+        if p.held_back:
+            people = ", ".join(f"{shown(h.name)} ({h.fingerprint})" for h in p.held_back)
+            note(
+                _(
+                    "warning: the package for {nis} is classic only, not post-quantum: "
+                    "{people} hold no post-quantum key; they run 'keys rotate' and send "
+                    "their new card"
+                ).format(nis=p.nis, people=people)
             )
     if result.rows_outside_selection:
         note(f"{result.rows_outside_selection} row(s) for municipalities not selected with --nis")
