@@ -144,11 +144,11 @@ def test_a_keyring_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     data, signature, root_key = _signed_keyring(
         world.agency,
         world.nis,
-        {"format": "securexchange-keyring/2", "requires": "0.9.1", "groups": []},
+        {"format": "securexchange-keyring/3", "requires": "0.9.1", "groups": []},
     )
     with pytest.raises(UpdateNeeded) as refused:
         open_keyring(data, signature, root_key, min_version=1)
-    assert "securexchange-keyring/2" in refused.value.message
+    assert "securexchange-keyring/3" in refused.value.message
     assert "0.9.1" in refused.value.message
     assert not isinstance(refused.value, Malformed)
     with pytest.raises(UpdateNeeded):
