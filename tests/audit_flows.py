@@ -84,9 +84,12 @@ def make_package(
     records: int = 3,
     workbook: bytes = b"a workbook",
     earliest_retention: date | None = None,
+    post_quantum: bool | None = None,
 ) -> bytes:
     """A package for ``nis`` sealed with the real export key; appended to the world's
-    sequence unless ``sequence`` is given."""
+    sequence unless ``sequence`` is given. ``post_quantum=False`` seals it to each
+    person's classic companion subkey, as an export for a municipality with a member
+    who holds no hybrid subkey does."""
     made = world.packages[nis]
     seq = sequence if sequence is not None else len(made) + 1
     previous = supersedes if supersedes is not None else (made[seq - 2] if seq > 1 else None)
@@ -95,7 +98,7 @@ def make_package(
     moment = created_at or now()
     recipients = []
     for person in entry.recipients:
-        subkey = person.subkey_at(moment)
+        subkey = person.subkey_at(moment, post_quantum=post_quantum)
         assert subkey is not None
         recipients.append((person, subkey))
     recipients.sort(key=lambda pair: pair[0].fingerprint.display)

@@ -16,7 +16,7 @@ import pytest
 from securexchange import age
 from securexchange.age import (
     MAX_HEADER_SIZE,
-    MAX_STANZAS,
+    MAX_RECIPIENTS,
     AgeHeaderError,
     AgeKeyError,
     AgeMixedRecipientsError,
@@ -270,11 +270,11 @@ def test_hybrid_and_classic_recipients_are_not_mixed_in_one_file(
 
 
 def test_64_hybrid_recipients_fit_the_header() -> None:
-    identities = [MLKEM768X25519Identity.generate() for _ in range(MAX_STANZAS)]
+    identities = [MLKEM768X25519Identity.generate() for _ in range(MAX_RECIPIENTS)]
     for armor in (False, True):
         blob = age.encrypt(b"many", [i.recipient for i in identities], armor=armor)
         header = age.parse_header(blob)
-        assert header.count("mlkem768x25519") == MAX_STANZAS == 64
+        assert header.count("mlkem768x25519") == MAX_RECIPIENTS == 64
         # More than the old 64 KiB cap, within the new one.
         assert header.length == 22 + 64 * HYBRID_STANZA_BYTES + 48 == 99_718
         assert 64 * 1024 < header.length <= MAX_HEADER_SIZE
@@ -283,7 +283,7 @@ def test_64_hybrid_recipients_fit_the_header() -> None:
         age.decrypt_stream(io.BytesIO(blob), out, [identities[-1]])
         assert out.getvalue() == b"many"
     with pytest.raises(ValueError, match="at most 64"):
-        age.encrypt(b"x", [identities[0].recipient] * (MAX_STANZAS + 1))
+        age.encrypt(b"x", [identities[0].recipient] * (MAX_RECIPIENTS + 1))
 
 
 # --- malformed stanzas are header failures ----------------------------------------------

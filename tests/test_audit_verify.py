@@ -81,6 +81,10 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
             keyring_version=version_before,
             created_at=later,
         ),
+        # the next package for B, sealed to classic companion subkeys only
+        "classic": make_package(
+            world, B, sequence=3, supersedes=world.packages[B][1], post_quantum=False
+        ),
     }
     return Corpus(world, out, staff2.fingerprint, extra)
 
@@ -234,6 +238,7 @@ def test_the_cli_prints_the_table_and_json_and_passes_the_clean_corpus(corpus: C
         "id",
         "municipality",
         "seq",
+        "recipients",
         "result",
     ]
     assert "FAILED" not in result.stdout
@@ -271,3 +276,45 @@ def test_verify_takes_no_decryption_key_option() -> None:
     assert result.code == 0
     assert "--identity" not in result.stdout and "--key " not in result.stdout
     assert "--passphrase" not in result.stdout
+
+
+def test_every_payload_shows_its_recipient_types_and_the_clean_corpus_is_hybrid_only(
+    corpus: Corpus,
+) -> None:
+    report = _audit(corpus, corpus.clean)
+    for artifact in report.artifacts:
+        if artifact.kind in ("package", "return"):
+            assert artifact.recipient_types is not None
+            assert artifact.post_quantum_only, artifact.file
+            assert artifact.to_json()["recipients"] == dict(artifact.recipient_types)
+        else:
+            assert artifact.recipient_types is None and artifact.recipients_shown == "-"
+    returns = [a for a in report.artifacts if a.kind == "return"]
+    assert {a.recipients_shown for a in returns} == {"1×mlkem768x25519"}
+    assert _flagged(audit_paths([corpus.clean], corpus.world.root_card, require_pq=True)) == {}
+
+
+def test_require_pq_fails_a_package_sealed_to_classic_subkeys_and_only_that_one(
+    corpus: Corpus, tmp_path: Path
+) -> None:
+    d = _copy(corpus, tmp_path)
+    (d / "packages" / f"{B}-3.sxp").write_bytes(corpus.extra["classic"])
+    # Without the flag a classic package is a valid package: it only shows its types.
+    plain = _audit(corpus, d)
+    assert _flagged(plain) == {}
+    (classic,) = [a for a in plain.artifacts if Path(a.file).name == f"{B}-3.sxp"]
+    assert classic.recipients_shown == "1×X25519"
+    strict = audit_paths([d], corpus.world.root_card, require_pq=True)
+    assert _flagged(strict) == {f"{B}-3.sxp": {"SX-NOT-POST-QUANTUM"}}
+
+    card = str(corpus.world.root_card)
+    result = run_cli(["audit", "verify", str(d), "--agency-key", card, "--require-pq"])
+    assert_single_error(result, "SX-NOT-POST-QUANTUM", 1)
+    failed = [line for line in result.stdout.splitlines() if line.endswith("FAILED")]
+    assert len(failed) == 1 and f"{B}-3.sxp" in failed[0] and "1×X25519" in failed[0]
+    assert "post-quantum: SX-NOT-POST-QUANTUM:" in result.stdout
+    as_json = run_cli(["audit", "verify", str(d), "--agency-key", card, "--json"])
+    assert as_json.code == 0
+    listed = {Path(a["file"]).name: a for a in json.loads(as_json.stdout)["artifacts"]}
+    assert listed[f"{B}-3.sxp"]["recipients"] == {"X25519": 1}
+    assert listed[f"{A}-1.sxp"]["recipients"] == {"mlkem768x25519": 2}  # two staff then

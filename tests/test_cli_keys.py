@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import CliResult, assert_single_error, run_cli
+from cli_helpers import CliResult, assert_single_error, expect_ok, run_cli
 from keys_helpers import (
     EXPORT_PASS,
     ROOT_PASS,
@@ -238,6 +238,45 @@ def test_keys_export_age_prints_the_current_subkey_and_warns(agency: Path, tmp_p
     assert "escapes shredding" in result.stderr
     for key in held.values():
         assert key.to_string() not in result.stderr
+
+
+def test_keys_export_age_never_writes_over_a_file_a_link_or_a_device(
+    agency: Path, tmp_path: Path
+) -> None:
+    """Found by the adversarial review: --out replaced a link, a pipe or an existing
+    file with the secret (and, run as root, /dev/stdout itself)."""
+    import os
+
+    make_staff(tmp_path / "staff", agency)
+    staff_pass = passphrase_file(tmp_path, "staff.pass", STAFF_PASS)
+    export = ["keys", "export", "--age", "--passphrase-file", str(staff_pass), "--out"]
+    target = tmp_path / "vault-volume" / "key.txt"
+    link = tmp_path / "key-link"
+    link.symlink_to(target)
+    existing = tmp_path / "existing.txt"
+    existing.write_bytes(b"keep me")
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(tmp_path / "nowhere")
+    for out in (link, existing, fifo, dangling):
+        result = run_cli([*export, str(out)], home=tmp_path / "staff")
+        assert_single_error(result, "SX-EXISTS", 2)
+    assert link.is_symlink() and not target.exists() and dangling.is_symlink()
+    assert existing.read_bytes() == b"keep me" and fifo.is_fifo()
+
+    fresh = tmp_path / "fresh.key"
+    expect_ok(run_cli([*export, str(fresh)], home=tmp_path / "staff"))
+    assert (
+        fresh.read_text().startswith("AGE-SECRET-KEY-PQ-1")
+        and fresh.stat().st_mode & 0o777 == 0o600
+    )
+    # Public material may replace a regular file, never a link.
+    card = ["keys", "export", "--card", "--out"]
+    expect_ok(run_cli([*card, str(existing)], home=tmp_path / "staff"))
+    assert read_card(existing.read_bytes())
+    assert_single_error(run_cli([*card, str(link)], home=tmp_path / "staff"), "SX-USAGE", 2)
+    assert link.is_symlink() and not target.exists()
 
 
 def test_keys_show_lists_both_subkeys_of_a_period(agency: Path, tmp_path: Path) -> None:

@@ -237,8 +237,8 @@ def test_a_key_card_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     world = make_world(tmp_path)
     envelope = json.loads((world.staff / "keys" / "identity.card.json").read_bytes())
     inner = json.loads(envelope["card"])
-    inner.update(format="securexchange-card/2", requires="0.3.0", pq_subkeys=[])
+    inner.update(format="securexchange-card/3", requires="0.3.0", pq_subkeys=[])
     envelope["card"] = strictjson.dumps(inner).decode()
     with pytest.raises(UpdateNeeded) as refused:
         read_card(strictjson.dumps(envelope))
-    assert "securexchange-card/2" in refused.value.message and "0.3.0" in refused.value.message
+    assert "securexchange-card/3" in refused.value.message and "0.3.0" in refused.value.message

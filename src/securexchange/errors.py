@@ -184,6 +184,13 @@ class UpdateNeeded(ArtifactError):
     name = "SX-UPDATE-NEEDED"
 
 
+class NotPostQuantum(ArtifactError):
+    """An artifact is not encrypted to hybrid post-quantum recipients only (``audit verify
+    --require-pq``)."""
+
+    name = "SX-NOT-POST-QUANTUM"
+
+
 class UnknownRecord(ArtifactError):
     """A return names a record that was not sent to that municipality."""
 

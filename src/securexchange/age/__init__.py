@@ -31,7 +31,7 @@ from securexchange.age.errors import (
     AgePayloadError,
     AgeSizeError,
 )
-from securexchange.age.format import MAX_HEADER_SIZE, MAX_STANZAS, Header, Stanza
+from securexchange.age.format import MAX_HEADER_SIZE, MAX_RECIPIENTS, MAX_STANZAS, Header, Stanza
 from securexchange.age.mlkem768x25519 import MLKEM768X25519Identity, MLKEM768X25519Recipient
 from securexchange.age.primitives import (
     FILE_KEY_SIZE,
@@ -48,6 +48,7 @@ from securexchange.age.recipients import (
     has_recipient_shape,
     is_identity_string_prefix,
     is_post_quantum_recipient,
+    is_post_quantum_stanza,
     is_recipient_string,
     parse_identity,
     parse_recipient,
@@ -61,6 +62,7 @@ from securexchange.i18n import _
 __all__ = [
     "DEFAULT_MAX_SIZE",
     "MAX_HEADER_SIZE",
+    "MAX_RECIPIENTS",
     "MAX_STANZAS",
     "AgeArmorError",
     "AgeHeaderError",
@@ -89,6 +91,7 @@ __all__ = [
     "has_recipient_shape",
     "is_identity_string_prefix",
     "is_post_quantum_recipient",
+    "is_post_quantum_stanza",
     "is_recipient_string",
     "parse_header",
     "parse_identity",
@@ -109,8 +112,9 @@ def _header_for(recipients: Sequence[Recipient]) -> tuple[bytes, bytes]:
     """A fresh file key and the header wrapping it to every recipient."""
     if not recipients:
         raise ValueError("at least one recipient is required")
-    if len(recipients) > MAX_STANZAS:
-        raise ValueError(f"at most {MAX_STANZAS} recipients (what our own reader accepts)")
+    if len(recipients) > MAX_RECIPIENTS:
+        # The callers cap their lists (a municipality authorises at most this many).
+        raise ValueError(f"at most {MAX_RECIPIENTS} recipients")
     if any(isinstance(r, ScryptRecipient) for r in recipients) and len(recipients) != 1:
         # A passphrase-encrypted file must be authenticated by the passphrase alone;
         # another recipient could otherwise forge a file that opens with it.

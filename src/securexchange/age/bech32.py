@@ -93,6 +93,10 @@ def decode(text: str) -> tuple[str, bytes]:
     """Decode to (human-readable part, data); the part keeps the string's case."""
     if len(text) > MAX_LENGTH:
         raise ValueError("bech32: too long")
+    if not text.isascii():
+        # Before any case folding: str.lower() maps some non-ASCII letters to ASCII
+        # (KELVIN SIGN to "k"), which would give one key a second accepted spelling.
+        raise ValueError("bech32: non-ASCII character")
     if text.lower() != text and text.upper() != text:
         raise ValueError("bech32: mixed case")
     pos = text.rfind("1")

@@ -34,11 +34,14 @@ MAC_SIZE = 32
 # (mlkem768x25519) is 1,557 bytes: a 1,513-byte line holding the 1,120-byte encapsulated
 # key in base64, and a 44-byte body line. 64 of them make a 99,718-byte header (97.4
 # KiB), more than the 64 KiB this cap was: 128 KiB holds them with room to spare (a
-# grease stanza, a longer plugin stanza), and 64 stanzas stay enough for any real
-# recipient list. Both still bound the work a hostile header can cause: it is read and
-# parsed once, linearly, before any cryptography.
+# grease stanza, a longer plugin stanza). We encrypt to at most MAX_RECIPIENTS; a reader
+# takes up to twice as many stanzas, so a file of another implementation with 64
+# recipients and its grease stanzas (rage adds some) still opens. Both caps bound the
+# work a hostile header can cause: it is read and parsed once, linearly, before any
+# cryptography, and the size cap leaves room for at most ~80 hybrid stanzas.
 MAX_HEADER_SIZE = 128 * 1024
-MAX_STANZAS = 64
+MAX_RECIPIENTS = 64
+MAX_STANZAS = 2 * MAX_RECIPIENTS
 
 _RAW_B64 = re.compile(rb"[A-Za-z0-9+/]*")
 

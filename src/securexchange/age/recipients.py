@@ -145,6 +145,13 @@ def is_post_quantum_recipient(text: str) -> bool:
     return _type_of(text, lambda t: t.recipient_prefix, unknown).post_quantum
 
 
+def is_post_quantum_stanza(stanza_type: str) -> bool:
+    """Whether a stanza type is of a post-quantum public-key type (False for any other,
+    known or not): what an auditor asks of a header without a key."""
+    key_type = _BY_STANZA.get(stanza_type)
+    return key_type is not None and key_type.post_quantum
+
+
 def has_recipient_shape(text: str) -> bool:
     """``text`` looks like a canonical public-key recipient of a known type: its prefix,
     lower-case Bech32 characters and that type's length. A cheap check, without the

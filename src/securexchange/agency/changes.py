@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange import strictjson
+from securexchange import age, strictjson
 from securexchange.agency.registry import (
     AGENCY_KEYS_SETTING,
     DEFAULT_RETENTION_MONTHS,
@@ -251,6 +251,20 @@ def add_recipient(
             raise Rollback(
                 "the key card is older than the one registered for that person",
                 hint="ask for the card written after the last 'keys rotate'",
+            )
+        if read_card(bytes(row[0]), recipients_checked=True).identity == card.identity:
+            # The same keys in other bytes (whitespace, a re-signed copy): nothing to
+            # publish, and no new keyring version for anyone to fetch.
+            return card, RecipientChange.UNCHANGED, None
+    else:
+        (held,) = home.db.execute(
+            "SELECT COUNT(*) FROM agency_recipients WHERE party_id = ?", (entry.party_id,)
+        ).fetchone()
+        if held >= age.MAX_RECIPIENTS:
+            raise UsageError(
+                f"{entry.nis} has {held} authorised recipients already, as many as one "
+                "package can be encrypted to",
+                hint="remove someone who no longer needs access first ('agency recipient remove')",
             )
     identity = unlock_root(home, root)
     now_text = format_instant(home.now)

@@ -403,10 +403,9 @@ def check_every_municipality_reached(result: ExportResult) -> None:
     if not missing:
         return
     noun = "municipality" if len(missing) == 1 else "municipalities"
-    codes = ", ".join(s.nis for s in missing)
+    codes = ", ".join(f"{s.nis} ({s.reason.value})" for s in missing)
     raise NoRecipient(
-        f"{len(missing)} {noun} with an active protocol got no package "
-        f"(no recipient with a key valid now): {codes}",
+        f"{len(missing)} {noun} with an active protocol got no package: {codes}",
         hint=(
             "their staff run 'keys rotate' and send the new card, or enrol; "
             "--allow-missing accepts such an export"

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
-from securexchange import municipalities, pseudonym
+from securexchange import age, municipalities, pseudonym
 from securexchange.agency import packages as ledger
 from securexchange.agency.export_result import (
     PACKAGE_SUFFIX,
@@ -144,6 +144,11 @@ def plan(
         if not recipients:
             skipped.append(
                 SkippedMunicipality(nis, entry.name, SkipReason.NO_CURRENT_SUBKEY, len(rows))
+            )
+            continue
+        if len(recipients) > age.MAX_RECIPIENTS:
+            skipped.append(
+                SkippedMunicipality(nis, entry.name, SkipReason.TOO_MANY_RECIPIENTS, len(rows))
             )
             continue
         targets.append(

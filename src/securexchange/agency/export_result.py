@@ -22,12 +22,19 @@ class SkipReason(StrEnum):
     NO_PROTOCOL = "no active protocol"
     NO_RECIPIENT = "no recipient"
     NO_CURRENT_SUBKEY = "no recipient with a current subkey"
+    # More authorised recipients than one age file holds (age.MAX_RECIPIENTS): only
+    # possible for a list made before 'agency recipient add' capped it.
+    TOO_MANY_RECIPIENTS = "too many recipients"
 
     @property
     def missing(self) -> bool:
         """A municipality with an active protocol that nobody there can receive: the
         data flow has stopped, which an export must not pass over in silence."""
-        return self in (SkipReason.NO_RECIPIENT, SkipReason.NO_CURRENT_SUBKEY)
+        return self in (
+            SkipReason.NO_RECIPIENT,
+            SkipReason.NO_CURRENT_SUBKEY,
+            SkipReason.TOO_MANY_RECIPIENTS,
+        )
 
 
 @dataclass(frozen=True)

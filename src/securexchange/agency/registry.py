@@ -194,7 +194,8 @@ def cards_of(home: Home, party_id: str) -> tuple[Card, ...]:
     rows = home.db.execute(
         "SELECT card FROM agency_recipients WHERE party_id = ? ORDER BY fingerprint", (party_id,)
     ).fetchall()
-    return tuple(read_card(bytes(row[0])) for row in rows)
+    # Stored by 'recipient add' after the full check.
+    return tuple(read_card(bytes(row[0]), recipients_checked=True) for row in rows)
 
 
 def list_recipients(home: Home) -> list[RecipientRow]:
@@ -202,7 +203,10 @@ def list_recipients(home: Home) -> list[RecipientRow]:
         "SELECT m.nis, r.card, r.added_at, r.updated_at FROM agency_recipients r "
         "JOIN agency_municipalities m ON m.party_id = r.party_id ORDER BY m.nis, r.fingerprint"
     ).fetchall()
-    return [RecipientRow(str(n), read_card(bytes(c)), str(a), str(u)) for n, c, a, u in rows]
+    return [
+        RecipientRow(str(n), read_card(bytes(c), recipients_checked=True), str(a), str(u))
+        for n, c, a, u in rows
+    ]
 
 
 # --- keyring versions ---------------------------------------------------------------

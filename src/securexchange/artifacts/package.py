@@ -49,7 +49,7 @@ from securexchange.ids import is_artifact_id, is_nis_code
 
 DEFAULT_IMPORT_DAYS = 30
 DEFAULT_VALID_DAYS = 60
-MAX_RECIPIENTS = 256
+MAX_RECIPIENTS = age.MAX_RECIPIENTS  # what one age file is encrypted to (was 256)
 MAX_RECORDS = 1_000_000
 DEFAULT_MAX_PAYLOAD = 64 << 20
 
@@ -187,7 +187,7 @@ class PackageBody:
         if not 1 <= len(self.recipients) <= MAX_RECIPIENTS or not all(
             isinstance(r, PackageRecipient) for r in self.recipients
         ):
-            raise ValueError("recipients are 1 to 256 package recipients")
+            raise ValueError(f"recipients are 1 to {MAX_RECIPIENTS} package recipients")
         prints = [r.fingerprint for r in self.recipients]
         if prints != sorted(set(prints)):
             raise ValueError("recipients are sorted by fingerprint and unique")

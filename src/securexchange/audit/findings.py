@@ -36,6 +36,7 @@ CHECK_SEQUENCE = "sequence"
 CHECK_SUPERSEDES = "supersede chain"
 CHECK_DUPLICATE = "duplicate"
 CHECK_EQUIVOCATION = "equivocation"
+CHECK_POST_QUANTUM = "post-quantum"
 
 _CHECK_OF_ERROR = {
     Malformed.name: CHECK_STRUCTURE,
@@ -91,6 +92,22 @@ class ArtifactReport:
     supersedes: tuple[str, str] | None = None
     protocol_id: str | None = None
     verified: bool = False
+    # How many recipient stanzas of each type the payload's header holds, in the order
+    # they first appear; None for artifacts without a payload or an unreadable header.
+    recipient_types: tuple[tuple[str, int], ...] | None = None
+
+    @property
+    def recipients_shown(self) -> str:
+        """``2×mlkem768x25519``, ``1×X25519+1×mlkem768x25519`` or ``-``."""
+        if not self.recipient_types:
+            return "-"
+        return "+".join(f"{count}×{kind}" for kind, count in self.recipient_types)
+
+    @property
+    def post_quantum_only(self) -> bool:
+        return bool(self.recipient_types) and all(
+            age.is_post_quantum_stanza(kind) for kind, _ in self.recipient_types or ()
+        )
 
     @property
     def ok(self) -> bool:
@@ -111,6 +128,7 @@ class ArtifactReport:
             "id": self.artifact_id,
             "municipality": self.municipality,
             "seq": self.seq,
+            "recipients": None if self.recipient_types is None else dict(self.recipient_types),
             "result": self.result,
             "failures": [f.to_json() for f in self.findings],
         }

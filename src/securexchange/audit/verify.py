@@ -36,9 +36,10 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+from securexchange import age
 from securexchange.artifacts.container import MEMBER_LIMITS, open_without_decryption, read_members
 from securexchange.artifacts.keyring import Keyring, open_keyring
-from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
+from securexchange.artifacts.manifest import MANIFEST, PAYLOAD, ArtifactType, Manifest
 from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package import PackageBody
 from securexchange.artifacts.package_open import PackageTrust, open_package
@@ -48,6 +49,7 @@ from securexchange.artifacts.zipstrict import DEFAULT_LIMITS
 from securexchange.audit.findings import (
     ANONYMOUS_STANZAS_NOTE,
     CHECK_AUTHORISATION,
+    CHECK_POST_QUANTUM,
     CHECK_READ,
     CHECK_SIGNATURE,
     CHECK_STRUCTURE,
@@ -75,6 +77,7 @@ from securexchange.errors import (
     InternalError,
     Malformed,
     NotAuthorised,
+    NotPostQuantum,
     SxError,
 )
 from securexchange.home.atomicio import read_capped
@@ -272,6 +275,19 @@ def _check_notice(
     # shared under it (as allowed_signers says); the agency signs such notices.
 
 
+def _recipient_types(payload: bytes) -> tuple[tuple[str, int], ...] | None:
+    """Stanza types and counts of an age header, read without a key (None if it does
+    not parse: the artifact's own checks say why)."""
+    try:
+        stanzas = age.parse_header(payload).stanzas
+    except SxError:
+        return None
+    counts: dict[str, int] = {}
+    for stanza in stanzas:
+        counts[stanza.type] = counts.get(stanza.type, 0) + 1
+    return tuple(counts.items())
+
+
 def _check_container(
     item: InputFile, root_key: bytes, index: KeyringIndex
 ) -> tuple[ArtifactReport, Manifest | None]:
@@ -279,7 +295,7 @@ def _check_container(
     report = ArtifactReport(item.name, "unknown")
     report.container_sha256 = hashlib.sha256(item.data).hexdigest()
     try:
-        manifest, _ = _peek(item.data)
+        manifest, members = _peek(item.data)
     except SxError as exc:
         report.fail(from_error(exc))
         salvaged = _salvage_envelope(item.data)
@@ -289,6 +305,8 @@ def _check_container(
             _fill_envelope(report, salvaged)
         return report, None
     _fill_envelope(report, manifest)
+    if PAYLOAD in members:
+        report.recipient_types = _recipient_types(members[PAYLOAD])
     if manifest.artifact_type is ArtifactType.PACKAGE:
         _check_package(report, item.data, root_key, index)
     return report, manifest
@@ -297,8 +315,21 @@ def _check_container(
 # --- the whole audit --------------------------------------------------------------------
 
 
-def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport:
-    """Check every artifact among ``files`` against the pinned ``root_key``. Pure."""
+REQUIRE_PQ_NOTE = (
+    "--require-pq judges packages and returns (keyrings and notices carry no encrypted "
+    "data); signatures stay Ed25519 (docs/threat-model.md, post-quantum)"
+)
+
+
+def verify_artifacts(
+    files: Sequence[InputFile], root_key: bytes, *, require_pq: bool = False
+) -> AuditReport:
+    """Check every artifact among ``files`` against the pinned ``root_key``. Pure.
+
+    With ``require_pq``, a package or return whose payload has any recipient stanza that
+    is not hybrid post-quantum fails too (SX-NOT-POST-QUANTUM): a copy captured today
+    would open to whoever later breaks X25519.
+    """
     by_name = {f.name: f for f in files}
     index = KeyringIndex()
     reports: list[ArtifactReport] = []
@@ -346,7 +377,25 @@ def verify_artifacts(files: Sequence[InputFile], root_key: bytes) -> AuditReport
     check_across_artifacts(reports, index)
 
     notes = [ANONYMOUS_STANZAS_NOTE] if any(r.kind == "package" for r in reports) else []
+    if require_pq:
+        _require_post_quantum(reports)
+        notes.append(REQUIRE_PQ_NOTE)
     return AuditReport(tuple(reports), tuple(skipped), tuple(notes))
+
+
+def _require_post_quantum(reports: Sequence[ArtifactReport]) -> None:
+    for report in reports:
+        if report.kind not in (ArtifactType.PACKAGE.value, ArtifactType.RETURN.value):
+            continue
+        if report.post_quantum_only:
+            continue
+        why = (
+            "the payload's recipients could not be read"
+            if not report.recipient_types
+            else f"the payload is encrypted to {report.recipients_shown}, not to hybrid "
+            "post-quantum recipients only"
+        )
+        report.fail(finding(CHECK_POST_QUANTUM, NotPostQuantum, why))
 
 
 def _check_after_keyrings(
@@ -378,8 +427,10 @@ def _check_after_keyrings(
             _check_package(report, item.data, root_key, index, terminations)
 
 
-def audit_paths(paths: Sequence[Path], agency_card: Path) -> AuditReport:
+def audit_paths(
+    paths: Sequence[Path], agency_card: Path, *, require_pq: bool = False
+) -> AuditReport:
     """Read ``agency_card`` and every file under ``paths``, and verify them."""
     card_data = read_capped(agency_card, limit=MAX_CARD_BYTES, what="agency key card")
     root_key = root_key_from_card(card_data)
-    return verify_artifacts(collect(paths), root_key)
+    return verify_artifacts(collect(paths), root_key, require_pq=require_pq)

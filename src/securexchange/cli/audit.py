@@ -74,27 +74,39 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="The agency's root key card (root.card.json), fingerprint checked out of band.",
 )
+@click.option(
+    "--require-pq",
+    "require_pq",
+    is_flag=True,
+    help="Also fail (SX-NOT-POST-QUANTUM) on any package or return that is not encrypted "
+    "to hybrid post-quantum recipients only.",
+)
 @json_option
-def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> None:
+def verify_command(
+    paths: tuple[Path, ...], agency_key: Path, require_pq: bool, as_json: bool
+) -> None:
     """Verify packages, returns, keyrings and notices without any decryption key.
 
-    Needs no home. Every check of every artifact is listed; files that are not
-    artifacts are listed as skipped. Exit 1 if any check failed.
+    Needs no home. Every check of every artifact is listed, with the recipient types
+    of each payload; files that are not artifacts are listed as skipped. Exit 1 if any
+    check failed.
 
     \b
-    Example:
+    Examples:
       securexchange audit verify exports/ returns/ keyring/ --agency-key root.card.json
+      securexchange audit verify exports/ --agency-key root.card.json --require-pq
     """
     from securexchange.audit.inputs import root_key_from_card
     from securexchange.audit.verify import audit_paths
     from securexchange.fingerprint import Fingerprint
     from securexchange.home.atomicio import read_capped
+    from securexchange.keys.card import MAX_CARD_BYTES
 
-    report = audit_paths(list(paths), agency_key)
+    report = audit_paths(list(paths), agency_key, require_pq=require_pq)
     # Everything above rests on this one key: show it, so the auditor can compare it
     # with the fingerprint the agency gave them out of band.
     trusted = Fingerprint.of_public_key(
-        root_key_from_card(read_capped(agency_key, limit=64 * 1024, what="key card"))
+        root_key_from_card(read_capped(agency_key, limit=MAX_CARD_BYTES, what="key card"))
     ).display
     echo(
         f"trusting the agency root key {trusted} (from {shown(agency_key.name)}); compare it with "
@@ -113,11 +125,12 @@ def verify_command(paths: tuple[Path, ...], agency_key: Path, as_json: bool) -> 
                 shown(a.artifact_id or "-"),
                 shown(a.municipality or "-"),
                 "-" if a.seq is None else str(a.seq),
+                shown(a.recipients_shown),
                 shown(a.result),
             ]
             for a in report.artifacts
         ]
-        headers = ["file", "type", "id", "municipality", "seq", "result"]
+        headers = ["file", "type", "id", "municipality", "seq", "recipients", "result"]
         widths = [len(h) for h in headers]
         for row in rows:
             widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]

@@ -28,6 +28,7 @@ from securexchange.cli.translated import TranslatedGroup
 from securexchange.i18n import N_, _
 
 if TYPE_CHECKING:
+    from securexchange.errors import SxError
     from securexchange.home.home import Home
     from securexchange.keys.card import Card
     from securexchange.keys.keystore import KeySource, KeyUse
@@ -236,6 +237,7 @@ def export(
         raise UsageError(_("--age exports a secret key; it cannot be --public"))
     if out is not None:
         refuse_non_directory(out.parent)
+        _refuse_output_file(out, secret=what == "age")
     with cli_home(state) as home:
         if what == "card":
             data = export_card(home, _signing_use(home, export_key))
@@ -261,8 +263,44 @@ def export(
         click.echo(data.decode("utf-8"), nl=False)  # the card file itself, byte for byte
     else:
         output_dir(out.parent, private=what == "age")  # a secret key: 0700 when created
-        atomic_write(out, data, mode=0o600 if what == "age" else 0o644)
+        try:
+            # A secret key never replaces a file, even one made after the check above.
+            atomic_write(out, data, mode=0o600 if what == "age" else 0o644, exclusive=what == "age")
+        except FileExistsError:
+            raise _exists(out) from None
+        except OSError as exc:
+            raise UsageError(
+                _("{path} cannot be written ({reason})").format(
+                    path=shown(out), reason=exc.strerror or exc.__class__.__name__
+                )
+            ) from None
         note(_("wrote {path}").format(path=shown(out)))
+
+
+def _exists(out: Path) -> SxError:
+    from securexchange.errors import AlreadyExists
+
+    return AlreadyExists(
+        _("{path} exists already: a secret key is never written over another file").format(
+            path=shown(out)
+        ),
+        hint=_("give a new file name, or delete the old copy first"),
+    )
+
+
+def _refuse_output_file(out: Path, *, secret: bool) -> None:
+    """``--out`` names a new file, or (for public material) a regular file to replace;
+    never a link, device or pipe: the data would land beside it, not where it points."""
+    from securexchange.errors import UsageError
+
+    if not os.path.lexists(out):
+        return
+    if secret:
+        raise _exists(out)
+    if out.is_symlink() or not out.is_file():
+        raise UsageError(
+            _("{path} is not a regular file; give the name of a new file").format(path=shown(out))
+        )
 
 
 @keys.command(
@@ -298,8 +336,21 @@ def rotate(
             )
             where = None
         else:
-            added = rotate_identity(home, _source(home, KeyUse.IDENTITY, passphrase_file))
-            version = None
+            rotation = rotate_identity(home, _source(home, KeyUse.IDENTITY, passphrase_file))
+            added, version = rotation.added, None
+            if added == 0 and rotation.card_rewritten:
+                note(
+                    _(
+                        "your subkeys exist already, but your card did not list them all: "
+                        "it was written again"
+                    )
+                )
+                note(
+                    _("your new card: {path}; send it to the agency").format(
+                        path=shown(card_path(home, KeyUse.IDENTITY))
+                    )
+                )
+                return
             where = card_path(home, KeyUse.IDENTITY)
     if added == 0:
         note(_("the current and next subkeys exist already; nothing to rotate"))

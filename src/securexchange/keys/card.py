@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from securexchange import sshsig, strictjson
+from securexchange import age, sshsig, strictjson
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, FingerprintMismatch, Malformed
 from securexchange.fingerprint import Fingerprint, parse_display
@@ -29,8 +29,10 @@ from securexchange.i18n import _
 from securexchange.keys.identity import Identity, Owner, PublicIdentity, Subkey
 
 CARD_FAMILY = "securexchange-card"
-CARD_VERSION = 1
-CARD_FORMAT = f"{CARD_FAMILY}/{CARD_VERSION}"
+CARD_VERSION = 2  # the newest card format this version of securexchange reads
+# A card that lists a hybrid post-quantum subkey is format 2 (the fields of format 1):
+# an older agency says "update securexchange" instead of "this subkey is not valid".
+CARD_FORMAT_POST_QUANTUM = 2
 # A card lists its live subkeys (two periods, each a hybrid post-quantum subkey of ~2.4 KB
 # in the card and its classic companion: ~10 KB); the cap holds MAX_SUBKEYS hybrid ones
 # (~80 KB), so any identity the model allows fits. It was 64 KiB before issue 18.
@@ -114,11 +116,17 @@ def identity_from_fields(f: strictjson.Fields, what: str) -> PublicIdentity:
     return identity
 
 
+def card_format(identity: PublicIdentity) -> str:
+    """The lowest card format that expresses a card listing ``identity``'s subkeys."""
+    number = CARD_FORMAT_POST_QUANTUM if any(s.post_quantum for s in identity.subkeys) else 1
+    return f"{CARD_FAMILY}/{number}"
+
+
 def make_card(identity: Identity, *, now: datetime) -> bytes:
     """The card file of ``identity`` at ``now`` (live subkeys only), self-signed."""
     public = identity.public.with_live_subkeys(now)
     body = {
-        "format": CARD_FORMAT,
+        "format": card_format(public),
         "created_at": format_instant(now),
         "demo": identity.demo,
         **identity_to_json(public),
@@ -151,10 +159,15 @@ def _refuse_newer_card(data: bytes, what: str) -> None:
         check(envelope["card"].encode("utf-8", errors="replace"))
 
 
-def read_card(data: bytes) -> Card:
+def read_card(data: bytes, *, recipients_checked: bool = False) -> Card:
     """Parse and verify a card file: strict JSON, the self-signature, every subkey's
-    certification. Raises Malformed or BadSignature (UpdateNeeded for a card a newer
-    securexchange made in a newer format); never echoes the content.
+    certification, every subkey a valid age recipient. Raises Malformed or BadSignature
+    (UpdateNeeded for a card a newer securexchange made in a newer format); never
+    echoes the content.
+
+    ``recipients_checked``: the card was read with the full check before and stored
+    (the agency's registry reads every stored card for each keyring version; parsing a
+    hybrid recipient costs about a millisecond), so its subkeys get the shape check only.
     """
     # TRANSLATORS: names the card in messages ("the key card is not valid JSON").
     what = _("the key card")
@@ -165,17 +178,48 @@ def read_card(data: bytes) -> Card:
         signature = f.text("signature")
     body = strictjson.loads(text, what=what, max_bytes=MAX_CARD_BYTES)
     with strictjson.Fields(body, what) as f:
-        if f.text("format") != CARD_FORMAT:
+        declared = f.text("format")
+        if declared not in {f"{CARD_FAMILY}/{n}" for n in range(1, CARD_VERSION + 1)}:
             raise Malformed(_("the key card has an unknown format"))
         created_at = read_instant(f.text("created_at"), what)
         demo = f.boolean("demo")
         identity = identity_from_fields(f, what)
+    if declared != card_format(identity):
+        # One encoding per content, as for keyrings.
+        raise Malformed(_("the key card states another format than its content needs"))
+    for number, subkey in enumerate(() if recipients_checked else identity.subkeys, 1):
+        # The full check (checksum, key), not just the shape a keyring's subkeys get: a
+        # card is where a subkey enters, and one that no encryption can use would
+        # otherwise fail every later export (keyrings list only cards' subkeys).
+        if not age.is_recipient_string(subkey.recipient):
+            raise Malformed(
+                _("{what} subkey {number} is not a valid age recipient").format(
+                    what=what, number=number
+                )
+            )
     try:
         sshsig.verify(signature, text, sshsig.NAMESPACE_CARD, identity.signing_key)
     except (BadSignature, Malformed):
         raise BadSignature(_("the key card's self-signature does not verify")) from None
     identity.verify_subkeys()
+    _require_classic_companions(identity, what)
     return Card(identity=identity, created_at=created_at, demo=demo)
+
+
+def _require_classic_companions(identity: PublicIdentity, what: str) -> None:
+    """Each hybrid subkey comes with a classic one of the same period, as every home
+    since issue 18 makes them: while one member of a municipality holds classic subkeys
+    only, its packages are classic, and a hybrid-only member would be left out of them
+    (named as "no subkey valid now", which 'keys rotate' would not mend)."""
+    classic = {(s.valid_from, s.valid_until) for s in identity.subkeys if not s.post_quantum}
+    for number, subkey in enumerate(identity.subkeys, 1):
+        if subkey.post_quantum and (subkey.valid_from, subkey.valid_until) not in classic:
+            raise Malformed(
+                # TRANSLATORS: "classic" as opposed to post-quantum (X25519 keys).
+                _("{what} subkey {number} has no classic companion for its period").format(
+                    what=what, number=number
+                )
+            )
 
 
 def verify_card_fingerprint(card: Card, typed: str) -> None:

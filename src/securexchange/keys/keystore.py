@@ -18,6 +18,7 @@ from securexchange import sshsig
 from securexchange.errors import (
     InternalError,
     NotFound,
+    SxError,
     UsageError,
 )
 from securexchange.home.atomicio import atomic_write
@@ -157,9 +158,18 @@ def pinned_agency_card(home: Home) -> Card | None:
     return read_card(path.read_bytes())
 
 
-def rotate_identity(home: Home, source: KeySource) -> int:
+@dataclass(frozen=True)
+class Rotation:
+    """What ``keys rotate`` did to a municipal identity."""
+
+    added: int  # subkeys added
+    card_rewritten: bool  # the card was written (always when subkeys were added)
+
+
+def rotate_identity(home: Home, source: KeySource) -> Rotation:
     """Add the next (and if missing the current) subkey of a municipal identity,
-    rewrite its card; returns how many subkeys were added (0: nothing to do).
+    rewrite its card. With none to add, the card is still rewritten if it lacks a live
+    subkey.
 
     Subkeys split out into their own files (municipal homes) count by their public
     records in the key file: rotation adds only the periods that are missing, and the
@@ -170,7 +180,15 @@ def rotate_identity(home: Home, source: KeySource) -> int:
     home.note_signer(identity.seed, identity.fingerprint.display)
     rotated, added = identity.rotated(home.now)
     if added == 0:
-        return 0
+        if not _card_lists_live_subkeys(home, rotated):
+            # A rotation killed after the key file was replaced and before the card was
+            # written: the card would otherwise lack the new subkeys for good (and an
+            # agency keep this person classic-only while 'keys rotate' did nothing).
+            atomic_write(
+                card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644
+            )
+            return Rotation(0, card_rewritten=True)
+        return Rotation(0, card_rewritten=False)
     actor, counts = rotated.fingerprint.display, {"subkeys_added": added}
     # The key file's replacement cannot commit with the log: the entry waits as an
     # intent, logged by the next command if a kill comes between (EventLog.intend).
@@ -180,7 +198,21 @@ def rotate_identity(home: Home, source: KeySource) -> int:
     source.store(rotated)
     atomic_write(card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644)
     home.record(Action.KEY_ROTATE, actor=actor, counts=counts)
-    return added
+    return Rotation(added, card_rewritten=True)
+
+
+def _card_lists_live_subkeys(home: Home, identity: Identity) -> bool:
+    """The home's card is this identity's and lists each of its live subkeys."""
+    try:
+        card = home_card(home, KeyUse.IDENTITY)
+    except (SxError, OSError):
+        return False
+    live = identity.public.with_live_subkeys(home.now)
+    return (
+        card.identity.signing_key == live.signing_key
+        and card.identity.owner == live.owner
+        and set(live.subkeys) <= set(card.identity.subkeys)
+    )
 
 
 def change_passphrase(

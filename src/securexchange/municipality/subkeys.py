@@ -60,7 +60,7 @@ from securexchange.i18n import _
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.keys.identity import Identity
-    from securexchange.keys.keystore import KeySource
+    from securexchange.keys.keystore import KeySource, Rotation
 
 # As keystore's (not imported here: shredding and status need no key machinery).
 MAX_KEY_FILE_BYTES = 256 * 1024
@@ -218,9 +218,9 @@ def _decode(data: bytes, what: str) -> age.SecretIdentity:
     return parsed
 
 
-def rotate(home: Home, source: KeySource) -> int:
+def rotate(home: Home, source: KeySource) -> Rotation:
     """``keys rotate`` in a municipal home: add the missing subkeys and split them out
-    at once; returns how many were added.
+    at once.
 
     Split at once so that no subkey secret waits in ``identity.key`` for the next
     command that unlocks the key: until split out, shredding (which has no passphrase)
@@ -228,11 +228,11 @@ def rotate(home: Home, source: KeySource) -> int:
     """
     from securexchange.keys.keystore import rotate_identity
 
-    added = rotate_identity(home, source)
+    rotation = rotate_identity(home, source)
     # Every time, not only when something was added: a rotation whose split was cut
     # short is finished by the next ``keys rotate`` (split_out is idempotent).
     split_out(home, source)
-    return added
+    return rotation
 
 
 def split_out(home: Home, source: KeySource) -> Identity:

@@ -69,10 +69,11 @@ def init_command(
 ) -> None:
     from securexchange.cli.common import read_input
     from securexchange.cli.keyopts import key_passphrase
+    from securexchange.keys.card import MAX_CARD_BYTES
     from securexchange.keys.keyfile import work_factor_for
     from securexchange.municipality.enrolment import init_municipality, read_agency_card
 
-    card = read_input(agency_key, limit=64 * 1024, what="key card")
+    card = read_input(agency_key, limit=MAX_CARD_BYTES, what="key card")
     pinned = read_agency_card(card)
     note(_("agency root key fingerprint: {fp}").format(fp=pinned.fingerprint.display))
     note(_("check it with the agency by phone before you send them your card"))
