@@ -1,13 +1,21 @@
 """Export benchmark: `agency export` end to end against bare openpyxl workbooks.
 
 Run: ``python benchmarks/export.py [--records N] [--municipalities M] [--runs R]
-[--workers W]`` (default 100,000 records over 300 municipalities, 1 run), or
-``--small`` for a CI smoke run (3,000 records over 30 municipalities).
+[--workers W] [--recipients K] [--compare-pq]`` (default 100,000 records over 300
+municipalities, 1 recipient each, 1 run), or ``--small`` for a CI smoke run (3,000
+records over 30 municipalities).
 
 Setup (not timed): a synthetic master (``securexchange.intake.sample``, .xlsx), an agency home
-(demo, so no passphrase) with every municipality of the master registered and one
-recipient each. The registry is filled through its tables and signed as one keyring
-version, because 600 one-by-one keyring changes would take longer than the benchmark.
+(demo, so no passphrase) with every municipality of the master registered and
+``--recipients`` staff each, as new homes make them (a hybrid post-quantum subkey and its
+classic companion per period), so every package is hybrid only. The registry is filled
+through its tables and signed as one keyring version, because 600 one-by-one keyring
+changes would take longer than the benchmark.
+
+``--compare-pq`` also sets up a second agency whose staff hold classic X25519 subkeys
+only (as homes made before issue 18), with the same master, and times its export in each
+run too: the row "classic X25519" is the baseline of the post-quantum ratio (hybrid /
+classic, the same run).
 
 Timed, each in a fresh child process (so the setup's memory does not count):
 
@@ -68,7 +76,34 @@ def _cpu_seconds() -> float:
 # --- setup (parent, not timed) ------------------------------------------------------
 
 
-def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Path, list[str]]:
+def _staff(nis: str, number: int, now: object, *, post_quantum: bool) -> tuple[str, bytes]:
+    """A staff member's fingerprint digest (hex) and card: hybrid as a home makes it
+    now, or classic only as a home made before issue 18."""
+    from datetime import datetime
+
+    from securexchange.keys.card import make_card
+    from securexchange.keys.identity import Owner, generate_identity, period_end
+
+    assert isinstance(now, datetime)
+    owner = Owner(f"Staff {number}", "integratiebeambte", nis)
+    if post_quantum:
+        staff = generate_identity(owner, now=now, demo=True)
+    else:
+        staff = generate_identity(owner, now=now, demo=True, subkeys=False).add_subkey(
+            now, period_end(now), post_quantum=False
+        )
+    return staff.fingerprint.digest.hex(), make_card(staff, now=now)
+
+
+def setup(
+    directory: Path,
+    records: int,
+    municipalities: int,
+    *,
+    recipients: int = 1,
+    post_quantum: bool = True,
+    name: str = "agency",
+) -> tuple[Path, Path, list[str]]:
     from datetime import date
 
     from securexchange.agency.changes import init_agency
@@ -83,17 +118,16 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
     from securexchange.home import statedb
     from securexchange.home.home import HomeKind, open_home
     from securexchange.intake.sample import generate_master, write_master
-    from securexchange.keys.card import make_card
-    from securexchange.keys.identity import Owner, generate_identity
     from securexchange.keys.keyfile import DEMO_PASSPHRASE
     from securexchange.keys.keystore import KeySource
 
     master = directory / "master.xlsx"
     rows = generate_master(records, municipalities=municipalities, seed=1)
-    write_master(rows, master)
+    if not master.exists():
+        write_master(rows, master)
     nis_column = rows[0].index("NIS-code")
     codes = sorted({str(row[nis_column]) for row in rows[1:]})
-    agency = directory / "agency"
+    agency = directory / name
     init_agency(
         agency,
         env={},
@@ -125,23 +159,26 @@ def setup(directory: Path, records: int, municipalities: int) -> tuple[Path, Pat
                         format_instant(now),
                     ),
                 )
-                staff = generate_identity(
-                    Owner("Staff", "integratiebeambte", nis), now=now, demo=True
-                )
-                card = make_card(staff, now=now)
-                home.db.execute(
-                    "INSERT INTO agency_recipients (party_id, fingerprint, card, "
-                    "card_created_at, added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    (
-                        party,
-                        staff.fingerprint.digest.hex(),
-                        card,
-                        format_instant(now),
-                        format_instant(now),
-                        format_instant(now),
-                    ),
-                )
-            sign_change(home, root, municipalities_added=len(codes), recipients_added=len(codes))
+                for number in range(recipients):
+                    digest, card = _staff(nis, number, now, post_quantum=post_quantum)
+                    home.db.execute(
+                        "INSERT INTO agency_recipients (party_id, fingerprint, card, "
+                        "card_created_at, added_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                        (
+                            party,
+                            digest,
+                            card,
+                            format_instant(now),
+                            format_instant(now),
+                            format_instant(now),
+                        ),
+                    )
+            sign_change(
+                home,
+                root,
+                municipalities_added=len(codes),
+                recipients_added=len(codes) * recipients,
+            )
     return master, agency, codes
 
 
@@ -268,6 +305,12 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--workers", default="auto", help="worker processes, or 'auto'")
     parser.add_argument("--small", action="store_true", help="CI smoke: 3,000 over 30")
+    parser.add_argument("--recipients", type=int, default=1, help="staff per municipality")
+    parser.add_argument(
+        "--compare-pq",
+        action="store_true",
+        help="also export to classic X25519 staff each run (the post-quantum baseline)",
+    )
     args = parser.parse_args()
     if args.small:
         args.records, args.municipalities = 3000, 30
@@ -275,8 +318,23 @@ def main() -> None:
     print(f"command: python benchmarks/export.py {' '.join(sys.argv[1:])}".rstrip())
     with tempfile.TemporaryDirectory() as directory:
         start = time.perf_counter()
-        master, agency, codes = setup(Path(directory), args.records, args.municipalities)
-        print(f"setup: {len(codes)} municipalities, {time.perf_counter() - start:.1f} s")
+        master, agency, codes = setup(
+            Path(directory), args.records, args.municipalities, recipients=args.recipients
+        )
+        classic_agency = None
+        if args.compare_pq:
+            _, classic_agency, _ = setup(
+                Path(directory),
+                args.records,
+                args.municipalities,
+                recipients=args.recipients,
+                post_quantum=False,
+                name="agency-classic",
+            )
+        print(
+            f"setup: {len(codes)} municipalities x {args.recipients} recipient(s), "
+            f"{time.perf_counter() - start:.1f} s"
+        )
         print()
         print(
             "| run | load | operation | workbooks | seconds | records/s | ratio | CPU s | "
@@ -285,6 +343,7 @@ def main() -> None:
         print("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         failed = False
         ratios: list[float] = []
+        pq_ratios: list[tuple[float, float]] = []
         peaks: list[float] = []
         for run in range(1, args.runs + 1):
             load = os.getloadavg()[0]
@@ -293,10 +352,37 @@ def main() -> None:
             ours = run_child("ours", str(master), str(agency), str(out), args.workers)
             ratio = float(ours["seconds"]) / float(bare["seconds"])  # type: ignore[arg-type]
             cpu_ratio = float(ours["cpu"]) / float(bare["cpu"])  # type: ignore[arg-type]
-            for name, value, shown, cpu_shown in (
+            rows = [
                 ("bare openpyxl write-only (baseline)", bare, "1.00x", "1.00x"),
                 ("agency export end to end", ours, f"{ratio:.2f}x", f"{cpu_ratio:.2f}x"),
-            ):
+            ]
+            if classic_agency is not None:
+                classic = run_child(
+                    "ours",
+                    str(master),
+                    str(classic_agency),
+                    str(Path(directory) / f"classic{run}"),
+                    args.workers,
+                )
+                pq = float(ours["seconds"]) / float(classic["seconds"])  # type: ignore[arg-type]
+                pq_cpu = float(ours["cpu"]) / float(classic["cpu"])  # type: ignore[arg-type]
+                pq_ratios.append((pq, pq_cpu))
+                rows[1] = (
+                    "agency export, hybrid post-quantum recipients",
+                    ours,
+                    f"{ratio:.2f}x (pq {pq:.2f}x)",
+                    f"{cpu_ratio:.2f}x (pq {pq_cpu:.2f}x)",
+                )
+                rows.insert(
+                    1,
+                    (
+                        "agency export, classic X25519 recipients (pq baseline)",
+                        classic,
+                        f"{float(classic['seconds']) / float(bare['seconds']):.2f}x",  # type: ignore[arg-type]
+                        f"{float(classic['cpu']) / float(bare['cpu']):.2f}x",  # type: ignore[arg-type]
+                    ),
+                )
+            for name, value, shown, cpu_shown in rows:
                 seconds = float(value["seconds"])  # type: ignore[arg-type]
                 print(
                     f"| {run} | {load:.1f} | {name} | {value['workbooks']} | {seconds:.2f} | "
@@ -316,6 +402,13 @@ def main() -> None:
         ok_rss = peak <= TARGET_RSS_MIB
         failed = not (ok_ratio and ok_rss)
         print()
+        if pq_ratios:
+            print(
+                "post-quantum: hybrid / classic export, median "
+                f"{statistics.median(r for r, _ in pq_ratios):.2f}x wall, "
+                f"{statistics.median(c for _, c in pq_ratios):.2f}x CPU over "
+                f"{len(pq_ratios)} run(s)"
+            )
         print(
             f"median ratio {ratio:.2f}x over {len(ratios)} run(s) (target <= {TARGET_RATIO}x: "
             f"{'ok' if ok_ratio else 'MISSED'}); peak RSS {peak:.0f} MiB "
