@@ -244,11 +244,11 @@ def test_rotation_updates_the_recipient_from_the_new_card(agency: Path, tmp_path
     _add(agency, tmp_path / "staff")
     staff_home = tmp_path / "staff"
     with open_home(staff_home, env={}) as home:
-        added = rotate_identity(
+        rotation = rotate_identity(
             home,
             KeySource(staff_home / "keys" / "identity.key", lambda: STAFF_PASS, work_factor=FAST),
         )
-    assert added == 2  # the next period: a hybrid subkey and its classic companion
+    assert rotation.added == 2  # the next period: a hybrid subkey and its classic companion
     new_card = read_card(_card(staff_home))
     assert len(new_card.identity.subkeys) == 4
     new_card.identity.verify_subkeys()
