@@ -244,13 +244,15 @@ def test_rotation_updates_the_recipient_from_the_new_card(agency: Path, tmp_path
     _add(agency, tmp_path / "staff")
     staff_home = tmp_path / "staff"
     with open_home(staff_home, env={}) as home:
+        # The home holds the current quarter and two pre-issued ones: a third coming one.
         rotation = rotate_identity(
             home,
             KeySource(staff_home / "keys" / "identity.key", lambda: STAFF_PASS, work_factor=FAST),
+            horizon=3,
         )
-    assert rotation.added == 2  # the next period: a hybrid subkey and its classic companion
+    assert rotation.added == 2  # one more period: a hybrid subkey and its classic companion
     new_card = read_card(_card(staff_home))
-    assert len(new_card.identity.subkeys) == 4
+    assert len(new_card.identity.subkeys) == 8
     new_card.identity.verify_subkeys()
     _, change, version = _add(agency, staff_home)
     assert change is RecipientChange.UPDATED and version == 4

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import sqlite3
 from pathlib import Path
@@ -227,13 +228,16 @@ def test_keys_export_age_prints_the_current_subkey_and_warns(agency: Path, tmp_p
         ["keys", "export", "--age", "--passphrase-file", str(staff_pass)], home=tmp_path / "staff"
     )
     assert result.code == 0, result.stderr
-    # Split out of identity.key at init: each subkey lives in its own file. The period
-    # has a hybrid post-quantum subkey and its classic companion: the hybrid one is
-    # exported (other age implementations read hybrid packages with it).
+    # Split out of identity.key at init: each subkey lives in its own file. Each of the
+    # three periods (the current one and two pre-issued) has a hybrid post-quantum subkey
+    # and its classic companion: the current hybrid one is exported (other age
+    # implementations read hybrid packages with it).
     with open_home(tmp_path / "staff", env={}, expect=HomeKind.MUNICIPALITY) as home:
         held = subkeys.unlock(home, lambda: STAFF_PASS)
-    assert len(held) == 2
-    (current,) = [key for key in held.values() if key.to_string().startswith("AGE-SECRET-KEY-PQ-1")]
+        current_recipient = subkeys.current_recipient(home)
+    assert len(held) == 6
+    current = held[str(current_recipient)]
+    assert current.to_string().startswith("AGE-SECRET-KEY-PQ-1")
     assert result.stdout.strip() == current.to_string()
     assert "escapes shredding" in result.stderr
     for key in held.values():
@@ -284,13 +288,14 @@ def test_keys_show_lists_both_subkeys_of_a_period(agency: Path, tmp_path: Path) 
     result = run_cli(["keys", "show", "--json"], home=tmp_path / "staff")
     assert result.code == 0, result.stderr
     (key,) = json.loads(result.stdout)["keys"]
-    assert sorted((s["status"], s["post_quantum"]) for s in key["subkeys"]) == [
-        ("current", False),
-        ("current", True),
-    ]
+    shown = [(s["status"], s["post_quantum"]) for s in key["subkeys"]]
+    # The current period and two pre-issued ones, each a hybrid subkey and its companion.
+    assert sorted(shown) == sorted(
+        [("current", False), ("current", True), *[("next", False), ("next", True)] * 2]
+    )
     text = run_cli(["keys", "show"], home=tmp_path / "staff")
     lines = [line for line in text.stdout.splitlines() if "subkey" in line]
-    assert len(lines) == 2
+    assert len(lines) == 6
     assert lines[0].endswith("post-quantum") and lines[1].endswith("classic")
 
 
@@ -466,7 +471,7 @@ def test_an_agency_command_in_a_municipal_home_is_refused(agency: Path, tmp_path
 # --- rotation and the keyring ---------------------------------------------------------
 
 
-def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
+def test_the_enrolment_card_carries_pre_issued_periods_and_a_bad_subkey_is_refused(
     agency: Path, tmp_path: Path, root_pass: Path
 ) -> None:
     register(agency)
@@ -475,30 +480,31 @@ def test_rotation_card_is_picked_up_by_the_agency_and_a_bad_subkey_is_refused(
     fp = staff.fingerprint.display
     assert _recipient_add(agency, _staff_card(staff_home), fp, root_pass).code == 0
     staff_pass = passphrase_file(tmp_path, "staff.pass", STAFF_PASS)
+    # Enrolled with the default horizon: nothing left to rotate.
     rotated = run_cli(["keys", "rotate", "--passphrase-file", str(staff_pass)], home=staff_home)
-    assert rotated.code == 0, rotated.stderr
+    assert rotated.code == 0 and "nothing to rotate" in rotated.stderr
     exported = tmp_path / "new.card.json"
     assert run_cli(["keys", "export", "--card", "--out", str(exported)], home=staff_home).code == 0
     card = read_card(exported.read_bytes())
-    # Two periods, each a hybrid post-quantum subkey and its classic companion.
-    current_pair, following_pair = card.identity.subkeys[:2], card.identity.subkeys[2:]
-    signing_key = read_card(
-        (staff_home / "keys" / "identity.card.json").read_bytes()
-    ).identity.signing_key
-    for current, following in zip(current_pair, following_pair, strict=True):
-        assert following.valid_from == current.valid_until
-        following.verify(signing_key)
+    # Three consecutive periods, each a hybrid post-quantum subkey and its classic
+    # companion, all certified by the one signing key.
+    pairs = [card.identity.subkeys[i : i + 2] for i in range(0, 6, 2)]
+    assert len(card.identity.subkeys) == 6
+    for earlier, later in itertools.pairwise(pairs):
+        for a, b in zip(earlier, later, strict=True):
+            assert b.valid_from == a.valid_until
+            b.verify(card.identity.signing_key)
     assert card.fingerprint == staff.fingerprint  # the same signing key
 
-    updated = _recipient_add(agency, exported, fp, root_pass)
-    assert updated.code == 0 and "updated" in updated.stderr
+    same = _recipient_add(agency, exported, fp, root_pass)
+    assert same.code == 0 and "updated" not in same.stderr
     listed = json.loads(run_cli(["agency", "recipient", "list", "--json"], home=agency).stdout)
-    assert [len(r["subkeys"]) for r in listed] == [4]
+    assert [len(r["subkeys"]) for r in listed] == [6]
 
     # A card whose subkey certification does not verify (self-signature fine) is refused.
-    # (The key file holds the subkeys' public records only: rotation split them out.)
+    # (The key file holds the subkeys' public records only: init split them out.)
     identity = read_key_file(staff_home / "keys" / "identity.key", STAFF_PASS)
-    assert identity.subkeys == () and len(identity.split_subkeys) == 4
+    assert identity.subkeys == () and len(identity.split_subkeys) == 6
     from dataclasses import replace
 
     from securexchange.keys.identity import generate_identity
@@ -593,15 +599,15 @@ def test_no_private_key_material_reaches_logs_outputs_or_argv(
         (["keys", "rotate", "--passphrase-file", str(staff_pass)], staff_home),
         (["keys", "rotate", "--passphrase-file", str(wrong)], staff_home),
         (
+            # A root-key command that gets as far as the passphrase (the same card
+            # again would change nothing and ask for none).
             [
                 "agency",
                 "recipient",
-                "add",
+                "remove",
                 "--nis",
                 "11002",
-                "--fingerprint",
                 fp,
-                str(_staff_card(staff_home)),
                 "--passphrase-file",
                 str(wrong),
             ],
@@ -646,7 +652,7 @@ def test_no_private_key_material_reaches_logs_outputs_or_argv(
     # The staff member's subkeys live in their own files: rotation split them out.
     with open_home(staff_home, env={}, expect=HomeKind.MUNICIPALITY) as home:
         staff_subkeys = subkeys.unlock(home, lambda: STAFF_PASS)
-    assert len(staff_subkeys) == 4  # two periods, hybrid and classic
+    assert len(staff_subkeys) == 6  # three periods, hybrid and classic
     secrets += [key.to_string().encode() for key in staff_subkeys.values()]
 
     haystacks = [out.encode() for out in outputs]

@@ -600,8 +600,11 @@ def test_a_municipality_whose_recipients_have_no_current_subkey_is_skipped(
     flows.register(agency, A, "Antwerpen")
     flows.add_staff(agency, tmp_path / "a", A)
     master = flows.write_master(tmp_path / "m.xlsx", 5, [A])
-    after_quarter = period_end(datetime.now(UTC)) + timedelta(days=1)
-    result = flows.export(agency, master, tmp_path / "out", system_now=after_quarter)
+    # Past the current quarter and the two pre-issued ones.
+    end = datetime.now(UTC)
+    for _quarter in range(3):
+        end = period_end(end)
+    result = flows.export(agency, master, tmp_path / "out", system_now=end + timedelta(days=1))
     assert result.packages == ()
     assert [(s.nis, s.reason) for s in result.skipped] == [(A, SkipReason.NO_CURRENT_SUBKEY)]
 

@@ -117,13 +117,23 @@ def test_an_edited_subkey_valid_until_column_does_not_keep_the_key(tmp_path: Pat
     doc = _status(world)
     subkeys = doc["subkeys"]
     assert isinstance(subkeys, list)
-    # The period's pair: the hybrid subkey and its classic companion.
-    assert [s.get("destroy_by") for s in subkeys] == ["2027-01-31T00:00:00Z"] * 2
+    # Each held to its certified validity, not the edited column: the period's pair (the
+    # hybrid subkey and its classic companion) and the two pre-issued pairs.
+    assert sorted(str(s.get("destroy_by")) for s in subkeys) == [
+        "2027-01-31T00:00:00Z",
+        "2027-01-31T00:00:00Z",
+        "2027-05-01T00:00:00Z",
+        "2027-05-01T00:00:00Z",
+        "2027-07-31T00:00:00Z",
+        "2027-07-31T00:00:00Z",
+    ]
+    first = {str(s["recipient"]) for s in subkeys if s["destroy_by"] == "2027-01-31T00:00:00Z"}
     # Past the record's deadline and the signed validity: nothing needs it, it goes.
     doc = _status(world, now="2027-01-02")
     subkeys = doc["subkeys"]
     assert isinstance(subkeys, list)
-    assert {s["state"] for s in subkeys} == {"destroyed"}
+    assert {s["state"] for s in subkeys if s["recipient"] in first} == {"destroyed"}
+    assert {s["state"] for s in subkeys if s["recipient"] not in first} == {"held"}
 
 
 def test_a_clock_mark_edited_back_does_not_reopen_a_stale_package(tmp_path: Path) -> None:

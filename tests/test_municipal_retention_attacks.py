@@ -3,6 +3,9 @@
 Each test is named after the attack it defeats (issue 14, items 1 and 4). The subkey
 of a home made now is valid until the end of the quarter; it is destroyed at the
 latest 30 days after that (``subkeys.DESTROY_GRACE``), whatever is still wrapped to it.
+The home also holds pre-issued subkeys for coming quarters (issue 19), which no package
+here is encrypted to: the checks look at the first period's pair, the one that holds
+the data (``_subkeys``, ``_subkey_files``).
 """
 
 from __future__ import annotations
@@ -60,6 +63,13 @@ def _status(world: World, now: str | None = None) -> dict[str, object]:
 
 
 def _subkeys(doc: dict[str, object]) -> list[dict[str, object]]:
+    """The first period's subkeys (the one the home was made in)."""
+    found = _all_subkeys(doc)
+    first = min(str(s["valid_until"]) for s in found)
+    return [s for s in found if s["valid_until"] == first]
+
+
+def _all_subkeys(doc: dict[str, object]) -> list[dict[str, object]]:
     found = doc["subkeys"]
     assert isinstance(found, list)
     return found
@@ -73,17 +83,35 @@ def _no_past_destruction_date(doc: dict[str, object]) -> None:
 
 
 def _subkey_files(world: World) -> list[Path]:
-    return sorted((world.staff / "keys" / "subkeys").iterdir())
-
-
-def _hybrid_file(world: World) -> Path:
-    """The file of the home's hybrid post-quantum subkey (a period's data key goes to it;
-    its classic companion holds nothing in an all-hybrid municipality)."""
+    """The first period's subkey files still on disk."""
     from securexchange.home.home import HomeKind, open_home
     from securexchange.municipality import subkeys
 
     with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
-        (held,) = [s for s in subkeys.listed(home) if subkeys.post_quantum(s.recipient)]
+        listed = subkeys.listed(home)
+        first = min(s.valid_until for s in listed)
+        names = {s.file for s in listed if s.valid_until == first}
+    return sorted(p for p in (world.staff / "keys" / "subkeys").iterdir() if p.name in names)
+
+
+def _files_on_disk(world: World) -> list[Path]:
+    """Every file in the subkey directory (for a home whose database cannot be read:
+    without it, the scheduled shred destroys them all, pre-issued ones included)."""
+    return sorted((world.staff / "keys" / "subkeys").iterdir())
+
+
+def _hybrid_file(world: World) -> Path:
+    """The file of the home's hybrid post-quantum subkey of the first period (its data
+    key goes to it; its classic companion holds nothing in an all-hybrid municipality)."""
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import subkeys
+
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        listed = subkeys.listed(home)
+        first = min(s.valid_until for s in listed)
+        (held,) = [
+            s for s in listed if subkeys.post_quantum(s.recipient) and s.valid_until == first
+        ]
         return subkeys.subkey_dir(home) / held.file
 
 
@@ -173,9 +201,10 @@ def test_a_command_that_unlocks_the_key_moves_live_data_off_a_subkey_before_its_
 
     doc = _status(world, now=PAST_GRACE)
     _no_past_destruction_date(doc)
-    states = sorted(str(s["state"]) for s in _subkeys(doc))
-    # The old period's pair is destroyed; rotation's two pairs are held.
-    assert states == ["destroyed"] * 2 + ["held"] * 4
+    # The old period's pair is destroyed; the later (pre-issued) pairs are held.
+    assert sorted(str(s["state"]) for s in _subkeys(doc)) == ["destroyed"] * 2
+    later = [s for s in _all_subkeys(doc) if s not in _subkeys(doc)]
+    assert later and {s["state"] for s in later} == {"held"}
     assert [p["state"] for p in doc["packages"]] == ["live"]  # type: ignore[index]
     assert not _decrypts(made.data, world)  # the mailed copy is dead ...
     _open(world, now=PAST_GRACE)  # ... the vault's records are not
@@ -364,7 +393,7 @@ def test_a_damaged_state_database_does_not_keep_the_keys_the_scheduled_shred_des
     opened = muni(world, "open")
     assert opened.code == 0, opened.stderr
     workbook = Path(opened.stdout.strip())
-    assert _subkey_files(world) and workbook.exists()
+    assert _files_on_disk(world) and workbook.exists()
     victim = tmp_path / "thesis.docx"
     victim.write_bytes(b"not the program's")
     (world.staff / "keys" / "subkeys" / "sk-0123456789abcdef.key").symlink_to(victim)
@@ -372,16 +401,16 @@ def test_a_damaged_state_database_does_not_keep_the_keys_the_scheduled_shred_des
 
     assert muni(world, "status").code == 1  # every other command refuses, as before
     assert muni(world, "shred", "--dry-run").code == 1
-    assert len(_subkey_files(world)) == 3  # a dry run destroys nothing (a pair, a link)
+    assert len(_files_on_disk(world)) == 7  # a dry run destroys nothing (3 pairs, a link)
 
     result = muni(world, "shred")
     assert result.code == 1
     assert (
         "SX-UNSAFE-HOME" in result.stderr
-        and "destroyed without it: 3 subkey files" in result.stderr
+        and "destroyed without it: 7 subkey files" in result.stderr
     )
     assert "1 workbook" in result.stderr
-    assert _subkey_files(world) == [] and not workbook.exists()
+    assert _files_on_disk(world) == [] and not workbook.exists()
     assert victim.read_bytes() == b"not the program's"  # the link was unlinked, not followed
 
 
@@ -413,10 +442,10 @@ def test_damage_past_the_header_is_still_damage_the_scheduled_shred_destroys_on(
 
     result = muni(world, "shred")
     assert result.code == 1, result.stderr
-    assert "SX-UNSAFE-HOME" in result.stderr and "destroyed without it: 2 subkey files" in (
+    assert "SX-UNSAFE-HOME" in result.stderr and "destroyed without it: 6 subkey files" in (
         result.stderr
     )
-    assert _subkey_files(world) == []
+    assert _files_on_disk(world) == []
 
 
 def test_a_database_that_reads_back_whole_at_the_second_look_keeps_every_key(
@@ -430,11 +459,11 @@ def test_a_database_that_reads_back_whole_at_the_second_look_keeps_every_key(
     world = make_world(tmp_path)
     made = make_package(world, [person(1, FAR)])
     assert muni(world, "import", str(made.path)).code == 0
-    keys = _subkey_files(world)
+    keys = _files_on_disk(world)
     assert keys
 
     assert shred_damaged_home(world.staff, env={}) is None
-    assert _subkey_files(world) == keys
+    assert _files_on_disk(world) == keys
     assert muni(world, "status").code == 0
 
 
@@ -468,12 +497,14 @@ def test_the_shred_of_a_damaged_home_waits_for_the_home_lock_another_command_hol
         assert holder.stdout is not None and holder.stdout.readline() == "held\n"
         with pytest.raises(Locked):
             shred_damaged_home(world.staff, env={LOCK_TIMEOUT_ENV: "0.2"})
-        assert len(_subkey_files(world)) == 2  # the hybrid subkey and its companion
+        assert (
+            len(_files_on_disk(world)) == 6
+        )  # three periods, each a hybrid subkey and its companion
     finally:
         holder.communicate("")
     assert holder.returncode == 0
     assert muni(world, "shred").code == 1
-    assert _subkey_files(world) == []
+    assert _files_on_disk(world) == []
 
 
 def test_a_fifo_a_hard_link_and_a_directory_at_the_shredded_names_neither_hang_nor_reach_outside(
@@ -494,7 +525,7 @@ def test_a_fifo_a_hard_link_and_a_directory_at_the_shredded_names_neither_hang_n
     result = run_cli(["municipality", "shred"], home=world.staff, timeout=60)
     assert result.code == 1, result.stderr
     assert "(1 could not be removed yet)" in result.stderr
-    assert [p.name for p in _subkey_files(world)] == ["sk-00000000000000cc.key"]
+    assert [p.name for p in _files_on_disk(world)] == ["sk-00000000000000cc.key"]
     assert list((world.staff / "workbooks").iterdir()) == []
     assert outside.read_bytes() == b"not the program's"  # a hard link is not written through
 
@@ -558,7 +589,7 @@ def test_a_missing_state_database_is_not_made_anew_and_the_scheduled_shred_destr
     world = make_world(tmp_path)
     made = make_package(world, [person(1, FAR)])
     assert muni(world, "import", str(made.path)).code == 0
-    keys = _subkey_files(world)
+    keys = _files_on_disk(world)
     db = world.staff / "state.sqlite3"
     db.rename(tmp_path / "moved-aside.sqlite3")
 
@@ -566,12 +597,12 @@ def test_a_missing_state_database_is_not_made_anew_and_the_scheduled_shred_destr
         result = muni(world, *args)
         assert result.code == 1 and "SX-UNSAFE-HOME" in result.stderr, result.stderr
         assert "state database (state.sqlite3) is missing" in result.stderr
-    assert _subkey_files(world) == keys and not db.exists()  # only shred destroys
+    assert _files_on_disk(world) == keys and not db.exists()  # only shred destroys
 
     result = muni(world, "shred")
     assert result.code == 1 and "is missing" in result.stderr, result.stderr
-    assert "destroyed without it: 2 subkey files" in result.stderr
-    assert _subkey_files(world) == [] and not db.exists()  # never made anew
+    assert "destroyed without it: 6 subkey files" in result.stderr
+    assert _files_on_disk(world) == [] and not db.exists()  # never made anew
 
     # Put back, the database works again; what its keys opened cannot be opened.
     (tmp_path / "moved-aside.sqlite3").rename(db)

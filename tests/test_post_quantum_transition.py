@@ -76,8 +76,16 @@ def test_a_new_home_holds_a_hybrid_subkey_and_its_classic_companion(
     with open_home(an, env={}, expect=HomeKind.MUNICIPALITY) as home:
         held = subkeys.listed(home)
         current = subkeys.current_recipient(home)
-    assert sorted(subkeys.post_quantum(s.recipient) for s in held) == [False, True]
-    assert len({(s.valid_from, s.valid_until) for s in held}) == 1  # one period
+    # The current period and two pre-issued ones (the default horizon), each a pair.
+    periods = {(s.valid_from, s.valid_until) for s in held}
+    assert len(periods) == 3
+    for period in periods:
+        kinds = [
+            subkeys.post_quantum(s.recipient)
+            for s in held
+            if (s.valid_from, s.valid_until) == period
+        ]
+        assert sorted(kinds) == [False, True]
     assert current is not None and subkeys.post_quantum(current)
     # Subkey files are named by a hash of the recipient: ~1,960 characters still give a
     # short name, as a classic recipient does.

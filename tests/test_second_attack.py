@@ -16,7 +16,9 @@ from municipal_flows import World, make_package, make_world, muni, person
 from test_municipal_termination import _status, _terminate
 
 T = date(2026, 12, 15)
-PAST_EVERYTHING = "2027-03-05"  # past the record's deadline and the subkey's grace
+PAST_EVERYTHING = (
+    "2027-11-05"  # past the record's deadline and every subkey's grace (pre-issued too)
+)
 
 
 def _edit(world: World, sql: str) -> None:

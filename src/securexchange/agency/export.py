@@ -34,6 +34,7 @@ from pathlib import Path
 
 from securexchange import age
 from securexchange.agency import packages as ledger
+from securexchange.agency.coming import AGENCY, agency_coming
 from securexchange.agency.export_build import (
     Prepared,
     Target,
@@ -235,6 +236,8 @@ def export_master(
     )
     targets, skipped, outside = plan(home, intake, selection)
     created_at = home.now.replace(microsecond=0)
+    events = agency_coming(home)
+    reminders = tuple(e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key])
 
     def result(summaries: list[PackageSummary], created: bool) -> ExportResult:
         return ExportResult(
@@ -249,6 +252,7 @@ def export_master(
             pseudonym_key_created=created,
             rolled_forward=tuple(rolled),
             out_dir=out_dir,
+            coming=reminders,
         )
 
     if options.dry_run:

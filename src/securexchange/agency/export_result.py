@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange.intake.master import Problem
+from securexchange.reminders import Event
 
 PACKAGE_SUFFIX = ".sxpkg"
 
@@ -96,6 +97,8 @@ class ExportResult:
     pseudonym_key_created: bool
     rolled_forward: tuple[Path, ...]  # packages of an interrupted export, published now
     out_dir: Path
+    # The reminders of securexchange.reminders for the agency and every municipality.
+    coming: tuple[Event, ...] = ()
 
     @property
     def missing(self) -> tuple[SkippedMunicipality, ...]:

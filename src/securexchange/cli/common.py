@@ -109,7 +109,12 @@ def cli_home(
                     "this home has seen; data will not be opened until it is corrected"
                 )
             )
-        yield home
+        try:
+            yield home
+        finally:
+            # Also when the command failed: what was done on its own (a new card) stays.
+            for text in home.notices:
+                note(text)
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:

@@ -336,7 +336,10 @@ def rotate(
             )
             where = None
         else:
-            rotation = rotate_identity(home, _source(home, KeyUse.IDENTITY, passphrase_file))
+            from securexchange.municipality.enrolment import held_keyring
+
+            source = _source(home, KeyUse.IDENTITY, passphrase_file)
+            rotation = rotate_identity(home, source, held_keyring(home))
             added, version = rotation.added, None
             if added == 0 and rotation.card_rewritten:
                 note(

@@ -24,7 +24,7 @@ import sqlite3
 import stat
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -167,6 +167,17 @@ class Home:
     log: EventLog
     read_only: bool = False
     _signer: tuple[bytes, str] | None = None
+    # What a workflow did on its own that its user must hear of (subkeys topped up):
+    # library code never prints; the CLI shows these when the command ends.
+    _notices: list[str] = field(default_factory=list)
+
+    def tell(self, text: str) -> None:
+        """Leave ``text`` (already translated) for the user, shown when the command ends."""
+        self._notices.append(text)
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        return tuple(self._notices)
 
     def note_signer(self, seed: bytes, actor: str) -> None:
         """Remember an unlocked signing key: the command ends with a signed checkpoint.

@@ -55,6 +55,12 @@ MAX_ROLE = 64
 # Two subkeys per period since the post-quantum transition (a hybrid one and its classic
 # companion): 32 keeps the 16 periods one kind per period allowed.
 MAX_SUBKEYS = 32
+# Pre-issued periods after the current one (issue 19): a home holds subkeys for the
+# current quarter and DEFAULT_HORIZON coming ones, so the agency can encrypt to a person
+# for that long without any action by them. At most MAX_HORIZON: (1 + 8) periods x 2
+# subkeys = 18 live, within MAX_SUBKEYS with room for the expiring ones.
+DEFAULT_HORIZON = 2
+MAX_HORIZON = 8
 
 _CERT_TAG = "securexchange-subkey-certification/1"
 
@@ -368,18 +374,21 @@ class Identity:
         )
         return replace(self, subkeys=(*self.subkeys, subkey))
 
-    def rotated(self, now: datetime) -> tuple[Identity, int]:
-        """Make sure a current and a next period exist; returns the copy and how many
-        subkeys were added (0 when both exist already).
+    def rotated(self, now: datetime, *, horizon: int = 1) -> tuple[Identity, int]:
+        """Make sure the current period and ``horizon`` coming ones exist; returns the
+        copy and how many subkeys were added (0 when all exist already).
 
         Split-out subkeys count: their secrets are held elsewhere, their public records
-        are here. The current period runs from ``now`` to the end of the quarter; the
-        next one from there to the end of the following quarter. A missing period gets
-        a hybrid subkey and its classic companion (:meth:`add_period`). A period with a
-        classic subkey only (an identity made before the post-quantum transition) gets
-        a hybrid subkey with the same validity, the classic one becoming its companion:
-        one ``keys rotate`` makes an old identity post-quantum.
+        are here. The current period runs from ``now`` to the end of the quarter; each
+        coming one is the next calendar quarter. A missing period gets a hybrid subkey
+        and its classic companion (:meth:`add_period`), each fresh random key material
+        (nothing that outlives a period can derive another's). A period with a classic
+        subkey only (an identity made before the post-quantum transition) gets a hybrid
+        subkey with the same validity, the classic one becoming its companion: one
+        ``keys rotate`` makes an old identity post-quantum.
         """
+        if not 0 <= horizon <= MAX_HORIZON:
+            raise InternalError(_("a subkey horizon outside 0 to 8 periods"))
         now = utc(now)
         result = self
         added = 0
@@ -390,17 +399,21 @@ class Identity:
             current = result.public.subkey_at(now)
             if current is None:  # pragma: no cover - add_subkey just made it
                 raise InternalError(_("no current subkey after adding one"))
+        result, more = result._with_hybrid(current)
+        added += more
         boundary = current.valid_until
-        following = [s for s in result.public.subkeys if s.valid_from >= boundary]
-        if not following:
-            result = result.add_period(boundary, period_end(boundary))
-            added += 2
-        else:
+        for _period in range(horizon):
+            following = [s for s in result.public.subkeys if s.valid_from >= boundary]
+            if not following:
+                result = result.add_period(boundary, period_end(boundary))
+                added += 2
+                boundary = period_end(boundary)
+                continue
             nxt = min(following, key=_subkey_order)
             result, more = result._with_hybrid(nxt)
             added += more
-        result, more = result._with_hybrid(current)
-        return result, added + more
+            boundary = nxt.valid_until
+        return result, added
 
     def _with_hybrid(self, period: Subkey) -> tuple[Identity, int]:
         """A hybrid subkey for ``period``'s validity unless a subkey valid over it is
@@ -452,13 +465,21 @@ class Identity:
 
 
 def generate_identity(
-    owner: Owner, *, now: datetime, subkeys: bool = True, demo: bool = False
+    owner: Owner,
+    *,
+    now: datetime,
+    subkeys: bool = True,
+    demo: bool = False,
+    horizon: int = 0,
 ) -> Identity:
-    """A fresh identity; with ``subkeys``, one period (a hybrid subkey and its classic
-    companion) valid from now to the quarter's end."""
+    """A fresh identity; with ``subkeys``, the current period (a hybrid subkey and its
+    classic companion, valid from now to the quarter's end) and ``horizon`` pre-issued
+    coming ones (0: the current period only; homes pass their horizon)."""
     identity = Identity(
         owner=owner, seed=sshsig.generate_signing_seed(), created_at=utc(now), demo=demo
     )
     if subkeys:
         identity = identity.add_period(utc(now), period_end(now))
+        if horizon:
+            identity, _added = identity.rotated(now, horizon=horizon)
     return identity

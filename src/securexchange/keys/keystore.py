@@ -166,10 +166,10 @@ class Rotation:
     card_rewritten: bool  # the card was written (always when subkeys were added)
 
 
-def rotate_identity(home: Home, source: KeySource) -> Rotation:
-    """Add the next (and if missing the current) subkey of a municipal identity,
-    rewrite its card. With none to add, the card is still rewritten if it lacks a live
-    subkey.
+def rotate_identity(home: Home, source: KeySource, *, horizon: int = 1) -> Rotation:
+    """Add the subkeys of the current period and of ``horizon`` coming ones that are
+    missing from a municipal identity, and rewrite its card. With none to add, the card
+    is still rewritten if it lacks a live subkey.
 
     Subkeys split out into their own files (municipal homes) count by their public
     records in the key file: rotation adds only the periods that are missing, and the
@@ -178,7 +178,15 @@ def rotate_identity(home: Home, source: KeySource) -> Rotation:
     check_use(home, KeyUse.IDENTITY)
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
-    rotated, added = identity.rotated(home.now)
+    return rotate_unlocked(home, source, identity, horizon=horizon)[1]
+
+
+def rotate_unlocked(
+    home: Home, source: KeySource, identity: Identity, *, horizon: int
+) -> tuple[Identity, Rotation]:
+    """:func:`rotate_identity` with the identity unlocked already (one passphrase
+    derivation less for a command that unlocks it anyway); returns it as stored."""
+    rotated, added = identity.rotated(home.now, horizon=horizon)
     if added == 0:
         if not _card_lists_live_subkeys(home, rotated):
             # A rotation killed after the key file was replaced and before the card was
@@ -187,8 +195,8 @@ def rotate_identity(home: Home, source: KeySource) -> Rotation:
             atomic_write(
                 card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644
             )
-            return Rotation(0, card_rewritten=True)
-        return Rotation(0, card_rewritten=False)
+            return identity, Rotation(0, card_rewritten=True)
+        return identity, Rotation(0, card_rewritten=False)
     actor, counts = rotated.fingerprint.display, {"subkeys_added": added}
     # The key file's replacement cannot commit with the log: the entry waits as an
     # intent, logged by the next command if a kill comes between (EventLog.intend).
@@ -198,7 +206,7 @@ def rotate_identity(home: Home, source: KeySource) -> Rotation:
     source.store(rotated)
     atomic_write(card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644)
     home.record(Action.KEY_ROTATE, actor=actor, counts=counts)
-    return Rotation(added, card_rewritten=True)
+    return rotated, Rotation(added, card_rewritten=True)
 
 
 def _card_lists_live_subkeys(home: Home, identity: Identity) -> bool:

@@ -31,6 +31,7 @@ from securexchange.errors import (
     InternalError,
     NotAuthorised,
     NotFound,
+    UsageError,
     WrongMunicipality,
 )
 from securexchange.fingerprint import Fingerprint
@@ -41,6 +42,8 @@ from securexchange.home.log_entries import Action
 from securexchange.i18n import _
 from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.keys.identity import (
+    DEFAULT_HORIZON,
+    MAX_HORIZON,
     ORGANISATION_AGENCY,
     ROLE_ROOT,
     Owner,
@@ -52,6 +55,7 @@ from securexchange.keys.identity import (
 from securexchange.keys.keyfile import write_key_file
 from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGENCY_CARD, KeySource
 from securexchange.keys.passphrase_policy import check_new_passphrase
+from securexchange.municipality.horizon import HORIZON_SETTING
 
 
 def read_agency_card(data: bytes) -> Card:
@@ -84,11 +88,15 @@ def init_municipality(
     demo: bool,
     work_factor: int,
     agency_fingerprint: str | None = None,
+    horizon: int = DEFAULT_HORIZON,
 ) -> MunicipalInit:
-    """Create a municipal home: pin the agency root key, make the identity and card.
+    """Create a municipal home: pin the agency root key, make the identity (the current
+    period's subkeys and ``horizon`` pre-issued coming ones) and card.
 
     ``passphrase`` is asked for only after the agency card and the fingerprint passed.
     """
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise UsageError(_("the horizon is 1 to 8 quarters"))
     nis = check_nis(nis)
     owner = Owner(check_name(name), normalise_role(role), nis)
     pinned = read_agency_card(agency_card)
@@ -108,7 +116,7 @@ def init_municipality(
         check_new_passphrase(secret, (owner.name, owner.role, nis))
     create_home(root_dir, HomeKind.MUNICIPALITY, demo=demo, env=env)
     with open_home(root_dir, env=env, expect=HomeKind.MUNICIPALITY) as home:
-        identity = generate_identity(owner, now=home.now, demo=demo)
+        identity = generate_identity(owner, now=home.now, demo=demo, horizon=horizon)
         write_key_file(
             home.paths.keys / IDENTITY_KEY,
             identity,
@@ -121,6 +129,7 @@ def init_municipality(
         atomic_write(home.paths.keys / PINNED_AGENCY_CARD, agency_card, mode=0o644)
         with statedb.transaction(home.db):
             statedb.set_setting(home.db, "municipality_nis", nis)
+            statedb.set_setting(home.db, HORIZON_SETTING, str(horizon))
             statedb.set_setting(
                 home.db, "agency_root_key", sshsig.ssh_public_key_line(pinned.identity.signing_key)
             )

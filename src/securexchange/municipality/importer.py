@@ -376,7 +376,7 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     if again:
         return Imported(path, "package", opened.package_id, False, opened.body.records)
 
-    subkeys.split_out(home, source)
+    subkeys.split_out(home, source, top_up=True, keyring=opened.keyring)
     identities = subkeys.unlock(home, source.passphrase)
     if subkey not in identities:
         raise NotRecipient(

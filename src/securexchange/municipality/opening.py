@@ -33,7 +33,7 @@ from securexchange.municipality import (
     workbook_files,
     workbooks,
 )
-from securexchange.municipality.enrolment import home_nis
+from securexchange.municipality.enrolment import held_keyring, home_nis
 from securexchange.schema import QUALITY_FIELDS
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
 from securexchange.sheets.workbook import write_workbook
@@ -54,7 +54,7 @@ def unlock(home: Home, source: KeySource) -> dict[str, age.SecretIdentity]:
     What is still wrapped to an older subkey moves to the current one: a subkey file is
     destroyed at its valid-until plus a grace whatever is still wrapped to it.
     """
-    subkeys.split_out(home, source)
+    subkeys.split_out(home, source, top_up=True, keyring=held_keyring(home))
     identities = subkeys.unlock(home, source.passphrase)
     rewrap.rewrap_to_current(home, identities)
     return identities

@@ -37,6 +37,7 @@ from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource
+from securexchange.municipality import subkeys
 from securexchange.municipality.enrolment import held_keyring, home_nis
 from securexchange.municipality.pending import collect as collect_pending
 from securexchange.municipality.pending import mark_sent
@@ -139,8 +140,8 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
         # Nothing, or only changes that were undone (they stay pending, harmlessly: a
         # later change of that record keeps the base the agency knows).
         return ReturnMade("", None, 0, 0, 0)
-    identity = source.unlock()
-    home.note_signer(identity.seed, identity.fingerprint.display)
+    # Unlocking the key tops its subkeys up, as every command that unlocks it does.
+    identity = subkeys.split_out(home, source, top_up=True, keyring=keyring)
     entry = keyring.municipalities[0]
     if entry.nis != nis:  # pragma: no cover - import_keyring guarantees it
         raise UsageError(_("the keyring this home holds is another municipality's"))

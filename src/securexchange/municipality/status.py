@@ -7,7 +7,7 @@ registered workbooks, subkey recipients (public keys). No record id, no personal
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from securexchange.clock import format_instant
@@ -22,6 +22,7 @@ from securexchange.municipality import (
     vault,
     workbooks,
 )
+from securexchange.reminders import Event, coming
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ class VaultStatus:
     terminations: tuple[Termination, ...]
     last_shred: str | None
     leftover_subkey_files: int
+    # Within the reminder window (securexchange.reminders): keys running out, the
+    # protocol's end, a termination taking effect, the next shredding.
+    coming: tuple[Event, ...] = ()
 
     @property
     def pending_edits(self) -> int:
@@ -116,6 +120,7 @@ class VaultStatus:
             "terminations": [asdict(x) for x in self.terminations],
             "last_shred": self.last_shred,
             "leftover_subkey_files": self.leftover_subkey_files,
+            "coming": [e.to_json() for e in self.coming],
         }
 
 
@@ -128,11 +133,12 @@ def status(home: Home) -> VaultStatus:
     registered = workbooks.registered(home)
     typed_changes = [_typed_changes(home, w) for w in registered]
     last = retention.last_shred(home)
+    deadlines = _deadlines(home)
     return VaultStatus(
         now=format_instant(home.now),
         clock_behind=home.clock.behind,
         packages=_packages(home),
-        next_deadlines=_deadlines(home),
+        next_deadlines=deadlines,
         pending_edits_stored=staff_edits.pending_count(home),
         pending_edits_in_workbooks=sum(n or 0 for n in typed_changes),
         pending_edits_complete=all(n is not None for n in typed_changes),
@@ -154,6 +160,24 @@ def status(home: Home) -> VaultStatus:
         ),
         last_shred=_instant(last),
         leftover_subkey_files=len(subkeys.leftover_files(home)),
+        coming=_coming(home, deadlines),
+    )
+
+
+def _coming(home: Home, deadlines: tuple[Deadline, ...]) -> tuple[Event, ...]:
+    """This home's coming events: its keys running out (the end of the last subkey it
+    holds), its protocol's end and termination, the next shredding."""
+    from securexchange.municipality.enrolment import held_keyring
+
+    held = [s for s in subkeys.listed(home) if s.held]
+    keyring = held_keyring(home)
+    ends = [("", keyring.municipalities[0].protocol_until)] if keyring is not None else []
+    return coming(
+        home.now,
+        keys_until=[("", max(s.valid_until for s in held))] if held else [],
+        protocol_ends=ends,
+        terminations=[("", date.fromisoformat(day)) for day in vault.terminated(home).values()],
+        shredding=[(date.fromisoformat(d.date), d.records) for d in deadlines],
     )
 
 

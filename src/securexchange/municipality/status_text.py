@@ -18,6 +18,7 @@ from typing import Any
 from securexchange.i18n import N_, _, long_date
 from securexchange.municipality.workbook_cells import shown_problem
 from securexchange.printable import escape
+from securexchange.reminders import Event, EventKind, describe
 
 # Every text, by key; English is the message id, the Dutch is in the catalog.
 _TEXT: Mapping[str, str] = {
@@ -84,6 +85,7 @@ _TEXT: Mapping[str, str] = {
         "Warning: this computer's clock is behind the time this home has "
         "already seen; shredding follows that later time."
     ),
+    "coming": N_("Coming up:"),
     "shred.last": N_("Last shredding run: {at}."),
     "shred.never": N_("No shredding run yet."),
 }
@@ -127,6 +129,15 @@ def render(doc: Mapping[str, Any]) -> StatusText:
     lines: list[str] = []
     if doc.get("clock_behind"):
         lines.append(t["clock"])
+    # Shredding and terminations have their own lines below, with more detail.
+    soon = [
+        e
+        for e in _events(doc.get("coming", ()))
+        if e.kind in (EventKind.KEYS_RUN_OUT, EventKind.PROTOCOL_ENDS)
+    ]
+    if soon:
+        lines.append(t["coming"])
+        lines.extend(f"  {describe(e)}" for e in soon)
     for d in doc["next_deadlines"]:
         n = int(d["records"])
         lines.append(t["deadline.1" if n == 1 else "deadline.n"].format(date=_day(d["date"]), n=n))
@@ -145,6 +156,23 @@ def render(doc: Mapping[str, Any]) -> StatusText:
     lines.append(t["shred.never"] if last is None else t["shred.last"].format(at=_when(last)))
     headers = tuple(t[h] for h in ("h.package", "h.seq", "h.state", "h.records", "h.valid"))
     return StatusText(headers, rows, tuple(lines))
+
+
+def _events(items: Sequence[Mapping[str, Any]]) -> list[Event]:
+    found = []
+    for item in items:
+        try:
+            found.append(
+                Event(
+                    EventKind(item["kind"]),
+                    date.fromisoformat(item["on"]),
+                    str(item["who"]),
+                    int(item["records"]),
+                )
+            )
+        except (KeyError, ValueError, TypeError):
+            continue  # a document of another version: nothing to say about it
+    return found
 
 
 def _pending(doc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:

@@ -59,6 +59,7 @@ from securexchange.i18n import _
 
 if TYPE_CHECKING:
     from securexchange import age
+    from securexchange.artifacts.keyring import Keyring
     from securexchange.keys.identity import Identity
     from securexchange.keys.keystore import KeySource, Rotation
 
@@ -218,7 +219,7 @@ def _decode(data: bytes, what: str) -> age.SecretIdentity:
     return parsed
 
 
-def rotate(home: Home, source: KeySource) -> Rotation:
+def rotate(home: Home, source: KeySource, keyring: Keyring | None) -> Rotation:
     """``keys rotate`` in a municipal home: add the missing subkeys and split them out
     at once.
 
@@ -227,17 +228,25 @@ def rotate(home: Home, source: KeySource) -> Rotation:
     could not destroy it.
     """
     from securexchange.keys.keystore import rotate_identity
+    from securexchange.municipality.horizon import effective_horizon
 
-    rotation = rotate_identity(home, source)
+    # At least the next period, as 'keys rotate' always did, and up to the horizon.
+    horizon = max(effective_horizon(home, keyring), 1)
+    rotation = rotate_identity(home, source, horizon=horizon)
     # Every time, not only when something was added: a rotation whose split was cut
     # short is finished by the next ``keys rotate`` (split_out is idempotent).
     split_out(home, source)
     return rotation
 
 
-def split_out(home: Home, source: KeySource) -> Identity:
+def split_out(
+    home: Home, source: KeySource, *, top_up: bool = False, keyring: Keyring | None = None
+) -> Identity:
     """Unlock ``identity.key`` and move its subkeys into their own files (see above).
 
+    With ``top_up`` (every command that unlocks the key to work with the vault), first
+    add the subkeys missing within the home's horizon (:mod:`.horizon`; ``keyring``: a
+    verified view being imported, or the one held).
     Returns the identity (its subkeys public records only once split; expired records
     dropped). Notes the signer for the log
     checkpoint. Crash-safe: files first, then the table, then the re-sealed key file;
@@ -248,6 +257,10 @@ def split_out(home: Home, source: KeySource) -> Identity:
 
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
+    if top_up:
+        from securexchange.municipality import horizon
+
+        identity = horizon.top_up(home, source, identity, keyring)
     if not identity.subkeys:
         pruned = identity.without_expired_split(home.now)
         if pruned != identity:

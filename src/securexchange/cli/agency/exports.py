@@ -204,6 +204,7 @@ def _export_json(result: ExportResult) -> dict[str, object]:
         "invalid_rows_skipped": [_problem_json(p) for p in result.problems],
         "problems_omitted": result.problems_omitted,
         "rolled_forward": [str(p) for p in result.rolled_forward],
+        "coming": [e.to_json() for e in result.coming],
         "pseudonym_key": str(result.pseudonym_key),
         "pseudonym_key_created": result.pseudonym_key_created,
     }
@@ -256,6 +257,10 @@ def _export_notes(result: ExportResult, as_json: bool) -> None:
                     "their new card"
                 ).format(nis=p.nis, people=people)
             )
+    from securexchange.reminders import describe
+
+    for event in result.coming:
+        note(f"reminder: {shown(describe(event))}")
     if result.rows_outside_selection:
         note(f"{result.rows_outside_selection} row(s) for municipalities not selected with --nis")
     expired = sum(p.expired for p in result.packages)

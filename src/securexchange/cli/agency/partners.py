@@ -152,11 +152,14 @@ def municipality_list(state: CliState, as_json: bool) -> None:
     """List the registered municipalities, their protocols and the client version
     their staff last returned with ("unknown": no return yet, or an older client)."""
     from securexchange.agency.clients import UNKNOWN, latest_by_party
+    from securexchange.agency.coming import AGENCY, agency_coming
     from securexchange.agency.registry import list_municipalities
+    from securexchange.reminders import describe
 
     with agency_home(state, read_only=True) as home:
         rows = list_municipalities(home)
         clients = latest_by_party(home)
+        events = agency_coming(home)
 
     def client(party_id: str) -> str:
         seen = clients.get(party_id)
@@ -183,6 +186,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
                     "client_seen_at": (
                         seen.seen_at if (seen := clients.get(r.entry.party_id)) else None
                     ),
+                    "coming": [e.to_json() for e in events.get(r.entry.nis, ())],
                 }
                 for r in rows
             ]
@@ -216,6 +220,12 @@ def municipality_list(state: CliState, as_json: bool) -> None:
             for r in rows
         ],
     )
+    soon = [e for key in (AGENCY, *(r.entry.nis for r in rows)) for e in events.get(key, ())]
+    if soon:
+        echo("")
+        echo("coming up:")
+        for event in soon:
+            echo(f"  {shown(describe(event))}")
 
 
 # --- agency recipient ... -------------------------------------------------------------

@@ -54,6 +54,17 @@ from securexchange.i18n import _
 @click.option(
     "--demo", is_flag=True, help=_("A demo home: no passphrase, clock override, DEMO marks.")
 )
+@click.option(
+    "--horizon",
+    type=click.IntRange(1, 8),
+    default=2,
+    show_default=True,
+    metavar="QUARTERS",
+    help=_(
+        "How many coming quarters your home holds keys for ahead, so that packages "
+        "reach you without any action."
+    ),
+)
 @passphrase_option
 @pass_state
 def init_command(
@@ -65,6 +76,7 @@ def init_command(
     agency_key: Path,
     agency_fingerprint: str | None,
     demo: bool,
+    horizon: int,
     passphrase_file: Path | None,
 ) -> None:
     from securexchange.cli.common import read_input
@@ -90,6 +102,7 @@ def init_command(
         passphrase=passphrase,
         demo=demo,
         work_factor=work_factor,
+        horizon=horizon,
     )
     echo(result.fingerprint.display)
     note(_("your key card (send it to the agency): {path}").format(path=shown(result.card)))

@@ -1,0 +1,81 @@
+"""Pre-issued subkeys: how many coming periods a municipal home holds ahead (issue 19).
+
+A home holds subkeys for the current calendar quarter and for H coming ones (its
+*horizon*, default 2, at most 8, chosen at ``municipality init``), so the agency can
+encrypt to the person for that long without any action by them. Every command that
+unlocks the person's key tops the subkeys up to the horizon, and never beyond the end of
+the protocol this home holds a keyring for: subkeys for quarters no package can be made
+in would only be key material to destroy. Each new subkey is fresh random key material
+(``Identity.add_period``), destroyed at its period's end plus the import grace
+(``subkeys.DESTROY_GRACE``) like every other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from securexchange.artifacts.keyring import Keyring
+from securexchange.home import statedb
+from securexchange.home.home import Home
+from securexchange.i18n import _, ngettext
+from securexchange.keys.identity import MAX_HORIZON, Identity, period_end
+from securexchange.keys.keystore import KeySource
+
+HORIZON_SETTING = "subkey_horizon"
+
+
+def home_horizon(home: Home) -> int:
+    """The horizon chosen at ``municipality init`` (homes made before issue 19: 1,
+    the current and the next period, as 'keys rotate' kept them)."""
+    value = statedb.get_setting(home.db, HORIZON_SETTING)
+    if value is None or not value.isdigit() or not 1 <= int(value) <= MAX_HORIZON:
+        return 1
+    return int(value)
+
+
+def periods_before(end: date, now: datetime) -> int:
+    """How many quarters after the current one start before ``end`` (a protocol's
+    last day): the most periods worth pre-issuing."""
+    last = datetime(end.year, end.month, end.day, tzinfo=UTC)
+    count, boundary = 0, period_end(now)
+    while boundary <= last and count < MAX_HORIZON:
+        count += 1
+        boundary = period_end(boundary)
+    return count
+
+
+def effective_horizon(home: Home, keyring: Keyring | None) -> int:
+    """The home's horizon, cut at the end of the protocol of ``keyring`` (the newest
+    verified view: the one held, or one being imported; None before the first)."""
+    horizon = home_horizon(home)
+    if keyring is not None and keyring.municipalities:
+        horizon = min(horizon, periods_before(keyring.municipalities[0].protocol_until, home.now))
+    return horizon
+
+
+def top_up(home: Home, source: KeySource, identity: Identity, keyring: Keyring | None) -> Identity:
+    """Add the subkeys missing within the horizon to the unlocked ``identity`` (stored,
+    card rewritten, logged) and tell the user, who sends the new card on; returns the
+    identity as stored."""
+    from securexchange.keys.keystore import rotate_unlocked
+
+    horizon = effective_horizon(home, keyring)
+    stored, rotation = rotate_unlocked(home, source, identity, horizon=horizon)
+    if rotation.added:
+        home.tell(
+            ngettext(
+                "added {n} subkey for the coming periods; your card lists it: send it to "
+                "the agency ('keys export --card')",
+                "added {n} subkeys for the coming periods; your card lists them: send it to "
+                "the agency ('keys export --card')",
+                rotation.added,
+            ).format(n=rotation.added)
+        )
+    elif rotation.card_rewritten:
+        home.tell(
+            _(
+                "your subkeys exist already, but your card did not list them all: "
+                "it was written again"
+            )
+        )
+    return stored
