@@ -34,7 +34,7 @@ from pathlib import Path
 
 from securexchange import age
 from securexchange.agency import packages as ledger
-from securexchange.agency.coming import AGENCY, agency_coming
+from securexchange.agency.coming import AGENCY, keyring_coming
 from securexchange.agency.export_build import (
     Prepared,
     Target,
@@ -54,7 +54,7 @@ from securexchange.agency.pseudonym_key import (
     load_or_create_pseudonym_key,
     pseudonym_key_path,
 )
-from securexchange.agency.registry import agency_keys
+from securexchange.agency.registry import agency_keys, signed_keyrings
 from securexchange.artifacts.package import (
     seal_package,
 )
@@ -234,9 +234,11 @@ def export_master(
         drop_columns=options.drop_columns,
         skip_invalid=options.skip_invalid,
     )
-    targets, skipped, outside = plan(home, intake, selection)
+    # Read once: the views for the packages, the full keyring for the reminders.
+    keyrings = signed_keyrings(home)
+    targets, skipped, outside = plan(home, intake, selection, keyrings)
     created_at = home.now.replace(microsecond=0)
-    events = agency_coming(home)
+    events = keyring_coming(home.now, keyrings[0].keyring)
     reminders = tuple(e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key])
 
     def result(summaries: list[PackageSummary], created: bool) -> ExportResult:

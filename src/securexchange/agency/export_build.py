@@ -4,7 +4,7 @@ Nothing here writes a file or the database."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,7 +19,7 @@ from securexchange.agency.export_result import (
 )
 from securexchange.agency.ledger import statuses_for
 from securexchange.agency.quality import outcomes_for
-from securexchange.agency.registry import list_municipalities, signed_keyrings
+from securexchange.agency.registry import SignedKeyring, list_municipalities
 from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.artifacts.package import (
     PackageBody,
@@ -104,8 +104,13 @@ def current_recipients(
 
 
 def plan(
-    home: Home, intake: IntakeResult, selection: tuple[str, ...]
+    home: Home,
+    intake: IntakeResult,
+    selection: tuple[str, ...],
+    keyrings: Sequence[SignedKeyring],
 ) -> tuple[list[Target], list[SkippedMunicipality], int]:
+    """What to export to whom, under ``keyrings`` (the latest version's signed documents,
+    as :func:`registry.signed_keyrings` reads them)."""
     registered = {row.entry.nis: row for row in list_municipalities(home)}
     wanted = set(selection)
     for nis in wanted:
@@ -122,7 +127,7 @@ def plan(
         outside = sum(len(rows) for nis, rows in by_nis.items() if nis not in wanted)
     now = home.now
     # The latest keyring version's views, read once (one per municipality).
-    views = {v.keyring.scope: v for v in signed_keyrings(home) if v.keyring.is_view}
+    views = {v.keyring.scope: v for v in keyrings if v.keyring.is_view}
     targets: list[Target] = []
     skipped: list[SkippedMunicipality] = []
     for nis in sorted(registered):

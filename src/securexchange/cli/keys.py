@@ -324,7 +324,7 @@ def rotate(
     root_passphrase_file: Path | None,
 ) -> None:
     from securexchange.agency.changes import rotate_export_key
-    from securexchange.keys.keystore import KeyUse, card_path, main_use
+    from securexchange.keys.keystore import CARD_REWRITTEN, KeyUse, card_path, main_use
     from securexchange.municipality.subkeys import rotate as rotate_identity
 
     with cli_home(state) as home:
@@ -342,12 +342,7 @@ def rotate(
             rotation = rotate_identity(home, source, held_keyring(home))
             added, version = rotation.added, None
             if added == 0 and rotation.card_rewritten:
-                note(
-                    _(
-                        "your subkeys exist already, but your card did not list them all: "
-                        "it was written again"
-                    )
-                )
+                note(_(CARD_REWRITTEN))
                 note(
                     _("your new card: {path}; send it to the agency").format(
                         path=shown(card_path(home, KeyUse.IDENTITY))

@@ -158,6 +158,12 @@ def pinned_agency_card(home: Home) -> Card | None:
     return read_card(path.read_bytes())
 
 
+# What the user hears when a rotation added nothing but found the card stale.
+CARD_REWRITTEN = N_(
+    "your subkeys exist already, but your card did not list them all: it was written again"
+)
+
+
 @dataclass(frozen=True)
 class Rotation:
     """What ``keys rotate`` did to a municipal identity."""

@@ -19,7 +19,7 @@ from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.i18n import _, ngettext
 from securexchange.keys.identity import MAX_HORIZON, Identity, period_end
-from securexchange.keys.keystore import KeySource
+from securexchange.keys.keystore import CARD_REWRITTEN, KeySource
 
 HORIZON_SETTING = "subkey_horizon"
 
@@ -72,10 +72,5 @@ def top_up(home: Home, source: KeySource, identity: Identity, keyring: Keyring |
             ).format(n=rotation.added)
         )
     elif rotation.card_rewritten:
-        home.tell(
-            _(
-                "your subkeys exist already, but your card did not list them all: "
-                "it was written again"
-            )
-        )
+        home.tell(_(CARD_REWRITTEN))
     return stored
