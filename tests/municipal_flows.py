@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,7 @@ from securexchange.agency.registry import view_for
 from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
 from securexchange.home.home import HomeKind, open_home
 from securexchange.ids import ArtifactKind, new_artifact_id, record_id_from_digest
+from securexchange.keys.identity import Subkey
 from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 from securexchange.municipality import vault
 from securexchange.schema import SCHEMA_VERSION, Record
@@ -114,6 +115,8 @@ def make_package(
     name: str | None = None,
     only: Sequence[str] | None = None,
     workbook: Callable[[bytes], bytes] | None = None,
+    subkeys: Mapping[str, Subkey] | None = None,
+    agency_subkeys: Sequence[Subkey] = (),
 ) -> Made:
     """A package for the world's municipality, encrypted to its staff's current subkey.
 
@@ -134,6 +137,14 @@ def make_package(
     # As the export chooses: hybrid only when everyone holds a hybrid subkey, else classic.
     post_quantum = all(p.subkey_at(created, post_quantum=True) for p in people)
     for person_ in people:
+        given = (subkeys or {}).get(person_.fingerprint.display)
+        if given is not None:
+            # A subkey the keyring does not list, named with its certification.
+            recipients.append(
+                PackageRecipient.of(person_.fingerprint.display, person_.owner.role, given)
+            )
+            ages.append(age.parse_recipient(given.recipient))
+            continue
         subkey = person_.subkey_at(created, post_quantum=post_quantum)
         assert subkey is not None
         recipients.append(
@@ -162,6 +173,7 @@ def make_package(
         if supersedes is None
         else Superseded(supersedes.package_id, supersedes.sha256),
         demo=keyring.demo,
+        agency_subkeys=tuple(agency_subkeys),
     )
     meta = WorkbookMeta(
         package_id=package_id,

@@ -544,7 +544,7 @@ def _signed_notice_with(value: dict[str, Any], raw: bytes | None = None) -> byte
 
 def test_a_manifest_in_a_newer_format_is_update_needed_even_when_correctly_signed() -> None:
     value = manifest_json(make(ArtifactType.NOTICE))
-    value.update(format="securexchange/2")
+    value.update(format="securexchange/9")
     error = refusal(_signed_notice_with(value))
     assert error.name == "SX-UPDATE-NEEDED", error
 

@@ -67,13 +67,13 @@ def test_a_package_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     world = make_world(tmp_path)
     made = make_package(world, [])
     newer = _with_manifest(
-        made.data, {"format": "securexchange/2", "requires": "0.7.0", "new_field": {"x": 1}}
+        made.data, {"format": "securexchange/9", "requires": "0.7.0", "new_field": {"x": 1}}
     )
     path = tmp_path / "newer.sxp"
     path.write_bytes(newer)
     result = run_cli(["municipality", "import", str(path)], home=world.staff)
     assert_single_error(result, "SX-UPDATE-NEEDED", 1)
-    _assert_update_needed(result.stderr, "securexchange/2", "0.7.0", __version__)
+    _assert_update_needed(result.stderr, "securexchange/9", "0.7.0", __version__)
     assert (
         run_cli(["audit", "verify", str(path), "--agency-key", str(_root_card(world.agency))]).code
         == 1
@@ -109,7 +109,7 @@ def test_a_notice_in_a_newer_format_is_refused_as_update_needed_not_malformed(
 ) -> None:
     world = make_world(tmp_path)
     notice = {
-        "format": "securexchange/2",
+        "format": "securexchange/9",
         "type": "notice",
         "id": "N-AAAAAAAAAAAAAAAAAAAA",
         "body": {"something": "new"},
@@ -124,7 +124,7 @@ def test_a_notice_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     path.write_bytes(data)
     result = run_cli(["municipality", "import", str(path)], home=world.staff)
     assert_single_error(result, "SX-UPDATE-NEEDED", 1)
-    _assert_update_needed(result.stderr, "the notice", "securexchange/2")
+    _assert_update_needed(result.stderr, "the notice", "securexchange/9")
 
 
 def _signed_keyring(agency: Path, nis: str, change: dict[str, Any]) -> tuple[bytes, str, bytes]:
@@ -162,7 +162,7 @@ def test_a_newer_format_is_never_partly_trusted_and_unknown_formats_stay_malform
             Manifest.from_json_bytes(strictjson.dumps(value))
         assert refused.value.name == "SX-MALFORMED"
     # A version the file asks for is shown only when it is a plain release number.
-    value = {"format": "securexchange/2", "type": "package", "requires": "\x1b[31mevil"}
+    value = {"format": "securexchange/9", "type": "package", "requires": "\x1b[31mevil"}
     with pytest.raises(UpdateNeeded) as newer:
         Manifest.from_json_bytes(strictjson.dumps(value))
     assert "evil" not in newer.value.message and "\x1b" not in newer.value.message

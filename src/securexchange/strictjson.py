@@ -172,6 +172,10 @@ class Fields:
         value: list[Any] = self._take(key, list, False)
         return value
 
+    def opt_array(self, key: str) -> list[Any] | None:
+        value: list[Any] | None = self._take(key, list, True)
+        return value
+
     def object(self, key: str) -> dict[str, Any]:
         value: dict[str, Any] = self._take(key, dict, False)
         return value

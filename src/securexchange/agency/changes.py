@@ -54,7 +54,7 @@ from securexchange.home.home import Home, HomeKind, create_home, open_home
 from securexchange.home.log_entries import Action
 from securexchange.keys.card import Card, make_card, read_card, verify_card_fingerprint
 from securexchange.keys.identity import (
-    DEFAULT_HORIZON,
+    AGENCY_HORIZON,
     ORGANISATION_AGENCY,
     ROLE_EXPORT,
     ROLE_ROOT,
@@ -101,13 +101,13 @@ def init_agency(
         root = generate_identity(
             Owner(name, ROLE_ROOT, ORGANISATION_AGENCY), now=now, subkeys=False, demo=demo
         )
-        # The return key is pre-issued as far ahead as a municipal home's (issue 19).
+        # The return key is pre-issued for the longest horizon (AGENCY_HORIZON, issue 19).
         export = generate_identity(
             Owner(name, ROLE_EXPORT, ORGANISATION_AGENCY),
             now=now,
             subkeys=True,
             demo=demo,
-            horizon=DEFAULT_HORIZON,
+            horizon=AGENCY_HORIZON,
         )
         keys = AgencyKeys(
             name=name,
@@ -335,7 +335,7 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
     if identity.signing_key != keys.export.signing_key:
         raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
     home.note_signer(identity.seed, identity.fingerprint.display)
-    rotated, added = identity.rotated(home.now, horizon=DEFAULT_HORIZON)
+    rotated, added = identity.rotated(home.now, horizon=AGENCY_HORIZON)
     if added == 0 and rotated.public == keys.export:
         return 0, None
     # added == 0 with a key file ahead of the keyring: a rotation killed after the key

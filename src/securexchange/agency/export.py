@@ -34,6 +34,7 @@ from pathlib import Path
 
 from securexchange import age
 from securexchange.agency import packages as ledger
+from securexchange.agency import vouched
 from securexchange.agency.coming import AGENCY, keyring_coming
 from securexchange.agency.export_build import (
     Prepared,
@@ -43,6 +44,7 @@ from securexchange.agency.export_build import (
     protocol_end,
     workbooks,
 )
+from securexchange.agency.export_key import export_keys_until, unlock_export
 from securexchange.agency.export_result import (
     MIN_RECORDS_FOR_WORKERS,
     ExportOptions,
@@ -62,7 +64,6 @@ from securexchange.clock import format_instant
 from securexchange.errors import (
     InternalError,
     NoRecipient,
-    NotAuthorised,
     NotFound,
 )
 from securexchange.home import statedb
@@ -238,10 +239,18 @@ def export_master(
     keyrings = signed_keyrings(home)
     targets, skipped, outside = plan(home, intake, selection, keyrings)
     created_at = home.now.replace(microsecond=0)
-    events = keyring_coming(home.now, keyrings[0].keyring)
-    reminders = tuple(e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key])
 
     def result(summaries: list[PackageSummary], created: bool) -> ExportResult:
+        # After the export key's top-up (unlock_export), so its new subkeys count.
+        events = keyring_coming(
+            home.now,
+            keyrings[0].keyring,
+            kept=vouched.latest_until(home),
+            export_until=export_keys_until(home),
+        )
+        reminders = tuple(
+            e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key]
+        )
         return ExportResult(
             packages=tuple(summaries),
             skipped=tuple(skipped),
@@ -261,10 +270,7 @@ def export_master(
         return result(_dry_run(home, targets, created_at), False)
 
     # Every check that needs no key has passed: now the key.
-    identity = export_key.unlock()
-    if identity.signing_key != agency_keys(home).export.signing_key:
-        raise NotAuthorised(f"the key file {export_key.path.name} is not this agency's export key")
-    home.note_signer(identity.seed, identity.fingerprint.display)
+    identity = unlock_export(home, export_key)
     key, created = load_or_create_pseudonym_key(home)
     issued = _seal_all(
         home,
@@ -337,7 +343,12 @@ def _seal_all(
 ) -> list[_Issued]:
     """Seal one package per target into the outbox; on any failure, none stays."""
     # Packages are prepared lazily, so only those in flight hold their workbook rows.
-    prepared = (prepare(home, t, key, created_at) for t in targets)
+    # The export key's live subkeys the keyring does not list yet travel in each body.
+    listed = {s.recipient for s in agency_keys(home).export.subkeys}
+    agency_subkeys = tuple(
+        s for s in identity.public.live_subkeys(created_at) if s.recipient not in listed
+    )
+    prepared = (prepare(home, t, key, created_at, agency_subkeys) for t in targets)
     workers = _worker_count(workers_option, sum(len(t.rows) for t in targets))
     make_private_dir(ledger.outbox(home))
     issued: list[_Issued] = []

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import age, municipalities, pseudonym
 from securexchange.agency import packages as ledger
+from securexchange.agency import vouched
 from securexchange.agency.export_result import (
     PACKAGE_SUFFIX,
     HeldBack,
@@ -28,12 +29,16 @@ from securexchange.artifacts.package import (
     default_deadlines,
 )
 from securexchange.errors import (
+    BadSignature,
+    Equivocation,
     InternalError,
+    Malformed,
     NotFound,
 )
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake.master import IntakeResult
+from securexchange.keys.identity import Subkey
 from securexchange.schema import NAAM, SCHEMA_VERSION, VOORNAAM, MasterRow, retention_deadline
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
 from securexchange.sheets.workbook import write_package_workbook
@@ -74,7 +79,7 @@ def protocol_end(entry: MunicipalityEntry) -> date:
 
 
 def current_recipients(
-    entry: MunicipalityEntry, now: datetime
+    entry: MunicipalityEntry, now: datetime, listed_subkeys: Iterable[Subkey] = ()
 ) -> tuple[tuple[PackageRecipient, ...], tuple[HeldBack, ...]]:
     """The subkey each recipient gets the package with, and who holds it back from
     post-quantum encryption.
@@ -87,6 +92,9 @@ def current_recipients(
     Recipients with no subkey of the chosen kind are left out (``without_subkey``).
     """
     reachable = [p for p in entry.recipients if p.subkey_at(now) is not None]
+    # Pre-issued subkeys are named with their certification (issue 19): the keyring
+    # version the package carries does not list them.
+    listed = {s.recipient for s in listed_subkeys}
     held_back = tuple(
         HeldBack(p.owner.name, p.fingerprint.display)
         for p in reachable
@@ -95,10 +103,13 @@ def current_recipients(
     found = []
     for person in reachable:
         subkey = person.subkey_at(now, post_quantum=not held_back)
-        if subkey is not None:
-            found.append(
-                PackageRecipient(person.fingerprint.display, person.owner.role, subkey.recipient)
-            )
+        if subkey is None:
+            continue
+        fingerprint, role = person.fingerprint.display, person.owner.role
+        if subkey.recipient in listed:
+            found.append(PackageRecipient(fingerprint, role, subkey.recipient))
+        else:
+            found.append(PackageRecipient.of(fingerprint, role, subkey))
     recipients = tuple(sorted(found, key=lambda r: r.fingerprint))
     return recipients, tuple(sorted(held_back, key=lambda h: h.fingerprint))
 
@@ -145,7 +156,20 @@ def plan(
         if not signed_entry.recipients:
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_RECIPIENT, len(rows)))
             continue
-        recipients, held_back = current_recipients(signed_entry, now)
+        try:
+            people = tuple(vouched.effective(home, p, now) for p in signed_entry.recipients)
+        except (BadSignature, Equivocation, Malformed):
+            # A kept subkey its holder did not certify, or a second key for one slot:
+            # someone edited the agency's state. Nobody there gets a package until it is
+            # cleared up, and the export says so (non-zero exit).
+            skipped.append(
+                SkippedMunicipality(nis, entry.name, SkipReason.UNVOUCHED_SUBKEY, len(rows))
+            )
+            continue
+        in_keyring = [s for p in signed_entry.recipients for s in p.subkeys]
+        recipients, held_back = current_recipients(
+            replace(signed_entry, recipients=people), now, in_keyring
+        )
         if not recipients:
             skipped.append(
                 SkippedMunicipality(nis, entry.name, SkipReason.NO_CURRENT_SUBKEY, len(rows))
@@ -246,7 +270,13 @@ def _rows(
     return records, tuple(r for _, r in rows), expired
 
 
-def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Prepared:
+def prepare(
+    home: Home,
+    target: Target,
+    key: bytes,
+    created_at: datetime,
+    agency_subkeys: tuple[Subkey, ...] = (),
+) -> Prepared:
     entry = target.entry
     today = created_at.date()
     end = protocol_end(entry)
@@ -278,6 +308,7 @@ def prepare(home: Home, target: Target, key: bytes, created_at: datetime) -> Pre
         latest_retention=max(deadlines) if deadlines else None,
         supersedes=supersedes,
         demo=home.demo,
+        agency_subkeys=agency_subkeys,
     )
     package_id = new_artifact_id(ArtifactKind.PACKAGE)
     return Prepared(

@@ -26,6 +26,9 @@ class SkipReason(StrEnum):
     # More authorised recipients than one age file holds (age.MAX_RECIPIENTS): only
     # possible for a list made before 'agency recipient add' capped it.
     TOO_MANY_RECIPIENTS = "too many recipients"
+    # A subkey kept for someone there that they did not certify, or a second key for one
+    # period (agency/vouched.py): the agency's state was edited (issue 19).
+    UNVOUCHED_SUBKEY = "a key for packages not vouched for by its holder"
 
     @property
     def missing(self) -> bool:
@@ -35,6 +38,7 @@ class SkipReason(StrEnum):
             SkipReason.NO_RECIPIENT,
             SkipReason.NO_CURRENT_SUBKEY,
             SkipReason.TOO_MANY_RECIPIENTS,
+            SkipReason.UNVOUCHED_SUBKEY,
         )
 
 

@@ -42,8 +42,8 @@ from pathlib import Path
 from typing import Protocol
 
 from securexchange import age
-from securexchange.agency import clients, ledger, waiting
-from securexchange.agency.registry import agency_keys
+from securexchange.agency import clients, ledger, vouched, waiting
+from securexchange.agency.export_key import unlock_export
 from securexchange.agency.return_result import (
     ImportReturns,
     ReturnResult,
@@ -70,7 +70,6 @@ from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.keys.identity import Identity
 from securexchange.keys.keystore import KeySource
 
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -109,14 +108,6 @@ def _check_container(home: Home, name: str, data: bytes, trust: ReturnTrust) -> 
     if opened.manifest.created_at > home.now + FUTURE_TOLERANCE:
         raise Future(f"{name} is dated more than a day after this home's clock")
     return _Checked(name, data, opened)
-
-
-def _unlock_export(home: Home, export: KeySource) -> Identity:
-    identity = export.unlock()
-    if identity.signing_key != agency_keys(home).export.signing_key:
-        raise NotAuthorised(f"the key file {export.path.name} is not this agency's export key")
-    home.note_signer(identity.seed, identity.fingerprint.display)
-    return identity
 
 
 def _decrypt(checked: _Checked, identities: Sequence[age.Identity]) -> _Ready:
@@ -338,7 +329,7 @@ def import_returns(
     checked = [_check_container(home, name, data, trust) for name, data in files]
     for signer, sequence in skip_gaps:  # a usage error before the key is unlocked
         _check_skip(home, signer, sequence)
-    identity = _unlock_export(home, export)
+    identity = unlock_export(home, export)
     identities = [age.parse_identity(s.identity) for s in identity.subkeys]
     ready = [_decrypt(c, identities) for c in checked]
     sent_cache: dict[str, frozenset[str]] = {}
@@ -359,12 +350,31 @@ def import_returns(
     }
     with statedb.transaction(home.db):
         _skip_gaps(home, skip_gaps)
+        for item in ready:
+            _accept_subkeys(home, item)
         results = _order_and_apply(home, ready, stored, list(dict.fromkeys(signers)))
         # In the transaction that applies the returns: the log names a delta if and
         # only if the ledger holds it (after the commit, a kill lost the entry).
         for result in results:
             _log(home, result)
     return ImportReturns(tuple(results), tuple(skip_gaps))
+
+
+def _accept_subkeys(home: Home, item: _Ready) -> None:
+    """Keep the signer's pre-issued subkeys the return carries (issue 19): the signer
+    is authorised in the current keyring (open_return), so a removed person's are never
+    kept; a forged or second key for a slot refuses the whole command."""
+    signer = item.manifest.signer
+    person = next((r for r in item.entry.recipients if r.fingerprint.display == signer), None)
+    if person is None:  # pragma: no cover - open_return found the signer there
+        raise NotAuthorised(f"{item.name}: the signer is not in the current keyring")
+    vouched.accept(
+        home,
+        person,
+        party_id=item.entry.party_id,
+        subkeys=item.body.subkeys,
+        source=item.document.delta_id,
+    )
 
 
 def _sort_files(

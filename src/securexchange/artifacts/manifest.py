@@ -29,8 +29,19 @@ from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
-FORMAT_VERSION = 1  # the newest envelope format this version of securexchange reads
-FORMAT = f"{FORMAT_FAMILY}/{FORMAT_VERSION}"
+FORMAT_VERSION = 2  # the newest envelope format this version of securexchange reads
+# Format 2 (issue 19): a package or return body carries subkeys vouched for by their
+# holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
+# format that expresses the manifest, so an older reader says "update securexchange".
+_FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
+
+
+def body_format(body: object) -> str:
+    """The envelope format a manifest with ``body`` states."""
+    number = getattr(body, "format_version", 1)
+    return f"{FORMAT_FAMILY}/{number}"
+
+
 MANIFEST = "manifest.json"
 SIGNATURE = "manifest.sig"
 KEYRING = "keyring.json"
@@ -233,11 +244,13 @@ class Manifest:
     body: Body
     payload: MemberDigest | None = None
     attachments: tuple[tuple[str, MemberDigest], ...] = field(default=())
-    format: str = FORMAT
+    format: str = ""  # empty: the one the body needs (body_format)
 
     def __post_init__(self) -> None:
-        if self.format != FORMAT:
-            raise ValueError("format is not securexchange/1")
+        if not self.format:
+            object.__setattr__(self, "format", body_format(self.body))
+        if self.format != body_format(self.body):
+            raise ValueError("format is not the one the body needs")
         if not isinstance(self.artifact_type, ArtifactType):
             raise ValueError("type is not an artifact type")
         if not isinstance(self.artifact_id, str) or not is_artifact_id(self.artifact_id):
@@ -312,7 +325,7 @@ class Manifest:
         value = strictjson.loads(data, what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
         with strictjson.Fields(value, "manifest.json") as f:
             fmt = f.text("format")
-            if fmt != FORMAT:
+            if fmt not in _FORMATS:
                 raise Malformed(_("manifest.json has an unsupported format"))
             type_text = f.text("type")
             try:

@@ -46,6 +46,8 @@ from securexchange.errors import (
 from securexchange.fingerprint import is_display
 from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code
+from securexchange.keys.card import subkey_from_json, subkey_to_json
+from securexchange.keys.identity import MAX_SUBKEYS, Subkey
 
 DEFAULT_IMPORT_DAYS = 30
 DEFAULT_VALID_DAYS = 60
@@ -88,8 +90,46 @@ class PackageRecipient:
     fingerprint: str  # display form
     role: str
     subkey: str  # the age recipient ("age1...") of the subkey used
+    # The subkey's validity and its holder's certification (issue 19): a subkey made
+    # after enrolment is vouched for by its holder's signing key, not by the keyring.
+    # Absent in packages made before (format 1), whose subkeys the keyring lists.
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    certification: str | None = None
+
+    @classmethod
+    def of(cls, fingerprint: str, role: str, subkey: Subkey) -> PackageRecipient:
+        return cls(
+            fingerprint,
+            role,
+            subkey.recipient,
+            subkey.valid_from,
+            subkey.valid_until,
+            subkey.certification,
+        )
+
+    @property
+    def certified(self) -> Subkey | None:
+        """The subkey with its certification, when the body carries one."""
+        if self.valid_from is None or self.valid_until is None or self.certification is None:
+            return None
+        return Subkey(self.subkey, self.valid_from, self.valid_until, self.certification)
 
     def __post_init__(self) -> None:
+        carried = (self.valid_from, self.valid_until, self.certification)
+        if any(v is None for v in carried) and any(v is not None for v in carried):
+            raise ValueError("a recipient's subkey validity and certification come together")
+        if self.valid_from is not None and not (
+            _whole_second_utc(self.valid_from)
+            and self.valid_until is not None
+            and _whole_second_utc(self.valid_until)
+            and self.valid_from < self.valid_until
+        ):
+            raise ValueError("a recipient's subkey validity is not a span of UTC seconds")
+        if self.certification is not None and (
+            not isinstance(self.certification, str) or not self.certification
+        ):
+            raise ValueError("a recipient's subkey certification is empty")
         if not isinstance(self.fingerprint, str) or not is_display(self.fingerprint):
             raise ValueError("a recipient fingerprint is not a fingerprint")
         if not isinstance(self.role, str) or not _ROLE_RE.fullmatch(self.role):
@@ -100,12 +140,33 @@ class PackageRecipient:
             raise ValueError("a recipient subkey is not an age recipient")
 
     def to_json(self) -> dict[str, Any]:
-        return {"fingerprint": self.fingerprint, "role": self.role, "subkey": self.subkey}
+        value: dict[str, Any] = {
+            "fingerprint": self.fingerprint,
+            "role": self.role,
+            "subkey": self.subkey,
+        }
+        if self.valid_from is not None and self.valid_until is not None:
+            value["valid_from"] = format_instant(self.valid_from)
+            value["valid_until"] = format_instant(self.valid_until)
+            value["certification"] = self.certification
+        return value
 
     @classmethod
     def from_json(cls, value: Any) -> PackageRecipient:
-        with strictjson.Fields(value, _("a package recipient")) as f:
-            return cls(f.text("fingerprint"), f.text("role"), f.text("subkey"))
+        what = _("a package recipient")
+        with strictjson.Fields(value, what) as f:
+            fingerprint, role, subkey = f.text("fingerprint"), f.text("role"), f.text("subkey")
+            valid_from = f.opt_text("valid_from")
+            valid_until = f.opt_text("valid_until")
+            certification = f.opt_text("certification")
+        return cls(
+            fingerprint,
+            role,
+            subkey,
+            None if valid_from is None else read_instant(valid_from, what),
+            None if valid_until is None else read_instant(valid_until, what),
+            certification,
+        )
 
 
 @dataclass(frozen=True)
@@ -154,6 +215,17 @@ class PackageBody:
     latest_retention: date | None
     supersedes: Superseded | None
     demo: bool
+    # The agency's live return subkeys, each certified by the export key (issue 19): the
+    # ones it pre-issued after the keyring version was signed reach the municipalities
+    # this way, without the root key. Empty in packages made before (format 1).
+    agency_subkeys: tuple[Subkey, ...] = ()
+
+    @property
+    def format_version(self) -> int:
+        """The envelope format this body needs: 2 when it carries vouched subkeys."""
+        if self.agency_subkeys or any(r.certification is not None for r in self.recipients):
+            return 2
+        return 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.schema_version, str) or not _SCHEMA_RE.fullmatch(
@@ -213,6 +285,12 @@ class PackageBody:
             raise ValueError("exactly the first package supersedes nothing")
         if not isinstance(self.demo, bool):
             raise ValueError("demo is not a boolean")
+        if len(self.agency_subkeys) > MAX_SUBKEYS or not all(
+            isinstance(s, Subkey) for s in self.agency_subkeys
+        ):
+            raise ValueError(f"agency_subkeys are at most {MAX_SUBKEYS} subkeys")
+        if len({s.recipient for s in self.agency_subkeys}) != len(self.agency_subkeys):
+            raise ValueError("an agency subkey is listed twice")
 
     def to_json(self) -> dict[str, Any]:
         def day(value: date | None) -> str | None:
@@ -239,6 +317,11 @@ class PackageBody:
             },
             "supersedes": None if self.supersedes is None else self.supersedes.to_json(),
             "demo": self.demo,
+            **(
+                {"agency_subkeys": [subkey_to_json(s) for s in self.agency_subkeys]}
+                if self.agency_subkeys
+                else {}
+            ),
         }
 
     @classmethod
@@ -263,6 +346,12 @@ class PackageBody:
                 latest = _parse_date(r.opt_text("latest"), _("the latest retention"))
             supersedes_json = f.opt_object("supersedes")
             demo = f.boolean("demo")
+            # TRANSLATORS: names the n-th agency key for returns listed in a package.
+            agency_what = _("the package's agency subkey {number}")
+            agency_subkeys = tuple(
+                subkey_from_json(item, agency_what.format(number=i))
+                for i, item in enumerate(f.opt_array("agency_subkeys") or (), 1)
+            )
         assert protocol_until is not None
         return cls(
             schema_version=schema_version,
@@ -282,6 +371,7 @@ class PackageBody:
             latest_retention=latest,
             supersedes=None if supersedes_json is None else Superseded.from_json(supersedes_json),
             demo=demo,
+            agency_subkeys=agency_subkeys,
         )
 
 

@@ -27,6 +27,7 @@ from securexchange.errors import (
     Stale,
 )
 from securexchange.i18n import _
+from securexchange.keys.vouching import vouch
 
 
 @dataclass(frozen=True)
@@ -151,8 +152,18 @@ def _check_against_keyring(manifest: Manifest, body: PackageBody, keyring: Keyri
         if person is None or person.owner.role != item.role:
             raise NotAuthorised(_("the package is encrypted to someone its keyring does not list"))
         subkey = next((s for s in person.subkeys if s.recipient == item.subkey), None)
+        carried = item.certified
+        if subkey is None and carried is not None:
+            # A subkey pre-issued after this keyring version: its holder vouches for it
+            # (issue 19), and it claims no slot the keyring gives another key.
+            vouch(person, (carried,))
+            subkey = carried
+        elif subkey is not None and carried is not None and carried != subkey:
+            raise Malformed(_("the package states another validity for a subkey than its keyring"))
         if subkey is None or not subkey.valid_at(manifest.created_at):
             raise NotAuthorised(_("the package is encrypted to a subkey its keyring does not list"))
+    # The agency's return subkeys: certified by the export key the root key certified.
+    vouch(keyring.agency.export, body.agency_subkeys)
 
 
 def _check_dates(

@@ -21,6 +21,8 @@ from securexchange.artifacts.manifest import (
 from securexchange.artifacts.returns import ReturnBody, ReturnDocument, check_binding
 from securexchange.artifacts.zipstrict import DEFAULT_LIMITS
 from securexchange.errors import Malformed, NotAuthorised, ProtocolInactive
+from securexchange.fingerprint import Fingerprint
+from securexchange.keys.vouching import vouch
 
 # A return made before its protocol ended may still be on its way (mail, a USB stick);
 # after this grace nothing of that protocol is accepted any more (issue 14, item 8).
@@ -214,5 +216,11 @@ def open_return(
             "a return is encrypted to the agency alone, but payload.age has "
             f"{len(stanzas)} recipient stanzas"
         )
+    # The signer's subkeys (issue 19): each certified by the signer, none another key for
+    # a slot the newest keyring consulted gives the signer.
+    signer = policy.newest.recipient(Fingerprint.of_public_key(verified.signer_key))
+    if signer is None:  # pragma: no cover - _authorised_in found the signer there
+        raise NotAuthorised("the return's signer is not in the newest keyring consulted")
+    vouch(signer, body.subkeys)
     opened = OpenedReturn(verified=verified, body=body, entry=policy.newest, document=None)
     return opened if identities is None else opened.decrypt(identities)

@@ -46,6 +46,8 @@ from securexchange.fingerprint import is_display
 from securexchange.formatversion import refuse_newer
 from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code, is_record_id
+from securexchange.keys.card import subkey_from_json, subkey_to_json
+from securexchange.keys.identity import MAX_SUBKEYS, Subkey
 from securexchange.schema import QUALITY_FIELDS
 from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 
@@ -89,6 +91,15 @@ class ReturnBody:
     keyring_version: int
     demo: bool
     client_version: str | None = None
+    # The signer's live subkeys, each certified by the signer's key (issue 19): how the
+    # agency learns the periods a home pre-issued after enrolment, with no file to send
+    # and no root key. Empty in returns made before (format 1).
+    subkeys: tuple[Subkey, ...] = ()
+
+    @property
+    def format_version(self) -> int:
+        """The envelope format this body needs: 2 when it carries subkeys."""
+        return 2 if self.subkeys else 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.party_id, str) or not PARTY_ID_RE.fullmatch(self.party_id):
@@ -114,6 +125,10 @@ class ReturnBody:
             or not CLIENT_VERSION_RE.fullmatch(self.client_version)
         ):
             raise ValueError("client_version is not a version number")
+        if len(self.subkeys) > MAX_SUBKEYS or not all(isinstance(k, Subkey) for k in self.subkeys):
+            raise ValueError(f"subkeys are at most {MAX_SUBKEYS} subkeys")
+        if len({k.recipient for k in self.subkeys}) != len(self.subkeys):
+            raise ValueError("a subkey is listed twice")
 
     def to_json(self) -> dict[str, Any]:
         value: dict[str, Any] = {
@@ -126,12 +141,16 @@ class ReturnBody:
         }
         if self.client_version is not None:
             value["client_version"] = self.client_version
+        if self.subkeys:
+            value["subkeys"] = [subkey_to_json(k) for k in self.subkeys]
         return value
 
     @classmethod
     def from_json(cls, value: Any) -> Self:
         # TRANSLATORS: the body is the descriptive part of the return's manifest.
         with strictjson.Fields(value, _("the return body")) as f:
+            # TRANSLATORS: names the n-th key for packages listed in a return.
+            what = _("the return's subkey {number}")
             return cls(
                 party_id=f.text("party_id"),
                 sequence=f.integer("sequence"),
@@ -140,6 +159,10 @@ class ReturnBody:
                 keyring_version=f.integer("keyring_version"),
                 demo=f.boolean("demo"),
                 client_version=f.opt_text("client_version"),
+                subkeys=tuple(
+                    subkey_from_json(item, what.format(number=i))
+                    for i, item in enumerate(f.opt_array("subkeys") or (), 1)
+                ),
             )
 
 

@@ -183,6 +183,21 @@ CREATE TABLE IF NOT EXISTS agency_notices (
 );
 """
 
+# agency/vouched.py: subkeys people pre-issued after enrolment, learnt from their returns
+_AGENCY_VOUCHED = """
+CREATE TABLE IF NOT EXISTS agency_subkeys (
+    recipient     TEXT PRIMARY KEY,
+    fingerprint   TEXT NOT NULL,
+    party_id      TEXT NOT NULL,
+    valid_from    TEXT NOT NULL,
+    valid_until   TEXT NOT NULL,
+    certification TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    accepted_at   TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS agency_subkeys_holder ON agency_subkeys (fingerprint);
+"""
+
 # municipality/enrolment.py
 _MUNICIPALITY_ENROLMENT = """
 CREATE TABLE IF NOT EXISTS municipal_keyrings (
@@ -326,6 +341,7 @@ TABLES: Mapping[str, str] = {
             _AGENCY_CLIENTS,
             _AGENCY_WAITING,
             _AGENCY_TERMINATE,
+            _AGENCY_VOUCHED,
         )
     ),
     "municipality": "".join(

@@ -61,6 +61,11 @@ MAX_SUBKEYS = 32
 # subkeys = 18 live, within MAX_SUBKEYS with room for the expiring ones.
 DEFAULT_HORIZON = 2
 MAX_HORIZON = 8
+# The agency's export key pre-issues its return subkeys for the longest horizon: a
+# municipal home learns them only from packages, and one whose person was idle for
+# months (no package, since the agency could no longer encrypt to them) must still hold
+# a valid one for the return that brings them back (docs/architecture.md, issue 19).
+AGENCY_HORIZON = MAX_HORIZON
 
 _CERT_TAG = "securexchange-subkey-certification/1"
 

@@ -188,19 +188,24 @@ def rotate_identity(home: Home, source: KeySource, *, horizon: int = 1) -> Rotat
 
 
 def rotate_unlocked(
-    home: Home, source: KeySource, identity: Identity, *, horizon: int
+    home: Home,
+    source: KeySource,
+    identity: Identity,
+    *,
+    horizon: int,
+    use: KeyUse = KeyUse.IDENTITY,
 ) -> tuple[Identity, Rotation]:
     """:func:`rotate_identity` with the identity unlocked already (one passphrase
-    derivation less for a command that unlocks it anyway); returns it as stored."""
+    derivation less for a command that unlocks it anyway); returns it as stored.
+    ``use`` names the key (and so its card): a staff identity, or the agency's export
+    key, which tops up the same way (issue 19)."""
     rotated, added = identity.rotated(home.now, horizon=horizon)
     if added == 0:
-        if not _card_lists_live_subkeys(home, rotated):
+        if not _card_lists_live_subkeys(home, rotated, use):
             # A rotation killed after the key file was replaced and before the card was
             # written: the card would otherwise lack the new subkeys for good (and an
             # agency keep this person classic-only while 'keys rotate' did nothing).
-            atomic_write(
-                card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644
-            )
+            atomic_write(card_path(home, use), make_card(rotated, now=home.now), mode=0o644)
             return identity, Rotation(0, card_rewritten=True)
         return identity, Rotation(0, card_rewritten=False)
     actor, counts = rotated.fingerprint.display, {"subkeys_added": added}
@@ -210,15 +215,15 @@ def rotate_unlocked(
         Action.KEY_ROTATE, now=home.now, witness=source.path, actor=actor, counts=counts
     )
     source.store(rotated)
-    atomic_write(card_path(home, KeyUse.IDENTITY), make_card(rotated, now=home.now), mode=0o644)
+    atomic_write(card_path(home, use), make_card(rotated, now=home.now), mode=0o644)
     home.record(Action.KEY_ROTATE, actor=actor, counts=counts)
     return rotated, Rotation(added, card_rewritten=True)
 
 
-def _card_lists_live_subkeys(home: Home, identity: Identity) -> bool:
+def _card_lists_live_subkeys(home: Home, identity: Identity, use: KeyUse) -> bool:
     """The home's card is this identity's and lists each of its live subkeys."""
     try:
-        card = home_card(home, KeyUse.IDENTITY)
+        card = home_card(home, use)
     except (SxError, OSError):
         return False
     live = identity.public.with_live_subkeys(home.now)

@@ -55,6 +55,7 @@ from securexchange.keys.identity import (
 from securexchange.keys.keyfile import write_key_file
 from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGENCY_CARD, KeySource
 from securexchange.keys.passphrase_policy import check_new_passphrase
+from securexchange.municipality import vouched
 from securexchange.municipality.horizon import HORIZON_SETTING
 
 
@@ -212,6 +213,9 @@ def _keep(home: Home, keyring: Keyring, data: bytes, signature: str | bytes) -> 
         raise Equivocation(
             _("a keyring of the same version with other content was accepted before")
         )
+    # The alarm (issue 19): a view naming a subkey for this person that this home
+    # never made is refused before it is kept.
+    vouched.refuse_foreign_in_keyring(home, keyring)
     sig_text = signature if isinstance(signature, str) else signature.decode("ascii")
     with statedb.transaction(home.db):
         home.db.execute(

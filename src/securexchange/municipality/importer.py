@@ -48,7 +48,7 @@ from securexchange.artifacts.manifest import (
     claimed_what,
 )
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
+from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD, PackageRecipient
 from securexchange.artifacts.package_open import (
     OpenedPackage,
     PackageTrust,
@@ -85,6 +85,7 @@ from securexchange.municipality import (
     staff_edits,
     subkeys,
     vault,
+    vouched,
     workbooks,
 )
 from securexchange.municipality.enrolment import (
@@ -288,6 +289,17 @@ def _own_fingerprint(home: Home) -> str:
     return card.fingerprint.display
 
 
+def _refuse_foreign_subkeys(
+    home: Home, keyring: Keyring, recipients: Sequence[PackageRecipient] = ()
+) -> None:
+    """The alarm (issue 19): the keyring view, or the package, names a live subkey for
+    this person that this home never made (SX-EQUIVOCATION)."""
+    vouched.refuse_foreign_in_keyring(home, keyring)
+    ours = _own_fingerprint(home)
+    named = [item.certified for item in recipients if item.fingerprint == ours]
+    vouched.refuse_foreign(home, [s for s in named if s is not None], home.now)
+
+
 def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     """Steps 3-5 on a verified package. Returns (our subkey, already imported)."""
     body = opened.body
@@ -375,6 +387,7 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     subkey, again = check_package(home, opened)
     if again:
         return Imported(path, "package", opened.package_id, False, opened.body.records)
+    _refuse_foreign_subkeys(home, opened.keyring, opened.body.recipients)
 
     subkeys.split_out(home, source, top_up=True, keyring=opened.keyring)
     identities = subkeys.unlock(home, source.passphrase)
@@ -391,6 +404,8 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_package_keyring(home, opened)
     store_package(home, opened, rows, identities, read.data)
+    with statedb.transaction(home.db):
+        vouched.keep_agency_subkeys(home, opened.body.agency_subkeys)
     _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
     return Imported(path, "package", opened.package_id, True, len(rows))

@@ -35,9 +35,9 @@ from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
-from securexchange.keys.identity import Identity
+from securexchange.keys.identity import Identity, PublicIdentity, Subkey
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import subkeys
+from securexchange.municipality import subkeys, vouched
 from securexchange.municipality.enrolment import held_keyring, home_nis
 from securexchange.municipality.pending import collect as collect_pending
 from securexchange.municipality.pending import mark_sent
@@ -54,11 +54,14 @@ def return_file_name(nis: str, signer: str, sequence: int) -> str:
     return f"{nis}_{signer}_{sequence:0{SEQUENCE_DIGITS}d}{FILE_SUFFIX}"
 
 
-def agency_recipient(keyring: Keyring, now: datetime) -> age.PublicRecipient:
-    """The agency export key's subkey valid now, as the keyring lists it: its hybrid
+def agency_recipient(
+    keyring: Keyring, now: datetime, export: PublicIdentity | None = None
+) -> age.PublicRecipient:
+    """The agency export key's subkey valid now, as the keyring lists it (or ``export``,
+    the keyring's with the subkeys the latest package vouched for): its hybrid
     post-quantum subkey when it has one (the return is then hybrid only), else its
     classic one. One recipient, so hybrid and classic never share the file."""
-    subkey = keyring.agency.export.subkey_at(now)
+    subkey = (export or keyring.agency.export).subkey_at(now)
     if subkey is None:
         raise Stale(
             _("the keyring this home holds has no agency encryption key valid now"),
@@ -76,8 +79,12 @@ def seal_return(
     entries: Sequence[Entry],
     now: datetime,
     demo: bool,
+    subkeys: Sequence[Subkey] = (),
+    agency: PublicIdentity | None = None,
 ) -> bytes:
-    """The container bytes of one return (pure: no file, no database)."""
+    """The container bytes of one return (pure: no file, no database). ``subkeys``: the
+    signer's live subkeys the keyring does not list; ``agency``: the export identity
+    with its vouched subkeys (see :func:`agency_recipient`)."""
     entry = keyring.municipalities[0]
     document = make_document(
         delta_id=delta_id,
@@ -94,6 +101,7 @@ def seal_return(
         keyring_version=keyring.version,
         demo=demo,
         client_version=__version__,
+        subkeys=tuple(subkeys),
     )
     return seal(
         artifact_type=ArtifactType.RETURN,
@@ -103,7 +111,7 @@ def seal_return(
         body=body,
         signing_seed=identity.seed,
         content=document.to_bytes(),
-        recipients=[agency_recipient(keyring, now)],
+        recipients=[agency_recipient(keyring, now, agency)],
     )
 
 
@@ -134,14 +142,17 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
             hint=_("import the agency's package first"),
         )
     refuse_non_directory(out_dir)  # a missing one is created, just before the write
-    agency_recipient(keyring, home.now)  # refuse before asking for a passphrase
+    agency = vouched.agency_export(home, keyring, home.now)
+    agency_recipient(keyring, home.now, agency)  # refuse before asking for a passphrase
     items = collect_pending(home, source.passphrase)
-    if not items.entries:
-        # Nothing, or only changes that were undone (they stay pending, harmlessly: a
-        # later change of that record keeps the base the agency knows).
-        return ReturnMade("", None, 0, 0, 0)
     # Unlocking the key tops its subkeys up, as every command that unlocks it does.
     identity = subkeys.split_out(home, source, top_up=True, keyring=keyring)
+    carried = vouched.unsent(home, identity, keyring)
+    if not items.entries and not vouched.never_sent(home, carried):
+        # Nothing, or only changes that were undone (they stay pending, harmlessly: a
+        # later change of that record keeps the base the agency knows); and no subkey
+        # the agency has not been sent. Otherwise a return carries the new subkeys.
+        return ReturnMade("", None, 0, 0, 0)
     entry = keyring.municipalities[0]
     if entry.nis != nis:  # pragma: no cover - import_keyring guarantees it
         raise UsageError(_("the keyring this home holds is another municipality's"))
@@ -161,6 +172,8 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
         entries=items.entries,
         now=home.now,
         demo=home.demo,
+        subkeys=carried,
+        agency=agency,
     )
     path = out_dir / return_file_name(nis, identity.fingerprint.display, sequence)
     statuses = sum(1 for e in items.entries if e.kind == "status")
@@ -179,5 +192,6 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
     atomic_write(path, data, mode=0o644, exclusive=True)
     with statedb.transaction(home.db):
         mark_sent(home, items, delta_id)
+        vouched.mark_sent(home, carried)
         home.record(Action.RETURN, actor=actor, artifacts=[delta_id], counts=counts)
     return ReturnMade(delta_id, path, sequence, statuses, len(items.entries) - statuses)
