@@ -20,6 +20,7 @@ from cli_helpers import CliResult, run_cli
 from keys_helpers import make_agency
 from return_flows import add_staff, register_demo
 from securexchange import age
+from securexchange.agency import vouched
 from securexchange.agency.registry import view_for
 from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
 from securexchange.home.home import HomeKind, open_home
@@ -125,15 +126,17 @@ def make_package(
     created = (created_at or datetime.now(UTC)).replace(microsecond=0)
     with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
         view = view_for(home, world.nis)
-    keyring = view.keyring
-    entry = keyring.municipalities[0]
+        keyring = view.keyring
+        entry = keyring.municipalities[0]
+        # As the export sees them: the keyring's people with the subkeys kept for them.
+        people = [
+            vouched.effective(home, p, created)
+            for p in sorted(entry.recipients, key=lambda p: p.fingerprint.display)
+            if only is None or p.fingerprint.display in only
+        ]
+    listed = {s.recipient for p in entry.recipients for s in p.subkeys}
     recipients = []
     ages = []
-    people = [
-        p
-        for p in sorted(entry.recipients, key=lambda p: p.fingerprint.display)
-        if only is None or p.fingerprint.display in only
-    ]
     # As the export chooses: hybrid only when everyone holds a hybrid subkey, else classic.
     post_quantum = all(p.subkey_at(created, post_quantum=True) for p in people)
     for person_ in people:
@@ -149,6 +152,8 @@ def make_package(
         assert subkey is not None
         recipients.append(
             PackageRecipient(person_.fingerprint.display, person_.owner.role, subkey.recipient)
+            if subkey.recipient in listed
+            else PackageRecipient.of(person_.fingerprint.display, person_.owner.role, subkey)
         )
         ages.append(age.parse_recipient(subkey.recipient))
     package_id = new_artifact_id(ArtifactKind.PACKAGE)

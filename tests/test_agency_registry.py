@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from contextlib import AbstractContextManager
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,7 @@ from keys_helpers import (
     root_key_source,
 )
 from securexchange import strictjson
+from securexchange.agency import vouched
 from securexchange.agency.changes import add_municipality, add_recipient, remove_recipient
 from securexchange.agency.registry import (
     RecipientChange,
@@ -258,7 +259,13 @@ def test_rotation_updates_the_recipient_from_the_new_card(agency: Path, tmp_path
     assert change is RecipientChange.UPDATED and version == 4
     with _agency_home(agency) as home:
         (entry,) = view_for(home, "11002").keyring.municipalities
-    assert entry.recipients[0].subkeys == new_card.identity.subkeys
+        kept = vouched.stored(home, new_card.fingerprint.display)
+    # The keyring lists the subkeys valid now; the card's pre-issued ones are kept beside
+    # it, vouched for by the card's holder (issue 19, item 7).
+    now = datetime.now(UTC)
+    listed = entry.recipients[0].subkeys
+    assert listed and all(s.valid_at(now) for s in listed)
+    assert set(listed) | set(kept) == set(new_card.identity.subkeys)
 
 
 def test_an_older_card_of_a_known_person_is_a_rollback(tmp_path: Path) -> None:

@@ -184,8 +184,18 @@ def test_three_years_of_monthly_exports_and_returns_with_no_rotate_and_no_root_k
         if month in IDLE:
             with open_home(world.agency, env={}, expect=HomeKind.AGENCY, system_now=now) as home:
                 events = agency_coming(home).get(GENT, ())
-            if any(e.kind is EventKind.KEYS_RUN_OUT and "Bert" in e.who for e in events):
-                reminded = True
+            at_agency = any(e.kind is EventKind.KEYS_RUN_OUT and "Bert" in e.who for e in events)
+            with open_home(
+                world.bert.home,
+                env={},
+                expect=HomeKind.MUNICIPALITY,
+                system_now=now,
+                read_only=True,
+            ) as home:
+                own = status.status(home).coming
+            at_home = any(e.kind is EventKind.KEYS_RUN_OUT for e in own)
+            assert at_agency == at_home, (month, events, own)  # one function, both sides
+            reminded = reminded or at_home
             if GENT not in by_nis:
                 (skip,) = [s for s in result.skipped if s.nis == GENT]
                 assert skip.reason is SkipReason.NO_CURRENT_SUBKEY and skip.reason.missing

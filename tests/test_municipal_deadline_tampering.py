@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cli_helpers import assert_single_error
@@ -241,3 +241,33 @@ def test_a_legacy_bound_edited_into_the_future_ends_with_the_last_legacy_day(
     _edit(world, "UPDATE vault_packages SET valid_until = '2099-01-01T00:00:00Z'")
     states = [p["state"] for p in _status(world, now="2027-03-02")["packages"]]  # type: ignore[union-attr]
     assert states == ["expired"]
+
+
+def test_a_pre_issued_subkey_is_held_to_its_own_certification_and_an_edited_one_fails_closed(
+    tmp_path: Path,
+) -> None:
+    # The pre-issued subkeys are on no keyring since issue 19: their signed validity is
+    # the person's own certification, kept beside each row (vault_subkey_certs).
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T)])
+    assert muni(world, "import", str(made.path)).code == 0
+    late = "SELECT recipient FROM vault_subkeys WHERE valid_from > ? ORDER BY valid_from"
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        latest = [str(r[0]) for r in conn.execute(late, (now,))][-2:]
+    finally:
+        conn.close()
+    assert len(latest) == 2  # the last pre-issued period's pair
+    _edit(world, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
+    held = {str(s["recipient"]): s for s in _status(world)["subkeys"]}  # type: ignore[union-attr]
+    assert all(str(held[r]["destroy_by"]) < "2099" for r in latest)
+    # Editing the certification as well only destroys the subkey.
+    _edit(
+        world,
+        "UPDATE vault_subkey_certs SET valid_until = '2099-01-01T00:00:00Z' WHERE recipient = ?",
+        latest[0],
+    )
+    assert muni(world, "shred").code == 0
+    states = {str(s["recipient"]): s["state"] for s in _status(world)["subkeys"]}  # type: ignore[union-attr]
+    assert states[latest[0]] == "destroyed" and states[latest[1]] == "held"

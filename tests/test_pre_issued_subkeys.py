@@ -83,10 +83,10 @@ def test_a_new_home_holds_the_current_quarter_and_two_more_and_tops_up_when_unlo
     ]
     # A quarter later, with no 'keys rotate' and no root key: the agency still reaches
     # An (her April subkey was on the enrolment card), and the import, which unlocks
-    # her key, pre-issues the next quarter and says to send the card on.
+    # her key, pre-issues the next quarter and says her next return takes it along.
     imported = _export_and_import(tmp_path, agency, staff, APRIL)
     assert "added 2 subkeys for the coming periods" in imported.stderr
-    assert "send it to the agency" in imported.stderr
+    assert "your next return takes them to the agency" in imported.stderr
     assert _periods(card) == [_quarter(2027, 4), _quarter(2027, 7), _quarter(2027, 10)]
     # Topped up once: the next command that unlocks the key adds nothing.
     again = run_cli(["municipality", "open"], home=staff, env=_at(APRIL))

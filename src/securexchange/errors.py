@@ -89,7 +89,7 @@ class Rollback(ArtifactError):
 
 
 class Equivocation(ArtifactError):
-    """The same sequence number was seen with different content."""
+    """One sequence number with different content, or two keys for one person and period."""
 
     name = "SX-EQUIVOCATION"
 

@@ -57,6 +57,7 @@ from securexchange.agency.pseudonym_key import (
     pseudonym_key_path,
 )
 from securexchange.agency.registry import agency_keys, signed_keyrings
+from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.package import (
     seal_package,
 )
@@ -79,6 +80,7 @@ from securexchange.home.log_entries import Action
 from securexchange.intake.master import read_master
 from securexchange.keys.identity import Identity, check_nis
 from securexchange.keys.keystore import KeySource
+from securexchange.reminders import Event
 from securexchange.schema import retention_deadline
 
 Progress = Callable[[int, int], None]  # (packages done, packages in total)
@@ -241,16 +243,6 @@ def export_master(
     created_at = home.now.replace(microsecond=0)
 
     def result(summaries: list[PackageSummary], created: bool) -> ExportResult:
-        # After the export key's top-up (unlock_export), so its new subkeys count.
-        events = keyring_coming(
-            home.now,
-            keyrings[0].keyring,
-            kept=vouched.latest_until(home),
-            export_until=export_keys_until(home),
-        )
-        reminders = tuple(
-            e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key]
-        )
         return ExportResult(
             packages=tuple(summaries),
             skipped=tuple(skipped),
@@ -263,7 +255,7 @@ def export_master(
             pseudonym_key_created=created,
             rolled_forward=tuple(rolled),
             out_dir=out_dir,
-            coming=reminders,
+            coming=_reminders(home, keyrings[0].keyring),
         )
 
     if options.dry_run:
@@ -284,6 +276,15 @@ def export_master(
     )
     _commit(home, issued, identity, skipped=len(skipped))
     return result(_publish(home, issued, out_dir), created)
+
+
+def _reminders(home: Home, full: Keyring) -> tuple[Event, ...]:
+    """The coming events for the report, the agency's own first; read after the export
+    key's top-up (unlock_export), so its new subkeys count."""
+    events = keyring_coming(
+        home.now, full, kept=vouched.latest_until(home), export_until=export_keys_until(home)
+    )
+    return tuple(e for key in (AGENCY, *sorted(set(events) - {AGENCY})) for e in events[key])
 
 
 def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skipped: int) -> None:

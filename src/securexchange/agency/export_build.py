@@ -114,6 +114,22 @@ def current_recipients(
     return recipients, tuple(sorted(held_back, key=lambda h: h.fingerprint))
 
 
+def _vouched_recipients(
+    home: Home, entry: MunicipalityEntry, now: datetime
+) -> tuple[tuple[PackageRecipient, ...], tuple[HeldBack, ...]] | None:
+    """:func:`current_recipients` over the keyring's people with the subkeys kept for
+    them (agency/vouched.py), each verified again; None when one is not vouched for: a
+    kept subkey its holder did not certify, or a second key for one slot, means someone
+    edited the agency's state, and nobody there gets a package until it is cleared up
+    (the export says so, non-zero exit)."""
+    try:
+        people = tuple(vouched.effective(home, p, now) for p in entry.recipients)
+    except (BadSignature, Equivocation, Malformed):
+        return None
+    in_keyring = [s for p in entry.recipients for s in p.subkeys]
+    return current_recipients(replace(entry, recipients=people), now, in_keyring)
+
+
 def plan(
     home: Home,
     intake: IntakeResult,
@@ -156,20 +172,13 @@ def plan(
         if not signed_entry.recipients:
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_RECIPIENT, len(rows)))
             continue
-        try:
-            people = tuple(vouched.effective(home, p, now) for p in signed_entry.recipients)
-        except (BadSignature, Equivocation, Malformed):
-            # A kept subkey its holder did not certify, or a second key for one slot:
-            # someone edited the agency's state. Nobody there gets a package until it is
-            # cleared up, and the export says so (non-zero exit).
+        chosen = _vouched_recipients(home, signed_entry, now)
+        if chosen is None:
             skipped.append(
                 SkippedMunicipality(nis, entry.name, SkipReason.UNVOUCHED_SUBKEY, len(rows))
             )
             continue
-        in_keyring = [s for p in signed_entry.recipients for s in p.subkeys]
-        recipients, held_back = current_recipients(
-            replace(signed_entry, recipients=people), now, in_keyring
-        )
+        recipients, held_back = chosen
         if not recipients:
             skipped.append(
                 SkippedMunicipality(nis, entry.name, SkipReason.NO_CURRENT_SUBKEY, len(rows))

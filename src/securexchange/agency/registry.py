@@ -29,6 +29,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from securexchange import strictjson
+from securexchange.agency import vouched
 from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
@@ -225,14 +226,23 @@ def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
     now = home.now
     entries = []
     for row in rows:
-        cards = cards_of(home, str(row[0]))
+        party_id = str(row[0])
+        cards = cards_of(home, party_id)
         entry = _entry_from_row(row, cards)
-        live = tuple(
-            sorted(
-                (c.identity.with_live_subkeys(now) for c in cards),
-                key=lambda i: i.fingerprint.digest,
+        current = []
+        for card in cards:
+            # The keyring lists the subkeys valid now; a card's pre-issued ones are kept
+            # in agency_subkeys (vouched for by the card's holder), so the keyring does
+            # not grow with the horizon (docs/formats.md, "Subkeys vouched for ...").
+            listed = replace(
+                card.identity,
+                subkeys=tuple(s for s in card.identity.subkeys if s.valid_at(now)),
             )
-        )
+            vouched.accept(
+                home, listed, party_id=party_id, subkeys=card.identity.subkeys, source="card"
+            )
+            current.append(listed)
+        live = tuple(sorted(current, key=lambda i: i.fingerprint.digest))
         entries.append(replace(entry, recipients=live))
     return Keyring(
         id=new_artifact_id(ArtifactKind.KEYRING),

@@ -320,6 +320,14 @@ CREATE TABLE IF NOT EXISTS vault_subkeys (
     state        TEXT NOT NULL,          -- held | destroyed
     destroyed_at TEXT
 );
+-- Each subkey's certification by the person's signing key (issue 19): the signed
+-- validity of a pre-issued subkey, which no keyring lists (municipality/bounds.py).
+CREATE TABLE IF NOT EXISTS vault_subkey_certs (
+    recipient     TEXT PRIMARY KEY,
+    valid_from    TEXT NOT NULL,
+    valid_until   TEXT NOT NULL,
+    certification TEXT NOT NULL
+);
 """
 
 # Every home: key/value settings (the clock mark, the pinned root key, counters).

@@ -126,6 +126,7 @@ def check(home: Home) -> Bounds:
     until: dict[str, datetime] = {}
     for keyring in held:
         _certified(until, keyring.municipalities)
+    _self_certified(until, home, held)
     if not live:
         return Bounds(frozenset(), until, floor=max(seen, default=None))
     if root_key is None:
@@ -194,6 +195,45 @@ def _certified(until: dict[str, datetime], entries: Iterable[MunicipalityEntry])
                 until[subkey.recipient] = (
                     subkey.valid_until if known is None else min(known, subkey.valid_until)
                 )
+
+
+def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyring]) -> None:
+    """Hold each held subkey to the validity its kept certification states, when a
+    person of a held root-signed keyring made it (issue 19: a pre-issued subkey is on
+    no keyring). A certification that does not verify was edited: its subkey reads as
+    long past (destroyed), as an unreadable time does."""
+    from securexchange.keys.identity import Subkey
+    from securexchange.municipality import subkeys
+    from securexchange.municipality.vouched import own_identity
+
+    card = own_identity(home)
+    if card is None:
+        return
+    # The person's signing key as a root-signed keyring lists it (the card only names
+    # whom to look for): a home not registered yet has no bound from here.
+    keys = {
+        p.signing_key
+        for k in held
+        for e in k.municipalities
+        for p in e.recipients
+        if p.fingerprint == card.fingerprint
+    }
+    if len(keys) != 1:
+        return
+    (key,) = keys
+    held_now = {s.recipient for s in subkeys.listed(home) if s.held}
+    for recipient, valid_from, valid_until, certification in subkeys.kept_certifications(home):
+        if recipient not in held_now:
+            continue
+        bound = subkeys.EDITED_TIME
+        try:
+            record = Subkey(recipient, when(valid_from), when(valid_until), certification)
+            record.verify(key)
+            bound = record.valid_until
+        except (SxError, ValueError):
+            pass  # edited: long past
+        known = until.get(recipient)
+        until[recipient] = bound if known is None else min(known, bound)
 
 
 def _keyring_terminations(held: Iterable[Keyring]) -> dict[str, str]:

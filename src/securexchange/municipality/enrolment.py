@@ -131,6 +131,8 @@ def init_municipality(
         with statedb.transaction(home.db):
             statedb.set_setting(home.db, "municipality_nis", nis)
             statedb.set_setting(home.db, HORIZON_SETTING, str(horizon))
+            # The enrolment card takes these subkeys to the agency (no return needed).
+            vouched.mark_sent(home, identity.public.subkeys)
             statedb.set_setting(
                 home.db, "agency_root_key", sshsig.ssh_public_key_line(pinned.identity.signing_key)
             )

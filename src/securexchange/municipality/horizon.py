@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from securexchange.artifacts.keyring import Keyring
+from securexchange.fingerprint import Fingerprint
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.i18n import _, ngettext
@@ -44,6 +45,32 @@ def periods_before(end: date, now: datetime) -> int:
     return count
 
 
+def access_ended(home: Home, keyring: Keyring | None, fingerprint: Fingerprint) -> bool:
+    """Whether the person with ``fingerprint`` may no longer receive anything under the
+    newest verified view ``keyring``: removed from it, or its protocol over (past its
+    last day, or terminated by the view or a verified notice, from the effective day).
+    Such a home destroys every subkey at its next command and makes no new one (issue 19,
+    "Removal and end")."""
+    if keyring is None or not keyring.municipalities:
+        return False
+    entry = keyring.municipalities[0]
+    if entry.recipient(fingerprint) is None:
+        return True
+    today = home.now.date()
+    days = [entry.terminated_on] if entry.terminated_on is not None else []
+    # A verified termination notice's day, as vault.terminated keeps it (read here
+    # directly: the vault's module imports the subkeys', which imports this one).
+    row = home.db.execute(
+        "SELECT effective FROM vault_protocols WHERE protocol_id = ?", (entry.protocol_id,)
+    ).fetchone()
+    if row is not None:
+        try:
+            days.append(date.fromisoformat(str(row[0])))
+        except ValueError:
+            return True  # an edited day: the termination takes effect at once
+    return today > entry.protocol_until or any(today >= day for day in days)
+
+
 def effective_horizon(home: Home, keyring: Keyring | None) -> int:
     """The home's horizon, cut at the end of the protocol of ``keyring`` (the newest
     verified view: the one held, or one being imported; None before the first)."""
@@ -55,19 +82,20 @@ def effective_horizon(home: Home, keyring: Keyring | None) -> int:
 
 def top_up(home: Home, source: KeySource, identity: Identity, keyring: Keyring | None) -> Identity:
     """Add the subkeys missing within the horizon to the unlocked ``identity`` (stored,
-    card rewritten, logged) and tell the user, who sends the new card on; returns the
-    identity as stored."""
+    card rewritten, logged) and tell the user: the next return takes them to the agency
+    (municipality/vouched.py); returns the identity as stored."""
     from securexchange.keys.keystore import rotate_unlocked
 
+    if access_ended(home, keyring, identity.fingerprint):
+        return identity  # nothing is made for a person who may no longer receive
     horizon = effective_horizon(home, keyring)
     stored, rotation = rotate_unlocked(home, source, identity, horizon=horizon)
     if rotation.added:
         home.tell(
             ngettext(
-                "added {n} subkey for the coming periods; your card lists it: send it to "
-                "the agency ('keys export --card')",
-                "added {n} subkeys for the coming periods; your card lists them: send it to "
-                "the agency ('keys export --card')",
+                "added {n} subkey for the coming periods; your next return takes it to the agency",
+                "added {n} subkeys for the coming periods; your next return takes them to "
+                "the agency",
                 rotation.added,
             ).format(n=rotation.added)
         )

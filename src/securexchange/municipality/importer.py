@@ -48,7 +48,7 @@ from securexchange.artifacts.manifest import (
     claimed_what,
 )
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD, PackageRecipient
+from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
 from securexchange.artifacts.package_open import (
     OpenedPackage,
     PackageTrust,
@@ -289,17 +289,6 @@ def _own_fingerprint(home: Home) -> str:
     return card.fingerprint.display
 
 
-def _refuse_foreign_subkeys(
-    home: Home, keyring: Keyring, recipients: Sequence[PackageRecipient] = ()
-) -> None:
-    """The alarm (issue 19): the keyring view, or the package, names a live subkey for
-    this person that this home never made (SX-EQUIVOCATION)."""
-    vouched.refuse_foreign_in_keyring(home, keyring)
-    ours = _own_fingerprint(home)
-    named = [item.certified for item in recipients if item.fingerprint == ours]
-    vouched.refuse_foreign(home, [s for s in named if s is not None], home.now)
-
-
 def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
     """Steps 3-5 on a verified package. Returns (our subkey, already imported)."""
     body = opened.body
@@ -387,7 +376,7 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     subkey, again = check_package(home, opened)
     if again:
         return Imported(path, "package", opened.package_id, False, opened.body.records)
-    _refuse_foreign_subkeys(home, opened.keyring, opened.body.recipients)
+    vouched.refuse_foreign_in_package(home, opened.keyring, opened.body.recipients)
 
     subkeys.split_out(home, source, top_up=True, keyring=opened.keyring)
     identities = subkeys.unlock(home, source.passphrase)

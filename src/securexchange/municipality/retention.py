@@ -148,8 +148,22 @@ def _plan_packages(
 
 
 def expired_subkeys(home: Home) -> set[str]:
-    """Held subkeys past valid-until + grace: destroyed whatever is wrapped to them."""
-    return {s.recipient for s in subkeys.listed(home) if s.held and s.destroy_by <= home.now}
+    """Held subkeys past valid-until + grace, or every held one once this person may no
+    longer receive (removed from the keyring held, or the protocol over: issue 19):
+    destroyed whatever is wrapped to them."""
+    held = [s for s in subkeys.listed(home) if s.held]
+    if _access_ended(home):
+        return {s.recipient for s in held}
+    return {s.recipient for s in held if s.destroy_by <= home.now}
+
+
+def _access_ended(home: Home) -> bool:
+    from securexchange.municipality.enrolment import held_keyring
+    from securexchange.municipality.horizon import access_ended
+    from securexchange.municipality.vouched import own_identity
+
+    me = own_identity(home)
+    return me is not None and access_ended(home, held_keyring(home), me.fingerprint)
 
 
 def shred(

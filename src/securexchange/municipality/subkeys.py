@@ -42,7 +42,8 @@ file as short as a classic one, and old homes' files keep their names.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -51,7 +52,7 @@ from typing import TYPE_CHECKING
 from securexchange import strictjson
 from securexchange.artifacts.package import DEFAULT_IMPORT_DAYS
 from securexchange.clock import LATEST, format_instant, parse_instant
-from securexchange.errors import BadPassphrase, Malformed, NotRecipient, UsageError
+from securexchange.errors import BadPassphrase, Malformed, NotAuthorised, NotRecipient, UsageError
 from securexchange.home import safefs, statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir
 from securexchange.home.home import Home
@@ -60,7 +61,7 @@ from securexchange.i18n import _
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.artifacts.keyring import Keyring
-    from securexchange.keys.identity import Identity
+    from securexchange.keys.identity import Identity, Subkey
     from securexchange.keys.keystore import KeySource, Rotation
 
 # As keystore's (not imported here: shredding and status need no key machinery).
@@ -228,8 +229,16 @@ def rotate(home: Home, source: KeySource, keyring: Keyring | None) -> Rotation:
     could not destroy it.
     """
     from securexchange.keys.keystore import rotate_identity
-    from securexchange.municipality.horizon import effective_horizon
+    from securexchange.municipality.horizon import access_ended, effective_horizon
+    from securexchange.municipality.vouched import own_identity
 
+    me = own_identity(home)
+    if me is not None and access_ended(home, keyring, me.fingerprint):
+        # Shredding destroys every subkey of such a home: none is made again.
+        raise NotAuthorised(
+            _("you may no longer receive packages: removed from the keyring, or protocol over"),
+            hint=_("ask the agency; a new authorisation needs a new keyring"),
+        )
     # At least the next period, as 'keys rotate' always did, and up to the horizon.
     horizon = max(effective_horizon(home, keyring), 1)
     rotation = rotate_identity(home, source, horizon=horizon)
@@ -262,6 +271,7 @@ def split_out(
 
         identity = horizon.top_up(home, source, identity, keyring)
     if not identity.subkeys:
+        _keep_certifications(home, identity.split_subkeys)  # homes split before them
         pruned = identity.without_expired_split(home.now)
         if pruned != identity:
             source.store(pruned)
@@ -296,10 +306,44 @@ def split_out(
                     format_instant(public.valid_until),
                 ),
             )
+        _keep_certifications(home, [*identity.split_subkeys, *(s.public for s in identity.subkeys)])
     stripped = identity.split(s.public.recipient for s in identity.subkeys)
     stripped = stripped.without_expired_split(home.now)
     source.store(stripped)
     return stripped
+
+
+def _keep_certifications(home: Home, publics: Sequence[Subkey]) -> None:
+    """Keep each subkey's certification beside its row (the signed validity shredding
+    holds the row to: bounds.py); only those missing, so an unchanged home writes
+    nothing."""
+    held = {str(r[0]) for r in home.db.execute("SELECT recipient FROM vault_subkey_certs")}
+    missing = [s for s in publics if s.recipient not in held]
+    if not missing:
+        return
+    with statedb.transaction(home.db) if not home.db.in_transaction else nullcontext():
+        home.db.executemany(
+            "INSERT OR IGNORE INTO vault_subkey_certs (recipient, valid_from, valid_until, "
+            "certification) VALUES (?, ?, ?, ?)",
+            [
+                (
+                    s.recipient,
+                    format_instant(s.valid_from),
+                    format_instant(s.valid_until),
+                    s.certification,
+                )
+                for s in missing
+            ],
+        )
+
+
+def kept_certifications(home: Home) -> list[tuple[str, str, str, str]]:
+    """Every kept certification: (recipient, valid-from, valid-until, certification) as
+    stored (unverified: bounds.py verifies them)."""
+    rows = home.db.execute(
+        "SELECT recipient, valid_from, valid_until, certification FROM vault_subkey_certs"
+    ).fetchall()
+    return [(str(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
 
 def unlock(

@@ -18,11 +18,13 @@ Three things:
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from securexchange import strictjson
 from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.package import PackageRecipient
 from securexchange.errors import Equivocation, Malformed, SxError
 from securexchange.home import statedb
 from securexchange.home.home import Home
@@ -70,20 +72,27 @@ def unsent(home: Home, identity: Identity, keyring: Keyring) -> tuple[Subkey, ..
     return tuple(s for s in identity.public.live_subkeys(home.now) if s.recipient not in listed)
 
 
+def _digest(subkey: Subkey) -> str:
+    # A hybrid recipient is ~2 KB: the setting keeps a short digest of each.
+    return hashlib.sha256(subkey.recipient.encode("ascii")).hexdigest()[:32]
+
+
 def never_sent(home: Home, subkeys: Iterable[Subkey]) -> bool:
+    """Whether one of ``subkeys`` reached the agency neither on the enrolment card nor
+    in the last return."""
     raw = statedb.get_setting(home.db, SENT_SETTING) or ""
     sent = set(raw.split())
-    return any(s.recipient not in sent for s in subkeys)
+    return any(_digest(s) not in sent for s in subkeys)
 
 
 def mark_sent(home: Home, subkeys: Iterable[Subkey]) -> None:
-    """Remember the subkeys a return carried (inside the caller's transaction)."""
-    raw = statedb.get_setting(home.db, SENT_SETTING) or ""
-    sent = set(raw.split()) | {s.recipient for s in subkeys}
-    statedb.set_setting(home.db, SENT_SETTING, " ".join(sorted(sent)))
+    """Remember the subkeys a return or the enrolment card carried: every return carries
+    all of them (inside the caller's transaction)."""
+    statedb.set_setting(home.db, SENT_SETTING, " ".join(sorted({_digest(s) for s in subkeys})))
 
 
-def _own_card(home: Home) -> PublicIdentity | None:
+def own_identity(home: Home) -> PublicIdentity | None:
+    """This person's public identity, from the home's card (None without one)."""
     try:
         data = (home.paths.keys / IDENTITY_CARD).read_bytes()
         return read_card(data, recipients_checked=True).identity
@@ -96,15 +105,29 @@ def made_here(home: Home) -> frozenset[str]:
     and those its card lists (made, not split out yet)."""
     rows = home.db.execute("SELECT recipient FROM vault_subkeys").fetchall()
     made = {str(r[0]) for r in rows}
-    card = _own_card(home)
+    card = own_identity(home)
     if card is not None:
         made |= {s.recipient for s in card.subkeys}
     return frozenset(made)
 
 
+def refuse_foreign_in_package(
+    home: Home, keyring: Keyring, recipients: Sequence[PackageRecipient]
+) -> None:
+    """The alarm for a package, before anything is kept: its keyring view, or a subkey
+    it names with a certification, for this person (see :func:`refuse_foreign`)."""
+    refuse_foreign_in_keyring(home, keyring)
+    card = own_identity(home)
+    if card is None:
+        return
+    ours = card.fingerprint.display
+    named = [item.certified for item in recipients if item.fingerprint == ours]
+    refuse_foreign(home, [s for s in named if s is not None], home.now)
+
+
 def refuse_foreign_in_keyring(home: Home, keyring: Keyring) -> None:
     """The alarm for a keyring view, before it is kept: see :func:`refuse_foreign`."""
-    card = _own_card(home)
+    card = own_identity(home)
     if card is None:
         return
     me = keyring.municipalities[0].recipient(card.fingerprint) if keyring.municipalities else None

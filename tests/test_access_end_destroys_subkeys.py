@@ -1,0 +1,112 @@
+"""A person removed from the keyring, or a home whose protocol was terminated or has
+ended, destroys every subkey at its next command, pre-issued ones included, and makes
+no new one (issue 19, "Removal and end").
+
+Demo homes through the CLI.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from cli_helpers import assert_single_error, run_cli
+from keys_helpers import make_agency
+from municipal_flows import NIS, World, fingerprint, make_world, muni
+from return_flows import add_staff, demo_source
+from securexchange.agency.changes import add_municipality, remove_recipient
+from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.identity import period_end
+
+
+def _held(world: World) -> int:
+    conn = sqlite3.connect(world.staff / "state.sqlite3")
+    try:
+        return int(
+            conn.execute("SELECT COUNT(*) FROM vault_subkeys WHERE state = 'held'").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def _files(world: World) -> list[Path]:
+    return sorted((world.staff / "keys" / "subkeys").glob("*.key"))
+
+
+def _status_subkeys(world: World, now: str | None = None) -> list[dict[str, object]]:
+    result = muni(world, "status", "--json", now=now)
+    assert result.code == 0, result.stderr
+    return list(json.loads(result.stdout)["subkeys"])
+
+
+def test_a_person_removed_from_the_keyring_destroys_every_subkey_at_the_next_command(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    assert _held(world) == 6 and len(_files(world)) == 6  # three periods, two kinds
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        remove_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=fingerprint(world.staff),
+        )
+    published = tmp_path / "published"
+    assert (
+        run_cli(["agency", "keyring", "publish", "--out", str(published)], home=world.agency).code
+        == 0
+    )
+    imported = muni(world, "import", str(published / f"keyring-{world.nis}.json"))
+    assert imported.code == 0, imported.stderr
+    shredded = muni(world, "shred")
+    assert shredded.code == 0, shredded.stderr
+    assert _held(world) == 0 and _files(world) == []
+    assert all(s["state"] == "destroyed" for s in _status_subkeys(world))
+    # Unlocking the key again makes nothing new.
+    rotated = run_cli(["keys", "rotate"], home=world.staff)
+    assert_single_error(rotated, "SX-NOT-AUTHORISED", 1)
+    assert _held(world) == 0 and _files(world) == []
+
+
+def test_a_terminated_protocol_destroys_every_subkey_from_its_effective_day(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    notices = tmp_path / "notices"
+    terminate = ["agency", "terminate", "--nis", world.nis, "--effective", "2031-01-01"]
+    assert run_cli([*terminate, "--out", str(notices)], home=world.agency).code == 0
+    (notice,) = notices.iterdir()
+    assert muni(world, "import", str(notice)).code == 0
+    assert _held(world) == 6  # not yet in force
+    assert muni(world, "shred", now="2031-01-01T08:00:00Z").code == 0
+    assert _held(world) == 0 and _files(world) == []
+
+
+def test_the_end_of_the_protocol_destroys_the_subkeys_of_the_current_quarter_too(
+    tmp_path: Path,
+) -> None:
+    agency = tmp_path / "agency"
+    make_agency(agency, demo=True)
+    today = datetime.now(UTC).date()
+    last_day = today
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        add_municipality(
+            home,
+            demo_source(agency / "keys" / "root.key"),
+            nis=NIS,
+            name="Antwerpen",
+            protocol_until=last_day,
+        )
+    world = World(agency, tmp_path / "staff", tmp_path)
+    add_staff(agency, world.staff, nis=NIS)
+    quarter_end = period_end(datetime.now(UTC))
+    assert _held(world) == 6  # made before its keyring: the current quarter and two more
+    after = last_day + timedelta(days=1)
+    if after >= quarter_end.date():  # the quarter's own end would destroy them anyway
+        pytest.skip("the protocol's end must fall inside the quarter: run on another day")
+    assert muni(world, "shred", now=f"{after.isoformat()}T08:00:00Z").code == 0
+    assert _held(world) == 0 and _files(world) == []
