@@ -110,3 +110,59 @@ def test_the_end_of_the_protocol_destroys_the_subkeys_of_the_current_quarter_too
         pytest.skip("the protocol's end must fall inside the quarter: run on another day")
     assert muni(world, "shred", now=f"{after.isoformat()}T08:00:00Z").code == 0
     assert _held(world) == 0 and _files(world) == []
+
+
+def _sql(home: Path, sql: str) -> None:
+    conn = sqlite3.connect(home / "state.sqlite3")
+    try:
+        with conn:
+            conn.execute(sql)
+    finally:
+        conn.close()
+
+
+def test_deleting_the_kept_certifications_does_not_keep_pre_issued_subkeys(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    _sql(world.staff, "DELETE FROM vault_subkey_certs")
+    _sql(world.staff, "UPDATE vault_subkeys SET valid_until = '2099-01-01T00:00:00Z'")
+    (world.staff / "keys" / "identity.card.json").unlink()  # and the card that lists them
+    assert muni(world, "shred").code == 0
+    states = {str(s["recipient"]): s for s in _status_subkeys(world)}
+    # The keyring lists the current period's pair (held to it); the pre-issued ones
+    # have no signed validity left and go at once.
+    held = [s for s in states.values() if s["state"] == "held"]
+    assert len(held) == 2 and len(states) == 6
+    assert all(str(s["destroy_by"]) < "2099" for s in held)
+
+
+def test_deleting_the_card_does_not_keep_a_removed_persons_subkeys(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        remove_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=fingerprint(world.staff),
+        )
+    published = tmp_path / "published"
+    publish = ["agency", "keyring", "publish", "--out", str(published)]
+    assert run_cli(publish, home=world.agency).code == 0
+    assert muni(world, "import", str(published / f"keyring-{world.nis}.json")).code == 0
+    (world.staff / "keys" / "identity.card.json").unlink()
+    _sql(world.staff, "DELETE FROM settings WHERE key = 'identity_fingerprint'")
+    assert muni(world, "shred").code == 0
+    assert _held(world) == 0 and _files(world) == []
+
+
+def test_an_edited_kept_subkey_at_the_agency_does_not_stop_a_removal(tmp_path: Path) -> None:
+    world = make_world(tmp_path)
+    _sql(world.agency, "UPDATE agency_subkeys SET valid_until = 'never'")
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        remove_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=fingerprint(world.staff),
+        )

@@ -29,8 +29,9 @@ from securexchange import age, sshsig
 from securexchange.agency.changes import remove_recipient
 from securexchange.agency.returns import import_returns
 from securexchange.clock import format_instant
-from securexchange.errors import BadSignature, Equivocation
+from securexchange.errors import BadSignature, Equivocation, Malformed
 from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.card import read_card
 from securexchange.keys.identity import Subkey, certification_message, period_end
 from securexchange.keys.keyfile import DEMO_PASSPHRASE, read_key_file
 
@@ -113,9 +114,8 @@ def test_a_package_naming_an_agency_return_subkey_the_export_key_did_not_certify
     start, end = _now_slot()
     staff_seed = _seed(world.staff / "keys" / "identity.key")
     export_key = read_key_file(world.agency / "keys" / "export.key", DEMO_PASSPHRASE).signing_key
-    forged = _certified(
-        staff_seed, export_key, start + timedelta(days=400), end + timedelta(days=500)
-    )
+    start, end = _coming_slot()
+    forged = _certified(staff_seed, export_key, start, end)
     made = make_package(world, [person(1, FAR)], agency_subkeys=[forged])
     assert_single_error(muni(world, "import", str(made.path)), "SX-BAD-SIGNATURE", 1)
 
@@ -246,3 +246,64 @@ def test_a_return_carrying_a_second_key_for_a_period_is_equivocation_and_the_fir
     with pytest.raises(Equivocation):
         _import_returns(channel.agency, ("two.sxr", two))
     assert _kept(channel.agency) == sorted([*before, first.recipient])
+
+
+def test_a_colleague_claiming_someone_elses_key_for_packages_is_equivocation_not_a_crash(
+    world: World, tmp_path: Path
+) -> None:
+    # B certifies, as B's own, a subkey recipient the agency keeps for A (A's card).
+    colleague = other_world(world, tmp_path, nis=world.nis, name="Bad Colleague")
+    card = read_card((world.staff / "keys" / "identity.card.json").read_bytes())
+    victim = max(card.identity.subkeys, key=lambda s: s.valid_from)
+    start = period_end(victim.valid_until)  # a slot B has none for
+    end = period_end(start)
+    seed, key = _seed(colleague.staff / "keys" / "identity.key"), _holder_key(colleague.staff)
+    message = certification_message(key, victim.recipient, start, end)
+    squat = Subkey(victim.recipient, start, end, sshsig.sign(seed, message, sshsig.NAMESPACE_CARD))
+    _, data = seal_delta(colleague.staff, [], body={"subkeys": (squat,)})
+    path = tmp_path / "squat.sxr"
+    path.write_bytes(data)
+    result = run_cli(["agency", "import-return", str(path)], home=world.agency)
+    assert_single_error(result, "SX-EQUIVOCATION", 1)
+    assert "claimed by two people" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "span",
+    ["a century", "an hour", "beyond the horizon"],
+)
+def test_a_subkey_that_is_not_one_coming_quarter_is_refused(tmp_path: Path, span: str) -> None:
+    channel = make_channel(tmp_path)
+    start = period_end(datetime.now(UTC) + timedelta(days=200))
+    end = {
+        "a century": start.replace(year=start.year + 100),
+        "an hour": start + timedelta(hours=1),
+        "beyond the horizon": period_end(start),
+    }[span]
+    if span == "beyond the horizon":
+        start = start.replace(year=start.year + 3)
+        end = period_end(start)
+    seed, holder = _seed(channel.staff / "keys" / "identity.key"), _holder_key(channel.staff)
+    odd = _certified(seed, holder, start, end)
+    before = _kept(channel.agency)
+    _, data = seal_delta(channel.staff, [], body={"subkeys": (odd,)})
+    with pytest.raises(Malformed):
+        _import_returns(channel.agency, ("odd.sxr", data))
+    assert _kept(channel.agency) == before
+
+
+def test_the_alarm_holds_for_a_stolen_key_that_expired_before_the_import(world: World) -> None:
+    # A two-day subkey would be refused by shape; a stolen key's subkey for the rest of
+    # a quarter that ends before the import is as short-lived as it gets.
+    seed = _seed(world.staff / "keys" / "identity.key")
+    later = period_end(datetime.now(UTC) + timedelta(days=300)) - timedelta(days=1)
+    stolen = _certified(seed, _holder_key(world.staff), later, period_end(later))
+    made = make_package(
+        world,
+        [person(1, FAR + timedelta(days=200))],
+        created_at=later + timedelta(hours=1),
+        subkeys={fingerprint(world.staff): stolen},
+    )
+    result = muni(world, "import", str(made.path), now=format_instant(later + timedelta(days=2)))
+    assert_single_error(result, "SX-EQUIVOCATION", 1)
+    assert "never made" in result.stderr

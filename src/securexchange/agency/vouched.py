@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from securexchange.clock import format_instant, read_instant, utc
-from securexchange.errors import Malformed
+from securexchange.errors import Equivocation, Malformed
 from securexchange.home.home import Home
 from securexchange.i18n import _
 from securexchange.keys.identity import PublicIdentity, Subkey
@@ -50,6 +50,24 @@ def stored(home: Home, fingerprint: str) -> list[Subkey]:
         (fingerprint,),
     ).fetchall()
     return [_row_subkey(tuple(r)) for r in rows]
+
+
+def _readable(home: Home, fingerprint: str) -> list[Subkey]:
+    """:func:`stored`, leaving out rows that are no subkey at all (edited): they must
+    not stop the agency from changing the keyring (removing someone, say); the export
+    still refuses them by name."""
+    rows = home.db.execute(
+        "SELECT recipient, valid_from, valid_until, certification FROM agency_subkeys "
+        "WHERE fingerprint = ?",
+        (fingerprint,),
+    ).fetchall()
+    found = []
+    for row in rows:
+        try:
+            found.append(_row_subkey(tuple(row)))
+        except Malformed:
+            continue
+    return found
 
 
 def latest_until(home: Home) -> Mapping[str, datetime]:
@@ -90,13 +108,23 @@ def accept(
     """
     now = utc(home.now)
     fingerprint = person.fingerprint.display
-    known = [*person.subkeys, *stored(home, fingerprint)]
+    known = [*person.subkeys, *_readable(home, fingerprint)]
     held = {s.recipient for s in known}
     fresh = [s for s in subkeys if s.valid_until > now and s.recipient not in held]
     if not fresh:
         return 0
-    new = vouch(person, fresh)  # certification, and no slot of the keyring's
+    new = vouch(person, fresh, now=now)  # shape, certification, no slot of the keyring's
     refuse_equivocation(known, new)  # nor of an earlier return's
+    for subkey in new:
+        # One recipient, one person: a key of someone else's, certified again as one's
+        # own, would have the agency encrypt one person's packages to another.
+        (other,) = home.db.execute(
+            "SELECT COUNT(*) FROM agency_subkeys WHERE recipient = ?", (subkey.recipient,)
+        ).fetchone()
+        if other:
+            raise Equivocation(
+                _("a key for packages is claimed by two people"), hint=_(REPORT_HINT)
+            )
     for subkey in new:
         home.db.execute(
             "INSERT INTO agency_subkeys (recipient, fingerprint, party_id, valid_from, "

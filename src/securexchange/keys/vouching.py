@@ -24,9 +24,9 @@ from dataclasses import replace
 from datetime import datetime
 
 from securexchange.clock import utc
-from securexchange.errors import BadSignature, Equivocation
+from securexchange.errors import BadSignature, Equivocation, Malformed
 from securexchange.i18n import N_, _
-from securexchange.keys.identity import MAX_SUBKEYS, PublicIdentity, Subkey
+from securexchange.keys.identity import MAX_HORIZON, MAX_SUBKEYS, PublicIdentity, Subkey, period_end
 
 # What the refusal says to do (protocol art. 6: an unauthorised access is reported).
 REPORT_HINT = N_("report this to the agency within 48 hours (protocol art. 6)")
@@ -61,15 +61,41 @@ def refuse_equivocation(known: Iterable[Subkey], subkeys: Iterable[Subkey]) -> N
         seen.append(subkey)
 
 
-def vouch(identity: PublicIdentity, subkeys: Iterable[Subkey]) -> tuple[Subkey, ...]:
-    """The subkeys of ``subkeys`` that ``identity`` does not list yet, each certified by
-    its signing key (BadSignature otherwise) and none another key for a slot of the
-    identity's or of each other (Equivocation). Duplicates count once."""
+def within_one_period(subkey: Subkey) -> bool:
+    """A subkey as homes make them: it ends where the quarter it starts in ends (a
+    longer one would outlive every destruction and claim the person's later slots)."""
+    return subkey.valid_until == period_end(subkey.valid_from)
+
+
+def latest_start(now: datetime, horizon: int = MAX_HORIZON) -> datetime:
+    """The latest start a pre-issued subkey can have at ``now``: the start of the
+    ``horizon``-th quarter after the current one."""
+    start = period_end(now)
+    for _period in range(horizon - 1):
+        start = period_end(start)
+    return start
+
+
+def vouch(
+    identity: PublicIdentity, subkeys: Iterable[Subkey], *, now: datetime | None = None
+) -> tuple[Subkey, ...]:
+    """The subkeys of ``subkeys`` that ``identity`` does not list yet, each one period
+    long (Malformed otherwise), starting no later than :func:`latest_start` of ``now``
+    when given (Malformed), certified by its signing key (BadSignature) and none
+    another key for a slot of the identity's or of each other (Equivocation).
+    Duplicates count once."""
     known = {s.recipient for s in identity.subkeys}
     new: dict[str, Subkey] = {}
     for subkey in subkeys:
         if subkey.recipient in known or subkey.recipient in new:
             continue
+        if not within_one_period(subkey) or (
+            now is not None and subkey.valid_from > latest_start(now)
+        ):
+            raise Malformed(
+                _("a key for packages is not valid for one coming quarter"),
+                hint=_(REPORT_HINT),
+            )
         try:
             subkey.verify(identity.signing_key)
         except BadSignature:
@@ -88,7 +114,7 @@ def with_vouched(
     """``identity`` with the vouched ``subkeys`` added (see :func:`vouch`), keeping the
     subkeys whose validity has not ended at ``now`` (a live identity never holds more
     than MAX_SUBKEYS; an expired one is no use to anyone encrypting now)."""
-    added = vouch(identity, subkeys)
+    added = vouch(identity, subkeys, now=now)
     moment = utc(now)
     live = [s for s in (*identity.subkeys, *added) if s.valid_until > moment]
     live.sort(key=lambda s: (s.valid_from, s.valid_until, s.recipient))

@@ -198,42 +198,53 @@ def _certified(until: dict[str, datetime], entries: Iterable[MunicipalityEntry])
 
 
 def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyring]) -> None:
-    """Hold each held subkey to the validity its kept certification states, when a
-    person of a held root-signed keyring made it (issue 19: a pre-issued subkey is on
-    no keyring). A certification that does not verify was edited: its subkey reads as
-    long past (destroyed), as an unreadable time does."""
+    """Hold each held subkey that no held keyring lists to the validity its own
+    certification states (issue 19: a pre-issued subkey is on no keyring), kept in
+    ``vault_subkey_certs`` or, for a home from before that table, on its card; verified
+    with the person's signing key as a held root-signed keyring lists it. A subkey with
+    no such bound (its certification deleted or edited) reads as long past, as an
+    unreadable time does. Nothing is held to anything in a home that holds no keyring,
+    or whose person no held keyring lists yet (not registered)."""
     from securexchange.keys.identity import Subkey
     from securexchange.municipality import subkeys
-    from securexchange.municipality.vouched import own_identity
+    from securexchange.municipality.vouched import own_fingerprint, own_identity
 
-    card = own_identity(home)
-    if card is None:
+    keyrings = list(held)
+    if not keyrings:
         return
-    # The person's signing key as a root-signed keyring lists it (the card only names
-    # whom to look for): a home not registered yet has no bound from here.
+    me = own_fingerprint(home)
     keys = {
         p.signing_key
-        for k in held
+        for k in keyrings
         for e in k.municipalities
         for p in e.recipients
-        if p.fingerprint == card.fingerprint
+        if me is not None and p.fingerprint.display == me
     }
-    if len(keys) != 1:
-        return
-    (key,) = keys
-    held_now = {s.recipient for s in subkeys.listed(home) if s.held}
-    for recipient, valid_from, valid_until, certification in subkeys.kept_certifications(home):
-        if recipient not in held_now:
+    if me is not None and len(keys) != 1:
+        return  # not registered yet: no signed key to check anything with
+    key = next(iter(keys), None)
+    kept = {r[0]: r for r in subkeys.kept_certifications(home)}
+    card = own_identity(home)
+    on_card = (
+        {s.recipient: s for s in card.subkeys}
+        if card is not None and key is not None and card.signing_key == key
+        else {}
+    )
+    for subkey in subkeys.listed(home):
+        if not subkey.held or subkey.recipient in until:
             continue
         bound = subkeys.EDITED_TIME
+        row = kept.get(subkey.recipient)
         try:
-            record = Subkey(recipient, when(valid_from), when(valid_until), certification)
-            record.verify(key)
-            bound = record.valid_until
+            if key is not None and row is not None:
+                record = Subkey(row[0], when(row[1]), when(row[2]), row[3])
+                record.verify(key)
+                bound = record.valid_until
+            elif subkey.recipient in on_card:  # read_card verified its certification
+                bound = on_card[subkey.recipient].valid_until
         except (SxError, ValueError):
             pass  # edited: long past
-        known = until.get(recipient)
-        until[recipient] = bound if known is None else min(known, bound)
+        until[subkey.recipient] = bound
 
 
 def _keyring_terminations(held: Iterable[Keyring]) -> dict[str, str]:

@@ -57,6 +57,7 @@ from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGEN
 from securexchange.keys.passphrase_policy import check_new_passphrase
 from securexchange.municipality import vouched
 from securexchange.municipality.horizon import HORIZON_SETTING
+from securexchange.municipality.subkeys import IDENTITY_SETTING
 
 
 def read_agency_card(data: bytes) -> Card:
@@ -133,6 +134,7 @@ def init_municipality(
             statedb.set_setting(home.db, HORIZON_SETTING, str(horizon))
             # The enrolment card takes these subkeys to the agency (no return needed).
             vouched.mark_sent(home, identity.public.subkeys)
+            statedb.set_setting(home.db, IDENTITY_SETTING, identity.fingerprint.display)
             statedb.set_setting(
                 home.db, "agency_root_key", sshsig.ssh_public_key_line(pinned.identity.signing_key)
             )

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from securexchange.artifacts.keyring import Keyring
-from securexchange.fingerprint import Fingerprint
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.i18n import _, ngettext
@@ -45,7 +44,7 @@ def periods_before(end: date, now: datetime) -> int:
     return count
 
 
-def access_ended(home: Home, keyring: Keyring | None, fingerprint: Fingerprint) -> bool:
+def access_ended(home: Home, keyring: Keyring | None, fingerprint: str) -> bool:
     """Whether the person with ``fingerprint`` may no longer receive anything under the
     newest verified view ``keyring``: removed from it, or its protocol over (past its
     last day, or terminated by the view or a verified notice, from the effective day).
@@ -54,7 +53,7 @@ def access_ended(home: Home, keyring: Keyring | None, fingerprint: Fingerprint) 
     if keyring is None or not keyring.municipalities:
         return False
     entry = keyring.municipalities[0]
-    if entry.recipient(fingerprint) is None:
+    if not any(p.fingerprint.display == fingerprint for p in entry.recipients):
         return True
     today = home.now.date()
     days = [entry.terminated_on] if entry.terminated_on is not None else []
@@ -86,7 +85,7 @@ def top_up(home: Home, source: KeySource, identity: Identity, keyring: Keyring |
     (municipality/vouched.py); returns the identity as stored."""
     from securexchange.keys.keystore import rotate_unlocked
 
-    if access_ended(home, keyring, identity.fingerprint):
+    if access_ended(home, keyring, identity.fingerprint.display):
         return identity  # nothing is made for a person who may no longer receive
     horizon = effective_horizon(home, keyring)
     stored, rotation = rotate_unlocked(home, source, identity, horizon=horizon)

@@ -160,10 +160,16 @@ def expired_subkeys(home: Home) -> set[str]:
 def _access_ended(home: Home) -> bool:
     from securexchange.municipality.enrolment import held_keyring
     from securexchange.municipality.horizon import access_ended
-    from securexchange.municipality.vouched import own_identity
+    from securexchange.municipality.vouched import own_fingerprint
 
-    me = own_identity(home)
-    return me is not None and access_ended(home, held_keyring(home), me.fingerprint)
+    keyring = held_keyring(home)
+    me = own_fingerprint(home)
+    if me is None:
+        # The card and the kept fingerprint are gone or disagree (edited): whom this
+        # home serves cannot be told, so it serves nobody (fail closed). A home that
+        # holds no keyring yet has nothing to lose this way.
+        return keyring is not None
+    return access_ended(home, keyring, me)
 
 
 def shred(

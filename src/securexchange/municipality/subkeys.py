@@ -72,6 +72,10 @@ MAX_WORK_FACTOR = 22
 # the import deadline of a package made on the subkey's last valid day.
 DESTROY_GRACE = timedelta(days=DEFAULT_IMPORT_DAYS)
 
+# The person's fingerprint (display form), kept at init and at every unlock: which
+# identity of the held keyrings is this home's, for shredding without a key (issue 19).
+IDENTITY_SETTING = "identity_fingerprint"
+
 SUBKEY_FORMAT = "securexchange-subkey/1"
 SUBKEY_DIR = "subkeys"
 
@@ -230,10 +234,10 @@ def rotate(home: Home, source: KeySource, keyring: Keyring | None) -> Rotation:
     """
     from securexchange.keys.keystore import rotate_identity
     from securexchange.municipality.horizon import access_ended, effective_horizon
-    from securexchange.municipality.vouched import own_identity
+    from securexchange.municipality.vouched import own_fingerprint
 
-    me = own_identity(home)
-    if me is not None and access_ended(home, keyring, me.fingerprint):
+    me = own_fingerprint(home)
+    if me is not None and access_ended(home, keyring, me):
         # Shredding destroys every subkey of such a home: none is made again.
         raise NotAuthorised(
             _("you may no longer receive packages: removed from the keyring, or protocol over"),
@@ -266,6 +270,9 @@ def split_out(
 
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
+    if statedb.get_setting(home.db, IDENTITY_SETTING) != identity.fingerprint.display:
+        with statedb.transaction(home.db):
+            statedb.set_setting(home.db, IDENTITY_SETTING, identity.fingerprint.display)
     if top_up:
         from securexchange.municipality import horizon
 

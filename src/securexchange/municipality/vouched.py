@@ -100,6 +100,20 @@ def own_identity(home: Home) -> PublicIdentity | None:
         return None  # no card (yet): the commands that need one say so
 
 
+def own_fingerprint(home: Home) -> str | None:
+    """This person's fingerprint (display form): as kept at init and every unlock, else
+    from the card. None when neither says, or when the two disagree (one was edited)."""
+    from securexchange.municipality.subkeys import IDENTITY_SETTING
+
+    card = own_identity(home)
+    kept = statedb.get_setting(home.db, IDENTITY_SETTING)
+    if kept is None:
+        return None if card is None else card.fingerprint.display
+    if card is not None and card.fingerprint.display != kept:
+        return None
+    return kept
+
+
 def made_here(home: Home) -> frozenset[str]:
     """Every subkey this home made: those split out into files (destroyed ones too)
     and those its card lists (made, not split out yet)."""
@@ -122,7 +136,7 @@ def refuse_foreign_in_package(
         return
     ours = card.fingerprint.display
     named = [item.certified for item in recipients if item.fingerprint == ours]
-    refuse_foreign(home, [s for s in named if s is not None], home.now)
+    refuse_foreign(home, [s for s in named if s is not None], None)
 
 
 def refuse_foreign_in_keyring(home: Home, keyring: Keyring) -> None:
@@ -135,10 +149,12 @@ def refuse_foreign_in_keyring(home: Home, keyring: Keyring) -> None:
         refuse_foreign(home, me.subkeys, home.now)
 
 
-def refuse_foreign(home: Home, subkeys: Iterable[Subkey], now: datetime) -> None:
+def refuse_foreign(home: Home, subkeys: Iterable[Subkey], now: datetime | None) -> None:
     """Raise Equivocation if one of ``subkeys`` (named for this person by the agency's
-    files), still live, is not one this home made."""
-    live = [s for s in subkeys if s.valid_until > now]
+    files) is not one this home made: every one (a package's, whatever its validity: a
+    stolen key's short-lived subkey must not pass as "destroyed"), or with ``now``, the
+    ones still live then (a keyring view's, which may list long-expired ones)."""
+    live = [s for s in subkeys if now is None or s.valid_until > now]
     if not live:
         return
     made = made_here(home)
