@@ -43,11 +43,7 @@ def _status_subkeys(world: World, now: str | None = None) -> list[dict[str, obje
     return list(json.loads(result.stdout)["subkeys"])
 
 
-def test_a_person_removed_from_the_keyring_destroys_every_subkey_at_the_next_command(
-    tmp_path: Path,
-) -> None:
-    world = make_world(tmp_path)
-    assert _held(world) == 6 and len(_files(world)) == 6  # three periods, two kinds
+def _remove(world: World) -> None:
     with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
         remove_recipient(
             home,
@@ -55,13 +51,24 @@ def test_a_person_removed_from_the_keyring_destroys_every_subkey_at_the_next_com
             nis=world.nis,
             fingerprint=fingerprint(world.staff),
         )
+
+
+def _remove_and_tell(world: World, tmp_path: Path) -> None:
+    """The agency removes the staff member; their home imports the published view."""
+    _remove(world)
     published = tmp_path / "published"
-    assert (
-        run_cli(["agency", "keyring", "publish", "--out", str(published)], home=world.agency).code
-        == 0
-    )
+    publish = ["agency", "keyring", "publish", "--out", str(published)]
+    assert run_cli(publish, home=world.agency).code == 0
     imported = muni(world, "import", str(published / f"keyring-{world.nis}.json"))
     assert imported.code == 0, imported.stderr
+
+
+def test_a_person_removed_from_the_keyring_destroys_every_subkey_at_the_next_command(
+    tmp_path: Path,
+) -> None:
+    world = make_world(tmp_path)
+    assert _held(world) == 6 and len(_files(world)) == 6  # three periods, two kinds
+    _remove_and_tell(world, tmp_path)
     shredded = muni(world, "shred")
     assert shredded.code == 0, shredded.stderr
     assert _held(world) == 0 and _files(world) == []
@@ -139,17 +146,7 @@ def test_deleting_the_kept_certifications_does_not_keep_pre_issued_subkeys(
 
 def test_deleting_the_card_does_not_keep_a_removed_persons_subkeys(tmp_path: Path) -> None:
     world = make_world(tmp_path)
-    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
-        remove_recipient(
-            home,
-            demo_source(world.agency / "keys" / "root.key"),
-            nis=world.nis,
-            fingerprint=fingerprint(world.staff),
-        )
-    published = tmp_path / "published"
-    publish = ["agency", "keyring", "publish", "--out", str(published)]
-    assert run_cli(publish, home=world.agency).code == 0
-    assert muni(world, "import", str(published / f"keyring-{world.nis}.json")).code == 0
+    _remove_and_tell(world, tmp_path)
     (world.staff / "keys" / "identity.card.json").unlink()
     _sql(world.staff, "DELETE FROM settings WHERE key = 'identity_fingerprint'")
     assert muni(world, "shred").code == 0
@@ -159,10 +156,4 @@ def test_deleting_the_card_does_not_keep_a_removed_persons_subkeys(tmp_path: Pat
 def test_an_edited_kept_subkey_at_the_agency_does_not_stop_a_removal(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     _sql(world.agency, "UPDATE agency_subkeys SET valid_until = 'never'")
-    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
-        remove_recipient(
-            home,
-            demo_source(world.agency / "keys" / "root.key"),
-            nis=world.nis,
-            fingerprint=fingerprint(world.staff),
-        )
+    _remove(world)

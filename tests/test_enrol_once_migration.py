@@ -13,16 +13,14 @@ no root key.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import CliResult, run_cli
+from fixture_copies import private_copy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "before-enrol-once"
-DEMO_PASSPHRASE = b"securexchange-demo"
 STAFF = "staff-11002-jan-claes"
 # A day after the fixtures, then past the end of the cards' subkeys (2040-10-01) and
 # of the export key's as made then.
@@ -36,17 +34,7 @@ STEPS = (
 
 @pytest.fixture
 def world(tmp_path: Path) -> Path:
-    """A private copy, with the modes a home has (git keeps none of them)."""
-    copy = tmp_path / "before"
-    shutil.copytree(FIXTURES, copy, symlinks=True)
-    for home in copy.glob("*/home.json"):  # git keeps no empty directory
-        (home.parent / "workbooks").mkdir(exist_ok=True)
-    (copy / "agency" / "outbox").mkdir(exist_ok=True)
-    for path in [copy, *copy.rglob("*")]:
-        os.chmod(path, 0o700 if path.is_dir() else 0o600)
-    (tmp_path / "pass").write_bytes(DEMO_PASSPHRASE)
-    os.chmod(tmp_path / "pass", 0o600)
-    return copy
+    return private_copy(FIXTURES, tmp_path / "before")
 
 
 def _sx(world: Path, home: str, now: str, *args: str) -> CliResult:

@@ -8,32 +8,20 @@ day later. A format or schema change that strands a v0.1.0 home or file fails he
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from cli_helpers import run_cli
+from fixture_copies import private_copy
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "v0.1.0"
 NEXT_DAY = {"SECUREXCHANGE_NOW": "2040-01-02T00:00:00Z"}
-DEMO_PASSPHRASE = b"securexchange-demo"  # what v0.1.0's demo homes were made with
 
 
 @pytest.fixture
 def world(tmp_path: Path) -> Path:
-    """A private copy, with the modes a home has (git keeps none of them)."""
-    copy = tmp_path / "v0.1.0"
-    shutil.copytree(FIXTURES, copy, symlinks=True)
-    for home in copy.glob("*/home.json"):  # git keeps no empty directory
-        (home.parent / "workbooks").mkdir(exist_ok=True)
-    (copy / "agency" / "outbox").mkdir(exist_ok=True)
-    for path in [copy, *copy.rglob("*")]:
-        os.chmod(path, 0o700 if path.is_dir() else 0o600)
-    (tmp_path / "pass").write_bytes(DEMO_PASSPHRASE)
-    os.chmod(tmp_path / "pass", 0o600)
-    return copy
+    return private_copy(FIXTURES, tmp_path / "v0.1.0")
 
 
 def _sx(world: Path, home: str, *args: str) -> tuple[int, str]:

@@ -206,7 +206,7 @@ def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyri
     unreadable time does. Nothing is held to anything in a home that holds no keyring,
     or whose person no held keyring lists yet (not registered)."""
     from securexchange.keys.identity import Subkey
-    from securexchange.municipality import subkeys
+    from securexchange.municipality import subkey_certs, subkeys
     from securexchange.municipality.vouched import own_fingerprint, own_identity
 
     keyrings = list(held)
@@ -223,7 +223,7 @@ def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyri
     if me is not None and len(keys) != 1:
         return  # not registered yet: no signed key to check anything with
     key = next(iter(keys), None)
-    kept = {r[0]: r for r in subkeys.kept_certifications(home)}
+    kept = {r[0]: r for r in subkey_certs.kept(home)}
     card = own_identity(home)
     on_card = (
         {s.recipient: s for s in card.subkeys}

@@ -57,7 +57,7 @@ from securexchange.keys.keystore import IDENTITY_CARD, IDENTITY_KEY, PINNED_AGEN
 from securexchange.keys.passphrase_policy import check_new_passphrase
 from securexchange.municipality import vouched
 from securexchange.municipality.horizon import HORIZON_SETTING
-from securexchange.municipality.subkeys import IDENTITY_SETTING
+from securexchange.municipality.subkey_certs import IDENTITY_SETTING
 
 
 def read_agency_card(data: bytes) -> Card:

@@ -42,8 +42,7 @@ file as short as a classic one, and old homes' files keep their names.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -57,11 +56,12 @@ from securexchange.home import safefs, statedb
 from securexchange.home.atomicio import atomic_write, make_private_dir
 from securexchange.home.home import Home
 from securexchange.i18n import _
+from securexchange.municipality import subkey_certs
 
 if TYPE_CHECKING:
     from securexchange import age
     from securexchange.artifacts.keyring import Keyring
-    from securexchange.keys.identity import Identity, Subkey
+    from securexchange.keys.identity import Identity
     from securexchange.keys.keystore import KeySource, Rotation
 
 # As keystore's (not imported here: shredding and status need no key machinery).
@@ -71,10 +71,6 @@ MAX_WORK_FACTOR = 22
 # The latest a subkey file is kept after its validity ends, whatever is wrapped to it:
 # the import deadline of a package made on the subkey's last valid day.
 DESTROY_GRACE = timedelta(days=DEFAULT_IMPORT_DAYS)
-
-# The person's fingerprint (display form), kept at init and at every unlock: which
-# identity of the held keyrings is this home's, for shredding without a key (issue 19).
-IDENTITY_SETTING = "identity_fingerprint"
 
 SUBKEY_FORMAT = "securexchange-subkey/1"
 SUBKEY_DIR = "subkeys"
@@ -270,15 +266,13 @@ def split_out(
 
     identity = source.unlock()
     home.note_signer(identity.seed, identity.fingerprint.display)
-    if statedb.get_setting(home.db, IDENTITY_SETTING) != identity.fingerprint.display:
-        with statedb.transaction(home.db):
-            statedb.set_setting(home.db, IDENTITY_SETTING, identity.fingerprint.display)
+    subkey_certs.remember_identity(home, identity.fingerprint.display)
     if top_up:
         from securexchange.municipality import horizon
 
         identity = horizon.top_up(home, source, identity, keyring)
     if not identity.subkeys:
-        _keep_certifications(home, identity.split_subkeys)  # homes split before them
+        subkey_certs.keep(home, identity.split_subkeys)  # homes split before them
         pruned = identity.without_expired_split(home.now)
         if pruned != identity:
             source.store(pruned)
@@ -313,44 +307,11 @@ def split_out(
                     format_instant(public.valid_until),
                 ),
             )
-        _keep_certifications(home, [*identity.split_subkeys, *(s.public for s in identity.subkeys)])
+        subkey_certs.keep(home, [*identity.split_subkeys, *(s.public for s in identity.subkeys)])
     stripped = identity.split(s.public.recipient for s in identity.subkeys)
     stripped = stripped.without_expired_split(home.now)
     source.store(stripped)
     return stripped
-
-
-def _keep_certifications(home: Home, publics: Sequence[Subkey]) -> None:
-    """Keep each subkey's certification beside its row (the signed validity shredding
-    holds the row to: bounds.py); only those missing, so an unchanged home writes
-    nothing."""
-    held = {str(r[0]) for r in home.db.execute("SELECT recipient FROM vault_subkey_certs")}
-    missing = [s for s in publics if s.recipient not in held]
-    if not missing:
-        return
-    with statedb.transaction(home.db) if not home.db.in_transaction else nullcontext():
-        home.db.executemany(
-            "INSERT OR IGNORE INTO vault_subkey_certs (recipient, valid_from, valid_until, "
-            "certification) VALUES (?, ?, ?, ?)",
-            [
-                (
-                    s.recipient,
-                    format_instant(s.valid_from),
-                    format_instant(s.valid_until),
-                    s.certification,
-                )
-                for s in missing
-            ],
-        )
-
-
-def kept_certifications(home: Home) -> list[tuple[str, str, str, str]]:
-    """Every kept certification: (recipient, valid-from, valid-until, certification) as
-    stored (unverified: bounds.py verifies them)."""
-    rows = home.db.execute(
-        "SELECT recipient, valid_from, valid_until, certification FROM vault_subkey_certs"
-    ).fetchall()
-    return [(str(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
 
 def unlock(

@@ -103,7 +103,7 @@ def own_identity(home: Home) -> PublicIdentity | None:
 def own_fingerprint(home: Home) -> str | None:
     """This person's fingerprint (display form): as kept at init and every unlock, else
     from the card. None when neither says, or when the two disagree (one was edited)."""
-    from securexchange.municipality.subkeys import IDENTITY_SETTING
+    from securexchange.municipality.subkey_certs import IDENTITY_SETTING
 
     card = own_identity(home)
     kept = statedb.get_setting(home.db, IDENTITY_SETTING)
