@@ -18,9 +18,10 @@ from typing import Any
 
 from cli_helpers import CliResult, run_cli
 from keys_helpers import make_agency
-from return_flows import add_staff, register_demo
+from return_flows import add_staff, demo_source, register_demo
 from securexchange import age
 from securexchange.agency import vouched
+from securexchange.agency.changes import remove_recipient
 from securexchange.agency.registry import view_for
 from securexchange.artifacts.package import PackageBody, PackageRecipient, Superseded, seal_package
 from securexchange.home.home import HomeKind, open_home
@@ -69,6 +70,17 @@ def other_world(world: World, tmp: Path, *, nis: str = OTHER_NIS, name: str = "G
     staff = tmp / f"staff-{nis}-{name}"
     add_staff(world.agency, staff, nis=nis, name=name)
     return World(world.agency, staff, world.out, nis)
+
+
+def remove(world: World) -> None:
+    """The agency withdraws the world's staff member (root key, a new keyring version)."""
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        remove_recipient(
+            home,
+            demo_source(world.agency / "keys" / "root.key"),
+            nis=world.nis,
+            fingerprint=fingerprint(world.staff),
+        )
 
 
 def fingerprint(staff: Path) -> str:

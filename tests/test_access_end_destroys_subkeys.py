@@ -16,9 +16,9 @@ import pytest
 
 from cli_helpers import assert_single_error, run_cli
 from keys_helpers import make_agency
-from municipal_flows import NIS, World, fingerprint, make_world, muni
+from municipal_flows import NIS, World, make_world, muni, remove
 from return_flows import add_staff, demo_source
-from securexchange.agency.changes import add_municipality, remove_recipient
+from securexchange.agency.changes import add_municipality
 from securexchange.home.home import HomeKind, open_home
 from securexchange.keys.identity import period_end
 
@@ -43,19 +43,9 @@ def _status_subkeys(world: World, now: str | None = None) -> list[dict[str, obje
     return list(json.loads(result.stdout)["subkeys"])
 
 
-def _remove(world: World) -> None:
-    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
-        remove_recipient(
-            home,
-            demo_source(world.agency / "keys" / "root.key"),
-            nis=world.nis,
-            fingerprint=fingerprint(world.staff),
-        )
-
-
 def _remove_and_tell(world: World, tmp_path: Path) -> None:
     """The agency removes the staff member; their home imports the published view."""
-    _remove(world)
+    remove(world)
     published = tmp_path / "published"
     publish = ["agency", "keyring", "publish", "--out", str(published)]
     assert run_cli(publish, home=world.agency).code == 0
@@ -156,4 +146,4 @@ def test_deleting_the_card_does_not_keep_a_removed_persons_subkeys(tmp_path: Pat
 def test_an_edited_kept_subkey_at_the_agency_does_not_stop_a_removal(tmp_path: Path) -> None:
     world = make_world(tmp_path)
     _sql(world.agency, "UPDATE agency_subkeys SET valid_until = 'never'")
-    _remove(world)
+    remove(world)

@@ -23,10 +23,10 @@ from municipal_flows import (
     muni,
     other_world,
     person,
+    remove,
 )
-from return_flows import agency_export_source, demo_source, make_channel, seal_delta
+from return_flows import agency_export_source, make_channel, seal_delta
 from securexchange import age, sshsig
-from securexchange.agency.changes import remove_recipient
 from securexchange.agency.returns import import_returns
 from securexchange.clock import format_instant
 from securexchange.errors import BadSignature, Equivocation, Malformed
@@ -66,13 +66,7 @@ def _forger(world: World, tmp: Path, signer: str) -> bytes:
     colleague = other_world(world, tmp, nis=world.nis, name=signer.title())
     seed = _seed(colleague.staff / "keys" / "identity.key")
     if signer == "removed person":
-        with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
-            remove_recipient(
-                home,
-                demo_source(world.agency / "keys" / "root.key"),
-                nis=world.nis,
-                fingerprint=fingerprint(colleague.staff),
-            )
+        remove(colleague)
     return seed
 
 
