@@ -2,8 +2,9 @@
 protocol's end, a termination taking effect and each authorised person's keys running
 out; and the agency's own return (export) key running out.
 
-Read from the latest full keyring, which lists all of it (each person's live subkeys as
-their card had them): an export has that keyring parsed already for its packages.
+Read from the latest full keyring (an export has it parsed already for its packages),
+which lists each person's current subkeys, and from when the last subkey kept for each
+person (agency/vouched.py) and the export key's last one end.
 """
 
 from __future__ import annotations

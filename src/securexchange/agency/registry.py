@@ -219,7 +219,9 @@ def _latest_version(home: Home) -> int:
 
 
 def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
-    """The full keyring as the registry holds it now (live subkeys only)."""
+    """The full keyring as the registry holds it now: each card's subkeys valid now;
+    its pre-issued ones are kept in ``agency_subkeys`` on the way (inside the caller's
+    transaction: :func:`new_version`)."""
     rows = home.db.execute(
         f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
     ).fetchall()

@@ -42,29 +42,30 @@ def _time(value: object) -> datetime:
     return read_instant(str(value), "agency_subkeys")
 
 
+def _rows(home: Home, fingerprint: str) -> list[tuple[object, ...]]:
+    return [
+        tuple(r)
+        for r in home.db.execute(
+            "SELECT recipient, valid_from, valid_until, certification FROM agency_subkeys "
+            "WHERE fingerprint = ? ORDER BY valid_from, recipient",
+            (fingerprint,),
+        )
+    ]
+
+
 def stored(home: Home, fingerprint: str) -> list[Subkey]:
     """The subkeys kept for the person with ``fingerprint`` (display form), unverified."""
-    rows = home.db.execute(
-        "SELECT recipient, valid_from, valid_until, certification FROM agency_subkeys "
-        "WHERE fingerprint = ? ORDER BY valid_from, recipient",
-        (fingerprint,),
-    ).fetchall()
-    return [_row_subkey(tuple(r)) for r in rows]
+    return [_row_subkey(r) for r in _rows(home, fingerprint)]
 
 
 def _readable(home: Home, fingerprint: str) -> list[Subkey]:
     """:func:`stored`, leaving out rows that are no subkey at all (edited): they must
     not stop the agency from changing the keyring (removing someone, say); the export
     still refuses them by name."""
-    rows = home.db.execute(
-        "SELECT recipient, valid_from, valid_until, certification FROM agency_subkeys "
-        "WHERE fingerprint = ?",
-        (fingerprint,),
-    ).fetchall()
     found = []
-    for row in rows:
+    for row in _rows(home, fingerprint):
         try:
-            found.append(_row_subkey(tuple(row)))
+            found.append(_row_subkey(row))
         except Malformed:
             continue
     return found

@@ -212,7 +212,8 @@ def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyri
     keyrings = list(held)
     if not keyrings:
         return
-    me = own_fingerprint(home)
+    card = own_identity(home)
+    me = own_fingerprint(home, card)
     keys = {
         p.signing_key
         for k in keyrings
@@ -224,7 +225,6 @@ def _self_certified(until: dict[str, datetime], home: Home, held: Iterable[Keyri
         return  # not registered yet: no signed key to check anything with
     key = next(iter(keys), None)
     kept = {r[0]: r for r in subkey_certs.kept(home)}
-    card = own_identity(home)
     on_card = (
         {s.recipient: s for s in card.subkeys}
         if card is not None and key is not None and card.signing_key == key

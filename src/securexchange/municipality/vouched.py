@@ -100,12 +100,13 @@ def own_identity(home: Home) -> PublicIdentity | None:
         return None  # no card (yet): the commands that need one say so
 
 
-def own_fingerprint(home: Home) -> str | None:
+def own_fingerprint(home: Home, card: PublicIdentity | None = None) -> str | None:
     """This person's fingerprint (display form): as kept at init and every unlock, else
-    from the card. None when neither says, or when the two disagree (one was edited)."""
+    from the card (``card``: :func:`own_identity` read already). None when neither says,
+    or when the two disagree (one was edited)."""
     from securexchange.municipality.subkey_certs import IDENTITY_SETTING
 
-    card = own_identity(home)
+    card = card or own_identity(home)
     kept = statedb.get_setting(home.db, IDENTITY_SETTING)
     if kept is None:
         return None if card is None else card.fingerprint.display
@@ -114,12 +115,11 @@ def own_fingerprint(home: Home) -> str | None:
     return kept
 
 
-def made_here(home: Home) -> frozenset[str]:
+def _made_here(home: Home, card: PublicIdentity | None) -> frozenset[str]:
     """Every subkey this home made: those split out into files (destroyed ones too)
     and those its card lists (made, not split out yet)."""
     rows = home.db.execute("SELECT recipient FROM vault_subkeys").fetchall()
     made = {str(r[0]) for r in rows}
-    card = own_identity(home)
     if card is not None:
         made |= {s.recipient for s in card.subkeys}
     return frozenset(made)
@@ -129,27 +129,40 @@ def refuse_foreign_in_package(
     home: Home, keyring: Keyring, recipients: Sequence[PackageRecipient]
 ) -> None:
     """The alarm for a package, before anything is kept: its keyring view, or a subkey
-    it names with a certification, for this person (see :func:`refuse_foreign`)."""
-    refuse_foreign_in_keyring(home, keyring)
+    it names with a certification, for this person (see :func:`_refuse_foreign`)."""
     card = own_identity(home)
-    if card is None:
-        return
-    ours = card.fingerprint.display
+    ours = own_fingerprint(home, card)
+    if ours is None:
+        return  # whom this home serves cannot be told: shredding destroys its subkeys
     named = [item.certified for item in recipients if item.fingerprint == ours]
-    refuse_foreign(home, [s for s in named if s is not None], None)
+    _refuse_foreign(home, card, [s for s in named if s is not None], None)
+    _refuse_foreign_in_view(home, card, ours, keyring)
 
 
 def refuse_foreign_in_keyring(home: Home, keyring: Keyring) -> None:
-    """The alarm for a keyring view, before it is kept: see :func:`refuse_foreign`."""
+    """The alarm for a keyring view, before it is kept: see :func:`_refuse_foreign`."""
     card = own_identity(home)
-    if card is None:
-        return
-    me = keyring.municipalities[0].recipient(card.fingerprint) if keyring.municipalities else None
+    ours = own_fingerprint(home, card)
+    if ours is not None:
+        _refuse_foreign_in_view(home, card, ours, keyring)
+
+
+def _refuse_foreign_in_view(
+    home: Home, card: PublicIdentity | None, ours: str, keyring: Keyring
+) -> None:
+    entry = keyring.municipalities[0] if keyring.municipalities else None
+    me = (
+        next((p for p in entry.recipients if p.fingerprint.display == ours), None)
+        if entry
+        else None
+    )
     if me is not None:
-        refuse_foreign(home, me.subkeys, home.now)
+        _refuse_foreign(home, card, me.subkeys, home.now)
 
 
-def refuse_foreign(home: Home, subkeys: Iterable[Subkey], now: datetime | None) -> None:
+def _refuse_foreign(
+    home: Home, card: PublicIdentity | None, subkeys: Iterable[Subkey], now: datetime | None
+) -> None:
     """Raise Equivocation if one of ``subkeys`` (named for this person by the agency's
     files) is not one this home made: every one (a package's, whatever its validity: a
     stolen key's short-lived subkey must not pass as "destroyed"), or with ``now``, the
@@ -157,7 +170,7 @@ def refuse_foreign(home: Home, subkeys: Iterable[Subkey], now: datetime | None) 
     live = [s for s in subkeys if now is None or s.valid_until > now]
     if not live:
         return
-    made = made_here(home)
+    made = _made_here(home, card)
     if any(s.recipient not in made for s in live):
         raise Equivocation(
             _("the agency's files name a key for packages for you that this home never made"),
