@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -72,14 +72,16 @@ def refresh_keyring(agency: Path, staff: Path, *, nis: str = NIS) -> None:
         import_keyring(home, view.data, view.signature)
 
 
-def register_demo(agency: Path, nis: str = NIS, name: str = "Antwerpen") -> str:
+def register_demo(
+    agency: Path, nis: str = NIS, name: str = "Antwerpen", *, protocol_until: date = FAR_FUTURE
+) -> str:
     with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
         entry, _ = add_municipality(
             home,
             demo_source(agency / "keys" / "root.key"),
             nis=nis,
             name=name,
-            protocol_until=FAR_FUTURE,
+            protocol_until=protocol_until,
         )
     return entry.party_id
 

@@ -17,9 +17,7 @@ import pytest
 from cli_helpers import assert_single_error, run_cli
 from keys_helpers import make_agency
 from municipal_flows import NIS, World, make_world, muni, remove
-from return_flows import add_staff, demo_source
-from securexchange.agency.changes import add_municipality
-from securexchange.home.home import HomeKind, open_home
+from return_flows import add_staff, register_demo
 from securexchange.keys.identity import period_end
 
 
@@ -90,14 +88,7 @@ def test_the_end_of_the_protocol_destroys_the_subkeys_of_the_current_quarter_too
     make_agency(agency, demo=True)
     today = datetime.now(UTC).date()
     last_day = today
-    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
-        add_municipality(
-            home,
-            demo_source(agency / "keys" / "root.key"),
-            nis=NIS,
-            name="Antwerpen",
-            protocol_until=last_day,
-        )
+    register_demo(agency, NIS, protocol_until=last_day)
     world = World(agency, tmp_path / "staff", tmp_path)
     add_staff(agency, world.staff, nis=NIS)
     quarter_end = period_end(datetime.now(UTC))

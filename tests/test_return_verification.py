@@ -221,20 +221,12 @@ def test_a_return_received_more_than_7_days_after_its_protocol_ended_is_refused(
     tmp_path: Path,
 ) -> None:
     from keys_helpers import make_agency
-    from return_flows import add_staff, demo_source
-    from securexchange.agency.changes import add_municipality
+    from return_flows import add_staff, register_demo
 
     agency, staff = tmp_path / "agency", tmp_path / "staff"
     make_agency(agency, demo=True)
     today = datetime.now(UTC).replace(microsecond=0)
-    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
-        add_municipality(
-            home,
-            demo_source(agency / "keys" / "root.key"),
-            nis=NIS,
-            name="Antwerpen",
-            protocol_until=today.date(),  # today is its last day
-        )
+    register_demo(agency, NIS, protocol_until=today.date())  # today is its last day
     add_staff(agency, staff)
     time.sleep(1.1)
     _, data = seal_delta(staff, [status(R1)])
