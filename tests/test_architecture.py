@@ -21,12 +21,13 @@ RANK = {
     "sheets": 2,
     "artifacts": 3,
     "intake": 3,
-    "agency": 4,
-    "municipality": 4,
-    "audit": 4,
-    "demo": 5,
-    "cli": 6,
-    "__main__": 7,
+    "incidents": 4,
+    "agency": 5,
+    "municipality": 5,
+    "audit": 5,
+    "demo": 6,
+    "cli": 7,
+    "__main__": 8,
 }
 CLI = RANK["cli"]
 

@@ -37,6 +37,7 @@ KINDS = (
     "keyring",
     "keyring-sig",
     "notice",
+    "incident",
     "card",
     "allowed_signers",
     "workbook",
@@ -90,6 +91,7 @@ def _build(base: Path) -> World:
     put("keyring", demo / "keyring" / "keyring-11002.json", "keyring-11002.json")
     put("keyring-sig", demo / "keyring" / "keyring-11002.sig", "keyring-11002.sig")
     put("notice", sorted((demo / "notices").iterdir())[0], "notice.sxn")
+    put("incident", sorted((demo / "incidents").iterdir())[0], "incident.sxi")
     staff = demo / "staff-11002-an-peeters"
     put("card", staff / "keys" / "identity.card.json", "card.json")
     put("allowed_signers", demo / "keyring" / "allowed_signers", "allowed_signers")

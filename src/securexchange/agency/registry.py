@@ -252,13 +252,7 @@ def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
         issued_at=now,
         scope=SCOPE_FULL,
         demo=home.demo,
-        agency=AgencyKeys(
-            name=keys.name,
-            root_key=keys.root_key,
-            export=keys.export.with_live_subkeys(now),
-            export_certification=keys.export_certification,
-            export_certified_from=keys.export_certified_from,
-        ),
+        agency=keys.with_live_subkeys(now),
         municipalities=tuple(entries),
     )
 

@@ -33,6 +33,8 @@ from securexchange.ids import is_artifact_id, is_nis_code
 from securexchange.keys.card import identity_from_fields, identity_to_json
 from securexchange.keys.identity import (
     ORGANISATION_AGENCY,
+    ROLE_AGENCY_DPO,
+    ROLE_DPO,
     ROLE_EXPORT,
     Identity,
     PublicIdentity,
@@ -45,9 +47,13 @@ from securexchange.keys.identity import (
 # number above the one it knows with a message that says to update. Each later feature
 # (pre-issued subkeys, post-quantum subkeys, notices in the keyring) takes the next one.
 KEYRING_FORMAT_NAME = "securexchange-keyring"
-KEYRING_FORMAT_VERSION = 2  # the newest format this version of securexchange reads
+KEYRING_FORMAT_VERSION = 3  # the newest format this version of securexchange reads
 # Format 2: a subkey may be hybrid post-quantum ("age1pq1..."; issue 18). Same fields.
 FORMAT_POST_QUANTUM = 2
+# Format 3 (issue 20): data protection officers. The agency's DPO key (``agency.dpo``)
+# and a municipality's people with the DPO role, who receive incident notices and never
+# a package.
+FORMAT_DPO = 3
 _FORMAT_RE = re.compile(r"^securexchange-keyring/([1-9][0-9]{0,5})$")
 SCOPE_FULL = "full"
 # 300 municipalities x 5 recipients x 3 periods x 2 subkeys (a hybrid post-quantum one,
@@ -65,8 +71,13 @@ _EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
 ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING, sshsig.NAMESPACE_LOG)
 # The export key also signs the agency log's checkpoints (it is the agency home's key
 # for everyday commands), so those can be checked by hand too.
-EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE, sshsig.NAMESPACE_LOG)
-STAFF_NAMESPACES = (sshsig.NAMESPACE_RETURN, sshsig.NAMESPACE_LOG)
+EXPORT_NAMESPACES = (
+    sshsig.NAMESPACE_PACKAGE,
+    sshsig.NAMESPACE_NOTICE,
+    sshsig.NAMESPACE_INCIDENT,
+    sshsig.NAMESPACE_LOG,
+)
+STAFF_NAMESPACES = (sshsig.NAMESPACE_RETURN, sshsig.NAMESPACE_INCIDENT, sshsig.NAMESPACE_LOG)
 
 
 def export_certification_message(root_key: bytes, export_key: bytes, valid_from: datetime) -> bytes:
@@ -105,6 +116,9 @@ class AgencyKeys:
     export: PublicIdentity
     export_certification: str
     export_certified_from: datetime
+    # The agency's DPO key (format 3): listed in the root-signed keyring, which is its
+    # certification; its subkeys receive the municipalities' incident notices.
+    dpo: PublicIdentity | None = None
 
     def __post_init__(self) -> None:
         if len(self.root_key) != sshsig.PUBLIC_KEY_SIZE:
@@ -115,6 +129,13 @@ class AgencyKeys:
             raise ValueError("the export key has the export role")
         if self.export.signing_key == self.root_key:
             raise ValueError("the root and export keys are different keys")
+        if self.dpo is not None:
+            if self.dpo.owner.organisation != ORGANISATION_AGENCY:
+                raise ValueError("the agency's DPO key belongs to the agency")
+            if self.dpo.owner.role != ROLE_AGENCY_DPO:
+                raise ValueError("the agency's DPO key has the agency DPO role")
+            if self.dpo.signing_key in (self.root_key, self.export.signing_key):
+                raise ValueError("the DPO key is a key of its own")
 
     @property
     def root_fingerprint(self) -> Fingerprint:
@@ -135,9 +156,18 @@ class AgencyKeys:
                 _("the root key's certification of the export key does not verify")
             ) from None
         self.export.verify_subkeys()
+        if self.dpo is not None:
+            self.dpo.verify_subkeys()
+
+    def with_live_subkeys(self, now: datetime) -> AgencyKeys:
+        """The same keys, each listing the subkeys whose validity has not ended."""
+        dpo = None if self.dpo is None else self.dpo.with_live_subkeys(now)
+        return replace(self, export=self.export.with_live_subkeys(now), dpo=dpo)
 
     def to_json(self) -> dict[str, object]:
+        dpo = {} if self.dpo is None else {"dpo": identity_to_json(self.dpo)}
         return {
+            **dpo,
             "name": self.name,
             "root": {
                 "signing_key": sshsig.ssh_public_key_line(self.root_key),
@@ -166,8 +196,14 @@ class AgencyKeys:
                 certification = e.text("certification")
                 certified_from = read_instant(e.text("certified_from"), export_what)
                 export = identity_from_fields(e, export_what)
+            dpo = None
+            dpo_fields = f.opt_object("dpo")
+            if dpo_fields is not None:
+                dpo_what = _("the keyring's DPO key")
+                with strictjson.Fields(dpo_fields, dpo_what) as d:
+                    dpo = identity_from_fields(d, dpo_what)
         try:
-            return cls(name, root_key, export, certification, certified_from)
+            return cls(name, root_key, export, certification, certified_from, dpo)
         except ValueError:
             raise Malformed(_("the keyring's agency keys are not valid")) from None
 
@@ -215,7 +251,19 @@ class MunicipalityEntry:
         return self.protocol_from <= day <= self.protocol_until
 
     def allows_role(self, role: str) -> bool:
-        return not self.profiles or role in self.profiles
+        """Whether a person of ``role`` may be listed: a function profile the protocol
+        names (art. 4), or the data protection officer, who reads no package."""
+        return role == ROLE_DPO or not self.profiles or role in self.profiles
+
+    @property
+    def readers(self) -> tuple[PublicIdentity, ...]:
+        """The people packages are encrypted to: everyone listed but the DPOs."""
+        return tuple(r for r in self.recipients if r.owner.role != ROLE_DPO)
+
+    @property
+    def dpos(self) -> tuple[PublicIdentity, ...]:
+        """The municipality's data protection officers (incident notices)."""
+        return tuple(r for r in self.recipients if r.owner.role == ROLE_DPO)
 
     def recipient(self, fingerprint: Fingerprint) -> PublicIdentity | None:
         for item in self.recipients:
@@ -334,6 +382,8 @@ class Keyring:
         subkey anywhere (the export key's, a recipient's) takes format 2, so an older
         client says "update securexchange" instead of refusing the subkey as malformed."""
         people = (self.agency.export, *(r for m in self.municipalities for r in m.recipients))
+        if self.agency.dpo is not None or any(m.dpos for m in self.municipalities):
+            return FORMAT_DPO
         if any(s.post_quantum for person in people for s in person.subkeys):
             return FORMAT_POST_QUANTUM
         return 1

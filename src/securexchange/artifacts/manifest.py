@@ -29,10 +29,11 @@ from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
-FORMAT_VERSION = 2  # the newest envelope format this version of securexchange reads
+FORMAT_VERSION = 3  # the newest envelope format this version of securexchange reads
 # Format 2 (issue 19): a package or return body carries subkeys vouched for by their
 # holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
 # format that expresses the manifest, so an older reader says "update securexchange".
+# Format 3 (issue 20): the incident notice, a new artifact type (its body states 3).
 _FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
 
 
@@ -55,12 +56,13 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ArtifactType(StrEnum):
-    """The four kinds of container; the manifest's ``type`` names one."""
+    """The five kinds of container; the manifest's ``type`` names one."""
 
     PACKAGE = "package"
     RETURN = "return"
     KEYRING = "keyring"
     NOTICE = "notice"
+    INCIDENT = "incident"
 
     @property
     def id_kind(self) -> ArtifactKind:
@@ -74,7 +76,7 @@ class ArtifactType(StrEnum):
 
     @property
     def has_payload(self) -> bool:
-        return self in (ArtifactType.PACKAGE, ArtifactType.RETURN)
+        return self in (ArtifactType.PACKAGE, ArtifactType.RETURN, ArtifactType.INCIDENT)
 
     @property
     def attachment_names(self) -> tuple[str, ...]:
@@ -95,12 +97,14 @@ _ID_KIND = {
     ArtifactType.RETURN: ArtifactKind.RETURN,
     ArtifactType.KEYRING: ArtifactKind.KEYRING,
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
+    ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
 }
 _NAMESPACE = {
     ArtifactType.PACKAGE: sshsig.NAMESPACE_PACKAGE,
     ArtifactType.RETURN: sshsig.NAMESPACE_RETURN,
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
+    ArtifactType.INCIDENT: sshsig.NAMESPACE_INCIDENT,
 }
 # What a manifest of each type is called in a message (claimed_what), and the refusal
 # of a type a command does not take.
@@ -110,12 +114,14 @@ _CALLED = {
     ArtifactType.RETURN: N_("the return"),
     ArtifactType.KEYRING: N_("the keyring"),
     ArtifactType.NOTICE: N_("the notice"),
+    ArtifactType.INCIDENT: N_("the incident notice"),
 }
 _NOT_TAKEN = {
     ArtifactType.PACKAGE: N_("the file is a package, which this command does not take"),
     ArtifactType.RETURN: N_("the file is a return, which this command does not take"),
     ArtifactType.KEYRING: N_("the file is a keyring, which this command does not take"),
     ArtifactType.NOTICE: N_("the file is a notice, which this command does not take"),
+    ArtifactType.INCIDENT: N_("the file is an incident notice, which this command does not take"),
 }
 
 

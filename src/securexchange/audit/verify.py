@@ -63,6 +63,7 @@ from securexchange.audit.history import (
     KeyringIndex,
     check_across_artifacts,
 )
+from securexchange.audit.incidents import check_incident
 from securexchange.audit.inputs import (
     ARTIFACT_SUFFIXES,
     InputFile,
@@ -364,6 +365,7 @@ def verify_artifacts(
             if manifest is not None and manifest.artifact_type in (
                 ArtifactType.RETURN,
                 ArtifactType.NOTICE,
+                ArtifactType.INCIDENT,
             ):
                 pending.append((report, item, manifest))
             elif manifest is not None and manifest.artifact_type is ArtifactType.KEYRING:
@@ -421,6 +423,8 @@ def _check_after_keyrings(
         assert item.data is not None
         if manifest.artifact_type is ArtifactType.RETURN:
             _check_return(report, item.data, index, terminations)
+        elif manifest.artifact_type is ArtifactType.INCIDENT:
+            check_incident(report, item.data, manifest, index)
     for report, item in packages_seen:
         if report.verified and report.protocol_id in terminations:
             assert item.data is not None

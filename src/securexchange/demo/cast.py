@@ -89,6 +89,7 @@ STEP_NAMES = (
     N_("export again"),
     N_("audit verify"),
     N_("audit tampered"),
+    N_("incident"),
     N_("terminate"),
     N_("time passes"),
     N_("logs"),

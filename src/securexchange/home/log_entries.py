@@ -64,6 +64,8 @@ class Action(StrEnum):
     REPORT = "report"
     QUALITY_RESOLVE = "quality-resolve"
     TERMINATE = "terminate"
+    INCIDENT_SEND = "incident-send"
+    INCIDENT_IMPORT = "incident-import"
     SHRED = "shred"
     SUBKEY_DESTROY = "subkey-destroy"
     CHECKPOINT = "checkpoint"

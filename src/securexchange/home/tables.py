@@ -330,6 +330,35 @@ CREATE TABLE IF NOT EXISTS vault_subkey_certs (
 );
 """
 
+# incidents/register.py (both kinds of home: GDPR art. 33(5))
+_INCIDENTS = """
+CREATE TABLE IF NOT EXISTS incident_register (
+    incident_id    TEXT PRIMARY KEY,
+    nis            TEXT NOT NULL,
+    party_id       TEXT NOT NULL,
+    reporter       TEXT NOT NULL,
+    ours           INTEGER NOT NULL,
+    discovered_at  TEXT NOT NULL,
+    aware_at       TEXT NOT NULL,
+    agency_due     TEXT,
+    authority_due  TEXT NOT NULL,
+    opened_at      TEXT NOT NULL,
+    closed_at      TEXT,
+    last_sequence  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_notices (
+    notice_id    TEXT PRIMARY KEY,
+    incident_id  TEXT NOT NULL REFERENCES incident_register(incident_id),
+    sequence     INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    container    BLOB NOT NULL,
+    UNIQUE (incident_id, sequence)
+);
+"""
+
 # Every home: key/value settings (the clock mark, the pinned root key, counters).
 _SETTINGS = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -350,6 +379,7 @@ TABLES: Mapping[str, str] = {
             _AGENCY_WAITING,
             _AGENCY_TERMINATE,
             _AGENCY_VOUCHED,
+            _INCIDENTS,
         )
     ),
     "municipality": "".join(
@@ -359,6 +389,7 @@ TABLES: Mapping[str, str] = {
             _MUNICIPALITY_VAULT,
             _MUNICIPALITY_DIGESTS,
             _MUNICIPALITY_SUBKEYS,
+            _INCIDENTS,
         )
     ),
 }
