@@ -177,6 +177,9 @@ _NOT_FOR_A_MUNICIPALITY = {
     ArtifactType.KEYRING: N_(
         "{file} is a keyring container, not a package, keyring or notice for a municipality"
     ),
+    ArtifactType.INCIDENT: N_(
+        "{file} is an incident notice: take it in with 'municipality incident import'"
+    ),
 }
 
 
