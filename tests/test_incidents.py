@@ -45,7 +45,7 @@ def register(home: Path) -> object:
 
 
 def notices(demo: Path) -> list[Path]:
-    return sorted((demo / "incidents").iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    return sorted((demo / "incidents").glob("*.sxi"), key=lambda p: p.stat().st_mtime_ns)
 
 
 def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
@@ -75,7 +75,7 @@ def test_the_demo_incident_is_closed_in_both_registers(demo: Path) -> None:
 def test_audit_verify_checks_incident_notices_without_a_key(demo: Path, tmp_path: Path) -> None:
     card = str(demo / "keyring" / "root.card.json")
     done = sx(
-        "audit", "verify", str(demo / "incidents"), str(demo / "keyring"), "--agency-key", card
+        "audit", "verify", str(demo / "incidents"), "--agency-key", card
     )
     assert done.returncode == 0, done.stderr
     assert b"6 of 6 artifacts verified" in done.stderr
@@ -186,7 +186,8 @@ def test_a_note_on_an_incident_the_other_party_reported_is_refused(
 
 
 def test_a_keyring_with_data_protection_officers_states_format_3(demo: Path) -> None:
-    keyring = Keyring.from_bytes((demo / "keyring" / "keyring-full.json").read_bytes())
+    # The version the notices were made by, published beside them.
+    keyring = Keyring.from_bytes((demo / "incidents" / "keyring-full.json").read_bytes())
     assert keyring.agency.dpo is not None
     entry = keyring.municipality("11002")
     assert entry is not None and len(entry.dpos) == 1

@@ -31,11 +31,8 @@ from securexchange.agency.registry import (
     sign_change,
     unlock_root,
 )
-from securexchange.artifacts.keyring import (
-    AgencyKeys,
-    MunicipalityEntry,
-    certify_export_key,
-)
+from securexchange.artifacts.agency_keys import AgencyKeys, certify_export_key
+from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,

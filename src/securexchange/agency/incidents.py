@@ -18,10 +18,16 @@ from securexchange.agency.dpo_key import unlock_dpo
 from securexchange.agency.export_key import unlock_export
 from securexchange.agency.registry import agency_keys, current_keyring
 from securexchange.agency.return_trust import StoredKeyrings
-from securexchange.artifacts.incident import IncidentBody, IncidentDetails, Reporter
+from securexchange.agency.signer_keyring import keyring_for_signer
+from securexchange.artifacts.incident import (
+    IncidentBody,
+    IncidentDetails,
+    Reporter,
+    incident_body,
+)
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import Manifest
-from securexchange.errors import BadSignature, Equivocation, Malformed, NotFound, WrongMunicipality
+from securexchange.errors import BadSignature, Equivocation, Malformed, NotFound
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.i18n import _
@@ -72,24 +78,8 @@ def _keyring_for(home: Home) -> StoredKeyrings:
 
 def _in_force(stored: StoredKeyrings) -> Callable[[Manifest], Keyring]:
     def keyring_for(manifest: Manifest) -> Keyring:
-        # The version the sender took its recipients from, as long as it was issued by
-        # the time the notice was made (within one second the order is unknown).
-        body = manifest.body
-        assert isinstance(body, IncidentBody)  # the container's type says so
-        # A signer removed since is judged by the newest version issued before.
-        found = stored.in_force(body.party_id, manifest.created_at)
-        named = stored.version(body.party_id, body.keyring_version)
-        if (
-            named is not None
-            and named.issued_at <= manifest.created_at
-            and (found is None or named.version > found.version)
-        ):
-            found = named
-        if found is None:
-            raise WrongMunicipality(
-                _("the incident notice is for a municipality this agency had not registered")
-            )
-        return found
+        body = incident_body(manifest)
+        return keyring_for_signer(stored, body.party_id, body.keyring_version, manifest.created_at)
 
     return keyring_for
 

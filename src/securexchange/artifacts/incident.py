@@ -245,15 +245,21 @@ def other_party_dpos(
     return entry.dpos
 
 
+def incident_body(manifest: Manifest) -> IncidentBody:
+    """The manifest's body, refused unless it is an incident notice's."""
+    body = manifest.body
+    if not isinstance(body, IncidentBody):
+        raise Malformed(_("the file is not an incident notice"))
+    return body
+
+
 def check_incident(manifest: Manifest, keyring: Keyring) -> IncidentBody:
     """Refuse an incident notice whose body does not agree with its envelope, or whose
     signer or recipients ``keyring`` (the version the reader trusts for the signer)
     does not authorise: signed by a person listed for the municipality or by the
     agency's export key, encrypted to DPOs (of either party) and the signer only, and
     to at least one DPO of the receiving party."""
-    body = manifest.body
-    if not isinstance(body, IncidentBody):
-        raise Malformed(_("the file is not an incident notice"))
+    body = incident_body(manifest)
     if body.phase is Phase.OPEN and body.incident != manifest.artifact_id:
         raise Malformed(_("an opening incident notice names another incident"))
     if body.demo != keyring.demo:

@@ -33,7 +33,8 @@ FORMAT_VERSION = 3  # the newest envelope format this version of securexchange r
 # Format 2 (issue 19): a package or return body carries subkeys vouched for by their
 # holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
 # format that expresses the manifest, so an older reader says "update securexchange".
-# Format 3 (issue 20): the incident notice, a new artifact type (its body states 3).
+# Format 3 (issue 20): the incident notice and the protocol notice, new artifact types
+# (their bodies state 3).
 _FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
 
 
@@ -56,13 +57,14 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ArtifactType(StrEnum):
-    """The five kinds of container; the manifest's ``type`` names one."""
+    """The six kinds of container; the manifest's ``type`` names one."""
 
     PACKAGE = "package"
     RETURN = "return"
     KEYRING = "keyring"
     NOTICE = "notice"
     INCIDENT = "incident"
+    PROTOCOL_NOTICE = "protocol-notice"
 
     @property
     def id_kind(self) -> ArtifactKind:
@@ -98,6 +100,7 @@ _ID_KIND = {
     ArtifactType.KEYRING: ArtifactKind.KEYRING,
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
     ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
+    ArtifactType.PROTOCOL_NOTICE: ArtifactKind.PROTOCOL_NOTICE,
 }
 _NAMESPACE = {
     ArtifactType.PACKAGE: sshsig.NAMESPACE_PACKAGE,
@@ -105,6 +108,7 @@ _NAMESPACE = {
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
     ArtifactType.INCIDENT: sshsig.NAMESPACE_INCIDENT,
+    ArtifactType.PROTOCOL_NOTICE: sshsig.NAMESPACE_PROTOCOL_NOTICE,
 }
 # What a manifest of each type is called in a message (claimed_what), and the refusal
 # of a type a command does not take.
@@ -115,6 +119,7 @@ _CALLED = {
     ArtifactType.KEYRING: N_("the keyring"),
     ArtifactType.NOTICE: N_("the notice"),
     ArtifactType.INCIDENT: N_("the incident notice"),
+    ArtifactType.PROTOCOL_NOTICE: N_("the protocol notice"),
 }
 _NOT_TAKEN = {
     ArtifactType.PACKAGE: N_("the file is a package, which this command does not take"),
@@ -122,6 +127,9 @@ _NOT_TAKEN = {
     ArtifactType.KEYRING: N_("the file is a keyring, which this command does not take"),
     ArtifactType.NOTICE: N_("the file is a notice, which this command does not take"),
     ArtifactType.INCIDENT: N_("the file is an incident notice, which this command does not take"),
+    ArtifactType.PROTOCOL_NOTICE: N_(
+        "the file is a protocol notice (art. 5), which this command does not take"
+    ),
 }
 
 

@@ -90,6 +90,7 @@ STEP_NAMES = (
     N_("audit verify"),
     N_("audit tampered"),
     N_("incident"),
+    N_("notice"),
     N_("terminate"),
     N_("time passes"),
     N_("logs"),

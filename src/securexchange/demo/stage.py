@@ -37,6 +37,7 @@ class Stage:
         self.returns = directory / "returns"
         self.notices = directory / "notices"
         self.incidents = directory / "incidents"
+        self.protocol_notices = directory / "protocol-notices"
         self.audit = directory / "audit-tampered"
         self.report = directory / "agency-report.xlsx"
         self.protocol_until = date(self.today.year + 2, 12, 31)

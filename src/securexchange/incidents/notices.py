@@ -166,7 +166,13 @@ class Received:
     incident: register.Incident
 
 
-def verify(data: bytes, keyring_for: Callable[[Manifest], Keyring]) -> VerifiedArtifact:
+@dataclass(frozen=True)
+class Checked:
+    verified: VerifiedArtifact
+    body: IncidentBody
+
+
+def verify(data: bytes, keyring_for: Callable[[Manifest], Keyring]) -> Checked:
     """Verify a notice without a key: structure, signature by the signer that
     ``keyring_for(manifest)`` lists, digests, and the body against that keyring."""
 
@@ -175,8 +181,7 @@ def verify(data: bytes, keyring_for: Callable[[Manifest], Keyring]) -> VerifiedA
             return signer_key(keyring_for(manifest), manifest)
 
     verified = open_without_decryption(data, trust=_Trust(), accept=(ArtifactType.INCIDENT,))
-    check_incident(verified.manifest, keyring_for(verified.manifest))
-    return verified
+    return Checked(verified, check_incident(verified.manifest, keyring_for(verified.manifest)))
 
 
 def receive(
@@ -191,10 +196,8 @@ def receive(
     """Verify a notice (nothing is written before) and add it to the register. It must
     be encrypted to ``reader`` (this home's reading key): a notice meant for someone else
     is NotRecipient; the same notice again changes nothing."""
-    verified = verify(data, keyring_for)
-    manifest = verified.manifest
-    body = manifest.body
-    assert isinstance(body, IncidentBody)  # check_incident refused anything else
+    checked = verify(data, keyring_for)
+    manifest, body = checked.verified.manifest, checked.body
     if reader not in {r.fingerprint for r in body.recipients}:
         raise NotRecipient(
             _("the incident notice is not encrypted to this home"),
@@ -214,8 +217,6 @@ def read_details(
     data: bytes, keyring_for: Callable[[Manifest], Keyring], identities: Sequence[age.Identity]
 ) -> tuple[IncidentBody, IncidentDetails]:
     """A registered notice, verified again and decrypted in memory."""
-    verified = verify(data, keyring_for)
-    body = verified.manifest.body
-    assert isinstance(body, IncidentBody)
-    content = decrypt_payload(verified, identities, max_size=MAX_INCIDENT_BYTES)
-    return body, IncidentDetails.from_bytes(content, body)
+    checked = verify(data, keyring_for)
+    content = decrypt_payload(checked.verified, identities, max_size=MAX_INCIDENT_BYTES)
+    return checked.body, IncidentDetails.from_bytes(content, checked.body)

@@ -6,19 +6,34 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from securexchange.cli.agency.shared import agency_home, export_key_source
 from securexchange.cli.common import CliState, echo, json_option, note, pass_state, shown
-from securexchange.cli.incident_common import discovery, print_notices, print_register, read_form
+from securexchange.cli.incident_views import (
+    FORM,
+    OUT,
+    later_command,
+    opening_draft,
+    print_notices,
+    print_register,
+)
 from securexchange.cli.keyopts import passphrase_option, root_key_options, root_source
 
-_FORM = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
-_OUT = click.Path(path_type=Path, file_okay=False)
+if TYPE_CHECKING:
+    from securexchange.home.home import Home
+    from securexchange.incidents.notices import Draft
+    from securexchange.keys.keystore import KeySource
+
 _FILE = click.Path(path_type=Path, dir_okay=False)
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _dpo_options(func: F) -> F:
+    """The DPO key's passphrase, then the root key's options (``dpo init``/``refresh``)."""
+    return _dpo_option(root_key_options(passphrase_option(func)))
 
 
 def _dpo_option(func: F) -> F:
@@ -31,12 +46,10 @@ def _dpo_option(func: F) -> F:
     )(func)
 
 
-def _dpo_source(home: object, dpo_passphrase_file: Path | None, *, new: bool = False) -> object:
+def _dpo_source(home: Home, dpo_passphrase_file: Path | None, *, new: bool = False) -> KeySource:
     from securexchange.cli.keyopts import Passphrase
-    from securexchange.home.home import Home
     from securexchange.keys.keystore import KeySource, KeyUse, key_path, rewrite_work_factor
 
-    assert isinstance(home, Home)
     return KeySource(
         path=key_path(home, KeyUse.DPO),
         passphrase=Passphrase(
@@ -56,9 +69,7 @@ def dpo_group() -> None:
 
 @dpo_group.command("init")
 @click.option("--name", required=True, help="The DPO's name (on the key card).")
-@_dpo_option
-@root_key_options
-@passphrase_option
+@_dpo_options
 @pass_state
 def dpo_init(
     state: CliState,
@@ -72,11 +83,9 @@ def dpo_init(
     """Make the DPO key and sign a keyring version that lists it (root key)."""
     from securexchange.agency.dpo_key import init_dpo
     from securexchange.keys.keyfile import work_factor_for
-    from securexchange.keys.keystore import KeySource
 
     with agency_home(state) as home:
         source = _dpo_source(home, dpo_passphrase_file, new=True)
-        assert isinstance(source, KeySource)
         made = init_dpo(
             home,
             root_source(home, root_key, root_passphrase_file, passphrase_file),
@@ -89,9 +98,7 @@ def dpo_init(
 
 
 @dpo_group.command("refresh")
-@_dpo_option
-@root_key_options
-@passphrase_option
+@_dpo_options
 @pass_state
 def dpo_refresh(
     state: CliState,
@@ -103,11 +110,9 @@ def dpo_refresh(
 ) -> None:
     """Top the DPO key's subkeys up and sign a keyring version that lists them."""
     from securexchange.agency.dpo_key import refresh_dpo
-    from securexchange.keys.keystore import KeySource
 
     with agency_home(state) as home:
         source = _dpo_source(home, dpo_passphrase_file)
-        assert isinstance(source, KeySource)
         made = refresh_dpo(
             home, root_source(home, root_key, root_passphrase_file, passphrase_file), source
         )
@@ -120,12 +125,12 @@ def incident_group() -> None:
 
 
 def _send(
-    state: CliState, draft: object, nis: str, out: Path, passphrase_file: Path | None
+    state: CliState, draft: Draft, out: Path, passphrase_file: Path | None, *, nis: str = ""
 ) -> None:
+    """Seal ``draft`` with the export key; ``nis`` names the municipality of a new
+    incident (a note or close finds it in the register)."""
     from securexchange.agency.incidents import send
-    from securexchange.incidents.notices import Draft
 
-    assert isinstance(draft, Draft)
     with agency_home(state) as home:
         sent = send(home, export_key_source(home, passphrase_file), draft, nis=nis, out_dir=out)
     echo(shown(out / f"{sent.notice_id}.sxi"))
@@ -139,8 +144,8 @@ def _send(
 @incident_group.command("open")
 @click.option("--nis", required=True, metavar="CODE", help="The municipality concerned.")
 @click.option("--discovered", required=True, metavar="MOMENT", help="When it was discovered.")
-@click.option("--form", "form", type=_FORM, required=True, metavar="FORM")
-@click.option("--out", type=_OUT, required=True, metavar="DIR")
+@click.option("--form", "form", type=FORM, required=True, metavar="FORM")
+@click.option("--out", type=OUT, required=True, metavar="DIR")
 @passphrase_option
 @pass_state
 def open_command(
@@ -153,43 +158,18 @@ def open_command(
     passphrase_file: Path | None,
 ) -> None:
     """Open an incident with a municipality: a notice to its DPOs (FORM: file or -)."""
-    from securexchange.artifacts.incident import Phase
-    from securexchange.incidents.form import parse_form
-    from securexchange.incidents.notices import Draft
-
-    draft = Draft(Phase.OPEN, parse_form(read_form(form)), discovered_at=discovery(discovered))
-    _send(state, draft, nis, out, passphrase_file)
+    _send(state, opening_draft(discovered, form), out, passphrase_file, nis=nis)
 
 
-def _later(phase_name: str) -> click.Command:
-    @click.command(phase_name)
-    @click.argument("incident")
-    @click.option("--form", "form", type=_FORM, default=None, metavar="FORM")
-    @click.option("--out", type=_OUT, required=True, metavar="DIR")
-    @passphrase_option
-    @pass_state
-    def command(
-        state: CliState,
-        *,
-        incident: str,
-        form: Path | None,
-        out: Path,
-        passphrase_file: Path | None,
-    ) -> None:
-        """Add information to an incident the agency reported (note), or close it."""
-        from securexchange.artifacts.incident import IncidentDetails, Phase
-        from securexchange.incidents.form import parse_form
-        from securexchange.incidents.notices import Draft
-
-        details = parse_form(read_form(form)) if form is not None else IncidentDetails()
-        draft = Draft(Phase(phase_name), details, incident_id=incident.strip())
-        _send(state, draft, "", out, passphrase_file)
-
-    return command
-
-
-incident_group.add_command(_later("note"))
-incident_group.add_command(_later("close"))
+for _phase in ("note", "close"):
+    incident_group.add_command(
+        later_command(
+            _phase,
+            _send,
+            cls=click.Command,
+            help_text="Add information to an incident the agency reported (note), or close it.",
+        )
+    )
 
 
 @incident_group.command("import")
@@ -226,9 +206,6 @@ def list_command(state: CliState, *, as_json: bool) -> None:
 def show_command(state: CliState, *, incident: str, dpo_passphrase_file: Path | None) -> None:
     """Show an incident's notices, decrypted with the DPO key."""
     from securexchange.agency.incidents import show
-    from securexchange.keys.keystore import KeySource
 
     with agency_home(state) as home:
-        source = _dpo_source(home, dpo_passphrase_file)
-        assert isinstance(source, KeySource)
-        print_notices(show(home, source, incident.strip()))
+        print_notices(show(home, _dpo_source(home, dpo_passphrase_file), incident.strip()))

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from securexchange.cli.common import CliState, echo, json_option, note, pass_state, shown
-from securexchange.cli.incident_common import discovery, print_notices, print_register, read_form
+from securexchange.cli.incident_views import (
+    FORM,
+    OUT,
+    later_command,
+    opening_draft,
+    print_notices,
+    print_register,
+)
 from securexchange.cli.keyopts import passphrase_option
 from securexchange.cli.municipality.shared import identity_source, municipal_home
 from securexchange.cli.translated import TranslatedCommand, TranslatedGroup
 from securexchange.i18n import _
 
-_FORM = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
-_OUT = click.Path(path_type=Path, file_okay=False)
+if TYPE_CHECKING:
+    from securexchange.incidents.notices import Draft
 
 
 @click.group(
@@ -30,11 +38,9 @@ def incident_group() -> None:
     pass
 
 
-def _send(state: CliState, draft: object, out: Path, passphrase_file: Path | None) -> None:
-    from securexchange.incidents.notices import Draft
+def _send(state: CliState, draft: Draft, out: Path, passphrase_file: Path | None) -> None:
     from securexchange.municipality.incidents import send
 
-    assert isinstance(draft, Draft)
     with municipal_home(state) as home:
         sent = send(home, identity_source(home, passphrase_file), draft, out)
         now = home.now
@@ -68,57 +74,25 @@ def _send(state: CliState, draft: object, out: Path, passphrase_file: Path | Non
     ),
 )
 @click.option("--discovered", required=True, metavar="MOMENT", help=_("When it was discovered."))
-@click.option("--form", "form", type=_FORM, required=True, metavar="FORM")
-@click.option("--out", type=_OUT, required=True, metavar="DIR")
+@click.option("--form", "form", type=FORM, required=True, metavar="FORM")
+@click.option("--out", type=OUT, required=True, metavar="DIR")
 @passphrase_option
 @pass_state
 def open_command(
     state: CliState, *, discovered: str, form: Path, out: Path, passphrase_file: Path | None
 ) -> None:
-    from securexchange.artifacts.incident import Phase
-    from securexchange.incidents.form import parse_form
-    from securexchange.incidents.notices import Draft
-
-    draft = Draft(Phase.OPEN, parse_form(read_form(form)), discovered_at=discovery(discovered))
-    _send(state, draft, out, passphrase_file)
+    _send(state, opening_draft(discovered, form), out, passphrase_file)
 
 
-def _later(phase_name: str) -> click.Command:
-    @click.command(
-        phase_name,
-        cls=TranslatedCommand,
-        help=_("Add information to an incident (note) or close it (close)."),
-    )
-    @click.argument("incident")
-    @click.option("--form", "form", type=_FORM, default=None, metavar="FORM")
-    @click.option("--out", type=_OUT, required=True, metavar="DIR")
-    @passphrase_option
-    @pass_state
-    def command(
-        state: CliState,
-        *,
-        incident: str,
-        form: Path | None,
-        out: Path,
-        passphrase_file: Path | None,
-    ) -> None:
-        from securexchange.artifacts.incident import IncidentDetails, Phase
-        from securexchange.incidents.form import parse_form
-        from securexchange.incidents.notices import Draft
-
-        details = parse_form(read_form(form)) if form is not None else IncidentDetails()
-        _send(
-            state,
-            Draft(Phase(phase_name), details, incident_id=incident.strip()),
-            out,
-            passphrase_file,
+for _phase in ("note", "close"):
+    incident_group.add_command(
+        later_command(
+            _phase,
+            _send,
+            cls=TranslatedCommand,
+            help_text=_("Add information to an incident (note) or close it (close)."),
         )
-
-    return command
-
-
-incident_group.add_command(_later("note"))
-incident_group.add_command(_later("close"))
+    )
 
 
 @incident_group.command(

@@ -1,18 +1,32 @@
 """What ``municipality incident`` and ``agency incident`` share: reading the form,
-parsing the moment of discovery, and printing the register and a notice."""
+the draft of an opening notice, the ``note``/``close`` commands, and printing the
+register and a notice."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from securexchange.cli.common import echo_json, note, print_table
+from securexchange.cli.common import CliState, echo_json, note, pass_state, print_table
+from securexchange.cli.keyopts import passphrase_option
 from securexchange.errors import UsageError
 from securexchange.i18n import _
+
+if TYPE_CHECKING:
+    from securexchange.artifacts.incident import IncidentBody, IncidentDetails
+    from securexchange.incidents.notices import Draft
+    from securexchange.incidents.register import Incident
+
+FORM = click.Path(path_type=Path, dir_okay=False, allow_dash=True)
+OUT = click.Path(path_type=Path, file_okay=False)
+
+# Seal and write a draft: (state, draft, out directory, passphrase file).
+Send = Callable[[CliState, "Draft", Path, "Path | None"], None]
 
 
 def read_form(path: Path | None) -> bytes:
@@ -30,18 +44,48 @@ def read_form(path: Path | None) -> bytes:
     return read_input(path, limit=MAX_FORM_BYTES, what="incident form")
 
 
-def discovery(text: str) -> datetime:
-    """``YYYY-MM-DDTHH:MM`` (local time of this computer) or with a UTC offset."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(
-            _("--discovered is a moment such as 2026-12-03T09:30"),
-            hint=_("local time unless an offset such as +01:00 is given"),
-        ) from None
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # this computer's time zone
-    return moment.astimezone(UTC).replace(microsecond=0)
+def opening_draft(discovered: str, form: Path) -> Draft:
+    """The draft of an opening notice: the moment of discovery and the form."""
+    from securexchange.artifacts.incident import Phase
+    from securexchange.clock import parse_local_moment
+    from securexchange.incidents.form import parse_form
+    from securexchange.incidents.notices import Draft
+
+    return Draft(
+        Phase.OPEN,
+        parse_form(read_form(form)),
+        discovered_at=parse_local_moment(discovered, "--discovered"),
+    )
+
+
+def later_command(
+    phase_name: str, send: Send, *, cls: type[click.Command], help_text: str
+) -> click.Command:
+    """``incident note`` or ``incident close``: the same command on both sides."""
+
+    @click.command(phase_name, cls=cls, help=help_text)
+    @click.argument("incident")
+    @click.option("--form", "form", type=FORM, default=None, metavar="FORM")
+    @click.option("--out", type=OUT, required=True, metavar="DIR")
+    @passphrase_option
+    @pass_state
+    def command(
+        state: CliState,
+        *,
+        incident: str,
+        form: Path | None,
+        out: Path,
+        passphrase_file: Path | None,
+    ) -> None:
+        from securexchange.artifacts.incident import IncidentDetails, Phase
+        from securexchange.incidents.form import parse_form
+        from securexchange.incidents.notices import Draft
+
+        details = parse_form(read_form(form)) if form is not None else IncidentDetails()
+        draft = Draft(Phase(phase_name), details, incident_id=incident.strip())
+        send(state, draft, out, passphrase_file)
+
+    return command
 
 
 def left(due: datetime | None, now: datetime) -> str:
@@ -57,11 +101,9 @@ def left(due: datetime | None, now: datetime) -> str:
     )
 
 
-def print_register(items: Sequence[object], now: datetime, *, as_json: bool) -> None:
+def print_register(rows: Sequence[Incident], now: datetime, *, as_json: bool) -> None:
     from securexchange.clock import format_instant
-    from securexchange.incidents.register import Incident
 
-    rows = [i for i in items if isinstance(i, Incident)]
     if as_json:
         echo_json({"now": format_instant(now), "incidents": [i.to_json() for i in rows]})
         return
@@ -93,8 +135,7 @@ def print_register(items: Sequence[object], now: datetime, *, as_json: bool) -> 
     )
 
 
-def print_notices(shown: Sequence[tuple[str, object, object]]) -> None:
-    from securexchange.artifacts.incident import IncidentBody, IncidentDetails
+def print_notices(shown: Sequence[tuple[str, IncidentBody, IncidentDetails | None]]) -> None:
     from securexchange.clock import format_instant
 
     labels = {
@@ -107,10 +148,9 @@ def print_notices(shown: Sequence[tuple[str, object, object]]) -> None:
         "measures": _("measures taken or proposed"),
     }
     for notice_id, body, details in shown:
-        assert isinstance(body, IncidentBody)
         click.echo(f"== {notice_id} ({body.phase.value} {body.sequence}) ==")
         click.echo(f"{_('discovered')}: {format_instant(body.discovered_at)}")
-        if not isinstance(details, IncidentDetails):
+        if details is None:
             click.echo(_("(details unreadable here: the subkey that opened them is destroyed)"))
             continue
         for name, label in labels.items():
