@@ -74,9 +74,7 @@ def test_the_demo_incident_is_closed_in_both_registers(demo: Path) -> None:
 
 def test_audit_verify_checks_incident_notices_without_a_key(demo: Path, tmp_path: Path) -> None:
     card = str(demo / "keyring" / "root.card.json")
-    done = sx(
-        "audit", "verify", str(demo / "incidents"), "--agency-key", card
-    )
+    done = sx("audit", "verify", str(demo / "incidents"), "--agency-key", card)
     assert done.returncode == 0, done.stderr
     assert b"6 of 6 artifacts verified" in done.stderr
     victim = tmp_path / "tampered.sxi"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
-from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.agency_keys import AgencyKeys, certify_export_key
+from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
     Keyring,
