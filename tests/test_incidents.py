@@ -147,6 +147,11 @@ def test_an_incident_opened_through_the_cli_reaches_the_agency_dpo(
     assert b"48 hours after discovery have passed" in done.stderr  # demo clock is later
     path = Path(done.stdout.decode().strip())
     assert b"laptop" not in path.read_bytes()  # the details travel encrypted only
+    status = json.loads(sx("--home", str(staff), "municipality", "status", "--json").stdout)
+    (shown_open,) = status["incidents"]
+    assert shown_open["ours"] and shown_open["agency_due"] == "2026-01-03T09:00:00Z"
+    text = sx("--home", str(staff), "municipality", "status").stdout.decode()
+    assert f"Open incident {shown_open['incident']}" in text and "h late" in text
     done = sx("--home", str(agency), "agency", "incident", "import", str(path))
     assert done.returncode == 0, done.stderr
     listed = json.loads(sx("--home", str(agency), "agency", "incident", "list", "--json").stdout)

@@ -149,6 +149,10 @@ def test_the_agencys_notice_runs_from_the_municipalitys_receipt(demo: Path, tmp_
         str(tmp_path / "receipts"),
     )
     receipt = Path(taken.stdout.decode().strip())
+    status = json.loads(ok("--home", str(staff), "municipality", "status", "--json").stdout)
+    assert [(n["given_by"], n["received_on"], n["effective"]) for n in status["notices"]] == [
+        ("agency", TODAY.isoformat(), notice_effective(TODAY).isoformat())
+    ]
     again = ok(
         "--home",
         str(staff),

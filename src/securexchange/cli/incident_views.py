@@ -16,6 +16,7 @@ from securexchange.cli.common import CliState, echo_json, note, pass_state, prin
 from securexchange.cli.keyopts import passphrase_option
 from securexchange.errors import UsageError
 from securexchange.i18n import _
+from securexchange.wording import time_left
 
 if TYPE_CHECKING:
     from securexchange.artifacts.incident import IncidentBody, IncidentDetails
@@ -88,19 +89,6 @@ def later_command(
     return command
 
 
-def left(due: datetime | None, now: datetime) -> str:
-    if due is None:
-        return "-"
-    seconds = int((due - now).total_seconds())
-    if seconds < 0:
-        # TRANSLATORS: a deadline that has passed, {hours} hours ago.
-        return _("{hours} h late").format(hours=-seconds // 3600)
-    # TRANSLATORS: the time left until a deadline.
-    return _("{hours} h {minutes} min left").format(
-        hours=seconds // 3600, minutes=seconds % 3600 // 60
-    )
-
-
 def print_register(rows: Sequence[Incident], now: datetime, *, as_json: bool) -> None:
     from securexchange.clock import format_instant
 
@@ -126,8 +114,8 @@ def print_register(rows: Sequence[Incident], now: datetime, *, as_json: bool) ->
                 i.nis,
                 _("us") if i.ours else _("the other party"),
                 format_instant(i.discovered_at),
-                left(i.agency_due, now) if i.open and i.ours else "-",
-                left(i.authority_due, now) if i.open else "-",
+                time_left(i.agency_due, now) if i.open and i.ours else "-",
+                time_left(i.authority_due, now) if i.open else "-",
                 _("open") if i.open else _("closed"),
             ]
             for i in rows

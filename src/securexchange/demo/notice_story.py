@@ -17,9 +17,11 @@ DECISION = "CBS Gent 2026/118"
 class NoticeStory(Stage):
     def notice(self) -> str:
         from securexchange.agency import protocol_end as agency_end
-        from securexchange.agency.registry import publish_keyring, view_for
+        from securexchange.agency.registry import publish_keyring
         from securexchange.municipality import protocol_end as municipal_end
-        from securexchange.municipality.enrolment import held_keyring, import_keyring
+        from securexchange.municipality.enrolment import held_keyring
+        from securexchange.municipality.importer import import_files
+        from securexchange.municipality.vault import terminated
 
         giver = self._of(GENT.nis)[0]
         self.protocol_notices.mkdir()
@@ -31,14 +33,17 @@ class NoticeStory(Stage):
             got = agency_end.import_notice(home, self._root(home), given.path.read_bytes())
             # The version the notice names, beside it, for an auditor.
             publish_keyring(home, self.protocol_notices, version=given.keyring_version)
-            view = view_for(home, GENT.nis)
             publish_keyring(home, self.published)
+        view = self.published / f"keyring-{GENT.nis}.json"
         with self._municipal(giver) as home:
-            import_keyring(home, view.data, view.signature)
+            import_files(home, [view], self._identity(home))
             held = held_keyring(home)
+            ends = set(terminated(home).values())
         entry = None if held is None else held.municipalities[0]
         check(
-            entry is not None and entry.terminated_on == got.effective,
+            entry is not None
+            and entry.terminated_on == got.effective
+            and ends == {got.effective.isoformat()},
             _("Gent's keyring does not state the end of its protocol"),
         )
         return _(

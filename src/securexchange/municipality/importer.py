@@ -72,6 +72,7 @@ from securexchange.home.log_entries import Action
 from securexchange.i18n import _
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
+from securexchange.keys.vouching import REPORT_HINT
 from securexchange.municipality import (
     retention,
     rewrap,
@@ -289,7 +290,7 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         if body.sequence == latest.sequence:
             raise Equivocation(
                 _("another package with the same sequence number was imported before"),
-                hint=_("report this to the agency within 48 hours (protocol art. 6)"),
+                hint=_(REPORT_HINT),
             )
         if body.sequence < latest.sequence:
             raise Rollback(
