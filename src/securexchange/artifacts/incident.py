@@ -42,10 +42,6 @@ MAX_COUNT = 10_000_000
 DETAILS_FORMAT = "securexchange-incident-details/1"
 
 
-def _NOT_LISTED() -> str:  # noqa: N802 - reads as the message it returns
-    return _("the incident notice is for a municipality the keyring does not list")
-
-
 class Phase(StrEnum):
     OPEN = "open"
     NOTE = "note"

@@ -49,10 +49,6 @@ class EndGround(enum.Enum):
         """Art. 12: nobody decides it, so no decision reference is required."""
         return self in (EndGround.TERM_PASSED, EndGround.LEGAL_BASIS_GONE)
 
-    @property
-    def article(self) -> str:
-        return "5" if self.is_notice else ("12" if self.by_law else "8")
-
 
 # The grounds ``agency terminate`` takes: a notice ends the protocol through its own
 # commands (``agency notice``, ``municipality notice``), never by a typed date.

@@ -68,7 +68,6 @@ class Action(StrEnum):
     INCIDENT_IMPORT = "incident-import"
     NOTICE_GIVE = "notice-give"
     NOTICE_IMPORT = "notice-import"
-    RENEW = "renew"
     SHRED = "shred"
     SUBKEY_DESTROY = "subkey-destroy"
     CHECKPOINT = "checkpoint"

@@ -29,16 +29,6 @@ NAMES = {
     "maatregelen": "measures",
     "measures": "measures",
 }
-TEMPLATE_NL = """\
-# Meldingsformulier datalek (AVG art. 33, lid 3). Laat leeg wat nog niet bekend is.
-aard:
-categorieen:
-personen:
-records:
-contact:
-gevolgen:
-maatregelen:
-"""
 
 
 def parse_form(data: bytes) -> IncidentDetails:

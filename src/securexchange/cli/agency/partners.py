@@ -28,11 +28,13 @@ from securexchange.cli.keyopts import (
     root_key_options,
     root_source,
 )
+from securexchange.i18n import _
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
     from securexchange.agency.clients import ClientSeen
     from securexchange.agency.registry import MunicipalityRow
+    from securexchange.artifacts.keyring import MunicipalityEntry
     from securexchange.reminders import Event
 
 
@@ -152,6 +154,16 @@ def municipality_add(
     note(f"municipality {entry.nis} added; keyring version {version}")
 
 
+def _terminated(entry: MunicipalityEntry) -> str:
+    """The TERMINATED column: the day, and why when the keyring records it."""
+    from securexchange.artifacts.protocol_terms import GROUND_WORDS
+
+    if entry.terminated_on is None:
+        return "-"
+    day = entry.terminated_on.isoformat()
+    return day if entry.ending is None else f"{day} ({_(GROUND_WORDS[entry.ending.ground])})"
+
+
 def _municipality_json(
     row: MunicipalityRow,
     clients: Mapping[str, ClientSeen],
@@ -224,7 +236,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
                 r.entry.protocol_from.isoformat(),
                 r.entry.protocol_until.isoformat(),
                 # A notice may take effect later: the protocol is still active until then.
-                "-" if r.entry.terminated_on is None else r.entry.terminated_on.isoformat(),
+                _terminated(r.entry),
                 "yes" if r.active else "no",
                 str(r.recipients),
                 ",".join(r.entry.profiles) or "(any)",
