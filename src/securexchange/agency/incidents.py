@@ -10,6 +10,7 @@ keeps them in its register; reading one (``incident show``) needs the DPO key.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from securexchange import age
@@ -76,10 +77,17 @@ def _keyring_for(home: Home) -> StoredKeyrings:
     return StoredKeyrings(home)
 
 
-def _in_force(stored: StoredKeyrings) -> Callable[[Manifest], Keyring]:
+def _in_force(stored: StoredKeyrings, now: datetime | None) -> Callable[[Manifest], Keyring]:
     def keyring_for(manifest: Manifest) -> Keyring:
         body = incident_body(manifest)
-        return keyring_for_signer(stored, body.party_id, body.keyring_version, manifest.created_at)
+        return keyring_for_signer(
+            stored,
+            body.party_id,
+            body.keyring_version,
+            manifest.created_at,
+            signer=manifest.signer,
+            now=now,
+        )
 
     return keyring_for
 
@@ -92,7 +100,7 @@ def receive(home: Home, data: bytes) -> notices.Received:
     return notices.receive(
         home,
         data,
-        keyring_for=_in_force(_keyring_for(home)),
+        keyring_for=_in_force(_keyring_for(home), home.now),
         reader=dpo.fingerprint.display,
         party_reports=Reporter.AGENCY,
         actor=dpo.fingerprint.display,
@@ -106,7 +114,7 @@ def show(
     register.incident(home, incident_id)
     identity = unlock_dpo(home, dpo)
     identities = [age.parse_identity(s.identity) for s in identity.subkeys]
-    keyring_for = _in_force(_keyring_for(home))
+    keyring_for = _in_force(_keyring_for(home), None)
     shown: list[tuple[str, IncidentBody, IncidentDetails | None]] = []
     for notice_id, _sequence, _phase, data in register.notices(home, incident_id):
         body, details = notices.read_details(data, keyring_for, identities)

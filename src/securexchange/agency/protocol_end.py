@@ -50,7 +50,7 @@ from securexchange.artifacts.protocol_terms import (
     notice_effective,
 )
 from securexchange.ending import notices
-from securexchange.errors import Malformed, NotFound, ProtocolInactive, UsageError
+from securexchange.errors import Equivocation, Malformed, NotFound, ProtocolInactive, UsageError
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
@@ -130,10 +130,18 @@ def _write(out_dir: Path, notice_id: str, data: bytes) -> Path:
 
 def _judge(home: Home, data: bytes) -> tuple[Manifest, ProtocolNoticeBody]:
     stored = StoredKeyrings(home)
+    now = home.now
 
     def keyring_for(manifest: Manifest) -> Keyring:
         body = protocol_notice_body(manifest)
-        return keyring_for_signer(stored, body.party_id, body.keyring_version, manifest.created_at)
+        return keyring_for_signer(
+            stored,
+            body.party_id,
+            body.keyring_version,
+            manifest.created_at,
+            signer=manifest.signer,
+            now=now,
+        )
 
     manifest, body = notices.verify(data, keyring_for)
     if body.given_by is not Reporter.MUNICIPALITY:
@@ -158,15 +166,20 @@ def import_notice(home: Home, root: KeySource, data: bytes) -> Imported:
         raise ProtocolInactive(
             _("the notice is for a protocol that is no longer the municipality's"),
         )
+    if entry.terminated_on is not None and entry.terminated_on <= home.now.date():
+        raise ProtocolInactive(_("the municipality's protocol has ended already"))
+    if body.kind is NoticeKind.RECEIPT and notices.find(home, answers=body.answers or ""):
+        raise Equivocation(_("a receipt of that notice is kept already"))
     identity = unlock_root(home, root)
     ending = Ending(ground, decision, body.answers or manifest.artifact_id, received_on)
     with statedb.transaction(home.db):
         notices.record(
             home, manifest, body, data, ours=False, received_on=received_on, effective=effective
         )
-        record_ending(home, entry, ending, effective)
+        ended = record_ending(home, entry, ending, effective)
         home.record(Action.NOTICE_IMPORT, actor=manifest.signer, artifacts=[manifest.artifact_id])
-        version = sign_change(home, identity, protocols_ended=1)
+        # An earlier end recorded already stays; nothing for a keyring version to say.
+        version = sign_change(home, identity, protocols_ended=1) if ended else None
     return Imported(
         manifest.artifact_id, body.kind, entry.nis, received_on, effective, version, False
     )
@@ -219,6 +232,10 @@ def renew(
     if old.terminated_on is not None:
         raise ProtocolInactive(
             _("the protocol was terminated; a new protocol is registered, not renewed"),
+        )
+    if notices.find(home, protocol_id=old.protocol_id, kind=NoticeKind.NOTICE.value):
+        raise ProtocolInactive(
+            _("notice was given of the protocol; a new protocol is registered, not renewed"),
         )
     if until <= old.protocol_until:
         raise UsageError(_("a renewal ends after the protocol it renews"))

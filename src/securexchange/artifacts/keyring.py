@@ -25,7 +25,7 @@ from datetime import date, datetime
 
 from securexchange import sshsig, strictjson
 from securexchange.artifacts.agency_keys import AgencyKeys
-from securexchange.artifacts.protocol_terms import Ending, check_reference, parse_day
+from securexchange.artifacts.protocol_terms import Ending, check_stored_reference, parse_day
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
@@ -126,7 +126,7 @@ class MunicipalityEntry:
             if recipient.owner.organisation != self.nis:
                 raise ValueError("a recipient belongs to the municipality")
         if self.protocol_ref is not None:
-            check_reference(self.protocol_ref)
+            check_stored_reference(self.protocol_ref)
         if self.renews is not None and (
             not PROTOCOL_ID_RE.fullmatch(self.renews) or self.renews == self.protocol_id
         ):

@@ -416,7 +416,7 @@ def _body(bodies: BodyRegistry, artifact_type: ArtifactType, body_json: Any) -> 
     except Malformed as exc:
         # TRANSLATORS: "body" is the name of a field in the file; {problem} what is wrong.
         raise Malformed(_("manifest.json: body: {problem}").format(problem=exc.message)) from None
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
         # A body's own message might quote a value; say only where the problem is.
         raise Malformed(_("manifest.json: the body is not valid")) from None
     if not isinstance(body, body_type):

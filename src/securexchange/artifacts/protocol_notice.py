@@ -24,7 +24,11 @@ from securexchange import strictjson
 from securexchange.artifacts.incident import Reporter
 from securexchange.artifacts.keyring import PARTY_ID_RE, PROTOCOL_ID_RE, Keyring
 from securexchange.artifacts.manifest import ArtifactType, Manifest, register_body
-from securexchange.artifacts.protocol_terms import check_reference, notice_effective, parse_day
+from securexchange.artifacts.protocol_terms import (
+    check_stored_reference,
+    notice_effective,
+    parse_day,
+)
 from securexchange.errors import Malformed, NotAuthorised, WrongMunicipality
 from securexchange.i18n import _
 from securexchange.ids import is_artifact_id
@@ -70,7 +74,7 @@ class ProtocolNoticeBody:
         if self.kind is NoticeKind.NOTICE:
             if self.decision is None or self.answers is not None or self.received_on is not None:
                 raise ValueError("a notice states its decision, and nothing received")
-            check_reference(self.decision)
+            check_stored_reference(self.decision)
             return
         if self.given_by is not Reporter.MUNICIPALITY:
             raise ValueError("a receipt is the municipality's")

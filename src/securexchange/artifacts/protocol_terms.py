@@ -74,6 +74,12 @@ def check_reference(value: str) -> str:
     return text
 
 
+def check_stored_reference(value: str) -> None:
+    """A reference in a document: exactly as :func:`check_reference` writes it."""
+    if not isinstance(value, str) or check_reference(value) != value:
+        raise ValueError("a reference is stored with its spaces folded")
+
+
 def add_months(day: date, months: int) -> date:
     """``day`` plus whole calendar months; the 31st becomes the month's last day."""
     index = day.month - 1 + months
@@ -100,7 +106,7 @@ class Ending:
         if not isinstance(self.ground, EndGround):
             raise ValueError("the ground is from the closed list")
         if self.decision is not None:
-            check_reference(self.decision)
+            check_stored_reference(self.decision)
         elif not self.ground.by_law:
             raise ValueError("a notice or a termination names its decision")
         with_notice = self.notice_id is not None and self.notice_received_on is not None

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from securexchange.cli.common import CliState, echo_json, note, pass_state, print_table
+from securexchange.cli.common import CliState, echo, echo_json, note, pass_state, print_table
 from securexchange.cli.keyopts import passphrase_option
 from securexchange.errors import UsageError
 from securexchange.i18n import _
@@ -136,12 +136,12 @@ def print_notices(shown: Sequence[tuple[str, IncidentBody, IncidentDetails | Non
         "measures": _("measures taken or proposed"),
     }
     for notice_id, body, details in shown:
-        click.echo(f"== {notice_id} ({body.phase.value} {body.sequence}) ==")
-        click.echo(f"{_('discovered')}: {format_instant(body.discovered_at)}")
+        echo(f"== {notice_id} ({body.phase.value} {body.sequence}) ==")
+        echo(f"{_('discovered')}: {format_instant(body.discovered_at)}")
         if details is None:
-            click.echo(_("(details unreadable here: the subkey that opened them is destroyed)"))
+            echo(_("(details unreadable here: the subkey that opened them is destroyed)"))
             continue
         for name, label in labels.items():
             value = getattr(details, name)
             if value is not None:
-                click.echo(f"{label}: {value}")
+                echo(f"{label}: {value}")

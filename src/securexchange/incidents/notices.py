@@ -33,7 +33,7 @@ from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
 from securexchange.artifacts.manifest import ArtifactType, Manifest
 from securexchange.artifacts.package import PackageRecipient
 from securexchange.clock import utc
-from securexchange.errors import NoRecipient, NotRecipient, UsageError
+from securexchange.errors import Equivocation, NoRecipient, NotRecipient, UsageError
 from securexchange.home.home import Home
 from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
@@ -204,7 +204,10 @@ def receive(
             hint=_("incident notices go to the data protection officers; give it to yours"),
         )
     register.check_next(home, body, manifest.artifact_id)
-    again = register.held(home, manifest.artifact_id) is not None
+    kept = register.held(home, manifest.artifact_id)
+    if kept is not None and kept != data:
+        raise Equivocation(_("the register holds another notice with the same id"))
+    again = kept is not None
     if not again:
         register.record(
             home, manifest, body, data, ours=body.reporter is party_reports, sent=False, actor=actor

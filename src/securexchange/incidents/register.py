@@ -18,7 +18,7 @@ from datetime import datetime
 from securexchange.artifacts.incident import IncidentBody, Phase, Reporter, authority_due
 from securexchange.artifacts.manifest import Manifest
 from securexchange.clock import format_instant, read_instant
-from securexchange.errors import Equivocation, NotFound, Rollback
+from securexchange.errors import Equivocation, Malformed, NotAuthorised, NotFound, Rollback
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
@@ -145,8 +145,17 @@ def check_next(home: Home, body: IncidentBody, notice_id: str) -> Incident | Non
             raise Equivocation(_("the register holds another opening notice for this incident"))
         return known
     known = incident(home, body.incident)
+    if (known.party_id, known.reporter, known.discovered_at) != (
+        body.party_id,
+        body.reporter,
+        body.discovered_at,
+    ):
+        # Only the party that opened an incident adds to it or closes it.
+        raise NotAuthorised(_("the notice does not continue the incident it names"))
     if known.closed_at is not None and body.sequence > known.last_sequence:
         raise Rollback(_("the incident is closed; no notice follows its close"))
+    if body.sequence > known.last_sequence + 1:
+        raise Malformed(_("the notice skips a place in its incident"))
     taken = home.db.execute(
         "SELECT notice_id FROM incident_notices WHERE incident_id = ? AND sequence = ?",
         (body.incident, body.sequence),

@@ -93,6 +93,9 @@ def import_command(
             if got.again:
                 note(f"{path.name}: {got.kind.value} {got.notice_id} kept already; nothing changed")
                 continue
+            if got.keyring_version is None:
+                note(f"{path.name}: kept; an earlier end is recorded already")
+                continue
             note(
                 f"{path.name}: {got.kind.value} of municipality {got.nis}, received "
                 f"{got.received_on.isoformat()}: the protocol ends on "
