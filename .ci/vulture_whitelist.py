@@ -70,3 +70,10 @@ _.help
 # subcommands (cli/translated.py).
 _.format_usage
 _.command_class
+
+# The fields of GDPR art. 33(3) in an incident's details, read and written by name
+# through IncidentDetails.TEXT_FIELDS (artifacts/incident.py, cli/incident_views.py).
+_.categories
+_.dpo_contact
+_.consequences
+_.measures

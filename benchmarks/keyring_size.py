@@ -27,7 +27,8 @@ from typing import Any
 
 
 def _keyring(municipalities: int, people: int, horizon: int, now: datetime) -> Any:
-    from securexchange.artifacts.keyring import AgencyKeys, Keyring, MunicipalityEntry
+    from securexchange.artifacts.agency_keys import AgencyKeys
+    from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
     from securexchange.ids import ArtifactKind, new_artifact_id
     from securexchange.keys.identity import (
         AGENCY_HORIZON,

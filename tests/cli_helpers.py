@@ -17,6 +17,10 @@ class CliResult:
     stderr: str
 
 
+# What every `agency terminate` in the tests states: its ground and decision (art. 8).
+TERMINATION_GROUND = ("--ground", "breach-of-protocol", "--decision", "CBS 2026-11-30/7")
+
+
 def cli_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """The environment of a CLI run: no stray home or clock override from the caller."""
     env = {

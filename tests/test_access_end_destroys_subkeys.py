@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_single_error, run_cli
+from cli_helpers import TERMINATION_GROUND, assert_single_error, run_cli
 from keys_helpers import make_agency
 from municipal_flows import NIS, World, make_world, muni, remove
 from return_flows import add_staff, register_demo
@@ -72,7 +72,15 @@ def test_a_terminated_protocol_destroys_every_subkey_from_its_effective_day(
 ) -> None:
     world = make_world(tmp_path)
     notices = tmp_path / "notices"
-    terminate = ["agency", "terminate", "--nis", world.nis, "--effective", "2031-01-01"]
+    terminate = [
+        "agency",
+        "terminate",
+        *TERMINATION_GROUND,
+        "--nis",
+        world.nis,
+        "--effective",
+        "2031-01-01",
+    ]
     assert run_cli([*terminate, "--out", str(notices)], home=world.agency).code == 0
     (notice,) = notices.iterdir()
     assert muni(world, "import", str(notice)).code == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from cli_helpers import CliResult, expect_ok, init_demo_agency, run_cli
+from cli_helpers import TERMINATION_GROUND, CliResult, expect_ok, init_demo_agency, run_cli
 
 NIS = "11002"
 
@@ -17,7 +17,17 @@ def _agency_with_notice(tmp: Path) -> tuple[Path, Path]:
     expect_ok(run_cli(["agency", "keyring", "publish", "--out", str(out)], home=agency))
     expect_ok(
         run_cli(
-            ["agency", "terminate", "--nis", NIS, "--effective", "2027-01-01", "--out", str(out)],
+            [
+                "agency",
+                "terminate",
+                *TERMINATION_GROUND,
+                "--nis",
+                NIS,
+                "--effective",
+                "2027-01-01",
+                "--out",
+                str(out),
+            ],
             home=agency,
         )
     )
@@ -65,7 +75,17 @@ def test_a_notice_lost_between_its_commit_and_its_file_is_written_again_not_sign
     original = written.read_bytes()
     written.unlink()  # as a kill after the commit, before the file, leaves it
     again = run_cli(
-        ["agency", "terminate", "--nis", "11002", "--effective", "2027-01-01", "--out", str(out)],
+        [
+            "agency",
+            "terminate",
+            *TERMINATION_GROUND,
+            "--nis",
+            "11002",
+            "--effective",
+            "2027-01-01",
+            "--out",
+            str(out),
+        ],
         home=agency,
     )
     expect_ok(again)

@@ -1,7 +1,8 @@
 """Every kind of file into every command that takes a file: a named error, never exit 3.
 
 The matrix of issue 14 item 10: each artifact kind (package, return, keyring, notice,
-card, allowed_signers, workbook, master), random bytes, an empty file, a directory, a
+incident notice, written notice of the protocol, card, allowed_signers, workbook,
+master), random bytes, an empty file, a directory, a
 FIFO, /dev/zero, a symbolic link, a dangling link, a socket (opening one fails, also as
 root, where mode 0000 does not stop a read) and a file over every cap, given to each
 command that reads a file named on the command line. The right kind may succeed;
@@ -37,6 +38,8 @@ KINDS = (
     "keyring",
     "keyring-sig",
     "notice",
+    "incident",
+    "protocol-notice",
     "card",
     "allowed_signers",
     "workbook",
@@ -90,6 +93,8 @@ def _build(base: Path) -> World:
     put("keyring", demo / "keyring" / "keyring-11002.json", "keyring-11002.json")
     put("keyring-sig", demo / "keyring" / "keyring-11002.sig", "keyring-11002.sig")
     put("notice", sorted((demo / "notices").iterdir())[0], "notice.sxn")
+    put("incident", sorted((demo / "incidents").glob("*.sxi"))[0], "incident.sxi")
+    put("protocol-notice", sorted((demo / "protocol-notices").glob("*.sxo"))[0], "notice.sxo")
     staff = demo / "staff-11002-an-peeters"
     put("card", staff / "keys" / "identity.card.json", "card.json")
     put("allowed_signers", demo / "keyring" / "allowed_signers", "allowed_signers")
@@ -158,6 +163,15 @@ def _commands(w: World, f: Path) -> dict[str, list[str]]:
             "--demo",
         ],
         "agency import-return": ["--home", str(w.agency), "agency", "import-return", str(f)],
+        "agency incident import": ["--home", str(w.agency), "agency", "incident", "import", str(f)],
+        "agency notice import": ["--home", str(w.agency), "agency", "notice", "import", str(f)],
+        "municipality incident import": [
+            *("--home", str(w.municipality), "municipality", "incident", "import", str(f)),
+        ],
+        "municipality notice import": [
+            *("--home", str(w.municipality), "municipality", "notice", "import", str(f)),
+            *("--out", out),
+        ],
         "agency recipient add": [
             "--home",
             str(w.agency),
@@ -207,6 +221,10 @@ COMMANDS = (
     "municipality import",
     "municipality init --agency-key",
     "agency import-return",
+    "agency incident import",
+    "agency notice import",
+    "municipality incident import",
+    "municipality notice import",
     "agency recipient add",
     "agency export",
     "agency export --mapping",
@@ -221,6 +239,9 @@ RIGHT = {
     ("municipality import", "keyring"),
     ("municipality import", "keyring-sig"),
     ("agency import-return", "return"),
+    ("agency incident import", "incident"),
+    ("agency notice import", "protocol-notice"),
+    ("municipality incident import", "incident"),
     ("agency recipient add", "card"),
     ("agency export", "master"),
     ("audit verify", "package"),

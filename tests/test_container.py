@@ -95,6 +95,8 @@ KIND = {
     ArtifactType.RETURN: ArtifactKind.RETURN,
     ArtifactType.KEYRING: ArtifactKind.KEYRING,
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
+    ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
+    ArtifactType.PROTOCOL_NOTICE: ArtifactKind.PROTOCOL_NOTICE,
 }
 TRUST = PinnedSigner(PUBLIC)
 
@@ -207,11 +209,15 @@ def test_member_sets_are_the_ones_the_brief_fixes() -> None:
     assert ArtifactType.RETURN.members == ("manifest.json", "manifest.sig", "payload.age")
     assert ArtifactType.KEYRING.members == ("manifest.json", "manifest.sig")
     assert ArtifactType.NOTICE.members == ("manifest.json", "manifest.sig")
+    assert ArtifactType.INCIDENT.members == ("manifest.json", "manifest.sig", "payload.age")
+    assert ArtifactType.PROTOCOL_NOTICE.members == ("manifest.json", "manifest.sig")
     assert {t.namespace for t in ArtifactType} == {
         sshsig.NAMESPACE_PACKAGE,
         sshsig.NAMESPACE_RETURN,
         sshsig.NAMESPACE_KEYRING,
         sshsig.NAMESPACE_NOTICE,
+        sshsig.NAMESPACE_INCIDENT,
+        sshsig.NAMESPACE_PROTOCOL_NOTICE,
     }
 
 

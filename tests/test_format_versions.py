@@ -91,7 +91,7 @@ def test_a_package_with_a_newer_zip_layout_is_refused_as_update_needed_not_malfo
     made = make_package(world, [])
     members = _members(made.data)
     manifest = json.loads(members[MANIFEST])
-    manifest["format"] = "securexchange/3"
+    manifest["format"] = "securexchange/4"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(MANIFEST, strictjson.dumps(manifest))
@@ -101,7 +101,7 @@ def test_a_package_with_a_newer_zip_layout_is_refused_as_update_needed_not_malfo
     path.write_bytes(buffer.getvalue())
     result = run_cli(["municipality", "import", str(path)], home=world.staff)
     assert_single_error(result, "SX-UPDATE-NEEDED", 1)
-    _assert_update_needed(result.stderr, "3")
+    _assert_update_needed(result.stderr, "4")
 
 
 def test_a_notice_in_a_newer_format_is_refused_as_update_needed_not_malformed(
@@ -144,11 +144,11 @@ def test_a_keyring_in_a_newer_format_is_refused_as_update_needed_not_malformed(
     data, signature, root_key = _signed_keyring(
         world.agency,
         world.nis,
-        {"format": "securexchange-keyring/3", "requires": "0.9.1", "groups": []},
+        {"format": "securexchange-keyring/4", "requires": "0.9.1", "groups": []},
     )
     with pytest.raises(UpdateNeeded) as refused:
         open_keyring(data, signature, root_key, min_version=1)
-    assert "securexchange-keyring/3" in refused.value.message
+    assert "securexchange-keyring/4" in refused.value.message
     assert "0.9.1" in refused.value.message
     assert not isinstance(refused.value, Malformed)
     with pytest.raises(UpdateNeeded):

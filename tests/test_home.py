@@ -151,7 +151,9 @@ def test_a_new_home_holds_exactly_the_tables_its_kind_declares(
     create_home(tmp_path / "h", kind, demo=False, env={})
     assert _table_names(tmp_path / "h") == _declared(kind)
     other = HomeKind.AGENCY if kind is HomeKind.MUNICIPALITY else HomeKind.MUNICIPALITY
-    assert not (_declared(other) - {"settings"}) & _table_names(tmp_path / "h")
+    # Both kinds keep settings, the incident register and written notices (issue 20).
+    shared = {"settings", "incident_register", "incident_notices", "protocol_notices"}
+    assert not (_declared(other) - shared) & _table_names(tmp_path / "h")
 
 
 def test_opening_a_home_creates_a_table_an_older_home_lacks(tmp_path: Path) -> None:

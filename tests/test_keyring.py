@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
+from securexchange.artifacts.agency_keys import AgencyKeys, certify_export_key
 from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
-    AgencyKeys,
     Keyring,
     MunicipalityEntry,
-    certify_export_key,
     open_keyring,
     sign_keyring,
     verify_keyring,

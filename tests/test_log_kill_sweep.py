@@ -37,6 +37,7 @@ from typing import Any
 
 import pytest
 
+from cli_helpers import TERMINATION_GROUND
 from keys_helpers import STAFF_PASS, make_agency, make_staff, passphrase_file
 
 pytestmark = pytest.mark.slow
@@ -412,6 +413,7 @@ def _steps() -> list[Step]:
             lambda w: [
                 "agency",
                 "terminate",
+                *TERMINATION_GROUND,
                 "--nis",
                 NIS,
                 "--effective",

@@ -12,7 +12,7 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from cli_helpers import assert_single_error
+from cli_helpers import TERMINATION_GROUND, assert_single_error
 from municipal_flows import World, make_package, make_world, muni, person
 
 T = date(2026, 12, 15)
@@ -158,7 +158,13 @@ def test_an_edited_termination_day_does_not_postpone_the_termination(tmp_path: P
     assert muni(world, "import", str(made.path)).code == 0
     terminated = run_cli(
         [
-            *("agency", "terminate", "--nis", world.nis),
+            *(
+                "agency",
+                "terminate",
+                *TERMINATION_GROUND,
+                "--nis",
+                world.nis,
+            ),
             *("--effective", "2026-12-20", "--out", str(world.out)),
         ],
         home=world.agency,

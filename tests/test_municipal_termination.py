@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from cli_helpers import assert_single_error, run_cli
+from cli_helpers import TERMINATION_GROUND, assert_single_error, run_cli
 from municipal_flows import World, make_package, make_world, muni, person, vault_tables
 from securexchange.home.home import HomeKind, open_home
 
@@ -18,6 +18,7 @@ def _terminate(world: World, effective: str) -> Path:
         [
             "agency",
             "terminate",
+            *TERMINATION_GROUND,
             "--nis",
             world.nis,
             "--effective",

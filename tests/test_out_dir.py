@@ -16,7 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from cli_helpers import assert_single_error, expect_ok, init_demo_agency, run_cli
+from cli_helpers import (
+    TERMINATION_GROUND,
+    assert_single_error,
+    expect_ok,
+    init_demo_agency,
+    run_cli,
+)
 from municipal_flows import World, make_package, make_world, muni, person
 from securexchange.home.atomicio import output_dir
 
@@ -69,7 +75,15 @@ def test_agency_terminate_and_report_create_a_missing_out_dir_instead_of_refusin
     done = expect_ok(
         run_cli(
             [
-                *("agency", "terminate", "--nis", "11002", "--effective", "2030-01-31"),
+                *(
+                    "agency",
+                    "terminate",
+                    *TERMINATION_GROUND,
+                    "--nis",
+                    "11002",
+                    "--effective",
+                    "2030-01-31",
+                ),
                 *("--out", str(notices)),
             ],
             home=agency,
@@ -120,7 +134,17 @@ def test_keys_export_to_a_missing_directory_is_no_internal_error(tmp_path: Path)
     "args",
     [
         ["agency", "keyring", "publish", "--out", "{file}"],
-        ["agency", "terminate", "--nis", "11002", "--effective", "2030-01-31", "--out", "{file}"],
+        [
+            "agency",
+            "terminate",
+            *TERMINATION_GROUND,
+            "--nis",
+            "11002",
+            "--effective",
+            "2030-01-31",
+            "--out",
+            "{file}",
+        ],
         ["agency", "report", "--out", "{file}/report.xlsx"],
         ["keys", "export", "--card", "--out", "{file}/card.json"],
         ["sample", "--records", "2", "--out", "{file}/master.xlsx"],

@@ -17,6 +17,7 @@ from audit_flows import World, make_package, make_world, publish
 from flows import export_source, root_public_key
 from securexchange.agency.terminate import terminate
 from securexchange.artifacts.package_open import PackageTrust, open_package
+from securexchange.artifacts.protocol_terms import EndGround
 from securexchange.audit.verify import audit_paths
 from securexchange.errors import Stale
 from securexchange.home.home import HomeKind, open_home
@@ -48,6 +49,8 @@ def test_a_package_made_on_the_termination_day_fails_audit_given_the_notice(
             nis=NIS,
             effective=datetime.now(UTC).date(),
             out_dir=out,
+            ground=EndGround.BREACH_OF_PROTOCOL,
+            decision="CBS 2026-11-30/7",
         )
     late = make_package(world, NIS)  # the export key is enough to make one
     (out / "1.sxp").write_bytes(late)

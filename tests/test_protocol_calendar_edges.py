@@ -7,7 +7,13 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from cli_helpers import assert_single_error, expect_ok, init_demo_agency, run_cli
+from cli_helpers import (
+    TERMINATION_GROUND,
+    assert_single_error,
+    expect_ok,
+    init_demo_agency,
+    run_cli,
+)
 from securexchange.artifacts.allowed_signers import allowed_signers
 from test_keyring_format import World, world  # noqa: F401 - the fixture
 
@@ -47,7 +53,17 @@ def test_a_notice_cancelling_a_protocol_before_it_began_is_signed_and_audited_al
     expect_ok(run_cli(["agency", "keyring", "publish", "--out", str(out)], home=agency))
     expect_ok(
         run_cli(
-            ["agency", "terminate", "--nis", NIS, "--effective", "2001-01-01", "--out", str(out)],
+            [
+                "agency",
+                "terminate",
+                *TERMINATION_GROUND,
+                "--nis",
+                NIS,
+                "--effective",
+                "2001-01-01",
+                "--out",
+                str(out),
+            ],
             home=agency,
         )
     )

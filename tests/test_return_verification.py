@@ -29,6 +29,7 @@ from securexchange.age.format import Stanza
 from securexchange.agency.registry import signed_keyrings
 from securexchange.agency.returns import import_returns
 from securexchange.agency.terminate import terminate
+from securexchange.artifacts.protocol_terms import EndGround
 from securexchange.audit.inputs import InputFile
 from securexchange.audit.verify import verify_artifacts
 from securexchange.errors import SxError
@@ -163,7 +164,13 @@ def _terminate(channel: Channel, effective: date, tmp_path: Path) -> Path:
     out.mkdir(exist_ok=True)
     with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
         done = terminate(
-            home, agency_export_source(channel.agency), nis=NIS, effective=effective, out_dir=out
+            home,
+            agency_export_source(channel.agency),
+            nis=NIS,
+            effective=effective,
+            out_dir=out,
+            ground=EndGround.BREACH_OF_PROTOCOL,
+            decision="CBS 2026-11-30/7",
         )
     return done.path
 

@@ -81,6 +81,22 @@ def parse_instant(text: str) -> datetime:
         ) from None
 
 
+def parse_local_moment(text: str, option: str) -> datetime:
+    """A moment a person types (``2026-12-03T09:30``, this computer's local time unless
+    an offset such as ``+01:00`` is given) as aware UTC to the second."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(
+            # TRANSLATORS: {option} is a command-line option such as --discovered.
+            _("{option} is a moment such as 2026-12-03T09:30").format(option=option),
+            hint=_("local time unless an offset such as +01:00 is given"),
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # this computer's time zone
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
 def read_instant(text: str, what: str) -> datetime:
     """The inverse of :func:`format_instant`: a ``YYYY-MM-DDTHH:MM:SSZ`` timestamp read
     from a document (manifest, card, keyring, key file, state row) as an aware UTC

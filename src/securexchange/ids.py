@@ -30,9 +30,11 @@ class ArtifactKind(StrEnum):
     WORKBOOK = "wb"
     CHECKPOINT = "ckp"
     QUALITY = "qr"
+    INCIDENT = "inc"
+    PROTOCOL_NOTICE = "pn"
 
 
-ARTIFACT_ID_RE = re.compile(r"^(pkg|ret|kr|ntc|wb|ckp|qr)-[a-z2-7]{26}$")
+ARTIFACT_ID_RE = re.compile(r"^(pkg|ret|kr|ntc|wb|ckp|qr|inc|pn)-[a-z2-7]{26}$")
 RECORD_ID_RE = re.compile(r"^R-[A-Z2-7]{20}$")
 
 

@@ -47,6 +47,8 @@ NAMESPACE_PACKAGE = "securexchange-package-v1"
 NAMESPACE_RETURN = "securexchange-return-v1"
 NAMESPACE_KEYRING = "securexchange-keyring-v1"
 NAMESPACE_NOTICE = "securexchange-notice-v1"
+NAMESPACE_INCIDENT = "securexchange-incident-v1"
+NAMESPACE_PROTOCOL_NOTICE = "securexchange-protocol-notice-v1"
 NAMESPACE_LOG = "securexchange-log-v1"
 NAMESPACE_CARD = "securexchange-card-v1"
 

@@ -164,6 +164,10 @@ class Fields:
         value: int = self._take(key, int, False)
         return value
 
+    def opt_integer(self, key: str) -> int | None:
+        value: int | None = self._take(key, int, True)
+        return value
+
     def boolean(self, key: str) -> bool:
         value: bool = self._take(key, bool, False)
         return value

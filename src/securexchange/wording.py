@@ -1,6 +1,11 @@
-"""Counts in messages: "1 record", "2 records", never "1 records"."""
+"""Counts in messages ("1 record", "2 records", never "1 records") and time left to a
+deadline ("5 h 20 min left", "3 h late")."""
 
 from __future__ import annotations
+
+from datetime import datetime
+
+from securexchange.i18n import _
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -11,3 +16,17 @@ def counted(count: int, singular: str, plural: str | None = None) -> str:
     """
     noun = singular if count == 1 else (plural if plural is not None else singular + "s")
     return f"{count} {noun}"
+
+
+def time_left(due: datetime | None, now: datetime) -> str:
+    """Whole hours and minutes until ``due`` (or since, once it passed); ``-`` for none."""
+    if due is None:
+        return "-"
+    seconds = int((due - now).total_seconds())
+    if seconds < 0:
+        # TRANSLATORS: a deadline that has passed, {hours} hours ago.
+        return _("{hours} h late").format(hours=-seconds // 3600)
+    # TRANSLATORS: the time left until a deadline.
+    return _("{hours} h {minutes} min left").format(
+        hours=seconds // 3600, minutes=seconds % 3600 // 60
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -31,11 +31,8 @@ from securexchange.agency.registry import (
     sign_change,
     unlock_root,
 )
-from securexchange.artifacts.keyring import (
-    AgencyKeys,
-    MunicipalityEntry,
-    certify_export_key,
-)
+from securexchange.artifacts.agency_keys import AgencyKeys, certify_export_key
+from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.clock import format_instant
 from securexchange.errors import (
     AlreadyExists,
@@ -341,13 +338,7 @@ def rotate_export_key(home: Home, export: KeySource, root: KeySource) -> tuple[i
     # added == 0 with a key file ahead of the keyring: a rotation killed after the key
     # file was replaced; finish it (new keyring version, log entries) now.
     root_identity = unlock_root(home, root)
-    new_keys = AgencyKeys(
-        name=keys.name,
-        root_key=keys.root_key,
-        export=rotated.public,
-        export_certification=keys.export_certification,
-        export_certified_from=keys.export_certified_from,
-    )
+    new_keys = replace(keys, export=rotated.public)
     rotation = {"subkeys_added": added}
     if added:
         # The key file is replaced before the keyring commits: the entry waits as an

@@ -39,6 +39,7 @@ from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.intake.master import IntakeResult
 from securexchange.keys.identity import Subkey
+from securexchange.keys.reach import reach
 from securexchange.schema import NAAM, SCHEMA_VERSION, VOORNAAM, MasterRow, retention_deadline
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
 from securexchange.sheets.workbook import write_package_workbook
@@ -82,29 +83,16 @@ def current_recipients(
     entry: MunicipalityEntry, now: datetime, listed_subkeys: Iterable[Subkey] = ()
 ) -> tuple[tuple[PackageRecipient, ...], tuple[HeldBack, ...]]:
     """The subkey each recipient gets the package with, and who holds it back from
-    post-quantum encryption.
-
-    age never mixes hybrid and classic recipients in one file, and a hybrid subkey
-    cannot read a classic stanza. So when every recipient with a subkey valid now holds
-    a hybrid one, the package is hybrid only; otherwise it is classic only, each to the
-    recipient's classic subkey valid now (a hybrid holder's classic companion), and the
-    recipients without a hybrid subkey are named (docs/architecture.md, issue 18).
-    Recipients with no subkey of the chosen kind are left out (``without_subkey``).
+    post-quantum encryption (:func:`securexchange.keys.reach.reach`). Recipients with
+    no subkey of the chosen kind are left out (``without_subkey``).
     """
-    reachable = [p for p in entry.recipients if p.subkey_at(now) is not None]
+    reached = reach(entry.readers, now)
     # Pre-issued subkeys are named with their certification (issue 19): the keyring
     # version the package carries does not list them.
     listed = {s.recipient for s in listed_subkeys}
-    held_back = tuple(
-        HeldBack(p.owner.name, p.fingerprint.display)
-        for p in reachable
-        if p.subkey_at(now, post_quantum=True) is None
-    )
+    held_back = tuple(HeldBack(p.owner.name, p.fingerprint.display) for p in reached.held_back)
     found = []
-    for person in reachable:
-        subkey = person.subkey_at(now, post_quantum=not held_back)
-        if subkey is None:
-            continue
+    for person, subkey in reached.chosen:
         fingerprint, role = person.fingerprint.display, person.owner.role
         if subkey.recipient in listed:
             found.append(PackageRecipient(fingerprint, role, subkey.recipient))
@@ -123,10 +111,10 @@ def _vouched_recipients(
     edited the agency's state, and nobody there gets a package until it is cleared up
     (the export says so, non-zero exit)."""
     try:
-        people = tuple(vouched.effective(home, p, now) for p in entry.recipients)
+        people = tuple(vouched.effective(home, p, now) for p in entry.readers)
     except (BadSignature, Equivocation, Malformed):
         return None
-    in_keyring = [s for p in entry.recipients for s in p.subkeys]
+    in_keyring = [s for p in entry.readers for s in p.subkeys]
     return current_recipients(replace(entry, recipients=people), now, in_keyring)
 
 
@@ -169,7 +157,7 @@ def plan(
         if view is None:
             raise InternalError("the latest keyring has no view for a registered municipality")
         signed_entry = view.keyring.municipalities[0]
-        if not signed_entry.recipients:
+        if not signed_entry.readers:
             skipped.append(SkippedMunicipality(nis, entry.name, SkipReason.NO_RECIPIENT, len(rows)))
             continue
         chosen = _vouched_recipients(home, signed_entry, now)
@@ -197,7 +185,7 @@ def plan(
                 keyring_version=view.keyring.version,
                 recipients=recipients,
                 rows=rows,
-                without_subkey=len(signed_entry.recipients) - len(recipients),
+                without_subkey=len(signed_entry.readers) - len(recipients),
                 held_back=held_back,
             )
         )

@@ -30,14 +30,15 @@ from pathlib import Path
 
 from securexchange import strictjson
 from securexchange.agency import vouched
+from securexchange.artifacts.agency_keys import AgencyKeys
 from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
     SCOPE_FULL,
-    AgencyKeys,
     Keyring,
     MunicipalityEntry,
     sign_keyring,
 )
+from securexchange.artifacts.protocol_terms import Ending
 from securexchange.clock import format_instant
 from securexchange.errors import (
     InternalError,
@@ -119,7 +120,8 @@ class MunicipalityRow:
 
 
 def _entry_from_row(row: Sequence[object], recipients: tuple[Card, ...] = ()) -> MunicipalityEntry:
-    (party_id, nis, name, protocol_id, p_from, p_until, months, profiles, terminated) = row
+    (party_id, nis, name, protocol_id, p_from, p_until, months, profiles, terminated) = row[:9]
+    protocol_ref, renews, ending = (*row[9:], None, None, None)[:3]
     return MunicipalityEntry(
         nis=str(nis),
         name=str(name),
@@ -131,18 +133,31 @@ def _entry_from_row(row: Sequence[object], recipients: tuple[Card, ...] = ()) ->
         profiles=tuple(json.loads(str(profiles))),
         terminated_on=None if terminated is None else date.fromisoformat(str(terminated)),
         recipients=tuple(c.identity for c in recipients),
+        protocol_ref=None if protocol_ref is None else str(protocol_ref),
+        renews=None if renews is None else str(renews),
+        ending=None if ending is None else _ending(str(ending)),
     )
+
+
+def _ending(text: str) -> Ending:
+    # Written by agency/protocol_end.py from a checked Ending.
+    return Ending.from_json(strictjson.loads(text.encode("utf-8"), what="an ending"), "an ending")
 
 
 MUNICIPALITY_COLUMNS = (
     "party_id, nis, name, protocol_id, protocol_from, protocol_until, "
     "retention_months, profiles, terminated_on"
 )
+# The registry's row of a municipality with its format-3 terms (agency_protocol_terms).
+SELECT_MUNICIPALITIES = (
+    f"SELECT {MUNICIPALITY_COLUMNS}, t.protocol_ref, t.renews, t.ending "  # noqa: S608
+    "FROM agency_municipalities LEFT JOIN agency_protocol_terms t USING (party_id)"
+)
 
 
 def municipality_entry(home: Home, nis: str) -> MunicipalityEntry:
     row = home.db.execute(
-        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities WHERE nis = ?",  # noqa: S608
+        f"{SELECT_MUNICIPALITIES} WHERE nis = ?",
         (nis,),
     ).fetchone()
     if row is None:
@@ -160,9 +175,7 @@ def normalise_profiles(profiles: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def list_municipalities(home: Home) -> list[MunicipalityRow]:
-    rows = home.db.execute(
-        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
-    ).fetchall()
+    rows = home.db.execute(f"{SELECT_MUNICIPALITIES} ORDER BY nis").fetchall()
     today = home.now.date()
     result = []
     for row in rows:
@@ -222,9 +235,7 @@ def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
     """The full keyring as the registry holds it now: each card's subkeys valid now;
     its pre-issued ones are kept in ``agency_subkeys`` on the way (inside the caller's
     transaction: :func:`new_version`)."""
-    rows = home.db.execute(
-        f"SELECT {MUNICIPALITY_COLUMNS} FROM agency_municipalities ORDER BY nis"  # noqa: S608
-    ).fetchall()
+    rows = home.db.execute(f"{SELECT_MUNICIPALITIES} ORDER BY nis").fetchall()
     now = home.now
     entries = []
     for row in rows:
@@ -252,13 +263,7 @@ def build_keyring(home: Home, keys: AgencyKeys, *, version: int) -> Keyring:
         issued_at=now,
         scope=SCOPE_FULL,
         demo=home.demo,
-        agency=AgencyKeys(
-            name=keys.name,
-            root_key=keys.root_key,
-            export=keys.export.with_live_subkeys(now),
-            export_certification=keys.export_certification,
-            export_certified_from=keys.export_certified_from,
-        ),
+        agency=keys.with_live_subkeys(now),
         municipalities=tuple(entries),
     )
 
@@ -342,10 +347,11 @@ class Published:
     files: tuple[Path, ...]
 
 
-def publish_keyring(home: Home, out_dir: Path) -> Published:
-    """Write the latest keyring: the full one (auditors), each municipality's view,
-    ``allowed_signers`` and the root key card. Needs no private key."""
-    documents = signed_keyrings(home)
+def publish_keyring(home: Home, out_dir: Path, *, version: int | None = None) -> Published:
+    """Write the latest keyring (or ``version``: the one a notice names, for an
+    auditor): the full one, each municipality's view, ``allowed_signers`` and the root
+    key card. Needs no private key."""
+    documents = signed_keyrings(home, version)
     full = documents[0].keyring
     output_dir(out_dir, private=False)  # public keys, for publication
     files: list[Path] = []

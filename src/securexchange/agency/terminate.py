@@ -7,8 +7,11 @@ destroys everything of that protocol from the effective day on (at once if it is
 and refuses later packages of that protocol; a successor protocol has another id and
 is not affected.
 
-The registry notes the termination day (``terminated_on``, never moved later), so the
-agency's own exports stop sending that protocol's data.
+The registry notes the termination day (``terminated_on``, never moved later) with its
+ground from the closed list (art. 8: a breach of the protocol, of the GDPR or of other
+data-protection law; art. 12: the term passed or the legal basis disappeared) and the
+decision behind it, so the agency's own exports stop sending that protocol's data and the
+next keyring version states why it ended.
 
 A log entry exists if and only if its change committed, and a file's rename cannot
 commit with the database: so the signed notice is kept in the agency's state database
@@ -24,15 +27,18 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from securexchange.agency.protocol_end import record_ending, reference
 from securexchange.agency.registry import agency_keys, municipality_entry
 from securexchange.artifacts.container import seal
 from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
-from securexchange.errors import NotAuthorised
+from securexchange.artifacts.protocol_terms import EndGround, Ending
+from securexchange.errors import NotAuthorised, UsageError
 from securexchange.home import statedb
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
+from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
 from securexchange.keys.keystore import KeySource
 
@@ -49,9 +55,24 @@ class Terminated:
 
 
 def terminate(
-    home: Home, export_key: KeySource, *, nis: str, effective: date, out_dir: Path
+    home: Home,
+    export_key: KeySource,
+    *,
+    nis: str,
+    effective: date,
+    out_dir: Path,
+    ground: EndGround,
+    decision: str | None,
 ) -> Terminated:
-    """Write the termination notice for ``nis``'s protocol, effective ``effective``."""
+    """Write the termination notice for ``nis``'s protocol, effective ``effective``, for
+    ``ground`` (``decision``: the reference of the decision; optional only by law)."""
+    if ground.is_notice:
+        raise UsageError(
+            _("a written notice is given with 'agency notice give', not as a termination")
+        )
+    if decision is None and not ground.by_law:
+        raise UsageError(_("a termination names the decision behind it (--decision)"))
+    ending = Ending(ground, None if decision is None else reference(decision, "--decision"))
     entry = municipality_entry(home, nis.strip())
     refuse_non_directory(out_dir)  # a missing one is created, just before the write
     keys = agency_keys(home)
@@ -83,11 +104,7 @@ def terminate(
         signing_seed=identity.seed,
     )
     with statedb.transaction(home.db):
-        home.db.execute(
-            "UPDATE agency_municipalities SET terminated_on = ? WHERE party_id = ? "
-            "AND (terminated_on IS NULL OR terminated_on > ?)",
-            (effective.isoformat(), entry.party_id, effective.isoformat()),
-        )
+        record_ending(home, entry, ending, effective)
         home.db.execute(
             "INSERT INTO agency_notices (notice_id, protocol_id, effective, container) "
             "VALUES (?, ?, ?, ?)",

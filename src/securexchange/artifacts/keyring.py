@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from securexchange import sshsig, strictjson
+from securexchange.artifacts.agency_keys import AgencyKeys
+from securexchange.artifacts.protocol_terms import Ending, check_stored_reference, parse_day
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import BadSignature, InternalError, Malformed, Rollback
 from securexchange.fingerprint import Fingerprint
@@ -32,8 +34,7 @@ from securexchange.i18n import _
 from securexchange.ids import is_artifact_id, is_nis_code
 from securexchange.keys.card import identity_from_fields, identity_to_json
 from securexchange.keys.identity import (
-    ORGANISATION_AGENCY,
-    ROLE_EXPORT,
+    ROLE_DPO,
     Identity,
     PublicIdentity,
     check_name,
@@ -45,9 +46,14 @@ from securexchange.keys.identity import (
 # number above the one it knows with a message that says to update. Each later feature
 # (pre-issued subkeys, post-quantum subkeys, notices in the keyring) takes the next one.
 KEYRING_FORMAT_NAME = "securexchange-keyring"
-KEYRING_FORMAT_VERSION = 2  # the newest format this version of securexchange reads
+KEYRING_FORMAT_VERSION = 3  # the newest format this version of securexchange reads
 # Format 2: a subkey may be hybrid post-quantum ("age1pq1..."; issue 18). Same fields.
 FORMAT_POST_QUANTUM = 2
+# Format 3 (issue 20): data protection officers (the agency's DPO key ``agency.dpo``
+# and a municipality's people with the DPO role, who receive incident notices and never
+# a package) and the protocol's terms (its reference, the protocol it renews, why it
+# ends: artifacts/protocol_terms.py).
+FORMAT_DPO = 3
 _FORMAT_RE = re.compile(r"^securexchange-keyring/([1-9][0-9]{0,5})$")
 SCOPE_FULL = "full"
 # 300 municipalities x 5 recipients x 3 periods x 2 subkeys (a hybrid post-quantum one,
@@ -58,118 +64,25 @@ MAX_RETENTION_MONTHS = 24
 
 PARTY_ID_RE = re.compile(r"^party-[a-z2-7]{26}$")
 PROTOCOL_ID_RE = re.compile(r"^protocol-[a-z2-7]{26}$")
-_EXPORT_CERT_TAG = "securexchange-export-key-certification/1"
 
 # Which namespaces each kind of key may sign in (allowed_signers).
 # The root key signs the log checkpoint of a command that unlocked it (keys passwd).
 ROOT_NAMESPACES = (sshsig.NAMESPACE_KEYRING, sshsig.NAMESPACE_LOG)
 # The export key also signs the agency log's checkpoints (it is the agency home's key
 # for everyday commands), so those can be checked by hand too.
-EXPORT_NAMESPACES = (sshsig.NAMESPACE_PACKAGE, sshsig.NAMESPACE_NOTICE, sshsig.NAMESPACE_LOG)
-STAFF_NAMESPACES = (sshsig.NAMESPACE_RETURN, sshsig.NAMESPACE_LOG)
-
-
-def export_certification_message(root_key: bytes, export_key: bytes, valid_from: datetime) -> bytes:
-    """The exact bytes the root key signs (keyring namespace) to certify the export key."""
-    return (
-        f"{_EXPORT_CERT_TAG}\n"
-        f"root {Fingerprint.of_public_key(root_key).digest.hex()}\n"
-        f"export {Fingerprint.of_public_key(export_key).digest.hex()}\n"
-        f"valid-from {format_instant(valid_from)}\n"
-    ).encode("ascii")
-
-
-def certify_export_key(root: Identity, export_key: bytes, valid_from: datetime) -> str:
-    return root.sign(
-        export_certification_message(root.signing_key, export_key, valid_from),
-        sshsig.NAMESPACE_KEYRING,
-    )
-
-
-def _parse_date(value: str, what: str) -> date:
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise Malformed(_("{what} holds a date that is not YYYY-MM-DD").format(what=what)) from None
-    if day.isoformat() != value:
-        raise Malformed(_("{what} holds a date that is not YYYY-MM-DD").format(what=what))
-    return day
-
-
-@dataclass(frozen=True)
-class AgencyKeys:
-    """The agency's public keys as the keyring lists them."""
-
-    name: str
-    root_key: bytes
-    export: PublicIdentity
-    export_certification: str
-    export_certified_from: datetime
-
-    def __post_init__(self) -> None:
-        if len(self.root_key) != sshsig.PUBLIC_KEY_SIZE:
-            raise ValueError("the root key is 32 bytes")
-        if self.export.owner.organisation != ORGANISATION_AGENCY:
-            raise ValueError("the export key belongs to the agency")
-        if self.export.owner.role != ROLE_EXPORT:
-            raise ValueError("the export key has the export role")
-        if self.export.signing_key == self.root_key:
-            raise ValueError("the root and export keys are different keys")
-
-    @property
-    def root_fingerprint(self) -> Fingerprint:
-        return Fingerprint.of_public_key(self.root_key)
-
-    def verify(self) -> None:
-        """Raise BadSignature unless the root certified the export key and the export
-        key certified its subkeys."""
-        message = export_certification_message(
-            self.root_key, self.export.signing_key, self.export_certified_from
-        )
-        try:
-            sshsig.verify(
-                self.export_certification, message, sshsig.NAMESPACE_KEYRING, self.root_key
-            )
-        except (BadSignature, Malformed):
-            raise BadSignature(
-                _("the root key's certification of the export key does not verify")
-            ) from None
-        self.export.verify_subkeys()
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "name": self.name,
-            "root": {
-                "signing_key": sshsig.ssh_public_key_line(self.root_key),
-                "fingerprint": self.root_fingerprint.display,
-            },
-            "export": {
-                **identity_to_json(self.export),
-                "certification": self.export_certification,
-                "certified_from": format_instant(self.export_certified_from),
-            },
-        }
-
-    @classmethod
-    def from_json(cls, value: object) -> AgencyKeys:
-        # TRANSLATORS: the part of a keyring that lists the agency's keys; fills {what}.
-        with strictjson.Fields(value, _("the keyring's agency")) as f:
-            name = f.text("name")
-            with strictjson.Fields(f.object("root"), _("the keyring's root key")) as r:
-                root_key = sshsig.parse_ssh_public_key_line(r.text("signing_key"))
-                if r.text("fingerprint") != Fingerprint.of_public_key(root_key).display:
-                    raise Malformed(
-                        _("the keyring states a root fingerprint that is not its key's")
-                    )
-            export_what = _("the keyring's export key")
-            with strictjson.Fields(f.object("export"), export_what) as e:
-                certification = e.text("certification")
-                certified_from = read_instant(e.text("certified_from"), export_what)
-                export = identity_from_fields(e, export_what)
-        try:
-            return cls(name, root_key, export, certification, certified_from)
-        except ValueError:
-            raise Malformed(_("the keyring's agency keys are not valid")) from None
+EXPORT_NAMESPACES = (
+    sshsig.NAMESPACE_PACKAGE,
+    sshsig.NAMESPACE_NOTICE,
+    sshsig.NAMESPACE_INCIDENT,
+    sshsig.NAMESPACE_PROTOCOL_NOTICE,
+    sshsig.NAMESPACE_LOG,
+)
+STAFF_NAMESPACES = (
+    sshsig.NAMESPACE_RETURN,
+    sshsig.NAMESPACE_INCIDENT,
+    sshsig.NAMESPACE_PROTOCOL_NOTICE,
+    sshsig.NAMESPACE_LOG,
+)
 
 
 @dataclass(frozen=True)
@@ -186,6 +99,11 @@ class MunicipalityEntry:
     profiles: tuple[str, ...]  # empty: any role
     terminated_on: date | None = None
     recipients: tuple[PublicIdentity, ...] = ()
+    # Format 3 (issue 20): the protocol document's reference, the protocol this one
+    # renews, and why it ends on ``terminated_on`` (artifacts/protocol_terms.py).
+    protocol_ref: str | None = None
+    renews: str | None = None
+    ending: Ending | None = None
 
     def __post_init__(self) -> None:
         if not is_nis_code(self.nis):
@@ -207,6 +125,21 @@ class MunicipalityEntry:
         for recipient in self.recipients:
             if recipient.owner.organisation != self.nis:
                 raise ValueError("a recipient belongs to the municipality")
+        if self.protocol_ref is not None:
+            check_stored_reference(self.protocol_ref)
+        if self.renews is not None and (
+            not PROTOCOL_ID_RE.fullmatch(self.renews) or self.renews == self.protocol_id
+        ):
+            raise ValueError("a protocol renews another protocol")
+        if self.ending is not None:
+            if self.terminated_on is None:
+                raise ValueError("an ending has a day")
+            self.ending.check_effective(self.terminated_on)
+
+    @property
+    def uses_protocol_terms(self) -> bool:
+        """Whether the entry needs format 3 for its protocol reference or ending."""
+        return any(v is not None for v in (self.protocol_ref, self.renews, self.ending))
 
     def active_on(self, day: date) -> bool:
         """Whether the protocol allows sharing on ``day`` (start and end inclusive)."""
@@ -215,7 +148,19 @@ class MunicipalityEntry:
         return self.protocol_from <= day <= self.protocol_until
 
     def allows_role(self, role: str) -> bool:
-        return not self.profiles or role in self.profiles
+        """Whether a person of ``role`` may be listed: a function profile the protocol
+        names (art. 4), or the data protection officer, who reads no package."""
+        return role == ROLE_DPO or not self.profiles or role in self.profiles
+
+    @property
+    def readers(self) -> tuple[PublicIdentity, ...]:
+        """The people packages are encrypted to: everyone listed but the DPOs."""
+        return tuple(r for r in self.recipients if r.owner.role != ROLE_DPO)
+
+    @property
+    def dpos(self) -> tuple[PublicIdentity, ...]:
+        """The municipality's data protection officers (incident notices)."""
+        return tuple(r for r in self.recipients if r.owner.role == ROLE_DPO)
 
     def recipient(self, fingerprint: Fingerprint) -> PublicIdentity | None:
         for item in self.recipients:
@@ -235,6 +180,17 @@ class MunicipalityEntry:
             "profiles": list(self.profiles),
             "terminated_on": None if self.terminated_on is None else self.terminated_on.isoformat(),
             "recipients": [identity_to_json(r) for r in self.recipients],
+            **self._terms_json(),
+        }
+
+    def _terms_json(self) -> dict[str, object]:
+        """The format-3 fields, written only when present (older documents unchanged)."""
+        if not self.uses_protocol_terms:
+            return {}
+        return {
+            "protocol_ref": self.protocol_ref,
+            "renews": self.renews,
+            "ending": None if self.ending is None else self.ending.to_json(),
         }
 
     @classmethod
@@ -243,6 +199,11 @@ class MunicipalityEntry:
         what = _("the keyring's municipality {number}").format(number=number)
         with strictjson.Fields(value, what) as f:
             terminated = f.opt_text("terminated_on")
+            protocol_ref, renews = f.opt_text("protocol_ref"), f.opt_text("renews")
+            ending_fields = f.opt_object("ending")
+            # TRANSLATORS: {what} is "the keyring's municipality 3".
+            ending_what = _("{what}'s ending").format(what=what)
+            ending = None if ending_fields is None else Ending.from_json(ending_fields, ending_what)
             profiles = f.array("profiles")
             if not all(isinstance(p, str) for p in profiles):
                 raise Malformed(_("{what} lists a profile that is not text").format(what=what))
@@ -259,12 +220,15 @@ class MunicipalityEntry:
                     name=f.text("name"),
                     party_id=f.text("party_id"),
                     protocol_id=f.text("protocol_id"),
-                    protocol_from=_parse_date(f.text("protocol_from"), what),
-                    protocol_until=_parse_date(f.text("protocol_until"), what),
+                    protocol_from=parse_day(f.text("protocol_from"), what),
+                    protocol_until=parse_day(f.text("protocol_until"), what),
                     retention_months=f.integer("retention_months"),
                     profiles=tuple(profiles),
-                    terminated_on=None if terminated is None else _parse_date(terminated, what),
+                    terminated_on=None if terminated is None else parse_day(terminated, what),
                     recipients=tuple(recipients),
+                    protocol_ref=protocol_ref,
+                    renews=renews,
+                    ending=ending,
                 )
             except Exception as exc:
                 if isinstance(exc, Malformed):
@@ -334,6 +298,10 @@ class Keyring:
         subkey anywhere (the export key's, a recipient's) takes format 2, so an older
         client says "update securexchange" instead of refusing the subkey as malformed."""
         people = (self.agency.export, *(r for m in self.municipalities for r in m.recipients))
+        if self.agency.dpo is not None or any(
+            m.dpos or m.uses_protocol_terms for m in self.municipalities
+        ):
+            return FORMAT_DPO
         if any(s.post_quantum for person in people for s in person.subkeys):
             return FORMAT_POST_QUANTUM
         return 1

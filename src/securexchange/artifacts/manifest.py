@@ -29,10 +29,12 @@ from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
-FORMAT_VERSION = 2  # the newest envelope format this version of securexchange reads
+FORMAT_VERSION = 3  # the newest envelope format this version of securexchange reads
 # Format 2 (issue 19): a package or return body carries subkeys vouched for by their
 # holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
 # format that expresses the manifest, so an older reader says "update securexchange".
+# Format 3 (issue 20): the incident notice and the protocol notice, new artifact types
+# (their bodies state 3).
 _FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
 
 
@@ -55,12 +57,14 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ArtifactType(StrEnum):
-    """The four kinds of container; the manifest's ``type`` names one."""
+    """The six kinds of container; the manifest's ``type`` names one."""
 
     PACKAGE = "package"
     RETURN = "return"
     KEYRING = "keyring"
     NOTICE = "notice"
+    INCIDENT = "incident"
+    PROTOCOL_NOTICE = "protocol-notice"
 
     @property
     def id_kind(self) -> ArtifactKind:
@@ -74,7 +78,7 @@ class ArtifactType(StrEnum):
 
     @property
     def has_payload(self) -> bool:
-        return self in (ArtifactType.PACKAGE, ArtifactType.RETURN)
+        return self in (ArtifactType.PACKAGE, ArtifactType.RETURN, ArtifactType.INCIDENT)
 
     @property
     def attachment_names(self) -> tuple[str, ...]:
@@ -95,12 +99,16 @@ _ID_KIND = {
     ArtifactType.RETURN: ArtifactKind.RETURN,
     ArtifactType.KEYRING: ArtifactKind.KEYRING,
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
+    ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
+    ArtifactType.PROTOCOL_NOTICE: ArtifactKind.PROTOCOL_NOTICE,
 }
 _NAMESPACE = {
     ArtifactType.PACKAGE: sshsig.NAMESPACE_PACKAGE,
     ArtifactType.RETURN: sshsig.NAMESPACE_RETURN,
     ArtifactType.KEYRING: sshsig.NAMESPACE_KEYRING,
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
+    ArtifactType.INCIDENT: sshsig.NAMESPACE_INCIDENT,
+    ArtifactType.PROTOCOL_NOTICE: sshsig.NAMESPACE_PROTOCOL_NOTICE,
 }
 # What a manifest of each type is called in a message (claimed_what), and the refusal
 # of a type a command does not take.
@@ -110,12 +118,18 @@ _CALLED = {
     ArtifactType.RETURN: N_("the return"),
     ArtifactType.KEYRING: N_("the keyring"),
     ArtifactType.NOTICE: N_("the notice"),
+    ArtifactType.INCIDENT: N_("the incident notice"),
+    ArtifactType.PROTOCOL_NOTICE: N_("the protocol notice"),
 }
 _NOT_TAKEN = {
     ArtifactType.PACKAGE: N_("the file is a package, which this command does not take"),
     ArtifactType.RETURN: N_("the file is a return, which this command does not take"),
     ArtifactType.KEYRING: N_("the file is a keyring, which this command does not take"),
     ArtifactType.NOTICE: N_("the file is a notice, which this command does not take"),
+    ArtifactType.INCIDENT: N_("the file is an incident notice, which this command does not take"),
+    ArtifactType.PROTOCOL_NOTICE: N_(
+        "the file is a protocol notice (art. 5), which this command does not take"
+    ),
 }
 
 
@@ -402,7 +416,7 @@ def _body(bodies: BodyRegistry, artifact_type: ArtifactType, body_json: Any) -> 
     except Malformed as exc:
         # TRANSLATORS: "body" is the name of a field in the file; {problem} what is wrong.
         raise Malformed(_("manifest.json: body: {problem}").format(problem=exc.message)) from None
-    except (ValueError, TypeError, KeyError, AttributeError):
+    except (ValueError, TypeError, KeyError, AttributeError, ArithmeticError):
         # A body's own message might quote a value; say only where the problem is.
         raise Malformed(_("manifest.json: the body is not valid")) from None
     if not isinstance(body, body_type):

@@ -146,9 +146,7 @@ def _check_against_keyring(manifest: Manifest, body: PackageBody, keyring: Keyri
     ):
         raise Malformed(_("the package body does not agree with its keyring"))
     for item in body.recipients:
-        person = next(
-            (r for r in entry.recipients if r.fingerprint.display == item.fingerprint), None
-        )
+        person = next((r for r in entry.readers if r.fingerprint.display == item.fingerprint), None)
         if person is None or person.owner.role != item.role:
             raise NotAuthorised(_("the package is encrypted to someone its keyring does not list"))
         subkey = next((s for s in person.subkeys if s.recipient == item.subkey), None)

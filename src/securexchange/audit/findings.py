@@ -177,7 +177,8 @@ class AuditReport:
             f"{len(failed)} of {len(self.artifacts)} artifacts failed verification "
             f"(first: {first.file}: {finding.check})",
             hint="a changed, forged or missing artifact is a security incident: "
-            "report it within 48 hours (protocol art. 6)",
+            "report it within 48 hours (protocol art. 6) with 'municipality incident open' "
+            "(or, at the agency, 'agency incident open')",
         )
 
 

@@ -72,6 +72,7 @@ from securexchange.audit.inputs import (
     root_key_from_card,
     sig_name,
 )
+from securexchange.audit.party_notices import PARTY_NOTICES, check_party_notice
 from securexchange.errors import (
     ArtifactError,
     InternalError,
@@ -364,6 +365,7 @@ def verify_artifacts(
             if manifest is not None and manifest.artifact_type in (
                 ArtifactType.RETURN,
                 ArtifactType.NOTICE,
+                *PARTY_NOTICES,
             ):
                 pending.append((report, item, manifest))
             elif manifest is not None and manifest.artifact_type is ArtifactType.KEYRING:
@@ -421,6 +423,8 @@ def _check_after_keyrings(
         assert item.data is not None
         if manifest.artifact_type is ArtifactType.RETURN:
             _check_return(report, item.data, index, terminations)
+        elif manifest.artifact_type in PARTY_NOTICES:
+            check_party_notice(report, item.data, manifest, index)
     for report, item in packages_seen:
         if report.verified and report.protocol_id in terminations:
             assert item.data is not None

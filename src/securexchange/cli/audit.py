@@ -60,7 +60,9 @@ def log_command(state: CliState, check: bool, as_json: bool) -> None:
                 first = findings[0]
                 raise LogBroken(
                     f"log.jsonl line {first.line}: {first.issue.value}: {first.what}",
-                    hint="a changed log is a security incident: report it within 48 hours (art. 6)",
+                    hint="a changed log is a security incident: report it within 48 hours "
+                    "(art. 6) with 'municipality incident open' (at the agency: 'agency "
+                    "incident open')",
                 )
             echo(f"log intact: {counted(len(result.entries), 'entry', 'entries')}", err=True)
 

@@ -89,6 +89,8 @@ STEP_NAMES = (
     N_("export again"),
     N_("audit verify"),
     N_("audit tampered"),
+    N_("incident"),
+    N_("notice"),
     N_("terminate"),
     N_("time passes"),
     N_("logs"),

@@ -51,6 +51,8 @@ def run_demo(directory: Path, *, now: datetime | None = None) -> Iterator[Step]:
         (story.export_again, story.exports_again),
         (story.audit_verify, None),
         (story.audit_tampered, story.audit),
+        (story.incident, story.incidents),
+        (story.notice, story.protocol_notices),
         (story.terminate, story.notices),
         (story.time_passes, None),
         (story.logs, None),

@@ -36,6 +36,8 @@ class Stage:
         self.published = directory / "keyring"
         self.returns = directory / "returns"
         self.notices = directory / "notices"
+        self.incidents = directory / "incidents"
+        self.protocol_notices = directory / "protocol-notices"
         self.audit = directory / "audit-tampered"
         self.report = directory / "agency-report.xlsx"
         self.protocol_until = date(self.today.year + 2, 12, 31)
@@ -68,6 +70,9 @@ class Stage:
 
     def _export_key(self, home: Home) -> KeySource:
         return demo_key(key_path(home, KeyUse.EXPORT))
+
+    def _dpo_key(self, home: Home) -> KeySource:
+        return demo_key(key_path(home, KeyUse.DPO))
 
     def _identity(self, home: Home) -> KeySource:
         return demo_key(key_path(home, KeyUse.IDENTITY))

@@ -4,9 +4,11 @@ An agency and three municipalities (two staff members in the first), each in its
 ``--demo`` home under one directory, go through every workflow the CLI offers: keyring,
 export, import, open, status typed into the workbook file, return, the agency's import
 and report, a data-quality report and its resolution, the audit (clean, then a tampered
-copy refused), a termination notice, and time passing with records shredded and
-subkeys destroyed. Each step calls the same library functions the CLI commands call,
-checks its own outcome and raises :class:`DemoFailed` when it did not do what it should.
+copy refused), an incident reported and closed, a written notice given by Gent and
+recorded in the keyring, a termination notice, and time
+passing with records shredded and subkeys destroyed. Each step calls the same library
+functions the CLI commands call, checks its own outcome and raises :class:`DemoFailed`
+when it did not do what it should.
 
 Library code never prints: :func:`run_demo` yields one :class:`Step` per step and the
 CLI prints them. Time travel uses the clock override the CLI honours in demo homes
@@ -34,7 +36,8 @@ from securexchange.demo.cast import (
     check,
     personal_values,
 )
-from securexchange.demo.stage import Stage
+from securexchange.demo.incident_story import IncidentStory
+from securexchange.demo.notice_story import NoticeStory
 from securexchange.home.home import HomeKind, open_home
 from securexchange.i18n import _, ngettext
 from securexchange.intake import sample
@@ -44,7 +47,7 @@ if TYPE_CHECKING:
     pass
 
 
-class _Story(Stage):
+class _Story(IncidentStory, NoticeStory):
     """The demo's steps, one method each."""
 
     # --- the steps --------------------------------------------------------------------
@@ -377,6 +380,7 @@ class _Story(Stage):
 
     def terminate(self) -> str:
         from securexchange.agency.terminate import terminate
+        from securexchange.artifacts.protocol_terms import EndGround
         from securexchange.municipality.importer import import_files
 
         last = MUNICIPALITIES[-1]
@@ -388,6 +392,8 @@ class _Story(Stage):
                 nis=last.nis,
                 effective=self.today,
                 out_dir=self.notices,
+                ground=EndGround.BREACH_OF_PROTOCOL,
+                decision="RvB 2026/41",
             )
         for staff in self._of(last.nis):
             with self._municipal(staff) as home:

@@ -48,7 +48,7 @@ from securexchange.errors import (
     UsageError,
     WrongHome,
 )
-from securexchange.home import homeguard, safefs, statedb, tables
+from securexchange.home import homeguard, legacy_upgrade, safefs, statedb, tables
 from securexchange.home.atomicio import atomic_write, make_private_dir, remove_temp_leftovers
 from securexchange.home.eventlog import EventLog
 from securexchange.home.log_entries import Action, Outcome
@@ -386,11 +386,11 @@ def create_home(
 
 
 def _upgrade(home: Home) -> None:
-    """Bring an older home forward, logged (see :func:`tables.upgrade`)."""
-    if not tables.upgrade_pending(home.db):  # the usual case: nothing to do
+    """Bring an older home forward, logged (see :func:`legacy_upgrade.upgrade`)."""
+    if not legacy_upgrade.upgrade_pending(home.db):  # the usual case: nothing to do
         return
     with statedb.transaction(home.db):
-        touched = tables.upgrade(home.db, home.now)
+        touched = legacy_upgrade.upgrade(home.db, home.now)
         if touched:
             home.record(Action.VAULT_UPGRADE, artifacts=touched, counts={"legacy": len(touched)})
 

@@ -14,10 +14,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Mapping
-from datetime import datetime, timedelta
 
-from securexchange.clock import format_instant
-from securexchange.home import statedb
+from securexchange.home import legacy_upgrade, statedb
 
 # agency/registry.py
 _AGENCY_REGISTRY = """
@@ -330,6 +328,66 @@ CREATE TABLE IF NOT EXISTS vault_subkey_certs (
 );
 """
 
+# incidents/register.py (both kinds of home: GDPR art. 33(5))
+_INCIDENTS = """
+CREATE TABLE IF NOT EXISTS incident_register (
+    incident_id    TEXT PRIMARY KEY,
+    nis            TEXT NOT NULL,
+    party_id       TEXT NOT NULL,
+    reporter       TEXT NOT NULL,
+    ours           INTEGER NOT NULL,
+    discovered_at  TEXT NOT NULL,
+    aware_at       TEXT NOT NULL,
+    agency_due     TEXT,
+    authority_due  TEXT NOT NULL,
+    opened_at      TEXT NOT NULL,
+    closed_at      TEXT,
+    last_sequence  INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incident_notices (
+    notice_id    TEXT PRIMARY KEY,
+    incident_id  TEXT NOT NULL REFERENCES incident_register(incident_id),
+    sequence     INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    container    BLOB NOT NULL,
+    UNIQUE (incident_id, sequence)
+);
+"""
+
+# agency/protocol_end.py: a protocol's reference, the one it renews, why it ends (the
+# keyring's format-3 fields; a row only for a municipality that has any)
+_AGENCY_PROTOCOL_TERMS = """
+CREATE TABLE IF NOT EXISTS agency_protocol_terms (
+    party_id      TEXT PRIMARY KEY REFERENCES agency_municipalities(party_id),
+    protocol_ref  TEXT,
+    renews        TEXT,
+    ending        TEXT
+);
+"""
+
+# ending/register.py (both kinds of home): written notices (art. 5) and receipts
+_PROTOCOL_NOTICES = """
+CREATE TABLE IF NOT EXISTS protocol_notices (
+    notice_id    TEXT PRIMARY KEY,
+    kind         TEXT NOT NULL,
+    given_by     TEXT NOT NULL,
+    ours         INTEGER NOT NULL,
+    party_id     TEXT NOT NULL,
+    protocol_id  TEXT NOT NULL,
+    decision     TEXT,
+    answers      TEXT,
+    received_on  TEXT,
+    effective    TEXT,
+    created_at   TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    container    BLOB NOT NULL
+);
+"""
+
 # Every home: key/value settings (the clock mark, the pinned root key, counters).
 _SETTINGS = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -350,6 +408,9 @@ TABLES: Mapping[str, str] = {
             _AGENCY_WAITING,
             _AGENCY_TERMINATE,
             _AGENCY_VOUCHED,
+            _AGENCY_PROTOCOL_TERMS,
+            _INCIDENTS,
+            _PROTOCOL_NOTICES,
         )
     ),
     "municipality": "".join(
@@ -359,6 +420,8 @@ TABLES: Mapping[str, str] = {
             _MUNICIPALITY_VAULT,
             _MUNICIPALITY_DIGESTS,
             _MUNICIPALITY_SUBKEYS,
+            _INCIDENTS,
+            _PROTOCOL_NOTICES,
         )
     ),
 }
@@ -376,20 +439,10 @@ def declared(ddl: str) -> tuple[str, ...]:
 VAULT_TABLES = tuple(t for t in declared(TABLES["municipality"]) if t.startswith("vault_"))
 LEDGER_TABLES = declared(_AGENCY_LEDGER)
 
-# A package's validity (package.DEFAULT_VALID_DAYS): no package made before signed
-# copies were kept lives longer than this after the upgrade.
-LEGACY_DAYS = 60
-
 
 def _tables(conn: sqlite3.Connection) -> frozenset[str]:
     rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
     return frozenset(str(row[0]) for row in rows)
-
-
-# Set in the transaction that creates ``vault_signed`` in a home that held packages
-# before, cleared in the transaction that lists them as legacy and logs it: a command
-# that fails between the two leaves the upgrade pending, never lost.
-LEGACY_PENDING = "upgrade.legacy-pending"
 
 
 def apply(conn: sqlite3.Connection, kind: str) -> None:
@@ -403,40 +456,8 @@ def apply(conn: sqlite3.Connection, kind: str) -> None:
     conn.executescript(f"BEGIN;\n{TABLES[kind]}")  # the transaction stays open
     try:
         if "vault_packages" in before and "vault_signed" not in before:
-            statedb.set_setting(conn, LEGACY_PENDING, "yes")
+            statedb.set_setting(conn, legacy_upgrade.LEGACY_PENDING, "yes")
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-
-
-def upgrade_pending(conn: sqlite3.Connection) -> bool:
-    """Whether an upgrade decided by :func:`apply` has not run yet."""
-    return statedb.get_setting(conn, LEGACY_PENDING) is not None
-
-
-def upgrade(conn: sqlite3.Connection, now: datetime) -> list[str]:
-    """Run a pending upgrade (inside the caller's transaction); the package ids it touched.
-
-    A municipal home from before signed copies were kept (``apply`` created
-    ``vault_signed`` where ``vault_packages`` existed) lists its live packages in
-    ``vault_legacy``, bounded at ``now`` + :data:`LEGACY_DAYS`, instead of shredding them
-    all as tampered. Dropping ``vault_signed`` to pass packages off as legacy therefore
-    shows in the log, and the vault caps every legacy bound at its last legacy day
-    whatever is stored.
-    """
-    if not upgrade_pending(conn):
-        return []
-    bound = format_instant(now + timedelta(days=LEGACY_DAYS))
-    live = [
-        str(row[0])
-        for row in conn.execute(
-            "SELECT package_id FROM vault_packages WHERE state = 'live' ORDER BY package_id"
-        )
-    ]
-    conn.executemany(
-        "INSERT OR IGNORE INTO vault_legacy (package_id, bound) VALUES (?, ?)",
-        [(package_id, bound) for package_id in live],
-    )
-    conn.execute("DELETE FROM settings WHERE key = ?", (LEGACY_PENDING,))
-    return live

@@ -49,6 +49,11 @@ from securexchange.ids import is_nis_code
 ORGANISATION_AGENCY = "agency"
 ROLE_ROOT = "agency-root"
 ROLE_EXPORT = "agency-export"
+# The data protection officers (issue 20): incident notices are encrypted to them, and
+# packages never are. A municipality's DPO is enrolled like its staff with this role;
+# the agency's DPO key is a third key of the agency home, listed in the keyring.
+ROLE_DPO = "dpo"
+ROLE_AGENCY_DPO = "agency-dpo"
 PERIOD_MONTHS = 3  # one subkey per calendar quarter
 MAX_NAME = 200
 MAX_ROLE = 64

@@ -40,6 +40,8 @@ from securexchange.keys.passphrase_policy import check_new_passphrase
 # File names inside HOME/keys/.
 ROOT_KEY = "root.key"
 EXPORT_KEY = "export.key"
+DPO_KEY = "dpo.key"
+DPO_CARD = "dpo.card.json"
 IDENTITY_KEY = "identity.key"
 ROOT_CARD = "root.card.json"
 EXPORT_CARD = "export.card.json"
@@ -89,10 +91,21 @@ class KeyUse(StrEnum):
     IDENTITY = "identity"
     ROOT = "root"
     EXPORT = "export"
+    DPO = "dpo"  # the agency's DPO key (issue 20), made by `agency dpo init`
 
 
-_KEY_FILES = {KeyUse.IDENTITY: IDENTITY_KEY, KeyUse.ROOT: ROOT_KEY, KeyUse.EXPORT: EXPORT_KEY}
-_CARD_FILES = {KeyUse.IDENTITY: IDENTITY_CARD, KeyUse.ROOT: ROOT_CARD, KeyUse.EXPORT: EXPORT_CARD}
+_KEY_FILES = {
+    KeyUse.IDENTITY: IDENTITY_KEY,
+    KeyUse.ROOT: ROOT_KEY,
+    KeyUse.EXPORT: EXPORT_KEY,
+    KeyUse.DPO: DPO_KEY,
+}
+_CARD_FILES = {
+    KeyUse.IDENTITY: IDENTITY_CARD,
+    KeyUse.ROOT: ROOT_CARD,
+    KeyUse.EXPORT: EXPORT_CARD,
+    KeyUse.DPO: DPO_CARD,
+}
 
 
 def home_uses(home: Home) -> tuple[KeyUse, ...]:
@@ -111,10 +124,15 @@ _NO_SUCH_KEY = {
     (HomeKind.AGENCY, KeyUse.IDENTITY): N_("a agency home has no identity key"),
     (HomeKind.MUNICIPALITY, KeyUse.ROOT): N_("a municipality home has no root key"),
     (HomeKind.MUNICIPALITY, KeyUse.EXPORT): N_("a municipality home has no export key"),
+    (HomeKind.MUNICIPALITY, KeyUse.DPO): N_("a municipality home has no agency DPO key"),
 }
 
 
 def check_use(home: Home, use: KeyUse) -> None:
+    # The agency's DPO key is optional (not every command of the home needs it), so it
+    # is not among home_uses, which the keys commands walk.
+    if use is KeyUse.DPO and home.info.kind is HomeKind.AGENCY:
+        return
     if use not in home_uses(home):
         raise UsageError(_(_NO_SUCH_KEY[home.info.kind, use]))
 

@@ -29,7 +29,10 @@ from securexchange.i18n import N_, _
 from securexchange.keys.identity import MAX_HORIZON, MAX_SUBKEYS, PublicIdentity, Subkey, period_end
 
 # What the refusal says to do (protocol art. 6: an unauthorised access is reported).
-REPORT_HINT = N_("report this to the agency within 48 hours (protocol art. 6)")
+REPORT_HINT = N_(
+    "report this within 48 hours (protocol art. 6): a municipality with 'municipality "
+    "incident open', the agency with 'agency incident open'"
+)
 
 
 def same_slot(a: Subkey, b: Subkey) -> bool:

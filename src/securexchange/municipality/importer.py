@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from securexchange import age, strictjson
+from securexchange import age
 from securexchange.artifacts.container import (
     PinnedSigner,
     ReadContainer,
@@ -40,12 +40,7 @@ from securexchange.artifacts.container import (
 )
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import (
-    FORMAT_FAMILY,
-    FORMAT_VERSION,
-    MANIFEST,
-    MAX_MANIFEST_SIZE,
     ArtifactType,
-    claimed_what,
 )
 from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
@@ -70,14 +65,14 @@ from securexchange.errors import (
     WrongKind,
     WrongMunicipality,
 )
-from securexchange.formatversion import refuse_newer
 from securexchange.home import statedb
 from securexchange.home.atomicio import read_capped
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.i18n import N_, _
+from securexchange.i18n import _
 from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
+from securexchange.keys.vouching import REPORT_HINT
 from securexchange.municipality import (
     retention,
     rewrap,
@@ -88,6 +83,7 @@ from securexchange.municipality import (
     vouched,
     workbooks,
 )
+from securexchange.municipality.claimed_type import claimed_type
 from securexchange.municipality.enrolment import (
     held_keyring,
     held_keyring_version,
@@ -144,42 +140,6 @@ def import_files(
     return done
 
 
-def _manifest_type(read: ReadContainer, name: str) -> ArtifactType:
-    """The type an unsigned manifest claims, and nothing else of it: which verification
-    applies. Every other field is read only by that verification, after the signature."""
-    members = read.members
-    if MANIFEST not in members:
-        raise Malformed(_("{file} has no manifest").format(file=name))
-    refuse_newer(
-        members[MANIFEST],
-        family=FORMAT_FAMILY,
-        known=FORMAT_VERSION,
-        what=claimed_what(members[MANIFEST]),
-        max_bytes=MAX_MANIFEST_SIZE,
-    )
-    value = strictjson.loads(members[MANIFEST], what="manifest.json", max_bytes=MAX_MANIFEST_SIZE)
-    claimed = value.get("type") if isinstance(value, dict) else None
-    try:
-        kind = ArtifactType(str(claimed))
-    except ValueError:
-        raise Malformed(
-            _("{file}: manifest.json has no known artifact type").format(file=name)
-        ) from None
-    if kind not in (ArtifactType.PACKAGE, ArtifactType.NOTICE):
-        raise WrongKind(_(_NOT_FOR_A_MUNICIPALITY[kind]).format(file=name))
-    return kind
-
-
-_NOT_FOR_A_MUNICIPALITY = {
-    ArtifactType.RETURN: N_(
-        "{file} is a return, not a package, keyring or notice for a municipality"
-    ),
-    ArtifactType.KEYRING: N_(
-        "{file} is a keyring container, not a package, keyring or notice for a municipality"
-    ),
-}
-
-
 def import_file(home: Home, path: Path, source: KeySource) -> Imported:
     data = _read(path)
     if not data.startswith(b"PK"):
@@ -187,7 +147,7 @@ def import_file(home: Home, path: Path, source: KeySource) -> Imported:
     # Read once, with a package's caps: the type the manifest claims picks the
     # verification, which then works on these members (no second parse).
     read = read_container(data, limits=package_limits())
-    kind = _manifest_type(read, path.name)
+    kind = claimed_type(read, path.name)
     if kind is ArtifactType.PACKAGE:
         return import_package(home, path, read, source)
     if kind is ArtifactType.NOTICE:
@@ -330,7 +290,7 @@ def check_package(home: Home, opened: OpenedPackage) -> tuple[str, bool]:
         if body.sequence == latest.sequence:
             raise Equivocation(
                 _("another package with the same sequence number was imported before"),
-                hint=_("report this to the agency within 48 hours (protocol art. 6)"),
+                hint=_(REPORT_HINT),
             )
         if body.sequence < latest.sequence:
             raise Rollback(

@@ -12,11 +12,13 @@ from securexchange.i18n import N_, _
 
 CHANGED = N_(
     "the file was changed after the agency signed it: do not use it; report it to "
-    "the agency and your data protection officer within 48 hours (protocol art. 6)"
+    "the agency and your data protection officer within 48 hours (protocol art. 6) "
+    "with 'municipality incident open'"
 )
 _UNSIGNED = N_(
     "the file is not signed by the agency: do not use it; report it to the agency "
-    "and your data protection officer within 48 hours (protocol art. 6)"
+    "and your data protection officer within 48 hours (protocol art. 6) with "
+    "'municipality incident open'"
 )
 _LATE = N_("a late file is not a data breach: ask the agency to send a new one")
 _WRONG_FILE = N_("nothing was imported; check that you chose the file the agency sent")

@@ -10,9 +10,12 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from typing import Any
 
+from securexchange.artifacts.protocol_notice import NoticeKind
 from securexchange.clock import format_instant
+from securexchange.ending import notices
 from securexchange.home import safefs
 from securexchange.home.home import Home
+from securexchange.incidents import register
 from securexchange.municipality import (
     digests,
     retention,
@@ -79,6 +82,24 @@ class Termination:
 
 
 @dataclass(frozen=True)
+class OpenIncident:
+    incident: str
+    ours: bool  # this municipality reported it (its 48 hours to the agency run)
+    discovered_at: str
+    agency_due: str | None
+    authority_due: str
+
+
+@dataclass(frozen=True)
+class WrittenNotice:
+    notice: str
+    given_by: str  # agency or municipality
+    decision: str | None
+    received_on: str | None  # this home took the agency's notice in that day
+    effective: str | None  # three months after receipt (the keyring states it then)
+
+
+@dataclass(frozen=True)
 class VaultStatus:
     """What ``municipality status`` shows; :meth:`to_json` is its ``--json`` document
     (times as ``YYYY-MM-DDTHH:MM:SSZ``, dates as ``YYYY-MM-DD``)."""
@@ -100,6 +121,10 @@ class VaultStatus:
     # Within the reminder window (securexchange.reminders): keys running out, the
     # protocol's end, a termination taking effect, the next shredding.
     coming: tuple[Event, ...] = ()
+    # Open incidents with their deadlines (protocol art. 6, GDPR art. 33), and written
+    # notices of the protocol (art. 5) given or received.
+    incidents: tuple[OpenIncident, ...] = ()
+    notices: tuple[WrittenNotice, ...] = ()
 
     @property
     def pending_edits(self) -> int:
@@ -121,6 +146,8 @@ class VaultStatus:
             "last_shred": self.last_shred,
             "leftover_subkey_files": self.leftover_subkey_files,
             "coming": [e.to_json() for e in self.coming],
+            "incidents": [asdict(i) for i in self.incidents],
+            "notices": [asdict(n) for n in self.notices],
         }
 
 
@@ -161,6 +188,35 @@ def status(home: Home) -> VaultStatus:
         last_shred=_instant(last),
         leftover_subkey_files=len(subkeys.leftover_files(home)),
         coming=_coming(home, deadlines),
+        incidents=_open_incidents(home),
+        notices=_notices(home),
+    )
+
+
+def _open_incidents(home: Home) -> tuple[OpenIncident, ...]:
+    return tuple(
+        OpenIncident(
+            incident=i.incident_id,
+            ours=i.ours,
+            discovered_at=format_instant(i.discovered_at),
+            agency_due=_instant(i.agency_due) if i.ours else None,
+            authority_due=format_instant(i.authority_due),
+        )
+        for i in register.incidents(home, open_only=True)
+    )
+
+
+def _notices(home: Home) -> tuple[WrittenNotice, ...]:
+    return tuple(
+        WrittenNotice(
+            notice=n.notice_id,
+            given_by=n.given_by.value,
+            decision=n.decision,
+            received_on=None if n.received_on is None else n.received_on.isoformat(),
+            effective=None if n.effective is None else n.effective.isoformat(),
+        )
+        for n in notices.all_held(home)
+        if n.kind is NoticeKind.NOTICE
     )
 
 

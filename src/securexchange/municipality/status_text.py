@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from securexchange.clock import read_instant
 from securexchange.i18n import N_, _, long_date
 from securexchange.municipality.workbook_cells import shown_problem
 from securexchange.printable import escape
 from securexchange.reminders import Event, EventKind, describe
+from securexchange.wording import time_left
 
 # Every text, by key; English is the message id, the Dutch is in the catalog.
 _TEXT: Mapping[str, str] = {
@@ -86,6 +88,25 @@ _TEXT: Mapping[str, str] = {
         "already seen; shredding follows that later time."
     ),
     "coming": N_("Coming up:"),
+    "incident.ours": N_(
+        "Open incident {id}, discovered {discovered}: the notice must reach the agency "
+        "by {agency} ({agency_left}); notify the supervisory authority by {authority} "
+        "({authority_left}, GDPR art. 33). Add to it or close it with "
+        "'municipality incident note' or 'close'."
+    ),
+    "incident.theirs": N_(
+        "Open incident {id} reported by the agency, discovered {discovered}: notify the "
+        "supervisory authority by {authority} ({authority_left}, GDPR art. 33) if it "
+        "concerns this municipality's processing."
+    ),
+    "notice.received": N_(
+        "The agency gave written notice of the protocol ({decision}), received on "
+        "{received}: the protocol ends on {effective}. Send the receipt to the agency."
+    ),
+    "notice.given": N_(
+        "This municipality gave written notice of the protocol ({decision}): the agency "
+        "records the end, three months after it receives the notice, in the keyring."
+    ),
     "shred.last": N_("Last shredding run: {at}."),
     "shred.never": N_("No shredding run yet."),
 }
@@ -145,6 +166,8 @@ def render(doc: Mapping[str, Any]) -> StatusText:
         lines.append(
             t["termination"].format(protocol=escape(term["protocol"]), date=_day(term["effective"]))
         )
+    lines.extend(_incidents(doc, t))
+    lines.extend(_written_notices(doc, t))
     lines.extend(_pending(doc, t))
     for book in doc["workbooks"]:
         lines.extend(_book(book, t))
@@ -221,3 +244,33 @@ def _key(key: Mapping[str, Any], now: str, t: Mapping[str, str]) -> Sequence[str
     if key["file_remains"]:
         lines.append(t["key.file"])
     return lines
+
+
+def _incidents(doc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
+    now = read_instant(str(doc["now"]), N_("the status time"))
+
+    def left(due: str | None) -> str:
+        return time_left(None if due is None else read_instant(due, N_("a deadline")), now)
+
+    return [
+        t["incident.ours" if item["ours"] else "incident.theirs"].format(
+            id=escape(str(item["incident"])),
+            discovered=_when(str(item["discovered_at"])),
+            agency=_when(str(item["agency_due"] or "-")),
+            agency_left=left(item["agency_due"]),
+            authority=_when(str(item["authority_due"])),
+            authority_left=left(item["authority_due"]),
+        )
+        for item in doc.get("incidents", ())
+    ]
+
+
+def _written_notices(doc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
+    return [
+        t["notice.received" if item["given_by"] == "agency" else "notice.given"].format(
+            decision=escape(str(item["decision"])),
+            received=_day(item["received_on"]),
+            effective=_day(item["effective"]),
+        )
+        for item in doc.get("notices", ())
+    ]

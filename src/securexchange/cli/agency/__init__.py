@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import click
 
-from securexchange.cli.agency import exports, partners, returns
+from securexchange.cli.agency import exports, incidents, partners, protocol, returns
 
 
 @click.group()
@@ -28,3 +28,7 @@ agency.add_command(returns.report_command)
 agency.add_command(returns.quality_group)
 agency.add_command(exports.export_command)
 agency.add_command(exports.terminate_command)
+agency.add_command(incidents.dpo_group)
+agency.add_command(incidents.incident_group)
+agency.add_command(protocol.notice_group)
+partners.municipality_group.add_command(protocol.renew_command)

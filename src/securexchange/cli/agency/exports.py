@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from securexchange.artifacts.protocol_terms import TERMINATION_GROUNDS
 from securexchange.cli.agency.shared import agency_home, export_key_source
 from securexchange.cli.common import (
     CliState,
@@ -302,12 +303,32 @@ def _export_notes(result: ExportResult, as_json: bool) -> None:
     help="The first day the protocol no longer applies (YYYY-MM-DD).",
 )
 @click.option(
+    "--ground",
+    required=True,
+    type=click.Choice([g.value for g in TERMINATION_GROUNDS]),
+    help="Why: a breach of the protocol, the GDPR or other data-protection law (art. 8), "
+    "or the end by operation of law (art. 12).",
+)
+@click.option(
+    "--decision",
+    metavar="REF",
+    default=None,
+    help="The reference of the decision (college or board); required but by law.",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
 )
 @passphrase_option
 @pass_state
 def terminate_command(
-    state: CliState, *, nis: str, effective: datetime, out: Path, passphrase_file: Path | None
+    state: CliState,
+    *,
+    nis: str,
+    effective: datetime,
+    ground: str,
+    decision: str | None,
+    out: Path,
+    passphrase_file: Path | None,
 ) -> None:
     """Write a signed termination notice for a municipality's protocol (art. 8, 12).
 
@@ -319,9 +340,13 @@ def terminate_command(
 
     \b
     Example:
-      securexchange agency terminate --nis 11002 --effective 2027-04-01 --out outbox/
+      securexchange agency terminate --nis 11002 --effective 2027-04-01 \\
+        --ground breach-of-gdpr --decision "CBS 2027-03-28/4" --out outbox/
+
+    A written notice with its three months (art. 5) is 'agency notice give'.
     """
     from securexchange.agency.terminate import terminate
+    from securexchange.artifacts.protocol_terms import EndGround
 
     with agency_home(state) as home:
         done = terminate(
@@ -330,6 +355,8 @@ def terminate_command(
             nis=nis,
             effective=effective.date(),
             out_dir=out,
+            ground=EndGround(ground),
+            decision=decision,
         )
     echo(shown(done.path))
     if done.again:

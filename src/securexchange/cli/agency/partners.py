@@ -4,8 +4,10 @@ publish``: the agency's home, its municipalities, their authorised staff, the ke
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,7 +28,14 @@ from securexchange.cli.keyopts import (
     root_key_options,
     root_source,
 )
+from securexchange.i18n import _
 from securexchange.wording import counted
+
+if TYPE_CHECKING:
+    from securexchange.agency.clients import ClientSeen
+    from securexchange.agency.registry import MunicipalityRow
+    from securexchange.artifacts.keyring import MunicipalityEntry
+    from securexchange.reminders import Event
 
 
 @click.command("init")
@@ -145,6 +154,46 @@ def municipality_add(
     note(f"municipality {entry.nis} added; keyring version {version}")
 
 
+def _terminated(entry: MunicipalityEntry) -> str:
+    """The TERMINATED column: the day, and why when the keyring records it."""
+    from securexchange.artifacts.protocol_terms import GROUND_WORDS
+
+    if entry.terminated_on is None:
+        return "-"
+    day = entry.terminated_on.isoformat()
+    return day if entry.ending is None else f"{day} ({_(GROUND_WORDS[entry.ending.ground])})"
+
+
+def _municipality_json(
+    row: MunicipalityRow,
+    clients: Mapping[str, ClientSeen],
+    events: Mapping[str, tuple[Event, ...]],
+) -> dict[str, object]:
+    from securexchange.agency.clients import UNKNOWN
+
+    entry = row.entry
+    seen = clients.get(entry.party_id)
+    return {
+        "nis": entry.nis,
+        "name": entry.name,
+        "party_id": entry.party_id,
+        "protocol_id": entry.protocol_id,
+        "protocol_from": entry.protocol_from.isoformat(),
+        "protocol_until": entry.protocol_until.isoformat(),
+        "retention_months": entry.retention_months,
+        "profiles": list(entry.profiles),
+        "terminated_on": None if entry.terminated_on is None else entry.terminated_on.isoformat(),
+        "protocol_ref": entry.protocol_ref,
+        "renews": entry.renews,
+        "ending": None if entry.ending is None else entry.ending.to_json(),
+        "active": row.active,
+        "recipients": row.recipients,
+        "client_version": UNKNOWN if seen is None else seen.shown,
+        "client_seen_at": None if seen is None else seen.seen_at,
+        "coming": [e.to_json() for e in events.get(entry.nis, ())],
+    }
+
+
 @municipality_group.command("list")
 @json_option
 @pass_state
@@ -166,31 +215,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
         return UNKNOWN if seen is None else seen.shown
 
     if as_json:
-        echo_json(
-            [
-                {
-                    "nis": r.entry.nis,
-                    "name": r.entry.name,
-                    "party_id": r.entry.party_id,
-                    "protocol_id": r.entry.protocol_id,
-                    "protocol_from": r.entry.protocol_from.isoformat(),
-                    "protocol_until": r.entry.protocol_until.isoformat(),
-                    "retention_months": r.entry.retention_months,
-                    "profiles": list(r.entry.profiles),
-                    "terminated_on": None
-                    if r.entry.terminated_on is None
-                    else r.entry.terminated_on.isoformat(),
-                    "active": r.active,
-                    "recipients": r.recipients,
-                    "client_version": client(r.entry.party_id),
-                    "client_seen_at": (
-                        seen.seen_at if (seen := clients.get(r.entry.party_id)) else None
-                    ),
-                    "coming": [e.to_json() for e in events.get(r.entry.nis, ())],
-                }
-                for r in rows
-            ]
-        )
+        echo_json([_municipality_json(r, clients, events) for r in rows])
         return
     print_table(
         [
@@ -211,7 +236,7 @@ def municipality_list(state: CliState, as_json: bool) -> None:
                 r.entry.protocol_from.isoformat(),
                 r.entry.protocol_until.isoformat(),
                 # A notice may take effect later: the protocol is still active until then.
-                "-" if r.entry.terminated_on is None else r.entry.terminated_on.isoformat(),
+                _terminated(r.entry),
                 "yes" if r.active else "no",
                 str(r.recipients),
                 ",".join(r.entry.profiles) or "(any)",
@@ -370,17 +395,25 @@ def keyring_group() -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
 )
+@click.option(
+    "--version",
+    type=click.IntRange(1),
+    default=None,
+    metavar="N",
+    help="An earlier version (default: the latest).",
+)
 @pass_state
-def keyring_publish(state: CliState, out: Path) -> None:
+def keyring_publish(state: CliState, out: Path, version: int | None) -> None:
     """Write the latest signed keyring: the full one, one view per municipality, the
     root key card and an allowed_signers file for 'ssh-keygen -Y verify'.
 
-    Needs no private key: every version is signed when it is made.
+    Needs no private key: every version is signed when it is made. With --version, an
+    earlier one: the version a return or notice names, for an auditor.
     """
     from securexchange.agency.registry import publish_keyring
 
     with agency_home(state) as home:
-        result = publish_keyring(home, out)
+        result = publish_keyring(home, out, version=version)
     for path in result.files:
         echo(shown(path))
     note(f"keyring version {result.version}: {counted(len(result.files), 'file')} in {shown(out)}")

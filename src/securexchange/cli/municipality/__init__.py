@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import click
 
-from securexchange.cli.municipality import enrolment, retention, returns, vault
+from securexchange.cli.municipality import (
+    enrolment,
+    incidents,
+    notices,
+    retention,
+    returns,
+    vault,
+)
 from securexchange.cli.translated import TranslatedGroup
 from securexchange.i18n import _
 
@@ -32,3 +39,5 @@ municipality.add_command(vault.set_status_command)
 municipality.add_command(vault.report_quality_command)
 municipality.add_command(retention.shred_command)
 municipality.add_command(retention.status_command)
+municipality.add_command(incidents.incident_group)
+municipality.add_command(notices.notice_group)
