@@ -33,8 +33,8 @@ from datetime import datetime
 from pathlib import Path
 
 from securexchange import age
+from securexchange.agency import erasures, vouched
 from securexchange.agency import packages as ledger
-from securexchange.agency import vouched
 from securexchange.agency.coming import AGENCY, keyring_coming
 from securexchange.agency.export_build import (
     Prepared,
@@ -105,6 +105,8 @@ class _Issued:
     expired: int
     without_subkey: int
     held_back: tuple[HeldBack, ...]
+    erase: tuple[str, ...] = ()
+    erased_rows: int = 0
 
 
 DEFAULT_OPTIONS = ExportOptions()  # frozen: one shared default is safe
@@ -131,6 +133,8 @@ def _issued(p: Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _I
         expired=p.expired,
         without_subkey=p.target.without_subkey,
         held_back=p.target.held_back,
+        erase=p.erase,
+        erased_rows=p.erased_rows,
     )
 
 
@@ -289,9 +293,11 @@ def _reminders(home: Home, full: Keyring) -> tuple[Event, ...]:
 
 def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skipped: int) -> None:
     """One transaction: sequence numbers, records and the log entry, or nothing."""
+    carried = sum(len(item.erase) for item in issued)
     with statedb.transaction(home.db):
         for item in issued:
             ledger.insert(home, item.package, item.records)
+            erasures.note_carried(home, item.package.party_id, item.erase, item.package.package_id)
         home.record(
             Action.EXPORT,
             actor=identity.fingerprint.display,
@@ -300,6 +306,7 @@ def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skippe
                 "packages": len(issued),
                 "records": sum(item.package.records for item in issued),
                 "skipped": skipped,
+                **({"erasures": carried} if carried else {}),
             },
         )
 
@@ -368,6 +375,7 @@ def _seal_all(
                 keyring_data=p.target.keyring_data,
                 keyring_signature=p.target.keyring_signature,
                 signing_seed=identity.seed,
+                erase=p.erase,
             )
             atomic_write(ledger.staged_path(home, p.package_id), data, mode=0o600)
             issued.append(_issued(p, data, created_at, out_dir))
@@ -408,6 +416,8 @@ def _publish(home: Home, issued: Sequence[_Issued], out_dir: Path) -> list[Packa
             file=path,
             without_subkey=item.without_subkey,
             held_back=item.held_back,
+            erasures=len(item.erase),
+            erased_rows=item.erased_rows,
         )
         for item, (package, path) in zip(issued, placed, strict=True)
     ]

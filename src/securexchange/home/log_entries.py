@@ -68,6 +68,8 @@ class Action(StrEnum):
     INCIDENT_IMPORT = "incident-import"
     NOTICE_GIVE = "notice-give"
     NOTICE_IMPORT = "notice-import"
+    ERASE = "erase"  # a data subject erased (agency) or an erasure carried out (municipality)
+    SUBJECT_ACCESS = "subject-access"  # what was shared about one person, answered
     SHRED = "shred"
     SUBKEY_DESTROY = "subkey-destroy"
     CHECKPOINT = "checkpoint"

@@ -368,6 +368,25 @@ CREATE TABLE IF NOT EXISTS agency_protocol_terms (
 );
 """
 
+# agency/erasures.py: data subjects erased (GDPR art. 17), by a keyed digest of the
+# client id, never the id; and, per municipality that received them, the record id
+# the next packages carry as an erasure instruction until nothing can be held there.
+_AGENCY_ERASURES = """
+CREATE TABLE IF NOT EXISTS agency_erased_clients (
+    digest       TEXT PRIMARY KEY,
+    reason       TEXT NOT NULL,
+    requested_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS agency_erasures (
+    party_id     TEXT NOT NULL,
+    record_id    TEXT NOT NULL,
+    digest       TEXT NOT NULL REFERENCES agency_erased_clients(digest),
+    held_until   TEXT NOT NULL,
+    carried_in   TEXT,
+    PRIMARY KEY (party_id, record_id)
+);
+"""
+
 # ending/register.py (both kinds of home): written notices (art. 5) and receipts
 _PROTOCOL_NOTICES = """
 CREATE TABLE IF NOT EXISTS protocol_notices (
@@ -409,6 +428,7 @@ TABLES: Mapping[str, str] = {
             _AGENCY_TERMINATE,
             _AGENCY_VOUCHED,
             _AGENCY_PROTOCOL_TERMS,
+            _AGENCY_ERASURES,
             _INCIDENTS,
             _PROTOCOL_NOTICES,
         )

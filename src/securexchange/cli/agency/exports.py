@@ -184,6 +184,8 @@ def _export_json(result: ExportResult) -> dict[str, object]:
                 "name": p.name,
                 "records": p.records,
                 "expired": p.expired,
+                "erasures": p.erasures,
+                "erased_rows": p.erased_rows,
                 "recipients": p.recipients,
                 "sequence": p.sequence,
                 "id": p.package_id,
@@ -267,6 +269,12 @@ def _export_notes(result: ExportResult, as_json: bool) -> None:
     expired = sum(p.expired for p in result.packages)
     if expired:
         note(f"{expired} row(s) left out: their retention deadline has passed")
+    erased_rows = sum(p.erased_rows for p in result.packages)
+    if erased_rows:
+        note(f"{erased_rows} row(s) left out: the person was erased ('agency erase')")
+    carried = sum(p.erasures for p in result.packages)
+    if carried:
+        note(f"{carried} erasure instruction(s) carried to the municipalities")
     if result.problems or result.problems_omitted:
         count = len(result.problems) + result.problems_omitted
         note(
