@@ -131,7 +131,12 @@ def test_erasure_travels_to_the_municipality_that_shreds_the_record_and_its_edit
     done = ok(
         "--home", str(agency), "agency", "erase", "--reason", "objection", "--json", stdin=client
     )
-    assert json.loads(done.stdout) == {"erased": 1, "already_erased": 0, "instructions": 1}
+    assert json.loads(done.stdout) == {
+        "erased": 1,
+        "already_erased": 0,
+        "instructions": 1,
+        "never_shared": 0,
+    }
     again = ok(
         "--home", str(agency), "agency", "erase", "--reason", "objection", "--json", stdin=client
     )
@@ -257,12 +262,142 @@ def test_the_erasure_frame_states_exactly_the_ids_the_manifest_counts() -> None:
         frame(("R-B", "R-A"), b"")
 
 
-def test_a_body_with_erasures_needs_format_3_and_never_states_zero(demo: Path) -> None:
+def test_a_body_with_erasures_needs_format_4_and_never_states_zero(demo: Path) -> None:
     (package,) = (demo / "exports-2").glob(f"{ANTWERPEN}-*.sxpkg")
     body = PackageBody.from_json(manifest_body(package))
     assert body.erasures == 0 and "erasures" not in body.to_json()
     carrying = replace(body, erasures=2)
-    assert carrying.format_version == 3
+    assert carrying.format_version == 4
     assert PackageBody.from_json(carrying.to_json()) == carrying
     with pytest.raises(Malformed):
         PackageBody.from_json({**body.to_json(), "erasures": 0})
+
+
+# An audit hook that refuses to unlink workbooks, as Windows does while Excel holds the
+# file: the real file system, one operation failing as it fails there.
+HELD_OPEN = r"""
+import os, sys
+WRITE = os.O_WRONLY | os.O_RDWR
+def hook(event, args):
+    if not args or not str(args[0]).endswith(".xlsx"):
+        return
+    if event in ("os.remove", "os.unlink"):
+        raise PermissionError(13, "held open by Excel")
+    if event == "open" and isinstance(args[2], int) and args[2] & WRITE:
+        raise PermissionError(13, "held open by Excel")
+sys.addaudithook(hook)
+from securexchange.cli.main import main
+sys.argv = ["securexchange", *sys.argv[1:]]
+main()
+"""
+
+
+def type_status(workbook: Path, record: str, status: str) -> None:
+    from securexchange.schema import HEADER_ACTIVITY, HEADER_RECORD_ID
+    from securexchange.sheets.layout import DATA_SHEET, FIRST_DATA_ROW, HEADERS
+
+    book = openpyxl.load_workbook(workbook)
+    sheet = book[DATA_SHEET]
+    id_column = HEADERS.index(HEADER_RECORD_ID) + 1
+    status_column = HEADERS.index(HEADER_ACTIVITY) + 1
+    rows = [r for r in range(FIRST_DATA_ROW, sheet.max_row + 1)]
+    (row,) = [r for r in rows if sheet.cell(r, id_column).value == record]
+    sheet.cell(row, status_column).value = status
+    book.save(workbook)
+
+
+def erase_and_export(demo: Path, agency: Path, client: str, out: Path) -> Path:
+    ok("--home", str(agency), "agency", "erase", "--reason", "objection", stdin=client)
+    master = str(demo / "demo-master.xlsx")
+    ok("--home", str(agency), "agency", "export", master, "--out", str(out), "--nis", ANTWERPEN)
+    (package,) = out.glob("*.sxpkg")
+    return package
+
+
+def history_of(agency: Path, record: str) -> list[tuple[str, str]]:
+    with sqlite3.connect(agency / "state.sqlite3") as db:
+        rows = db.execute(
+            "SELECT status, delta_id FROM ledger_history WHERE record_id = ?", (record,)
+        ).fetchall()
+    return [(str(s), str(d)) for s, d in rows]
+
+
+def test_a_return_made_before_the_erasure_arrived_applies_without_the_erased_person(
+    demo: Path, tmp_path: Path
+) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    staff = copy_home(demo, "staff-11002-jan-claes", tmp_path)
+    client, record = reported_person(agency)
+    ok("--home", str(agency), "agency", "erase", "--reason", "objection", stdin=client)
+    ok("--home", str(staff), "municipality", "set-status", record, "toegeleid")
+    before = history_of(agency, record)
+    ok("--home", str(staff), "municipality", "return", "--out", str(tmp_path / "ret"))
+    (returned,) = (tmp_path / "ret").glob("*")
+    done = ok("--home", str(agency), "agency", "import-return", str(returned), "--json")
+    (result,) = json.loads(done.stdout)["returns"]
+    assert result["applied"] and result["erased_dropped"] == 1 and result["statuses"] == 0
+    assert history_of(agency, record) == before
+
+
+def test_a_status_typed_for_an_erased_person_in_a_workbook_that_outlived_the_import_stays_home(
+    demo: Path, tmp_path: Path
+) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    staff = copy_home(demo, "staff-11002-jan-claes", tmp_path)
+    client, record = reported_person(agency)
+    opened = ok("--home", str(staff), "municipality", "open", "--out", str(tmp_path / "wb"))
+    workbook = Path(opened.stdout.decode().strip())
+    package = erase_and_export(demo, agency, client, tmp_path / "exports-3")
+    script = tmp_path / "held_open.py"
+    script.write_text(HELD_OPEN)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(script),
+            "--lang",
+            "en",
+            "--home",
+            str(staff),
+            "municipality",
+            "import",
+            str(package),
+        ],
+        capture_output=True,
+        check=False,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    assert workbook.exists()  # Excel held it: the import could not remove it
+    type_status(workbook, record, "toegeleid")
+    done = ok("--home", str(staff), "municipality", "return", "--out", str(tmp_path / "ret"))
+    assert done.stdout == b""  # nothing to return: the status typed for them stays home
+
+
+def test_a_lost_pseudonym_key_is_refused_not_replaced_by_a_lookup(
+    demo: Path, tmp_path: Path
+) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    client, _record = reported_person(agency)
+    (agency / "keys" / "pseudonym.key").unlink()
+    done = sx("--home", str(agency), "agency", "subject", "--json", stdin=client)
+    assert done.returncode != 0 and b"restore" in done.stderr
+    assert not (agency / "keys" / "pseudonym.key").exists()
+    done = sx("--home", str(agency), "agency", "erase", "--reason", "objection", stdin=client)
+    assert done.returncode != 0 and not (agency / "keys" / "pseudonym.key").exists()
+
+
+def test_erasing_an_id_no_package_carried_says_so(demo: Path, tmp_path: Path) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    client, _record = reported_person(agency)
+    done = ok(
+        "--home",
+        str(agency),
+        "agency",
+        "erase",
+        "--reason",
+        "objection",
+        "--json",
+        stdin=client.lower(),
+    )
+    assert json.loads(done.stdout)["never_shared"] == 1
+    assert b"in no package ever sent" in done.stderr

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from securexchange import pseudonym, schema
-from securexchange.agency.pseudonym_key import load_or_create_pseudonym_key
+from securexchange.agency.pseudonym_key import pseudonym_key_for_lookup
 from securexchange.artifacts.erasure_frame import MAX_ERASURES
 from securexchange.clock import format_instant
 from securexchange.errors import UsageError
@@ -44,6 +44,9 @@ class ErasureResult:
     people: int  # newly erased
     already: int  # erased before: nothing changed for them
     municipalities: int  # instructions newly queued (one per municipality and person)
+    # Newly erased ids that no package ever carried: a typing error, or a person the
+    # agency keeps from being shared at all (left out of every later export either way).
+    never_shared: int = 0
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,7 @@ def check_reason(reason: str) -> str:
 
 
 def digest_of(home: Home, client_id: str) -> str:
-    key, _created = load_or_create_pseudonym_key(home)
+    key = pseudonym_key_for_lookup(home)
     return pseudonym.erased_client_digest(key, client_id)
 
 
@@ -97,9 +100,9 @@ def erased_digests(home: Home) -> frozenset[str]:
 def erase(home: Home, client_ids: Sequence[str], reason: str) -> ErasureResult:
     """Erase ``client_ids`` (see the module doc); one transaction, one log entry."""
     check_reason(reason)
-    key, _created = load_or_create_pseudonym_key(home)
+    key = pseudonym_key_for_lookup(home)
     now = format_instant(home.now)
-    people = already = municipalities = 0
+    people = already = municipalities = never_shared = 0
     with statedb.transaction(home.db):
         for client_id in client_ids:
             digest = pseudonym.erased_client_digest(key, client_id)
@@ -118,6 +121,7 @@ def erase(home: Home, client_ids: Sequence[str], reason: str) -> ErasureResult:
                 "GROUP BY p.party_id, r.record_id",
                 (client_id,),
             ).fetchall()
+            never_shared += not received
             for party_id, record_id, held_until in received:
                 municipalities += home.db.execute(
                     "INSERT OR IGNORE INTO agency_erasures "
@@ -130,18 +134,34 @@ def erase(home: Home, client_ids: Sequence[str], reason: str) -> ErasureResult:
             )
         home.record(
             Action.ERASE,
-            counts={"people": people, "already": already, "municipalities": municipalities},
+            counts={
+                "people": people,
+                "already": already,
+                "municipalities": municipalities,
+                "never_shared": never_shared,
+            },
         )
-    return ErasureResult(people, already, municipalities)
+    return ErasureResult(people, already, municipalities, never_shared)
+
+
+def erased_records(home: Home, party_id: str) -> frozenset[str]:
+    """The record ids of erased people at one municipality (returns drop entries about
+    them)."""
+    return frozenset(
+        str(r)
+        for (r,) in home.db.execute(
+            "SELECT record_id FROM agency_erasures WHERE party_id = ?", (party_id,)
+        )
+    )
 
 
 def instructions_for(home: Home, party_id: str, today: date) -> tuple[str, ...]:
     """The record ids a package to ``party_id`` made ``today`` carries: every erasure
     whose record the municipality may still hold (sorted, as the frame wants them). More
-    than one package holds go first by the earliest deadline; the rest follow next time."""
+    than one package holds: those never sent go first, so each is carried at least once."""
     rows = home.db.execute(
         "SELECT record_id FROM agency_erasures WHERE party_id = ? AND held_until >= ? "
-        "ORDER BY held_until, record_id LIMIT ?",
+        "ORDER BY carried_in IS NOT NULL, held_until, record_id LIMIT ?",
         (party_id, today.isoformat(), MAX_ERASURES),
     ).fetchall()
     return tuple(sorted(str(r) for (r,) in rows))

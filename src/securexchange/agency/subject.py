@@ -14,7 +14,7 @@ table no longer links the Klant-ID), so a later request is still answered truthf
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -73,6 +73,7 @@ class SubjectAnswer:
     statuses: tuple[StatusBack, ...]
     quality: tuple[QualityBack, ...]
     erasure: Erasure | None
+    nis_of: Mapping[str, str]  # party id -> NIS code, for the erasure instructions
 
     @property
     def municipalities(self) -> int:
@@ -120,7 +121,8 @@ def _shared(home: Home, records: Sequence[tuple[str, str]]) -> list[SharedIn]:
 
 
 def answer(home: Home, client_id: str) -> SubjectAnswer:
-    """Everything the agency's tool knows it shared about ``client_id``."""
+    """Everything the agency's tool knows it shared about ``client_id``. NotFound when the
+    pseudonym key is lost (the answer would be false)."""
     digest = erasures.digest_of(home, client_id)
     erased = erasures.erased_on(home, digest)
     erasure = (
@@ -158,4 +160,4 @@ def answer(home: Home, client_id: str) -> SubjectAnswer:
         for q in ledger.quality_reports(home)
         if (q.party_id, q.record_id) in wanted
     )
-    return SubjectAnswer(tuple(_shared(home, records)), statuses, quality, erasure)
+    return SubjectAnswer(tuple(_shared(home, records)), statuses, quality, erasure, nis_of)

@@ -18,6 +18,7 @@ FORMAT = "securexchange-subject-access/1"
 
 def to_json(answer: SubjectAnswer) -> dict[str, Any]:
     erasure = answer.erasure
+    nis_of = answer.nis_of
     return {
         "format": FORMAT,
         "shared": [
@@ -65,6 +66,7 @@ def to_json(answer: SubjectAnswer) -> dict[str, Any]:
             "requested_at": erasure.requested_at,
             "instructions": [
                 {
+                    "nis": nis_of.get(i.party_id, ""),
                     "record_id": i.record_id,
                     "held_until": i.held_until.isoformat(),
                     "first_carried_in": i.carried_in,
@@ -80,7 +82,7 @@ _SHARED_HEADERS += ("Bestand", "Record-ID", "Bewaren tot")
 _STATUS_HEADERS = ("NIS", "Record-ID", "Status", "Gewijzigd", "Ontvangen", "Terugzending")
 _QUALITY_HEADERS: tuple[str, ...] = ("NIS", "Melding", "Veld", "Probleem", "Gemeld", "Uiterlijk")
 _QUALITY_HEADERS += ("Afhandeling", "Afgehandeld")
-_ERASURE_HEADERS = ("Reden", "Gevraagd", "Record-ID", "Meegestuurd tot", "Eerst in pakket")
+_ERASURE_HEADERS = ("Reden", "Gevraagd", "NIS", "Record-ID", "Meegestuurd tot", "Eerst in pakket")
 
 
 def _sheets(answer: SubjectAnswer) -> list[TableSheet]:
@@ -118,7 +120,8 @@ def _sheets(answer: SubjectAnswer) -> list[TableSheet]:
         else [
             (
                 (
-                    *(erasure.reason, erasure.requested_at[:10], i.record_id),
+                    *(erasure.reason, erasure.requested_at[:10], answer.nis_of.get(i.party_id, "")),
+                    i.record_id,
                     *(i.held_until.isoformat(), i.carried_in or "nog niet verzonden"),
                 ),
                 None,
@@ -132,7 +135,7 @@ def _sheets(answer: SubjectAnswer) -> list[TableSheet]:
         TableSheet(
             "Meldingen kwaliteit", _QUALITY_HEADERS, (8, 30, 20, 14, 12, 12, 18, 12), quality
         ),
-        TableSheet("Wissing", _ERASURE_HEADERS, (20, 12, 26, 16, 30), erased),
+        TableSheet("Wissing", _ERASURE_HEADERS, (20, 12, 8, 26, 16, 30), erased),
     ]
 
 

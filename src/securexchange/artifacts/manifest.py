@@ -29,12 +29,14 @@ from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
-FORMAT_VERSION = 3  # the newest envelope format this version of securexchange reads
+FORMAT_VERSION = 4  # the newest envelope format this version of securexchange reads
 # Format 2 (issue 19): a package or return body carries subkeys vouched for by their
 # holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
 # format that expresses the manifest, so an older reader says "update securexchange".
 # Format 3 (issue 20): the incident notice and the protocol notice, new artifact types
 # (their bodies state 3).
+# Format 4 (issue 20): a package that carries erasure instructions; a client that cannot
+# carry them out refuses it ("update securexchange") rather than ignore them.
 _FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
 
 

@@ -226,11 +226,11 @@ class PackageBody:
 
     @property
     def format_version(self) -> int:
-        """The envelope format this body needs: 3 when it carries erasure instructions
+        """The envelope format this body needs: 4 when it carries erasure instructions
         (a client that cannot carry them out must refuse the package, not ignore them),
         2 when it carries vouched subkeys."""
         if self.erasures:
-            return 3
+            return 4
         if self.agency_subkeys or any(r.certification is not None for r in self.recipients):
             return 2
         return 1

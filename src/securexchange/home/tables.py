@@ -248,6 +248,10 @@ CREATE TABLE IF NOT EXISTS vault_edits (
     returned_in TEXT,
     returned_at TEXT
 );
+CREATE TABLE IF NOT EXISTS vault_erased (
+    digest TEXT PRIMARY KEY,
+    until  TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS vault_workbooks (
     workbook_id TEXT PRIMARY KEY,
     package_id  TEXT NOT NULL,

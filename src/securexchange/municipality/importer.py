@@ -412,7 +412,13 @@ def store_package(
             rows=typed,
             container=container,
         )
-        erased = erasure.carry_out(home, opened.erased, [p.package_id for p in older], identities)
+        erased = erasure.carry_out(
+            home,
+            opened.erased,
+            [p.package_id for p in older],
+            identities,
+            until=body.protocol_until,
+        )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         staff_edits.drop_returned_before(home, opened.manifest.created_at)
         rewrap.rewrap(home, identities, recipient)

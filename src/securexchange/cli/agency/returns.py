@@ -92,6 +92,9 @@ def import_return_command(
     conflicts = sum(r.conflicts for r in result.results)
     if conflicts:
         note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+    dropped = sum(r.erased for r in result.results)
+    if dropped:
+        note(f"{dropped} entry(ies) about erased people dropped ('agency erase')")
 
 
 def _returns_json(result: ImportReturns) -> dict[str, object]:
@@ -109,6 +112,7 @@ def _returns_json(result: ImportReturns) -> dict[str, object]:
                 "quality_reports": r.quality_reports,
                 "conflicts": r.conflicts,
                 "reports": list(r.report_ids),
+                "erased_dropped": r.erased,
             }
             for r in result.results
         ],

@@ -108,6 +108,7 @@ def erase_command(state: CliState, *, reason: str, as_json: bool) -> None:
                 "erased": result.people,
                 "already_erased": result.already,
                 "instructions": result.municipalities,
+                "never_shared": result.never_shared,
             }
         )
     note(
@@ -115,3 +116,8 @@ def erase_command(state: CliState, *, reason: str, as_json: bool) -> None:
         f"{result.municipalities} municipality(ies) get an erasure instruction "
         "with their next package"
     )
+    if result.never_shared:
+        note(
+            f"warning: {result.never_shared} Klant-ID(s) were in no package ever sent: check "
+            "them for typing errors (letters count as typed); later exports leave them out"
+        )
