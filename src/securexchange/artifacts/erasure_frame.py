@@ -18,10 +18,10 @@ when that count is above zero and holds that many ids. Pure: bytes in, values ou
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Sequence
 
 from securexchange import strictjson
+from securexchange.artifacts import payload
 from securexchange.errors import Malformed
 from securexchange.i18n import _
 from securexchange.ids import is_record_id
@@ -30,7 +30,6 @@ MAGIC = b"SXERASE1\n"
 MAX_ERASURES = 10_000
 # "R-" and 20 base32 characters, quoted, with a comma: 25 bytes an id, and the wrapper.
 MAX_FRAME_SIZE = 32 + 25 * MAX_ERASURES
-_LENGTH = struct.Struct(">I")
 
 
 def check_ids(record_ids: Sequence[str]) -> tuple[str, ...]:
@@ -51,8 +50,7 @@ def frame(record_ids: Sequence[str], workbook: bytes) -> bytes:
     ids = check_ids(record_ids)
     if not ids:
         return workbook
-    encoded = strictjson.dumps_line({"erase": list(ids)})
-    return MAGIC + _LENGTH.pack(len(encoded)) + encoded + workbook
+    return payload.frame(MAGIC, strictjson.dumps_line({"erase": list(ids)}), workbook)
 
 
 def unframe(content: bytes, *, expected: int) -> tuple[tuple[str, ...], bytes]:
@@ -62,13 +60,13 @@ def unframe(content: bytes, *, expected: int) -> tuple[tuple[str, ...], bytes]:
         if content.startswith(MAGIC):
             raise Malformed(_("the package carries erasures its manifest does not state"))
         return (), content
-    header = len(MAGIC) + _LENGTH.size
-    if len(content) < header or not content.startswith(MAGIC):
-        raise Malformed(_("the package does not carry the erasures its manifest states"))
-    (length,) = _LENGTH.unpack_from(content, len(MAGIC))
-    if length > MAX_FRAME_SIZE or header + length > len(content):
-        raise Malformed(_("the package's erasures have an impossible length"))
-    encoded = content[header : header + length]
+    encoded, workbook = payload.split_frame(
+        content,
+        MAGIC,
+        MAX_FRAME_SIZE,
+        unframed=_("the package does not carry the erasures its manifest states"),
+        too_long=_("the package's erasures have an impossible length"),
+    )
     # TRANSLATORS: the list of records the agency asks a municipality to erase.
     what = _("the erasure instruction")
     value = strictjson.loads(encoded, what=what, max_bytes=MAX_FRAME_SIZE)
@@ -80,4 +78,4 @@ def unframe(content: bytes, *, expected: int) -> tuple[tuple[str, ...], bytes]:
         raise Malformed(_("the erasure instruction lists what is not a record id")) from None
     if len(ids) != expected or strictjson.dumps_line({"erase": list(ids)}) != encoded:
         raise Malformed(_("the erasure instruction does not agree with the manifest"))
-    return ids, content[header + length :]
+    return ids, workbook
