@@ -68,13 +68,16 @@ def test_a_report_raised_today_is_overdue_once_two_weeks_have_passed(channel: Ch
     assert R1 not in json.dumps(after)  # the listing names reports, not records
 
 
-def test_a_resolved_report_leaves_the_open_list_and_its_outcome_is_ready_for_export(
+def test_a_resolved_report_stays_listed_as_not_sent_and_its_outcome_is_ready_for_export(
     channel: Channel,
 ) -> None:
     report = _report_today(channel)
     result = run_cli(["agency", "quality", "resolve", report, "gecorrigeerd"], home=channel.agency)
     assert result.code == 0, result.stderr
-    assert _listed(channel, datetime.now(UTC)) == []
+    listed = _listed(channel, datetime.now(UTC))
+    assert [(r["report"], r["outcome"], r["sent"]) for r in listed] == [
+        (report, "gecorrigeerd", False)
+    ]
     with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
         assert agency_quality.outcomes_for(home, channel.party_id) == {R1: "gecorrigeerd"}
 
