@@ -50,7 +50,6 @@ class SentReport:
 
     reported_at: datetime
     returned_in: str
-    returned_at: datetime
     answered_in: str | None
     answered_at: datetime | None
 
@@ -66,16 +65,15 @@ def sent_reports(home: Home) -> list[SentReport]:
     """Every returned quality report the vault holds, oldest first (clear columns only:
     no passphrase needed)."""
     rows = home.db.execute(
-        "SELECT made_at, returned_in, returned_at, answered_in, answered_at FROM vault_edits "
+        "SELECT made_at, returned_in, answered_in, answered_at FROM vault_edits "
         "WHERE kind = 'quality' AND returned_in IS NOT NULL ORDER BY id"
     ).fetchall()
     return [
         SentReport(
             reported_at=when(str(r[0])),
             returned_in=str(r[1]),
-            returned_at=when(str(r[2])),
-            answered_in=None if r[3] is None else str(r[3]),
-            answered_at=None if r[4] is None else when(str(r[4])),
+            answered_in=None if r[2] is None else str(r[2]),
+            answered_at=None if r[3] is None else when(str(r[3])),
         )
         for r in rows
     ]
