@@ -17,8 +17,10 @@ Steps (protocol art. 3-6; docs/architecture.md, "Export atomicity"):
    a changed key refused), retention deadlines (:func:`schema.retention_deadline`),
    the workbook (:mod:`securexchange.sheets.workbook`, optionally in worker processes), the
    container (:func:`securexchange.artifacts.package.seal_package`), staged in ``HOME/outbox``.
-6. One transaction: every package row, its records, the sequence numbers, the log
-   entry. 7. Publication into the output directory, then the rows are marked.
+6. One transaction: every package row, its records, the sequence numbers, the quality
+   reports whose answer it carries (art. 7, :func:`quality.link_answers`), the log
+   entry. 7. Publication into the output directory, then the rows are marked (and those
+   answers count as sent).
 
 Never prints; progress goes to a callback.
 """
@@ -33,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 
 from securexchange import age
-from securexchange.agency import erasures, vouched
+from securexchange.agency import erasures, quality, vouched
 from securexchange.agency import packages as ledger
 from securexchange.agency.coming import AGENCY, keyring_coming
 from securexchange.agency.export_build import (
@@ -161,6 +163,7 @@ def _mark_published(home: Home, placed: Sequence[tuple[ledger.IssuedPackage, Pat
     with statedb.transaction(home.db):
         for item, path in placed:
             ledger.mark_published(home, item.package_id, str(path.parent.resolve()))
+            quality.mark_published(home, item.package_id)
     for item, _ in placed:
         ledger.staged_path(home, item.package_id).unlink(missing_ok=True)
     fsync_dir(ledger.outbox(home))
@@ -298,6 +301,12 @@ def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skippe
         for item in issued:
             ledger.insert(home, item.package, item.records)
             erasures.note_carried(home, item.package.party_id, item.erase, item.package.package_id)
+            quality.link_answers(
+                home,
+                item.package.package_id,
+                item.package.party_id,
+                (r.record_id for r in item.records),
+            )
         home.record(
             Action.EXPORT,
             actor=identity.fingerprint.display,

@@ -5,7 +5,9 @@ that owns its rows, and :func:`apply` creates what a home lacks in one transacti
 the home is opened (and when it is made). No workflow creates a table of its own, so a
 command never finds a table missing and a new table is one entry here.
 
-Upgrades of older homes sit beside the tables they concern (:func:`apply` reports which
+A column added to a table later is declared in its CREATE here and listed in
+:mod:`securexchange.home.added_columns`, which adds it to older homes. Upgrades of older
+homes sit beside the tables they concern (:func:`apply` reports which
 tables it had to create, so the home can tell a fresh home from an old one).
 """
 
@@ -15,7 +17,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 
-from securexchange.home import legacy_upgrade, statedb
+from securexchange.home import added_columns, legacy_upgrade, statedb
 
 # agency/registry.py
 _AGENCY_REGISTRY = """
@@ -132,7 +134,9 @@ CREATE TABLE IF NOT EXISTS quality_reports (
     delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
     outcome     TEXT,
     resolved_at TEXT,
-    resolved_by TEXT
+    resolved_by TEXT,
+    answered_in TEXT,
+    answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS quality_reports_record ON quality_reports (party_id, record_id);
 """
@@ -246,7 +250,9 @@ CREATE TABLE IF NOT EXISTS vault_edits (
     sealed      BLOB NOT NULL,
     made_at     TEXT NOT NULL,
     returned_in TEXT,
-    returned_at TEXT
+    returned_at TEXT,
+    answered_in TEXT,
+    answered_at TEXT
 );
 CREATE TABLE IF NOT EXISTS vault_erased (
     digest TEXT PRIMARY KEY,
@@ -450,6 +456,7 @@ TABLES: Mapping[str, str] = {
     ),
 }
 
+
 _DECLARED = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 
 
@@ -470,7 +477,8 @@ def _tables(conn: sqlite3.Connection) -> frozenset[str]:
 
 
 def apply(conn: sqlite3.Connection, kind: str) -> None:
-    """Create the tables of a ``kind`` home that are missing.
+    """Create the tables of a ``kind`` home that are missing, and the columns added to
+    them since (:mod:`securexchange.home.added_columns`).
 
     One transaction: in autocommit mode every CREATE would be its own durable commit
     (a dozen fsyncs on a home's first command). On a home that has every table nothing
@@ -479,6 +487,7 @@ def apply(conn: sqlite3.Connection, kind: str) -> None:
     before = _tables(conn)
     conn.executescript(f"BEGIN;\n{TABLES[kind]}")  # the transaction stays open
     try:
+        added_columns.add_missing(conn, kind)
         if "vault_packages" in before and "vault_signed" not in before:
             statedb.set_setting(conn, legacy_upgrade.LEGACY_PENDING, "yes")
         conn.execute("COMMIT")

@@ -19,7 +19,8 @@ A package passes every check before anything is written, in this order:
 
 Then one transaction stores the package in the vault (:mod:`.vault`), shreds the
 package it supersedes (edits typed in its workbooks are absorbed first; status edits
-of records still present carry over, being kept per record), and logs the import.
+of records still present carry over, being kept per record), marks the returned quality
+reports it answers (:mod:`.quality_answers`), and logs the import.
 A refusal writes nothing; ``open_home`` logs it.
 """
 
@@ -75,6 +76,7 @@ from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.keys.vouching import REPORT_HINT
 from securexchange.municipality import (
     erasure,
+    quality_answers,
     retention,
     rewrap,
     sealing,
@@ -421,16 +423,24 @@ def store_package(
         )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         staff_edits.drop_returned_before(home, opened.manifest.created_at)
+        answered = quality_answers.match(
+            home,
+            identities,
+            package_id=opened.package_id,
+            created_at=opened.manifest.created_at,
+            rows=typed,
+        )
         rewrap.rewrap(home, identities, recipient)
+        counts = {
+            "sequence": body.sequence,
+            "records": len(typed),
+            "superseded": len(older),
+            "records_shredded": shredded,
+        }
         home.record(
             Action.IMPORT,
             artifacts=[opened.package_id],
-            counts={
-                "sequence": body.sequence,
-                "records": len(typed),
-                "superseded": len(older),
-                "records_shredded": shredded,
-            },
+            counts={**counts, "quality_answered": answered} if answered else counts,
         )
         if erased.instructions:
             home.record(
