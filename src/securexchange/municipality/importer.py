@@ -437,22 +437,26 @@ def store_package(
             "superseded": len(older),
             "records_shredded": shredded,
         }
-        home.record(
-            Action.IMPORT,
-            artifacts=[opened.package_id],
-            counts={**counts, "quality_answered": answered} if answered else counts,
-        )
-        if erased.instructions:
-            home.record(
-                Action.ERASE,
-                artifacts=[opened.package_id],
-                counts={
-                    "instructions": erased.instructions,
-                    "records": erased.records,
-                    "edits": erased.edits,
-                },
-            )
+        if answered:
+            counts["quality_answered"] = answered
+        _record_import(home, opened.package_id, counts, erased)
     return erased.records
+
+
+def _record_import(
+    home: Home, package_id: str, counts: dict[str, int], erased: erasure.Erased
+) -> None:
+    home.record(Action.IMPORT, artifacts=[package_id], counts=counts)
+    if erased.instructions:
+        home.record(
+            Action.ERASE,
+            artifacts=[package_id],
+            counts={
+                "instructions": erased.instructions,
+                "records": erased.records,
+                "edits": erased.edits,
+            },
+        )
 
 
 # --- notices ------------------------------------------------------------------------
