@@ -68,6 +68,8 @@ class Action(StrEnum):
     INCIDENT_IMPORT = "incident-import"
     NOTICE_GIVE = "notice-give"
     NOTICE_IMPORT = "notice-import"
+    EVIDENCE = "evidence"  # a report of the measures taken (art. 6), made and signed
+    EVIDENCE_IMPORT = "evidence-import"
     SHRED = "shred"
     SUBKEY_DESTROY = "subkey-destroy"
     CHECKPOINT = "checkpoint"
