@@ -13,18 +13,25 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from securexchange.agency.registry import municipality_entry
 from securexchange.agency.return_trust import StoredKeyrings
 from securexchange.agency.signer_keyring import keyring_for_signer
 from securexchange.artifacts.container import read_members
-from securexchange.artifacts.evidence import EvidenceBody, evidence_body, verify_evidence
+from securexchange.artifacts.evidence import (
+    EvidenceBody,
+    check_access,
+    evidence_body,
+    verify_evidence,
+)
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import MANIFEST, Manifest
 from securexchange.clock import format_instant
-from securexchange.errors import Equivocation, Rollback, WrongMunicipality
+from securexchange.errors import Equivocation, Malformed, Rollback, WrongMunicipality
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
@@ -61,6 +68,17 @@ class Held:
 def _judge(home: Home, data: bytes) -> tuple[Manifest, EvidenceBody]:
     stored = StoredKeyrings(home)
     now = home.now
+    manifest, body = verify_evidence(data, _keyring_for(stored, now))
+    # Judged by the version in force when it was made; the people with access it lists
+    # must be those of the version it names, which this agency issued.
+    named = stored.version(body.party_id, body.keyring_version)
+    if named is None:
+        raise Malformed(_("the report names a keyring version this agency did not issue"))
+    check_access(named, body)
+    return manifest, body
+
+
+def _keyring_for(stored: StoredKeyrings, now: datetime) -> Callable[[Manifest], Keyring]:
 
     def keyring_for(manifest: Manifest) -> Keyring:
         body = evidence_body(manifest)
@@ -73,7 +91,7 @@ def _judge(home: Home, data: bytes) -> tuple[Manifest, EvidenceBody]:
             now=now,
         )
 
-    return verify_evidence(data, keyring_for)
+    return keyring_for
 
 
 def import_evidence(home: Home, data: bytes) -> Held:

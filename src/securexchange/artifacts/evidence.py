@@ -283,11 +283,25 @@ def evidence_body(manifest: Manifest) -> EvidenceBody:
     return body
 
 
+def check_access(named: Keyring, body: EvidenceBody) -> None:
+    """Refuse a report whose people with access are not those of ``named``, the keyring
+    version it names (a reader judged by a newer version checks this one too)."""
+    entry = named.by_party(body.party_id)
+    if entry is None or named.version != body.keyring_version:
+        raise WrongMunicipality(_("the report is for a municipality the keyring does not list"))
+    listed = sorted(
+        (Person(p.fingerprint.display, p.owner.role) for p in entry.recipients),
+        key=lambda p: p.fingerprint,
+    )
+    if tuple(listed[:MAX_PEOPLE]) != body.access:
+        raise Malformed(_("the report's people with access are not the keyring's"))
+
+
 def evidence_signer(keyring: Keyring, manifest: Manifest) -> PublicIdentity:
     """The person ``keyring`` lists for the municipality who signed the report. Also
     refuses a report for another agency (another root key), municipality or protocol, one
-    made while the protocol was not in force, and one whose list of people with access
-    is not the one the keyring it names states."""
+    made while the protocol was not in force, and (``keyring`` being the version it
+    names) one whose list of people with access is not that version's."""
     body = evidence_body(manifest)
     entry = keyring.by_party(body.party_id)
     if entry is None or entry.nis != manifest.municipality or entry.nis != body.nis:
@@ -303,14 +317,7 @@ def evidence_signer(keyring: Keyring, manifest: Manifest) -> PublicIdentity:
     if body.key_periods.holder != manifest.signer:
         raise Malformed(_("the report's key periods are not its signer's"))
     if keyring.version == body.keyring_version:
-        listed = tuple(
-            sorted(
-                (Person(p.fingerprint.display, p.owner.role) for p in entry.recipients),
-                key=lambda p: p.fingerprint,
-            )
-        )
-        if listed[:MAX_PEOPLE] != body.access:
-            raise Malformed(_("the report's people with access are not the keyring's"))
+        check_access(keyring, body)
     for person in entry.recipients:
         if person.fingerprint.display == manifest.signer:
             return person

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from securexchange.artifacts.evidence import evidence_body, verify_evidence
+from securexchange.artifacts.evidence import check_access, evidence_body, verify_evidence
 from securexchange.artifacts.incident import incident_body
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import ArtifactType, Manifest
@@ -42,6 +42,13 @@ def _keyring(
     if named and (in_force is None or named[0].version > in_force[0].version):
         return named[0]
     return None if in_force is None else in_force[0]
+
+
+def _named(index: KeyringIndex, party_id: str, version: int) -> Keyring | None:
+    for doc in index.docs:
+        if doc.keyring.version == version and doc.keyring.by_party(party_id) is not None:
+            return doc.keyring
+    return None
 
 
 def check_party_notice(
@@ -74,7 +81,10 @@ def check_party_notice(
         if manifest.artifact_type is ArtifactType.INCIDENT:
             incident_notices.verify(data, lambda _m: keyring)
         elif manifest.artifact_type is ArtifactType.EVIDENCE:
-            verify_evidence(data, lambda _m: keyring)
+            _, evidence = verify_evidence(data, lambda _m: keyring)
+            named = _named(index, evidence.party_id, evidence.keyring_version)
+            if named is not None:  # the version it names, when among the inputs
+                check_access(named, evidence)
         else:
             protocol_notices.verify(data, lambda _m: keyring)
     except SxError as exc:
