@@ -247,6 +247,13 @@ def test_a_declaration_outside_the_closed_list_is_a_usage_error(demo: Path, tmp_
     assert parse_declarations(declaration_lines("# x\n\n screen-lock = no \n")) == {
         Statement.SCREEN_LOCK: Answer.NO
     }
+    assert parse_declarations(
+        ["physical-access=yes", "staff-instructed=no", "system-updates=unknown"]
+    ) == {
+        Statement.PHYSICAL_ACCESS: Answer.YES,
+        Statement.STAFF_INSTRUCTED: Answer.NO,
+        Statement.SYSTEM_UPDATES: Answer.UNKNOWN,
+    }
 
 
 def test_a_tampered_report_is_refused_and_flagged_by_the_audit(demo: Path, tmp_path: Path) -> None:

@@ -63,7 +63,13 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 def _observed(f: strictjson.Fields, what: str) -> None:
     if f.text("kind") != OBSERVED:
-        raise Malformed(_("{what}: {problem}").format(what=what, problem="kind is not observed"))
+        raise Malformed(
+            _("{what}: {problem}").format(
+                # TRANSLATORS: 'kind' and 'observed' are a field and its value in the file.
+                what=what,
+                problem=_("its field 'kind' is not '{kind}'").format(kind=OBSERVED),
+            )
+        )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from securexchange import strictjson
 from securexchange.clock import format_instant, read_instant
 from securexchange.errors import Malformed
 from securexchange.fingerprint import is_display
-from securexchange.i18n import N_, _
+from securexchange.i18n import _
 
 OBSERVED = "observed"  # what the tool read from the home itself
 DECLARATION = "declaration"  # what the person running the command states
@@ -57,25 +57,6 @@ class Statement(StrEnum):
     BACKUPS_EXCLUDED = "backups-excluded"
     SYSTEM_UPDATES = "system-updates"
 
-    @property
-    def text(self) -> str:
-        """What the statement says, translated."""
-        return _(_STATEMENT_TEXT[self])
-
-
-_STATEMENT_TEXT = {
-    Statement.DISK_ENCRYPTION: N_("the computer's disk is encrypted (full-disk encryption)"),
-    Statement.SCREEN_LOCK: N_("the screen locks by itself when the computer is left alone"),
-    Statement.PHYSICAL_ACCESS: N_("only authorised staff have physical access to the computer"),
-    Statement.STAFF_INSTRUCTED: N_(
-        "the staff with access were instructed and are bound to confidentiality"
-    ),
-    Statement.BACKUPS_EXCLUDED: N_(
-        "the securexchange home and opened workbooks are kept out of backups"
-    ),
-    Statement.SYSTEM_UPDATES: N_("the operating system receives its security updates"),
-}
-
 
 class Answer(StrEnum):
     YES = "yes"
@@ -97,7 +78,7 @@ def check_count(value: object) -> int:
 
 def _kind(f: strictjson.Fields, expected: str, what: str) -> None:
     if f.text("kind") != expected:
-        raise _bad(what, f"kind is not {expected}")
+        raise _bad(what, _("its field 'kind' is not '{kind}'").format(kind=expected))
 
 
 def _instant(value: datetime) -> datetime:
@@ -283,7 +264,7 @@ class Declaration:
         try:
             return cls(Statement(statement), Answer(answer))
         except ValueError:
-            raise _bad(what, "unknown statement or answer") from None
+            raise _bad(what, _("an unknown statement or answer")) from None
 
 
 def declarations(answers: dict[Statement, Answer]) -> tuple[Declaration, ...]:
