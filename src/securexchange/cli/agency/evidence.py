@@ -15,6 +15,7 @@ from securexchange.cli.common import (
     pass_state,
     print_table,
     read_input,
+    shown,
 )
 
 
@@ -42,7 +43,7 @@ def import_command(state: CliState, *, file: Path) -> None:
         held = import_evidence(home, data)
     declared = held.declared
     note(
-        f"{file.name}: report {held.evidence_id} of municipality {held.nis}, made "
+        f"{shown(file.name)}: report {held.evidence_id} of municipality {held.nis}, made "
         f"{held.created_at} by {held.signer}: {held.body.key_periods.total} subkey(s), "
         f"{held.body.shredding.total} shred event(s), log of {held.body.log.entries} "
         f"entries ({'intact' if held.body.log.intact else 'NOT intact'}); declarations: "
