@@ -494,3 +494,16 @@ def test_a_body_outside_its_shapes_is_malformed() -> None:
         KeyPeriods.from_json({**value, "kind": "declaration"})
     with pytest.raises(Malformed):
         KeyPeriods.from_json({**value, "name": "An Peeters"})
+
+
+def test_an_edited_log_is_reported_as_not_intact(demo: Path, tmp_path: Path) -> None:
+    staff = copy_home(demo, COLLEAGUE, tmp_path)
+    log = staff / "log.jsonl"
+    lines = log.read_text(encoding="utf-8").split("\n")
+    edited = [i for i, line in enumerate(lines) if '"action":"shred"' in line]
+    assert edited, "the demo's homes have shredded (the workbook of the notice step)"
+    lines[edited[0]] = lines[edited[0]].replace('"counts":{', '"counts":{"Not A Count":3,', 1)
+    log.write_text("\n".join(lines), encoding="utf-8")
+    body = manifest_of(make_report(staff, tmp_path / "ev.sxe"))["body"]
+    assert body["log"]["intact"] is False
+    assert all("Not A Count" not in e["counts"] for e in body["shredding"]["events"])

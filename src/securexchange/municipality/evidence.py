@@ -13,6 +13,7 @@ someone the keyring no longer allows to sign for it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,7 @@ from securexchange.municipality.enrolment import held_keyring
 
 MAX_DECLARATION_LINES = 100
 _HEX64 = frozenset("0123456789abcdef")
+_COUNT = re.compile(r"^[a-z][a-z_]{0,31}$")  # a log count's name (home/log_entries.py)
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ def observe(
         software=f"securexchange {__version__}",
         key_periods=_key_periods(home, holder),
         access=tuple(people[:MAX_PEOPLE]),
-        shredding=_shredding(verification.entries),
+        shredding=_shredding(verification.entries, home.log.head().count),
         log=_log_state(home, verification.entries, intact=verification.ok),
         packages=_packages(home),
         declarations=declarations(dict(answers)),
@@ -186,7 +188,7 @@ def _time_of(entry: LogEntry) -> datetime | None:
         return None  # an edited line: the log is not intact, and the report says so
 
 
-def _shredding(entries: tuple[LogEntry, ...]) -> Shredding:
+def _shredding(entries: tuple[LogEntry, ...], head_count: int) -> Shredding:
     events: list[ShredEvent] = []
     for entry in entries:
         if entry.action not in (Action.SHRED, Action.SUBKEY_DESTROY):
@@ -194,9 +196,12 @@ def _shredding(entries: tuple[LogEntry, ...]) -> Shredding:
         if entry.outcome is not Outcome.OK:
             continue
         time = _time_of(entry)
-        if time is None or (events and events[-1].seq >= entry.seq):
+        if time is None or entry.seq > head_count or (events and events[-1].seq >= entry.seq):
             continue
-        counts = sorted((k, min(max(v, 0), MAX_COUNT)) for k, v in entry.counts.items())
+        # Only what the log itself writes (an edited line may hold anything else).
+        counts = sorted(
+            (k, min(max(v, 0), MAX_COUNT)) for k, v in entry.counts.items() if _COUNT.fullmatch(k)
+        )
         events.append(
             ShredEvent(entry.seq, time, entry.action.value, tuple(counts[:MAX_COUNT_NAMES]))
         )
