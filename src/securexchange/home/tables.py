@@ -417,6 +417,20 @@ CREATE TABLE IF NOT EXISTS protocol_notices (
 );
 """
 
+# agency/evidence.py: the municipalities' reports of measures (art. 6), as they came
+_AGENCY_EVIDENCE = """
+CREATE TABLE IF NOT EXISTS agency_evidence (
+    evidence_id  TEXT PRIMARY KEY,
+    party_id     TEXT NOT NULL,
+    nis          TEXT NOT NULL,
+    signer       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    recorded_at  TEXT NOT NULL,
+    sha256       TEXT NOT NULL,
+    container    BLOB NOT NULL
+);
+"""
+
 # Every home: key/value settings (the clock mark, the pinned root key, counters).
 _SETTINGS = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -439,6 +453,7 @@ TABLES: Mapping[str, str] = {
             _AGENCY_VOUCHED,
             _AGENCY_PROTOCOL_TERMS,
             _AGENCY_ERASURES,
+            _AGENCY_EVIDENCE,
             _INCIDENTS,
             _PROTOCOL_NOTICES,
         )
