@@ -507,3 +507,35 @@ def test_an_edited_log_is_reported_as_not_intact(demo: Path, tmp_path: Path) -> 
     body = manifest_of(make_report(staff, tmp_path / "ev.sxe"))["body"]
     assert body["log"]["intact"] is False
     assert all("Not A Count" not in e["counts"] for e in body["shredding"]["events"])
+
+
+def test_a_report_never_replaces_a_file_nor_goes_into_the_home(demo: Path, tmp_path: Path) -> None:
+    staff = copy_home(demo, COLLEAGUE, tmp_path)
+    taken = tmp_path / "taken.sxe"
+    taken.write_bytes(b"someone's file")
+    made = '"action":"evidence"'
+    before = (staff / "log.jsonl").read_text().count(made)
+    for out in (taken, staff / "state.sqlite3", staff / "report.sxe"):
+        done = sx("--home", str(staff), "municipality", "evidence", "--out", str(out))
+        assert done.returncode == 2, done.stderr.decode()
+    assert taken.read_bytes() == b"someone's file"
+    assert not (staff / "report.sxe").exists()
+    assert (staff / "log.jsonl").read_text().count(made) == before  # none for no report
+    ok("--home", str(staff), "municipality", "status")  # the home is intact
+
+
+def test_the_audit_refuses_a_report_without_the_keyring_version_it_names(
+    demo: Path, tmp_path: Path
+) -> None:
+    """Who holds access is judged by the version the report names; given only an earlier
+    version, the audit cannot check the list, so it does not pass the report."""
+    agency = copy_home(demo, "agency", tmp_path)
+    report = demo_report(demo)
+    named = manifest_of(report)["body"]["keyring_version"]
+    folder = tmp_path / "audit"
+    ok(
+        *("--home", str(agency), "agency", "keyring", "publish"),
+        *("--version", str(named - 1), "--out", str(folder)),
+    )
+    shutil.copy(report, folder / report.name)
+    assert failed_files(folder, demo) == [report.name]

@@ -83,8 +83,19 @@ def check_party_notice(
         elif manifest.artifact_type is ArtifactType.EVIDENCE:
             _, evidence = verify_evidence(data, lambda _m: keyring)
             named = _named(index, evidence.party_id, evidence.keyring_version)
-            if named is not None:  # the version it names, when among the inputs
-                check_access(named, evidence)
+            if named is None:
+                # Who holds access is judged by the version the report names: without
+                # it the report is not verified (the agency's import always has it).
+                report.fail(
+                    finding(
+                        CHECK_AUTHORISATION,
+                        NotAuthorised,
+                        f"the keyring version {evidence.keyring_version} the report names is "
+                        "not among the inputs: add it (agency keyring publish --version N)",
+                    )
+                )
+                return
+            check_access(named, evidence)
         else:
             protocol_notices.verify(data, lambda _m: keyring)
     except SxError as exc:

@@ -13,6 +13,7 @@ someone the keyring no longer allows to sign for it.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -116,17 +117,36 @@ def make_evidence(
     entry = keyring.municipalities[0]
     if not entry.active_on(home.now.date()):
         raise ProtocolInactive(_("the protocol is not in force"))
-    refuse_non_directory(out.parent)
-    if out.is_dir():
-        raise UsageError(_("{path} is a directory, not a file").format(path=out))
+    _refuse_target(home, out)
     signer = subkeys.split_out(home, source, keyring=keyring)
     body = observe(home, keyring, entry, signer.fingerprint.display, answers)
     evidence_id, data = seal_evidence(body, created_at=home.now, signer=signer, keyring=keyring)
-    with statedb.transaction(home.db):
-        home.record(Action.EVIDENCE, actor=signer.fingerprint.display, artifacts=[evidence_id])
     output_dir(out.parent, private=False)  # fingerprints, roles, counts and dates only
-    atomic_write(out, data, mode=0o644)
+    actor = signer.fingerprint.display
+    # The file cannot commit with the log: the entry waits as an intent until it exists.
+    home.log.intend(
+        Action.EVIDENCE, now=home.now, witness=out, actor=actor, artifacts=[evidence_id]
+    )
+    try:
+        atomic_write(out, data, mode=0o644, exclusive=True)
+    except FileExistsError:
+        raise UsageError(_("{path} exists already: choose a new name").format(path=out)) from None
+    except OSError:
+        raise UsageError(_("{path} cannot be written").format(path=out)) from None
+    with statedb.transaction(home.db):
+        home.record(Action.EVIDENCE, actor=actor, artifacts=[evidence_id])
     return Made(evidence_id, out, body)
+
+
+def _refuse_target(home: Home, out: Path) -> None:
+    """A new regular file outside the home: never a path that exists (a report replaces
+    nothing, least of all the home's state or a device), nor one inside the home."""
+    refuse_non_directory(out.parent)
+    if os.path.lexists(out):
+        raise UsageError(_("{path} exists already: choose a new name").format(path=out))
+    root = home.paths.root.resolve()
+    if out.parent.resolve() == root or root in out.parent.resolve().parents:
+        raise UsageError(_("the report goes outside the home folder"))
 
 
 def observe(
