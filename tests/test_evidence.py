@@ -321,7 +321,7 @@ def test_a_replayed_or_older_report_is_refused(demo: Path, tmp_path: Path) -> No
     line = refused(
         sx("--home", str(agency), "agency", "evidence", "import", str(older)), "SX-ROLLBACK"
     )
-    assert "not newer than the last one" in line
+    assert "not newer than that person's last one" in line
     assert len(held(agency)) == 2
 
 
@@ -417,7 +417,7 @@ def test_the_largest_report_fits_its_manifest() -> None:
         protocol_id="protocol-" + "b" * 26,
         agency=fingerprint,
         keyring_version=10**6,
-        software="securexchange " + "9" * 40,
+        software="securexchange 9999.9999.9999.9999rc9999",
         key_periods=KeyPeriods(
             fingerprint,
             tuple(
@@ -539,3 +539,44 @@ def test_the_audit_refuses_a_report_without_the_keyring_version_it_names(
     )
     shutil.copy(report, folder / report.name)
     assert failed_files(folder, demo) == [report.name]
+
+
+def test_a_report_whose_log_does_not_continue_the_last_one_is_refused(
+    demo: Path, tmp_path: Path
+) -> None:
+    """The agency holds the demo's report of An Peeters's home; a newer one of hers whose
+    log is shorter (rewritten since) is refused."""
+    agency = copy_home(demo, "agency", tmp_path)
+    shown = manifest_of(demo_report(demo))["body"]["log"]
+    assert shown["entries"] > 1
+    rewritten = LogState(1, "0" * 64, True, (), 0)
+    path = _signed_by_an(demo, tmp_path, log=rewritten, shredding=Shredding((), 0))
+    line = refused(
+        sx("--home", str(agency), "agency", "evidence", "import", str(path)), "SX-MALFORMED"
+    )
+    assert "shorter" in line
+
+
+def test_a_report_that_contradicts_itself_is_refused(demo: Path, tmp_path: Path) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    path = _signed_by_an(demo, tmp_path)
+    body = Manifest.from_json_bytes(members_of(path)[MANIFEST]).body
+    assert isinstance(body, EvidenceBody)
+    (first, *rest) = body.key_periods.subkeys
+    early = replace(first, destroyed_at=first.valid_from - timedelta(days=1))
+    periods = replace(body.key_periods, subkeys=(early, *rest))
+    path = _signed_by_an(demo, tmp_path / "again", key_periods=periods)
+    line = refused(
+        sx("--home", str(agency), "agency", "evidence", "import", str(path)), "SX-MALFORMED"
+    )
+    assert "contradicts itself" in line
+
+
+def test_the_software_field_holds_a_release_number_and_nothing_else() -> None:
+    from securexchange.artifacts.evidence import SOFTWARE_RE
+
+    assert SOFTWARE_RE.fullmatch("securexchange 0.1.0")
+    assert SOFTWARE_RE.fullmatch("securexchange 1.2.3rc1")
+    assert SOFTWARE_RE.fullmatch("securexchange 1.2.3.dev4")
+    assert not SOFTWARE_RE.fullmatch("securexchange Jan.Peeters-R-ABCDEFGHIJKLMNOPQRST")
+    assert not SOFTWARE_RE.fullmatch("securexchange 0.1.0+jan.peeters")

@@ -109,13 +109,17 @@ def import_evidence(home: Home, data: bytes) -> Held:
             raise Equivocation(_("another report with the same id is kept already"))
         raise Rollback(_("this report was taken in already"))
     made, recorded = format_instant(manifest.created_at), format_instant(home.now)
-    (last,) = home.db.execute(
-        "SELECT MAX(created_at) FROM agency_evidence WHERE party_id = ?", (body.party_id,)
+    # Each person's home keeps its own log: a report follows that person's last one (so
+    # one person dating a report ahead blocks nobody else), and continues its log.
+    last = home.db.execute(
+        "SELECT created_at, container FROM agency_evidence WHERE party_id = ? AND signer = ? "
+        "ORDER BY created_at DESC LIMIT 1",
+        (body.party_id, manifest.signer),
     ).fetchone()
-    if last is not None and made <= str(last):
-        raise Rollback(
-            _("the report is not newer than the last one taken in from that municipality")
-        )
+    if last is not None:
+        if made <= str(last[0]):
+            raise Rollback(_("the report is not newer than that person's last one taken in"))
+        check_continues(_body_of(bytes(last[1])), body)
     with statedb.transaction(home.db):
         home.db.execute(
             "INSERT INTO agency_evidence (evidence_id, party_id, nis, signer, created_at, "
@@ -133,6 +137,20 @@ def import_evidence(home: Home, data: bytes) -> Held:
         )
         home.record(Action.EVIDENCE_IMPORT, actor=manifest.signer, artifacts=[manifest.artifact_id])
     return Held(manifest.artifact_id, body.nis, manifest.signer, made, recorded, body)
+
+
+def check_continues(earlier: EvidenceBody, later: EvidenceBody) -> None:
+    """Refuse a report whose home's log does not continue the one an earlier report of
+    the same person showed (a log only grows; its signed checkpoints never change), or
+    that brings back a key the earlier one showed destroyed."""
+    if later.log.entries < earlier.log.entries:
+        raise Malformed(_("the report's log is shorter than the one an earlier report showed"))
+    seen = {c.seq: c.hash for c in later.log.checkpoints}
+    if any(seen.get(c.seq, c.hash) != c.hash for c in earlier.log.checkpoints):
+        raise Malformed(_("the report's log checkpoints differ from an earlier report's"))
+    destroyed = {k.subkey for k in earlier.key_periods.subkeys if k.destroyed_at is not None}
+    if any(k.subkey in destroyed and k.destroyed_at is None for k in later.key_periods.subkeys):
+        raise Malformed(_("the report holds a key an earlier report showed destroyed"))
 
 
 def _body_of(container: bytes) -> EvidenceBody:

@@ -57,7 +57,8 @@ from securexchange.keys.identity import Identity, PublicIdentity
 FORMAT_EVIDENCE = 3  # the envelope format of issue 20's artifacts
 FILE_SUFFIX = ".sxe"
 MAX_EVIDENCE_BYTES = 1 << 20
-SOFTWARE_RE = re.compile(r"^securexchange [0-9A-Za-z.+-]{1,40}$")
+# A release number (PEP 440, public part), not a place for free text.
+SOFTWARE_RE = re.compile(r"^securexchange [0-9]{1,4}(\.[0-9]{1,4}){1,3}(\.?[a-z]{1,4}[0-9]{0,4})?$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -303,6 +304,21 @@ def check_access(named: Keyring, body: EvidenceBody) -> None:
         raise Malformed(_("the report's people with access are not the keyring's"))
 
 
+def check_consistent(body: EvidenceBody, created_at: datetime) -> None:
+    """Refuse a report that contradicts itself: nothing it observed happens after it was
+    made, a key is destroyed only after its validity began, and no shredding or
+    checkpoint lies beyond the log's head."""
+    for period in body.key_periods.subkeys:
+        gone = period.destroyed_at
+        if gone is not None and not period.valid_from <= gone <= created_at:
+            raise Malformed(_("the report contradicts itself: a key destroyed out of time"))
+    moments = [e.time for e in body.shredding.events] + [c.time for c in body.log.checkpoints]
+    if any(moment > created_at for moment in moments):
+        raise Malformed(_("the report contradicts itself: an event after the report"))
+    if any(e.seq > body.log.entries for e in body.shredding.events):
+        raise Malformed(_("the report contradicts itself: an event beyond the log's head"))
+
+
 def evidence_signer(keyring: Keyring, manifest: Manifest) -> PublicIdentity:
     """The person ``keyring`` lists for the municipality who signed the report. Also
     refuses a report for another agency (another root key), municipality or protocol, one
@@ -322,6 +338,7 @@ def evidence_signer(keyring: Keyring, manifest: Manifest) -> PublicIdentity:
         raise ProtocolInactive(_("the report was made while the protocol was not in force"))
     if body.key_periods.holder != manifest.signer:
         raise Malformed(_("the report's key periods are not its signer's"))
+    check_consistent(body, manifest.created_at)
     if keyring.version == body.keyring_version:
         check_access(keyring, body)
     for person in entry.recipients:
