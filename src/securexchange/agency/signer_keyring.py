@@ -54,4 +54,6 @@ def _still_listed(
     if current is not None:
         listed.add(current.agency.export.fingerprint.display)
     if signer not in listed:
-        raise NotAuthorised(_("the file is signed by someone the keyring no longer lists"))
+        raise NotAuthorised(
+            _("the file is signed by someone the keyring in force does not list for it")
+        )
