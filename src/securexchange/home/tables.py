@@ -1,7 +1,8 @@
 """The tables of each kind of home, in one place, created by ``open_home``.
 
-Every table an agency or a municipal home holds is declared here, grouped by the module
-that owns its rows, and :func:`apply` creates what a home lacks in one transaction when
+Every table an agency or a municipal home holds is declared here (those of the
+protocol's operations in :mod:`securexchange.home.protocol_tables`), grouped by the
+module that owns its rows, and :func:`apply` creates what a home lacks in one transaction when
 the home is opened (and when it is made). No workflow creates a table of its own, so a
 command never finds a table missing and a new table is one entry here.
 
@@ -17,7 +18,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 
-from securexchange.home import added_columns, legacy_upgrade, statedb
+from securexchange.home import added_columns, legacy_upgrade, protocol_tables, statedb
 
 # agency/registry.py
 _AGENCY_REGISTRY = """
@@ -338,99 +339,6 @@ CREATE TABLE IF NOT EXISTS vault_subkey_certs (
 );
 """
 
-# incidents/register.py (both kinds of home: GDPR art. 33(5))
-_INCIDENTS = """
-CREATE TABLE IF NOT EXISTS incident_register (
-    incident_id    TEXT PRIMARY KEY,
-    nis            TEXT NOT NULL,
-    party_id       TEXT NOT NULL,
-    reporter       TEXT NOT NULL,
-    ours           INTEGER NOT NULL,
-    discovered_at  TEXT NOT NULL,
-    aware_at       TEXT NOT NULL,
-    agency_due     TEXT,
-    authority_due  TEXT NOT NULL,
-    opened_at      TEXT NOT NULL,
-    closed_at      TEXT,
-    last_sequence  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS incident_notices (
-    notice_id    TEXT PRIMARY KEY,
-    incident_id  TEXT NOT NULL REFERENCES incident_register(incident_id),
-    sequence     INTEGER NOT NULL,
-    phase        TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    recorded_at  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    container    BLOB NOT NULL,
-    UNIQUE (incident_id, sequence)
-);
-"""
-
-# agency/protocol_end.py: a protocol's reference, the one it renews, why it ends (the
-# keyring's format-3 fields; a row only for a municipality that has any)
-_AGENCY_PROTOCOL_TERMS = """
-CREATE TABLE IF NOT EXISTS agency_protocol_terms (
-    party_id      TEXT PRIMARY KEY REFERENCES agency_municipalities(party_id),
-    protocol_ref  TEXT,
-    renews        TEXT,
-    ending        TEXT
-);
-"""
-
-# agency/erasures.py: data subjects erased (GDPR art. 17), by a keyed digest of the
-# client id, never the id; and, per municipality that received them, the record id
-# the next packages carry as an erasure instruction until nothing can be held there.
-_AGENCY_ERASURES = """
-CREATE TABLE IF NOT EXISTS agency_erased_clients (
-    digest       TEXT PRIMARY KEY,
-    reason       TEXT NOT NULL,
-    requested_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS agency_erasures (
-    party_id     TEXT NOT NULL,
-    record_id    TEXT NOT NULL,
-    digest       TEXT NOT NULL REFERENCES agency_erased_clients(digest),
-    held_until   TEXT NOT NULL,
-    carried_in   TEXT,
-    PRIMARY KEY (party_id, record_id)
-);
-"""
-
-# ending/register.py (both kinds of home): written notices (art. 5) and receipts
-_PROTOCOL_NOTICES = """
-CREATE TABLE IF NOT EXISTS protocol_notices (
-    notice_id    TEXT PRIMARY KEY,
-    kind         TEXT NOT NULL,
-    given_by     TEXT NOT NULL,
-    ours         INTEGER NOT NULL,
-    party_id     TEXT NOT NULL,
-    protocol_id  TEXT NOT NULL,
-    decision     TEXT,
-    answers      TEXT,
-    received_on  TEXT,
-    effective    TEXT,
-    created_at   TEXT NOT NULL,
-    recorded_at  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    container    BLOB NOT NULL
-);
-"""
-
-# agency/evidence.py: the municipalities' reports of measures (art. 6), as they came
-_AGENCY_EVIDENCE = """
-CREATE TABLE IF NOT EXISTS agency_evidence (
-    evidence_id  TEXT PRIMARY KEY,
-    party_id     TEXT NOT NULL,
-    nis          TEXT NOT NULL,
-    signer       TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    recorded_at  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    container    BLOB NOT NULL
-);
-"""
-
 # Every home: key/value settings (the clock mark, the pinned root key, counters).
 _SETTINGS = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -451,11 +359,11 @@ TABLES: Mapping[str, str] = {
             _AGENCY_WAITING,
             _AGENCY_TERMINATE,
             _AGENCY_VOUCHED,
-            _AGENCY_PROTOCOL_TERMS,
-            _AGENCY_ERASURES,
-            _AGENCY_EVIDENCE,
-            _INCIDENTS,
-            _PROTOCOL_NOTICES,
+            protocol_tables.AGENCY_PROTOCOL_TERMS,
+            protocol_tables.AGENCY_ERASURES,
+            protocol_tables.AGENCY_EVIDENCE,
+            protocol_tables.INCIDENTS,
+            protocol_tables.PROTOCOL_NOTICES,
         )
     ),
     "municipality": "".join(
@@ -465,8 +373,8 @@ TABLES: Mapping[str, str] = {
             _MUNICIPALITY_VAULT,
             _MUNICIPALITY_DIGESTS,
             _MUNICIPALITY_SUBKEYS,
-            _INCIDENTS,
-            _PROTOCOL_NOTICES,
+            protocol_tables.INCIDENTS,
+            protocol_tables.PROTOCOL_NOTICES,
         )
     ),
 }
