@@ -140,6 +140,8 @@ def _judge(home: Home, data: bytes) -> tuple[Manifest, ProtocolNoticeBody]:
     manifest, body = notices.verify(data, keyring_for)
     if body.given_by is not Reporter.MUNICIPALITY:
         raise Malformed(_("the agency's own notice is not imported at the agency"))
+    if stored.version(body.party_id, body.keyring_version) is None:
+        raise Malformed(_("the notice names a keyring version this agency did not issue"))
     return manifest, body
 
 
