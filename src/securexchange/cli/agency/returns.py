@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from securexchange.cli.agency.shared import agency_home, export_key_source
+from securexchange.cli.agency.shared import agency_home, export_key_source, master_options
 from securexchange.cli.common import (
     CliState,
     echo,
@@ -356,23 +356,7 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
 @click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
 )
-@click.option(
-    "--skip-invalid", is_flag=True, help="Leave out invalid rows instead of refusing the master."
-)
-@click.option(
-    "--drop-column",
-    "drop_columns",
-    multiple=True,
-    metavar="NAME",
-    help="A column of the master that is not exported (repeatable).",
-)
-@click.option(
-    "--mapping",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help='JSON {"header in the master": "canonical header"}.',
-)
+@master_options
 @json_option
 @passphrase_option
 @pass_state
