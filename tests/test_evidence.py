@@ -325,7 +325,9 @@ def test_a_replayed_or_older_report_is_refused(demo: Path, tmp_path: Path) -> No
     assert len(held(agency)) == 2
 
 
-def _signed_by_an(demo: Path, tmp_path: Path, **changes: Any) -> Path:
+def _signed_by_an(
+    demo: Path, tmp_path: Path, *, evidence_id: str | None = None, **changes: Any
+) -> Path:
     """A report of An Peeters's home with ``changes`` to its body, signed with her key."""
     from securexchange.ids import ArtifactKind, new_artifact_id
     from securexchange.municipality import subkeys
@@ -342,7 +344,7 @@ def _signed_by_an(demo: Path, tmp_path: Path, **changes: Any) -> Path:
     body = replace(body, **changes)
     data = seal(
         artifact_type=ArtifactType.EVIDENCE,
-        artifact_id=new_artifact_id(ArtifactKind.EVIDENCE),
+        artifact_id=evidence_id or new_artifact_id(ArtifactKind.EVIDENCE),
         created_at=now + timedelta(seconds=2),
         municipality=body.nis,
         body=body,
@@ -580,3 +582,26 @@ def test_the_software_field_holds_a_release_number_and_nothing_else() -> None:
     assert SOFTWARE_RE.fullmatch("securexchange 1.2.3.dev4")
     assert not SOFTWARE_RE.fullmatch("securexchange Jan.Peeters-R-ABCDEFGHIJKLMNOPQRST")
     assert not SOFTWARE_RE.fullmatch("securexchange 0.1.0+jan.peeters")
+
+
+def test_the_audit_flags_two_reports_with_one_id_and_other_content(
+    demo: Path, tmp_path: Path
+) -> None:
+    from securexchange.ids import ArtifactKind, new_artifact_id
+
+    agency = copy_home(demo, "agency", tmp_path)
+    shared_id = new_artifact_id(ArtifactKind.EVIDENCE)
+    first = _signed_by_an(demo, tmp_path / "one", evidence_id=shared_id)
+    second = _signed_by_an(
+        demo, tmp_path / "two", evidence_id=shared_id, software="securexchange 9.9.9"
+    )
+    assert first.read_bytes() != second.read_bytes()
+    named = manifest_of(first)["body"]["keyring_version"]
+    folder = tmp_path / "audit"
+    ok(
+        *("--home", str(agency), "agency", "keyring", "publish"),
+        *("--version", str(named), "--out", str(folder)),
+    )
+    shutil.copy(first, folder / "one.sxe")
+    shutil.copy(second, folder / "two.sxe")
+    assert failed_files(folder, demo) == ["one.sxe", "two.sxe"]
