@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from securexchange.agency.registry import municipality_entry
 from securexchange.agency.return_trust import StoredKeyrings
-from securexchange.agency.signer_keyring import keyring_for_signer
+from securexchange.agency.signer_keyring import judge_by
 from securexchange.artifacts.container import read_members
 from securexchange.artifacts.evidence import (
     EvidenceBody,
@@ -28,7 +26,6 @@ from securexchange.artifacts.evidence import (
     evidence_body,
     verify_evidence,
 )
-from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import MANIFEST, Manifest
 from securexchange.clock import format_instant
 from securexchange.errors import Equivocation, Malformed, Rollback, WrongMunicipality
@@ -68,7 +65,7 @@ class Held:
 def _judge(home: Home, data: bytes) -> tuple[Manifest, EvidenceBody]:
     stored = StoredKeyrings(home)
     now = home.now
-    manifest, body = verify_evidence(data, _keyring_for(stored, now))
+    manifest, body = verify_evidence(data, judge_by(stored, now, evidence_body))
     # Judged by the version in force when it was made; the people with access it lists
     # must be those of the version it names, which this agency issued.
     named = stored.version(body.party_id, body.keyring_version)
@@ -76,22 +73,6 @@ def _judge(home: Home, data: bytes) -> tuple[Manifest, EvidenceBody]:
         raise Malformed(_("the report names a keyring version this agency did not issue"))
     check_access(named, body)
     return manifest, body
-
-
-def _keyring_for(stored: StoredKeyrings, now: datetime) -> Callable[[Manifest], Keyring]:
-
-    def keyring_for(manifest: Manifest) -> Keyring:
-        body = evidence_body(manifest)
-        return keyring_for_signer(
-            stored,
-            body.party_id,
-            body.keyring_version,
-            manifest.created_at,
-            signer=manifest.signer,
-            now=now,
-        )
-
-    return keyring_for
 
 
 def import_evidence(home: Home, data: bytes) -> Held:

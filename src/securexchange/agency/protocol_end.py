@@ -34,9 +34,9 @@ from securexchange.agency.registry import (
     unlock_root,
 )
 from securexchange.agency.return_trust import StoredKeyrings
-from securexchange.agency.signer_keyring import keyring_for_signer
+from securexchange.agency.signer_keyring import judge_by
 from securexchange.artifacts.incident import Reporter
-from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
+from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.artifacts.manifest import Manifest
 from securexchange.artifacts.protocol_notice import (
     NoticeKind,
@@ -124,20 +124,7 @@ def give_notice(home: Home, export: KeySource, *, nis: str, decision: str, out_d
 
 def _judge(home: Home, data: bytes) -> tuple[Manifest, ProtocolNoticeBody]:
     stored = StoredKeyrings(home)
-    now = home.now
-
-    def keyring_for(manifest: Manifest) -> Keyring:
-        body = protocol_notice_body(manifest)
-        return keyring_for_signer(
-            stored,
-            body.party_id,
-            body.keyring_version,
-            manifest.created_at,
-            signer=manifest.signer,
-            now=now,
-        )
-
-    manifest, body = notices.verify(data, keyring_for)
+    manifest, body = notices.verify(data, judge_by(stored, home.now, protocol_notice_body))
     if body.given_by is not Reporter.MUNICIPALITY:
         raise Malformed(_("the agency's own notice is not imported at the agency"))
     if stored.version(body.party_id, body.keyring_version) is None:
