@@ -10,7 +10,6 @@ the CLI as a subprocess.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,9 +20,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from demo_homes import copy_home, ok, snapshot_after, sx
 from securexchange.artifacts.erasure_frame import frame, unframe
 from securexchange.artifacts.package import PackageBody
-from securexchange.demo.run import run_demo
 from securexchange.errors import Malformed
 
 ANTWERPEN = "11002"
@@ -33,35 +32,7 @@ ANTWERPEN = "11002"
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes right after its second export (statuses and a resolved quality
     report came back from Antwerpen)."""
-    base = tmp_path_factory.mktemp("subjects")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "export again":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-            break
-    return snapshot
-
-
-def sx(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        capture_output=True,
-        check=False,
-        timeout=180,
-        input=None if stdin is None else stdin.encode(),
-    )
-
-
-def ok(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    done = sx(*args, stdin=stdin)
-    assert done.returncode == 0, done.stderr.decode()
-    return done
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
+    return snapshot_after(tmp_path_factory.mktemp("subjects"), "export again")
 
 
 def reported_person(agency: Path) -> tuple[str, str]:

@@ -8,11 +8,9 @@ subprocess, as a municipality and the agency would.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -21,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from demo_homes import copy_home, ok, snapshot_after, sx
 from securexchange import strictjson
 from securexchange.artifacts import zipstrict
 from securexchange.artifacts.container import read_members, seal
@@ -49,7 +48,6 @@ from securexchange.artifacts.evidence_parts import (
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import MANIFEST, MAX_MANIFEST_SIZE, ArtifactType, Manifest
 from securexchange.demo.cast import MUNICIPALITIES, demo_key
-from securexchange.demo.run import run_demo
 from securexchange.errors import Malformed, UsageError
 from securexchange.fingerprint import Fingerprint
 from securexchange.home.home import HomeKind, open_home
@@ -64,31 +62,7 @@ COLLEAGUE = "staff-11002-jan-claes"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes right after its evidence step (before its clock travels)."""
-    base = tmp_path_factory.mktemp("evidence")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "evidence":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-    return snapshot
-
-
-def sx(*args: str, now: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREXCHANGE")}
-    if now is not None:
-        env["SECUREXCHANGE_NOW"] = now
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        capture_output=True,
-        check=False,
-        timeout=120,
-        env=env,
-    )
-
-
-def ok(*args: str, now: str | None = None) -> subprocess.CompletedProcess[bytes]:
-    done = sx(*args, now=now)
-    assert done.returncode == 0, done.stderr.decode()
-    return done
+    return snapshot_after(tmp_path_factory.mktemp("evidence"), "evidence")
 
 
 def refused(done: subprocess.CompletedProcess[bytes], *names: str) -> str:
@@ -98,12 +72,6 @@ def refused(done: subprocess.CompletedProcess[bytes], *names: str) -> str:
     assert done.returncode == 1, err
     assert len(errors) == 1 and any(f"error: {n}:" in errors[0] for n in names), err
     return errors[0]
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
 
 
 def demo_report(demo: Path) -> Path:

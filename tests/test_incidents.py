@@ -7,36 +7,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from demo_homes import copy_home, snapshot_after, sx
 from securexchange.artifacts.keyring import Keyring
-from securexchange.demo.run import run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes as they are right after its incident step (before its clock
     travels two years ahead)."""
-    base = tmp_path_factory.mktemp("incidents")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "incident":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-    return snapshot
-
-
-def sx(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        input=stdin,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
+    return snapshot_after(tmp_path_factory.mktemp("incidents"), "incident")
 
 
 def register(home: Path) -> object:
@@ -46,12 +29,6 @@ def register(home: Path) -> object:
 
 def notices(demo: Path) -> list[Path]:
     return sorted((demo / "incidents").glob("*.sxi"), key=lambda p: p.stat().st_mtime_ns)
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
 
 
 def test_the_demo_incident_is_closed_in_both_registers(demo: Path) -> None:

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from demo_homes import copy_home, ok, snapshot_after, sx
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
 from securexchange.artifacts.protocol_notice import ProtocolNoticeBody
 from securexchange.artifacts.protocol_terms import EndGround, add_months, notice_effective
-from securexchange.demo.run import run_demo
 from securexchange.errors import Malformed
 
 TODAY = datetime.now(UTC).date()
@@ -27,33 +25,7 @@ TODAY = datetime.now(UTC).date()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes right after its notice step (before its clock travels)."""
-    base = tmp_path_factory.mktemp("notices")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "notice":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-    return snapshot
-
-
-def sx(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-
-
-def ok(*args: str) -> subprocess.CompletedProcess[bytes]:
-    done = sx(*args)
-    assert done.returncode == 0, done.stderr.decode()
-    return done
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
+    return snapshot_after(tmp_path_factory.mktemp("notices"), "notice")
 
 
 def gent_notice(demo: Path) -> Path:
