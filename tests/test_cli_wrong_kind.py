@@ -1,8 +1,8 @@
 """Every kind of file into every command that takes a file: a named error, never exit 3.
 
 The matrix of issue 14 item 10: each artifact kind (package, return, keyring, notice,
-incident notice, written notice of the protocol, card, allowed_signers, workbook,
-master), random bytes, an empty file, a directory, a
+incident notice, written notice of the protocol, report of measures, card,
+allowed_signers, workbook, master), random bytes, an empty file, a directory, a
 FIFO, /dev/zero, a symbolic link, a dangling link, a socket (opening one fails, also as
 root, where mode 0000 does not stop a read) and a file over every cap, given to each
 command that reads a file named on the command line. The right kind may succeed;
@@ -40,6 +40,7 @@ KINDS = (
     "notice",
     "incident",
     "protocol-notice",
+    "evidence",
     "card",
     "allowed_signers",
     "workbook",
@@ -95,6 +96,7 @@ def _build(base: Path) -> World:
     put("notice", sorted((demo / "notices").iterdir())[0], "notice.sxn")
     put("incident", sorted((demo / "incidents").glob("*.sxi"))[0], "incident.sxi")
     put("protocol-notice", sorted((demo / "protocol-notices").glob("*.sxo"))[0], "notice.sxo")
+    put("evidence", sorted((demo / "evidence").glob("*.sxe"))[0], "report.sxe")
     staff = demo / "staff-11002-an-peeters"
     put("card", staff / "keys" / "identity.card.json", "card.json")
     put("allowed_signers", demo / "keyring" / "allowed_signers", "allowed_signers")
@@ -172,6 +174,11 @@ def _commands(w: World, f: Path) -> dict[str, list[str]]:
             *("--home", str(w.municipality), "municipality", "notice", "import", str(f)),
             *("--out", out),
         ],
+        "agency evidence import": ["--home", str(w.agency), "agency", "evidence", "import", str(f)],
+        "municipality evidence --declarations": [
+            *("--home", str(w.municipality), "municipality", "evidence"),
+            *("--out", str(w.scratch / "report.sxe"), "--declarations", str(f)),
+        ],
         "agency recipient add": [
             "--home",
             str(w.agency),
@@ -225,6 +232,8 @@ COMMANDS = (
     "agency notice import",
     "municipality incident import",
     "municipality notice import",
+    "agency evidence import",
+    "municipality evidence --declarations",
     "agency recipient add",
     "agency export",
     "agency export --mapping",
@@ -242,6 +251,8 @@ RIGHT = {
     ("agency incident import", "incident"),
     ("agency notice import", "protocol-notice"),
     ("municipality incident import", "incident"),
+    ("agency evidence import", "evidence"),
+    ("municipality evidence --declarations", "empty"),  # no declarations: all not declared
     ("agency recipient add", "card"),
     ("agency export", "master"),
     ("audit verify", "package"),

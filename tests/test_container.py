@@ -97,6 +97,7 @@ KIND = {
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
     ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
     ArtifactType.PROTOCOL_NOTICE: ArtifactKind.PROTOCOL_NOTICE,
+    ArtifactType.EVIDENCE: ArtifactKind.EVIDENCE,
 }
 TRUST = PinnedSigner(PUBLIC)
 
@@ -211,6 +212,7 @@ def test_member_sets_are_the_ones_the_brief_fixes() -> None:
     assert ArtifactType.NOTICE.members == ("manifest.json", "manifest.sig")
     assert ArtifactType.INCIDENT.members == ("manifest.json", "manifest.sig", "payload.age")
     assert ArtifactType.PROTOCOL_NOTICE.members == ("manifest.json", "manifest.sig")
+    assert ArtifactType.EVIDENCE.members == ("manifest.json", "manifest.sig")
     assert {t.namespace for t in ArtifactType} == {
         sshsig.NAMESPACE_PACKAGE,
         sshsig.NAMESPACE_RETURN,
@@ -218,6 +220,7 @@ def test_member_sets_are_the_ones_the_brief_fixes() -> None:
         sshsig.NAMESPACE_NOTICE,
         sshsig.NAMESPACE_INCIDENT,
         sshsig.NAMESPACE_PROTOCOL_NOTICE,
+        sshsig.NAMESPACE_EVIDENCE,
     }
 
 

@@ -91,7 +91,7 @@ def test_a_package_with_a_newer_zip_layout_is_refused_as_update_needed_not_malfo
     made = make_package(world, [])
     members = _members(made.data)
     manifest = json.loads(members[MANIFEST])
-    manifest["format"] = "securexchange/4"
+    manifest["format"] = "securexchange/5"
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(MANIFEST, strictjson.dumps(manifest))
@@ -101,7 +101,7 @@ def test_a_package_with_a_newer_zip_layout_is_refused_as_update_needed_not_malfo
     path.write_bytes(buffer.getvalue())
     result = run_cli(["municipality", "import", str(path)], home=world.staff)
     assert_single_error(result, "SX-UPDATE-NEEDED", 1)
-    _assert_update_needed(result.stderr, "4")
+    _assert_update_needed(result.stderr, "5")
 
 
 def test_a_notice_in_a_newer_format_is_refused_as_update_needed_not_malformed(

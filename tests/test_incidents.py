@@ -7,36 +7,19 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from demo_homes import copy_home, snapshot_after, sx
 from securexchange.artifacts.keyring import Keyring
-from securexchange.demo.run import run_demo
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes as they are right after its incident step (before its clock
     travels two years ahead)."""
-    base = tmp_path_factory.mktemp("incidents")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "incident":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-    return snapshot
-
-
-def sx(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        input=stdin,
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
+    return snapshot_after(tmp_path_factory.mktemp("incidents"), "incident")
 
 
 def register(home: Path) -> object:
@@ -46,12 +29,6 @@ def register(home: Path) -> object:
 
 def notices(demo: Path) -> list[Path]:
     return sorted((demo / "incidents").glob("*.sxi"), key=lambda p: p.stat().st_mtime_ns)
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
 
 
 def test_the_demo_incident_is_closed_in_both_registers(demo: Path) -> None:
@@ -196,3 +173,60 @@ def test_a_keyring_with_data_protection_officers_states_format_3(demo: Path) -> 
     assert entry is not None and len(entry.dpos) == 1
     assert keyring.to_json()["format"] == "securexchange-keyring/3"
     assert all(r.owner.role != "dpo" for r in entry.readers)
+
+
+def test_an_incident_notice_encrypted_to_someone_it_does_not_list_is_refused(
+    demo: Path, tmp_path: Path
+) -> None:
+    """Signed by the right person, listing only the DPOs, but with one more age stanza:
+    its payload could be read by someone the body hides."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from securexchange.age import parse_recipient
+    from securexchange.artifacts.container import read_members, seal
+    from securexchange.artifacts.incident import IncidentBody
+    from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
+    from securexchange.demo.cast import demo_key
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.ids import ArtifactKind, new_artifact_id
+    from securexchange.keys.keystore import KeyUse, key_path
+    from securexchange.municipality import subkeys
+
+    opening = notices(demo)[0]
+    manifest = Manifest.from_json_bytes(read_members(opening.read_bytes())[MANIFEST])
+    body = manifest.body
+    assert isinstance(body, IncidentBody)
+    staff = copy_home(demo, "staff-11002-an-peeters", tmp_path)
+    with open_home(staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        signer = subkeys.split_out(home, demo_key(key_path(home, KeyUse.IDENTITY)))
+    assert signer.fingerprint.display == manifest.signer
+    listed = [parse_recipient(r.subkey) for r in body.recipients]
+    # A stanza names no one: one more, for whomever, is all a keyless reader can see.
+    hidden = parse_recipient(body.recipients[0].subkey)
+    forged = tmp_path / "forged.sxi"
+    forged_id = new_artifact_id(ArtifactKind.INCIDENT)
+    body = replace(body, incident=forged_id)  # an opening names itself
+    forged.write_bytes(
+        seal(
+            artifact_type=ArtifactType.INCIDENT,
+            artifact_id=forged_id,
+            created_at=manifest.created_at + timedelta(seconds=1),
+            municipality=manifest.municipality,
+            body=body,
+            signing_seed=signer.seed,
+            content=b"what the stranger reads",
+            recipients=[*listed, hidden],
+        )
+    )
+    folder = tmp_path / "audit"
+    shutil.copytree(demo / "incidents", folder)
+    shutil.copy(forged, folder / forged.name)
+    card = str(demo / "keyring" / "root.card.json")
+    done = sx("audit", "verify", str(folder), "--agency-key", card)
+    assert done.returncode == 1
+    assert b"6 of 7 artifacts verified" in done.stderr, done.stderr.decode()
+    assert b"forged.sxi: structure" in done.stderr
+    agency = copy_home(demo, "agency", tmp_path)
+    done = sx("--home", str(agency), "agency", "incident", "import", str(forged))
+    assert done.returncode == 1 and b"SX-MALFORMED" in done.stderr

@@ -115,8 +115,8 @@ def test_json_is_the_same_in_every_language_and_the_text_is_not(tmp_path: Path) 
 def test_the_demo_runs_in_each_language(lang: str, tmp_path: Path) -> None:
     result = run_cli(["--lang", lang, "demo", "--dir", str(tmp_path / "demo")], timeout=300)
     assert result.code == 0, result.stderr[-3000:]
-    dutch = ("] terugmelding: ", "STAP  NAAM", "alle 23 stappen gelukt")
-    english = ("] return: ", "STEP  NAME", "all 23 steps ok")
+    dutch = ("] terugmelding: ", "STAP  NAAM", "alle 24 stappen gelukt")
+    english = ("] return: ", "STEP  NAME", "all 24 steps ok")
     shown, hidden = (dutch, english) if lang == "nl" else (english, dutch)
     assert all(text in result.stdout for text in shown), result.stdout
     assert not any(text in result.stdout for text in hidden), result.stdout

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
+from demo_homes import copy_home, ok, snapshot_after, sx
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
 from securexchange.artifacts.protocol_notice import ProtocolNoticeBody
 from securexchange.artifacts.protocol_terms import EndGround, add_months, notice_effective
-from securexchange.demo.run import run_demo
 from securexchange.errors import Malformed
 
 TODAY = datetime.now(UTC).date()
@@ -27,33 +25,7 @@ TODAY = datetime.now(UTC).date()
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo's homes right after its notice step (before its clock travels)."""
-    base = tmp_path_factory.mktemp("notices")
-    snapshot = base / "snapshot"
-    for step in run_demo(base / "demo"):
-        if step.name == "notice":
-            shutil.copytree(base / "demo", snapshot, symlinks=True)
-    return snapshot
-
-
-def sx(*args: str) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-
-
-def ok(*args: str) -> subprocess.CompletedProcess[bytes]:
-    done = sx(*args)
-    assert done.returncode == 0, done.stderr.decode()
-    return done
-
-
-def copy_home(demo: Path, name: str, tmp_path: Path) -> Path:
-    target = tmp_path / name
-    shutil.copytree(demo / name, target, symlinks=True)
-    return target
+    return snapshot_after(tmp_path_factory.mktemp("notices"), "notice")
 
 
 def gent_notice(demo: Path) -> Path:
@@ -263,3 +235,50 @@ def test_a_receipt_whose_effective_day_is_not_three_months_later_is_malformed() 
     value["effective"] = "2027-04-29"
     with pytest.raises(Malformed):
         ProtocolNoticeBody.from_json(value)
+
+
+def _signed_by_sofie(demo: Path, tmp_path: Path, **changes: object) -> Path:
+    """Gent's notice with ``changes`` to its body, signed with Sofie Maes's key."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from securexchange.artifacts.container import read_members, seal
+    from securexchange.artifacts.manifest import MANIFEST, ArtifactType, Manifest
+    from securexchange.demo.cast import demo_key
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.ids import ArtifactKind, new_artifact_id
+    from securexchange.keys.keystore import KeyUse, key_path
+    from securexchange.municipality import subkeys
+
+    manifest = Manifest.from_json_bytes(read_members(gent_notice(demo).read_bytes())[MANIFEST])
+    body = manifest.body
+    assert isinstance(body, ProtocolNoticeBody)
+    staff = copy_home(demo, "staff-44021-sofie-maes", tmp_path)
+    with open_home(staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        signer = subkeys.split_out(home, demo_key(key_path(home, KeyUse.IDENTITY)))
+    path = tmp_path / "forged.sxo"
+    path.write_bytes(
+        seal(
+            artifact_type=ArtifactType.PROTOCOL_NOTICE,
+            artifact_id=new_artifact_id(ArtifactKind.PROTOCOL_NOTICE),
+            created_at=manifest.created_at + timedelta(seconds=1),
+            municipality=manifest.municipality,
+            body=replace(body, **changes),
+            signing_seed=signer.seed,
+        )
+    )
+    return path
+
+
+def test_a_notice_of_another_protocol_or_an_unissued_keyring_version_is_refused(
+    demo: Path, tmp_path: Path
+) -> None:
+    agency = copy_home(demo, "agency", tmp_path)
+    other = _signed_by_sofie(demo, tmp_path / "a", protocol_id="protocol-" + "a" * 26)
+    done = sx("--home", str(agency), "agency", "notice", "import", str(other))
+    assert done.returncode == 1 and b"SX-WRONG-MUNICIPALITY" in done.stderr, done.stderr
+    assert b"another protocol" in done.stderr
+    unissued = _signed_by_sofie(demo, tmp_path / "b", keyring_version=999)
+    done = sx("--home", str(agency), "agency", "notice", "import", str(unissued))
+    assert done.returncode == 1 and b"SX-MALFORMED" in done.stderr, done.stderr
+    assert b"did not issue" in done.stderr

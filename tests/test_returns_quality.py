@@ -68,13 +68,16 @@ def test_a_report_raised_today_is_overdue_once_two_weeks_have_passed(channel: Ch
     assert R1 not in json.dumps(after)  # the listing names reports, not records
 
 
-def test_a_resolved_report_leaves_the_open_list_and_its_outcome_is_ready_for_export(
+def test_a_resolved_report_stays_listed_as_not_sent_and_its_outcome_is_ready_for_export(
     channel: Channel,
 ) -> None:
     report = _report_today(channel)
     result = run_cli(["agency", "quality", "resolve", report, "gecorrigeerd"], home=channel.agency)
     assert result.code == 0, result.stderr
-    assert _listed(channel, datetime.now(UTC)) == []
+    listed = _listed(channel, datetime.now(UTC))
+    assert [(r["report"], r["outcome"], r["sent"]) for r in listed] == [
+        (report, "gecorrigeerd", False)
+    ]
     with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
         assert agency_quality.outcomes_for(home, channel.party_id) == {R1: "gecorrigeerd"}
 
@@ -112,3 +115,19 @@ def test_the_report_shows_status_by_client_id_and_overdue_reports_highlighted(
     assert quality_rows[1][8].value == "TE LAAT"
     assert quality_rows[1][0].fill.fgColor.rgb.endswith("F4B183")
     assert R1 not in (channel.agency / "log.jsonl").read_text(encoding="utf-8")
+
+
+def test_a_record_with_a_report_still_open_carries_no_outcome(channel: Channel) -> None:
+    entries = [quality(R1, "Adres", at=now_text()), quality(R1, "Telefoon", at=now_text())]
+    _, data = seal_delta(channel.staff, entries)
+    with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
+        result = import_returns(
+            home, agency_export_source(channel.agency), [("a.sxr", data)], sent_records=_sent
+        )
+    first, second = result.results[0].report_ids
+    with open_home(channel.agency, env={}, expect=HomeKind.AGENCY) as home:
+        agency_quality.resolve(home, first, "gecorrigeerd")
+        # The earlier outcome would read as the answer to the report still open.
+        assert agency_quality.outcomes_for(home, channel.party_id) == {}
+        agency_quality.resolve(home, second, "correct-bevonden")
+        assert set(agency_quality.outcomes_for(home, channel.party_id)) == {R1}

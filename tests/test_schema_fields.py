@@ -172,7 +172,7 @@ def test_the_whole_demo_runs_with_the_new_field(
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "all 23 steps ok" in result.stdout
+    assert "all 24 steps ok" in result.stdout
 
 
 def test_the_new_field_is_checked_in_a_package_like_every_other(

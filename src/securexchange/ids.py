@@ -32,9 +32,10 @@ class ArtifactKind(StrEnum):
     QUALITY = "qr"
     INCIDENT = "inc"
     PROTOCOL_NOTICE = "pn"
+    EVIDENCE = "ev"
 
 
-ARTIFACT_ID_RE = re.compile(r"^(pkg|ret|kr|ntc|wb|ckp|qr|inc|pn)-[a-z2-7]{26}$")
+ARTIFACT_ID_RE = re.compile(r"^(pkg|ret|kr|ntc|wb|ckp|qr|inc|pn|ev)-[a-z2-7]{26}$")
 RECORD_ID_RE = re.compile(r"^R-[A-Z2-7]{20}$")
 
 

@@ -30,3 +30,14 @@ def record_id(key: bytes, *, client_id: str, party_id: str) -> str:
         raise ValueError("the pseudonym key is 32 bytes")
     digest = hmac.new(key, _TAG + _field(party_id) + _field(client_id), hashlib.sha256).digest()
     return record_id_from_digest(digest)
+
+
+_ERASED_TAG = b"securexchange/erased-client/v1\x00"
+
+
+def erased_client_digest(key: bytes, client_id: str) -> str:
+    """What the agency keeps of a client it erased (``agency erase``): a keyed digest,
+    enough to leave the client out of every later export, not the client id itself."""
+    if len(key) != KEY_BYTES:
+        raise ValueError("the pseudonym key is 32 bytes")
+    return hmac.new(key, _ERASED_TAG + _field(client_id), hashlib.sha256).hexdigest()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
 from securexchange import municipalities, normalise
 from securexchange.ids import is_nis_code
@@ -294,6 +294,15 @@ HEADER_OUTCOME = "Afhandeling melding"
 # A quality report names one of the shared fields (art. 7 "gegevens ... vermeld in
 # artikel 3"), and one problem from QUALITY_PROBLEMS.
 QUALITY_FIELDS: tuple[str, ...] = SHARED_HEADERS
+# Art. 7: the agency answers a quality report "binnen 2 weken". The one rule both sides
+# apply (the agency's list and the municipality's status): see :func:`quality_due`.
+QUALITY_ANSWER_WITHIN = timedelta(days=14)
+
+
+def quality_due(reported_at: datetime) -> date:
+    """The last day the agency's answer to a quality report made at ``reported_at``
+    (UTC) is in time: two weeks after the finding. The answer is overdue the day after."""
+    return (reported_at + QUALITY_ANSWER_WITHIN).date()
 
 
 def parse_interests(text: str) -> tuple[str, ...]:

@@ -49,6 +49,7 @@ NAMESPACE_KEYRING = "securexchange-keyring-v1"
 NAMESPACE_NOTICE = "securexchange-notice-v1"
 NAMESPACE_INCIDENT = "securexchange-incident-v1"
 NAMESPACE_PROTOCOL_NOTICE = "securexchange-protocol-notice-v1"
+NAMESPACE_EVIDENCE = "securexchange-evidence-v1"
 NAMESPACE_LOG = "securexchange-log-v1"
 NAMESPACE_CARD = "securexchange-card-v1"
 

@@ -3,9 +3,9 @@ deadline ("5 h 20 min left", "3 h late")."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from securexchange.i18n import _
+from securexchange.i18n import _, ngettext
 
 
 def counted(count: int, singular: str, plural: str | None = None) -> str:
@@ -30,3 +30,15 @@ def time_left(due: datetime | None, now: datetime) -> str:
     return _("{hours} h {minutes} min left").format(
         hours=seconds // 3600, minutes=seconds % 3600 // 60
     )
+
+
+def days_left(due: date, today: date) -> str:
+    """Whole days until the last day ``due`` (inclusive), or since it passed."""
+    days = (due - today).days
+    if days < 0:
+        # TRANSLATORS: a due day that has passed, {n} days ago.
+        return ngettext("{n} day late", "{n} days late", -days).format(n=-days)
+    if days == 0:
+        return _("due today")
+    # TRANSLATORS: the whole days left until a due day.
+    return ngettext("{n} day left", "{n} days left", days).format(n=days)

@@ -17,8 +17,10 @@ Steps (protocol art. 3-6; docs/architecture.md, "Export atomicity"):
    a changed key refused), retention deadlines (:func:`schema.retention_deadline`),
    the workbook (:mod:`securexchange.sheets.workbook`, optionally in worker processes), the
    container (:func:`securexchange.artifacts.package.seal_package`), staged in ``HOME/outbox``.
-6. One transaction: every package row, its records, the sequence numbers, the log
-   entry. 7. Publication into the output directory, then the rows are marked.
+6. One transaction: every package row, its records, the sequence numbers, the quality
+   reports whose answer it carries (art. 7, :func:`quality.link_answers`), the log
+   entry. 7. Publication into the output directory, then the rows are marked (and those
+   answers count as sent).
 
 Never prints; progress goes to a callback.
 """
@@ -33,8 +35,8 @@ from datetime import datetime
 from pathlib import Path
 
 from securexchange import age
+from securexchange.agency import erasures, quality, vouched
 from securexchange.agency import packages as ledger
-from securexchange.agency import vouched
 from securexchange.agency.coming import AGENCY, keyring_coming
 from securexchange.agency.export_build import (
     Prepared,
@@ -105,6 +107,8 @@ class _Issued:
     expired: int
     without_subkey: int
     held_back: tuple[HeldBack, ...]
+    erase: tuple[str, ...] = ()
+    erased_rows: int = 0
 
 
 DEFAULT_OPTIONS = ExportOptions()  # frozen: one shared default is safe
@@ -131,6 +135,8 @@ def _issued(p: Prepared, data: bytes, created_at: datetime, out_dir: Path) -> _I
         expired=p.expired,
         without_subkey=p.target.without_subkey,
         held_back=p.target.held_back,
+        erase=p.erase,
+        erased_rows=p.erased_rows,
     )
 
 
@@ -157,6 +163,7 @@ def _mark_published(home: Home, placed: Sequence[tuple[ledger.IssuedPackage, Pat
     with statedb.transaction(home.db):
         for item, path in placed:
             ledger.mark_published(home, item.package_id, str(path.parent.resolve()))
+            quality.mark_published(home, item.package_id)
     for item, _ in placed:
         ledger.staged_path(home, item.package_id).unlink(missing_ok=True)
     fsync_dir(ledger.outbox(home))
@@ -289,9 +296,17 @@ def _reminders(home: Home, full: Keyring) -> tuple[Event, ...]:
 
 def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skipped: int) -> None:
     """One transaction: sequence numbers, records and the log entry, or nothing."""
+    carried = sum(len(item.erase) for item in issued)
     with statedb.transaction(home.db):
         for item in issued:
             ledger.insert(home, item.package, item.records)
+            erasures.note_carried(home, item.package.party_id, item.erase, item.package.package_id)
+            quality.link_answers(
+                home,
+                item.package.package_id,
+                item.package.party_id,
+                (r.record_id for r in item.records),
+            )
         home.record(
             Action.EXPORT,
             actor=identity.fingerprint.display,
@@ -300,6 +315,7 @@ def _commit(home: Home, issued: Sequence[_Issued], identity: Identity, *, skippe
                 "packages": len(issued),
                 "records": sum(item.package.records for item in issued),
                 "skipped": skipped,
+                **({"erasures": carried} if carried else {}),
             },
         )
 
@@ -368,6 +384,7 @@ def _seal_all(
                 keyring_data=p.target.keyring_data,
                 keyring_signature=p.target.keyring_signature,
                 signing_seed=identity.seed,
+                erase=p.erase,
             )
             atomic_write(ledger.staged_path(home, p.package_id), data, mode=0o600)
             issued.append(_issued(p, data, created_at, out_dir))
@@ -408,6 +425,8 @@ def _publish(home: Home, issued: Sequence[_Issued], out_dir: Path) -> list[Packa
             file=path,
             without_subkey=item.without_subkey,
             held_back=item.held_back,
+            erasures=len(item.erase),
+            erased_rows=item.erased_rows,
         )
         for item, (package, path) in zip(issued, placed, strict=True)
     ]

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
 from securexchange import age, municipalities, pseudonym
+from securexchange.agency import erasures, vouched
 from securexchange.agency import packages as ledger
-from securexchange.agency import vouched
 from securexchange.agency.export_result import (
     PACKAGE_SUFFIX,
     HeldBack,
@@ -211,14 +211,19 @@ class Prepared:
     destroy_by: date
     expired: int = 0
     file_name: str = field(default="")
+    # Record ids the municipality is to erase (agency/erasures.py), and how many of the
+    # master's rows were left out because their client was erased.
+    erase: tuple[str, ...] = ()
+    erased_rows: int = 0
 
 
 def _rows(
     home: Home, target: Target, key: bytes, today: date, previous: ledger.IssuedPackage | None
-) -> tuple[list[ledger.PackageRecord], tuple[WorkbookRow, ...], int]:
-    """The package's records and workbook rows (by name), and how many rows were left out
-    because their retention deadline has passed. A client keeps the record id sent
-    before: a different one means the pseudonym key changed (refused)."""
+) -> tuple[list[ledger.PackageRecord], tuple[WorkbookRow, ...], int, int]:
+    """The package's records and workbook rows (by name), how many rows were left out
+    because their retention deadline has passed, and how many because the client was
+    erased (``agency erase``). A client keeps the record id sent before: a different
+    one means the pseudonym key changed (refused)."""
     entry = target.entry
     end = protocol_end(entry)
     earlier: dict[str, str] = {}
@@ -230,6 +235,8 @@ def _rows(
     # data-quality reports travel back in this package (agency/ledger.py, quality.py).
     statuses = statuses_for(home, entry.party_id)
     outcomes = outcomes_for(home, entry.party_id)
+    gone = erasures.erased_digests(home)
+    erased = 0
     seen: dict[str, str] = {}
     records: list[ledger.PackageRecord] = []
     rows: list[tuple[tuple[str, str, str], WorkbookRow]] = []
@@ -238,6 +245,9 @@ def _rows(
         deadline = retention_deadline(row.certificate_date, entry.retention_months, end)
         if deadline <= today:
             expired += 1
+            continue
+        if gone and pseudonym.erased_client_digest(key, row.client_id) in gone:
+            erased += 1
             continue
         rid = pseudonym.record_id(key, client_id=row.client_id, party_id=entry.party_id)
         other = seen.get(rid)
@@ -264,7 +274,7 @@ def _rows(
             )
         )
     rows.sort(key=lambda item: item[0])
-    return records, tuple(r for _, r in rows), expired
+    return records, tuple(r for _, r in rows), expired, erased
 
 
 def prepare(
@@ -278,7 +288,8 @@ def prepare(
     today = created_at.date()
     end = protocol_end(entry)
     previous = ledger.latest(home, entry.party_id)
-    records, workbook_rows, expired = _rows(home, target, key, today, previous)
+    records, workbook_rows, expired, erased_rows = _rows(home, target, key, today, previous)
+    erase = erasures.instructions_for(home, entry.party_id, today)
     import_deadline, valid_until = default_deadlines(created_at)
     # Nothing is imported or opened under a protocol after its last day (art. 5).
     protocol_over = datetime.combine(end + timedelta(days=1), time(), UTC)
@@ -306,6 +317,7 @@ def prepare(
         supersedes=supersedes,
         demo=home.demo,
         agency_subkeys=agency_subkeys,
+        erasures=len(erase),
     )
     package_id = new_artifact_id(ArtifactKind.PACKAGE)
     return Prepared(
@@ -319,6 +331,8 @@ def prepare(
         destroy_by=min(deadlines) if deadlines else valid_until.date(),
         expired=expired,
         file_name=f"{entry.nis}-{sequence:05d}-{package_id}{PACKAGE_SUFFIX}",
+        erase=erase,
+        erased_rows=erased_rows,
     )
 
 

@@ -74,6 +74,8 @@ class PackageSummary:
     without_subkey: int = 0  # recipients left out: no subkey valid now (ask them to rotate)
     # Who kept this package classic (no hybrid post-quantum subkey); empty: hybrid only.
     held_back: tuple[HeldBack, ...] = ()
+    erasures: int = 0  # erasure instructions carried (agency erase)
+    erased_rows: int = 0  # master rows left out: their client was erased
 
     @property
     def post_quantum(self) -> bool:

@@ -9,8 +9,6 @@ keeps them in its register; reading one (``incident show``) needs the DPO key.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from securexchange import age
@@ -19,15 +17,13 @@ from securexchange.agency.dpo_key import unlock_dpo
 from securexchange.agency.export_key import unlock_export
 from securexchange.agency.registry import agency_keys, current_keyring
 from securexchange.agency.return_trust import StoredKeyrings
-from securexchange.agency.signer_keyring import keyring_for_signer
+from securexchange.agency.signer_keyring import judge_by
 from securexchange.artifacts.incident import (
     IncidentBody,
     IncidentDetails,
     Reporter,
     incident_body,
 )
-from securexchange.artifacts.keyring import Keyring
-from securexchange.artifacts.manifest import Manifest
 from securexchange.errors import BadSignature, Equivocation, Malformed, NotFound
 from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
@@ -77,21 +73,6 @@ def _keyring_for(home: Home) -> StoredKeyrings:
     return StoredKeyrings(home)
 
 
-def _in_force(stored: StoredKeyrings, now: datetime | None) -> Callable[[Manifest], Keyring]:
-    def keyring_for(manifest: Manifest) -> Keyring:
-        body = incident_body(manifest)
-        return keyring_for_signer(
-            stored,
-            body.party_id,
-            body.keyring_version,
-            manifest.created_at,
-            signer=manifest.signer,
-            now=now,
-        )
-
-    return keyring_for
-
-
 def receive(home: Home, data: bytes) -> notices.Received:
     """Verify a municipality's notice and add it to the register (no key needed)."""
     dpo = agency_keys(home).dpo
@@ -100,7 +81,7 @@ def receive(home: Home, data: bytes) -> notices.Received:
     return notices.receive(
         home,
         data,
-        keyring_for=_in_force(_keyring_for(home), home.now),
+        keyring_for=judge_by(_keyring_for(home), home.now, incident_body),
         reader=dpo.fingerprint.display,
         party_reports=Reporter.AGENCY,
         actor=dpo.fingerprint.display,
@@ -114,7 +95,7 @@ def show(
     register.incident(home, incident_id)
     identity = unlock_dpo(home, dpo)
     identities = [age.parse_identity(s.identity) for s in identity.subkeys]
-    keyring_for = _in_force(_keyring_for(home), None)
+    keyring_for = judge_by(_keyring_for(home), None, incident_body)
     shown: list[tuple[str, IncidentBody, IncidentDetails | None]] = []
     for notice_id, _sequence, _phase, data in register.notices(home, incident_id):
         body, details = notices.read_details(data, keyring_for, identities)

@@ -10,7 +10,8 @@ Tables (SQLite, the agency home's state database)::
     ledger_history   every status entry ever applied: record, new status, its base,
                      the ledger's status before it, conflict flag, signer, times, delta
     quality_reports  every data-quality report (art. 7): qr- id, record, field, problem,
-                     reported/received time, due date (two weeks), outcome once resolved
+                     reported/received time, due date (two weeks), outcome once resolved,
+                     the package carrying the answer and when it was published
 
 A record the ledger has no row for has the initial status
 (:data:`schema.INITIAL_ACTIVITY_STATUS`). A status entry whose base differs from the
@@ -27,18 +28,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from securexchange.artifacts.returns import QualityEntry, StatusEntry
 from securexchange.clock import format_instant
 from securexchange.errors import InternalError
 from securexchange.home.home import Home
 from securexchange.ids import ArtifactKind, new_artifact_id
+from securexchange.schema import quality_due
 from securexchange.vocabularies import INITIAL_ACTIVITY_STATUS
-
-# Art. 7: the agency acts "binnen 2 weken" of the municipality's finding.
-QUALITY_DEADLINE = timedelta(days=14)
-
 
 # --- deltas and sequence numbers --------------------------------------------------------
 
@@ -91,7 +89,7 @@ def current_status(home: Home, party_id: str, record_id: str) -> str:
 
 def due_on(reported_at: datetime, received_at: datetime) -> date:
     """Two weeks after the finding; a report dated after its arrival counts from arrival."""
-    return (min(reported_at, received_at) + QUALITY_DEADLINE).date()
+    return quality_due(min(reported_at, received_at))
 
 
 def _order_time(home: Home, party_id: str, record: str, signer: str, up_to: int) -> str | None:
@@ -337,16 +335,32 @@ class QualityRow:
     delta_id: str
     outcome: str | None
     resolved_at: str | None
+    # The package that carries the outcome (set when it is committed) and when that
+    # package was published: the answer counts as given then (art. 7), not at resolve.
+    answered_in: str | None = None
+    answered_at: str | None = None
+
+    @property
+    def sent(self) -> bool:
+        return self.answered_at is not None
 
     def overdue(self, today: date) -> bool:
-        return self.outcome is None and today > self.due_on
+        """Past its due date with no answer sent (resolved or not)."""
+        return not self.sent and today > self.due_on
+
+    @property
+    def late(self) -> bool:
+        """Answered, but after the due date."""
+        return self.answered_at is not None and self.answered_at[:10] > self.due_on.isoformat()
 
 
 def quality_reports(home: Home, *, open_only: bool = False) -> list[QualityRow]:
+    """Every report, or only those whose answer was not sent yet (``open_only``)."""
     rows = home.db.execute(
         "SELECT report_id, party_id, record_id, field, problem, signer, reported_at, "
-        "received_at, due_on, delta_id, outcome, resolved_at FROM quality_reports "
-        "WHERE outcome IS NULL OR ? = 0 ORDER BY due_on, received_at, report_id",
+        "received_at, due_on, delta_id, outcome, resolved_at, answered_in, answered_at "
+        "FROM quality_reports WHERE answered_at IS NULL OR ? = 0 "
+        "ORDER BY due_on, received_at, report_id",
         (int(open_only),),
     ).fetchall()
     return [
@@ -363,6 +377,8 @@ def quality_reports(home: Home, *, open_only: bool = False) -> list[QualityRow]:
             delta_id=str(r[9]),
             outcome=None if r[10] is None else str(r[10]),
             resolved_at=None if r[11] is None else str(r[11]),
+            answered_in=None if r[12] is None else str(r[12]),
+            answered_at=None if r[13] is None else str(r[13]),
         )
         for r in rows
     ]

@@ -34,9 +34,9 @@ from securexchange.agency.registry import (
     unlock_root,
 )
 from securexchange.agency.return_trust import StoredKeyrings
-from securexchange.agency.signer_keyring import keyring_for_signer
+from securexchange.agency.signer_keyring import judge_by
 from securexchange.artifacts.incident import Reporter
-from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
+from securexchange.artifacts.keyring import MunicipalityEntry
 from securexchange.artifacts.manifest import Manifest
 from securexchange.artifacts.protocol_notice import (
     NoticeKind,
@@ -52,7 +52,6 @@ from securexchange.artifacts.protocol_terms import (
 from securexchange.ending import notices
 from securexchange.errors import Equivocation, Malformed, NotFound, ProtocolInactive, UsageError
 from securexchange.home import statedb
-from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.i18n import _
@@ -94,10 +93,12 @@ def give_notice(home: Home, export: KeySource, *, nis: str, decision: str, out_d
     entry = municipality_entry(home, nis.strip())
     if not entry.active_on(home.now.date()):
         raise ProtocolInactive(_("the municipality's protocol is not in force"))
-    refuse_non_directory(out_dir)
+    notices.prepare_out(out_dir)
     given = notices.find(home, protocol_id=entry.protocol_id, kind=NoticeKind.NOTICE.value, ours=1)
     if given:
-        path = _write(out_dir, given[0].notice_id, notices.container(home, given[0].notice_id))
+        path = notices.write(
+            out_dir, given[0].notice_id, notices.container(home, given[0].notice_id)
+        )
         return Given(given[0].notice_id, path, entry.protocol_id, again=True)
     keyring = current_keyring(home).keyring
     signer = unlock_export(home, export)
@@ -118,34 +119,16 @@ def give_notice(home: Home, export: KeySource, *, nis: str, decision: str, out_d
     with statedb.transaction(home.db):
         notices.record(home, manifest, body, data, ours=True, received_on=None, effective=None)
         home.record(Action.NOTICE_GIVE, actor=signer.fingerprint.display, artifacts=[notice_id])
-    return Given(notice_id, _write(out_dir, notice_id, data), entry.protocol_id, again=False)
-
-
-def _write(out_dir: Path, notice_id: str, data: bytes) -> Path:
-    output_dir(out_dir, private=False)  # a notice names a protocol and a decision, no person
-    path = out_dir / f"{notice_id}{notices.FILE_SUFFIX}"
-    atomic_write(path, data, mode=0o644)
-    return path
+    return Given(notice_id, notices.write(out_dir, notice_id, data), entry.protocol_id, again=False)
 
 
 def _judge(home: Home, data: bytes) -> tuple[Manifest, ProtocolNoticeBody]:
     stored = StoredKeyrings(home)
-    now = home.now
-
-    def keyring_for(manifest: Manifest) -> Keyring:
-        body = protocol_notice_body(manifest)
-        return keyring_for_signer(
-            stored,
-            body.party_id,
-            body.keyring_version,
-            manifest.created_at,
-            signer=manifest.signer,
-            now=now,
-        )
-
-    manifest, body = notices.verify(data, keyring_for)
+    manifest, body = notices.verify(data, judge_by(stored, home.now, protocol_notice_body))
     if body.given_by is not Reporter.MUNICIPALITY:
         raise Malformed(_("the agency's own notice is not imported at the agency"))
+    if stored.version(body.party_id, body.keyring_version) is None:
+        raise Malformed(_("the notice names a keyring version this agency did not issue"))
     return manifest, body
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from securexchange import pseudonym, strictjson
 from securexchange.errors import (
     Malformed,
+    NotFound,
 )
 from securexchange.home.atomicio import (
     atomic_write,
@@ -62,3 +63,23 @@ def load_or_create_pseudonym_key(home: Home) -> tuple[bytes, bool]:
     except FileExistsError:  # pragma: no cover - another writer despite the home lock
         return _read_pseudonym_key(path), False
     return key, True
+
+
+def pseudonym_key_for_lookup(home: Home) -> bytes:
+    """The pseudonym key for a lookup (``agency subject``, ``agency erase``): made here
+    only while the agency has exported nothing and erased nobody. A missing key after
+    that is a lost backup: a new one would make every kept digest and record id
+    unreachable and the answer to a data subject false, so it is refused."""
+    path = pseudonym_key_path(home)
+    if path.exists():
+        return _read_pseudonym_key(path)
+    used = home.db.execute(
+        "SELECT EXISTS (SELECT 1 FROM agency_packages) OR "
+        "EXISTS (SELECT 1 FROM agency_erased_clients)"
+    ).fetchone()[0]
+    if used:
+        raise NotFound(
+            "the pseudonym key is missing, though packages were exported with it",
+            hint="restore HOME/keys/pseudonym.key from the backup",
+        )
+    return load_or_create_pseudonym_key(home)[0]

@@ -165,10 +165,13 @@ def _history_cells(h: ledger.HistoryRow, names: _Names) -> tuple[str, ...]:
 def _quality_rows(reports: Sequence[ledger.QualityRow], names: _Names, today: date) -> list[Row]:
     rows: list[Row] = []
     for q in reports:
-        if q.outcome is not None:
-            state = f"afgehandeld: {q.outcome}"
+        # Answered once a published package carried the outcome (art. 7), not at resolve.
+        if q.sent:
+            state = f"afgehandeld: {q.outcome}, verzonden {_day(q.answered_at or '')}"
         elif q.overdue(today):
-            state = "TE LAAT"
+            state = "TE LAAT" if q.outcome is None else f"TE LAAT (opgelost: {q.outcome})"
+        elif q.outcome is not None:
+            state = f"opgelost ({q.outcome}), nog niet verzonden"
         else:
             state = "open"
         cells = (
@@ -213,13 +216,14 @@ def _sheets(home: Home, client_ids: ClientIds) -> tuple[list[TableSheet], Report
         ),
     ]
     open_reports = [q for q in reports if q.outcome is None]
+    unsent = [q for q in reports if not q.sent]
     summary = ReportSummary(
         path=Path(),
         statuses=len(statuses),
         history=len(history),
         conflicts=len(conflict_rows),
         open_reports=len(open_reports),
-        overdue=sum(1 for q in open_reports if q.overdue(today)),
+        overdue=sum(1 for q in unsent if q.overdue(today)),
     )
     return sheets, summary
 

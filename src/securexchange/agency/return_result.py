@@ -23,6 +23,7 @@ class ReturnResult:
     report_ids: tuple[str, ...] = ()
     waits_for: int | None = None  # stored, waiting for this sequence number first
     missing: int = 0  # how many numbers before it have not arrived (waiting only)
+    erased: int = 0  # entries about erased people, dropped (agency erase)
 
 
 @dataclass(frozen=True)

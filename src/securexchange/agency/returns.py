@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import Protocol
 
 from securexchange import age
-from securexchange.agency import clients, ledger, vouched, waiting
+from securexchange.agency import clients, erasures, ledger, vouched, waiting
 from securexchange.agency.export_key import unlock_export
 from securexchange.agency.return_result import (
     ImportReturns,
@@ -233,6 +233,12 @@ def _reopen(
 
 def _apply(home: Home, item: _Ready, file: str) -> ReturnResult:
     doc = item.document
+    # A return made before the municipality took in the erasure instruction may still
+    # name an erased person: its entries about them are dropped, not applied (the
+    # municipality did nothing wrong, so the rest of the return counts).
+    gone = erasures.erased_records(home, item.entry.party_id)
+    statuses = [e for e in doc.statuses if e.record not in gone]
+    reports = [e for e in doc.quality_reports if e.record not in gone]
     applied = ledger.apply_delta(
         home,
         delta_id=doc.delta_id,
@@ -241,8 +247,8 @@ def _apply(home: Home, item: _Ready, file: str) -> ReturnResult:
         sequence=doc.sequence,
         content_sha256=doc.sha256,
         created_at=item.manifest.created_at,
-        statuses=doc.statuses,
-        quality_reports=doc.quality_reports,
+        statuses=statuses,
+        quality_reports=reports,
     )
     clients.record_return(
         home, party_id=item.entry.party_id, manifest=item.manifest, version=item.body.client_version
@@ -258,6 +264,7 @@ def _apply(home: Home, item: _Ready, file: str) -> ReturnResult:
         quality_reports=applied.quality_reports,
         conflicts=applied.conflicts,
         report_ids=applied.report_ids,
+        erased=len(doc.statuses) + len(doc.quality_reports) - len(statuses) - len(reports),
     )
 
 

@@ -7,10 +7,13 @@ removed since is judged by the newest version issued before the file was made.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from securexchange.agency.return_trust import StoredKeyrings
 from securexchange.artifacts.keyring import Keyring
+from securexchange.artifacts.manifest import Manifest
 from securexchange.errors import Future, NotAuthorised, WrongMunicipality
 from securexchange.i18n import _
 
@@ -54,4 +57,36 @@ def _still_listed(
     if current is not None:
         listed.add(current.agency.export.fingerprint.display)
     if signer not in listed:
-        raise NotAuthorised(_("the file is signed by someone the keyring no longer lists"))
+        raise NotAuthorised(
+            _("the file is signed by someone the keyring in force does not list for it")
+        )
+
+
+class _Named(Protocol):
+    """A body that names its party and the keyring version it was made under."""
+
+    @property
+    def party_id(self) -> str: ...
+
+    @property
+    def keyring_version(self) -> int: ...
+
+
+def judge_by(
+    stored: StoredKeyrings, now: datetime | None, body_of: Callable[[Manifest], _Named]
+) -> Callable[[Manifest], Keyring]:
+    """The keyring-for-manifest function a verifier takes: :func:`keyring_for_signer`
+    for the party and version ``body_of`` reads from the manifest."""
+
+    def keyring_for(manifest: Manifest) -> Keyring:
+        body = body_of(manifest)
+        return keyring_for_signer(
+            stored,
+            body.party_id,
+            body.keyring_version,
+            manifest.created_at,
+            signer=manifest.signer,
+            now=now,
+        )
+
+    return keyring_for

@@ -29,12 +29,14 @@ from securexchange.i18n import N_, _
 from securexchange.ids import ArtifactKind, is_artifact_id, is_nis_code
 
 FORMAT_FAMILY = "securexchange"
-FORMAT_VERSION = 3  # the newest envelope format this version of securexchange reads
+FORMAT_VERSION = 4  # the newest envelope format this version of securexchange reads
 # Format 2 (issue 19): a package or return body carries subkeys vouched for by their
 # holders (the body's ``format_version``); same envelope fields. A writer uses the lowest
 # format that expresses the manifest, so an older reader says "update securexchange".
-# Format 3 (issue 20): the incident notice and the protocol notice, new artifact types
-# (their bodies state 3).
+# Format 3 (issue 20): the incident notice, the protocol notice and the evidence report,
+# new artifact types (their bodies state 3).
+# Format 4 (issue 20): a package that carries erasure instructions; a client that cannot
+# carry them out refuses it ("update securexchange") rather than ignore them.
 _FORMATS = frozenset(f"{FORMAT_FAMILY}/{n}" for n in range(1, FORMAT_VERSION + 1))
 
 
@@ -57,7 +59,7 @@ _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 
 
 class ArtifactType(StrEnum):
-    """The six kinds of container; the manifest's ``type`` names one."""
+    """The seven kinds of container; the manifest's ``type`` names one."""
 
     PACKAGE = "package"
     RETURN = "return"
@@ -65,6 +67,7 @@ class ArtifactType(StrEnum):
     NOTICE = "notice"
     INCIDENT = "incident"
     PROTOCOL_NOTICE = "protocol-notice"
+    EVIDENCE = "evidence"
 
     @property
     def id_kind(self) -> ArtifactKind:
@@ -101,6 +104,7 @@ _ID_KIND = {
     ArtifactType.NOTICE: ArtifactKind.NOTICE,
     ArtifactType.INCIDENT: ArtifactKind.INCIDENT,
     ArtifactType.PROTOCOL_NOTICE: ArtifactKind.PROTOCOL_NOTICE,
+    ArtifactType.EVIDENCE: ArtifactKind.EVIDENCE,
 }
 _NAMESPACE = {
     ArtifactType.PACKAGE: sshsig.NAMESPACE_PACKAGE,
@@ -109,6 +113,7 @@ _NAMESPACE = {
     ArtifactType.NOTICE: sshsig.NAMESPACE_NOTICE,
     ArtifactType.INCIDENT: sshsig.NAMESPACE_INCIDENT,
     ArtifactType.PROTOCOL_NOTICE: sshsig.NAMESPACE_PROTOCOL_NOTICE,
+    ArtifactType.EVIDENCE: sshsig.NAMESPACE_EVIDENCE,
 }
 # What a manifest of each type is called in a message (claimed_what), and the refusal
 # of a type a command does not take.
@@ -120,6 +125,7 @@ _CALLED = {
     ArtifactType.NOTICE: N_("the notice"),
     ArtifactType.INCIDENT: N_("the incident notice"),
     ArtifactType.PROTOCOL_NOTICE: N_("the protocol notice"),
+    ArtifactType.EVIDENCE: N_("the report of measures"),
 }
 _NOT_TAKEN = {
     ArtifactType.PACKAGE: N_("the file is a package, which this command does not take"),
@@ -129,6 +135,9 @@ _NOT_TAKEN = {
     ArtifactType.INCIDENT: N_("the file is an incident notice, which this command does not take"),
     ArtifactType.PROTOCOL_NOTICE: N_(
         "the file is a protocol notice (art. 5), which this command does not take"
+    ),
+    ArtifactType.EVIDENCE: N_(
+        "the file is a report of measures (art. 6), which this command does not take"
     ),
 }
 

@@ -31,7 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from securexchange import age, strictjson
-from securexchange.artifacts import container
+from securexchange.artifacts import container, erasure_frame
+from securexchange.artifacts.erasure_frame import MAX_ERASURES
 from securexchange.artifacts.keyring import PARTY_ID_RE, PROTOCOL_ID_RE
 from securexchange.artifacts.manifest import (
     KEYRING,
@@ -219,10 +220,17 @@ class PackageBody:
     # ones it pre-issued after the keyring version was signed reach the municipalities
     # this way, without the root key. Empty in packages made before (format 1).
     agency_subkeys: tuple[Subkey, ...] = ()
+    # How many erasure instructions the encrypted content carries (issue 20, art. 17):
+    # the ids themselves are encrypted (artifacts/erasure_frame.py).
+    erasures: int = 0
 
     @property
     def format_version(self) -> int:
-        """The envelope format this body needs: 2 when it carries vouched subkeys."""
+        """The envelope format this body needs: 4 when it carries erasure instructions
+        (a client that cannot carry them out must refuse the package, not ignore them),
+        2 when it carries vouched subkeys."""
+        if self.erasures:
+            return 4
         if self.agency_subkeys or any(r.certification is not None for r in self.recipients):
             return 2
         return 1
@@ -246,7 +254,7 @@ class PackageBody:
             raise ValueError("protocol_id is not a protocol id")
         if type(self.protocol_until) is not date:
             raise ValueError("protocol_until is not a date")
-        for name in ("sequence", "keyring_version", "recipient_stanzas", "records"):
+        for name in ("sequence", "keyring_version", "recipient_stanzas", "records", "erasures"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool):
                 raise ValueError(f"{name} is not an integer")
@@ -279,6 +287,8 @@ class PackageBody:
                 raise ValueError("earliest_retention is after latest_retention")
             if self.latest_retention > self.protocol_until:
                 raise ValueError("a retention deadline is after the protocol's end")
+        if not 0 <= self.erasures <= MAX_ERASURES:
+            raise ValueError("erasures is out of range")
         if self.supersedes is not None and not isinstance(self.supersedes, Superseded):
             raise ValueError("supersedes is not a superseded package")
         if (self.sequence == 1) != (self.supersedes is None):
@@ -322,6 +332,7 @@ class PackageBody:
                 if self.agency_subkeys
                 else {}
             ),
+            **({"erasures": self.erasures} if self.erasures else {}),
         }
 
     @classmethod
@@ -352,6 +363,9 @@ class PackageBody:
                 subkey_from_json(item, agency_what.format(number=i))
                 for i, item in enumerate(f.opt_array("agency_subkeys") or (), 1)
             )
+            erasures = f.opt_integer("erasures")
+        if erasures == 0:
+            raise Malformed(_("the package body states zero erasures instead of leaving them out"))
         assert protocol_until is not None
         return cls(
             schema_version=schema_version,
@@ -372,6 +386,7 @@ class PackageBody:
             supersedes=None if supersedes_json is None else Superseded.from_json(supersedes_json),
             demo=demo,
             agency_subkeys=agency_subkeys,
+            erasures=erasures or 0,
         )
 
 
@@ -394,8 +409,11 @@ def seal_package(
     keyring_data: bytes,
     keyring_signature: str,
     signing_seed: bytes,
+    erase: Sequence[str] = (),
 ) -> bytes:
     """The container bytes of one package, signed with the export key's seed.
+
+    ``erase``: the record ids the municipality is to erase, as many as the body states.
 
     ``recipients`` are the age recipients of exactly the subkeys the body lists, in the
     body's order; ``keyring_data``/``keyring_signature`` the municipality's signed view.
@@ -403,6 +421,8 @@ def seal_package(
     """
     if [r.to_string() for r in recipients] != [r.subkey for r in body.recipients]:
         raise ValueError("the age recipients are not the body's subkeys")
+    if len(erase) != body.erasures:
+        raise ValueError("the erasures are not as many as the body states")
     return container.seal(
         artifact_type=ArtifactType.PACKAGE,
         artifact_id=package_id,
@@ -410,7 +430,7 @@ def seal_package(
         municipality=body.nis,
         body=body,
         signing_seed=signing_seed,
-        content=workbook,
+        content=erasure_frame.frame(erase, workbook),
         recipients=list(recipients),
         attachments={KEYRING: keyring_data, KEYRING_SIGNATURE: keyring_signature.encode("ascii")},
     )

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 
 from securexchange import age, sshsig
-from securexchange.artifacts import container, zipstrict
+from securexchange.artifacts import container, erasure_frame, zipstrict
 from securexchange.artifacts.keyring import Keyring, open_keyring
 from securexchange.artifacts.manifest import (
     KEYRING,
@@ -93,6 +93,8 @@ class OpenedPackage:
     keyring: Keyring  # the municipality's view, verified against the pinned root key
     workbook: bytes | None
     max_payload: int = field(default=DEFAULT_MAX_PAYLOAD, repr=False, compare=False)
+    # The record ids the agency asks to erase (issue 20), once decrypted.
+    erased: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def manifest(self) -> Manifest:
@@ -121,8 +123,9 @@ class OpenedPackage:
     def decrypt(self, identities: Sequence[age.Identity]) -> OpenedPackage:
         """This package with its workbook: decryption (NotRecipient/Tampered) and the
         binding fields (Tampered), after every other check already passed."""
-        workbook = container.decrypt_payload(self.verified, identities, max_size=self.max_payload)
-        return replace(self, workbook=workbook)
+        content = container.decrypt_payload(self.verified, identities, max_size=self.max_payload)
+        erased, workbook = erasure_frame.unframe(content, expected=self.body.erasures)
+        return replace(self, workbook=workbook, erased=erased)
 
 
 def package_limits(max_payload: int = DEFAULT_MAX_PAYLOAD) -> zipstrict.ContainerLimits:

@@ -61,21 +61,39 @@ class Binding:
         )
 
 
+def frame(magic: bytes, encoded: bytes, rest: bytes) -> bytes:
+    """``magic``, the length of ``encoded`` (uint32, big-endian), ``encoded``, ``rest``."""
+    return magic + _LENGTH.pack(len(encoded)) + encoded + rest
+
+
+def split_frame(
+    data: bytes, magic: bytes, max_size: int, *, unframed: str, too_long: str
+) -> tuple[bytes, bytes]:
+    """The framed part and the rest of ``data`` (see :func:`frame`); Malformed with the
+    message ``unframed`` or ``too_long`` (already translated) otherwise."""
+    header = len(magic) + _LENGTH.size
+    if len(data) < header or not data.startswith(magic):
+        raise Malformed(unframed)
+    (length,) = _LENGTH.unpack_from(data, len(magic))
+    if length > max_size or header + length > len(data):
+        raise Malformed(too_long)
+    return data[header : header + length], data[header + length :]
+
+
 def wrap_payload(binding: Binding, content: bytes) -> bytes:
     """The plaintext that goes into ``payload.age``: framing, binding, then content."""
-    encoded = binding.to_json_bytes()
-    return MAGIC + _LENGTH.pack(len(encoded)) + encoded + content
+    return frame(MAGIC, binding.to_json_bytes(), content)
 
 
 def unwrap_payload(plaintext: bytes) -> tuple[Binding, bytes]:
     """The binding and the content of a decrypted payload; :class:`Malformed` if unframed."""
-    header = len(MAGIC) + _LENGTH.size
-    if len(plaintext) < header or not plaintext.startswith(MAGIC):
-        raise Malformed(_("the payload does not start with the securexchange framing"))
-    (length,) = _LENGTH.unpack_from(plaintext, len(MAGIC))
-    if length > MAX_BINDING_SIZE or header + length > len(plaintext):
-        raise Malformed(_("the payload's binding has an impossible length"))
-    encoded = plaintext[header : header + length]
+    encoded, content = split_frame(
+        plaintext,
+        MAGIC,
+        MAX_BINDING_SIZE,
+        unframed=_("the payload does not start with the securexchange framing"),
+        too_long=_("the payload's binding has an impossible length"),
+    )
     # TRANSLATORS: the facts about a file repeated inside its encrypted content.
     what = _("the payload binding")
     value = strictjson.loads(encoded, what=what, max_bytes=MAX_BINDING_SIZE)
@@ -90,4 +108,4 @@ def unwrap_payload(plaintext: bytes) -> tuple[Binding, bytes]:
         raise Malformed(_("the payload binding has an invalid field")) from None
     if binding.to_json_bytes() != encoded:
         raise Malformed(_("the payload binding is not in canonical form"))
-    return binding, plaintext[header + length :]
+    return binding, content

@@ -155,6 +155,10 @@ def notice_signer(keyring: Keyring, manifest: Manifest) -> PublicIdentity:
         )
     if body.demo != keyring.demo:
         raise Malformed(_("the protocol notice and the keyring disagree on demo"))
+    if body.protocol_id != entry.protocol_id:
+        # The keyring judging it is the one in force when it was made: a notice of
+        # another protocol (an earlier one, or one renewed since) names the wrong one.
+        raise WrongMunicipality(_("the protocol notice names another protocol than the keyring"))
     if body.given_by is Reporter.AGENCY:
         if keyring.agency.export.fingerprint.display == manifest.signer:
             return keyring.agency.export

@@ -278,3 +278,23 @@ def check_across_artifacts(reports: Sequence[ArtifactReport], index: KeyringInde
     for group in returns.values():
         check_sequences(group, "return", chain=False)
     check_keyring_versions([r for r in verified if r.kind == "keyring"], index)
+    check_one_content_per_id(verified)
+
+
+def check_one_content_per_id(verified: Sequence[ArtifactReport]) -> None:
+    """Two files with one artifact id and other content are equivocation, whatever their
+    kind (a report of measures or a notice has no sequence number to catch it); the same
+    file twice (a copy) is not."""
+    contents: dict[str, set[str]] = defaultdict(set)
+    for report in verified:
+        if report.artifact_id is not None and report.container_sha256 is not None:
+            contents[report.artifact_id].add(report.container_sha256)
+    for report in verified:
+        if report.artifact_id is not None and len(contents[report.artifact_id]) > 1:
+            report.fail(
+                finding(
+                    CHECK_EQUIVOCATION,
+                    Equivocation,
+                    f"another file has the same id {report.artifact_id} with other content",
+                )
+            )

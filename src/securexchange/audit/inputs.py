@@ -19,7 +19,7 @@ from securexchange.keys.identity import ROLE_ROOT
 ZIP_MAGIC = b"PK\x03\x04"
 # Names securexchange gives its containers; a file with one of these is judged as an
 # artifact even when its first bytes were damaged (so it fails instead of being skipped).
-ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp", ".sxi", ".sxo")
+ARTIFACT_SUFFIXES = (".zip", ".sxpkg", ".sxr", ".sxntc", ".sxn", ".sxp", ".sxi", ".sxo", ".sxe")
 # Any keyring format: a newer one is then refused with its own message, not skipped.
 KEYRING_MAGIC = b'"format": "securexchange-keyring/'
 MAX_FILE_BYTES = DEFAULT_LIMITS.max_total_size

@@ -91,6 +91,7 @@ STEP_NAMES = (
     N_("audit tampered"),
     N_("incident"),
     N_("notice"),
+    N_("evidence"),
     N_("terminate"),
     N_("time passes"),
     N_("logs"),

@@ -53,6 +53,7 @@ def run_demo(directory: Path, *, now: datetime | None = None) -> Iterator[Step]:
         (story.audit_tampered, story.audit),
         (story.incident, story.incidents),
         (story.notice, story.protocol_notices),
+        (story.evidence, story.evidence_dir),
         (story.terminate, story.notices),
         (story.time_passes, None),
         (story.logs, None),

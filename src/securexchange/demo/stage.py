@@ -38,6 +38,7 @@ class Stage:
         self.notices = directory / "notices"
         self.incidents = directory / "incidents"
         self.protocol_notices = directory / "protocol-notices"
+        self.evidence_dir = directory / "evidence"
         self.audit = directory / "audit-tampered"
         self.report = directory / "agency-report.xlsx"
         self.protocol_until = date(self.today.year + 2, 12, 31)

@@ -5,7 +5,8 @@ An agency and three municipalities (two staff members in the first), each in its
 export, import, open, status typed into the workbook file, return, the agency's import
 and report, a data-quality report and its resolution, the audit (clean, then a tampered
 copy refused), an incident reported and closed, a written notice given by Gent and
-recorded in the keyring, a termination notice, and time
+recorded in the keyring, a report of measures taken in by the agency, a termination
+notice, and time
 passing with records shredded and subkeys destroyed. Each step calls the same library
 functions the CLI commands call, checks its own outcome and raises :class:`DemoFailed`
 when it did not do what it should.
@@ -36,6 +37,7 @@ from securexchange.demo.cast import (
     check,
     personal_values,
 )
+from securexchange.demo.evidence_story import EvidenceStory
 from securexchange.demo.incident_story import IncidentStory
 from securexchange.demo.notice_story import NoticeStory
 from securexchange.home.home import HomeKind, open_home
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
     pass
 
 
-class _Story(IncidentStory, NoticeStory):
+class _Story(IncidentStory, NoticeStory, EvidenceStory):
     """The demo's steps, one method each."""
 
     # --- the steps --------------------------------------------------------------------

@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 
 from securexchange.artifacts.container import PinnedSigner, open_without_decryption, seal
 from securexchange.artifacts.incident import Reporter
@@ -25,6 +26,7 @@ from securexchange.artifacts.protocol_notice import (
 )
 from securexchange.clock import format_instant
 from securexchange.errors import Equivocation
+from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
@@ -200,3 +202,18 @@ def find(home: Home, **where: str | int) -> list[Held]:
         tuple(where.values()),
     ).fetchall()
     return [_held(tuple(r)) for r in rows]
+
+
+def prepare_out(out_dir: Path) -> None:
+    """Refuse or make ``out_dir`` before anything is kept: a folder that cannot be made
+    fails the command while nothing was recorded yet."""
+    refuse_non_directory(out_dir)
+    output_dir(out_dir, private=False)  # a notice names a protocol and a decision, no person
+
+
+def write(out_dir: Path, notice_id: str, data: bytes) -> Path:
+    """Write a notice or receipt as ``<id>.sxo`` in ``out_dir`` (0644: no personal data)."""
+    output_dir(out_dir, private=False)
+    path = out_dir / f"{notice_id}{FILE_SUFFIX}"
+    atomic_write(path, data, mode=0o644)
+    return path

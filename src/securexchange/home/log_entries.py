@@ -68,6 +68,10 @@ class Action(StrEnum):
     INCIDENT_IMPORT = "incident-import"
     NOTICE_GIVE = "notice-give"
     NOTICE_IMPORT = "notice-import"
+    ERASE = "erase"  # a data subject erased (agency) or an erasure carried out (municipality)
+    SUBJECT_ACCESS = "subject-access"  # what was shared about one person, answered
+    EVIDENCE = "evidence"  # a report of the measures taken (art. 6), made and signed
+    EVIDENCE_IMPORT = "evidence-import"
     SHRED = "shred"
     SUBKEY_DESTROY = "subkey-destroy"
     CHECKPOINT = "checkpoint"

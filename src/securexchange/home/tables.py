@@ -1,11 +1,14 @@
 """The tables of each kind of home, in one place, created by ``open_home``.
 
-Every table an agency or a municipal home holds is declared here, grouped by the module
-that owns its rows, and :func:`apply` creates what a home lacks in one transaction when
+Every table an agency or a municipal home holds is declared here (those of the
+protocol's operations in :mod:`securexchange.home.protocol_tables`), grouped by the
+module that owns its rows, and :func:`apply` creates what a home lacks in one transaction when
 the home is opened (and when it is made). No workflow creates a table of its own, so a
 command never finds a table missing and a new table is one entry here.
 
-Upgrades of older homes sit beside the tables they concern (:func:`apply` reports which
+A column added to a table later is declared in its CREATE here and listed in
+:mod:`securexchange.home.added_columns`, which adds it to older homes. Upgrades of older
+homes sit beside the tables they concern (:func:`apply` reports which
 tables it had to create, so the home can tell a fresh home from an old one).
 """
 
@@ -15,7 +18,7 @@ import re
 import sqlite3
 from collections.abc import Mapping
 
-from securexchange.home import legacy_upgrade, statedb
+from securexchange.home import added_columns, legacy_upgrade, protocol_tables, statedb
 
 # agency/registry.py
 _AGENCY_REGISTRY = """
@@ -132,7 +135,9 @@ CREATE TABLE IF NOT EXISTS quality_reports (
     delta_id    TEXT NOT NULL REFERENCES ledger_deltas(delta_id),
     outcome     TEXT,
     resolved_at TEXT,
-    resolved_by TEXT
+    resolved_by TEXT,
+    answered_in TEXT,
+    answered_at TEXT
 );
 CREATE INDEX IF NOT EXISTS quality_reports_record ON quality_reports (party_id, record_id);
 """
@@ -246,7 +251,13 @@ CREATE TABLE IF NOT EXISTS vault_edits (
     sealed      BLOB NOT NULL,
     made_at     TEXT NOT NULL,
     returned_in TEXT,
-    returned_at TEXT
+    returned_at TEXT,
+    answered_in TEXT,
+    answered_at TEXT
+);
+CREATE TABLE IF NOT EXISTS vault_erased (
+    digest TEXT PRIMARY KEY,
+    until  TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS vault_workbooks (
     workbook_id TEXT PRIMARY KEY,
@@ -328,66 +339,6 @@ CREATE TABLE IF NOT EXISTS vault_subkey_certs (
 );
 """
 
-# incidents/register.py (both kinds of home: GDPR art. 33(5))
-_INCIDENTS = """
-CREATE TABLE IF NOT EXISTS incident_register (
-    incident_id    TEXT PRIMARY KEY,
-    nis            TEXT NOT NULL,
-    party_id       TEXT NOT NULL,
-    reporter       TEXT NOT NULL,
-    ours           INTEGER NOT NULL,
-    discovered_at  TEXT NOT NULL,
-    aware_at       TEXT NOT NULL,
-    agency_due     TEXT,
-    authority_due  TEXT NOT NULL,
-    opened_at      TEXT NOT NULL,
-    closed_at      TEXT,
-    last_sequence  INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS incident_notices (
-    notice_id    TEXT PRIMARY KEY,
-    incident_id  TEXT NOT NULL REFERENCES incident_register(incident_id),
-    sequence     INTEGER NOT NULL,
-    phase        TEXT NOT NULL,
-    created_at   TEXT NOT NULL,
-    recorded_at  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    container    BLOB NOT NULL,
-    UNIQUE (incident_id, sequence)
-);
-"""
-
-# agency/protocol_end.py: a protocol's reference, the one it renews, why it ends (the
-# keyring's format-3 fields; a row only for a municipality that has any)
-_AGENCY_PROTOCOL_TERMS = """
-CREATE TABLE IF NOT EXISTS agency_protocol_terms (
-    party_id      TEXT PRIMARY KEY REFERENCES agency_municipalities(party_id),
-    protocol_ref  TEXT,
-    renews        TEXT,
-    ending        TEXT
-);
-"""
-
-# ending/register.py (both kinds of home): written notices (art. 5) and receipts
-_PROTOCOL_NOTICES = """
-CREATE TABLE IF NOT EXISTS protocol_notices (
-    notice_id    TEXT PRIMARY KEY,
-    kind         TEXT NOT NULL,
-    given_by     TEXT NOT NULL,
-    ours         INTEGER NOT NULL,
-    party_id     TEXT NOT NULL,
-    protocol_id  TEXT NOT NULL,
-    decision     TEXT,
-    answers      TEXT,
-    received_on  TEXT,
-    effective    TEXT,
-    created_at   TEXT NOT NULL,
-    recorded_at  TEXT NOT NULL,
-    sha256       TEXT NOT NULL,
-    container    BLOB NOT NULL
-);
-"""
-
 # Every home: key/value settings (the clock mark, the pinned root key, counters).
 _SETTINGS = """
 CREATE TABLE IF NOT EXISTS settings (
@@ -408,9 +359,11 @@ TABLES: Mapping[str, str] = {
             _AGENCY_WAITING,
             _AGENCY_TERMINATE,
             _AGENCY_VOUCHED,
-            _AGENCY_PROTOCOL_TERMS,
-            _INCIDENTS,
-            _PROTOCOL_NOTICES,
+            protocol_tables.AGENCY_PROTOCOL_TERMS,
+            protocol_tables.AGENCY_ERASURES,
+            protocol_tables.AGENCY_EVIDENCE,
+            protocol_tables.INCIDENTS,
+            protocol_tables.PROTOCOL_NOTICES,
         )
     ),
     "municipality": "".join(
@@ -420,11 +373,12 @@ TABLES: Mapping[str, str] = {
             _MUNICIPALITY_VAULT,
             _MUNICIPALITY_DIGESTS,
             _MUNICIPALITY_SUBKEYS,
-            _INCIDENTS,
-            _PROTOCOL_NOTICES,
+            protocol_tables.INCIDENTS,
+            protocol_tables.PROTOCOL_NOTICES,
         )
     ),
 }
+
 
 _DECLARED = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 
@@ -446,7 +400,8 @@ def _tables(conn: sqlite3.Connection) -> frozenset[str]:
 
 
 def apply(conn: sqlite3.Connection, kind: str) -> None:
-    """Create the tables of a ``kind`` home that are missing.
+    """Create the tables of a ``kind`` home that are missing, and the columns added to
+    them since (:mod:`securexchange.home.added_columns`).
 
     One transaction: in autocommit mode every CREATE would be its own durable commit
     (a dozen fsyncs on a home's first command). On a home that has every table nothing
@@ -455,6 +410,7 @@ def apply(conn: sqlite3.Connection, kind: str) -> None:
     before = _tables(conn)
     conn.executescript(f"BEGIN;\n{TABLES[kind]}")  # the transaction stays open
     try:
+        added_columns.add_missing(conn, kind)
         if "vault_packages" in before and "vault_signed" not in before:
             statedb.set_setting(conn, legacy_upgrade.LEGACY_PENDING, "yes")
         conn.execute("COMMIT")

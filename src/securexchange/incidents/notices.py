@@ -30,10 +30,10 @@ from securexchange.artifacts.incident import (
     signer_key,
 )
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
-from securexchange.artifacts.manifest import ArtifactType, Manifest
+from securexchange.artifacts.manifest import PAYLOAD, ArtifactType, Manifest
 from securexchange.artifacts.package import PackageRecipient
 from securexchange.clock import utc
-from securexchange.errors import Equivocation, NoRecipient, NotRecipient, UsageError
+from securexchange.errors import Equivocation, Malformed, NoRecipient, NotRecipient, UsageError
 from securexchange.home.home import Home
 from securexchange.i18n import _
 from securexchange.ids import ArtifactKind, new_artifact_id
@@ -181,7 +181,14 @@ def verify(data: bytes, keyring_for: Callable[[Manifest], Keyring]) -> Checked:
             return signer_key(keyring_for(manifest), manifest)
 
     verified = open_without_decryption(data, trust=_Trust(), accept=(ArtifactType.INCIDENT,))
-    return Checked(verified, check_incident(verified.manifest, keyring_for(verified.manifest)))
+    body = check_incident(verified.manifest, keyring_for(verified.manifest))
+    # One stanza per listed recipient, as for a package: a payload encrypted to someone
+    # the body does not list would add a stanza (an X25519 stanza names no one, so the
+    # count is what a reader without the key can hold it to).
+    stanzas = age.parse_header(verified.members[PAYLOAD]).stanzas
+    if len(stanzas) != len(body.recipients):
+        raise Malformed(_("the incident notice is encrypted to others than the ones it lists"))
+    return Checked(verified, body)
 
 
 def receive(

@@ -58,4 +58,7 @@ _NOT_FOR_A_MUNICIPALITY = {
     ArtifactType.PROTOCOL_NOTICE: N_(
         "{file} is a written notice of the protocol: take it in with 'municipality notice import'"
     ),
+    ArtifactType.EVIDENCE: N_(
+        "{file} is a report of measures, for the agency: 'agency evidence import' takes it in"
+    ),
 }

@@ -19,7 +19,8 @@ A package passes every check before anything is written, in this order:
 
 Then one transaction stores the package in the vault (:mod:`.vault`), shreds the
 package it supersedes (edits typed in its workbooks are absorbed first; status edits
-of records still present carry over, being kept per record), and logs the import.
+of records still present carry over, being kept per record), marks the returned quality
+reports it answers (:mod:`.quality_answers`), and logs the import.
 A refusal writes nothing; ``open_home`` logs it.
 """
 
@@ -74,6 +75,8 @@ from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.keys.vouching import REPORT_HINT
 from securexchange.municipality import (
+    erasure,
+    quality_answers,
     retention,
     rewrap,
     sealing,
@@ -108,6 +111,7 @@ class Imported:
     artifact_id: str
     changed: bool
     records: int = 0
+    erased: int = 0  # records erased at the agency's instruction (issue 20)
 
 
 def _read(path: Path) -> bytes:
@@ -325,6 +329,8 @@ def _check_rows(opened: OpenedPackage, rows: Sequence[object]) -> None:
                 _("a record's retention deadline disagrees with the manifest"),
                 hint=_(CHANGED),
             )
+    if opened.erased and any(row.record_id in opened.erased for row in typed):
+        raise Malformed(_("the package holds a record it asks to erase"), hint=_(CHANGED))
 
 
 def import_package(home: Home, path: Path, read: ReadContainer, source: KeySource) -> Imported:
@@ -352,12 +358,17 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     _check_rows(opened, rows)
     # The package's keyring view becomes the held keyring (same checks as a keyring file).
     import_package_keyring(home, opened)
-    store_package(home, opened, rows, identities, read.data)
+    erased = store_package(home, opened, rows, identities, read.data)
     with statedb.transaction(home.db):
         vouched.keep_agency_subkeys(home, opened.body.agency_subkeys)
     _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
-    return Imported(path, "package", opened.package_id, True, len(rows))
+    if opened.erased:
+        # The shredding pass absorbed the old workbooks once more: nothing typed there
+        # about an erased record may stay to be returned.
+        with statedb.transaction(home.db):
+            erasure.drop_edits(home, frozenset(opened.erased), identities)
+    return Imported(path, "package", opened.package_id, True, len(rows), erased)
 
 
 def store_package(
@@ -366,7 +377,9 @@ def store_package(
     rows: Sequence[object],
     identities: Mapping[str, age.SecretIdentity],
     container: bytes,
-) -> None:
+) -> int:
+    """Store the package, shred what it supersedes, carry out its erasures; returns the
+    number of erased records."""
     from securexchange.sheets.layout import WorkbookRow
 
     body = opened.body
@@ -401,17 +414,47 @@ def store_package(
             rows=typed,
             container=container,
         )
+        erased = erasure.carry_out(
+            home,
+            opened.erased,
+            [p.package_id for p in older],
+            identities,
+            until=body.protocol_until,
+        )
         shredded = sum(vault.shred_package(home, p.package_id, vault.SUPERSEDED) for p in older)
         staff_edits.drop_returned_before(home, opened.manifest.created_at)
+        answered = quality_answers.match(
+            home,
+            identities,
+            package_id=opened.package_id,
+            created_at=opened.manifest.created_at,
+            rows=typed,
+        )
         rewrap.rewrap(home, identities, recipient)
+        counts = {
+            "sequence": body.sequence,
+            "records": len(typed),
+            "superseded": len(older),
+            "records_shredded": shredded,
+        }
+        if answered:
+            counts["quality_answered"] = answered
+        _record_import(home, opened.package_id, counts, erased)
+    return erased.records
+
+
+def _record_import(
+    home: Home, package_id: str, counts: dict[str, int], erased: erasure.Erased
+) -> None:
+    home.record(Action.IMPORT, artifacts=[package_id], counts=counts)
+    if erased.instructions:
         home.record(
-            Action.IMPORT,
-            artifacts=[opened.package_id],
+            Action.ERASE,
+            artifacts=[package_id],
             counts={
-                "sequence": body.sequence,
-                "records": len(typed),
-                "superseded": len(older),
-                "records_shredded": shredded,
+                "instructions": erased.instructions,
+                "records": erased.records,
+                "edits": erased.edits,
             },
         )
 

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING
 
 from securexchange.artifacts.returns import Entry, QualityEntry, StatusEntry
 from securexchange.clock import utc
+from securexchange.home import statedb
 from securexchange.home.home import Home
-from securexchange.municipality import rewrap, staff_edits, subkeys, workbooks
+from securexchange.municipality import erasure, rewrap, staff_edits, subkeys, workbooks
 from securexchange.municipality.staff_edits import Edit
 
 if TYPE_CHECKING:
@@ -69,7 +70,15 @@ def collect(home: Home, passphrase: Callable[[], bytes]) -> Pending:
     latest: dict[str, Edit] = {}
     quality: dict[tuple[str, str, str], Edit] = {}
     handles: list[int] = []
-    for edit in staff_edits.edits(home, identities):
+    every = staff_edits.edits(home, identities)
+    # The agency erased these people (municipality/erasure.py): what was typed for them
+    # since, in a workbook that outlived the import, goes instead of travelling back.
+    gone = erasure.erased_among(home, {e.record for e in every})
+    if gone:
+        with statedb.transaction(home.db):
+            erasure.drop_edits(home, gone, identities)
+        every = [e for e in every if e.record not in gone]
+    for edit in every:
         if edit.returned_in is not None:
             continue
         handles.append(edit.handle)

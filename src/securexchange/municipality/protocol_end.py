@@ -32,7 +32,6 @@ from securexchange.errors import (
     WrongMunicipality,
 )
 from securexchange.home import statedb
-from securexchange.home.atomicio import atomic_write, output_dir, refuse_non_directory
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.i18n import _
@@ -69,13 +68,6 @@ def _current(home: Home) -> tuple[Keyring, MunicipalityEntry]:
     return keyring, keyring.municipalities[0]
 
 
-def _write(out_dir: Path, notice_id: str, data: bytes) -> Path:
-    output_dir(out_dir, private=False)  # it names a protocol and a decision, no person
-    path = out_dir / f"{notice_id}{notices.FILE_SUFFIX}"
-    atomic_write(path, data, mode=0o644)
-    return path
-
-
 def give_notice(home: Home, source: KeySource, *, decision: str, out_dir: Path) -> Given:
     """The municipality's written notice to the agency, kept, logged and written."""
     try:
@@ -85,13 +77,13 @@ def give_notice(home: Home, source: KeySource, *, decision: str, out_dir: Path) 
     keyring, entry = _current(home)
     if not entry.active_on(home.now.date()):
         raise ProtocolInactive(_("the protocol is not in force"))
-    refuse_non_directory(out_dir)
+    notices.prepare_out(out_dir)
     given = notices.find(home, protocol_id=entry.protocol_id, kind=NoticeKind.NOTICE.value, ours=1)
     if given:
         notice_id = given[0].notice_id
         kept = notices.container(home, notice_id)
         version = notices.verify(kept, lambda _m: keyring)[1].keyring_version
-        return Given(notice_id, _write(out_dir, notice_id, kept), version, True)
+        return Given(notice_id, notices.write(out_dir, notice_id, kept), version, True)
     signer = subkeys.split_out(home, source, keyring=keyring)
     body = ProtocolNoticeBody(
         kind=NoticeKind.NOTICE,
@@ -110,7 +102,7 @@ def give_notice(home: Home, source: KeySource, *, decision: str, out_dir: Path) 
     with statedb.transaction(home.db):
         notices.record(home, manifest, body, data, ours=True, received_on=None, effective=None)
         home.record(Action.NOTICE_GIVE, actor=signer.fingerprint.display, artifacts=[notice_id])
-    return Given(notice_id, _write(out_dir, notice_id, data), keyring.version, False)
+    return Given(notice_id, notices.write(out_dir, notice_id, data), keyring.version, False)
 
 
 def _verified(home: Home, data: bytes, keyring: Keyring) -> tuple[Manifest, ProtocolNoticeBody]:
@@ -135,10 +127,10 @@ def import_notice(home: Home, source: KeySource, data: bytes, *, out_dir: Path) 
     the day of receipt, and write the signed receipt into ``out_dir``."""
     keyring, entry = _current(home)
     manifest, body = _verified(home, data, keyring)
-    refuse_non_directory(out_dir)
+    notices.prepare_out(out_dir)
     if notices.same_again(home, manifest, data):
         kept = notices.find(home, answers=manifest.artifact_id, ours=1)[0]
-        path = _write(out_dir, kept.notice_id, notices.container(home, kept.notice_id))
+        path = notices.write(out_dir, kept.notice_id, notices.container(home, kept.notice_id))
         day = kept.received_on or home.now.date()
         return Received(
             manifest.artifact_id, kept.notice_id, path, day, notice_effective(day), True
@@ -180,5 +172,5 @@ def import_notice(home: Home, source: KeySource, data: bytes, *, out_dir: Path) 
             actor=signer.fingerprint.display,
             artifacts=[manifest.artifact_id, receipt_id],
         )
-    path = _write(out_dir, receipt_id, receipt)
+    path = notices.write(out_dir, receipt_id, receipt)
     return Received(manifest.artifact_id, receipt_id, path, received, effective, False)

@@ -44,7 +44,7 @@ from securexchange.clock import format_instant
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.municipality import bounds, rewrap, subkeys, vault, workbooks
+from securexchange.municipality import bounds, erasure, rewrap, subkeys, vault, workbooks
 
 if TYPE_CHECKING:
     from securexchange import age
@@ -243,6 +243,7 @@ def shred(
         for recipient in _doomed_subkeys(home, ignore_packages=set()):
             _destroy(home, recipient, report)
         report.subkey_files_pending = subkeys.retry_leftovers(home)
+        erasure.forget_past(home, home.now.date())
         statedb.set_setting(db, LAST_SHRED, format_instant(home.now))
         rest = {k: v for k, v in report.counts().items() if k not in shredded_now}
         logged = report.records or report.packages or report.edits

@@ -123,10 +123,12 @@ def mark_returned(home: Home, handles: Iterable[Any], delta_id: str) -> None:
 
 
 def drop_returned_before(home: Home, created_at: datetime) -> int:
-    """Forget edits the agency had received before it made a package (the package
-    carries their result)."""
+    """Forget status edits the agency had received before it made a package (the package
+    carries their result). Returned quality reports wait for the agency's answer
+    (:mod:`securexchange.municipality.quality_answers` drops them)."""
     cursor = home.db.execute(
-        "DELETE FROM vault_edits WHERE returned_at IS NOT NULL AND returned_at <= ?",
+        "DELETE FROM vault_edits WHERE kind != 'quality' AND returned_at IS NOT NULL "
+        "AND returned_at <= ?",
         (format_instant(created_at),),
     )
     return int(cursor.rowcount)

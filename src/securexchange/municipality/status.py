@@ -18,6 +18,7 @@ from securexchange.home.home import Home
 from securexchange.incidents import register
 from securexchange.municipality import (
     digests,
+    quality_answers,
     retention,
     rewrap,
     staff_edits,
@@ -100,6 +101,18 @@ class WrittenNotice:
 
 
 @dataclass(frozen=True)
+class SentQualityReport:
+    """A quality report returned to the agency, and its answer (art. 7: two weeks)."""
+
+    reported_at: str
+    returned_in: str
+    due_on: str
+    overdue: bool
+    answered_in: str | None  # the package that brought the outcome
+    answered_at: str | None  # that package's date
+
+
+@dataclass(frozen=True)
 class VaultStatus:
     """What ``municipality status`` shows; :meth:`to_json` is its ``--json`` document
     (times as ``YYYY-MM-DDTHH:MM:SSZ``, dates as ``YYYY-MM-DD``)."""
@@ -125,6 +138,9 @@ class VaultStatus:
     # notices of the protocol (art. 5) given or received.
     incidents: tuple[OpenIncident, ...] = ()
     notices: tuple[WrittenNotice, ...] = ()
+    # Quality reports returned to the agency: waiting for its answer, or answered by
+    # the package in use (municipality/quality_answers.py).
+    quality_reports: tuple[SentQualityReport, ...] = ()
 
     @property
     def pending_edits(self) -> int:
@@ -148,6 +164,7 @@ class VaultStatus:
             "coming": [e.to_json() for e in self.coming],
             "incidents": [asdict(i) for i in self.incidents],
             "notices": [asdict(n) for n in self.notices],
+            "quality_reports": [asdict(q) for q in self.quality_reports],
         }
 
 
@@ -190,6 +207,22 @@ def status(home: Home) -> VaultStatus:
         coming=_coming(home, deadlines),
         incidents=_open_incidents(home),
         notices=_notices(home),
+        quality_reports=_quality_reports(home),
+    )
+
+
+def _quality_reports(home: Home) -> tuple[SentQualityReport, ...]:
+    today = home.now.date()
+    return tuple(
+        SentQualityReport(
+            reported_at=format_instant(q.reported_at),
+            returned_in=q.returned_in,
+            due_on=q.due_on.isoformat(),
+            overdue=q.overdue(today),
+            answered_in=q.answered_in,
+            answered_at=_instant(q.answered_at),
+        )
+        for q in quality_answers.sent_reports(home)
     )
 
 

@@ -20,7 +20,7 @@ from securexchange.i18n import N_, _, long_date
 from securexchange.municipality.workbook_cells import shown_problem
 from securexchange.printable import escape
 from securexchange.reminders import Event, EventKind, describe
-from securexchange.wording import time_left
+from securexchange.wording import days_left, time_left
 
 # Every text, by key; English is the message id, the Dutch is in the catalog.
 _TEXT: Mapping[str, str] = {
@@ -107,6 +107,18 @@ _TEXT: Mapping[str, str] = {
         "This municipality gave written notice of the protocol ({decision}): the agency "
         "records the end, three months after it receives the notice, in the keyring."
     ),
+    "quality.waiting": N_(
+        "Quality report of {reported}, returned to the agency: its answer is due by {due} "
+        "({left}, protocol art. 7)."
+    ),
+    "quality.overdue": N_(
+        "Overdue: the agency's answer to the quality report of {reported} was due by {due} "
+        "({left}, protocol art. 7). Ask the agency for it."
+    ),
+    "quality.answered": N_(
+        "The quality report of {reported} was answered in package {package} of {at}: "
+        "the outcome is in the workbook, column 'Afhandeling melding'."
+    ),
     "shred.last": N_("Last shredding run: {at}."),
     "shred.never": N_("No shredding run yet."),
 }
@@ -168,6 +180,7 @@ def render(doc: Mapping[str, Any]) -> StatusText:
         )
     lines.extend(_incidents(doc, t))
     lines.extend(_written_notices(doc, t))
+    lines.extend(_quality_reports(doc, t))
     lines.extend(_pending(doc, t))
     for book in doc["workbooks"]:
         lines.extend(_book(book, t))
@@ -274,3 +287,21 @@ def _written_notices(doc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
         )
         for item in doc.get("notices", ())
     ]
+
+
+def _quality_reports(doc: Mapping[str, Any], t: Mapping[str, str]) -> list[str]:
+    today = date.fromisoformat(str(doc["now"])[:10])
+    lines = []
+    for item in doc.get("quality_reports", ()):
+        due = date.fromisoformat(str(item["due_on"]))
+        key = "quality.overdue" if item["overdue"] else "quality.waiting"
+        lines.append(
+            t["quality.answered" if item["answered_in"] else key].format(
+                reported=_day(item["reported_at"]),
+                due=long_date(due),
+                left=days_left(due, today),
+                package=escape(str(item["answered_in"])),
+                at=_day(item["answered_at"]),
+            )
+        )
+    return lines

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import click
 
-from securexchange.cli.agency import exports, incidents, partners, protocol, returns
+from securexchange.cli.agency import (
+    evidence,
+    exports,
+    incidents,
+    partners,
+    protocol,
+    returns,
+    subjects,
+)
 
 
 @click.group()
@@ -31,4 +39,7 @@ agency.add_command(exports.terminate_command)
 agency.add_command(incidents.dpo_group)
 agency.add_command(incidents.incident_group)
 agency.add_command(protocol.notice_group)
+agency.add_command(subjects.subject_command)
+agency.add_command(subjects.erase_command)
+agency.add_command(evidence.evidence_group)
 partners.municipality_group.add_command(protocol.renew_command)

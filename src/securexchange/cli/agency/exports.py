@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from securexchange.artifacts.protocol_terms import TERMINATION_GROUNDS
-from securexchange.cli.agency.shared import agency_home, export_key_source
+from securexchange.cli.agency.shared import agency_home, export_key_source, master_options
 from securexchange.cli.common import (
     CliState,
     echo,
@@ -45,25 +45,7 @@ if TYPE_CHECKING:
     help="Export only to this municipality (repeatable; default: every registered one).",
 )
 @click.option("--dry-run", is_flag=True, help="Validate and plan; write nothing, ask no key.")
-@click.option(
-    "--skip-invalid",
-    is_flag=True,
-    help="Leave out invalid rows (and report them) instead of refusing the master.",
-)
-@click.option(
-    "--drop-column",
-    "drop_columns",
-    multiple=True,
-    metavar="NAME",
-    help="A column of the master that is not exported (repeatable).",
-)
-@click.option(
-    "--mapping",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    metavar="FILE",
-    help='JSON {"header in the master": "canonical header"}.',
-)
+@master_options
 @click.option(
     "--allow-missing",
     is_flag=True,
@@ -184,6 +166,8 @@ def _export_json(result: ExportResult) -> dict[str, object]:
                 "name": p.name,
                 "records": p.records,
                 "expired": p.expired,
+                "erasures": p.erasures,
+                "erased_rows": p.erased_rows,
                 "recipients": p.recipients,
                 "sequence": p.sequence,
                 "id": p.package_id,
@@ -267,6 +251,12 @@ def _export_notes(result: ExportResult, as_json: bool) -> None:
     expired = sum(p.expired for p in result.packages)
     if expired:
         note(f"{expired} row(s) left out: their retention deadline has passed")
+    erased_rows = sum(p.erased_rows for p in result.packages)
+    if erased_rows:
+        note(f"{erased_rows} row(s) left out: the person was erased ('agency erase')")
+    carried = sum(p.erasures for p in result.packages)
+    if carried:
+        note(f"{carried} erasure instruction(s) carried to the municipalities")
     if result.problems or result.problems_omitted:
         count = len(result.problems) + result.problems_omitted
         note(

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from securexchange.cli.agency.shared import agency_home, export_key_source
+from securexchange.cli.agency.shared import agency_home, export_key_source, master_options
 from securexchange.cli.common import (
     CliState,
     echo,
@@ -25,6 +25,9 @@ from securexchange.cli.keyopts import (
 from securexchange.wording import counted
 
 if TYPE_CHECKING:
+    from datetime import date
+
+    from securexchange.agency.ledger import QualityRow
     from securexchange.agency.return_result import ImportReturns
 
 
@@ -92,6 +95,9 @@ def import_return_command(
     conflicts = sum(r.conflicts for r in result.results)
     if conflicts:
         note(f"{conflicts} status change(s) conflict with a newer status; see 'agency report'")
+    dropped = sum(r.erased for r in result.results)
+    if dropped:
+        note(f"{dropped} entry(ies) about erased people dropped ('agency erase')")
 
 
 def _returns_json(result: ImportReturns) -> dict[str, object]:
@@ -109,6 +115,7 @@ def _returns_json(result: ImportReturns) -> dict[str, object]:
                 "quality_reports": r.quality_reports,
                 "conflicts": r.conflicts,
                 "reports": list(r.report_ids),
+                "erased_dropped": r.erased,
             }
             for r in result.results
         ],
@@ -248,16 +255,23 @@ def quality_group() -> None:
 
 
 @quality_group.command("list")
-@click.option("--all", "include_resolved", is_flag=True, help="Include resolved reports.")
+@click.option(
+    "--all", "include_answered", is_flag=True, help="Include reports whose answer was sent."
+)
 @json_option
 @pass_state
-def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> None:
-    """List open data-quality reports, earliest deadline first; overdue ones marked."""
+def quality_list(state: CliState, *, include_answered: bool, as_json: bool) -> None:
+    """List quality reports whose answer was not sent yet, earliest deadline first.
+
+    A report counts as answered once a published package carries its outcome, not when
+    it is resolved: one resolved but not sent yet shows 'resolved, not sent', and is
+    OVERDUE like an open one once its due date (two weeks) has passed.
+    """
     from securexchange.agency.quality import list_reports
     from securexchange.agency.registry import list_municipalities
 
     with agency_home(state, read_only=True) as home:
-        listing = list_reports(home, include_resolved=include_resolved)
+        listing = list_reports(home, include_answered=include_answered)
         nis = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
     if as_json:
         echo_json(
@@ -272,13 +286,18 @@ def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> N
                     "due_on": r.due_on.isoformat(),
                     "overdue": r.overdue(listing.today),
                     "outcome": r.outcome,
+                    "resolved_at": r.resolved_at,
+                    "sent": r.sent,
+                    "answered_in": r.answered_in if r.sent else None,
+                    "answered_at": r.answered_at,
+                    "late": r.late,
                 }
                 for r in listing.rows
             ]
         )
         return
     print_table(
-        ["REPORT", "NIS", "FIELD", "PROBLEM", "DUE", "STATE"],
+        ["REPORT", "NIS", "FIELD", "PROBLEM", "DUE", "STATE", "ANSWERED IN"],
         [
             [
                 r.report_id,
@@ -286,13 +305,24 @@ def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> N
                 r.field,
                 r.problem,
                 r.due_on.isoformat(),
-                r.outcome or ("OVERDUE" if r.overdue(listing.today) else "open"),
+                _quality_state(r, listing.today),
+                f"{r.answered_in} ({(r.answered_at or '')[:10]})" if r.sent else "-",
             ]
             for r in listing.rows
         ],
     )
     if listing.overdue:
-        note(f"warning: {len(listing.overdue)} report(s) are past their two-week deadline")
+        note(
+            f"warning: {len(listing.overdue)} report(s) are past their two-week deadline "
+            "with no answer sent"
+        )
+
+
+def _quality_state(row: QualityRow, today: date) -> str:
+    if row.sent:
+        return f"answered: {row.outcome}" + (" (late)" if row.late else "")
+    state = "open" if row.outcome is None else f"resolved ({row.outcome}), not sent"
+    return f"{state}, OVERDUE" if row.overdue(today) else state
 
 
 @quality_group.command("resolve")
@@ -302,7 +332,8 @@ def quality_list(state: CliState, *, include_resolved: bool, as_json: bool) -> N
 def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
     """Record the outcome of a report: gecorrigeerd, correct-bevonden or ingetrokken.
 
-    The outcome reaches the municipality with the next package ("Afhandeling melding").
+    The outcome reaches the municipality with the next package ("Afhandeling melding"),
+    or at once with 'agency quality answer'. The report counts as answered only then.
 
     \b
     Example:
@@ -313,7 +344,85 @@ def quality_resolve(state: CliState, *, report: str, outcome: str) -> None:
     with agency_home(state) as home:
         row = resolve(home, report, outcome)
     echo(row.report_id)
-    note("resolved; the outcome goes to the municipality with the next package")
+    note(
+        "resolved, not sent yet: the outcome goes to the municipality with the next "
+        "package, or now with 'agency quality answer'"
+    )
+
+
+@quality_group.command("answer")
+@click.argument("master", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--nis", required=True, metavar="CODE", help="The municipality to answer.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), required=True, metavar="DIR"
+)
+@master_options
+@json_option
+@passphrase_option
+@pass_state
+def quality_answer(
+    state: CliState,
+    *,
+    master: Path,
+    nis: str,
+    out: Path,
+    skip_invalid: bool,
+    drop_columns: tuple[str, ...],
+    mapping: Path | None,
+    as_json: bool,
+    passphrase_file: Path | None,
+) -> None:
+    """Send the resolved answers to one municipality now (art. 7: within two weeks).
+
+    Runs 'agency export MASTER --nis CODE' for that municipality alone: a normal
+    package, superseding its last one, carrying every resolved outcome (and the
+    master's records and statuses, as any export). No other municipality gets a
+    package. Refused when the municipality has no resolved report waiting to be sent.
+    Prints the package file (or --json) on stdout.
+
+    \b
+    Example:
+      securexchange agency quality answer master.xlsx --nis 11002 --out outbox/
+    """
+    from securexchange.agency.export_result import ExportOptions
+    from securexchange.agency.quality_answer import answer
+    from securexchange.intake.master import load_mapping
+
+    options = ExportOptions(
+        skip_invalid=skip_invalid,
+        drop_columns=tuple(drop_columns),
+        mapping=None if mapping is None else load_mapping(mapping),
+    )
+    with agency_home(state) as home:
+        result = answer(
+            home,
+            master,
+            out,
+            nis=nis,
+            export_key=export_key_source(home, passphrase_file),
+            options=options,
+        )
+    files = [p.file for p in result.export.packages if p.file is not None]
+    if as_json:
+        echo_json(
+            {
+                "packages": [
+                    {"nis": p.nis, "id": p.package_id, "sequence": p.sequence, "file": str(p.file)}
+                    for p in result.export.packages
+                ],
+                "answered": list(result.answered),
+                "not_carried": list(result.not_carried),
+            }
+        )
+    else:
+        for path in files:
+            echo(shown(path))
+    note(f"{counted(len(result.answered), 'report')} answered in the package")
+    if result.not_carried:
+        note(
+            f"warning: {counted(len(result.not_carried), 'resolved report')} not carried: "
+            "its record is not in the master for this municipality"
+        )
 
 
 # --- agency export --------------------------------------------------------------------

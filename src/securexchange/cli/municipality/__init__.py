@@ -12,6 +12,7 @@ import click
 
 from securexchange.cli.municipality import (
     enrolment,
+    evidence,
     incidents,
     notices,
     retention,
@@ -41,3 +42,4 @@ municipality.add_command(retention.shred_command)
 municipality.add_command(retention.status_command)
 municipality.add_command(incidents.incident_group)
 municipality.add_command(notices.notice_group)
+municipality.add_command(evidence.evidence_command)

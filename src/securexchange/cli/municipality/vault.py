@@ -68,6 +68,14 @@ def import_command(
                     item.records,
                 ).format(id=shown(item.artifact_id), n=item.records, file=name)
             )
+            if item.erased:
+                note(
+                    ngettext(
+                        "{n} record erased at the agency's request (GDPR art. 17)",
+                        "{n} records erased at the agency's request (GDPR art. 17)",
+                        item.erased,
+                    ).format(n=item.erased)
+                )
         else:
             kind = _KINDS.get(item.kind, item.kind)
             note(
