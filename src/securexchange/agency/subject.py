@@ -95,8 +95,9 @@ def _records(home: Home, client_id: str, erasure: Erasure | None) -> list[tuple[
     return sorted(found)
 
 
-def _shared(home: Home, records: Sequence[tuple[str, str]]) -> list[SharedIn]:
-    names = {r.entry.party_id: r.entry.name for r in list_municipalities(home)}
+def _shared(
+    home: Home, records: Sequence[tuple[str, str]], names: Mapping[str, str]
+) -> list[SharedIn]:
     result: list[SharedIn] = []
     for party_id, record_id in records:
         for pid, seq, created, name, nis, retention in home.db.execute(
@@ -132,7 +133,9 @@ def answer(home: Home, client_id: str) -> SubjectAnswer:
     )
     records = _records(home, client_id, erasure)
     wanted = set(records)
-    nis_of = {r.entry.party_id: r.entry.nis for r in list_municipalities(home)}
+    entries = [r.entry for r in list_municipalities(home)]
+    nis_of = {e.party_id: e.nis for e in entries}
+    names = {e.party_id: e.name for e in entries}
     statuses = tuple(
         StatusBack(
             nis_of.get(h.party_id, ""),
@@ -160,4 +163,5 @@ def answer(home: Home, client_id: str) -> SubjectAnswer:
         for q in ledger.quality_reports(home)
         if (q.party_id, q.record_id) in wanted
     )
-    return SubjectAnswer(tuple(_shared(home, records)), statuses, quality, erasure, nis_of)
+    shared = tuple(_shared(home, records, names))
+    return SubjectAnswer(shared, statuses, quality, erasure, nis_of)
