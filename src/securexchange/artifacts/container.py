@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import warnings
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -105,6 +105,17 @@ class PinnedSigner:
         if manifest.artifact_type not in self.types:
             raise NotAuthorised(_("the pinned key is not trusted for this kind of artifact"))
         return self.public_key
+
+
+@dataclass(frozen=True)
+class JudgedSigner:
+    """Trust the key ``key_for(manifest)`` names: a keyring chosen for that manifest (its
+    party, the version it names, when it was made) judges who may have signed it."""
+
+    key_for: Callable[[Manifest], bytes]
+
+    def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
+        return self.key_for(manifest)
 
 
 class UnsafeTrustWarning(UserWarning):

@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any, Self
 
 from securexchange import strictjson
-from securexchange.artifacts.container import open_without_decryption, seal
+from securexchange.artifacts.container import JudgedSigner, open_without_decryption, seal
 from securexchange.artifacts.evidence_parts import (
     MAX_CHECKPOINTS,
     MAX_PEOPLE,
@@ -371,9 +371,6 @@ def verify_evidence(
     """Verify a report without any key: structure, the signature by the person
     ``keyring_for(manifest)`` lists for that municipality, and the body against it."""
 
-    class _Trust:
-        def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-            return evidence_signer(keyring_for(manifest), manifest).signing_key
-
-    verified = open_without_decryption(data, trust=_Trust(), accept=(ArtifactType.EVIDENCE,))
+    trust = JudgedSigner(lambda m: evidence_signer(keyring_for(m), m).signing_key)
+    verified = open_without_decryption(data, trust=trust, accept=(ArtifactType.EVIDENCE,))
     return verified.manifest, evidence_body(verified.manifest)

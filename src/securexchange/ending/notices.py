@@ -14,7 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from securexchange.artifacts.container import PinnedSigner, open_without_decryption, seal
+from securexchange.artifacts.container import (
+    JudgedSigner,
+    PinnedSigner,
+    open_without_decryption,
+    seal,
+)
 from securexchange.artifacts.incident import Reporter
 from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import ArtifactType, Manifest
@@ -117,11 +122,8 @@ def verify(
     """Verify a notice or receipt without a key: structure, the signature by the signer
     ``keyring_for(manifest)`` lists for that party, and the body."""
 
-    class _Trust:
-        def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-            return notice_signer(keyring_for(manifest), manifest).signing_key
-
-    verified = open_without_decryption(data, trust=_Trust(), accept=(ArtifactType.PROTOCOL_NOTICE,))
+    trust = JudgedSigner(lambda m: notice_signer(keyring_for(m), m).signing_key)
+    verified = open_without_decryption(data, trust=trust, accept=(ArtifactType.PROTOCOL_NOTICE,))
     return verified.manifest, protocol_notice_body(verified.manifest)
 
 

@@ -14,6 +14,7 @@ from datetime import datetime
 
 from securexchange import age
 from securexchange.artifacts.container import (
+    JudgedSigner,
     PinnedSigner,
     VerifiedArtifact,
     decrypt_payload,
@@ -176,11 +177,8 @@ def verify(data: bytes, keyring_for: Callable[[Manifest], Keyring]) -> Checked:
     """Verify a notice without a key: structure, signature by the signer that
     ``keyring_for(manifest)`` lists, digests, and the body against that keyring."""
 
-    class _Trust:
-        def signer_key(self, manifest: Manifest, embedded_key: bytes) -> bytes:
-            return signer_key(keyring_for(manifest), manifest)
-
-    verified = open_without_decryption(data, trust=_Trust(), accept=(ArtifactType.INCIDENT,))
+    trust = JudgedSigner(lambda m: signer_key(keyring_for(m), m))
+    verified = open_without_decryption(data, trust=trust, accept=(ArtifactType.INCIDENT,))
     body = check_incident(verified.manifest, keyring_for(verified.manifest))
     # One stanza per listed recipient, as for a package: a payload encrypted to someone
     # the body does not list would add a stanza (an X25519 stanza names no one, so the
