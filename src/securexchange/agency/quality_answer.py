@@ -20,8 +20,8 @@ from pathlib import Path
 from securexchange.agency import quality
 from securexchange.agency.export import Progress, export_master
 from securexchange.agency.export_result import ExportOptions, ExportResult
-from securexchange.agency.registry import list_municipalities
-from securexchange.errors import NoRecipient, NotFound, UsageError
+from securexchange.agency.registry import municipality_entry
+from securexchange.errors import NoRecipient, UsageError
 from securexchange.home.home import Home
 from securexchange.keys.identity import check_nis
 from securexchange.keys.keystore import KeySource
@@ -51,12 +51,7 @@ def answer(
     now, no active protocol), and whatever :func:`export_master` raises.
     """
     code = check_nis(nis)
-    party = next((r.entry.party_id for r in list_municipalities(home) if r.entry.nis == code), None)
-    if party is None:
-        raise NotFound(
-            f"no municipality with NIS code {code} is registered",
-            hint="see 'agency municipality list'",
-        )
+    party = municipality_entry(home, code).party_id
     waiting = quality.awaiting_answer(home, party)
     if not waiting:
         raise UsageError(
