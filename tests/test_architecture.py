@@ -27,6 +27,7 @@ RANK = {
     "municipality": 5,
     "audit": 5,
     "demo": 6,
+    "app": 7,
     "cli": 7,
     "__main__": 8,
 }

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import os
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -22,6 +27,48 @@ DEFAULT_MAX_WORK_FACTOR = 22  # about 15 s and 4 GiB: the most we let a file ask
 MAX_WORK_FACTOR = 30
 # Decimal, no sign, no leading zero, at most two digits: the only spelling of each value.
 _WORK_FACTOR = re.compile(r"[1-9][0-9]?")
+
+
+class DerivedKeys:
+    """Wrapping keys derived while unlocking, kept for one unlocked session (the app).
+
+    scrypt is slow on purpose (about a second a file); a session that unlocked a key
+    file once opens it again without paying that, for as long as the session holds its
+    passphrase anyway. Only unwrapping is remembered: every new file gets a fresh salt.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[tuple[bytes, bytes, int], bytes] = {}
+        self._lock = threading.Lock()
+
+    def derive(self, passphrase: bytes, salt: bytes, work_factor: int) -> bytes:
+        # The passphrase is keyed by a digest: the table itself never holds it.
+        slot = (hashlib.sha256(passphrase).digest(), salt, work_factor)
+        with self._lock:
+            known = self._keys.get(slot)
+        if known is not None:
+            return known
+        key = _derive(passphrase, salt, work_factor)
+        with self._lock:
+            self._keys[slot] = key
+        return key
+
+    def forget(self) -> None:
+        with self._lock:
+            self._keys.clear()
+
+
+_REMEMBERED: ContextVar[DerivedKeys | None] = ContextVar("derived_keys", default=None)
+
+
+@contextmanager
+def remembering(keys: DerivedKeys) -> Iterator[None]:
+    """Within the block (this thread or task only), unwrapping uses and fills ``keys``."""
+    token = _REMEMBERED.set(keys)
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
 
 
 def _derive(passphrase: bytes, salt: bytes, work_factor: int) -> bytes:
@@ -105,7 +152,11 @@ class ScryptIdentity:
         if len(stanza.body) != 32:
             # Checked before the expensive derivation, not only in open_file_key.
             raise AgeHeaderError(_("an scrypt stanza body is not a wrapped 16-byte key"))
-        key = _derive(self.passphrase, salt, work_factor)
+        remembered = _REMEMBERED.get()
+        if remembered is None:
+            key = _derive(self.passphrase, salt, work_factor)
+        else:
+            key = remembered.derive(self.passphrase, salt, work_factor)
         try:
             return open_file_key(key, stanza.body)
         except WrongBodySize:  # pragma: no cover - length checked above

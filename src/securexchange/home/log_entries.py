@@ -57,6 +57,7 @@ class Action(StrEnum):
     OPEN = "open"
     SET_STATUS = "set-status"
     LOOKUP = "record-id"
+    VIEW = "view"  # the current records read into the app's people page
     REPORT_QUALITY = "report-quality"
     RETURN = "return"
     IMPORT_RETURN = "import-return"

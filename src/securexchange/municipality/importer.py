@@ -17,11 +17,10 @@ A package passes every check before anything is written, in this order:
 6. decryption in memory with the subkey the package names, the binding fields, and the
    workbook's rows (count and deadlines against the manifest).
 
-Then one transaction stores the package in the vault (:mod:`.vault`), shreds the
-package it supersedes (edits typed in its workbooks are absorbed first; status edits
-of records still present carry over, being kept per record), marks the returned quality
-reports it answers (:mod:`.quality_answers`), and logs the import.
-A refusal writes nothing; ``open_home`` logs it.
+Then one transaction stores the package in the vault (:mod:`.vault`), shreds the one
+it supersedes (edits typed in its workbooks absorbed first; status edits of records
+still present carry over), marks the quality reports it answers
+(:mod:`.quality_answers`), and logs the import. A refusal writes nothing.
 """
 
 from __future__ import annotations
@@ -40,9 +39,7 @@ from securexchange.artifacts.container import (
     read_container,
 )
 from securexchange.artifacts.keyring import Keyring
-from securexchange.artifacts.manifest import (
-    ArtifactType,
-)
+from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
 from securexchange.artifacts.package_open import (
@@ -145,7 +142,11 @@ def import_files(
 
 
 def import_file(home: Home, path: Path, source: KeySource) -> Imported:
-    data = _read(path)
+    return import_data(home, path, _read(path), source)
+
+
+def import_data(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
+    """``import_file`` for bytes read by the caller (the app's uploads); ``path`` names it."""
     if not data.startswith(b"PK"):
         return _import_keyring_file(home, path, data)
     # Read once, with a package's caps: the type the manifest claims picks the
@@ -457,9 +458,6 @@ def _record_import(
                 "edits": erased.edits,
             },
         )
-
-
-# --- notices ------------------------------------------------------------------------
 
 
 def import_notice(home: Home, path: Path, read: ReadContainer) -> Imported:

@@ -12,6 +12,7 @@ once the package is past its valid-until (SX-STALE) until a newer one is importe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -95,7 +96,7 @@ def shred_edited_deadlines(
     )
 
 
-def _current(home: Home) -> vault.PackageRow:
+def current(home: Home) -> vault.PackageRow:
     package = vault.current_package(home)
     if package is None:
         raise NotFound(
@@ -113,7 +114,7 @@ def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) ->
             _("the system clock is more than 24 hours behind the latest time this home has seen"),
             hint=_("correct the computer's date and time; shredding still runs meanwhile"),
         )
-    package = _current(home)
+    package = current(home)
     if home.now >= package.valid_until:
         raise Stale(
             _("the package is past its valid-until date"),
@@ -198,7 +199,7 @@ def _find(
 ) -> tuple[vault.PackageRow, WorkbookRow]:
     if not is_record_id(record_id):
         raise UsageError(_("a record id looks like R- followed by 20 letters and digits"))
-    package = _current(home)
+    package = current(home)
     shred_edited_deadlines(home, package, identities)
     for row in staff_edits.current_rows(home, package.package_id, identities):
         if row.record_id == record_id:
@@ -208,29 +209,49 @@ def _find(
 
 def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bool:
     """Store a status edit; returns False when the record has that status already."""
-    label = ACTIVITY_STATUSES.canonical(status)
-    if label is None:
-        raise UsageError(
-            _("the status is not one of the activity statuses"),
-            hint=_("choose one of: {values}").format(values=", ".join(ACTIVITY_STATUSES.values)),
-        )
+    return bool(set_statuses(home, source, {record_id: status}))
+
+
+def set_statuses(home: Home, source: KeySource, wanted: Mapping[str, str]) -> int:
+    """Store a status edit for each record whose status differs from the one wanted
+    (the app's table saves many at once); returns how many changed. All or nothing: an
+    unknown status or record refuses the whole request before anything is stored."""
+    labels: dict[str, str] = {}
+    for record_id, status in wanted.items():
+        label = ACTIVITY_STATUSES.canonical(status)
+        if label is None:
+            raise UsageError(
+                _("the status is not one of the activity statuses"),
+                hint=_("choose one of: {values}").format(
+                    values=", ".join(ACTIVITY_STATUSES.values)
+                ),
+            )
+        if not is_record_id(record_id.strip()):
+            raise UsageError(_("a record id looks like R- followed by 20 letters and digits"))
+        labels[record_id.strip()] = label
     identities = unlock(home, source)
-    _package, row = _find(home, record_id.strip(), identities)
-    if row.status == label:
-        return False
+    package = current(home)
+    shred_edited_deadlines(home, package, identities)
+    rows = {r.record_id: r for r in staff_edits.current_rows(home, package.package_id, identities)}
+    if not labels.keys() <= rows.keys():
+        raise NotFound(_("the current package has no record with that id"))
+    changed = [(rows[r], label) for r, label in labels.items() if rows[r].status != label]
+    if not changed:
+        return 0
     recipient = subkeys.current_recipient(home)
     assert recipient is not None
     with statedb.transaction(home.db):
-        staff_edits.add_edit(
-            home,
-            kind="status",
-            record=row.record_id,
-            recipient=recipient,
-            status=label,
-            base=row.status,
-        )
-        home.record(Action.SET_STATUS, counts={"records": 1})
-    return True
+        for row, label in changed:
+            staff_edits.add_edit(
+                home,
+                kind="status",
+                record=row.record_id,
+                recipient=recipient,
+                status=label,
+                base=row.status,
+            )
+        home.record(Action.SET_STATUS, counts={"records": len(changed)})
+    return len(changed)
 
 
 def _pick(value: str, choices: tuple[str, ...]) -> str | None:

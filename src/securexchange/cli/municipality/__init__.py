@@ -11,6 +11,7 @@ from __future__ import annotations
 import click
 
 from securexchange.cli.municipality import (
+    app,
     enrolment,
     evidence,
     incidents,
@@ -43,3 +44,4 @@ municipality.add_command(retention.status_command)
 municipality.add_command(incidents.incident_group)
 municipality.add_command(notices.notice_group)
 municipality.add_command(evidence.evidence_command)
+municipality.add_command(app.app_command)

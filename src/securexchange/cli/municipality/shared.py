@@ -40,47 +40,10 @@ def municipal_home(state: CliState, *, read_only: bool = False) -> Iterator[Home
 
 
 def warn_about(report: ShredReport) -> None:
-    if report.workbooks_pending:
-        note(
-            _(
-                "warning: {n} workbook(s) past their deadline could not be removed; close "
-                "them in Excel (see 'municipality status')"
-            ).format(n=report.workbooks_pending)
-        )
-    if report.lost:
-        note(
-            _(
-                "warning: lost {packages} package(s), {edits} unreturned edit(s) and "
-                "{workbooks} workbook harvest(s): their subkey reached its destruction date "
-                "before any command unlocked the key to move them to the current one"
-            ).format(
-                packages=report.lost_packages,
-                edits=report.lost_edits,
-                workbooks=report.lost_workbooks,
-            )
-        )
-    if report.tampered:
-        note(
-            _(
-                "warning: {n} package(s) or subkey(s) in the state database disagreed with "
-                "what the agency signed (the database was edited): shredded, or held to "
-                "the signed dates; report it (protocol art. 6)"
-            ).format(n=report.tampered)
-        )
-    if report.clock_moved:
-        note(
-            _(
-                "warning: the home's clock mark was behind times its own records prove it "
-                "has seen (edited, or restored from a backup); it was moved forward"
-            )
-        )
-    if report.subkey_files_pending:
-        note(
-            _(
-                "warning: {n} destroyed subkey file(s) could not be removed yet; retried at "
-                "every command (see 'municipality status')"
-            ).format(n=report.subkey_files_pending)
-        )
+    from securexchange.municipality.shred_notes import shred_warnings
+
+    for line in shred_warnings(report):
+        note(line)
 
 
 def identity_source(home: Home, passphrase_file: Path | None) -> KeySource:

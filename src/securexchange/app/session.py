@@ -1,0 +1,101 @@
+"""The one session of an app run: its cookie, its CSRF token, its language and its key.
+
+The app serves the person who started it, so there is one session, made when the
+launch token is spent. The key is held as the passphrase and the keys scrypt derived
+from it (:class:`securexchange.age.scrypt.DerivedKeys`), only while the session is
+unlocked: it is dropped after :data:`IDLE_LIMIT` seconds without a request, when a
+key of the home is destroyed, when the user locks the app and when the server stops.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from securexchange.age.scrypt import DerivedKeys
+
+if TYPE_CHECKING:
+    from securexchange.app.web import Flash
+
+IDLE_LIMIT = 15 * 60.0  # seconds
+COOKIE = "sx_app"
+
+
+@dataclass
+class _Key:
+    passphrase: bytes = field(repr=False)
+    derived: DerivedKeys = field(repr=False)
+
+
+class Session:
+    """Mutable by design: it holds the secrets of a running app, and forgets them."""
+
+    def __init__(self, language: str) -> None:
+        self.cookie = ""  # set when the launch token is spent
+        self.csrf = secrets.token_urlsafe(32)
+        self.language = language
+        self.flash: list[Flash] = []  # shown once, on the next page
+        self.next_page = "/"  # where unlocking leads: the page that asked for the key
+        self._key: _Key | None = None
+        self._last = time.monotonic()
+        self._lock = threading.Lock()
+
+    # --- the cookie ---------------------------------------------------------------
+
+    def begin(self) -> str:
+        """A new cookie value (the launch token was spent)."""
+        with self._lock:
+            self.cookie = secrets.token_urlsafe(32)
+            return self.cookie
+
+    def admits(self, cookie: str | None) -> bool:
+        if not self.cookie or cookie is None:
+            return False
+        return hmac.compare_digest(cookie.encode(), self.cookie.encode())
+
+    def csrf_ok(self, offered: str | None) -> bool:
+        return offered is not None and hmac.compare_digest(offered.encode(), self.csrf.encode())
+
+    # --- the key ------------------------------------------------------------------
+
+    def unlock(self, passphrase: bytes, derived: DerivedKeys) -> None:
+        with self._lock:
+            self._key = _Key(passphrase, derived)
+            self._last = time.monotonic()
+
+    def forget_key(self) -> None:
+        with self._lock:
+            if self._key is not None:
+                self._key.derived.forget()
+            self._key = None
+
+    def expire_idle(self) -> bool:
+        """Drop the key after the idle limit; True when it was dropped now."""
+        with self._lock:
+            idle = time.monotonic() - self._last > IDLE_LIMIT
+        if idle and self.unlocked:
+            self.forget_key()
+            return True
+        return False
+
+    def touch(self) -> None:
+        with self._lock:
+            self._last = time.monotonic()
+
+    @property
+    def unlocked(self) -> bool:
+        return self._key is not None
+
+    def passphrase(self) -> bytes:
+        key = self._key
+        if key is None:
+            raise LookupError("the session is locked")
+        return key.passphrase
+
+    def derived(self) -> DerivedKeys | None:
+        key = self._key
+        return None if key is None else key.derived
