@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cli_helpers import cli_env
-from flows import STAFF_PASS, Staff, add_staff, export, make_agency, register, write_master
+from flows import STAFF_PASS, Staff, add_staff, export, make_agency, register
+from securexchange.intake import sample
 
 NIS = "11002"
 OTHER_NIS = "44021"
@@ -39,6 +40,7 @@ class AppWorld:
     master: Path
     package: Path  # the staff's municipality's package
     other_package: Path  # another municipality's
+    names: tuple[str, ...]  # "Voornaam Naam" of everyone in the staff's package (synthetic)
 
 
 def make_app_world(tmp: Path, *, people: int = PEOPLE) -> AppWorld:
@@ -48,10 +50,15 @@ def make_app_world(tmp: Path, *, people: int = PEOPLE) -> AppWorld:
     register(agency, OTHER_NIS, "Gent")
     staff = add_staff(agency, tmp / "staff", NIS)
     add_staff(agency, tmp / "staff-gent", OTHER_NIS, "Sofie Maes")  # Gent gets a package too
-    master = write_master(tmp / "master.xlsx", people, [NIS, OTHER_NIS])
+    rows = sample.generate_master(people, nis=[NIS, OTHER_NIS], seed=7)
+    master = tmp / "master.xlsx"
+    sample.write_master(rows, master)
     result = export(agency, master, tmp / "out")
     by_nis = {p.nis: p.file for p in result.packages if p.file is not None}
-    return AppWorld(agency, staff, master, by_nis[NIS], by_nis[OTHER_NIS])
+    header = list(rows[0])
+    first, last, place = (header.index(h) for h in ("Voornaam", "Naam", "NIS-code"))
+    names = tuple(f"{r[first]} {r[last]}" for r in rows[1:] if str(r[place]) == NIS)
+    return AppWorld(agency, staff, master, by_nis[NIS], by_nis[OTHER_NIS], names)
 
 
 @dataclass

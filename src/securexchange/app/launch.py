@@ -15,6 +15,7 @@ import html
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from securexchange.home.atomicio import atomic_write, make_private_dir
@@ -26,9 +27,9 @@ LAUNCH_FOLDER = "app"
 class LaunchToken:
     """The token of one server run: valid once, for two minutes."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.value = secrets.token_urlsafe(32)
-        self._clock = time.monotonic
+        self._clock = clock
         self._made = self._clock()
         self._spent = False
         self._lock = threading.Lock()

@@ -96,7 +96,7 @@ def run(
     launch = write_launch_file(home, base, token)
     server = create_server(create_app(context), sockets=[sock], threads=1, ident="securexchange")
     ended = threading.Event()
-    threading.Thread(target=_shred_every_minute, args=(context, ended), daemon=True).start()
+    threading.Thread(target=shred_every, args=(context, ended), daemon=True).start()
     try:
         on_started(Started(launch.as_uri(), base))
         with contextlib.suppress(KeyboardInterrupt):
@@ -108,8 +108,10 @@ def run(
         server.close()
 
 
-def _shred_every_minute(context: AppContext, ended: threading.Event) -> None:
-    while not ended.wait(SHRED_EVERY):
+def shred_every(context: AppContext, ended: threading.Event, seconds: float = SHRED_EVERY) -> None:
+    """Until ``ended``: the idle check and a shredding pass every ``seconds``, so the
+    app enforces retention while it sits open (the pass waits its turn for the lock)."""
+    while not ended.wait(seconds):
         context.session.expire_idle()
         # visit() runs the pass (and drops the key if it destroyed a subkey).
         with contextlib.suppress(SxError), context.visit():

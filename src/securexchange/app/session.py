@@ -13,6 +13,7 @@ import hmac
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -34,14 +35,15 @@ class _Key:
 class Session:
     """Mutable by design: it holds the secrets of a running app, and forgets them."""
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.cookie = ""  # set when the launch token is spent
         self.csrf = secrets.token_urlsafe(32)
         self.language = language
         self.flash: list[Flash] = []  # shown once, on the next page
         self.next_page = "/"  # where unlocking leads: the page that asked for the key
         self._key: _Key | None = None
-        self._last = time.monotonic()
+        self._clock = clock
+        self._last = clock()
         self._lock = threading.Lock()
 
     # --- the cookie ---------------------------------------------------------------
@@ -65,7 +67,7 @@ class Session:
     def unlock(self, passphrase: bytes, derived: DerivedKeys) -> None:
         with self._lock:
             self._key = _Key(passphrase, derived)
-            self._last = time.monotonic()
+            self._last = self._clock()
 
     def forget_key(self) -> None:
         with self._lock:
@@ -76,7 +78,7 @@ class Session:
     def expire_idle(self) -> bool:
         """Drop the key after the idle limit; True when it was dropped now."""
         with self._lock:
-            idle = time.monotonic() - self._last > IDLE_LIMIT
+            idle = self._clock() - self._last > IDLE_LIMIT
         if idle and self.unlocked:
             self.forget_key()
             return True
@@ -84,7 +86,7 @@ class Session:
 
     def touch(self) -> None:
         with self._lock:
-            self._last = time.monotonic()
+            self._last = self._clock()
 
     @property
     def unlocked(self) -> bool:
