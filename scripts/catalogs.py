@@ -35,7 +35,8 @@ def extracted() -> Catalog:
     template = Catalog(domain="securexchange", project="securexchange")
     for filename, lineno, message, comments, context in extract_from_dir(
         PACKAGE,
-        method_map=[("**.py", "python")],
+        # The app's pages mark their texts as the code does: {{ _("...") }}.
+        method_map=[("**.py", "python"), ("**/templates/**.html", "jinja2")],
         keywords=KEYWORDS,
         comment_tags=("TRANSLATORS:",),
         strip_comment_tags=True,

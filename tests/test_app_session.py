@@ -108,8 +108,8 @@ def _opened(world: AppWorld) -> Any:
 
 
 def test_the_minute_loop_runs_the_pass_and_the_idle_check(tmp_path: Path) -> None:
+    from securexchange.app.context import AppContext
     from securexchange.app.server import shred_every
-    from securexchange.app.web import AppContext
 
     world = make_app_world(tmp_path)
     _set_last_shred(world, "2000-01-01T00:00:00Z")

@@ -27,9 +27,9 @@ RANK = {
     "municipality": 5,
     "audit": 5,
     "demo": 6,
-    "app": 7,
-    "cli": 7,
-    "__main__": 8,
+    "app": 7,  # the gemeente-app: an edge like the CLI, which starts it
+    "cli": 8,
+    "__main__": 9,
 }
 CLI = RANK["cli"]
 

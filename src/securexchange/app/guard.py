@@ -58,6 +58,26 @@ class Refusal:
     status: int
     reason: str  # for the plain page; never a value from the request
 
+    def text(self) -> str:
+        """Dutch first, as every page (before any session, its language is unknown)."""
+        return f"Geweigerd: {_DUTCH.get(self.reason, self.reason)}.\nRefused: {self.reason}.\n"
+
+
+_DUTCH = {
+    "not from this computer": "niet van deze computer",
+    "another user of this computer": "een andere gebruiker van deze computer",
+    "wrong host name": "verkeerde hostnaam",
+    "method not allowed": "methode niet toegestaan",
+    "no session: start the app again": "geen sessie: start de app opnieuw",
+    "not from this app (Origin)": "niet van deze app (Origin)",
+    "not from this app (Sec-Fetch-Site)": "niet van deze app (Sec-Fetch-Site)",
+    "missing or wrong form token": "formuliertoken ontbreekt of is fout",
+    "this launch link was used or has expired: start the app again": (
+        "deze startkoppeling werd al gebruikt of is verlopen: start de app opnieuw"
+    ),
+}
+LAUNCH_SPENT = Refusal(403, "this launch link was used or has expired: start the app again")
+
 
 def check(request: Request, session: Session, port: int) -> Refusal | None:
     """None when ``request`` may go on; else why not."""

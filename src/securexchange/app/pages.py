@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange.app.web import AppContext, Flash, page_context, refused
+from securexchange.app.context import AppContext, page_context
+from securexchange.app.flash import Flash, refused
 from securexchange.errors import SxError, UsageError
 from securexchange.home import statedb
 from securexchange.i18n import N_, _, ngettext
@@ -103,7 +104,7 @@ def _passphrase(found: Visit, typed: str) -> bytes:
 
 
 def _after_unlock(path: str) -> str:
-    from securexchange.app.web import PAGE_PATHS
+    from securexchange.app.context import PAGE_PATHS
 
     return path if path in PAGE_PATHS and path != "/ontgrendelen" else "/"
 

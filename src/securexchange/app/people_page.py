@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from securexchange.app.context import AppContext, page_context
+from securexchange.app.flash import Flash, refused
 from securexchange.app.pages import needs_key
-from securexchange.app.web import AppContext, Flash, page_context, refused
 from securexchange.errors import SxError
 from securexchange.i18n import _, ngettext
 from securexchange.schema import QUALITY_FIELDS

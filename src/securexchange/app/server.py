@@ -26,7 +26,7 @@ from securexchange.errors import SxError, UsageError
 from securexchange.i18n import _
 
 if TYPE_CHECKING:
-    from securexchange.app.web import AppContext
+    from securexchange.app.context import AppContext
 
 SHRED_EVERY = 60.0  # seconds
 
@@ -82,7 +82,8 @@ def run(
 
     from waitress.server import create_server
 
-    from securexchange.app.web import AppContext, create_app
+    from securexchange.app.context import AppContext
+    from securexchange.app.web import create_app
 
     # waitress logs no requests; its queue notes are noise on the user's terminal.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -98,8 +99,9 @@ def run(
     ended = threading.Event()
     threading.Thread(target=shred_every, args=(context, ended), daemon=True).start()
     try:
-        on_started(Started(launch.as_uri(), base))
+        # Ctrl-C is how the app stops, also while it is still saying where it listens.
         with contextlib.suppress(KeyboardInterrupt):
+            on_started(Started(launch.as_uri(), base))
             server.run()
     finally:
         ended.set()

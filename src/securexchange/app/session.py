@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from securexchange.age.scrypt import DerivedKeys
 
 if TYPE_CHECKING:
-    from securexchange.app.web import Flash
+    from securexchange.app.flash import Flash
 
 IDLE_LIMIT = 15 * 60.0  # seconds
 COOKIE = "sx_app"
