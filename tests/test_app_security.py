@@ -115,7 +115,7 @@ def test_every_answer_is_no_store_under_a_strict_csp(client: AppClient) -> None:
         assert answer.headers["Cache-Control"] == "no-store", path
         assert answer.headers["Content-Security-Policy"] == CSP, path
         assert answer.headers["X-Frame-Options"] == "DENY"
-        assert answer.headers["Referrer-Policy"] == "no-referrer"
+        assert answer.headers["Referrer-Policy"] == "same-origin"
     assert "frame-ancestors 'none'" in CSP and "script-src 'self'" in CSP
     assert "unsafe" not in CSP and "http" not in CSP
     refused = client.get("/", host="evil.example")
