@@ -77,3 +77,13 @@ _.categories
 _.dpo_contact
 _.consequences
 _.measures
+
+# The stand-in web server of the browser harness (tests/stand_in.py): http.server calls
+# the handler's do_GET, do_POST and log_message, and reads daemon_threads.
+_.do_GET
+_.do_POST
+_.log_message
+_.daemon_threads
+
+# Selenium reads the browser's path from ChromeOptions (tests/browser.py).
+_.binary_location

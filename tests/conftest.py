@@ -1,4 +1,5 @@
-"""Shared test fixtures: where the age test vectors live, and the real interop binaries.
+"""Shared test fixtures: where the age test vectors live, the real interop binaries, and
+a real headless Chromium for the browser tests (tests/browser.py).
 
 Tests read nothing outside the repository: the vectors are committed under
 tests/vectors/age (0BSD/CC0, see SOURCE.md there), and .ci/run runs the suite in a copy
@@ -11,8 +12,12 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome as WebDriver
 
 REPO = Path(__file__).resolve().parents[1]
 AGE_VECTORS = REPO / "tests" / "vectors" / "age"
@@ -61,3 +66,32 @@ def dutch() -> Iterator[None]:
         yield
     finally:
         i18n.activate("en")
+
+
+@pytest.fixture
+def chromium_profile(tmp_path: Path) -> Path:
+    """The browser's profile, kept after the browser quits so a test can search it."""
+    profile = tmp_path / "chromium-profile"
+    profile.mkdir()
+    return profile
+
+
+@pytest.fixture
+def chromium(chromium_profile: Path) -> Iterator[WebDriver]:
+    """Debian's headless Chromium (tests/browser.py), quit at the end of the test; a test
+    that searches the profile quits it first (quitting twice is harmless)."""
+    from browser import chromium_driver
+
+    driver = chromium_driver(chromium_profile)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """$SECUREXCHANGE_SCREENSHOTS (to refresh the guide's pictures), else a temporary one."""
+    from browser import screenshots_dir
+
+    return screenshots_dir(tmp_path_factory.mktemp("screenshots"))
