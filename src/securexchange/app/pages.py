@@ -142,6 +142,14 @@ def _said(item: Imported) -> Flash:
     return Flash("ok", text.format(kind=kind, id=item.artifact_id, file=name))
 
 
+def not_imported(name: str, flash: Flash) -> Flash:
+    """A refused file named first: nothing of it was kept (the files before it were)."""
+    if not name:
+        return flash
+    said = _("{file} was not imported: {reason}").format(file=name, reason=flash.text)
+    return Flash(flash.kind, said, flash.hint, flash.code)
+
+
 def _import_folder(found: Visit) -> list[Flash]:
     """The folder set in the home, imported when the key is unlocked (the start of a
     working session): what a synced SharePoint or OneDrive folder brought."""
@@ -162,7 +170,7 @@ def _import_folder(found: Visit) -> list[Flash]:
     try:
         import_files(found.home, files, found.key(), on_imported=lambda i: said.append(_said(i)))
     except SxError as exc:
-        said.append(refused(exc))
+        said.append(not_imported(files[len(said)].name, refused(exc)))
     return said
 
 
@@ -187,6 +195,7 @@ def _importing(app: Flask, context: AppContext) -> None:
         if not uploads:
             context.session.flash.append(Flash("error", _("choose one or more files to import")))
             return redirect("/importeren", 303)
+        name = ""
         try:
             with context.visit() as found:
                 for upload in uploads:
@@ -197,7 +206,7 @@ def _importing(app: Flask, context: AppContext) -> None:
         except SxError as exc:
             from securexchange.municipality.refusals import with_staff_meaning
 
-            context.session.flash.append(refused(with_staff_meaning(exc)))
+            context.session.flash.append(not_imported(name, refused(with_staff_meaning(exc))))
         return redirect("/importeren", 303)
 
     @app.post("/importeren/map")
