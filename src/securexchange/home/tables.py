@@ -255,6 +255,15 @@ CREATE TABLE IF NOT EXISTS vault_edits (
     answered_in TEXT,
     answered_at TEXT
 );
+CREATE TABLE IF NOT EXISTS vault_compared (
+    package_id TEXT PRIMARY KEY,
+    previous   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS vault_arrivals (
+    package_id TEXT NOT NULL,
+    tag        TEXT NOT NULL,
+    PRIMARY KEY (package_id, tag)
+);
 CREATE TABLE IF NOT EXISTS vault_erased (
     digest TEXT PRIMARY KEY,
     until  TEXT NOT NULL

@@ -72,6 +72,7 @@ from securexchange.keys.card import read_card
 from securexchange.keys.keystore import IDENTITY_CARD, KeySource
 from securexchange.keys.vouching import REPORT_HINT
 from securexchange.municipality import (
+    arrivals,
     erasure,
     quality_answers,
     retention,
@@ -415,6 +416,7 @@ def store_package(
             rows=typed,
             container=container,
         )
+        arrivals.note(home, opened.package_id, key, typed, older=older, identities=identities)
         erased = erasure.carry_out(
             home,
             opened.erased,

@@ -212,6 +212,8 @@ def shred_package(home: Home, package_id: str, state: str) -> int:
     count = db.execute("DELETE FROM vault_records WHERE package_id = ?", (package_id,)).rowcount
     db.execute("DELETE FROM vault_data_keys WHERE package_id = ?", (package_id,))
     db.execute("DELETE FROM vault_signed WHERE package_id = ?", (package_id,))
+    db.execute("DELETE FROM vault_arrivals WHERE package_id = ?", (package_id,))
+    db.execute("DELETE FROM vault_compared WHERE package_id = ?", (package_id,))
     db.execute(
         "UPDATE vault_packages SET state = ?, shredded_at = ? WHERE package_id = ?",
         (state, format_instant(home.now), package_id),
