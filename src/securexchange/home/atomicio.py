@@ -25,9 +25,11 @@ TEMP_PREFIX = ".sx-tmp-"
 
 def fsync_dir(directory: Path) -> None:
     """Make a rename or unlink in ``directory`` durable (no-op where unsupported)."""
+    if os.name == "nt":  # pragma: no cover - Windows opens no directory; NTFS journals it
+        return
     try:
         fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - Windows cannot open directories
+    except OSError:  # pragma: no cover - a directory this user may not read
         return
     try:
         os.fsync(fd)
@@ -60,7 +62,11 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600, exclusive: bool 
             os.fsync(handle.fileno())
         if not hasattr(os, "fchmod"):  # pragma: no cover - Windows
             os.chmod(temp, mode)
-        if exclusive:
+        if exclusive and os.name == "nt":  # pragma: no cover - Windows
+            # Windows' rename (MoveFileEx without REPLACE_EXISTING) refuses any existing
+            # target, a link too, in one step; hard links fail on FAT and many shares.
+            os.rename(temp, path)
+        elif exclusive:
             # link() fails if the target exists, unlike rename(); it must not follow
             # a link swapped in at the temporary name either.
             os.link(temp, path, follow_symlinks=os.link not in os.supports_follow_symlinks)
@@ -81,7 +87,7 @@ def remove_temp_leftovers(directory: Path) -> int:
     subkey that was since destroyed, so it is overwritten before it is unlinked, and,
     like every removal, never followed or opened when it is a link or special file.
     """
-    if not safefs.FD_RELATIVE:  # pragma: no cover - Windows
+    if not safefs.FD_RELATIVE:  # Windows (tests/test_windows_paths.py runs it here too)
         return _remove_temp_leftovers_by_name(directory)
     try:
         fd = safefs.open_dir(directory)
@@ -101,17 +107,17 @@ def remove_temp_leftovers(directory: Path) -> int:
     return removed
 
 
-def _remove_temp_leftovers_by_name(directory: Path) -> int:  # pragma: no cover - Windows
-    removed = 0
+def _remove_temp_leftovers_by_name(directory: Path) -> int:
+    """The same without directory descriptors: each leftover overwritten and removed by
+    :func:`safefs.shred`, which looks at it with ``lstat`` first (no link, reparse point
+    or directory is opened)."""
     if not directory.is_dir():
         return 0
-    for entry in directory.iterdir():
-        if entry.name.startswith(TEMP_PREFIX) and not entry.is_dir():
-            with contextlib.suppress(FileNotFoundError):
-                entry.unlink()
-                removed += 1
-    if removed:
-        fsync_dir(directory)
+    removed = 0
+    for name in os.listdir(directory):
+        if name.startswith(TEMP_PREFIX):
+            with contextlib.suppress(OSError):
+                removed += safefs.shred(directory, (name,))
     return removed
 
 
@@ -143,8 +149,10 @@ def read_capped(
     user named it on purpose, and a pipe without a writer reads as empty, not for ever.
     """
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    # O_BINARY: Windows reads in text mode otherwise (CR LF turned to LF, Ctrl-Z as end).
+    flags |= getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, flags | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
         # TRANSLATORS: {what} is a bare noun without article ("file", "key card").
         raise NotFound(_("no {what} at {path}").format(what=what, path=path)) from None
@@ -159,7 +167,8 @@ def read_capped(
         if secret:
             check_secret_file(fd, path, what)
         if secret and (stat.S_ISFIFO(info.st_mode) or stat.S_ISCHR(info.st_mode)):
-            os.set_blocking(fd, True)
+            if hasattr(os, "O_NONBLOCK"):  # opened without it on Windows: nothing to undo
+                os.set_blocking(fd, True)
         elif not stat.S_ISREG(info.st_mode):
             raise UsageError(
                 # TRANSLATORS: {what} is a bare noun without article ("file", "key card").

@@ -33,6 +33,7 @@ from securexchange import strictjson
 from securexchange.clock import format_instant, parse_instant
 from securexchange.errors import InternalError, LogBroken, Malformed
 from securexchange.home.log_entries import (
+    BINARY,
     CLOEXEC,
     GENESIS,
     MAX_CUT_HASHES,
@@ -95,7 +96,7 @@ class EventLog:
     def _read(self) -> bytes:
         self._size()  # refuses anything but a regular file before opening it
         try:
-            fd = os.open(self._path, os.O_RDONLY | NOFOLLOW | CLOEXEC)
+            fd = os.open(self._path, os.O_RDONLY | NOFOLLOW | CLOEXEC | BINARY)
         except FileNotFoundError:
             return b""
         try:
@@ -147,7 +148,7 @@ class EventLog:
         return entry.seq == head.count and claimed == head.hash == entry.hash
 
     def _cut(self, end: int) -> None:
-        fd = os.open(self._path, os.O_WRONLY | NOFOLLOW | CLOEXEC)
+        fd = os.open(self._path, os.O_WRONLY | NOFOLLOW | CLOEXEC | BINARY)
         try:
             os.ftruncate(fd, end)
             os.fsync(fd)
@@ -417,7 +418,7 @@ class EventLog:
         )
         line = entry.line()
         self._size()  # a regular file or none, never a link or a pipe
-        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NOFOLLOW | CLOEXEC | BINARY
         fd = os.open(self._path, flags, 0o600)
         try:
             os.write(fd, line)

@@ -23,6 +23,7 @@ import stat
 from pathlib import Path
 
 from securexchange.errors import KeyPermissions, UnsafeHome
+from securexchange.home.safefs import reparse_point
 from securexchange.i18n import _
 
 HOME_DIRS: tuple[tuple[str, ...], ...] = (
@@ -76,11 +77,6 @@ def _owner_and_mode(path: Path, st: os.stat_result, *, private: int) -> None:
         )
 
 
-def _reparse(st: os.stat_result) -> bool:
-    flag = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0)
-    return bool(getattr(st, "st_file_attributes", 0) & flag)
-
-
 def check_home(root: Path) -> None:
     """Refuse a home whose directories or files others could change or redirect."""
     st = os.stat(root)  # the home as named: a link to it is the user's choice
@@ -93,7 +89,7 @@ def check_home(root: Path) -> None:
             st = os.lstat(path)
         except FileNotFoundError:
             continue
-        if not stat.S_ISDIR(st.st_mode) or _reparse(st):
+        if not stat.S_ISDIR(st.st_mode) or reparse_point(st):
             raise UnsafeHome(
                 _(
                     "{path} is a symbolic link or not a directory; the home's directories "
@@ -111,7 +107,7 @@ def check_home(root: Path) -> None:
         except FileNotFoundError:
             continue
         linked = st.st_nlink != 1 and name in WRITTEN_IN_PLACE
-        if not stat.S_ISREG(st.st_mode) or linked or _reparse(st):
+        if not stat.S_ISREG(st.st_mode) or linked or reparse_point(st):
             raise UnsafeHome(
                 _(
                     "{path} is a symbolic link, a hard link or not a regular file; "

@@ -16,6 +16,7 @@ from pathlib import Path
 from securexchange import strictjson
 from securexchange.errors import InternalError, LogBroken, Malformed, all_error_classes
 from securexchange.fingerprint import is_display
+from securexchange.home.safefs import is_link_or_special
 from securexchange.i18n import _
 from securexchange.ids import is_artifact_id
 
@@ -40,6 +41,12 @@ NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+# Windows opens a descriptor in text mode unless told otherwise: its reads would stop at
+# a Ctrl-Z byte and turn CR LF into LF, its writes LF into CR LF, and the log's hashes
+# and recorded length would no longer match its bytes. 0 on POSIX.
+BINARY = getattr(os, "O_BINARY", 0)
 
 
 class Action(StrEnum):
@@ -290,9 +297,12 @@ def verify_log(
 
 def file_digest(path: Path) -> str | None:
     """SHA-256 of the file at ``path`` (not following a final link); None when absent."""
+    if not NOFOLLOW and is_link_or_special(path):  # pragma: no cover - Windows: look first
+        return "not a regular file"
+    # Non-blocking: a FIFO planted at the witness path must not hang the command.
+    flags = os.O_RDONLY | NOFOLLOW | CLOEXEC | BINARY | getattr(os, "O_NONBLOCK", 0)
     try:
-        # Non-blocking: a FIFO planted at the witness path must not hang the command.
-        fd = os.open(path, os.O_RDONLY | NOFOLLOW | CLOEXEC | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError:

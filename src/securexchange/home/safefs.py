@@ -98,6 +98,28 @@ def open_dir(base: Path, parts: Sequence[str] = ()) -> int:
     return fd
 
 
+def check_dirs(base: Path, parts: Sequence[str]) -> Path:
+    """What :func:`open_dir` refuses, checked with ``lstat`` where there are no
+    directory descriptors (Windows): ``base/parts...``, each part a real directory, not
+    a symbolic link or another reparse point (a junction). Returns the path; raises
+    UnsafeHome, or FileNotFoundError when a part is missing."""
+    walked = base
+    for part in parts:
+        walked = walked / part
+        if part in ("", ".", "..") or "/" in part or os.sep in part:
+            raise _refuse(walked)
+        st = os.lstat(walked)
+        if not stat.S_ISDIR(st.st_mode) or reparse_point(st):
+            raise _refuse(walked)
+    return walked
+
+
+def reparse_point(st: os.stat_result) -> bool:
+    """Whether an ``lstat`` result is a Windows reparse point (always False on POSIX)."""
+    flag = getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0)
+    return bool(getattr(st, "st_file_attributes", 0) & flag)
+
+
 def entry(dir_fd: int, name: str) -> os.stat_result | None:
     """The ``lstat`` of ``name`` in the directory ``dir_fd`` (None when it is missing)."""
     try:
@@ -182,17 +204,15 @@ def shred_at(dir_fd: int, name: str, *, fill: Fill = zeros) -> bool:
     return True
 
 
-def _shred_path(path: Path, fill: Fill) -> bool:  # pragma: no cover - Windows
+def _shred_path(path: Path, fill: Fill) -> bool:
+    """:func:`shred_at` by path, for Windows: the same decisions on ``lstat``."""
     try:
         seen = os.lstat(path)
     except FileNotFoundError:
         return False
     if stat.S_ISDIR(seen.st_mode):
         return False
-    reparse = getattr(seen, "st_file_attributes", 0) & getattr(
-        stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0
-    )
-    if overwritable(seen) and not reparse:
+    if overwritable(seen) and not reparse_point(seen):
         with contextlib.suppress(OSError):
             os.chmod(path, stat.S_IREAD | stat.S_IWRITE)
         try:
@@ -220,7 +240,11 @@ def shred(base: Path, relative: Sequence[str], *, fill: Fill = zeros) -> bool:
     UnsafeHome when a directory below ``base`` is a link, FileNotFoundError never.
     """
     *dirs, name = relative
-    if not FD_RELATIVE:  # pragma: no cover - Windows
+    if not FD_RELATIVE:  # Windows: each directory checked by lstat, then the file
+        try:
+            check_dirs(base, dirs)
+        except FileNotFoundError:
+            return False
         return _shred_path(base.joinpath(*relative), fill)
     try:
         fd = open_dir(base, dirs)
@@ -250,7 +274,7 @@ def read_regular(path: Path, *, limit: int) -> bytes | None:
             return None
         finally:
             os.close(dir_fd)
-    else:  # pragma: no cover - Windows
+    else:  # Windows: the name looked at first, then opened
         if is_link_or_special(path):
             return None
         try:
@@ -269,7 +293,7 @@ def is_link_or_special(path: Path) -> bool:
         st = os.lstat(path)
     except FileNotFoundError:
         return False
-    if getattr(st, "st_file_attributes", 0) & getattr(stat, "FILE_ATTRIBUTE_REPARSE_POINT", 0):
+    if reparse_point(st):
         return True  # pragma: no cover - Windows
     return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
 

@@ -49,6 +49,11 @@ class DamagedShred:
 
 def _names(root: Path, parts: tuple[str, ...]) -> list[str]:
     """The entries of ``root/parts`` (no link followed); none when it is missing."""
+    if not safefs.FD_RELATIVE:  # Windows: no directory descriptors, each part by lstat
+        try:
+            return sorted(os.listdir(safefs.check_dirs(root, parts)))
+        except (FileNotFoundError, NotADirectoryError, UnsafeHome):
+            return []
     try:
         fd = safefs.open_dir(root, parts)
     except (FileNotFoundError, UnsafeHome):

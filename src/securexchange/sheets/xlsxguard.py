@@ -142,8 +142,10 @@ def column_letters(index: int) -> str:
 
 def _read_regular(path: Path, what: str, limit: int) -> bytes:
     """At most ``limit`` bytes of a regular file; never waits on a FIFO or reads a device."""
+    # O_BINARY: Windows would otherwise read in text mode (CR LF, Ctrl-Z).
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except OSError:
         raise HostileFile(_("{what} cannot be read").format(what=what)) from None
     try:
