@@ -199,7 +199,11 @@ class RunningApp:
 
 @contextmanager
 def running_app(
-    home: Path, *, env: Mapping[str, str] | None = None, args: tuple[str, ...] = ()
+    home: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    args: tuple[str, ...] = (),
+    cwd: Path | None = None,
 ) -> Iterator[RunningApp]:
     """``municipality app --no-browser`` on ``home``, stopped with Ctrl-C (SIGINT)."""
     argv = [sys.executable, "-m", "securexchange", "--home", str(home)]
@@ -210,6 +214,7 @@ def running_app(
         stderr=subprocess.PIPE,
         text=True,
         env=cli_env({"SECUREXCHANGE_LANG": "nl", **(env or {})}),
+        cwd=cwd,
     )
     try:
         assert process.stdout is not None

@@ -156,3 +156,32 @@ def test_the_return_and_the_workbook_are_the_commands_own(world: AppWorld, tmp_p
         check=True,
     )
     assert str(workbook) in status.stdout  # registered: shredding will reach it
+
+
+def test_a_keyring_comes_with_its_signature_and_nothing_is_read_from_disk(
+    world: AppWorld, tmp_path: Path
+) -> None:
+    from securexchange.agency.registry import publish_keyring
+    from securexchange.home.home import HomeKind, open_home
+
+    published = tmp_path / "published"
+    with open_home(world.agency, env={}, expect=HomeKind.AGENCY) as home:
+        publish_keyring(home, published)
+    keyring = published / f"keyring-{world.staff.nis}.json"
+    signature = keyring.with_suffix(".sig")
+    with running_app(world.staff.home, cwd=published) as app:
+        client = app.client()
+        client.launch()
+        client.unlock()
+        # Alone, the keyring is refused: the app does not look for a .sig on its disk,
+        # not even in its working directory, which holds the right one here.
+        client.upload("/importeren", [(keyring.name, keyring.read_bytes())])
+        assert "kies er zijn .sig-bestand bij" in _flashes(client, "/importeren")
+        client.upload(
+            "/importeren",
+            [(keyring.name, keyring.read_bytes()), (signature.name, signature.read_bytes())],
+        )
+        said = _flashes(client, "/importeren")
+        assert "sleutelring" in said.lower() and "ingelezen" in said
+        client.upload("/importeren", [("../../" + signature.name, b"not a signature")])
+        assert "werd niet ingelezen" in _flashes(client, "/importeren")

@@ -177,7 +177,7 @@ def _import_folder(found: Visit) -> list[Flash]:
 def _importing(app: Flask, context: AppContext) -> None:
     from flask import redirect, render_template, request
 
-    from securexchange.municipality.importer import MAX_FILE, import_data
+    from securexchange.municipality.importer import MAX_FILE
 
     @app.get("/importeren")
     def import_form() -> str:
@@ -195,18 +195,28 @@ def _importing(app: Flask, context: AppContext) -> None:
         if not uploads:
             context.session.flash.append(Flash("error", _("choose one or more files to import")))
             return redirect("/importeren", 303)
-        name = ""
+        from securexchange.app.uploads import (
+            Upload,
+            UploadRefused,
+            file_name,
+            import_uploads,
+        )
+        from securexchange.municipality.refusals import with_staff_meaning
+
+        files = [Upload(file_name(f.filename or ""), f.stream.read(MAX_FILE + 1)) for f in uploads]
         try:
             with context.visit() as found:
-                for upload in uploads:
-                    name = Path(upload.filename or "file").name
-                    data = upload.stream.read(MAX_FILE + 1)
-                    item = import_data(found.home, Path(name), data, found.key())
-                    context.session.flash.append(_said(item))
+                import_uploads(
+                    found.home,
+                    files,
+                    found.key(),
+                    lambda item: context.session.flash.append(_said(item)),
+                )
+        except UploadRefused as stop:
+            flash = refused(with_staff_meaning(stop.error))
+            context.session.flash.append(not_imported(stop.name, flash))
         except SxError as exc:
-            from securexchange.municipality.refusals import with_staff_meaning
-
-            context.session.flash.append(not_imported(name, refused(with_staff_meaning(exc))))
+            context.session.flash.append(refused(exc))
         return redirect("/importeren", 303)
 
     @app.post("/importeren/map")

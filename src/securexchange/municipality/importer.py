@@ -38,7 +38,6 @@ from securexchange.artifacts.container import (
     open_without_decryption,
     read_container,
 )
-from securexchange.artifacts.keyring import Keyring
 from securexchange.artifacts.manifest import ArtifactType
 from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package import DEFAULT_MAX_PAYLOAD
@@ -48,7 +47,6 @@ from securexchange.artifacts.package_open import (
     open_package,
     package_limits,
 )
-from securexchange.clock import format_instant
 from securexchange.errors import (
     Equivocation,
     Future,
@@ -94,6 +92,7 @@ from securexchange.municipality.enrolment import (
     pinned_root_key,
 )
 from securexchange.municipality.refusals import CHANGED, with_staff_meaning
+from securexchange.municipality.terminations import keyring_termination, record_termination
 from securexchange.sheets.package_read import read_package_rows
 
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -143,13 +142,17 @@ def import_files(
 
 
 def import_file(home: Home, path: Path, source: KeySource) -> Imported:
-    return import_data(home, path, _read(path), source)
+    data = _read(path)
+    if not data.startswith(b"PK"):
+        return _import_keyring_file(home, path, data)
+    return import_data(home, path, data, source)
 
 
 def import_data(home: Home, path: Path, data: bytes, source: KeySource) -> Imported:
-    """``import_file`` for bytes read by the caller (the app's uploads); ``path`` names it."""
+    """A package or notice whose bytes the caller read (the app's uploads): nothing is
+    read from disk, ``path`` only names it. A keyring is :func:`import_keyring_pair`."""
     if not data.startswith(b"PK"):
-        return _import_keyring_file(home, path, data)
+        raise Malformed(_("{file} is not a package or a notice").format(file=path.name))
     # Read once, with a package's caps: the type the manifest claims picks the
     # verification, which then works on these members (no second parse).
     read = read_container(data, limits=package_limits())
@@ -178,70 +181,21 @@ def _import_keyring_file(home: Home, path: Path, data: bytes) -> Imported:
             )
         )
     document = data if path == json_path else _read(json_path)
-    signature = _read(sig_path)
+    return import_keyring_pair(home, path, document, _read(sig_path))
+
+
+def import_keyring_pair(home: Home, path: Path, document: bytes, signature: bytes) -> Imported:
+    """A keyring view and its signature, read by the caller (``path`` names them)."""
+    sig_path = path.with_suffix(".sig")
     try:
         result = import_keyring(home, document, signature.decode("ascii"))
     except UnicodeDecodeError:
         raise Malformed(
             _("{file} is not an armored signature").format(file=sig_path.name)
         ) from None
-    if _keyring_termination(home, result.keyring, hashlib.sha256(document).hexdigest()):
+    if keyring_termination(home, result.keyring, hashlib.sha256(document).hexdigest()):
         retention.shred(home)
     return Imported(path, "keyring", result.keyring.id, result.changed)
-
-
-def _keyring_termination(home: Home, keyring: Keyring, sha256: str) -> bool:
-    """A root-signed view that says ``terminated_on`` ends the protocol as a notice
-    does: the notice may never arrive, and the keyring is the agency's word too."""
-    entry = keyring.municipalities[0]
-    if entry.terminated_on is None:
-        return False
-    return record_termination(
-        home,
-        protocol_id=entry.protocol_id,
-        source_id=keyring.id,
-        sha256=sha256,
-        effective=entry.terminated_on,
-    )
-
-
-def record_termination(
-    home: Home,
-    *,
-    protocol_id: str,
-    source_id: str,
-    sha256: str,
-    effective: date,
-    signed_notice: bytes | None = None,
-) -> bool:
-    """Keep a protocol's termination (from a notice or a keyring); False when one held
-    already takes effect on that day or earlier: termination never moves later.
-
-    A notice's signed container is kept (``signed_notice``): shredding holds the clear
-    effective day to it (bounds.py). A keyring's is held already (municipal_keyrings).
-    """
-    row = home.db.execute(
-        "SELECT notice_id, effective FROM vault_protocols WHERE protocol_id = ?",
-        (protocol_id,),
-    ).fetchone()
-    if row is not None and (str(row[0]) == source_id or str(row[1]) <= effective.isoformat()):
-        return False
-    with statedb.transaction(home.db):
-        home.db.execute(
-            "INSERT INTO vault_protocols (protocol_id, notice_id, sha256, effective, "
-            "imported_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT(protocol_id) DO UPDATE SET "
-            "notice_id = excluded.notice_id, sha256 = excluded.sha256, "
-            "effective = excluded.effective, imported_at = excluded.imported_at",
-            (protocol_id, source_id, sha256, effective.isoformat(), format_instant(home.now)),
-        )
-        if signed_notice is not None:
-            home.db.execute(
-                "INSERT INTO vault_signed_notices (protocol_id, container) VALUES (?, ?) "
-                "ON CONFLICT(protocol_id) DO UPDATE SET container = excluded.container",
-                (protocol_id, signed_notice),
-            )
-        home.record(Action.TERMINATE, artifacts=[source_id])
-    return True
 
 
 # --- packages -----------------------------------------------------------------------
@@ -363,7 +317,7 @@ def import_package(home: Home, path: Path, read: ReadContainer, source: KeySourc
     erased = store_package(home, opened, rows, identities, read.data)
     with statedb.transaction(home.db):
         vouched.keep_agency_subkeys(home, opened.body.agency_subkeys)
-    _keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
+    keyring_termination(home, opened.keyring, hashlib.sha256(opened.keyring_data).hexdigest())
     retention.shred(home, identities=identities)
     if opened.erased:
         # The shredding pass absorbed the old workbooks once more: nothing typed there
