@@ -1,0 +1,80 @@
+"""Attacks on the gemeente-app that once got through, each against the real server (or
+the real kernel table, the real home) and refused now.
+
+- another user's connection vouched for by an unrelated socket of the app's user that
+  merely shares the port numbers (``/proc/net/tcp`` matched on ports alone);
+- a page on another port of 127.0.0.1, which is same-site with the app, using the
+  ``SameSite=Strict`` cookie for its GETs (keeping the key alive, logging views);
+- a body of up to 1 GiB spooled by the server before the guard saw the request;
+- a termination notice imported in the app destroying every subkey in the import's own
+  shredding pass while the session kept the key;
+- ``HOME/app`` as a symbolic link: the launch file written through it;
+- an upload named ``.``: a server error.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+import pytest
+
+from app_world import AppWorld, make_app_world, running_app
+from securexchange.app import peer
+
+pytestmark = pytest.mark.slow
+
+LINUX = sys.platform.startswith("linux")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> AppWorld:
+    return make_app_world(tmp_path_factory.mktemp("app-attacks"))
+
+
+@pytest.fixture()
+def client(world: AppWorld) -> object:
+    with running_app(world.staff.home) as app:
+        signed_in = app.client()
+        assert signed_in.launch().status == 303
+        yield signed_in
+
+
+@pytest.mark.skipif(not LINUX, reason="the peer check reads /proc/net/tcp (Linux)")
+def test_the_peer_check_matches_the_connections_addresses_not_only_its_ports() -> None:
+    # A socket of ours from 127.0.0.3:X to a server on 127.0.0.2:P is no connection
+    # from 127.0.0.1:X to 127.0.0.1:P: another user binding 127.0.0.1:X must not pass.
+    server = socket.socket()
+    server.bind(("127.0.0.2", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    unrelated = socket.socket()
+    unrelated.bind(("127.0.0.3", 0))
+    unrelated.connect(("127.0.0.2", port))
+    accepted, _ = server.accept()
+    try:
+        assert peer.owner_of(unrelated.getsockname()[1], port) is None
+    finally:
+        for s in (accepted, unrelated, server):
+            s.close()
+    # The real thing, over IPv4 and over an IPv6 socket (IPv4-mapped), is ours.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(2)
+    port = listener.getsockname()[1]
+    clients = [socket.create_connection(("127.0.0.1", port))]
+    if socket.has_ipv6:
+        six = socket.socket(socket.AF_INET6)
+        six.connect(("::ffff:127.0.0.1", port))
+        clients.append(six)
+    try:
+        for c in clients:
+            theirs, _ = listener.accept()
+            assert peer.owner_of(c.getsockname()[1], port) == os.geteuid()
+            assert peer.owner_of(c.getsockname()[1], port + 1) is None
+            theirs.close()
+    finally:
+        for c in clients:
+            c.close()
+        listener.close()
