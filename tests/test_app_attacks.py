@@ -20,7 +20,7 @@ import sys
 
 import pytest
 
-from app_world import AppWorld, make_app_world, running_app
+from app_world import AppClient, AppWorld, make_app_world, running_app
 from securexchange.app import peer
 
 pytestmark = pytest.mark.slow
@@ -78,3 +78,19 @@ def test_the_peer_check_matches_the_connections_addresses_not_only_its_ports() -
         for c in clients:
             c.close()
         listener.close()
+
+
+def test_a_page_on_another_local_port_cannot_use_the_session(client: AppClient) -> None:
+    # 127.0.0.1:OTHER is the same site: the browser sends the SameSite=Strict cookie
+    # with that page's images and fetches. They are refused, so they neither keep the
+    # key from its idle limit nor make the app decrypt and log.
+    for site in ("same-site", "cross-site"):
+        for path in ("/", "/inburgeraars", "/terugmelding", "/static/app.js"):
+            answer = client.get(path, headers={"Sec-Fetch-Site": site})
+            assert answer.status == 403, (site, path)
+            assert "Sec-Fetch-Site" in answer.text
+    for site in ("same-origin", "none"):
+        assert client.get("/", headers={"Sec-Fetch-Site": site}).status == 200
+    assert client.get("/").status == 200  # a client that sends no Sec-Fetch-* header
+    # The launch page's answer leads on by itself: /welkom stays open.
+    assert client.get("/welkom", headers={"Sec-Fetch-Site": "cross-site"}).status == 200
