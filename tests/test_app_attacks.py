@@ -22,6 +22,7 @@ import pytest
 
 from app_world import AppClient, AppWorld, make_app_world, running_app
 from securexchange.app import peer
+from securexchange.app.web import MAX_REQUEST
 
 pytestmark = pytest.mark.slow
 
@@ -94,3 +95,18 @@ def test_a_page_on_another_local_port_cannot_use_the_session(client: AppClient) 
     assert client.get("/").status == 200  # a client that sends no Sec-Fetch-* header
     # The launch page's answer leads on by itself: /welkom stays open.
     assert client.get("/welkom", headers={"Sec-Fetch-Site": "cross-site"}).status == 200
+
+
+def test_a_body_larger_than_the_app_accepts_is_refused_before_it_is_read(
+    client: AppClient,
+) -> None:
+    with socket.create_connection(("127.0.0.1", client.port), timeout=20) as s:
+        s.sendall(
+            (
+                f"POST /launch HTTP/1.1\r\nHost: 127.0.0.1:{client.port}\r\n"
+                "Content-Type: application/octet-stream\r\n"
+                f"Content-Length: {MAX_REQUEST + 1}\r\n\r\n"
+            ).encode()
+        )
+        # Not a byte of the body is sent: the answer comes at once.
+        assert s.recv(200).startswith(b"HTTP/1.1 413 ")
