@@ -14,13 +14,17 @@ the real kernel table, the real home) and refused now.
 
 from __future__ import annotations
 
+import datetime
 import os
 import socket
 import sys
+from pathlib import Path
 
 import pytest
 
 from app_world import AppClient, AppWorld, make_app_world, running_app
+from cli_helpers import TERMINATION_GROUND, run_cli
+from flows import EXPORT_PASS
 from securexchange.app import peer
 from securexchange.app.web import MAX_REQUEST
 
@@ -110,3 +114,40 @@ def test_a_body_larger_than_the_app_accepts_is_refused_before_it_is_read(
         )
         # Not a byte of the body is sent: the answer comes at once.
         assert s.recv(200).startswith(b"HTTP/1.1 413 ")
+
+
+def test_a_notice_that_destroys_every_subkey_drops_the_sessions_key(tmp_path: Path) -> None:
+    own = make_app_world(tmp_path)
+    passphrase = tmp_path / "export-pass"
+    passphrase.write_bytes(EXPORT_PASS)
+    passphrase.chmod(0o600)
+    notices = tmp_path / "notices"
+    terminated = run_cli(
+        [
+            "agency",
+            "terminate",
+            *TERMINATION_GROUND,
+            "--nis",
+            own.staff.nis,
+            "--effective",
+            datetime.date.today().isoformat(),
+            "--out",
+            str(notices),
+            "--passphrase-file",
+            str(passphrase),
+        ],
+        home=own.agency,
+    )
+    assert terminated.code == 0, terminated.stderr
+    (notice,) = notices.iterdir()
+    subkey_files = own.staff.home / "keys" / "subkeys"
+    with running_app(own.staff.home) as app:
+        client = app.client()
+        client.launch()
+        client.unlock()
+        client.upload("/importeren", [(own.package.name, own.package.read_bytes())])
+        assert list(subkey_files.glob("sk-*.key"))
+        assert 'id="vergrendel"' in client.get("/").text
+        client.upload("/importeren", [(notice.name, notice.read_bytes())])
+        assert not list(subkey_files.glob("sk-*.key"))  # the import's own pass
+        assert 'id="vergrendel"' not in client.get("/").text  # and the key went with them
