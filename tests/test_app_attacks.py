@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import datetime
 import os
+import shutil
 import socket
+import stat
 import sys
 from pathlib import Path
 
@@ -151,3 +153,18 @@ def test_a_notice_that_destroys_every_subkey_drops_the_sessions_key(tmp_path: Pa
         client.upload("/importeren", [(notice.name, notice.read_bytes())])
         assert not list(subkey_files.glob("sk-*.key"))  # the import's own pass
         assert 'id="vergrendel"' not in client.get("/").text  # and the key went with them
+
+
+def test_a_symlinked_app_folder_stops_the_start_before_a_launch_file(tmp_path: Path) -> None:
+    own = make_app_world(tmp_path)
+    elsewhere = tmp_path / "shared"
+    elsewhere.mkdir(mode=0o755)
+    elsewhere.chmod(0o755)
+    folder = own.staff.home / "app"
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.symlink_to(elsewhere)
+    with pytest.raises(AssertionError, match="SX-UNSAFE-HOME"), running_app(own.staff.home):
+        pass
+    assert list(elsewhere.iterdir()) == []
+    assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755  # not chmod-ed through it
