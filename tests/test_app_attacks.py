@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 import shutil
 import socket
 import stat
@@ -168,3 +169,12 @@ def test_a_symlinked_app_folder_stops_the_start_before_a_launch_file(tmp_path: P
         pass
     assert list(elsewhere.iterdir()) == []
     assert stat.S_IMODE(elsewhere.stat().st_mode) == 0o755  # not chmod-ed through it
+
+
+def test_an_upload_without_a_file_name_is_refused_not_a_server_error(client: AppClient) -> None:
+    client.unlock()
+    for name in (".", "/", "a/.."):
+        answer = client.upload("/importeren", [(name, b"not a package")])
+        assert answer.status == 303, name
+        page = client.get("/importeren").text
+        assert re.search(r'class="flash error"', page), name

@@ -190,7 +190,8 @@ def _importing(app: Flask, context: AppContext) -> None:
         try:
             with context.visit() as found:
                 for upload in uploads:
-                    name = Path(upload.filename or "file").name
+                    # "." or "/" has no name: Path("") would be the current folder.
+                    name = Path(upload.filename or "").name or "file"
                     data = upload.stream.read(MAX_FILE + 1)
                     item = import_data(found.home, Path(name), data, found.key())
                     context.session.flash.append(_said(item))
