@@ -8,7 +8,12 @@ In order, each refusal a plain 4xx page with no data:
 3. only GET, HEAD and POST; no CORS: a preflight is refused like any other method;
 4. the session cookie (except ``/launch``, which proves itself with the launch token,
    and ``/welkom``, the empty page that follows it);
-5. for a POST: the CSRF token of the session, an ``Origin`` that is this server and
+5. a browser's request comes from the app's own pages or from the user (a typed
+   address, a bookmark): ``Sec-Fetch-Site`` is ``same-origin`` or ``none`` when sent.
+   A page on another port of 127.0.0.1 is *same-site* (ports do not separate sites),
+   so its image or fetch carries the ``SameSite=Strict`` cookie: without this its GETs
+   would keep the key from its idle limit and make the app decrypt and log views;
+6. for a POST: the CSRF token of the session, an ``Origin`` that is this server and
    ``Sec-Fetch-Site: same-origin``.
 
 Every answer is ``Cache-Control: no-store`` under a strict Content-Security-Policy
@@ -94,6 +99,8 @@ def check(request: Request, session: Session, port: int) -> Refusal | None:
         return None
     if not session.admits(request.cookies.get(COOKIE)):
         return Refusal(403, "no session: start the app again")
+    if request.headers.get("Sec-Fetch-Site", "none") not in {"same-origin", "none"}:
+        return Refusal(403, "not from this app (Sec-Fetch-Site)")
     if request.method == "POST":
         return _state_change(request, session, port)
     return None

@@ -5,11 +5,15 @@ The app never holds the home's lock between requests, so a scheduled
 command, each request runs the shredding pass before its own work; its warnings are
 shown on the page. A pass that destroys a subkey also drops the session's key: what it
 unlocked must not outlive the key file (the page then asks for the passphrase again).
+That holds for the passes a workflow runs itself too (an import of a termination notice
+destroys every subkey in its own pass): a subkey held when the request began and gone
+when it ends drops the key as well.
 """
 
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from securexchange.age.scrypt import remembering
 from securexchange.app.session import Session
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.keys.keystore import KeySource, KeyUse, key_path
+from securexchange.municipality import subkeys
 from securexchange.municipality.retention import ShredReport, shred
 from securexchange.municipality.shred_notes import shred_warnings
 
@@ -56,4 +61,21 @@ def visit(root: Path, session: Session, *, read_only: bool = False) -> Iterator[
         found = Visit(home, session)
         if not home.holds_still:
             found.warnings.extend(note_shredding(session, shred(home)))
-        yield found
+        held = _held_subkeys(home)
+        try:
+            yield found
+        finally:
+            _forget_key_if_destroyed(home, session, held)
+
+
+def _held_subkeys(home: Home) -> frozenset[str]:
+    return frozenset(s.recipient for s in subkeys.listed(home) if s.held)
+
+
+def _forget_key_if_destroyed(home: Home, session: Session, held: frozenset[str]) -> None:
+    try:
+        still = _held_subkeys(home)
+    except sqlite3.Error:
+        still = frozenset()  # cannot tell: fail closed
+    if not held <= still:
+        session.forget_key()

@@ -83,7 +83,7 @@ def run(
     from waitress.server import create_server
 
     from securexchange.app.context import AppContext
-    from securexchange.app.web import create_app
+    from securexchange.app.web import MAX_REQUEST, create_app
 
     # waitress logs no requests; its queue notes are noise on the user's terminal.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
@@ -95,7 +95,16 @@ def run(
     base = f"http://127.0.0.1:{bound}"
     remove_launch_files(home)
     launch = write_launch_file(home, base, token)
-    server = create_server(create_app(context), sockets=[sock], threads=1, ident="securexchange")
+    # waitress reads a whole body (up to 1 GiB by default, spooled to a temporary file)
+    # before the guard sees the request: any local program or web page could make it
+    # hold that much without a session. No body larger than the app accepts is read.
+    server = create_server(
+        create_app(context),
+        sockets=[sock],
+        threads=1,
+        ident="securexchange",
+        max_request_body_size=MAX_REQUEST,
+    )
     ended = threading.Event()
     threading.Thread(target=shred_every, args=(context, ended), daemon=True).start()
     try:

@@ -31,6 +31,7 @@ HOME_DIRS: tuple[tuple[str, ...], ...] = (
     ("keys", "subkeys"),
     ("workbooks",),
     ("outbox",),
+    ("app",),  # the gemeente-app's launch files (securexchange.app.launch)
 )
 HOME_FILES: tuple[str, ...] = (
     "home.json",
