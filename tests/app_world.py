@@ -81,6 +81,7 @@ class AppClient:
 
     port: int
     launch_file: Path
+    prefix: str = ""  # the run's secret path prefix: every path below is under it
     cookie: str = ""
     csrf: str = ""
     log: list[str] = field(default_factory=list)
@@ -97,8 +98,11 @@ class AppClient:
         body: bytes | None = None,
         headers: Mapping[str, str] | None = None,
         host: str | None = None,
+        raw: bool = False,
     ) -> Answer:
+        """``path`` under the app's prefix (``raw``: as given, the prefix left out)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        path = path if raw else self.prefix + path
         sent = {"Host": host if host is not None else f"127.0.0.1:{self.port}"}
         if self.cookie:
             sent["Cookie"] = self.cookie
@@ -192,9 +196,14 @@ class RunningApp:
     process: subprocess.Popen[str]
     port: int
     launch_file: Path
+    prefix: str
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}{self.prefix}"
 
     def client(self) -> AppClient:
-        return AppClient(self.port, self.launch_file)
+        return AppClient(self.port, self.launch_file, self.prefix)
 
 
 @contextmanager
@@ -223,8 +232,11 @@ def running_app(
             process.kill()
             raise AssertionError(f"the app did not start: {first} {process.communicate()[1]}")
         launch = Path(urllib.parse.unquote(urllib.parse.urlparse(first).path))
-        port = int(re.search(r"127\.0\.0\.1:(\d+)", launch.read_text()).group(1))  # type: ignore[union-attr]
-        yield RunningApp(process, port, launch)
+        action = re.search(
+            r'action="http://127\.0\.0\.1:(\d+)(/[^"/]+)/launch"', launch.read_text()
+        )
+        assert action is not None
+        yield RunningApp(process, int(action.group(1)), launch, action.group(2))
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

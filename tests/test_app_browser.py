@@ -105,7 +105,7 @@ def test_the_staff_story_runs_in_the_browser_in_dutch_and_leaves_nothing_in_the_
     world = make_app_world(tmp_path / "world")
     driver = chromium
     with running_app(world.staff.home) as app:
-        base = f"http://127.0.0.1:{app.port}"
+        base = app.base
         driver.get(app.launch_file.as_uri())
         WebDriverWait(driver, 20).until(lambda d: d.current_url == base + "/")
         assert driver.title.startswith("Overzicht")
@@ -224,7 +224,7 @@ def test_the_work_is_done_with_the_keyboard_alone(
     world = make_app_world(tmp_path / "world")
     driver = chromium
     with running_app(world.staff.home) as app:
-        base = f"http://127.0.0.1:{app.port}"
+        base = app.base
         driver.get(app.launch_file.as_uri())
         WebDriverWait(driver, 20).until(lambda d: d.current_url == base + "/")
 
@@ -276,3 +276,28 @@ def test_the_work_is_done_with_the_keyboard_alone(
         )
         _checked(driver)
     shutil.rmtree(chromium_profile, ignore_errors=True)
+
+
+def test_a_server_on_another_port_never_gets_the_session_cookie(
+    tmp_path: Path, chromium: WebDriver
+) -> None:
+    from stand_in import page, serve
+
+    world = make_app_world(tmp_path / "world")
+    driver = chromium
+    with running_app(world.staff.home) as app:
+        driver.get(app.launch_file.as_uri())
+        WebDriverWait(driver, 20).until(lambda d: d.current_url == app.base + "/")
+        (cookie,) = driver.get_cookies()
+        assert cookie["httpOnly"] and cookie["path"] == app.prefix  # the secret path only
+        lure = '<img src="/pixel.png" alt="">'
+        with serve({"/": page("Elders", lure), "/pixel.png": page("", "")}) as other:
+            driver.get(other.url("/"))
+            _wait(driver, "img")
+            driver.get(app.base + "/")
+            driver.get(other.url("/"))  # again, now that the app was visited last
+            _wait(driver, "img")
+            seen = [r.cookies() for r in other.requests]
+        assert seen and all("sx_app" not in cookies for cookies in seen)
+        driver.get(app.base + "/")
+        assert driver.title.startswith("Overzicht")  # the app itself still has it

@@ -44,9 +44,13 @@ def test_the_launch_file_is_the_users_alone_and_holds_the_only_way_in(world: App
         anonymous = app.client()
         assert anonymous.get("/").status == 403  # no cookie: nothing
         answer = anonymous.launch()
-        assert answer.status == 303 and answer.headers["Location"] == "/welkom"
+        assert answer.status == 303 and answer.headers["Location"] == anonymous.prefix + "/welkom"
         cookie = answer.headers["Set-Cookie"]
-        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert (
+            "HttpOnly" in cookie
+            and "SameSite=Strict" in cookie
+            and f"Path={anonymous.prefix}" in cookie
+        )
         assert anonymous.get("/").status == 200
 
 
@@ -137,11 +141,11 @@ def test_a_connection_of_another_operating_system_user_is_refused(client: AppCli
     probe = (
         "import http.client,sys\n"
         "c=http.client.HTTPConnection('127.0.0.1',int(sys.argv[1]))\n"
-        "c.request('GET','/',headers={'Cookie':sys.argv[2]})\n"
+        "c.request('GET',sys.argv[3]+'/',headers={'Cookie':sys.argv[2]})\n"
         "print(c.getresponse().status)\n"
     )
     as_nobody = subprocess.run(
-        [str(system_python), "-c", probe, str(client.port), client.cookie],
+        [str(system_python), "-c", probe, str(client.port), client.cookie, client.prefix],
         capture_output=True,
         text=True,
         user="nobody",
@@ -151,7 +155,7 @@ def test_a_connection_of_another_operating_system_user_is_refused(client: AppCli
     )
     assert as_nobody.stdout.strip() == "403"
     as_us = subprocess.run(
-        [str(system_python), "-c", probe, str(client.port), client.cookie],
+        [str(system_python), "-c", probe, str(client.port), client.cookie, client.prefix],
         capture_output=True,
         text=True,
         check=True,
@@ -246,3 +250,15 @@ def test_nothing_personal_reaches_a_url_or_the_homes_log(world: AppWorld, tmp_pa
     assert '"view"' in logged  # the read of the vault is logged: counts, no names
     assert not any(n in logged for n in names) and "Canary" not in logged
     assert not any(n in app.process.stderr.read() for n in names)  # type: ignore[union-attr]
+
+
+def test_the_session_cookie_is_scoped_to_the_runs_secret_path(client: AppClient) -> None:
+    # A server on another port of 127.0.0.1 gets the cookies of the host, not of the
+    # port: the cookie's Path is the run's secret prefix, which it never sees, and
+    # nothing of the app answers outside that prefix.
+    assert len(client.prefix) > 16
+    for path in ("/", "/welkom", "/launch", "/static/app.js", client.prefix[:-1] + "/"):
+        assert client.get(path, raw=True).status == 404, path
+    page = client.get("/").text
+    assert f'href="{client.prefix}/importeren"' in page
+    assert f'src="{client.prefix}/static/app.js"' in page

@@ -118,7 +118,7 @@ def test_the_minute_loop_runs_the_pass_and_the_idle_check(tmp_path: Path) -> Non
     session.unlock(STAFF_PASS, DerivedKeys())
     clock.now += IDLE_LIMIT + 1
     context = AppContext(
-        world.staff.home, 0, session, LaunchToken(), lambda _language: None, threading.Lock()
+        world.staff.home, 0, "/p", session, LaunchToken(), lambda _language: None, threading.Lock()
     )
     ended = threading.Event()
     loop = threading.Thread(target=shred_every, args=(context, ended, 0.05))

@@ -8,11 +8,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from securexchange.app.homes import Visit, visit
 from securexchange.app.launch import LaunchToken
 from securexchange.app.session import Session
+
+if TYPE_CHECKING:
+    from werkzeug.wrappers import Response as BaseResponse
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class AppContext:
 
     home: Path
     port: int
+    prefix: str  # the run's secret path prefix, "/" + 22 random characters
     session: Session
     token: LaunchToken
     translations: Callable[[str], None]
@@ -55,4 +59,19 @@ def page_context(context: AppContext, current: str, found: Visit | None) -> dict
         "warnings": found.warnings if found is not None else [],
         "flashed": flashed,
         "demo": found.home.demo if found is not None else False,
+        "base": mount_point(),
     }
+
+
+def mount_point() -> str:
+    """The run's secret path prefix (``/<random>``) that every URL of the app starts with."""
+    from flask import request
+
+    return request.script_root
+
+
+def go(path: str) -> BaseResponse:
+    """A 303 to one of our pages (``path`` without the prefix)."""
+    from flask import redirect
+
+    return redirect(mount_point() + path, 303)

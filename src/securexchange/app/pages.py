@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from securexchange.app.context import AppContext, page_context
+from securexchange.app.context import AppContext, go, page_context
 from securexchange.app.flash import Flash, refused
 from securexchange.errors import SxError, UsageError
 from securexchange.home import statedb
@@ -57,7 +57,7 @@ def _overview(app: Flask, context: AppContext) -> None:
 
 
 def _unlocking(app: Flask, context: AppContext) -> None:
-    from flask import redirect, render_template, request
+    from flask import render_template, request
 
     from securexchange.age.scrypt import DerivedKeys, remembering
 
@@ -78,11 +78,11 @@ def _unlocking(app: Flask, context: AppContext) -> None:
         except SxError as exc:
             context.session.forget_key()
             context.session.flash.append(refused(exc))
-            return redirect("/ontgrendelen", 303)
+            return go("/ontgrendelen")
         if imported:
             context.session.flash.extend(imported)
         back, context.session.next_page = context.session.next_page, "/"
-        return redirect(_after_unlock(back), 303)
+        return go(_after_unlock(back))
 
     @app.post("/vergrendelen")
     def lock() -> BaseResponse:
@@ -90,7 +90,7 @@ def _unlocking(app: Flask, context: AppContext) -> None:
         context.session.flash.append(
             Flash("ok", _("the key is locked; it was removed from memory"))
         )
-        return redirect("/ontgrendelen", 303)
+        return go("/ontgrendelen")
 
 
 def _passphrase(found: Visit, typed: str) -> bytes:
@@ -111,13 +111,12 @@ def _after_unlock(path: str) -> str:
 
 def needs_key(context: AppContext, back: str) -> BaseResponse | None:
     """A redirect to the unlock page when the session holds no key."""
-    from flask import redirect
 
     if context.session.unlocked:
         return None
     context.session.flash.append(Flash("info", _("unlock your key to continue")))
     context.session.next_page = back
-    return redirect("/ontgrendelen", 303)
+    return go("/ontgrendelen")
 
 
 def _said(item: Imported) -> Flash:
@@ -175,7 +174,7 @@ def _import_folder(found: Visit) -> list[Flash]:
 
 
 def _importing(app: Flask, context: AppContext) -> None:
-    from flask import redirect, render_template, request
+    from flask import render_template, request
 
     from securexchange.municipality.importer import MAX_FILE
 
@@ -194,7 +193,7 @@ def _importing(app: Flask, context: AppContext) -> None:
         uploads = [f for f in request.files.getlist("bestanden") if f.filename]
         if not uploads:
             context.session.flash.append(Flash("error", _("choose one or more files to import")))
-            return redirect("/importeren", 303)
+            return go("/importeren")
         from securexchange.app.uploads import (
             Upload,
             UploadRefused,
@@ -217,7 +216,7 @@ def _importing(app: Flask, context: AppContext) -> None:
             context.session.flash.append(not_imported(stop.name, flash))
         except SxError as exc:
             context.session.flash.append(refused(exc))
-        return redirect("/importeren", 303)
+        return go("/importeren")
 
     @app.post("/importeren/map")
     def import_folder() -> BaseResponse:
@@ -229,11 +228,11 @@ def _importing(app: Flask, context: AppContext) -> None:
             if typed
             else Flash("ok", _("no import folder is set"))
         )
-        return redirect("/importeren", 303)
+        return go("/importeren")
 
 
 def _returning(app: Flask, context: AppContext) -> None:
-    from flask import redirect, render_template, request
+    from flask import render_template, request
 
     from securexchange.municipality.pending import collect
     from securexchange.municipality.returns import make_return
@@ -256,7 +255,7 @@ def _returning(app: Flask, context: AppContext) -> None:
                 )
         except SxError as exc:
             context.session.flash.append(refused(exc))
-            return redirect("/", 303)
+            return go("/")
 
     @app.post("/terugmelding")
     def make() -> BaseResponse:
@@ -275,7 +274,7 @@ def _returning(app: Flask, context: AppContext) -> None:
                     statedb.set_setting(found.home.db, OUTBOX_FOLDER, typed)
         except SxError as exc:
             context.session.flash.append(refused(exc))
-            return redirect("/terugmelding", 303)
+            return go("/terugmelding")
         if made.path is None:
             context.session.flash.append(Flash("info", _("nothing to return")))
         else:
@@ -288,7 +287,7 @@ def _returning(app: Flask, context: AppContext) -> None:
                     ).format(file=made.path, statuses=made.statuses, reports=made.quality_reports),
                 )
             )
-        return redirect("/terugmelding", 303)
+        return go("/terugmelding")
 
 
 def _names(found: Visit) -> dict[str, str]:
@@ -302,7 +301,7 @@ def _names(found: Visit) -> dict[str, str]:
 
 
 def _excel(app: Flask, context: AppContext) -> None:
-    from flask import redirect, render_template
+    from flask import render_template
 
     from securexchange.municipality.opening import open_workbook
     from securexchange.municipality.status import status
@@ -324,7 +323,7 @@ def _excel(app: Flask, context: AppContext) -> None:
                 opened = open_workbook(found.home, found.key())
         except SxError as exc:
             context.session.flash.append(refused(exc))
-            return redirect("/excel", 303)
+            return go("/excel")
         context.session.flash.append(
             Flash(
                 "ok",
@@ -338,7 +337,7 @@ def _excel(app: Flask, context: AppContext) -> None:
             )
         )
         _show_in_excel(opened.path)
-        return redirect("/excel", 303)
+        return go("/excel")
 
 
 def _show_in_excel(path: Path) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from securexchange.app.context import AppContext, page_context
+from securexchange.app.context import AppContext, go, page_context
 from securexchange.app.flash import Flash, refused
 from securexchange.app.pages import needs_key
 from securexchange.errors import SxError
@@ -36,7 +36,7 @@ def _wants_json() -> bool:
 
 
 def _show(context: AppContext, search: str = "") -> BaseResponse | str:
-    from flask import redirect, render_template
+    from flask import render_template
 
     from securexchange.municipality.people import current_people
 
@@ -55,7 +55,7 @@ def _show(context: AppContext, search: str = "") -> BaseResponse | str:
             )
     except SxError as exc:
         context.session.flash.append(refused(exc))
-        return redirect("/", 303)
+        return go("/")
 
 
 def _matching(people: People, search: str) -> list[object]:
@@ -70,7 +70,7 @@ def _matching(people: People, search: str) -> list[object]:
 
 
 def register(app: Flask, context: AppContext) -> None:
-    from flask import jsonify, redirect, request
+    from flask import jsonify, request
 
     from securexchange.municipality.opening import report_quality, set_statuses
 
@@ -103,7 +103,7 @@ def register(app: Flask, context: AppContext) -> None:
             if _wants_json():
                 return jsonify(ok=False, message=f"{flash.text} ({flash.code})")
             context.session.flash.append(flash)
-            return redirect("/inburgeraars", 303)
+            return go("/inburgeraars")
         text = (
             ngettext(
                 "{n} status stored; it goes back with the next return",
@@ -116,7 +116,7 @@ def register(app: Flask, context: AppContext) -> None:
         if _wants_json():
             return jsonify(ok=True, message=text)
         context.session.flash.append(Flash("ok", text))
-        return redirect("/inburgeraars", 303)
+        return go("/inburgeraars")
 
     @app.post("/inburgeraars/melding")
     def report() -> BaseResponse:
@@ -137,9 +137,9 @@ def register(app: Flask, context: AppContext) -> None:
             if _wants_json():
                 return jsonify(ok=False, message=f"{flash.text} ({flash.code})")
             context.session.flash.append(flash)
-            return redirect("/inburgeraars", 303)
+            return go("/inburgeraars")
         text = _("report stored; it goes to the agency with the next return")
         if _wants_json():
             return jsonify(ok=True, message=text)
         context.session.flash.append(Flash("ok", text))
-        return redirect("/inburgeraars", 303)
+        return go("/inburgeraars")

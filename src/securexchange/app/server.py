@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gettext
+import secrets
 import socket
 import sys
 import threading
@@ -91,8 +92,9 @@ def run(
     bound = sock.getsockname()[1]
     session = Session(language)
     token = LaunchToken()
-    context = AppContext(home, bound, session, token, _translations, threading.Lock())
-    base = f"http://127.0.0.1:{bound}"
+    prefix = "/" + secrets.token_urlsafe(16)
+    context = AppContext(home, bound, prefix, session, token, _translations, threading.Lock())
+    base = f"http://127.0.0.1:{bound}{prefix}"
     remove_launch_files(home)
     launch = write_launch_file(home, base, token)
     # waitress reads a whole body (up to 1 GiB by default, spooled to a temporary file)

@@ -3,16 +3,19 @@ the lock, and the pages (:mod:`.pages`, :mod:`.people_page`) registered on it.""
 
 from __future__ import annotations
 
+import hmac
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from securexchange import i18n
 from securexchange.app import guard
-from securexchange.app.context import AppContext, back_to
+from securexchange.app.context import AppContext, back_to, go
 from securexchange.app.session import COOKIE
 from securexchange.i18n import _, ngettext
 from securexchange.municipality.importer import MAX_FILE
 
 if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask, Response
     from werkzeug.wrappers import Response as BaseResponse
 
@@ -24,6 +27,7 @@ def create_app(context: AppContext) -> Flask:
     from flask import Flask
 
     app = Flask(__name__, static_folder="static", template_folder="templates")
+    app.wsgi_app = Mounted(app.wsgi_app, context.prefix)  # type: ignore[method-assign]
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST
     app.jinja_env.globals.update(_=_, ngettext=ngettext)
     app.extensions["securexchange"] = context
@@ -34,6 +38,27 @@ def create_app(context: AppContext) -> Flask:
     pages.register(app, context)
     people_page.register(app, context)
     return app
+
+
+class Mounted:
+    """The app under its run's secret prefix: ``/<prefix>/...`` reaches it (the prefix
+    becomes SCRIPT_NAME), anything else is a plain 404 that says nothing."""
+
+    def __init__(self, inner: WSGIApplication, prefix: str) -> None:
+        self._inner = inner
+        self._prefix = prefix.encode()
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        path = str(environ.get("PATH_INFO", ""))
+        head = path.encode("latin-1", "replace")[: len(self._prefix)]
+        rest = path[len(self._prefix) :]
+        if not hmac.compare_digest(head, self._prefix) or rest[:1] not in ("", "/"):
+            headers = [("Content-Type", "text/plain"), *guard.HEADERS.items()]
+            start_response("404 Not Found", headers)
+            return [b"Niet gevonden / Not found\n"]
+        environ["SCRIPT_NAME"] = self._prefix.decode()
+        environ["PATH_INFO"] = rest or "/"
+        return self._inner(environ, start_response)
 
 
 def _guard(app: Flask, context: AppContext) -> None:
@@ -56,7 +81,7 @@ def _guard(app: Flask, context: AppContext) -> None:
 
 
 def _way_in(app: Flask, context: AppContext) -> None:
-    from flask import Response, redirect, render_template, request
+    from flask import Response, render_template, request
 
     @app.post("/launch")
     def launch() -> BaseResponse:
@@ -67,17 +92,20 @@ def _way_in(app: Flask, context: AppContext) -> None:
         # A cookie set by an answer to a file:// page is not sent on the redirect that
         # follows (SameSite=Strict counts that chain as cross-site): /welkom is a page
         # of ours that moves on by itself, a same-site navigation that carries it.
-        answer = redirect("/welkom", 303)
-        answer.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path="/")
+        answer = go("/welkom")
+        # Path: the run's secret prefix. Browsers send a cookie to every port of a host;
+        # a server on another port of 127.0.0.1 (another user's, on a terminal server)
+        # would get it on any request but those under a path it cannot know.
+        answer.set_cookie(COOKIE, cookie, httponly=True, samesite="Strict", path=context.prefix)
         return answer
 
     @app.get("/welkom")
     def welcome() -> str:
-        return render_template("welcome.html")
+        return render_template("welcome.html", base=request.script_root)
 
     @app.post("/taal")
     def language() -> BaseResponse:
         chosen = request.form.get("taal", "")
         if chosen in i18n.LANGUAGES:
             context.session.language = chosen
-        return redirect(back_to(request.form.get("terug", "/")), 303)
+        return go(back_to(request.form.get("terug", "/")))

@@ -73,7 +73,7 @@ function peoplePage() {
       const data = new FormData();
       data.set(select.name, select.value);
       mark.textContent = "…";
-      post("/inburgeraars/status", data).then((answer) => {
+      post(document.getElementById("statussen").action, data).then((answer) => {
         mark.textContent = answer.message;
         mark.classList.toggle("bad", !answer.ok);
         if (answer.ok) select.closest("tr").dataset.status = select.value;
