@@ -187,3 +187,47 @@ def test_a_keyring_comes_with_its_signature_and_nothing_is_read_from_disk(
         assert "sleutelring" in said.lower() and "ingelezen" in said
         client.upload("/importeren", [("../../" + signature.name, b"not a signature")])
         assert "werd niet ingelezen" in _flashes(client, "/importeren")
+
+
+def test_a_file_planted_in_the_outbox_refuses_the_return_before_its_number_is_used(
+    world: AppWorld, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "gedeeld"
+    outbox.mkdir()
+    with running_app(world.staff.home) as app:
+        client = app.client()
+        client.launch()
+        client.unlock()
+        client.upload("/importeren", [(world.package.name, world.package.read_bytes())])
+        (record, *_rest) = _record_ids(client)
+        client.post("/inburgeraars/status", {f"status:{record}": "gestart"})
+        planted = outbox / f"{world.staff.nis}_{world.staff.fingerprint}_000001.sxr"
+        planted.write_bytes(b"planted")
+        client.post("/terugmelding", {"map": str(outbox)})
+        said = _flashes(client, "/terugmelding")
+        assert "bestaat al" in said and "SX-USAGE" in said
+        planted.unlink()
+        client.post("/terugmelding", {"map": str(outbox)})
+        assert "1 status" in _flashes(client, "/terugmelding")
+    (made,) = outbox.glob("*.sxr")
+    assert made.name == planted.name  # number 1 was not used up by the refusal
+
+
+def test_folders_typed_in_a_page_are_full_paths_and_a_refusing_folder_is_said(
+    world: AppWorld, tmp_path: Path
+) -> None:
+    with running_app(world.staff.home) as app:
+        client = app.client()
+        client.launch()
+        client.unlock()
+        client.post("/importeren/map", {"map": "relatief/pad"})
+        assert "volledige pad" in _flashes(client, "/importeren")
+        client.upload("/importeren", [(world.package.name, world.package.read_bytes())])
+        (record, *_rest) = _record_ids(client)
+        client.post("/inburgeraars/status", {f"status:{record}": "gestart"})
+        client.post("/terugmelding", {"map": "uit"})
+        assert "volledige pad" in _flashes(client, "/terugmelding")
+        too_long = str(tmp_path / ("x" * 300))
+        answer = client.post("/terugmelding", {"map": too_long})
+        assert answer.status == 303
+        assert "weigerde" in _flashes(client, "/terugmelding")

@@ -109,6 +109,18 @@ def _after_unlock(path: str) -> str:
     return path if path in PAGE_PATHS and path != "/ontgrendelen" else "/"
 
 
+def full_path(typed: str) -> Path:
+    """A folder typed in a page: a full path (the app's own working folder means nothing
+    to the person typing), with ``~`` for their home folder."""
+    path = Path(typed).expanduser()
+    if not path.is_absolute():
+        raise UsageError(
+            _("give the full path of the folder"),
+            hint=_("for example C:\\Users\\you\\Documents\\returns, or /home/you/returns"),
+        )
+    return path
+
+
 def needs_key(context: AppContext, back: str) -> BaseResponse | None:
     """A redirect to the unlock page when the session holds no key."""
 
@@ -221,6 +233,12 @@ def _importing(app: Flask, context: AppContext) -> None:
     @app.post("/importeren/map")
     def import_folder() -> BaseResponse:
         typed = request.form.get("map", "").strip()
+        try:
+            if typed:
+                typed = str(full_path(typed))
+        except SxError as exc:
+            context.session.flash.append(refused(exc))
+            return go("/importeren")
         with context.visit() as found, statedb.transaction(found.home.db):
             statedb.set_setting(found.home.db, IMPORT_FOLDER, typed)
         context.session.flash.append(
@@ -269,7 +287,7 @@ def _returning(app: Flask, context: AppContext) -> None:
                         _("choose the folder the return is written to"),
                         hint=_("for example the folder you send to the agency from"),
                     )
-                made = make_return(found.home, found.key(), Path(typed))
+                made = make_return(found.home, found.key(), full_path(typed))
                 with statedb.transaction(found.home.db):
                     statedb.set_setting(found.home.db, OUTBOX_FOLDER, typed)
         except SxError as exc:

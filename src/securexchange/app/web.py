@@ -64,6 +64,8 @@ class Mounted:
 def _guard(app: Flask, context: AppContext) -> None:
     from flask import Response, request
 
+    from securexchange.app.flash import Flash
+
     @app.before_request
     def check() -> Response | None:
         refusal = guard.check(request, context.session, context.port)
@@ -78,6 +80,21 @@ def _guard(app: Flask, context: AppContext) -> None:
     @app.after_request
     def headers(response: Response) -> Response:
         return guard.secure(response)
+
+    @app.errorhandler(OSError)
+    def refused_by_the_system(error: OSError) -> BaseResponse:
+        # A folder typed in a page that cannot be read or written (too long, no
+        # permission, gone): said on the page, not a server error.
+        reason = error.strerror or type(error).__name__
+        said = _("the computer refused to read or write there: {reason}").format(reason=reason)
+        context.session.flash.append(Flash("error", said, code="OSError"))
+        return go(back_to(request.path) if request.method == "POST" else "/ontgrendelen")
+
+    @app.errorhandler(LookupError)
+    def locked_meanwhile(_error: LookupError) -> BaseResponse:
+        # The key went while the request ran (a subkey destroyed by its shredding pass).
+        context.session.flash.append(Flash("info", _("unlock your key to continue")))
+        return go("/ontgrendelen")
 
 
 def _way_in(app: Flask, context: AppContext) -> None:

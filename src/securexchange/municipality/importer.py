@@ -112,7 +112,7 @@ class Imported:
 
 
 def _read(path: Path) -> bytes:
-    return read_capped(path, limit=MAX_FILE, what="file")
+    return read_capped(path, limit=MAX_FILE, what=_("file"))
 
 
 def import_files(

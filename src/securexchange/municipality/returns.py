@@ -18,6 +18,7 @@ the agency applies a status it holds already without a conflict.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -115,10 +116,14 @@ def seal_return(
     )
 
 
+def _next_sequence(home: Home) -> int:
+    value = statedb.get_setting(home.db, SEQUENCE_SETTING)
+    return (0 if value is None else int(value)) + 1
+
+
 def _reserve_sequence(home: Home) -> int:
     with statedb.transaction(home.db):
-        value = statedb.get_setting(home.db, SEQUENCE_SETTING)
-        sequence = (0 if value is None else int(value)) + 1
+        sequence = _next_sequence(home)
         statedb.set_setting(home.db, SEQUENCE_SETTING, str(sequence))
     return sequence
 
@@ -162,6 +167,16 @@ def make_return(home: Home, source: KeySource, out_dir: Path) -> ReturnMade:
             hint=_("ask the agency to add your key card, then import the new keyring"),
         )
     output_dir(out_dir, private=True)  # before a sequence number is used up
+    taken = out_dir / return_file_name(nis, identity.fingerprint.display, _next_sequence(home))
+    if os.path.lexists(taken):
+        # Refused before the number is used up: a gap would hold this signer's later
+        # returns at the agency. (A file planted in a shared outbox must not do that.)
+        raise UsageError(
+            _("{file} exists already in the folder the return is written to").format(
+                file=taken.name
+            ),
+            hint=_("move that file away (was it sent?), or write the return to another folder"),
+        )
     sequence = _reserve_sequence(home)
     delta_id = new_artifact_id(ArtifactKind.RETURN)
     data = seal_return(
