@@ -207,6 +207,15 @@ class RunningApp:
 
 
 @contextmanager
+def signed_in(world: AppWorld) -> Iterator[AppClient]:
+    """The running app with a client that spent the launch token (locked still)."""
+    with running_app(world.staff.home) as app:
+        client = app.client()
+        assert client.launch().status == 303
+        yield client
+
+
+@contextmanager
 def running_app(
     home: Path,
     *,

@@ -21,11 +21,12 @@ import shutil
 import socket
 import stat
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app_world import AppClient, AppWorld, make_app_world, running_app
+from app_world import AppClient, AppWorld, make_app_world, running_app, signed_in
 from cli_helpers import TERMINATION_GROUND, run_cli
 from flows import EXPORT_PASS
 from securexchange.app import peer
@@ -42,11 +43,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> AppWorld:
 
 
 @pytest.fixture()
-def client(world: AppWorld) -> object:
-    with running_app(world.staff.home) as app:
-        signed_in = app.client()
-        assert signed_in.launch().status == 303
-        yield signed_in
+def client(world: AppWorld) -> Iterator[AppClient]:
+    with signed_in(world) as ready:
+        yield ready
 
 
 @pytest.mark.skipif(not LINUX, reason="the peer check reads /proc/net/tcp (Linux)")

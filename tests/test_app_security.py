@@ -12,11 +12,12 @@ import socket
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from app_world import AppClient, AppWorld, make_app_world, running_app
+from app_world import AppClient, AppWorld, make_app_world, running_app, signed_in
 from securexchange.app.guard import CSP
 
 pytestmark = pytest.mark.slow
@@ -28,11 +29,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> AppWorld:
 
 
 @pytest.fixture()
-def client(world: AppWorld) -> object:
-    with running_app(world.staff.home) as app:
-        signed_in = app.client()
-        assert signed_in.launch().status == 303
-        yield signed_in
+def client(world: AppWorld) -> Iterator[AppClient]:
+    with signed_in(world) as ready:
+        yield ready
 
 
 def test_the_launch_file_is_the_users_alone_and_holds_the_only_way_in(world: AppWorld) -> None:

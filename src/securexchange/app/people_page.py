@@ -69,8 +69,19 @@ def _matching(people: People, search: str) -> list[object]:
     ]
 
 
+def _answered(context: AppContext, flash: Flash) -> BaseResponse:
+    """JSON for the page's script (a save in place), else the page again with the flash."""
+    from flask import jsonify
+
+    if _wants_json():
+        code = f" ({flash.code})" if flash.code else ""
+        return jsonify(ok=flash.kind == "ok", message=flash.text + code)
+    context.session.flash.append(flash)
+    return go("/inburgeraars")
+
+
 def register(app: Flask, context: AppContext) -> None:
-    from flask import jsonify, request
+    from flask import request
 
     from securexchange.municipality.opening import report_quality, set_statuses
 
@@ -99,11 +110,7 @@ def register(app: Flask, context: AppContext) -> None:
             with context.visit() as found:
                 changed = set_statuses(found.home, found.key(), wanted)
         except SxError as exc:
-            flash = refused(exc)
-            if _wants_json():
-                return jsonify(ok=False, message=f"{flash.text} ({flash.code})")
-            context.session.flash.append(flash)
-            return go("/inburgeraars")
+            return _answered(context, refused(exc))
         text = (
             ngettext(
                 "{n} status stored; it goes back with the next return",
@@ -113,10 +120,7 @@ def register(app: Flask, context: AppContext) -> None:
             if changed
             else _("unchanged")
         )
-        if _wants_json():
-            return jsonify(ok=True, message=text)
-        context.session.flash.append(Flash("ok", text))
-        return go("/inburgeraars")
+        return _answered(context, Flash("ok", text))
 
     @app.post("/inburgeraars/melding")
     def report() -> BaseResponse:
@@ -133,13 +137,6 @@ def register(app: Flask, context: AppContext) -> None:
                     form.get("probleem", ""),
                 )
         except SxError as exc:
-            flash = refused(exc)
-            if _wants_json():
-                return jsonify(ok=False, message=f"{flash.text} ({flash.code})")
-            context.session.flash.append(flash)
-            return go("/inburgeraars")
+            return _answered(context, refused(exc))
         text = _("report stored; it goes to the agency with the next return")
-        if _wants_json():
-            return jsonify(ok=True, message=text)
-        context.session.flash.append(Flash("ok", text))
-        return go("/inburgeraars")
+        return _answered(context, Flash("ok", text))
