@@ -7,7 +7,9 @@ by us, to one X25519 recipient) to /dev/null, both read from the page cache. Eve
 measurement is a separate child process timed wall-clock from spawn to exit (so our
 interpreter start-up and imports count against us), with its CPU time (user + system,
 every thread, from ``wait4``); our child also reports the time spent inside the
-streaming call alone ("in-process"). Peak RSS comes from GNU ``/usr/bin/time -f %M``
+streaming call alone ("in-process"). Our sequential path (``age/stream.py``, what a
+one-core machine runs) is measured beside it, so the report shows what the helper
+threads buy at the machine's load of the moment. Peak RSS comes from GNU ``/usr/bin/time -f %M``
 wrapping each child (a child forked straight from this script would inherit this
 script's RSS as its high-water mark), else from ``wait4``. The runs are interleaved
 (every tool once, then again), so a busy moment on a shared machine hits every tool
@@ -38,13 +40,17 @@ from pathlib import Path
 
 MIB = 1 << 20
 OURS_NAME = "securexchange.age"
+OURS_ONE_CORE = "ours, sequential"
 AGE_NAME = "age binary"
 TARGETS = {"encrypt": 1.5, "decrypt": 1.5}
 
 OURS = """
 import sys, time
 from securexchange import age
-mode, src, key, report = sys.argv[1:5]
+from securexchange.age import parallel
+mode, src, key, report, cores = sys.argv[1:6]
+if cores == "1":  # the sequential path, as on a one-core machine
+    parallel.helpers_available = lambda: 0
 identity = age.parse_identity(open(key).read().strip())
 with open(src, "rb") as fin, open("/dev/null", "wb") as fout:
     start = time.perf_counter()
@@ -128,11 +134,12 @@ def report(
             f"{tool:20} {mode:8} {wall:7.3f} {cpu:7.3f} {size_mb / wall:6.0f}"
             f" {size_mb / best:9.0f} {max(s.rss for s in runs) / MIB:12.1f}"
         )
-    for mode, seconds in inner.items():
+    for label, seconds in inner.items():
         inside = statistics.median(seconds)
+        mode, tool = label.split(", ", 1)
         print(
-            f"{'ours, in-process':20} {mode:8} {inside:7.3f} {'':7} {size_mb / inside:6.0f}"
-            f" {size_mb / min(seconds):9.0f}   (streaming call only, no start-up)"
+            f"{'  in-process':20} {mode:8} {inside:7.3f} {'':7} {size_mb / inside:6.0f}"
+            f" {size_mb / min(seconds):9.0f}   ({tool}: the streaming call alone)"
         )
     if not any(tool == AGE_NAME for tool, _ in samples):
         print("\nage binary not found: no ratios")
@@ -142,11 +149,16 @@ def report(
         ours, theirs = samples[(OURS_NAME, mode)], samples[(AGE_NAME, mode)]
         wall = statistics.median(s.wall for s in theirs) / statistics.median(s.wall for s in ours)
         cpu = statistics.median(s.cpu for s in theirs) / statistics.median(s.cpu for s in ours)
-        inside = statistics.median(s.wall for s in theirs) / statistics.median(inner[mode])
+        inside = statistics.median(s.wall for s in theirs) / statistics.median(
+            inner[f"{mode}, {OURS_NAME}"]
+        )
+        one = statistics.median(s.wall for s in samples[(OURS_ONE_CORE, mode)])
+        gain = one / statistics.median(s.wall for s in ours)
         verdict = "met" if wall >= target else "MISSED"
         print(
             f"age/ours {mode}: {wall:.2f}x wall clock (target >= {target}x: {verdict}),"
-            f" {cpu:.2f}x CPU time, {inside:.2f}x for the streaming call alone"
+            f" {cpu:.2f}x CPU time, {inside:.2f}x for the streaming call alone;"
+            f" the helper threads: {gain:.2f}x against our sequential path"
         )
 
 
@@ -181,10 +193,14 @@ def main() -> None:
         inside_file, rss_file = d / "report", d / "rss"
 
         tools: dict[str, dict[str, list[str]]] = {
-            OURS_NAME: {
-                mode: [sys.executable, "-c", OURS, mode, str(src), str(key), str(inside_file)]
+            name: {
+                mode: [
+                    *(sys.executable, "-c", OURS, mode, str(src), str(key), str(inside_file)),
+                    cores,
+                ]
                 for mode, src in (("encrypt", plain), ("decrypt", cipher))
             }
+            for name, cores in ((OURS_NAME, "all"), (OURS_ONE_CORE, "1"))
         }
         if age_bin:
             print(f"{AGE_NAME}: {age_bin}, version {age_version(age_bin)}")
@@ -203,15 +219,22 @@ def main() -> None:
             for tool, modes in tools.items():
                 for mode, argv in modes.items():
                     samples.setdefault((tool, mode), []).append(run_child(argv, rss_file))
-                    if tool == OURS_NAME:
-                        inner.setdefault(mode, []).append(float(inside_file.read_text()))
+                    if tool in (OURS_NAME, OURS_ONE_CORE):
+                        inner.setdefault(f"{mode}, {tool}", []).append(
+                            float(inside_file.read_text())
+                        )
         print(f"after the last round, {load()}")
 
     print(f"file: {args.size_mib} MiB random, {args.runs} runs, python {sys.version.split()[0]}")
     report(samples, inner, args.size_mib)
     if not have_pyrage:
         print("pyrage not importable: skipped")
-    peak = max(s.rss for (tool, _), runs in samples.items() if tool == OURS_NAME for s in runs)
+    peak = max(
+        s.rss
+        for (tool, _), runs in samples.items()
+        if tool in (OURS_NAME, OURS_ONE_CORE)
+        for s in runs
+    )
     print(f"our peak RSS: {peak / MIB:.1f} MiB (target <= 64 MiB)")
 
 
