@@ -70,6 +70,9 @@ _.help
 # subcommands (cli/translated.py).
 _.format_usage
 _.command_class
+# click makes its contexts and help formatters from these class attributes.
+_.context_class
+_.formatter_class
 
 # The fields of GDPR art. 33(3) in an incident's details, read and written by name
 # through IncidentDetails.TEXT_FIELDS (artifacts/incident.py, cli/incident_views.py).

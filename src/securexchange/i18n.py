@@ -80,6 +80,12 @@ def choose_language(option: str | None, env: Mapping[str, str], system_locale: s
     """The language of a run: ``--lang``, else ``SECUREXCHANGE_LANG``, else the user's
     locale (``LC_ALL``, ``LC_MESSAGES``, ``LANG`` on POSIX; ``system_locale`` as the
     operating system reports it, on Windows too), else English."""
+    return asked_language(option, env) or _from_locale_name(system_locale) or "en"
+
+
+def asked_language(option: str | None, env: Mapping[str, str]) -> str | None:
+    """The language ``--lang`` or the environment asks for (the first three steps of
+    :func:`choose_language`), or None when the system's locale is to decide."""
     for chosen in (option, env.get(LANGUAGE_ENV)):
         if chosen:
             lowered = chosen.strip().lower()
@@ -90,7 +96,7 @@ def choose_language(option: str | None, env: Mapping[str, str], system_locale: s
         found = _from_locale_name(env.get(variable))
         if found is not None:
             return found
-    return _from_locale_name(system_locale) or "en"
+    return None
 
 
 _DUTCH_MONTHS = (

@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 from securexchange.age import armor as _armor
 from securexchange.age import format as _format
+from securexchange.age import parallel as _parallel
 from securexchange.age import stream as _stream
 from securexchange.age.errors import (
     AgeArmorError,
@@ -148,9 +149,12 @@ def encrypt_stream(
         writer = _armor.ArmorWriter(write)
         write = writer
     write(header + nonce)
-    _stream.encrypt(
-        payload_key(file_key, nonce), _as_readable(src), write, read_ahead=never_blocks(src)
-    )
+    key, readable = payload_key(file_key, nonce), _as_readable(src)
+    helpers = _parallel.helpers_available()
+    if helpers:
+        _parallel.encrypt(key, readable, write, helpers=helpers)
+    else:
+        _stream.encrypt(key, readable, write, read_ahead=never_blocks(src))
     if writer is not None:
         writer.close()
 
@@ -282,10 +286,13 @@ def decrypt_stream(src: BinaryIO, dst: BinaryIO, identities: Sequence[Identity])
     file_key = _file_key(header, identities)
     payload = _Prefixed(rest, source)
     nonce = _read_nonce(payload)
-    # The wrappers only read ``src``; whether a reader thread is safe depends on it.
-    _stream.decrypt(
-        payload_key(file_key, nonce), payload, _write_all(dst), read_ahead=never_blocks(src)
-    )
+    key = payload_key(file_key, nonce)
+    helpers = _parallel.helpers_available()
+    if helpers:
+        _parallel.decrypt(key, payload, _write_all(dst), helpers=helpers)
+    else:
+        # The wrappers only read ``src``; whether a reader thread is safe depends on it.
+        _stream.decrypt(key, payload, _write_all(dst), read_ahead=never_blocks(src))
 
 
 def decrypt(

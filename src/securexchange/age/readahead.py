@@ -18,6 +18,7 @@ ahead, exactly as before the thread existed.
 from __future__ import annotations
 
 import io
+import mmap
 import os
 import queue
 import stat
@@ -28,6 +29,19 @@ from typing import Protocol
 
 class Readable(Protocol):
     def readinto(self, buffer: memoryview, /) -> int | None: ...
+
+
+def aligned_buffer(size: int) -> memoryview:
+    """A zeroed, writable buffer of ``size`` bytes that starts on a page boundary.
+
+    Reading a file from the page cache into it, the kernel's copy runs at full speed. A
+    large ``bytearray`` starts 16 bytes past a page boundary (malloc's header in front of
+    it), and on some x86 CPUs (AMD Zen 3) the kernel's ``rep movsb`` copies a page about
+    four times slower to 1 to 31 bytes past its own alignment: that alone was a quarter
+    of the CPU time of encrypting a file. The buffer is an anonymous mapping: memory like
+    any other, with no file behind it (nothing that could be truncated under us).
+    """
+    return memoryview(mmap.mmap(-1, max(size, 1)))[:size]
 
 
 def read_full(src: Readable, view: memoryview, stop: threading.Event | None = None) -> int:
@@ -77,7 +91,7 @@ class ReadAhead:
         if depth < 3:
             raise ValueError("the ring needs a block held, a block peeked and one filling")
         self._src = src
-        self._buffers = [memoryview(bytearray(block_size)) for _ in range(depth)]
+        self._buffers = [aligned_buffer(block_size) for _ in range(depth)]
         self._free: queue.Queue[memoryview | _Stop] = queue.Queue()
         self._filled: queue.Queue[tuple[memoryview, int] | BaseException] = queue.Queue()
         for buffer in self._buffers:

@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
 from securexchange.age.errors import AgePayloadError, AgeSizeError
 from securexchange.age.primitives import TAG_SIZE
-from securexchange.age.readahead import Readable, ReadAhead, read_full
+from securexchange.age.readahead import Readable, ReadAhead, aligned_buffer, read_full
 from securexchange.i18n import _
 
 CHUNK_SIZE = 64 * 1024
@@ -42,7 +42,7 @@ def _nonce(counter: int, last: bool) -> bytes:
     return counter.to_bytes(11, "big") + (b"\x01" if last else b"\x00")
 
 
-def _seal_block(
+def seal_block(
     aead: ChaCha20Poly1305, block: memoryview, counter: int, last: bool, out: memoryview
 ) -> int:
     """Seal ``block`` chunk by chunk into ``out``; return the sealed length.
@@ -73,23 +73,56 @@ def encrypt(key: bytes, src: Readable, write: Write, *, read_ahead: bool = False
     is read on a second thread, so reading overlaps sealing.
     """
     aead = ChaCha20Poly1305(key)
-    out = memoryview(bytearray(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE))
-    current = memoryview(bytearray(BLOCK_SIZE))
+    out = aligned_buffer(BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE)
+    current = aligned_buffer(BLOCK_SIZE)
     n = read_full(src, current)
     if n < BLOCK_SIZE:  # all of it is in hand: no thread for a small payload
-        write(out[: _seal_block(aead, current[:n], 0, True, out)])
+        write(out[: seal_block(aead, current[:n], 0, True, out)])
         return
     counter = 0
     with ReadAhead(src, BLOCK_SIZE, threaded=read_ahead) as blocks:
         for ahead in blocks:
             last = len(ahead) == 0
-            write(out[: _seal_block(aead, current, counter, last, out)])
+            write(out[: seal_block(aead, current, counter, last, out)])
             if last:
                 return
             counter += BLOCK_CHUNKS
             current = ahead
         # The reader ended on a short, non-empty block: it holds the final chunk.
-        write(out[: _seal_block(aead, current, counter, True, out)])
+        write(out[: seal_block(aead, current, counter, True, out)])
+
+
+def open_chunk(
+    aead: ChaCha20Poly1305, counter: int, chunk: memoryview, out: memoryview, short: bool
+) -> bool:
+    """Decrypt chunk number ``counter`` into ``out[:len(chunk) - 16]``; return whether it
+    was final.
+
+    ``short`` says the source ended inside this chunk, so it must be the final one.
+    """
+    n = len(chunk)
+    if n < TAG_SIZE:
+        raise AgePayloadError(_("the payload is truncated (a chunk is shorter than its tag)"))
+    if short and counter and n == TAG_SIZE:
+        raise AgePayloadError(_("the final payload chunk is empty"))
+    target = out[: n - TAG_SIZE]
+    last = short
+    try:
+        aead.decrypt_into(_nonce(counter, last), chunk, None, target)
+    except InvalidTag:
+        if last:
+            raise AgePayloadError(
+                _("a payload chunk does not authenticate (corrupted or tampered)")
+            ) from None
+        # A full chunk may still be the final one.
+        last = True
+        try:
+            aead.decrypt_into(_nonce(counter, last), chunk, None, target)
+        except InvalidTag:
+            raise AgePayloadError(
+                _("a payload chunk does not authenticate (corrupted, truncated or tampered)")
+            ) from None
+    return last
 
 
 class _ChunkOpener:
@@ -100,37 +133,13 @@ class _ChunkOpener:
         self._counter = 0
 
     def open(self, chunk: memoryview, out: memoryview, short: bool) -> bool:
-        """Decrypt ``chunk`` into ``out[:len(chunk) - 16]``; return whether it was final.
-
-        ``short`` says the source ended inside this chunk, so it must be the final one.
-        """
-        n = len(chunk)
-        if n < TAG_SIZE:
-            raise AgePayloadError(_("the payload is truncated (a chunk is shorter than its tag)"))
-        if short and self._counter and n == TAG_SIZE:
-            raise AgePayloadError(_("the final payload chunk is empty"))
-        target = out[: n - TAG_SIZE]
-        last = short
-        try:
-            self._aead.decrypt_into(_nonce(self._counter, last), chunk, None, target)
-        except InvalidTag:
-            if last:
-                raise AgePayloadError(
-                    _("a payload chunk does not authenticate (corrupted or tampered)")
-                ) from None
-            # A full chunk may still be the final one.
-            last = True
-            try:
-                self._aead.decrypt_into(_nonce(self._counter, last), chunk, None, target)
-            except InvalidTag:
-                raise AgePayloadError(
-                    _("a payload chunk does not authenticate (corrupted, truncated or tampered)")
-                ) from None
+        """Decrypt the next chunk (see :func:`open_chunk`); return whether it was final."""
+        last = open_chunk(self._aead, self._counter, chunk, out, short)
         self._counter += 1
         return last
 
 
-def _check_cap(total: int, max_size: int | None) -> None:
+def check_cap(total: int, max_size: int | None) -> None:
     if max_size is not None and total > max_size:
         raise AgeSizeError(
             _("the payload is larger than the {limit}-byte limit").format(limit=max_size)
@@ -153,7 +162,7 @@ def decrypt(
     needing all-or-nothing must buffer (or use ``decrypt_buffer``).
     """
     opener = _ChunkOpener(key)
-    out = memoryview(bytearray(BLOCK_CHUNKS * CHUNK_SIZE))
+    out = aligned_buffer(BLOCK_CHUNKS * CHUNK_SIZE)
     total = 0
     with ReadAhead(src, BLOCK_CHUNKS * ENCRYPTED_CHUNK_SIZE, threaded=read_ahead) as reader:
         blocks = iter(reader)
@@ -170,7 +179,7 @@ def decrypt(
                     short = len(chunk) < ENCRYPTED_CHUNK_SIZE
                     last = opener.open(chunk, out[filled:], short=short)
                     total += len(chunk) - TAG_SIZE
-                    _check_cap(total, max_size)
+                    check_cap(total, max_size)
                     filled += len(chunk) - TAG_SIZE
                     if last:
                         if pos < n or len(next(blocks, _NOTHING)):
@@ -193,7 +202,7 @@ def decrypt_buffer(key: bytes, payload: memoryview, max_size: int | None = None)
         raise AgePayloadError(_("the payload is truncated (a chunk is shorter than its tag)"))
     chunks = max(1, -(-size // ENCRYPTED_CHUNK_SIZE))
     # The cap is checked on the ciphertext size first so a huge file is refused at once.
-    _check_cap(size - chunks * TAG_SIZE, max_size)
+    check_cap(size - chunks * TAG_SIZE, max_size)
     opener = _ChunkOpener(key)
     plaintext = bytearray(max(0, size - chunks * TAG_SIZE))
     out = memoryview(plaintext)

@@ -9,13 +9,13 @@ then are click's own messages routed through it (``cli/click_messages.py``).
 from __future__ import annotations
 
 import gettext
-import locale
+import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from securexchange import i18n
 
-LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+# os.path, not pathlib: an English ``--help`` imports neither pathlib nor locale.
+LOCALE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "locale")
 
 
 def lang_argument(argv: Sequence[str]) -> str | None:
@@ -44,6 +44,8 @@ def lang_argument(argv: Sequence[str]) -> str | None:
 
 
 def _system_locale() -> str | None:
+    import locale
+
     try:
         return locale.getlocale()[0]
     except ValueError:  # a locale name Python cannot parse: no preference
@@ -52,7 +54,9 @@ def _system_locale() -> str | None:
 
 def activate_for(argv: Sequence[str], env: Mapping[str, str]) -> str:
     """Choose the language of this run and make it active; returns it."""
-    language = i18n.choose_language(lang_argument(argv), env, _system_locale())
+    language = i18n.asked_language(lang_argument(argv), env)
+    if language is None:  # only now is the system asked (``locale`` is an import)
+        language = i18n.choose_language(None, env, _system_locale())
     translations = None
     if language != "en":
         translations = gettext.translation(

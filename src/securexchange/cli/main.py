@@ -10,12 +10,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 import click
 
 from securexchange import __version__
-from securexchange.cli.common import CliState
 from securexchange.cli.language import activate_for
 from securexchange.cli.translated import TranslatedGroup
 from securexchange.errors import ExitCode, InternalError, SxError, UsageError
@@ -151,7 +149,9 @@ _OPTION_HELP = {
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
-    type=click.Path(path_type=Path, file_okay=False),
+    # A str here, a Path in CliState: pathlib (and cli/common.py) are imported only when
+    # a command runs, not for ``--help`` (benchmarks/startup.py).
+    type=click.Path(file_okay=False),
     default=None,
 )
 @click.option("--debug", is_flag=True)
@@ -166,8 +166,12 @@ _OPTION_HELP = {
 )
 @click.version_option(__version__, prog_name="securexchange")
 @click.pass_context
-def cli(ctx: click.Context, home: Path | None, debug: bool) -> None:
-    ctx.obj = CliState(home=home, debug=debug)
+def cli(ctx: click.Context, home: str | None, debug: bool) -> None:
+    from pathlib import Path
+
+    from securexchange.cli.common import CliState
+
+    ctx.obj = CliState(home=None if home is None else Path(home), debug=debug)
 
 
 def render_error(error: SxError) -> None:

@@ -9,14 +9,50 @@ line (``[OPTIES]``) and the names of click's types in it (``--home MAP``) too
 
 from __future__ import annotations
 
+import os
+import sys
+
 import click
 
 from securexchange.cli.click_messages import translate_type, usage_word
 from securexchange.i18n import _
 
 
+def terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``, without importing shutil (and the three
+    compression modules it imports) for every ``--help`` (benchmarks/startup.py)."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+        columns = columns or 80
+    return columns
+
+
+class FrameFormatter(click.HelpFormatter):
+    """Click's help formatter, its width found as click finds it (see above)."""
+
+    def __init__(
+        self, indent_increment: int = 2, width: int | None = None, max_width: int | None = None
+    ) -> None:
+        if width is None and click.formatting.FORCED_WIDTH is None:
+            width = max(min(terminal_columns(), 80 if max_width is None else max_width) - 2, 50)
+        super().__init__(indent_increment, width, max_width)
+
+
+class _Context(click.Context):
+    formatter_class = FrameFormatter
+
+
 class _Frame(click.Command):
     """The help page's frame words, in the language of the run."""
+
+    context_class = _Context
 
     def get_help_option(self, ctx: click.Context) -> click.Option | None:
         option = super().get_help_option(ctx)
