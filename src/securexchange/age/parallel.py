@@ -30,6 +30,7 @@ What this must not change, and why it cannot:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections import deque
@@ -59,10 +60,10 @@ IN_FLIGHT_CHUNKS = 48
 
 def helpers_available() -> int:
     """How many helper threads are worth starting: one per usable core beyond ours."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not Linux: the count of the machine
-        cores = os.cpu_count() or 1
+    cores = os.cpu_count() or 1  # Windows and macOS: the machine's count
+    if hasattr(os, "sched_getaffinity"):  # Linux: the cores this process may use
+        with contextlib.suppress(OSError):
+            cores = len(os.sched_getaffinity(0))
     return max(0, min(cores - 1, MAX_HELPERS))
 
 
