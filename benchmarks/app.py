@@ -16,21 +16,24 @@ cookie from it, unlocks the key and uploads the package, as a user would.
 Measured, ``--runs`` times each (median and worst):
 
 * the server's answer to ``GET /inburgeraars``, full body, over HTTP;
-* in headless Chromium (selenium): navigation start to ``DOMContentLoaded`` (the rows
-  are in the DOM and ``app.js`` has attached its listeners: it runs on that event) and
-  to ``load``, from the page's Navigation Timing entry;
+* in headless Chromium (selenium), from the page's Navigation Timing: navigation start
+  to ``DOMContentLoaded`` (the rows are in the DOM and ``app.js`` has attached its
+  listeners: it runs on that event), to ``load``, and to the first frame rendered after
+  ``DOMContentLoaded`` (usable: rows, listeners and their pixels; a probe added through
+  DevTools before the page's own script marks it);
 * an inline status save, ``POST /inburgeraars/status`` with ``Accept: application/json``
   (a real change of one record's status each time): the server round trip over HTTP,
-  and in the browser the time from the select's change event to the answer shown next
-  to it (the next animation frame after the script wrote it), which also proves the
-  listeners are attached;
+  and in the browser the time from the select's change event to the answer written
+  beside it by ``app.js`` and to that answer painted (which also proves the listeners
+  are attached), with the request's own span from Resource Timing;
 * the server's peak RSS (``VmHWM``) after all of the above, the import included.
 
-Baselines, the same run, in this process: decrypting and reading the vault's rows with
-the library (``staff_edits.current_rows``, the key already unlocked), and bare Flask +
-Jinja2 rendering the app's own ``people.html`` with those rows in memory (Flask's test
-client: no guard, no home, no workflow). Targets: page usable <= 1 s, status save
-<= 100 ms, server peak RSS <= 200 MiB. When a target is missed (or with ``--profile``)
+Baselines, in every round beside the lines above (so both share the machine's load of
+that moment), in this process: decrypting and reading the vault's rows with the library
+(``staff_edits.current_rows``, the key already unlocked), and bare Flask + Jinja2
+rendering the app's own ``people.html`` with those rows in memory (Flask's test client:
+no guard, no home, no workflow). Targets: page usable <= 1 s, status save <= 100 ms,
+server peak RSS <= 200 MiB. When a target is missed (or with ``--profile``)
 the slow requests are profiled in this process with cProfile: the app factory over the
 same home, driven by Flask's test client through the real guard.
 """
@@ -250,22 +253,16 @@ def _page_timing(driver: Any, base: str, records: int) -> dict[str, Any]:
     return dict(timing)
 
 
-def browser_runs(driver: Any, base: str, records: int, runs: int) -> dict[str, list[float]]:
-    """Per run: load the people page, then change one status in it (a different record
-    each time, from the end of the table; the HTTP client's are from its start)."""
-    names = ("ttfb", "dcl", "load", "painted", "written", "shown", "server")
-    found: dict[str, list[float]] = {name: [] for name in names}
-    for run in range(-1, runs):  # run -1: warm-up (Chromium's first page, the cache)
-        timing = _page_timing(driver, base, records)
-        saved = driver.execute_async_script(SAVE_IN_PAGE, records - 2 - run)
-        if saved["bad"] or saved["server"] < 0:
-            raise SystemExit(f"the page's save failed: {saved}")
-        if run >= 0:
-            for name in ("ttfb", "dcl", "load", "painted"):
-                found[name].append(timing[name] / 1000)
-            found["written"].append(saved["written"] / 1000)
-            found["shown"].append(saved["painted"] / 1000)
-            found["server"].append(saved["server"] / 1000)
+def browser_round(driver: Any, base: str, records: int, index: int) -> dict[str, float]:
+    """Load the people page, then change one status in it (record ``index`` from the
+    end of the table; the HTTP client's are from its start)."""
+    timing = _page_timing(driver, base, records)
+    saved = driver.execute_async_script(SAVE_IN_PAGE, records - 1 - index)
+    if saved["bad"] or saved["server"] < 0:
+        raise SystemExit(f"the page's save failed: {saved}")
+    found = {name: timing[name] / 1000 for name in ("ttfb", "dcl", "load", "painted")}
+    found |= {name: saved[name] / 1000 for name in ("written", "server")}
+    found["shown"] = saved["painted"] / 1000
     return found
 
 
@@ -286,64 +283,55 @@ def http_session(client: Any, world: World) -> float:
     return float(seconds)
 
 
-def http_runs(client: Any, world: World, runs: int) -> tuple[list[float], list[float], int]:
-    """GET /inburgeraars and one JSON status save per run; and the page's size."""
+def http_round(client: Any, world: World, index: int) -> dict[str, float]:
+    """GET /inburgeraars, then a JSON save of record ``index``'s status."""
     from securexchange.vocabularies import ACTIVITY_STATUSES
 
-    pages: list[float] = []
-    saves: list[float] = []
-    size = 0
-    for run in range(-1, runs):  # run -1: warm-up
-        start = time.perf_counter()
-        answer = client.get("/inburgeraars")
-        seconds = time.perf_counter() - start
-        rows = STATUS_ROW.findall(answer.text)
-        if answer.status != 200 or len(rows) != world.records:
-            raise SystemExit(f"the people page has {len(rows)} rows: {answer.text[:1000]}")
-        size = len(answer.body)
-        record, was = rows[run + 1]
-        wanted = next(s for s in ACTIVITY_STATUSES.values if s != was)
-        start = time.perf_counter()
-        saved = client.post(
-            "/inburgeraars/status",
-            {f"status:{record}": wanted},
-            headers={"Accept": "application/json"},
-        )
-        took = time.perf_counter() - start
-        if saved.status != 200 or saved.json().get("ok") is not True:
-            raise SystemExit(f"the save failed: {saved.status} {saved.text}")
-        if run >= 0:
-            pages.append(seconds)
-            saves.append(took)
-    return pages, saves, size
+    start = time.perf_counter()
+    answer = client.get("/inburgeraars")
+    seconds = time.perf_counter() - start
+    rows = STATUS_ROW.findall(answer.text)
+    if answer.status != 200 or len(rows) != world.records:
+        raise SystemExit(f"the people page has {len(rows)} rows: {answer.text[:1000]}")
+    record, was = rows[index]
+    wanted = next(s for s in ACTIVITY_STATUSES.values if s != was)
+    start = time.perf_counter()
+    saved = client.post(
+        "/inburgeraars/status",
+        {f"status:{record}": wanted},
+        headers={"Accept": "application/json"},
+    )
+    took = time.perf_counter() - start
+    if saved.status != 200 or saved.json().get("ok") is not True:
+        raise SystemExit(f"the save failed: {saved.status} {saved.text}")
+    return {"page": seconds, "save": took, "size": len(answer.body)}
 
 
 # --- the baselines ----------------------------------------------------------------------
 
 
-def baselines(world: World, runs: int) -> tuple[list[float], list[float]]:
-    """Bare decrypt + read of the vault rows; bare Flask + Jinja2 rendering them."""
+def bare_read(world: World) -> tuple[float, list[Any]]:
+    """Decrypt and read the vault's rows with the library, the key already unlocked
+    (the home is opened for this read only: the app's requests take its lock too)."""
     from flows import STAFF_PASS
     from securexchange.home.home import HomeKind, open_home
     from securexchange.keys.keystore import KeySource, KeyUse, key_path
     from securexchange.municipality import opening, staff_edits
-    from securexchange.municipality.people import People
 
-    reads: list[float] = []
     with open_home(world.staff_home, env={}, expect=HomeKind.MUNICIPALITY) as home:
         source = KeySource(key_path(home, KeyUse.IDENTITY), lambda: STAFF_PASS)
         identities = opening.unlock(home, source)
         package = opening.current(home)
-        for run in range(-1, runs):
-            seconds, rows = _timed(
-                lambda: staff_edits.current_rows(home, package.package_id, identities)
-            )
-            if run >= 0:
-                reads.append(seconds)
-    people = People(package.package_id, package.municipality, tuple(rows), frozenset(), False)
-    render = bare_render(people)
-    renders = [_timed(render)[0] for _ in range(-1, runs)][1:]
-    return reads, renders
+        seconds, rows = _timed(
+            lambda: staff_edits.current_rows(home, package.package_id, identities)
+        )
+    return seconds, rows
+
+
+def bare_people(world: World, rows: list[Any]) -> Any:
+    from securexchange.municipality.people import People
+
+    return People("package", NIS, tuple(rows), frozenset(), False)
 
 
 def bare_render(people: Any) -> Callable[[], bytes]:
@@ -396,7 +384,10 @@ def breakdown(world: World, runs: int) -> None:
             _steps(world, run, steps)
     print(f"\nwhere the time goes (unprofiled, in this process, medians of {runs}):")
     for name, values in steps.items():
-        print(f"  {statistics.median(values[1:]) * 1000:8.1f} ms  {name}")
+        if name.startswith(" "):  # a count, not a step
+            print(f"  {'':11}  ({values[-1]:.0f}{name} at the last run)")
+        else:
+            print(f"  {statistics.median(values[1:]) * 1000:8.1f} ms  {name}")
 
 
 def _steps(world: World, run: int, steps: dict[str, list[float]]) -> None:
@@ -433,6 +424,11 @@ def _steps(world: World, run: int, steps: dict[str, list[float]]) -> None:
             "opening.shred_edited_deadlines (decrypts every row)",
             lambda: opening.shred_edited_deadlines(home, package, identities),
         )
+        stored = step(
+            "staff_edits.edits (every stored edit, each an age decryption)",
+            lambda: staff_edits.edits(home, identities),
+        )
+        steps.setdefault(" edits stored", []).append(len(stored))
         rows = step(
             "staff_edits.current_rows (decrypts every row)",
             lambda: staff_edits.current_rows(home, package.package_id, identities),
@@ -571,22 +567,11 @@ def ratios(lines: dict[str, Series]) -> None:
 
 
 def measure(args: argparse.Namespace, tmp: Path, world: World) -> dict[str, Series]:
+    """Every line, round by round (the baselines too, so each round shares the load
+    of the machine at its moment); round -1 warms up and is not counted."""
     from app_world import running_app
 
-    lines = {
-        "page": Series("GET /inburgeraars, server (HTTP, full body)", PAGE_TARGET_S),
-        "ttfb": Series("browser: navigation -> first byte"),
-        "dcl": Series("browser: navigation -> DOMContentLoaded (rows, listeners)", PAGE_TARGET_S),
-        "load": Series("browser: navigation -> load", PAGE_TARGET_S),
-        "painted": Series("browser: navigation -> first frame after it (usable)", PAGE_TARGET_S),
-        "save": Series("status save, server round trip (HTTP, JSON)", SAVE_TARGET_S),
-        "server": Series("browser: the save's request -> response end"),
-        "written": Series("browser: change -> answer in the DOM"),
-        "shown": Series("browser: change -> answer painted", SAVE_TARGET_S),
-        "rss": Series("server peak RSS (VmHWM)", RSS_TARGET_MIB, "MiB"),
-        "read": Series("baseline: decrypt + read the vault rows (library)"),
-        "render": Series("baseline: bare Flask + Jinja2, people.html, rows in memory"),
-    }
+    lines = _lines()
     driver = None if args.no_browser else start_browser(tmp, args.chromium, args.chromedriver)
     try:
         with running_app(world.staff_home) as app:
@@ -603,20 +588,42 @@ def measure(args: argparse.Namespace, tmp: Path, world: World) -> dict[str, Seri
                 f"import through the app: {upload:.2f} s; server RSS after it "
                 f"{after_import['VmRSS']:.0f} MiB (peak {after_import['VmHWM']:.0f} MiB)"
             )
-            pages, saves, size = http_runs(client, world, args.runs)
-            lines["page"].values, lines["save"].values = pages, saves
-            print(f"people page: {size / 1024:.0f} KiB of HTML, {world.records} rows")
-            if driver is not None:
-                for name, values in browser_runs(driver, base, world.records, args.runs).items():
-                    lines[name].values = values
+            render = bare_render(bare_people(world, bare_read(world)[1]))
+            for run in range(-1, args.runs):
+                found = http_round(client, world, run + 1)
+                if driver is not None:
+                    found |= browser_round(driver, base, world.records, run + 1)
+                found["read"] = bare_read(world)[0]
+                found["render"] = _timed(render)[0]
+                if run >= 0:
+                    for name, series in lines.items():
+                        if name in found:
+                            series.values.append(found[name])
+            print(f"people page: {found['size'] / 1024:.0f} KiB of HTML, {world.records} rows")
             memory = _memory(app.process.pid)
             lines["rss"].values = [memory["VmHWM"]]
             print(f"server RSS at the end {memory['VmRSS']:.0f} MiB")
     finally:
         if driver is not None:
             driver.quit()
-    lines["read"].values, lines["render"].values = baselines(world, args.runs)
     return {k: v for k, v in lines.items() if v.values}
+
+
+def _lines() -> dict[str, Series]:
+    return {
+        "page": Series("GET /inburgeraars, server (HTTP, full body)", PAGE_TARGET_S),
+        "ttfb": Series("browser: navigation -> first byte"),
+        "dcl": Series("browser: navigation -> DOMContentLoaded (rows, listeners)", PAGE_TARGET_S),
+        "load": Series("browser: navigation -> load", PAGE_TARGET_S),
+        "painted": Series("browser: navigation -> first frame after it (usable)", PAGE_TARGET_S),
+        "save": Series("status save, server round trip (HTTP, JSON)", SAVE_TARGET_S),
+        "server": Series("browser: the save's request -> response end"),
+        "written": Series("browser: change -> answer in the DOM"),
+        "shown": Series("browser: change -> answer painted", SAVE_TARGET_S),
+        "rss": Series("server peak RSS (VmHWM)", RSS_TARGET_MIB, "MiB"),
+        "read": Series("baseline: decrypt + read the vault rows (library)"),
+        "render": Series("baseline: bare Flask + Jinja2, people.html, rows in memory"),
+    }
 
 
 def main() -> None:
