@@ -365,6 +365,7 @@ def bare_render(people: Any) -> Callable[[], bytes]:
             warnings=[],
             flashed=[],
             demo=False,
+            base="/" + "x" * 22,  # a prefix as long as the app's
         )
 
     client = app.test_client()
@@ -450,6 +451,7 @@ def profile(world: World, runs: int, top: int) -> None:
     factory over the same home, Flask's test client through the real guard (a real
     loopback connection gives it a client port that /proc/net/tcp knows)."""
     import cProfile
+    import secrets
     import socket
     import threading
 
@@ -466,8 +468,9 @@ def profile(world: World, runs: int, top: int) -> None:
     accepted, _ = listener.accept()
     try:
         session, token = Session("nl"), LaunchToken()
+        prefix = "/" + secrets.token_urlsafe(16)  # as server.run makes it
         context = AppContext(
-            world.staff_home, port, session, token, lambda _l: _dutch(), threading.Lock()
+            world.staff_home, port, prefix, session, token, lambda _l: _dutch(), threading.Lock()
         )
         client = create_app(context).test_client()
         client.environ_base.update(
@@ -475,26 +478,26 @@ def profile(world: World, runs: int, top: int) -> None:
         )
         base = f"http://127.0.0.1:{port}"
         posted = {"Origin": base, "Sec-Fetch-Site": "same-origin"}
-        client.post("/launch", base_url=base, data={"token": token.value})
+        client.post(f"{prefix}/launch", base_url=base, data={"token": token.value})
         client.post(
-            "/ontgrendelen",
+            f"{prefix}/ontgrendelen",
             base_url=base,
             headers=posted,
             data={"wachtwoord": STAFF_PASS.decode(), "csrf": session.csrf},
         )
-        page = client.get("/inburgeraars", base_url=base).get_data(as_text=True)
+        page = client.get(f"{prefix}/inburgeraars", base_url=base).get_data(as_text=True)
         rows = STATUS_ROW.findall(page)
         if len(rows) != world.records:
             raise SystemExit(f"profile: the page has {len(rows)} rows: {page[:500]}")
 
         def show(_index: int) -> None:
-            client.get("/inburgeraars", base_url=base).get_data()
+            client.get(f"{prefix}/inburgeraars", base_url=base).get_data()
 
         def save(index: int) -> None:
             record, was = rows[-1 - index]
             wanted = next(s for s in ACTIVITY_STATUSES.values if s != was)
             client.post(
-                "/inburgeraars/status",
+                f"{prefix}/inburgeraars/status",
                 base_url=base,
                 headers={**posted, "Accept": "application/json"},
                 data={f"status:{record}": wanted, "csrf": session.csrf},
@@ -576,7 +579,7 @@ def measure(args: argparse.Namespace, tmp: Path, world: World) -> dict[str, Seri
     try:
         with running_app(world.staff_home) as app:
             client = app.client()
-            base = client.origin
+            base = app.base  # the origin and the run's secret path prefix
             if driver is None:
                 client.launch()
             else:
