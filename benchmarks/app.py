@@ -2,9 +2,9 @@
 
 Run: ``python benchmarks/app.py [--records 5000] [--runs 7] [--no-browser] [--profile]``
 (``--small``: 500 records, 2 runs, a smoke run that never fails on a target). The
-browser part needs selenium (``pip install selenium``, not a dependency of the project)
-and Chromium with its chromedriver (``--chromium``, ``--chromedriver``); without them,
-or with ``--no-browser``, only the HTTP client measures. Exit 1 when a target is missed.
+browser part needs selenium (the ``test`` extra) and Chromium with its chromedriver
+(``--chromium``, ``--chromedriver``); without them, or with ``--no-browser``, only the
+HTTP client measures. Exit 1 when a target is missed.
 
 Setup (not timed): a real agency with one municipality, a staff member of it with a
 passphrase-protected key (scrypt work factor 2, as ``tests/flows.py`` makes homes) and
@@ -650,7 +650,7 @@ def main() -> None:
         print(f"no Chromium at {args.chromium}: HTTP client only")
         args.no_browser = True
     if not args.no_browser and importlib.util.find_spec("selenium") is None:
-        print("selenium is not installed (pip install selenium): HTTP client only")
+        print("selenium is not installed (the test extra): HTTP client only")
         args.no_browser = True
     print(f"machine: {machine()}")
     print(f"command: python benchmarks/app.py {' '.join(sys.argv[1:])}".rstrip())
