@@ -88,5 +88,6 @@ _.do_POST
 _.log_message
 _.daemon_threads
 
-# Selenium reads the browser's path from ChromeOptions (tests/browser.py).
+# Selenium reads the browser's path from ChromeOptions (tests/browser.py,
+# benchmarks/app.py).
 _.binary_location

@@ -36,6 +36,7 @@ BENCHMARKS = (
     Benchmark("workbook.py", ("--rows", "2000", "--runs", "1"), ("--rows", "100000")),
     Benchmark("export.py", ("--small",), ("--records", "100000", "--municipalities", "300")),
     Benchmark("municipal.py", ("--records", "500", "--runs", "1"), ("--records", "5000")),
+    Benchmark("app.py", ("--small",), ("--records", "5000")),
 )
 
 
