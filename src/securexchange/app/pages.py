@@ -11,7 +11,7 @@ from securexchange.app.context import AppContext, go, page_context
 from securexchange.app.flash import Flash, refused
 from securexchange.errors import SxError, UsageError
 from securexchange.home import statedb
-from securexchange.i18n import N_, _, ngettext
+from securexchange.i18n import _, ngettext
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 IMPORT_FOLDER = "app_import_folder"
 OUTBOX_FOLDER = "app_outbox_folder"
 IMPORTED_SUFFIXES = (".sxpkg", ".sxn")
-_KINDS = {"keyring": N_("keyring"), "notice": N_("notice")}
 
 
 def register(app: Flask, context: AppContext) -> None:
@@ -132,25 +131,9 @@ def needs_key(context: AppContext, back: str) -> BaseResponse | None:
 
 
 def _said(item: Imported) -> Flash:
-    name = item.path.name
-    if not item.changed:
-        return Flash("info", _("already imported, nothing changed: {file}").format(file=name))
-    if item.kind == "package":
-        text = ngettext(
-            "imported package {id} ({n} record): {file}",
-            "imported package {id} ({n} records): {file}",
-            item.records,
-        ).format(id=item.artifact_id, n=item.records, file=name)
-        if item.erased:
-            text += " " + ngettext(
-                "{n} record erased at the agency's request (GDPR art. 17)",
-                "{n} records erased at the agency's request (GDPR art. 17)",
-                item.erased,
-            ).format(n=item.erased)
-        return Flash("ok", text)
-    kind = _(_KINDS.get(item.kind, item.kind))
-    text = _("imported {kind} {id}: {file}")
-    return Flash("ok", text.format(kind=kind, id=item.artifact_id, file=name))
+    from securexchange.municipality.import_notes import imported_lines
+
+    return Flash("ok" if item.changed else "info", " ".join(imported_lines(item)))
 
 
 def not_imported(name: str, flash: Flash) -> Flash:

@@ -106,7 +106,10 @@ def current(home: Home) -> vault.PackageRow:
     return package
 
 
-def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) -> Opened:
+def readable_package(home: Home) -> vault.PackageRow:
+    """The current package, if its records may be shown now (``open``, the app's
+    people page): not while the clock is behind (SX-CLOCK-BEHIND), not once the package
+    is past its valid-until (SX-STALE)."""
     # In a demo home an honoured SECUREXCHANGE_NOW stands in for the system clock here
     # (ClockReading.behind): a demo travelling forward is not a clock wound back.
     if home.clock.behind:
@@ -120,6 +123,11 @@ def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) ->
             _("the package is past its valid-until date"),
             hint=_("import a newer package from the agency; nothing was deleted"),
         )
+    return package
+
+
+def open_workbook(home: Home, source: KeySource, out_dir: Path | None = None) -> Opened:
+    package = readable_package(home)
     target = out_dir if out_dir is not None else home.paths.workbooks
     if out_dir is None:
         make_private_dir(target)

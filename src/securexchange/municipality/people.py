@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from securexchange.errors import ClockBehind, Stale
 from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
-from securexchange.i18n import _
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import arrivals, opening, staff_edits, vault
 from securexchange.sheets.layout import WorkbookRow
@@ -34,17 +32,7 @@ class People:
 
 def current_people(home: Home, source: KeySource) -> People:
     """The current package's people with the staff's edits, and who is new."""
-    if home.clock.behind:
-        raise ClockBehind(
-            _("the system clock is more than 24 hours behind the latest time this home has seen"),
-            hint=_("correct the computer's date and time; shredding still runs meanwhile"),
-        )
-    package = opening.current(home)
-    if home.now >= package.valid_until:
-        raise Stale(
-            _("the package is past its valid-until date"),
-            hint=_("import a newer package from the agency; nothing was deleted"),
-        )
+    package = opening.readable_package(home)
     identities = opening.unlock(home, source)
     opening.shred_edited_deadlines(home, package, identities)
     key = vault.data_key(home, package.package_id, identities)

@@ -22,10 +22,7 @@ from securexchange.cli.municipality.shared import (
     workbook_warnings,
 )
 from securexchange.cli.translated import TranslatedCommand
-from securexchange.i18n import N_, _, ngettext
-
-# What the import reports, by kind of file.
-_KINDS = {"keyring": N_("keyring"), "notice": N_("notice")}
+from securexchange.i18n import _, ngettext
 
 
 @click.command(
@@ -51,38 +48,15 @@ def import_command(
     state: CliState, *, files: tuple[Path, ...], passphrase_file: Path | None
 ) -> None:
     from securexchange.errors import SxError
+    from securexchange.municipality.import_notes import imported_lines
     from securexchange.municipality.importer import Imported, import_files
 
     done: list[Imported] = []
 
     def report(item: Imported) -> None:
         done.append(item)
-        name = shown(item.path.name)
-        if not item.changed:
-            note(_("already imported, nothing changed: {file}").format(file=name))
-        elif item.kind == "package":
-            note(
-                ngettext(
-                    "imported package {id} ({n} record): {file}",
-                    "imported package {id} ({n} records): {file}",
-                    item.records,
-                ).format(id=shown(item.artifact_id), n=item.records, file=name)
-            )
-            if item.erased:
-                note(
-                    ngettext(
-                        "{n} record erased at the agency's request (GDPR art. 17)",
-                        "{n} records erased at the agency's request (GDPR art. 17)",
-                        item.erased,
-                    ).format(n=item.erased)
-                )
-        else:
-            kind = _KINDS.get(item.kind, item.kind)
-            note(
-                _("imported {kind} {id}: {file}").format(
-                    kind=_(kind), id=shown(item.artifact_id), file=name
-                )
-            )
+        for line in imported_lines(item, shown):
+            note(line)
 
     try:
         with municipal_home(state) as home:
