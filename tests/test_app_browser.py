@@ -74,9 +74,32 @@ def _upload(driver: WebDriver, base: str, file: Path) -> str:
 
 
 def _erase(field: WebElement) -> None:
-    """Empty a field as a person does (the script filters on each input event)."""
+    """Empty a field as a person does."""
     field.send_keys(Keys.CONTROL, "a")
     field.send_keys(Keys.DELETE)
+
+
+def _rows(driver: WebDriver) -> list[WebElement]:
+    return driver.find_elements(By.CSS_SELECTOR, "#mensen tbody tr")
+
+
+def _submit_and_wait(driver: WebDriver, button: WebElement) -> None:
+    """Press a button that asks the server for other rows, and wait for the new page."""
+    table = driver.find_element(By.ID, "mensen")
+    button.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(table))
+    _wait(driver, "#mensen")
+
+
+def _search(driver: WebDriver, term: str) -> list[WebElement]:
+    """Search as a person does (type, Enter); the rows the server sends back."""
+    table = driver.find_element(By.ID, "mensen")
+    field = driver.find_element(By.ID, "zoek")
+    _erase(field)
+    field.send_keys(term + Keys.ENTER)
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(table))
+    _wait(driver, "#mensen")
+    return _rows(driver)
 
 
 def _tampered(package: Path, directory: Path) -> Path:
@@ -139,20 +162,24 @@ def test_the_staff_story_runs_in_the_browser_in_dutch_and_leaves_nothing_in_the_
         save_screenshot(driver, "app-importeren", screenshot_dir)
         _checked(driver)
 
-        # People: the table, a search, two statuses and one quality report in place.
+        # People: the table, a search, the order, two statuses and one quality report.
         _go(driver, base, "/inburgeraars")
-        rows = driver.find_elements(By.CSS_SELECTOR, "#mensen tbody tr")
+        rows = _rows(driver)
         assert len(rows) >= 3
-        surname = rows[0].get_attribute("data-naam").split(" ")[0]
-        search = driver.find_element(By.ID, "zoek")
-        search.send_keys(SEARCHED)
-        assert all(not r.is_displayed() for r in rows)  # nobody is called that
-        _erase(search)
-        search.send_keys(surname)
-        assert rows[0].is_displayed()
-        _erase(search)
-        assert all(r.is_displayed() for r in rows)
+        names = [r.get_attribute("data-naam") for r in rows]
+        surname = names[0].split(" ")[0]
+        assert _search(driver, SEARCHED) == []  # nobody is called that
+        found = _search(driver, surname)
+        assert found and all(surname in r.get_attribute("data-naam") for r in found)
+        assert len(_search(driver, "")) == len(rows)
         _checked(driver)
+        _submit_and_wait(driver, driver.find_element(By.CSS_SELECTOR, 'button[value="naam"]'))
+        header = driver.find_element(By.CSS_SELECTOR, 'th[aria-sort="descending"]')
+        assert header.text == "Naam"
+        assert [r.get_attribute("data-naam") for r in _rows(driver)] == names[::-1]
+        _submit_and_wait(driver, driver.find_element(By.CSS_SELECTOR, 'button[value="naam"]'))
+        rows = _rows(driver)
+        assert [r.get_attribute("data-naam") for r in rows] == names
         for row in rows[:2]:
             select = row.find_element(By.CSS_SELECTOR, "select.status")
             Select(select).select_by_visible_text("gecontacteerd")

@@ -1,10 +1,11 @@
 """*Inburgeraars*: the current records as a table, the activity status and quality
 reports edited in place (``set_statuses``, ``report_quality``), nothing else editable.
 
-Search, filter and sort run in the page (``static/app.js``) over the rows it was sent;
-without script, searching posts the term (never in a URL). A record id travels only in
-a POST body. A status save from the script answers JSON; the same form without script
-saves every changed status at once and comes back to the page.
+Search, filter, sort and paging run on the server (:mod:`.people_view`): the choices
+are posted (never in a URL) and kept in the session, and the page carries one page of
+rows. A record id travels only in a POST body. A status save from the script answers
+JSON; the same form without script saves every changed status on the page at once and
+comes back to the same rows.
 """
 
 from __future__ import annotations
@@ -17,16 +18,15 @@ from securexchange.app.pages import needs_key
 from securexchange.errors import SxError
 from securexchange.i18n import _, ngettext
 from securexchange.schema import QUALITY_FIELDS
-from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS, fold
+from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 
 if TYPE_CHECKING:
     from flask import Flask
+    from markupsafe import Markup
     from werkzeug.wrappers import Response as BaseResponse
 
-    from securexchange.municipality.people import People
 
 STATUS_FIELD = "status:"
-MAX_SEARCH = 100
 
 
 def _wants_json() -> bool:
@@ -35,9 +35,10 @@ def _wants_json() -> bool:
     return request.headers.get("Accept", "").startswith("application/json")
 
 
-def _show(context: AppContext, search: str = "") -> BaseResponse | str:
+def _show(context: AppContext) -> BaseResponse | str:
     from flask import render_template
 
+    from securexchange.app.people_view import view
     from securexchange.municipality.people import current_people
 
     try:
@@ -46,9 +47,9 @@ def _show(context: AppContext, search: str = "") -> BaseResponse | str:
             return render_template(
                 "people.html",
                 people=people,
-                rows=_matching(people, search),
-                search=search,
+                shown=view(people, context.session.people_query),
                 statuses=ACTIVITY_STATUSES.values,
+                status_options=_status_options(),
                 fields=QUALITY_FIELDS,
                 problems=QUALITY_PROBLEMS.values,
                 **page_context(context, "/inburgeraars", found),
@@ -58,15 +59,19 @@ def _show(context: AppContext, search: str = "") -> BaseResponse | str:
         return go("/")
 
 
-def _matching(people: People, search: str) -> list[object]:
-    wanted = fold(search.strip())
-    if not wanted:
-        return list(people.rows)
-    return [
-        r
-        for r in people.rows
-        if wanted in fold(f"{r.record.voornaam} {r.record.naam} {r.record.gemeente}")
-    ]
+def _status_options() -> dict[str, Markup]:
+    """Per current status, the row's ``<option>`` list with that one selected: built once
+    per page instead of once per row."""
+    from markupsafe import Markup
+
+    selected, plain = Markup("<option selected>{}</option>"), Markup("<option>{}</option>")
+
+    def options(chosen: str) -> Markup:
+        return Markup("").join(
+            (selected if s == chosen else plain).format(s) for s in ACTIVITY_STATUSES.values
+        )
+
+    return {s: options(s) for s in ACTIVITY_STATUSES.values}
 
 
 def _answered(context: AppContext, flash: Flash) -> BaseResponse:
@@ -92,10 +97,15 @@ def register(app: Flask, context: AppContext) -> None:
         return _show(context)
 
     @app.post("/inburgeraars")
-    def search_people() -> BaseResponse | str:
+    def search_people() -> BaseResponse:
+        from securexchange.app.people_view import query_from_form
+
         if (gate := needs_key(context, "/inburgeraars")) is not None:
             return gate
-        return _show(context, request.form.get("zoek", "")[:MAX_SEARCH])
+        # Kept in the session and shown by a GET: a reload or "back" never posts the
+        # search again, and no history entry holds it.
+        context.session.people_query = query_from_form(request.form)
+        return go("/inburgeraars")
 
     @app.post("/inburgeraars/status")
     def save_status() -> BaseResponse:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from securexchange.age.scrypt import DerivedKeys
+from securexchange.app.people_view import PeopleQuery
 
 if TYPE_CHECKING:
     from securexchange.app.flash import Flash
@@ -41,6 +42,9 @@ class Session:
         self.language = language
         self.flash: list[Flash] = []  # shown once, on the next page
         self.next_page = "/"  # where unlocking leads: the page that asked for the key
+        # The people page's search, filter, order and page, so that a save comes back
+        # to the same rows; in memory only, and forgotten with the key.
+        self.people_query = PeopleQuery()
         self._key: _Key | None = None
         self._clock = clock
         self._last = clock()
@@ -74,6 +78,7 @@ class Session:
             if self._key is not None:
                 self._key.derived.forget()
             self._key = None
+            self.people_query = PeopleQuery()
 
     def expire_idle(self) -> bool:
         """Drop the key after the idle limit; True when it was dropped now."""

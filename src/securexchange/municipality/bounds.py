@@ -25,7 +25,7 @@ key and holds every clear-text column to it:
 A package that fails is shredded as ``tampered``; a subkey's validity is cut back to
 the signed one. Within the manifest's bounds a deadline can still be moved; ``open``
 checks every deadline against the copy sealed inside its row
-(:func:`vault.edited_deadlines`).
+(:func:`vault.read_rows`).
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.i18n import _, ngettext
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import opening, staff_edits, vault
+from securexchange.municipality import opening, vault
 from securexchange.schema import NAAM, VOORNAAM, Record
 
 # Longer than any first name plus surname the schema accepts; refuses a pasted file.
@@ -66,8 +66,7 @@ def find_record_ids(home: Home, source: KeySource, name: str, *, every: bool = F
             _("this home holds no package with records"),
             hint=_("import the agency's latest package with 'municipality import FILE'"),
         )
-    opening.shred_edited_deadlines(home, package, identities)
-    rows = staff_edits.current_rows(home, package.package_id, identities)
+    rows = opening.current_rows(home, package, identities)
     found = tuple(row.record_id for row in rows if _matches_key(row.record, key))
     # A read of the vault, logged like `open`: which package, how many ids came out.
     with statedb.transaction(home.db):

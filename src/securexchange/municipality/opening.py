@@ -12,7 +12,7 @@ once the package is past its valid-until (SX-STALE) until a newer one is importe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,10 +61,14 @@ def unlock(home: Home, source: KeySource) -> dict[str, age.SecretIdentity]:
     return identities
 
 
-def shred_edited_deadlines(
-    home: Home, package: vault.PackageRow, identities: dict[str, age.SecretIdentity]
-) -> None:
-    """Check every record's clear-text deadline against the copy sealed in its row.
+def vault_rows(
+    home: Home,
+    package: vault.PackageRow,
+    identities: Mapping[str, age.SecretIdentity],
+    record_ids: Sequence[str] | None = None,
+) -> tuple[WorkbookRow, ...]:
+    """The package's records as the agency sent them (all, or those of ``record_ids``),
+    each one's clear-text deadline checked against the copy sealed in its row.
 
     Shredding (without a key) holds the clear column within the signed manifest's
     bounds; inside them only the sealed copy tells. A record whose clear deadline was
@@ -72,9 +76,20 @@ def shred_edited_deadlines(
     and the command refused with SX-TAMPERED.
     """
     key = vault.data_key(home, package.package_id, identities)
-    edited = vault.edited_deadlines(home, package.package_id, key)
-    if not edited:
-        return
+    found = vault.read_rows(home, package.package_id, key, record_ids=record_ids)
+    if found.edited:
+        _shred_edited(home, package, found.edited)
+    return found.rows
+
+
+def current_rows(
+    home: Home, package: vault.PackageRow, identities: Mapping[str, age.SecretIdentity]
+) -> list[WorkbookRow]:
+    """The package's records with the staff's edits applied, every deadline checked."""
+    return staff_edits.with_edits(home, vault_rows(home, package, identities), identities)
+
+
+def _shred_edited(home: Home, package: vault.PackageRow, edited: Sequence[str]) -> None:
     with statedb.transaction(home.db):
         home.db.executemany(
             "DELETE FROM vault_records WHERE package_id = ? AND tag = ?",
@@ -150,10 +165,11 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     recipient = subkeys.current_recipient(home)
     if recipient is None:  # pragma: no cover - unlock listed at least one
         raise NotFound(_("this home holds no encryption subkey"))
-    shred_edited_deadlines(home, package, identities)
+    sealed_rows = vault_rows(home, package, identities)
     with statedb.transaction(home.db):
         workbooks.absorb(home, identities, skip_damaged=True)
-    rows = staff_edits.current_rows(home, package.package_id, identities)
+    # Absorbing only adds edits: the rows read before it stand, with every edit applied.
+    rows = staff_edits.with_edits(home, sealed_rows, identities)
     tags = [
         str(r[0])
         for r in home.db.execute(
@@ -208,10 +224,9 @@ def _find(
     if not is_record_id(record_id):
         raise UsageError(_("a record id looks like R- followed by 20 letters and digits"))
     package = current(home)
-    shred_edited_deadlines(home, package, identities)
-    for row in staff_edits.current_rows(home, package.package_id, identities):
-        if row.record_id == record_id:
-            return package, row
+    found = vault_rows(home, package, identities, [record_id])
+    for row in staff_edits.with_edits(home, found, identities):
+        return package, row
     raise NotFound(_("the current package has no record with that id"))
 
 
@@ -239,8 +254,10 @@ def set_statuses(home: Home, source: KeySource, wanted: Mapping[str, str]) -> in
         labels[record_id.strip()] = label
     identities = unlock(home, source)
     package = current(home)
-    shred_edited_deadlines(home, package, identities)
-    rows = {r.record_id: r for r in staff_edits.current_rows(home, package.package_id, identities)}
+    # Only the records asked for are read (a save in the app touches one row); the
+    # people page and `open` read, and check, every row.
+    found = vault_rows(home, package, identities, list(labels))
+    rows = {r.record_id: r for r in staff_edits.with_edits(home, found, identities)}
     if not labels.keys() <= rows.keys():
         raise NotFound(_("the current package has no record with that id"))
     changed = [(rows[r], label) for r, label in labels.items() if rows[r].status != label]

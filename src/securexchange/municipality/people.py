@@ -17,7 +17,7 @@ from securexchange.home import statedb
 from securexchange.home.home import Home
 from securexchange.home.log_entries import Action
 from securexchange.keys.keystore import KeySource
-from securexchange.municipality import arrivals, opening, staff_edits, vault
+from securexchange.municipality import arrivals, opening, vault
 from securexchange.sheets.layout import WorkbookRow
 
 
@@ -34,9 +34,8 @@ def current_people(home: Home, source: KeySource) -> People:
     """The current package's people with the staff's edits, and who is new."""
     package = opening.readable_package(home)
     identities = opening.unlock(home, source)
-    opening.shred_edited_deadlines(home, package, identities)
+    rows = tuple(opening.current_rows(home, package, identities))
     key = vault.data_key(home, package.package_id, identities)
-    rows = tuple(staff_edits.current_rows(home, package.package_id, identities))
     new, compared = arrivals.arrived(home, package.package_id, key, rows)
     with statedb.transaction(home.db):
         home.record(Action.VIEW, artifacts=[package.package_id], counts={"records": len(rows)})

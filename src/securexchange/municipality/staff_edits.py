@@ -4,7 +4,7 @@ applied."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +22,6 @@ from securexchange.sheets.layout import QualityReport, WorkbookRow, split_report
 
 if TYPE_CHECKING:
     from securexchange import age
-from securexchange.municipality.vault import data_key, read_rows
 
 EDIT_FORMAT = "securexchange-vault-edit/1"
 
@@ -134,14 +133,13 @@ def drop_returned_before(home: Home, created_at: datetime) -> int:
     return int(cursor.rowcount)
 
 
-def current_rows(
-    home: Home, package_id: str, identities: Mapping[str, age.SecretIdentity]
+def with_edits(
+    home: Home, rows: Sequence[WorkbookRow], identities: Mapping[str, age.SecretIdentity]
 ) -> list[WorkbookRow]:
-    """A package's remaining records with the staff's edits applied."""
+    """A package's records (as :func:`vault.read_rows` gives them) with the staff's
+    edits applied."""
     from dataclasses import replace
 
-    key = data_key(home, package_id, identities)
-    rows = read_rows(home, package_id, key)
     status: dict[str, str] = {}
     # Per record, the newest open report on each field: staff may report several
     # fields of one record, and each keeps its own column in the next workbook.
@@ -154,7 +152,7 @@ def current_rows(
                 edit.field, edit.problem
             )
     if not status and not quality:
-        return rows
+        return list(rows)
 
     def rebuilt(row: WorkbookRow) -> WorkbookRow:
         reports = {report.field: report for report in row.reports}

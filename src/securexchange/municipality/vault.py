@@ -234,34 +234,50 @@ def data_key(home: Home, package_id: str, identities: Mapping[str, age.SecretIde
     return unwrap(blob(row[1]), [identity], DATA_KEY_SIZE)
 
 
-def read_rows(home: Home, package_id: str, key: bytes) -> list[WorkbookRow]:
-    """Every remaining record of a package, decrypted, in a stable order."""
+@dataclass(frozen=True)
+class VaultRows:
+    """Records read from the vault, and the tags of rows whose clear-text retention
+    deadline differs from the one sealed inside the row (the clear copy exists so
+    shredding needs no key; the sealed one is authenticated under the data key, so it
+    is the truth)."""
+
+    rows: tuple[WorkbookRow, ...]
+    edited: tuple[str, ...]
+
+
+def read_rows(
+    home: Home, package_id: str, key: bytes, *, record_ids: Sequence[str] | None = None
+) -> VaultRows:
+    """A package's remaining records, decrypted, in a stable order; with ``record_ids``
+    only those (found by their tags; an id the package does not hold is left out).
+
+    One pass both reads the rows and compares each clear deadline with its sealed copy,
+    so the check costs no second decryption."""
     cipher = RowCipher(key, package_id)
-    result: list[WorkbookRow] = []
-    for tag, sealed in home.db.execute(
-        "SELECT tag, sealed FROM vault_records WHERE package_id = ? ORDER BY rowid",
-        (package_id,),
-    ):
+    if record_ids is None:
+        found = home.db.execute(
+            "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ? ORDER BY rowid",
+            (package_id,),
+        ).fetchall()
+    else:
+        found = [
+            row
+            for record_id in dict.fromkeys(record_ids)
+            for row in home.db.execute(
+                "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ? AND tag = ?",
+                (package_id, cipher.tag(record_id)),
+            )
+        ]
+    rows: list[WorkbookRow] = []
+    edited: list[str] = []
+    for tag, retention, sealed in found:
         row = decode_row(cipher.open(str(tag), blob(sealed)))
         if cipher.tag(row.record_id) != tag:
             raise Tampered(_("a vault row belongs to another record"))
-        result.append(row)
-    return result
-
-
-def edited_deadlines(home: Home, package_id: str, key: bytes) -> list[str]:
-    """Tags of the rows whose clear-text retention deadline differs from the one sealed
-    inside the row (the clear copy exists so shredding needs no key; the sealed one is
-    authenticated under the data key, so it is the truth)."""
-    cipher = RowCipher(key, package_id)
-    return [
-        str(tag)
-        for tag, retention, sealed in home.db.execute(
-            "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ?",
-            (package_id,),
-        ).fetchall()
-        if decode_row(cipher.open(str(tag), blob(sealed))).retention.isoformat() != str(retention)
-    ]
+        if row.retention.isoformat() != str(retention):
+            edited.append(str(tag))
+        rows.append(row)
+    return VaultRows(tuple(rows), tuple(edited))
 
 
 def signed_container(home: Home, package_id: str) -> bytes | None:

@@ -84,7 +84,7 @@ def written_rows(
         key = vault.data_key(home, package_id, identities)
     except NotRecipient:
         return None
-    by_id = {row.record_id: row for row in vault.read_rows(home, package_id, key)}
+    by_id = {row.record_id: row for row in vault.read_rows(home, package_id, key).rows}
     if any(record_id not in by_id for record_id in expected):
         return None
     rows = []

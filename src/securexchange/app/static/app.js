@@ -1,5 +1,5 @@
-// The gemeente-app's only script: filter, sort and save in place. No data leaves the
-// page except to this app (POST, same origin); nothing is kept in browser storage.
+// The gemeente-app's only script: a status saved in place, the report dialog. No data
+// leaves the page except to this app (POST, same origin); nothing is kept in storage.
 "use strict";
 document.documentElement.classList.add("js");
 
@@ -21,51 +21,9 @@ function post(url, data) {
 function peoplePage() {
   const table = document.getElementById("mensen");
   if (!table) return;
-  const body = table.tBodies[0];
-  const rows = Array.from(body.rows);
-  const search = document.getElementById("zoek");
-  const status = document.getElementById("filter-status");
-  const onlyNew = document.getElementById("filter-nieuw");
-  const count = document.getElementById("telling");
-  const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-
-  function filter() {
-    const wanted = fold(search.value.trim());
-    let shown = 0;
-    for (const row of rows) {
-      const text = fold(row.dataset.naam + " " + row.dataset.gemeente);
-      const visible = (!wanted || text.includes(wanted))
-        && (!status.value || row.dataset.status === status.value)
-        && (!onlyNew.checked || row.dataset.nieuw === "1");
-      row.hidden = !visible;
-      if (visible) shown += 1;
-    }
-    count.textContent = shown + " / " + rows.length;
-  }
-  document.getElementById("zoekformulier").addEventListener("submit", (event) => {
-    event.preventDefault();
-    filter();
-  });
-  search.addEventListener("input", filter);
-  status.addEventListener("change", filter);
-  onlyNew.addEventListener("change", filter);
-
-  for (const button of table.querySelectorAll("button.sort")) {
-    button.addEventListener("click", () => {
-      const key = button.dataset.key;
-      const header = button.closest("th");
-      const ascending = header.getAttribute("aria-sort") !== "ascending";
-      for (const other of table.querySelectorAll("thead th[aria-sort]")) {
-        other.setAttribute("aria-sort", "none");
-      }
-      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-      const sorted = rows.slice().sort((a, b) => {
-        const order = a.dataset[key].localeCompare(b.dataset[key], "nl");
-        return ascending ? order : -order;
-      });
-      body.append(...sorted);
-    });
-  }
+  // Search, filter, order and paging are the server's (one page of rows at a time),
+  // applied by the search button: a filter that reloaded the page on every arrow key
+  // would lose a keyboard user's place.
 
   for (const select of table.querySelectorAll("select.status")) {
     select.addEventListener("change", () => {
@@ -76,7 +34,7 @@ function peoplePage() {
       post(document.getElementById("statussen").action, data).then((answer) => {
         mark.textContent = answer.message;
         mark.classList.toggle("bad", !answer.ok);
-        if (answer.ok) select.closest("tr").dataset.status = select.value;
+        if (answer.ok) select.dataset.was = select.value;
       }).catch(() => {
         mark.textContent = "!";
         mark.classList.add("bad");
