@@ -57,16 +57,19 @@ def test_the_key_is_dropped_after_fifteen_idle_minutes_and_kept_while_used() -> 
         session.passphrase()
 
 
-def test_a_destroyed_subkey_drops_the_key_and_what_scrypt_derived() -> None:
+def test_a_destroyed_subkey_drops_the_key_and_what_it_derived_and_decrypted() -> None:
     session = Session("nl")
     derived = DerivedKeys()
     derived.derive(b"secret", b"\0" * 16, 2)
     session.unlock(b"secret", derived)
+    opened = session.opened_edits()
+    assert opened is not None
+    opened._bodies[b"sealed"] = object()  # type: ignore[assignment]
     note_shredding(session, ShredReport())
     assert session.unlocked
     note_shredding(session, ShredReport(destroyed_subkeys=["age1..."]))
-    assert not session.unlocked
-    assert derived._keys == {}
+    assert not session.unlocked and session.opened_edits() is None
+    assert derived._keys == {} and opened._bodies == {}
 
 
 def test_remembered_keys_open_the_key_file_without_scrypt_again(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ MAX_RECIPIENTS = 64
 MAX_STANZAS = 2 * MAX_RECIPIENTS
 
 _RAW_B64 = re.compile(rb"[A-Za-z0-9+/]*")
+_ARG = re.compile(r"[\x21-\x7e]+")
 
 
 def decode_b64(text: bytes) -> bytes:
@@ -65,7 +66,7 @@ def encode_b64(raw: bytes) -> str:
 
 def is_valid_arg(text: str) -> bool:
     """A stanza argument: one or more visible ASCII characters (0x21-0x7E)."""
-    return bool(text) and all(33 <= ord(c) <= 126 for c in text)
+    return _ARG.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from securexchange.age.scrypt import remembering
 from securexchange.app.session import Session
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.keys.keystore import KeySource, KeyUse, key_path
-from securexchange.municipality import subkeys
+from securexchange.municipality import staff_edits, subkeys
 from securexchange.municipality.retention import ShredReport, shred
 from securexchange.municipality.shred_notes import shred_warnings
 
@@ -55,9 +55,11 @@ def visit(root: Path, session: Session, *, read_only: bool = False) -> Iterator[
         home = stack.enter_context(
             open_home(root, env=os.environ, expect=HomeKind.MUNICIPALITY, read_only=read_only)
         )
-        derived = session.derived()
+        derived, opened = session.derived(), session.opened_edits()
         if derived is not None:
             stack.enter_context(remembering(derived))
+        if opened is not None:
+            stack.enter_context(staff_edits.remembering(opened))
         found = Visit(home, session)
         if not home.holds_still:
             found.warnings.extend(note_shredding(session, shred(home)))

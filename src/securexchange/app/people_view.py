@@ -87,6 +87,8 @@ class PeopleView:
 
 def searchable(text: str) -> str:
     """Case and accents folded, so "celik" finds "Çelik" and "Celik"."""
+    if text.isascii():  # most names: nothing to decompose
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 

@@ -2,8 +2,9 @@
 
 The app serves the person who started it, so there is one session, made when the
 launch token is spent. The key is held as the passphrase and the keys scrypt derived
-from it (:class:`securexchange.age.scrypt.DerivedKeys`), only while the session is
-unlocked: it is dropped after :data:`IDLE_LIMIT` seconds without a request, when a
+from it (:class:`securexchange.age.scrypt.DerivedKeys`), with the staff edits already
+decrypted (:class:`securexchange.municipality.staff_edits.OpenedEdits`), only while the
+session is unlocked: it is dropped after :data:`IDLE_LIMIT` seconds without a request, when a
 key of the home is destroyed, when the user locks the app and when the server stops.
 """
 
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from securexchange.age.scrypt import DerivedKeys
 from securexchange.app.people_view import PeopleQuery
+from securexchange.municipality.staff_edits import OpenedEdits
 
 if TYPE_CHECKING:
     from securexchange.app.flash import Flash
@@ -31,6 +33,7 @@ COOKIE = "sx_app"
 class _Key:
     passphrase: bytes = field(repr=False)
     derived: DerivedKeys = field(repr=False)
+    opened: OpenedEdits = field(default_factory=OpenedEdits, repr=False)
 
 
 class Session:
@@ -77,6 +80,7 @@ class Session:
         with self._lock:
             if self._key is not None:
                 self._key.derived.forget()
+                self._key.opened.forget()
             self._key = None
             self.people_query = PeopleQuery()
 
@@ -106,3 +110,8 @@ class Session:
     def derived(self) -> DerivedKeys | None:
         key = self._key
         return None if key is None else key.derived
+
+    def opened_edits(self) -> OpenedEdits | None:
+        """The staff edits this session decrypted (:class:`OpenedEdits`), while unlocked."""
+        key = self._key
+        return None if key is None else key.opened

@@ -1,0 +1,66 @@
+"""The app's session remembers the staff edits it decrypted (staff_edits.OpenedEdits): by
+their sealed bytes, so a changed, swapped or deleted row answers as the vault does, and
+forgotten with the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app_world import make_app_world
+from flows import STAFF_PASS
+from securexchange import age
+from securexchange.errors import SxError
+from securexchange.home.home import HomeKind, open_home
+from securexchange.keys.keystore import KeySource
+from securexchange.municipality import opening, staff_edits
+from securexchange.municipality.importer import import_files
+
+pytestmark = pytest.mark.slow
+
+
+def test_remembered_edits_answer_as_the_vault_does_and_are_forgotten(tmp_path: Path) -> None:
+    world = make_app_world(tmp_path)
+    key = KeySource(world.staff.home / "keys" / "identity.key", lambda: STAFF_PASS)
+    with open_home(world.staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        import_files(home, [world.package], key)
+        identities = opening.unlock(home, key)
+        rows = opening.current_rows(home, opening.current(home), identities)
+        opening.set_statuses(home, key, {rows[0].record_id: "gestart"})
+        opening.set_statuses(home, key, {rows[1].record_id: "toegeleid"})
+        opened = staff_edits.OpenedEdits()
+        with staff_edits.remembering(opened):
+            first = staff_edits.edits(home, identities)
+        assert first == staff_edits.edits(home, identities)
+        assert [(e.record, e.status) for e in first] == [
+            (rows[0].record_id, "gestart"),
+            (rows[1].record_id, "toegeleid"),
+        ]
+
+        # Remembered answers are used: with a key that fits none of the rows, only they
+        # can answer (without them the same read is refused).
+        stranger = age.X25519Identity.generate()
+        wrong = dict.fromkeys(identities, stranger)
+        with pytest.raises((SxError, age.AgeNoMatchError)):
+            staff_edits.edits(home, wrong)
+        with staff_edits.remembering(opened):
+            assert staff_edits.edits(home, wrong) == first
+
+        # Swapped sealed rows answer with their own contents, a deleted one is gone.
+        (a, sealed_a), (b, sealed_b) = home.db.execute(
+            "SELECT id, sealed FROM vault_edits ORDER BY id"
+        ).fetchall()
+        home.db.execute("UPDATE vault_edits SET sealed = ? WHERE id = ?", (sealed_b, a))
+        home.db.execute("UPDATE vault_edits SET sealed = ? WHERE id = ?", (sealed_a, b))
+        with staff_edits.remembering(opened):
+            swapped = staff_edits.edits(home, identities)
+        assert [e.record for e in swapped] == [rows[1].record_id, rows[0].record_id]
+        assert swapped == staff_edits.edits(home, identities)
+        home.db.execute("DELETE FROM vault_edits WHERE id = ?", (a,))
+        with staff_edits.remembering(opened):
+            assert [e.handle for e in staff_edits.edits(home, identities)] == [b]
+
+        opened.forget()
+        with staff_edits.remembering(opened), pytest.raises((SxError, age.AgeNoMatchError)):
+            staff_edits.edits(home, wrong)
