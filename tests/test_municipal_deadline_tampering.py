@@ -277,3 +277,36 @@ def test_a_pre_issued_subkey_is_held_to_its_own_certification_and_an_edited_one_
     assert muni(world, "shred").code == 0
     states = {str(s["recipient"]): s["state"] for s in _status(world)["subkeys"]}  # type: ignore[union-attr]
     assert states[latest[0]] == "destroyed" and states[latest[1]] == "held"
+
+
+def test_remembered_verifications_still_hold_every_column_and_never_keep_a_refusal(
+    tmp_path: Path,
+) -> None:
+    """The app keeps what each pass verified (bounds.Verified); the columns are still held
+    to it, and a changed copy is verified anew."""
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import bounds
+
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(made.path)).code == 0
+    verified = bounds.Verified()
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        plain = bounds.check(home)
+        with bounds.remembering(verified):
+            first, again = bounds.check(home), bounds.check(home)
+        assert plain == first == again and not first.tampered
+        assert len(verified._packages) == 1 and len(verified._keyrings) >= 1
+
+    _edit(world, "UPDATE vault_records SET retention = '2099-01-01'")
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        assert bounds.check(home).tampered  # the column, held to the kept answer
+    _edit(world, "UPDATE vault_records SET retention = ?", LATER.isoformat())
+    _edit(world, "UPDATE vault_signed SET container = substr(container, 1, 200)")
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        with bounds.remembering(verified):
+            assert bounds.check(home).tampered  # a changed copy: verified anew, refused
+        assert len(verified._packages) == 1  # the refusal was not kept

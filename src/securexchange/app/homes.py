@@ -23,9 +23,14 @@ from securexchange.age.scrypt import remembering
 from securexchange.app.session import Session
 from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.keys.keystore import KeySource, KeyUse, key_path
-from securexchange.municipality import staff_edits, subkeys
+from securexchange.municipality import bounds, staff_edits, subkeys
 from securexchange.municipality.retention import ShredReport, shred
 from securexchange.municipality.shred_notes import shred_warnings
+
+
+# The signed copies each pass verifies, for the life of the app's process: the same
+# bytes verify the same way (bounds.Verified), and a pass runs before every request.
+_VERIFIED = bounds.Verified()
 
 
 @dataclass
@@ -55,6 +60,7 @@ def visit(root: Path, session: Session, *, read_only: bool = False) -> Iterator[
         home = stack.enter_context(
             open_home(root, env=os.environ, expect=HomeKind.MUNICIPALITY, read_only=read_only)
         )
+        stack.enter_context(bounds.remembering(_VERIFIED))
         derived, opened = session.derived(), session.opened_edits()
         if derived is not None:
             stack.enter_context(remembering(derived))

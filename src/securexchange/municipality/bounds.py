@@ -30,7 +30,10 @@ checks every deadline against the copy sealed inside its row
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -57,6 +60,59 @@ class Bounds:
     floor: datetime | None = None  # the home has seen at least this time
     effective: dict[str, str] = field(default_factory=dict)  # protocol -> latest ISO day
     legacy_over: frozenset[str] = frozenset()  # legacy packages past their bound
+
+
+class Verified:
+    """Signed copies this process has verified, by the SHA-256 of the exact bytes and the
+    root key they were verified with (the app: a pass runs before every request).
+
+    Verifying is a pure function of those bytes and that key, so its answer is kept,
+    not the check skipped: every pass still reads each copy from the vault, hashes it,
+    and holds every clear-text column to what it says. A changed copy is verified anew;
+    a refusal is never kept (it is checked again next time)."""
+
+    def __init__(self) -> None:
+        self._packages: dict[tuple[bytes, bytes], OpenedPackage] = {}
+        self._keyrings: dict[tuple[bytes, bytes], Keyring] = {}
+
+
+_VERIFIED: ContextVar[Verified | None] = ContextVar("verified_copies", default=None)
+
+
+@contextmanager
+def remembering(verified: Verified) -> Iterator[None]:
+    """Within the block (this thread or task only), :func:`check` uses and fills
+    ``verified``."""
+    token = _VERIFIED.set(verified)
+    try:
+        yield
+    finally:
+        _VERIFIED.reset(token)
+
+
+def _open_signed_package(data: bytes, root_key: bytes) -> OpenedPackage:
+    memo = _VERIFIED.get()
+    key = (hashlib.sha256(data).digest(), root_key)
+    if memo is not None and (known := memo._packages.get(key)) is not None:
+        return known
+    opened = open_package(data, trust=PackageTrust(root_key), identities=None)
+    if memo is not None:
+        memo._packages[key] = opened
+    return opened
+
+
+def _open_held_keyring(document: bytes, signature: str, root_key: bytes) -> Keyring:
+    from securexchange.artifacts.keyring import open_keyring
+
+    memo = _VERIFIED.get()
+    digest = hashlib.sha256(document + b"\n" + signature.encode("utf-8", "surrogatepass"))
+    key = (digest.digest(), root_key)
+    if memo is not None and (known := memo._keyrings.get(key)) is not None:
+        return known
+    keyring = open_keyring(document, signature, root_key, min_version=0)
+    if memo is not None:
+        memo._keyrings[key] = keyring
+    return keyring
 
 
 def _agrees(home: Home, package: vault.PackageRow, opened: OpenedPackage) -> bool:
@@ -135,7 +191,6 @@ def check(home: Home) -> Bounds:
         # would stop every pass for as long as the edit stays.
         every = frozenset(p.package_id for p in live)
         return Bounds(every, floor=max(seen, default=None), effective=_unbounded(home))
-    trust = PackageTrust(root_key)
     tampered: set[str] = set()
     legacy_over: set[str] = set()
     export_keys: set[bytes] = set()
@@ -150,7 +205,7 @@ def check(home: Home) -> Bounds:
         try:
             if data is None:
                 raise LookupError(package.package_id)
-            opened = open_package(data, trust=trust, identities=None)
+            opened = _open_signed_package(data, root_key)
         except (SxError, LookupError):
             tampered.add(package.package_id)
             continue
@@ -173,14 +228,12 @@ def _unbounded(home: Home) -> dict[str, str]:
 
 def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
     """Every keyring the home holds whose root signature verifies."""
-    from securexchange.artifacts.keyring import open_keyring
-
     found: list[Keyring] = []
     for document, signature in home.db.execute(
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            found.append(open_keyring(blob(document), str(signature), root_key, min_version=0))
+            found.append(_open_held_keyring(blob(document), str(signature), root_key))
         except SxError:
             continue
     return found
