@@ -7,7 +7,8 @@ Ours: ``municipality import PKG``, ``municipality open`` and ``municipality shre
 CLI process on a fresh copy of a demo staff home. Baseline, in the same run: one
 process that decrypts the same package's payload (age, in memory), reads the workbook
 with python-calamine and writes the same rows with openpyxl write-only. Target: ours
-<= 1.5x the baseline. Also ``municipality status`` on the loaded vault against
+<= 1.2x the baseline (wall clock; CPU time, user + system, shown beside it). Also
+``municipality status`` on the loaded vault against
 ``python -c "import click"``; target <= 5x. Medians of ``--runs`` runs.
 
 Bytecode: an installed securexchange has compiled bytecode, a source checkout run with
@@ -29,10 +30,13 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+TARGET = 1.2  # issue 22 (it was 1.5x)
 sys.path.insert(0, str(REPO / "tests"))
 
 BASELINE = r"""
@@ -58,13 +62,46 @@ wb.save(out)
 """
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> float:
+@dataclass(frozen=True)
+class Took:
+    wall: float
+    cpu: float  # user + system seconds of the child process
+
+
+def _children_cpu() -> float:
+    import resource
+
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> Took:
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(argv, capture_output=True, env=env, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"failed: {argv[3:]}: {proc.stderr.decode()[-500:]}")
-    return elapsed
+    return Took(elapsed, _children_cpu() - cpu)
+
+
+def _the_recipient(package: Path, identities: list[Any]) -> str:
+    """The one of the home's identities the package is encrypted to (a home holds its
+    identity key's subkeys and pre-issued ones; the baseline is given the right one, as
+    the client knows which subkey a package names)."""
+    from securexchange import age
+    from securexchange.artifacts import zipstrict
+    from securexchange.artifacts.manifest import MEMBER_ORDER, PAYLOAD
+
+    data = package.read_bytes()
+    payload = next(m.data for m in zipstrict.read(data, MEMBER_ORDER) if m.name == PAYLOAD)
+    for identity in identities:
+        try:
+            age.decrypt(payload, [identity])
+        except age.AgeNoMatchError:
+            continue
+        return str(identity.to_string())
+    raise SystemExit("no identity of the home opens the package")
 
 
 def main() -> None:
@@ -87,7 +124,7 @@ def main() -> None:
         made = make_package(world, rows)
         pristine = tmp / "pristine"
         shutil.copytree(world.staff, pristine)
-        identity = str(home_identities(pristine)[0].to_string())
+        identity = _the_recipient(made.path, home_identities(pristine))
         py = sys.executable
         env = {k: v for k, v in os.environ.items() if not k.startswith("SECUREXCHANGE_")}
         if not args.no_bytecode:
@@ -95,9 +132,9 @@ def main() -> None:
             env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
         later = {**env, "SECUREXCHANGE_NOW": "2027-03-02"}
 
-        ours: dict[str, list[float]] = {"import": [], "open": [], "shred": [], "status": []}
-        base: list[float] = []
-        click: list[float] = []
+        ours: dict[str, list[Took]] = {"import": [], "open": [], "shred": [], "status": []}
+        base: list[Took] = []
+        click: list[Took] = []
         warmup = 0 if args.no_bytecode else 1
         for run in range(-warmup, args.runs):
             home = tmp / f"run-{run}"
@@ -115,23 +152,32 @@ def main() -> None:
                 for series in (*ours.values(), base, click):
                     series.pop()
 
-        med = {k: statistics.median(v) for k, v in ours.items()}
-        total = med["import"] + med["open"] + med["shred"]
-        baseline = statistics.median(base)
-        click_ms = statistics.median(click)
         bytecode = "as the environment says" if args.no_bytecode else "compiled, warm-up round"
-        print(f"records: {args.records}, runs: {args.runs} (medians, wall clock, seconds)")
+        print(f"records: {args.records}, runs: {args.runs} (medians, seconds)")
         print(f"  bytecode: {bytecode}")
-        for name in ("import", "open", "shred"):
-            print(f"  municipality {name:<7} {med[name]:7.3f}")
-        print(f"  ours: import + open + shred  {total:7.3f}")
-        print(f"  baseline: decrypt + calamine + openpyxl write-only  {baseline:7.3f}")
-        print(f"  ratio {total / baseline:.2f}x (target <= 1.5x)")
-        print(f"  municipality status {med['status']:7.3f}")
-        print(f"  python -c 'import click' {click_ms:7.3f}")
-        print(f"  ratio {med['status'] / click_ms:.2f}x (target <= 5x)")
+        print("load average at the end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
+        for clock in ("wall", "cpu"):
+            _report(clock, ours, base, click)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _report(clock: str, ours: dict[str, list[Took]], base: list[Took], click: list[Took]) -> None:
+    def median(series: list[Took]) -> float:
+        return statistics.median(getattr(t, clock) for t in series)
+
+    med = {k: median(v) for k, v in ours.items()}
+    total = med["import"] + med["open"] + med["shred"]
+    baseline, click_s = median(base), median(click)
+    print(f"{clock} clock:")
+    for name in ("import", "open", "shred"):
+        print(f"  municipality {name:<7} {med[name]:7.3f}")
+    print(f"  ours: import + open + shred  {total:7.3f}")
+    print(f"  baseline: decrypt + calamine + openpyxl write-only  {baseline:7.3f}")
+    print(f"  ratio {total / baseline:.2f}x (target <= {TARGET}x)")
+    print(f"  municipality status {med['status']:7.3f}")
+    print(f"  python -c 'import click' {click_s:7.3f}")
+    print(f"  ratio {med['status'] / click_s:.2f}x (target <= 5x)")
 
 
 if __name__ == "__main__":

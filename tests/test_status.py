@@ -85,6 +85,38 @@ def test_a_status_typed_in_a_workbook_and_not_returned_is_counted_without_a_pass
     assert "Nog terug te sturen naar het Agentschap: 2 wijziging(en)" in _text(world)
 
 
+def test_a_file_still_as_written_is_known_by_its_digest_and_any_change_is_read(
+    tmp_path: Path,
+) -> None:
+    """``status`` skips parsing a workbook that is byte for byte what ``open`` wrote
+    (digests.file_as_written); one saved by Excel is read cell by cell as before."""
+    import hashlib
+
+    world, (a, _) = _imported(tmp_path)
+    workbook = _open(world)
+    with _db(world) as db:
+        (kept,) = db.execute("SELECT written_sha256 FROM vault_workbook_digest_keys").fetchone()
+    assert kept == hashlib.sha256(workbook.read_bytes()).digest()
+    assert [w["typed_changes"] for w in _status(world)["workbooks"]] == [0]
+    _type(workbook, a, HEADER_ACTIVITY, "gecontacteerd")
+    assert [w["typed_changes"] for w in _status(world)["workbooks"]] == [1]
+    # The digest is what decides: told that the typed file is the written one, status
+    # believes it (the count is informational; `return` always reads the cells).
+    with _db(world) as db:
+        db.execute(
+            "UPDATE vault_workbook_digest_keys SET written_sha256 = ?",
+            (hashlib.sha256(workbook.read_bytes()).digest(),),
+        )
+    assert [w["typed_changes"] for w in _status(world)["workbooks"]] == [0]
+    # Absorbing moves the written state on: the digest goes, the cells are read again.
+    assert muni(world, "open").code == 0
+    with _db(world) as db:
+        kept_now = [
+            r[0] for r in db.execute("SELECT written_sha256 FROM vault_workbook_digest_keys")
+        ]
+    assert sorted(k is None for k in kept_now) == [False, True]
+
+
 def test_a_typed_change_taken_in_by_a_passphrase_command_is_not_counted_twice(
     tmp_path: Path,
 ) -> None:

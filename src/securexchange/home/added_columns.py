@@ -53,6 +53,9 @@ ADDED_COLUMNS: Mapping[str, tuple[AddedColumn, ...]] = {
     "municipality": (
         AddedColumn("vault_edits", "answered_in"),
         AddedColumn("vault_edits", "answered_at"),
+        # The SHA-256 of a workbook file as `open` wrote it (municipality/digests.py):
+        # an older home's workbooks have none, and are read as before.
+        AddedColumn("vault_workbook_digest_keys", "written_sha256"),
     ),
 }
 

@@ -315,7 +315,8 @@ CREATE TABLE IF NOT EXISTS vault_workbook_digest_keys (
     workbook_id       TEXT PRIMARY KEY
                       REFERENCES vault_workbooks(workbook_id) ON DELETE CASCADE,
     key               BLOB NOT NULL,
-    harvested_changes INTEGER
+    harvested_changes INTEGER,
+    written_sha256    BLOB
 );
 CREATE TABLE IF NOT EXISTS vault_workbook_digests (
     workbook_id TEXT NOT NULL

@@ -27,6 +27,7 @@ from securexchange.i18n import _, ngettext
 from securexchange.ids import ArtifactKind, is_record_id, new_artifact_id
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import (
+    digests,
     rewrap,
     staff_edits,
     subkeys,
@@ -207,6 +208,7 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
         # Inside the transaction: a workbook that cannot be written is not registered
         # (as when it was written before registering).
         data = write_workbook(rows, meta)
+        digests.keep_written_file(home, workbook_id, data)
         # Logged with the registration: a workbook file exists only if it is registered
         # and logged.
         home.record(

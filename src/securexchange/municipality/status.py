@@ -26,6 +26,7 @@ from securexchange.municipality import (
     vault,
     workbooks,
 )
+from securexchange.municipality.workbook_cells import MAX_WORKBOOK_BYTES
 from securexchange.reminders import Event, coming
 
 
@@ -348,6 +349,8 @@ def _typed_changes(home: Home, book: workbooks.Registered) -> int | None:
         ).fetchone()
         # No harvest kept (the file was gone when it had to go): nothing to absorb.
         return 0 if counted is None and kept is not None and not kept[0] else counted
+    if digests.file_as_written(home, book.workbook_id, book.path, MAX_WORKBOOK_BYTES):
+        return 0  # byte for byte what `open` wrote: nothing typed
     cells = workbooks.current_cells(home, book.workbook_id, book.path)
     if cells is None:
         # A file staff deleted holds nothing to return; one that is there but cannot
