@@ -7,8 +7,7 @@ import hmac
 import os
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from securexchange.age.errors import AgeHeaderError
 from securexchange.age.format import Stanza, decode_b64, encode_b64
 from securexchange.age.primitives import WrongBodySize, open_file_key, seal_file_key
 from securexchange.i18n import _
+from securexchange.scoped import scoped
 
 STANZA_TYPE = "scrypt"
 LABEL = b"age-encryption.org/v1/scrypt"
@@ -61,14 +61,9 @@ class DerivedKeys:
 _REMEMBERED: ContextVar[DerivedKeys | None] = ContextVar("derived_keys", default=None)
 
 
-@contextmanager
-def remembering(keys: DerivedKeys) -> Iterator[None]:
+def remembering(keys: DerivedKeys) -> AbstractContextManager[None]:
     """Within the block (this thread or task only), unwrapping uses and fills ``keys``."""
-    token = _REMEMBERED.set(keys)
-    try:
-        yield
-    finally:
-        _REMEMBERED.reset(token)
+    return scoped(_REMEMBERED, keys)
 
 
 def _derive(passphrase: bytes, salt: bytes, work_factor: int) -> bytes:

@@ -31,8 +31,8 @@ checks every deadline against the copy sealed inside its row
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,6 +46,7 @@ from securexchange.errors import SxError
 from securexchange.home.home import Home
 from securexchange.municipality import vault
 from securexchange.municipality.subkeys import blob, when
+from securexchange.scoped import scoped
 
 # As the importer's: a package may be dated up to a day after the home's clock.
 FUTURE_TOLERANCE = timedelta(days=1)
@@ -79,15 +80,10 @@ class Verified:
 _VERIFIED: ContextVar[Verified | None] = ContextVar("verified_copies", default=None)
 
 
-@contextmanager
-def remembering(verified: Verified) -> Iterator[None]:
+def remembering(verified: Verified) -> AbstractContextManager[None]:
     """Within the block (this thread or task only), :func:`check` uses and fills
     ``verified``."""
-    token = _VERIFIED.set(verified)
-    try:
-        yield
-    finally:
-        _VERIFIED.reset(token)
+    return scoped(_VERIFIED, verified)
 
 
 def _open_signed_package(data: bytes, root_key: bytes) -> OpenedPackage:

@@ -4,8 +4,8 @@ applied."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +20,7 @@ from securexchange.municipality.sealing import (
     wrap,
 )
 from securexchange.municipality.subkeys import blob, when
+from securexchange.scoped import scoped
 from securexchange.sheets.layout import QualityReport, WorkbookRow, split_reports
 
 if TYPE_CHECKING:
@@ -102,15 +103,10 @@ class OpenedEdits:
 _OPENED: ContextVar[OpenedEdits | None] = ContextVar("opened_edits", default=None)
 
 
-@contextmanager
-def remembering(opened: OpenedEdits) -> Iterator[None]:
+def remembering(opened: OpenedEdits) -> AbstractContextManager[None]:
     """Within the block (this thread or task only), :func:`edits` uses and fills
     ``opened``."""
-    token = _OPENED.set(opened)
-    try:
-        yield
-    finally:
-        _OPENED.reset(token)
+    return scoped(_OPENED, opened)
 
 
 def _open_body(sealed: bytes, identity: age.SecretIdentity) -> _Body:
