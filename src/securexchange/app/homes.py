@@ -27,7 +27,6 @@ from securexchange.municipality import bounds, staff_edits, subkeys
 from securexchange.municipality.retention import ShredReport, shred
 from securexchange.municipality.shred_notes import shred_warnings
 
-
 # The signed copies each pass verifies, for the life of the app's process: the same
 # bytes verify the same way (bounds.Verified), and a pass runs before every request.
 _VERIFIED = bounds.Verified()
