@@ -309,4 +309,70 @@ def test_remembered_verifications_still_hold_every_column_and_never_keep_a_refus
     with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
         with bounds.remembering(verified):
             assert bounds.check(home).tampered  # a changed copy: verified anew, refused
-        assert len(verified._packages) == 1  # the refusal was not kept
+        # The refusal was not kept, nor the answer for bytes the vault no longer holds.
+        assert not verified._packages
+
+
+def test_a_remembered_keyring_does_not_answer_for_its_bytes_split_another_way(
+    tmp_path: Path,
+) -> None:
+    """The remembered keyring is found by its document and signature each taken whole: a
+    row whose document took the signature's first line (so the two joined read the same)
+    does not verify, with or without memory."""
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import bounds
+
+    world = make_world(tmp_path)
+    verified = bounds.Verified()
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        assert bounds.check(home).subkey_until  # the keyring bounds the subkeys
+    _edit(
+        world,
+        "UPDATE municipal_keyrings SET "
+        "document = CAST(document || x'0a' || "
+        "substr(signature, 1, instr(signature, char(10)) - 1) AS BLOB), "
+        "signature = substr(signature, instr(signature, char(10)) + 1)",
+    )
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        plain = bounds.check(home)
+        with bounds.remembering(verified):
+            assert bounds.check(home) == plain
+    assert not plain.subkey_until  # refused: the split row bounds nothing
+
+
+def test_remembered_verifications_are_only_those_of_the_copies_the_vault_still_holds(
+    tmp_path: Path,
+) -> None:
+    """A package shredded (here: superseded) leaves the process's memory with the next
+    pass, its signed copy with it: what the app remembers does not grow with every
+    package it ever saw."""
+    import hashlib
+
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import bounds, vault
+
+    world = make_world(tmp_path)
+    first = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(first.path)).code == 0
+    verified = bounds.Verified()
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        bounds.check(home)
+    second = make_package(world, [person(1, T)], sequence=2, supersedes=first)
+    assert muni(world, "import", str(second.path)).code == 0
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        bounds.check(home)
+        live = [p for p in vault.packages(home) if p.live]
+        held = {
+            hashlib.sha256(vault.signed_container(home, p.package_id) or b"").digest() for p in live
+        }
+    assert len(live) == 1
+    assert {digest for digest, _root in verified._packages} == held
