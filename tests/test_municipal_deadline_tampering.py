@@ -12,6 +12,8 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from cli_helpers import TERMINATION_GROUND, assert_single_error
 from municipal_flows import World, make_package, make_world, muni, person
 
@@ -79,6 +81,31 @@ def test_a_retention_column_edited_within_the_manifest_is_caught_by_open_against
     )
     assert _records(_status(world, now="2026-12-16")) == 2
 
+    assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
+    assert _records(_status(world, now="2026-12-16")) == 1
+    opened = muni(world, "open", now="2026-12-16")
+    assert opened.code == 0, opened.stderr
+    assert "1 record" in opened.stderr
+
+
+@pytest.mark.parametrize("tag", ["tag || '0'", "CAST(tag AS BLOB)", "'é' || substr(tag, 2)"])
+def test_a_row_whose_tag_was_edited_with_its_deadline_is_shredded_not_kept_unreadable(
+    tmp_path: Path, tag: str
+) -> None:
+    """A row whose clear tag (another text, a blob, not ASCII) no longer authenticates cannot
+    tell its sealed deadline, so that may have passed: the row is shredded as an edited
+    deadline is (else moving the deadline and the tag kept the record until the moved
+    deadline, and every open refused meanwhile)."""
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(
+        world,
+        f"UPDATE vault_records SET retention = ?, tag = {tag} WHERE retention = ?",
+        LATER.isoformat(),
+        T.isoformat(),
+    )
+    assert _records(_status(world, now="2026-12-16")) == 2
     assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
     assert _records(_status(world, now="2026-12-16")) == 1
     opened = muni(world, "open", now="2026-12-16")
