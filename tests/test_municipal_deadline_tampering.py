@@ -12,6 +12,8 @@ import sqlite3
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pytest
+
 from cli_helpers import TERMINATION_GROUND, assert_single_error
 from municipal_flows import World, make_package, make_world, muni, person
 
@@ -79,6 +81,31 @@ def test_a_retention_column_edited_within_the_manifest_is_caught_by_open_against
     )
     assert _records(_status(world, now="2026-12-16")) == 2
 
+    assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
+    assert _records(_status(world, now="2026-12-16")) == 1
+    opened = muni(world, "open", now="2026-12-16")
+    assert opened.code == 0, opened.stderr
+    assert "1 record" in opened.stderr
+
+
+@pytest.mark.parametrize("tag", ["tag || '0'", "CAST(tag AS BLOB)", "'é' || substr(tag, 2)"])
+def test_a_row_whose_tag_was_edited_with_its_deadline_is_shredded_not_kept_unreadable(
+    tmp_path: Path, tag: str
+) -> None:
+    """A row whose clear tag (another text, a blob, not ASCII) no longer authenticates cannot
+    tell its sealed deadline, so that may have passed: the row is shredded as an edited
+    deadline is (else moving the deadline and the tag kept the record until the moved
+    deadline, and every open refused meanwhile)."""
+    world = make_world(tmp_path)
+    made = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(
+        world,
+        f"UPDATE vault_records SET retention = ?, tag = {tag} WHERE retention = ?",
+        LATER.isoformat(),
+        T.isoformat(),
+    )
+    assert _records(_status(world, now="2026-12-16")) == 2
     assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
     assert _records(_status(world, now="2026-12-16")) == 1
     opened = muni(world, "open", now="2026-12-16")
@@ -309,4 +336,70 @@ def test_remembered_verifications_still_hold_every_column_and_never_keep_a_refus
     with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
         with bounds.remembering(verified):
             assert bounds.check(home).tampered  # a changed copy: verified anew, refused
-        assert len(verified._packages) == 1  # the refusal was not kept
+        # The refusal was not kept, nor the answer for bytes the vault no longer holds.
+        assert not verified._packages
+
+
+def test_a_remembered_keyring_does_not_answer_for_its_bytes_split_another_way(
+    tmp_path: Path,
+) -> None:
+    """The remembered keyring is found by its document and signature each taken whole: a
+    row whose document took the signature's first line (so the two joined read the same)
+    does not verify, with or without memory."""
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import bounds
+
+    world = make_world(tmp_path)
+    verified = bounds.Verified()
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        assert bounds.check(home).subkey_until  # the keyring bounds the subkeys
+    _edit(
+        world,
+        "UPDATE municipal_keyrings SET "
+        "document = CAST(document || x'0a' || "
+        "substr(signature, 1, instr(signature, char(10)) - 1) AS BLOB), "
+        "signature = substr(signature, instr(signature, char(10)) + 1)",
+    )
+    with open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        plain = bounds.check(home)
+        with bounds.remembering(verified):
+            assert bounds.check(home) == plain
+    assert not plain.subkey_until  # refused: the split row bounds nothing
+
+
+def test_remembered_verifications_are_only_those_of_the_copies_the_vault_still_holds(
+    tmp_path: Path,
+) -> None:
+    """A package shredded (here: superseded) leaves the process's memory with the next
+    pass, its signed copy with it: what the app remembers does not grow with every
+    package it ever saw."""
+    import hashlib
+
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.municipality import bounds, vault
+
+    world = make_world(tmp_path)
+    first = make_package(world, [person(1, T), person(2, LATER)])
+    assert muni(world, "import", str(first.path)).code == 0
+    verified = bounds.Verified()
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        bounds.check(home)
+    second = make_package(world, [person(1, T)], sequence=2, supersedes=first)
+    assert muni(world, "import", str(second.path)).code == 0
+    with (
+        open_home(world.staff, env={}, expect=HomeKind.MUNICIPALITY) as home,
+        bounds.remembering(verified),
+    ):
+        bounds.check(home)
+        live = [p for p in vault.packages(home) if p.live]
+        held = {
+            hashlib.sha256(vault.signed_container(home, p.package_id) or b"").digest() for p in live
+        }
+    assert len(live) == 1
+    assert {digest for digest, _root in verified._packages} == held

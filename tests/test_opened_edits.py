@@ -64,3 +64,49 @@ def test_remembered_edits_answer_as_the_vault_does_and_are_forgotten(tmp_path: P
         opened.forget()
         with staff_edits.remembering(opened), pytest.raises((SxError, age.AgeNoMatchError)):
             staff_edits.edits(home, wrong)
+
+
+def test_an_edit_the_vault_no_longer_holds_is_forgotten_and_a_relabelled_one_refused(
+    tmp_path: Path,
+) -> None:
+    """What the session remembers is what the vault holds now: an edit deleted (erased at
+    the agency's request, returned, shredded) leaves memory with the next read, and a row
+    moved to another subkey is refused as it is without memory."""
+    world = make_app_world(tmp_path)
+    key = KeySource(world.staff.home / "keys" / "identity.key", lambda: STAFF_PASS)
+    with open_home(world.staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
+        import_files(home, [world.package], key)
+        identities = opening.unlock(home, key)
+        rows = opening.current_rows(home, opening.current(home), identities)
+        opening.set_statuses(home, key, {rows[0].record_id: "gestart"})
+        opening.set_statuses(home, key, {rows[1].record_id: "toegeleid"})
+        opened = staff_edits.OpenedEdits()
+        with staff_edits.remembering(opened):
+            staff_edits.edits(home, identities)
+        (a, subkey, sealed_a, made_a), _b = home.db.execute(
+            "SELECT id, subkey, sealed, made_at FROM vault_edits ORDER BY id"
+        ).fetchall()
+
+        # Deleted, read once without it, then the same bytes back: decrypted anew (so
+        # a key that fits nothing refuses them), not answered from memory.
+        home.db.execute("DELETE FROM vault_edits WHERE id = ?", (a,))
+        with staff_edits.remembering(opened):
+            assert len(staff_edits.edits(home, identities)) == 1
+        home.db.execute(
+            "INSERT INTO vault_edits (id, kind, subkey, sealed, made_at) "
+            "VALUES (?, 'status', ?, ?, ?)",
+            (a, subkey, sealed_a, made_a),
+        )
+        stranger = age.X25519Identity.generate()
+        with staff_edits.remembering(opened), pytest.raises((SxError, age.AgeNoMatchError)):
+            staff_edits.edits(home, {str(subkey): stranger})
+
+        # A row relabelled to another held subkey does not open with it.
+        with staff_edits.remembering(opened):
+            staff_edits.edits(home, identities)
+        other = {**identities, "age1other": stranger}
+        home.db.execute("UPDATE vault_edits SET subkey = 'age1other' WHERE id = ?", (a,))
+        with pytest.raises((SxError, age.AgeNoMatchError)):
+            staff_edits.edits(home, other)  # without memory
+        with staff_edits.remembering(opened), pytest.raises((SxError, age.AgeNoMatchError)):
+            staff_edits.edits(home, other)

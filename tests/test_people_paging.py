@@ -85,6 +85,12 @@ def test_the_form_turns_the_order_around_on_the_same_column_and_refuses_the_unkn
     assert query_from_form({"pagina": "9" * 40}).page == 1
 
 
+def test_a_page_number_in_other_digits_starts_at_the_first_page() -> None:
+    # "²" is a digit to str.isdigit() but not to int(): it made the search post a 500.
+    for odd in ("²", "١٢", "１２", "3\u200b", " 3"):
+        assert query_from_form({"pagina": odd}).page == 1
+
+
 def _names(page: str) -> list[str]:
     return re.findall(r'<tr data-naam="([^"]+)">', page)
 

@@ -65,7 +65,8 @@ def query_from_form(form: Mapping[str, str]) -> PeopleQuery:
         only_new=form.get("nieuw") == "1",
         sort=sort,
         descending=descending,
-        page=int(page) if page.isdigit() and len(page) <= 6 else 1,
+        # ASCII only: str.isdigit() also takes "²", which int() refuses.
+        page=int(page) if page.isascii() and page.isdigit() and len(page) <= 6 else 1,
     )
 
 

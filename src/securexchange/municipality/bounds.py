@@ -70,11 +70,16 @@ class Verified:
     Verifying is a pure function of those bytes and that key, so its answer is kept,
     not the check skipped: every pass still reads each copy from the vault, hashes it,
     and holds every clear-text column to what it says. A changed copy is verified anew;
-    a refusal is never kept (it is checked again next time)."""
+    a refusal is never kept (it is checked again next time). Each pass keeps only what
+    it read: a copy the vault no longer holds (a shredded package, with its payload)
+    leaves memory, and memory never grows past what the vault holds."""
 
     def __init__(self) -> None:
         self._packages: dict[tuple[bytes, bytes], OpenedPackage] = {}
         self._keyrings: dict[tuple[bytes, bytes], Keyring] = {}
+
+    def _keep(self, read: Verified) -> None:
+        self._packages, self._keyrings = read._packages, read._keyrings
 
 
 _VERIFIED: ContextVar[Verified | None] = ContextVar("verified_copies", default=None)
@@ -86,28 +91,30 @@ def remembering(verified: Verified) -> AbstractContextManager[None]:
     return scoped(_VERIFIED, verified)
 
 
-def _open_signed_package(data: bytes, root_key: bytes) -> OpenedPackage:
+def _open_signed_package(data: bytes, root_key: bytes, read: Verified) -> OpenedPackage:
+    """``data`` verified, or its remembered answer; kept in ``read`` (this pass)."""
     memo = _VERIFIED.get()
     key = (hashlib.sha256(data).digest(), root_key)
-    if memo is not None and (known := memo._packages.get(key)) is not None:
-        return known
-    opened = open_package(data, trust=PackageTrust(root_key), identities=None)
-    if memo is not None:
-        memo._packages[key] = opened
+    opened = memo._packages.get(key) if memo is not None else None
+    if opened is None:
+        opened = open_package(data, trust=PackageTrust(root_key), identities=None)
+    read._packages[key] = opened
     return opened
 
 
-def _open_held_keyring(document: bytes, signature: str, root_key: bytes) -> Keyring:
+def _open_held_keyring(document: bytes, signature: str, root_key: bytes, read: Verified) -> Keyring:
+    """The keyring verified, or its remembered answer; kept in ``read`` (this pass)."""
     from securexchange.artifacts.keyring import open_keyring
 
     memo = _VERIFIED.get()
-    digest = hashlib.sha256(document + b"\n" + signature.encode("utf-8", "surrogatepass"))
+    # The document's length first: "doc\nsig" must not also read as another split.
+    digest = hashlib.sha256(len(document).to_bytes(8, "big") + document)
+    digest.update(signature.encode("utf-8", "surrogatepass"))
     key = (digest.digest(), root_key)
-    if memo is not None and (known := memo._keyrings.get(key)) is not None:
-        return known
-    keyring = open_keyring(document, signature, root_key, min_version=0)
-    if memo is not None:
-        memo._keyrings[key] = keyring
+    keyring = memo._keyrings.get(key) if memo is not None else None
+    if keyring is None:
+        keyring = open_keyring(document, signature, root_key, min_version=0)
+    read._keyrings[key] = keyring
     return keyring
 
 
@@ -162,6 +169,14 @@ def _seen(home: Home) -> list[datetime]:
 
 def check(home: Home) -> Bounds:
     """Verify every live package's signed copy and derive the bounds (reads only)."""
+    read = Verified()
+    found = _check(home, read)
+    if (memo := _VERIFIED.get()) is not None:
+        memo._keep(read)
+    return found
+
+
+def _check(home: Home, read: Verified) -> Bounds:
     from securexchange.municipality.enrolment import pinned_root_key
 
     live = [p for p in vault.packages(home) if p.live]
@@ -170,7 +185,7 @@ def check(home: Home) -> Bounds:
         root_key: bytes | None = pinned_root_key(home)
     except SxError:
         root_key = None
-    held = [] if root_key is None else _held_keyrings(home, root_key)
+    held = [] if root_key is None else _held_keyrings(home, root_key, read)
     # A subkey's signed validity holds whatever else in the vault was edited: from every
     # held root-signed keyring, and from every package whose signature verifies, even
     # one whose row disagrees (else editing a record's deadline as well as the subkey's
@@ -201,7 +216,7 @@ def check(home: Home) -> Bounds:
         try:
             if data is None:
                 raise LookupError(package.package_id)
-            opened = _open_signed_package(data, root_key)
+            opened = _open_signed_package(data, root_key, read)
         except (SxError, LookupError):
             tampered.add(package.package_id)
             continue
@@ -222,14 +237,14 @@ def _unbounded(home: Home) -> dict[str, str]:
     return {str(r[0]): today for r in home.db.execute("SELECT protocol_id FROM vault_protocols")}
 
 
-def _held_keyrings(home: Home, root_key: bytes) -> list[Keyring]:
+def _held_keyrings(home: Home, root_key: bytes, read: Verified) -> list[Keyring]:
     """Every keyring the home holds whose root signature verifies."""
     found: list[Keyring] = []
     for document, signature in home.db.execute(
         "SELECT document, signature FROM municipal_keyrings"
     ).fetchall():
         try:
-            found.append(_open_held_keyring(blob(document), str(signature), root_key))
+            found.append(_open_held_keyring(blob(document), str(signature), root_key, read))
         except SxError:
             continue
     return found

@@ -73,8 +73,9 @@ def vault_rows(
 
     Shredding (without a key) holds the clear column within the signed manifest's
     bounds; inside them only the sealed copy tells. A record whose clear deadline was
-    edited is shredded at once (its deadline may have passed), the shredding logged,
-    and the command refused with SX-TAMPERED.
+    edited, or whose row no longer authenticates under its clear tag (so its sealed
+    deadline cannot be read), is shredded at once (its deadline may have passed), the
+    shredding logged, and the command refused with SX-TAMPERED.
     """
     key = vault.data_key(home, package.package_id, identities)
     found = vault.read_rows(home, package.package_id, key, record_ids=record_ids)
@@ -90,11 +91,12 @@ def current_rows(
     return staff_edits.with_edits(home, vault_rows(home, package, identities), identities)
 
 
-def _shred_edited(home: Home, package: vault.PackageRow, edited: Sequence[str]) -> None:
+def _shred_edited(home: Home, package: vault.PackageRow, edited: Sequence[int]) -> None:
+    # By rowid: an edited tag (of another type, say) still names its row.
     with statedb.transaction(home.db):
         home.db.executemany(
-            "DELETE FROM vault_records WHERE package_id = ? AND tag = ?",
-            ((package.package_id, tag) for tag in edited),
+            "DELETE FROM vault_records WHERE package_id = ? AND rowid = ?",
+            ((package.package_id, rowid) for rowid in edited),
         )
         home.record(Action.SHRED, counts={"records": len(edited), "tampered": len(edited)})
     raise Tampered(

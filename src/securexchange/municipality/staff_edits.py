@@ -84,17 +84,21 @@ class _Body:
 
 
 class OpenedEdits:
-    """Edits already decrypted in this unlocked session (the app), by their sealed bytes.
+    """Edits already decrypted in this unlocked session (the app), by the subkey their
+    row names and their sealed bytes.
 
     Every request of the app reads every stored edit, each an age decryption (~0.2 ms):
     a staff member who set 500 statuses would wait 100 ms on each save for the same
     answers. A ciphertext opens to one plaintext only (age's header MAC commits to the
-    file key), so its bytes are a sound key; a changed or new row is decrypted anew, a
-    deleted one is never asked for. Held in memory only and forgotten with the key.
+    file key), so its bytes are a sound key; with the subkey, a row moved to another
+    subkey is decrypted anew (and refused) as it would be without memory. A changed or
+    new row is decrypted anew; each read keeps only the rows it read, so an edit the
+    vault no longer holds (erased, returned, shredded) or whose subkey is gone leaves
+    memory with the next read. Held in memory only and forgotten with the key.
     """
 
     def __init__(self) -> None:
-        self._bodies: dict[bytes, _Body] = {}
+        self._bodies: dict[tuple[str, bytes], _Body] = {}
 
     def forget(self) -> None:
         self._bodies.clear()
@@ -127,6 +131,7 @@ def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit
     """Every stored edit, oldest first (decrypted)."""
     opened = _OPENED.get()
     known = opened._bodies if opened is not None else {}
+    read: dict[tuple[str, bytes], _Body] = {}
     result: list[Edit] = []
     for handle, subkey, sealed, made_at, returned_in in home.db.execute(
         "SELECT id, subkey, sealed, made_at, returned_in FROM vault_edits ORDER BY id"
@@ -134,12 +139,11 @@ def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit
         identity = identities.get(str(subkey))
         if identity is None:
             continue
-        data = blob(sealed)
-        body = known.get(data)
+        mark = (str(subkey), blob(sealed))
+        body = known.get(mark)
         if body is None:
-            body = _open_body(data, identity)
-            if opened is not None:
-                known[data] = body
+            body = _open_body(mark[1], identity)
+        read[mark] = body
         result.append(
             Edit(
                 handle=int(handle),
@@ -153,6 +157,8 @@ def edits(home: Home, identities: Mapping[str, age.SecretIdentity]) -> list[Edit
                 returned_in=None if returned_in is None else str(returned_in),
             )
         )
+    if opened is not None:
+        opened._bodies = read  # what the vault holds now, nothing it dropped
     return result
 
 

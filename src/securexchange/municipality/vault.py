@@ -236,13 +236,14 @@ def data_key(home: Home, package_id: str, identities: Mapping[str, age.SecretIde
 
 @dataclass(frozen=True)
 class VaultRows:
-    """Records read from the vault, and the tags of rows whose clear-text retention
+    """Records read from the vault, and the rowids of rows whose clear-text retention
     deadline differs from the one sealed inside the row (the clear copy exists so
     shredding needs no key; the sealed one is authenticated under the data key, so it
-    is the truth)."""
+    is the truth), or that do not authenticate under their clear tag (so their sealed
+    deadline cannot be read, and may have passed)."""
 
     rows: tuple[WorkbookRow, ...]
-    edited: tuple[str, ...]
+    edited: tuple[int, ...]
 
 
 def read_rows(
@@ -254,30 +255,41 @@ def read_rows(
     One pass both reads the rows and compares each clear deadline with its sealed copy,
     so the check costs no second decryption."""
     cipher = RowCipher(key, package_id)
+    columns = "SELECT rowid, tag, retention, sealed FROM vault_records WHERE package_id = ?"
     if record_ids is None:
-        found = home.db.execute(
-            "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ? ORDER BY rowid",
-            (package_id,),
-        ).fetchall()
+        found = home.db.execute(columns + " ORDER BY rowid", (package_id,)).fetchall()
     else:
         found = [
             row
             for record_id in dict.fromkeys(record_ids)
             for row in home.db.execute(
-                "SELECT tag, retention, sealed FROM vault_records WHERE package_id = ? AND tag = ?",
-                (package_id, cipher.tag(record_id)),
+                columns + " AND tag = ?", (package_id, cipher.tag(record_id))
             )
         ]
     rows: list[WorkbookRow] = []
-    edited: list[str] = []
-    for tag, retention, sealed in found:
-        row = decode_row(cipher.open(str(tag), blob(sealed)))
+    edited: list[int] = []
+    for rowid, tag, retention, sealed in found:
+        row = _opened_row(cipher, tag, sealed)
+        if row is None:
+            edited.append(int(rowid))
+            continue
         if cipher.tag(row.record_id) != tag:
             raise Tampered(_("a vault row belongs to another record"))
         if row.retention.isoformat() != str(retention):
-            edited.append(str(tag))
+            edited.append(int(rowid))
         rows.append(row)
     return VaultRows(tuple(rows), tuple(edited))
+
+
+def _opened_row(cipher: RowCipher, tag: object, sealed: object) -> WorkbookRow | None:
+    """The row, or None when it does not authenticate under its clear tag (the tag or
+    the row was edited: a tag of another type or with other characters, too)."""
+    if not isinstance(tag, str) or not tag.isascii():
+        return None
+    try:
+        return decode_row(cipher.open(tag, blob(sealed)))
+    except Tampered:
+        return None
 
 
 def signed_container(home: Home, package_id: str) -> bytes | None:
