@@ -113,6 +113,26 @@ def test_a_row_whose_tag_was_edited_with_its_deadline_is_shredded_not_kept_unrea
     assert "1 record" in opened.stderr
 
 
+def test_a_status_set_on_another_record_still_checks_every_sealed_deadline(
+    tmp_path: Path,
+) -> None:
+    """The command line's set-status reads every row (the app's save reads its own only,
+    after a page view that read them all)."""
+    world = make_world(tmp_path)
+    early, late = person(1, T), person(2, LATER)
+    made = make_package(world, [early, late])
+    assert muni(world, "import", str(made.path)).code == 0
+    _edit(
+        world,
+        "UPDATE vault_records SET retention = ? WHERE retention = ?",
+        "2027-06-01",
+        "2026-12-15",
+    )
+    result = muni(world, "set-status", late.record_id, "gestart", now="2026-12-16")
+    assert_single_error(result, "SX-TAMPERED", 1)
+    assert _records(_status(world, now="2026-12-16")) == 1
+
+
 def test_an_edited_valid_until_column_does_not_keep_a_stale_package_openable(
     tmp_path: Path,
 ) -> None:

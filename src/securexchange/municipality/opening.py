@@ -222,16 +222,38 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
     return Opened(workbook_id, path, len(rows), workbook_files.looks_synced(path))
 
 
+def _rows_of(
+    home: Home,
+    package: vault.PackageRow,
+    identities: Mapping[str, age.SecretIdentity],
+    record_ids: Sequence[str],
+    every_row: bool,
+) -> dict[str, WorkbookRow]:
+    """The current rows of ``record_ids`` (those the package holds), with edits.
+
+    ``every_row``: every row of the package is read and its deadline checked, as each
+    command that reads the vault does; without it only the rows asked for (the app,
+    whose people page checks every row on each view, and a save follows a view)."""
+    found = vault_rows(home, package, identities, None if every_row else record_ids)
+    wanted = set(record_ids)
+    return {
+        r.record_id: r
+        for r in staff_edits.with_edits(
+            home, [r for r in found if r.record_id in wanted], identities
+        )
+    }
+
+
 def _find(
-    home: Home, record_id: str, identities: dict[str, age.SecretIdentity]
+    home: Home, record_id: str, identities: dict[str, age.SecretIdentity], every_row: bool
 ) -> tuple[vault.PackageRow, WorkbookRow]:
     if not is_record_id(record_id):
         raise UsageError(_("a record id looks like R- followed by 20 letters and digits"))
     package = current(home)
-    found = vault_rows(home, package, identities, [record_id])
-    for row in staff_edits.with_edits(home, found, identities):
-        return package, row
-    raise NotFound(_("the current package has no record with that id"))
+    row = _rows_of(home, package, identities, [record_id], every_row).get(record_id)
+    if row is None:
+        raise NotFound(_("the current package has no record with that id"))
+    return package, row
 
 
 def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bool:
@@ -239,10 +261,13 @@ def set_status(home: Home, source: KeySource, record_id: str, status: str) -> bo
     return bool(set_statuses(home, source, {record_id: status}))
 
 
-def set_statuses(home: Home, source: KeySource, wanted: Mapping[str, str]) -> int:
+def set_statuses(
+    home: Home, source: KeySource, wanted: Mapping[str, str], *, every_row: bool = True
+) -> int:
     """Store a status edit for each record whose status differs from the one wanted
     (the app's table saves many at once); returns how many changed. All or nothing: an
-    unknown status or record refuses the whole request before anything is stored."""
+    unknown status or record refuses the whole request before anything is stored.
+    ``every_row``: see :func:`_rows_of`."""
     labels: dict[str, str] = {}
     for record_id, status in wanted.items():
         label = ACTIVITY_STATUSES.canonical(status)
@@ -258,10 +283,7 @@ def set_statuses(home: Home, source: KeySource, wanted: Mapping[str, str]) -> in
         labels[record_id.strip()] = label
     identities = unlock(home, source)
     package = current(home)
-    # Only the records asked for are read (a save in the app touches one row); the
-    # people page and `open` read, and check, every row.
-    found = vault_rows(home, package, identities, list(labels))
-    rows = {r.record_id: r for r in staff_edits.with_edits(home, found, identities)}
+    rows = _rows_of(home, package, identities, list(labels), every_row)
     if not labels.keys() <= rows.keys():
         raise NotFound(_("the current package has no record with that id"))
     changed = [(rows[r], label) for r, label in labels.items() if rows[r].status != label]
@@ -288,8 +310,17 @@ def _pick(value: str, choices: tuple[str, ...]) -> str | None:
     return folded.get(fold(value))
 
 
-def report_quality(home: Home, source: KeySource, record_id: str, field: str, problem: str) -> None:
-    """Store a data-quality report (art. 7) for one field of one record."""
+def report_quality(
+    home: Home,
+    source: KeySource,
+    record_id: str,
+    field: str,
+    problem: str,
+    *,
+    every_row: bool = True,
+) -> None:
+    """Store a data-quality report (art. 7) for one field of one record (``every_row``:
+    see :func:`_rows_of`)."""
     field_label = _pick(field, QUALITY_FIELDS)
     if field_label is None:
         raise UsageError(
@@ -303,7 +334,7 @@ def report_quality(home: Home, source: KeySource, record_id: str, field: str, pr
             hint=_("choose one of: {values}").format(values=", ".join(QUALITY_PROBLEMS.values)),
         )
     identities = unlock(home, source)
-    _package, row = _find(home, record_id.strip(), identities)
+    _package, row = _find(home, record_id.strip(), identities, every_row)
     recipient = subkeys.current_recipient(home)
     assert recipient is not None
     with statedb.transaction(home.db):
