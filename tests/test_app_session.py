@@ -160,3 +160,34 @@ def _eventually(predicate: object, seconds: float = 10.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def test_a_subkey_destroyed_by_another_command_between_requests_drops_the_key(
+    tmp_path: Path,
+) -> None:
+    from securexchange.municipality import subkeys
+
+    world = make_app_world(tmp_path)
+    session = Session("nl")
+    session.unlock(STAFF_PASS, DerivedKeys())
+    with visit(world.staff.home, session):
+        pass
+    assert session.unlocked and session.held_subkeys
+    with visit(world.staff.home, session):
+        pass
+    assert session.unlocked  # nothing changed: kept
+    with _opened(world) as home:  # a `municipality shred` beside the app
+        gone = sorted(session.held_subkeys)[0]
+        subkeys.destroy(home, gone)
+    with visit(world.staff.home, session):
+        assert not session.unlocked  # dropped before the request's own work
+    assert session.held_subkeys == frozenset()
+
+
+def test_unlocking_again_forgets_what_the_earlier_unlock_held() -> None:
+    session = Session("nl")
+    first = DerivedKeys()
+    first.derive(b"secret", b"\0" * 16, 2)
+    session.unlock(b"secret", first)
+    session.unlock(b"secret", DerivedKeys())
+    assert first._keys == {} and session.unlocked

@@ -69,14 +69,12 @@ def visit(root: Path, session: Session, *, read_only: bool = False) -> Iterator[
         if not home.holds_still:
             found.warnings.extend(note_shredding(session, shred(home)))
         held = _held_subkeys(home)
+        if not session.held_subkeys <= held:
+            session.forget_key()  # destroyed since the last request, by another command
         try:
             yield found
         finally:
             _forget_key_if_destroyed(home, session, held)
-
-
-def _held_subkeys(home: Home) -> frozenset[str]:
-    return frozenset(s.recipient for s in subkeys.listed(home) if s.held)
 
 
 def _forget_key_if_destroyed(home: Home, session: Session, held: frozenset[str]) -> None:
@@ -86,3 +84,8 @@ def _forget_key_if_destroyed(home: Home, session: Session, held: frozenset[str])
         still = frozenset()  # cannot tell: fail closed
     if not held <= still:
         session.forget_key()
+    session.held_subkeys = still if session.unlocked else frozenset()
+
+
+def _held_subkeys(home: Home) -> frozenset[str]:
+    return frozenset(s.recipient for s in subkeys.listed(home) if s.held)

@@ -48,6 +48,9 @@ class Session:
         # The people page's search, filter, order and page, so that a save comes back
         # to the same rows; in memory only, and forgotten with the key.
         self.people_query = PeopleQuery()
+        # The subkeys held when the last request ended: one gone by the next request
+        # (a `municipality shred` beside the app destroyed it) drops the key.
+        self.held_subkeys: frozenset[str] = frozenset()
         self._key: _Key | None = None
         self._clock = clock
         self._last = clock()
@@ -72,6 +75,7 @@ class Session:
     # --- the key ------------------------------------------------------------------
 
     def unlock(self, passphrase: bytes, derived: DerivedKeys) -> None:
+        self.forget_key()  # what an earlier unlock derived and decrypted goes first
         with self._lock:
             self._key = _Key(passphrase, derived)
             self._last = self._clock()
@@ -83,6 +87,7 @@ class Session:
                 self._key.opened.forget()
             self._key = None
             self.people_query = PeopleQuery()
+            self.held_subkeys = frozenset()
 
     def expire_idle(self) -> bool:
         """Drop the key after the idle limit; True when it was dropped now."""
