@@ -341,8 +341,9 @@ def workbooks(
 ) -> Iterator[tuple[Prepared, bytes]]:
     """Each prepared package with its workbook, in order, with bounded work in flight.
 
-    Workbooks dominate the export's time (openpyxl); with ``workers`` > 1 they are
-    written in worker processes. Only rows go there and only bytes come back: no key.
+    With ``workers`` > 1 they are written in worker processes, each filling in the
+    export's frame, built once there (:mod:`securexchange.sheets.workbook_frame`). Only
+    rows go there and only bytes come back: no key.
     """
 
     def meta(p: Prepared) -> WorkbookMeta:
