@@ -22,6 +22,9 @@ from securexchange.sheets.layout import (
     WorkbookRow,
 )
 from securexchange.sheets.workbook import (
+    PackedRows,
+    pack_rows,
+    write_packed_workbook,
     write_workbook,
     write_workbook_reference,
 )
@@ -211,3 +214,49 @@ def test_a_frame_is_built_from_and_proven_against_openpyxl() -> None:
         "xl/worksheets/sheet2.xml",
     ]
     assert frame.styles.count(None) == len(PACKAGE_LAYOUT.headers) - 2
+
+
+# --- rows sent to a worker process ----------------------------------------------------------
+
+
+def awkward_rows() -> list[WorkbookRow]:
+    return [
+        WorkbookRow(
+            record_id(1_000),
+            unchecked_record(naam="A & <B>", adres=" Kerkstraat 1 ", gemeente="=1+1"),
+            date(2027, 1, 1),
+            "gestart",
+        ),
+        *make_rows(40),
+    ]
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 41])
+def test_packed_rows_give_the_workbook_the_rows_give(count: int) -> None:
+    rows = awkward_rows()[:count]
+    packed = write_packed_workbook(pack_rows(rows), meta())
+    assert members(packed) == members(write_workbook(rows, meta(), layout=PACKAGE_LAYOUT))
+
+
+def test_a_value_no_workbook_can_hold_is_refused_before_it_is_packed() -> None:
+    row = WorkbookRow(
+        record_id(1), unchecked_record(naam="Geheim\x00"), date(2027, 1, 1), "gestart"
+    )
+    with pytest.raises(InternalError) as caught:
+        pack_rows([*make_rows(3)[1:], row])
+    assert "Geheim" not in str(caught.value) and "row 6" in str(caught.value)
+
+
+def test_packed_rows_that_do_not_fit_their_ids_or_layout_are_refused() -> None:
+    packed = pack_rows(make_rows(5))
+    short = PackedRows(packed.record_ids[:4], packed.cells, packed.width)
+    with pytest.raises(ValueError, match="cell for each column"):
+        write_packed_workbook(short, meta())
+    repeated = PackedRows((packed.record_ids[0],) * 5, packed.cells, packed.width)
+    with pytest.raises(ValueError, match="duplicate"):
+        write_packed_workbook(repeated, meta())
+    not_ids = PackedRows(("R-not-an-id",) * 5, packed.cells, packed.width)
+    with pytest.raises(ValueError, match="record ids"):
+        write_packed_workbook(not_ids, meta())
+    with pytest.raises(TypeError):
+        write_packed_workbook(packed, meta(), layout=STAFF_LAYOUT)

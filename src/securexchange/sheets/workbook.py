@@ -32,11 +32,13 @@ import functools
 import io
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
 from securexchange.i18n import _
+from securexchange.ids import is_record_id
 from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY
 from securexchange.sheets import sheetxml
 from securexchange.sheets.layout import (
@@ -127,15 +129,7 @@ def write_workbook(
     cannot be stored in a workbook (the vault should never hold one).
     """
     ids = _checked_ids(rows, meta, layout)
-    if len(rows) < MIN_FRAMED_ROWS:
-        # Rare, and framed differently: no rows, no drop-downs and no editable style;
-        # one row, a drop-down range of one cell ("N4", not "N4:N4"). openpyxl writes it.
-        return write_workbook_reference(rows, meta, layout=layout)
-    frame = _frame(layout, meta.demo, meta.written_at, meta.schema_version)
-    values = FrameValues(
-        meta.municipality, meta.nis, meta.package_id, meta.destroy_by, len(ids), records_digest(ids)
-    )
-    return frame.render(values, _record_rows(rows, frame.styles, layout))
+    return _written(meta, layout, ids, _row_texts(rows, layout))
 
 
 def write_workbook_reference(
@@ -144,22 +138,91 @@ def write_workbook_reference(
     """:func:`write_workbook` with every part written by openpyxl: what the frame is
     built from and held to."""
     ids = _checked_ids(rows, meta, layout)
+    return _written_by_openpyxl(meta, layout, ids, _row_texts(rows, layout))
 
-    def record_rows(styles: Sequence[int | None]) -> Iterator[bytes]:
-        return _record_rows(rows, styles, layout)
+
+def _written(
+    meta: WorkbookMeta, layout: Layout, ids: Sequence[str], texts: Iterator[tuple[str, ...]]
+) -> bytes:
+    if len(ids) < MIN_FRAMED_ROWS:
+        # Rare, and framed differently: no rows, no drop-downs and no editable style;
+        # one row, a drop-down range of one cell ("N4", not "N4:N4"). openpyxl writes it.
+        return _written_by_openpyxl(meta, layout, ids, texts)
+    frame = _frame(layout, meta.demo, meta.written_at, meta.schema_version)
+    values = FrameValues(
+        meta.municipality, meta.nis, meta.package_id, meta.destroy_by, len(ids), records_digest(ids)
+    )
+    return frame.render(values, sheetxml.rows_xml(FIRST_DATA_ROW, texts, frame.styles))
+
+
+def _written_by_openpyxl(
+    meta: WorkbookMeta, layout: Layout, ids: Sequence[str], texts: Iterator[tuple[str, ...]]
+) -> bytes:
+    def record_rows(styles: StyleIds) -> Iterator[bytes]:
+        return sheetxml.rows_xml(FIRST_DATA_ROW, texts, styles)
 
     workbook, _styles = _write_openpyxl(meta, layout, len(ids), records_digest(ids), record_rows)
     return workbook
 
 
-def _checked_ids(rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout) -> list[str]:
+# --- rows sent to a worker process ---------------------------------------------------------
+
+# Between the cells of packed rows: a character no cell may hold (refused, row by row,
+# before packing), so splitting gives back exactly the cells.
+_CELL_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True)
+class PackedRows:
+    """Workbook rows as their checked cell texts, in layout order, in one string: what
+    the export sends to a worker process (pickling one string is a copy; the 16
+    strings of each row cost more to send than to write)."""
+
+    record_ids: tuple[str, ...]
+    cells: str
+    width: int
+
+
+def pack_rows(rows: Sequence[WorkbookRow], layout: Layout = PACKAGE_LAYOUT) -> PackedRows:
+    """``rows`` packed for :func:`write_packed_workbook`; raises as :func:`write_workbook`
+    does for a value a workbook cannot store."""
+    if not all(isinstance(row, WorkbookRow) for row in rows):
+        raise TypeError("rows must be WorkbookRow values")
+    texts = _row_texts(rows, layout)
+    cells = _CELL_SEPARATOR.join(cell for row in texts for cell in row)
+    return PackedRows(tuple(row.record_id for row in rows), cells, len(layout.headers))
+
+
+def write_packed_workbook(
+    packed: PackedRows, meta: WorkbookMeta, layout: Layout = PACKAGE_LAYOUT
+) -> bytes:
+    """:func:`write_workbook` for rows :func:`pack_rows` packed (in a worker process)."""
+    if not isinstance(packed, PackedRows) or packed.width != len(layout.headers):
+        raise TypeError("packed rows of another layout")
+    if not all(isinstance(i, str) and is_record_id(i) for i in packed.record_ids):
+        raise ValueError("the packed rows need record ids")
+    ids = _checked_ids((), meta, layout, packed.record_ids)
+    cells = packed.cells.split(_CELL_SEPARATOR) if ids else []
+    width = packed.width
+    if len(cells) != len(ids) * width:
+        raise ValueError("the packed rows do not hold a cell for each column of each row")
+    texts = (tuple(cells[start : start + width]) for start in range(0, len(cells), width))
+    return _written(meta, layout, ids, texts)
+
+
+def _checked_ids(
+    rows: Sequence[WorkbookRow],
+    meta: WorkbookMeta,
+    layout: Layout,
+    record_ids: Sequence[str] | None = None,
+) -> list[str]:
     if not isinstance(meta, WorkbookMeta):
         raise TypeError("meta must be a WorkbookMeta")
     if layout not in LAYOUTS:
         raise TypeError("layout must be one of LAYOUTS")
     if not all(isinstance(row, WorkbookRow) for row in rows):
         raise TypeError("rows must be WorkbookRow values")
-    ids = [row.record_id for row in rows]
+    ids = [row.record_id for row in rows] if record_ids is None else list(record_ids)
     if len(set(ids)) != len(ids):
         raise ValueError("the workbook rows have a duplicate record id")
     return ids
@@ -224,10 +287,9 @@ def _write_openpyxl(
     return buffer.getvalue(), styles
 
 
-def _record_rows(
-    rows: Sequence[WorkbookRow], styles: Sequence[int | None], layout: Layout
-) -> Iterator[bytes]:
-    """The records' ``<row>`` elements, every text checked first (never quoted)."""
+def _row_texts(rows: Sequence[WorkbookRow], layout: Layout) -> Iterator[tuple[str, ...]]:
+    """The records' cell texts in ``layout``'s order, every text checked first (never
+    quoted)."""
     order = layout_order(layout)
     per_field = layout.per_field_quality
 
@@ -260,7 +322,7 @@ def _record_rows(
                 )
             yield tuple(cells[i] for i in order)
 
-    return sheetxml.rows_xml(FIRST_DATA_ROW, texts(), styles)
+    return texts()
 
 
 def _set_properties(wb: Workbook, meta: WorkbookMeta, count: int, digest: str) -> None:
