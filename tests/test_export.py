@@ -623,3 +623,27 @@ def test_import_deadline_and_valid_until_never_pass_the_protocols_last_day(
     over = datetime.combine(today + timedelta(days=6), datetime.min.time(), UTC)
     assert body.import_deadline == body.valid_until == over
     assert body.latest_retention is None or body.latest_retention <= today + timedelta(days=5)
+
+
+def test_an_export_leaves_the_garbage_collector_as_it_found_it(
+    setup: dict[str, object],
+) -> None:
+    """The intake pauses the collector and keeps the master's rows out of it until the
+    export ends (issue 22): afterwards it runs again and nothing stays frozen, also
+    when the master is refused."""
+    import gc
+
+    from securexchange.agency.export import export_master
+    from securexchange.home.home import HomeKind, open_home
+    from securexchange.intake.master import MasterProblems
+
+    tmp, agency = setup["tmp"], setup["agency"]
+    assert isinstance(tmp, Path) and isinstance(agency, Path)
+    good = flows.write_master(tmp / "m.xlsx", 30, [A, B])
+    bad = _csv_with_one_bad_row(tmp / "bad.csv")
+    with open_home(agency, env={}, expect=HomeKind.AGENCY) as home:
+        export_master(home, good, tmp / "out", export_key=flows.export_source(agency))
+        assert gc.isenabled() and gc.get_freeze_count() == 0
+        with pytest.raises(MasterProblems):
+            export_master(home, bad, tmp / "out", export_key=flows.export_source(agency))
+        assert gc.isenabled() and gc.get_freeze_count() == 0

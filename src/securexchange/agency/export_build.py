@@ -42,7 +42,11 @@ from securexchange.keys.identity import Subkey
 from securexchange.keys.reach import reach
 from securexchange.schema import NAAM, SCHEMA_VERSION, VOORNAAM, MasterRow, retention_deadline
 from securexchange.sheets.layout import WorkbookMeta, WorkbookRow
-from securexchange.sheets.workbook import write_package_workbook
+from securexchange.sheets.workbook import (
+    pack_rows,
+    write_package_workbook,
+    write_packed_workbook,
+)
 from securexchange.vocabularies import INITIAL_ACTIVITY_STATUS
 
 
@@ -341,8 +345,9 @@ def workbooks(
 ) -> Iterator[tuple[Prepared, bytes]]:
     """Each prepared package with its workbook, in order, with bounded work in flight.
 
-    Workbooks dominate the export's time (openpyxl); with ``workers`` > 1 they are
-    written in worker processes. Only rows go there and only bytes come back: no key.
+    With ``workers`` > 1 they are written in worker processes, each filling in the
+    export's frame, built once there (:mod:`securexchange.sheets.workbook_frame`). Only
+    rows go there and only bytes come back: no key.
     """
 
     def meta(p: Prepared) -> WorkbookMeta:
@@ -359,12 +364,17 @@ def workbooks(
         for p in prepared:
             yield p, write_package_workbook(p.workbook_rows, meta(p))
         return
+
+    def submit(pool: ProcessPoolExecutor, p: Prepared) -> Future[bytes]:
+        # The rows travel as one string of checked cell texts (sheets/workbook.py).
+        return pool.submit(write_packed_workbook, pack_rows(p.workbook_rows), meta(p))
+
     window = workers * 2
     with ProcessPoolExecutor(max_workers=workers) as pool:
         queue = iter(prepared)
         pending: list[tuple[Prepared, Future[bytes]]] = []
         for p in queue:
-            pending.append((p, pool.submit(write_package_workbook, p.workbook_rows, meta(p))))
+            pending.append((p, submit(pool, p)))
             if len(pending) >= window:
                 break
         while pending:
@@ -372,7 +382,5 @@ def workbooks(
             result = future.result()
             nxt = next(queue, None)
             if nxt is not None:
-                pending.append(
-                    (nxt, pool.submit(write_package_workbook, nxt.workbook_rows, meta(nxt)))
-                )
+                pending.append((nxt, submit(pool, nxt)))
             yield p, result

@@ -19,19 +19,27 @@ written into its deflated member of a ZIP archive built in memory, with the reco
 temporary file to leak, even when the process is killed mid-write. The caller writes the
 returned bytes atomically where the workbook belongs. The document's time is the
 caller's (:attr:`WorkbookMeta.written_at`): the writer reads no clock.
+
+openpyxl writes one export's frame once (per process), not once per municipality
+(:mod:`securexchange.sheets.workbook_frame`, issue 22): each package's workbook is that
+frame with its own values and rows, proven against :func:`write_workbook_reference`
+when the frame is built. The side sheets are :mod:`securexchange.sheets.workbook_sheets`.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import zipfile
-from collections.abc import Iterator, Sequence
-from datetime import date
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
 from securexchange.i18n import _
-from securexchange.schema import HEADER_ACTIVITY, HEADER_OUTCOME, HEADER_QUALITY
+from securexchange.ids import is_record_id
+from securexchange.schema import HEADER_ACTIVITY, HEADER_QUALITY
 from securexchange.sheets import sheetxml
 from securexchange.sheets.layout import (
     BANNER_ROWS,
@@ -44,7 +52,6 @@ from securexchange.sheets.layout import (
     LISTS_SHEET,
     NO_FIELD_CELLS,
     PACKAGE_LAYOUT,
-    PROBLEMS_LIST_HEADER,
     PROP_DEMO,
     PROP_DESTROY_BY,
     PROP_NIS,
@@ -60,9 +67,7 @@ from securexchange.sheets.layout import (
     WorkbookRow,
     banner_lines,
     field_cells,
-    help_banner,
     layout_order,
-    lists_banner,
     records_digest,
     validation_formula,
 )
@@ -73,6 +78,13 @@ from securexchange.sheets.memory import (
     memory_sheet_class,
     write_other_parts,
 )
+from securexchange.sheets.workbook_frame import (
+    FrameValues,
+    StyleIds,
+    WorkbookFrame,
+    build_frame,
+)
+from securexchange.sheets.workbook_sheets import write_help_sheet, write_lists_sheet
 from securexchange.sheets.workbook_style import (
     DEMO_TAB,
     WIDTHS,
@@ -90,6 +102,10 @@ if TYPE_CHECKING:
 # --- writing -------------------------------------------------------------------------------
 
 
+# The fewest rows whose workbook is the frame filled in (see write_workbook).
+MIN_FRAMED_ROWS = 2
+
+
 def write_package_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> bytes:
     """:func:`write_workbook` in the package layout (layout 1), which clients of every
     version read."""
@@ -103,24 +119,142 @@ def write_workbook(
 
     ``layout``: the staff workbook's (default) or :data:`PACKAGE_LAYOUT`.
 
+    Everything but the records' rows and a few per-package values (the municipality,
+    the package id, the destroy-by date, the record count and digest) is the same for
+    every workbook of one export: it comes from a frame built once per process and
+    export with openpyxl (:mod:`securexchange.sheets.workbook_frame`), which proves
+    itself against :func:`write_workbook_reference` when it is built.
+
     Raises ValueError for duplicate record ids; :class:`InternalError` if a value
     cannot be stored in a workbook (the vault should never hold one).
     """
-    from openpyxl import Workbook
-    from openpyxl.workbook.protection import WorkbookProtection
+    ids = _checked_ids(rows, meta, layout)
+    return _written(meta, layout, ids, _row_texts(rows, layout))
 
+
+def write_workbook_reference(
+    rows: Sequence[WorkbookRow], meta: WorkbookMeta, *, layout: Layout = STAFF_LAYOUT
+) -> bytes:
+    """:func:`write_workbook` with every part written by openpyxl: what the frame is
+    built from and held to."""
+    ids = _checked_ids(rows, meta, layout)
+    return _written_by_openpyxl(meta, layout, ids, _row_texts(rows, layout))
+
+
+def _written(
+    meta: WorkbookMeta, layout: Layout, ids: Sequence[str], texts: Iterator[tuple[str, ...]]
+) -> bytes:
+    if len(ids) < MIN_FRAMED_ROWS:
+        # Rare, and framed differently: no rows, no drop-downs and no editable style;
+        # one row, a drop-down range of one cell ("N4", not "N4:N4"). openpyxl writes it.
+        return _written_by_openpyxl(meta, layout, ids, texts)
+    frame = _frame(layout, meta.demo, meta.written_at, meta.schema_version)
+    values = FrameValues(
+        meta.municipality, meta.nis, meta.package_id, meta.destroy_by, len(ids), records_digest(ids)
+    )
+    return frame.render(values, sheetxml.rows_xml(FIRST_DATA_ROW, texts, frame.styles))
+
+
+def _written_by_openpyxl(
+    meta: WorkbookMeta, layout: Layout, ids: Sequence[str], texts: Iterator[tuple[str, ...]]
+) -> bytes:
+    def record_rows(styles: StyleIds) -> Iterator[bytes]:
+        return sheetxml.rows_xml(FIRST_DATA_ROW, texts, styles)
+
+    workbook, _styles = _write_openpyxl(meta, layout, len(ids), records_digest(ids), record_rows)
+    return workbook
+
+
+# --- rows sent to a worker process ---------------------------------------------------------
+
+# Between the cells of packed rows: a character no cell may hold (refused, row by row,
+# before packing), so splitting gives back exactly the cells.
+_CELL_SEPARATOR = "\x00"
+
+
+@dataclass(frozen=True)
+class PackedRows:
+    """Workbook rows as their checked cell texts, in layout order, in one string: what
+    the export sends to a worker process (pickling one string is a copy; the 16
+    strings of each row cost more to send than to write)."""
+
+    record_ids: tuple[str, ...]
+    cells: str
+    width: int
+
+
+def pack_rows(rows: Sequence[WorkbookRow], layout: Layout = PACKAGE_LAYOUT) -> PackedRows:
+    """``rows`` packed for :func:`write_packed_workbook`; raises as :func:`write_workbook`
+    does for a value a workbook cannot store."""
+    if not all(isinstance(row, WorkbookRow) for row in rows):
+        raise TypeError("rows must be WorkbookRow values")
+    texts = _row_texts(rows, layout)
+    cells = _CELL_SEPARATOR.join(cell for row in texts for cell in row)
+    return PackedRows(tuple(row.record_id for row in rows), cells, len(layout.headers))
+
+
+def write_packed_workbook(
+    packed: PackedRows, meta: WorkbookMeta, layout: Layout = PACKAGE_LAYOUT
+) -> bytes:
+    """:func:`write_workbook` for rows :func:`pack_rows` packed (in a worker process)."""
+    if not isinstance(packed, PackedRows) or packed.width != len(layout.headers):
+        raise TypeError("packed rows of another layout")
+    if not all(isinstance(i, str) and is_record_id(i) for i in packed.record_ids):
+        raise ValueError("the packed rows need record ids")
+    ids = _checked_ids((), meta, layout, packed.record_ids)
+    cells = packed.cells.split(_CELL_SEPARATOR) if ids else []
+    width = packed.width
+    if len(cells) != len(ids) * width:
+        raise ValueError("the packed rows do not hold a cell for each column of each row")
+    texts = (tuple(cells[start : start + width]) for start in range(0, len(cells), width))
+    return _written(meta, layout, ids, texts)
+
+
+def _checked_ids(
+    rows: Sequence[WorkbookRow],
+    meta: WorkbookMeta,
+    layout: Layout,
+    record_ids: Sequence[str] | None = None,
+) -> list[str]:
     if not isinstance(meta, WorkbookMeta):
         raise TypeError("meta must be a WorkbookMeta")
     if layout not in LAYOUTS:
         raise TypeError("layout must be one of LAYOUTS")
     if not all(isinstance(row, WorkbookRow) for row in rows):
         raise TypeError("rows must be WorkbookRow values")
-    ids = [row.record_id for row in rows]
+    ids = [row.record_id for row in rows] if record_ids is None else list(record_ids)
     if len(set(ids)) != len(ids):
         raise ValueError("the workbook rows have a duplicate record id")
+    return ids
+
+
+@functools.lru_cache(maxsize=4)
+def _frame(
+    layout: Layout, demo: bool, written_at: datetime | None, schema_version: str
+) -> WorkbookFrame:
+    """The frame of one export's workbooks (per process: each worker builds its own)."""
+
+    def render(meta: WorkbookMeta, count: int, digest: str) -> tuple[bytes, StyleIds]:
+        return _write_openpyxl(meta, layout, count, digest, None)
+
+    return build_frame(render, demo=demo, written_at=written_at, schema_version=schema_version)
+
+
+def _write_openpyxl(
+    meta: WorkbookMeta,
+    layout: Layout,
+    count: int,
+    digest: str,
+    record_rows: Callable[[StyleIds], Iterator[bytes]] | None,
+) -> tuple[bytes, StyleIds]:
+    """The workbook written by openpyxl for ``count`` records, whose rows
+    ``record_rows`` writes (given each column's cell style; None: none), and the
+    style of each column."""
+    from openpyxl import Workbook
+    from openpyxl.workbook.protection import WorkbookProtection
 
     wb = Workbook(write_only=True)
-    _set_properties(wb, meta, ids)
+    _set_properties(wb, meta, count, digest)
     # Structure protection keeps sheets from being added, removed, renamed or hidden by
     # accident (the reader refuses all of that anyway); no password, as for the sheets.
     wb.security = WorkbookProtection(lockStructure=True)
@@ -139,24 +273,23 @@ def write_workbook(
             cast(Any, wb)._add_sheet(help_sheet)
         # openpyxl writes everything but the records' rows (a few KB); the rows are
         # written as text (sheetxml) straight into the sheet's deflated member.
-        styles = _write_data_sheet(data, rows, meta, layout)
+        styles = _write_data_sheet(data, count, meta, layout)
         data.finish()
-        _write_lists_sheet(lists, meta, layout)
+        write_lists_sheet(lists, meta, layout)
         lists.finish()
-        data.store(archive, _record_rows(rows, styles, layout))
+        data.store(archive, None if record_rows is None else record_rows(styles))
         lists.store(archive, None)
         if help_sheet is not None:
-            _write_help_sheet(help_sheet, meta, layout)
+            write_help_sheet(help_sheet, meta, layout)
             help_sheet.finish()
             help_sheet.store(archive, None)
         write_other_parts(wb, archive, meta.written_at)
-    return buffer.getvalue()
+    return buffer.getvalue(), styles
 
 
-def _record_rows(
-    rows: Sequence[WorkbookRow], styles: Sequence[int | None], layout: Layout
-) -> Iterator[bytes]:
-    """The records' ``<row>`` elements, every text checked first (never quoted)."""
+def _row_texts(rows: Sequence[WorkbookRow], layout: Layout) -> Iterator[tuple[str, ...]]:
+    """The records' cell texts in ``layout``'s order, every text checked first (never
+    quoted)."""
     order = layout_order(layout)
     per_field = layout.per_field_quality
 
@@ -189,10 +322,10 @@ def _record_rows(
                 )
             yield tuple(cells[i] for i in order)
 
-    return sheetxml.rows_xml(FIRST_DATA_ROW, texts(), styles)
+    return texts()
 
 
-def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> None:
+def _set_properties(wb: Workbook, meta: WorkbookMeta, count: int, digest: str) -> None:
     from openpyxl.packaging.custom import BoolProperty, IntProperty, StringProperty
 
     props = wb.properties
@@ -205,8 +338,8 @@ def _set_properties(wb: Workbook, meta: WorkbookMeta, ids: Sequence[str]) -> Non
     custom.append(StringProperty(name=PROP_NIS, value=meta.nis))
     custom.append(StringProperty(name=PROP_DESTROY_BY, value=meta.destroy_by.isoformat()))
     custom.append(BoolProperty(name=PROP_DEMO, value=meta.demo))
-    custom.append(IntProperty(name=PROP_RECORD_COUNT, value=len(ids)))
-    custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=records_digest(ids)))
+    custom.append(IntProperty(name=PROP_RECORD_COUNT, value=count))
+    custom.append(StringProperty(name=PROP_RECORDS_DIGEST, value=digest))
 
 
 def _set_data_sheet_view(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
@@ -256,16 +389,17 @@ def _status_list(status_col: str, last_row: int) -> Any:
 
 
 def _write_data_sheet(
-    ws: WriteOnlySheet, rows: Sequence[WorkbookRow], meta: WorkbookMeta, layout: Layout
-) -> tuple[int | None, ...]:
-    """The data sheet's frame; returns the cell style of each column for the rows."""
+    ws: WriteOnlySheet, count: int, meta: WorkbookMeta, layout: Layout
+) -> StyleIds:
+    """The data sheet's frame for ``count`` records; returns the cell style of each
+    column for the rows."""
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.utils import get_column_letter
 
     style = workbook_styles()
     headers = layout.headers
     last_col = get_column_letter(len(headers))
-    last_row = HEADER_ROW + len(rows)
+    last_row = HEADER_ROW + count
     status_col = get_column_letter(layout.column(HEADER_ACTIVITY) + 1)
 
     _set_data_sheet_view(ws, meta, layout)
@@ -298,7 +432,7 @@ def _write_data_sheet(
     # The records' rows are written as text (see ``store``); the editable columns'
     # cells carry one style, registered here so openpyxl writes it into styles.xml.
     styles: list[int | None] = [None] * len(headers)
-    if rows:
+    if count:
         editable = WriteOnlyCell(ws)
         editable.protection = style["unlocked"]
         editable.fill = style["editable_fill"]
@@ -306,7 +440,7 @@ def _write_data_sheet(
             styles[layout.column(header)] = editable.style_id
 
     ws.auto_filter.ref = f"A{HEADER_ROW}:{last_col}{last_row}"
-    if rows:
+    if count:
         ws.data_validations.append(_status_list(status_col, last_row))
         for quality_list in _quality_lists(layout, last_row):
             ws.data_validations.append(quality_list)
@@ -350,96 +484,3 @@ def _quality_lists(layout: Layout, last_row: int) -> Iterator[Any]:
         )
         quality_list.add(f"{letter}{FIRST_DATA_ROW}:{letter}{last_row}")
         yield quality_list
-
-
-def _write_lists_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
-    from openpyxl.cell import WriteOnlyCell
-
-    style = workbook_styles()
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 40
-    ws.row_dimensions[1].height = 32
-    if meta.demo:
-        ws.sheet_properties.tabColor = DEMO_TAB
-    print_setup(ws, meta)
-
-    banner = WriteOnlyCell(ws, lists_banner(meta, layout))
-    banner.font = style["banner_font"]
-    banner.fill = style["banner_fill"]
-    banner.alignment = style["wrap"]
-    ws.append([banner])
-    ws.merged_cells.add("A1:B1")
-    headers = []
-    per_field = layout.per_field_quality
-    for header in (HEADER_ACTIVITY, PROBLEMS_LIST_HEADER if per_field else HEADER_QUALITY):
-        cell = WriteOnlyCell(ws, header)
-        cell.font = style["header_font"]
-        cell.fill = style["header_fill"]
-        headers.append(cell)
-    ws.append(headers)
-    statuses = ACTIVITY_STATUSES.values
-    reports = (
-        list(QUALITY_PROBLEMS.values) if per_field else [report.label for report in QUALITY_REPORTS]
-    )
-    for index in range(max(len(statuses), len(reports))):
-        ws.append(
-            [
-                statuses[index] if index < len(statuses) else None,
-                reports[index] if index < len(reports) else None,
-            ]
-        )
-    protect(ws)
-
-
-def _write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
-    """The "Toelichting": each status, each quality problem and each answer explained in
-    plain Dutch (:mod:`securexchange.sheets.workbook_help`). Protected, like the lists."""
-    from openpyxl.cell import WriteOnlyCell
-
-    from securexchange.sheets.workbook_help import (
-        OUTCOME_HELP,
-        PROBLEM_HELP,
-        QUALITY_INTRO_PER_FIELD,
-        STATUS_HELP,
-    )
-
-    style = workbook_styles()
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 90
-    ws.row_dimensions[1].height = 48
-    if meta.demo:
-        ws.sheet_properties.tabColor = DEMO_TAB
-    print_setup(ws, meta)
-    ws.page_setup.orientation = "landscape"
-
-    banner = WriteOnlyCell(ws, help_banner(meta, layout))
-    banner.font = style["banner_font"]
-    banner.fill = style["banner_fill"]
-    banner.alignment = style["wrap"]
-    ws.append([banner])
-    ws.merged_cells.add("A1:B1")
-    sections = (
-        (HEADER_ACTIVITY, "Wat betekent de status?", STATUS_HELP),
-        (
-            "Melding ..." if layout.per_field_quality else HEADER_QUALITY,
-            QUALITY_INTRO_PER_FIELD.nl
-            if layout.per_field_quality
-            else "Wat is er mis met het gegeven? Kies eerst het veld, dan:",
-            PROBLEM_HELP,
-        ),
-        (HEADER_OUTCOME, "Het antwoord van het Agentschap op uw melding:", OUTCOME_HELP),
-    )
-    for title, intro, texts in sections:
-        ws.append([])
-        heads = []
-        for text in (title, intro):
-            cell = WriteOnlyCell(ws, text)
-            cell.font = style["header_font"]
-            cell.fill = style["header_fill"]
-            heads.append(cell)
-        ws.append(heads)
-        for value, help_text in texts.items():
-            explained = WriteOnlyCell(ws, help_text.nl)
-            explained.alignment = style["wrap"]
-            ws.append([value, explained])
-    protect(ws)
