@@ -15,18 +15,18 @@ so what is exported is what the agency sees in Excel.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+import operator
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from securexchange import schema, strictjson, vocabularies
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
-from securexchange.intake.converters import (
-    CONVERTERS,
-)
+from securexchange.intake.converters import RECHECKED, Converter, converters
 from securexchange.intake.csvread import CsvLimits
 from securexchange.printable import escape
-from securexchange.schema import FieldError, MasterRow, Record
+from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
 
 # Problems kept before reading stops (or, with skip_invalid, before they are only
@@ -256,53 +256,97 @@ def _read_raw(path: Path, limits: MasterLimits) -> _Raw:
 
 @dataclass(frozen=True)
 class _Columns:
-    """How each column of one master is read: the planned converters, each field's
-    column letter, and where the sheet's columns start and end."""
+    """How each column of one master is read: for each planned column its cell index,
+    its field's place in :data:`schema.MASTER_FIELDS` and its converter (None: a column
+    without a header), its letter and its header; where the sheet's columns start and
+    end; and the fields whose rule is checked again after conversion, in record order."""
 
     sheet: str
     first_column: int
     width: int
-    converters: tuple[tuple[int, str, Callable[[object], object] | None], ...]
+    planned: tuple[tuple[int, int, Converter | None, str, str], ...]
     letters: Mapping[str, str]
-    record_keys: Mapping[str, str]
+    rechecked: tuple[tuple[int, FieldSpec], ...]
 
     def row(self, number: int, cells: Sequence[object]) -> MasterRow | list[Problem]:
         """One row as a master row, or every problem it has (located, never quoted)."""
         sheet = self.sheet
         problems: list[Problem] = []
         width = self.width
-        if len(cells) > width and any(not _is_empty(c) for c in cells[width:]):
+        count = len(cells)
+        if count > width and any(not _is_empty(c) for c in cells[width:]):
             where = column_letters(self.first_column + width)
             problems.append(Problem(sheet, number, where, "a value right of the last column"))
-        values: dict[str, object] = {}
-        for index, target, convert in self.converters:
-            cell = cells[index] if index < len(cells) else None
+        values: list[object] = [None] * _FIELD_COUNT
+        for index, place, convert, letter, target in self.planned:
+            cell = cells[index] if index < count else None
             if convert is None:
                 if not _is_empty(cell):
-                    where = column_letters(self.first_column + index)
                     reason = "a value in a column without a header"
-                    problems.append(Problem(sheet, number, where, reason))
+                    problems.append(Problem(sheet, number, letter, reason))
                 continue
             try:
-                values[self.record_keys[target]] = convert(cell)
+                values[place] = convert(cell)
             except ValueError as exc:
                 # Our converters' reasons only: the libraries' messages were replaced.
                 reason = exc.reason if isinstance(exc, FieldError) else str(exc)
-                problems.append(Problem(sheet, number, self.letters[target], reason, target))
+                problems.append(Problem(sheet, number, letter, reason, target))
         if problems:
             return problems
-        try:
-            record = Record(**{spec.key: values[spec.key] for spec in schema.SHARED_FIELDS})  # type: ignore[arg-type]
-            return MasterRow(
-                client_id=values["client_id"],  # type: ignore[arg-type]
-                nis=values["nis"],  # type: ignore[arg-type]
-                certificate_date=values["certificate_date"],  # type: ignore[arg-type]
-                record=record,
+        return self._checked_row(number, values)
+
+    def _checked_row(self, number: int, values: list[object]) -> MasterRow | list[Problem]:
+        """The row of converted values, after the checks conversion does not imply: the
+        first failing one is the row's one problem, as Record and MasterRow report it."""
+        for place, spec in self.rechecked:
+            problem = spec.problem(values[place])
+            if problem is not None:
+                letter = self.letters[spec.header]
+                return [Problem(self.sheet, number, letter, problem, spec.header)]
+        certificate = values[_CERTIFICATE]
+        if certificate is not None and type(certificate) is not date:
+            header = schema.DATUM_ATTEST.header
+            return [Problem(self.sheet, number, self.letters[header], "is not a date", header)]
+        return MasterRow.trusted(
+            values[_CLIENT_ID],  # type: ignore[arg-type]
+            values[_NIS],  # type: ignore[arg-type]
+            certificate,
+            Record.trusted(_shared_values(values)),
+        )
+
+
+_FIELD_COUNT = len(schema.MASTER_FIELDS)
+_CLIENT_ID = schema.MASTER_FIELDS.index(schema.KLANT_ID)
+_NIS = schema.MASTER_FIELDS.index(schema.NIS_CODE)
+_CERTIFICATE = schema.MASTER_FIELDS.index(schema.DATUM_ATTEST)
+# A master row's values in record order (schema.SHARED_FIELDS), as one tuple.
+_shared_values = operator.itemgetter(*(schema.MASTER_FIELDS.index(s) for s in schema.SHARED_FIELDS))
+
+
+def _columns(sheet: str, first_column: int, width: int, plan: list[tuple[int, str]]) -> _Columns:
+    """The reading plan of one master: converters with memories of their own."""
+    convert = converters()
+    place = {spec.header: i for i, spec in enumerate(schema.MASTER_FIELDS)}
+    letters = {target: column_letters(first_column + index) for index, target in plan}
+    return _Columns(
+        sheet=sheet,
+        first_column=first_column,
+        width=width,
+        planned=tuple(
+            (
+                index,
+                place.get(target, -1),
+                convert[target] if target else None,
+                column_letters(first_column + index),
+                target,
             )
-        except FieldError as exc:
-            column = self.letters.get(exc.header, "")
-            header_name = exc.header if exc.header in self.letters else None
-            return [Problem(sheet, number, column, exc.reason, header_name)]
+            for index, target in plan
+        ),
+        letters=letters,
+        rechecked=tuple(
+            (place[spec.header], spec) for spec in schema.SHARED_FIELDS if spec.header in RECHECKED
+        ),
+    )
 
 
 def _repeated_client_ids(
@@ -366,16 +410,7 @@ def read_master(
     )
     if problems:
         raise MasterProblems(what, problems)
-    columns = _Columns(
-        sheet=sheet,
-        first_column=raw.first_column,
-        width=len(header),
-        converters=tuple(
-            (index, target, CONVERTERS[target] if target else None) for index, target in plan
-        ),
-        letters={target: column_letters(raw.first_column + index) for index, target in plan},
-        record_keys={spec.header: spec.key for spec in schema.MASTER_FIELDS},
-    )
+    columns = _columns(sheet, raw.first_column, len(header), plan)
     omitted = 0
     rows: list[tuple[int, MasterRow]] = []
     for number, cells in raw.rows:
