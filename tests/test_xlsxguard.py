@@ -16,9 +16,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from securexchange import schema
 from securexchange.errors import HostileFile
+from securexchange.sheets import xlsxguard
 from securexchange.sheets.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
 
 try:  # another engineer's shared helper; the same thing locally until it lands
@@ -412,3 +415,22 @@ def test_a_clean_master_is_accepted_in_the_same_limited_child(tmp_path: Path) ->
     path.write_bytes(build_xlsx(master_sheet(1)))
     result = run_limited(READ.format(path=str(path)), timeout=HANG, mem=256 << 20)
     assert result.stdout.strip() == "accepted", result.stdout + result.stderr[-2000:]
+
+
+# --- counting tags: two passes give what one pass a tag gives ---------------------------
+
+# Pieces of sheet XML that make every tag, its stem without a tag, and longer names.
+_PIECES = [b"<row", b"<c", b"<col", b"<cols>", b"<rowBreaks", b"<x:c ", b'<c r="', b'r="A1"']
+_PIECES += [b" ", b">", b"/", b"\t", b"\n", b"\r", b"<", b"c", b"row", b"a"]
+_XML_BYTES = st.lists(st.sampled_from(_PIECES), max_size=40).map(b"".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_XML_BYTES, st.integers(0, 200))
+def test_counting_tags_by_their_stem_gives_what_counting_each_tag_gives(
+    window: bytes, cut: int
+) -> None:
+    cut = min(cut, len(window))
+    for tags in (xlsxguard._ROW_TAGS, xlsxguard._CELL_TAGS, xlsxguard._REFERENCED_CELL):
+        one_pass_a_tag = sum(window.count(tag, 0, cut + len(tag) - 1) for tag in tags)
+        assert xlsxguard._count_plain(window, tags, cut) == one_pass_a_tag
