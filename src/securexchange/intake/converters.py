@@ -13,7 +13,9 @@ claims with hypothesis, and that every fast path below gives what the slow path 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
 
 from securexchange import normalise, schema
 from securexchange.schema import FieldError, FieldSpec
@@ -134,8 +136,37 @@ def _certificate(cell: object) -> object:
     return normalise.certificate_date(cell)
 
 
-def _memoised(convert: Converter) -> Converter:
-    """``convert`` remembering its value for each text cell (not its refusals)."""
+@dataclass(frozen=True)
+class FieldConverter:
+    """A field's converter for one intake; ``memo``, when there is one, holds the value
+    ``convert`` gave for each text cell it accepted (not its refusals)."""
+
+    convert: Converter
+    memo: dict[str, object] | None = None
+
+    def column(self, cells: Sequence[object]) -> tuple[list[object], list[int]]:
+        """The value of each cell of a column, and the indexes of those refused (their
+        value is None). Remembered text is looked up for the whole column at once."""
+        if self.memo is None:
+            values: list[object] = [_MISSING] * len(cells)
+            misses: Iterable[int] = range(len(cells))
+        else:
+            # Only text is remembered, and text never equals another type: a number
+            # or a date cell (True == 1 == 1.0) is never taken for a remembered one.
+            values = list(map(self.memo.get, cells, repeat(_MISSING)))  # type: ignore[arg-type]
+            misses = [i for i, value in enumerate(values) if value is _MISSING]
+        refused: list[int] = []
+        convert = self.convert
+        for i in misses:
+            try:
+                values[i] = convert(cells[i])
+            except ValueError:
+                values[i] = None
+                refused.append(i)
+        return values, refused
+
+
+def _memoised(convert: Converter) -> FieldConverter:
     seen: dict[str, object] = {}
 
     def memo(cell: object) -> object:
@@ -148,7 +179,7 @@ def _memoised(convert: Converter) -> Converter:
                 seen[cell] = value
         return value
 
-    return memo
+    return FieldConverter(memo, seen)
 
 
 # Fields whose values are mostly unique (the client id, the address) or cached by
@@ -171,11 +202,13 @@ def converter(spec: FieldSpec) -> Converter:
     return _free_text(spec)
 
 
-def converters() -> Mapping[str, Converter]:
+def converters() -> Mapping[str, FieldConverter]:
     """A converter for each canonical header, with memories of their own (one intake)."""
     return {
         spec.header: (
-            converter(spec) if spec.header in _NOT_MEMOISED else _memoised(converter(spec))
+            FieldConverter(converter(spec))
+            if spec.header in _NOT_MEMOISED
+            else _memoised(converter(spec))
         )
         for spec in schema.MASTER_FIELDS
     }

@@ -15,19 +15,24 @@ so what is exported is what the agency sees in Excel.
 
 from __future__ import annotations
 
-import operator
+import contextlib
+import gc
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from securexchange import schema, strictjson, vocabularies
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
-from securexchange.intake.converters import RECHECKED, Converter, converters
 from securexchange.intake.csvread import CsvLimits
+from securexchange.intake.pool import outcomes, worker_for
+from securexchange.intake.rows import Columns, Plan, Problem, master_row
 from securexchange.printable import escape
-from securexchange.schema import FieldError, FieldSpec, MasterRow, Record
+from securexchange.schema import MasterRow
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 # Problems kept before reading stops (or, with skip_invalid, before they are only
 # counted): enough to fix a master, and a bound on memory for a hostile one.
@@ -44,29 +49,6 @@ class MasterLimits:
     def __post_init__(self) -> None:
         if not isinstance(self.xlsx, XlsxLimits) or not isinstance(self.csv, CsvLimits):
             raise TypeError("MasterLimits needs XlsxLimits and CsvLimits")
-
-
-@dataclass(frozen=True, order=True)
-class Problem:
-    """One thing wrong with a master, located but never quoted."""
-
-    sheet: str
-    row: int  # as the spreadsheet shows it: the header is row 1
-    column: str  # column letter(s); "" when the whole row is concerned
-    reason: str
-    header: str | None = None  # the canonical header, when the column is known
-
-    def __post_init__(self) -> None:
-        if self.row < 1 or not self.reason:
-            raise ValueError("a problem has a row and a reason")
-
-    def __str__(self) -> str:
-        where = f"sheet '{escape(self.sheet)}', row {self.row}"
-        if self.column:
-            where += f", column {self.column}"
-            if self.header:
-                where += f" ({self.header})"
-        return f"{where}: {self.reason}"
 
 
 def format_problems(problems: Sequence[Problem]) -> str:
@@ -236,10 +218,6 @@ def _plan_columns(
 # --- the intake -------------------------------------------------------------------------
 
 
-def _is_empty(cell: object) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
 def _read_raw(path: Path, limits: MasterLimits) -> _Raw:
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
@@ -254,111 +232,16 @@ def _read_raw(path: Path, limits: MasterLimits) -> _Raw:
     raise UsageError(f"{path.name}: a master is an .xlsx or .csv file")
 
 
-@dataclass(frozen=True)
-class _Columns:
-    """How each column of one master is read: for each planned column its cell index,
-    its field's place in :data:`schema.MASTER_FIELDS` and its converter (None: a column
-    without a header), its letter and its header; where the sheet's columns start and
-    end; and the fields whose rule is checked again after conversion, in record order."""
-
-    sheet: str
-    first_column: int
-    width: int
-    planned: tuple[tuple[int, int, Converter | None, str, str], ...]
-    letters: Mapping[str, str]
-    rechecked: tuple[tuple[int, FieldSpec], ...]
-
-    def row(self, number: int, cells: Sequence[object]) -> MasterRow | list[Problem]:
-        """One row as a master row, or every problem it has (located, never quoted)."""
-        sheet = self.sheet
-        problems: list[Problem] = []
-        width = self.width
-        count = len(cells)
-        if count > width and any(not _is_empty(c) for c in cells[width:]):
-            where = column_letters(self.first_column + width)
-            problems.append(Problem(sheet, number, where, "a value right of the last column"))
-        values: list[object] = [None] * _FIELD_COUNT
-        for index, place, convert, letter, target in self.planned:
-            cell = cells[index] if index < count else None
-            if convert is None:
-                if not _is_empty(cell):
-                    reason = "a value in a column without a header"
-                    problems.append(Problem(sheet, number, letter, reason))
-                continue
-            try:
-                values[place] = convert(cell)
-            except ValueError as exc:
-                # Our converters' reasons only: the libraries' messages were replaced.
-                reason = exc.reason if isinstance(exc, FieldError) else str(exc)
-                problems.append(Problem(sheet, number, letter, reason, target))
-        if problems:
-            return problems
-        return self._checked_row(number, values)
-
-    def _checked_row(self, number: int, values: list[object]) -> MasterRow | list[Problem]:
-        """The row of converted values, after the checks conversion does not imply: the
-        first failing one is the row's one problem, as Record and MasterRow report it."""
-        for place, spec in self.rechecked:
-            problem = spec.problem(values[place])
-            if problem is not None:
-                letter = self.letters[spec.header]
-                return [Problem(self.sheet, number, letter, problem, spec.header)]
-        certificate = values[_CERTIFICATE]
-        if certificate is not None and type(certificate) is not date:
-            header = schema.DATUM_ATTEST.header
-            return [Problem(self.sheet, number, self.letters[header], "is not a date", header)]
-        return MasterRow.trusted(
-            values[_CLIENT_ID],  # type: ignore[arg-type]
-            values[_NIS],  # type: ignore[arg-type]
-            certificate,
-            Record.trusted(_shared_values(values)),
-        )
-
-
-_FIELD_COUNT = len(schema.MASTER_FIELDS)
-_CLIENT_ID = schema.MASTER_FIELDS.index(schema.KLANT_ID)
-_NIS = schema.MASTER_FIELDS.index(schema.NIS_CODE)
-_CERTIFICATE = schema.MASTER_FIELDS.index(schema.DATUM_ATTEST)
-# A master row's values in record order (schema.SHARED_FIELDS), as one tuple.
-_shared_values = operator.itemgetter(*(schema.MASTER_FIELDS.index(s) for s in schema.SHARED_FIELDS))
-
-
-def _columns(sheet: str, first_column: int, width: int, plan: list[tuple[int, str]]) -> _Columns:
-    """The reading plan of one master: converters with memories of their own."""
-    convert = converters()
-    place = {spec.header: i for i, spec in enumerate(schema.MASTER_FIELDS)}
-    letters = {target: column_letters(first_column + index) for index, target in plan}
-    return _Columns(
-        sheet=sheet,
-        first_column=first_column,
-        width=width,
-        planned=tuple(
-            (
-                index,
-                place.get(target, -1),
-                convert[target] if target else None,
-                column_letters(first_column + index),
-                target,
-            )
-            for index, target in plan
-        ),
-        letters=letters,
-        rechecked=tuple(
-            (place[spec.header], spec) for spec in schema.SHARED_FIELDS if spec.header in RECHECKED
-        ),
-    )
-
-
 def _repeated_client_ids(
-    rows: list[tuple[int, MasterRow]], columns: _Columns, problems: list[Problem]
+    rows: list[tuple[int, MasterRow]], columns: Columns, problems: list[Problem]
 ) -> tuple[list[tuple[int, MasterRow]], int]:
     """The rows without those whose client id another row has too (each listed as a
     problem), and how many such problems were past the cap."""
     # The client id is what record ids are derived from: two rows with one id would
     # give two records the same id. Neither row can be trusted over the other.
     by_id: dict[str, list[int]] = {}
-    for number, master_row in rows:
-        by_id.setdefault(master_row.client_id, []).append(number)
+    for number, row in rows:
+        by_id.setdefault(row.client_id, []).append(number)
     repeated = {cid: numbers for cid, numbers in by_id.items() if len(numbers) > 1}
     if not repeated:
         return rows, 0
@@ -374,7 +257,7 @@ def _repeated_client_ids(
                 listed += f" and {len(others) - 3} more"
             problems.append(
                 Problem(
-                    columns.sheet,
+                    columns.plan.sheet,
                     number,
                     columns.letters[schema.KLANT_ID.header],
                     f"the same Klant-ID as row {listed}",
@@ -391,9 +274,58 @@ def read_master(
     drop_columns: Collection[str] = (),
     skip_invalid: bool = False,
     limits: MasterLimits | None = None,
+    workers: int | None = None,
 ) -> IntakeResult:
-    """Read and validate a master; :class:`MasterProblems` lists every problem."""
-    raw = _read_raw(path, limits or MasterLimits())
+    """Read and validate a master; :class:`MasterProblems` lists every problem.
+
+    A large master's rows are read on two cores (:mod:`securexchange.intake.pool`;
+    ``workers=1`` keeps them in this process); the result is the same either way.
+    """
+    size = _size(path) if path.suffix.lower() in (".xlsx", ".csv") else 0
+    with worker_for(size, workers=workers) as pool:
+        return _read(
+            path,
+            mapping=mapping or {},
+            drop_columns=drop_columns,
+            skip_invalid=skip_invalid,
+            limits=limits or MasterLimits(),
+            pool=pool,
+        )
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while rows are read. Intake keeps every row
+    it reads: 100,000 rows are ~500,000 objects, which the collector would scan again
+    and again (a fifth of the intake's time) though they hold no reference cycles;
+    garbage without cycles is still freed at once, by reference counting."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _size(path: Path) -> int:
+    """The file's size, only to decide whether a worker is worth starting."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0  # reading it says what is wrong
+
+
+def _read(
+    path: Path,
+    *,
+    mapping: Mapping[str, str],
+    drop_columns: Collection[str],
+    skip_invalid: bool,
+    limits: MasterLimits,
+    pool: ProcessPoolExecutor | None,
+) -> IntakeResult:
+    raw = _read_raw(path, limits)
     what = path.name
     sheet = raw.sheet
     header_row = next(raw.rows, None)
@@ -405,29 +337,27 @@ def read_master(
         sheet=sheet,
         header_number=header_number,
         first_column=raw.first_column,
-        mapping=mapping or {},
+        mapping=mapping,
         drop_columns=drop_columns,
     )
     if problems:
         raise MasterProblems(what, problems)
-    columns = _columns(sheet, raw.first_column, len(header), plan)
+    columns = Columns(Plan(sheet, raw.first_column, len(header), tuple(plan)))
     omitted = 0
     rows: list[tuple[int, MasterRow]] = []
-    for number, cells in raw.rows:
-        if all(_is_empty(cell) for cell in cells):
-            continue  # blank rows between or after the data
-        read = columns.row(number, cells)
-        if isinstance(read, MasterRow):
-            rows.append((number, read))
-        elif len(problems) + len(read) > MAX_PROBLEMS:
-            if not skip_invalid:
-                # Bounded memory: a million bad rows must not become 14 million
-                # problem objects. What was found is enough to act on.
-                raise MasterProblems(what, problems[:MAX_PROBLEMS], stopped=True)
-            omitted += len(read)
-        else:
-            problems.extend(read)
-    rows, over = _repeated_client_ids(rows, columns, problems)
+    with _collector_paused():
+        for number, read in outcomes(columns, raw.rows, pool):
+            if isinstance(read, tuple):
+                rows.append((number, master_row(read)))
+            elif len(problems) + len(read) > MAX_PROBLEMS:
+                if not skip_invalid:
+                    # Bounded memory: a million bad rows must not become 14 million
+                    # problem objects. What was found is enough to act on.
+                    raise MasterProblems(what, problems[:MAX_PROBLEMS], stopped=True)
+                omitted += len(read)
+            else:
+                problems.extend(read)
+        rows, over = _repeated_client_ids(rows, columns, problems)
     omitted += over
     if problems and not skip_invalid:
         raise MasterProblems(what, problems, stopped=omitted > 0)

@@ -1,0 +1,226 @@
+"""A master's data rows read by a plan of its columns: each row a master row, or every
+problem it has (located, never quoted).
+
+Reading a row depends on that row and the plan only (the converters' memories and
+normalise's caches give what they were asked before, reasons included), so rows can be
+read in any order and in any process: :mod:`securexchange.intake.pool` reads chunks of
+them in a worker process, and the results are merged in file order.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from itertools import zip_longest
+
+from securexchange import schema
+from securexchange.intake.converters import RECHECKED, FieldConverter, converters
+from securexchange.printable import escape
+from securexchange.schema import FieldError, MasterRow, Record
+from securexchange.sheets.xlsxguard import column_letters
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    """One thing wrong with a master, located but never quoted."""
+
+    sheet: str
+    row: int  # as the spreadsheet shows it: the header is row 1
+    column: str  # column letter(s); "" when the whole row is concerned
+    reason: str
+    header: str | None = None  # the canonical header, when the column is known
+
+    def __post_init__(self) -> None:
+        if self.row < 1 or not self.reason:
+            raise ValueError("a problem has a row and a reason")
+
+    def __str__(self) -> str:
+        where = f"sheet '{escape(self.sheet)}', row {self.row}"
+        if self.column:
+            where += f", column {self.column}"
+            if self.header:
+                where += f" ({self.header})"
+        return f"{where}: {self.reason}"
+
+
+def is_empty(cell: object) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _filled(cell: object) -> bool:
+    return not is_empty(cell)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Which columns of one master are read, as what: (cell index, canonical header, or
+    "" for a column without a header), where the sheet's columns start, and its width."""
+
+    sheet: str
+    first_column: int
+    width: int
+    columns: tuple[tuple[int, str], ...]
+
+
+# A row's converted values in schema.MASTER_FIELDS order, once every check has passed.
+Values = tuple[object, ...]
+# What reading a row gives: its number, and its values or its problems.
+Outcome = tuple[int, Values | list[Problem]]
+
+_FIELD_COUNT = len(schema.MASTER_FIELDS)
+_PLACE = {spec.header: i for i, spec in enumerate(schema.MASTER_FIELDS)}
+_CLIENT_ID = _PLACE[schema.KLANT_ID.header]
+_NIS = _PLACE[schema.NIS_CODE.header]
+_CERTIFICATE = _PLACE[schema.DATUM_ATTEST.header]
+# A master row's values in record order (schema.SHARED_FIELDS), as one tuple.
+_shared_values = operator.itemgetter(*(_PLACE[s.header] for s in schema.SHARED_FIELDS))
+_RECHECKED = tuple(
+    (_PLACE[spec.header], spec) for spec in schema.SHARED_FIELDS if spec.header in RECHECKED
+)
+
+
+class Columns:
+    """A plan with its converters, which remember values for one intake: for each planned
+    column its cell index, its field's place in :data:`schema.MASTER_FIELDS`, its
+    converter (None: a column without a header), its letter and its header."""
+
+    def __init__(self, plan: Plan) -> None:
+        convert = converters()
+        self.plan = plan
+        self.letters = {
+            target: column_letters(plan.first_column + index) for index, target in plan.columns
+        }
+        self.planned: tuple[tuple[int, int, FieldConverter | None, str, str], ...] = tuple(
+            (
+                index,
+                _PLACE.get(target, -1),
+                convert[target] if target else None,
+                column_letters(plan.first_column + index),
+                target,
+            )
+            for index, target in plan.columns
+        )
+        if sorted(p for _, p, c, _, _ in self.planned if c is not None) != list(
+            range(_FIELD_COUNT)
+        ):
+            raise ValueError("a plan reads every canonical column once")
+
+    def read(self, rows: Sequence[tuple[int, Sequence[object]]]) -> list[Outcome]:
+        """What each row that is not blank gives, in order: :meth:`values` of each row.
+
+        Read a column at a time (remembered values looked up for a whole column); a row
+        with anything refused or out of place is read again by :meth:`values`, which
+        gives its problems exactly as they are reported (``tests/test_intake_fast.py``).
+        """
+        live = [(n, cells) for n, cells in rows if not all(is_empty(c) for c in cells)]
+        table = list(zip_longest(*(cells for _, cells in live)))
+        width = self.plan.width
+        again: set[int] = set()
+        if len(table) > width:  # a value right of the last column
+            again.update(i for i, (_, c) in enumerate(live) if any(map(_filled, c[width:])))
+        columns: list[Sequence[object]] = [()] * _FIELD_COUNT
+        for index, place, field, _, _ in self.planned:
+            column = table[index] if index < len(table) else (None,) * len(live)
+            if field is None:  # a column without a header: its cells must be empty
+                again.update(i for i, cell in enumerate(column) if not is_empty(cell))
+                continue
+            columns[place], refused = field.column(column)
+            again.update(refused)
+        for place, spec in _RECHECKED:
+            problem = spec.problem
+            again.update(i for i, v in enumerate(columns[place]) if problem(v) is not None)
+        again.update(
+            i for i, v in enumerate(columns[_CERTIFICATE]) if v is not None and type(v) is not date
+        )
+        return [
+            (number, self.values(number, cells) if i in again else values)
+            for i, ((number, cells), values) in enumerate(
+                zip(live, zip(*columns, strict=True), strict=True)
+            )
+        ]
+
+    def row(self, number: int, cells: Sequence[object]) -> MasterRow | list[Problem]:
+        """One row as a master row, or every problem it has (located, never quoted)."""
+        values = self.values(number, cells)
+        return values if isinstance(values, list) else master_row(values)
+
+    def values(self, number: int, cells: Sequence[object]) -> Values | list[Problem]:
+        """One row's converted values, or every problem it has."""
+        sheet = self.plan.sheet
+        problems: list[Problem] = []
+        width = self.plan.width
+        count = len(cells)
+        if count > width and any(not is_empty(c) for c in cells[width:]):
+            where = column_letters(self.plan.first_column + width)
+            problems.append(Problem(sheet, number, where, "a value right of the last column"))
+        values: list[object] = [None] * _FIELD_COUNT
+        for index, place, convert, letter, target in self.planned:
+            cell = cells[index] if index < count else None
+            if convert is None:
+                if not is_empty(cell):
+                    reason = "a value in a column without a header"
+                    problems.append(Problem(sheet, number, letter, reason))
+                continue
+            try:
+                values[place] = convert.convert(cell)
+            except ValueError as exc:
+                # Our converters' reasons only: the libraries' messages were replaced.
+                reason = exc.reason if isinstance(exc, FieldError) else str(exc)
+                problems.append(Problem(sheet, number, letter, reason, target))
+        if problems:
+            return problems
+        return self._checked(number, values)
+
+    def _checked(self, number: int, values: list[object]) -> Values | list[Problem]:
+        """The converted values, after the checks conversion does not imply: the first
+        failing one is the row's one problem, as Record and MasterRow report it."""
+        for place, spec in _RECHECKED:
+            problem = spec.problem(values[place])
+            if problem is not None:
+                letter = self.letters[spec.header]
+                return [Problem(self.plan.sheet, number, letter, problem, spec.header)]
+        certificate = values[_CERTIFICATE]
+        if certificate is not None and type(certificate) is not date:
+            header = schema.DATUM_ATTEST.header
+            where = self.letters[header]
+            return [Problem(self.plan.sheet, number, where, "is not a date", header)]
+        return tuple(values)
+
+
+def master_row(values: Values) -> MasterRow:
+    """The master row of values :meth:`Columns.values` gave (checked there, once)."""
+    return MasterRow.trusted(
+        values[_CLIENT_ID],  # type: ignore[arg-type]
+        values[_NIS],  # type: ignore[arg-type]
+        values[_CERTIFICATE],  # type: ignore[arg-type]
+        Record.trusted(_shared_values(values)),
+    )
+
+
+@lru_cache(maxsize=1)
+def _worker_columns(plan: Plan) -> Columns:
+    # A worker serves one intake, so its memories are that intake's.
+    return Columns(plan)
+
+
+def read_chunk(plan: Plan, rows: Sequence[tuple[int, Sequence[object]]]) -> list[Outcome]:
+    """:meth:`Columns.read` in a worker process (module level: pickled by name)."""
+    return _worker_columns(plan).read(rows)
+
+
+def warm_up() -> None:
+    """Import what reading rows needs, before the first rows arrive; pause the cyclic
+    collector of this worker, which holds no cycles (see ``master._collector_paused``)."""
+    import gc
+
+    from securexchange import normalise
+
+    gc.disable()
+    normalise.phone("0470 12 34 56")
+    normalise.phone_library("0470 12 34 56")
+    normalise.email("a@example.be")
+    normalise.email_library("a@example.be")
+    normalise.clear_caches()
