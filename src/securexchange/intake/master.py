@@ -34,6 +34,17 @@ from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
 
+__all__ = [
+    "MAX_PROBLEMS",
+    "IntakeResult",
+    "MasterLimits",
+    "MasterProblems",
+    "Problem",
+    "format_problems",
+    "load_mapping",
+    "read_master",
+]
+
 # Problems kept before reading stops (or, with skip_invalid, before they are only
 # counted): enough to fix a master, and a bound on memory for a hostile one.
 MAX_PROBLEMS = 1000
