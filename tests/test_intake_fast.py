@@ -308,3 +308,20 @@ def test_a_column_gives_each_cell_its_value_or_its_refusal(
             assert i in refused and values[i] is None
         else:
             assert i not in refused and (type(values[i]), values[i]) == value
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.from_regex(r"[A-Za-z0-9_+\-]{1,8}", fullmatch=True),
+    st.sampled_from(["Gmail.com", "gmail.COM", "x--y.be", "a.test", "b.Local", "gent.be"]),
+)
+def test_a_remembered_domain_gives_the_library_s_answer_again(local: str, domain: str) -> None:
+    from securexchange import normalise
+
+    text = f"{local}@{domain}"
+    for _ in range(2):  # the second time from what was remembered of the domain
+        fast = normalise.email_fast(text)
+        if fast is not None:
+            assert fast == normalise.email_library(text)
+        elif domain in ("x--y.be", "a.test", "b.Local"):
+            assert normalise._plain_domain(domain) is None

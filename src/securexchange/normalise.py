@@ -112,16 +112,35 @@ def email_fast(text: str) -> str | None:
     match = _PLAIN_EMAIL.fullmatch(text)
     if match is None or len(text) > 254:
         return None
-    domain = match.group(1).lower()
-    if len(domain) > 253 or "--" in domain:
-        return None  # "--" may be an IDNA label ("xn--"): the library decides
-    specials, mailboxes = _library_lists()
-    labels = domain.split(".")
-    if any(".".join(labels[i:]) in specials for i in range(len(labels))):
-        return None  # a special-use domain or one under it: the library gives its verdict
+    domain = _plain_domain(match.group(1))
+    if domain is None:
+        return None
+    _, mailboxes = _library_lists()
     if text[: match.start(1) - 1].lower() in mailboxes:
         return None  # "WWW@", "Postmaster@": the library lowercases these local parts
     return text[: match.start(1)] + domain
+
+
+def _plain_domain(typed: str) -> str | None:
+    """The lower-cased domain of a plain address, or None when the library decides (an
+    address's domain is one of few: each verdict is remembered)."""
+    if typed in _domain_cache:
+        return _domain_cache[typed]
+    lowered = typed.lower()
+    specials, _ = _library_lists()
+    labels = lowered.split(".")
+    domain: str | None = lowered
+    if len(lowered) > 253 or "--" in lowered:
+        domain = None  # "--" may be an IDNA label ("xn--"): the library decides
+    elif any(".".join(labels[i:]) in specials for i in range(len(labels))):
+        domain = None  # a special-use domain or one under it: the library's verdict
+    if len(_domain_cache) >= _CACHE_MAX:
+        _domain_cache.clear()
+    _domain_cache[typed] = domain
+    return domain
+
+
+_domain_cache: dict[str, str | None] = {}
 
 
 @cache
@@ -222,3 +241,4 @@ def clear_caches() -> None:
     """Forget cached phone and e-mail results (benchmarks measure cold runs)."""
     _phone_cache.clear()
     _email_cache.clear()
+    _domain_cache.clear()

@@ -45,7 +45,7 @@ Rows = Sequence[tuple[int, Sequence[object]]]
 def worker_for(size: int, *, workers: int | None = None) -> Iterator[ProcessPoolExecutor | None]:
     """A worker process for a master of ``size`` bytes, or None when one process reads
     it (``workers``: None decides by size and cores, 1 never starts one)."""
-    wanted = (os.cpu_count() or 1) >= 2 and size >= MIN_BYTES_FOR_WORKER
+    wanted = size >= MIN_BYTES_FOR_WORKER and _spare_core()
     if workers is not None:
         wanted = workers > 1
     if not wanted:
@@ -61,6 +61,18 @@ def worker_for(size: int, *, workers: int | None = None) -> Iterator[ProcessPool
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _spare_core() -> bool:
+    """Whether a second core is likely to be free: two or more, and (where the system
+    says) fewer runnable processes on average than cores less one. On a busy machine a
+    worker would only wait for a core and add its overhead to the intake."""
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # Windows has no load average
+        load = 0.0
+    return cores >= 2 and load <= cores - 1
 
 
 def _chunks(

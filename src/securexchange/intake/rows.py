@@ -54,6 +54,14 @@ def _filled(cell: object) -> bool:
     return not is_empty(cell)
 
 
+def _blank(cells: Sequence[object]) -> bool:
+    """Whether every cell of a row is empty (a first cell with text answers at once)."""
+    first = cells[0] if cells else None
+    if type(first) is str and first and not first[0].isspace():
+        return False
+    return all(map(is_empty, cells))
+
+
 @dataclass(frozen=True)
 class Plan:
     """Which columns of one master are read, as what: (cell index, canonical header, or
@@ -115,7 +123,7 @@ class Columns:
         with anything refused or out of place is read again by :meth:`values`, which
         gives its problems exactly as they are reported (``tests/test_intake_fast.py``).
         """
-        live = [(n, cells) for n, cells in rows if not all(is_empty(c) for c in cells)]
+        live = [(n, cells) for n, cells in rows if not _blank(cells)]
         table = list(zip_longest(*(cells for _, cells in live)))
         width = self.plan.width
         again: set[int] = set()
