@@ -250,12 +250,19 @@ def _repeated_client_ids(
     problem), and how many such problems were past the cap."""
     # The client id is what record ids are derived from: two rows with one id would
     # give two records the same id. Neither row can be trusted over the other.
-    by_id: dict[str, list[int]] = {}
-    for number, row in rows:
-        by_id.setdefault(row.client_id, []).append(number)
-    repeated = {cid: numbers for cid, numbers in by_id.items() if len(numbers) > 1}
-    if not repeated:
+    seen: set[str] = set()
+    twice: set[str] = set()
+    for _, row in rows:
+        if row.client_id in seen:
+            twice.add(row.client_id)
+        seen.add(row.client_id)
+    if not twice:
         return rows, 0
+    # Each repeated id with its rows, ids in the order of their first row.
+    repeated: dict[str, list[int]] = {}
+    for number, row in rows:
+        if row.client_id in twice:
+            repeated.setdefault(row.client_id, []).append(number)
     omitted = 0
     for numbers in repeated.values():
         for number in numbers:
@@ -373,7 +380,7 @@ def _read(
     if problems and not skip_invalid:
         raise MasterProblems(what, problems, stopped=omitted > 0)
     return IntakeResult(
-        rows=tuple(r for _, r in rows),
+        rows=tuple([r for _, r in rows]),
         problems=tuple(sorted(problems)),
         problems_omitted=omitted,
         source=what,
