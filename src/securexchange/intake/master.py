@@ -26,7 +26,7 @@ from securexchange import schema, strictjson, vocabularies
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
 from securexchange.intake.csvread import CsvLimits
 from securexchange.intake.pool import outcomes, worker_for
-from securexchange.intake.rows import Columns, Plan, Problem, master_row
+from securexchange.intake.rows import Columns, Plan, Problem
 from securexchange.printable import escape
 from securexchange.schema import MasterRow
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
@@ -365,8 +365,8 @@ def _read(
     rows: list[tuple[int, MasterRow]] = []
     with _collector_paused():
         for number, read in outcomes(columns, raw.rows, pool):
-            if isinstance(read, tuple):
-                rows.append((number, master_row(read)))
+            if isinstance(read, MasterRow):
+                rows.append((number, read))
             elif len(problems) + len(read) > MAX_PROBLEMS:
                 if not skip_invalid:
                     # Bounded memory: a million bad rows must not become 14 million

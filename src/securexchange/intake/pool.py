@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from securexchange.intake.rows import Columns, Outcome, read_chunk, warm_up
+from securexchange.intake.rows import Columns, Outcome, Read, as_read, read_chunk, warm_up
 
 # Below this size a master is read in one process: a worker's start-up (~0.2 s of CPU,
 # ~40 MB) would cost more than it saves. 2 MiB is ~20,000 rows of .xlsx or CSV.
@@ -94,7 +94,7 @@ class _Split:
     def __init__(self, columns: Columns, pool: ProcessPoolExecutor | None) -> None:
         self.columns = columns
         self.pool = pool
-        self.queue: deque[tuple[Rows, Future[list[Outcome]] | list[Outcome]]] = deque()
+        self.queue: deque[tuple[Rows, Future[list[Outcome]] | list[Read]]] = deque()
 
     def add(self, chunk: Rows) -> None:
         sent = sum(1 for _, r in self.queue if isinstance(r, Future) and not r.done())
@@ -110,23 +110,24 @@ class _Split:
         head = self.queue[0][1] if self.queue else None
         return head is not None and (not isinstance(head, Future) or head.done())
 
-    def take(self) -> list[Outcome]:
+    def take(self) -> list[Read]:
         """The first chunk's outcomes (waiting for the worker if it has it)."""
         chunk, result = self.queue.popleft()
         if not isinstance(result, Future):
             return result
         try:
-            return result.result()
+            outcomes = result.result()
         except Exception:
             # The worker died or failed: this chunk (and the rest) is read here, where
             # an error of the rows themselves is raised as one process would raise it.
             self.pool = None
             return self.columns.read(chunk)
+        return as_read(outcomes)
 
 
 def outcomes(
     columns: Columns, rows: Iterable[tuple[int, Sequence[object]]], pool: ProcessPoolExecutor | None
-) -> Iterator[Outcome]:
+) -> Iterator[Read]:
     """Every row's outcome, in file order, read here and by ``pool``'s worker."""
     split = _Split(columns, pool)
     source = _chunks(rows)

@@ -75,8 +75,11 @@ class Plan:
 
 # A row's converted values in schema.MASTER_FIELDS order, once every check has passed.
 Values = tuple[object, ...]
+Rows = Sequence[tuple[int, Sequence[object]]]  # (row number, cells)
 # What reading a row gives: its number, and its values or its problems.
 Outcome = tuple[int, Values | list[Problem]]
+# The same with a master row for the values.
+Read = tuple[int, MasterRow | list[Problem]]
 
 _FIELD_COUNT = len(schema.MASTER_FIELDS)
 _PLACE = {spec.header: i for i, spec in enumerate(schema.MASTER_FIELDS)}
@@ -84,7 +87,8 @@ _CLIENT_ID = _PLACE[schema.KLANT_ID.header]
 _NIS = _PLACE[schema.NIS_CODE.header]
 _CERTIFICATE = _PLACE[schema.DATUM_ATTEST.header]
 # A master row's values in record order (schema.SHARED_FIELDS), as one tuple.
-_shared_values = operator.itemgetter(*(_PLACE[s.header] for s in schema.SHARED_FIELDS))
+_SHARED = tuple(_PLACE[s.header] for s in schema.SHARED_FIELDS)
+_shared_values = operator.itemgetter(*_SHARED)
 _RECHECKED = tuple(
     (_PLACE[spec.header], spec) for spec in schema.SHARED_FIELDS if spec.header in RECHECKED
 )
@@ -116,20 +120,48 @@ class Columns:
         ):
             raise ValueError("a plan reads every canonical column once")
 
-    def read(self, rows: Sequence[tuple[int, Sequence[object]]]) -> list[Outcome]:
-        """What each row that is not blank gives, in order: :meth:`values` of each row.
+    def read(self, rows: Rows) -> list[Read]:
+        """Each row that is not blank as a master row, or its problems, in order: what
+        :meth:`row` gives for each (``tests/test_intake_fast.py``)."""
+        live, columns, again = self._columns(rows)
+        records = map(Record.trusted, zip(*(columns[p] for p in _SHARED), strict=True))
+        # A refused row's values make a master row too, never used: it is read again.
+        masters = map(
+            MasterRow.trusted,  # type: ignore[arg-type]
+            columns[_CLIENT_ID],
+            columns[_NIS],
+            columns[_CERTIFICATE],
+            records,
+        )
+        return [
+            (number, self.row(number, cells) if i in again else master)
+            for i, ((number, cells), master) in enumerate(zip(live, masters, strict=True))
+        ]
 
-        Read a column at a time (remembered values looked up for a whole column); a row
-        with anything refused or out of place is read again by :meth:`values`, which
-        gives its problems exactly as they are reported (``tests/test_intake_fast.py``).
-        """
+    def read_values(self, rows: Rows) -> list[Outcome]:
+        """:meth:`read` as values (what a worker sends back): :meth:`values` of each row."""
+        live, columns, again = self._columns(rows)
+        return [
+            (number, self.values(number, cells) if i in again else values)
+            for i, ((number, cells), values) in enumerate(
+                zip(live, zip(*columns, strict=True), strict=True)
+            )
+        ]
+
+    def _columns(
+        self, rows: Rows
+    ) -> tuple[list[tuple[int, Sequence[object]]], list[list[object]], set[int]]:
+        """The rows that are not blank, their values a column at a time (remembered
+        values looked up for a whole column), and which rows must be read again, one by
+        one, for their problems: a cell refused or out of place, a value the field's
+        rule refuses after conversion."""
         live = [(n, cells) for n, cells in rows if not _blank(cells)]
         table = list(zip_longest(*(cells for _, cells in live)))
         width = self.plan.width
         again: set[int] = set()
         if len(table) > width:  # a value right of the last column
             again.update(i for i, (_, c) in enumerate(live) if any(map(_filled, c[width:])))
-        columns: list[Sequence[object]] = [()] * _FIELD_COUNT
+        columns: list[list[object]] = [[]] * _FIELD_COUNT
         for index, place, field, _, _ in self.planned:
             column = table[index] if index < len(table) else (None,) * len(live)
             if field is None:  # a column without a header: its cells must be empty
@@ -143,12 +175,7 @@ class Columns:
         again.update(
             i for i, v in enumerate(columns[_CERTIFICATE]) if v is not None and type(v) is not date
         )
-        return [
-            (number, self.values(number, cells) if i in again else values)
-            for i, ((number, cells), values) in enumerate(
-                zip(live, zip(*columns, strict=True), strict=True)
-            )
-        ]
+        return live, columns, again
 
     def row(self, number: int, cells: Sequence[object]) -> MasterRow | list[Problem]:
         """One row as a master row, or every problem it has (located, never quoted)."""
@@ -214,9 +241,14 @@ def _worker_columns(plan: Plan) -> Columns:
     return Columns(plan)
 
 
-def read_chunk(plan: Plan, rows: Sequence[tuple[int, Sequence[object]]]) -> list[Outcome]:
-    """:meth:`Columns.read` in a worker process (module level: pickled by name)."""
-    return _worker_columns(plan).read(rows)
+def read_chunk(plan: Plan, rows: Rows) -> list[Outcome]:
+    """:meth:`Columns.read_values` in a worker process (module level: pickled by name)."""
+    return _worker_columns(plan).read_values(rows)
+
+
+def as_read(outcomes: list[Outcome]) -> list[Read]:
+    """A worker's outcomes with master rows for the values."""
+    return [(n, v if isinstance(v, list) else master_row(v)) for n, v in outcomes]
 
 
 def warm_up() -> None:
