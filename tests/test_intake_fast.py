@@ -289,9 +289,6 @@ def test_reading_a_chunk_a_column_at_a_time_gives_what_reading_each_row_gives(
     numbered = [(n + 2, row) for n, row in enumerate(chunk)]
     one_by_one = Columns(Plan(SHEET, 1, WIDTH, tuple(PLAN)))
     live = [(n, row) for n, row in numbered if not all(map(is_empty, row))]
-    values = [(n, one_by_one.values(n, row)) for n, row in live]
-    assert READ.read_values(numbered) == values
-    assert Columns(Plan(SHEET, 1, WIDTH, tuple(PLAN))).read_values(numbered) == values
     rows_read = [(n, one_by_one.row(n, row)) for n, row in live]
     assert READ.read(numbered) == rows_read
     assert Columns(Plan(SHEET, 1, WIDTH, tuple(PLAN))).read(numbered) == rows_read

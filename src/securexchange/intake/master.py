@@ -20,19 +20,14 @@ import gc
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from securexchange import schema, strictjson, vocabularies
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
 from securexchange.intake.csvread import CsvLimits
-from securexchange.intake.pool import outcomes, worker_for
-from securexchange.intake.rows import Columns, Plan, Problem
+from securexchange.intake.rows import Columns, Plan, Problem, chunks
 from securexchange.printable import escape
 from securexchange.schema import MasterRow
 from securexchange.sheets.xlsxguard import XlsxLimits, column_letters
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
 
 __all__ = [
     "MAX_PROBLEMS",
@@ -292,23 +287,15 @@ def read_master(
     drop_columns: Collection[str] = (),
     skip_invalid: bool = False,
     limits: MasterLimits | None = None,
-    workers: int | None = None,
 ) -> IntakeResult:
-    """Read and validate a master; :class:`MasterProblems` lists every problem.
-
-    A large master's rows are read on two cores (:mod:`securexchange.intake.pool`;
-    ``workers=1`` keeps them in this process); the result is the same either way.
-    """
-    size = _size(path) if path.suffix.lower() in (".xlsx", ".csv") else 0
-    with worker_for(size, workers=workers) as pool:
-        return _read(
-            path,
-            mapping=mapping or {},
-            drop_columns=drop_columns,
-            skip_invalid=skip_invalid,
-            limits=limits or MasterLimits(),
-            pool=pool,
-        )
+    """Read and validate a master; :class:`MasterProblems` lists every problem."""
+    return _read(
+        path,
+        mapping=mapping or {},
+        drop_columns=drop_columns,
+        skip_invalid=skip_invalid,
+        limits=limits or MasterLimits(),
+    )
 
 
 @contextlib.contextmanager
@@ -326,14 +313,6 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _size(path: Path) -> int:
-    """The file's size, only to decide whether a worker is worth starting."""
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0  # reading it says what is wrong
-
-
 def _read(
     path: Path,
     *,
@@ -341,7 +320,6 @@ def _read(
     drop_columns: Collection[str],
     skip_invalid: bool,
     limits: MasterLimits,
-    pool: ProcessPoolExecutor | None,
 ) -> IntakeResult:
     raw = _read_raw(path, limits)
     what = path.name
@@ -364,7 +342,7 @@ def _read(
     omitted = 0
     rows: list[tuple[int, MasterRow]] = []
     with _collector_paused():
-        for number, read in outcomes(columns, raw.rows, pool):
+        for number, read in (read for chunk in chunks(raw.rows) for read in columns.read(chunk)):
             if isinstance(read, MasterRow):
                 rows.append((number, read))
             elif len(problems) + len(read) > MAX_PROBLEMS:

@@ -1,19 +1,18 @@
 """A master's data rows read by a plan of its columns: each row a master row, or every
 problem it has (located, never quoted).
 
-Reading a row depends on that row and the plan only (the converters' memories and
-normalise's caches give what they were asked before, reasons included), so rows can be
-read in any order and in any process: :mod:`securexchange.intake.pool` reads chunks of
-them in a worker process, and the results are merged in file order.
+Rows are read a chunk at a time and a column at a time (:meth:`Columns.read`); what a
+row gives depends on that row and the plan only (the converters' memories and
+normalise's caches give what they gave before, reasons included), which is what lets
+a chunk be read a column at a time, and would let chunks be read in another process.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from itertools import zip_longest
 
 from securexchange import schema
@@ -76,9 +75,7 @@ class Plan:
 # A row's converted values in schema.MASTER_FIELDS order, once every check has passed.
 Values = tuple[object, ...]
 Rows = Sequence[tuple[int, Sequence[object]]]  # (row number, cells)
-# What reading a row gives: its number, and its values or its problems.
-Outcome = tuple[int, Values | list[Problem]]
-# The same with a master row for the values.
+# What reading a row gives: its number, and its master row or its problems.
 Read = tuple[int, MasterRow | list[Problem]]
 
 _FIELD_COUNT = len(schema.MASTER_FIELDS)
@@ -136,16 +133,6 @@ class Columns:
         return [
             (number, self.row(number, cells) if i in again else master)
             for i, ((number, cells), master) in enumerate(zip(live, masters, strict=True))
-        ]
-
-    def read_values(self, rows: Rows) -> list[Outcome]:
-        """:meth:`read` as values (what a worker sends back): :meth:`values` of each row."""
-        live, columns, again = self._columns(rows)
-        return [
-            (number, self.values(number, cells) if i in again else values)
-            for i, ((number, cells), values) in enumerate(
-                zip(live, zip(*columns, strict=True), strict=True)
-            )
         ]
 
     def _columns(
@@ -235,32 +222,27 @@ def master_row(values: Values) -> MasterRow:
     )
 
 
-@lru_cache(maxsize=1)
-def _worker_columns(plan: Plan) -> Columns:
-    # A worker serves one intake, so its memories are that intake's.
-    return Columns(plan)
+# Rows read at a time: enough that a column's remembered values are looked up at C speed,
+# few enough that a chunk's cells are a small part of the intake's memory.
+CHUNK_ROWS = 2000
 
 
-def read_chunk(plan: Plan, rows: Rows) -> list[Outcome]:
-    """:meth:`Columns.read_values` in a worker process (module level: pickled by name)."""
-    return _worker_columns(plan).read_values(rows)
-
-
-def as_read(outcomes: list[Outcome]) -> list[Read]:
-    """A worker's outcomes with master rows for the values."""
-    return [(n, v if isinstance(v, list) else master_row(v)) for n, v in outcomes]
-
-
-def warm_up() -> None:
-    """Import what reading rows needs, before the first rows arrive; pause the cyclic
-    collector of this worker, which holds no cycles (see ``master._collector_paused``)."""
-    import gc
-
-    from securexchange import normalise
-
-    gc.disable()
-    normalise.phone("0470 12 34 56")
-    normalise.phone_library("0470 12 34 56")
-    normalise.email("a@example.be")
-    normalise.email_library("a@example.be")
-    normalise.clear_caches()
+def chunks(
+    rows: Iterable[tuple[int, Sequence[object]]],
+) -> Iterator[list[tuple[int, Sequence[object]]]]:
+    """``rows`` in chunks of :data:`CHUNK_ROWS`. When the source refuses a row (a CSV row
+    over the caps), the rows before it come first, then the refusal: as when rows were
+    read one at a time, problems found before it may stop reading first."""
+    chunk: list[tuple[int, Sequence[object]]] = []
+    try:
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == CHUNK_ROWS:
+                yield chunk
+                chunk = []
+    except Exception:
+        if chunk:
+            yield chunk
+        raise
+    if chunk:
+        yield chunk
