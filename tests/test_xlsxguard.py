@@ -16,9 +16,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from securexchange import schema
 from securexchange.errors import HostileFile
+from securexchange.sheets import tagcount, xlsxguard
 from securexchange.sheets.xlsxguard import XlsxLimits, check_xlsx, column_index, column_letters
 
 try:  # another engineer's shared helper; the same thing locally until it lands
@@ -412,3 +415,56 @@ def test_a_clean_master_is_accepted_in_the_same_limited_child(tmp_path: Path) ->
     path.write_bytes(build_xlsx(master_sheet(1)))
     result = run_limited(READ.format(path=str(path)), timeout=HANG, mem=256 << 20)
     assert result.stdout.strip() == "accepted", result.stdout + result.stderr[-2000:]
+
+
+# --- counting tags: two passes give what one pass a tag gives ---------------------------
+
+# Pieces of sheet XML that make every tag, its stem without a tag, and longer names.
+_PIECES = [b"<row", b"<c", b"<col", b"<cols>", b"<rowBreaks", b"<x:c ", b'<c r="', b'r="A1"']
+_PIECES += [b" ", b">", b"/", b"\t", b"\n", b"\r", b"<", b"c", b"row", b"a"]
+_XML_BYTES = st.lists(st.sampled_from(_PIECES), max_size=40).map(b"".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(_XML_BYTES, st.integers(0, 200))
+def test_counting_tags_by_their_stem_gives_what_counting_each_tag_gives(
+    window: bytes, cut: int
+) -> None:
+    cut = min(cut, len(window))
+    for tags in (tagcount.ROW_TAGS[0], tagcount.CELL_TAGS[0]):
+        expected = tagcount.one_pass_a_tag(window, tags, cut)
+        assert tagcount.count_plain(window, tags, cut) == expected
+    colon = b":" in window
+    cells = tagcount.one_pass_a_tag(window, tagcount.CELL_TAGS[0], cut)
+    referenced = tagcount.one_pass_a_tag(window, tagcount.REFERENCED_CELLS[0], cut)
+    if colon:
+        cells += sum(1 for m in tagcount.CELL_TAGS[1].finditer(window) if m.start() < cut)
+        referenced += sum(
+            1 for m in tagcount.REFERENCED_CELLS[1].finditer(window) if m.start() < cut
+        )
+    assert tagcount.count_cells(window, cut, colon) == (cells, referenced)
+
+
+# References near and beyond the caps, and the text around them in a sheet.
+_REFERENCE_PIECES = [b'r="', b'"', b"A", b"AF", b"AG", b"B", b"ZZ", b"ABC", b"0", b"1", b"2"]
+_REFERENCE_PIECES += [b"9", b"12000", b"120002", b"99999", b'<c r="N5" t="s">', b"<v>7</v>"]
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(st.sampled_from(_REFERENCE_PIECES), max_size=30).map(b"".join),
+    st.sampled_from([(120_000, 32), (10, 5), (99, 26), (1_000_000, 800)]),
+)
+def test_a_window_said_to_hold_no_far_reference_holds_none(
+    window: bytes, caps: tuple[int, int]
+) -> None:
+    max_rows, max_columns = caps
+    if xlsxguard._far_reference(max_rows, max_columns).search(window):
+        assert xlsxguard._may_refer_far(window, max_rows, max_columns)
+
+
+def test_a_plain_master_sheet_needs_no_far_reference_search() -> None:
+    window = b'<row r="7"><c r="A7" t="inlineStr"><is><t>K81716564</t></is></c></row>' * 50
+    assert not xlsxguard._may_refer_far(window, 120_000, 32)
+    assert xlsxguard._may_refer_far(window + b'<c r="A120002"', 120_000, 32)
+    assert xlsxguard._may_refer_far(window + b'<c r="AG7"', 120_000, 32)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
@@ -82,12 +83,20 @@ def phone_library(text: str) -> str:
     return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
-_phone_cache: dict[str, str | None] = {}
-_email_cache: dict[str, str | None] = {}
+@dataclass(frozen=True)
+class _Refused:
+    """A remembered refusal, with its reason: a value refused again gives the same
+    reason as the first time (which must not depend on what was read before)."""
+
+    reason: str
+
+
+_phone_cache: dict[str, str | _Refused] = {}
+_email_cache: dict[str, str | _Refused] = {}
 _CACHE_MAX = 1 << 18
 
 
-def _remember(cache_: dict[str, str | None], key: str, value: str | None) -> None:
+def _remember(cache_: dict[str, str | _Refused], key: str, value: str | _Refused) -> None:
     if len(cache_) >= _CACHE_MAX:
         cache_.clear()  # bounded memory; a cache miss costs only time
     cache_[key] = value
@@ -95,7 +104,7 @@ def _remember(cache_: dict[str, str | None], key: str, value: str | None) -> Non
 
 def phone(text: str) -> str:
     """The E.164 form of a phone number typed in Belgium; ValueError if invalid."""
-    return _normalised(_phone_cache, text, phone_fast, phone_library, "is not a valid phone number")
+    return _normalised(_phone_cache, text, phone_fast, phone_library)
 
 
 def email_fast(text: str) -> str | None:
@@ -103,16 +112,35 @@ def email_fast(text: str) -> str | None:
     match = _PLAIN_EMAIL.fullmatch(text)
     if match is None or len(text) > 254:
         return None
-    domain = match.group(1).lower()
-    if len(domain) > 253 or "--" in domain:
-        return None  # "--" may be an IDNA label ("xn--"): the library decides
-    specials, mailboxes = _library_lists()
-    labels = domain.split(".")
-    if any(".".join(labels[i:]) in specials for i in range(len(labels))):
-        return None  # a special-use domain or one under it: the library gives its verdict
+    domain = _plain_domain(match.group(1))
+    if domain is None:
+        return None
+    _, mailboxes = _library_lists()
     if text[: match.start(1) - 1].lower() in mailboxes:
         return None  # "WWW@", "Postmaster@": the library lowercases these local parts
     return text[: match.start(1)] + domain
+
+
+def _plain_domain(typed: str) -> str | None:
+    """The lower-cased domain of a plain address, or None when the library decides (an
+    address's domain is one of few: each verdict is remembered)."""
+    if typed in _domain_cache:
+        return _domain_cache[typed]
+    lowered = typed.lower()
+    specials, _ = _library_lists()
+    labels = lowered.split(".")
+    domain: str | None = lowered
+    if len(lowered) > 253 or "--" in lowered:
+        domain = None  # "--" may be an IDNA label ("xn--"): the library decides
+    elif any(".".join(labels[i:]) in specials for i in range(len(labels))):
+        domain = None  # a special-use domain or one under it: the library's verdict
+    if len(_domain_cache) >= _CACHE_MAX:
+        _domain_cache.clear()
+    _domain_cache[typed] = domain
+    return domain
+
+
+_domain_cache: dict[str, str | None] = {}
 
 
 @cache
@@ -137,31 +165,28 @@ def email_library(text: str) -> str:
 
 def email(text: str) -> str:
     """A checked, normalised e-mail address; ValueError if invalid."""
-    return _normalised(
-        _email_cache, text, email_fast, email_library, "is not a valid e-mail address"
-    )
+    return _normalised(_email_cache, text, email_fast, email_library)
 
 
 def _normalised(
-    cache_: dict[str, str | None],
+    cache_: dict[str, str | _Refused],
     text: str,
     fast: Callable[[str], str | None],
     library: Callable[[str], str],
-    invalid: str,
 ) -> str:
     """``text`` normalised by the fast path, else by the library, remembering both
-    verdicts (an invalid value is remembered as None and raises ``invalid`` again)."""
-    if text in cache_:
-        cached = cache_[text]
-        if cached is None:
-            raise ValueError(invalid)
+    verdicts (a refusal is remembered with its reason and raises it again)."""
+    cached = cache_.get(text)
+    if cached is not None:
+        if isinstance(cached, _Refused):
+            raise ValueError(cached.reason)
         return cached
     result = fast(text)
     if result is None:
         try:
             result = library(text)
-        except ValueError:
-            _remember(cache_, text, None)
+        except ValueError as exc:
+            _remember(cache_, text, _Refused(str(exc)))
             raise
     _remember(cache_, text, result)
     return result
@@ -216,3 +241,4 @@ def clear_caches() -> None:
     """Forget cached phone and e-mail results (benchmarks measure cold runs)."""
     _phone_cache.clear()
     _email_cache.clear()
+    _domain_cache.clear()

@@ -37,6 +37,7 @@ from pathlib import Path, PurePosixPath
 
 from securexchange.errors import HostileFile
 from securexchange.i18n import N_, _
+from securexchange.sheets.tagcount import ROW_TAGS, count_cells, count_tags
 
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -62,14 +63,6 @@ _DIMENSION = re.compile(
     rb"<(?:\w+:)?dimension\s+ref=\"([A-Z]{1,3})([0-9]{1,10})(?::([A-Z]{1,3})([0-9]{1,10}))?\""
 )
 _SHEETDATA = re.compile(rb"<(?:\w+:)?sheetData[\s/>]")
-_CELL_TAG_PREFIXED = re.compile(rb"<\w{1,16}:c[\s/>]")  # namespace-prefixed form only
-_ROW_TAG_PREFIXED = re.compile(rb"<\w{1,16}:row[\s/>]")
-# The unprefixed forms, counted with bytes.count (C speed: the guard reads 80 MB sheets).
-_ROW_TAGS = tuple(b"<row" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-_CELL_TAGS = tuple(b"<c" + end for end in (b" ", b">", b"/", b"\t", b"\n", b"\r"))
-# A cell whose reference comes first, as every spreadsheet writer puts it.
-_REFERENCED_CELL = (b'<c r="',)
-_REFERENCED_CELL_PREFIXED = re.compile(rb'<\w{1,16}:c r="')
 # What zipfile raises on a damaged archive or member: its own errors, zlib.error from a
 # corrupt deflate stream, NotImplementedError for an unknown version or method,
 # RuntimeError for an encrypted member, struct.error for a cut header. None of these is
@@ -356,19 +349,23 @@ def _far_reference(max_rows: int, max_columns: int) -> re.Pattern[bytes]:
     return re.compile(f'r="(?:[A-Z]{{0,3}}{row}|{col}[0-9]+)"'.encode("ascii"))
 
 
-def _count(window: bytes, tags: tuple[bytes, ...], prefixed: re.Pattern[bytes], cut: int) -> int:
-    """Tags (plain or namespace-prefixed) that start before ``cut`` in ``window``."""
-    total = sum(window.count(tag, 0, cut + len(tag) - 1) for tag in tags)
-    if b":" in window:  # a prefixed tag needs a colon; most sheets have few or none
-        total += sum(1 for m in prefixed.finditer(window) if m.start() < cut)
-    return total
+def _may_refer_far(window: bytes, max_rows: int, max_columns: int) -> bool:
+    """False when no reference in ``window`` can be beyond the caps, decided without the
+    regex: every match of :func:`_far_reference` is ``r="`` and as many letters as the
+    last column's name has, or as many digits as the first row beyond the cap has and a
+    quote. With letters and digits folded to one of each, those are two plain searches
+    (``tests/test_xlsxguard.py`` holds it to the regex with hypothesis)."""
+    shapes = window.translate(_SHAPES)
+    letters = b'r="' + b"A" * len(column_letters(max_columns))
+    return letters in shapes or b"0" * len(str(max_rows + 1)) + b'"' in shapes
+
+
+_SHAPES = bytes.maketrans(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"0" * 10 + b"A" * 26)
 
 
 def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimits) -> int:
     """Stream a worksheet once: count its rows (with a cap) and let zipfile check CRC."""
-    rows = 0
-    cells = 0
-    referenced = 0
+    rows = cells = referenced = 0
     carry = b""
     far = _far_reference(limits.max_rows, limits.max_columns)
     try:
@@ -381,13 +378,17 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                 # A tag that starts in the last _TAIL bytes may be cut by the chunk
                 # boundary: it is counted in the next window, which starts at `cut`.
                 cut = max(len(window) - _TAIL, 0)
-                rows += _count(window, _ROW_TAGS, _ROW_TAG_PREFIXED, cut)
-                cells += _count(window, _CELL_TAGS, _CELL_TAG_PREFIXED, cut)
-                referenced += _count(window, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, cut)
+                colon = b":" in window
+                rows += count_tags(window, ROW_TAGS, cut, colon)
+                window_cells, window_referenced = count_cells(window, cut, colon)
+                cells += window_cells
+                referenced += window_referenced
                 carry = window[cut:]
                 # calamine sizes its grid by the furthest reference, not by the count:
                 # one cell at XFD1000000 would make it allocate 16 billion cells.
-                if far.search(window):
+                if _may_refer_far(window, limits.max_rows, limits.max_columns) and far.search(
+                    window
+                ):
                     raise HostileFile(
                         _(
                             "{what}: sheet part {part} refers to a cell beyond row {row} "
@@ -414,9 +415,11 @@ def _count_rows(archive: zipfile.ZipFile, name: str, what: str, limits: XlsxLimi
                         ),
                         hint=_(_SPLIT_CELLS),
                     )
-            rows += _count(carry, _ROW_TAGS, _ROW_TAG_PREFIXED, len(carry))
-            cells += _count(carry, _CELL_TAGS, _CELL_TAG_PREFIXED, len(carry))
-            referenced += _count(carry, _REFERENCED_CELL, _REFERENCED_CELL_PREFIXED, len(carry))
+            end, colon = len(carry), b":" in carry
+            rows += count_tags(carry, ROW_TAGS, end, colon)
+            carry_cells, carry_referenced = count_cells(carry, end, colon)
+            cells += carry_cells
+            referenced += carry_referenced
     except DAMAGED_ZIP:
         raise HostileFile(
             _("{what}: part {part} is damaged (sizes or checksum)").format(what=what, part=name)
