@@ -66,6 +66,7 @@ from securexchange.artifacts.package import (
     seal_package,
 )
 from securexchange.clock import format_instant
+from securexchange.collector import paused
 from securexchange.errors import (
     InternalError,
     NoRecipient,
@@ -224,14 +225,9 @@ def _master_rows_outside_collector() -> Iterator[None]:
     unaffected: reference counting frees them as before. The worker processes forked
     later inherit them outside the collector too (fewer copy-on-write pages).
     """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         yield
         gc.freeze()
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def export_master(

@@ -15,13 +15,12 @@ so what is exported is what the agency sees in Excel.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from securexchange import schema, strictjson, vocabularies
+from securexchange.collector import paused
 from securexchange.errors import HostileFile, InvalidMaster, Malformed, UsageError
 from securexchange.intake.csvread import CsvLimits
 from securexchange.intake.rows import Columns, Plan, Problem, chunks
@@ -298,21 +297,6 @@ def read_master(
     )
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector paused while rows are read. Intake keeps every row
-    it reads: 100,000 rows are ~500,000 objects, which the collector would scan again
-    and again (a fifth of the intake's time) though they hold no reference cycles;
-    garbage without cycles is still freed at once, by reference counting."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _read(
     path: Path,
     *,
@@ -341,7 +325,7 @@ def _read(
     columns = Columns(Plan(sheet, raw.first_column, len(header), tuple(plan)))
     omitted = 0
     rows: list[tuple[int, MasterRow]] = []
-    with _collector_paused():
+    with paused():
         for number, read in (read for chunk in chunks(raw.rows) for read in columns.read(chunk)):
             if isinstance(read, MasterRow):
                 rows.append((number, read))
