@@ -34,6 +34,7 @@ POSIX_ONLY_OS = frozenset(
         *("mkfifo", "mknod", "major", "minor", "makedev", "pipe2", "openpty", "ttyname"),
         *("ctermid", "pathconf", "fpathconf", "sysconf", "confstr", "getloadavg"),
         *("posix_fadvise", "posix_fallocate", "sched_getaffinity", "sendfile"),
+        *("pread", "preadv", "pwrite", "pwritev"),
         *("O_NOFOLLOW", "O_DIRECTORY", "O_NONBLOCK", "O_CLOEXEC", "O_NOCTTY", "O_SYNC"),
         *("O_DSYNC", "O_ASYNC", "O_NOATIME", "O_PATH", "O_TMPFILE"),
     }

@@ -21,6 +21,7 @@ from typing import BinaryIO
 from securexchange.age import armor as _armor
 from securexchange.age import format as _format
 from securexchange.age import parallel as _parallel
+from securexchange.age import positional as _positional
 from securexchange.age import stream as _stream
 from securexchange.age.errors import (
     AgeArmorError,
@@ -151,7 +152,10 @@ def encrypt_stream(
     write(header + nonce)
     key, readable = payload_key(file_key, nonce), _as_readable(src)
     helpers = _parallel.helpers_available()
-    if helpers:
+    file = _positional.regular_file(src) if helpers else None
+    if file is not None:  # each helper reads its own blocks (age/positional.py)
+        _positional.encrypt(key, file, write, helpers=helpers)
+    elif helpers:
         _parallel.encrypt(key, readable, write, helpers=helpers)
     else:
         _stream.encrypt(key, readable, write, read_ahead=never_blocks(src))

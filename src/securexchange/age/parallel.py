@@ -91,6 +91,7 @@ class _Slot:
         "first",
         "last",
         "length",
+        "offset",
         "opened",
         "sink",
     )
@@ -105,6 +106,7 @@ class _Slot:
         self.first = 0  # the counter of the block's first chunk
         self.last = False  # sealing: the block holds the final chunk
         self.length = 0  # sealing: bytes sealed into ``sink``
+        self.offset = 0  # sealing a regular file by position: where ``data`` is read
         self.opened = 0  # opening: chunks that authenticated
         self.final = False  # opening: the last of them was the final chunk
         self.error: BaseException | None = None
