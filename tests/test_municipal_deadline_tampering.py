@@ -16,6 +16,7 @@ import pytest
 
 from cli_helpers import TERMINATION_GROUND, assert_single_error
 from municipal_flows import World, make_package, make_world, muni, person
+from securexchange.sheets.layout import WorkbookRow
 
 T = date(2026, 12, 15)
 LATER = date(2027, 6, 1)
@@ -65,20 +66,26 @@ def test_a_retention_column_edited_past_the_signed_manifest_is_detected_and_shre
     assert '"tampered":1' in (world.staff / "log.jsonl").read_text()
 
 
-def test_a_retention_column_edited_within_the_manifest_is_caught_by_open_against_the_sealed_row(
-    tmp_path: Path,
-) -> None:
+def _early_deadline_moved_within_the_manifest(tmp_path: Path) -> tuple[World, WorkbookRow]:
+    """Two records imported, the earlier one's clear deadline moved to a later day that
+    is still within the signed [earliest, latest]: only the sealed copy can tell."""
     world = make_world(tmp_path)
     early, late = person(1, T), person(2, LATER)
     made = make_package(world, [early, late])
     assert muni(world, "import", str(made.path)).code == 0
-    # Within the signed [earliest, latest]: only the sealed copy can tell.
     _edit(
         world,
         "UPDATE vault_records SET retention = ? WHERE retention = ?",
         "2027-06-01",
         "2026-12-15",
     )
+    return world, late
+
+
+def test_a_retention_column_edited_within_the_manifest_is_caught_by_open_against_the_sealed_row(
+    tmp_path: Path,
+) -> None:
+    world, _late = _early_deadline_moved_within_the_manifest(tmp_path)
     assert _records(_status(world, now="2026-12-16")) == 2
 
     assert_single_error(muni(world, "open", now="2026-12-16"), "SX-TAMPERED", 1)
@@ -118,16 +125,7 @@ def test_a_status_set_on_another_record_still_checks_every_sealed_deadline(
 ) -> None:
     """The command line's set-status reads every row (the app's save reads its own only,
     after a page view that read them all)."""
-    world = make_world(tmp_path)
-    early, late = person(1, T), person(2, LATER)
-    made = make_package(world, [early, late])
-    assert muni(world, "import", str(made.path)).code == 0
-    _edit(
-        world,
-        "UPDATE vault_records SET retention = ? WHERE retention = ?",
-        "2027-06-01",
-        "2026-12-15",
-    )
+    world, late = _early_deadline_moved_within_the_manifest(tmp_path)
     result = muni(world, "set-status", late.record_id, "gestart", now="2026-12-16")
     assert_single_error(result, "SX-TAMPERED", 1)
     assert _records(_status(world, now="2026-12-16")) == 1

@@ -4,6 +4,8 @@ forgotten with the key."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -12,15 +14,20 @@ from app_world import make_app_world
 from flows import STAFF_PASS
 from securexchange import age
 from securexchange.errors import SxError
-from securexchange.home.home import HomeKind, open_home
+from securexchange.home.home import Home, HomeKind, open_home
 from securexchange.keys.keystore import KeySource
 from securexchange.municipality import opening, staff_edits
 from securexchange.municipality.importer import import_files
+from securexchange.sheets.layout import WorkbookRow
 
 pytestmark = pytest.mark.slow
 
 
-def test_remembered_edits_answer_as_the_vault_does_and_are_forgotten(tmp_path: Path) -> None:
+@contextmanager
+def _two_edits(
+    tmp_path: Path,
+) -> Iterator[tuple[Home, dict[str, age.SecretIdentity], list[WorkbookRow]]]:
+    """A staff home with a package imported and two status edits stored; the home open."""
     world = make_app_world(tmp_path)
     key = KeySource(world.staff.home / "keys" / "identity.key", lambda: STAFF_PASS)
     with open_home(world.staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
@@ -29,6 +36,11 @@ def test_remembered_edits_answer_as_the_vault_does_and_are_forgotten(tmp_path: P
         rows = opening.current_rows(home, opening.current(home), identities)
         opening.set_statuses(home, key, {rows[0].record_id: "gestart"})
         opening.set_statuses(home, key, {rows[1].record_id: "toegeleid"})
+        yield home, identities, rows
+
+
+def test_remembered_edits_answer_as_the_vault_does_and_are_forgotten(tmp_path: Path) -> None:
+    with _two_edits(tmp_path) as (home, identities, rows):
         opened = staff_edits.OpenedEdits()
         with staff_edits.remembering(opened):
             first = staff_edits.edits(home, identities)
@@ -72,14 +84,7 @@ def test_an_edit_the_vault_no_longer_holds_is_forgotten_and_a_relabelled_one_ref
     """What the session remembers is what the vault holds now: an edit deleted (erased at
     the agency's request, returned, shredded) leaves memory with the next read, and a row
     moved to another subkey is refused as it is without memory."""
-    world = make_app_world(tmp_path)
-    key = KeySource(world.staff.home / "keys" / "identity.key", lambda: STAFF_PASS)
-    with open_home(world.staff.home, env={}, expect=HomeKind.MUNICIPALITY) as home:
-        import_files(home, [world.package], key)
-        identities = opening.unlock(home, key)
-        rows = opening.current_rows(home, opening.current(home), identities)
-        opening.set_statuses(home, key, {rows[0].record_id: "gestart"})
-        opening.set_statuses(home, key, {rows[1].record_id: "toegeleid"})
+    with _two_edits(tmp_path) as (home, identities, _rows):
         opened = staff_edits.OpenedEdits()
         with staff_edits.remembering(opened):
             staff_edits.edits(home, identities)
