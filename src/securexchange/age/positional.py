@@ -19,7 +19,11 @@ What this must not change, and why it cannot:
 - A file that changes size while it is read: a block read short (it shrank) or any byte
   found past the size at the end (it grew) is an error (SX-TAMPERED: the payload would
   not be what was asked for), never a silently different payload. The sequential path
-  seals whatever the reads return; here the size is fixed at the start.
+  seals whatever the reads return; here the size is fixed at the start. A file
+  overwritten in place (same size) is sealed as the reads find it, on either path.
+- Which sources: only a file object of :func:`open` on a regular file that has blocks
+  on disk. A wrapper's ``fileno()`` may be the file it decodes (gzip, a tar member),
+  and a pseudo file's size (procfs, sysfs) says nothing of its content.
 - Memory, helpers and errors: :mod:`.parallel`'s pipeline (:class:`.parallel._Crew`,
   ``depth`` blocks of input and output), so an error is raised in the caller's thread,
   in order, after the blocks before it were written.
@@ -54,23 +58,35 @@ class RegularFile:
     size: int
 
 
+def _own_file(src: object) -> bool:
+    """Whether ``src`` reads its descriptor's bytes as they are, with its own position.
+
+    A wrapper may forward ``fileno()`` to a file it decodes while ``tell()`` counts what
+    it yields (gzip, bz2, lzma; a tar member's ``tell()`` is within the member): read by
+    position, that file's raw bytes would be sealed. Only the ``open()`` types qualify,
+    exactly (a subclass may change what ``readinto`` returns).
+    """
+    if type(src) in (io.BufferedReader, io.BufferedRandom):
+        src = getattr(src, "raw", None)
+    return type(src) is io.FileIO
+
+
 def regular_file(src: object) -> RegularFile | None:
     """``src`` as a :class:`RegularFile` when its remaining bytes can be read by position
-    (a regular file with a descriptor and a position); else None."""
-    if not POSITIONAL:
-        return None
-    fileno, tell = getattr(src, "fileno", None), getattr(src, "tell", None)
-    if fileno is None or tell is None:
+    (a file object of :func:`open` on a regular file); else None."""
+    if not POSITIONAL or not isinstance(src, io.IOBase) or not _own_file(src):
         return None
     try:
-        fd = fileno()
+        fd = src.fileno()
         status = os.fstat(fd)
-        start = tell()
-    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
+        start = src.tell()
+    except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(status.st_mode) or not isinstance(start, int):
+    if not stat.S_ISREG(status.st_mode) or not 0 <= start <= status.st_size:
         return None
-    if not 0 <= start <= status.st_size:
+    if status.st_blocks == 0:
+        # No block on disk: empty, all hole, or a pseudo file (procfs says 0 bytes,
+        # sysfs 4096, whatever they hold) whose size is no promise; read in order.
         return None
     return RegularFile(fd, start, status.st_size - start)
 
