@@ -182,3 +182,22 @@ def test_a_plain_file_in_any_readable_mode_is_read_by_position(tmp_path: Path) -
             handle.seek(10)
             file = positional.regular_file(handle)
             assert file is not None and (file.start, file.size) == (10, 990)
+
+
+def test_a_file_that_grows_is_refused_before_its_final_chunk_is_written(tmp_path: Path) -> None:
+    # The error alone is not enough: a complete payload already written would decrypt.
+    path = tmp_path / "plain.bin"
+    path.write_bytes(os.urandom(6 * CHUNK_SIZE))
+    written: list[bytes] = []
+
+    def write(block: memoryview | bytes) -> None:
+        written.append(bytes(block))
+        with path.open("ab") as more:
+            more.write(b"appended")
+
+    with path.open("rb") as handle, pytest.raises(AgePayloadError, match="changed"):
+        file = positional.regular_file(handle)
+        assert file is not None
+        positional.encrypt(KEY, file, write, helpers=1, block_chunks=1, depth=2)
+    with pytest.raises(AgePayloadError, match="no final chunk"):
+        stream.decrypt(KEY, io.BytesIO(b"".join(written)), io.BytesIO().write)

@@ -18,7 +18,8 @@ What this must not change, and why it cannot:
   tests/test_age_positional.py holds the output equal to :mod:`.stream`'s.
 - A file that changes size while it is read: a block read short (it shrank) or any byte
   found past the size at the end (it grew) is an error (SX-TAMPERED: the payload would
-  not be what was asked for), never a silently different payload. The sequential path
+  not be what was asked for), never a silently different payload, and raised before
+  the final chunk is written, so no complete payload is left behind. The sequential path
   seals whatever the reads return; here the size is fixed at the start. A file
   overwritten in place (same size) is sealed as the reads find it, on either path.
 - Which sources: only a file object of :func:`open` on a regular file that has blocks
@@ -142,8 +143,22 @@ class _PositionalEncryption(_Encryption):
                 last=index == blocks - 1,
             )
         self._retire_all()
-        if _read_at(self._file.fd, memoryview(bytearray(1)), self._file.start + size):
+
+    def _retire(self) -> None:
+        if not self._pending[0].last:
+            super()._retire()
+            return
+        # The final chunk authenticates the payload: it is written only once every block
+        # was read and nothing was found past the size, or a refused file would still
+        # leave a complete payload behind.
+        slot = self._pending.popleft()
+        self._crew.wait(slot)
+        self._free.append(slot)
+        if slot.error is not None:
+            raise slot.error
+        if _read_at(self._file.fd, memoryview(bytearray(1)), self._file.start + self._file.size):
             raise _changed()  # it grew
+        self._write(slot.sink[: slot.length])
 
 
 def encrypt(
