@@ -18,8 +18,13 @@ What this must not change, and why it cannot:
   tests/test_age_positional.py holds the output equal to :mod:`.stream`'s.
 - A file that changes size while it is read: a block read short (it shrank) or any byte
   found past the size at the end (it grew) is an error (SX-TAMPERED: the payload would
-  not be what was asked for), never a silently different payload. The sequential path
-  seals whatever the reads return; here the size is fixed at the start.
+  not be what was asked for), never a silently different payload, and raised before
+  the final chunk is written, so no complete payload is left behind. The sequential path
+  seals whatever the reads return; here the size is fixed at the start. A file
+  overwritten in place (same size) is sealed as the reads find it, on either path.
+- Which sources: only a file object of :func:`open` on a regular file that has blocks
+  on disk. A wrapper's ``fileno()`` may be the file it decodes (gzip, a tar member),
+  and a pseudo file's size (procfs, sysfs) says nothing of its content.
 - Memory, helpers and errors: :mod:`.parallel`'s pipeline (:class:`.parallel._Crew`,
   ``depth`` blocks of input and output), so an error is raised in the caller's thread,
   in order, after the blocks before it were written.
@@ -54,23 +59,35 @@ class RegularFile:
     size: int
 
 
+def _own_file(src: object) -> bool:
+    """Whether ``src`` reads its descriptor's bytes as they are, with its own position.
+
+    A wrapper may forward ``fileno()`` to a file it decodes while ``tell()`` counts what
+    it yields (gzip, bz2, lzma; a tar member's ``tell()`` is within the member): read by
+    position, that file's raw bytes would be sealed. Only the ``open()`` types qualify,
+    exactly (a subclass may change what ``readinto`` returns).
+    """
+    if type(src) in (io.BufferedReader, io.BufferedRandom):
+        src = getattr(src, "raw", None)
+    return type(src) is io.FileIO
+
+
 def regular_file(src: object) -> RegularFile | None:
     """``src`` as a :class:`RegularFile` when its remaining bytes can be read by position
-    (a regular file with a descriptor and a position); else None."""
-    if not POSITIONAL:
-        return None
-    fileno, tell = getattr(src, "fileno", None), getattr(src, "tell", None)
-    if fileno is None or tell is None:
+    (a file object of :func:`open` on a regular file); else None."""
+    if not POSITIONAL or not isinstance(src, io.IOBase) or not _own_file(src):
         return None
     try:
-        fd = fileno()
+        fd = src.fileno()
         status = os.fstat(fd)
-        start = tell()
-    except (OSError, ValueError, TypeError, io.UnsupportedOperation):
+        start = src.tell()
+    except (OSError, ValueError):
         return None
-    if not stat.S_ISREG(status.st_mode) or not isinstance(start, int):
+    if not stat.S_ISREG(status.st_mode) or not 0 <= start <= status.st_size:
         return None
-    if not 0 <= start <= status.st_size:
+    if status.st_blocks == 0:
+        # No block on disk: empty, all hole, or a pseudo file (procfs says 0 bytes,
+        # sysfs 4096, whatever they hold) whose size is no promise; read in order.
         return None
     return RegularFile(fd, start, status.st_size - start)
 
@@ -126,8 +143,22 @@ class _PositionalEncryption(_Encryption):
                 last=index == blocks - 1,
             )
         self._retire_all()
-        if _read_at(self._file.fd, memoryview(bytearray(1)), self._file.start + size):
+
+    def _retire(self) -> None:
+        if not self._pending[0].last:
+            super()._retire()
+            return
+        # The final chunk authenticates the payload: it is written only once every block
+        # was read and nothing was found past the size, or a refused file would still
+        # leave a complete payload behind.
+        slot = self._pending.popleft()
+        self._crew.wait(slot)
+        self._free.append(slot)
+        if slot.error is not None:
+            raise slot.error
+        if _read_at(self._file.fd, memoryview(bytearray(1)), self._file.start + self._file.size):
             raise _changed()  # it grew
+        self._write(slot.sink[: slot.length])
 
 
 def encrypt(
