@@ -128,6 +128,7 @@ def test_encrypt_stream_of_a_file_decrypts_to_its_bytes(tmp_path: Path) -> None:
     out = io.BytesIO()
     with path.open("rb") as handle:
         age.encrypt_stream(handle, out, [identity.recipient])
+        assert handle.tell() == len(data) and handle.read() == b""  # as read in order
     assert age.decrypt(out.getvalue(), [identity]) == data
 
 

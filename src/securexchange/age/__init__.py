@@ -155,6 +155,7 @@ def encrypt_stream(
     file = _positional.regular_file(src) if helpers else None
     if file is not None:  # each helper reads its own blocks (age/positional.py)
         _positional.encrypt(key, file, write, helpers=helpers)
+        src.seek(file.start + file.size)  # at the end, where reading in order leaves it
     elif helpers:
         _parallel.encrypt(key, readable, write, helpers=helpers)
     else:
