@@ -8,9 +8,14 @@ kept, and the collector runs again as it was once the block ends.
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -23,3 +28,17 @@ def paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def unfreezing(work: Callable[P, R]) -> Callable[P, R]:
+    """``work`` that may ``gc.freeze()`` what it built: whatever it froze goes back to
+    the collector when it returns or raises."""
+
+    @functools.wraps(work)
+    def unfrozen_after(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return work(*args, **kwargs)
+        finally:
+            gc.unfreeze()
+
+    return unfrozen_after

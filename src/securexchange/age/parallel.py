@@ -246,7 +246,11 @@ class _Encryption:
         self._free.append(slot)
         if slot.error is not None:
             raise slot.error
+        self._before_writing(slot)
         self._write(slot.sink[: slot.length])
+
+    def _before_writing(self, slot: _Slot) -> None:
+        """A last check of a sealed block before it goes out (none here)."""
 
     def _retire_all(self) -> None:
         while self._pending:

@@ -144,21 +144,13 @@ class _PositionalEncryption(_Encryption):
             )
         self._retire_all()
 
-    def _retire(self) -> None:
-        if not self._pending[0].last:
-            super()._retire()
-            return
+    def _before_writing(self, slot: _Slot) -> None:
         # The final chunk authenticates the payload: it is written only once every block
         # was read and nothing was found past the size, or a refused file would still
         # leave a complete payload behind.
-        slot = self._pending.popleft()
-        self._crew.wait(slot)
-        self._free.append(slot)
-        if slot.error is not None:
-            raise slot.error
-        if _read_at(self._file.fd, memoryview(bytearray(1)), self._file.start + self._file.size):
+        start, size = self._file.start, self._file.size
+        if slot.last and _read_at(self._file.fd, memoryview(bytearray(1)), start + size):
             raise _changed()  # it grew
-        self._write(slot.sink[: slot.length])
 
 
 def encrypt(

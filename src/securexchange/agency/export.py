@@ -66,7 +66,7 @@ from securexchange.artifacts.package import (
     seal_package,
 )
 from securexchange.clock import format_instant
-from securexchange.collector import paused
+from securexchange.collector import paused, unfreezing
 from securexchange.errors import (
     InternalError,
     NoRecipient,
@@ -230,6 +230,7 @@ def _master_rows_outside_collector() -> Iterator[None]:
         gc.freeze()
 
 
+@unfreezing  # what the intake froze (_master_rows_outside_collector) goes back after
 def export_master(
     home: Home,
     master: Path,
@@ -248,23 +249,6 @@ def export_master(
     KeyPermissions (the pseudonym key file), InternalError (a record id collision, a
     changed pseudonym key).
     """
-    try:
-        return _export_master(
-            home, master, out_dir, export_key=export_key, options=options, progress=progress
-        )
-    finally:
-        gc.unfreeze()  # what the intake froze goes back to the collector
-
-
-def _export_master(
-    home: Home,
-    master: Path,
-    out_dir: Path,
-    *,
-    export_key: KeySource,
-    options: ExportOptions = DEFAULT_OPTIONS,
-    progress: Progress | None = None,
-) -> ExportResult:
     selection = tuple(sorted({check_nis(n) for n in options.nis}))
     rolled: list[Path] = []
     if not options.dry_run:

@@ -98,13 +98,16 @@ def _name(row: WorkbookRow) -> tuple[str, str]:
     return searchable(str(row.record.naam)), searchable(str(row.record.voornaam))
 
 
+# A status sorts by its place in the closed list (one the list lacks, last).
+_STATUS_ORDER = {status: place for place, status in enumerate(ACTIVITY_STATUSES.values)}
+
 _SORTS: dict[str, Callable[[WorkbookRow], tuple[object, ...]]] = {
     "naam": lambda r: (*_name(r), r.record_id),
     "gemeente": lambda r: (searchable(str(r.record.gemeente)), *_name(r), r.record_id),
     "status": lambda r: (
-        (ACTIVITY_STATUSES.values.index(r.status), *_name(r), r.record_id)
-        if r.status in ACTIVITY_STATUSES.values
-        else (len(ACTIVITY_STATUSES.values), *_name(r), r.record_id)
+        _STATUS_ORDER.get(r.status, len(_STATUS_ORDER)),
+        *_name(r),
+        r.record_id,
     ),
     "bewaren": lambda r: (r.retention, *_name(r), r.record_id),
 }

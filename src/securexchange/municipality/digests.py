@@ -89,14 +89,11 @@ def _field_tag(key: _Keyed, salt: bytes, record_id: str, label: str) -> bytes:
 
 def _quality_tags(key: _Keyed, salt: bytes, record_id: str, label: str) -> bytes:
     by_field = _by_field(label)
+    labels = [by_field.get(field, "") for field in QUALITY_FIELDS]
     # A field without a report has the label "", whatever the field: its tag is the
-    # same for each of them, so it is computed once per row (11 digests became 1-2).
-    tags: dict[str, bytes] = {}
-    for field in QUALITY_FIELDS:
-        field_label = by_field.get(field, "")
-        if field_label not in tags:
-            tags[field_label] = _field_tag(key, salt, record_id, field_label)
-    return b"".join(tags[by_field.get(field, "")] for field in QUALITY_FIELDS)
+    # same for each of them, so each distinct label is digested once (11 became 1-2).
+    tags = {each: _field_tag(key, salt, record_id, each) for each in set(labels)}
+    return b"".join(tags[each] for each in labels)
 
 
 def keep(home: Home, workbook_id: str, cells: Mapping[str, tuple[str, str]]) -> None:

@@ -18,31 +18,53 @@ from securexchange.sheets.workbook_style import DEMO_TAB, print_setup, protect, 
 from securexchange.vocabularies import ACTIVITY_STATUSES, QUALITY_PROBLEMS
 
 
-def write_lists_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
+def _side_sheet(
+    ws: WriteOnlySheet,
+    meta: WorkbookMeta,
+    *,
+    width_b: int,
+    banner_height: int,
+    banner: str,
+    landscape: bool = False,
+) -> None:
+    """A side sheet's two columns, print setup and banner row (A1:B1 merged)."""
     from openpyxl.cell import WriteOnlyCell
 
     style = workbook_styles()
     ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 40
-    ws.row_dimensions[1].height = 32
+    ws.column_dimensions["B"].width = width_b
+    ws.row_dimensions[1].height = banner_height
     if meta.demo:
         ws.sheet_properties.tabColor = DEMO_TAB
     print_setup(ws, meta)
-
-    banner = WriteOnlyCell(ws, lists_banner(meta, layout))
-    banner.font = style["banner_font"]
-    banner.fill = style["banner_fill"]
-    banner.alignment = style["wrap"]
-    ws.append([banner])
+    if landscape:
+        ws.page_setup.orientation = "landscape"
+    cell = WriteOnlyCell(ws, banner)
+    cell.font = style["banner_font"]
+    cell.fill = style["banner_fill"]
+    cell.alignment = style["wrap"]
+    ws.append([cell])
     ws.merged_cells.add("A1:B1")
-    headers = []
-    per_field = layout.per_field_quality
-    for header in (HEADER_ACTIVITY, PROBLEMS_LIST_HEADER if per_field else HEADER_QUALITY):
-        cell = WriteOnlyCell(ws, header)
+
+
+def _header_row(ws: WriteOnlySheet, texts: tuple[str, ...]) -> None:
+    """A row of header-styled cells."""
+    from openpyxl.cell import WriteOnlyCell
+
+    style = workbook_styles()
+    cells = []
+    for text in texts:
+        cell = WriteOnlyCell(ws, text)
         cell.font = style["header_font"]
         cell.fill = style["header_fill"]
-        headers.append(cell)
-    ws.append(headers)
+        cells.append(cell)
+    ws.append(cells)
+
+
+def write_lists_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> None:
+    _side_sheet(ws, meta, width_b=40, banner_height=32, banner=lists_banner(meta, layout))
+    per_field = layout.per_field_quality
+    _header_row(ws, (HEADER_ACTIVITY, PROBLEMS_LIST_HEADER if per_field else HEADER_QUALITY))
     statuses = ACTIVITY_STATUSES.values
     reports = (
         list(QUALITY_PROBLEMS.values) if per_field else [report.label for report in QUALITY_REPORTS]
@@ -70,20 +92,14 @@ def write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> 
     )
 
     style = workbook_styles()
-    ws.column_dimensions["A"].width = 28
-    ws.column_dimensions["B"].width = 90
-    ws.row_dimensions[1].height = 48
-    if meta.demo:
-        ws.sheet_properties.tabColor = DEMO_TAB
-    print_setup(ws, meta)
-    ws.page_setup.orientation = "landscape"
-
-    banner = WriteOnlyCell(ws, help_banner(meta, layout))
-    banner.font = style["banner_font"]
-    banner.fill = style["banner_fill"]
-    banner.alignment = style["wrap"]
-    ws.append([banner])
-    ws.merged_cells.add("A1:B1")
+    _side_sheet(
+        ws,
+        meta,
+        width_b=90,
+        banner_height=48,
+        banner=help_banner(meta, layout),
+        landscape=True,
+    )
     sections = (
         (HEADER_ACTIVITY, "Wat betekent de status?", STATUS_HELP),
         (
@@ -97,13 +113,7 @@ def write_help_sheet(ws: WriteOnlySheet, meta: WorkbookMeta, layout: Layout) -> 
     )
     for title, intro, texts in sections:
         ws.append([])
-        heads = []
-        for text in (title, intro):
-            cell = WriteOnlyCell(ws, text)
-            cell.font = style["header_font"]
-            cell.fill = style["header_fill"]
-            heads.append(cell)
-        ws.append(heads)
+        _header_row(ws, (title, intro))
         for value, help_text in texts.items():
             explained = WriteOnlyCell(ws, help_text.nl)
             explained.alignment = style["wrap"]
