@@ -94,20 +94,6 @@ def test_a_file_that_shrinks_while_it_is_read_is_refused(tmp_path: Path) -> None
         positional.encrypt(KEY, file, write, helpers=1, block_chunks=1, depth=2)
 
 
-def test_a_file_that_grows_while_it_is_read_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "plain.bin"
-    path.write_bytes(os.urandom(6 * CHUNK_SIZE))
-
-    def write(_block: memoryview | bytes) -> None:
-        with path.open("ab") as more:
-            more.write(b"appended")
-
-    with path.open("rb") as handle, pytest.raises(AgePayloadError, match="changed"):
-        file = positional.regular_file(handle)
-        assert file is not None
-        positional.encrypt(KEY, file, write, helpers=1, block_chunks=1, depth=2)
-
-
 def test_only_a_regular_file_with_a_position_is_read_by_position(tmp_path: Path) -> None:
     read, write = os.pipe()
     with os.fdopen(read, "rb") as pipe, os.fdopen(write, "wb"):
