@@ -1,4 +1,4 @@
-"""The frozen app's entry point: the same ``main`` as the ``securexchange`` console script.
+"""The frozen app's entry point: the same ``run`` as the ``securexchange`` console script.
 
 PyInstaller runs this file as ``__main__`` inside the one-folder app
 (``packaging/securexchange.spec``). ``freeze_support`` must come first: ``agency
@@ -9,8 +9,8 @@ this point instead of running the CLI a second time.
 
 import multiprocessing
 
-from securexchange.cli.main import main
+from securexchange.cli.main import run
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()
-    main()
+    run()

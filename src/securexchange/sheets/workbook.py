@@ -30,10 +30,11 @@ from __future__ import annotations
 
 import functools
 import io
+import operator
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any, cast
 
 from securexchange.errors import InternalError
@@ -78,6 +79,7 @@ from securexchange.sheets.memory import (
     memory_sheet_class,
     write_other_parts,
 )
+from securexchange.sheets.shipped_frames import shipped_frame
 from securexchange.sheets.workbook_frame import (
     FrameValues,
     StyleIds,
@@ -113,11 +115,16 @@ def write_package_workbook(rows: Sequence[WorkbookRow], meta: WorkbookMeta) -> b
 
 
 def write_workbook(
-    rows: Sequence[WorkbookRow], meta: WorkbookMeta, *, layout: Layout = STAFF_LAYOUT
+    rows: Sequence[WorkbookRow],
+    meta: WorkbookMeta,
+    *,
+    layout: Layout = STAFF_LAYOUT,
+    compresslevel: int | None = None,
 ) -> bytes:
     """The .xlsx bytes of the municipal workbook for ``rows``; nothing is written to disk.
 
     ``layout``: the staff workbook's (default) or :data:`PACKAGE_LAYOUT`.
+    ``compresslevel``: zlib's level for the records' sheet (None: zlib's default).
 
     Everything but the records' rows and a few per-package values (the municipality,
     the package id, the destroy-by date, the record count and digest) is the same for
@@ -129,7 +136,7 @@ def write_workbook(
     cannot be stored in a workbook (the vault should never hold one).
     """
     ids = _checked_ids(rows, meta, layout)
-    return _written(meta, layout, ids, _row_texts(rows, layout))
+    return _written(meta, layout, ids, _row_texts(rows, layout), compresslevel)
 
 
 def write_workbook_reference(
@@ -142,17 +149,28 @@ def write_workbook_reference(
 
 
 def _written(
-    meta: WorkbookMeta, layout: Layout, ids: Sequence[str], texts: Iterator[tuple[str, ...]]
+    meta: WorkbookMeta,
+    layout: Layout,
+    ids: Sequence[str],
+    texts: Iterator[tuple[str, ...]],
+    compresslevel: int | None = None,
 ) -> bytes:
     if len(ids) < MIN_FRAMED_ROWS:
         # Rare, and framed differently: no rows, no drop-downs and no editable style;
         # one row, a drop-down range of one cell ("N4", not "N4:N4"). openpyxl writes it.
         return _written_by_openpyxl(meta, layout, ids, texts)
-    frame = _frame(layout, meta.demo, meta.written_at, meta.schema_version)
+    frame = _frame(layout, meta.demo, meta.schema_version)
     values = FrameValues(
-        meta.municipality, meta.nis, meta.package_id, meta.destroy_by, len(ids), records_digest(ids)
+        meta.municipality,
+        meta.nis,
+        meta.package_id,
+        meta.destroy_by,
+        len(ids),
+        records_digest(ids),
+        meta.written_at,
     )
-    return frame.render(values, sheetxml.rows_xml(FIRST_DATA_ROW, texts, frame.styles))
+    rows = sheetxml.rows_xml(FIRST_DATA_ROW, texts, frame.styles)
+    return frame.render(values, rows, compresslevel)
 
 
 def _written_by_openpyxl(
@@ -229,15 +247,18 @@ def _checked_ids(
 
 
 @functools.lru_cache(maxsize=4)
-def _frame(
-    layout: Layout, demo: bool, written_at: datetime | None, schema_version: str
-) -> WorkbookFrame:
-    """The frame of one export's workbooks (per process: each worker builds its own)."""
+def _frame(layout: Layout, demo: bool, schema_version: str) -> WorkbookFrame:
+    """The frame of ``layout``'s workbooks: the shipped one, or one built (per process)."""
+    return shipped_frame(layout, demo, schema_version) or built_frame(layout, demo, schema_version)
+
+
+def built_frame(layout: Layout, demo: bool, schema_version: str) -> WorkbookFrame:
+    """The frame of ``layout``'s workbooks, built with openpyxl and proven against it."""
 
     def render(meta: WorkbookMeta, count: int, digest: str) -> tuple[bytes, StyleIds]:
         return _write_openpyxl(meta, layout, count, digest, None)
 
-    return build_frame(render, demo=demo, written_at=written_at, schema_version=schema_version)
+    return build_frame(render, demo=demo, schema_version=schema_version)
 
 
 def _write_openpyxl(
@@ -290,7 +311,9 @@ def _write_openpyxl(
 def _row_texts(rows: Sequence[WorkbookRow], layout: Layout) -> Iterator[tuple[str, ...]]:
     """The records' cell texts in ``layout``'s order, every text checked first (never
     quoted)."""
-    order = layout_order(layout)
+    # The layout's order as one C call per row (order has more than one column, so
+    # itemgetter gives a tuple).
+    in_order = operator.itemgetter(*layout_order(layout))
     per_field = layout.per_field_quality
 
     def texts() -> Iterator[tuple[str, ...]]:
@@ -299,14 +322,16 @@ def _row_texts(rows: Sequence[WorkbookRow], layout: Layout) -> Iterator[tuple[st
             retention = dates.get(row.retention)
             if retention is None:
                 retention = dates[row.retention] = row.retention.isoformat()
+            quality = row.quality
             cells = (
                 row.record_id,
                 *row.record.cells(),
                 retention,
                 row.status,
-                row.quality.label if row.quality is not None else "",
+                quality.label if quality is not None else "",
                 row.outcome or "",
-                *(field_cells(row.reports) if per_field else NO_FIELD_CELLS),
+                # A row without a report (most rows) has every field's cell empty.
+                *(field_cells(row.reports) if per_field and quality else NO_FIELD_CELLS),
             )
             # One search over the row finds a bad character in any cell; the length
             # limit is per cell.
@@ -320,7 +345,7 @@ def _row_texts(rows: Sequence[WorkbookRow], layout: Layout) -> Iterator[tuple[st
                         "cannot store"
                     ).format(sheet=DATA_SHEET, row=FIRST_DATA_ROW + number)
                 )
-            yield tuple(cells[i] for i in order)
+            yield in_order(cells)
 
     return texts()
 

@@ -43,7 +43,6 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
     from securexchange.errors import StateMissing
     from securexchange.home.home import HomeKind
     from securexchange.home.statedb import damaged
-    from securexchange.municipality.damaged import shred_damaged_home
     from securexchange.municipality.retention import shred
 
     try:
@@ -55,6 +54,8 @@ def shred_command(state: CliState, *, dry_run: bool) -> None:
             raise
         # The deadlines are in the damaged database: destroy what can be found without
         # it rather than keep every key until someone restores the home.
+        from securexchange.municipality.damaged import shred_damaged_home
+
         gone = shred_damaged_home(state.home_dir, env=os.environ)
         if gone is None:
             again = (
