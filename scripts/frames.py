@@ -14,7 +14,7 @@ from pathlib import Path
 
 from securexchange.schema import SCHEMA_VERSION
 from securexchange.sheets.shipped_frames import FRAMES_DIR, SHIPPED_LAYOUTS, file_name
-from securexchange.sheets.workbook import built_frame
+from securexchange.sheets.workbook_openpyxl import built_frame
 from securexchange.sheets.workbook_frame import FrameKey, frame_document
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ from securexchange.home.home import HomeKind, open_home
 LATER = date(2027, 3, 1)
 
 KILLER = r"""
-import os, runpy, signal, sys
+import atexit, os, runpy, signal, sys
 
 target = int(sys.argv[1])
 home = os.path.abspath(sys.argv[2])
@@ -59,13 +59,15 @@ def hook(event, hook_args):
     if seen == target:
         os.kill(os.getpid(), signal.SIGKILL)
 
-sys.addaudithook(hook)
-sys.argv = ["securexchange", "--home", home, *args]
-try:
-    runpy.run_module("securexchange", run_name="__main__")
-finally:
+def write_count():
     with open(count_file, "w") as handle:
         handle.write(str(seen))
+
+# At exit: the CLI leaves through os._exit once the exit handlers ran (cli/leaving.py).
+atexit.register(write_count)
+sys.addaudithook(hook)
+sys.argv = ["securexchange", "--home", home, *args]
+runpy.run_module("securexchange", run_name="__main__")
 """
 
 

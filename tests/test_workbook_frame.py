@@ -201,20 +201,20 @@ def test_a_package_of_no_or_one_row_is_written_as_openpyxl_writes_it(count: int)
 def test_a_frame_that_does_not_reproduce_the_workbook_is_refused() -> None:
     """A writer whose fixed text holds a sentinel (here: it writes every workbook with
     one digest, the frame's own) cannot pass the frame's proof."""
-    from securexchange.sheets import workbook
+    from securexchange.sheets import workbook_openpyxl
 
     def stuck_digest(m: WorkbookMeta, count: int, digest: str) -> tuple[bytes, StyleIds]:
-        return workbook._write_openpyxl(m, PACKAGE_LAYOUT, count, "5a" * 32, None)
+        return workbook_openpyxl.write_openpyxl(m, PACKAGE_LAYOUT, count, "5a" * 32, None)
 
     with pytest.raises(InternalError):
         build_frame(stuck_digest, demo=False, schema_version="2026.1")
 
 
 def test_a_frame_is_built_from_and_proven_against_openpyxl() -> None:
-    from securexchange.sheets import workbook
+    from securexchange.sheets import workbook_openpyxl
 
     def openpyxl_writer(m: WorkbookMeta, count: int, digest: str) -> tuple[bytes, StyleIds]:
-        return workbook._write_openpyxl(m, PACKAGE_LAYOUT, count, digest, None)
+        return workbook_openpyxl.write_openpyxl(m, PACKAGE_LAYOUT, count, digest, None)
 
     frame = build_frame(openpyxl_writer, demo=False, schema_version="2026.1")
     assert [p.name for p in frame.parts][:2] == [

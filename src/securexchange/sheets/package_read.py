@@ -20,6 +20,7 @@ sheet, row and column, never a value.
 from __future__ import annotations
 
 import io
+import operator
 from datetime import date
 from typing import Any
 
@@ -105,6 +106,7 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
         )
     result: list[WorkbookRow] = []
     seen: set[str] = set()
+    shared_cells = operator.itemgetter(*(column[h] for h in SHARED_HEADERS))
     for number, raw in enumerate(rows[HEADER_ROW:], start=HEADER_ROW + 1):
         cells = [c if type(c) is str else written_text(c) for c in raw]
         cells += [""] * (len(found) - len(raw))
@@ -115,7 +117,7 @@ def read_package_rows(data: bytes, *, records: int) -> list[WorkbookRow]:
             if not is_record_id(record_id) or record_id in seen:
                 raise ValueError("record id")
             seen.add(record_id)
-            record = Record.from_cells({h: cells[column[h]] for h in SHARED_HEADERS})
+            record = Record.from_cell_texts(shared_cells(cells))
             outcome = cells[column[HEADER_OUTCOME]] or None
             reports = _reports(cells, column)
             if len(reports) > 1:
