@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from securexchange import sshsig, strictjson
+from securexchange.artifacts import keyring as keyring_module
 from securexchange.artifacts.agency_keys import AgencyKeys, certify_export_key
 from securexchange.artifacts.allowed_signers import allowed_signers
 from securexchange.artifacts.keyring import (
@@ -214,3 +215,50 @@ def test_allowed_signers_let_ssh_keygen_verify_by_hand(
     assert verify(export_fp, sshsig.NAMESPACE_LOG, tmp_path / "checkpoint.sig") == 0
     (tmp_path / "as-return.sig").write_text(export.sign(data, sshsig.NAMESPACE_RETURN))
     assert verify(export_fp, sshsig.NAMESPACE_RETURN, tmp_path / "as-return.sig") != 0
+
+
+# --- kept per process ------------------------------------------------------------------
+
+
+def _counted_verifications(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    seen: list[bytes] = []
+    real = sshsig.verify
+
+    def counting(signature: str | bytes, message: bytes, namespace: str, key: bytes) -> None:
+        seen.append(message)
+        real(signature, message, namespace, key)
+
+    monkeypatch.setattr(sshsig, "verify", counting)
+    keyring_module._verified.cache_clear()
+    return seen
+
+
+def test_a_keyring_verified_once_per_process_is_still_held_to_the_version_asked(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, _, keyring = world
+    data, signature = sign_keyring(keyring, root)
+    seen = _counted_verifications(monkeypatch)
+    first = open_keyring(data, signature, root.signing_key, min_version=5)
+    assert open_keyring(bytearray(data), signature, root.signing_key, min_version=1) is first
+    assert seen.count(data) == 1
+    with pytest.raises(Rollback):
+        open_keyring(data, signature, root.signing_key, min_version=6)
+
+
+def test_a_refused_keyring_is_refused_again_and_other_bytes_are_verified_anew(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root, export, keyring = world
+    data, signature = sign_keyring(keyring, root)
+    seen = _counted_verifications(monkeypatch)
+    for _ in range(2):
+        with pytest.raises(BadSignature):
+            open_keyring(data, signature, export.signing_key, min_version=0)
+    tampered = data.replace(b'"retention_months": 6', b'"retention_months": 9')
+    for _ in range(2):
+        with pytest.raises(BadSignature):
+            open_keyring(tampered, signature, root.signing_key, min_version=0)
+    assert seen.count(data) == 2 and seen.count(tampered) == 2
+    open_keyring(data, signature, root.signing_key, min_version=0)
+    assert seen.count(data) == 3

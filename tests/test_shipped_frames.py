@@ -11,8 +11,8 @@ import pytest
 from securexchange.schema import SCHEMA_VERSION
 from securexchange.sheets.layout import STAFF_LAYOUT, STAFF_LAYOUT_2, Layout
 from securexchange.sheets.shipped_frames import SHIPPED_LAYOUTS, shipped_frame
-from securexchange.sheets.workbook_openpyxl import built_frame
 from securexchange.sheets.workbook_frame import FrameKey, frame_document, frame_from_document
+from securexchange.sheets.workbook_openpyxl import built_frame
 
 
 @pytest.mark.parametrize("layout", SHIPPED_LAYOUTS, ids=lambda layout: f"layout{layout.version}")

@@ -264,7 +264,7 @@ def test_return_lists_a_bad_field_cell_by_sheet_row_and_column(tmp_path: Path) -
 
 
 def test_the_reader_s_cell_cap_fits_the_widest_layout_at_full_size() -> None:
-    from securexchange.sheets.workbook_edits import workbook_limits
+    from securexchange.sheets.workbook_limits import workbook_limits
 
     # The guard checks the sheet's dimension, a rectangle of rows x 26 columns.
     limits = workbook_limits(100_000)

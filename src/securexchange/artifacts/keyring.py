@@ -18,6 +18,7 @@ Pure: no I/O; time and ids passed in.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -325,6 +326,10 @@ class Keyring:
     @classmethod
     def from_bytes(cls, data: bytes) -> Keyring:
         """Parse (no signature check: use :func:`open_keyring` for untrusted bytes)."""
+        return _parsed(bytes(data))
+
+    @classmethod
+    def _parse(cls, data: bytes) -> Keyring:
         refuse_newer(
             data,
             family=KEYRING_FORMAT_NAME,
@@ -355,6 +360,18 @@ class Keyring:
             # One encoding per content: a document states exactly the format it needs.
             raise Malformed(_("the keyring states another format than its content needs"))
         return keyring
+
+
+# Every command reads the held keyring and the copy each held package embeds (most often
+# the same bytes) more than once: parsing and verifying one costs milliseconds. Kept per
+# process for the exact bytes (and, verified, the signature and root key); a refusal
+# raises and is not kept. A Keyring is immutable.
+_KEPT_KEYRINGS = 8
+
+
+@functools.lru_cache(maxsize=_KEPT_KEYRINGS)
+def _parsed(data: bytes) -> Keyring:
+    return Keyring._parse(data)
 
 
 def parse_format(text: str) -> int:
@@ -389,6 +406,17 @@ def open_keyring(
     data: bytes, signature: str | bytes, pinned_root_key: bytes, *, min_version: int
 ) -> Keyring:
     """Verify and parse a keyring; see :func:`verify_keyring` for what is refused."""
+    keyring = _verified(bytes(data), signature, pinned_root_key)
+    if keyring.version < min_version:
+        raise Rollback(
+            _("the keyring is older than the one already accepted"),
+            hint=_("a newer keyring was imported before; use the latest one from the agency"),
+        )
+    return keyring
+
+
+@functools.lru_cache(maxsize=_KEPT_KEYRINGS)
+def _verified(data: bytes, signature: str | bytes, pinned_root_key: bytes) -> Keyring:
     try:
         sshsig.verify(signature, data, sshsig.NAMESPACE_KEYRING, pinned_root_key)
     except (BadSignature, Malformed):
@@ -403,11 +431,6 @@ def open_keyring(
     for entry in keyring.municipalities:
         for recipient in entry.recipients:
             recipient.verify_subkeys()
-    if keyring.version < min_version:
-        raise Rollback(
-            _("the keyring is older than the one already accepted"),
-            hint=_("a newer keyring was imported before; use the latest one from the agency"),
-        )
     return keyring
 
 

@@ -17,6 +17,7 @@ Pure: bytes in, bytes out; time passed in.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -168,7 +169,15 @@ def read_card(data: bytes, *, recipients_checked: bool = False) -> Card:
     ``recipients_checked``: the card was read with the full check before and stored
     (the agency's registry reads every stored card for each keyring version; parsing a
     hybrid recipient costs about a millisecond), so its subkeys get the shape check only.
+
+    Kept per process for the exact bytes (a command reads its home's card more than
+    once); a refusal raises and is not kept. A Card is immutable.
     """
+    return _read(bytes(data), recipients_checked)
+
+
+@functools.lru_cache(maxsize=16)
+def _read(data: bytes, recipients_checked: bool) -> Card:
     # TRANSLATORS: names the card in messages ("the key card is not valid JSON").
     what = _("the key card")
     _refuse_newer_card(data, what)

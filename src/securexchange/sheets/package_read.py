@@ -46,7 +46,7 @@ from securexchange.sheets.layout import (
     QualityReport,
     WorkbookRow,
 )
-from securexchange.sheets.workbook_edits import workbook_limits
+from securexchange.sheets.workbook_limits import workbook_limits
 from securexchange.sheets.xlsxguard import check_xlsx
 
 # Every layout's columns by header: a package workbook is read by header name, so an

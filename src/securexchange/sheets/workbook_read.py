@@ -56,8 +56,8 @@ from securexchange.sheets.workbook_edits import (
     WorkbookEdits,
     WrittenCells,
     WrittenRow,
-    workbook_limits,
 )
+from securexchange.sheets.workbook_limits import workbook_limits
 from securexchange.sheets.xlsxguard import (
     DAMAGED_ZIP,
     XlsxLimits,
