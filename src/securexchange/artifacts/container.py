@@ -53,7 +53,6 @@ from securexchange.artifacts.manifest import (
     Manifest,
     MemberDigest,
 )
-from securexchange.artifacts.payload import Binding, unwrap_payload, wrap_payload
 from securexchange.artifacts.zipstrict import DEFAULT_LIMITS, ContainerLimits
 from securexchange.errors import InternalError, Malformed, NotAuthorised, Tampered, WrongKind
 from securexchange.fingerprint import Fingerprint
@@ -196,6 +195,8 @@ def seal(
     if artifact_type.has_payload:
         if content is None or not recipients:
             raise ValueError("packages and returns need content and recipients")
+        from securexchange.artifacts.payload import Binding, wrap_payload
+
         binding = Binding(artifact_id, artifact_type, municipality, signer)
         payload_age = age.encrypt(wrap_payload(binding, content), recipients)
     elif content is not None or recipients:
@@ -431,6 +432,8 @@ def decrypt_payload(
     the binding fields. Raises :class:`NotRecipient` (none of ``identities`` opens the
     payload), :class:`Tampered` (the payload fails authentication, or its binding fields
     differ from the manifest) or :class:`Malformed` (the payload is not framed)."""
+    from securexchange.artifacts.payload import Binding, unwrap_payload
+
     manifest = verified.manifest
     if not manifest.artifact_type.has_payload:
         raise Malformed(_("the artifact carries no payload"))

@@ -40,7 +40,6 @@ from datetime import datetime, timedelta
 from securexchange.artifacts.container import PinnedSigner, open_without_decryption
 from securexchange.artifacts.keyring import Keyring, MunicipalityEntry
 from securexchange.artifacts.manifest import ArtifactType
-from securexchange.artifacts.notice import NoticeBody
 from securexchange.artifacts.package_open import OpenedPackage, PackageTrust, open_package
 from securexchange.errors import SxError
 from securexchange.home.home import Home
@@ -342,6 +341,8 @@ def _effective(home: Home, export_keys: set[bytes], held: Iterable[Keyring]) -> 
 
 def _notice_days(home: Home, export_keys: set[bytes]) -> dict[str, str]:
     """protocol id (as signed) -> effective day, of every held notice that verifies."""
+    from securexchange.artifacts.notice import NoticeBody  # a home rarely holds one
+
     found: dict[str, str] = {}
     for (container,) in home.db.execute("SELECT container FROM vault_signed_notices").fetchall():
         for key in export_keys:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 
 from securexchange.errors import NotRecipient
 from securexchange.home.home import Home
-from securexchange.municipality import staff_edits, vault
+from securexchange.municipality import vault
 from securexchange.municipality.sealing import RowCipher
 
 if TYPE_CHECKING:
@@ -72,6 +72,8 @@ def drop_edits(
     """Delete every staff edit about an erased record (inside the caller's transaction)."""
     if not erased:
         return 0
+    from securexchange.municipality import staff_edits  # only when records are erased
+
     handles = [e.handle for e in staff_edits.edits(home, identities) if e.record in erased]
     home.db.executemany("DELETE FROM vault_edits WHERE id = ?", ((h,) for h in handles))
     return len(handles)

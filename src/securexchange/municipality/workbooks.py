@@ -75,7 +75,9 @@ def registered(home: Home) -> list[Registered]:
         )
         for r in home.db.execute(
             "SELECT workbook_id, package_id, path, written_at, state, problem "
-            "FROM vault_workbooks ORDER BY written_at, workbook_id"
+            # In the order they were written: two opens within one second (the times
+            # are kept to the second) by the order they were registered in.
+            "FROM vault_workbooks ORDER BY written_at, rowid"
         )
     ]
 
