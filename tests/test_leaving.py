@@ -10,6 +10,7 @@ import pytest
 
 from cli_helpers import cli_env
 from securexchange.cli.leaving import status_of
+from securexchange.collector import COMMAND_THRESHOLDS
 
 
 def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[bytes]:
@@ -84,3 +85,20 @@ def test_the_entry_point_exits_with_the_commands_status_and_output(tmp_path: Pat
     )
     assert refused.returncode == 2
     assert refused.stderr.startswith(b"error: ")
+
+
+def test_a_command_s_process_runs_the_collector_less_often(tmp_path: Path) -> None:
+    """The entry point sets the collector's thresholds for one command (collector.py);
+    code that imports the CLI into its own process keeps its own."""
+    done = _python(
+        "import atexit, gc, sys\n"
+        "before = gc.get_threshold()\n"
+        "from securexchange.cli.main import run\n"
+        "assert gc.get_threshold() == before\n"
+        "atexit.register(lambda: sys.stderr.write(repr(gc.get_threshold())))\n"
+        "sys.argv = ['securexchange', '--version']\n"
+        "run()\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.decode() == repr(COMMAND_THRESHOLDS)

@@ -192,7 +192,9 @@ def run() -> NoReturn:
     interpreter down (a third of a short command's exit); :func:`main` itself exits as
     usual, for callers in the same process."""
     from securexchange.cli.leaving import leave
+    from securexchange.collector import for_a_command
 
+    for_a_command()
     try:
         main()
     except SystemExit as done:
