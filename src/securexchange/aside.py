@@ -29,6 +29,8 @@ from contextlib import contextmanager, suppress
 
 _LENGTH = 8  # the result's length, before it in the pipe
 _CHUNK = 1 << 20
+# A child exists only where fork does (Linux); Windows has no SIGKILL.
+_KILL = getattr(signal, "SIGKILL", signal.SIGTERM)
 
 
 class Pending:
@@ -59,7 +61,7 @@ class Pending:
         if child is not None:
             if kill:
                 with suppress(ProcessLookupError):  # an unreaped child is always there
-                    os.kill(child, signal.SIGKILL)
+                    os.kill(child, _KILL)
             os.waitpid(child, 0)
 
 
