@@ -20,6 +20,7 @@ for the result (an exception) kills the child and reaps it.
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import sys
@@ -91,6 +92,8 @@ def aside(compute: Callable[[], bytes]) -> Iterator[Pending]:
 def _run_child(compute: Callable[[], bytes], read_end: int, write_end: int) -> None:
     status = 1
     try:
+        # The collector would walk the parent's objects: every page it touches is copied.
+        gc.disable()
         os.close(read_end)
         data = compute()
         _write_all(write_end, len(data).to_bytes(_LENGTH, "big") + data)
