@@ -14,8 +14,8 @@ from pathlib import Path
 
 from securexchange.schema import SCHEMA_VERSION
 from securexchange.sheets.shipped_frames import FRAMES_DIR, SHIPPED_LAYOUTS, file_name
-from securexchange.sheets.workbook_openpyxl import built_frame
 from securexchange.sheets.workbook_frame import FrameKey, frame_document
+from securexchange.sheets.workbook_openpyxl import built_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 DIRECTORY = ROOT.joinpath("src", "securexchange", *FRAMES_DIR)

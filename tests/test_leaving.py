@@ -102,3 +102,66 @@ def test_a_command_s_process_runs_the_collector_less_often(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.decode() == repr(COMMAND_THRESHOLDS)
+
+
+# How a process may find its standard streams: closed before it started (a scheduler
+# that runs it without them: Python makes them None), or a pipe whose reader is gone.
+_STREAMS = {
+    "stdout closed": "os.close(1)",
+    "stderr closed": "os.close(2)",
+    "stdout broken": "r, w = os.pipe(); os.dup2(w, 1); os.close(r); os.close(w)",
+}
+_EXITS = {
+    "leave": "from securexchange.cli.leaving import leave\nleave({code!r})\n",
+    "sys.exit": "sys.exit({code!r})\n",
+}
+
+
+def _exit_with(streams: str, code: str | int, how: str, tmp_path: Path) -> tuple[int, bytes]:
+    """The status and stderr of a process whose streams are as ``streams`` says when it
+    starts, that writes a line to stdout and exits by ``how``."""
+    script = (
+        "import os, sys\n"
+        f"{_STREAMS[streams]}\n"
+        "os.execv(sys.executable, [sys.executable, '-c', sys.argv[1]])\n"
+    )
+    inner = "import sys\nif sys.stdout is not None: sys.stdout.write('a line\\n')\n"
+    inner += _EXITS[how].format(code=code)
+    env = cli_env()
+    env.pop("PYTHONUNBUFFERED", None)  # the line stays in the buffer until the exit
+    done = subprocess.run(
+        [sys.executable, "-c", script, inner],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    return done.returncode, done.stderr
+
+
+@pytest.mark.parametrize("code", [0, 3, "no way"])
+@pytest.mark.parametrize("streams", sorted(_STREAMS))
+def test_leaving_without_a_stream_or_with_a_broken_one_ends_as_sys_exit_does(
+    streams: str, code: str | int, tmp_path: Path
+) -> None:
+    """Same status, same messages: a scheduler that closes stdout sees the status of
+    the command, not 1 and a traceback, and a message is printed once."""
+    assert _exit_with(streams, code, "leave", tmp_path) == _exit_with(
+        streams, code, "sys.exit", tmp_path
+    )
+
+
+def test_the_entry_point_run_without_stdout_exits_with_the_commands_status(
+    tmp_path: Path,
+) -> None:
+    done = subprocess.run(
+        ["/bin/sh", "-c", 'exec "$0" -m securexchange --lang en --version >&-', sys.executable],
+        capture_output=True,
+        cwd=tmp_path,
+        env=cli_env(),
+        timeout=60,
+        check=False,
+    )
+    assert (done.returncode, done.stderr) == (0, b"")

@@ -69,6 +69,27 @@ def _twice_the_same_part(d: dict[str, Any]) -> None:
     d["parts"][2]["name"] = d["parts"][3]["name"]
 
 
+def _without_a_value(hole: str) -> Any:
+    """The frame with every ``hole`` left out (the text around it joined)."""
+
+    def spoil(d: dict[str, Any]) -> None:
+        for part in d["parts"]:
+            joined: list[list[Any]] = []
+            for literal, found in part["segments"]:
+                if joined and joined[-1][1] == hole:
+                    joined[-1] = [joined[-1][0] + literal, found]
+                else:
+                    joined.append([literal, found])
+            part["segments"] = joined
+
+    spoil.__name__ = f"without_{hole}"
+    return spoil
+
+
+def _segment_as_text(d: dict[str, Any]) -> None:
+    d["parts"][4]["segments"][0] = "<m"  # two characters: a literal and a hole
+
+
 @pytest.mark.parametrize(
     "spoil",
     [
@@ -88,6 +109,10 @@ def _twice_the_same_part(d: dict[str, Any]) -> None:
         _rows_hole_elsewhere,
         _ends_with_a_hole,
         _twice_the_same_part,
+        _without_a_value("d"),  # the destroy-by date
+        _without_a_value("m"),
+        _without_a_value("w"),
+        _segment_as_text,
     ],
 )
 def test_a_frame_document_that_is_not_a_well_formed_frame_of_what_was_asked_is_not_taken(
@@ -98,7 +123,9 @@ def test_a_frame_document_that_is_not_a_well_formed_frame_of_what_was_asked_is_n
     assert _read(document, key) is None
 
 
-@pytest.mark.parametrize("data", [b"", b"\xff\xfe", b"[]", b"null", b'{"format": 1}'])
+@pytest.mark.parametrize(
+    "data", [b"", b"\xff\xfe", b"[]", b"null", b'{"format": 1}', b"[" * 100_000 + b"]" * 100_000]
+)
 def test_bytes_that_are_no_frame_document_are_not_taken(data: bytes) -> None:
     key = FrameKey(STAFF_LAYOUT.version, False, SCHEMA_VERSION)
     assert frame_from_document(data, key, len(STAFF_LAYOUT.headers)) is None

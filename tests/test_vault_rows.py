@@ -1,5 +1,5 @@
 """A vault row comes back from its sealed encoding as the checked row it was sealed from,
-field for field, though the decoding does not check it again (issue 22)."""
+field for field (rows sealed by someone else: tests/test_vault_forged_rows.py)."""
 
 from __future__ import annotations
 

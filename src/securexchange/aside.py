@@ -12,10 +12,15 @@ platform gets the same bytes.
 
 The child does nothing but ``compute`` and writing its result into a pipe, and ends
 with ``os._exit``: it never returns into the caller's code, runs no exit handler and
-touches no file, lock or database connection it inherited. Whatever goes wrong in it
-(an exception, a signal, a short write), the result is computed again in the caller,
-which then raises what ``compute`` raises. Leaving the ``with`` block without asking
-for the result (an exception) kills the child and reaps it.
+touches no file, lock or database connection it inherited. So no exception may reach
+it before it is inside its ``try``: every signal is blocked across the fork, and the
+child takes the default action for each (Ctrl-C ends it, raising nothing) before it
+unblocks them; and its cyclic collector is off, so no finalizer of the caller's
+garbage (a buffered file, a temporary file) runs in it. Whatever goes wrong in it (an
+exception, a signal, a short write), or when no child can be made, the result is
+computed in the caller, which then raises what ``compute`` raises. Leaving the
+``with`` block, or the wait for the result, by an exception kills the child and reaps
+it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 
 _LENGTH = 8  # the result's length, before it in the pipe
@@ -46,10 +51,12 @@ class Pending:
         """The bytes ``compute`` returns (waits for the child)."""
         if self._child is None or self._pipe is None:
             return self._compute()
+        data = b""
         try:
             data = _read_all(self._pipe)
         finally:
-            self._reap(kill=False)
+            # Interrupted (Ctrl-C): without waiting for the child to finish its work.
+            self._reap(kill=not data)
         if len(data) >= _LENGTH and int.from_bytes(data[:_LENGTH], "big") == len(data) - _LENGTH:
             return data[_LENGTH:]
         return self._compute()  # the child failed: the caller computes (and raises)
@@ -78,22 +85,36 @@ def aside(compute: Callable[[], bytes]) -> Iterator[Pending]:
         yield Pending(compute, None, None)
         return
     read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:  # pragma: no cover - runs in the child, which coverage does not follow
-        _run_child(compute, read_end, write_end)
-    os.close(write_end)
-    pending = Pending(compute, child, read_end)
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
     try:
+        child = os.fork()
+    except OSError:  # no process to be had (a limit, memory): computed here
+        child = -1
+    if child == 0:  # pragma: no cover - runs in the child, which coverage does not follow
+        _run_child(compute, read_end, write_end, mask)
+    os.close(write_end)
+    if child < 0:
+        os.close(read_end)
+    pending = Pending(compute, child, read_end) if child > 0 else Pending(compute, None, None)
+    try:
+        # A signal that came meanwhile is handled now, inside the block that reaps.
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         yield pending
     finally:
         pending._reap(kill=True)
 
 
-def _run_child(compute: Callable[[], bytes], read_end: int, write_end: int) -> None:
+def _run_child(
+    compute: Callable[[], bytes], read_end: int, write_end: int, mask: Iterable[int]
+) -> None:
     status = 1
     try:
-        # The collector would walk the parent's objects: every page it touches is copied.
+        # No finalizer of the parent's garbage runs here, and no page is copied for it.
         gc.disable()
+        for number in signal.valid_signals():
+            if callable(signal.getsignal(number)):
+                signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
         os.close(read_end)
         data = compute()
         _write_all(write_end, len(data).to_bytes(_LENGTH, "big") + data)

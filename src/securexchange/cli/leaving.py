@@ -18,6 +18,7 @@ import atexit
 import os
 import sys
 import threading
+from contextlib import suppress
 from typing import NoReturn
 
 # The status ``sys.exit`` gives a process for a message (a code that is not an int).
@@ -43,13 +44,20 @@ def leave(code: str | int | None) -> NoReturn:
     if not _only_daemons_left():
         sys.exit(code)
     if isinstance(code, str):
-        sys.stderr.write(f"{code}\n")  # as sys.exit prints the message it is given
+        # Printed as sys.exit prints it (nothing where there is no stderr); from here
+        # its status stands for it, so the normal exit below cannot print it twice.
+        if sys.stderr is not None:
+            with suppress(OSError, ValueError):
+                sys.stderr.write(f"{code}\n")
+        code = _MESSAGE_STATUS
     atexit._run_exitfuncs()
-    status = status_of(code)
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        # None where the process started without the stream (a scheduler that closed
+        # it): the normal exit skips it, and so does this one.
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
     except (OSError, ValueError):
         # A closed or broken stream: the normal exit reports it and fails the same way.
         sys.exit(code)
-    os._exit(status)
+    os._exit(status_of(code))

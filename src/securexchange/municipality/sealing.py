@@ -139,12 +139,17 @@ def decode_row(data: bytes) -> WorkbookRow:
         raise InternalError(_("a vault row is not in the vault's format")) from None
     if fmt != ROW_FORMAT:
         raise InternalError(_("a vault row has an unknown format"))
-    # Sealed by encode_row from a checked row (the AEAD proves it): not checked again.
-    return WorkbookRow.trusted(
-        record_id=record_id,
-        record=Record.trusted([tuple(v) if isinstance(v, list) else v for v in cells]),
-        retention=date.fromisoformat(retention),
-        status=status,
-        quality=QualityReport(q_field, q_problem) if q_field else None,
-        outcome=outcome,
-    )
+    # Checked again: the AEAD proves only that the row was sealed under the data key,
+    # and anyone who can write the database can wrap a data key of their own to the
+    # subkey's public recipient (age is not authenticated) and seal rows under it.
+    try:
+        return WorkbookRow(
+            record_id=record_id,
+            record=Record.trusted([tuple(v) if isinstance(v, list) else v for v in cells]),
+            retention=date.fromisoformat(retention),
+            status=status,
+            quality=QualityReport(q_field, q_problem) if q_field else None,
+            outcome=outcome,
+        )
+    except (TypeError, ValueError):
+        raise InternalError(_("a vault row is not in the vault's format")) from None

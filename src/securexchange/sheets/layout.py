@@ -285,31 +285,6 @@ class WorkbookRow:
         if self.outcome is not None and self.outcome not in QUALITY_OUTCOMES:
             raise ValueError("a quality outcome outside its list")
 
-    @classmethod
-    def trusted(
-        cls,
-        *,
-        record_id: str,
-        record: Record,
-        retention: date,
-        status: str,
-        quality: QualityReport | None,
-        outcome: str | None,
-    ) -> WorkbookRow:
-        """A row from values this program checked before (the vault's own rows, which
-        the AEAD proves it sealed from a checked row), without checking them again:
-        the checks cost more than the decryption (as :meth:`Record.trusted`)."""
-        row = object.__new__(cls)
-        set_field = object.__setattr__
-        set_field(row, "record_id", record_id)
-        set_field(row, "record", record)
-        set_field(row, "retention", retention)
-        set_field(row, "status", status)
-        set_field(row, "quality", quality)
-        set_field(row, "outcome", outcome)
-        set_field(row, "more_quality", ())
-        return row
-
     @property
     def reports(self) -> tuple[QualityReport, ...]:
         """Every open quality report of the row, in field order."""

@@ -271,8 +271,8 @@ def frame_document(frame: WorkbookFrame, key: FrameKey) -> bytes:
 
 def frame_from_document(data: bytes, key: FrameKey, columns: int) -> WorkbookFrame | None:
     """The frame ``data`` holds, when it is a well-formed frame of ``key`` for a layout of
-    ``columns`` columns (the rows' hole once, in the data part, every other hole known);
-    None otherwise."""
+    ``columns`` columns (the rows' hole once, in the data part, every other hole known
+    and none left out); None otherwise."""
     try:
         document = json.loads(data)
         if not isinstance(document, dict) or (
@@ -288,10 +288,13 @@ def frame_from_document(data: bytes, key: FrameKey, columns: int) -> WorkbookFra
         ):
             return None
         parts = tuple(_part_from(entry) for entry in document["parts"])
-    except (ValueError, KeyError, TypeError, UnicodeError):
+    except (ValueError, KeyError, TypeError, UnicodeError, RecursionError):
         return None
+    holes = [hole for part in parts for _literal, hole in part.segments if hole is not None]
     rows_in = [part.name for part in parts for _literal, hole in part.segments if hole == ROWS]
     if rows_in != [_DATA_PART] or len({part.name for part in parts}) != len(parts):
+        return None
+    if set(holes) != _HOLES:  # a value left out (the destroy-by date, say)
         return None
     return WorkbookFrame(parts, styles)
 
@@ -300,7 +303,10 @@ def _part_from(entry: object) -> _Part:
     if not isinstance(entry, dict) or not isinstance(entry["name"], str):
         raise TypeError("a frame part")
     segments: list[tuple[bytes, str | None]] = []
-    for literal, hole in entry["segments"]:
+    for segment in entry["segments"]:
+        if not isinstance(segment, list) or len(segment) != 2:
+            raise TypeError("a frame segment")
+        literal, hole = segment
         if not isinstance(literal, str) or (hole is not None and hole not in _HOLES):
             raise TypeError("a frame segment")
         segments.append((literal.encode("utf-8"), hole))
