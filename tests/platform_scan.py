@@ -71,6 +71,8 @@ POSIX_ONLY_FUNCTIONS = {
     "securexchange.home.safefs": frozenset(
         {"open_dir", "entry", "_open_checked", "_open_for_overwrite", "shred_at"}
     ),
+    # Runs only in a child that os.fork made (aside.can_fork: Linux).
+    "securexchange.aside": frozenset({"_run_child"}),
 }
 
 

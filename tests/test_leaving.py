@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 from pathlib import Path
@@ -165,3 +166,16 @@ def test_the_entry_point_run_without_stdout_exits_with_the_commands_status(
         check=False,
     )
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+def test_a_server_goes_back_to_the_interpreter_s_collector() -> None:
+    from securexchange.collector import PYTHON_THRESHOLDS, for_a_command, for_a_server
+
+    before = gc.get_threshold()
+    try:
+        for_a_command()
+        assert gc.get_threshold() == COMMAND_THRESHOLDS
+        for_a_server()
+        assert gc.get_threshold() == PYTHON_THRESHOLDS == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)

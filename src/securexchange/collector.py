@@ -49,9 +49,18 @@ def unfreezing(work: Callable[P, R]) -> Callable[P, R]:
 # allocate hundreds of thousands of objects without cycles; at the default the
 # collector ran 100-130 times per command (12-27 ms). Cyclic garbage still goes, later.
 COMMAND_THRESHOLDS = (100_000, 20, 20)
+# The interpreter's own, as this module found them (before any command set its own).
+PYTHON_THRESHOLDS = gc.get_threshold()
 
 
 def for_a_command() -> None:
     """Set the collector's thresholds for one command's process (the process's entry
     point only: not for code that imports the CLI into a process of its own)."""
     gc.set_threshold(*COMMAND_THRESHOLDS)
+
+
+def for_a_server() -> None:
+    """The interpreter's thresholds again, for a process that serves for long (the
+    gemeente-app): cyclic garbage, which may hold decrypted rows, goes as soon as
+    Python would collect it."""
+    gc.set_threshold(*PYTHON_THRESHOLDS)

@@ -85,7 +85,9 @@ def run(
 
     from securexchange.app.context import AppContext
     from securexchange.app.web import MAX_REQUEST, create_app
+    from securexchange.collector import for_a_server
 
+    for_a_server()
     # waitress logs no requests; its queue notes are noise on the user's terminal.
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     sock = bind(port)

@@ -10,6 +10,7 @@ key of the home is destroyed, when the user locks the app and when the server st
 
 from __future__ import annotations
 
+import gc
 import hmac
 import secrets
 import threading
@@ -88,6 +89,9 @@ class Session:
             self._key = None
             self.people_query = PeopleQuery()
             self.held_subkeys = frozenset()
+        # What the key opened and only a reference cycle still holds goes now, not at
+        # the collector's next turn.
+        gc.collect()
 
     def expire_idle(self) -> bool:
         """Drop the key after the idle limit; True when it was dropped now."""
