@@ -67,23 +67,21 @@ def test_leaving_waits_for_a_running_thread_that_is_not_a_daemon(tmp_path: Path)
     assert (tmp_path / "thread-finished").exists()
 
 
-def test_the_entry_point_exits_with_the_commands_status_and_output(tmp_path: Path) -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", "--version"],
+def _entry(*args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "securexchange", "--lang", "en", *args],
         capture_output=True,
         env=cli_env(),
         timeout=60,
         check=False,
     )
+
+
+def test_the_entry_point_exits_with_the_commands_status_and_output() -> None:
+    ok = _entry("--version")
     assert ok.returncode == 0
     assert ok.stdout.startswith(b"securexchange")
-    refused = subprocess.run(
-        [sys.executable, "-m", "securexchange", "--lang", "en", "no-such-command"],
-        capture_output=True,
-        env=cli_env(),
-        timeout=60,
-        check=False,
-    )
+    refused = _entry("no-such-command")
     assert refused.returncode == 2
     assert refused.stderr.startswith(b"error: ")
 
