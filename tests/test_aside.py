@@ -139,7 +139,7 @@ def test_ctrl_c_right_after_the_fork_never_runs_the_callers_code_in_the_child(
 
 @needs_fork
 def test_the_caller_interrupted_while_it_waits_does_not_wait_for_the_child() -> None:
-    def interrupt(signum: int, frame: object) -> None:
+    def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     def slow_in_the_child() -> bytes:
