@@ -9,7 +9,7 @@ this point instead of running the CLI a second time.
 
 import multiprocessing
 
-from securexchange.cli.main import run
+from securexchange.__main__ import run
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()

@@ -92,8 +92,9 @@ def test_a_command_s_process_runs_the_collector_less_often(tmp_path: Path) -> No
     done = _python(
         "import atexit, gc, sys\n"
         "before = gc.get_threshold()\n"
-        "from securexchange.cli.main import run\n"
+        "import securexchange.cli.main\n"
         "assert gc.get_threshold() == before\n"
+        "from securexchange.__main__ import run\n"
         "atexit.register(lambda: sys.stderr.write(repr(gc.get_threshold())))\n"
         "sys.argv = ['securexchange', '--version']\n"
         "run()\n",

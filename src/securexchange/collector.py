@@ -1,9 +1,12 @@
-"""Python's cyclic garbage collector paused while many objects without cycles are built.
+"""Python's cyclic garbage collector: paused while many objects without cycles are
+built, and tuned for a process that runs one command.
 
 Intake and export build hundreds of thousands of small frozen objects (rows of text,
 dates and tuples) that hold no reference cycle; the collector would scan them again and
 again as they grow. Paused, nothing is lost: reference counting still frees what is not
-kept, and the collector runs again as it was once the block ends.
+kept, and the collector runs again as it was once the block ends. A command's process
+runs it less often (:func:`for_a_command`); a server goes back to the interpreter's
+thresholds (:func:`for_a_server`).
 """
 
 from __future__ import annotations

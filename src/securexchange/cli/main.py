@@ -187,14 +187,13 @@ def render_error(error: SxError) -> None:
 
 
 def run() -> NoReturn:
-    """The process's entry point (console script, ``python -m securexchange``):
+    """The process's entry point (console script, ``python -m securexchange``, the
+    frozen app; all through ``securexchange.__main__``, which sets the collector first):
     :func:`main`, then :func:`securexchange.cli.leaving.leave`, which skips tearing the
     interpreter down (a third of a short command's exit); :func:`main` itself exits as
     usual, for callers in the same process."""
     from securexchange.cli.leaving import leave
-    from securexchange.collector import for_a_command
 
-    for_a_command()
     try:
         main()
     except SystemExit as done:
